@@ -1,0 +1,223 @@
+//! Sekisho's configuration: one TOML file → a validated, typed [`Config`].
+//!
+//! Two layers, as in River: [`raw`] is the file format (serde, unknown keys
+//! refused), [`Config`] is what the gateway uses (addresses resolved, paths
+//! made absolute against the file's folder, secrets read, durations typed).
+//! Every problem is reported with the key it belongs to, all at once.
+
+mod raw;
+mod validate;
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub use validate::from_toml_str;
+
+/// One problem in a configuration file, named by its key (`upstream.address`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub key: String,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.key, self.message)
+    }
+}
+
+/// Every problem found in a file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigErrors(pub Vec<ConfigError>);
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigErrors {}
+
+/// Reads and validates the file at `path`. Relative paths inside it are taken
+/// relative to the file's folder.
+pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        ConfigErrors(vec![ConfigError { key: "(file)".into(), message: format!("cannot read {}: {e}", path.display()) }])
+    })?;
+    let base = path.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
+    let base = if base.as_os_str().is_empty() { PathBuf::from(".") } else { base };
+    from_toml_str(&text, &base)
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub service_name: String,
+    pub internet: Listener,
+    pub upstream: Upstream,
+    pub store: Store,
+    pub session: Session,
+    pub hashing: Hashing,
+    pub mail: Mail,
+    pub assertion: Assertion,
+    pub metrics_listen: Option<SocketAddr>,
+    pub limits: Limits,
+    pub server: Server,
+    pub logging: Logging,
+    pub development: Development,
+}
+
+/// A public listener and the URL people reach it by.
+#[derive(Debug, Clone)]
+pub struct Listener {
+    pub listen: SocketAddr,
+    /// Scheme, host and port, no trailing slash: `https://ff.example.net`.
+    /// Every absolute link (mail included) is built from this, never from
+    /// the request's `Host`.
+    pub public_url: String,
+    pub tls: Option<Tls>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Tls {
+    pub cert_file: PathBuf,
+    pub key_file: PathBuf,
+}
+
+#[derive(Debug, Clone)]
+pub struct Upstream {
+    /// Resolved once at load (Pingora's peer resolves synchronously).
+    pub address: SocketAddr,
+    pub tls: bool,
+    pub sni: String,
+    /// The `aud` of the signed assertion.
+    pub audience: String,
+    pub connect_timeout: Duration,
+    pub read_timeout: Duration,
+    pub write_timeout: Duration,
+    pub idle_timeout: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub enum StoreBackend {
+    /// The single-file embedded store.
+    Embedded { path: PathBuf },
+}
+
+#[derive(Debug, Clone)]
+pub struct Store {
+    pub backend: StoreBackend,
+    /// Longest a store call may take before the request fails closed.
+    pub timeout: Duration,
+    /// How long a session read from the store is trusted in this process
+    /// without asking again; bounds how late a change made by another
+    /// process (an admin command) is seen.
+    pub cache_ttl: Duration,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Session {
+    pub idle: Duration,
+    pub absolute: Duration,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Hashing {
+    pub memory_kib: u32,
+    pub iterations: u32,
+    pub parallelism: u32,
+    pub pool_threads: usize,
+    pub queue_capacity: usize,
+    pub max_wait: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct Mail {
+    pub from: String,
+    pub transport: MailTransport,
+}
+
+#[derive(Debug, Clone)]
+pub enum MailTransport {
+    Smtp(Smtp),
+    /// Printed to the console and, when a folder is given, written there as
+    /// one file per message.
+    Outbox { dir: Option<PathBuf> },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmtpSecurity {
+    StartTls,
+    Tls,
+    None,
+}
+
+#[derive(Clone)]
+pub struct Smtp {
+    pub host: String,
+    pub port: u16,
+    pub security: SmtpSecurity,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub timeout: Duration,
+}
+
+impl fmt::Debug for Smtp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Smtp")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("security", &self.security)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Assertion {
+    pub signing_key_file: PathBuf,
+    pub lifetime: Duration,
+    pub generate_if_missing: bool,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub form_body_bytes: usize,
+    pub form_body_timeout: Duration,
+    pub client_read_timeout: Duration,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Server {
+    pub threads: usize,
+    pub grace_period_seconds: u64,
+    pub graceful_shutdown_timeout_seconds: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Json,
+    Text,
+}
+
+#[derive(Debug, Clone)]
+pub struct Logging {
+    pub format: LogFormat,
+    pub level: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Development {
+    pub insecure_http_cookies: bool,
+    pub demo_upstream_listen: Option<SocketAddr>,
+    pub clock_offset_file: Option<PathBuf>,
+}

@@ -1,0 +1,293 @@
+//! The file format, exactly as an operator writes it. Every table refuses
+//! unknown keys, so a typo is an error that names the key, not a silent
+//! default. Defaults live here; meaning and cross-checks live in `validate`.
+
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    /// The product name used in pages and mail (【…】 in subjects).
+    #[serde(default = "default_service_name")]
+    pub service_name: String,
+    pub internet: RawListener,
+    pub upstream: RawUpstream,
+    #[serde(default)]
+    pub store: RawStore,
+    #[serde(default)]
+    pub session: RawSession,
+    #[serde(default)]
+    pub password_hashing: RawHashing,
+    pub mail: RawMail,
+    pub assertion: RawAssertion,
+    #[serde(default)]
+    pub metrics: RawMetrics,
+    #[serde(default)]
+    pub limits: RawLimits,
+    #[serde(default)]
+    pub server: RawServer,
+    #[serde(default)]
+    pub logging: RawLogging,
+    #[serde(default)]
+    pub development: RawDevelopment,
+}
+
+fn default_service_name() -> String {
+    "おまかせクラウドストレージ".into()
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawListener {
+    pub listen: String,
+    pub public_url: String,
+    pub tls: Option<RawTls>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTls {
+    pub cert_file: String,
+    pub key_file: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawUpstream {
+    pub address: String,
+    #[serde(default)]
+    pub tls: bool,
+    #[serde(default)]
+    pub sni: Option<String>,
+    #[serde(default = "default_audience")]
+    pub audience: String,
+    #[serde(default = "d_3000")]
+    pub connect_timeout_ms: u64,
+    #[serde(default = "d_60000")]
+    pub read_timeout_ms: u64,
+    #[serde(default = "d_60000")]
+    pub write_timeout_ms: u64,
+    #[serde(default = "d_30000")]
+    pub idle_timeout_ms: u64,
+}
+
+fn default_audience() -> String {
+    "storage".into()
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawStore {
+    #[serde(default = "default_backend")]
+    pub backend: String,
+    #[serde(default = "default_store_path")]
+    pub path: String,
+    #[serde(default = "d_2000")]
+    pub timeout_ms: u64,
+    #[serde(default = "d_1000")]
+    pub cache_ttl_ms: u64,
+}
+
+impl Default for RawStore {
+    fn default() -> Self {
+        RawStore {
+            backend: default_backend(),
+            path: default_store_path(),
+            timeout_ms: 2000,
+            cache_ttl_ms: 1000,
+        }
+    }
+}
+
+fn default_backend() -> String {
+    "embedded".into()
+}
+fn default_store_path() -> String {
+    "sekisho.sqlite3".into()
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSession {
+    #[serde(default = "d_30")]
+    pub idle_minutes: u64,
+    #[serde(default = "d_12")]
+    pub absolute_hours: u64,
+}
+
+impl Default for RawSession {
+    fn default() -> Self {
+        RawSession { idle_minutes: 30, absolute_hours: 12 }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawHashing {
+    #[serde(default = "d_19456")]
+    pub memory_kib: u32,
+    #[serde(default = "d_2u32")]
+    pub iterations: u32,
+    #[serde(default = "d_1u32")]
+    pub parallelism: u32,
+    /// Threads that hash; default: the machine's cores.
+    #[serde(default)]
+    pub pool_threads: Option<usize>,
+    #[serde(default = "d_64")]
+    pub queue_capacity: usize,
+    #[serde(default = "d_2000")]
+    pub max_wait_ms: u64,
+}
+
+impl Default for RawHashing {
+    fn default() -> Self {
+        RawHashing {
+            memory_kib: 19456,
+            iterations: 2,
+            parallelism: 1,
+            pool_threads: None,
+            queue_capacity: 64,
+            max_wait_ms: 2000,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMail {
+    pub from: String,
+    /// `smtp` or `outbox`.
+    pub transport: String,
+    #[serde(default)]
+    pub outbox_dir: Option<String>,
+    #[serde(default)]
+    pub smtp: Option<RawSmtp>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSmtp {
+    pub host: String,
+    #[serde(default)]
+    pub port: Option<u16>,
+    /// `starttls`, `tls` or `none`.
+    #[serde(default = "default_smtp_security")]
+    pub security: String,
+    #[serde(default)]
+    pub username: Option<String>,
+    #[serde(default)]
+    pub password_file: Option<String>,
+    #[serde(default)]
+    pub password_env: Option<String>,
+    #[serde(default = "d_10000")]
+    pub timeout_ms: u64,
+}
+
+fn default_smtp_security() -> String {
+    "starttls".into()
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAssertion {
+    pub signing_key_file: String,
+    #[serde(default = "d_300")]
+    pub lifetime_seconds: u64,
+    #[serde(default)]
+    pub generate_if_missing: bool,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMetrics {
+    #[serde(default)]
+    pub listen: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLimits {
+    #[serde(default = "d_16384")]
+    pub form_body_bytes: usize,
+    #[serde(default = "d_10000")]
+    pub form_body_timeout_ms: u64,
+    #[serde(default = "d_10000")]
+    pub client_read_timeout_ms: u64,
+}
+
+impl Default for RawLimits {
+    fn default() -> Self {
+        RawLimits { form_body_bytes: 16384, form_body_timeout_ms: 10000, client_read_timeout_ms: 10000 }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawServer {
+    #[serde(default)]
+    pub threads: Option<usize>,
+    #[serde(default = "d_5")]
+    pub grace_period_seconds: u64,
+    #[serde(default = "d_5")]
+    pub graceful_shutdown_timeout_seconds: u64,
+}
+
+impl Default for RawServer {
+    fn default() -> Self {
+        RawServer { threads: None, grace_period_seconds: 5, graceful_shutdown_timeout_seconds: 5 }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLogging {
+    #[serde(default = "default_log_format")]
+    pub format: String,
+    #[serde(default = "default_log_level")]
+    pub level: String,
+}
+
+impl Default for RawLogging {
+    fn default() -> Self {
+        RawLogging { format: default_log_format(), level: default_log_level() }
+    }
+}
+
+fn default_log_format() -> String {
+    "json".into()
+}
+fn default_log_level() -> String {
+    "info".into()
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDevelopment {
+    /// Cookies without `Secure` and without the `__Host-` prefix, for a
+    /// gateway reached over plain HTTP. Never in production.
+    #[serde(default)]
+    pub insecure_http_cookies: bool,
+    /// Address of the built-in demo upstream, started in-process.
+    #[serde(default)]
+    pub demo_upstream_listen: Option<String>,
+    /// A file holding a number of seconds added to the system clock, read on
+    /// every clock call: lets tests move time by days without waiting.
+    #[serde(default)]
+    pub clock_offset_file: Option<String>,
+}
+
+fn d_3000() -> u64 { 3000 }
+fn d_60000() -> u64 { 60000 }
+fn d_30000() -> u64 { 30000 }
+fn d_2000() -> u64 { 2000 }
+fn d_1000() -> u64 { 1000 }
+fn d_10000() -> u64 { 10000 }
+fn d_30() -> u64 { 30 }
+fn d_12() -> u64 { 12 }
+fn d_300() -> u64 { 300 }
+fn d_5() -> u64 { 5 }
+fn d_19456() -> u32 { 19456 }
+fn d_2u32() -> u32 { 2 }
+fn d_1u32() -> u32 { 1 }
+fn d_64() -> usize { 64 }
+fn d_16384() -> usize { 16384 }

@@ -1,0 +1,478 @@
+//! From the file format to [`Config`]: each check names its key.
+
+use crate::raw::*;
+use crate::*;
+use std::net::ToSocketAddrs;
+
+struct Checker<'a> {
+    base: &'a Path,
+    errors: Vec<ConfigError>,
+}
+
+impl Checker<'_> {
+    fn err(&mut self, key: &str, message: impl Into<String>) {
+        self.errors.push(ConfigError { key: key.into(), message: message.into() });
+    }
+
+    fn path(&self, p: &str) -> PathBuf {
+        let p = PathBuf::from(p);
+        if p.is_absolute() {
+            p
+        } else {
+            self.base.join(p)
+        }
+    }
+
+    /// A listen address: an IP and a port, no name resolution.
+    fn listen(&mut self, key: &str, s: &str) -> Option<SocketAddr> {
+        match s.parse::<SocketAddr>() {
+            Ok(a) => Some(a),
+            Err(_) => {
+                self.err(key, format!("'{s}' is not an address like 127.0.0.1:8080 or [::1]:8080"));
+                None
+            }
+        }
+    }
+
+    /// An upstream address: `host:port`, resolved now.
+    fn resolve(&mut self, key: &str, s: &str) -> Option<SocketAddr> {
+        if let Ok(a) = s.parse::<SocketAddr>() {
+            return Some(a);
+        }
+        if !s.contains(':') {
+            self.err(key, format!("'{s}' needs a port, like host:8080"));
+            return None;
+        }
+        match s.to_socket_addrs() {
+            Ok(mut addrs) => match addrs.next() {
+                Some(a) => Some(a),
+                None => {
+                    self.err(key, format!("'{s}' resolves to no address"));
+                    None
+                }
+            },
+            Err(e) => {
+                self.err(key, format!("cannot resolve '{s}': {e}"));
+                None
+            }
+        }
+    }
+
+    fn positive(&mut self, key: &str, v: u64) -> u64 {
+        if v == 0 {
+            self.err(key, "must be greater than 0");
+        }
+        v
+    }
+
+    fn public_url(&mut self, key: &str, s: &str, insecure: bool) -> String {
+        let trimmed = s.trim_end_matches('/');
+        let rest = if let Some(r) = trimmed.strip_prefix("https://") {
+            r
+        } else if let Some(r) = trimmed.strip_prefix("http://") {
+            if !insecure {
+                self.err(
+                    key,
+                    "http:// needs development.insecure_http_cookies = true (secure cookies only travel over https)",
+                );
+            }
+            r
+        } else {
+            self.err(key, format!("'{s}' must start with https://"));
+            return String::new();
+        };
+        if rest.is_empty() || rest.contains(['/', '?', '#', '@', ' ']) {
+            self.err(key, format!("'{s}' must be a scheme and host (and port) only, like https://ff.example.net"));
+        }
+        trimmed.to_string()
+    }
+
+    fn existing_file(&mut self, key: &str, p: &str) -> PathBuf {
+        let path = self.path(p);
+        if !path.is_file() {
+            self.err(key, format!("no readable file at {}", path.display()));
+        }
+        path
+    }
+}
+
+/// Parses and validates a configuration text; `base` is the folder relative
+/// paths are taken from.
+pub fn from_toml_str(text: &str, base: &Path) -> Result<Config, ConfigErrors> {
+    let de = toml::Deserializer::parse(text).map_err(|e| {
+        ConfigErrors(vec![ConfigError { key: "(syntax)".into(), message: e.to_string().trim().to_string() }])
+    })?;
+    let raw: RawConfig = serde_path_to_error::deserialize(de).map_err(|e| {
+        let key = e.path().to_string();
+        let key = if key == "." || key.is_empty() { "(top level)".to_string() } else { key };
+        let inner = e.into_inner();
+        let message = inner.message().trim().to_string();
+        ConfigErrors(vec![ConfigError { key, message }])
+    })?;
+    let mut c = Checker { base, errors: Vec::new() };
+    let config = build(&mut c, raw);
+    if c.errors.is_empty() {
+        Ok(config)
+    } else {
+        Err(ConfigErrors(c.errors))
+    }
+}
+
+fn build(c: &mut Checker, raw: RawConfig) -> Config {
+    let dev = &raw.development;
+    let insecure = dev.insecure_http_cookies;
+
+    if raw.service_name.trim().is_empty() {
+        c.err("service_name", "must not be empty");
+    }
+
+    let internet = Listener {
+        listen: c.listen("internet.listen", &raw.internet.listen).unwrap_or(([127, 0, 0, 1], 0).into()),
+        public_url: c.public_url("internet.public_url", &raw.internet.public_url, insecure),
+        tls: raw.internet.tls.as_ref().map(|t| Tls {
+            cert_file: c.existing_file("internet.tls.cert_file", &t.cert_file),
+            key_file: c.existing_file("internet.tls.key_file", &t.key_file),
+        }),
+    };
+
+    let u = &raw.upstream;
+    let upstream = Upstream {
+        address: c.resolve("upstream.address", &u.address).unwrap_or(([127, 0, 0, 1], 0).into()),
+        tls: u.tls,
+        sni: u.sni.clone().unwrap_or_else(|| u.address.rsplit_once(':').map(|(h, _)| h.to_string()).unwrap_or_default()),
+        audience: {
+            if u.audience.trim().is_empty() {
+                c.err("upstream.audience", "must not be empty");
+            }
+            u.audience.clone()
+        },
+        connect_timeout: Duration::from_millis(c.positive("upstream.connect_timeout_ms", u.connect_timeout_ms)),
+        read_timeout: Duration::from_millis(c.positive("upstream.read_timeout_ms", u.read_timeout_ms)),
+        write_timeout: Duration::from_millis(c.positive("upstream.write_timeout_ms", u.write_timeout_ms)),
+        idle_timeout: Duration::from_millis(c.positive("upstream.idle_timeout_ms", u.idle_timeout_ms)),
+    };
+
+    let backend = match raw.store.backend.as_str() {
+        "embedded" => {
+            if raw.store.path.trim().is_empty() {
+                c.err("store.path", "must name a file");
+            }
+            StoreBackend::Embedded { path: c.path(&raw.store.path) }
+        }
+        "redis" => {
+            c.err("store.backend", "'redis' is not available in this version; use 'embedded'");
+            StoreBackend::Embedded { path: c.path(&raw.store.path) }
+        }
+        other => {
+            c.err("store.backend", format!("'{other}' is not one of: embedded"));
+            StoreBackend::Embedded { path: c.path(&raw.store.path) }
+        }
+    };
+    let store = Store {
+        backend,
+        timeout: Duration::from_millis(c.positive("store.timeout_ms", raw.store.timeout_ms)),
+        cache_ttl: {
+            if raw.store.cache_ttl_ms > 10_000 {
+                c.err("store.cache_ttl_ms", "at most 10000: it bounds how late a revocation made elsewhere is seen");
+            }
+            Duration::from_millis(raw.store.cache_ttl_ms)
+        },
+    };
+
+    let s = &raw.session;
+    c.positive("session.idle_minutes", s.idle_minutes);
+    c.positive("session.absolute_hours", s.absolute_hours);
+    if s.idle_minutes > s.absolute_hours * 60 && s.absolute_hours > 0 {
+        c.err("session.idle_minutes", "must not exceed session.absolute_hours");
+    }
+    let session = Session {
+        idle: Duration::from_secs(s.idle_minutes * 60),
+        absolute: Duration::from_secs(s.absolute_hours * 3600),
+    };
+
+    let h = &raw.password_hashing;
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+    if h.memory_kib < 8 * h.parallelism.max(1) {
+        c.err("password_hashing.memory_kib", "must be at least 8 × parallelism");
+    }
+    if h.memory_kib > 4 * 1024 * 1024 {
+        c.err("password_hashing.memory_kib", "at most 4194304 (4 GiB)");
+    }
+    c.positive("password_hashing.iterations", h.iterations as u64);
+    if h.parallelism == 0 || h.parallelism > 16 {
+        c.err("password_hashing.parallelism", "must be between 1 and 16");
+    }
+    let pool_threads = h.pool_threads.unwrap_or(cores);
+    if pool_threads == 0 || pool_threads > 256 {
+        c.err("password_hashing.pool_threads", "must be between 1 and 256");
+    }
+    c.positive("password_hashing.queue_capacity", h.queue_capacity as u64);
+    c.positive("password_hashing.max_wait_ms", h.max_wait_ms);
+    let hashing = Hashing {
+        memory_kib: h.memory_kib,
+        iterations: h.iterations,
+        parallelism: h.parallelism,
+        pool_threads,
+        queue_capacity: h.queue_capacity,
+        max_wait: Duration::from_millis(h.max_wait_ms),
+    };
+
+    let m = &raw.mail;
+    if !m.from.contains('@') {
+        c.err("mail.from", format!("'{}' is not a mail address", m.from));
+    }
+    let transport = match m.transport.as_str() {
+        "outbox" => {
+            if m.smtp.is_some() {
+                c.err("mail.smtp", "given, but mail.transport is 'outbox'");
+            }
+            MailTransport::Outbox { dir: m.outbox_dir.as_deref().map(|d| c.path(d)) }
+        }
+        "smtp" => match &m.smtp {
+            None => {
+                c.err("mail.smtp", "missing: mail.transport = 'smtp' needs a [mail.smtp] table");
+                MailTransport::Outbox { dir: None }
+            }
+            Some(s) => MailTransport::Smtp(smtp(c, s)),
+        },
+        other => {
+            c.err("mail.transport", format!("'{other}' is not one of: smtp, outbox"));
+            MailTransport::Outbox { dir: None }
+        }
+    };
+    let mail = Mail { from: m.from.clone(), transport };
+
+    let a = &raw.assertion;
+    let key_path = c.path(&a.signing_key_file);
+    if !a.generate_if_missing && !key_path.is_file() {
+        c.err(
+            "assertion.signing_key_file",
+            format!("no key at {} (run `sekisho keygen {}` or set generate_if_missing = true)", key_path.display(), key_path.display()),
+        );
+    }
+    let lifetime = c.positive("assertion.lifetime_seconds", a.lifetime_seconds);
+    if lifetime > 300 {
+        c.err("assertion.lifetime_seconds", "at most 300: the assertion is a short-lived proof");
+    }
+    if lifetime > 0 && lifetime < 60 {
+        c.err("assertion.lifetime_seconds", "at least 60, so an assertion survives one slow upstream request");
+    }
+    let assertion =
+        Assertion { signing_key_file: key_path, lifetime: Duration::from_secs(lifetime), generate_if_missing: a.generate_if_missing };
+
+    let metrics_listen = raw.metrics.listen.as_deref().and_then(|l| c.listen("metrics.listen", l));
+
+    let l = &raw.limits;
+    if l.form_body_bytes < 1024 || l.form_body_bytes > 1024 * 1024 {
+        c.err("limits.form_body_bytes", "must be between 1024 and 1048576");
+    }
+    let limits = Limits {
+        form_body_bytes: l.form_body_bytes,
+        form_body_timeout: Duration::from_millis(c.positive("limits.form_body_timeout_ms", l.form_body_timeout_ms)),
+        client_read_timeout: Duration::from_millis(c.positive("limits.client_read_timeout_ms", l.client_read_timeout_ms)),
+    };
+
+    let threads = raw.server.threads.unwrap_or(cores);
+    if threads == 0 || threads > 1024 {
+        c.err("server.threads", "must be between 1 and 1024");
+    }
+    let server = Server {
+        threads,
+        grace_period_seconds: raw.server.grace_period_seconds,
+        graceful_shutdown_timeout_seconds: raw.server.graceful_shutdown_timeout_seconds,
+    };
+
+    let format = match raw.logging.format.as_str() {
+        "json" => LogFormat::Json,
+        "text" => LogFormat::Text,
+        other => {
+            c.err("logging.format", format!("'{other}' is not one of: json, text"));
+            LogFormat::Json
+        }
+    };
+    if !["error", "warn", "info", "debug", "trace"].contains(&raw.logging.level.as_str()) {
+        c.err("logging.level", format!("'{}' is not one of: error, warn, info, debug, trace", raw.logging.level));
+    }
+    let logging = Logging { format, level: raw.logging.level.clone() };
+
+    let development = Development {
+        insecure_http_cookies: insecure,
+        demo_upstream_listen: dev.demo_upstream_listen.as_deref().and_then(|l| c.listen("development.demo_upstream_listen", l)),
+        clock_offset_file: dev.clock_offset_file.as_deref().map(|p| c.path(p)),
+    };
+
+    Config {
+        service_name: raw.service_name.clone(),
+        internet,
+        upstream,
+        store,
+        session,
+        hashing,
+        mail,
+        assertion,
+        metrics_listen,
+        limits,
+        server,
+        logging,
+        development,
+    }
+}
+
+fn smtp(c: &mut Checker, s: &RawSmtp) -> Smtp {
+    let security = match s.security.as_str() {
+        "starttls" => SmtpSecurity::StartTls,
+        "tls" => SmtpSecurity::Tls,
+        "none" => SmtpSecurity::None,
+        other => {
+            c.err("mail.smtp.security", format!("'{other}' is not one of: starttls, tls, none"));
+            SmtpSecurity::StartTls
+        }
+    };
+    if s.host.trim().is_empty() {
+        c.err("mail.smtp.host", "must not be empty");
+    }
+    let port = s.port.unwrap_or(match security {
+        SmtpSecurity::Tls => 465,
+        SmtpSecurity::StartTls => 587,
+        SmtpSecurity::None => 25,
+    });
+    let password = match (&s.password_file, &s.password_env) {
+        (Some(_), Some(_)) => {
+            c.err("mail.smtp.password_env", "give password_file or password_env, not both");
+            None
+        }
+        (Some(f), None) => {
+            let path = c.path(f);
+            match std::fs::read_to_string(&path) {
+                Ok(p) => Some(p.trim_end_matches(['\r', '\n']).to_string()),
+                Err(e) => {
+                    c.err("mail.smtp.password_file", format!("cannot read {}: {e}", path.display()));
+                    None
+                }
+            }
+        }
+        (None, Some(var)) => match std::env::var(var) {
+            Ok(p) => Some(p),
+            Err(_) => {
+                c.err("mail.smtp.password_env", format!("environment variable {var} is not set"));
+                None
+            }
+        },
+        (None, None) => None,
+    };
+    if password.is_some() && s.username.is_none() {
+        c.err("mail.smtp.username", "a password is given but no username");
+    }
+    Smtp {
+        host: s.host.clone(),
+        port,
+        security,
+        username: s.username.clone(),
+        password,
+        timeout: Duration::from_millis(c.positive("mail.smtp.timeout_ms", s.timeout_ms)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"
+[internet]
+listen = "127.0.0.1:8080"
+public_url = "https://ff.example.net"
+[upstream]
+address = "127.0.0.1:9000"
+[mail]
+from = "noreply@example.net"
+transport = "outbox"
+[assertion]
+signing_key_file = "key.pem"
+generate_if_missing = true
+"#;
+
+    fn load(text: &str) -> Result<Config, ConfigErrors> {
+        from_toml_str(text, Path::new("/tmp"))
+    }
+
+    fn keys(text: &str) -> Vec<String> {
+        load(text).unwrap_err().0.into_iter().map(|e| e.key).collect()
+    }
+
+    #[test]
+    fn minimal_has_documented_defaults() {
+        let c = load(MINIMAL).unwrap();
+        assert_eq!(c.session.idle, Duration::from_secs(1800));
+        assert_eq!(c.session.absolute, Duration::from_secs(12 * 3600));
+        assert_eq!(c.hashing.memory_kib, 19456);
+        assert_eq!(c.hashing.iterations, 2);
+        assert_eq!(c.limits.form_body_bytes, 16384);
+        assert_eq!(c.assertion.signing_key_file, PathBuf::from("/tmp/key.pem"));
+        assert_eq!(c.internet.public_url, "https://ff.example.net");
+    }
+
+    #[test]
+    fn unknown_key_is_named() {
+        let text = MINIMAL.replace("[upstream]", "[upstream]\nadress = \"x\"");
+        let err = load(&text).unwrap_err();
+        assert_eq!(err.0[0].key, "upstream.adress");
+        assert!(err.0[0].message.contains("unknown field"), "{}", err.0[0].message);
+    }
+
+    #[test]
+    fn wrong_type_is_named() {
+        let text = MINIMAL.replace("[session]", "") + "[session]\nidle_minutes = \"thirty\"\n";
+        let err = load(&text).unwrap_err();
+        assert_eq!(err.0[0].key, "session.idle_minutes");
+    }
+
+    #[test]
+    fn bad_values_are_all_named() {
+        let text = MINIMAL
+            .replace("127.0.0.1:8080", "localhost")
+            .replace("https://ff.example.net", "http://ff.example.net/login")
+            .replace("transport = \"outbox\"", "transport = \"pigeon\"")
+            + "[session]\nidle_minutes = 0\n[logging]\nformat = \"xml\"\n";
+        let k = keys(&text);
+        for key in ["internet.listen", "internet.public_url", "mail.transport", "session.idle_minutes", "logging.format"] {
+            assert!(k.contains(&key.to_string()), "{key} not in {k:?}");
+        }
+    }
+
+    #[test]
+    fn missing_key_file_without_generation() {
+        let text = MINIMAL.replace("generate_if_missing = true", "");
+        assert_eq!(keys(&text), vec!["assertion.signing_key_file"]);
+    }
+
+    #[test]
+    fn smtp_needs_its_table_and_secret_rules() {
+        let text = MINIMAL.replace("transport = \"outbox\"", "transport = \"smtp\"");
+        assert_eq!(keys(&text), vec!["mail.smtp"]);
+        let text = MINIMAL.replace("transport = \"outbox\"", "transport = \"smtp\"")
+            + "[mail.smtp]\nhost = \"smtp.example.net\"\npassword_env = \"SEKISHO_TEST_UNSET_VAR\"\n";
+        assert_eq!(keys(&text), vec!["mail.smtp.password_env"]);
+        let text = MINIMAL.replace("transport = \"outbox\"", "transport = \"smtp\"")
+            + "[mail.smtp]\nhost = \"smtp.example.net\"\npassword_env = \"PATH\"\n";
+        assert_eq!(keys(&text), vec!["mail.smtp.username"]);
+    }
+
+    #[test]
+    fn syntax_error_is_reported() {
+        let err = load("[internet\nlisten=").unwrap_err();
+        assert_eq!(err.0[0].key, "(syntax)");
+    }
+
+    #[test]
+    fn secrets_are_redacted_in_debug() {
+        let s = Smtp {
+            host: "h".into(),
+            port: 1,
+            security: SmtpSecurity::None,
+            username: Some("u".into()),
+            password: Some("hunter2".into()),
+            timeout: Duration::from_secs(1),
+        };
+        assert!(!format!("{s:?}").contains("hunter2"));
+    }
+}

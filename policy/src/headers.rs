@@ -1,0 +1,55 @@
+//! Which request headers a client must never be able to set (SECURITY S38).
+
+/// Prefix of every identity header the gateway sends upstream.
+pub const IDENTITY_PREFIX: &str = "x-auth-";
+
+/// The identity headers, in the order the gateway adds them.
+pub const IDENTITY_HEADERS: [&str; 9] = [
+    "x-auth-user",
+    "x-auth-email",
+    "x-auth-tenant",
+    "x-auth-role",
+    "x-auth-plan",
+    "x-auth-method",
+    "x-auth-route",
+    "x-auth-line",
+    "x-auth-assertion",
+];
+
+/// True when a client-sent header named `name` must be removed before the
+/// upstream sees the request: any spelling of an `X-Auth-*` header (case,
+/// `_` for `-`, as CGI-style servers fold them) and the configured line
+/// header.
+pub fn is_reserved_header(name: &str, line_header: Option<&str>) -> bool {
+    let folded: String = name
+        .trim()
+        .chars()
+        .map(|c| if c == '_' { '-' } else { c.to_ascii_lowercase() })
+        .collect();
+    if folded.starts_with(IDENTITY_PREFIX) {
+        return true;
+    }
+    line_header.is_some_and(|line| {
+        let line: String = line
+            .chars()
+            .map(|c| if c == '_' { '-' } else { c.to_ascii_lowercase() })
+            .collect();
+        folded == line
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn s38_every_spelling() {
+        for name in ["X-Auth-User", "x-auth-user", "X_AUTH_USER", "x_Auth-Email", "X-AUTH-ASSERTION", "x-auth-anything"] {
+            assert!(is_reserved_header(name, None), "{name}");
+        }
+        assert!(is_reserved_header("x_line_id", Some("X-Line-Id")));
+        assert!(!is_reserved_header("x-authorization", None));
+        assert!(!is_reserved_header("authorization", None));
+        assert!(!is_reserved_header("x-line-id", None));
+    }
+}
