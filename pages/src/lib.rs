@@ -1,1 +1,240 @@
+//! Sekisho's pages and mail texts. Templates are askama, checked when the
+//! crate compiles; strings come from [`texts`], one table per language.
+//! Pages are plain HTML and CSS: no JavaScript is needed for any flow.
 
+pub mod mail;
+pub mod texts;
+
+use askama::Template;
+use sekisho_policy::password::{CharClass, PasswordProblem};
+pub use texts::{Texts, EN, JA};
+
+/// The stylesheet served at `/.sekisho/static/sekisho.css`.
+pub const STYLESHEET: &str = include_str!("../templates/sekisho.css");
+
+/// The languages pages come in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    Ja,
+    En,
+}
+
+impl Lang {
+    pub fn texts(self) -> &'static Texts {
+        match self {
+            Lang::Ja => &JA,
+            Lang::En => &EN,
+        }
+    }
+    pub fn code(self) -> &'static str {
+        self.texts().lang_code
+    }
+    pub fn parse(s: &str) -> Option<Lang> {
+        match s {
+            "ja" => Some(Lang::Ja),
+            "en" => Some(Lang::En),
+            _ => None,
+        }
+    }
+
+    /// Picks the language: an explicit choice (the language-switch cookie)
+    /// wins; otherwise the first of Japanese or English in `Accept-Language`
+    /// by preference; otherwise Japanese.
+    pub fn negotiate(choice: Option<&str>, accept_language: Option<&str>) -> Lang {
+        if let Some(l) = choice.and_then(Lang::parse) {
+            return l;
+        }
+        let Some(header) = accept_language else { return Lang::Ja };
+        let mut best: Option<(f32, Lang)> = None;
+        for item in header.split(',').take(20) {
+            let mut parts = item.trim().split(';');
+            let tag = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+            let q = parts
+                .find_map(|p| p.trim().strip_prefix("q=").and_then(|q| q.parse::<f32>().ok()))
+                .unwrap_or(1.0);
+            let lang = if tag == "ja" || tag.starts_with("ja-") {
+                Lang::Ja
+            } else if tag == "en" || tag.starts_with("en-") {
+                Lang::En
+            } else {
+                continue;
+            };
+            if q > 0.0 && best.is_none_or(|(bq, _)| q > bq) {
+                best = Some((q, lang));
+            }
+        }
+        best.map(|(_, l)| l).unwrap_or(Lang::Ja)
+    }
+}
+
+/// What every page shares: language, product name, the language switch.
+#[derive(Debug, Clone)]
+pub struct Chrome {
+    pub t: &'static Texts,
+    pub service: String,
+    /// Link that switches language and comes back to this page.
+    pub switch_href: String,
+}
+
+impl Chrome {
+    /// `here` is the current path and query, to come back to after switching.
+    pub fn new(lang: Lang, service: &str, here: &str) -> Chrome {
+        let t = lang.texts();
+        let back: String = url_encode(here);
+        Chrome { t, service: service.to_string(), switch_href: format!("/.sekisho/lang?to={}&next={back}", t.switch_to) }
+    }
+}
+
+fn url_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+pub struct LoginPage<'a> {
+    pub c: &'a Chrome,
+    pub csrf: &'a str,
+    pub email: &'a str,
+    pub next: &'a str,
+    pub error: Option<&'a str>,
+    pub notice: Option<&'a str>,
+    pub show_forgot_link: bool,
+    pub show_menu_link: bool,
+}
+
+#[derive(Template)]
+#[template(path = "register.html")]
+pub struct RegisterPage<'a> {
+    pub c: &'a Chrome,
+    pub csrf: &'a str,
+    pub ticket: &'a str,
+    pub email: &'a str,
+    pub problems: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "register_confirm.html")]
+pub struct RegisterConfirmPage<'a> {
+    pub c: &'a Chrome,
+    pub csrf: &'a str,
+    pub ticket: &'a str,
+    pub email: &'a str,
+    pub method_label: &'a str,
+}
+
+/// A page with a title, a sentence and at most one link: errors, notices,
+/// completion pages.
+#[derive(Template)]
+#[template(path = "message.html")]
+pub struct MessagePage<'a> {
+    pub c: &'a Chrome,
+    pub title: &'a str,
+    pub text: &'a str,
+    pub link: Option<(&'a str, &'a str)>,
+}
+
+/// Renders any page; a template that fails to render is a bug, so the
+/// fallback is a plain sentence rather than a panic on the request path.
+pub fn render(page: &impl Template) -> String {
+    page.render().unwrap_or_else(|_| "<!doctype html><title>Error</title><p>Page could not be shown.</p>".to_string())
+}
+
+/// Title and sentence of the error page for `status`.
+pub fn error_texts(t: &'static Texts, status: u16) -> (&'static str, &'static str) {
+    match status {
+        400 => (t.error_400_title, t.error_400_text),
+        401 => (t.error_401_title, t.error_401_text),
+        403 => (t.error_403_title, t.error_403_text),
+        404 => (t.error_404_title, t.error_404_text),
+        413 => (t.error_413_title, t.error_413_text),
+        429 => (t.error_429_title, t.error_429_text),
+        502 => (t.error_502_title, t.error_502_text),
+        503 => (t.error_503_title, t.error_503_text),
+        _ => (t.error_500_title, t.error_500_text),
+    }
+}
+
+/// Says each password problem in words.
+pub fn password_problems(t: &'static Texts, problems: &[PasswordProblem]) -> Vec<String> {
+    problems
+        .iter()
+        .map(|p| match p {
+            PasswordProblem::TooShort => t.problem_too_short.to_string(),
+            PasswordProblem::TooLong => t.problem_too_long.to_string(),
+            PasswordProblem::TooFewClasses(missing) => {
+                let names: Vec<&str> = missing
+                    .iter()
+                    .map(|c| match c {
+                        CharClass::Upper => t.class_upper,
+                        CharClass::Lower => t.class_lower,
+                        CharClass::Digit => t.class_digit,
+                        CharClass::Symbol => t.class_symbol,
+                    })
+                    .collect();
+                format!("{}{}", t.problem_classes, names.join(t.list_separator))
+            }
+            PasswordProblem::Common => t.problem_common.to_string(),
+            PasswordProblem::Mismatch => t.problem_mismatch.to_string(),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chrome(lang: Lang) -> Chrome {
+        Chrome::new(lang, "おまかせクラウドストレージ", "/.sekisho/login?next=/a b")
+    }
+
+    #[test]
+    fn language_negotiation() {
+        assert_eq!(Lang::negotiate(None, None), Lang::Ja);
+        assert_eq!(Lang::negotiate(None, Some("en-US,en;q=0.9")), Lang::En);
+        assert_eq!(Lang::negotiate(None, Some("fr, en;q=0.5, ja;q=0.8")), Lang::Ja);
+        assert_eq!(Lang::negotiate(Some("en"), Some("ja")), Lang::En);
+        assert_eq!(Lang::negotiate(Some("xx"), Some("de")), Lang::Ja);
+    }
+
+    #[test]
+    fn login_page_escapes_and_labels() {
+        let c = chrome(Lang::Ja);
+        let html = render(&LoginPage {
+            c: &c,
+            csrf: "tok",
+            email: "\"><script>x</script>",
+            next: "/files",
+            error: Some(JA.login_failed),
+            notice: None,
+            show_forgot_link: false,
+            show_menu_link: false,
+        });
+        assert!(html.contains("<label for=\"email\">メールアドレス</label>"));
+        assert!(!html.contains("<script>x"));
+        assert!(html.contains("lang=\"ja\""));
+        assert!(html.contains("/.sekisho/lang?to=en&#38;next=/.sekisho/login%3Fnext%3D/a%20b"), "{html}");
+        assert!(!html.contains("/.sekisho/forgot"), "no dead links");
+    }
+
+    #[test]
+    fn password_problems_in_words() {
+        let p = password_problems(&JA, &[PasswordProblem::TooFewClasses(vec![CharClass::Upper, CharClass::Digit])]);
+        assert_eq!(p, vec!["次の種類の文字が足りません: 英大文字、数字"]);
+    }
+
+    #[test]
+    fn every_error_status_has_texts() {
+        for s in [400, 401, 403, 404, 413, 429, 500, 502, 503] {
+            let (title, text) = error_texts(&EN, s);
+            assert!(!title.is_empty() && !text.is_empty());
+        }
+    }
+}
