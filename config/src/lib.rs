@@ -50,10 +50,20 @@ impl std::error::Error for ConfigErrors {}
 /// relative to the file's folder.
 pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
     let text = std::fs::read_to_string(path).map_err(|e| {
-        ConfigErrors(vec![ConfigError { key: "(file)".into(), message: format!("cannot read {}: {e}", path.display()) }])
+        ConfigErrors(vec![ConfigError {
+            key: "(file)".into(),
+            message: format!("cannot read {}: {e}", path.display()),
+        }])
     })?;
-    let base = path.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
-    let base = if base.as_os_str().is_empty() { PathBuf::from(".") } else { base };
+    let base = path
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
+    let base = if base.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        base
+    };
     from_toml_str(&text, &base)
 }
 
@@ -150,7 +160,9 @@ pub enum MailTransport {
     Smtp(Smtp),
     /// Printed to the console and, when a folder is given, written there as
     /// one file per message.
-    Outbox { dir: Option<PathBuf> },
+    Outbox {
+        dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -117,7 +117,10 @@ pub struct RawSession {
 
 impl Default for RawSession {
     fn default() -> Self {
-        RawSession { idle_minutes: 30, absolute_hours: 12 }
+        RawSession {
+            idle_minutes: 30,
+            absolute_hours: 12,
+        }
     }
 }
 
@@ -217,7 +220,11 @@ pub struct RawLimits {
 
 impl Default for RawLimits {
     fn default() -> Self {
-        RawLimits { form_body_bytes: 16384, form_body_timeout_ms: 10000, client_read_timeout_ms: 10000 }
+        RawLimits {
+            form_body_bytes: 16384,
+            form_body_timeout_ms: 10000,
+            client_read_timeout_ms: 10000,
+        }
     }
 }
 
@@ -234,7 +241,11 @@ pub struct RawServer {
 
 impl Default for RawServer {
     fn default() -> Self {
-        RawServer { threads: None, grace_period_seconds: 5, graceful_shutdown_timeout_seconds: 5 }
+        RawServer {
+            threads: None,
+            grace_period_seconds: 5,
+            graceful_shutdown_timeout_seconds: 5,
+        }
     }
 }
 
@@ -249,7 +260,10 @@ pub struct RawLogging {
 
 impl Default for RawLogging {
     fn default() -> Self {
-        RawLogging { format: default_log_format(), level: default_log_level() }
+        RawLogging {
+            format: default_log_format(),
+            level: default_log_level(),
+        }
     }
 }
 
@@ -276,18 +290,48 @@ pub struct RawDevelopment {
     pub clock_offset_file: Option<String>,
 }
 
-fn d_3000() -> u64 { 3000 }
-fn d_60000() -> u64 { 60000 }
-fn d_30000() -> u64 { 30000 }
-fn d_2000() -> u64 { 2000 }
-fn d_1000() -> u64 { 1000 }
-fn d_10000() -> u64 { 10000 }
-fn d_30() -> u64 { 30 }
-fn d_12() -> u64 { 12 }
-fn d_300() -> u64 { 300 }
-fn d_5() -> u64 { 5 }
-fn d_19456() -> u32 { 19456 }
-fn d_2u32() -> u32 { 2 }
-fn d_1u32() -> u32 { 1 }
-fn d_64() -> usize { 64 }
-fn d_16384() -> usize { 16384 }
+fn d_3000() -> u64 {
+    3000
+}
+fn d_60000() -> u64 {
+    60000
+}
+fn d_30000() -> u64 {
+    30000
+}
+fn d_2000() -> u64 {
+    2000
+}
+fn d_1000() -> u64 {
+    1000
+}
+fn d_10000() -> u64 {
+    10000
+}
+fn d_30() -> u64 {
+    30
+}
+fn d_12() -> u64 {
+    12
+}
+fn d_300() -> u64 {
+    300
+}
+fn d_5() -> u64 {
+    5
+}
+fn d_19456() -> u32 {
+    19456
+}
+fn d_2u32() -> u32 {
+    2
+}
+fn d_1u32() -> u32 {
+    1
+}
+fn d_64() -> usize {
+    64
+}
+fn d_16384() -> usize {
+    16384
+}

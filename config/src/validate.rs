@@ -11,7 +11,10 @@ struct Checker<'a> {
 
 impl Checker<'_> {
     fn err(&mut self, key: &str, message: impl Into<String>) {
-        self.errors.push(ConfigError { key: key.into(), message: message.into() });
+        self.errors.push(ConfigError {
+            key: key.into(),
+            message: message.into(),
+        });
     }
 
     fn path(&self, p: &str) -> PathBuf {
@@ -28,7 +31,10 @@ impl Checker<'_> {
         match s.parse::<SocketAddr>() {
             Ok(a) => Some(a),
             Err(_) => {
-                self.err(key, format!("'{s}' is not an address like 127.0.0.1:8080 or [::1]:8080"));
+                self.err(
+                    key,
+                    format!("'{s}' is not an address like 127.0.0.1:8080 or [::1]:8080"),
+                );
                 None
             }
         }
@@ -82,7 +88,12 @@ impl Checker<'_> {
             return String::new();
         };
         if rest.is_empty() || rest.contains(['/', '?', '#', '@', ' ']) {
-            self.err(key, format!("'{s}' must be a scheme and host (and port) only, like https://ff.example.net"));
+            self.err(
+                key,
+                format!(
+                    "'{s}' must be a scheme and host (and port) only, like https://ff.example.net"
+                ),
+            );
         }
         trimmed.to_string()
     }
@@ -100,16 +111,26 @@ impl Checker<'_> {
 /// paths are taken from.
 pub fn from_toml_str(text: &str, base: &Path) -> Result<Config, ConfigErrors> {
     let de = toml::Deserializer::parse(text).map_err(|e| {
-        ConfigErrors(vec![ConfigError { key: "(syntax)".into(), message: e.to_string().trim().to_string() }])
+        ConfigErrors(vec![ConfigError {
+            key: "(syntax)".into(),
+            message: e.to_string().trim().to_string(),
+        }])
     })?;
     let raw: RawConfig = serde_path_to_error::deserialize(de).map_err(|e| {
         let key = e.path().to_string();
-        let key = if key == "." || key.is_empty() { "(top level)".to_string() } else { key };
+        let key = if key == "." || key.is_empty() {
+            "(top level)".to_string()
+        } else {
+            key
+        };
         let inner = e.into_inner();
         let message = inner.message().trim().to_string();
         ConfigErrors(vec![ConfigError { key, message }])
     })?;
-    let mut c = Checker { base, errors: Vec::new() };
+    let mut c = Checker {
+        base,
+        errors: Vec::new(),
+    };
     let config = build(&mut c, raw);
     if c.errors.is_empty() {
         Ok(config)
@@ -127,7 +148,9 @@ fn build(c: &mut Checker, raw: RawConfig) -> Config {
     }
 
     let internet = Listener {
-        listen: c.listen("internet.listen", &raw.internet.listen).unwrap_or(([127, 0, 0, 1], 0).into()),
+        listen: c
+            .listen("internet.listen", &raw.internet.listen)
+            .unwrap_or(([127, 0, 0, 1], 0).into()),
         public_url: c.public_url("internet.public_url", &raw.internet.public_url, insecure),
         tls: raw.internet.tls.as_ref().map(|t| Tls {
             cert_file: c.existing_file("internet.tls.cert_file", &t.cert_file),
@@ -137,19 +160,34 @@ fn build(c: &mut Checker, raw: RawConfig) -> Config {
 
     let u = &raw.upstream;
     let upstream = Upstream {
-        address: c.resolve("upstream.address", &u.address).unwrap_or(([127, 0, 0, 1], 0).into()),
+        address: c
+            .resolve("upstream.address", &u.address)
+            .unwrap_or(([127, 0, 0, 1], 0).into()),
         tls: u.tls,
-        sni: u.sni.clone().unwrap_or_else(|| u.address.rsplit_once(':').map(|(h, _)| h.to_string()).unwrap_or_default()),
+        sni: u.sni.clone().unwrap_or_else(|| {
+            u.address
+                .rsplit_once(':')
+                .map(|(h, _)| h.to_string())
+                .unwrap_or_default()
+        }),
         audience: {
             if u.audience.trim().is_empty() {
                 c.err("upstream.audience", "must not be empty");
             }
             u.audience.clone()
         },
-        connect_timeout: Duration::from_millis(c.positive("upstream.connect_timeout_ms", u.connect_timeout_ms)),
-        read_timeout: Duration::from_millis(c.positive("upstream.read_timeout_ms", u.read_timeout_ms)),
-        write_timeout: Duration::from_millis(c.positive("upstream.write_timeout_ms", u.write_timeout_ms)),
-        idle_timeout: Duration::from_millis(c.positive("upstream.idle_timeout_ms", u.idle_timeout_ms)),
+        connect_timeout: Duration::from_millis(
+            c.positive("upstream.connect_timeout_ms", u.connect_timeout_ms),
+        ),
+        read_timeout: Duration::from_millis(
+            c.positive("upstream.read_timeout_ms", u.read_timeout_ms),
+        ),
+        write_timeout: Duration::from_millis(
+            c.positive("upstream.write_timeout_ms", u.write_timeout_ms),
+        ),
+        idle_timeout: Duration::from_millis(
+            c.positive("upstream.idle_timeout_ms", u.idle_timeout_ms),
+        ),
     };
 
     let backend = match raw.store.backend.as_str() {
@@ -157,15 +195,27 @@ fn build(c: &mut Checker, raw: RawConfig) -> Config {
             if raw.store.path.trim().is_empty() {
                 c.err("store.path", "must name a file");
             }
-            StoreBackend::Embedded { path: c.path(&raw.store.path) }
+            StoreBackend::Embedded {
+                path: c.path(&raw.store.path),
+            }
         }
         "redis" => {
-            c.err("store.backend", "'redis' is not available in this version; use 'embedded'");
-            StoreBackend::Embedded { path: c.path(&raw.store.path) }
+            c.err(
+                "store.backend",
+                "'redis' is not available in this version; use 'embedded'",
+            );
+            StoreBackend::Embedded {
+                path: c.path(&raw.store.path),
+            }
         }
         other => {
-            c.err("store.backend", format!("'{other}' is not one of: embedded"));
-            StoreBackend::Embedded { path: c.path(&raw.store.path) }
+            c.err(
+                "store.backend",
+                format!("'{other}' is not one of: embedded"),
+            );
+            StoreBackend::Embedded {
+                path: c.path(&raw.store.path),
+            }
         }
     };
     let store = Store {
@@ -173,7 +223,10 @@ fn build(c: &mut Checker, raw: RawConfig) -> Config {
         timeout: Duration::from_millis(c.positive("store.timeout_ms", raw.store.timeout_ms)),
         cache_ttl: {
             if raw.store.cache_ttl_ms > 10_000 {
-                c.err("store.cache_ttl_ms", "at most 10000: it bounds how late a revocation made elsewhere is seen");
+                c.err(
+                    "store.cache_ttl_ms",
+                    "at most 10000: it bounds how late a revocation made elsewhere is seen",
+                );
             }
             Duration::from_millis(raw.store.cache_ttl_ms)
         },
@@ -183,7 +236,10 @@ fn build(c: &mut Checker, raw: RawConfig) -> Config {
     c.positive("session.idle_minutes", s.idle_minutes);
     c.positive("session.absolute_hours", s.absolute_hours);
     if s.idle_minutes > s.absolute_hours * 60 && s.absolute_hours > 0 {
-        c.err("session.idle_minutes", "must not exceed session.absolute_hours");
+        c.err(
+            "session.idle_minutes",
+            "must not exceed session.absolute_hours",
+        );
     }
     let session = Session {
         idle: Duration::from_secs(s.idle_minutes * 60),
@@ -191,9 +247,14 @@ fn build(c: &mut Checker, raw: RawConfig) -> Config {
     };
 
     let h = &raw.password_hashing;
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2);
     if h.memory_kib < 8 * h.parallelism.max(1) {
-        c.err("password_hashing.memory_kib", "must be at least 8 × parallelism");
+        c.err(
+            "password_hashing.memory_kib",
+            "must be at least 8 × parallelism",
+        );
     }
     if h.memory_kib > 4 * 1024 * 1024 {
         c.err("password_hashing.memory_kib", "at most 4194304 (4 GiB)");
@@ -226,41 +287,69 @@ fn build(c: &mut Checker, raw: RawConfig) -> Config {
             if m.smtp.is_some() {
                 c.err("mail.smtp", "given, but mail.transport is 'outbox'");
             }
-            MailTransport::Outbox { dir: m.outbox_dir.as_deref().map(|d| c.path(d)) }
+            MailTransport::Outbox {
+                dir: m.outbox_dir.as_deref().map(|d| c.path(d)),
+            }
         }
         "smtp" => match &m.smtp {
             None => {
-                c.err("mail.smtp", "missing: mail.transport = 'smtp' needs a [mail.smtp] table");
+                c.err(
+                    "mail.smtp",
+                    "missing: mail.transport = 'smtp' needs a [mail.smtp] table",
+                );
                 MailTransport::Outbox { dir: None }
             }
             Some(s) => MailTransport::Smtp(smtp(c, s)),
         },
         other => {
-            c.err("mail.transport", format!("'{other}' is not one of: smtp, outbox"));
+            c.err(
+                "mail.transport",
+                format!("'{other}' is not one of: smtp, outbox"),
+            );
             MailTransport::Outbox { dir: None }
         }
     };
-    let mail = Mail { from: m.from.clone(), transport };
+    let mail = Mail {
+        from: m.from.clone(),
+        transport,
+    };
 
     let a = &raw.assertion;
     let key_path = c.path(&a.signing_key_file);
     if !a.generate_if_missing && !key_path.is_file() {
         c.err(
             "assertion.signing_key_file",
-            format!("no key at {} (run `sekisho keygen {}` or set generate_if_missing = true)", key_path.display(), key_path.display()),
+            format!(
+                "no key at {} (run `sekisho keygen {}` or set generate_if_missing = true)",
+                key_path.display(),
+                key_path.display()
+            ),
         );
     }
     let lifetime = c.positive("assertion.lifetime_seconds", a.lifetime_seconds);
     if lifetime > 300 {
-        c.err("assertion.lifetime_seconds", "at most 300: the assertion is a short-lived proof");
+        c.err(
+            "assertion.lifetime_seconds",
+            "at most 300: the assertion is a short-lived proof",
+        );
     }
     if lifetime > 0 && lifetime < 60 {
-        c.err("assertion.lifetime_seconds", "at least 60, so an assertion survives one slow upstream request");
+        c.err(
+            "assertion.lifetime_seconds",
+            "at least 60, so an assertion survives one slow upstream request",
+        );
     }
-    let assertion =
-        Assertion { signing_key_file: key_path, lifetime: Duration::from_secs(lifetime), generate_if_missing: a.generate_if_missing };
+    let assertion = Assertion {
+        signing_key_file: key_path,
+        lifetime: Duration::from_secs(lifetime),
+        generate_if_missing: a.generate_if_missing,
+    };
 
-    let metrics_listen = raw.metrics.listen.as_deref().and_then(|l| c.listen("metrics.listen", l));
+    let metrics_listen = raw
+        .metrics
+        .listen
+        .as_deref()
+        .and_then(|l| c.listen("metrics.listen", l));
 
     let l = &raw.limits;
     if l.form_body_bytes < 1024 || l.form_body_bytes > 1024 * 1024 {
@@ -268,8 +357,12 @@ fn build(c: &mut Checker, raw: RawConfig) -> Config {
     }
     let limits = Limits {
         form_body_bytes: l.form_body_bytes,
-        form_body_timeout: Duration::from_millis(c.positive("limits.form_body_timeout_ms", l.form_body_timeout_ms)),
-        client_read_timeout: Duration::from_millis(c.positive("limits.client_read_timeout_ms", l.client_read_timeout_ms)),
+        form_body_timeout: Duration::from_millis(
+            c.positive("limits.form_body_timeout_ms", l.form_body_timeout_ms),
+        ),
+        client_read_timeout: Duration::from_millis(
+            c.positive("limits.client_read_timeout_ms", l.client_read_timeout_ms),
+        ),
     };
 
     let threads = raw.server.threads.unwrap_or(cores);
@@ -286,18 +379,33 @@ fn build(c: &mut Checker, raw: RawConfig) -> Config {
         "json" => LogFormat::Json,
         "text" => LogFormat::Text,
         other => {
-            c.err("logging.format", format!("'{other}' is not one of: json, text"));
+            c.err(
+                "logging.format",
+                format!("'{other}' is not one of: json, text"),
+            );
             LogFormat::Json
         }
     };
     if !["error", "warn", "info", "debug", "trace"].contains(&raw.logging.level.as_str()) {
-        c.err("logging.level", format!("'{}' is not one of: error, warn, info, debug, trace", raw.logging.level));
+        c.err(
+            "logging.level",
+            format!(
+                "'{}' is not one of: error, warn, info, debug, trace",
+                raw.logging.level
+            ),
+        );
     }
-    let logging = Logging { format, level: raw.logging.level.clone() };
+    let logging = Logging {
+        format,
+        level: raw.logging.level.clone(),
+    };
 
     let development = Development {
         insecure_http_cookies: insecure,
-        demo_upstream_listen: dev.demo_upstream_listen.as_deref().and_then(|l| c.listen("development.demo_upstream_listen", l)),
+        demo_upstream_listen: dev
+            .demo_upstream_listen
+            .as_deref()
+            .and_then(|l| c.listen("development.demo_upstream_listen", l)),
         clock_offset_file: dev.clock_offset_file.as_deref().map(|p| c.path(p)),
     };
 
@@ -324,7 +432,10 @@ fn smtp(c: &mut Checker, s: &RawSmtp) -> Smtp {
         "tls" => SmtpSecurity::Tls,
         "none" => SmtpSecurity::None,
         other => {
-            c.err("mail.smtp.security", format!("'{other}' is not one of: starttls, tls, none"));
+            c.err(
+                "mail.smtp.security",
+                format!("'{other}' is not one of: starttls, tls, none"),
+            );
             SmtpSecurity::StartTls
         }
     };
@@ -338,7 +449,10 @@ fn smtp(c: &mut Checker, s: &RawSmtp) -> Smtp {
     });
     let password = match (&s.password_file, &s.password_env) {
         (Some(_), Some(_)) => {
-            c.err("mail.smtp.password_env", "give password_file or password_env, not both");
+            c.err(
+                "mail.smtp.password_env",
+                "give password_file or password_env, not both",
+            );
             None
         }
         (Some(f), None) => {
@@ -346,7 +460,10 @@ fn smtp(c: &mut Checker, s: &RawSmtp) -> Smtp {
             match std::fs::read_to_string(&path) {
                 Ok(p) => Some(p.trim_end_matches(['\r', '\n']).to_string()),
                 Err(e) => {
-                    c.err("mail.smtp.password_file", format!("cannot read {}: {e}", path.display()));
+                    c.err(
+                        "mail.smtp.password_file",
+                        format!("cannot read {}: {e}", path.display()),
+                    );
                     None
                 }
             }
@@ -354,7 +471,10 @@ fn smtp(c: &mut Checker, s: &RawSmtp) -> Smtp {
         (None, Some(var)) => match std::env::var(var) {
             Ok(p) => Some(p),
             Err(_) => {
-                c.err("mail.smtp.password_env", format!("environment variable {var} is not set"));
+                c.err(
+                    "mail.smtp.password_env",
+                    format!("environment variable {var} is not set"),
+                );
                 None
             }
         },
@@ -396,7 +516,12 @@ generate_if_missing = true
     }
 
     fn keys(text: &str) -> Vec<String> {
-        load(text).unwrap_err().0.into_iter().map(|e| e.key).collect()
+        load(text)
+            .unwrap_err()
+            .0
+            .into_iter()
+            .map(|e| e.key)
+            .collect()
     }
 
     #[test]
@@ -416,7 +541,11 @@ generate_if_missing = true
         let text = MINIMAL.replace("[upstream]", "[upstream]\nadress = \"x\"");
         let err = load(&text).unwrap_err();
         assert_eq!(err.0[0].key, "upstream.adress");
-        assert!(err.0[0].message.contains("unknown field"), "{}", err.0[0].message);
+        assert!(
+            err.0[0].message.contains("unknown field"),
+            "{}",
+            err.0[0].message
+        );
     }
 
     #[test]
@@ -434,7 +563,13 @@ generate_if_missing = true
             .replace("transport = \"outbox\"", "transport = \"pigeon\"")
             + "[session]\nidle_minutes = 0\n[logging]\nformat = \"xml\"\n";
         let k = keys(&text);
-        for key in ["internet.listen", "internet.public_url", "mail.transport", "session.idle_minutes", "logging.format"] {
+        for key in [
+            "internet.listen",
+            "internet.public_url",
+            "mail.transport",
+            "session.idle_minutes",
+            "logging.format",
+        ] {
             assert!(k.contains(&key.to_string()), "{key} not in {k:?}");
         }
     }

@@ -44,13 +44,19 @@ impl Lang {
         if let Some(l) = choice.and_then(Lang::parse) {
             return l;
         }
-        let Some(header) = accept_language else { return Lang::Ja };
+        let Some(header) = accept_language else {
+            return Lang::Ja;
+        };
         let mut best: Option<(f32, Lang)> = None;
         for item in header.split(',').take(20) {
             let mut parts = item.trim().split(';');
             let tag = parts.next().unwrap_or("").trim().to_ascii_lowercase();
             let q = parts
-                .find_map(|p| p.trim().strip_prefix("q=").and_then(|q| q.parse::<f32>().ok()))
+                .find_map(|p| {
+                    p.trim()
+                        .strip_prefix("q=")
+                        .and_then(|q| q.parse::<f32>().ok())
+                })
                 .unwrap_or(1.0);
             let lang = if tag == "ja" || tag.starts_with("ja-") {
                 Lang::Ja
@@ -81,7 +87,11 @@ impl Chrome {
     pub fn new(lang: Lang, service: &str, here: &str) -> Chrome {
         let t = lang.texts();
         let back: String = url_encode(here);
-        Chrome { t, service: service.to_string(), switch_href: format!("/.sekisho/lang?to={}&next={back}", t.switch_to) }
+        Chrome {
+            t,
+            service: service.to_string(),
+            switch_href: format!("/.sekisho/lang?to={}&next={back}", t.switch_to),
+        }
     }
 }
 
@@ -130,6 +140,13 @@ pub struct RegisterConfirmPage<'a> {
     pub method_label: &'a str,
 }
 
+#[derive(Template)]
+#[template(path = "logout.html")]
+pub struct LogoutPage<'a> {
+    pub c: &'a Chrome,
+    pub csrf: &'a str,
+}
+
 /// A page with a title, a sentence and at most one link: errors, notices,
 /// completion pages.
 #[derive(Template)]
@@ -144,7 +161,9 @@ pub struct MessagePage<'a> {
 /// Renders any page; a template that fails to render is a bug, so the
 /// fallback is a plain sentence rather than a panic on the request path.
 pub fn render(page: &impl Template) -> String {
-    page.render().unwrap_or_else(|_| "<!doctype html><title>Error</title><p>Page could not be shown.</p>".to_string())
+    page.render().unwrap_or_else(|_| {
+        "<!doctype html><title>Error</title><p>Page could not be shown.</p>".to_string()
+    })
 }
 
 /// Title and sentence of the error page for `status`.
@@ -154,6 +173,7 @@ pub fn error_texts(t: &'static Texts, status: u16) -> (&'static str, &'static st
         401 => (t.error_401_title, t.error_401_text),
         403 => (t.error_403_title, t.error_403_text),
         404 => (t.error_404_title, t.error_404_text),
+        405 => (t.error_405_title, t.error_405_text),
         413 => (t.error_413_title, t.error_413_text),
         429 => (t.error_429_title, t.error_429_text),
         502 => (t.error_502_title, t.error_502_text),
@@ -192,14 +212,21 @@ mod tests {
     use super::*;
 
     fn chrome(lang: Lang) -> Chrome {
-        Chrome::new(lang, "おまかせクラウドストレージ", "/.sekisho/login?next=/a b")
+        Chrome::new(
+            lang,
+            "おまかせクラウドストレージ",
+            "/.sekisho/login?next=/a b",
+        )
     }
 
     #[test]
     fn language_negotiation() {
         assert_eq!(Lang::negotiate(None, None), Lang::Ja);
         assert_eq!(Lang::negotiate(None, Some("en-US,en;q=0.9")), Lang::En);
-        assert_eq!(Lang::negotiate(None, Some("fr, en;q=0.5, ja;q=0.8")), Lang::Ja);
+        assert_eq!(
+            Lang::negotiate(None, Some("fr, en;q=0.5, ja;q=0.8")),
+            Lang::Ja
+        );
         assert_eq!(Lang::negotiate(Some("en"), Some("ja")), Lang::En);
         assert_eq!(Lang::negotiate(Some("xx"), Some("de")), Lang::Ja);
     }
@@ -220,19 +247,28 @@ mod tests {
         assert!(html.contains("<label for=\"email\">メールアドレス</label>"));
         assert!(!html.contains("<script>x"));
         assert!(html.contains("lang=\"ja\""));
-        assert!(html.contains("/.sekisho/lang?to=en&#38;next=/.sekisho/login%3Fnext%3D/a%20b"), "{html}");
+        assert!(
+            html.contains("/.sekisho/lang?to=en&#38;next=/.sekisho/login%3Fnext%3D/a%20b"),
+            "{html}"
+        );
         assert!(!html.contains("/.sekisho/forgot"), "no dead links");
     }
 
     #[test]
     fn password_problems_in_words() {
-        let p = password_problems(&JA, &[PasswordProblem::TooFewClasses(vec![CharClass::Upper, CharClass::Digit])]);
+        let p = password_problems(
+            &JA,
+            &[PasswordProblem::TooFewClasses(vec![
+                CharClass::Upper,
+                CharClass::Digit,
+            ])],
+        );
         assert_eq!(p, vec!["次の種類の文字が足りません: 英大文字、数字"]);
     }
 
     #[test]
     fn every_error_status_has_texts() {
-        for s in [400, 401, 403, 404, 413, 429, 500, 502, 503] {
+        for s in [400, 401, 403, 404, 405, 413, 429, 500, 502, 503] {
             let (title, text) = error_texts(&EN, s);
             assert!(!title.is_empty() && !text.is_empty());
         }

@@ -30,7 +30,9 @@ fn addressee(name: &str) -> &str {
 pub fn invitation(service: &str, name: &str, inviter: Option<&str>, url: &str) -> MailText {
     let who = addressee(name);
     let registered = match inviter {
-        Some(inviter) => format!("{inviter}より{who}様が\n本サービスの利用者として登録されました。"),
+        Some(inviter) => {
+            format!("{inviter}より{who}様が\n本サービスの利用者として登録されました。")
+        }
         None => format!("{who}様が\n本サービスのご契約者として登録されました。"),
     };
     MailText {
@@ -54,13 +56,27 @@ mod tests {
 
     #[test]
     fn invitation_follows_the_manual() {
-        let m = invitation("おまかせクラウドストレージ", "山田 花子", Some("holder@example.jp"), "https://ff.example.net/.sekisho/register?ticket=T");
-        assert_eq!(m.subject, "【おまかせクラウドストレージ】利用者登録のご案内");
+        let m = invitation(
+            "おまかせクラウドストレージ",
+            "山田 花子",
+            Some("holder@example.jp"),
+            "https://ff.example.net/.sekisho/register?ticket=T",
+        );
+        assert_eq!(
+            m.subject,
+            "【おまかせクラウドストレージ】利用者登録のご案内"
+        );
         assert!(m.body.starts_with("山田 花子 様\n"));
-        assert!(m.body.contains("holder@example.jpより山田 花子様が\n本サービスの利用者として登録されました。"));
+        assert!(m.body.contains(
+            "holder@example.jpより山田 花子様が\n本サービスの利用者として登録されました。"
+        ));
         assert!(m.body.contains("14日以内"));
-        assert!(m.body.contains("https://ff.example.net/.sekisho/register?ticket=T"));
+        assert!(m
+            .body
+            .contains("https://ff.example.net/.sekisho/register?ticket=T"));
         let h = invitation("S", "", None, "u");
-        assert!(h.body.contains("ご利用者様が\n本サービスのご契約者として登録されました。"));
+        assert!(h
+            .body
+            .contains("ご利用者様が\n本サービスのご契約者として登録されました。"));
     }
 }

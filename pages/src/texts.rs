@@ -64,6 +64,8 @@ texts! {
     error_403_text: "この画面を表示する権限がないか、別のサイトから送信されたため受け付けられませんでした。", "You may not open this page, or the request came from another site and was refused.";
     error_404_title: "ページが見つかりません", "Page not found";
     error_404_text: "お探しのページは存在しません。", "There is no page at this address.";
+    error_405_title: "この操作はできません", "Method not allowed";
+    error_405_text: "このページはこの方法では利用できません。", "This page cannot be used this way.";
     error_413_title: "送信内容が大きすぎます", "Too large";
     error_413_text: "入力内容が長すぎるため受け付けられませんでした。", "What was sent is too large to accept.";
     error_429_title: "しばらくしてからお試しください", "Please wait a moment";
@@ -74,6 +76,9 @@ texts! {
     error_502_text: "ストレージサービスに接続できませんでした。しばらくしてからもう一度お試しください。", "The storage service could not be reached. Please try again in a moment.";
     error_503_title: "ただいま混み合っています", "Busy";
     error_503_text: "ただいまアクセスが集中しています。しばらくしてからもう一度お試しください。", "The service is busy. Please try again in a moment.";
+    logout_title: "ログアウト", "Log out";
+    logout_text: "ログアウトしますか？", "Do you want to log out?";
+    logout_button: "ログアウト", "Log out";
     back_to_login: "ログイン画面へ", "To the login page";
     back_to_top: "トップへ戻る", "Back to the start";
 }

@@ -77,16 +77,32 @@ mod tests {
     #[test]
     fn s17_look_alikes_stay_distinct() {
         let base = canonical_identifier("alice@example.com");
-        for v in ["alıce@example.com", "alice@example.com.", "alice@exampIe.com"] {
+        for v in [
+            "alıce@example.com",
+            "alice@example.com.",
+            "alice@exampIe.com",
+        ] {
             assert_ne!(canonical_identifier(v), base, "{v:?}");
         }
     }
 
     #[test]
     fn validation() {
-        assert_eq!(validate_email(" Bob@Example.JP ").unwrap(), "bob@example.jp");
+        assert_eq!(
+            validate_email(" Bob@Example.JP ").unwrap(),
+            "bob@example.jp"
+        );
         assert_eq!(validate_email(""), Err(EmailProblem::Empty));
-        for bad in ["bob", "bob@", "@x.jp", "bob@localhost", "a b@x.jp", "a@b@x.jp", "a@x..jp", "a@.x.jp"] {
+        for bad in [
+            "bob",
+            "bob@",
+            "@x.jp",
+            "bob@localhost",
+            "a b@x.jp",
+            "a@b@x.jp",
+            "a@x..jp",
+            "a@.x.jp",
+        ] {
             assert_eq!(validate_email(bad), Err(EmailProblem::Malformed), "{bad}");
         }
         let long = format!("{}@example.com", "a".repeat(250));

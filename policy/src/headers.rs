@@ -24,7 +24,13 @@ pub fn is_reserved_header(name: &str, line_header: Option<&str>) -> bool {
     let folded: String = name
         .trim()
         .chars()
-        .map(|c| if c == '_' { '-' } else { c.to_ascii_lowercase() })
+        .map(|c| {
+            if c == '_' {
+                '-'
+            } else {
+                c.to_ascii_lowercase()
+            }
+        })
         .collect();
     if folded.starts_with(IDENTITY_PREFIX) {
         return true;
@@ -32,7 +38,13 @@ pub fn is_reserved_header(name: &str, line_header: Option<&str>) -> bool {
     line_header.is_some_and(|line| {
         let line: String = line
             .chars()
-            .map(|c| if c == '_' { '-' } else { c.to_ascii_lowercase() })
+            .map(|c| {
+                if c == '_' {
+                    '-'
+                } else {
+                    c.to_ascii_lowercase()
+                }
+            })
             .collect();
         folded == line
     })
@@ -44,7 +56,14 @@ mod tests {
 
     #[test]
     fn s38_every_spelling() {
-        for name in ["X-Auth-User", "x-auth-user", "X_AUTH_USER", "x_Auth-Email", "X-AUTH-ASSERTION", "x-auth-anything"] {
+        for name in [
+            "X-Auth-User",
+            "x-auth-user",
+            "X_AUTH_USER",
+            "x_Auth-Email",
+            "X-AUTH-ASSERTION",
+            "x-auth-anything",
+        ] {
             assert!(is_reserved_header(name, None), "{name}");
         }
         assert!(is_reserved_header("x_line_id", Some("X-Line-Id")));

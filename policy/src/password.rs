@@ -101,7 +101,10 @@ pub fn is_common(password: &str) -> bool {
 
 /// Checks a new password and its confirmation. Returns every problem found,
 /// so the page can say all of them at once.
-pub fn check_new_password(password: &str, confirmation: &str) -> Result<String, Vec<PasswordProblem>> {
+pub fn check_new_password(
+    password: &str,
+    confirmation: &str,
+) -> Result<String, Vec<PasswordProblem>> {
     let normalized = normalize(password);
     let mut problems = Vec::new();
     let length = normalized.chars().count();
@@ -113,10 +116,15 @@ pub fn check_new_password(password: &str, confirmation: &str) -> Result<String, 
     }
     let present = classes(&normalized);
     if present.len() < MIN_CLASSES {
-        let missing = [CharClass::Upper, CharClass::Lower, CharClass::Digit, CharClass::Symbol]
-            .into_iter()
-            .filter(|c| !present.contains(c))
-            .collect();
+        let missing = [
+            CharClass::Upper,
+            CharClass::Lower,
+            CharClass::Digit,
+            CharClass::Symbol,
+        ]
+        .into_iter()
+        .filter(|c| !present.contains(c))
+        .collect();
         problems.push(PasswordProblem::TooFewClasses(missing));
     }
     if length <= MAX_CHARS && is_common(&normalized) {
@@ -152,7 +160,10 @@ mod tests {
         assert!(!ok("abcdefgh"), "8 chars, 1 class");
         assert!(!ok("abcdefg1"), "8 chars, 2 classes");
         assert!(ok("abcdEf1z"), "8 chars, 3 classes");
-        assert!(ok(&format!("Correct horse battery staple {}", "x".repeat(35))));
+        assert!(ok(&format!(
+            "Correct horse battery staple {}",
+            "x".repeat(35)
+        )));
         assert!(ok(&"Aa1-".repeat(32)), "128 chars");
         // Japanese counts by code point: 5 kana + A a 1 = 8 code points, 3 classes.
         assert!(ok("さくらもちAa1"));
@@ -182,7 +193,13 @@ mod tests {
     #[test]
     fn s08_common_passwords_refused() {
         assert!(common_list_len() >= 10_000);
-        for p in ["Password1!", "password123", "Qwerty123!", "Dragon2024?", "Iloveyou1!"] {
+        for p in [
+            "Password1!",
+            "password123",
+            "Qwerty123!",
+            "Dragon2024?",
+            "Iloveyou1!",
+        ] {
             let err = check_new_password(p, p).unwrap_err();
             assert!(err.contains(&PasswordProblem::Common), "{p}");
         }
@@ -196,7 +213,9 @@ mod tests {
             vec![PasswordProblem::Mismatch]
         );
         let long = "Aa1-".repeat(300);
-        assert!(check_new_password(&long, &long).unwrap_err().contains(&PasswordProblem::TooLong));
+        assert!(check_new_password(&long, &long)
+            .unwrap_err()
+            .contains(&PasswordProblem::TooLong));
         assert!(too_long_to_verify(&"a".repeat(5000)));
         assert!(!too_long_to_verify(&"a".repeat(100)));
     }

@@ -6,7 +6,11 @@
 ///
 /// Modern browsers say so in `Sec-Fetch-Mode: navigate`; for older ones a
 /// GET that accepts `text/html` counts.
-pub fn is_browser_navigation(method: &str, sec_fetch_mode: Option<&str>, accept: Option<&str>) -> bool {
+pub fn is_browser_navigation(
+    method: &str,
+    sec_fetch_mode: Option<&str>,
+    accept: Option<&str>,
+) -> bool {
     if method != "GET" && method != "HEAD" {
         return false;
     }
@@ -21,13 +25,19 @@ pub fn is_browser_navigation(method: &str, sec_fetch_mode: Option<&str>, accept:
 /// `Sec-Fetch-Site` decides when sent (`same-origin` and `none` pass); else
 /// `Origin`, when sent, must equal one of our own origins. A request with
 /// neither header (old clients, curl) is left to the CSRF token alone.
-pub fn is_cross_site(sec_fetch_site: Option<&str>, origin: Option<&str>, own_origins: &[&str]) -> bool {
+pub fn is_cross_site(
+    sec_fetch_site: Option<&str>,
+    origin: Option<&str>,
+    own_origins: &[&str],
+) -> bool {
     if let Some(site) = sec_fetch_site {
         return !(site.eq_ignore_ascii_case("same-origin") || site.eq_ignore_ascii_case("none"));
     }
     match origin {
         Some("null") => true,
-        Some(origin) => !own_origins.iter().any(|own| own.eq_ignore_ascii_case(origin)),
+        Some(origin) => !own_origins
+            .iter()
+            .any(|own| own.eq_ignore_ascii_case(origin)),
         None => false,
     }
 }
@@ -39,9 +49,21 @@ mod tests {
     #[test]
     fn navigation() {
         assert!(is_browser_navigation("GET", Some("navigate"), None));
-        assert!(!is_browser_navigation("GET", Some("cors"), Some("text/html")));
-        assert!(is_browser_navigation("GET", None, Some("text/html,application/xhtml+xml")));
-        assert!(!is_browser_navigation("GET", None, Some("application/json")));
+        assert!(!is_browser_navigation(
+            "GET",
+            Some("cors"),
+            Some("text/html")
+        ));
+        assert!(is_browser_navigation(
+            "GET",
+            None,
+            Some("text/html,application/xhtml+xml")
+        ));
+        assert!(!is_browser_navigation(
+            "GET",
+            None,
+            Some("application/json")
+        ));
         assert!(!is_browser_navigation("GET", None, None));
         assert!(!is_browser_navigation("PROPFIND", None, Some("text/html")));
         assert!(!is_browser_navigation("POST", Some("navigate"), None));
@@ -52,7 +74,11 @@ mod tests {
         let own = ["https://ff.example.net"];
         assert!(!is_cross_site(Some("same-origin"), None, &own));
         assert!(!is_cross_site(Some("none"), None, &own));
-        assert!(is_cross_site(Some("cross-site"), Some("https://ff.example.net"), &own));
+        assert!(is_cross_site(
+            Some("cross-site"),
+            Some("https://ff.example.net"),
+            &own
+        ));
         assert!(is_cross_site(Some("same-site"), None, &own));
         assert!(!is_cross_site(None, Some("https://FF.example.net"), &own));
         assert!(is_cross_site(None, Some("https://evil.test"), &own));

@@ -20,7 +20,12 @@ pub enum SessionEnd {
 }
 
 /// Checks a session's times against its limits at `now`.
-pub fn session_expiry(limits: SessionLimits, created_at: UnixTime, last_seen: UnixTime, now: UnixTime) -> Option<SessionEnd> {
+pub fn session_expiry(
+    limits: SessionLimits,
+    created_at: UnixTime,
+    last_seen: UnixTime,
+    now: UnixTime,
+) -> Option<SessionEnd> {
     if now - created_at >= limits.absolute_seconds {
         Some(SessionEnd::Absolute)
     } else if now - last_seen >= limits.idle_seconds {
@@ -43,14 +48,20 @@ pub fn should_touch(last_seen: UnixTime, now: UnixTime) -> bool {
 mod tests {
     use super::*;
 
-    const L: SessionLimits = SessionLimits { idle_seconds: 1800, absolute_seconds: 43200 };
+    const L: SessionLimits = SessionLimits {
+        idle_seconds: 1800,
+        absolute_seconds: 43200,
+    };
 
     #[test]
     fn timeouts() {
         assert_eq!(session_expiry(L, 0, 0, 100), None);
         assert_eq!(session_expiry(L, 0, 0, 1800), Some(SessionEnd::Idle));
         assert_eq!(session_expiry(L, 0, 43000, 43100), None);
-        assert_eq!(session_expiry(L, 0, 43199, 43200), Some(SessionEnd::Absolute));
+        assert_eq!(
+            session_expiry(L, 0, 43199, 43200),
+            Some(SessionEnd::Absolute)
+        );
     }
 
     #[test]

@@ -56,7 +56,9 @@ pub fn is_live(expires_at: UnixTime, now: UnixTime) -> bool {
 /// A ticket's text form: 43 characters of URL-safe base64 for 256 bits.
 /// Anything else is refused before any store look-up.
 pub fn looks_like_ticket(s: &str) -> bool {
-    s.len() == 43 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    s.len() == 43
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 #[cfg(test)]

@@ -1,0 +1,148 @@
+//! Administrative operations shared by the `sekisho admin` commands and the
+//! demo's seeding. They work on the configured store directly, also while a
+//! gateway runs on it (the embedded store is safe for several processes).
+
+use crate::clock::Clock;
+use crate::mail::Mailer;
+use crate::store::{SharedStore, StoreError, Tenant, TicketRecord, User};
+use sekisho_config::Config;
+use sekisho_policy::model::{LoginMethod, Plan, Role, UserStatus};
+use sekisho_policy::ticket::{expiry, TicketPurpose, TICKET_LIFETIME};
+
+pub struct Admin {
+    pub config: Config,
+    pub store: SharedStore,
+    pub mailer: Mailer,
+    pub clock: Clock,
+}
+
+/// What `create-tenant` made.
+#[derive(Debug)]
+pub struct CreatedTenant {
+    pub tenant_id: String,
+    pub user_id: String,
+    pub registration_link: String,
+}
+
+impl Admin {
+    pub fn open(config: Config) -> anyhow::Result<Admin> {
+        let store = crate::state::open_store(&config)?;
+        let mailer = Mailer::new(&config.mail)?;
+        let clock = Clock::with_offset_file(config.development.clock_offset_file.clone());
+        Ok(Admin {
+            config,
+            store,
+            mailer,
+            clock,
+        })
+    }
+
+    fn invitation_ticket(&self, user_id: &str) -> (String, TicketRecord) {
+        let token = crate::crypto::random_token();
+        let now = self.clock.now();
+        let record = TicketRecord {
+            hash: crate::crypto::token_hash(&token),
+            purpose: TicketPurpose::Invitation.as_str().to_string(),
+            user_id: user_id.to_string(),
+            issued_at: now,
+            expires_at: expiry(now, TICKET_LIFETIME),
+            staged: None,
+        };
+        (
+            format!(
+                "{}/.sekisho/register?ticket={token}",
+                self.config.internet.public_url
+            ),
+            record,
+        )
+    }
+
+    async fn mail_invitation(&self, user: &User, link: &str) {
+        let text =
+            sekisho_pages::mail::invitation(&self.config.service_name, &user.name, None, link);
+        // A failed send is reported by the mailer; the link is printed too,
+        // so the operator can pass it on.
+        let _ = self.mailer.send("invitation", &user.email, &text).await;
+    }
+
+    /// Creates a tenant and its contract holder, mails the registration
+    /// invitation and returns its link.
+    pub async fn create_tenant(
+        &self,
+        plan: Plan,
+        holder_email: &str,
+        holder_name: &str,
+    ) -> anyhow::Result<CreatedTenant> {
+        let email = sekisho_policy::email::validate_email(holder_email).map_err(|p| {
+            anyhow::anyhow!("--holder-email: '{holder_email}' is not a usable mail address ({p:?})")
+        })?;
+        let now = self.clock.now();
+        let tenant = Tenant {
+            id: crate::crypto::random_id(),
+            plan,
+            created_at: now,
+            two_step_enabled: true,
+        };
+        let holder = User {
+            id: crate::crypto::random_id(),
+            tenant_id: tenant.id.clone(),
+            email,
+            name: holder_name.trim().to_string(),
+            role: Role::ContractHolder,
+            status: UserStatus::Invited,
+            method: LoginMethod::Password,
+            password_hash: None,
+            created_at: now,
+            locked: false,
+        };
+        let (link, ticket) = self.invitation_ticket(&holder.id);
+        match self
+            .store
+            .create_tenant_with_holder(tenant.clone(), holder.clone(), ticket)
+            .await
+        {
+            Ok(()) => {}
+            Err(StoreError::EmailTaken) => {
+                anyhow::bail!("--holder-email: that address already belongs to a user")
+            }
+            Err(e) => anyhow::bail!("store: {e}"),
+        }
+        crate::audit::event(
+            "tenant_created",
+            &crate::audit::Who {
+                user_id: Some(&holder.id),
+                tenant_id: Some(&tenant.id),
+                ..Default::default()
+            },
+            plan.as_str(),
+        );
+        self.mail_invitation(&holder, &link).await;
+        Ok(CreatedTenant {
+            tenant_id: tenant.id,
+            user_id: holder.id,
+            registration_link: link,
+        })
+    }
+
+    /// Issues a fresh invitation to a user still in status invited (the old
+    /// link stops working) and mails it.
+    pub async fn reinvite(&self, user: &User) -> anyhow::Result<String> {
+        if user.status != UserStatus::Invited {
+            anyhow::bail!("{} has already registered", user.email);
+        }
+        let (link, ticket) = self.invitation_ticket(&user.id);
+        self.store
+            .replace_ticket(ticket)
+            .await
+            .map_err(|e| anyhow::anyhow!("store: {e}"))?;
+        self.mail_invitation(user, &link).await;
+        Ok(link)
+    }
+
+    pub async fn users(&self, tenant: Option<&str>) -> anyhow::Result<Vec<User>> {
+        self.store
+            .list_users(tenant)
+            .await
+            .map_err(|e| anyhow::anyhow!("store: {e}"))
+    }
+}

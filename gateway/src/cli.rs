@@ -1,0 +1,283 @@
+//! The `sekisho` command line. Exit codes: 0 success, 1 runtime failure,
+//! 2 a configuration or argument problem (each printed with its key).
+
+use crate::admin::Admin;
+use clap::{Parser, Subcommand, ValueEnum};
+use sekisho_policy::model::Plan;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "sekisho",
+    version,
+    about = "Sekisho (関所): the sign-in gateway in front of the storage service"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the gateway.
+    Run {
+        #[arg(long, short, value_name = "FILE")]
+        config: PathBuf,
+    },
+    /// Check a configuration file and print every problem, key by key.
+    CheckConfig {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
+    /// Write a new assertion signing key (Ed25519, PKCS#8 PEM, mode 0600).
+    Keygen {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
+    /// Run the demo: embedded store, mail printed here, a seeded tenant and
+    /// the built-in demo upstream.
+    Demo {
+        #[arg(long, short, value_name = "FILE", default_value = "config/demo.toml")]
+        config: PathBuf,
+    },
+    /// Administrative commands on the configured store.
+    Admin {
+        #[arg(
+            long,
+            short,
+            value_name = "FILE",
+            env = "SEKISHO_CONFIG",
+            default_value = "sekisho.toml"
+        )]
+        config: PathBuf,
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+    /// Measure argon2id hashes per second with the configured parameters on
+    /// the configured pool size (the hash-bound benchmark baseline).
+    HashRate {
+        #[arg(long, short, value_name = "FILE")]
+        config: PathBuf,
+        #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=120))]
+        seconds: u64,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum PlanArg {
+    Basic,
+    Trial,
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create a tenant and its contract holder, and mail the holder's
+    /// registration invitation (the link is printed too).
+    CreateTenant {
+        #[arg(long, value_enum)]
+        plan: PlanArg,
+        #[arg(long, value_name = "EMAIL")]
+        holder_email: String,
+        #[arg(long, value_name = "NAME", default_value = "")]
+        holder_name: String,
+    },
+    /// List users (of one tenant, or all).
+    Users {
+        #[arg(long, value_name = "TENANT_ID")]
+        tenant: Option<String>,
+    },
+}
+
+fn load_config(path: &Path) -> Result<sekisho_config::Config, ExitCode> {
+    sekisho_config::load(path).map_err(|errors| {
+        eprintln!("{}: configuration problems:", path.display());
+        for e in &errors.0 {
+            eprintln!("  {e}");
+        }
+        ExitCode::from(2)
+    })
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
+}
+
+fn fail(e: anyhow::Error) -> ExitCode {
+    eprintln!("error: {e:#}");
+    let text = e.to_string();
+    if text.starts_with("--")
+        || text.contains(": ") && text.split(':').next().is_some_and(|k| k.contains('.'))
+    {
+        ExitCode::from(2)
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Run { config } => {
+            let config = match load_config(&config) {
+                Ok(c) => c,
+                Err(code) => return code,
+            };
+            crate::server::init_logging(&config.logging);
+            match crate::server::run(config) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => fail(e),
+            }
+        }
+        Command::CheckConfig { file } => match load_config(&file) {
+            Ok(_) => {
+                println!("{}: ok", file.display());
+                ExitCode::SUCCESS
+            }
+            Err(code) => code,
+        },
+        Command::Keygen { file } => match crate::assertion::generate_key_file(&file) {
+            Ok(()) => {
+                println!("wrote {}", file.display());
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(e),
+        },
+        Command::Demo { config } => {
+            let config = match load_config(&config) {
+                Ok(c) => c,
+                Err(code) => return code,
+            };
+            crate::server::init_logging(&config.logging);
+            if let Err(e) = runtime().block_on(seed_demo(&config)) {
+                return fail(e);
+            }
+            match crate::server::run(config) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => fail(e),
+            }
+        }
+        Command::Admin { config, command } => {
+            let config = match load_config(&config) {
+                Ok(c) => c,
+                Err(code) => return code,
+            };
+            crate::server::init_logging(&sekisho_config::Logging {
+                format: sekisho_config::LogFormat::Text,
+                level: "warn".into(),
+            });
+            match runtime().block_on(admin(config, command)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => fail(e),
+            }
+        }
+        Command::HashRate { config, seconds } => {
+            let config = match load_config(&config) {
+                Ok(c) => c,
+                Err(code) => return code,
+            };
+            let rate = crate::hashing::Hasher::measure_rate(
+                &config.hashing,
+                std::time::Duration::from_secs(seconds),
+            );
+            println!(
+                "{{\"hashes_per_second\": {rate:.2}, \"threads\": {}, \"memory_kib\": {}, \"iterations\": {}}}",
+                config.hashing.pool_threads, config.hashing.memory_kib, config.hashing.iterations
+            );
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+async fn admin(config: sekisho_config::Config, command: AdminCommand) -> anyhow::Result<()> {
+    let admin = Admin::open(config)?;
+    match command {
+        AdminCommand::CreateTenant {
+            plan,
+            holder_email,
+            holder_name,
+        } => {
+            if holder_name.chars().count() > 100 {
+                anyhow::bail!("--holder-name: at most 100 characters");
+            }
+            let plan = match plan {
+                PlanArg::Basic => Plan::Basic,
+                PlanArg::Trial => Plan::Trial,
+            };
+            let created = admin
+                .create_tenant(plan, &holder_email, &holder_name)
+                .await?;
+            println!("tenant:            {}", created.tenant_id);
+            println!("contract holder:   {}", created.user_id);
+            println!("registration link: {}", created.registration_link);
+        }
+        AdminCommand::Users { tenant } => {
+            let users = admin.users(tenant.as_deref()).await?;
+            println!(
+                "{:<34} {:<34} {:<16} {:<8} {:<10} {:<7} EMAIL",
+                "USER", "TENANT", "ROLE", "STATUS", "METHOD", "LOCKED"
+            );
+            for u in users {
+                println!(
+                    "{:<34} {:<34} {:<16} {:<8} {:<10} {:<7} {}",
+                    u.id,
+                    u.tenant_id,
+                    u.role.as_str(),
+                    u.status.as_str(),
+                    u.method.as_str(),
+                    if u.locked { "yes" } else { "no" },
+                    u.email
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Seeds the demo: a tenant with its holder the first time; afterwards a
+/// fresh link for anyone who has not registered yet.
+async fn seed_demo(config: &sekisho_config::Config) -> anyhow::Result<()> {
+    let admin = Admin::open(config.clone())?;
+    let users = admin.users(None).await?;
+    let base = &config.internet.public_url;
+    println!("\n════ Sekisho demo ════════════════════════════════════════");
+    if users.is_empty() {
+        let created = admin
+            .create_tenant(Plan::Basic, "holder@demo.example.jp", "デモ 契約者")
+            .await?;
+        println!("A tenant was created with its contract holder holder@demo.example.jp.");
+        println!(
+            "Register the holder's password here:\n\n    {}\n",
+            created.registration_link
+        );
+    } else {
+        for u in users
+            .iter()
+            .filter(|u| u.status == sekisho_policy::model::UserStatus::Invited)
+        {
+            let link = admin.reinvite(u).await?;
+            println!(
+                "{} has not registered yet; a new link:\n\n    {link}\n",
+                u.email
+            );
+        }
+        for u in users
+            .iter()
+            .filter(|u| u.status == sekisho_policy::model::UserStatus::Active)
+        {
+            println!(
+                "Registered: {} ({}) — log in at {base}/.sekisho/login",
+                u.email,
+                u.role.as_str()
+            );
+        }
+    }
+    println!("The storage service (demo upstream) is at {base}/ once you are logged in.");
+    println!("Mail is printed here (outbox). Stop with Ctrl-C.");
+    println!("══════════════════════════════════════════════════════════\n");
+    Ok(())
+}

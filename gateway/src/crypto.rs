@@ -1,0 +1,81 @@
+//! Small cryptographic helpers: random tokens, stored-form hashes, and the
+//! CSRF token. Everything secret that leaves the process is random from the
+//! OS; everything stored is a hash of it.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use hmac::{Hmac, Mac};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+/// 32 random bytes from the OS as URL-safe base64 (43 characters, 256 bits):
+/// session ids, tickets, pre-session ids.
+pub fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).expect("the operating system's random source failed");
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Random bytes for keys.
+pub fn random_bytes(n: usize) -> Vec<u8> {
+    let mut bytes = vec![0u8; n];
+    getrandom::fill(&mut bytes).expect("the operating system's random source failed");
+    bytes
+}
+
+/// A random id for records (users, tenants): 128 bits, hex.
+pub fn random_id() -> String {
+    hex::encode(random_bytes(16))
+}
+
+/// The stored form of a token: SHA-256, hex. A copy of the store therefore
+/// holds no usable session id or mailed link.
+pub fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// True when `token` has the shape of a token this gateway issues; anything
+/// else is refused before any look-up.
+pub fn looks_like_token(token: &str) -> bool {
+    sekisho_policy::ticket::looks_like_ticket(token)
+}
+
+/// The CSRF token for a form bound to `binding` (the session's hash, or the
+/// pre-session id before login): HMAC-SHA256 under the gateway's CSRF key.
+pub fn csrf_token(key: &[u8], binding: &str) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key length");
+    mac.update(b"sekisho-csrf\0");
+    mac.update(binding.as_bytes());
+    URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+}
+
+/// Checks a submitted CSRF token in constant time.
+pub fn csrf_valid(key: &[u8], binding: &str, submitted: &str) -> bool {
+    let expected = csrf_token(key, binding);
+    expected.as_bytes().ct_eq(submitted.as_bytes()).into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_256_bit_and_distinct() {
+        let a = random_token();
+        let b = random_token();
+        assert_eq!(a.len(), 43);
+        assert_ne!(a, b);
+        assert!(looks_like_token(&a));
+        assert_eq!(token_hash(&a).len(), 64);
+    }
+
+    #[test]
+    fn csrf_binds_to_its_binding() {
+        let key = random_bytes(32);
+        let t = csrf_token(&key, "pre-1");
+        assert!(csrf_valid(&key, "pre-1", &t));
+        assert!(!csrf_valid(&key, "pre-2", &t));
+        assert!(!csrf_valid(&key, "pre-1", ""));
+        assert!(!csrf_valid(&random_bytes(32), "pre-1", &t));
+    }
+}

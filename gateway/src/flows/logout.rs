@@ -1,0 +1,71 @@
+//! Logging out: GET shows a button (no state change on GET), POST ends the
+//! session after the CSRF check.
+
+use super::{read_post, Outcome};
+use crate::audit::{self, Who};
+use crate::state::App;
+use crate::web::{Answer, Req};
+use pingora::proxy::Session;
+use sekisho_pages::{render, LogoutPage};
+use sekisho_policy::model::Route;
+
+pub async fn show(app: &App, req: &Req, _route: Route) -> Outcome {
+    let now = app.clock.now();
+    let live = match req.cookies.unique(app.cookies.session) {
+        Some(c) => app.sessions.resolve(c, now).await.ok().flatten(),
+        None => None,
+    };
+    match live {
+        Some(live) => {
+            let c = app.chrome(req);
+            let html = render(&LogoutPage {
+                c: &c,
+                csrf: &app.csrf(&live.id_hash),
+            });
+            ("logout_page", Answer::html(200, html))
+        }
+        None => ("logout_page", Answer::redirect("/.sekisho/login")),
+    }
+}
+
+pub async fn submit(app: &App, session: &mut Session, req: &Req) -> Outcome {
+    let form = match read_post(app, session, req).await {
+        Ok(f) => f,
+        Err(o) => return o,
+    };
+    let now = app.clock.now();
+    let live = match req.cookies.unique(app.cookies.session) {
+        Some(c) => match app.sessions.resolve(c, now).await {
+            Ok(l) => l,
+            Err(_) => return ("store_unavailable", app.error_page(req, 503)),
+        },
+        None => None,
+    };
+    let Some(live) = live else {
+        return (
+            "logout_without_session",
+            Answer::redirect("/.sekisho/login"),
+        );
+    };
+    if !app.csrf_ok(&live.id_hash, form.get("csrf")) {
+        return ("csrf_failed", app.error_page(req, 403));
+    }
+    if app.sessions.end(&live.id_hash).await.is_err() {
+        return ("store_unavailable", app.error_page(req, 503));
+    }
+    audit::event(
+        "logout",
+        &Who {
+            user_id: Some(&live.view.user.id),
+            tenant_id: Some(&live.view.tenant.id),
+            client_ip: Some(&req.client_ip),
+            route: Some(live.view.session.route),
+        },
+        "",
+    );
+    (
+        "logged_out",
+        Answer::redirect("/.sekisho/login?notice=logged_out")
+            .with_cookie(app.cookies.clear(app.cookies.session)),
+    )
+}

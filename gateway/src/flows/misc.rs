@@ -1,0 +1,54 @@
+//! Small gateway endpoints: keys, health, the stylesheet, the language switch.
+
+use super::Outcome;
+use crate::state::App;
+use crate::web::{Answer, Req};
+use bytes::Bytes;
+use sekisho_policy::return_path::safe_return_path;
+
+/// The public keys of the assertion signer (JWK Set).
+pub fn jwks(app: &App) -> Outcome {
+    let mut a = Answer::html(200, app.signer.jwks().to_string());
+    a.content_type = "application/json";
+    a.cacheable = true;
+    ("jwks", a)
+}
+
+/// Liveness: the process answers.
+pub fn healthz() -> Outcome {
+    ("health", Answer::text(200, "ok\n"))
+}
+
+/// Readiness: the store answers too.
+pub async fn readyz(app: &App) -> Outcome {
+    match app.store.ping().await {
+        Ok(()) => ("ready", Answer::text(200, "ready\n")),
+        Err(_) => {
+            crate::metrics::STORE_ERRORS
+                .with_label_values(&["ping"])
+                .inc();
+            ("not_ready", Answer::text(503, "store unavailable\n"))
+        }
+    }
+}
+
+pub fn stylesheet() -> Outcome {
+    let mut a = Answer::html(200, String::new());
+    a.body = Bytes::from_static(sekisho_pages::STYLESHEET.as_bytes());
+    a.content_type = "text/css; charset=utf-8";
+    a.cacheable = true;
+    ("static", a)
+}
+
+/// Remembers the chosen language in a cookie and goes back.
+pub fn switch_language(app: &App, req: &Req) -> Outcome {
+    let to = match req.query_param("to").as_deref() {
+        Some("en") => "en",
+        _ => "ja",
+    };
+    let next = safe_return_path(&req.query_param("next").unwrap_or_default());
+    (
+        "language",
+        Answer::redirect(&next).with_cookie(app.cookies.set(app.cookies.lang, to)),
+    )
+}

@@ -1,0 +1,24 @@
+//! Sekisho (関所): the sign-in gateway in front of the storage service.
+//!
+//! The binary's parts, in the order a request meets them: [`proxy`] (the
+//! Pingora phases), [`flows`] (the gateway's own pages), [`sessions`],
+//! [`store`], [`hashing`], [`assertion`], [`mail`]; and around them
+//! [`server`] (assembly), [`cli`], [`admin`], [`metrics`], [`audit`].
+
+pub mod admin;
+pub mod assertion;
+pub mod audit;
+pub mod cli;
+pub mod clock;
+pub mod crypto;
+pub mod demo_upstream;
+pub mod flows;
+pub mod hashing;
+pub mod mail;
+pub mod metrics;
+pub mod proxy;
+pub mod server;
+pub mod sessions;
+pub mod state;
+pub mod store;
+pub mod web;

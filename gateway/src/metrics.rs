@@ -1,0 +1,98 @@
+//! Prometheus metrics, registered once in the default registry and served
+//! only on the separate metrics listener. Labels are low-cardinality by
+//! construction: fixed words, never a user, path or address (S44).
+
+use prometheus::{
+    register_histogram, register_histogram_vec, register_int_counter, register_int_counter_vec,
+    Encoder, Histogram, HistogramVec, IntCounter, IntCounterVec, TextEncoder,
+};
+use std::sync::LazyLock;
+
+/// Requests by kind (`proxy`, `gateway`) and outcome (fixed words).
+pub static REQUESTS: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    register_int_counter_vec!(
+        "sekisho_requests_total",
+        "Requests by kind and outcome",
+        &["kind", "outcome"]
+    )
+    .unwrap()
+});
+
+/// Password login attempts by outcome.
+pub static LOGINS: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    register_int_counter_vec!(
+        "sekisho_login_attempts_total",
+        "Password login attempts by outcome",
+        &["outcome"]
+    )
+    .unwrap()
+});
+
+/// Seconds a hashing job waited in the queue.
+pub static HASH_QUEUE_WAIT: LazyLock<Histogram> = LazyLock::new(|| {
+    register_histogram!(
+        "sekisho_hash_queue_wait_seconds",
+        "Time a password-hashing job waited for a hashing thread",
+        vec![0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0]
+    )
+    .unwrap()
+});
+
+/// Hashing jobs refused because the queue was full.
+pub static HASH_REJECTED: LazyLock<IntCounter> = LazyLock::new(|| {
+    register_int_counter!(
+        "sekisho_hash_rejected_total",
+        "Hashing jobs refused because the queue was full"
+    )
+    .unwrap()
+});
+
+/// Upstream response time, by status class.
+pub static UPSTREAM_SECONDS: LazyLock<HistogramVec> = LazyLock::new(|| {
+    register_histogram_vec!(
+        "sekisho_upstream_seconds",
+        "Time from forwarding a request to the end of the upstream's answer",
+        &["class"],
+        vec![0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0]
+    )
+    .unwrap()
+});
+
+/// Store calls that failed (down, slow): the gateway failed closed.
+pub static STORE_ERRORS: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    register_int_counter_vec!(
+        "sekisho_store_errors_total",
+        "Store calls that failed, by operation",
+        &["op"]
+    )
+    .unwrap()
+});
+
+/// Mail sends by outcome.
+pub static MAIL: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    register_int_counter_vec!(
+        "sekisho_mail_total",
+        "Mail sent, by kind and outcome",
+        &["kind", "outcome"]
+    )
+    .unwrap()
+});
+
+/// Forces every metric into the registry, so a scrape shows them all at
+/// zero from the start.
+pub fn register_all() {
+    LazyLock::force(&REQUESTS);
+    LazyLock::force(&LOGINS);
+    LazyLock::force(&HASH_QUEUE_WAIT);
+    LazyLock::force(&HASH_REJECTED);
+    LazyLock::force(&UPSTREAM_SECONDS);
+    LazyLock::force(&STORE_ERRORS);
+    LazyLock::force(&MAIL);
+}
+
+/// The text exposition of every registered metric.
+pub fn render() -> Vec<u8> {
+    let mut out = Vec::new();
+    let _ = TextEncoder::new().encode(&prometheus::gather(), &mut out);
+    out
+}

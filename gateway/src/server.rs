@@ -1,0 +1,135 @@
+//! Assembles and runs the Pingora server: the internet listener, the metrics
+//! listener, the demo upstream (demo only) and the background purge.
+
+use crate::proxy::Gateway;
+use crate::state::App;
+use async_trait::async_trait;
+use http::Response;
+use pingora::apps::http_app::ServeHttp;
+use pingora::protocols::http::ServerSession;
+use pingora::server::configuration::ServerConf;
+use pingora::server::{Server, ShutdownWatch};
+use pingora::services::background::{background_service, BackgroundService};
+use pingora::services::listening::Service;
+use sekisho_config::{Config, LogFormat};
+use sekisho_policy::model::Route;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Starts structured logging on stderr (JSON by default). `RUST_LOG`, when
+/// set, overrides the configured level.
+pub fn init_logging(cfg: &sekisho_config::Logging) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&cfg.level));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match cfg.format {
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+}
+
+/// Serves the Prometheus text format.
+struct MetricsApp;
+
+#[async_trait]
+impl ServeHttp for MetricsApp {
+    async fn response(&self, _session: &mut ServerSession) -> Response<Vec<u8>> {
+        let body = crate::metrics::render();
+        Response::builder()
+            .status(200)
+            .header("content-type", "text/plain; version=0.0.4")
+            .header("content-length", body.len().to_string())
+            .body(body)
+            .expect("static response parts")
+    }
+}
+
+/// Removes expired sessions and tickets every ten minutes.
+struct Purge {
+    app: Arc<App>,
+}
+
+#[async_trait]
+impl BackgroundService for Purge {
+    async fn start(&self, mut shutdown: ShutdownWatch) {
+        let mut tick = tokio::time::interval(Duration::from_secs(600));
+        loop {
+            tokio::select! {
+                _ = shutdown.changed() => return,
+                _ = tick.tick() => {
+                    match self.app.store.purge_expired(self.app.clock.now()).await {
+                        Ok(n) if n > 0 => tracing::info!(removed = n, "purged expired sessions and tickets"),
+                        Ok(_) => {}
+                        Err(e) => {
+                            crate::metrics::STORE_ERRORS.with_label_values(&["purge"]).inc();
+                            tracing::warn!(error = %e, "purge failed");
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Builds everything and serves until SIGTERM/SIGINT. Never returns on
+/// success.
+pub fn run(config: Config) -> anyhow::Result<()> {
+    crate::metrics::register_all();
+    let app = Arc::new(App::build(config)?);
+    let cfg = &app.config;
+
+    let conf = ServerConf {
+        threads: cfg.server.threads,
+        grace_period_seconds: Some(cfg.server.grace_period_seconds),
+        graceful_shutdown_timeout_seconds: Some(cfg.server.graceful_shutdown_timeout_seconds),
+        ..ServerConf::default()
+    };
+    let mut server = Server::new_with_opt_and_conf(None, conf);
+    server.bootstrap();
+
+    let mut internet = pingora::proxy::http_proxy_service_with_name(
+        &server.configuration,
+        Gateway {
+            app: app.clone(),
+            route: Route::Internet,
+        },
+        "sekisho internet",
+    );
+    let listen = cfg.internet.listen.to_string();
+    match &cfg.internet.tls {
+        Some(tls) => internet
+            .add_tls(
+                &listen,
+                &tls.cert_file.to_string_lossy(),
+                &tls.key_file.to_string_lossy(),
+            )
+            .map_err(|e| anyhow::anyhow!("internet.tls: {e}"))?,
+        None => internet.add_tcp(&listen),
+    }
+    server.add_service(internet);
+
+    if let Some(addr) = cfg.metrics_listen {
+        let mut metrics = Service::new("sekisho metrics".to_string(), MetricsApp);
+        metrics.add_tcp(&addr.to_string());
+        server.add_service(metrics);
+    }
+
+    if let Some(addr) = cfg.development.demo_upstream_listen {
+        let demo = crate::demo_upstream::DemoUpstream::new(
+            app.signer.jwks(),
+            &cfg.upstream.audience,
+            &cfg.internet.public_url,
+            &cfg.service_name,
+        )?;
+        let mut svc = Service::new("sekisho demo upstream".to_string(), demo);
+        svc.add_tcp(&addr.to_string());
+        server.add_service(svc);
+    }
+
+    server.add_service(background_service("purge", Purge { app: app.clone() }));
+
+    tracing::info!(listen = %cfg.internet.listen, public_url = %cfg.internet.public_url, "sekisho is serving");
+    server.run_forever();
+}

@@ -1,0 +1,272 @@
+//! Sessions: a 256-bit random id in a cookie, the record in the store under
+//! the id's hash, and a short-lived local cache so that browsing does at most
+//! one store read per session per `store.cache_ttl`.
+//!
+//! Revocation bound: a change made through this process (logout, rotation,
+//! revoking a user's sessions) removes the cached entry at once; a change
+//! made by another process sharing the store (an admin command) is seen
+//! within `store.cache_ttl` (default 1 s).
+
+use crate::assertion::{Claims, Signer};
+use crate::crypto;
+use crate::store::{SessionRecord, SessionView, SharedStore, StoreError, User};
+use moka::sync::Cache;
+use sekisho_policy::model::{LoginMethod, Route, UserStatus};
+use sekisho_policy::session::{session_expiry, should_touch, SessionLimits};
+use sekisho_policy::UnixTime;
+use std::sync::Arc;
+
+/// Who a request is, as sent upstream in headers and the assertion.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub user_id: String,
+    pub email: String,
+    pub tenant_id: String,
+    pub role: &'static str,
+    pub plan: &'static str,
+    pub method: &'static str,
+    pub route: Route,
+    pub line: Option<String>,
+}
+
+impl Identity {
+    pub fn of(view: &SessionView) -> Identity {
+        Identity {
+            user_id: view.user.id.clone(),
+            email: view.user.email.clone(),
+            tenant_id: view.tenant.id.clone(),
+            role: view.user.role.as_str(),
+            plan: view.tenant.plan.as_str(),
+            method: view.session.method.as_str(),
+            route: view.session.route,
+            line: None,
+        }
+    }
+}
+
+/// A live session as a request sees it.
+#[derive(Debug, Clone)]
+pub struct Live {
+    pub id_hash: String,
+    pub view: Arc<SessionView>,
+    pub identity: Arc<Identity>,
+}
+
+struct CachedAssertion {
+    identity: Arc<Identity>,
+    token: Arc<str>,
+    exp: UnixTime,
+}
+
+pub struct Sessions {
+    store: SharedStore,
+    limits: SessionLimits,
+    views: Option<Cache<String, Arc<SessionView>>>,
+    assertions: Cache<String, Arc<CachedAssertion>>,
+    issuer: String,
+    audience: String,
+    assertion_lifetime: i64,
+}
+
+/// What starting a session needs to know.
+pub struct NewSession<'a> {
+    pub user: &'a User,
+    pub route: Route,
+    pub method: LoginMethod,
+    pub client_ip: &'a str,
+    pub user_agent: &'a str,
+}
+
+impl Sessions {
+    pub fn new(store: SharedStore, cfg: &sekisho_config::Config) -> Sessions {
+        let ttl = cfg.store.cache_ttl;
+        let lifetime = cfg.assertion.lifetime;
+        Sessions {
+            store,
+            limits: SessionLimits {
+                idle_seconds: cfg.session.idle.as_secs() as i64,
+                absolute_seconds: cfg.session.absolute.as_secs() as i64,
+            },
+            views: (!ttl.is_zero()).then(|| {
+                Cache::builder()
+                    .max_capacity(200_000)
+                    .time_to_live(ttl)
+                    .build()
+            }),
+            assertions: Cache::builder()
+                .max_capacity(200_000)
+                .time_to_live(lifetime)
+                .build(),
+            issuer: cfg.internet.public_url.clone(),
+            audience: cfg.upstream.audience.clone(),
+            assertion_lifetime: lifetime.as_secs() as i64,
+        }
+    }
+
+    pub fn limits(&self) -> SessionLimits {
+        self.limits
+    }
+
+    /// Resolves a cookie value to a live session, or `None` when it is not
+    /// one (unknown, expired, user gone, removed or locked). Expired records
+    /// are deleted on sight. Store trouble is an error: the caller fails
+    /// closed.
+    pub async fn resolve(&self, cookie: &str, now: UnixTime) -> Result<Option<Live>, StoreError> {
+        if !crypto::looks_like_token(cookie) {
+            return Ok(None);
+        }
+        let id_hash = crypto::token_hash(cookie);
+        let cached = self.views.as_ref().and_then(|c| c.get(&id_hash));
+        let view = match cached {
+            Some(v) => v,
+            None => match self.store.session_view(&id_hash).await {
+                Ok(Some(v)) => {
+                    let v = Arc::new(v);
+                    if let Some(c) = &self.views {
+                        c.insert(id_hash.clone(), v.clone());
+                    }
+                    v
+                }
+                Ok(None) => return Ok(None),
+                Err(e) => {
+                    crate::metrics::STORE_ERRORS
+                        .with_label_values(&["session_view"])
+                        .inc();
+                    return Err(e);
+                }
+            },
+        };
+        let s = &view.session;
+        if session_expiry(self.limits, s.created_at, s.last_seen, now).is_some() {
+            self.forget(&id_hash);
+            let _ = self.store.delete_session(&id_hash).await;
+            return Ok(None);
+        }
+        if view.user.status != UserStatus::Active || view.user.locked {
+            self.forget(&id_hash);
+            return Ok(None);
+        }
+        let view = if should_touch(s.last_seen, now) {
+            self.touch(&id_hash, &view, now)
+        } else {
+            view
+        };
+        let identity = Arc::new(Identity::of(&view));
+        Ok(Some(Live {
+            id_hash,
+            view,
+            identity,
+        }))
+    }
+
+    /// Moves last-seen forward: in the cache at once, in the store in the
+    /// background (a lost touch only shortens the idle window by a minute).
+    fn touch(&self, id_hash: &str, view: &Arc<SessionView>, now: UnixTime) -> Arc<SessionView> {
+        let mut fresh = (**view).clone();
+        fresh.session.last_seen = now;
+        let fresh = Arc::new(fresh);
+        if let Some(c) = &self.views {
+            c.insert(id_hash.to_string(), fresh.clone());
+        }
+        let store = self.store.clone();
+        let id_hash = id_hash.to_string();
+        tokio::spawn(async move {
+            if store.touch_session(&id_hash, now).await.is_err() {
+                crate::metrics::STORE_ERRORS
+                    .with_label_values(&["touch_session"])
+                    .inc();
+            }
+        });
+        fresh
+    }
+
+    /// Starts a session and returns the cookie value. With `replacing`, the
+    /// browser's previous session is deleted in the same store step (a new
+    /// id at every privilege change, S29).
+    pub async fn start(
+        &self,
+        new: NewSession<'_>,
+        replacing: Option<&str>,
+        now: UnixTime,
+    ) -> Result<String, StoreError> {
+        let cookie = crypto::random_token();
+        let record = SessionRecord {
+            id_hash: crypto::token_hash(&cookie),
+            user_id: new.user.id.clone(),
+            tenant_id: new.user.tenant_id.clone(),
+            created_at: now,
+            last_seen: now,
+            expires_at: now + self.limits.absolute_seconds,
+            route: new.route,
+            method: new.method,
+            client_ip: new.client_ip.to_string(),
+            user_agent: new.user_agent.to_string(),
+        };
+        let old_hash = replacing
+            .filter(|c| crypto::looks_like_token(c))
+            .map(crypto::token_hash);
+        let result = match &old_hash {
+            Some(old) => {
+                self.forget(old);
+                self.store.rotate_session(old, record).await
+            }
+            None => self.store.create_session(record).await,
+        };
+        result.map_err(|e| {
+            crate::metrics::STORE_ERRORS
+                .with_label_values(&["create_session"])
+                .inc();
+            e
+        })?;
+        Ok(cookie)
+    }
+
+    /// Ends the session with this id hash.
+    pub async fn end(&self, id_hash: &str) -> Result<(), StoreError> {
+        self.forget(id_hash);
+        self.store.delete_session(id_hash).await
+    }
+
+    /// Drops a session from the local caches.
+    pub fn forget(&self, id_hash: &str) {
+        if let Some(c) = &self.views {
+            c.invalidate(id_hash);
+        }
+        self.assertions.invalidate(id_hash);
+    }
+
+    /// The signed assertion for a live session, re-signed only when the
+    /// identity changed or it has less than a minute left.
+    pub fn assertion(&self, live: &Live, signer: &Signer, now: UnixTime) -> Arc<str> {
+        if let Some(c) = self.assertions.get(&live.id_hash) {
+            if c.identity == live.identity && c.exp - now > 60 {
+                return c.token.clone();
+            }
+        }
+        let id = &live.identity;
+        let claims = Claims {
+            iss: self.issuer.clone(),
+            sub: id.user_id.clone(),
+            aud: self.audience.clone(),
+            iat: now,
+            exp: now + self.assertion_lifetime,
+            email: id.email.clone(),
+            tenant: id.tenant_id.clone(),
+            role: id.role.to_string(),
+            plan: id.plan.to_string(),
+            method: id.method.to_string(),
+            route: id.route.as_str().to_string(),
+            line: id.line.clone(),
+        };
+        let token: Arc<str> = signer.sign(&claims).into();
+        self.assertions.insert(
+            live.id_hash.clone(),
+            Arc::new(CachedAssertion {
+                identity: live.identity.clone(),
+                token: token.clone(),
+                exp: claims.exp,
+            }),
+        );
+        token
+    }
+}

@@ -1,0 +1,141 @@
+//! Everything a request handler can reach, built once at start-up.
+
+use crate::assertion::Signer;
+use crate::clock::Clock;
+use crate::hashing::Hasher;
+use crate::mail::Mailer;
+use crate::sessions::Sessions;
+use crate::store::sqlite::SqliteStore;
+use crate::store::SharedStore;
+use crate::web::{Answer, CookieNames, Req};
+use pingora::upstreams::peer::HttpPeer;
+use sekisho_config::{Config, StoreBackend};
+use sekisho_pages::{error_texts, render, Chrome, MessagePage};
+use std::sync::Arc;
+
+pub struct App {
+    pub config: Config,
+    pub store: SharedStore,
+    pub clock: Clock,
+    pub hasher: Hasher,
+    pub mailer: Mailer,
+    pub signer: Signer,
+    pub sessions: Sessions,
+    pub csrf_key: Vec<u8>,
+    pub cookies: CookieNames,
+    /// Template of the upstream peer, cloned per request (resolving at
+    /// request time would block).
+    pub peer: HttpPeer,
+    pub hsts: bool,
+}
+
+/// Opens the configured store.
+pub fn open_store(config: &Config) -> anyhow::Result<SharedStore> {
+    match &config.store.backend {
+        StoreBackend::Embedded { path } => Ok(Arc::new(
+            SqliteStore::open(path, config.store.timeout)
+                .map_err(|e| anyhow::anyhow!("store.path: {e}"))?,
+        )),
+    }
+}
+
+impl App {
+    /// Builds the application. Runs its few async start-up steps on a
+    /// short-lived runtime of its own, before Pingora starts its runtimes.
+    pub fn build(config: Config) -> anyhow::Result<App> {
+        let store = open_store(&config)?;
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let csrf_key = rt
+            .block_on(store.secret("csrf", crate::crypto::random_bytes(32)))
+            .map_err(|e| anyhow::anyhow!("store: {e}"))?;
+        drop(rt);
+        let signer = Signer::load(
+            &config.assertion.signing_key_file,
+            config.assertion.generate_if_missing,
+        )?;
+        let mailer = Mailer::new(&config.mail)?;
+        let hasher = Hasher::start(&config.hashing);
+        let clock = Clock::with_offset_file(config.development.clock_offset_file.clone());
+        let sessions = Sessions::new(store.clone(), &config);
+        let cookies = CookieNames::new(config.development.insecure_http_cookies);
+        let u = &config.upstream;
+        let mut peer = HttpPeer::new(u.address, u.tls, u.sni.clone());
+        peer.options.connection_timeout = Some(u.connect_timeout);
+        peer.options.total_connection_timeout = Some(u.connect_timeout);
+        peer.options.read_timeout = Some(u.read_timeout);
+        peer.options.write_timeout = Some(u.write_timeout);
+        peer.options.idle_timeout = Some(u.idle_timeout);
+        let hsts = config.internet.public_url.starts_with("https://");
+        Ok(App {
+            config,
+            store,
+            clock,
+            hasher,
+            mailer,
+            signer,
+            sessions,
+            csrf_key,
+            cookies,
+            peer,
+            hsts,
+        })
+    }
+
+    pub fn chrome(&self, req: &Req) -> Chrome {
+        Chrome::new(req.lang, &self.config.service_name, &req.here())
+    }
+
+    /// The error page for `status`, in the request's language.
+    pub fn error_page(&self, req: &Req, status: u16) -> Answer {
+        let c = self.chrome(req);
+        let (title, text) = error_texts(c.t, status);
+        let link = Some(("/.sekisho/login", c.t.back_to_login));
+        Answer::html(
+            status,
+            render(&MessagePage {
+                c: &c,
+                title,
+                text,
+                link,
+            }),
+        )
+    }
+
+    /// A page with a title, a sentence and one link.
+    pub fn message_page(
+        &self,
+        req: &Req,
+        status: u16,
+        title: &str,
+        text: &str,
+        link: Option<(&str, &str)>,
+    ) -> Answer {
+        let c = self.chrome(req);
+        Answer::html(
+            status,
+            render(&MessagePage {
+                c: &c,
+                title,
+                text,
+                link,
+            }),
+        )
+    }
+
+    /// The CSRF token for a form bound to `binding`.
+    pub fn csrf(&self, binding: &str) -> String {
+        crate::crypto::csrf_token(&self.csrf_key, binding)
+    }
+
+    pub fn csrf_ok(&self, binding: &str, submitted: &str) -> bool {
+        crate::crypto::csrf_valid(&self.csrf_key, binding, submitted)
+    }
+
+    /// The public URL of a gateway path, for mail: from config, never from
+    /// the request's `Host` (S16).
+    pub fn public_link(&self, path_and_query: &str) -> String {
+        format!("{}{}", self.config.internet.public_url, path_and_query)
+    }
+}

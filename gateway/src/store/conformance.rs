@@ -1,0 +1,364 @@
+//! The behaviour every store backend must show. Each check takes a fresh,
+//! empty store; [`crate::store_conformance_tests!`] turns them into one test
+//! each for a backend, so the embedded store and Redis run the same suite.
+
+use super::*;
+use sekisho_policy::DAY;
+
+const NOW: UnixTime = 1_800_000_000;
+
+pub fn tenant(id: &str) -> Tenant {
+    Tenant {
+        id: id.into(),
+        plan: Plan::Basic,
+        created_at: NOW,
+        two_step_enabled: true,
+    }
+}
+
+pub fn user(id: &str, tenant_id: &str, email: &str) -> User {
+    User {
+        id: id.into(),
+        tenant_id: tenant_id.into(),
+        email: email.into(),
+        name: format!("name of {id}"),
+        role: Role::ContractHolder,
+        status: UserStatus::Invited,
+        method: LoginMethod::Password,
+        password_hash: None,
+        created_at: NOW,
+        locked: false,
+    }
+}
+
+pub fn ticket(
+    hash: &str,
+    purpose: TicketPurpose,
+    user_id: &str,
+    expires_at: UnixTime,
+) -> TicketRecord {
+    TicketRecord {
+        hash: hash.into(),
+        purpose: purpose.as_str().into(),
+        user_id: user_id.into(),
+        issued_at: NOW,
+        expires_at,
+        staged: None,
+    }
+}
+
+pub fn session(hash: &str, user_id: &str, tenant_id: &str) -> SessionRecord {
+    SessionRecord {
+        id_hash: hash.into(),
+        user_id: user_id.into(),
+        tenant_id: tenant_id.into(),
+        created_at: NOW,
+        last_seen: NOW,
+        expires_at: NOW + DAY,
+        route: Route::Internet,
+        method: LoginMethod::Password,
+        client_ip: "127.0.0.1".into(),
+        user_agent: "test".into(),
+    }
+}
+
+async fn seed(store: &dyn Store, n: &str) {
+    store
+        .create_tenant_with_holder(
+            tenant(&format!("t{n}")),
+            user(
+                &format!("u{n}"),
+                &format!("t{n}"),
+                &format!("holder{n}@example.jp"),
+            ),
+            ticket(
+                &format!("inv{n}"),
+                TicketPurpose::Invitation,
+                &format!("u{n}"),
+                NOW + 14 * DAY,
+            ),
+        )
+        .await
+        .unwrap();
+}
+
+pub async fn ping_answers(store: SharedStore) {
+    store.ping().await.unwrap();
+}
+
+pub async fn tenant_and_holder_are_created_together(store: SharedStore) {
+    seed(&*store, "1").await;
+    assert_eq!(store.get_tenant("t1").await.unwrap(), Some(tenant("t1")));
+    let u = store
+        .find_user_by_email("holder1@example.jp")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(u.id, "u1");
+    assert_eq!(store.get_user("u1").await.unwrap(), Some(u.clone()));
+    assert_eq!(store.list_users(Some("t1")).await.unwrap(), vec![u.clone()]);
+    assert_eq!(store.list_users(None).await.unwrap().len(), 1);
+    assert!(store
+        .find_user_by_email("nobody@example.jp")
+        .await
+        .unwrap()
+        .is_none());
+
+    // The same address for another tenant: refused, and nothing of it stays.
+    let err = store
+        .create_tenant_with_holder(
+            tenant("t2"),
+            user("u2", "t2", "holder1@example.jp"),
+            ticket("inv2", TicketPurpose::Invitation, "u2", NOW + DAY),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err, StoreError::EmailTaken);
+    assert!(store.get_tenant("t2").await.unwrap().is_none());
+    assert!(store.get_user("u2").await.unwrap().is_none());
+    assert!(store
+        .peek_ticket("inv2", TicketPurpose::Invitation, NOW)
+        .await
+        .unwrap()
+        .is_none());
+    assert_eq!(store.list_tenants().await.unwrap().len(), 1);
+}
+
+pub async fn tickets_are_bound_to_purpose_and_time(store: SharedStore) {
+    seed(&*store, "1").await;
+    assert!(store
+        .peek_ticket("inv1", TicketPurpose::Invitation, NOW)
+        .await
+        .unwrap()
+        .is_some());
+    assert!(
+        store
+            .peek_ticket("inv1", TicketPurpose::Reset, NOW)
+            .await
+            .unwrap()
+            .is_none(),
+        "other purpose"
+    );
+    assert!(
+        store
+            .peek_ticket("inv1", TicketPurpose::Invitation, NOW + 14 * DAY)
+            .await
+            .unwrap()
+            .is_none(),
+        "expired"
+    );
+    assert!(store
+        .peek_ticket("nope", TicketPurpose::Invitation, NOW)
+        .await
+        .unwrap()
+        .is_none());
+}
+
+pub async fn only_the_newest_ticket_works(store: SharedStore) {
+    seed(&*store, "1").await;
+    store
+        .replace_ticket(ticket("inv1b", TicketPurpose::Invitation, "u1", NOW + DAY))
+        .await
+        .unwrap();
+    assert!(store
+        .peek_ticket("inv1", TicketPurpose::Invitation, NOW)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(store
+        .peek_ticket("inv1b", TicketPurpose::Invitation, NOW)
+        .await
+        .unwrap()
+        .is_some());
+    let err = store
+        .replace_ticket(ticket("x", TicketPurpose::Invitation, "ghost", NOW + DAY))
+        .await
+        .unwrap_err();
+    assert_eq!(err, StoreError::NotFound);
+}
+
+pub async fn registration_uses_its_ticket_once(store: SharedStore) {
+    seed(&*store, "1").await;
+    assert_eq!(
+        store.complete_registration("inv1", NOW).await.unwrap_err(),
+        StoreError::TicketInvalid,
+        "nothing staged"
+    );
+    store
+        .stage_ticket("inv1", TicketPurpose::Invitation, "$argon2id$stub", NOW)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .stage_ticket("inv1", TicketPurpose::Reset, "x", NOW)
+            .await
+            .unwrap_err(),
+        StoreError::TicketInvalid
+    );
+    let u = store.complete_registration("inv1", NOW).await.unwrap();
+    assert_eq!(u.status, UserStatus::Active);
+    assert_eq!(u.password_hash.as_deref(), Some("$argon2id$stub"));
+    assert_eq!(store.get_user("u1").await.unwrap().unwrap(), u);
+    assert_eq!(
+        store.complete_registration("inv1", NOW).await.unwrap_err(),
+        StoreError::TicketInvalid,
+        "used"
+    );
+    assert!(store
+        .peek_ticket("inv1", TicketPurpose::Invitation, NOW)
+        .await
+        .unwrap()
+        .is_none());
+}
+
+pub async fn expired_registration_is_refused(store: SharedStore) {
+    seed(&*store, "1").await;
+    store
+        .stage_ticket("inv1", TicketPurpose::Invitation, "h", NOW)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .complete_registration("inv1", NOW + 14 * DAY + 60)
+            .await
+            .unwrap_err(),
+        StoreError::TicketInvalid
+    );
+    assert_eq!(
+        store.get_user("u1").await.unwrap().unwrap().status,
+        UserStatus::Invited
+    );
+}
+
+pub async fn concurrent_registrations_succeed_once(store: SharedStore) {
+    seed(&*store, "1").await;
+    store
+        .stage_ticket("inv1", TicketPurpose::Invitation, "h", NOW)
+        .await
+        .unwrap();
+    let mut tasks = Vec::new();
+    for _ in 0..16 {
+        let s = store.clone();
+        tasks.push(tokio::spawn(async move {
+            s.complete_registration("inv1", NOW).await.is_ok()
+        }));
+    }
+    let mut ok = 0;
+    for t in tasks {
+        if t.await.unwrap() {
+            ok += 1;
+        }
+    }
+    assert_eq!(ok, 1);
+}
+
+pub async fn sessions_live_rotate_and_end(store: SharedStore) {
+    seed(&*store, "1").await;
+    seed(&*store, "2").await;
+    store
+        .create_session(session("s1", "u1", "t1"))
+        .await
+        .unwrap();
+    let view = store.session_view("s1").await.unwrap().unwrap();
+    assert_eq!(view.user.id, "u1");
+    assert_eq!(view.tenant.id, "t1");
+    assert!(store.session_view("missing").await.unwrap().is_none());
+
+    store.touch_session("s1", NOW + 120).await.unwrap();
+    store.touch_session("s1", NOW + 60).await.unwrap();
+    assert_eq!(
+        store
+            .session_view("s1")
+            .await
+            .unwrap()
+            .unwrap()
+            .session
+            .last_seen,
+        NOW + 120,
+        "never moves back"
+    );
+
+    store
+        .rotate_session("s1", session("s1b", "u1", "t1"))
+        .await
+        .unwrap();
+    assert!(
+        store.session_view("s1").await.unwrap().is_none(),
+        "old id gone"
+    );
+    assert!(store.session_view("s1b").await.unwrap().is_some());
+
+    store
+        .create_session(session("s1c", "u1", "t1"))
+        .await
+        .unwrap();
+    store
+        .create_session(session("s2", "u2", "t2"))
+        .await
+        .unwrap();
+    let mut gone = store.delete_user_sessions("u1").await.unwrap();
+    gone.sort();
+    assert_eq!(gone, vec!["s1b".to_string(), "s1c".to_string()]);
+    assert!(
+        store.session_view("s2").await.unwrap().is_some(),
+        "other users keep theirs"
+    );
+    store.delete_session("s2").await.unwrap();
+    assert!(store.session_view("s2").await.unwrap().is_none());
+}
+
+pub async fn secrets_are_created_once(store: SharedStore) {
+    let a = store.secret("csrf", vec![1, 2, 3]).await.unwrap();
+    let b = store.secret("csrf", vec![9, 9, 9]).await.unwrap();
+    assert_eq!(a, vec![1, 2, 3]);
+    assert_eq!(b, a);
+    assert_eq!(store.secret("other", vec![7]).await.unwrap(), vec![7]);
+}
+
+pub async fn expired_records_are_purged(store: SharedStore) {
+    seed(&*store, "1").await;
+    store
+        .create_session(session("s1", "u1", "t1"))
+        .await
+        .unwrap();
+    assert_eq!(store.purge_expired(NOW).await.unwrap(), 0);
+    assert_eq!(
+        store.purge_expired(NOW + 15 * DAY).await.unwrap(),
+        2,
+        "the session and the invitation"
+    );
+    assert!(store.session_view("s1").await.unwrap().is_none());
+    assert!(
+        store.get_user("u1").await.unwrap().is_some(),
+        "users are never purged"
+    );
+}
+
+/// Expands to one `#[tokio::test]` per conformance check, each with a fresh
+/// store from `$make` (an async expression returning a [`SharedStore`]).
+#[macro_export]
+macro_rules! store_conformance_tests {
+    ($make:expr) => {
+        $crate::store_conformance_tests!(@each $make;
+            ping_answers,
+            tenant_and_holder_are_created_together,
+            tickets_are_bound_to_purpose_and_time,
+            only_the_newest_ticket_works,
+            registration_uses_its_ticket_once,
+            expired_registration_is_refused,
+            concurrent_registrations_succeed_once,
+            sessions_live_rotate_and_end,
+            secrets_are_created_once,
+            expired_records_are_purged
+        );
+    };
+    (@each $make:expr; $($check:ident),*) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $check() {
+                let store = $make;
+                $crate::store::conformance::$check(store).await;
+            }
+        )*
+    };
+}

@@ -1,0 +1,493 @@
+//! The embedded store: one SQLite file (WAL, `synchronous=FULL`).
+//!
+//! SQLite rather than a pure-Rust key-value file because several processes
+//! may open it at once — the gateway and `sekisho admin` commands run beside
+//! each other — and because its transactions make every trait method atomic
+//! without hand-written locking. Calls run on tokio's blocking pool under a
+//! timeout, never on the proxy's event loop.
+
+use super::*;
+use r2d2_sqlite::SqliteConnectionManager;
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use std::path::Path;
+use std::time::Duration;
+
+const SCHEMA_VERSION: i64 = 1;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS tenants (id TEXT PRIMARY KEY, data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS users (
+    id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, email TEXT NOT NULL UNIQUE, data TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS users_by_tenant ON users(tenant_id);
+CREATE TABLE IF NOT EXISTS sessions (
+    id_hash TEXT PRIMARY KEY, user_id TEXT NOT NULL, expires_at INTEGER NOT NULL, data TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS sessions_by_user ON sessions(user_id);
+CREATE INDEX IF NOT EXISTS sessions_by_expiry ON sessions(expires_at);
+CREATE TABLE IF NOT EXISTS tickets (
+    hash TEXT PRIMARY KEY, purpose TEXT NOT NULL, user_id TEXT NOT NULL, expires_at INTEGER NOT NULL, data TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS tickets_by_user ON tickets(user_id, purpose);
+CREATE INDEX IF NOT EXISTS tickets_by_expiry ON tickets(expires_at);
+";
+
+/// The embedded store.
+pub struct SqliteStore {
+    pool: r2d2::Pool<SqliteConnectionManager>,
+    timeout: Duration,
+}
+
+fn unavailable(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Unavailable(e.to_string())
+}
+
+fn to_json<T: Serialize>(v: &T) -> StoreResult<String> {
+    serde_json::to_string(v).map_err(unavailable)
+}
+
+fn from_json<T: for<'de> Deserialize<'de>>(s: &str) -> StoreResult<T> {
+    serde_json::from_str(s).map_err(|e| StoreError::Unavailable(format!("unreadable record: {e}")))
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the store at `path`. Synchronous: called at
+    /// start-up and by admin commands, before any request is served.
+    pub fn open(path: &Path, timeout: Duration) -> StoreResult<SqliteStore> {
+        if let Some(dir) = path.parent() {
+            if !dir.as_os_str().is_empty() {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| unavailable(format!("cannot create {}: {e}", dir.display())))?;
+            }
+        }
+        let busy = timeout;
+        let manager = SqliteConnectionManager::file(path).with_init(move |c| {
+            c.busy_timeout(busy)?;
+            c.execute_batch(
+                "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
+            )
+        });
+        let pool = r2d2::Pool::builder()
+            .max_size(8)
+            .min_idle(Some(1))
+            .connection_timeout(timeout)
+            .build(manager)
+            .map_err(|e| unavailable(format!("cannot open {}: {e}", path.display())))?;
+        let conn = pool.get().map_err(unavailable)?;
+        conn.execute_batch(SCHEMA).map_err(unavailable)?;
+        let version: Option<i64> = conn
+            .query_row(
+                "SELECT CAST(value AS INTEGER) FROM meta WHERE name = 'schema_version'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(unavailable)?;
+        match version {
+            None => {
+                conn.execute(
+                    "INSERT INTO meta (name, value) VALUES ('schema_version', ?1)",
+                    params![SCHEMA_VERSION],
+                )
+                .map_err(unavailable)?;
+            }
+            Some(v) if v == SCHEMA_VERSION => {}
+            Some(v) => {
+                return Err(unavailable(format!(
+                    "{} has schema version {v}; this gateway understands {SCHEMA_VERSION}",
+                    path.display()
+                )))
+            }
+        }
+        drop(conn);
+        Ok(SqliteStore { pool, timeout })
+    }
+
+    /// Runs `f` on a pooled connection on the blocking pool, under the store
+    /// timeout. A timed-out call is reported at once; SQLite finishes or rolls
+    /// back the statement on its own.
+    async fn run<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        let task = tokio::task::spawn_blocking(move || {
+            let mut conn = pool.get().map_err(unavailable)?;
+            f(&mut conn)
+        });
+        match tokio::time::timeout(self.timeout, task).await {
+            Err(_) => Err(StoreError::Unavailable("timed out".into())),
+            Ok(Err(join)) => Err(unavailable(join)),
+            Ok(Ok(result)) => result,
+        }
+    }
+}
+
+fn is_unique_violation(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY)
+}
+
+fn insert_user(conn: &Connection, user: &User) -> StoreResult<()> {
+    conn.execute(
+        "INSERT INTO users (id, tenant_id, email, data) VALUES (?1, ?2, ?3, ?4)",
+        params![user.id, user.tenant_id, user.email, to_json(user)?],
+    )
+    .map_err(|e| {
+        if is_unique_violation(&e) {
+            StoreError::EmailTaken
+        } else {
+            unavailable(e)
+        }
+    })?;
+    Ok(())
+}
+
+fn save_user(conn: &Connection, user: &User) -> StoreResult<()> {
+    let n = conn
+        .execute(
+            "UPDATE users SET tenant_id = ?2, email = ?3, data = ?4 WHERE id = ?1",
+            params![user.id, user.tenant_id, user.email, to_json(user)?],
+        )
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                StoreError::EmailTaken
+            } else {
+                unavailable(e)
+            }
+        })?;
+    if n == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
+fn load_user(conn: &Connection, id: &str) -> StoreResult<Option<User>> {
+    let data: Option<String> = conn
+        .query_row("SELECT data FROM users WHERE id = ?1", [id], |r| r.get(0))
+        .optional()
+        .map_err(unavailable)?;
+    data.map(|d| from_json(&d)).transpose()
+}
+
+fn load_tenant(conn: &Connection, id: &str) -> StoreResult<Option<Tenant>> {
+    let data: Option<String> = conn
+        .query_row("SELECT data FROM tenants WHERE id = ?1", [id], |r| r.get(0))
+        .optional()
+        .map_err(unavailable)?;
+    data.map(|d| from_json(&d)).transpose()
+}
+
+fn insert_ticket(conn: &Connection, t: &TicketRecord) -> StoreResult<()> {
+    conn.execute(
+        "INSERT INTO tickets (hash, purpose, user_id, expires_at, data) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![t.hash, t.purpose, t.user_id, t.expires_at, to_json(t)?],
+    )
+    .map_err(unavailable)?;
+    Ok(())
+}
+
+fn load_live_ticket(
+    conn: &Connection,
+    hash: &str,
+    purpose: &str,
+    now: UnixTime,
+) -> StoreResult<Option<TicketRecord>> {
+    let data: Option<String> = conn
+        .query_row(
+            "SELECT data FROM tickets WHERE hash = ?1 AND purpose = ?2 AND expires_at > ?3",
+            params![hash, purpose, now],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(unavailable)?;
+    data.map(|d| from_json(&d)).transpose()
+}
+
+fn insert_session(conn: &Connection, s: &SessionRecord) -> StoreResult<()> {
+    conn.execute(
+        "INSERT INTO sessions (id_hash, user_id, expires_at, data) VALUES (?1, ?2, ?3, ?4)",
+        params![s.id_hash, s.user_id, s.expires_at, to_json(s)?],
+    )
+    .map_err(unavailable)?;
+    Ok(())
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn ping(&self) -> StoreResult<()> {
+        self.run(|c| c.query_row("SELECT 1", [], |_| Ok(())).map_err(unavailable))
+            .await
+    }
+
+    async fn secret(&self, name: &str, fresh: Vec<u8>) -> StoreResult<Vec<u8>> {
+        let name = format!("secret:{name}");
+        self.run(move |c| {
+            c.execute(
+                "INSERT OR IGNORE INTO meta (name, value) VALUES (?1, ?2)",
+                params![name, fresh],
+            )
+            .map_err(unavailable)?;
+            c.query_row("SELECT value FROM meta WHERE name = ?1", [name], |r| {
+                r.get(0)
+            })
+            .map_err(unavailable)
+        })
+        .await
+    }
+
+    async fn create_tenant_with_holder(
+        &self,
+        tenant: Tenant,
+        holder: User,
+        invitation: TicketRecord,
+    ) -> StoreResult<()> {
+        self.run(move |c| {
+            let tx = c
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(unavailable)?;
+            tx.execute(
+                "INSERT INTO tenants (id, data) VALUES (?1, ?2)",
+                params![tenant.id, to_json(&tenant)?],
+            )
+            .map_err(unavailable)?;
+            insert_user(&tx, &holder)?;
+            insert_ticket(&tx, &invitation)?;
+            tx.commit().map_err(unavailable)
+        })
+        .await
+    }
+
+    async fn get_tenant(&self, id: &str) -> StoreResult<Option<Tenant>> {
+        let id = id.to_string();
+        self.run(move |c| load_tenant(c, &id)).await
+    }
+
+    async fn list_tenants(&self) -> StoreResult<Vec<Tenant>> {
+        self.run(|c| {
+            let mut stmt = c
+                .prepare("SELECT data FROM tenants ORDER BY rowid")
+                .map_err(unavailable)?;
+            let rows = stmt
+                .query_map([], |r| r.get::<_, String>(0))
+                .map_err(unavailable)?;
+            rows.map(|r| from_json(&r.map_err(unavailable)?)).collect()
+        })
+        .await
+    }
+
+    async fn get_user(&self, id: &str) -> StoreResult<Option<User>> {
+        let id = id.to_string();
+        self.run(move |c| load_user(c, &id)).await
+    }
+
+    async fn find_user_by_email(&self, email: &str) -> StoreResult<Option<User>> {
+        let email = email.to_string();
+        self.run(move |c| {
+            let data: Option<String> = c
+                .query_row("SELECT data FROM users WHERE email = ?1", [email], |r| {
+                    r.get(0)
+                })
+                .optional()
+                .map_err(unavailable)?;
+            data.map(|d| from_json(&d)).transpose()
+        })
+        .await
+    }
+
+    async fn list_users(&self, tenant_id: Option<&str>) -> StoreResult<Vec<User>> {
+        let tenant_id = tenant_id.map(str::to_string);
+        self.run(move |c| {
+            let mut stmt = c
+                .prepare("SELECT data FROM users WHERE ?1 IS NULL OR tenant_id = ?1 ORDER BY rowid")
+                .map_err(unavailable)?;
+            let rows = stmt
+                .query_map([tenant_id], |r| r.get::<_, String>(0))
+                .map_err(unavailable)?;
+            rows.map(|r| from_json(&r.map_err(unavailable)?)).collect()
+        })
+        .await
+    }
+
+    async fn replace_ticket(&self, ticket: TicketRecord) -> StoreResult<()> {
+        self.run(move |c| {
+            let tx = c
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(unavailable)?;
+            if load_user(&tx, &ticket.user_id)?.is_none() {
+                return Err(StoreError::NotFound);
+            }
+            tx.execute(
+                "DELETE FROM tickets WHERE user_id = ?1 AND purpose = ?2",
+                params![ticket.user_id, ticket.purpose],
+            )
+            .map_err(unavailable)?;
+            insert_ticket(&tx, &ticket)?;
+            tx.commit().map_err(unavailable)
+        })
+        .await
+    }
+
+    async fn peek_ticket(
+        &self,
+        hash: &str,
+        purpose: TicketPurpose,
+        now: UnixTime,
+    ) -> StoreResult<Option<TicketRecord>> {
+        let hash = hash.to_string();
+        self.run(move |c| load_live_ticket(c, &hash, purpose.as_str(), now))
+            .await
+    }
+
+    async fn stage_ticket(
+        &self,
+        hash: &str,
+        purpose: TicketPurpose,
+        staged: &str,
+        now: UnixTime,
+    ) -> StoreResult<()> {
+        let (hash, staged) = (hash.to_string(), staged.to_string());
+        self.run(move |c| {
+            let tx = c
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(unavailable)?;
+            let mut ticket = load_live_ticket(&tx, &hash, purpose.as_str(), now)?
+                .ok_or(StoreError::TicketInvalid)?;
+            ticket.staged = Some(staged);
+            tx.execute(
+                "UPDATE tickets SET data = ?2 WHERE hash = ?1",
+                params![hash, to_json(&ticket)?],
+            )
+            .map_err(unavailable)?;
+            tx.commit().map_err(unavailable)
+        })
+        .await
+    }
+
+    async fn complete_registration(&self, ticket_hash: &str, now: UnixTime) -> StoreResult<User> {
+        let hash = ticket_hash.to_string();
+        self.run(move |c| {
+            let tx = c
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(unavailable)?;
+            let ticket = load_live_ticket(&tx, &hash, TicketPurpose::Invitation.as_str(), now)?
+                .ok_or(StoreError::TicketInvalid)?;
+            let staged = ticket.staged.clone().ok_or(StoreError::TicketInvalid)?;
+            let mut user = load_user(&tx, &ticket.user_id)?.ok_or(StoreError::TicketInvalid)?;
+            if user.status != UserStatus::Invited {
+                return Err(StoreError::TicketInvalid);
+            }
+            user.password_hash = Some(staged);
+            user.method = LoginMethod::Password;
+            user.status = UserStatus::Active;
+            save_user(&tx, &user)?;
+            tx.execute(
+                "DELETE FROM tickets WHERE user_id = ?1 AND purpose = ?2",
+                params![user.id, ticket.purpose],
+            )
+            .map_err(unavailable)?;
+            tx.commit().map_err(unavailable)?;
+            Ok(user)
+        })
+        .await
+    }
+
+    async fn create_session(&self, session: SessionRecord) -> StoreResult<()> {
+        self.run(move |c| insert_session(c, &session)).await
+    }
+
+    async fn rotate_session(&self, old_hash: &str, new: SessionRecord) -> StoreResult<()> {
+        let old = old_hash.to_string();
+        self.run(move |c| {
+            let tx = c
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(unavailable)?;
+            tx.execute("DELETE FROM sessions WHERE id_hash = ?1", [old])
+                .map_err(unavailable)?;
+            insert_session(&tx, &new)?;
+            tx.commit().map_err(unavailable)
+        })
+        .await
+    }
+
+    async fn session_view(&self, id_hash: &str) -> StoreResult<Option<SessionView>> {
+        let id_hash = id_hash.to_string();
+        self.run(move |c| {
+            let row: Option<(String, Option<String>, Option<String>)> = c
+                .query_row(
+                    "SELECT s.data, u.data, t.data FROM sessions s \
+                     LEFT JOIN users u ON u.id = s.user_id \
+                     LEFT JOIN tenants t ON t.id = u.tenant_id WHERE s.id_hash = ?1",
+                    [id_hash],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .optional()
+                .map_err(unavailable)?;
+            match row {
+                Some((s, Some(u), Some(t))) => Ok(Some(SessionView {
+                    session: from_json(&s)?,
+                    user: from_json(&u)?,
+                    tenant: from_json(&t)?,
+                })),
+                _ => Ok(None),
+            }
+        })
+        .await
+    }
+
+    async fn touch_session(&self, id_hash: &str, last_seen: UnixTime) -> StoreResult<()> {
+        let id_hash = id_hash.to_string();
+        self.run(move |c| {
+            c.execute(
+                "UPDATE sessions SET data = json_set(data, '$.last_seen', ?2) WHERE id_hash = ?1 \
+                 AND json_extract(data, '$.last_seen') < ?2",
+                params![id_hash, last_seen],
+            )
+            .map_err(unavailable)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn delete_session(&self, id_hash: &str) -> StoreResult<()> {
+        let id_hash = id_hash.to_string();
+        self.run(move |c| {
+            c.execute("DELETE FROM sessions WHERE id_hash = ?1", [id_hash])
+                .map_err(unavailable)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn delete_user_sessions(&self, user_id: &str) -> StoreResult<Vec<String>> {
+        let user_id = user_id.to_string();
+        self.run(move |c| {
+            let tx = c
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(unavailable)?;
+            let hashes = {
+                let mut stmt = tx
+                    .prepare("DELETE FROM sessions WHERE user_id = ?1 RETURNING id_hash")
+                    .map_err(unavailable)?;
+                let rows = stmt
+                    .query_map([user_id], |r| r.get::<_, String>(0))
+                    .map_err(unavailable)?;
+                rows.collect::<Result<Vec<_>, _>>().map_err(unavailable)?
+            };
+            tx.commit().map_err(unavailable)?;
+            Ok(hashes)
+        })
+        .await
+    }
+
+    async fn purge_expired(&self, now: UnixTime) -> StoreResult<u64> {
+        self.run(move |c| {
+            let s = c
+                .execute("DELETE FROM sessions WHERE expires_at <= ?1", [now])
+                .map_err(unavailable)?;
+            let t = c
+                .execute("DELETE FROM tickets WHERE expires_at <= ?1", [now])
+                .map_err(unavailable)?;
+            Ok((s + t) as u64)
+        })
+        .await
+    }
+}

@@ -1,0 +1,359 @@
+//! HTTP plumbing shared by every flow: what a request says (cookies,
+//! language, client address), reading a bounded form, and writing a framed
+//! answer with the security headers every gateway page carries.
+
+use bytes::Bytes;
+use http::header;
+use pingora::http::ResponseHeader;
+use pingora::proxy::Session;
+use sekisho_pages::Lang;
+use std::time::Duration;
+
+/// The cookie names in use: `__Host-` prefixed and `Secure` in production,
+/// plain names only with `development.insecure_http_cookies`.
+#[derive(Debug, Clone)]
+pub struct CookieNames {
+    pub session: &'static str,
+    pub pre: &'static str,
+    pub lang: &'static str,
+    pub secure: bool,
+}
+
+impl CookieNames {
+    pub fn new(insecure: bool) -> CookieNames {
+        if insecure {
+            CookieNames {
+                session: "sekisho",
+                pre: "sekisho-pre",
+                lang: "sekisho-lang",
+                secure: false,
+            }
+        } else {
+            CookieNames {
+                session: "__Host-sekisho",
+                pre: "__Host-sekisho-pre",
+                lang: "__Host-sekisho-lang",
+                secure: true,
+            }
+        }
+    }
+
+    pub fn is_ours(&self, name: &str) -> bool {
+        name == self.session || name == self.pre || name == self.lang
+    }
+
+    /// A `Set-Cookie` value: `Path=/`, no `Domain`, `HttpOnly`,
+    /// `SameSite=Lax`, `Secure` unless in plain-HTTP development (S31).
+    pub fn set(&self, name: &str, value: &str) -> String {
+        let secure = if self.secure { "; Secure" } else { "" };
+        format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax{secure}")
+    }
+
+    /// A `Set-Cookie` value that removes the cookie.
+    pub fn clear(&self, name: &str) -> String {
+        let secure = if self.secure { "; Secure" } else { "" };
+        format!("{name}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}")
+    }
+}
+
+/// The cookies of a request, from every `Cookie` field (HTTP/2 clients send
+/// several).
+#[derive(Debug, Default, Clone)]
+pub struct Cookies(Vec<(String, String)>);
+
+impl Cookies {
+    pub fn parse(session: &Session) -> Cookies {
+        let mut all = Vec::new();
+        for value in session.req_header().headers.get_all(header::COOKIE) {
+            let Ok(text) = value.to_str() else { continue };
+            for pair in text.split(';') {
+                if let Some((name, value)) = pair.trim().split_once('=') {
+                    all.push((name.trim().to_string(), value.trim().to_string()));
+                }
+            }
+        }
+        Cookies(all)
+    }
+
+    /// The value of `name` when the request carries it exactly once; a
+    /// missing or duplicated cookie is no cookie (S30).
+    pub fn unique(&self, name: &str) -> Option<&str> {
+        let mut found = self.0.iter().filter(|(n, _)| n == name);
+        let first = found.next()?;
+        if found.next().is_some() {
+            return None;
+        }
+        Some(first.1.as_str())
+    }
+
+    /// The other cookies, as one `Cookie` header value for the upstream.
+    pub fn without(&self, names: &CookieNames) -> Option<String> {
+        let kept: Vec<String> = self
+            .0
+            .iter()
+            .filter(|(n, _)| !names.is_ours(n))
+            .map(|(n, v)| format!("{n}={v}"))
+            .collect();
+        if kept.is_empty() {
+            None
+        } else {
+            Some(kept.join("; "))
+        }
+    }
+}
+
+/// What the flows need to know about a request, read once.
+#[derive(Debug, Clone)]
+pub struct Req {
+    pub method: String,
+    pub path: String,
+    pub query: String,
+    pub cookies: Cookies,
+    pub lang: Lang,
+    pub client_ip: String,
+    pub user_agent: String,
+    pub sec_fetch_site: Option<String>,
+    pub origin: Option<String>,
+}
+
+fn header_str(session: &Session, name: &str) -> Option<String> {
+    session
+        .req_header()
+        .headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+}
+
+impl Req {
+    pub fn read(session: &Session, names: &CookieNames) -> Req {
+        let uri = &session.req_header().uri;
+        let cookies = Cookies::parse(session);
+        let lang = Lang::negotiate(
+            cookies.unique(names.lang),
+            header_str(session, "accept-language").as_deref(),
+        );
+        let client_ip = session
+            .client_addr()
+            .and_then(|a| a.as_inet())
+            .map(|a| a.ip().to_string())
+            .unwrap_or_else(|| "-".to_string());
+        let mut user_agent = header_str(session, "user-agent").unwrap_or_default();
+        user_agent.truncate(
+            user_agent
+                .char_indices()
+                .nth(200)
+                .map(|(i, _)| i)
+                .unwrap_or(user_agent.len()),
+        );
+        Req {
+            method: session.req_header().method.as_str().to_string(),
+            path: uri.path().to_string(),
+            query: uri.query().unwrap_or("").to_string(),
+            cookies,
+            lang,
+            client_ip,
+            user_agent,
+            sec_fetch_site: header_str(session, "sec-fetch-site"),
+            origin: header_str(session, "origin"),
+        }
+    }
+
+    /// The first value of query parameter `name`.
+    pub fn query_param(&self, name: &str) -> Option<String> {
+        form_urlencoded::parse(self.query.as_bytes())
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+    }
+
+    /// Path and query, for coming back here.
+    pub fn here(&self) -> String {
+        if self.query.is_empty() {
+            self.path.clone()
+        } else {
+            format!("{}?{}", self.path, self.query)
+        }
+    }
+}
+
+/// A decoded form; the first value of a repeated field counts.
+#[derive(Debug, Default)]
+pub struct Form(Vec<(String, String)>);
+
+impl Form {
+    pub fn get(&self, name: &str) -> &str {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("")
+    }
+}
+
+/// Why a form could not be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FormError {
+    /// Over the configured cap (413).
+    TooLarge,
+    /// Not `application/x-www-form-urlencoded` (400).
+    NotAForm,
+    /// The body did not arrive within the deadline, or the connection broke.
+    Incomplete,
+}
+
+/// Reads a urlencoded form of at most `limit` bytes within `deadline`,
+/// answering `Expect: 100-continue`. Never reads past the limit.
+pub async fn read_form(
+    session: &mut Session,
+    limit: usize,
+    deadline: Duration,
+) -> Result<Form, FormError> {
+    let headers = &session.req_header().headers;
+    let is_form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        })
+        .unwrap_or(false);
+    let declared: Option<usize> = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(FormError::TooLarge);
+    }
+    if !is_form {
+        return Err(FormError::NotAForm);
+    }
+    let expects_continue = headers
+        .get(header::EXPECT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("100-continue"));
+    if expects_continue && session.write_continue_response().await.is_err() {
+        return Err(FormError::Incomplete);
+    }
+    let read = async {
+        let mut body = Vec::new();
+        loop {
+            match session.read_request_body().await {
+                Ok(Some(chunk)) => {
+                    if body.len() + chunk.len() > limit {
+                        return Err(FormError::TooLarge);
+                    }
+                    body.extend_from_slice(&chunk);
+                }
+                Ok(None) => return Ok(body),
+                Err(_) => return Err(FormError::Incomplete),
+            }
+        }
+    };
+    let body = tokio::time::timeout(deadline, read)
+        .await
+        .map_err(|_| FormError::Incomplete)??;
+    Ok(Form(
+        form_urlencoded::parse(&body)
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect(),
+    ))
+}
+
+/// An answer the gateway writes itself.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub content_type: &'static str,
+    pub headers: Vec<(&'static str, String)>,
+    pub body: Bytes,
+    /// Close the connection afterwards (unread body, framing trouble).
+    pub close: bool,
+    /// Gateway pages that may be cached (static assets, keys).
+    pub cacheable: bool,
+}
+
+impl Answer {
+    pub fn html(status: u16, html: String) -> Answer {
+        Answer {
+            status,
+            content_type: "text/html; charset=utf-8",
+            headers: Vec::new(),
+            body: Bytes::from(html),
+            close: false,
+            cacheable: false,
+        }
+    }
+
+    pub fn text(status: u16, text: &'static str) -> Answer {
+        Answer {
+            content_type: "text/plain; charset=utf-8",
+            ..Answer::html(status, text.to_string())
+        }
+    }
+
+    /// A 303 to a same-origin path (after a POST) or any gateway URL.
+    pub fn redirect(location: &str) -> Answer {
+        let mut a = Answer::html(303, String::new());
+        a.headers.push(("location", location.to_string()));
+        a
+    }
+
+    pub fn with_cookie(mut self, set_cookie: String) -> Answer {
+        self.headers.push(("set-cookie", set_cookie));
+        self
+    }
+
+    pub fn with_header(mut self, name: &'static str, value: String) -> Answer {
+        self.headers.push((name, value));
+        self
+    }
+
+    pub fn closing(mut self) -> Answer {
+        self.close = true;
+        self
+    }
+}
+
+/// Writes `answer`, framed by Content-Length, with the security headers
+/// (Pingora's `response_filter` does not run on answers written here).
+pub async fn write_answer(
+    session: &mut Session,
+    answer: Answer,
+    hsts: bool,
+) -> pingora::Result<()> {
+    let mut resp = ResponseHeader::build(answer.status, Some(8 + answer.headers.len()))?;
+    resp.insert_header(header::CONTENT_TYPE, answer.content_type)?;
+    resp.insert_header(header::CONTENT_LENGTH, answer.body.len().to_string())?;
+    if answer.cacheable {
+        resp.insert_header(header::CACHE_CONTROL, "public, max-age=300")?;
+    } else {
+        resp.insert_header(header::CACHE_CONTROL, "no-store")?;
+    }
+    resp.insert_header(
+        "content-security-policy",
+        "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    )?;
+    resp.insert_header("x-content-type-options", "nosniff")?;
+    resp.insert_header("x-frame-options", "DENY")?;
+    resp.insert_header("referrer-policy", "no-referrer")?;
+    if hsts {
+        resp.insert_header("strict-transport-security", "max-age=31536000")?;
+    }
+    for (name, value) in answer.headers {
+        resp.append_header(name, value)?;
+    }
+    if answer.close {
+        resp.insert_header(header::CONNECTION, "close")?;
+        session.set_keepalive(None);
+    }
+    let head_only = session.req_header().method == http::Method::HEAD;
+    let empty = answer.body.is_empty() || head_only;
+    session.write_response_header(Box::new(resp), empty).await?;
+    if !empty {
+        session.write_response_body(Some(answer.body), true).await?;
+    }
+    Ok(())
+}
