@@ -1,1 +1,111 @@
+//! The end-to-end harness: real peers on loopback, the real `sekisho` binary.
+//!
+//! * [`Upstream`]: an HTTP server (hyper) that records every request.
+//! * [`SmtpSink`]: a real SMTP server (Python `aiosmtpd`).
+//! * [`Gateway`]: the built binary with a temporary config, a clock the test
+//!   moves, and its logs kept for inspection.
+//! * [`Client`]: an HTTP client that keeps cookies like a browser.
+//!
+//! Every server is started by the test and killed by its process id when
+//! the value drops.
 
+pub mod client;
+pub mod gateway;
+pub mod smtp;
+pub mod upstream;
+
+pub use client::{Client, Resp};
+pub use gateway::{Gateway, GatewayOptions};
+pub use smtp::{Mail, SmtpSink};
+pub use upstream::{Recorded, Upstream};
+
+use std::net::{SocketAddr, TcpListener};
+
+/// A free TCP port on `ip` (bound once and released).
+pub fn free_port(ip: &str) -> u16 {
+    let l = TcpListener::bind((ip, 0)).expect("binding a loopback port");
+    l.local_addr().unwrap().port()
+}
+
+/// A free loopback address `ip:port`.
+pub fn free_addr(ip: &str) -> SocketAddr {
+    format!("{ip}:{}", free_port(ip)).parse().unwrap()
+}
+
+/// Where the workspace lives (for peer scripts and the binary).
+pub fn workspace_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// A password that satisfies the rule.
+pub const GOOD_PASSWORD: &str = "Sakura-Gate-2024";
+
+/// A gateway with its real peers: a recording upstream and an SMTP sink.
+pub struct Env {
+    pub upstream: Upstream,
+    pub smtp: SmtpSink,
+    pub gw: Gateway,
+}
+
+impl Env {
+    pub async fn start() -> Env {
+        Env::start_with(|o| o).await
+    }
+
+    /// Starts with options adjusted by `adjust`.
+    pub async fn start_with(adjust: impl FnOnce(GatewayOptions) -> GatewayOptions) -> Env {
+        let upstream = Upstream::start().await;
+        let smtp = SmtpSink::start();
+        let opts = adjust(GatewayOptions::new(upstream.addr).smtp(smtp.port));
+        let gw = tokio::task::spawn_blocking(move || Gateway::start(opts))
+            .await
+            .unwrap();
+        Env { upstream, smtp, gw }
+    }
+
+    pub fn client(&self) -> Client {
+        Client::new(&self.gw.base)
+    }
+
+    /// Creates a tenant whose holder is `email`, and returns the link from
+    /// the invitation mail.
+    pub fn invite_holder(&self, email: &str) -> String {
+        self.gw.create_tenant("basic", email);
+        self.smtp
+            .wait_for(email, "利用者登録のご案内")
+            .link("/.sekisho/register?ticket=")
+            .expect("a registration link in the mail")
+    }
+
+    /// A registered contract holder, logged in on a fresh client.
+    pub async fn logged_in_holder(&self, email: &str) -> Client {
+        let link = self.invite_holder(email);
+        let mut c = self.client();
+        let done = c.register(&link, GOOD_PASSWORD).await;
+        assert_eq!(done.status, 200, "{}", done.body);
+        let r = c.login(email, GOOD_PASSWORD).await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        c
+    }
+}
+
+/// Sends raw bytes on a new connection and returns what came back within
+/// `wait` (the connection may stay open).
+pub async fn raw_request(addr: SocketAddr, bytes: &[u8], wait: std::time::Duration) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let _ = s.write_all(bytes).await;
+    let mut out = Vec::new();
+    let mut buf = [0u8; 8192];
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        match tokio::time::timeout_at(deadline, s.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) | Err(_) => break,
+            Ok(Ok(n)) => out.extend_from_slice(&buf[..n]),
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}

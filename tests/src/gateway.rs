@@ -1,0 +1,266 @@
+//! The real `sekisho` binary, spawned with a temporary configuration.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// The binary under test: `SEKISHO_BIN`, else the workspace's debug build
+/// (built once if missing).
+pub fn binary() -> PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        if let Ok(p) = std::env::var("SEKISHO_BIN") {
+            return PathBuf::from(p);
+        }
+        let target = std::env::var("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|_| crate::workspace_dir().join("target"));
+        let bin = target.join("debug/sekisho");
+        let status = Command::new(env!("CARGO"))
+            .args(["build", "-q", "-p", "sekisho", "--bin", "sekisho"])
+            .current_dir(crate::workspace_dir())
+            .status()
+            .expect("running cargo build");
+        assert!(status.success(), "building the sekisho binary failed");
+        bin
+    })
+    .clone()
+}
+
+/// How to start a gateway.
+#[derive(Debug, Clone)]
+pub struct GatewayOptions {
+    pub upstream: SocketAddr,
+    /// SMTP sink port; `None` uses the outbox.
+    pub smtp_port: Option<u16>,
+    /// Serve TLS with this certificate and key (and production cookies).
+    pub tls: Option<(PathBuf, PathBuf)>,
+    /// TOML appended to the generated file (extra tables).
+    pub extra: String,
+    /// Replaces `[session]`.
+    pub session: String,
+    /// Replaces `[password_hashing]`.
+    pub hashing: String,
+}
+
+impl GatewayOptions {
+    pub fn new(upstream: SocketAddr) -> GatewayOptions {
+        GatewayOptions {
+            upstream,
+            smtp_port: None,
+            tls: None,
+            extra: String::new(),
+            session: "[session]\nidle_minutes = 30\nabsolute_hours = 12\n".into(),
+            hashing: "[password_hashing]\npool_threads = 2\n".into(),
+        }
+    }
+    pub fn smtp(mut self, port: u16) -> Self {
+        self.smtp_port = Some(port);
+        self
+    }
+}
+
+pub struct Gateway {
+    pub addr: SocketAddr,
+    pub metrics_addr: SocketAddr,
+    /// `http://127.0.0.1:PORT` (or https).
+    pub base: String,
+    pub dir: tempfile::TempDir,
+    pub config_path: PathBuf,
+    child: Option<Child>,
+    offset: i64,
+}
+
+impl Gateway {
+    pub fn start(opts: GatewayOptions) -> Gateway {
+        let dir = tempfile::tempdir().unwrap();
+        let addr = crate::free_addr("127.0.0.1");
+        let metrics_addr = crate::free_addr("127.0.0.1");
+        let scheme = if opts.tls.is_some() { "https" } else { "http" };
+        let base = format!("{scheme}://127.0.0.1:{}", addr.port());
+        let mail = match opts.smtp_port {
+            Some(p) => format!(
+                "[mail]\nfrom = \"Sekisho Test <noreply@test.example.jp>\"\ntransport = \"smtp\"\n[mail.smtp]\nhost = \"127.0.0.1\"\nport = {p}\nsecurity = \"none\"\n"
+            ),
+            None => "[mail]\nfrom = \"noreply@test.example.jp\"\ntransport = \"outbox\"\n".into(),
+        };
+        let (tls, insecure) = match &opts.tls {
+            Some((cert, key)) => (
+                format!(
+                    "[internet.tls]\ncert_file = \"{}\"\nkey_file = \"{}\"\n",
+                    cert.display(),
+                    key.display()
+                ),
+                false,
+            ),
+            None => (String::new(), true),
+        };
+        let config = format!(
+            "service_name = \"おまかせクラウドストレージ\"\n\
+             [internet]\nlisten = \"{addr}\"\npublic_url = \"{base}\"\n{tls}\
+             [upstream]\naddress = \"{up}\"\nconnect_timeout_ms = 1000\n\
+             [store]\npath = \"data/sekisho.sqlite3\"\n\
+             {session}{hashing}{mail}\
+             [assertion]\nsigning_key_file = \"data/key.pem\"\ngenerate_if_missing = true\n\
+             [metrics]\nlisten = \"{metrics_addr}\"\n\
+             [server]\nthreads = 2\ngrace_period_seconds = 0\ngraceful_shutdown_timeout_seconds = 1\n\
+             [logging]\nformat = \"json\"\nlevel = \"info\"\n\
+             [development]\ninsecure_http_cookies = {insecure}\nclock_offset_file = \"clock-offset\"\n{extra}",
+            up = opts.upstream,
+            session = opts.session,
+            hashing = opts.hashing,
+            extra = opts.extra,
+        );
+        let config_path = dir.path().join("sekisho.toml");
+        std::fs::write(&config_path, config).unwrap();
+        let mut gw = Gateway {
+            addr,
+            metrics_addr,
+            base,
+            dir,
+            config_path,
+            child: None,
+            offset: 0,
+        };
+        gw.spawn();
+        gw
+    }
+
+    fn spawn(&mut self) {
+        let out = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.path().join("stdout.log"))
+            .unwrap();
+        let err = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.path().join("stderr.log"))
+            .unwrap();
+        let child = Command::new(binary())
+            .args(["run", "--config"])
+            .arg(&self.config_path)
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .expect("spawning sekisho");
+        self.child = Some(child);
+        self.wait_ready();
+    }
+
+    fn wait_ready(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if std::net::TcpStream::connect_timeout(&self.addr, Duration::from_millis(200)).is_ok()
+            {
+                return;
+            }
+            if let Some(status) = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
+                panic!("sekisho exited with {status}:\n{}", self.logs());
+            }
+            assert!(
+                Instant::now() < deadline,
+                "sekisho did not start:\n{}",
+                self.logs()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Stops the process (by its id) and starts it again on the same files.
+    pub fn restart(&mut self) {
+        self.kill();
+        self.spawn();
+    }
+
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Everything the process wrote to stdout and stderr so far.
+    pub fn logs(&self) -> String {
+        let read = |f: &str| std::fs::read_to_string(self.dir.path().join(f)).unwrap_or_default();
+        format!("{}{}", read("stdout.log"), read("stderr.log"))
+    }
+
+    /// Moves the gateway's clock forward by `seconds` (cumulative).
+    pub fn advance_clock(&mut self, seconds: i64) {
+        self.offset += seconds;
+        std::fs::write(
+            self.dir.path().join("clock-offset"),
+            self.offset.to_string(),
+        )
+        .unwrap();
+    }
+
+    /// Runs `sekisho admin --config … ARGS`.
+    pub fn admin(&self, args: &[&str]) -> Output {
+        Command::new(binary())
+            .arg("admin")
+            .arg("--config")
+            .arg(&self.config_path)
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    /// Creates a tenant and returns its holder's registration link.
+    pub fn create_tenant(&self, plan: &str, email: &str) -> String {
+        let out = self.admin(&[
+            "create-tenant",
+            "--plan",
+            plan,
+            "--holder-email",
+            email,
+            "--holder-name",
+            "テスト 契約者",
+        ]);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "create-tenant failed: {stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        stdout
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix("registration link:")
+                    .map(|s| s.trim().to_string())
+            })
+            .expect("a registration link")
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// The metrics text from the metrics listener.
+    pub async fn metrics(&self) -> String {
+        reqwest::get(format!("http://{}/metrics", self.metrics_addr))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
