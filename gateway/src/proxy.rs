@@ -37,7 +37,21 @@ pub struct Ctx {
 /// Refuses ambiguous message framing before anything else looks at the
 /// request (S40): both Content-Length and Transfer-Encoding, differing or
 /// malformed lengths, any transfer coding but a lone `chunked`.
-fn framing_is_ambiguous(req: &RequestHeader) -> bool {
+fn framing_is_ambiguous(session: &Session) -> bool {
+    let req = session.req_header();
+    // Pingora drops Content-Length when Transfer-Encoding is present (RFC
+    // 9112 §6.3) before any filter runs; the raw header still shows both.
+    if req.headers.contains_key(header::TRANSFER_ENCODING) {
+        if let Some(h1) = session.as_http1() {
+            let raw = h1.get_headers_raw_bytes();
+            let has_length = raw.split(|b| *b == b'\n').any(|line| {
+                line.len() >= 15 && line[..15].eq_ignore_ascii_case(b"content-length:")
+            });
+            if has_length {
+                return true;
+            }
+        }
+    }
     let lengths: Vec<&[u8]> = req
         .headers
         .get_all(header::CONTENT_LENGTH)
@@ -104,7 +118,7 @@ impl ProxyHttp for Gateway {
         let req = Req::read(session, &app.cookies);
         ctx.client_ip = req.client_ip.clone();
 
-        if framing_is_ambiguous(session.req_header()) {
+        if framing_is_ambiguous(session) {
             return self
                 .answer(
                     session,

@@ -212,11 +212,10 @@ impl Sessions {
             }
             None => self.store.create_session(record).await,
         };
-        result.map_err(|e| {
+        result.inspect_err(|_| {
             crate::metrics::STORE_ERRORS
                 .with_label_values(&["create_session"])
-                .inc();
-            e
+                .inc()
         })?;
         Ok(cookie)
     }

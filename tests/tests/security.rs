@@ -1,0 +1,760 @@
+//! SECURITY.md properties that the foundation covers, one test per id.
+
+use sekisho_tests::{raw_request, Env, GatewayOptions, GOOD_PASSWORD};
+use std::time::{Duration, Instant};
+
+fn cookie_names(r: &sekisho_tests::Resp) -> Vec<String> {
+    let mut v: Vec<String> = r
+        .set_cookies()
+        .iter()
+        .map(|c| c.split('=').next().unwrap().to_string())
+        .collect();
+    v.sort();
+    v
+}
+
+fn header_names(r: &sekisho_tests::Resp) -> Vec<String> {
+    let mut v: Vec<String> = r
+        .headers
+        .keys()
+        .map(|k| k.to_string())
+        .filter(|k| k != "date")
+        .collect();
+    v.sort();
+    v
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s01_every_login_failure_looks_the_same() {
+    let env = Env::start().await;
+    env.logged_in_holder("real@example.jp").await;
+    env.invite_holder("invited@example.jp"); // registered-not-yet: cannot log in
+    let mut c = env.client();
+    let _ = c.get("/.sekisho/login").await; // the pre-session cookie exists from here on
+    let mut answers = Vec::new();
+    for email in ["nobody@example.jp", "real@example.jp", "invited@example.jp"] {
+        // The same typed address in every case, so the echoed field is equal.
+        let page = c.get("/.sekisho/login").await;
+        let csrf = page.csrf();
+        let r = c
+            .post(
+                "/.sekisho/login",
+                &[
+                    ("csrf", &csrf),
+                    ("email", email),
+                    ("password", "Wrong-pass-123"),
+                    ("next", "/"),
+                ],
+            )
+            .await;
+        let body = r.body.replace(email, "EMAIL");
+        answers.push((r.status, body, header_names(&r), cookie_names(&r)));
+    }
+    assert_eq!(answers[0].0, 200);
+    assert!(answers[0]
+        .1
+        .contains("メールアドレスまたはパスワードが正しくありません。"));
+    assert_eq!(answers[0], answers[1], "unknown email vs wrong password");
+    assert_eq!(
+        answers[0], answers[2],
+        "unknown email vs account that cannot log in"
+    );
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+/// The median time of 50 failing logins for `email`.
+async fn median_login_time(c: &mut sekisho_tests::Client, csrf: &str, email: &str) -> Duration {
+    let mut times = Vec::new();
+    for _ in 0..50 {
+        let t = Instant::now();
+        let r = c
+            .post(
+                "/.sekisho/login",
+                &[
+                    ("csrf", csrf),
+                    ("email", email),
+                    ("password", "Wrong-pass-123"),
+                ],
+            )
+            .await;
+        times.push(t.elapsed());
+        assert_eq!(r.status, 200);
+    }
+    median(times)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s02_unknown_email_costs_as_much_as_a_wrong_password() {
+    let env = Env::start().await;
+    env.logged_in_holder("timing@example.jp").await;
+    let mut c = env.client();
+    let csrf = c.get("/.sekisho/login").await.csrf();
+    let unknown = median_login_time(&mut c, &csrf, "ghost@example.jp").await;
+    let known = median_login_time(&mut c, &csrf, "timing@example.jp").await;
+    let (lo, hi) = if unknown < known {
+        (unknown, known)
+    } else {
+        (known, unknown)
+    };
+    // Both run one argon2id verification; what differs is noise.
+    assert!(
+        hi - lo < lo / 4 + Duration::from_millis(3),
+        "medians differ: unknown {unknown:?} vs known {known:?}"
+    );
+    assert!(
+        lo > Duration::from_millis(3),
+        "argon2 actually ran for unknown addresses too ({unknown:?})"
+    );
+}
+
+async fn registration_refusals(env: &Env, passwords: &[&str]) -> Vec<(String, u16, String)> {
+    let link = env.invite_holder(&format!("rule{}@example.jp", passwords.len()));
+    let ticket = link.split("ticket=").nth(1).unwrap().to_string();
+    let mut c = env.client();
+    let csrf = c.get(&link).await.csrf();
+    let mut out = Vec::new();
+    for p in passwords {
+        let r = c
+            .post(
+                "/.sekisho/register",
+                &[
+                    ("csrf", &csrf),
+                    ("ticket", &ticket),
+                    ("step", "check"),
+                    ("password", p),
+                    ("password_confirm", p),
+                ],
+            )
+            .await;
+        out.push((p.to_string(), r.status, r.body));
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s04_password_rule_is_enforced_by_the_server() {
+    let env = Env::start().await;
+    let long64 = "Quiet river stone 7 "
+        .repeat(4)
+        .chars()
+        .take(64)
+        .collect::<String>();
+    let long128 = "Aa1-Kumo-no-ue-"
+        .repeat(9)
+        .chars()
+        .take(128)
+        .collect::<String>();
+    let cases = [
+        "Ab1!xyz",
+        "abcdefgh",
+        "abcdefg1",
+        "kumoKUMO",
+        "Mz7#kq2w",
+        &long64,
+        &long128,
+        "さくらもちAa1",
+        "🍣🍣🍣🍣Qx7z",
+    ];
+    let results = registration_refusals(&env, &cases).await;
+    let refused = |i: usize| results[i].1 == 422;
+    assert!(refused(0), "7 characters, 4 classes");
+    assert!(results[0].2.contains("8文字以上にしてください"));
+    assert!(refused(1), "8 characters, 1 class");
+    assert!(refused(2), "8 characters, 2 classes");
+    assert!(
+        results[2]
+            .2
+            .contains("次の種類の文字が足りません: 英大文字、記号"),
+        "{}",
+        results[2].2
+    );
+    assert!(refused(3), "8 characters, 2 classes (upper+lower)");
+    for i in 4..cases.len() {
+        assert_eq!(
+            results[i].1, 200,
+            "{:?} should pass: {}",
+            cases[i], results[i].2
+        );
+        assert!(results[i].2.contains("申込確認"));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s05_no_truncation() {
+    let env = Env::start().await;
+    let link = env.invite_holder("long@example.jp");
+    let password: String = format!("Tsuki-{}", "yo".repeat(60))
+        .chars()
+        .take(100)
+        .collect();
+    let mut c = env.client();
+    assert_eq!(c.register(&link, &password).await.status, 200);
+    let first72: String = password.chars().take(72).collect();
+    let flipped: String = password
+        .chars()
+        .map(|ch| {
+            if ch.is_lowercase() {
+                ch.to_ascii_uppercase()
+            } else {
+                ch.to_ascii_lowercase()
+            }
+        })
+        .collect();
+    assert_eq!(
+        c.login("long@example.jp", &first72).await.status,
+        200,
+        "first 72 characters do not log in"
+    );
+    assert_eq!(
+        c.login("long@example.jp", &flipped).await.status,
+        200,
+        "case-flipped copy does not log in"
+    );
+    assert_eq!(c.login("long@example.jp", &password).await.status, 303);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s06_one_normalisation_on_every_path() {
+    let env = Env::start().await;
+    let link = env.invite_holder("nfkc@example.jp");
+    let decomposed = "Cafe\u{301}-Latte-42";
+    let precomposed = "Caf\u{e9}-Latte-42";
+    let mut c = env.client();
+    assert_eq!(c.register(&link, decomposed).await.status, 200);
+    assert_eq!(
+        c.login("nfkc@example.jp", precomposed).await.status,
+        303,
+        "precomposed form logs in"
+    );
+    let mut d = env.client();
+    assert_eq!(
+        d.login("nfkc@example.jp", decomposed).await.status,
+        303,
+        "decomposed form logs in"
+    );
+    let mut w = env.client();
+    assert_eq!(
+        w.login("nfkc@example.jp", "Ｃａｆé-Ｌａｔｔｅ-４２")
+            .await
+            .status,
+        303,
+        "full-width folds by NFKC"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s07_huge_password_is_refused_before_hashing_and_starves_nothing() {
+    let env = Env::start().await;
+    env.logged_in_holder("busy@example.jp").await;
+    let mut c = env.client();
+    let csrf = c.get("/.sekisho/login").await.csrf();
+    let huge = "A".repeat(1024 * 1024);
+    let r = c
+        .post(
+            "/.sekisho/login",
+            &[
+                ("csrf", &csrf),
+                ("email", "busy@example.jp"),
+                ("password", &huge),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 413);
+    assert!(r.body.contains("送信内容が大きすぎます"));
+
+    // 100 at once, while a normal login still goes through.
+    let body = format!("csrf={csrf}&email=busy%40example.jp&password={huge}");
+    let http = reqwest::Client::new();
+    let mut floods = Vec::new();
+    for _ in 0..100 {
+        let req = http
+            .post(env.gw.url("/.sekisho/login"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body.clone());
+        floods.push(tokio::spawn(async move {
+            req.send().await.map(|r| r.status().as_u16()).unwrap_or(0)
+        }));
+    }
+    let mut ok = env.client();
+    let started = Instant::now();
+    assert_eq!(ok.login("busy@example.jp", GOOD_PASSWORD).await.status, 303);
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "bounded: the login was not starved"
+    );
+    for f in floods {
+        let status = f.await.unwrap();
+        assert!(
+            status == 413 || status == 0,
+            "oversized forms get 413 (or a closed connection), got {status}"
+        );
+    }
+    let metrics = env.gw.metrics().await;
+    assert!(
+        !metrics.contains("sekisho_hash_rejected_total 1"),
+        "nothing was queued for hashing"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s08_common_passwords_are_refused() {
+    let env = Env::start().await;
+    let results = registration_refusals(
+        &env,
+        &["Password1!", "Qwerty123!", "Iloveyou2024", "Sunshine!1"],
+    )
+    .await;
+    for (p, status, body) in results {
+        assert_eq!(status, 422, "{p} accepted");
+        assert!(body.contains("よく使われているパスワード"), "{p}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s29_new_session_id_at_login_and_the_old_one_is_deleted() {
+    let env = Env::start().await;
+    let mut c = env.logged_in_holder("rotate@example.jp").await;
+    let first = c.cookies.get("sekisho").unwrap().clone();
+    assert_eq!(c.get("/a").await.status, 200);
+    let r = c.login("rotate@example.jp", GOOD_PASSWORD).await;
+    assert_eq!(r.status, 303);
+    let second = c.cookies.get("sekisho").unwrap().clone();
+    assert_ne!(first, second, "a new id at login");
+    c.cookies.insert("sekisho".into(), first);
+    assert_eq!(c.get("/a").await.status, 401, "the old id no longer exists");
+    c.cookies.insert("sekisho".into(), second);
+    assert_eq!(c.get("/a").await.status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s30_garbage_huge_and_duplicated_cookies_are_anonymous() {
+    let env = Env::start().await;
+    let c = env.logged_in_holder("cookies@example.jp").await;
+    let good = c.cookies.get("sekisho").unwrap().clone();
+    assert!(good.len() >= 43, "≥ 256 bits");
+    let http = reqwest::Client::new();
+    let cases = [
+        "sekisho=garbage".to_string(),
+        format!("sekisho={}", "A".repeat(10 * 1024)),
+        format!("sekisho={good}; sekisho={good}"),
+        format!("sekisho={good}; sekisho=other"),
+        "sekisho=".to_string(),
+        "sekisho=%00%ff".to_string(),
+    ];
+    for cookie in cases {
+        let r = http
+            .get(env.gw.url("/private"))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 401, "cookie {:.40}", cookie);
+    }
+    // Split across two Cookie fields (as HTTP/2 clients do): still one cookie.
+    let r = http
+        .get(env.gw.url("/private"))
+        .header("cookie", "theme=dark")
+        .header("cookie", format!("sekisho={good}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(
+        env.upstream.last().one("cookie"),
+        "theme=dark",
+        "other cookies reach the upstream, merged"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s31_cookie_attributes_over_tls() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    let status = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=127.0.0.1",
+        ])
+        .args([
+            "-addext",
+            "subjectAltName=IP:127.0.0.1,DNS:localhost",
+            "-keyout",
+        ])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let env = Env::start_with(|o: GatewayOptions| GatewayOptions {
+        tls: Some((cert, key)),
+        ..o
+    })
+    .await;
+    assert!(env.gw.base.starts_with("https://"));
+    let link = env.invite_holder("tls@example.jp");
+    let mut c = env.client();
+    let page = c.get("/.sekisho/login").await;
+    assert_eq!(
+        page.header("strict-transport-security"),
+        Some("max-age=31536000")
+    );
+    let pre = page.set_cookies()[0].to_string();
+    assert!(pre.starts_with("__Host-sekisho-pre="), "{pre}");
+    assert_eq!(c.register(&link, GOOD_PASSWORD).await.status, 200);
+    let r = c.login("tls@example.jp", GOOD_PASSWORD).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let set = r
+        .set_cookies()
+        .iter()
+        .find(|c| c.starts_with("__Host-sekisho="))
+        .expect("session cookie")
+        .to_string();
+    for attr in ["Path=/", "HttpOnly", "SameSite=Lax", "Secure"] {
+        assert!(
+            set.split("; ").any(|a| a == attr),
+            "{attr} missing in {set}"
+        );
+    }
+    assert!(!set.to_ascii_lowercase().contains("domain="), "{set}");
+    assert_eq!(c.get("/tls-page").await.status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s32_old_cookie_after_idle_and_absolute_timeouts() {
+    let mut env = Env::start_with(|o| GatewayOptions {
+        session: "[session]\nidle_minutes = 30\nabsolute_hours = 2\n".into(),
+        ..o
+    })
+    .await;
+    let mut c = env.logged_in_holder("timeout@example.jp").await;
+    // Idle: 29 minutes is fine, and refreshes last-seen; then 31 quiet minutes end it.
+    env.gw.advance_clock(29 * 60);
+    assert_eq!(c.get("/a").await.status, 200);
+    env.gw.advance_clock(29 * 60);
+    assert_eq!(
+        c.get("/a").await.status,
+        200,
+        "activity slid the idle window"
+    );
+    env.gw.advance_clock(31 * 60);
+    let r = c.navigate("/a").await;
+    assert_eq!(r.status, 303, "idle timeout");
+    assert!(r.location().starts_with("/.sekisho/login?next="));
+
+    // Absolute: busy all along, still ends after 2 hours.
+    let mut c = env.client();
+    assert_eq!(
+        c.login("timeout@example.jp", GOOD_PASSWORD).await.status,
+        303
+    );
+    for _ in 0..4 {
+        env.gw.advance_clock(25 * 60);
+        assert_eq!(c.get("/b").await.status, 200);
+    }
+    env.gw.advance_clock(25 * 60);
+    assert_eq!(c.get("/b").await.status, 401, "absolute timeout");
+}
+
+async fn login_with_token(c: &mut sekisho_tests::Client, csrf: &str) -> sekisho_tests::Resp {
+    c.post(
+        "/.sekisho/login",
+        &[
+            ("csrf", csrf),
+            ("email", "csrf@example.jp"),
+            ("password", GOOD_PASSWORD),
+        ],
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s34_csrf_token_and_same_site_checks() {
+    let env = Env::start().await;
+    env.logged_in_holder("csrf@example.jp").await;
+    let mut c = env.client();
+    let page = c.get("/.sekisho/login").await;
+    let good = page.csrf();
+    let r = login_with_token(&mut c, "").await;
+    assert_eq!(r.status, 403, "no token");
+    assert!(r.set_cookies().iter().all(|s| !s.starts_with("sekisho=")));
+    let r = login_with_token(&mut c, "forged-token").await;
+    assert_eq!(r.status, 403, "wrong token");
+    // A token from another browser's pre-session does not work here.
+    let mut other = env.client();
+    let foreign = other.get("/.sekisho/login").await.csrf();
+    assert_eq!(login_with_token(&mut c, &foreign).await.status, 403);
+
+    c.extra = vec![("sec-fetch-site".into(), "cross-site".into())];
+    assert_eq!(
+        login_with_token(&mut c, &good).await.status,
+        403,
+        "cross-site fetch metadata"
+    );
+    c.extra = vec![("origin".into(), "https://evil.test".into())];
+    assert_eq!(
+        login_with_token(&mut c, &good).await.status,
+        403,
+        "foreign Origin"
+    );
+    c.extra = vec![
+        ("sec-fetch-site".into(), "same-origin".into()),
+        ("origin".into(), env.gw.base.clone()),
+    ];
+    assert_eq!(
+        login_with_token(&mut c, &good).await.status,
+        303,
+        "same-origin with the token"
+    );
+
+    // No state change on GET: logout by GET does nothing, and so does a
+    // login attempt by GET with credentials in the query.
+    assert_eq!(c.get("/.sekisho/logout").await.status, 200);
+    assert_eq!(c.get("/x").await.status, 200);
+    let mut g = env.client();
+    let r = g
+        .get("/.sekisho/login?email=csrf%40example.jp&password=Sakura-Gate-2024")
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(g.get("/x").await.status, 401);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s35_return_paths_only_same_origin() {
+    let env = Env::start().await;
+    env.logged_in_holder("next@example.jp").await;
+    let mut c = env.client();
+    for bad in [
+        "https://evil.test",
+        "//evil.test",
+        "/\\evil.test",
+        "/%09/evil.test",
+        "/%2F%2Fevil.test",
+        "https:evil.test",
+        "javascript:alert(1)",
+        "/a\r\nX: y",
+    ] {
+        let r = c.login_to("next@example.jp", GOOD_PASSWORD, bad).await;
+        assert_eq!(r.status, 303);
+        assert_eq!(r.location(), "/", "{bad:?}");
+    }
+    let r = c
+        .login_to("next@example.jp", GOOD_PASSWORD, "/files/a?b=c")
+        .await;
+    assert_eq!(r.location(), "/files/a?b=c");
+    // The login page itself never echoes a dangerous next into its form.
+    let page = c.get("/.sekisho/login?next=//evil.test").await;
+    assert!(
+        page.body.contains("name=\"next\" value=\"/\""),
+        "{}",
+        page.body
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s38_identity_headers_are_stripped_in_every_spelling() {
+    let env = Env::start().await;
+    let c = env.logged_in_holder("strip@example.jp").await;
+    let cookie = format!("sekisho={}", c.cookies.get("sekisho").unwrap());
+    let spoof = "GET /spoof HTTP/1.1\r\nHost: x\r\nX-Auth-User: evil\r\nx-auth-user: evil2\r\nX_Auth_Email: evil@x\r\n\
+                 x-AUTH-role: admin\r\nX-Auth-Tenant: other\r\nX-Auth-Line: CAF0000000000\r\nX-Auth-Assertion: forged\r\n\
+                 X-Auth-Whatever: 1\r\nConnection: keep-alive, X-Auth-Route\r\nX-Auth-Route: closed\r\n";
+    let req = format!("{spoof}Cookie: {cookie}\r\n\r\n");
+    let answer = raw_request(env.gw.addr, req.as_bytes(), Duration::from_secs(2)).await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let seen = env.upstream.last();
+    let real_user = seen.one("x-auth-user").to_string();
+    assert_ne!(real_user, "evil");
+    assert_eq!(seen.one("x-auth-email"), "strip@example.jp");
+    assert_eq!(seen.one("x-auth-role"), "contract_holder");
+    assert_eq!(seen.one("x-auth-route"), "internet");
+    assert_ne!(seen.one("x-auth-tenant"), "other");
+    assert_ne!(seen.one("x-auth-assertion"), "forged");
+    assert!(seen.all("x-auth-line").is_empty());
+    assert!(seen.all("x-auth-whatever").is_empty());
+    assert!(
+        seen.headers.iter().all(|(n, _)| !n.contains('_')),
+        "{:?}",
+        seen.headers
+    );
+    // Without a session, spoofed headers reach nothing at all.
+    let before = env.upstream.count();
+    let answer = raw_request(
+        env.gw.addr,
+        format!("{spoof}\r\n").as_bytes(),
+        Duration::from_secs(2),
+    )
+    .await;
+    assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
+    assert_eq!(env.upstream.count(), before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s40_ambiguous_framing_is_refused() {
+    let env = Env::start().await;
+    let c = env.logged_in_holder("smuggle@example.jp").await;
+    let cookie = format!("sekisho={}", c.cookies.get("sekisho").unwrap());
+    let cases = [
+        "POST /u HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n".to_string(),
+        "POST /u HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, identity\r\n\r\n0\r\n\r\n".to_string(),
+        "POST /u HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!".to_string(),
+        "POST /u HTTP/1.1\r\nHost: x\r\nContent-Length: +5\r\n\r\nhello".to_string(),
+        "POST /u HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: identity\r\n\r\n0\r\n\r\n".to_string(),
+        "POST /u HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n X-Folded: y\r\n\r\nhello".to_string(),
+    ];
+    for (i, case) in cases.iter().enumerate() {
+        // Authenticated and unauthenticated: neither reaches the upstream.
+        for with_cookie in [false, true] {
+            let req = if with_cookie {
+                case.replacen(
+                    "Host: x\r\n",
+                    &format!("Host: x\r\nCookie: {cookie}\r\n"),
+                    1,
+                )
+            } else {
+                case.clone()
+            };
+            let smuggled = format!("{req}GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n");
+            let answer =
+                raw_request(env.gw.addr, smuggled.as_bytes(), Duration::from_millis(800)).await;
+            assert!(
+                answer.starts_with("HTTP/1.1 400") || answer.is_empty(),
+                "case {i}: {answer:.200}"
+            );
+        }
+    }
+    assert!(
+        env.upstream
+            .requests()
+            .iter()
+            .all(|r| r.uri != "/smuggled" && r.uri != "/u"),
+        "{:?}",
+        env.upstream.requests()
+    );
+    // Bare LF is parsed unambiguously: an authenticated request still works.
+    let req = format!("GET /lf HTTP/1.1\nHost: x\nCookie: {cookie}\n\n");
+    let answer = raw_request(env.gw.addr, req.as_bytes(), Duration::from_millis(800)).await;
+    assert!(
+        answer.starts_with("HTTP/1.1 200") || answer.starts_with("HTTP/1.1 400"),
+        "{answer:.200}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s43_huge_headers_and_bodies() {
+    let env = Env::start().await;
+    let mut c = env.logged_in_holder("big@example.jp").await;
+    // A huge header: refused quickly.
+    let started = Instant::now();
+    let req = format!(
+        "GET / HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
+        "a".repeat(200 * 1024)
+    );
+    let answer = raw_request(env.gw.addr, req.as_bytes(), Duration::from_secs(3)).await;
+    assert!(
+        answer.is_empty() || answer.starts_with("HTTP/1.1 4"),
+        "{answer:.100}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(4));
+    // A gateway form over 16 KiB: 413.
+    let csrf = c.get("/.sekisho/login").await.csrf();
+    let r = c
+        .post(
+            "/.sekisho/login",
+            &[
+                ("csrf", &csrf),
+                ("email", &"e".repeat(17 * 1024)),
+                ("password", "x"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 413);
+    // A storage upload far over any gateway limit streams through whole.
+    let size: usize = 64 * 1024 * 1024;
+    let cookie = format!("sekisho={}", c.cookies.get("sekisho").unwrap());
+    let chunks = body_stream(size);
+    let r = reqwest::Client::new()
+        .put(env.gw.url("/upload/big.bin"))
+        .header("cookie", cookie)
+        .body(reqwest::Body::wrap_stream(chunks))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(env.upstream.last().body_len, size as u64);
+    // And the gateway is still fine afterwards.
+    assert_eq!(c.get("/after").await.status, 200);
+}
+
+/// A body produced piece by piece, never whole in memory.
+fn body_stream(
+    size: usize,
+) -> impl tokio_stream::Stream<Item = Result<bytes::Bytes, std::io::Error>> {
+    let chunk = bytes::Bytes::from(vec![b'z'; 1024 * 1024]);
+    tokio_stream::iter((0..size / chunk.len()).map(move |_| Ok(chunk.clone())))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s44_no_secrets_in_logs_or_metrics() {
+    let env = Env::start().await;
+    let link = env.invite_holder("secret@example.jp");
+    let ticket = link.split("ticket=").nth(1).unwrap().to_string();
+    let mut c = env.client();
+    assert_eq!(c.register(&link, GOOD_PASSWORD).await.status, 200);
+    assert_eq!(
+        c.login("secret@example.jp", "Wrong-Password-77")
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        c.login("secret@example.jp", GOOD_PASSWORD).await.status,
+        303
+    );
+    let session = c.cookies.get("sekisho").unwrap().clone();
+    let pre = c.cookies.get("sekisho-pre").unwrap().clone();
+    assert_eq!(c.get("/files").await.status, 200);
+    let logs = env.gw.logs();
+    let metrics = env.gw.metrics().await;
+    assert!(
+        logs.contains("\"login_failed\"") && logs.contains("\"login_succeeded\""),
+        "audit events are logged"
+    );
+    for secret in [
+        GOOD_PASSWORD,
+        "Wrong-Password-77",
+        ticket.as_str(),
+        session.as_str(),
+        pre.as_str(),
+    ] {
+        assert!(!logs.contains(secret), "a secret in the logs");
+        assert!(!metrics.contains(secret), "a secret in the metrics");
+    }
+    assert!(
+        !metrics.contains("secret@example.jp"),
+        "no addresses in metric labels"
+    );
+    assert!(metrics.contains("sekisho_login_attempts_total{outcome=\"failed\"} 1"));
+    // Metrics are only on the internal listener.
+    let public = reqwest::get(env.gw.url("/metrics")).await.unwrap();
+    assert_eq!(public.status().as_u16(), 401);
+    assert!(!public
+        .text()
+        .await
+        .unwrap()
+        .contains("sekisho_requests_total"));
+}
