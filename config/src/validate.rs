@@ -599,6 +599,30 @@ generate_if_missing = true
     }
 
     #[test]
+    fn the_example_file_is_valid_but_for_its_missing_files() {
+        let text = include_str!("../sekisho.example.toml");
+        let keys = keys(text);
+        let expected_missing = [
+            "internet.tls.cert_file",
+            "internet.tls.key_file",
+            "mail.smtp.password_file",
+            "assertion.signing_key_file",
+        ];
+        assert!(
+            keys.iter().all(|k| expected_missing.contains(&k.as_str())),
+            "{keys:?}"
+        );
+    }
+
+    #[test]
+    fn the_demo_file_is_valid() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let c = from_toml_str(include_str!("../demo.toml"), dir).unwrap();
+        assert!(c.development.insecure_http_cookies);
+        assert!(c.development.demo_upstream_listen.is_some());
+    }
+
+    #[test]
     fn secrets_are_redacted_in_debug() {
         let s = Smtp {
             host: "h".into(),

@@ -42,17 +42,27 @@ impl CookieNames {
         name == self.session || name == self.pre || name == self.lang
     }
 
+    fn build<'c>(&self, name: &'c str, value: &'c str) -> cookie::CookieBuilder<'c> {
+        cookie::Cookie::build((name, value))
+            .path("/")
+            .http_only(true)
+            .same_site(cookie::SameSite::Lax)
+            .secure(self.secure)
+    }
+
     /// A `Set-Cookie` value: `Path=/`, no `Domain`, `HttpOnly`,
-    /// `SameSite=Lax`, `Secure` unless in plain-HTTP development (S31).
+    /// `SameSite=Lax`, `Secure` unless in plain-HTTP development (S31). No
+    /// expiry: the cookie ends with the browser, the session by its timeouts.
     pub fn set(&self, name: &str, value: &str) -> String {
-        let secure = if self.secure { "; Secure" } else { "" };
-        format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax{secure}")
+        self.build(name, value).build().to_string()
     }
 
     /// A `Set-Cookie` value that removes the cookie.
     pub fn clear(&self, name: &str) -> String {
-        let secure = if self.secure { "; Secure" } else { "" };
-        format!("{name}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}")
+        self.build(name, "")
+            .max_age(cookie::time::Duration::ZERO)
+            .build()
+            .to_string()
     }
 }
 
@@ -66,10 +76,8 @@ impl Cookies {
         let mut all = Vec::new();
         for value in session.req_header().headers.get_all(header::COOKIE) {
             let Ok(text) = value.to_str() else { continue };
-            for pair in text.split(';') {
-                if let Some((name, value)) = pair.trim().split_once('=') {
-                    all.push((name.trim().to_string(), value.trim().to_string()));
-                }
+            for c in cookie::Cookie::split_parse(text).flatten() {
+                all.push((c.name().to_string(), c.value().to_string()));
             }
         }
         Cookies(all)

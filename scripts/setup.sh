@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs what building and testing Sekisho needs on a Debian machine with
+# the Rust toolchain. Idempotent: it installs only what is missing.
+set -euo pipefail
+
+need_apt=()
+command -v cmake >/dev/null 2>&1 || need_apt+=(cmake)        # Pingora's zlib (libz-ng-sys)
+command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)    # test certificates
+command -v python3 >/dev/null 2>&1 || need_apt+=(python3 python3-pip)
+
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "setup: installing ${need_apt[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+# The SMTP sink of the end-to-end tests.
+if ! python3 -c 'import aiosmtpd' >/dev/null 2>&1; then
+  echo "setup: installing aiosmtpd"
+  python3 -m pip install -q aiosmtpd 2>/dev/null \
+    || python3 -m pip install -q --break-system-packages aiosmtpd
+fi

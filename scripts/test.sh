@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Sets up the machine, then runs every check and test of the workspace:
+# formatting, clippy, unit tests, the store conformance suite and the
+# end-to-end tests against the real binary and real peers.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+./scripts/setup.sh
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets -- -D warnings
+# The end-to-end tests spawn this binary; build it before they start.
+cargo build -p sekisho --bin sekisho
+cargo test --workspace
