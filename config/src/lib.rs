@@ -80,6 +80,8 @@ pub struct Config {
     pub assertion: Assertion,
     pub metrics_listen: Option<SocketAddr>,
     pub limits: Limits,
+    pub lock: Lock,
+    pub throttle: Throttle,
     pub server: Server,
     pub logging: Logging,
     pub development: Development,
@@ -206,6 +208,18 @@ pub struct Limits {
     pub form_body_bytes: usize,
     pub form_body_timeout: Duration,
     pub client_read_timeout: Duration,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Lock {
+    pub threshold: u32,
+    pub mail_interval: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct Throttle {
+    pub per_ip_per_minute: u32,
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 #[derive(Debug, Clone, Copy)]

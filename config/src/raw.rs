@@ -25,6 +25,10 @@ pub struct RawConfig {
     #[serde(default)]
     pub limits: RawLimits,
     #[serde(default)]
+    pub lock: RawLock,
+    #[serde(default)]
+    pub throttle: RawThrottle,
+    #[serde(default)]
     pub server: RawServer,
     #[serde(default)]
     pub logging: RawLogging,
@@ -230,6 +234,47 @@ impl Default for RawLimits {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct RawLock {
+    /// Consecutive wrong passwords that lock an account.
+    #[serde(default = "d_10u32")]
+    pub threshold: u32,
+    /// Least time between two unlock (or two reset) mails to one user.
+    #[serde(default = "d_900")]
+    pub mail_interval_seconds: u64,
+}
+
+impl Default for RawLock {
+    fn default() -> Self {
+        RawLock {
+            threshold: 10,
+            mail_interval_seconds: 900,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawThrottle {
+    /// Login, forgotten-password and unlock-resend requests per client
+    /// address per minute (also the burst).
+    #[serde(default = "d_20u32")]
+    pub per_ip_per_minute: u32,
+    /// Proxies whose `X-Forwarded-For` is believed (CIDRs).
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
+}
+
+impl Default for RawThrottle {
+    fn default() -> Self {
+        RawThrottle {
+            per_ip_per_minute: 20,
+            trusted_proxies: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RawServer {
     #[serde(default)]
     pub threads: Option<usize>,
@@ -334,4 +379,13 @@ fn d_64() -> usize {
 }
 fn d_16384() -> usize {
     16384
+}
+fn d_10u32() -> u32 {
+    10
+}
+fn d_20u32() -> u32 {
+    20
+}
+fn d_900() -> u64 {
+    900
 }

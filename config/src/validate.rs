@@ -365,6 +365,35 @@ fn build(c: &mut Checker, raw: RawConfig) -> Config {
         ),
     };
 
+    if raw.lock.threshold == 0 || raw.lock.threshold > 1000 {
+        c.err("lock.threshold", "must be between 1 and 1000");
+    }
+    let lock = Lock {
+        threshold: raw.lock.threshold,
+        mail_interval: Duration::from_secs(raw.lock.mail_interval_seconds),
+    };
+
+    if raw.throttle.per_ip_per_minute == 0 {
+        c.err("throttle.per_ip_per_minute", "must be greater than 0");
+    }
+    let mut trusted_proxies = Vec::new();
+    for (i, cidr) in raw.throttle.trusted_proxies.iter().enumerate() {
+        match cidr
+            .parse::<ipnet::IpNet>()
+            .or_else(|_| cidr.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        {
+            Ok(n) => trusted_proxies.push(n),
+            Err(_) => c.err(
+                &format!("throttle.trusted_proxies[{i}]"),
+                format!("'{cidr}' is not an address or CIDR like 10.0.0.0/8"),
+            ),
+        }
+    }
+    let throttle = Throttle {
+        per_ip_per_minute: raw.throttle.per_ip_per_minute,
+        trusted_proxies,
+    };
+
     let threads = raw.server.threads.unwrap_or(cores);
     if threads == 0 || threads > 1024 {
         c.err("server.threads", "must be between 1 and 1024");
@@ -420,6 +449,8 @@ fn build(c: &mut Checker, raw: RawConfig) -> Config {
         assertion,
         metrics_listen,
         limits,
+        lock,
+        throttle,
         server,
         logging,
         development,
@@ -590,6 +621,18 @@ generate_if_missing = true
         let text = MINIMAL.replace("transport = \"outbox\"", "transport = \"smtp\"")
             + "[mail.smtp]\nhost = \"smtp.example.net\"\npassword_env = \"PATH\"\n";
         assert_eq!(keys(&text), vec!["mail.smtp.username"]);
+    }
+
+    #[test]
+    fn lock_and_throttle() {
+        let c = load(MINIMAL).unwrap();
+        assert_eq!(c.lock.threshold, 10);
+        assert_eq!(c.throttle.per_ip_per_minute, 20);
+        let text = MINIMAL.to_string() + "[throttle]\ntrusted_proxies = [\"127.0.0.2\", \"10.0.0.0/8\", \"bogus\"]\n[lock]\nthreshold = 0\n";
+        assert_eq!(
+            keys(&text),
+            vec!["lock.threshold", "throttle.trusted_proxies[2]"]
+        );
     }
 
     #[test]

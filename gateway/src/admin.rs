@@ -3,6 +3,7 @@
 //! gateway runs on it (the embedded store is safe for several processes).
 
 use crate::clock::Clock;
+use crate::error::InputError;
 use crate::mail::Mailer;
 use crate::store::{SharedStore, StoreError, Tenant, TicketRecord, User};
 use sekisho_config::Config;
@@ -74,7 +75,9 @@ impl Admin {
         holder_name: &str,
     ) -> anyhow::Result<CreatedTenant> {
         let email = sekisho_policy::email::validate_email(holder_email).map_err(|p| {
-            anyhow::anyhow!("--holder-email: '{holder_email}' is not a usable mail address ({p:?})")
+            InputError::new(format!(
+                "--holder-email: '{holder_email}' is not a usable mail address ({p:?})"
+            ))
         })?;
         let now = self.clock.now();
         let tenant = Tenant {
@@ -94,6 +97,7 @@ impl Admin {
             password_hash: None,
             created_at: now,
             locked: false,
+            two_step_reset_pending: false,
         };
         let (link, ticket) = self.invitation_ticket(&holder.id);
         match self
@@ -103,7 +107,9 @@ impl Admin {
         {
             Ok(()) => {}
             Err(StoreError::EmailTaken) => {
-                anyhow::bail!("--holder-email: that address already belongs to a user")
+                return Err(InputError::new(
+                    "--holder-email: that address already belongs to a user",
+                ))
             }
             Err(e) => anyhow::bail!("store: {e}"),
         }
@@ -137,6 +143,35 @@ impl Admin {
             .map_err(|e| anyhow::anyhow!("store: {e}"))?;
         self.mail_invitation(user, &link).await;
         Ok(link)
+    }
+
+    /// Unlocks the account with this login ID.
+    pub async fn unlock(&self, email: &str) -> anyhow::Result<User> {
+        let canonical = sekisho_policy::email::canonical_identifier(email);
+        let user = self
+            .store
+            .find_user_by_email(&canonical)
+            .await
+            .map_err(|e| anyhow::anyhow!("store: {e}"))?
+            .ok_or_else(|| InputError::new(format!("EMAIL: no user has the login ID '{email}'")))?;
+        let user = self
+            .store
+            .unlock_user(&user.id)
+            .await
+            .map_err(|e| anyhow::anyhow!("store: {e}"))?;
+        crate::metrics::ACCOUNT_EVENTS
+            .with_label_values(&["unlock_admin"])
+            .inc();
+        crate::audit::event(
+            "account_unlocked",
+            &crate::audit::Who {
+                user_id: Some(&user.id),
+                tenant_id: Some(&user.tenant_id),
+                ..Default::default()
+            },
+            "admin_command",
+        );
+        Ok(user)
     }
 
     pub async fn users(&self, tenant: Option<&str>) -> anyhow::Result<Vec<User>> {

@@ -76,13 +76,17 @@ impl Signer {
             tracing::info!(path = %path.display(), "generated a new assertion signing key");
         }
         let pem = std::fs::read_to_string(path).map_err(|e| {
-            anyhow::anyhow!(
+            crate::error::InputError::new(format!(
                 "assertion.signing_key_file: cannot read {}: {e}",
                 path.display()
-            )
+            ))
         })?;
-        Signer::from_pem(&pem)
-            .map_err(|e| anyhow::anyhow!("assertion.signing_key_file: {}: {e}", path.display()))
+        Signer::from_pem(&pem).map_err(|e| {
+            crate::error::InputError::new(format!(
+                "assertion.signing_key_file: {}: {e}",
+                path.display()
+            ))
+        })
     }
 
     /// Builds a signer from a PKCS#8 PEM Ed25519 private key.

@@ -2,6 +2,7 @@
 //! 2 a configuration or argument problem (each printed with its key).
 
 use crate::admin::Admin;
+pub use crate::error::InputError;
 use clap::{Parser, Subcommand, ValueEnum};
 use sekisho_policy::model::Plan;
 use std::path::{Path, PathBuf};
@@ -82,6 +83,11 @@ enum AdminCommand {
         #[arg(long, value_name = "NAME", default_value = "")]
         holder_name: String,
     },
+    /// Unlock a locked account (its unblock link stops working).
+    Unlock {
+        #[arg(value_name = "EMAIL")]
+        email: String,
+    },
     /// List users (of one tenant, or all).
     Users {
         #[arg(long, value_name = "TENANT_ID")]
@@ -109,10 +115,7 @@ fn runtime() -> tokio::runtime::Runtime {
 
 fn fail(e: anyhow::Error) -> ExitCode {
     eprintln!("error: {e:#}");
-    let text = e.to_string();
-    if text.starts_with("--")
-        || text.contains(": ") && text.split(':').next().is_some_and(|k| k.contains('.'))
-    {
+    if e.downcast_ref::<InputError>().is_some() {
         ExitCode::from(2)
     } else {
         ExitCode::from(1)
@@ -202,7 +205,7 @@ async fn admin(config: sekisho_config::Config, command: AdminCommand) -> anyhow:
             holder_name,
         } => {
             if holder_name.chars().count() > 100 {
-                anyhow::bail!("--holder-name: at most 100 characters");
+                return Err(InputError::new("--holder-name: at most 100 characters"));
             }
             let plan = match plan {
                 PlanArg::Basic => Plan::Basic,
@@ -214,6 +217,10 @@ async fn admin(config: sekisho_config::Config, command: AdminCommand) -> anyhow:
             println!("tenant:            {}", created.tenant_id);
             println!("contract holder:   {}", created.user_id);
             println!("registration link: {}", created.registration_link);
+        }
+        AdminCommand::Unlock { email } => {
+            let user = admin.unlock(&email).await?;
+            println!("unlocked: {} ({})", user.email, user.id);
         }
         AdminCommand::Users { tenant } => {
             let users = admin.users(tenant.as_deref()).await?;

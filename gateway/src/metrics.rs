@@ -78,6 +78,27 @@ pub static MAIL: LazyLock<IntCounterVec> = LazyLock::new(|| {
     .unwrap()
 });
 
+/// Account events: `lock`, `unlock_link`, `unlock_admin`, `reset_requested`,
+/// `reset_completed`, `unlock_mail_resent`.
+pub static ACCOUNT_EVENTS: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    register_int_counter_vec!(
+        "sekisho_account_events_total",
+        "Locks, unlocks and password resets",
+        &["event"]
+    )
+    .unwrap()
+});
+
+/// Requests refused by the per-address limit, by endpoint.
+pub static THROTTLED: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    register_int_counter_vec!(
+        "sekisho_throttled_total",
+        "Requests refused by the per-address limit",
+        &["endpoint"]
+    )
+    .unwrap()
+});
+
 /// Forces every metric into the registry, so a scrape shows them all at
 /// zero from the start.
 pub fn register_all() {
@@ -88,6 +109,8 @@ pub fn register_all() {
     LazyLock::force(&UPSTREAM_SECONDS);
     LazyLock::force(&STORE_ERRORS);
     LazyLock::force(&MAIL);
+    LazyLock::force(&ACCOUNT_EVENTS);
+    LazyLock::force(&THROTTLED);
 }
 
 /// The text exposition of every registered metric.

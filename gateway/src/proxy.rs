@@ -115,7 +115,7 @@ impl ProxyHttp for Gateway {
 
     async fn request_filter(&self, session: &mut Session, ctx: &mut Ctx) -> Result<bool> {
         let app = &self.app;
-        let req = Req::read(session, &app.cookies);
+        let req = Req::read(session, &app.cookies, &app.config.throttle.trusted_proxies);
         ctx.client_ip = req.client_ip.clone();
 
         if framing_is_ambiguous(session) {
@@ -259,7 +259,11 @@ impl ProxyHttp for Gateway {
             },
         };
         if code > 0 && session.response_written().is_none() {
-            let req = Req::read(session, &self.app.cookies);
+            let req = Req::read(
+                session,
+                &self.app.cookies,
+                &self.app.config.throttle.trusted_proxies,
+            );
             let page = self.app.error_page(&req, code).closing();
             if let Err(err) = write_answer(session, page, self.app.hsts).await {
                 tracing::debug!(error = %err, "could not write the error page");

@@ -59,6 +59,7 @@ impl BackgroundService for Purge {
             tokio::select! {
                 _ = shutdown.changed() => return,
                 _ = tick.tick() => {
+                    self.app.throttle.forget_idle();
                     match self.app.store.purge_expired(self.app.clock.now()).await {
                         Ok(n) if n > 0 => tracing::info!(removed = n, "purged expired sessions and tickets"),
                         Ok(_) => {}
@@ -105,7 +106,7 @@ pub fn run(config: Config) -> anyhow::Result<()> {
                 &tls.cert_file.to_string_lossy(),
                 &tls.key_file.to_string_lossy(),
             )
-            .map_err(|e| anyhow::anyhow!("internet.tls: {e}"))?,
+            .map_err(|e| crate::error::InputError::new(format!("internet.tls: {e}")))?,
         None => internet.add_tcp(&listen),
     }
     server.add_service(internet);

@@ -108,7 +108,7 @@ impl Sessions {
     }
 
     /// Resolves a cookie value to a live session, or `None` when it is not
-    /// one (unknown, expired, user gone, removed or locked). Expired records
+    /// one (unknown, expired, user gone or not active). Expired records
     /// are deleted on sight. Store trouble is an error: the caller fails
     /// closed.
     pub async fn resolve(&self, cookie: &str, now: UnixTime) -> Result<Option<Live>, StoreError> {
@@ -142,7 +142,9 @@ impl Sessions {
             let _ = self.store.delete_session(&id_hash).await;
             return Ok(None);
         }
-        if view.user.status != UserStatus::Active || view.user.locked {
+        // A lock guards the login, not sessions already open: otherwise ten
+        // wrong passwords from anyone would log the owner out everywhere.
+        if view.user.status != UserStatus::Active {
             self.forget(&id_hash);
             return Ok(None);
         }

@@ -27,6 +27,7 @@ pub struct App {
     /// request time would block).
     pub peer: HttpPeer,
     pub hsts: bool,
+    pub throttle: crate::throttle::Throttle,
 }
 
 /// Opens the configured store.
@@ -34,7 +35,7 @@ pub fn open_store(config: &Config) -> anyhow::Result<SharedStore> {
     match &config.store.backend {
         StoreBackend::Embedded { path } => Ok(Arc::new(
             SqliteStore::open(path, config.store.timeout)
-                .map_err(|e| anyhow::anyhow!("store.path: {e}"))?,
+                .map_err(|e| crate::error::InputError::new(format!("store.path: {e}")))?,
         )),
     }
 }
@@ -68,6 +69,7 @@ impl App {
         peer.options.write_timeout = Some(u.write_timeout);
         peer.options.idle_timeout = Some(u.idle_timeout);
         let hsts = config.internet.public_url.starts_with("https://");
+        let throttle = crate::throttle::Throttle::new(config.throttle.per_ip_per_minute);
         Ok(App {
             config,
             store,
@@ -80,6 +82,7 @@ impl App {
             cookies,
             peer,
             hsts,
+            throttle,
         })
     }
 
@@ -131,6 +134,42 @@ impl App {
 
     pub fn csrf_ok(&self, binding: &str, submitted: &str) -> bool {
         crate::crypto::csrf_valid(&self.csrf_key, binding, submitted)
+    }
+
+    /// Applies the per-address limit for `endpoint`; `Some` is the 429 page.
+    pub fn throttled(&self, req: &Req, endpoint: &'static str) -> Option<Answer> {
+        let ip: std::net::IpAddr = req.client_ip.parse().ok()?;
+        let wait = self.throttle.check(ip).err()?;
+        crate::metrics::THROTTLED
+            .with_label_values(&[endpoint])
+            .inc();
+        crate::audit::event(
+            "throttled",
+            &crate::audit::Who {
+                client_ip: Some(&req.client_ip),
+                ..Default::default()
+            },
+            endpoint,
+        );
+        let seconds = wait.as_secs().max(1);
+        Some(
+            self.error_page(req, 429)
+                .with_header("retry-after", seconds.to_string()),
+        )
+    }
+
+    /// Sends a mail in the background, so the answer takes as long whether
+    /// or not a mail went out (S03).
+    pub fn send_mail_later(
+        self: &std::sync::Arc<Self>,
+        kind: &'static str,
+        to: String,
+        text: sekisho_pages::mail::MailText,
+    ) {
+        let app = self.clone();
+        tokio::spawn(async move {
+            let _ = app.mailer.send(kind, &to, &text).await;
+        });
     }
 
     /// The public URL of a gateway path, for mail: from config, never from

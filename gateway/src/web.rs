@@ -134,18 +134,33 @@ fn header_str(session: &Session, name: &str) -> Option<String> {
 }
 
 impl Req {
-    pub fn read(session: &Session, names: &CookieNames) -> Req {
+    /// Reads the request; `trusted` are the proxies whose `X-Forwarded-For`
+    /// is believed for the client address.
+    pub fn read(session: &Session, names: &CookieNames, trusted: &[ipnet::IpNet]) -> Req {
         let uri = &session.req_header().uri;
         let cookies = Cookies::parse(session);
         let lang = Lang::negotiate(
             cookies.unique(names.lang),
             header_str(session, "accept-language").as_deref(),
         );
-        let client_ip = session
+        let peer = session
             .client_addr()
             .and_then(|a| a.as_inet())
-            .map(|a| a.ip().to_string())
-            .unwrap_or_else(|| "-".to_string());
+            .map(|a| a.ip());
+        let client_ip = match peer {
+            Some(peer) if trusted.is_empty() => peer.to_string(),
+            Some(peer) => {
+                let hops: Vec<&str> = session
+                    .req_header()
+                    .headers
+                    .get_all("x-forwarded-for")
+                    .iter()
+                    .filter_map(|v| v.to_str().ok())
+                    .collect();
+                sekisho_policy::client_ip::client_ip(peer, &hops, trusted).to_string()
+            }
+            None => "-".to_string(),
+        };
         let mut user_agent = header_str(session, "user-agent").unwrap_or_default();
         user_agent.truncate(
             user_agent

@@ -118,6 +118,38 @@ pub struct LoginPage<'a> {
     pub notice: Option<&'a str>,
     pub show_forgot_link: bool,
     pub show_menu_link: bool,
+    /// The account is blocked: offer to send the unblock mail again.
+    pub show_resend_unlock: bool,
+}
+
+/// Asks for the address a reset link should go to.
+#[derive(Template)]
+#[template(path = "forgot.html")]
+pub struct ForgotPage<'a> {
+    pub c: &'a Chrome,
+    pub csrf: &'a str,
+    pub email: &'a str,
+    pub error: Option<&'a str>,
+}
+
+/// The new-password form of a reset link.
+#[derive(Template)]
+#[template(path = "reset.html")]
+pub struct ResetPage<'a> {
+    pub c: &'a Chrome,
+    pub csrf: &'a str,
+    pub ticket: &'a str,
+    pub problems: Vec<String>,
+}
+
+/// The unblock link's page: one button, so that opening the link (or a mail
+/// scanner fetching it) changes nothing.
+#[derive(Template)]
+#[template(path = "unlock.html")]
+pub struct UnlockPage<'a> {
+    pub c: &'a Chrome,
+    pub csrf: &'a str,
+    pub ticket: &'a str,
 }
 
 #[derive(Template)]
@@ -243,6 +275,7 @@ mod tests {
             notice: None,
             show_forgot_link: false,
             show_menu_link: false,
+            show_resend_unlock: false,
         });
         assert!(html.contains("<label for=\"email\">メールアドレス</label>"));
         assert!(!html.contains("<script>x"));

@@ -50,6 +50,88 @@ pub fn invitation(service: &str, name: &str, inviter: Option<&str>, url: &str) -
     }
 }
 
+fn greeting(service: &str, name: &str) -> String {
+    format!(
+        "{} 様\n\n平素より、{service}サービスをご利用いただき誠にありがとうございます。\n",
+        addressee(name)
+    )
+}
+
+/// アカウントロック (manual §6-1): sent once, when the account locks.
+pub fn unlock(service: &str, name: &str, url: &str) -> MailText {
+    MailText {
+        subject: format!("【{service}】アカウントロック"),
+        body: format!(
+            "{}\n\
+             サービスへのログインが規定回数以上失敗したため、アカウントをロックしました。\n\n\
+             下記URLへアクセスすることでロックを解除できます。\n\n\
+             {url}\n\n\
+             ※有効期限: 本メール受領後14日間\n\n\
+             なお、上記URLが有効期限切れの場合、ログイン画面の「パスワードを忘れた方はこちら」からパスワードを再設定することによりロックを解除できます。\n\n\
+             {}",
+            greeting(service, name),
+            footer(service)
+        ),
+    }
+}
+
+/// パスワードリセット (manual §6-2).
+pub fn reset(service: &str, name: &str, url: &str) -> MailText {
+    MailText {
+        subject: format!("【{service}】パスワードリセット"),
+        body: format!(
+            "{}\
+             パスワードリセットについて承りました。\n\
+             下記URLへアクセスし新しいパスワードを登録ください。\n\n\
+             {url}\n\n\
+             本メール受領後、14日間以内に新しいパスワードの登録が完了しない場合は処理がキャンセルとなりますのでご注意ください。\n\
+             お心当たりのない場合は、このメールを破棄してください。パスワードは変更されません。\n\n\
+             {}",
+            greeting(service, name),
+            footer(service)
+        ),
+    }
+}
+
+/// The notice after a password was set by reset: the owner hears of every
+/// change to their sign-in.
+pub fn password_reset_notice(service: &str, name: &str, when: &str) -> MailText {
+    MailText {
+        subject: format!("【{service}】パスワード変更のお知らせ"),
+        body: format!(
+            "{}\
+             {when}、パスワードリセットによりパスワードが変更されました。\n\
+             あわせてアカウントのブロックが解除され、すべての端末からログアウトし、2段階認証の登録がリセットされました。\n\n\
+             お心当たりのない場合は、至急、ご契約者様または管理者にご連絡ください。\n\n\
+             {}",
+            greeting(service, name),
+            footer(service)
+        ),
+    }
+}
+
+/// A Unix time as Japan Standard Time, `2026年11月25日 15時04分`.
+pub fn format_jst(unix: i64) -> String {
+    let t = unix + 9 * 3600;
+    let days = t.div_euclid(86_400);
+    let secs = t.rem_euclid(86_400);
+    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + if month <= 2 { 1 } else { 0 };
+    format!(
+        "{year}年{month}月{day}日 {:02}時{:02}分 (日本時間)",
+        secs / 3600,
+        secs % 3600 / 60
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -75,8 +157,39 @@ mod tests {
             .body
             .contains("https://ff.example.net/.sekisho/register?ticket=T"));
         let h = invitation("S", "", None, "u");
+        assert!(h.body.starts_with("ご利用者 様"));
         assert!(h
             .body
             .contains("ご利用者様が\n本サービスのご契約者として登録されました。"));
+    }
+
+    #[test]
+    fn security_mails_follow_the_manual() {
+        let u = unlock(
+            "おまかせクラウドストレージ",
+            "花子",
+            "https://x/.sekisho/unlock?ticket=T",
+        );
+        assert_eq!(u.subject, "【おまかせクラウドストレージ】アカウントロック");
+        assert!(u.body.contains(
+            "サービスへのログインが規定回数以上失敗したため、アカウントをロックしました。"
+        ));
+        assert!(u.body.contains("※有効期限: 本メール受領後14日間"));
+        let r = reset(
+            "おまかせクラウドストレージ",
+            "花子",
+            "https://x/.sekisho/reset?ticket=T",
+        );
+        assert_eq!(
+            r.subject,
+            "【おまかせクラウドストレージ】パスワードリセット"
+        );
+        assert!(r.body.contains("パスワードリセットについて承りました。"));
+        let n = password_reset_notice("S", "花子", &format_jst(0));
+        assert!(n.body.contains("1970年1月1日 09時00分"), "{}", n.body);
+        assert_eq!(
+            format_jst(1_800_000_000),
+            "2027年1月15日 17時00分 (日本時間)"
+        );
     }
 }

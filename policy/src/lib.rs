@@ -2,8 +2,10 @@
 //! own (callers pass `now`), so every rule is tested in microseconds and the
 //! gateway, the pages and the tests share one definition of it.
 
+pub mod client_ip;
 pub mod email;
 pub mod headers;
+pub mod lock;
 pub mod model;
 pub mod password;
 pub mod request;

@@ -52,9 +52,16 @@ pub fn hidden(html: &str, name: &str) -> Option<String> {
 
 impl Client {
     pub fn new(base: &str) -> Client {
+        Client::from_address(base, None)
+    }
+
+    /// A client whose connections come from `local` (e.g. 127.0.0.2 as a
+    /// trusted proxy, 127.0.0.3 as an untrusted one).
+    pub fn from_address(base: &str, local: Option<std::net::IpAddr>) -> Client {
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .danger_accept_invalid_certs(true)
+            .local_address(local)
             .build()
             .unwrap();
         Client {

@@ -43,6 +43,9 @@ pub struct GatewayOptions {
     pub session: String,
     /// Replaces `[password_hashing]`.
     pub hashing: String,
+    /// Replaces `[throttle]` (default: effectively unlimited, so tests that
+    /// log in often are not throttled; S15 sets its own).
+    pub throttle: String,
 }
 
 impl GatewayOptions {
@@ -54,6 +57,7 @@ impl GatewayOptions {
             extra: String::new(),
             session: "[session]\nidle_minutes = 30\nabsolute_hours = 12\n".into(),
             hashing: "[password_hashing]\npool_threads = 2\n".into(),
+            throttle: "[throttle]\nper_ip_per_minute = 100000\n".into(),
         }
     }
     pub fn smtp(mut self, port: u16) -> Self {
@@ -102,7 +106,7 @@ impl Gateway {
              [internet]\nlisten = \"{addr}\"\npublic_url = \"{base}\"\n{tls}\
              [upstream]\naddress = \"{up}\"\nconnect_timeout_ms = 1000\n\
              [store]\npath = \"data/sekisho.sqlite3\"\n\
-             {session}{hashing}{mail}\
+             {session}{hashing}{throttle}{mail}\
              [assertion]\nsigning_key_file = \"data/key.pem\"\ngenerate_if_missing = true\n\
              [metrics]\nlisten = \"{metrics_addr}\"\n\
              [server]\nthreads = 2\ngrace_period_seconds = 0\ngraceful_shutdown_timeout_seconds = 1\n\
@@ -111,6 +115,7 @@ impl Gateway {
             up = opts.upstream,
             session = opts.session,
             hashing = opts.hashing,
+            throttle = opts.throttle,
             extra = opts.extra,
         );
         let config_path = dir.path().join("sekisho.toml");

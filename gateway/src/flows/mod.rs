@@ -3,21 +3,41 @@
 //! an [`Answer`]; state changes only on POST, after the same-site and CSRF
 //! checks (S34).
 
+mod forgot;
 mod login;
 mod logout;
 mod misc;
 mod register;
+mod reset;
+mod unlock;
 
 use crate::state::App;
 use crate::web::{read_form, Answer, Form, FormError, Req};
 use pingora::proxy::Session;
 use sekisho_policy::model::Route;
 use sekisho_policy::request::is_cross_site;
+use std::sync::Arc;
 
 pub type Outcome = (&'static str, Answer);
 
+/// Every gateway path; other methods on these get 405, other paths 404.
+const KNOWN_PATHS: [&str; 12] = [
+    "/.sekisho/login",
+    "/.sekisho/logout",
+    "/.sekisho/register",
+    "/.sekisho/forgot",
+    "/.sekisho/reset",
+    "/.sekisho/unlock",
+    "/.sekisho/unlock/resend",
+    "/.sekisho/jwks.json",
+    "/.sekisho/healthz",
+    "/.sekisho/readyz",
+    "/.sekisho/static/sekisho.css",
+    "/.sekisho/lang",
+];
+
 /// Routes a gateway request to its flow.
-pub async fn handle(app: &App, session: &mut Session, req: &Req, route: Route) -> Outcome {
+pub async fn handle(app: &Arc<App>, session: &mut Session, req: &Req, route: Route) -> Outcome {
     let get = req.method == "GET" || req.method == "HEAD";
     let post = req.method == "POST";
     match req.path.as_str() {
@@ -27,19 +47,21 @@ pub async fn handle(app: &App, session: &mut Session, req: &Req, route: Route) -
         "/.sekisho/logout" if post => logout::submit(app, session, req).await,
         "/.sekisho/register" if get => register::show(app, req).await,
         "/.sekisho/register" if post => register::submit(app, session, req).await,
+        "/.sekisho/forgot" if get => forgot::show(app, req),
+        "/.sekisho/forgot" if post => forgot::submit(app, session, req).await,
+        "/.sekisho/reset" if get => reset::show(app, req).await,
+        "/.sekisho/reset" if post => reset::submit(app, session, req).await,
+        "/.sekisho/unlock" if get => unlock::show(app, req).await,
+        "/.sekisho/unlock" if post => unlock::submit(app, session, req).await,
+        "/.sekisho/unlock/resend" if post => forgot::resend_unlock(app, session, req).await,
         "/.sekisho/jwks.json" if get => misc::jwks(app),
         "/.sekisho/healthz" if get => misc::healthz(),
         "/.sekisho/readyz" if get => misc::readyz(app).await,
         "/.sekisho/static/sekisho.css" if get => misc::stylesheet(),
         "/.sekisho/lang" if get => misc::switch_language(app, req),
-        "/.sekisho/login"
-        | "/.sekisho/logout"
-        | "/.sekisho/register"
-        | "/.sekisho/jwks.json"
-        | "/.sekisho/healthz"
-        | "/.sekisho/readyz"
-        | "/.sekisho/static/sekisho.css"
-        | "/.sekisho/lang" => ("method_not_allowed", app.error_page(req, 405).closing()),
+        path if KNOWN_PATHS.contains(&path) => {
+            ("method_not_allowed", app.error_page(req, 405).closing())
+        }
         _ => ("not_found", app.error_page(req, 404)),
     }
 }

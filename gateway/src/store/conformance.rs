@@ -3,6 +3,7 @@
 //! each for a backend, so the embedded store and Redis run the same suite.
 
 use super::*;
+use sekisho_policy::lock::Admission;
 use sekisho_policy::DAY;
 
 const NOW: UnixTime = 1_800_000_000;
@@ -28,6 +29,7 @@ pub fn user(id: &str, tenant_id: &str, email: &str) -> User {
         password_hash: None,
         created_at: NOW,
         locked: false,
+        two_step_reset_pending: false,
     }
 }
 
@@ -334,6 +336,217 @@ pub async fn expired_records_are_purged(store: SharedStore) {
     );
 }
 
+pub async fn attempts_are_admitted_up_to_the_threshold(store: SharedStore) {
+    for n in 1..=10 {
+        assert_eq!(
+            store.admit_attempt("a@example.jp", 10, NOW).await.unwrap(),
+            Admission::Checked(n)
+        );
+    }
+    assert_eq!(
+        store.admit_attempt("a@example.jp", 10, NOW).await.unwrap(),
+        Admission::Locked
+    );
+    assert_eq!(
+        store.admit_attempt("b@example.jp", 10, NOW).await.unwrap(),
+        Admission::Checked(1),
+        "per identifier"
+    );
+    store.clear_failures("a@example.jp").await.unwrap();
+    assert_eq!(
+        store.admit_attempt("a@example.jp", 10, NOW).await.unwrap(),
+        Admission::Checked(1)
+    );
+}
+
+pub async fn concurrent_attempts_never_pass_the_threshold(store: SharedStore) {
+    let mut tasks = Vec::new();
+    for _ in 0..50 {
+        let s = store.clone();
+        tasks.push(tokio::spawn(async move {
+            s.admit_attempt("race@example.jp", 10, NOW).await.unwrap()
+        }));
+    }
+    let mut checked = Vec::new();
+    for t in tasks {
+        if let Admission::Checked(n) = t.await.unwrap() {
+            checked.push(n);
+        }
+    }
+    checked.sort();
+    assert_eq!(
+        checked,
+        (1..=10).collect::<Vec<_>>(),
+        "exactly ten checked, none lost, none repeated"
+    );
+}
+
+pub async fn lock_and_unlock_by_ticket(store: SharedStore) {
+    seed(&*store, "1").await;
+    for _ in 0..10 {
+        store
+            .admit_attempt("holder1@example.jp", 10, NOW)
+            .await
+            .unwrap();
+    }
+    store
+        .lock_user(
+            "u1",
+            ticket("unl", TicketPurpose::Unlock, "u1", NOW + 14 * DAY),
+        )
+        .await
+        .unwrap();
+    assert!(store.get_user("u1").await.unwrap().unwrap().locked);
+    assert_eq!(
+        store.unlock_with_ticket("inv1", NOW).await.unwrap_err(),
+        StoreError::TicketInvalid,
+        "other purpose"
+    );
+    assert_eq!(
+        store
+            .unlock_with_ticket("unl", NOW + 14 * DAY)
+            .await
+            .unwrap_err(),
+        StoreError::TicketInvalid,
+        "expired"
+    );
+    let u = store.unlock_with_ticket("unl", NOW).await.unwrap();
+    assert!(!u.locked);
+    assert_eq!(
+        store
+            .admit_attempt("holder1@example.jp", 10, NOW)
+            .await
+            .unwrap(),
+        Admission::Checked(1),
+        "count cleared"
+    );
+    assert_eq!(
+        store.unlock_with_ticket("unl", NOW).await.unwrap_err(),
+        StoreError::TicketInvalid,
+        "single use"
+    );
+    store
+        .lock_user("u1", ticket("unl2", TicketPurpose::Unlock, "u1", NOW + DAY))
+        .await
+        .unwrap();
+    assert!(!store.unlock_user("u1").await.unwrap().locked);
+    assert!(
+        store
+            .peek_ticket("unl2", TicketPurpose::Unlock, NOW)
+            .await
+            .unwrap()
+            .is_none(),
+        "admin unlock voids the link"
+    );
+    assert_eq!(
+        store.unlock_user("ghost").await.unwrap_err(),
+        StoreError::NotFound
+    );
+}
+
+pub async fn security_mail_is_issued_once_per_window(store: SharedStore) {
+    seed(&*store, "1").await;
+    let t = |h: &str, at: UnixTime| TicketRecord {
+        issued_at: at,
+        ..ticket(h, TicketPurpose::Reset, "u1", at + DAY)
+    };
+    assert!(store
+        .issue_ticket_unless_recent(t("r1", NOW), 900)
+        .await
+        .unwrap());
+    assert!(!store
+        .issue_ticket_unless_recent(t("r2", NOW + 899), 900)
+        .await
+        .unwrap());
+    assert!(store
+        .peek_ticket("r2", TicketPurpose::Reset, NOW + 899)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(store
+        .issue_ticket_unless_recent(t("r3", NOW + 900), 900)
+        .await
+        .unwrap());
+    assert!(
+        store
+            .peek_ticket("r1", TicketPurpose::Reset, NOW + 900)
+            .await
+            .unwrap()
+            .is_none(),
+        "only the newest works"
+    );
+    assert!(store
+        .peek_ticket("r3", TicketPurpose::Reset, NOW + 900)
+        .await
+        .unwrap()
+        .is_some());
+}
+
+pub async fn reset_sets_password_unlocks_and_ends_sessions(store: SharedStore) {
+    seed(&*store, "1").await;
+    store
+        .stage_ticket("inv1", TicketPurpose::Invitation, "old-hash", NOW)
+        .await
+        .unwrap();
+    store.complete_registration("inv1", NOW).await.unwrap();
+    store
+        .create_session(session("s1", "u1", "t1"))
+        .await
+        .unwrap();
+    store
+        .create_session(session("s2", "u1", "t1"))
+        .await
+        .unwrap();
+    for _ in 0..10 {
+        store
+            .admit_attempt("holder1@example.jp", 10, NOW)
+            .await
+            .unwrap();
+    }
+    store
+        .lock_user("u1", ticket("unl", TicketPurpose::Unlock, "u1", NOW + DAY))
+        .await
+        .unwrap();
+    store
+        .replace_ticket(ticket("rst", TicketPurpose::Reset, "u1", NOW + DAY))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .complete_reset("unl", "new-hash", NOW)
+            .await
+            .unwrap_err(),
+        StoreError::TicketInvalid
+    );
+    let (u, mut ended) = store.complete_reset("rst", "new-hash", NOW).await.unwrap();
+    ended.sort();
+    assert_eq!(ended, vec!["s1".to_string(), "s2".to_string()]);
+    assert_eq!(u.password_hash.as_deref(), Some("new-hash"));
+    assert!(!u.locked && u.two_step_reset_pending);
+    assert_eq!(store.get_user("u1").await.unwrap().unwrap(), u);
+    assert!(store.session_view("s1").await.unwrap().is_none());
+    assert_eq!(
+        store
+            .admit_attempt("holder1@example.jp", 10, NOW)
+            .await
+            .unwrap(),
+        Admission::Checked(1)
+    );
+    assert!(
+        store
+            .peek_ticket("unl", TicketPurpose::Unlock, NOW)
+            .await
+            .unwrap()
+            .is_none(),
+        "the unlock link is void too"
+    );
+    assert_eq!(
+        store.complete_reset("rst", "x", NOW).await.unwrap_err(),
+        StoreError::TicketInvalid,
+        "single use"
+    );
+}
+
 /// Expands to one `#[tokio::test]` per conformance check, each with a fresh
 /// store from `$make` (an async expression returning a [`SharedStore`]).
 #[macro_export]
@@ -349,7 +562,12 @@ macro_rules! store_conformance_tests {
             concurrent_registrations_succeed_once,
             sessions_live_rotate_and_end,
             secrets_are_created_once,
-            expired_records_are_purged
+            expired_records_are_purged,
+            attempts_are_admitted_up_to_the_threshold,
+            concurrent_attempts_never_pass_the_threshold,
+            lock_and_unlock_by_ticket,
+            security_mail_is_issued_once_per_window,
+            reset_sets_password_unlocks_and_ends_sessions
         );
     };
     (@each $make:expr; $($check:ident),*) => {

@@ -11,6 +11,7 @@ pub mod conformance;
 pub mod sqlite;
 
 use async_trait::async_trait;
+use sekisho_policy::lock::Admission;
 use sekisho_policy::model::{LoginMethod, Plan, Role, Route, UserStatus};
 use sekisho_policy::ticket::TicketPurpose;
 use sekisho_policy::UnixTime;
@@ -50,6 +51,10 @@ pub struct User {
     pub created_at: UnixTime,
     #[serde(default)]
     pub locked: bool,
+    /// Set by a password reset (and later email and method changes): the
+    /// user registers two-step verification again at the next login.
+    #[serde(default)]
+    pub two_step_reset_pending: bool,
 }
 
 /// A signed-in browser. Keyed by the hash of its cookie value.
@@ -166,6 +171,42 @@ pub trait Store: Send + Sync + 'static {
         staged: &str,
         now: UnixTime,
     ) -> StoreResult<()>;
+
+    /// Issues `ticket`, replacing older ones of its purpose for its user,
+    /// unless one was issued less than `interval` seconds before it; `true`
+    /// when issued. Bounds security mail to one per window (S13).
+    async fn issue_ticket_unless_recent(
+        &self,
+        ticket: TicketRecord,
+        interval: i64,
+    ) -> StoreResult<bool>;
+
+    /// Counts a password attempt for `identifier` before it is checked:
+    /// `Checked(n)` for the n-th attempt in a row, or `Locked` once
+    /// `threshold` were made — then nothing is counted or checked (S11).
+    async fn admit_attempt(
+        &self,
+        identifier: &str,
+        threshold: u32,
+        now: UnixTime,
+    ) -> StoreResult<Admission>;
+    /// Forgets the attempts of `identifier` (after a correct password).
+    async fn clear_failures(&self, identifier: &str) -> StoreResult<()>;
+    /// Marks the user locked and issues the unlock ticket, in one step.
+    async fn lock_user(&self, user_id: &str, unlock: TicketRecord) -> StoreResult<()>;
+    /// Uses a live unlock ticket and unlocks its user (flag and counter).
+    async fn unlock_with_ticket(&self, hash: &str, now: UnixTime) -> StoreResult<User>;
+    /// Unlocks a user without a ticket (the admin command).
+    async fn unlock_user(&self, user_id: &str) -> StoreResult<User>;
+    /// Uses a live reset ticket: sets the new password hash, unlocks, marks
+    /// two-step registration for reset and ends every session of the user,
+    /// in one step. Returns the user and the ended sessions' hashes.
+    async fn complete_reset(
+        &self,
+        hash: &str,
+        password_hash: &str,
+        now: UnixTime,
+    ) -> StoreResult<(User, Vec<String>)>;
 
     /// Uses a live invitation ticket and, in the same step, activates its
     /// user with the password hash staged on it.

@@ -9,6 +9,7 @@
 use super::*;
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use sekisho_policy::lock::Admission;
 use std::path::Path;
 use std::time::Duration;
 
@@ -28,6 +29,7 @@ CREATE TABLE IF NOT EXISTS tickets (
     hash TEXT PRIMARY KEY, purpose TEXT NOT NULL, user_id TEXT NOT NULL, expires_at INTEGER NOT NULL, data TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS tickets_by_user ON tickets(user_id, purpose);
 CREATE INDEX IF NOT EXISTS tickets_by_expiry ON tickets(expires_at);
+CREATE TABLE IF NOT EXISTS failures (identifier TEXT PRIMARY KEY, count INTEGER NOT NULL, updated_at INTEGER NOT NULL);
 ";
 
 /// The embedded store.
@@ -202,6 +204,39 @@ fn load_live_ticket(
     data.map(|d| from_json(&d)).transpose()
 }
 
+fn clear_failures_of(conn: &Connection, identifier: &str) -> StoreResult<()> {
+    conn.execute("DELETE FROM failures WHERE identifier = ?1", [identifier])
+        .map_err(unavailable)?;
+    Ok(())
+}
+
+fn delete_tickets_of(conn: &Connection, user_id: &str, purpose: TicketPurpose) -> StoreResult<()> {
+    conn.execute(
+        "DELETE FROM tickets WHERE user_id = ?1 AND purpose = ?2",
+        params![user_id, purpose.as_str()],
+    )
+    .map_err(unavailable)?;
+    Ok(())
+}
+
+fn delete_sessions_of(conn: &Connection, user_id: &str) -> StoreResult<Vec<String>> {
+    let mut stmt = conn
+        .prepare("DELETE FROM sessions WHERE user_id = ?1 RETURNING id_hash")
+        .map_err(unavailable)?;
+    let rows = stmt
+        .query_map([user_id], |r| r.get::<_, String>(0))
+        .map_err(unavailable)?;
+    rows.collect::<Result<Vec<_>, _>>().map_err(unavailable)
+}
+
+fn unlock_in(conn: &Connection, mut user: User) -> StoreResult<User> {
+    user.locked = false;
+    save_user(conn, &user)?;
+    clear_failures_of(conn, &user.email)?;
+    delete_tickets_of(conn, &user.id, TicketPurpose::Unlock)?;
+    Ok(user)
+}
+
 fn insert_session(conn: &Connection, s: &SessionRecord) -> StoreResult<()> {
     conn.execute(
         "INSERT INTO sessions (id_hash, user_id, expires_at, data) VALUES (?1, ?2, ?3, ?4)",
@@ -362,6 +397,149 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn issue_ticket_unless_recent(
+        &self,
+        ticket: TicketRecord,
+        interval: i64,
+    ) -> StoreResult<bool> {
+        self.run(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(unavailable)?;
+            if load_user(&tx, &ticket.user_id)?.is_none() {
+                return Err(StoreError::NotFound);
+            }
+            let last: Option<i64> = tx
+                .query_row(
+                    "SELECT MAX(CAST(json_extract(data, '$.issued_at') AS INTEGER)) FROM tickets WHERE user_id = ?1 AND purpose = ?2",
+                    params![ticket.user_id, ticket.purpose],
+                    |r| r.get(0),
+                )
+                .map_err(unavailable)?;
+            if !sekisho_policy::lock::mail_allowed(last, ticket.issued_at, interval) {
+                return Ok(false);
+            }
+            tx.execute("DELETE FROM tickets WHERE user_id = ?1 AND purpose = ?2", params![ticket.user_id, ticket.purpose])
+                .map_err(unavailable)?;
+            insert_ticket(&tx, &ticket)?;
+            tx.commit().map_err(unavailable)?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn admit_attempt(
+        &self,
+        identifier: &str,
+        threshold: u32,
+        now: UnixTime,
+    ) -> StoreResult<Admission> {
+        let identifier = identifier.to_string();
+        self.run(move |c| {
+            let tx = c
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(unavailable)?;
+            let before: u32 = tx
+                .query_row(
+                    "SELECT count FROM failures WHERE identifier = ?1",
+                    [&identifier],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(unavailable)?
+                .unwrap_or(0);
+            let admission = sekisho_policy::lock::admit(before, threshold);
+            if let Admission::Checked(n) = admission {
+                tx.execute(
+                    "INSERT INTO failures (identifier, count, updated_at) VALUES (?1, ?2, ?3) \
+                     ON CONFLICT(identifier) DO UPDATE SET count = ?2, updated_at = ?3",
+                    params![identifier, n, now],
+                )
+                .map_err(unavailable)?;
+                tx.commit().map_err(unavailable)?;
+            }
+            Ok(admission)
+        })
+        .await
+    }
+
+    async fn clear_failures(&self, identifier: &str) -> StoreResult<()> {
+        let identifier = identifier.to_string();
+        self.run(move |c| clear_failures_of(c, &identifier)).await
+    }
+
+    async fn lock_user(&self, user_id: &str, unlock: TicketRecord) -> StoreResult<()> {
+        let user_id = user_id.to_string();
+        self.run(move |c| {
+            let tx = c
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(unavailable)?;
+            let mut user = load_user(&tx, &user_id)?.ok_or(StoreError::NotFound)?;
+            user.locked = true;
+            save_user(&tx, &user)?;
+            delete_tickets_of(&tx, &user.id, TicketPurpose::Unlock)?;
+            insert_ticket(&tx, &unlock)?;
+            tx.commit().map_err(unavailable)
+        })
+        .await
+    }
+
+    async fn unlock_with_ticket(&self, hash: &str, now: UnixTime) -> StoreResult<User> {
+        let hash = hash.to_string();
+        self.run(move |c| {
+            let tx = c
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(unavailable)?;
+            let ticket = load_live_ticket(&tx, &hash, TicketPurpose::Unlock.as_str(), now)?
+                .ok_or(StoreError::TicketInvalid)?;
+            let user = load_user(&tx, &ticket.user_id)?.ok_or(StoreError::TicketInvalid)?;
+            let user = unlock_in(&tx, user)?;
+            tx.commit().map_err(unavailable)?;
+            Ok(user)
+        })
+        .await
+    }
+
+    async fn unlock_user(&self, user_id: &str) -> StoreResult<User> {
+        let user_id = user_id.to_string();
+        self.run(move |c| {
+            let tx = c
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(unavailable)?;
+            let user = load_user(&tx, &user_id)?.ok_or(StoreError::NotFound)?;
+            let user = unlock_in(&tx, user)?;
+            tx.commit().map_err(unavailable)?;
+            Ok(user)
+        })
+        .await
+    }
+
+    async fn complete_reset(
+        &self,
+        hash: &str,
+        password_hash: &str,
+        now: UnixTime,
+    ) -> StoreResult<(User, Vec<String>)> {
+        let (hash, password_hash) = (hash.to_string(), password_hash.to_string());
+        self.run(move |c| {
+            let tx = c
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(unavailable)?;
+            let ticket = load_live_ticket(&tx, &hash, TicketPurpose::Reset.as_str(), now)?
+                .ok_or(StoreError::TicketInvalid)?;
+            let mut user = load_user(&tx, &ticket.user_id)?.ok_or(StoreError::TicketInvalid)?;
+            if user.status != UserStatus::Active || user.method != LoginMethod::Password {
+                return Err(StoreError::TicketInvalid);
+            }
+            user.password_hash = Some(password_hash);
+            user.two_step_reset_pending = true;
+            let user = unlock_in(&tx, user)?;
+            delete_tickets_of(&tx, &user.id, TicketPurpose::Reset)?;
+            let ended = delete_sessions_of(&tx, &user.id)?;
+            tx.commit().map_err(unavailable)?;
+            Ok((user, ended))
+        })
+        .await
+    }
+
     async fn complete_registration(&self, ticket_hash: &str, now: UnixTime) -> StoreResult<User> {
         let hash = ticket_hash.to_string();
         self.run(move |c| {
@@ -459,23 +637,7 @@ impl Store for SqliteStore {
 
     async fn delete_user_sessions(&self, user_id: &str) -> StoreResult<Vec<String>> {
         let user_id = user_id.to_string();
-        self.run(move |c| {
-            let tx = c
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(unavailable)?;
-            let hashes = {
-                let mut stmt = tx
-                    .prepare("DELETE FROM sessions WHERE user_id = ?1 RETURNING id_hash")
-                    .map_err(unavailable)?;
-                let rows = stmt
-                    .query_map([user_id], |r| r.get::<_, String>(0))
-                    .map_err(unavailable)?;
-                rows.collect::<Result<Vec<_>, _>>().map_err(unavailable)?
-            };
-            tx.commit().map_err(unavailable)?;
-            Ok(hashes)
-        })
-        .await
+        self.run(move |c| delete_sessions_of(c, &user_id)).await
     }
 
     async fn purge_expired(&self, now: UnixTime) -> StoreResult<u64> {

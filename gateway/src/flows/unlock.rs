@@ -1,0 +1,96 @@
+//! The unblock link (manual §6-1). Opening it shows one button: a GET never
+//! changes state (S34), so a mail scanner that fetches the link does not
+//! use it. Every unusable link gets one generic page that points to the
+//! forgotten-password flow, which unblocks too (S14).
+
+use super::{maybe_cookie, pre_binding, pre_session, read_post, Outcome};
+use crate::audit::{self, Who};
+use crate::state::App;
+use crate::store::StoreError;
+use crate::web::{Answer, Req};
+use pingora::proxy::Session;
+use sekisho_pages::{render, UnlockPage};
+use sekisho_policy::ticket::{looks_like_ticket, TicketPurpose};
+
+fn invalid(app: &App, req: &Req) -> Outcome {
+    let t = req.lang.texts();
+    let link = Some(("/.sekisho/forgot", t.to_forgot));
+    (
+        "ticket_invalid",
+        app.message_page(
+            req,
+            400,
+            t.ticket_invalid_title,
+            t.unlock_invalid_text,
+            link,
+        ),
+    )
+}
+
+pub async fn show(app: &App, req: &Req) -> Outcome {
+    let ticket = req.query_param("ticket").unwrap_or_default();
+    if !looks_like_ticket(&ticket) {
+        return invalid(app, req);
+    }
+    let hash = crate::crypto::token_hash(&ticket);
+    match app
+        .store
+        .peek_ticket(&hash, TicketPurpose::Unlock, app.clock.now())
+        .await
+    {
+        Ok(Some(_)) => {
+            let (pre, cookie) = pre_session(app, req);
+            let c = app.chrome(req);
+            let html = render(&UnlockPage {
+                c: &c,
+                csrf: &app.csrf(&pre_binding(&pre)),
+                ticket: &ticket,
+            });
+            ("unlock_page", maybe_cookie(Answer::html(200, html), cookie))
+        }
+        Ok(None) => invalid(app, req),
+        Err(_) => ("store_unavailable", app.error_page(req, 503)),
+    }
+}
+
+pub async fn submit(app: &App, session: &mut Session, req: &Req) -> Outcome {
+    let form = match read_post(app, session, req).await {
+        Ok(f) => f,
+        Err(o) => return o,
+    };
+    let csrf_ok = req
+        .cookies
+        .unique(app.cookies.pre)
+        .is_some_and(|pre| app.csrf_ok(&pre_binding(pre), form.get("csrf")));
+    if !csrf_ok {
+        return ("csrf_failed", app.error_page(req, 403));
+    }
+    let ticket = form.get("ticket");
+    if !looks_like_ticket(ticket) {
+        return invalid(app, req);
+    }
+    match app
+        .store
+        .unlock_with_ticket(&crate::crypto::token_hash(ticket), app.clock.now())
+        .await
+    {
+        Ok(user) => {
+            crate::metrics::ACCOUNT_EVENTS
+                .with_label_values(&["unlock_link"])
+                .inc();
+            let who = Who {
+                user_id: Some(&user.id),
+                tenant_id: Some(&user.tenant_id),
+                client_ip: Some(&req.client_ip),
+                route: None,
+            };
+            audit::event("account_unlocked", &who, "link");
+            (
+                "unlocked",
+                Answer::redirect("/.sekisho/login?notice=unlocked"),
+            )
+        }
+        Err(StoreError::TicketInvalid) | Err(StoreError::NotFound) => invalid(app, req),
+        Err(_) => ("store_unavailable", app.error_page(req, 503)),
+    }
+}
