@@ -26,7 +26,7 @@ fn unlock_mails(env: &Env, to: &str) -> Vec<sekisho_tests::Mail> {
 }
 
 /// Requests a reset link through the login page's button and returns it.
-async fn request_reset(env: &Env, c: &mut Client, typed: &str) -> sekisho_tests::Resp {
+async fn request_reset(c: &mut Client, typed: &str) -> sekisho_tests::Resp {
     let csrf = c.get("/.sekisho/login").await.csrf();
     c.post(
         "/.sekisho/forgot",
@@ -372,7 +372,7 @@ async fn s03_forgot_and_resend_answers_are_identical() {
         "unknown@example.jp",
         "notyet@example.jp",
     ] {
-        let r = request_reset(&env, &mut c, email).await;
+        let r = request_reset(&mut c, email).await;
         answers.push((r.status, r.body.clone()));
         let csrf = c.get("/.sekisho/login").await.csrf();
         let r = c
@@ -417,7 +417,7 @@ async fn s16_reset_link_newest_only_single_use_urls_from_config() {
     let mut c = env.client();
     // A forged Host and X-Forwarded-Host never reach the mail.
     c.extra = vec![("x-forwarded-host".into(), "evil.test".into())];
-    let r = request_reset(&env, &mut c, email).await;
+    let r = request_reset(&mut c, email).await;
     assert_eq!(r.status, 200);
     let first = env.smtp.wait_for(email, "パスワードリセット");
     assert_eq!(
@@ -432,7 +432,7 @@ async fn s16_reset_link_newest_only_single_use_urls_from_config() {
     assert!(!first.body.contains("evil.test"));
 
     env.gw.advance_clock(16 * 60);
-    request_reset(&env, &mut c, email).await;
+    request_reset(&mut c, email).await;
     std::thread::sleep(std::time::Duration::from_millis(500));
     let mails: Vec<_> = env
         .smtp
@@ -506,7 +506,7 @@ async fn s16_reset_link_newest_only_single_use_urls_from_config() {
 
     // A reset link is dead after 14 days and a minute.
     env.gw.advance_clock(16 * 60);
-    request_reset(&env, &mut c, email).await;
+    request_reset(&mut c, email).await;
     std::thread::sleep(std::time::Duration::from_millis(500));
     let mails: Vec<_> = env
         .smtp
@@ -529,7 +529,7 @@ async fn s17_mail_goes_to_the_stored_address_only() {
     env.logged_in_holder("alice@example.jp").await;
     let mut c = env.client();
     for typed in ["alıce@example.jp", "alice@example.jp.", "alice@exampIe.jp"] {
-        assert_eq!(request_reset(&env, &mut c, typed).await.status, 200);
+        assert_eq!(request_reset(&mut c, typed).await.status, 200);
     }
     std::thread::sleep(std::time::Duration::from_millis(500));
     assert!(
@@ -539,7 +539,7 @@ async fn s17_mail_goes_to_the_stored_address_only() {
             .all(|m| !m.subject.contains("パスワードリセット")),
         "look-alikes reach no one"
     );
-    request_reset(&env, &mut c, "ＡＬＩＣＥ@Example.JP").await;
+    request_reset(&mut c, "ＡＬＩＣＥ@Example.JP").await;
     let m = env.smtp.wait_for("alice@example.jp", "パスワードリセット");
     assert_eq!(
         m.rcpt_tos,
@@ -561,7 +561,7 @@ async fn s18_reset_revokes_sessions_clears_the_lock_and_notifies() {
         .await
         .body
         .contains(LOCK_MESSAGE));
-    request_reset(&env, &mut c, email).await;
+    request_reset(&mut c, email).await;
     let link = env
         .smtp
         .wait_for(email, "パスワードリセット")
