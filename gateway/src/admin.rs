@@ -75,7 +75,7 @@ impl Admin {
         holder_name: &str,
     ) -> anyhow::Result<CreatedTenant> {
         let email = sekisho_policy::email::validate_email(holder_email).map_err(|p| {
-            InputError::new(format!(
+            InputError::error(format!(
                 "--holder-email: '{holder_email}' is not a usable mail address ({p:?})"
             ))
         })?;
@@ -107,7 +107,7 @@ impl Admin {
         {
             Ok(()) => {}
             Err(StoreError::EmailTaken) => {
-                return Err(InputError::new(
+                return Err(InputError::error(
                     "--holder-email: that address already belongs to a user",
                 ))
             }
@@ -153,7 +153,9 @@ impl Admin {
             .find_user_by_email(&canonical)
             .await
             .map_err(|e| anyhow::anyhow!("store: {e}"))?
-            .ok_or_else(|| InputError::new(format!("EMAIL: no user has the login ID '{email}'")))?;
+            .ok_or_else(|| {
+                InputError::error(format!("EMAIL: no user has the login ID '{email}'"))
+            })?;
         let user = self
             .store
             .unlock_user(&user.id)

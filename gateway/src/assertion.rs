@@ -76,13 +76,13 @@ impl Signer {
             tracing::info!(path = %path.display(), "generated a new assertion signing key");
         }
         let pem = std::fs::read_to_string(path).map_err(|e| {
-            crate::error::InputError::new(format!(
+            crate::error::InputError::error(format!(
                 "assertion.signing_key_file: cannot read {}: {e}",
                 path.display()
             ))
         })?;
         Signer::from_pem(&pem).map_err(|e| {
-            crate::error::InputError::new(format!(
+            crate::error::InputError::error(format!(
                 "assertion.signing_key_file: {}: {e}",
                 path.display()
             ))

@@ -205,7 +205,7 @@ async fn admin(config: sekisho_config::Config, command: AdminCommand) -> anyhow:
             holder_name,
         } => {
             if holder_name.chars().count() > 100 {
-                return Err(InputError::new("--holder-name: at most 100 characters"));
+                return Err(InputError::error("--holder-name: at most 100 characters"));
             }
             let plan = match plan {
                 PlanArg::Basic => Plan::Basic,

@@ -30,12 +30,12 @@ impl Mailer {
         let from: Mailbox = cfg
             .from
             .parse()
-            .map_err(|e| crate::error::InputError::new(format!("mail.from: {e}")))?;
+            .map_err(|e| crate::error::InputError::error(format!("mail.from: {e}")))?;
         let transport = match &cfg.transport {
             MailTransport::Outbox { dir } => {
                 if let Some(d) = dir {
                     std::fs::create_dir_all(d).map_err(|e| {
-                        crate::error::InputError::new(format!(
+                        crate::error::InputError::error(format!(
                             "mail.outbox_dir: {}: {e}",
                             d.display()
                         ))
@@ -49,7 +49,7 @@ impl Mailer {
             MailTransport::Smtp(s) => {
                 let tls = || {
                     TlsParameters::new(s.host.clone())
-                        .map_err(|e| crate::error::InputError::new(format!("mail.smtp: {e}")))
+                        .map_err(|e| crate::error::InputError::error(format!("mail.smtp: {e}")))
                 };
                 let mut b = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&s.host)
                     .port(s.port)

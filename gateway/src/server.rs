@@ -106,7 +106,7 @@ pub fn run(config: Config) -> anyhow::Result<()> {
                 &tls.cert_file.to_string_lossy(),
                 &tls.key_file.to_string_lossy(),
             )
-            .map_err(|e| crate::error::InputError::new(format!("internet.tls: {e}")))?,
+            .map_err(|e| crate::error::InputError::error(format!("internet.tls: {e}")))?,
         None => internet.add_tcp(&listen),
     }
     server.add_service(internet);

@@ -35,7 +35,7 @@ pub fn open_store(config: &Config) -> anyhow::Result<SharedStore> {
     match &config.store.backend {
         StoreBackend::Embedded { path } => Ok(Arc::new(
             SqliteStore::open(path, config.store.timeout)
-                .map_err(|e| crate::error::InputError::new(format!("store.path: {e}")))?,
+                .map_err(|e| crate::error::InputError::error(format!("store.path: {e}")))?,
         )),
     }
 }
