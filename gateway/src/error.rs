@@ -10,7 +10,9 @@ use std::fmt;
 pub struct InputError(pub String);
 
 impl InputError {
-    pub fn new(message: impl Into<String>) -> anyhow::Error {
+    /// Wraps `message` as an `anyhow::Error` that the command line maps to
+    /// exit code 2.
+    pub fn error(message: impl Into<String>) -> anyhow::Error {
         anyhow::Error::new(InputError(message.into()))
     }
 }
