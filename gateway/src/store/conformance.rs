@@ -547,6 +547,246 @@ pub async fn reset_sets_password_unlocks_and_ends_sessions(store: SharedStore) {
     );
 }
 
+async fn active(store: &dyn Store, n: &str) {
+    seed(store, n).await;
+    store
+        .stage_ticket(&format!("inv{n}"), TicketPurpose::Invitation, "hash-0", NOW)
+        .await
+        .unwrap();
+    store
+        .complete_registration(&format!("inv{n}"), NOW)
+        .await
+        .unwrap();
+}
+
+pub async fn invited_users_join_a_tenant_once(store: SharedStore) {
+    seed(&*store, "1").await;
+    let mut u = user("u9", "t1", "member@example.jp");
+    u.role = Role::User;
+    store
+        .create_invited_user(
+            u.clone(),
+            ticket("inv9", TicketPurpose::Invitation, "u9", NOW + DAY),
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.list_users(Some("t1")).await.unwrap().len(), 2);
+    let dup = User {
+        id: "u10".into(),
+        ..u.clone()
+    };
+    let err = store
+        .create_invited_user(
+            dup,
+            ticket("inv10", TicketPurpose::Invitation, "u10", NOW + DAY),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err, StoreError::EmailTaken);
+    assert!(
+        store
+            .peek_ticket("inv10", TicketPurpose::Invitation, NOW)
+            .await
+            .unwrap()
+            .is_none(),
+        "nothing left behind"
+    );
+    let orphan = User {
+        id: "u11".into(),
+        tenant_id: "nope".into(),
+        email: "o@example.jp".into(),
+        ..u
+    };
+    let err = store
+        .create_invited_user(
+            orphan,
+            ticket("inv11", TicketPurpose::Invitation, "u11", NOW + DAY),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err, StoreError::NotFound);
+}
+
+pub async fn removing_a_user_removes_everything_of_theirs(store: SharedStore) {
+    active(&*store, "1").await;
+    store
+        .create_session(session("s1", "u1", "t1"))
+        .await
+        .unwrap();
+    store
+        .replace_ticket(ticket("r", TicketPurpose::Reset, "u1", NOW + DAY))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.remove_user("u1").await.unwrap(),
+        vec!["s1".to_string()]
+    );
+    assert!(store.get_user("u1").await.unwrap().is_none());
+    assert!(store
+        .find_user_by_email("holder1@example.jp")
+        .await
+        .unwrap()
+        .is_none());
+    assert!(store
+        .peek_ticket("r", TicketPurpose::Reset, NOW)
+        .await
+        .unwrap()
+        .is_none());
+    assert_eq!(
+        store.remove_user("u1").await.unwrap_err(),
+        StoreError::NotFound
+    );
+}
+
+pub async fn password_change_keeps_only_the_changing_session(store: SharedStore) {
+    active(&*store, "1").await;
+    for s in ["a", "b", "c"] {
+        store.create_session(session(s, "u1", "t1")).await.unwrap();
+    }
+    let mut ended = store
+        .change_password("u1", "hash-1", Some("b"))
+        .await
+        .unwrap();
+    ended.sort();
+    assert_eq!(ended, vec!["a".to_string(), "c".to_string()]);
+    assert!(store.session_view("b").await.unwrap().is_some());
+    assert_eq!(
+        store
+            .get_user("u1")
+            .await
+            .unwrap()
+            .unwrap()
+            .password_hash
+            .as_deref(),
+        Some("hash-1")
+    );
+    assert_eq!(store.list_user_sessions("u1").await.unwrap().len(), 1);
+    assert_eq!(
+        store.change_password("u1", "hash-2", None).await.unwrap(),
+        vec!["b".to_string()]
+    );
+}
+
+pub async fn change_links_void_each_other(store: SharedStore) {
+    active(&*store, "1").await;
+    let mut email = ticket("e1", TicketPurpose::EmailChange, "u1", NOW + 14 * DAY);
+    email.staged = Some("new@example.jp".into());
+    store.issue_change_link(email).await.unwrap();
+    store
+        .issue_change_link(ticket("m1", TicketPurpose::MethodChange, "u1", NOW + DAY))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .peek_ticket("e1", TicketPurpose::EmailChange, NOW)
+            .await
+            .unwrap()
+            .is_none(),
+        "never both at once"
+    );
+    let mut email = ticket("e2", TicketPurpose::EmailChange, "u1", NOW + 14 * DAY);
+    email.staged = Some("new@example.jp".into());
+    store.issue_change_link(email).await.unwrap();
+    assert!(store
+        .peek_ticket("m1", TicketPurpose::MethodChange, NOW)
+        .await
+        .unwrap()
+        .is_none());
+    store
+        .create_session(session("s", "u1", "t1"))
+        .await
+        .unwrap();
+    let (u, old, ended) = store
+        .complete_email_change("e2", Some("hash-new".into()), NOW)
+        .await
+        .unwrap();
+    assert_eq!(
+        (u.email.as_str(), old.as_str()),
+        ("new@example.jp", "holder1@example.jp")
+    );
+    assert_eq!(u.password_hash.as_deref(), Some("hash-new"));
+    assert!(u.two_step_reset_pending);
+    assert_eq!(ended, vec!["s".to_string()]);
+    assert!(store
+        .find_user_by_email("holder1@example.jp")
+        .await
+        .unwrap()
+        .is_none());
+    assert_eq!(
+        store
+            .complete_email_change("e2", None, NOW)
+            .await
+            .unwrap_err(),
+        StoreError::TicketInvalid
+    );
+}
+
+pub async fn email_change_to_a_taken_address_is_refused(store: SharedStore) {
+    active(&*store, "1").await;
+    seed(&*store, "2").await;
+    let mut email = ticket("e", TicketPurpose::EmailChange, "u1", NOW + DAY);
+    email.staged = Some("holder2@example.jp".into());
+    store.issue_change_link(email).await.unwrap();
+    assert_eq!(
+        store
+            .complete_email_change("e", None, NOW)
+            .await
+            .unwrap_err(),
+        StoreError::EmailTaken
+    );
+    assert_eq!(
+        store.get_user("u1").await.unwrap().unwrap().email,
+        "holder1@example.jp",
+        "nothing changed"
+    );
+}
+
+pub async fn method_change_by_link_or_menu(store: SharedStore) {
+    active(&*store, "1").await;
+    store
+        .create_session(session("s", "u1", "t1"))
+        .await
+        .unwrap();
+    store
+        .issue_change_link(ticket("m", TicketPurpose::MethodChange, "u1", NOW + DAY))
+        .await
+        .unwrap();
+    let change = |ticket: Option<&str>| MethodChange {
+        user_id: "u1".into(),
+        method: LoginMethod::Password,
+        password_hash: Some("hash-m".into()),
+        reset_two_step: true,
+        ticket_hash: ticket.map(str::to_string),
+    };
+    assert_eq!(
+        store
+            .change_method(change(Some("m")), NOW + 2 * DAY)
+            .await
+            .unwrap_err(),
+        StoreError::TicketInvalid,
+        "expired"
+    );
+    let (u, ended) = store.change_method(change(Some("m")), NOW).await.unwrap();
+    assert_eq!(u.password_hash.as_deref(), Some("hash-m"));
+    assert!(u.two_step_reset_pending);
+    assert_eq!(ended, vec!["s".to_string()]);
+    assert_eq!(
+        store
+            .change_method(change(Some("m")), NOW)
+            .await
+            .unwrap_err(),
+        StoreError::TicketInvalid,
+        "used"
+    );
+    store.change_method(change(None), NOW).await.unwrap();
+    let t = store.set_plan("t1", Plan::Trial).await.unwrap();
+    assert_eq!(t.plan, Plan::Trial);
+    assert_eq!(
+        store.set_plan("nope", Plan::Basic).await.unwrap_err(),
+        StoreError::NotFound
+    );
+}
+
 /// Expands to one `#[tokio::test]` per conformance check, each with a fresh
 /// store from `$make` (an async expression returning a [`SharedStore`]).
 #[macro_export]
@@ -567,7 +807,13 @@ macro_rules! store_conformance_tests {
             concurrent_attempts_never_pass_the_threshold,
             lock_and_unlock_by_ticket,
             security_mail_is_issued_once_per_window,
-            reset_sets_password_unlocks_and_ends_sessions
+            reset_sets_password_unlocks_and_ends_sessions,
+            invited_users_join_a_tenant_once,
+            removing_a_user_removes_everything_of_theirs,
+            password_change_keeps_only_the_changing_session,
+            change_links_void_each_other,
+            email_change_to_a_taken_address_is_refused,
+            method_change_by_link_or_menu
         );
     };
     (@each $make:expr; $($check:ident),*) => {

@@ -104,6 +104,17 @@ pub struct SessionView {
     pub tenant: Tenant,
 }
 
+/// A change of login method (see [`Store::change_method`]).
+#[derive(Debug, Clone)]
+pub struct MethodChange {
+    pub user_id: String,
+    pub method: LoginMethod,
+    pub password_hash: Option<String>,
+    pub reset_two_step: bool,
+    /// The method-change ticket's hash, when the change came by link.
+    pub ticket_hash: Option<String>,
+}
+
 /// Why a store call failed.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum StoreError {
@@ -205,6 +216,49 @@ pub trait Store: Send + Sync + 'static {
         &self,
         hash: &str,
         password_hash: &str,
+        now: UnixTime,
+    ) -> StoreResult<(User, Vec<String>)>;
+
+    /// Creates an invited user with their invitation ticket.
+    /// `EmailTaken` leaves nothing behind.
+    async fn create_invited_user(&self, user: User, invitation: TicketRecord) -> StoreResult<()>;
+    /// Removes a user with everything of theirs; returns the ended sessions.
+    async fn remove_user(&self, user_id: &str) -> StoreResult<Vec<String>>;
+    /// Changes a tenant's plan.
+    async fn set_plan(&self, tenant_id: &str, plan: Plan) -> StoreResult<Tenant>;
+
+    /// Sets a new password hash and ends every session of the user but
+    /// `keep` (the one that made the change). Returns the ended sessions.
+    async fn change_password(
+        &self,
+        user_id: &str,
+        password_hash: &str,
+        keep: Option<&str>,
+    ) -> StoreResult<Vec<String>>;
+    /// The user's live sessions, newest first.
+    async fn list_user_sessions(&self, user_id: &str) -> StoreResult<Vec<SessionRecord>>;
+
+    /// Issues an email-change or method-change link, voiding any pending
+    /// link of either kind for the user: never both at once (§2-2 注意).
+    async fn issue_change_link(&self, ticket: TicketRecord) -> StoreResult<()>;
+    /// Uses a live email-change ticket (the new address staged on it): the
+    /// login ID changes, the password is set again when given, two-step
+    /// registration is marked for reset and every session ends. Returns the
+    /// user, the old address and the ended sessions. `EmailTaken` when the
+    /// address was taken meanwhile.
+    async fn complete_email_change(
+        &self,
+        hash: &str,
+        password_hash: Option<String>,
+        now: UnixTime,
+    ) -> StoreResult<(User, String, Vec<String>)>;
+    /// Changes the login method (with a new password hash for `password`),
+    /// using the method-change ticket when the change came by link, and
+    /// ends every session. `reset_two_step` marks two-step registration for
+    /// reset (the contract holder's change).
+    async fn change_method(
+        &self,
+        change: MethodChange,
         now: UnixTime,
     ) -> StoreResult<(User, Vec<String>)>;
 

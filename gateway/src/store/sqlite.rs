@@ -540,6 +540,184 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn create_invited_user(&self, user: User, invitation: TicketRecord) -> StoreResult<()> {
+        self.run(move |c| {
+            let tx = c
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(unavailable)?;
+            if load_tenant(&tx, &user.tenant_id)?.is_none() {
+                return Err(StoreError::NotFound);
+            }
+            insert_user(&tx, &user)?;
+            insert_ticket(&tx, &invitation)?;
+            tx.commit().map_err(unavailable)
+        })
+        .await
+    }
+
+    async fn remove_user(&self, user_id: &str) -> StoreResult<Vec<String>> {
+        let user_id = user_id.to_string();
+        self.run(move |c| {
+            let tx = c
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(unavailable)?;
+            let user = load_user(&tx, &user_id)?.ok_or(StoreError::NotFound)?;
+            let ended = delete_sessions_of(&tx, &user.id)?;
+            tx.execute("DELETE FROM tickets WHERE user_id = ?1", [&user.id])
+                .map_err(unavailable)?;
+            clear_failures_of(&tx, &user.email)?;
+            tx.execute("DELETE FROM users WHERE id = ?1", [&user.id])
+                .map_err(unavailable)?;
+            tx.commit().map_err(unavailable)?;
+            Ok(ended)
+        })
+        .await
+    }
+
+    async fn set_plan(&self, tenant_id: &str, plan: Plan) -> StoreResult<Tenant> {
+        let tenant_id = tenant_id.to_string();
+        self.run(move |c| {
+            let tx = c
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(unavailable)?;
+            let mut tenant = load_tenant(&tx, &tenant_id)?.ok_or(StoreError::NotFound)?;
+            tenant.plan = plan;
+            tx.execute(
+                "UPDATE tenants SET data = ?2 WHERE id = ?1",
+                params![tenant.id, to_json(&tenant)?],
+            )
+            .map_err(unavailable)?;
+            tx.commit().map_err(unavailable)?;
+            Ok(tenant)
+        })
+        .await
+    }
+
+    async fn change_password(
+        &self,
+        user_id: &str,
+        password_hash: &str,
+        keep: Option<&str>,
+    ) -> StoreResult<Vec<String>> {
+        let (user_id, password_hash, keep) = (
+            user_id.to_string(),
+            password_hash.to_string(),
+            keep.map(str::to_string),
+        );
+        self.run(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(unavailable)?;
+            let mut user = load_user(&tx, &user_id)?.ok_or(StoreError::NotFound)?;
+            user.password_hash = Some(password_hash);
+            save_user(&tx, &user)?;
+            let gone = {
+                let mut stmt = tx
+                    .prepare("DELETE FROM sessions WHERE user_id = ?1 AND id_hash IS NOT ?2 RETURNING id_hash")
+                    .map_err(unavailable)?;
+                let rows = stmt.query_map(params![user.id, keep], |r| r.get::<_, String>(0)).map_err(unavailable)?;
+                rows.collect::<Result<Vec<_>, _>>().map_err(unavailable)?
+            };
+            tx.commit().map_err(unavailable)?;
+            Ok(gone)
+        })
+        .await
+    }
+
+    async fn list_user_sessions(&self, user_id: &str) -> StoreResult<Vec<SessionRecord>> {
+        let user_id = user_id.to_string();
+        self.run(move |c| {
+            let mut stmt = c
+                .prepare("SELECT data FROM sessions WHERE user_id = ?1 ORDER BY json_extract(data, '$.last_seen') DESC")
+                .map_err(unavailable)?;
+            let rows = stmt.query_map([user_id], |r| r.get::<_, String>(0)).map_err(unavailable)?;
+            rows.map(|r| from_json(&r.map_err(unavailable)?)).collect()
+        })
+        .await
+    }
+
+    async fn issue_change_link(&self, ticket: TicketRecord) -> StoreResult<()> {
+        self.run(move |c| {
+            let tx = c
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(unavailable)?;
+            if load_user(&tx, &ticket.user_id)?.is_none() {
+                return Err(StoreError::NotFound);
+            }
+            delete_tickets_of(&tx, &ticket.user_id, TicketPurpose::EmailChange)?;
+            delete_tickets_of(&tx, &ticket.user_id, TicketPurpose::MethodChange)?;
+            insert_ticket(&tx, &ticket)?;
+            tx.commit().map_err(unavailable)
+        })
+        .await
+    }
+
+    async fn complete_email_change(
+        &self,
+        hash: &str,
+        password_hash: Option<String>,
+        now: UnixTime,
+    ) -> StoreResult<(User, String, Vec<String>)> {
+        let hash = hash.to_string();
+        self.run(move |c| {
+            let tx = c
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(unavailable)?;
+            let ticket = load_live_ticket(&tx, &hash, TicketPurpose::EmailChange.as_str(), now)?
+                .ok_or(StoreError::TicketInvalid)?;
+            let new_email = ticket.staged.clone().ok_or(StoreError::TicketInvalid)?;
+            let mut user = load_user(&tx, &ticket.user_id)?.ok_or(StoreError::TicketInvalid)?;
+            let old_email = std::mem::replace(&mut user.email, new_email);
+            if let Some(h) = password_hash {
+                user.password_hash = Some(h);
+            }
+            user.two_step_reset_pending = true;
+            save_user(&tx, &user)?;
+            clear_failures_of(&tx, &old_email)?;
+            delete_tickets_of(&tx, &user.id, TicketPurpose::EmailChange)?;
+            delete_tickets_of(&tx, &user.id, TicketPurpose::MethodChange)?;
+            let ended = delete_sessions_of(&tx, &user.id)?;
+            tx.commit().map_err(unavailable)?;
+            Ok((user, old_email, ended))
+        })
+        .await
+    }
+
+    async fn change_method(
+        &self,
+        change: MethodChange,
+        now: UnixTime,
+    ) -> StoreResult<(User, Vec<String>)> {
+        self.run(move |c| {
+            let tx = c
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(unavailable)?;
+            if let Some(hash) = &change.ticket_hash {
+                let ticket =
+                    load_live_ticket(&tx, hash, TicketPurpose::MethodChange.as_str(), now)?
+                        .ok_or(StoreError::TicketInvalid)?;
+                if ticket.user_id != change.user_id {
+                    return Err(StoreError::TicketInvalid);
+                }
+            }
+            let mut user = load_user(&tx, &change.user_id)?.ok_or(StoreError::NotFound)?;
+            user.method = change.method;
+            user.password_hash = if change.method == LoginMethod::Password {
+                change.password_hash
+            } else {
+                None
+            };
+            if change.reset_two_step {
+                user.two_step_reset_pending = true;
+            }
+            save_user(&tx, &user)?;
+            delete_tickets_of(&tx, &user.id, TicketPurpose::MethodChange)?;
+            delete_tickets_of(&tx, &user.id, TicketPurpose::EmailChange)?;
+            let ended = delete_sessions_of(&tx, &user.id)?;
+            tx.commit().map_err(unavailable)?;
+            Ok((user, ended))
+        })
+        .await
+    }
+
     async fn complete_registration(&self, ticket_hash: &str, now: UnixTime) -> StoreResult<User> {
         let hash = ticket_hash.to_string();
         self.run(move |c| {
