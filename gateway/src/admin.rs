@@ -8,7 +8,7 @@ use crate::mail::Mailer;
 use crate::store::{SharedStore, StoreError, Tenant, TicketRecord, User};
 use sekisho_config::Config;
 use sekisho_policy::model::{LoginMethod, Plan, Role, UserStatus};
-use sekisho_policy::ticket::{expiry, TicketPurpose, TICKET_LIFETIME};
+use sekisho_policy::ticket::TicketPurpose;
 
 pub struct Admin {
     pub config: Config,
@@ -39,20 +39,13 @@ impl Admin {
     }
 
     fn invitation_ticket(&self, user_id: &str) -> (String, TicketRecord) {
-        let token = crate::crypto::random_token();
-        let now = self.clock.now();
-        let record = TicketRecord {
-            hash: crate::crypto::token_hash(&token),
-            purpose: TicketPurpose::Invitation.as_str().to_string(),
-            user_id: user_id.to_string(),
-            issued_at: now,
-            expires_at: expiry(now, TICKET_LIFETIME),
-            staged: None,
-        };
+        let (token, record) =
+            crate::tickets::issue(self.clock.now(), user_id, TicketPurpose::Invitation, None);
         (
-            format!(
-                "{}/.sekisho/register?ticket={token}",
-                self.config.internet.public_url
+            crate::tickets::link(
+                &self.config.internet.public_url,
+                TicketPurpose::Invitation,
+                &token,
             ),
             record,
         )
@@ -174,6 +167,43 @@ impl Admin {
             "admin_command",
         );
         Ok(user)
+    }
+
+    /// Converts a trial tenant to basic, while that is still possible.
+    pub async fn set_plan(&self, tenant_id: &str, plan: Plan) -> anyhow::Result<Tenant> {
+        let tenant = self
+            .store
+            .get_tenant(tenant_id)
+            .await
+            .map_err(|e| anyhow::anyhow!("store: {e}"))?
+            .ok_or_else(|| InputError::error(format!("TENANT_ID: no tenant '{tenant_id}'")))?;
+        if plan != Plan::Basic {
+            return Err(InputError::error(
+                "PLAN: a tenant can only be converted to basic",
+            ));
+        }
+        if tenant.plan == Plan::Basic {
+            return Ok(tenant);
+        }
+        if !sekisho_policy::plan::can_convert(tenant.plan, tenant.created_at, self.clock.now()) {
+            return Err(InputError::error(
+                "TENANT_ID: the trial ended more than 15 days ago; the contract is closed and cannot be converted",
+            ));
+        }
+        let tenant = self
+            .store
+            .set_plan(&tenant.id, plan)
+            .await
+            .map_err(|e| anyhow::anyhow!("store: {e}"))?;
+        crate::audit::event(
+            "plan_changed",
+            &crate::audit::Who {
+                tenant_id: Some(&tenant.id),
+                ..Default::default()
+            },
+            plan.as_str(),
+        );
+        Ok(tenant)
     }
 
     pub async fn users(&self, tenant: Option<&str>) -> anyhow::Result<Vec<User>> {

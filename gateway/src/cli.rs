@@ -88,6 +88,14 @@ enum AdminCommand {
         #[arg(value_name = "EMAIL")]
         email: String,
     },
+    /// Convert a trial tenant to the basic plan (possible until 15 days
+    /// after the trial's end).
+    SetPlan {
+        #[arg(value_name = "TENANT_ID")]
+        tenant: String,
+        #[arg(value_enum)]
+        plan: PlanArg,
+    },
     /// List users (of one tenant, or all).
     Users {
         #[arg(long, value_name = "TENANT_ID")]
@@ -221,6 +229,14 @@ async fn admin(config: sekisho_config::Config, command: AdminCommand) -> anyhow:
         AdminCommand::Unlock { email } => {
             let user = admin.unlock(&email).await?;
             println!("unlocked: {} ({})", user.email, user.id);
+        }
+        AdminCommand::SetPlan { tenant, plan } => {
+            let plan = match plan {
+                PlanArg::Basic => Plan::Basic,
+                PlanArg::Trial => Plan::Trial,
+            };
+            let t = admin.set_plan(&tenant, plan).await?;
+            println!("tenant {} is now on the {} plan", t.id, t.plan.as_str());
         }
         AdminCommand::Users { tenant } => {
             let users = admin.users(tenant.as_deref()).await?;

@@ -23,4 +23,5 @@ pub mod sessions;
 pub mod state;
 pub mod store;
 pub mod throttle;
+pub mod tickets;
 pub mod web;

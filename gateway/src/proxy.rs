@@ -12,6 +12,7 @@ use pingora::prelude::*;
 use pingora::proxy::{FailToProxy, ProxyHttp, Session};
 use sekisho_policy::headers::is_reserved_header;
 use sekisho_policy::model::Route;
+use sekisho_policy::plan::{plan_state, PlanState};
 use sekisho_policy::request::is_browser_navigation;
 use std::sync::Arc;
 use std::time::Instant;
@@ -183,6 +184,19 @@ impl ProxyHttp for Gateway {
             }
             return self.answer(session, ctx, "unauthenticated", answer).await;
         };
+        // A trial that has ended closes the tenant's access, sessions included.
+        let tenant = &live.view.tenant;
+        let state = plan_state(tenant.plan, tenant.created_at, now);
+        if state != PlanState::Active {
+            let t = req.lang.texts();
+            let text = if state == PlanState::Closed {
+                t.tenant_closed_text
+            } else {
+                t.trial_ended_text
+            };
+            let page = app.message_page(&req, 403, t.trial_ended_title, text, None);
+            return self.answer(session, ctx, "trial_ended", page).await;
+        }
         ctx.live = Some(live);
         ctx.cookies = Some(req.cookies);
         Ok(false)

@@ -111,6 +111,11 @@ fn url_encode(s: &str) -> String {
 #[template(path = "login.html")]
 pub struct LoginPage<'a> {
     pub c: &'a Chrome,
+    /// ログイン, or 認証・契約情報変更ログイン for the account menu.
+    pub title: &'a str,
+    pub intro: Option<&'a str>,
+    /// Where the form posts.
+    pub action: &'a str,
     pub csrf: &'a str,
     pub email: &'a str,
     pub next: &'a str,
@@ -177,6 +182,107 @@ pub struct RegisterConfirmPage<'a> {
 pub struct LogoutPage<'a> {
     pub c: &'a Chrome,
     pub csrf: &'a str,
+}
+
+/// One input of a [`FormPage`].
+#[derive(Debug, Clone)]
+pub struct Field<'a> {
+    pub label: &'a str,
+    pub name: &'a str,
+    /// `email`, `password` or `text`.
+    pub kind: &'a str,
+    pub value: String,
+    pub autocomplete: &'a str,
+}
+
+/// A choice of a [`FormPage`]: (value, label, selected).
+#[derive(Debug, Clone)]
+pub struct Select<'a> {
+    pub label: &'a str,
+    pub name: &'a str,
+    pub options: Vec<(&'a str, &'a str, bool)>,
+}
+
+/// The shape most gateway forms share: a title, some sentences, facts to
+/// confirm, problems, inputs, one button and a way back.
+#[derive(Template)]
+#[template(path = "form.html")]
+pub struct FormPage<'a> {
+    pub c: &'a Chrome,
+    pub title: &'a str,
+    pub intro: Vec<&'a str>,
+    pub facts: Vec<(&'a str, String)>,
+    pub problems: Vec<String>,
+    pub action: &'a str,
+    pub csrf: &'a str,
+    pub hidden: Vec<(&'a str, String)>,
+    pub fields: Vec<Field<'a>>,
+    pub select: Option<Select<'a>>,
+    /// Show the password rule above the inputs.
+    pub rule: bool,
+    pub submit: &'a str,
+    pub back: Option<(&'a str, &'a str)>,
+}
+
+/// 認証・契約情報変更メニュー: only the items the matrix allows.
+#[derive(Template)]
+#[template(path = "menu.html")]
+pub struct MenuPage<'a> {
+    pub c: &'a Chrome,
+    pub change_items: Vec<(&'a str, &'a str)>,
+    pub settings_items: Vec<(&'a str, &'a str)>,
+    pub other_items: Vec<(&'a str, &'a str)>,
+}
+
+/// One signed-in browser.
+#[derive(Debug, Clone)]
+pub struct SessionRow {
+    pub handle: String,
+    pub browser: String,
+    pub address: String,
+    pub last_seen: String,
+    pub current: bool,
+}
+
+#[derive(Template)]
+#[template(path = "sessions.html")]
+pub struct SessionsPage<'a> {
+    pub c: &'a Chrome,
+    pub csrf: &'a str,
+    pub rows: Vec<SessionRow>,
+}
+
+/// One user in the admin console.
+#[derive(Debug, Clone)]
+pub struct UserRow {
+    pub id: String,
+    pub name: String,
+    pub email: String,
+    pub role: &'static str,
+    pub status: &'static str,
+    pub method: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "admin_users.html")]
+pub struct AdminUsersPage<'a> {
+    pub c: &'a Chrome,
+    pub rows: Vec<UserRow>,
+}
+
+#[derive(Template)]
+#[template(path = "admin_user.html")]
+pub struct AdminUserPage<'a> {
+    pub c: &'a Chrome,
+    pub csrf: &'a str,
+    pub user: UserRow,
+    pub invited: bool,
+    pub locked: bool,
+    /// The holder's own address and method change through their menu.
+    pub can_send_change_link: bool,
+    pub can_remove: bool,
+    pub problems: Vec<String>,
+    pub new_email: String,
 }
 
 /// A page with a title, a sentence and at most one link: errors, notices,
@@ -268,6 +374,9 @@ mod tests {
         let c = chrome(Lang::Ja);
         let html = render(&LoginPage {
             c: &c,
+            title: JA.login_title,
+            intro: None,
+            action: "/.sekisho/login",
             csrf: "tok",
             email: "\"><script>x</script>",
             next: "/files",

@@ -110,6 +110,67 @@ pub fn password_reset_notice(service: &str, name: &str, when: &str) -> MailText 
     }
 }
 
+/// メールアドレス変更登録 (manual §2-1 ②), to the new address.
+pub fn email_change(service: &str, name: &str, url: &str) -> MailText {
+    MailText {
+        subject: format!("【{service}】メールアドレス変更登録"),
+        body: format!(
+            "{}\
+             下記URLへアクセスし、ご登録いただきましたメールアドレスへの変更を完了してください。\n\n\
+             {url}\n\n\
+             本メール受領後、14日間以内にアクセスが完了しない場合は、変更処理がキャンセルとなりますのでご注意ください。\n\n\
+             {}",
+            greeting(service, name),
+            footer(service)
+        ),
+    }
+}
+
+/// ログイン方法の設定変更 (manual §2-2 ①), sent by an administrator.
+pub fn method_change(service: &str, name: &str, url: &str) -> MailText {
+    MailText {
+        subject: format!("【{service}】ログイン方法の設定変更"),
+        body: format!(
+            "{}\
+             下記URLへアクセスし、ログイン方法の設定変更を完了してください。\n\n\
+             {url}\n\n\
+             ログイン方法に認証連携しているサービスアカウントを設定する場合は、\n\
+             当該サービスのアカウントからログアウトした後に、本メールに記載のリンク\n\
+             にアクセスし、{service}のログイン設定を進めることを推奨します。\n\
+             ※お客さまが意図しない認証連携サービスのアカウントに\n\
+             紐づいてしまうことを防ぐため\n\n\
+             本メール受領後、14日間以内にログイン方法の設定変更が完了しない場合は\n\
+             変更処理がキャンセルとなりますのでご注意ください。\n\n\
+             {}",
+            greeting(service, name),
+            footer(service)
+        ),
+    }
+}
+
+/// A notice of a change to someone's sign-in: `what` says which (e.g.
+/// パスワード, メールアドレス, ログイン方法), `detail` adds a sentence.
+pub fn sign_in_changed_notice(
+    service: &str,
+    name: &str,
+    what: &str,
+    when: &str,
+    detail: &str,
+) -> MailText {
+    MailText {
+        subject: format!("【{service}】{what}変更のお知らせ"),
+        body: format!(
+            "{}\
+             {when}、{what}が変更されました。\n\
+             {detail}\n\n\
+             お心当たりのない場合は、至急、ご契約者様または管理者にご連絡ください。\n\n\
+             {}",
+            greeting(service, name),
+            footer(service)
+        ),
+    }
+}
+
 /// A Unix time as Japan Standard Time, `2026年11月25日 15時04分`.
 pub fn format_jst(unix: i64) -> String {
     let t = unix + 9 * 3600;

@@ -6,13 +6,13 @@
 use super::{maybe_cookie, pre_binding, pre_session, read_post, Outcome};
 use crate::audit::{self, Who};
 use crate::state::App;
-use crate::store::{TicketRecord, User};
+use crate::store::User;
 use crate::web::{Answer, Form, Req};
 use pingora::proxy::Session;
 use sekisho_pages::{render, ForgotPage};
 use sekisho_policy::email::canonical_identifier;
 use sekisho_policy::model::{LoginMethod, UserStatus};
-use sekisho_policy::ticket::{expiry, TicketPurpose, TICKET_LIFETIME};
+use sekisho_policy::ticket::TicketPurpose;
 use std::sync::Arc;
 
 fn form_page(app: &App, req: &Req, status: u16, email: &str, error: Option<&str>) -> Answer {
@@ -34,25 +34,15 @@ pub fn show(app: &App, req: &Req) -> Outcome {
 
 /// Issues a ticket of `purpose` for `user` unless one went out within the
 /// mail interval; returns the link when one was issued.
-async fn issue(
-    app: &App,
-    user: &User,
-    purpose: TicketPurpose,
-    path: &str,
-) -> Result<Option<String>, ()> {
-    let token = crate::crypto::random_token();
-    let now = app.clock.now();
-    let ticket = TicketRecord {
-        hash: crate::crypto::token_hash(&token),
-        purpose: purpose.as_str().into(),
-        user_id: user.id.clone(),
-        issued_at: now,
-        expires_at: expiry(now, TICKET_LIFETIME),
-        staged: None,
-    };
+async fn issue(app: &App, user: &User, purpose: TicketPurpose) -> Result<Option<String>, ()> {
+    let (token, ticket) = crate::tickets::issue(app.clock.now(), &user.id, purpose, None);
     let interval = app.config.lock.mail_interval.as_secs() as i64;
     match app.store.issue_ticket_unless_recent(ticket, interval).await {
-        Ok(true) => Ok(Some(app.public_link(&format!("{path}?ticket={token}")))),
+        Ok(true) => Ok(Some(crate::tickets::link(
+            &app.config.internet.public_url,
+            purpose,
+            &token,
+        ))),
         Ok(false) => Ok(None),
         Err(_) => Err(()),
     }
@@ -112,7 +102,7 @@ pub async fn submit(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcome
         route: None,
     };
     if let Some(user) = &user {
-        match issue(app, user, TicketPurpose::Reset, "/.sekisho/reset").await {
+        match issue(app, user, TicketPurpose::Reset).await {
             Ok(Some(link)) => {
                 let text = sekisho_pages::mail::reset(&app.config.service_name, &user.name, &link);
                 app.send_mail_later("reset", user.email.clone(), text);
@@ -153,7 +143,7 @@ pub async fn resend_unlock(app: &Arc<App>, session: &mut Session, req: &Req) -> 
             client_ip: Some(&req.client_ip),
             route: None,
         };
-        match issue(app, user, TicketPurpose::Unlock, "/.sekisho/unlock").await {
+        match issue(app, user, TicketPurpose::Unlock).await {
             Ok(Some(link)) => {
                 let text = sekisho_pages::mail::unlock(&app.config.service_name, &user.name, &link);
                 app.send_mail_later("unlock", user.email.clone(), text);

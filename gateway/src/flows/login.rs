@@ -1,25 +1,38 @@
-//! Password login (PRODUCT §3.1, §3.7): one generic failure for every reason
-//! (S01), the same argon2 work whether or not the address exists (S02), the
-//! attempt counted before the password is checked and the 10th failure
-//! locking (S09–S11), a fresh session id on success (S29), and only a
-//! same-origin return path (S35).
+//! Password login (PRODUCT §3.1, §3.7) and the account menu's own login
+//! (認証・契約情報変更ログイン, §3.9): one generic failure for every reason
+//! (S01), the lock message at the threshold, the trial's end honoured, a
+//! fresh session id on success (S29), and only a same-origin return path
+//! (S35).
 
+use super::password_check::{self, Checked};
 use super::{maybe_cookie, pre_binding, pre_session, read_post, Outcome};
 use crate::audit::{self, Who};
-use crate::hashing::HashError;
 use crate::sessions::NewSession;
 use crate::state::App;
-use crate::store::User;
 use crate::web::{Answer, Req};
 use pingora::proxy::Session;
 use sekisho_pages::{render, LoginPage};
 use sekisho_policy::email::canonical_identifier;
-use sekisho_policy::lock::{locks_now, Admission};
-use sekisho_policy::model::{LoginMethod, Route, UserStatus};
-use sekisho_policy::password::{normalize, too_long_to_verify};
+use sekisho_policy::model::{LoginMethod, Route};
+use sekisho_policy::plan::{plan_state, PlanState};
 use sekisho_policy::return_path::safe_return_path;
-use sekisho_policy::ticket::{expiry, TicketPurpose, TICKET_LIFETIME};
 use std::sync::Arc;
+
+/// Which login page: the service's, or the account menu's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Service,
+    Menu,
+}
+
+impl Kind {
+    fn action(self) -> &'static str {
+        match self {
+            Kind::Service => "/.sekisho/login",
+            Kind::Menu => "/.sekisho/menu/login",
+        }
+    }
+}
 
 struct View<'a> {
     status: u16,
@@ -30,28 +43,43 @@ struct View<'a> {
     locked: bool,
 }
 
-fn page(app: &App, req: &Req, v: View<'_>) -> Answer {
+fn page(app: &App, req: &Req, kind: Kind, v: View<'_>) -> Answer {
     let (pre, cookie) = pre_session(app, req);
     let c = app.chrome(req);
+    let (title, intro) = match kind {
+        Kind::Service => (c.t.login_title, None),
+        Kind::Menu => (c.t.menu_login_title, Some(c.t.menu_login_intro)),
+    };
     let html = render(&LoginPage {
         c: &c,
+        title,
+        intro,
+        action: kind.action(),
         csrf: &app.csrf(&pre_binding(&pre)),
         email: v.email,
         next: v.next,
         error: v.error,
         notice: v.notice,
         show_forgot_link: true,
-        show_menu_link: false,
+        show_menu_link: kind == Kind::Service,
         show_resend_unlock: v.locked,
     });
     maybe_cookie(Answer::html(v.status, html), cookie)
 }
 
-/// GET: the login page, with an optional notice (`logged_out`, `registered`,
-/// `unlocked`, `reset`).
-pub fn show(app: &App, req: &Req) -> Outcome {
+/// GET: the login page, with an optional notice (`logged_out`,
+/// `registered`, `unlocked`, `changed`).
+pub fn show(app: &App, req: &Req, kind: Kind) -> Outcome {
     let t = req.lang.texts();
-    let next = safe_return_path(&req.query_param("next").unwrap_or_default());
+    let default_next = if kind == Kind::Menu {
+        "/.sekisho/menu"
+    } else {
+        "/"
+    };
+    let next = safe_return_path(
+        &req.query_param("next")
+            .unwrap_or_else(|| default_next.to_string()),
+    );
     let notice = match req.query_param("notice").as_deref() {
         Some("logged_out") => Some(t.logged_out),
         Some("registered") => Some(t.registered_notice),
@@ -66,39 +94,28 @@ pub fn show(app: &App, req: &Req) -> Outcome {
         notice,
         locked: false,
     };
-    ("login_page", page(app, req, v))
+    ("login_page", page(app, req, kind, v))
 }
 
-/// Issues the unlock ticket, locks the user and mails the link (once: only
-/// the attempt that reaches the threshold gets here).
-async fn lock(app: &Arc<App>, user: &User, who: &Who<'_>) {
-    let token = crate::crypto::random_token();
-    let now = app.clock.now();
-    let ticket = crate::store::TicketRecord {
-        hash: crate::crypto::token_hash(&token),
-        purpose: TicketPurpose::Unlock.as_str().into(),
-        user_id: user.id.clone(),
-        issued_at: now,
-        expires_at: expiry(now, TICKET_LIFETIME),
-        staged: None,
+/// The page for a tenant whose trial has ended (or that is closed).
+pub fn trial_ended(app: &App, req: &Req, state: PlanState) -> Answer {
+    let t = req.lang.texts();
+    let text = if state == PlanState::Closed {
+        t.tenant_closed_text
+    } else {
+        t.trial_ended_text
     };
-    if app.store.lock_user(&user.id, ticket).await.is_err() {
-        crate::metrics::STORE_ERRORS
-            .with_label_values(&["lock_user"])
-            .inc();
-        return;
-    }
-    crate::metrics::ACCOUNT_EVENTS
-        .with_label_values(&["lock"])
-        .inc();
-    audit::event("account_locked", who, "");
-    let link = app.public_link(&format!("/.sekisho/unlock?ticket={token}"));
-    let text = sekisho_pages::mail::unlock(&app.config.service_name, &user.name, &link);
-    app.send_mail_later("unlock", user.email.clone(), text);
+    app.message_page(req, 403, t.trial_ended_title, text, None)
 }
 
 /// POST: counts the attempt, checks the password, starts a session.
-pub async fn submit(app: &Arc<App>, session: &mut Session, req: &Req, route: Route) -> Outcome {
+pub async fn submit(
+    app: &Arc<App>,
+    session: &mut Session,
+    req: &Req,
+    route: Route,
+    kind: Kind,
+) -> Outcome {
     if let Some(answer) = app.throttled(req, "login") {
         return ("throttled", answer);
     }
@@ -109,132 +126,79 @@ pub async fn submit(app: &Arc<App>, session: &mut Session, req: &Req, route: Rou
     let t = req.lang.texts();
     let next = safe_return_path(form.get("next"));
     let typed_email = form.get("email");
+    let view = |status, error, locked| View {
+        status,
+        email: typed_email,
+        next: &next,
+        error: Some(error),
+        notice: None,
+        locked,
+    };
     let csrf_ok = req
         .cookies
         .unique(app.cookies.pre)
         .is_some_and(|pre| app.csrf_ok(&pre_binding(pre), form.get("csrf")));
     if !csrf_ok {
-        let v = View {
-            status: 403,
-            email: typed_email,
-            next: &next,
-            error: Some(t.form_expired),
-            notice: None,
-            locked: false,
-        };
-        return ("csrf_failed", page(app, req, v));
+        return (
+            "csrf_failed",
+            page(app, req, kind, view(403, t.form_expired, false)),
+        );
     }
-
-    let email = canonical_identifier(typed_email);
     let who = Who {
         client_ip: Some(&req.client_ip),
         route: Some(route),
         ..Default::default()
     };
-    let answer = |error: &'static str, locked: bool| {
-        let v = View {
-            status: 200,
-            email: typed_email,
-            next: &next,
-            error: Some(error),
-            notice: None,
-            locked,
-        };
-        page(app, req, v)
-    };
-    let failed = |user: Option<&User>, reason: &str| {
-        crate::metrics::LOGINS.with_label_values(&["failed"]).inc();
-        let w = Who {
-            user_id: user.map(|u| u.id.as_str()),
-            tenant_id: user.map(|u| u.tenant_id.as_str()),
-            ..who.clone()
-        };
-        audit::event("login_failed", &w, reason);
-    };
-    let password = form.get("password");
-    if email.is_empty() || password.is_empty() {
-        failed(None, "empty");
-        return ("login_failed", answer(t.login_failed, false));
-    }
-
-    // Count first, check after: no race can try more than the threshold.
-    let now = app.clock.now();
-    let attempt = match app
-        .store
-        .admit_attempt(&email, app.config.lock.threshold, now)
-        .await
+    let user = match password_check::check(
+        app,
+        &canonical_identifier(typed_email),
+        form.get("password"),
+        &who,
+    )
+    .await
     {
-        Ok(Admission::Checked(n)) => n,
-        Ok(Admission::Locked) => {
-            crate::metrics::LOGINS.with_label_values(&["locked"]).inc();
-            audit::event("login_refused_locked", &who, "");
-            return ("login_locked", answer(t.locked, true));
+        Checked::Valid(user) => user,
+        Checked::Invalid => {
+            return (
+                "login_failed",
+                page(app, req, kind, view(200, t.login_failed, false)),
+            )
         }
-        Err(_) => {
-            crate::metrics::STORE_ERRORS
-                .with_label_values(&["admit_attempt"])
-                .inc();
-            return ("store_unavailable", app.error_page(req, 503));
+        Checked::Locked => {
+            return (
+                "login_locked",
+                page(app, req, kind, view(200, t.locked, true)),
+            )
         }
+        Checked::Busy => {
+            return (
+                "hash_busy",
+                app.error_page(req, 503)
+                    .with_header("retry-after", "2".into()),
+            )
+        }
+        Checked::Unavailable => return ("store_unavailable", app.error_page(req, 503)),
     };
-    let user = match app.store.find_user_by_email(&email).await {
-        Ok(u) => u,
-        Err(_) => {
-            crate::metrics::STORE_ERRORS
-                .with_label_values(&["find_user"])
-                .inc();
-            return ("store_unavailable", app.error_page(req, 503));
-        }
+    let now = app.clock.now();
+    let tenant = match app.store.get_tenant(&user.tenant_id).await {
+        Ok(Some(t)) => t,
+        _ => return ("store_unavailable", app.error_page(req, 503)),
     };
-    let eligible = user
-        .as_ref()
-        .filter(|u| u.status == UserStatus::Active && u.method == LoginMethod::Password);
-    let stored_hash = eligible.and_then(|u| u.password_hash.as_deref());
-    let matched = if too_long_to_verify(password) {
-        false
-    } else {
-        match app.hasher.verify(normalize(password), stored_hash).await {
-            Ok(m) => m,
-            Err(HashError::Busy) => {
-                crate::metrics::LOGINS.with_label_values(&["busy"]).inc();
-                return (
-                    "hash_busy",
-                    app.error_page(req, 503)
-                        .with_header("retry-after", "2".into()),
-                );
-            }
-        }
-    };
-
-    let (Some(user), true) = (eligible, matched) else {
-        let reason = match &user {
-            None => "unknown_identifier",
-            Some(u) if u.status != UserStatus::Active => "not_active",
-            Some(u) if u.method != LoginMethod::Password => "other_method",
-            Some(_) => "wrong_password",
-        };
-        failed(user.as_ref(), reason);
-        if locks_now(attempt, app.config.lock.threshold) {
-            // Unknown addresses "lock" exactly like real ones; only an
-            // active account is really locked and mailed.
-            if let Some(u) = user.as_ref().filter(|u| u.status == UserStatus::Active) {
-                let w = Who {
-                    user_id: Some(&u.id),
-                    tenant_id: Some(&u.tenant_id),
-                    ..who.clone()
-                };
-                lock(app, u, &w).await;
-            }
-            return ("login_locked", answer(t.locked, true));
-        }
-        return ("login_failed", answer(t.login_failed, false));
-    };
-
-    if app.store.clear_failures(&email).await.is_err() {
-        return ("store_unavailable", app.error_page(req, 503));
+    let state = plan_state(tenant.plan, tenant.created_at, now);
+    if state != PlanState::Active {
+        audit::event(
+            "login_refused_plan",
+            &Who {
+                user_id: Some(&user.id),
+                tenant_id: Some(&tenant.id),
+                ..who
+            },
+            "",
+        );
+        return ("trial_ended", trial_ended(app, req, state));
     }
     let new = NewSession {
-        user,
+        user: &user,
         route,
         method: LoginMethod::Password,
         client_ip: &req.client_ip,
@@ -251,6 +215,11 @@ pub async fn submit(app: &Arc<App>, session: &mut Session, req: &Req, route: Rou
     crate::metrics::LOGINS
         .with_label_values(&["succeeded"])
         .inc();
+    let detail = if kind == Kind::Menu {
+        "password, account menu"
+    } else {
+        "password"
+    };
     audit::event(
         "login_succeeded",
         &Who {
@@ -258,7 +227,7 @@ pub async fn submit(app: &Arc<App>, session: &mut Session, req: &Req, route: Rou
             tenant_id: Some(&user.tenant_id),
             ..who
         },
-        "password",
+        detail,
     );
     (
         "login_succeeded",

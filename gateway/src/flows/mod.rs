@@ -3,25 +3,34 @@
 //! an [`Answer`]; state changes only on POST, after the same-site and CSRF
 //! checks (S34).
 
+mod admin_console;
+mod email_change;
 mod forgot;
 mod login;
 mod logout;
+mod menu;
+mod method_change;
 mod misc;
+mod password_change;
+mod password_check;
 mod register;
 mod reset;
 mod unlock;
 
+use crate::sessions::Live;
 use crate::state::App;
 use crate::web::{read_form, Answer, Form, FormError, Req};
+use login::Kind;
 use pingora::proxy::Session;
 use sekisho_policy::model::Route;
+use sekisho_policy::plan::{plan_state, PlanState};
 use sekisho_policy::request::is_cross_site;
 use std::sync::Arc;
 
 pub type Outcome = (&'static str, Answer);
 
-/// Every gateway path; other methods on these get 405, other paths 404.
-const KNOWN_PATHS: [&str; 12] = [
+/// Every fixed gateway path; other methods on these get 405.
+const KNOWN_PATHS: [&str; 26] = [
     "/.sekisho/login",
     "/.sekisho/logout",
     "/.sekisho/register",
@@ -29,11 +38,25 @@ const KNOWN_PATHS: [&str; 12] = [
     "/.sekisho/reset",
     "/.sekisho/unlock",
     "/.sekisho/unlock/resend",
+    "/.sekisho/email/confirm",
+    "/.sekisho/method",
+    "/.sekisho/menu",
+    "/.sekisho/menu/login",
+    "/.sekisho/menu/password",
+    "/.sekisho/menu/email",
+    "/.sekisho/menu/method",
+    "/.sekisho/menu/sessions",
+    "/.sekisho/menu/sessions/end",
+    "/.sekisho/menu/sessions/end-all",
+    "/.sekisho/admin",
+    "/.sekisho/admin/",
+    "/.sekisho/admin/invite",
     "/.sekisho/jwks.json",
     "/.sekisho/healthz",
     "/.sekisho/readyz",
     "/.sekisho/static/sekisho.css",
     "/.sekisho/lang",
+    "/.sekisho/admin/users",
 ];
 
 /// Routes a gateway request to its flow.
@@ -41,8 +64,8 @@ pub async fn handle(app: &Arc<App>, session: &mut Session, req: &Req, route: Rou
     let get = req.method == "GET" || req.method == "HEAD";
     let post = req.method == "POST";
     match req.path.as_str() {
-        "/.sekisho/login" if get => login::show(app, req),
-        "/.sekisho/login" if post => login::submit(app, session, req, route).await,
+        "/.sekisho/login" if get => login::show(app, req, Kind::Service),
+        "/.sekisho/login" if post => login::submit(app, session, req, route, Kind::Service).await,
         "/.sekisho/logout" if get => logout::show(app, req, route).await,
         "/.sekisho/logout" if post => logout::submit(app, session, req).await,
         "/.sekisho/register" if get => register::show(app, req).await,
@@ -54,6 +77,31 @@ pub async fn handle(app: &Arc<App>, session: &mut Session, req: &Req, route: Rou
         "/.sekisho/unlock" if get => unlock::show(app, req).await,
         "/.sekisho/unlock" if post => unlock::submit(app, session, req).await,
         "/.sekisho/unlock/resend" if post => forgot::resend_unlock(app, session, req).await,
+        "/.sekisho/email/confirm" if get => email_change::show_confirm(app, req).await,
+        "/.sekisho/email/confirm" if post => email_change::submit_confirm(app, session, req).await,
+        "/.sekisho/method" if get => method_change::show_link(app, req).await,
+        "/.sekisho/method" if post => method_change::submit_link(app, session, req).await,
+        "/.sekisho/menu/login" if get => login::show(app, req, Kind::Menu),
+        "/.sekisho/menu/login" if post => login::submit(app, session, req, route, Kind::Menu).await,
+        "/.sekisho/menu" if get => menu::show(app, req).await,
+        "/.sekisho/menu/password" if get => password_change::show(app, req).await,
+        "/.sekisho/menu/password" if post => {
+            password_change::submit(app, session, req, route).await
+        }
+        "/.sekisho/menu/email" if get => email_change::show_request(app, req).await,
+        "/.sekisho/menu/email" if post => email_change::submit_request(app, session, req).await,
+        "/.sekisho/menu/method" if get => method_change::show_menu(app, req).await,
+        "/.sekisho/menu/method" if post => method_change::submit_menu(app, session, req).await,
+        "/.sekisho/menu/sessions" if get => menu::sessions(app, req).await,
+        "/.sekisho/menu/sessions/end" if post => menu::end_session(app, session, req).await,
+        "/.sekisho/menu/sessions/end-all" if post => menu::end_all(app, session, req).await,
+        "/.sekisho/admin" => ("redirect", Answer::redirect("/.sekisho/admin/")),
+        "/.sekisho/admin/" if get => admin_console::users(app, req).await,
+        "/.sekisho/admin/invite" if get => admin_console::show_invite(app, req).await,
+        "/.sekisho/admin/invite" if post => admin_console::submit_invite(app, session, req).await,
+        path if path.starts_with("/.sekisho/admin/users/") => {
+            admin_console::user_route(app, session, req, get, post).await
+        }
         "/.sekisho/jwks.json" if get => misc::jwks(app),
         "/.sekisho/healthz" if get => misc::healthz(),
         "/.sekisho/readyz" if get => misc::readyz(app).await,
@@ -90,6 +138,63 @@ pub async fn read_post(app: &App, session: &mut Session, req: &Req) -> Result<Fo
     }
 }
 
+/// The signed-in user of a menu or console page. Without a session, the
+/// account menu's login page, coming back here; a tenant whose trial ended
+/// gets the page that says so.
+pub async fn require_session(app: &App, req: &Req) -> Result<Live, Outcome> {
+    let now = app.clock.now();
+    let live = match req.cookies.unique(app.cookies.session) {
+        Some(c) => app
+            .sessions
+            .resolve(c, now)
+            .await
+            .map_err(|_| ("store_unavailable", app.error_page(req, 503)))?,
+        None => None,
+    };
+    let Some(live) = live else {
+        let next: String = form_urlencoded::byte_serialize(req.here().as_bytes()).collect();
+        return Err((
+            "menu_login_required",
+            Answer::redirect(&format!("/.sekisho/menu/login?next={next}")),
+        ));
+    };
+    let tenant = &live.view.tenant;
+    let state = plan_state(tenant.plan, tenant.created_at, now);
+    if state != PlanState::Active {
+        return Err(("trial_ended", login::trial_ended(app, req, state)));
+    }
+    Ok(live)
+}
+
+/// A POST from a signed-in page: same-site, bounded, and carrying the CSRF
+/// token of this session.
+pub async fn read_session_post(
+    app: &App,
+    session: &mut Session,
+    req: &Req,
+) -> Result<(Live, Form), Outcome> {
+    let live = require_session(app, req).await?;
+    let form = read_post(app, session, req).await?;
+    if !app.csrf_ok(&live.id_hash, form.get("csrf")) {
+        return Err(("csrf_failed", app.error_page(req, 403)));
+    }
+    Ok((live, form))
+}
+
+/// A POST from a page opened by a mailed link (no session needed): bounded,
+/// same-site, with the pre-session CSRF token.
+pub async fn read_link_post(app: &App, session: &mut Session, req: &Req) -> Result<Form, Outcome> {
+    let form = read_post(app, session, req).await?;
+    let ok = req
+        .cookies
+        .unique(app.cookies.pre)
+        .is_some_and(|pre| app.csrf_ok(&pre_binding(pre), form.get("csrf")));
+    if !ok {
+        return Err(("csrf_failed", app.error_page(req, 403)));
+    }
+    Ok(form)
+}
+
 /// The pre-session id that binds CSRF tokens before login: the browser's
 /// own when it has a well-formed one, else a new one with its cookie.
 pub fn pre_session(app: &App, req: &Req) -> (String, Option<String>) {
@@ -117,5 +222,28 @@ pub fn maybe_cookie(answer: Answer, cookie: Option<String>) -> Answer {
     match cookie {
         Some(c) => answer.with_cookie(c),
         None => answer,
+    }
+}
+
+/// Ends sessions in the store's answer in the local cache too.
+pub fn forget_all(app: &App, ended: &[String]) {
+    for h in ended {
+        app.sessions.forget(h);
+    }
+}
+
+/// The label of a login method, for pages.
+pub fn method_label(
+    t: &sekisho_pages::Texts,
+    m: sekisho_policy::model::LoginMethod,
+) -> &'static str {
+    use sekisho_policy::model::LoginMethod::*;
+    match m {
+        Password => t.method_password,
+        Google => "Google",
+        Facebook => "Facebook",
+        Microsoft => "Microsoft",
+        Daccount => "dアカウント",
+        Ad => "Active Directory",
     }
 }

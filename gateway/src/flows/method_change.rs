@@ -1,0 +1,316 @@
+//! ログイン方法の設定 (PRODUCT §3.8, manual §2-1 ①, §2-2 ①): the contract
+//! holder of a basic plan from the menu, other users through a link an
+//! administrator sends. The rules are `policy::menu::method_change`. With no
+//! federated provider configured yet, the one method offered is the email
+//! address and a new password; provider buttons join with federated login.
+//! Afterwards every session ends and a notice is mailed; the holder's
+//! change also resets two-step registration.
+
+use super::{
+    forget_all, maybe_cookie, method_label, pre_binding, pre_session, read_link_post,
+    read_session_post, require_session, Outcome,
+};
+use crate::audit::{self, Who};
+use crate::hashing::HashError;
+use crate::state::App;
+use crate::store::{MethodChange, StoreError, Tenant, TicketRecord, User};
+use crate::web::{Answer, Req};
+use pingora::proxy::Session;
+use sekisho_pages::{password_problems, render, Field, FormPage};
+use sekisho_policy::menu::{allowed, method_change, MenuItem, MethodChangeRefusal};
+use sekisho_policy::model::{LoginMethod, Role};
+use sekisho_policy::ticket::{looks_like_ticket, TicketPurpose};
+use std::sync::Arc;
+
+/// Where the form posts, and what it carries.
+enum Via<'a> {
+    Menu { csrf: String },
+    Link { ticket: &'a str },
+}
+
+fn form(
+    app: &App,
+    req: &Req,
+    via: Via<'_>,
+    user: &User,
+    status: u16,
+    problems: Vec<String>,
+) -> Answer {
+    let c = app.chrome(req);
+    let t = c.t;
+    let (action, csrf, hidden, cookie) = match via {
+        Via::Menu { csrf } => ("/.sekisho/menu/method", csrf, Vec::new(), None),
+        Via::Link { ticket } => {
+            let (pre, cookie) = pre_session(app, req);
+            (
+                "/.sekisho/method",
+                app.csrf(&pre_binding(&pre)),
+                vec![("ticket", ticket.to_string())],
+                cookie,
+            )
+        }
+    };
+    let field = |label, name| Field {
+        label,
+        name,
+        kind: "password",
+        value: String::new(),
+        autocomplete: "new-password",
+    };
+    let html = render(&FormPage {
+        c: &c,
+        title: t.method_title,
+        intro: vec![t.method_intro, t.method_notes],
+        facts: vec![
+            (t.method_current, method_label(t, user.method).to_string()),
+            (t.email_label, user.email.clone()),
+        ],
+        problems,
+        action,
+        csrf: &csrf,
+        hidden,
+        fields: vec![
+            field(t.password_label, "password"),
+            field(t.password_confirm_label, "password_confirm"),
+        ],
+        select: None,
+        rule: true,
+        submit: t.register_button,
+        back: Some(("/.sekisho/menu", t.back_to_menu)),
+    });
+    maybe_cookie(Answer::html(status, html), cookie)
+}
+
+fn refusal(t: &'static sekisho_pages::Texts, r: MethodChangeRefusal) -> String {
+    match r {
+        MethodChangeRefusal::TrialPlan => t.error_403_text.to_string(),
+        MethodChangeRefusal::HolderCannotUseAd | MethodChangeRefusal::FacebookToFacebook => {
+            t.method_notes.to_string()
+        }
+    }
+}
+
+/// Checks the rules and the new password, then changes the method.
+async fn apply(
+    app: &Arc<App>,
+    req: &Req,
+    user: &User,
+    tenant: &Tenant,
+    ticket_hash: Option<String>,
+    password: &str,
+    confirm: &str,
+) -> Result<User, (u16, Vec<String>)> {
+    let t = req.lang.texts();
+    method_change(
+        user.role,
+        tenant.plan,
+        user.method,
+        LoginMethod::Password,
+        false,
+    )
+    .map_err(|r| (403, vec![refusal(t, r)]))?;
+    let password = sekisho_policy::password::check_new_password(password, confirm)
+        .map_err(|p| (422, password_problems(t, &p)))?;
+    let hash = app
+        .hasher
+        .hash(password)
+        .await
+        .map_err(|HashError::Busy| (503, vec![t.error_503_text.to_string()]))?;
+    let change = MethodChange {
+        user_id: user.id.clone(),
+        method: LoginMethod::Password,
+        password_hash: Some(hash),
+        reset_two_step: user.role == Role::ContractHolder,
+        ticket_hash,
+    };
+    let (changed, ended) = app
+        .store
+        .change_method(change, app.clock.now())
+        .await
+        .map_err(|e| match e {
+            StoreError::TicketInvalid | StoreError::NotFound => {
+                (400, vec![t.method_change_invalid_text.to_string()])
+            }
+            _ => (503, vec![t.error_503_text.to_string()]),
+        })?;
+    forget_all(app, &ended);
+    let who = Who {
+        user_id: Some(&changed.id),
+        tenant_id: Some(&changed.tenant_id),
+        client_ip: Some(&req.client_ip),
+        route: None,
+    };
+    audit::event(
+        "login_method_changed",
+        &who,
+        &format!(
+            "to={} sessions_ended={}",
+            changed.method.as_str(),
+            ended.len()
+        ),
+    );
+    let notice = sekisho_pages::mail::sign_in_changed_notice(
+        &app.config.service_name,
+        &changed.name,
+        "ログイン方法",
+        &sekisho_pages::mail::format_jst(app.clock.now()),
+        &format!(
+            "新しいログイン方法: {}\nすべての端末からログアウトしました。",
+            method_label(&sekisho_pages::JA, changed.method)
+        ),
+    );
+    app.send_mail_later("method_changed_notice", changed.email.clone(), notice);
+    Ok(changed)
+}
+
+fn done(app: &App, req: &Req) -> Answer {
+    let t = req.lang.texts();
+    app.message_page(
+        req,
+        200,
+        t.method_changed_title,
+        t.method_changed_text,
+        Some(("/.sekisho/login", t.go_login)),
+    )
+    .with_cookie(app.cookies.clear(app.cookies.session))
+}
+
+fn may(user: &User, tenant: &Tenant) -> bool {
+    allowed(MenuItem::LoginMethod, user.role, tenant.plan, user.method)
+}
+
+pub async fn show_menu(app: &App, req: &Req) -> Outcome {
+    match require_session(app, req).await {
+        Ok(live) if may(&live.view.user, &live.view.tenant) => {
+            let via = Via::Menu {
+                csrf: app.csrf(&live.id_hash),
+            };
+            (
+                "method_page",
+                form(app, req, via, &live.view.user, 200, Vec::new()),
+            )
+        }
+        Ok(_) => ("forbidden", app.error_page(req, 403)),
+        Err(o) => o,
+    }
+}
+
+pub async fn submit_menu(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcome {
+    let (live, f) = match read_session_post(app, session, req).await {
+        Ok(x) => x,
+        Err(o) => return o,
+    };
+    let (user, tenant) = (&live.view.user, &live.view.tenant);
+    if !may(user, tenant) {
+        return ("forbidden", app.error_page(req, 403));
+    }
+    match apply(
+        app,
+        req,
+        user,
+        tenant,
+        None,
+        f.get("password"),
+        f.get("password_confirm"),
+    )
+    .await
+    {
+        Ok(_) => ("method_changed", done(app, req)),
+        Err((status, problems)) => {
+            let via = Via::Menu {
+                csrf: app.csrf(&live.id_hash),
+            };
+            (
+                "method_refused",
+                form(app, req, via, user, status, problems),
+            )
+        }
+    }
+}
+
+fn invalid(app: &App, req: &Req) -> Outcome {
+    let t = req.lang.texts();
+    (
+        "ticket_invalid",
+        app.message_page(
+            req,
+            400,
+            t.ticket_invalid_title,
+            t.method_change_invalid_text,
+            None,
+        ),
+    )
+}
+
+async fn pending(
+    app: &App,
+    ticket: &str,
+) -> Result<Option<(TicketRecord, User, Tenant)>, StoreError> {
+    if !looks_like_ticket(ticket) {
+        return Ok(None);
+    }
+    let hash = crate::crypto::token_hash(ticket);
+    let Some(record) = app
+        .store
+        .peek_ticket(&hash, TicketPurpose::MethodChange, app.clock.now())
+        .await?
+    else {
+        return Ok(None);
+    };
+    let Some(user) = app.store.get_user(&record.user_id).await? else {
+        return Ok(None);
+    };
+    let Some(tenant) = app.store.get_tenant(&user.tenant_id).await? else {
+        return Ok(None);
+    };
+    Ok(Some((record, user, tenant)))
+}
+
+pub async fn show_link(app: &App, req: &Req) -> Outcome {
+    let ticket = req.query_param("ticket").unwrap_or_default();
+    match pending(app, &ticket).await {
+        Ok(Some((_, user, _))) => (
+            "method_page",
+            form(
+                app,
+                req,
+                Via::Link { ticket: &ticket },
+                &user,
+                200,
+                Vec::new(),
+            ),
+        ),
+        Ok(None) => invalid(app, req),
+        Err(_) => ("store_unavailable", app.error_page(req, 503)),
+    }
+}
+
+pub async fn submit_link(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcome {
+    let f = match read_link_post(app, session, req).await {
+        Ok(f) => f,
+        Err(o) => return o,
+    };
+    let ticket = f.get("ticket");
+    let (record, user, tenant) = match pending(app, ticket).await {
+        Ok(Some(found)) => found,
+        Ok(None) => return invalid(app, req),
+        Err(_) => return ("store_unavailable", app.error_page(req, 503)),
+    };
+    match apply(
+        app,
+        req,
+        &user,
+        &tenant,
+        Some(record.hash),
+        f.get("password"),
+        f.get("password_confirm"),
+    )
+    .await
+    {
+        Ok(_) => ("method_changed", done(app, req)),
+        Err((status, problems)) => (
+            "method_refused",
+            form(app, req, Via::Link { ticket }, &user, status, problems),
+        ),
+    }
+}

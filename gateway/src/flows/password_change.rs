@@ -1,0 +1,179 @@
+//! パスワード変更 (manual §3): the current password (tried like a login, so
+//! it counts toward the lock, S12), the new one twice with the rule shown.
+//! Afterwards the user's other sessions end and a notice is mailed.
+
+use super::password_check::{self, Checked};
+use super::{forget_all, read_session_post, require_session, Outcome};
+use crate::audit::{self, Who};
+use crate::hashing::HashError;
+use crate::sessions::Live;
+use crate::state::App;
+use crate::web::{Answer, Req};
+use pingora::proxy::Session;
+use sekisho_pages::{password_problems, render, Field, FormPage};
+use sekisho_policy::menu::{allowed, MenuItem};
+use sekisho_policy::model::Route;
+use std::sync::Arc;
+
+fn may(live: &Live) -> bool {
+    allowed(
+        MenuItem::PasswordChange,
+        live.view.user.role,
+        live.view.tenant.plan,
+        live.view.user.method,
+    )
+}
+
+fn form(app: &App, req: &Req, live: &Live, status: u16, problems: Vec<String>) -> Answer {
+    let c = app.chrome(req);
+    let t = c.t;
+    let field = |label, name, autocomplete| Field {
+        label,
+        name,
+        kind: "password",
+        value: String::new(),
+        autocomplete,
+    };
+    let html = render(&FormPage {
+        c: &c,
+        title: t.item_password_change,
+        intro: vec![t.password_change_intro],
+        facts: vec![(t.email_label, live.view.user.email.clone())],
+        problems,
+        action: "/.sekisho/menu/password",
+        csrf: &app.csrf(&live.id_hash),
+        hidden: Vec::new(),
+        fields: vec![
+            field(
+                t.current_password_label,
+                "current_password",
+                "current-password",
+            ),
+            field(t.new_password_label, "password", "new-password"),
+            field(
+                t.new_password_confirm_label,
+                "password_confirm",
+                "new-password",
+            ),
+        ],
+        select: None,
+        rule: true,
+        submit: t.password_change_button,
+        back: Some(("/.sekisho/menu", t.back_to_menu)),
+    });
+    Answer::html(status, html)
+}
+
+pub async fn show(app: &App, req: &Req) -> Outcome {
+    match require_session(app, req).await {
+        Ok(live) if may(&live) => (
+            "password_change_page",
+            form(app, req, &live, 200, Vec::new()),
+        ),
+        Ok(_) => ("forbidden", app.error_page(req, 403)),
+        Err(o) => o,
+    }
+}
+
+pub async fn submit(app: &Arc<App>, session: &mut Session, req: &Req, route: Route) -> Outcome {
+    let (live, f) = match read_session_post(app, session, req).await {
+        Ok(x) => x,
+        Err(o) => return o,
+    };
+    if !may(&live) {
+        return ("forbidden", app.error_page(req, 403));
+    }
+    let t = req.lang.texts();
+    let new_password = match sekisho_policy::password::check_new_password(
+        f.get("password"),
+        f.get("password_confirm"),
+    ) {
+        Ok(p) => p,
+        Err(problems) => {
+            return (
+                "password_refused",
+                form(app, req, &live, 422, password_problems(t, &problems)),
+            )
+        }
+    };
+    let user = &live.view.user;
+    let who = Who {
+        user_id: Some(&user.id),
+        tenant_id: Some(&user.tenant_id),
+        client_ip: Some(&req.client_ip),
+        route: Some(route),
+    };
+    match password_check::check(app, &user.email, f.get("current_password"), &who).await {
+        Checked::Valid(u) if u.id == user.id => {}
+        Checked::Valid(_) | Checked::Invalid => {
+            return (
+                "current_password_wrong",
+                form(
+                    app,
+                    req,
+                    &live,
+                    422,
+                    vec![t.wrong_current_password.to_string()],
+                ),
+            )
+        }
+        Checked::Locked => {
+            return (
+                "locked",
+                form(app, req, &live, 422, vec![t.locked.to_string()]),
+            )
+        }
+        Checked::Busy => {
+            return (
+                "hash_busy",
+                app.error_page(req, 503)
+                    .with_header("retry-after", "2".into()),
+            )
+        }
+        Checked::Unavailable => return ("store_unavailable", app.error_page(req, 503)),
+    }
+    let hash = match app.hasher.hash(new_password).await {
+        Ok(h) => h,
+        Err(HashError::Busy) => {
+            return (
+                "hash_busy",
+                app.error_page(req, 503)
+                    .with_header("retry-after", "2".into()),
+            )
+        }
+    };
+    let ended = match app
+        .store
+        .change_password(&user.id, &hash, Some(&live.id_hash))
+        .await
+    {
+        Ok(e) => e,
+        Err(_) => return ("store_unavailable", app.error_page(req, 503)),
+    };
+    forget_all(app, &ended);
+    audit::event(
+        "password_changed",
+        &who,
+        &format!("other_sessions_ended={}", ended.len()),
+    );
+    let when = sekisho_pages::mail::format_jst(app.clock.now());
+    let notice = sekisho_pages::mail::sign_in_changed_notice(
+        &app.config.service_name,
+        &user.name,
+        "パスワード",
+        &when,
+        "他の端末からはログアウトしました。",
+    );
+    app.send_mail_later("password_changed_notice", user.email.clone(), notice);
+    let link = Some(("/.sekisho/menu", t.back_to_menu));
+    (
+        "password_changed",
+        app.message_page(
+            req,
+            200,
+            t.password_changed_title,
+            t.password_changed_text,
+            link,
+        ),
+    )
+}

@@ -1,0 +1,140 @@
+//! The one place a password is tried: login, the account-menu login and the
+//! current password of a password change all come here, so every check
+//! counts toward the lock (S12), is counted before it is checked (S11), and
+//! costs the same whether or not the address exists (S02).
+
+use crate::audit::{self, Who};
+use crate::hashing::HashError;
+use crate::state::App;
+use crate::store::User;
+use sekisho_policy::lock::{locks_now, Admission};
+use sekisho_policy::model::{LoginMethod, UserStatus};
+use sekisho_policy::password::{normalize, too_long_to_verify};
+use sekisho_policy::ticket::TicketPurpose;
+use std::sync::Arc;
+
+/// What trying a password gave.
+pub enum Checked {
+    /// Right password of an active password user.
+    Valid(User),
+    /// Wrong, or nobody to check against: one answer for all (S01).
+    Invalid,
+    /// Locked, before or by this very attempt.
+    Locked,
+    /// The hashing pool is saturated.
+    Busy,
+    /// The store did not answer.
+    Unavailable,
+}
+
+/// Counts an attempt on `identifier` (canonical) and checks `password`.
+pub async fn check(app: &Arc<App>, identifier: &str, password: &str, who: &Who<'_>) -> Checked {
+    let failed = |user: Option<&User>, reason: &str| {
+        crate::metrics::LOGINS.with_label_values(&["failed"]).inc();
+        let w = Who {
+            user_id: user.map(|u| u.id.as_str()),
+            tenant_id: user.map(|u| u.tenant_id.as_str()),
+            ..who.clone()
+        };
+        audit::event("login_failed", &w, reason);
+    };
+    if identifier.is_empty() || password.is_empty() {
+        failed(None, "empty");
+        return Checked::Invalid;
+    }
+    // Count first, check after: no race can try more than the threshold.
+    let threshold = app.config.lock.threshold;
+    let attempt = match app
+        .store
+        .admit_attempt(identifier, threshold, app.clock.now())
+        .await
+    {
+        Ok(Admission::Checked(n)) => n,
+        Ok(Admission::Locked) => {
+            crate::metrics::LOGINS.with_label_values(&["locked"]).inc();
+            audit::event("login_refused_locked", who, "");
+            return Checked::Locked;
+        }
+        Err(_) => {
+            crate::metrics::STORE_ERRORS
+                .with_label_values(&["admit_attempt"])
+                .inc();
+            return Checked::Unavailable;
+        }
+    };
+    let user = match app.store.find_user_by_email(identifier).await {
+        Ok(u) => u,
+        Err(_) => {
+            crate::metrics::STORE_ERRORS
+                .with_label_values(&["find_user"])
+                .inc();
+            return Checked::Unavailable;
+        }
+    };
+    let eligible = user
+        .as_ref()
+        .filter(|u| u.status == UserStatus::Active && u.method == LoginMethod::Password);
+    let stored_hash = eligible.and_then(|u| u.password_hash.as_deref());
+    let matched = if too_long_to_verify(password) {
+        false
+    } else {
+        match app.hasher.verify(normalize(password), stored_hash).await {
+            Ok(m) => m,
+            Err(HashError::Busy) => {
+                crate::metrics::LOGINS.with_label_values(&["busy"]).inc();
+                return Checked::Busy;
+            }
+        }
+    };
+    if let (Some(user), true) = (eligible, matched) {
+        if app.store.clear_failures(identifier).await.is_err() {
+            return Checked::Unavailable;
+        }
+        return Checked::Valid(user.clone());
+    }
+    let reason = match &user {
+        None => "unknown_identifier",
+        Some(u) if u.status != UserStatus::Active => "not_active",
+        Some(u) if u.method != LoginMethod::Password => "other_method",
+        Some(_) => "wrong_password",
+    };
+    failed(user.as_ref(), reason);
+    if !locks_now(attempt, threshold) {
+        return Checked::Invalid;
+    }
+    // Unknown addresses "lock" exactly like real ones; only an active
+    // account is really locked and mailed.
+    if let Some(u) = user.as_ref().filter(|u| u.status == UserStatus::Active) {
+        let w = Who {
+            user_id: Some(&u.id),
+            tenant_id: Some(&u.tenant_id),
+            ..who.clone()
+        };
+        lock(app, u, &w).await;
+    }
+    Checked::Locked
+}
+
+/// Locks the user, issues the unblock ticket and mails the link (once: only
+/// the attempt that reaches the threshold gets here).
+async fn lock(app: &Arc<App>, user: &User, who: &Who<'_>) {
+    let (token, ticket) =
+        crate::tickets::issue(app.clock.now(), &user.id, TicketPurpose::Unlock, None);
+    if app.store.lock_user(&user.id, ticket).await.is_err() {
+        crate::metrics::STORE_ERRORS
+            .with_label_values(&["lock_user"])
+            .inc();
+        return;
+    }
+    crate::metrics::ACCOUNT_EVENTS
+        .with_label_values(&["lock"])
+        .inc();
+    audit::event("account_locked", who, "");
+    let link = crate::tickets::link(
+        &app.config.internet.public_url,
+        TicketPurpose::Unlock,
+        &token,
+    );
+    let text = sekisho_pages::mail::unlock(&app.config.service_name, &user.name, &link);
+    app.send_mail_later("unlock", user.email.clone(), text);
+}
