@@ -82,12 +82,53 @@ impl Env {
 
     /// A registered contract holder, logged in on a fresh client.
     pub async fn logged_in_holder(&self, email: &str) -> Client {
-        let link = self.invite_holder(email);
+        self.logged_in_holder_on("basic", email).await
+    }
+
+    /// A registered contract holder of a `plan` tenant, logged in.
+    pub async fn logged_in_holder_on(&self, plan: &str, email: &str) -> Client {
+        self.gw.create_tenant(plan, email);
+        let link = self
+            .smtp
+            .wait_for(email, "利用者登録のご案内")
+            .link("/.sekisho/register?ticket=")
+            .expect("a registration link");
         let mut c = self.client();
         let done = c.register(&link, GOOD_PASSWORD).await;
         assert_eq!(done.status, 200, "{}", done.body);
         let r = c.login(email, GOOD_PASSWORD).await;
         assert_eq!(r.status, 303, "{}", r.body);
+        c
+    }
+
+    /// Has `admin` (logged in) invite a user through the console, registers
+    /// them from the mailed link, and returns them logged in.
+    pub async fn invited_user(
+        &self,
+        admin: &mut Client,
+        name: &str,
+        email: &str,
+        role: &str,
+    ) -> Client {
+        let page = admin.get("/.sekisho/admin/invite").await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        let r = admin
+            .post(
+                "/.sekisho/admin/invite",
+                &[
+                    ("csrf", &page.csrf()),
+                    ("name", name),
+                    ("email", email),
+                    ("role", role),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let mail = self.smtp.wait_for(email, "利用者登録のご案内");
+        let link = mail.link("/.sekisho/register?ticket=").unwrap();
+        let mut c = self.client();
+        assert_eq!(c.register(&link, GOOD_PASSWORD).await.status, 200);
+        assert_eq!(c.login(email, GOOD_PASSWORD).await.status, 303);
         c
     }
 }

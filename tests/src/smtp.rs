@@ -80,7 +80,12 @@ impl SmtpSink {
         files.sort();
         files
             .iter()
-            .filter_map(|f| serde_json::from_str(&std::fs::read_to_string(f).ok()?).ok())
+            .filter_map(|f| serde_json::from_str::<Mail>(&std::fs::read_to_string(f).ok()?).ok())
+            .map(|mut m| {
+                // SMTP bodies travel with CRLF line ends; tests compare with LF.
+                m.body = m.body.replace("\r\n", "\n");
+                m
+            })
             .collect()
     }
 
