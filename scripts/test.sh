@@ -8,6 +8,6 @@ cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
-# The end-to-end tests spawn this binary; build it before they start.
-cargo build -p sekisho --bin sekisho
+# The end-to-end tests spawn these binaries; build them before they start.
+cargo build -p sekisho --bin sekisho -p sekisho-loadtest
 cargo test --workspace

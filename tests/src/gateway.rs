@@ -6,6 +6,20 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+/// A binary of the workspace's debug build, built once per test process.
+pub fn workspace_binary(package: &str, bin: &str) -> PathBuf {
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| crate::workspace_dir().join("target"));
+    let status = Command::new(env!("CARGO"))
+        .args(["build", "-q", "-p", package, "--bin", bin])
+        .current_dir(crate::workspace_dir())
+        .status()
+        .expect("running cargo build");
+    assert!(status.success(), "building {bin} failed");
+    target.join("debug").join(bin)
+}
+
 /// The binary under test: `SEKISHO_BIN`, else the workspace's debug build
 /// (built once if missing).
 pub fn binary() -> PathBuf {

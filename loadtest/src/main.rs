@@ -1,0 +1,306 @@
+//! `sekisho-loadtest`: drives a running gateway (and the baselines) over
+//! HTTP on loopback. Every run is bounded by a duration and a request count
+//! and stops by itself.
+//!
+//! ```text
+//! sekisho-loadtest setup  --base URL --sekisho BIN --config FILE --users N --sessions M --out DIR
+//! sekisho-loadtest run    --scenario browse|login|mixed|upload|download --base URL [...]
+//! sekisho-loadtest idle   --addr HOST:PORT --connections N --hold-seconds S
+//! sekisho-loadtest report --in measurements.jsonl --out DIR
+//! ```
+
+mod http;
+mod pacing;
+mod report;
+mod scenarios;
+mod setup;
+mod stats;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use report::Record;
+use scenarios::{Kind, Load, Target};
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Parser)]
+#[command(
+    name = "sekisho-loadtest",
+    about = "Load tests for Sekisho, bounded in count and time"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Scenario {
+    Browse,
+    Login,
+    Mixed,
+    Upload,
+    Download,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create users through `sekisho admin` and the registration pages, and
+    /// sessions through the login page; writes users.txt and cookies.txt.
+    Setup {
+        #[arg(long)]
+        base: String,
+        #[arg(long)]
+        sekisho: PathBuf,
+        #[arg(long)]
+        config: PathBuf,
+        #[arg(long, default_value_t = 20)]
+        users: usize,
+        #[arg(long, default_value_t = 1000)]
+        sessions: usize,
+        #[arg(long, default_value = "sekisho")]
+        cookie_name: String,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Run a scenario and print (and optionally record) its summary.
+    Run {
+        #[arg(long, value_enum)]
+        scenario: Scenario,
+        #[arg(long)]
+        base: String,
+        /// A Host header to send (e.g. for virtual hosts of a baseline).
+        #[arg(long)]
+        host: Option<String>,
+        #[arg(long, default_value = "/1k.html")]
+        path: String,
+        #[arg(long, default_value = "sekisho")]
+        cookie_name: String,
+        /// One cookie value per line, used in turn.
+        #[arg(long)]
+        cookies: Option<PathBuf>,
+        /// Lines of "email password" for the login scenario.
+        #[arg(long)]
+        users: Option<PathBuf>,
+        #[arg(long, default_value_t = 50)]
+        concurrency: usize,
+        /// Requests per second (open loop); without it, closed loop.
+        #[arg(long)]
+        rate: Option<f64>,
+        #[arg(long, default_value_t = 10.0)]
+        seconds: f64,
+        #[arg(long, default_value_t = 10_000_000)]
+        max_requests: u64,
+        /// Login workers beside the browsing ones (mixed).
+        #[arg(long, default_value_t = 16)]
+        login_concurrency: usize,
+        /// Body size for upload/download, MiB.
+        #[arg(long, default_value_t = 1024)]
+        mib: u64,
+        #[arg(long, default_value = "run")]
+        label: String,
+        /// Append the summary as a measurement line to this file.
+        #[arg(long)]
+        record: Option<PathBuf>,
+    },
+    /// Open many keep-alive connections, make one request on each, hold them.
+    Idle {
+        #[arg(long)]
+        addr: std::net::SocketAddr,
+        #[arg(long, default_value = "/1k.html")]
+        path: String,
+        #[arg(long)]
+        cookie: Option<String>,
+        #[arg(long, default_value_t = 10_000)]
+        connections: usize,
+        #[arg(long, default_value_t = 10)]
+        hold_seconds: u64,
+    },
+    /// Turn measurement lines into the JSON summary, Markdown and SVG.
+    Report {
+        #[arg(long = "in")]
+        input: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+fn read_lines(path: &Option<PathBuf>) -> anyhow::Result<Vec<String>> {
+    match path {
+        None => Ok(Vec::new()),
+        Some(p) => Ok(std::fs::read_to_string(p)?
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(String::from)
+            .collect()),
+    }
+}
+
+fn record(path: &Option<PathBuf>, r: &Record) -> anyhow::Result<()> {
+    if let Some(p) = path {
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(p)?;
+        writeln!(f, "{}", serde_json::to_string(r)?)?;
+    }
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    match Cli::parse().command {
+        Command::Setup {
+            base,
+            sekisho,
+            config,
+            users,
+            sessions,
+            cookie_name,
+            out,
+        } => {
+            std::fs::create_dir_all(&out)?;
+            let tag = format!("{}", std::process::id());
+            let (made, cookies) = setup::prepare(
+                &sekisho,
+                &config,
+                &base,
+                &cookie_name,
+                users,
+                sessions,
+                &tag,
+            )
+            .await?;
+            std::fs::write(
+                out.join("users.txt"),
+                made.iter()
+                    .map(|(e, p)| format!("{e} {p}\n"))
+                    .collect::<String>(),
+            )?;
+            std::fs::write(
+                out.join("cookies.txt"),
+                cookies.iter().map(|c| format!("{c}\n")).collect::<String>(),
+            )?;
+            println!(
+                "{} users, {} sessions written to {}",
+                made.len(),
+                cookies.len(),
+                out.display()
+            );
+        }
+        Command::Run {
+            scenario,
+            base,
+            host,
+            path,
+            cookie_name,
+            cookies,
+            users,
+            concurrency,
+            rate,
+            seconds,
+            max_requests,
+            login_concurrency,
+            mib,
+            label,
+            record: rec,
+        } => {
+            let users = read_lines(&users)?
+                .into_iter()
+                .filter_map(|l| {
+                    l.split_once(' ')
+                        .map(|(e, p)| (e.to_string(), p.to_string()))
+                })
+                .collect::<Vec<_>>();
+            let target = Arc::new(Target {
+                base,
+                host,
+                path,
+                cookie_name,
+                cookies: read_lines(&cookies)?,
+                users,
+            });
+            let load = Load {
+                concurrency,
+                rate,
+                duration: Duration::from_secs_f64(seconds),
+                max_requests,
+            };
+            if matches!(scenario, Scenario::Login | Scenario::Mixed) && target.users.is_empty() {
+                anyhow::bail!("--users: the login scenarios need a users file (from `setup`)");
+            }
+            let summaries = match scenario {
+                Scenario::Browse => vec![scenarios::run(&label, Kind::Browse, target, load).await],
+                Scenario::Login => vec![scenarios::run(&label, Kind::Login, target, load).await],
+                Scenario::Upload => {
+                    vec![scenarios::run(&label, Kind::Upload(mib << 20), target, load).await]
+                }
+                Scenario::Download => {
+                    vec![scenarios::run(&label, Kind::Download(mib << 20), target, load).await]
+                }
+                Scenario::Mixed => {
+                    let logins = Load {
+                        concurrency: login_concurrency,
+                        rate: None,
+                        ..load
+                    };
+                    let login_label = format!("{label}_logins");
+                    let (browse, login) = tokio::join!(
+                        scenarios::run(&label, Kind::Browse, target.clone(), load),
+                        scenarios::run(&login_label, Kind::Login, target.clone(), logins)
+                    );
+                    vec![browse, login]
+                }
+            };
+            for s in summaries {
+                println!("{}", serde_json::to_string_pretty(&s)?);
+                record(
+                    &rec,
+                    &Record::Scenario {
+                        label: s.name.clone(),
+                        summary: s,
+                    },
+                )?;
+            }
+        }
+        Command::Idle {
+            addr,
+            path,
+            cookie,
+            connections,
+            hold_seconds,
+        } => {
+            let (established, answered) = scenarios::idle(
+                addr,
+                &addr.to_string(),
+                &path,
+                cookie,
+                connections,
+                Duration::from_secs(hold_seconds),
+            )
+            .await;
+            println!("{{\"established\": {established}, \"answered\": {answered}}}");
+        }
+        Command::Report { input, out } => {
+            let records: Vec<Record> = std::fs::read_to_string(&input)?
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .map(serde_json::from_str)
+                .collect::<Result<_, _>>()?;
+            let report = report::build(&records);
+            std::fs::create_dir_all(&out)?;
+            std::fs::write(
+                out.join("report.json"),
+                serde_json::to_string_pretty(&report)?,
+            )?;
+            std::fs::write(out.join("latency.svg"), report::svg(&report))?;
+            std::fs::write(
+                out.join("report.md"),
+                report::markdown(&report, "latency.svg"),
+            )?;
+            println!("{}", report::markdown(&report, "latency.svg"));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,484 @@
+//! From raw measurements (JSON lines written by the benchmark script and by
+//! `run --record`) to the budgets of PERFORMANCE.md: medians over rounds,
+//! ratios, pass/fail, a JSON summary and a Markdown report with an SVG plot.
+
+use crate::stats::Summary;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+/// One line of the measurements file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Record {
+    /// A wrk throughput run.
+    Wrk {
+        label: String,
+        round: u32,
+        rps: f64,
+        p50_ms: f64,
+        p99_ms: f64,
+        errors: u64,
+    },
+    /// A scenario of this tool.
+    Scenario { label: String, summary: Summary },
+    /// A single number (hash rate, RSS, connection counts).
+    Value { label: String, value: f64 },
+    /// Facts about the machine and run.
+    Note { label: String, text: String },
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Budget {
+    pub id: &'static str,
+    pub what: &'static str,
+    pub budget: &'static str,
+    pub measured: String,
+    pub pass: Option<bool>,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub notes: BTreeMap<String, String>,
+    pub baselines: BTreeMap<String, (f64, f64, f64, u64)>,
+    pub scenarios: BTreeMap<String, Summary>,
+    pub values: BTreeMap<String, f64>,
+    pub budgets: Vec<Budget>,
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
+/// A budget that is a ratio of two measurements; unmeasured when either is
+/// missing.
+fn ratio(
+    id: &'static str,
+    what: &'static str,
+    budget: &'static str,
+    num: f64,
+    den: f64,
+    ok: fn(f64) -> bool,
+    detail: String,
+) -> Budget {
+    let r = num / den;
+    let known = r.is_finite();
+    Budget {
+        id,
+        what,
+        budget,
+        measured: if known {
+            format!("{r:.2}×")
+        } else {
+            "not measured".into()
+        },
+        pass: known.then(|| ok(r)),
+        detail,
+    }
+}
+
+/// Builds the report from the measurement lines.
+pub fn build(records: &[Record]) -> Report {
+    let mut wrk: BTreeMap<String, Vec<(f64, f64, f64, u64)>> = BTreeMap::new();
+    let mut scenarios = BTreeMap::new();
+    let mut values = BTreeMap::new();
+    let mut notes = BTreeMap::new();
+    for r in records {
+        match r {
+            Record::Wrk {
+                label,
+                rps,
+                p50_ms,
+                p99_ms,
+                errors,
+                ..
+            } => wrk
+                .entry(label.clone())
+                .or_default()
+                .push((*rps, *p50_ms, *p99_ms, *errors)),
+            Record::Scenario { label, summary } => {
+                scenarios.insert(label.clone(), summary.clone());
+            }
+            Record::Value { label, value } => {
+                values.insert(label.clone(), *value);
+            }
+            Record::Note { label, text } => {
+                notes.insert(label.clone(), text.clone());
+            }
+        }
+    }
+    let baselines: BTreeMap<String, (f64, f64, f64, u64)> = wrk
+        .iter()
+        .map(|(k, runs)| {
+            let m = |f: fn(&(f64, f64, f64, u64)) -> f64| median(runs.iter().map(f).collect());
+            (
+                k.clone(),
+                (
+                    m(|r| r.0),
+                    m(|r| r.1),
+                    m(|r| r.2),
+                    runs.iter().map(|r| r.3).sum(),
+                ),
+            )
+        })
+        .collect();
+    let rps = |k: &str| baselines.get(k).map(|b| b.0).unwrap_or(f64::NAN);
+    let val = |k: &str| values.get(k).copied().unwrap_or(f64::NAN);
+    let scen = |k: &str| scenarios.get(k);
+    let mut budgets = Vec::new();
+    budgets.push(ratio(
+        "P1",
+        "authenticated GET throughput, embedded store, 1,000+ rotating sessions",
+        "≥ 0.90 × pingora-bare",
+        rps("g_gateway"),
+        rps("d_pingora_bare"),
+        |r| r >= 0.90,
+        format!(
+            "{:.0} vs {:.0} req/s (wrk, medians)",
+            rps("g_gateway"),
+            rps("d_pingora_bare")
+        ),
+    ));
+    let (g3, b3) = (
+        scen("p3_gateway_fixed_rate").map(|s| s.p99_ms),
+        scen("p3_pingora_bare_fixed_rate").map(|s| s.p99_ms),
+    );
+    budgets.push(ratio(
+        "P3",
+        "p99 at a fixed rate of 25% of pingora-bare's saturation",
+        "≤ 1.25 × pingora-bare's p99",
+        g3.unwrap_or(f64::NAN),
+        b3.unwrap_or(f64::NAN),
+        |r| r <= 1.25,
+        format!(
+            "{:.2} ms vs {:.2} ms at {:.0} req/s",
+            g3.unwrap_or(f64::NAN),
+            b3.unwrap_or(f64::NAN),
+            val("p3_rate")
+        ),
+    ));
+    let login = scen("p4_login")
+        .map(|s| s.throughput_rps)
+        .unwrap_or(f64::NAN);
+    budgets.push(ratio(
+        "P4",
+        "password logins per second, end to end",
+        "≥ 0.80 × hash-bound",
+        login,
+        val("hash_rate"),
+        |r| r >= 0.80,
+        format!("{login:.1} logins/s vs {:.1} hashes/s", val("hash_rate")),
+    ));
+    let (idle, mixed) = (scen("p5_browse_idle"), scen("p5_browse_during_login_flood"));
+    let (ip99, mp99) = (
+        idle.map(|s| s.p99_ms).unwrap_or(f64::NAN),
+        mixed.map(|s| s.p99_ms).unwrap_or(f64::NAN),
+    );
+    budgets.push(ratio(
+        "P5",
+        "authenticated GET p99 during a login flood",
+        "≤ 2 × its idle p99",
+        mp99,
+        ip99,
+        |r| r <= 2.0,
+        format!("{mp99:.2} ms vs {ip99:.2} ms"),
+    ));
+    let (it, mt) = (
+        idle.map(|s| s.throughput_rps).unwrap_or(f64::NAN),
+        mixed.map(|s| s.throughput_rps).unwrap_or(f64::NAN),
+    );
+    budgets.push(ratio(
+        "P5",
+        "authenticated GET throughput during a login flood",
+        "≥ 0.7 × idle",
+        mt,
+        it,
+        |r| r >= 0.7,
+        format!("{mt:.0} vs {it:.0} req/s"),
+    ));
+    let reuse = 1.0 - val("p6_upstream_connections") / val("p6_requests");
+    budgets.push(Budget {
+        id: "P6",
+        what: "upstream connection reuse under keep-alive load",
+        budget: "≥ 99%",
+        measured: if reuse.is_finite() {
+            format!("{:.3}%", reuse * 100.0)
+        } else {
+            "not measured".into()
+        },
+        pass: reuse.is_finite().then_some(reuse >= 0.99),
+        detail: format!(
+            "{:.0} upstream connections for {:.0} requests",
+            val("p6_upstream_connections"),
+            val("p6_requests")
+        ),
+    });
+    let rss = val("p8_rss_mib");
+    budgets.push(Budget {
+        id: "P8",
+        what: "gateway memory with 10,000 idle keep-alive client connections",
+        budget: "≤ 200 MiB RSS",
+        measured: if rss.is_finite() {
+            format!("{rss:.0} MiB")
+        } else {
+            "not measured".into()
+        },
+        pass: rss.is_finite().then_some(rss <= 200.0),
+        detail: format!(
+            "{:.0} connections held, {:.0} answered",
+            val("p8_connections"),
+            val("p8_answered")
+        ),
+    });
+    for (label, dir) in [
+        ("p9_rss_growth_upload_mib", "upload"),
+        ("p9_rss_growth_download_mib", "download"),
+    ] {
+        let g = val(label);
+        budgets.push(Budget {
+            id: "P9",
+            what: if dir == "upload" {
+                "a 1 GiB upload through the gateway"
+            } else {
+                "a 1 GiB download through the gateway"
+            },
+            budget: "streamed: RSS grows < 32 MiB",
+            measured: if g.is_finite() {
+                format!("+{g:.1} MiB")
+            } else {
+                "not measured".into()
+            },
+            pass: g.is_finite().then_some(g < 32.0),
+            detail: String::new(),
+        });
+    }
+    let errors: u64 = baselines.values().map(|b| b.3).sum::<u64>()
+        + scenarios
+            .values()
+            .map(|s| s.errors.values().sum::<u64>())
+            .sum::<u64>();
+    budgets.push(Budget {
+        id: "P10",
+        what: "errors in every run above",
+        budget: "0",
+        measured: errors.to_string(),
+        pass: Some(errors == 0),
+        detail: String::new(),
+    });
+    budgets.push(ratio(
+        "P11",
+        "authenticated GET against LemonLDAP::NG, both with rotating sessions",
+        "≥ 5 × LemonLDAP::NG",
+        rps("g_gateway"),
+        rps("h_llng_rotating"),
+        |r| r >= 5.0,
+        format!(
+            "{:.0} vs {:.0} req/s",
+            rps("g_gateway"),
+            rps("h_llng_rotating")
+        ),
+    ));
+    for (id, what, budget) in [
+        (
+            "P2",
+            "authenticated GET throughput with the Redis store",
+            "≥ 0.80 × pingora-bare",
+        ),
+        (
+            "P7",
+            "store bytes per session (Redis MEMORY USAGE)",
+            "≤ 512 B",
+        ),
+    ] {
+        budgets.push(Budget {
+            id,
+            what,
+            budget,
+            measured: "joins with the Redis store".into(),
+            pass: None,
+            detail: String::new(),
+        });
+    }
+    budgets.sort_by_key(|b| b.id.trim_start_matches('P').parse::<u32>().unwrap_or(99));
+    Report {
+        notes,
+        baselines,
+        scenarios,
+        values,
+        budgets,
+    }
+}
+
+/// A latency-by-percentile plot of the scenarios, as SVG.
+pub fn svg(report: &Report) -> String {
+    let (w, h, left, bottom) = (720.0, 360.0, 60.0, 40.0);
+    let series: Vec<(&String, &Summary)> = report
+        .scenarios
+        .iter()
+        .filter(|(_, s)| s.requests > 0)
+        .collect();
+    let max_ms = series
+        .iter()
+        .flat_map(|(_, s)| s.percentiles.iter().map(|p| p.1))
+        .fold(1.0_f64, f64::max);
+    let colors = [
+        "#0b57d0", "#b3261e", "#188038", "#e37400", "#9334e6", "#007b83", "#5f6368", "#c5221f",
+    ];
+    // x: percentile on a log scale of 1/(1-p): 0, 50, 90, 99, 99.9, 99.99.
+    let x = |p: f64| {
+        let nines = (1.0 / (1.0 - (p / 100.0).min(0.99999))).log10();
+        left + nines / 5.0 * (w - left - 20.0)
+    };
+    let y = |ms: f64| h - bottom - ms / max_ms * (h - bottom - 20.0);
+    let mut out = format!("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{}\" font-family=\"sans-serif\" font-size=\"11\">", h + 20.0 * series.len() as f64);
+    let _ = write!(
+        out,
+        "<line x1=\"{left}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"#333\"/>",
+        h - bottom,
+        w - 20.0,
+        h - bottom
+    );
+    let _ = write!(
+        out,
+        "<line x1=\"{left}\" y1=\"20\" x2=\"{left}\" y2=\"{}\" stroke=\"#333\"/>",
+        h - bottom
+    );
+    for p in [0.0, 50.0, 90.0, 99.0, 99.9, 99.99] {
+        let _ = write!(
+            out,
+            "<text x=\"{:.0}\" y=\"{}\" text-anchor=\"middle\">p{p}</text>",
+            x(p),
+            h - bottom + 15.0
+        );
+    }
+    for i in 0..=4 {
+        let ms = max_ms * i as f64 / 4.0;
+        let _ = write!(
+            out,
+            "<text x=\"{}\" y=\"{:.0}\" text-anchor=\"end\">{ms:.1} ms</text>",
+            left - 4.0,
+            y(ms) + 4.0
+        );
+    }
+    for (i, (name, s)) in series.iter().enumerate() {
+        let c = colors[i % colors.len()];
+        let pts: Vec<String> = s
+            .percentiles
+            .iter()
+            .filter(|p| p.0 < 100.0)
+            .map(|(p, ms)| format!("{:.1},{:.1}", x(*p), y(*ms)))
+            .collect();
+        let _ = write!(
+            out,
+            "<polyline fill=\"none\" stroke=\"{c}\" stroke-width=\"2\" points=\"{}\"/>",
+            pts.join(" ")
+        );
+        let _ = write!(
+            out,
+            "<text x=\"{left}\" y=\"{:.0}\" fill=\"{c}\">■ {name}</text>",
+            h + 14.0 * (i as f64 + 1.0)
+        );
+    }
+    out.push_str("</svg>");
+    out
+}
+
+/// The human report.
+pub fn markdown(report: &Report, svg_name: &str) -> String {
+    let mut md = String::from("# Sekisho benchmark report\n\n");
+    for (k, v) in &report.notes {
+        let _ = writeln!(md, "- **{k}**: {v}");
+    }
+    md.push_str("\n## Budgets (PERFORMANCE.md)\n\n| id | what | budget | measured | result | detail |\n|---|---|---|---|---|---|\n");
+    for b in &report.budgets {
+        let result = match b.pass {
+            Some(true) => "pass",
+            Some(false) => "**FAIL**",
+            None => "—",
+        };
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {} | {} |",
+            b.id, b.what, b.budget, b.measured, result, b.detail
+        );
+    }
+    md.push_str("\n## Throughput baselines (wrk -t2 -c50, medians over rounds)\n\n| target | req/s | p50 ms | p99 ms | errors |\n|---|---|---|---|---|\n");
+    for (k, (rps, p50, p99, e)) in &report.baselines {
+        let _ = writeln!(md, "| {k} | {rps:.0} | {p50:.2} | {p99:.2} | {e} |");
+    }
+    md.push_str("\n## Scenarios (sekisho-loadtest)\n\n| scenario | requests | req/s | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | errors |\n|---|---|---|---|---|---|---|---|---|\n");
+    for (k, s) in &report.scenarios {
+        let errors: u64 = s.errors.values().sum();
+        let _ = writeln!(
+            md,
+            "| {k} | {} | {:.1} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {errors} |",
+            s.requests, s.throughput_rps, s.p50_ms, s.p90_ms, s.p99_ms, s.p999_ms, s.max_ms
+        );
+    }
+    let _ = write!(
+        md,
+        "\n## Latency by percentile\n\n![latency]({svg_name})\n\n## Other measurements\n\n"
+    );
+    for (k, v) in &report.values {
+        let _ = writeln!(md, "- {k}: {v:.2}");
+    }
+    md
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stats::Recorder;
+    use std::time::Duration;
+
+    fn wrk(label: &str, round: u32, rps: f64) -> Record {
+        Record::Wrk {
+            label: label.into(),
+            round,
+            rps,
+            p50_ms: 1.0,
+            p99_ms: 2.0,
+            errors: 0,
+        }
+    }
+
+    #[test]
+    fn budgets_from_medians() {
+        let mut rec = Recorder::default();
+        rec.ok(Duration::from_millis(3));
+        let records = vec![
+            wrk("d_pingora_bare", 1, 30000.0),
+            wrk("d_pingora_bare", 2, 20000.0),
+            wrk("d_pingora_bare", 3, 31000.0),
+            wrk("g_gateway", 1, 28000.0),
+            wrk("g_gateway", 2, 27500.0),
+            wrk("g_gateway", 3, 10.0),
+            wrk("h_llng_rotating", 1, 1700.0),
+            Record::Value {
+                label: "hash_rate".into(),
+                value: 60.0,
+            },
+            Record::Scenario {
+                label: "p4_login".into(),
+                summary: rec.summary("p4_login", Duration::from_millis(20)),
+            },
+        ];
+        let r = build(&records);
+        let p1 = r.budgets.iter().find(|b| b.id == "P1").unwrap();
+        assert_eq!(p1.measured, "0.92×", "median 27500 / median 30000");
+        assert_eq!(p1.pass, Some(true));
+        let p11 = r.budgets.iter().find(|b| b.id == "P11").unwrap();
+        assert_eq!(p11.pass, Some(true));
+        let p4 = r.budgets.iter().find(|b| b.id == "P4").unwrap();
+        assert_eq!(p4.measured, "0.83×");
+        let p8 = r.budgets.iter().find(|b| b.id == "P8").unwrap();
+        assert_eq!(p8.pass, None, "missing measurements are said, not guessed");
+        assert!(markdown(&r, "x.svg").contains("| P1 |"));
+        assert!(svg(&r).starts_with("<svg"));
+    }
+}

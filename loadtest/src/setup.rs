@@ -1,0 +1,180 @@
+//! Users and sessions for the scenarios, made the way an operator and
+//! people would: tenants through `sekisho admin create-tenant`, registration
+//! and logins through the gateway's own pages. Nothing is written to the
+//! store behind the gateway's back.
+
+use crate::http::{self, HttpClient};
+use std::path::Path;
+use std::process::Command;
+
+/// The password every load-test user registers with.
+pub const PASSWORD: &str = "Loadtest-Sekisho-2024!";
+
+fn create_tenant(sekisho: &Path, config: &Path, email: &str) -> anyhow::Result<String> {
+    let out = Command::new(sekisho)
+        .args(["admin", "--config"])
+        .arg(config)
+        .args([
+            "create-tenant",
+            "--plan",
+            "basic",
+            "--holder-email",
+            email,
+            "--holder-name",
+            "Load Test",
+        ])
+        .output()?;
+    anyhow::ensure!(
+        out.status.success(),
+        "create-tenant failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("registration link:")
+                .map(|s| s.trim().to_string())
+        })
+        .ok_or_else(|| anyhow::anyhow!("create-tenant printed no link"))
+}
+
+/// Registers through the invitation link: form, confirmation, completion.
+async fn register(
+    client: &HttpClient,
+    base: &str,
+    link: &str,
+    cookie_name: &str,
+) -> anyhow::Result<()> {
+    let path = &link[link
+        .find("/.sekisho/")
+        .ok_or_else(|| anyhow::anyhow!("odd link {link}"))?..];
+    let ticket = link.split("ticket=").nth(1).unwrap_or("");
+    let resp = client
+        .request(http::request(
+            "GET",
+            &format!("{base}{path}"),
+            None,
+            None,
+            http::empty(),
+        ))
+        .await?;
+    let pre_name = format!("{cookie_name}-pre");
+    let pre = http::set_cookie(&resp, &pre_name)
+        .ok_or_else(|| anyhow::anyhow!("no pre-session cookie"))?;
+    let (_, page) = http::read_body(resp, 64 * 1024).await?;
+    let csrf = http::hidden(&page, "csrf")
+        .ok_or_else(|| anyhow::anyhow!("no csrf on the registration page"))?;
+    let cookie = format!("{pre_name}={pre}");
+    for step in ["check", "confirm"] {
+        let body = http::form(&[
+            ("csrf", &csrf),
+            ("ticket", ticket),
+            ("step", step),
+            ("password", PASSWORD),
+            ("password_confirm", PASSWORD),
+        ]);
+        let resp = client
+            .request(http::request(
+                "POST",
+                &format!("{base}/.sekisho/register"),
+                None,
+                Some(&cookie),
+                body,
+            ))
+            .await?;
+        anyhow::ensure!(
+            resp.status() == 200,
+            "registration step {step} answered {}",
+            resp.status()
+        );
+        http::read_body(resp, 0).await?;
+    }
+    Ok(())
+}
+
+/// Logs in once and returns the session cookie's value.
+async fn login(
+    client: &HttpClient,
+    base: &str,
+    email: &str,
+    cookie_name: &str,
+) -> anyhow::Result<String> {
+    let resp = client
+        .request(http::request(
+            "GET",
+            &format!("{base}/.sekisho/login"),
+            None,
+            None,
+            http::empty(),
+        ))
+        .await?;
+    let pre_name = format!("{cookie_name}-pre");
+    let pre = http::set_cookie(&resp, &pre_name)
+        .ok_or_else(|| anyhow::anyhow!("no pre-session cookie"))?;
+    let (_, page) = http::read_body(resp, 64 * 1024).await?;
+    let csrf =
+        http::hidden(&page, "csrf").ok_or_else(|| anyhow::anyhow!("no csrf on the login page"))?;
+    let body = http::form(&[("csrf", &csrf), ("email", email), ("password", PASSWORD)]);
+    let resp = client
+        .request(http::request(
+            "POST",
+            &format!("{base}/.sekisho/login"),
+            None,
+            Some(&format!("{pre_name}={pre}")),
+            body,
+        ))
+        .await?;
+    let session = http::set_cookie(&resp, cookie_name);
+    let status = resp.status();
+    http::read_body(resp, 0).await?;
+    session.ok_or_else(|| anyhow::anyhow!("login answered {status} without a session"))
+}
+
+/// Creates `users` users and `sessions` sessions over them; returns the
+/// users (email, password) and the session cookie values.
+pub async fn prepare(
+    sekisho: &Path,
+    config: &Path,
+    base: &str,
+    cookie_name: &str,
+    users: usize,
+    sessions: usize,
+    tag: &str,
+) -> anyhow::Result<(Vec<(String, String)>, Vec<String>)> {
+    let client = http::client(16);
+    let mut made = Vec::new();
+    for i in 0..users {
+        let email = format!("load{i}-{tag}@loadtest.example.jp");
+        let link = create_tenant(sekisho, config, &email)?;
+        register(&client, base, &link, cookie_name).await?;
+        made.push((email, PASSWORD.to_string()));
+    }
+    let next = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let made_arc = std::sync::Arc::new(made.clone());
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let (client, next, made, base, name) = (
+            client.clone(),
+            next.clone(),
+            made_arc.clone(),
+            base.to_string(),
+            cookie_name.to_string(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let mut got = Vec::new();
+            loop {
+                let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if n >= sessions {
+                    return Ok::<_, anyhow::Error>(got);
+                }
+                let (email, _) = &made[n % made.len()];
+                got.push(login(&client, &base, email, &name).await?);
+            }
+        }));
+    }
+    let mut cookies = Vec::new();
+    for t in tasks {
+        cookies.extend(t.await??);
+    }
+    Ok((made, cookies))
+}

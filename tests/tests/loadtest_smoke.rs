@@ -1,0 +1,228 @@
+//! A short run of every load-test scenario against a test gateway: zero
+//! errors and non-empty histograms. No timing is asserted here; budgets
+//! live in the benchmark report (PERFORMANCE.md).
+
+use sekisho_tests::gateway::{binary, workspace_binary};
+use sekisho_tests::Env;
+use serde_json::Value;
+use std::process::Command;
+
+fn run(tool: &std::path::Path, args: &[&str]) -> Vec<Value> {
+    let out = Command::new(tool).args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // One pretty JSON summary per measured stream.
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    serde_json::Deserializer::from_str(&text)
+        .into_iter::<Value>()
+        .map(|v| v.unwrap())
+        .collect()
+}
+
+fn assert_clean(s: &Value) {
+    assert!(s["requests"].as_u64().unwrap() > 0, "empty histogram: {s}");
+    assert!(s["errors"].as_object().unwrap().is_empty(), "errors: {s}");
+    assert!(s["p99_ms"].as_f64().unwrap() > 0.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_scenario_runs_clean_against_a_gateway() {
+    let env = Env::start().await;
+    let tool =
+        tokio::task::spawn_blocking(|| workspace_binary("sekisho-loadtest", "sekisho-loadtest"))
+            .await
+            .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out_path = dir.path().to_path_buf();
+    let out = dir.path().to_str().unwrap();
+    let sekisho = binary();
+    let config = env.gw.config_path.to_str().unwrap().to_string();
+    let base = env.gw.base.clone();
+    let t = tool.clone();
+    let setup = tokio::task::spawn_blocking(move || {
+        Command::new(&t)
+            .args([
+                "setup",
+                "--base",
+                &base,
+                "--sekisho",
+                sekisho.to_str().unwrap(),
+                "--config",
+                &config,
+            ])
+            .args(["--users", "3", "--sessions", "12", "--out"])
+            .arg(&out_path)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        setup.status.success(),
+        "{}",
+        String::from_utf8_lossy(&setup.stderr)
+    );
+    let cookies = std::fs::read_to_string(format!("{out}/cookies.txt")).unwrap();
+    assert_eq!(
+        cookies
+            .lines()
+            .collect::<std::collections::BTreeSet<_>>()
+            .len(),
+        12,
+        "distinct sessions"
+    );
+
+    let base = env.gw.base.clone();
+    let (c, u) = (format!("{out}/cookies.txt"), format!("{out}/users.txt"));
+    let record = format!("{out}/measurements.jsonl");
+    let common = [
+        "--base",
+        base.as_str(),
+        "--path",
+        "/files/x",
+        "--cookies",
+        c.as_str(),
+        "--users",
+        u.as_str(),
+        "--record",
+        record.as_str(),
+    ];
+    let scenarios: Vec<Vec<&str>> = vec![
+        vec![
+            "--scenario",
+            "browse",
+            "--concurrency",
+            "4",
+            "--seconds",
+            "1.5",
+            "--label",
+            "browse",
+        ],
+        vec![
+            "--scenario",
+            "browse",
+            "--rate",
+            "200",
+            "--seconds",
+            "1.5",
+            "--label",
+            "browse_fixed_rate",
+        ],
+        vec![
+            "--scenario",
+            "login",
+            "--concurrency",
+            "2",
+            "--seconds",
+            "2",
+            "--label",
+            "login",
+        ],
+        vec![
+            "--scenario",
+            "mixed",
+            "--concurrency",
+            "4",
+            "--login-concurrency",
+            "2",
+            "--seconds",
+            "2",
+            "--label",
+            "mixed",
+        ],
+        vec![
+            "--scenario",
+            "upload",
+            "--concurrency",
+            "1",
+            "--max-requests",
+            "2",
+            "--mib",
+            "8",
+            "--label",
+            "upload",
+        ],
+        vec![
+            "--scenario",
+            "download",
+            "--concurrency",
+            "1",
+            "--max-requests",
+            "2",
+            "--mib",
+            "0",
+            "--label",
+            "download",
+        ],
+    ];
+    for extra in scenarios {
+        let mut args = vec!["run"];
+        args.extend(common);
+        args.extend(extra);
+        let tool = tool.clone();
+        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        let summaries = tokio::task::spawn_blocking(move || {
+            let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+            run(&tool, &refs)
+        })
+        .await
+        .unwrap();
+        assert!(!summaries.is_empty());
+        for s in &summaries {
+            assert_clean(s);
+        }
+    }
+    assert_eq!(env.upstream.last().one("x-auth-route"), "internet");
+
+    // The report renders from what was recorded.
+    let out_dir = format!("{out}/report");
+    let t = tool.clone();
+    let report = tokio::task::spawn_blocking(move || {
+        Command::new(&t)
+            .args(["report", "--in", &record, "--out", &out_dir])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        report.status.success(),
+        "{}",
+        String::from_utf8_lossy(&report.stderr)
+    );
+    let md = std::fs::read_to_string(format!("{out}/report/report.md")).unwrap();
+    assert!(md.contains("| P10 |") && md.contains("browse_fixed_rate"));
+    assert!(std::fs::read_to_string(format!("{out}/report/latency.svg"))
+        .unwrap()
+        .starts_with("<svg"));
+
+    // Idle keep-alive connections are held and answered.
+    let cookie = format!("sekisho={}", cookies.lines().next().unwrap());
+    let addr = env.gw.addr.to_string();
+    let t = tool.clone();
+    let idle = tokio::task::spawn_blocking(move || {
+        run(
+            &t,
+            &[
+                "idle",
+                "--addr",
+                &addr,
+                "--path",
+                "/files/idle",
+                "--cookie",
+                &cookie,
+                "--connections",
+                "50",
+                "--hold-seconds",
+                "1",
+            ],
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(idle[0]["established"], 50);
+    assert_eq!(idle[0]["answered"], 50);
+}
