@@ -206,6 +206,7 @@ pub struct Assertion {
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
     pub form_body_bytes: usize,
+    pub client_read_buffer_bytes: usize,
     pub form_body_timeout: Duration,
     pub client_read_timeout: Duration,
 }

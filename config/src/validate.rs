@@ -263,7 +263,8 @@ fn build(c: &mut Checker, raw: RawConfig) -> Config {
     if h.parallelism == 0 || h.parallelism > 16 {
         c.err("password_hashing.parallelism", "must be between 1 and 16");
     }
-    let pool_threads = h.pool_threads.unwrap_or(cores);
+    // Half the cores by default: a login flood must leave CPU for proxying.
+    let pool_threads = h.pool_threads.unwrap_or((cores / 2).max(1));
     if pool_threads == 0 || pool_threads > 256 {
         c.err("password_hashing.pool_threads", "must be between 1 and 256");
     }
@@ -355,8 +356,15 @@ fn build(c: &mut Checker, raw: RawConfig) -> Config {
     if l.form_body_bytes < 1024 || l.form_body_bytes > 1024 * 1024 {
         c.err("limits.form_body_bytes", "must be between 1024 and 1048576");
     }
+    if l.client_read_buffer_bytes < 1024 || l.client_read_buffer_bytes > 1024 * 1024 {
+        c.err(
+            "limits.client_read_buffer_bytes",
+            "must be between 1024 and 1048576",
+        );
+    }
     let limits = Limits {
         form_body_bytes: l.form_body_bytes,
+        client_read_buffer_bytes: l.client_read_buffer_bytes,
         form_body_timeout: Duration::from_millis(
             c.positive("limits.form_body_timeout_ms", l.form_body_timeout_ms),
         ),

@@ -4,7 +4,7 @@
 
 use crate::sessions::Live;
 use crate::state::App;
-use crate::web::{write_answer, Answer, Cookies, Req};
+use crate::web::{cookies_for_upstream, single_cookie, write_answer, Answer, Req};
 use async_trait::async_trait;
 use http::header;
 use pingora::http::RequestHeader;
@@ -30,7 +30,6 @@ pub struct Ctx {
     kind: &'static str,
     outcome: &'static str,
     live: Option<Live>,
-    cookies: Option<Cookies>,
     client_ip: String,
     upstream_started: Option<Instant>,
 }
@@ -108,7 +107,6 @@ impl ProxyHttp for Gateway {
             kind: "proxy",
             outcome: "unknown",
             live: None,
-            cookies: None,
             client_ip: String::new(),
             upstream_started: None,
         }
@@ -116,10 +114,9 @@ impl ProxyHttp for Gateway {
 
     async fn request_filter(&self, session: &mut Session, ctx: &mut Ctx) -> Result<bool> {
         let app = &self.app;
-        let req = Req::read(session, &app.cookies, &app.config.throttle.trusted_proxies);
-        ctx.client_ip = req.client_ip.clone();
-
+        let trusted = &app.config.throttle.trusted_proxies;
         if framing_is_ambiguous(session) {
+            let req = Req::read(session, &app.cookies, trusted);
             return self
                 .answer(
                     session,
@@ -129,13 +126,16 @@ impl ProxyHttp for Gateway {
                 )
                 .await;
         }
-
-        if req.path.starts_with(PREFIX) || req.path == "/.sekisho" {
+        let path = session.req_header().uri.path();
+        if path.starts_with(PREFIX) || path == "/.sekisho" {
             ctx.kind = "gateway";
+            let req = Req::read(session, &app.cookies, trusted);
+            ctx.client_ip = req.client_ip.clone();
             let (outcome, answer) = crate::flows::handle(app, session, &req, self.route).await;
             return self.answer(session, ctx, outcome, answer).await;
         }
-        if !req.path.starts_with('/') {
+        if !path.starts_with('/') {
+            let req = Req::read(session, &app.cookies, trusted);
             return self
                 .answer(
                     session,
@@ -146,12 +146,15 @@ impl ProxyHttp for Gateway {
                 .await;
         }
 
+        // The proxied path reads only what it needs; a page context is
+        // built only when the gateway answers itself.
         let now = app.clock.now();
-        let cookie = req.cookies.unique(app.cookies.session);
+        let cookie = single_cookie(session, app.cookies.session);
         let live = match cookie {
             Some(c) => match app.sessions.resolve(c, now).await {
                 Ok(live) => live,
                 Err(_) => {
+                    let req = Req::read(session, &app.cookies, trusted);
                     return self
                         .answer(
                             session,
@@ -159,12 +162,14 @@ impl ProxyHttp for Gateway {
                             "store_unavailable",
                             app.error_page(&req, 503).closing(),
                         )
-                        .await
+                        .await;
                 }
             },
             None => None,
         };
         let Some(live) = live else {
+            let had_cookie = cookie.is_some();
+            let req = Req::read(session, &app.cookies, trusted);
             let headers = &session.req_header().headers;
             let mode = headers.get("sec-fetch-mode").and_then(|v| v.to_str().ok());
             let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
@@ -176,7 +181,7 @@ impl ProxyHttp for Gateway {
             } else {
                 app.error_page(&req, 401)
             };
-            if cookie.is_some() {
+            if had_cookie {
                 answer = answer.with_cookie(app.cookies.clear(app.cookies.session));
             }
             if has_body {
@@ -188,6 +193,7 @@ impl ProxyHttp for Gateway {
         let tenant = &live.view.tenant;
         let state = plan_state(tenant.plan, tenant.created_at, now);
         if state != PlanState::Active {
+            let req = Req::read(session, &app.cookies, trusted);
             let t = req.lang.texts();
             let text = if state == PlanState::Closed {
                 t.tenant_closed_text
@@ -197,8 +203,11 @@ impl ProxyHttp for Gateway {
             let page = app.message_page(&req, 403, t.trial_ended_title, text, None);
             return self.answer(session, ctx, "trial_ended", page).await;
         }
+        ctx.client_ip = match session.client_addr().and_then(|a| a.as_inet()) {
+            Some(a) if trusted.is_empty() => a.ip().to_string(),
+            _ => Req::read(session, &app.cookies, trusted).client_ip,
+        };
         ctx.live = Some(live);
-        ctx.cookies = Some(req.cookies);
         Ok(false)
     }
 
@@ -233,26 +242,19 @@ impl ProxyHttp for Gateway {
             upstream.remove_header(&name);
         }
         // The session cookies stay here; the others go on as one field.
+        let rest = cookies_for_upstream(upstream, &app.cookies);
         upstream.remove_header(&header::COOKIE);
-        if let Some(rest) = ctx.cookies.as_ref().and_then(|c| c.without(&app.cookies)) {
+        if let Some(rest) = rest {
             upstream.insert_header(header::COOKIE, rest)?;
         }
         upstream.insert_header("x-forwarded-for", ctx.client_ip.as_str())?;
         upstream.insert_header("x-forwarded-proto", if app.hsts { "https" } else { "http" })?;
 
-        let id = &live.identity;
-        upstream.insert_header("x-auth-user", id.user_id.as_str())?;
-        upstream.insert_header("x-auth-email", id.email.as_str())?;
-        upstream.insert_header("x-auth-tenant", id.tenant_id.as_str())?;
-        upstream.insert_header("x-auth-role", id.role)?;
-        upstream.insert_header("x-auth-plan", id.plan)?;
-        upstream.insert_header("x-auth-method", id.method)?;
-        upstream.insert_header("x-auth-route", id.route.as_str())?;
-        if let Some(line) = &id.line {
-            upstream.insert_header("x-auth-line", line.as_str())?;
+        for (name, value) in &live.identity.headers {
+            upstream.insert_header(name.clone(), value.clone())?;
         }
         let token = app.sessions.assertion(live, &app.signer, app.clock.now());
-        upstream.insert_header("x-auth-assertion", &*token)?;
+        upstream.insert_header(http::HeaderName::from_static("x-auth-assertion"), token)?;
         ctx.outcome = "forwarded";
         Ok(())
     }

@@ -27,11 +27,14 @@ pub struct Identity {
     pub method: &'static str,
     pub route: Route,
     pub line: Option<String>,
+    /// The identity headers, built once per cached session rather than per
+    /// request (a `HeaderValue` clone is a reference-count increment).
+    pub headers: Vec<(http::HeaderName, http::HeaderValue)>,
 }
 
 impl Identity {
     pub fn of(view: &SessionView) -> Identity {
-        Identity {
+        let mut id = Identity {
             user_id: view.user.id.clone(),
             email: view.user.email.clone(),
             tenant_id: view.tenant.id.clone(),
@@ -40,8 +43,53 @@ impl Identity {
             method: view.session.method.as_str(),
             route: view.session.route,
             line: None,
+            headers: Vec::new(),
+        };
+        let value = |s: &str| {
+            http::HeaderValue::from_str(s).unwrap_or_else(|_| http::HeaderValue::from_static(""))
+        };
+        let mut headers = vec![
+            (
+                http::HeaderName::from_static("x-auth-user"),
+                value(&id.user_id),
+            ),
+            (
+                http::HeaderName::from_static("x-auth-email"),
+                value(&id.email),
+            ),
+            (
+                http::HeaderName::from_static("x-auth-tenant"),
+                value(&id.tenant_id),
+            ),
+            (
+                http::HeaderName::from_static("x-auth-role"),
+                http::HeaderValue::from_static(id.role),
+            ),
+            (
+                http::HeaderName::from_static("x-auth-plan"),
+                http::HeaderValue::from_static(id.plan),
+            ),
+            (
+                http::HeaderName::from_static("x-auth-method"),
+                http::HeaderValue::from_static(id.method),
+            ),
+            (
+                http::HeaderName::from_static("x-auth-route"),
+                http::HeaderValue::from_static(id.route.as_str()),
+            ),
+        ];
+        if let Some(line) = &id.line {
+            headers.push((http::HeaderName::from_static("x-auth-line"), value(line)));
         }
+        id.headers = headers;
+        id
     }
+}
+
+/// A session view as cached: the store's answer and the identity made of it.
+struct Cached {
+    view: Arc<SessionView>,
+    identity: Arc<Identity>,
 }
 
 /// A live session as a request sees it.
@@ -54,14 +102,16 @@ pub struct Live {
 
 struct CachedAssertion {
     identity: Arc<Identity>,
-    token: Arc<str>,
+    token: http::HeaderValue,
     exp: UnixTime,
 }
 
 pub struct Sessions {
     store: SharedStore,
     limits: SessionLimits,
-    views: Option<Cache<String, Arc<SessionView>>>,
+    views: Option<Cache<String, Arc<Cached>>>,
+    /// Last-seen times waiting to be written, flushed in one store step.
+    touches: std::sync::Mutex<std::collections::HashMap<String, UnixTime>>,
     assertions: Cache<String, Arc<CachedAssertion>>,
     issuer: String,
     audience: String,
@@ -93,6 +143,7 @@ impl Sessions {
                     .time_to_live(ttl)
                     .build()
             }),
+            touches: std::sync::Mutex::new(std::collections::HashMap::new()),
             assertions: Cache::builder()
                 .max_capacity(200_000)
                 .time_to_live(lifetime)
@@ -116,16 +167,18 @@ impl Sessions {
             return Ok(None);
         }
         let id_hash = crypto::token_hash(cookie);
-        let cached = self.views.as_ref().and_then(|c| c.get(&id_hash));
-        let view = match cached {
-            Some(v) => v,
+        let cached = match self.views.as_ref().and_then(|c| c.get(&id_hash)) {
+            Some(c) => c,
             None => match self.store.session_view(&id_hash).await {
                 Ok(Some(v)) => {
-                    let v = Arc::new(v);
-                    if let Some(c) = &self.views {
-                        c.insert(id_hash.clone(), v.clone());
+                    let c = Arc::new(Cached {
+                        identity: Arc::new(Identity::of(&v)),
+                        view: Arc::new(v),
+                    });
+                    if let Some(cache) = &self.views {
+                        cache.insert(id_hash.clone(), c.clone());
                     }
-                    v
+                    c
                 }
                 Ok(None) => return Ok(None),
                 Err(e) => {
@@ -136,7 +189,7 @@ impl Sessions {
                 }
             },
         };
-        let s = &view.session;
+        let s = &cached.view.session;
         if session_expiry(self.limits, s.created_at, s.last_seen, now).is_some() {
             self.forget(&id_hash);
             let _ = self.store.delete_session(&id_hash).await;
@@ -144,42 +197,51 @@ impl Sessions {
         }
         // A lock guards the login, not sessions already open: otherwise ten
         // wrong passwords from anyone would log the owner out everywhere.
-        if view.user.status != UserStatus::Active {
+        if cached.view.user.status != UserStatus::Active {
             self.forget(&id_hash);
             return Ok(None);
         }
-        let view = if should_touch(s.last_seen, now) {
-            self.touch(&id_hash, &view, now)
+        let cached = if should_touch(s.last_seen, now) {
+            self.touch(&id_hash, &cached, now)
         } else {
-            view
+            cached
         };
-        let identity = Arc::new(Identity::of(&view));
         Ok(Some(Live {
             id_hash,
-            view,
-            identity,
+            view: cached.view.clone(),
+            identity: cached.identity.clone(),
         }))
     }
 
-    /// Moves last-seen forward: in the cache at once, in the store in the
-    /// background (a lost touch only shortens the idle window by a minute).
-    fn touch(&self, id_hash: &str, view: &Arc<SessionView>, now: UnixTime) -> Arc<SessionView> {
-        let mut fresh = (**view).clone();
-        fresh.session.last_seen = now;
-        let fresh = Arc::new(fresh);
+    /// Moves last-seen forward: in the cache at once; in the store with the
+    /// next flush (a lost flush only shortens the idle window a little).
+    fn touch(&self, id_hash: &str, cached: &Arc<Cached>, now: UnixTime) -> Arc<Cached> {
+        let mut view = (*cached.view).clone();
+        view.session.last_seen = now;
+        let fresh = Arc::new(Cached {
+            view: Arc::new(view),
+            identity: cached.identity.clone(),
+        });
         if let Some(c) = &self.views {
             c.insert(id_hash.to_string(), fresh.clone());
         }
-        let store = self.store.clone();
-        let id_hash = id_hash.to_string();
-        tokio::spawn(async move {
-            if store.touch_session(&id_hash, now).await.is_err() {
-                crate::metrics::STORE_ERRORS
-                    .with_label_values(&["touch_session"])
-                    .inc();
-            }
-        });
+        if let Ok(mut pending) = self.touches.lock() {
+            pending.insert(id_hash.to_string(), now);
+        }
         fresh
+    }
+
+    /// Writes the waiting last-seen times (called every few seconds).
+    pub async fn flush_touches(&self) {
+        let batch: Vec<(String, UnixTime)> = match self.touches.lock() {
+            Ok(mut pending) => pending.drain().collect(),
+            Err(_) => return,
+        };
+        if !batch.is_empty() && self.store.touch_sessions(batch).await.is_err() {
+            crate::metrics::STORE_ERRORS
+                .with_label_values(&["touch_sessions"])
+                .inc();
+        }
     }
 
     /// Starts a session and returns the cookie value. With `replacing`, the
@@ -233,14 +295,19 @@ impl Sessions {
         if let Some(c) = &self.views {
             c.invalidate(id_hash);
         }
+        if let Ok(mut pending) = self.touches.lock() {
+            pending.remove(id_hash);
+        }
         self.assertions.invalidate(id_hash);
     }
 
     /// The signed assertion for a live session, re-signed only when the
     /// identity changed or it has less than a minute left.
-    pub fn assertion(&self, live: &Live, signer: &Signer, now: UnixTime) -> Arc<str> {
+    pub fn assertion(&self, live: &Live, signer: &Signer, now: UnixTime) -> http::HeaderValue {
         if let Some(c) = self.assertions.get(&live.id_hash) {
-            if c.identity == live.identity && c.exp - now > 60 {
+            if (Arc::ptr_eq(&c.identity, &live.identity) || c.identity == live.identity)
+                && c.exp - now > 60
+            {
                 return c.token.clone();
             }
         }
@@ -259,7 +326,8 @@ impl Sessions {
             route: id.route.as_str().to_string(),
             line: id.line.clone(),
         };
-        let token: Arc<str> = signer.sign(&claims).into();
+        let token = http::HeaderValue::from_str(&signer.sign(&claims))
+            .expect("a JWT is a valid header value");
         self.assertions.insert(
             live.id_hash.clone(),
             Arc::new(CachedAssertion {

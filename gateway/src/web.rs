@@ -110,6 +110,50 @@ impl Cookies {
     }
 }
 
+/// The value of cookie `name` when the request carries it exactly once,
+/// found without collecting the other cookies (the proxied path's way).
+pub fn single_cookie<'a>(session: &'a Session, name: &str) -> Option<&'a str> {
+    let mut found = None;
+    for value in session.req_header().headers.get_all(header::COOKIE) {
+        let Ok(text) = value.to_str() else { continue };
+        for pair in text.split(';') {
+            if let Some((n, v)) = pair.trim().split_once('=') {
+                if n.trim() == name {
+                    if found.is_some() {
+                        return None;
+                    }
+                    found = Some(v.trim());
+                }
+            }
+        }
+    }
+    found
+}
+
+/// The request's cookies without the gateway's own, as one `Cookie` value
+/// for the upstream; `None` when nothing is left.
+pub fn cookies_for_upstream(
+    req: &pingora::http::RequestHeader,
+    names: &CookieNames,
+) -> Option<String> {
+    let mut out = String::new();
+    for value in req.headers.get_all(header::COOKIE) {
+        let Ok(text) = value.to_str() else { continue };
+        for pair in text.split(';') {
+            let pair = pair.trim();
+            let name = pair.split_once('=').map(|(n, _)| n.trim()).unwrap_or(pair);
+            if pair.is_empty() || names.is_ours(name) {
+                continue;
+            }
+            if !out.is_empty() {
+                out.push_str("; ");
+            }
+            out.push_str(pair);
+        }
+    }
+    (!out.is_empty()).then_some(out)
+}
+
 /// What the flows need to know about a request, read once.
 #[derive(Debug, Clone)]
 pub struct Req {

@@ -7,6 +7,7 @@
 //! sekisho-loadtest run    --scenario browse|login|mixed|upload|download --base URL [...]
 //! sekisho-loadtest idle   --addr HOST:PORT --connections N --hold-seconds S
 //! sekisho-loadtest report --in measurements.jsonl --out DIR
+//! sekisho-loadtest sink   --addr HOST:PORT
 //! ```
 
 mod http;
@@ -14,6 +15,7 @@ mod pacing;
 mod report;
 mod scenarios;
 mod setup;
+mod sink;
 mod stats;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -115,6 +117,21 @@ enum Command {
         connections: usize,
         #[arg(long, default_value_t = 10)]
         hold_seconds: u64,
+    },
+    /// A streaming upstream for transfer benchmarks (drains bodies, serves
+    /// `GET /big?bytes=N`).
+    Sink {
+        #[arg(long)]
+        addr: std::net::SocketAddr,
+    },
+    /// Record a single measured number as a measurement line.
+    Value {
+        #[arg(long)]
+        label: String,
+        #[arg(long)]
+        value: f64,
+        #[arg(long)]
+        record: PathBuf,
     },
     /// Turn measurement lines into the JSON summary, Markdown and SVG.
     Report {
@@ -282,6 +299,12 @@ async fn main() -> anyhow::Result<()> {
             .await;
             println!("{{\"established\": {established}, \"answered\": {answered}}}");
         }
+        Command::Sink { addr } => sink::serve(addr).await?,
+        Command::Value {
+            label,
+            value,
+            record: rec,
+        } => record(&Some(rec), &Record::Value { label, value })?,
         Command::Report { input, out } => {
             let records: Vec<Record> = std::fs::read_to_string(&input)?
                 .lines()

@@ -266,8 +266,15 @@ pub async fn sessions_live_rotate_and_end(store: SharedStore) {
     assert_eq!(view.tenant.id, "t1");
     assert!(store.session_view("missing").await.unwrap().is_none());
 
-    store.touch_session("s1", NOW + 120).await.unwrap();
-    store.touch_session("s1", NOW + 60).await.unwrap();
+    store
+        .touch_sessions(vec![("s1".into(), NOW + 120), ("missing".into(), NOW)])
+        .await
+        .unwrap();
+    store
+        .touch_sessions(vec![("s1".into(), NOW + 60)])
+        .await
+        .unwrap();
+    store.touch_sessions(Vec::new()).await.unwrap();
     assert_eq!(
         store
             .session_view("s1")

@@ -271,7 +271,9 @@ pub trait Store: Send + Sync + 'static {
     /// SECURITY S29): the old id no longer exists afterwards.
     async fn rotate_session(&self, old_hash: &str, new: SessionRecord) -> StoreResult<()>;
     async fn session_view(&self, id_hash: &str) -> StoreResult<Option<SessionView>>;
-    async fn touch_session(&self, id_hash: &str, last_seen: UnixTime) -> StoreResult<()>;
+    /// Moves the last-seen time of many sessions forward (never back), in
+    /// one step: browsing costs one write per flush, not one per session.
+    async fn touch_sessions(&self, touches: Vec<(String, UnixTime)>) -> StoreResult<()>;
     async fn delete_session(&self, id_hash: &str) -> StoreResult<()>;
     /// Ends every session of a user; returns the hashes removed, so local
     /// caches can forget them too.

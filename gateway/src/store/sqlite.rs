@@ -789,16 +789,24 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn touch_session(&self, id_hash: &str, last_seen: UnixTime) -> StoreResult<()> {
-        let id_hash = id_hash.to_string();
+    async fn touch_sessions(&self, touches: Vec<(String, UnixTime)>) -> StoreResult<()> {
+        if touches.is_empty() {
+            return Ok(());
+        }
         self.run(move |c| {
-            c.execute(
-                "UPDATE sessions SET data = json_set(data, '$.last_seen', ?2) WHERE id_hash = ?1 \
-                 AND json_extract(data, '$.last_seen') < ?2",
-                params![id_hash, last_seen],
-            )
-            .map_err(unavailable)?;
-            Ok(())
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(unavailable)?;
+            {
+                let mut stmt = tx
+                    .prepare(
+                        "UPDATE sessions SET data = json_set(data, '$.last_seen', ?2) WHERE id_hash = ?1 \
+                         AND json_extract(data, '$.last_seen') < ?2",
+                    )
+                    .map_err(unavailable)?;
+                for (id_hash, last_seen) in &touches {
+                    stmt.execute(params![id_hash, last_seen]).map_err(unavailable)?;
+                }
+            }
+            tx.commit().map_err(unavailable)
         })
         .await
     }

@@ -1,0 +1,236 @@
+#!/usr/bin/env bash
+# The benchmark of PERFORMANCE.md, in one run on this machine: every
+# baseline, the peer (LemonLDAP::NG) and the gateway, interleaved over
+# rounds, then the report with every budget, its ratio and pass/fail.
+#
+#   a_direct         nginx, static 1 KiB                          127.0.0.1:9100 (and :9000)
+#   b_nginx_proxy    nginx reverse proxy with keepalive            127.0.0.1:9101
+#   c_nginx_authreq  nginx auth_request -> trivial auth process    127.0.0.1:9103 (auth on 9104)
+#   d_pingora_bare   Pingora pass-through, same version/threads   127.0.0.1:6188
+#   h_llng_rotating  LemonLDAP::NG handler (nginx auth_request -> FastCGI), rotating sessions
+#                                                                  127.0.0.1:9202 (portal 9201)
+#   g_gateway        Sekisho, embedded store, rotating sessions   127.0.0.1:8440 (metrics 9465)
+#   gateway for transfers: a second Sekisho on the same store, upstream = the loadtest sink
+#                                                                  127.0.0.1:8441 -> 127.0.0.1:9300
+#
+# Usage: loadtest/bench.sh [rounds] [seconds]     (defaults: 3 rounds, 8 s per run)
+# Env:   SESSIONS=1000 (gateway sessions rotated)  LLNG_SESSIONS=100  OUT=bench-results/DATE
+# Installs what it needs (nginx-light, wrk, jq, curl, lemonldap-ng) when missing, builds in release,
+# runs only on loopback, bounds every run in time, and stops everything it started.
+set -u
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+HERE="$ROOT/loadtest"
+ROUNDS=${1:-3}; SECS=${2:-8}
+NSESS=${SESSIONS:-1000}; LLNG_NSESS=${LLNG_SESSIONS:-100}
+OUT=${OUT:-$ROOT/bench-results/$(date -u +%Y%m%dT%H%M%SZ)}
+mkdir -p "$OUT"; M="$OUT/measurements.jsonl"; : > "$M"
+
+# --- prerequisites (idempotent)
+need=()
+for c in nginx:nginx-light wrk:wrk jq:jq curl:curl ss:iproute2 llng-fastcgi-server:lemonldap-ng-fastcgi-server; do
+  command -v "${c%%:*}" >/dev/null 2>&1 || need+=("${c#*:}")
+done
+[ -f /var/lib/lemonldap-ng/conf/lmConf-1.json ] || need+=(lemonldap-ng)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "bench: installing ${need[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq && apt-get install -y -qq "${need[@]}" >/dev/null || { echo "bench: cannot install ${need[*]}"; exit 1; }
+fi
+"$ROOT/scripts/setup.sh"
+echo "bench: building (release)"
+( cd "$ROOT" && cargo build --release -q -p sekisho -p sekisho-loadtest ) || { echo "bench: build failed"; exit 1; }
+BIN="$ROOT/target/release"; LT="$BIN/sekisho-loadtest"
+
+busy=$(ss -Hltn 2>/dev/null | awk '{print $4}' | grep -E '^127\.0\.0\.1:(9000|9100|9101|9103|9104|9105|6188|9201|9202|8440|8441|9300|9465)$')
+[ -z "$busy" ] || { echo "bench: ports already in use: $busy"; exit 1; }
+ulimit -n 200000 2>/dev/null || ulimit -n 65536 2>/dev/null || true
+
+W=$(mktemp -d /tmp/sekisho-bench.XXXX); chmod 755 "$W"
+mkdir -p "$W"/{tmp,www,logs,gw} "$W"/llng/{conf,sessions/lock,psessions/lock,notifications,cache,run}
+head -c 1024 /dev/zero | tr '\0' 'x' > "$W/www/1k.html"; chmod 755 "$W/www"
+
+note() { jq -nc --arg l "$1" --arg t "$2" '{kind:"note",label:$l,text:$t}' >> "$M"; }
+value() { jq -nc --arg l "$1" --argjson v "$2" '{kind:"value",label:$l,value:$v}' >> "$M"; }
+note machine "$(nproc) CPUs ($(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo)), $(free -g | awk '/Mem:/{print $2}') GiB, $(uname -sr)"
+note date "$(date -u +'%Y-%m-%d %H:%M UTC')"
+note method "rounds=$ROUNDS, ${SECS}s per run, wrk -t2 -c50 for throughput (load tool and servers share the CPUs); gateway sessions rotated: $NSESS; LemonLDAP::NG sessions rotated: $LLNG_NSESS"
+
+# --- servers
+common="access_log off; client_body_temp_path $W/tmp/body; proxy_temp_path $W/tmp/proxy; fastcgi_temp_path $W/tmp/f; uwsgi_temp_path $W/tmp/u; scgi_temp_path $W/tmp/s; keepalive_requests 1000000; keepalive_timeout 65;"
+cat > "$W/up.conf" <<C
+worker_processes 2; daemon off; pid $W/up.pid; error_log $W/logs/up.err warn; events { worker_connections 20000; }
+http { $common
+  server { listen 127.0.0.1:9100; listen 127.0.0.1:9000; root $W/www; location / { } }
+  server { listen 127.0.0.1:9105; location = /status { stub_status; } } }
+C
+cat > "$W/auth.conf" <<C
+worker_processes 1; daemon off; pid $W/auth.pid; error_log $W/logs/auth.err warn; events { worker_connections 4096; }
+http { $common server { listen 127.0.0.1:9104; location / { add_header X-User alice; return 200; } } }
+C
+cat > "$W/proxy.conf" <<C
+worker_processes 2; daemon off; pid $W/proxy.pid; error_log $W/logs/proxy.err warn; events { worker_connections 4096; }
+http { $common
+  upstream app { server 127.0.0.1:9100; keepalive 64; }
+  upstream authsvc { server 127.0.0.1:9104; keepalive 64; }
+  server { listen 127.0.0.1:9101; location / { proxy_pass http://app; proxy_http_version 1.1; proxy_set_header Connection ""; } }
+  server { listen 127.0.0.1:9103;
+    location / { auth_request /_auth; auth_request_set \$user \$upstream_http_x_user; proxy_set_header X-User \$user;
+      proxy_pass http://app; proxy_http_version 1.1; proxy_set_header Connection ""; }
+    location = /_auth { internal; proxy_pass http://authsvc; proxy_pass_request_body off; proxy_set_header Content-Length "";
+      proxy_http_version 1.1; proxy_set_header Connection ""; } } }
+C
+sed -e "s#@W@#$W#g" -e "s#@COMMON@#$common#" "$HERE/peer/llng/nginx-llng.conf.in" > "$W/llng.conf"
+sed -e "s#@W@#$W#g" -e "s#@LOGLEVEL@#warn#" -e "s#@CHECKTIME@#600#" "$HERE/peer/llng/lemonldap-ng.ini.in" > "$W/llng/lemonldap-ng.ini"
+jq --arg dir "$W/llng" -f "$HERE/peer/llng/lmConf.jq" /var/lib/lemonldap-ng/conf/lmConf-1.json > "$W/llng/conf/lmConf-1.json" \
+  || { echo "bench: cannot read the LemonLDAP::NG demo configuration (run as root)"; exit 1; }
+FCGI_USER=()
+if [ "$(id -u)" = 0 ]; then chown -R www-data:www-data "$W/llng"; FCGI_USER=(-u www-data -g www-data); fi
+
+gw_config() { # listen metrics upstream
+  cat <<C
+service_name = "おまかせクラウドストレージ"
+[internet]
+listen = "$1"
+public_url = "http://$1"
+[upstream]
+address = "$3"
+[store]
+path = "$W/gw/sekisho.sqlite3"
+[mail]
+from = "bench@loadtest.example.jp"
+transport = "outbox"
+outbox_dir = "$W/gw/outbox"
+[assertion]
+signing_key_file = "$W/gw/key.pem"
+generate_if_missing = true
+[metrics]
+listen = "$2"
+[throttle]
+per_ip_per_minute = 100000000
+[server]
+threads = 2
+grace_period_seconds = 0
+graceful_shutdown_timeout_seconds = 1
+[logging]
+level = "warn"
+[development]
+insecure_http_cookies = true
+C
+}
+gw_config 127.0.0.1:8440 127.0.0.1:9465 127.0.0.1:9000 > "$W/gw/main.toml"
+gw_config 127.0.0.1:8441 127.0.0.1:9466 127.0.0.1:9300 > "$W/gw/transfer.toml"
+
+declare -A GRP
+cleanup() {
+  for l in "${!GRP[@]}"; do kill -TERM -- "-${GRP[$l]}" 2>/dev/null; done
+  for _ in $(seq 1 10); do live=0; for p in "${GRP[@]}"; do kill -0 -- "-$p" 2>/dev/null && live=1; done; [ $live = 0 ] && break; sleep 0.5; done
+  for l in "${!GRP[@]}"; do kill -0 -- "-${GRP[$l]}" 2>/dev/null && kill -KILL -- "-${GRP[$l]}"; done
+  wait 2>/dev/null; rm -rf "$W"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+start() { local l=$1; shift; setsid "$@" >"$W/logs/$l.out" 2>&1 </dev/null & GRP[$l]=$!; }
+for c in up auth proxy; do start $c nginx -p "$W" -e "$W/logs/$c.start.err" -c "$W/$c.conf"; done
+start pingora "$BIN/pingora-bare" 127.0.0.1:6188 127.0.0.1:9000 2
+LLNG_DEFAULTCONFFILE=$W/llng/lemonldap-ng.ini LLNG_DEFAULTLOGGER=Lemonldap::NG::Common::Logger::Std \
+  start fcgi llng-fastcgi-server --foreground "${FCGI_USER[@]}" -n 7 -s "$W/llng/run/llng.sock" -p "$W/llng/run/llng.pid"
+start llngnginx nginx -p "$W" -e "$W/logs/llng.start.err" -c "$W/llng.conf"
+start sink "$LT" sink --addr 127.0.0.1:9300
+start gateway "$BIN/sekisho" run --config "$W/gw/main.toml"
+start gateway2 "$BIN/sekisho" run --config "$W/gw/transfer.toml"
+for _ in $(seq 1 80); do
+  n=$(ss -Hltn | awk '{print $4}' | grep -cE '^127\.0\.0\.1:(9100|9101|9103|9104|9105|6188|9201|9202|8440|8441|9300)$')
+  [ "$n" = 11 ] && [ -S "$W/llng/run/llng.sock" ] && break; sleep 0.25
+done
+[ "$n" = 11 ] || { echo "bench: servers did not start"; tail -n 5 "$W"/logs/*; exit 1; }
+
+# --- sessions: the gateway's through its own admin command and pages; LL::NG's through its portal
+echo "bench: creating $NSESS gateway sessions"
+"$LT" setup --base http://127.0.0.1:8440 --sekisho "$BIN/sekisho" --config "$W/gw/main.toml" \
+  --users 20 --sessions "$NSESS" --out "$W/gw/load" || { echo "bench: gateway setup failed"; exit 1; }
+R=(--max-time 10 -s --resolve auth.example.com:9201:127.0.0.1)
+llng_login() {
+  local tok; tok=$(curl "${R[@]}" http://auth.example.com:9201/ | sed -n 's/.*name="token" value="\([^"]*\)".*/\1/p')
+  curl "${R[@]}" -o /dev/null -D - -X POST --data-urlencode "user=$1" --data-urlencode "password=$1" \
+    --data-urlencode "token=$tok" http://auth.example.com:9201/ | sed -n 's/^Set-Cookie: lemonldap=\([0-9a-f]\{16,\}\).*/\1/ip'
+}
+echo "bench: creating $LLNG_NSESS LemonLDAP::NG sessions"
+users=(dwho rtyler msmith); : > "$W/llng-cookies.txt"
+for i in $(seq 0 $((LLNG_NSESS-1))); do llng_login "${users[$((i%3))]}" >> "$W/llng-cookies.txt"; done
+[ "$(sort -u "$W/llng-cookies.txt" | grep -c .)" = "$LLNG_NSESS" ] || { echo "bench: LemonLDAP::NG logins failed"; tail -n 20 "$W/logs/fcgi.out"; exit 1; }
+code=$(curl --max-time 5 -s -o /dev/null -w '%{http_code}' -H 'Host: test1.example.com' -H "Cookie: lemonldap=$(head -1 "$W/llng-cookies.txt")" http://127.0.0.1:9202/1k.html)
+[ "$code" = 200 ] || { echo "bench: LemonLDAP::NG protected page answered $code"; exit 1; }
+code=$(curl --max-time 5 -s -o /dev/null -w '%{http_code}' -H "Cookie: sekisho=$(head -1 "$W/gw/load/cookies.txt")" http://127.0.0.1:8440/1k.html)
+[ "$code" = 200 ] || { echo "bench: gateway protected page answered $code"; exit 1; }
+
+# --- throughput rounds (wrk), interleaved
+wrk_run() { # label round wrk-args...
+  local label=$1 round=$2; shift 2
+  timeout $((SECS+10)) wrk -t2 -c50 -d"${SECS}s" --latency "$@" > "$W/w.txt" 2>&1
+  awk -v l="$label" -v r="$round" '
+    function ms(x) { if (x ~ /us$/) return x / 1000; if (x ~ /ms$/) return x + 0; if (x ~ /s$/) return x * 1000; return x + 0 }
+    /Requests\/sec/ { rps = $2 } $1 == "50%" { p50 = ms($2) } $1 == "99%" { p99 = ms($2) }
+    /Non-2xx/ { e += $NF } /Socket errors/ { gsub(/,/, ""); e += $4 + $6 + $8 + $10 }
+    END { printf "{\"kind\":\"wrk\",\"label\":\"%s\",\"round\":%d,\"rps\":%f,\"p50_ms\":%f,\"p99_ms\":%f,\"errors\":%d}\n", l, r, rps, p50, p99, e + 0 }' "$W/w.txt" | tee -a "$M"
+}
+warm() { timeout 6 wrk -t2 -c50 -d2s "$@" >/dev/null 2>&1; }
+warm http://127.0.0.1:6188/1k.html
+warm -s "$HERE/peer/rotate.lua" http://127.0.0.1:8440/1k.html "$W/gw/load/cookies.txt" 127.0.0.1:8440 sekisho
+warm -s "$HERE/peer/rotate.lua" http://127.0.0.1:9202/1k.html "$W/llng-cookies.txt" test1.example.com lemonldap
+status() { curl -s http://127.0.0.1:9105/status | awk 'NR==3 {print $1}'; }
+for r in $(seq 1 "$ROUNDS"); do
+  echo "bench: round $r of $ROUNDS"
+  wrk_run a_direct "$r" http://127.0.0.1:9100/1k.html
+  wrk_run b_nginx_proxy "$r" http://127.0.0.1:9101/1k.html
+  wrk_run c_nginx_authreq "$r" http://127.0.0.1:9103/1k.html
+  wrk_run d_pingora_bare "$r" http://127.0.0.1:6188/1k.html
+  wrk_run h_llng_rotating "$r" -s "$HERE/peer/rotate.lua" http://127.0.0.1:9202/1k.html "$W/llng-cookies.txt" test1.example.com lemonldap
+  before=$(status)
+  wrk_run g_gateway "$r" -s "$HERE/peer/rotate.lua" http://127.0.0.1:8440/1k.html "$W/gw/load/cookies.txt" 127.0.0.1:8440 sekisho
+  after=$(status)
+  if [ "$r" = 1 ]; then
+    reqs=$(awk '/requests in/ {print $1}' "$W/w.txt")
+    value p6_upstream_connections $(( after - before - 1 )); value p6_requests "${reqs:-0}"
+  fi
+done
+
+# --- latency at a fixed rate: 25% of pingora-bare's saturation (P3)
+rate=$(jq -s '[.[] | select(.kind=="wrk" and .label=="d_pingora_bare") | .rps] | sort | .[length/2|floor] * 0.25 | floor' "$M")
+value p3_rate "$rate"
+echo "bench: fixed rate $rate req/s"
+"$LT" run --scenario browse --base http://127.0.0.1:6188 --rate "$rate" --concurrency 500 --seconds "$SECS" --label p3_pingora_bare_fixed_rate --record "$M" > /dev/null
+"$LT" run --scenario browse --base http://127.0.0.1:8440 --cookies "$W/gw/load/cookies.txt" --rate "$rate" --concurrency 500 --seconds "$SECS" --label p3_gateway_fixed_rate --record "$M" > /dev/null
+
+# --- logins (P4) against the hash-bound baseline
+value hash_rate "$("$BIN/sekisho" hash-rate --config "$W/gw/main.toml" --seconds 5 | jq .hashes_per_second)"
+"$LT" run --scenario login --base http://127.0.0.1:8440 --users "$W/gw/load/users.txt" --concurrency 8 --seconds "$SECS" --label p4_login --record "$M" > /dev/null
+
+# --- browsing alone, then during a login flood (P5)
+"$LT" run --scenario browse --base http://127.0.0.1:8440 --cookies "$W/gw/load/cookies.txt" --concurrency 50 --seconds "$SECS" --label p5_browse_idle --record "$M" > /dev/null
+"$LT" run --scenario mixed --base http://127.0.0.1:8440 --cookies "$W/gw/load/cookies.txt" --users "$W/gw/load/users.txt" \
+  --concurrency 50 --login-concurrency 16 --seconds "$SECS" --label p5_browse_during_login_flood --record "$M" > /dev/null
+
+# --- memory: 10,000 idle keep-alive connections (P8); 1 GiB up and down (P9)
+rss() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+gpid=$(pgrep -f "sekisho run --config $W/gw/main.toml" | head -1)
+cookie="sekisho=$(head -1 "$W/gw/load/cookies.txt")"
+"$LT" idle --addr 127.0.0.1:8440 --cookie "$cookie" --connections 10000 --hold-seconds 8 > "$W/idle.json" &
+idle_pid=$!; sleep 6; peak=$(rss "$gpid"); wait $idle_pid
+value p8_rss_mib "$(echo "$peak" | awk '{print $1/1024}')"
+value p8_connections "$(jq .established "$W/idle.json")"; value p8_answered "$(jq .answered "$W/idle.json")"
+t_pid=$(pgrep -f "sekisho run --config $W/gw/transfer.toml" | head -1)
+transfer() { # label scenario path
+  local base0 max=0 r; base0=$(rss "$t_pid")
+  "$LT" run --scenario "$2" --base http://127.0.0.1:8441 --path "$3" --cookies "$W/gw/load/cookies.txt" --concurrency 1 \
+    --max-requests 1 --mib 1024 --seconds 120 --label "$1" --record "$M" > /dev/null &
+  local p=$!
+  while kill -0 $p 2>/dev/null; do r=$(rss "$t_pid"); [ "$r" -gt "$max" ] && max=$r; sleep 0.1; done
+  wait $p
+  echo $(( (max - base0) )) | awk '{print ($1 < 0 ? 0 : $1) / 1024}'
+}
+value p9_rss_growth_upload_mib "$(transfer p9_upload_1gib upload /upload)"
+value p9_rss_growth_download_mib "$(transfer p9_download_1gib download "/big?bytes=1073741824")"
+
+# --- report
+"$LT" report --in "$M" --out "$OUT" > /dev/null
+echo; cat "$OUT/report.md"; echo; echo "bench: report in $OUT/report.md (JSON: $OUT/report.json)"
