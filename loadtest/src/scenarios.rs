@@ -278,7 +278,12 @@ async fn open_loop(
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Recorder>();
     for n in 0..planned {
         let intended = started + pacing::intended_offset(n, rate);
-        tokio::time::sleep_until(intended.into()).await;
+        // Sleep only when ahead of schedule: a sleep with a past deadline
+        // still waits for the next timer tick (1 ms), which would cap the
+        // rate near 1,000/s and make the tool, not the target, fall behind.
+        if intended > Instant::now() + Duration::from_micros(500) {
+            tokio::time::sleep_until(intended.into()).await;
+        }
         let (client, target, inflight, tx) =
             (client.clone(), target.clone(), inflight.clone(), tx.clone());
         tokio::spawn(async move {

@@ -767,15 +767,18 @@ impl Store for SqliteStore {
     async fn session_view(&self, id_hash: &str) -> StoreResult<Option<SessionView>> {
         let id_hash = id_hash.to_string();
         self.run(move |c| {
+            // The hottest read (every session, once per cache period):
+            // its statement is prepared once per connection.
             let row: Option<(String, Option<String>, Option<String>)> = c
-                .query_row(
+                .prepare_cached(
                     "SELECT s.data, u.data, t.data FROM sessions s \
                      LEFT JOIN users u ON u.id = s.user_id \
                      LEFT JOIN tenants t ON t.id = u.tenant_id WHERE s.id_hash = ?1",
-                    [id_hash],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
                 )
-                .optional()
+                .and_then(|mut stmt| {
+                    stmt.query_row([id_hash], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                        .optional()
+                })
                 .map_err(unavailable)?;
             match row {
                 Some((s, Some(u), Some(t))) => Ok(Some(SessionView {
