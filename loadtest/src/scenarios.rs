@@ -274,30 +274,40 @@ async fn open_loop(
     started: Instant,
 ) -> Recorder {
     let planned = pacing::planned_requests(load.duration, rate, load.max_requests);
-    let inflight = Arc::new(tokio::sync::Semaphore::new(load.concurrency.max(1)));
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Recorder>();
+    // A fixed pool of workers, each with one histogram, takes requests off
+    // the schedule; when all are busy the schedule waits in the queue and
+    // that wait counts as latency (measured from the intended start).
+    let (tx, rx) = tokio::sync::mpsc::channel::<(u64, Instant)>(65_536);
+    let rx = Arc::new(tokio::sync::Mutex::new(rx));
+    let mut workers = Vec::new();
+    for _ in 0..load.concurrency.clamp(1, 64) {
+        let (client, target, rx) = (client.clone(), target.clone(), rx.clone());
+        workers.push(tokio::spawn(async move {
+            let mut rec = Recorder::default();
+            loop {
+                let job = rx.lock().await.recv().await;
+                let Some((n, intended)) = job else { return rec };
+                one(kind, &client, &target, n as usize, &mut rec, intended).await;
+            }
+        }));
+    }
     for n in 0..planned {
         let intended = started + pacing::intended_offset(n, rate);
         // Sleep only when ahead of schedule: a sleep with a past deadline
-        // still waits for the next timer tick (1 ms), which would cap the
-        // rate near 1,000/s and make the tool, not the target, fall behind.
+        // still waits for the next timer tick (1 ms).
         if intended > Instant::now() + Duration::from_micros(500) {
             tokio::time::sleep_until(intended.into()).await;
         }
-        let (client, target, inflight, tx) =
-            (client.clone(), target.clone(), inflight.clone(), tx.clone());
-        tokio::spawn(async move {
-            let _slot = inflight.acquire_owned().await;
-            let mut rec = Recorder::default();
-            // Latency counts from the intended start (coordinated omission).
-            one(kind, &client, &target, n as usize, &mut rec, intended).await;
-            let _ = tx.send(rec);
-        });
+        if tx.send((n, intended)).await.is_err() {
+            break;
+        }
     }
     drop(tx);
     let mut total = Recorder::default();
-    while let Some(rec) = rx.recv().await {
-        total.merge(&rec);
+    for w in workers {
+        if let Ok(rec) = w.await {
+            total.merge(&rec);
+        }
     }
     total
 }
