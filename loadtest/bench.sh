@@ -232,5 +232,5 @@ value p9_rss_growth_upload_mib "$(transfer p9_upload_1gib upload /upload)"
 value p9_rss_growth_download_mib "$(transfer p9_download_1gib download "/big?bytes=1073741824")"
 
 # --- report
-"$LT" report --in "$M" --out "$OUT" > /dev/null
+"$LT" report --in "$M" --out "$OUT" --analysis "$HERE/analysis.md" > /dev/null
 echo; cat "$OUT/report.md"; echo; echo "bench: report in $OUT/report.md (JSON: $OUT/report.json)"

@@ -9,6 +9,7 @@ use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use sekisho_config::{MailTransport, SmtpSecurity};
 use sekisho_pages::mail::MailText;
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -94,7 +95,9 @@ impl Mailer {
             }
             Transport::Outbox { dir, seq } => {
                 let n = seq.fetch_add(1, Ordering::Relaxed);
-                println!(
+                // A closed console must never stop the gateway: write, ignore errors.
+                let _ = writeln!(
+                    std::io::stdout().lock(),
                     "\n──── outbox: mail {n} ─────────────────────────────\nTo: {to}\nSubject: {}\n\n{}────────────────────────────────────────────\n",
                     text.subject, text.body
                 );

@@ -139,6 +139,10 @@ enum Command {
         input: PathBuf,
         #[arg(long)]
         out: PathBuf,
+        /// Markdown appended to the report (profiles and reasons for
+        /// budgets not met).
+        #[arg(long)]
+        analysis: Option<PathBuf>,
     },
 }
 
@@ -305,7 +309,11 @@ async fn main() -> anyhow::Result<()> {
             value,
             record: rec,
         } => record(&Some(rec), &Record::Value { label, value })?,
-        Command::Report { input, out } => {
+        Command::Report {
+            input,
+            out,
+            analysis,
+        } => {
             let records: Vec<Record> = std::fs::read_to_string(&input)?
                 .lines()
                 .filter(|l| !l.trim().is_empty())
@@ -318,11 +326,13 @@ async fn main() -> anyhow::Result<()> {
                 serde_json::to_string_pretty(&report)?,
             )?;
             std::fs::write(out.join("latency.svg"), report::svg(&report))?;
-            std::fs::write(
-                out.join("report.md"),
-                report::markdown(&report, "latency.svg"),
-            )?;
-            println!("{}", report::markdown(&report, "latency.svg"));
+            let mut md = report::markdown(&report, "latency.svg");
+            if let Some(a) = analysis {
+                md.push('\n');
+                md.push_str(&std::fs::read_to_string(a)?);
+            }
+            std::fs::write(out.join("report.md"), &md)?;
+            println!("{md}");
         }
     }
     Ok(())

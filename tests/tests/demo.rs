@@ -6,7 +6,7 @@
 use sekisho_tests::{free_addr, Client, GOOD_PASSWORD};
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_seeds_a_tenant_and_shows_the_identity() {
@@ -35,25 +35,22 @@ async fn the_demo_seeds_a_tenant_and_shows_the_identity() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
+    // Keep reading the demo's output to its end: it prints mail there, and
+    // a closed pipe would stop it.
     let stdout = child.stdout.take().unwrap();
-    let link = tokio::task::spawn_blocking(move || {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        for line in BufReader::new(stdout).lines() {
-            let line = line.unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
             if let Some(i) = line.find("http://") {
                 if line.contains("/.sekisho/register?ticket=") {
-                    return Some(line[i..].trim().to_string());
+                    let _ = tx.send(line[i..].trim().to_string());
                 }
             }
-            if Instant::now() > deadline {
-                break;
-            }
         }
-        None
-    })
-    .await
-    .unwrap()
-    .expect("the demo prints the holder's registration link");
+    });
+    let link = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the demo prints the holder's registration link");
     let base = format!("http://{gw}");
     for _ in 0..100 {
         if std::net::TcpStream::connect(gw).is_ok() {
