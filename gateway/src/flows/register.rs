@@ -4,7 +4,7 @@
 //! steps, so the password never travels back to the browser; the ticket is
 //! used, and the user activated, in one store step.
 
-use super::{maybe_cookie, pre_binding, pre_session, read_post, Outcome};
+use super::{maybe_cookie, pre_binding, pre_session, read_link_post, Outcome};
 use crate::audit::{self, Who};
 use crate::hashing::HashError;
 use crate::state::App;
@@ -87,17 +87,10 @@ pub async fn show(app: &App, req: &Req) -> Outcome {
 }
 
 pub async fn submit(app: &App, session: &mut Session, req: &Req) -> Outcome {
-    let form = match read_post(app, session, req).await {
+    let form = match read_link_post(app, session, req).await {
         Ok(f) => f,
         Err(o) => return o,
     };
-    let csrf_ok = req
-        .cookies
-        .unique(app.cookies.pre)
-        .is_some_and(|pre| app.csrf_ok(&pre_binding(pre), form.get("csrf")));
-    if !csrf_ok {
-        return ("csrf_failed", app.error_page(req, 403));
-    }
     let ticket = form.get("ticket");
     let (record, user) = match invitation(app, ticket).await {
         Ok(Some(found)) => found,

@@ -3,7 +3,7 @@
 //! two-step registration marked for reset and every session ended (S18);
 //! then a notice is mailed.
 
-use super::{maybe_cookie, pre_binding, pre_session, read_post, Outcome};
+use super::{maybe_cookie, pre_binding, pre_session, read_link_post, Outcome};
 use crate::audit::{self, Who};
 use crate::hashing::HashError;
 use crate::state::App;
@@ -58,17 +58,10 @@ pub async fn show(app: &App, req: &Req) -> Outcome {
 }
 
 pub async fn submit(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcome {
-    let form = match read_post(app, session, req).await {
+    let form = match read_link_post(app, session, req).await {
         Ok(f) => f,
         Err(o) => return o,
     };
-    let csrf_ok = req
-        .cookies
-        .unique(app.cookies.pre)
-        .is_some_and(|pre| app.csrf_ok(&pre_binding(pre), form.get("csrf")));
-    if !csrf_ok {
-        return ("csrf_failed", app.error_page(req, 403));
-    }
     let ticket = form.get("ticket");
     match live(app, ticket).await {
         Ok(true) => {}

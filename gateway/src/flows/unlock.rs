@@ -3,7 +3,7 @@
 //! use it. Every unusable link gets one generic page that points to the
 //! forgotten-password flow, which unblocks too (S14).
 
-use super::{maybe_cookie, pre_binding, pre_session, read_post, Outcome};
+use super::{maybe_cookie, pre_binding, pre_session, read_link_post, Outcome};
 use crate::audit::{self, Who};
 use crate::state::App;
 use crate::store::StoreError;
@@ -54,17 +54,10 @@ pub async fn show(app: &App, req: &Req) -> Outcome {
 }
 
 pub async fn submit(app: &App, session: &mut Session, req: &Req) -> Outcome {
-    let form = match read_post(app, session, req).await {
+    let form = match read_link_post(app, session, req).await {
         Ok(f) => f,
         Err(o) => return o,
     };
-    let csrf_ok = req
-        .cookies
-        .unique(app.cookies.pre)
-        .is_some_and(|pre| app.csrf_ok(&pre_binding(pre), form.get("csrf")));
-    if !csrf_ok {
-        return ("csrf_failed", app.error_page(req, 403));
-    }
     let ticket = form.get("ticket");
     if !looks_like_ticket(ticket) {
         return invalid(app, req);
