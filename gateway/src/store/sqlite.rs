@@ -124,6 +124,24 @@ impl SqliteStore {
     }
 }
 
+/// Starts a write transaction that takes the lock at once, so a
+/// read-then-write step cannot interleave with another writer.
+fn begin(c: &mut Connection) -> StoreResult<rusqlite::Transaction<'_>> {
+    c.transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(unavailable)
+}
+
+/// Every row's JSON `data` column, as records.
+fn json_rows<T: for<'de> Deserialize<'de>>(
+    stmt: &mut rusqlite::Statement<'_>,
+    params: impl rusqlite::Params,
+) -> StoreResult<Vec<T>> {
+    let rows = stmt
+        .query_map(params, |r| r.get::<_, String>(0))
+        .map_err(unavailable)?;
+    rows.map(|r| from_json(&r.map_err(unavailable)?)).collect()
+}
+
 fn is_unique_violation(e: &rusqlite::Error) -> bool {
     matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY)
 }
@@ -276,9 +294,7 @@ impl Store for SqliteStore {
         invitation: TicketRecord,
     ) -> StoreResult<()> {
         self.run(move |c| {
-            let tx = c
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(unavailable)?;
+            let tx = begin(c)?;
             tx.execute(
                 "INSERT INTO tenants (id, data) VALUES (?1, ?2)",
                 params![tenant.id, to_json(&tenant)?],
@@ -301,10 +317,7 @@ impl Store for SqliteStore {
             let mut stmt = c
                 .prepare("SELECT data FROM tenants ORDER BY rowid")
                 .map_err(unavailable)?;
-            let rows = stmt
-                .query_map([], |r| r.get::<_, String>(0))
-                .map_err(unavailable)?;
-            rows.map(|r| from_json(&r.map_err(unavailable)?)).collect()
+            json_rows(&mut stmt, [])
         })
         .await
     }
@@ -334,19 +347,14 @@ impl Store for SqliteStore {
             let mut stmt = c
                 .prepare("SELECT data FROM users WHERE ?1 IS NULL OR tenant_id = ?1 ORDER BY rowid")
                 .map_err(unavailable)?;
-            let rows = stmt
-                .query_map([tenant_id], |r| r.get::<_, String>(0))
-                .map_err(unavailable)?;
-            rows.map(|r| from_json(&r.map_err(unavailable)?)).collect()
+            json_rows(&mut stmt, [tenant_id])
         })
         .await
     }
 
     async fn replace_ticket(&self, ticket: TicketRecord) -> StoreResult<()> {
         self.run(move |c| {
-            let tx = c
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(unavailable)?;
+            let tx = begin(c)?;
             if load_user(&tx, &ticket.user_id)?.is_none() {
                 return Err(StoreError::NotFound);
             }
@@ -381,9 +389,7 @@ impl Store for SqliteStore {
     ) -> StoreResult<()> {
         let (hash, staged) = (hash.to_string(), staged.to_string());
         self.run(move |c| {
-            let tx = c
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(unavailable)?;
+            let tx = begin(c)?;
             let mut ticket = load_live_ticket(&tx, &hash, purpose.as_str(), now)?
                 .ok_or(StoreError::TicketInvalid)?;
             ticket.staged = Some(staged);
@@ -403,7 +409,7 @@ impl Store for SqliteStore {
         interval: i64,
     ) -> StoreResult<bool> {
         self.run(move |c| {
-            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(unavailable)?;
+            let tx = begin(c)?;
             if load_user(&tx, &ticket.user_id)?.is_none() {
                 return Err(StoreError::NotFound);
             }
@@ -434,9 +440,7 @@ impl Store for SqliteStore {
     ) -> StoreResult<Admission> {
         let identifier = identifier.to_string();
         self.run(move |c| {
-            let tx = c
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(unavailable)?;
+            let tx = begin(c)?;
             let before: u32 = tx
                 .query_row(
                     "SELECT count FROM failures WHERE identifier = ?1",
@@ -469,9 +473,7 @@ impl Store for SqliteStore {
     async fn lock_user(&self, user_id: &str, unlock: TicketRecord) -> StoreResult<()> {
         let user_id = user_id.to_string();
         self.run(move |c| {
-            let tx = c
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(unavailable)?;
+            let tx = begin(c)?;
             let mut user = load_user(&tx, &user_id)?.ok_or(StoreError::NotFound)?;
             user.locked = true;
             save_user(&tx, &user)?;
@@ -485,9 +487,7 @@ impl Store for SqliteStore {
     async fn unlock_with_ticket(&self, hash: &str, now: UnixTime) -> StoreResult<User> {
         let hash = hash.to_string();
         self.run(move |c| {
-            let tx = c
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(unavailable)?;
+            let tx = begin(c)?;
             let ticket = load_live_ticket(&tx, &hash, TicketPurpose::Unlock.as_str(), now)?
                 .ok_or(StoreError::TicketInvalid)?;
             let user = load_user(&tx, &ticket.user_id)?.ok_or(StoreError::TicketInvalid)?;
@@ -501,9 +501,7 @@ impl Store for SqliteStore {
     async fn unlock_user(&self, user_id: &str) -> StoreResult<User> {
         let user_id = user_id.to_string();
         self.run(move |c| {
-            let tx = c
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(unavailable)?;
+            let tx = begin(c)?;
             let user = load_user(&tx, &user_id)?.ok_or(StoreError::NotFound)?;
             let user = unlock_in(&tx, user)?;
             tx.commit().map_err(unavailable)?;
@@ -520,9 +518,7 @@ impl Store for SqliteStore {
     ) -> StoreResult<(User, Vec<String>)> {
         let (hash, password_hash) = (hash.to_string(), password_hash.to_string());
         self.run(move |c| {
-            let tx = c
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(unavailable)?;
+            let tx = begin(c)?;
             let ticket = load_live_ticket(&tx, &hash, TicketPurpose::Reset.as_str(), now)?
                 .ok_or(StoreError::TicketInvalid)?;
             let mut user = load_user(&tx, &ticket.user_id)?.ok_or(StoreError::TicketInvalid)?;
@@ -542,9 +538,7 @@ impl Store for SqliteStore {
 
     async fn create_invited_user(&self, user: User, invitation: TicketRecord) -> StoreResult<()> {
         self.run(move |c| {
-            let tx = c
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(unavailable)?;
+            let tx = begin(c)?;
             if load_tenant(&tx, &user.tenant_id)?.is_none() {
                 return Err(StoreError::NotFound);
             }
@@ -558,9 +552,7 @@ impl Store for SqliteStore {
     async fn remove_user(&self, user_id: &str) -> StoreResult<Vec<String>> {
         let user_id = user_id.to_string();
         self.run(move |c| {
-            let tx = c
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(unavailable)?;
+            let tx = begin(c)?;
             let user = load_user(&tx, &user_id)?.ok_or(StoreError::NotFound)?;
             let ended = delete_sessions_of(&tx, &user.id)?;
             tx.execute("DELETE FROM tickets WHERE user_id = ?1", [&user.id])
@@ -577,9 +569,7 @@ impl Store for SqliteStore {
     async fn set_plan(&self, tenant_id: &str, plan: Plan) -> StoreResult<Tenant> {
         let tenant_id = tenant_id.to_string();
         self.run(move |c| {
-            let tx = c
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(unavailable)?;
+            let tx = begin(c)?;
             let mut tenant = load_tenant(&tx, &tenant_id)?.ok_or(StoreError::NotFound)?;
             tenant.plan = plan;
             tx.execute(
@@ -605,7 +595,7 @@ impl Store for SqliteStore {
             keep.map(str::to_string),
         );
         self.run(move |c| {
-            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(unavailable)?;
+            let tx = begin(c)?;
             let mut user = load_user(&tx, &user_id)?.ok_or(StoreError::NotFound)?;
             user.password_hash = Some(password_hash);
             save_user(&tx, &user)?;
@@ -628,17 +618,14 @@ impl Store for SqliteStore {
             let mut stmt = c
                 .prepare("SELECT data FROM sessions WHERE user_id = ?1 ORDER BY json_extract(data, '$.last_seen') DESC")
                 .map_err(unavailable)?;
-            let rows = stmt.query_map([user_id], |r| r.get::<_, String>(0)).map_err(unavailable)?;
-            rows.map(|r| from_json(&r.map_err(unavailable)?)).collect()
+            json_rows(&mut stmt, [user_id])
         })
         .await
     }
 
     async fn issue_change_link(&self, ticket: TicketRecord) -> StoreResult<()> {
         self.run(move |c| {
-            let tx = c
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(unavailable)?;
+            let tx = begin(c)?;
             if load_user(&tx, &ticket.user_id)?.is_none() {
                 return Err(StoreError::NotFound);
             }
@@ -658,9 +645,7 @@ impl Store for SqliteStore {
     ) -> StoreResult<(User, String, Vec<String>)> {
         let hash = hash.to_string();
         self.run(move |c| {
-            let tx = c
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(unavailable)?;
+            let tx = begin(c)?;
             let ticket = load_live_ticket(&tx, &hash, TicketPurpose::EmailChange.as_str(), now)?
                 .ok_or(StoreError::TicketInvalid)?;
             let new_email = ticket.staged.clone().ok_or(StoreError::TicketInvalid)?;
@@ -687,9 +672,7 @@ impl Store for SqliteStore {
         now: UnixTime,
     ) -> StoreResult<(User, Vec<String>)> {
         self.run(move |c| {
-            let tx = c
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(unavailable)?;
+            let tx = begin(c)?;
             if let Some(hash) = &change.ticket_hash {
                 let ticket =
                     load_live_ticket(&tx, hash, TicketPurpose::MethodChange.as_str(), now)?
@@ -721,9 +704,7 @@ impl Store for SqliteStore {
     async fn complete_registration(&self, ticket_hash: &str, now: UnixTime) -> StoreResult<User> {
         let hash = ticket_hash.to_string();
         self.run(move |c| {
-            let tx = c
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(unavailable)?;
+            let tx = begin(c)?;
             let ticket = load_live_ticket(&tx, &hash, TicketPurpose::Invitation.as_str(), now)?
                 .ok_or(StoreError::TicketInvalid)?;
             let staged = ticket.staged.clone().ok_or(StoreError::TicketInvalid)?;
@@ -753,9 +734,7 @@ impl Store for SqliteStore {
     async fn rotate_session(&self, old_hash: &str, new: SessionRecord) -> StoreResult<()> {
         let old = old_hash.to_string();
         self.run(move |c| {
-            let tx = c
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(unavailable)?;
+            let tx = begin(c)?;
             tx.execute("DELETE FROM sessions WHERE id_hash = ?1", [old])
                 .map_err(unavailable)?;
             insert_session(&tx, &new)?;
@@ -797,7 +776,7 @@ impl Store for SqliteStore {
             return Ok(());
         }
         self.run(move |c| {
-            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(unavailable)?;
+            let tx = begin(c)?;
             {
                 let mut stmt = tx
                     .prepare(
