@@ -154,10 +154,6 @@ impl Sessions {
         }
     }
 
-    pub fn limits(&self) -> SessionLimits {
-        self.limits
-    }
-
     /// Resolves a cookie value to a live session, or `None` when it is not
     /// one (unknown, expired, user gone or not active). Expired records
     /// are deleted on sight. Store trouble is an error: the caller fails

@@ -171,10 +171,4 @@ impl App {
             let _ = app.mailer.send(kind, &to, &text).await;
         });
     }
-
-    /// The public URL of a gateway path, for mail: from config, never from
-    /// the request's `Host` (S16).
-    pub fn public_link(&self, path_and_query: &str) -> String {
-        format!("{}{}", self.config.internet.public_url, path_and_query)
-    }
 }

@@ -93,21 +93,6 @@ impl Cookies {
         }
         Some(first.1.as_str())
     }
-
-    /// The other cookies, as one `Cookie` header value for the upstream.
-    pub fn without(&self, names: &CookieNames) -> Option<String> {
-        let kept: Vec<String> = self
-            .0
-            .iter()
-            .filter(|(n, _)| !names.is_ours(n))
-            .map(|(n, v)| format!("{n}={v}"))
-            .collect();
-        if kept.is_empty() {
-            None
-        } else {
-            Some(kept.join("; "))
-        }
-    }
 }
 
 /// The value of cookie `name` when the request carries it exactly once,

@@ -26,9 +26,6 @@ impl Lang {
             Lang::En => &EN,
         }
     }
-    pub fn code(self) -> &'static str {
-        self.texts().lang_code
-    }
     pub fn parse(s: &str) -> Option<Lang> {
         match s {
             "ja" => Some(Lang::Ja),
