@@ -82,6 +82,9 @@ pub struct Config {
     pub limits: Limits,
     pub lock: Lock,
     pub throttle: Throttle,
+    pub two_step: TwoStep,
+    /// `None`: SMS is not offered.
+    pub sms: Option<Sms>,
     pub server: Server,
     pub logging: Logging,
     pub development: Development,
@@ -221,6 +224,47 @@ pub struct Lock {
 pub struct Throttle {
     pub per_ip_per_minute: u32,
     pub trusted_proxies: Vec<ipnet::IpNet>,
+}
+
+/// Two-step verification's thresholds (defaults from the manual).
+#[derive(Debug, Clone, Copy)]
+pub struct TwoStep {
+    pub trust: Duration,
+    pub code_cap: u32,
+    pub sms_code_lifetime: Duration,
+    pub pending_lifetime: Duration,
+    pub sms_resend_interval: Duration,
+    pub sms_per_hour: u32,
+}
+
+/// Where SMS codes go.
+#[derive(Debug, Clone)]
+pub enum Sms {
+    /// Printed to the console (development and demo).
+    Outbox,
+    Http(SmsHttp),
+}
+
+/// A generic HTTP JSON SMS API.
+#[derive(Clone)]
+pub struct SmsHttp {
+    pub url: String,
+    pub auth_header: http::HeaderName,
+    pub auth_value: String,
+    pub body: String,
+    pub timeout: Duration,
+}
+
+impl fmt::Debug for SmsHttp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SmsHttp")
+            .field("url", &self.url)
+            .field("auth_header", &self.auth_header)
+            .field("auth_value", &"<redacted>")
+            .field("body", &self.body)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
 }
 
 #[derive(Debug, Clone, Copy)]

@@ -29,6 +29,12 @@ pub struct RawConfig {
     #[serde(default)]
     pub throttle: RawThrottle,
     #[serde(default)]
+    pub two_step: RawTwoStep,
+    /// Absent: SMS is not offered and two-step set-up uses the
+    /// authenticator app only.
+    #[serde(default)]
+    pub sms: Option<RawSms>,
+    #[serde(default)]
     pub server: RawServer,
     #[serde(default)]
     pub logging: RawLogging,
@@ -280,6 +286,77 @@ impl Default for RawThrottle {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct RawTwoStep {
+    /// How long "remember this browser" lasts since the browser's last use.
+    #[serde(default = "d_30")]
+    pub trust_days: u64,
+    /// Wrong codes (SMS, app, recovery) one user may enter, across logins,
+    /// before the account locks (S24).
+    #[serde(default = "d_30u32")]
+    pub code_cap: u32,
+    /// Lifetime of an SMS code.
+    #[serde(default = "d_600")]
+    pub sms_code_seconds: u64,
+    /// Time to finish the second step after the password.
+    #[serde(default = "d_900")]
+    pub pending_seconds: u64,
+    /// Least time between two SMS to one user.
+    #[serde(default = "d_30")]
+    pub sms_resend_seconds: u64,
+    /// Most SMS to one user per hour.
+    #[serde(default = "d_10u32")]
+    pub sms_per_hour: u32,
+}
+
+impl Default for RawTwoStep {
+    fn default() -> Self {
+        RawTwoStep {
+            trust_days: 30,
+            code_cap: 30,
+            sms_code_seconds: 600,
+            pending_seconds: 900,
+            sms_resend_seconds: 30,
+            sms_per_hour: 10,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSms {
+    /// `http` (a provider's JSON API) or `outbox` (printed to the console).
+    pub transport: String,
+    #[serde(default)]
+    pub http: Option<RawSmsHttp>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSmsHttp {
+    /// The provider's endpoint; every message is one POST.
+    pub url: String,
+    /// The header carrying the credential, e.g. `Authorization`.
+    #[serde(default = "default_auth_header")]
+    pub auth_header: String,
+    /// A file whose content (trimmed) is the header's value.
+    pub auth_secret_file: String,
+    /// The request body; `{{to}}` and `{{text}}` are replaced by the
+    /// JSON-escaped number (E.164) and message.
+    #[serde(default = "default_sms_body")]
+    pub body: String,
+    #[serde(default = "d_5000")]
+    pub timeout_ms: u64,
+}
+
+fn default_auth_header() -> String {
+    "Authorization".into()
+}
+fn default_sms_body() -> String {
+    r#"{"to":"{{to}}","text":"{{text}}"}"#.into()
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RawServer {
     #[serde(default)]
     pub threads: Option<usize>,
@@ -390,6 +467,15 @@ fn d_10u32() -> u32 {
 }
 fn d_20u32() -> u32 {
     20
+}
+fn d_30u32() -> u32 {
+    30
+}
+fn d_600() -> u64 {
+    600
+}
+fn d_5000() -> u64 {
+    5000
 }
 fn d_900() -> u64 {
     900

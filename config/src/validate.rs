@@ -402,6 +402,9 @@ fn build(c: &mut Checker, raw: RawConfig) -> Config {
         trusted_proxies,
     };
 
+    let two_step = two_step(c, &raw.two_step);
+    let sms = raw.sms.as_ref().map(|s| sms(c, s));
+
     let threads = raw.server.threads.unwrap_or(cores);
     if threads == 0 || threads > 1024 {
         c.err("server.threads", "must be between 1 and 1024");
@@ -459,9 +462,120 @@ fn build(c: &mut Checker, raw: RawConfig) -> Config {
         limits,
         lock,
         throttle,
+        two_step,
+        sms,
         server,
         logging,
         development,
+    }
+}
+
+fn two_step(c: &mut Checker, t: &RawTwoStep) -> TwoStep {
+    if t.trust_days == 0 || t.trust_days > 365 {
+        c.err("two_step.trust_days", "must be between 1 and 365");
+    }
+    if t.code_cap == 0 || t.code_cap > 1000 {
+        c.err("two_step.code_cap", "must be between 1 and 1000");
+    }
+    if t.sms_code_seconds == 0 || t.sms_code_seconds > 600 {
+        c.err(
+            "two_step.sms_code_seconds",
+            "must be between 1 and 600 (SMS codes live 10 minutes at most)",
+        );
+    }
+    let pending = c.positive("two_step.pending_seconds", t.pending_seconds);
+    if t.sms_per_hour == 0 {
+        c.err("two_step.sms_per_hour", "must be greater than 0");
+    }
+    TwoStep {
+        trust: Duration::from_secs(t.trust_days * 86_400),
+        code_cap: t.code_cap,
+        sms_code_lifetime: Duration::from_secs(t.sms_code_seconds),
+        pending_lifetime: Duration::from_secs(pending),
+        sms_resend_interval: Duration::from_secs(t.sms_resend_seconds),
+        sms_per_hour: t.sms_per_hour,
+    }
+}
+
+fn sms(c: &mut Checker, s: &RawSms) -> Sms {
+    match (s.transport.as_str(), &s.http) {
+        ("outbox", None) => Sms::Outbox,
+        ("outbox", Some(_)) => {
+            c.err("sms.http", "given, but sms.transport is 'outbox'");
+            Sms::Outbox
+        }
+        ("http", None) => {
+            c.err(
+                "sms.http",
+                "missing: sms.transport = 'http' needs an [sms.http] table",
+            );
+            Sms::Outbox
+        }
+        ("http", Some(h)) => Sms::Http(sms_http(c, h)),
+        (other, _) => {
+            c.err(
+                "sms.transport",
+                format!("'{other}' is not one of: http, outbox"),
+            );
+            Sms::Outbox
+        }
+    }
+}
+
+fn sms_http(c: &mut Checker, h: &RawSmsHttp) -> SmsHttp {
+    let url_ok = (h.url.starts_with("https://") || h.url.starts_with("http://"))
+        && http::Uri::try_from(h.url.as_str()).is_ok_and(|u| u.host().is_some());
+    if !url_ok {
+        c.err("sms.http.url", format!("'{}' is not an http(s) URL", h.url));
+    }
+    let auth_header = match http::HeaderName::try_from(h.auth_header.as_str()) {
+        Ok(n) => n,
+        Err(_) => {
+            c.err(
+                "sms.http.auth_header",
+                format!("'{}' is not a header name", h.auth_header),
+            );
+            http::header::AUTHORIZATION
+        }
+    };
+    let path = c.path(&h.auth_secret_file);
+    let auth_value = match std::fs::read_to_string(&path) {
+        Ok(v) if http::HeaderValue::try_from(v.trim()).is_ok() && !v.trim().is_empty() => {
+            v.trim().to_string()
+        }
+        Ok(_) => {
+            c.err(
+                "sms.http.auth_secret_file",
+                format!("{} is empty or not a valid header value", path.display()),
+            );
+            String::new()
+        }
+        Err(e) => {
+            c.err(
+                "sms.http.auth_secret_file",
+                format!("cannot read {}: {e}", path.display()),
+            );
+            String::new()
+        }
+    };
+    let sample = h
+        .body
+        .replace("{{to}}", "+819012345678")
+        .replace("{{text}}", "sample \\\"text\\\"");
+    if !h.body.contains("{{to}}") || !h.body.contains("{{text}}") {
+        c.err("sms.http.body", "must contain both {{to}} and {{text}}");
+    } else if serde_json::from_str::<serde_json::Value>(&sample).is_err() {
+        c.err(
+            "sms.http.body",
+            "is not JSON once {{to}} and {{text}} are filled in (put them inside quotes)",
+        );
+    }
+    SmsHttp {
+        url: h.url.clone(),
+        auth_header,
+        auth_value,
+        body: h.body.clone(),
+        timeout: Duration::from_millis(c.positive("sms.http.timeout_ms", h.timeout_ms)),
     }
 }
 

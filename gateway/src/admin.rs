@@ -90,7 +90,9 @@ impl Admin {
             password_hash: None,
             created_at: now,
             locked: false,
-            two_step_reset_pending: false,
+            two_step: None,
+            two_step_generation: 0,
+            last_totp_step: None,
         };
         let (link, ticket) = self.invitation_ticket(&holder.id);
         match self

@@ -55,6 +55,44 @@ pub fn csrf_valid(key: &[u8], binding: &str, submitted: &str) -> bool {
     expected.as_bytes().ct_eq(submitted.as_bytes()).into()
 }
 
+/// A keyed hash (HMAC-SHA256, hex) of `parts` under `key`, with `purpose`
+/// separating uses: how short codes (SMS, recovery) are stored, since a
+/// plain hash of six digits is reversed by trying them all.
+pub fn keyed_hash(key: &[u8], purpose: &str, parts: &[&str]) -> String {
+    hex::encode(keyed_bytes(key, purpose, parts))
+}
+
+/// The raw HMAC-SHA256 behind [`keyed_hash`].
+pub fn keyed_bytes(key: &[u8], purpose: &str, parts: &[&str]) -> [u8; 32] {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key length");
+    mac.update(purpose.as_bytes());
+    for p in parts {
+        mac.update(b"\0");
+        mac.update(p.as_bytes());
+    }
+    mac.finalize().into_bytes().into()
+}
+
+/// Compares two strings in constant time.
+pub fn same(a: &str, b: &str) -> bool {
+    a.as_bytes().ct_eq(b.as_bytes()).into()
+}
+
+/// `n` characters drawn uniformly from `alphabet` (rejection sampling over
+/// the OS's random bytes): SMS and recovery codes.
+pub fn random_code(n: usize, alphabet: &[u8]) -> String {
+    let limit = 256 - (256 % alphabet.len());
+    let mut out = String::with_capacity(n);
+    while out.len() < n {
+        for b in random_bytes(n * 2) {
+            if (b as usize) < limit && out.len() < n {
+                out.push(alphabet[b as usize % alphabet.len()] as char);
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -67,6 +105,19 @@ mod tests {
         assert_ne!(a, b);
         assert!(looks_like_token(&a));
         assert_eq!(token_hash(&a).len(), 64);
+    }
+
+    #[test]
+    fn codes_use_only_their_alphabet() {
+        let c = random_code(64, b"0123456789");
+        assert_eq!(c.len(), 64);
+        assert!(c.bytes().all(|b| b.is_ascii_digit()));
+        assert_ne!(keyed_hash(b"k", "a", &["x"]), keyed_hash(b"k", "b", &["x"]));
+        assert_ne!(
+            keyed_hash(b"k", "a", &["x", "y"]),
+            keyed_hash(b"k", "a", &["xy"])
+        );
+        assert!(same("abc", "abc") && !same("abc", "abd"));
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub mod request;
 pub mod return_path;
 pub mod session;
 pub mod ticket;
+pub mod two_step;
 
 /// Seconds since the Unix epoch. Every time in Sekisho is one of these, taken
 /// from an injectable clock in the gateway.

@@ -213,7 +213,9 @@ pub async fn submit_invite(app: &Arc<App>, session: &mut Session, req: &Req) -> 
         password_hash: None,
         created_at: now,
         locked: false,
-        two_step_reset_pending: false,
+        two_step: None,
+        two_step_generation: 0,
+        last_totp_step: None,
     };
     let (token, ticket) = crate::tickets::issue(now, &user.id, TicketPurpose::Invitation, None);
     match app.store.create_invited_user(user.clone(), ticket).await {

@@ -29,7 +29,9 @@ pub fn user(id: &str, tenant_id: &str, email: &str) -> User {
         password_hash: None,
         created_at: NOW,
         locked: false,
-        two_step_reset_pending: false,
+        two_step: None,
+        two_step_generation: 0,
+        last_totp_step: None,
     }
 }
 
@@ -529,7 +531,7 @@ pub async fn reset_sets_password_unlocks_and_ends_sessions(store: SharedStore) {
     ended.sort();
     assert_eq!(ended, vec!["s1".to_string(), "s2".to_string()]);
     assert_eq!(u.password_hash.as_deref(), Some("new-hash"));
-    assert!(!u.locked && u.two_step_reset_pending);
+    assert!(!u.locked && u.two_step.is_none() && u.two_step_generation == 1);
     assert_eq!(store.get_user("u1").await.unwrap().unwrap(), u);
     assert!(store.session_view("s1").await.unwrap().is_none());
     assert_eq!(
@@ -712,7 +714,7 @@ pub async fn change_links_void_each_other(store: SharedStore) {
         ("new@example.jp", "holder1@example.jp")
     );
     assert_eq!(u.password_hash.as_deref(), Some("hash-new"));
-    assert!(u.two_step_reset_pending);
+    assert!(u.two_step.is_none() && u.two_step_generation == 1);
     assert_eq!(ended, vec!["s".to_string()]);
     assert!(store
         .find_user_by_email("holder1@example.jp")
@@ -775,7 +777,7 @@ pub async fn method_change_by_link_or_menu(store: SharedStore) {
     );
     let (u, ended) = store.change_method(change(Some("m")), NOW).await.unwrap();
     assert_eq!(u.password_hash.as_deref(), Some("hash-m"));
-    assert!(u.two_step_reset_pending);
+    assert!(u.two_step.is_none() && u.two_step_generation == 1);
     assert_eq!(ended, vec!["s".to_string()]);
     assert_eq!(
         store
@@ -796,6 +798,284 @@ pub async fn method_change_by_link_or_menu(store: SharedStore) {
 
 /// Expands to one `#[tokio::test]` per conformance check, each with a fresh
 /// store from `$make` (an async expression returning a [`SharedStore`]).
+fn registration(recovery_hash: &str) -> TwoStepRegistration {
+    TwoStepRegistration {
+        kind: TwoStepKind::Sms,
+        phone: Some("+819012345678".into()),
+        totp_secret: None,
+        recovery_hash: recovery_hash.into(),
+        registered_at: NOW,
+    }
+}
+
+fn pending(id_hash: &str, user_id: &str) -> PendingLogin {
+    PendingLogin {
+        id_hash: id_hash.into(),
+        browser: "b".into(),
+        user_id: user_id.into(),
+        route: Route::Internet,
+        menu: false,
+        next: "/".into(),
+        generation: 0,
+        created_at: NOW,
+        expires_at: NOW + 900,
+        sms: None,
+        remember: false,
+        passed: false,
+    }
+}
+
+pub async fn two_step_registration_waits_for_its_generation(store: SharedStore) {
+    seed(&*store, "1").await;
+    store
+        .register_two_step("u1", 0, registration("r1"))
+        .await
+        .unwrap();
+    // A second set-up of the same generation (another browser) loses.
+    assert_eq!(
+        store
+            .register_two_step("u1", 0, registration("r2"))
+            .await
+            .unwrap_err(),
+        StoreError::Stale
+    );
+    let u = store.get_user("u1").await.unwrap().unwrap();
+    assert_eq!(u.two_step.unwrap().recovery_hash, "r1");
+    store
+        .add_trusted_browser(trusted("tb1", "u1", 0))
+        .await
+        .unwrap();
+    store.put_pending(pending("p1", "u1")).await.unwrap();
+    // The contract holder's method change resets it, with what hangs on it.
+    store
+        .change_method(
+            MethodChange {
+                user_id: "u1".into(),
+                method: LoginMethod::Password,
+                password_hash: Some("h".into()),
+                reset_two_step: true,
+                ticket_hash: None,
+            },
+            NOW,
+        )
+        .await
+        .unwrap();
+    let u = store.get_user("u1").await.unwrap().unwrap();
+    assert!(u.two_step.is_none());
+    assert_eq!(u.two_step_generation, 1);
+    assert!(store.list_trusted_browsers("u1").await.unwrap().is_empty());
+    assert!(store.get_pending("p1", NOW).await.unwrap().is_none());
+    assert_eq!(
+        store
+            .register_two_step("u1", 0, registration("r3"))
+            .await
+            .unwrap_err(),
+        StoreError::Stale
+    );
+    store
+        .register_two_step("u1", 1, registration("r3"))
+        .await
+        .unwrap();
+}
+
+pub async fn totp_steps_are_accepted_once_and_in_order(store: SharedStore) {
+    seed(&*store, "1").await;
+    assert!(store.accept_totp_step("u1", 10).await.unwrap());
+    assert!(!store.accept_totp_step("u1", 10).await.unwrap());
+    assert!(!store.accept_totp_step("u1", 9).await.unwrap());
+    assert!(store.accept_totp_step("u1", 11).await.unwrap());
+    let mut tasks = Vec::new();
+    for _ in 0..16 {
+        let s = store.clone();
+        tasks.push(tokio::spawn(async move {
+            s.accept_totp_step("u1", 50).await.unwrap()
+        }));
+    }
+    let mut accepted = 0;
+    for t in tasks {
+        accepted += t.await.unwrap() as u32;
+    }
+    assert_eq!(accepted, 1);
+}
+
+pub async fn sms_codes_are_single_use_and_expire(store: SharedStore) {
+    seed(&*store, "1").await;
+    let mut p = pending("p1", "u1");
+    p.sms = Some(SmsChallenge {
+        phone: "+819012345678".into(),
+        code_hash: Some("c1".into()),
+        sent_at: NOW,
+        expires_at: NOW + 600,
+    });
+    store.put_pending(p.clone()).await.unwrap();
+    assert_eq!(store.consume_sms_code("p1", "c0", NOW).await.unwrap(), None);
+    assert_eq!(
+        store.consume_sms_code("p1", "c1", NOW + 600).await.unwrap(),
+        None
+    );
+    assert_eq!(store.consume_sms_code("p2", "c1", NOW).await.unwrap(), None);
+    assert_eq!(
+        store
+            .consume_sms_code("p1", "c1", NOW + 1)
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("+819012345678")
+    );
+    assert_eq!(
+        store.consume_sms_code("p1", "c1", NOW + 2).await.unwrap(),
+        None
+    );
+    // Taking a pending login succeeds once; an expired one is gone.
+    assert!(store.take_pending("p1", NOW).await.unwrap().is_some());
+    assert!(store.take_pending("p1", NOW).await.unwrap().is_none());
+    store.put_pending(p).await.unwrap();
+    assert!(store.get_pending("p1", NOW + 900).await.unwrap().is_none());
+    assert_eq!(store.purge_expired(NOW + 900).await.unwrap(), 1);
+}
+
+pub async fn recovery_code_is_single_use_and_resets(store: SharedStore) {
+    seed(&*store, "1").await;
+    store
+        .register_two_step("u1", 0, registration("r1"))
+        .await
+        .unwrap();
+    store.put_pending(pending("p1", "u1")).await.unwrap();
+    store.put_pending(pending("p2", "u1")).await.unwrap();
+    assert!(store
+        .use_recovery_code("p1", "wrong", NOW)
+        .await
+        .unwrap()
+        .is_none());
+    let taken = store
+        .use_recovery_code("p1", "r1", NOW)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(taken.user_id, "u1");
+    let u = store.get_user("u1").await.unwrap().unwrap();
+    assert!(u.two_step.is_none() && u.two_step_generation == 1);
+    // Used: neither this login nor another one can use it again.
+    assert!(store
+        .use_recovery_code("p1", "r1", NOW)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(store
+        .use_recovery_code("p2", "r1", NOW)
+        .await
+        .unwrap()
+        .is_none());
+}
+
+fn trusted(id_hash: &str, user_id: &str, generation: u32) -> TrustedBrowser {
+    TrustedBrowser {
+        id_hash: id_hash.into(),
+        id: format!("id-{id_hash}"),
+        user_id: user_id.into(),
+        generation,
+        created_at: NOW,
+        last_used: NOW,
+        user_agent: "test".into(),
+        client_ip: "127.0.0.1".into(),
+    }
+}
+
+pub async fn trusted_browsers_slide_and_are_revoked(store: SharedStore) {
+    seed(&*store, "1").await;
+    seed(&*store, "2").await;
+    let window = 30 * DAY;
+    store
+        .add_trusted_browser(trusted("tb1", "u1", 0))
+        .await
+        .unwrap();
+    store
+        .add_trusted_browser(trusted("tb2", "u1", 0))
+        .await
+        .unwrap();
+    assert!(!store
+        .use_trusted_browser("tb1", "u2", 0, window, NOW)
+        .await
+        .unwrap());
+    assert!(!store
+        .use_trusted_browser("tb1", "u1", 1, window, NOW)
+        .await
+        .unwrap());
+    assert!(!store
+        .use_trusted_browser("nope", "u1", 0, window, NOW)
+        .await
+        .unwrap());
+    // Used on day 20, it lasts until day 50; unused, tb2 ends on day 30.
+    assert!(store
+        .use_trusted_browser("tb1", "u1", 0, window, NOW + 20 * DAY)
+        .await
+        .unwrap());
+    assert!(store
+        .use_trusted_browser("tb1", "u1", 0, window, NOW + 50 * DAY)
+        .await
+        .unwrap());
+    assert!(!store
+        .use_trusted_browser("tb2", "u1", 0, window, NOW + 31 * DAY)
+        .await
+        .unwrap());
+    assert_eq!(store.list_trusted_browsers("u1").await.unwrap().len(), 2);
+    assert!(!store.revoke_trusted_browser("u2", "id-tb1").await.unwrap());
+    assert!(store.revoke_trusted_browser("u1", "id-tb1").await.unwrap());
+    assert!(!store
+        .use_trusted_browser("tb1", "u1", 0, window, NOW + 50 * DAY)
+        .await
+        .unwrap());
+    assert_eq!(store.revoke_trusted_browsers("u1").await.unwrap(), 1);
+    assert!(store.list_trusted_browsers("u1").await.unwrap().is_empty());
+}
+
+pub async fn events_are_counted_in_fixed_windows(store: SharedStore) {
+    assert_eq!(store.count_event("k", 60, NOW).await.unwrap(), 1);
+    assert_eq!(store.count_event("k", 60, NOW + 59).await.unwrap(), 2);
+    assert_eq!(store.count_event("other", 60, NOW + 59).await.unwrap(), 1);
+    assert_eq!(store.count_event("k", 60, NOW + 60).await.unwrap(), 1);
+    let mut tasks = Vec::new();
+    for _ in 0..10 {
+        let s = store.clone();
+        tasks.push(tokio::spawn(async move {
+            s.count_event("c", 60, NOW).await.unwrap()
+        }));
+    }
+    let mut seen = Vec::new();
+    for t in tasks {
+        seen.push(t.await.unwrap());
+    }
+    seen.sort();
+    assert_eq!(seen, (1..=10).collect::<Vec<u32>>());
+}
+
+pub async fn two_step_is_switched_per_tenant(store: SharedStore) {
+    seed(&*store, "1").await;
+    seed(&*store, "2").await;
+    let t = store.set_two_step_enabled("t1", false).await.unwrap();
+    assert!(!t.two_step_enabled);
+    assert!(
+        !store
+            .get_tenant("t1")
+            .await
+            .unwrap()
+            .unwrap()
+            .two_step_enabled
+    );
+    assert!(
+        store
+            .get_tenant("t2")
+            .await
+            .unwrap()
+            .unwrap()
+            .two_step_enabled
+    );
+    assert_eq!(
+        store.set_two_step_enabled("t9", true).await.unwrap_err(),
+        StoreError::NotFound
+    );
+}
+
 #[macro_export]
 macro_rules! store_conformance_tests {
     ($make:expr) => {
@@ -820,7 +1100,14 @@ macro_rules! store_conformance_tests {
             password_change_keeps_only_the_changing_session,
             change_links_void_each_other,
             email_change_to_a_taken_address_is_refused,
-            method_change_by_link_or_menu
+            method_change_by_link_or_menu,
+            two_step_registration_waits_for_its_generation,
+            totp_steps_are_accepted_once_and_in_order,
+            sms_codes_are_single_use_and_expire,
+            recovery_code_is_single_use_and_resets,
+            trusted_browsers_slide_and_are_revoked,
+            events_are_counted_in_fixed_windows,
+            two_step_is_switched_per_tenant
         );
     };
     (@each $make:expr; $($check:ident),*) => {

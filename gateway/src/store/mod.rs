@@ -51,10 +51,102 @@ pub struct User {
     pub created_at: UnixTime,
     #[serde(default)]
     pub locked: bool,
-    /// Set by a password reset (and later email and method changes): the
-    /// user registers two-step verification again at the next login.
+    /// The second factor, once set up; `None` means the next login that
+    /// asks for two-step verification sets it up.
     #[serde(default)]
-    pub two_step_reset_pending: bool,
+    pub two_step: Option<TwoStepRegistration>,
+    /// Bumped at every reset of the registration: trusted browsers and
+    /// pending set-ups of an older generation are worthless (S28).
+    #[serde(default)]
+    pub two_step_generation: u32,
+    /// The newest TOTP step accepted for this user (S23).
+    #[serde(default)]
+    pub last_totp_step: Option<u64>,
+}
+
+/// How a user passes the second step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TwoStepKind {
+    Sms,
+    Totp,
+}
+
+/// A user's two-step registration.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TwoStepRegistration {
+    pub kind: TwoStepKind,
+    /// E.164, verified by a code during set-up (S26).
+    #[serde(default)]
+    pub phone: Option<String>,
+    /// Base32 TOTP secret.
+    #[serde(default)]
+    pub totp_secret: Option<String>,
+    /// Keyed hash of the recovery code (S27).
+    pub recovery_hash: String,
+    pub registered_at: UnixTime,
+}
+
+impl std::fmt::Debug for TwoStepRegistration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TwoStepRegistration")
+            .field("kind", &self.kind)
+            .field("registered_at", &self.registered_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A login that passed the password and waits for its second step. It
+/// grants nothing: the proxy never reads it (S21). Keyed by the hash of
+/// its own cookie and bound to the browser's pre-session id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingLogin {
+    pub id_hash: String,
+    /// Hash of the pre-session id of the browser that typed the password.
+    pub browser: String,
+    pub user_id: String,
+    pub route: Route,
+    /// Started at the account menu's login page.
+    pub menu: bool,
+    pub next: String,
+    /// The user's registration generation when the password was typed.
+    pub generation: u32,
+    pub created_at: UnixTime,
+    pub expires_at: UnixTime,
+    #[serde(default)]
+    pub sms: Option<SmsChallenge>,
+    /// "Remember this browser" was ticked with the code.
+    #[serde(default)]
+    pub remember: bool,
+    /// The second step passed at set-up; the recovery code is being shown.
+    #[serde(default)]
+    pub passed: bool,
+}
+
+/// The SMS code sent for a pending login: bound to it, one at a time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SmsChallenge {
+    /// E.164; during set-up the number being verified.
+    pub phone: String,
+    /// Keyed hash of the code; `None` once used.
+    pub code_hash: Option<String>,
+    pub sent_at: UnixTime,
+    pub expires_at: UnixTime,
+}
+
+/// A browser the user asked to remember; the cookie holds the token whose
+/// hash keys it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrustedBrowser {
+    pub id_hash: String,
+    /// A short public id, for the revoke button.
+    pub id: String,
+    pub user_id: String,
+    pub generation: u32,
+    pub created_at: UnixTime,
+    pub last_used: UnixTime,
+    pub user_agent: String,
+    pub client_ip: String,
 }
 
 /// A signed-in browser. Keyed by the hash of its cookie value.
@@ -130,9 +222,20 @@ pub enum StoreError {
     /// The ticket is unknown, used, expired or of another purpose.
     #[error("ticket not valid")]
     TicketInvalid,
+    /// The record changed since it was read (e.g. a two-step set-up whose
+    /// registration was reset meanwhile).
+    #[error("changed meanwhile")]
+    Stale,
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+/// The failure counter of a user's wrong two-step codes (S24). The unit
+/// separator keeps it apart from every typed login identifier, which
+/// never holds control characters.
+pub fn code_counter(user_id: &str) -> String {
+    format!("\u{1f}two-step:{user_id}")
+}
 
 /// Everything Sekisho keeps. Every method is one atomic step: a flow that
 /// changes several records does so through one call, so nothing is ever
@@ -209,8 +312,8 @@ pub trait Store: Send + Sync + 'static {
     async fn unlock_with_ticket(&self, hash: &str, now: UnixTime) -> StoreResult<User>;
     /// Unlocks a user without a ticket (the admin command).
     async fn unlock_user(&self, user_id: &str) -> StoreResult<User>;
-    /// Uses a live reset ticket: sets the new password hash, unlocks, marks
-    /// two-step registration for reset and ends every session of the user,
+    /// Uses a live reset ticket: sets the new password hash, unlocks, resets
+    /// the two-step registration and ends every session of the user,
     /// in one step. Returns the user and the ended sessions' hashes.
     async fn complete_reset(
         &self,
@@ -242,8 +345,8 @@ pub trait Store: Send + Sync + 'static {
     /// link of either kind for the user: never both at once (§2-2 注意).
     async fn issue_change_link(&self, ticket: TicketRecord) -> StoreResult<()>;
     /// Uses a live email-change ticket (the new address staged on it): the
-    /// login ID changes, the password is set again when given, two-step
-    /// registration is marked for reset and every session ends. Returns the
+    /// login ID changes, the password is set again when given, the two-step
+    /// registration is reset and every session ends. Returns the
     /// user, the old address and the ended sessions. `EmailTaken` when the
     /// address was taken meanwhile.
     async fn complete_email_change(
@@ -254,7 +357,7 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<(User, String, Vec<String>)>;
     /// Changes the login method (with a new password hash for `password`),
     /// using the method-change ticket when the change came by link, and
-    /// ends every session. `reset_two_step` marks two-step registration for
+    /// ends every session. `reset_two_step` resets the two-step registration
     /// reset (the contract holder's change).
     async fn change_method(
         &self,
@@ -279,7 +382,69 @@ pub trait Store: Send + Sync + 'static {
     /// caches can forget them too.
     async fn delete_user_sessions(&self, user_id: &str) -> StoreResult<Vec<String>>;
 
-    /// Removes expired sessions and tickets; returns how many went.
+    /// Switches two-step verification for a tenant (§5-1).
+    async fn set_two_step_enabled(&self, tenant_id: &str, enabled: bool) -> StoreResult<Tenant>;
+
+    /// Saves a pending login, replacing the one with its id.
+    async fn put_pending(&self, pending: PendingLogin) -> StoreResult<()>;
+    /// A live pending login.
+    async fn get_pending(&self, id_hash: &str, now: UnixTime) -> StoreResult<Option<PendingLogin>>;
+    /// Removes and returns a live pending login: only one request can
+    /// finish it.
+    async fn take_pending(&self, id_hash: &str, now: UnixTime)
+        -> StoreResult<Option<PendingLogin>>;
+    /// Uses the pending login's SMS code if `code_hash` is it and it is
+    /// still valid; returns the number it was sent to (S25).
+    async fn consume_sms_code(
+        &self,
+        id_hash: &str,
+        code_hash: &str,
+        now: UnixTime,
+    ) -> StoreResult<Option<String>>;
+    /// Saves a new registration, unless the user's generation moved past
+    /// `generation` meanwhile (`Stale`).
+    async fn register_two_step(
+        &self,
+        user_id: &str,
+        generation: u32,
+        registration: TwoStepRegistration,
+    ) -> StoreResult<()>;
+    /// Records `step` as the user's newest accepted TOTP step if it is newer
+    /// than the last; `false` when it was used already or is older (S23).
+    async fn accept_totp_step(&self, user_id: &str, step: u64) -> StoreResult<bool>;
+    /// If `recovery_hash` is the pending login's user's recovery code: resets
+    /// the registration and removes and returns the pending login, in one
+    /// step (S27).
+    async fn use_recovery_code(
+        &self,
+        pending_hash: &str,
+        recovery_hash: &str,
+        now: UnixTime,
+    ) -> StoreResult<Option<PendingLogin>>;
+
+    async fn add_trusted_browser(&self, browser: TrustedBrowser) -> StoreResult<()>;
+    /// Whether the browser is trusted for this user and generation, and
+    /// used within `window` seconds; when it is, its window slides to now.
+    async fn use_trusted_browser(
+        &self,
+        id_hash: &str,
+        user_id: &str,
+        generation: u32,
+        window: i64,
+        now: UnixTime,
+    ) -> StoreResult<bool>;
+    async fn list_trusted_browsers(&self, user_id: &str) -> StoreResult<Vec<TrustedBrowser>>;
+    /// Forgets one of the user's trusted browsers by its public id.
+    async fn revoke_trusted_browser(&self, user_id: &str, id: &str) -> StoreResult<bool>;
+    /// Forgets every trusted browser of the user; returns how many.
+    async fn revoke_trusted_browsers(&self, user_id: &str) -> StoreResult<u64>;
+
+    /// Counts one event under `key` in a fixed window of `window` seconds
+    /// and returns the count so far in the window, this one included.
+    async fn count_event(&self, key: &str, window: i64, now: UnixTime) -> StoreResult<u32>;
+
+    /// Removes expired sessions, tickets, pending logins, trusted browsers
+    /// and counters; returns how many went.
     async fn purge_expired(&self, now: UnixTime) -> StoreResult<u64>;
 }
 

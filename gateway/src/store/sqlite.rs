@@ -30,6 +30,13 @@ CREATE TABLE IF NOT EXISTS tickets (
 CREATE INDEX IF NOT EXISTS tickets_by_user ON tickets(user_id, purpose);
 CREATE INDEX IF NOT EXISTS tickets_by_expiry ON tickets(expires_at);
 CREATE TABLE IF NOT EXISTS failures (identifier TEXT PRIMARY KEY, count INTEGER NOT NULL, updated_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS pending (
+    id_hash TEXT PRIMARY KEY, user_id TEXT NOT NULL, expires_at INTEGER NOT NULL, data TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS pending_by_user ON pending(user_id);
+CREATE TABLE IF NOT EXISTS trusted (
+    id_hash TEXT PRIMARY KEY, user_id TEXT NOT NULL, id TEXT NOT NULL, last_used INTEGER NOT NULL, data TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS trusted_by_user ON trusted(user_id);
+CREATE TABLE IF NOT EXISTS events (key TEXT PRIMARY KEY, count INTEGER NOT NULL, window_end INTEGER NOT NULL);
 ";
 
 /// The embedded store.
@@ -251,8 +258,47 @@ fn unlock_in(conn: &Connection, mut user: User) -> StoreResult<User> {
     user.locked = false;
     save_user(conn, &user)?;
     clear_failures_of(conn, &user.email)?;
+    clear_failures_of(conn, &code_counter(&user.id))?;
     delete_tickets_of(conn, &user.id, TicketPurpose::Unlock)?;
     Ok(user)
+}
+
+/// Resets the user's two-step registration (the caller saves the user):
+/// a new generation, no remembered browsers, no logins half-way through.
+fn reset_two_step_in(conn: &Connection, user: &mut User) -> StoreResult<()> {
+    user.two_step = None;
+    user.two_step_generation = user.two_step_generation.wrapping_add(1);
+    conn.execute("DELETE FROM trusted WHERE user_id = ?1", [&user.id])
+        .map_err(unavailable)?;
+    conn.execute("DELETE FROM pending WHERE user_id = ?1", [&user.id])
+        .map_err(unavailable)?;
+    Ok(())
+}
+
+fn load_pending(
+    conn: &Connection,
+    id_hash: &str,
+    now: UnixTime,
+) -> StoreResult<Option<PendingLogin>> {
+    let data: Option<String> = conn
+        .query_row(
+            "SELECT data FROM pending WHERE id_hash = ?1 AND expires_at > ?2",
+            params![id_hash, now],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(unavailable)?;
+    data.map(|d| from_json(&d)).transpose()
+}
+
+fn save_pending(conn: &Connection, p: &PendingLogin) -> StoreResult<()> {
+    conn.execute(
+        "INSERT INTO pending (id_hash, user_id, expires_at, data) VALUES (?1, ?2, ?3, ?4) \
+         ON CONFLICT(id_hash) DO UPDATE SET user_id = ?2, expires_at = ?3, data = ?4",
+        params![p.id_hash, p.user_id, p.expires_at, to_json(p)?],
+    )
+    .map_err(unavailable)?;
+    Ok(())
 }
 
 fn insert_session(conn: &Connection, s: &SessionRecord) -> StoreResult<()> {
@@ -526,7 +572,7 @@ impl Store for SqliteStore {
                 return Err(StoreError::TicketInvalid);
             }
             user.password_hash = Some(password_hash);
-            user.two_step_reset_pending = true;
+            reset_two_step_in(&tx, &mut user)?;
             let user = unlock_in(&tx, user)?;
             delete_tickets_of(&tx, &user.id, TicketPurpose::Reset)?;
             let ended = delete_sessions_of(&tx, &user.id)?;
@@ -555,9 +601,15 @@ impl Store for SqliteStore {
             let tx = begin(c)?;
             let user = load_user(&tx, &user_id)?.ok_or(StoreError::NotFound)?;
             let ended = delete_sessions_of(&tx, &user.id)?;
-            tx.execute("DELETE FROM tickets WHERE user_id = ?1", [&user.id])
+            for table in ["tickets", "pending", "trusted"] {
+                tx.execute(
+                    &format!("DELETE FROM {table} WHERE user_id = ?1"),
+                    [&user.id],
+                )
                 .map_err(unavailable)?;
+            }
             clear_failures_of(&tx, &user.email)?;
+            clear_failures_of(&tx, &code_counter(&user.id))?;
             tx.execute("DELETE FROM users WHERE id = ?1", [&user.id])
                 .map_err(unavailable)?;
             tx.commit().map_err(unavailable)?;
@@ -654,7 +706,7 @@ impl Store for SqliteStore {
             if let Some(h) = password_hash {
                 user.password_hash = Some(h);
             }
-            user.two_step_reset_pending = true;
+            reset_two_step_in(&tx, &mut user)?;
             save_user(&tx, &user)?;
             clear_failures_of(&tx, &old_email)?;
             delete_tickets_of(&tx, &user.id, TicketPurpose::EmailChange)?;
@@ -689,7 +741,7 @@ impl Store for SqliteStore {
                 None
             };
             if change.reset_two_step {
-                user.two_step_reset_pending = true;
+                reset_two_step_in(&tx, &mut user)?;
             }
             save_user(&tx, &user)?;
             delete_tickets_of(&tx, &user.id, TicketPurpose::MethodChange)?;
@@ -808,15 +860,260 @@ impl Store for SqliteStore {
         self.run(move |c| delete_sessions_of(c, &user_id)).await
     }
 
-    async fn purge_expired(&self, now: UnixTime) -> StoreResult<u64> {
+    async fn set_two_step_enabled(&self, tenant_id: &str, enabled: bool) -> StoreResult<Tenant> {
+        let tenant_id = tenant_id.to_string();
         self.run(move |c| {
-            let s = c
-                .execute("DELETE FROM sessions WHERE expires_at <= ?1", [now])
+            let tx = begin(c)?;
+            let mut tenant = load_tenant(&tx, &tenant_id)?.ok_or(StoreError::NotFound)?;
+            tenant.two_step_enabled = enabled;
+            tx.execute(
+                "UPDATE tenants SET data = ?2 WHERE id = ?1",
+                params![tenant.id, to_json(&tenant)?],
+            )
+            .map_err(unavailable)?;
+            tx.commit().map_err(unavailable)?;
+            Ok(tenant)
+        })
+        .await
+    }
+
+    async fn put_pending(&self, pending: PendingLogin) -> StoreResult<()> {
+        self.run(move |c| save_pending(c, &pending)).await
+    }
+
+    async fn get_pending(&self, id_hash: &str, now: UnixTime) -> StoreResult<Option<PendingLogin>> {
+        let id_hash = id_hash.to_string();
+        self.run(move |c| load_pending(c, &id_hash, now)).await
+    }
+
+    async fn take_pending(
+        &self,
+        id_hash: &str,
+        now: UnixTime,
+    ) -> StoreResult<Option<PendingLogin>> {
+        let id_hash = id_hash.to_string();
+        self.run(move |c| {
+            let tx = begin(c)?;
+            let pending = load_pending(&tx, &id_hash, now)?;
+            tx.execute("DELETE FROM pending WHERE id_hash = ?1", [&id_hash])
                 .map_err(unavailable)?;
-            let t = c
-                .execute("DELETE FROM tickets WHERE expires_at <= ?1", [now])
+            tx.commit().map_err(unavailable)?;
+            Ok(pending)
+        })
+        .await
+    }
+
+    async fn consume_sms_code(
+        &self,
+        id_hash: &str,
+        code_hash: &str,
+        now: UnixTime,
+    ) -> StoreResult<Option<String>> {
+        let (id_hash, code_hash) = (id_hash.to_string(), code_hash.to_string());
+        self.run(move |c| {
+            let tx = begin(c)?;
+            let Some(mut pending) = load_pending(&tx, &id_hash, now)? else {
+                return Ok(None);
+            };
+            let Some(sms) = pending.sms.as_mut() else {
+                return Ok(None);
+            };
+            let matches = sms.code_hash.as_deref() == Some(code_hash.as_str());
+            if !matches || sms.expires_at <= now {
+                return Ok(None);
+            }
+            sms.code_hash = None;
+            let phone = sms.phone.clone();
+            save_pending(&tx, &pending)?;
+            tx.commit().map_err(unavailable)?;
+            Ok(Some(phone))
+        })
+        .await
+    }
+
+    async fn register_two_step(
+        &self,
+        user_id: &str,
+        generation: u32,
+        registration: TwoStepRegistration,
+    ) -> StoreResult<()> {
+        let user_id = user_id.to_string();
+        self.run(move |c| {
+            let tx = begin(c)?;
+            let mut user = load_user(&tx, &user_id)?.ok_or(StoreError::NotFound)?;
+            if user.two_step_generation != generation || user.two_step.is_some() {
+                return Err(StoreError::Stale);
+            }
+            user.two_step = Some(registration);
+            save_user(&tx, &user)?;
+            tx.commit().map_err(unavailable)
+        })
+        .await
+    }
+
+    async fn accept_totp_step(&self, user_id: &str, step: u64) -> StoreResult<bool> {
+        let user_id = user_id.to_string();
+        self.run(move |c| {
+            let tx = begin(c)?;
+            let mut user = load_user(&tx, &user_id)?.ok_or(StoreError::NotFound)?;
+            if !sekisho_policy::two_step::step_is_new(step, user.last_totp_step) {
+                return Ok(false);
+            }
+            user.last_totp_step = Some(step);
+            save_user(&tx, &user)?;
+            tx.commit().map_err(unavailable)?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn use_recovery_code(
+        &self,
+        pending_hash: &str,
+        recovery_hash: &str,
+        now: UnixTime,
+    ) -> StoreResult<Option<PendingLogin>> {
+        let (pending_hash, recovery_hash) = (pending_hash.to_string(), recovery_hash.to_string());
+        self.run(move |c| {
+            let tx = begin(c)?;
+            let Some(pending) = load_pending(&tx, &pending_hash, now)? else {
+                return Ok(None);
+            };
+            let mut user = load_user(&tx, &pending.user_id)?.ok_or(StoreError::NotFound)?;
+            let matches = user
+                .two_step
+                .as_ref()
+                .is_some_and(|r| crate::crypto::same(&r.recovery_hash, &recovery_hash));
+            if !matches {
+                return Ok(None);
+            }
+            reset_two_step_in(&tx, &mut user)?;
+            save_user(&tx, &user)?;
+            tx.commit().map_err(unavailable)?;
+            Ok(Some(pending))
+        })
+        .await
+    }
+
+    async fn add_trusted_browser(&self, b: TrustedBrowser) -> StoreResult<()> {
+        self.run(move |c| {
+            c.execute(
+                "INSERT INTO trusted (id_hash, user_id, id, last_used, data) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![b.id_hash, b.user_id, b.id, b.last_used, to_json(&b)?],
+            )
+            .map_err(unavailable)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn use_trusted_browser(
+        &self,
+        id_hash: &str,
+        user_id: &str,
+        generation: u32,
+        window: i64,
+        now: UnixTime,
+    ) -> StoreResult<bool> {
+        let (id_hash, user_id) = (id_hash.to_string(), user_id.to_string());
+        self.run(move |c| {
+            let tx = begin(c)?;
+            let data: Option<String> = tx
+                .query_row(
+                    "SELECT data FROM trusted WHERE id_hash = ?1",
+                    [&id_hash],
+                    |r| r.get(0),
+                )
+                .optional()
                 .map_err(unavailable)?;
-            Ok((s + t) as u64)
+            let Some(mut b) = data.map(|d| from_json::<TrustedBrowser>(&d)).transpose()? else {
+                return Ok(false);
+            };
+            let alive = sekisho_policy::two_step::trust_alive(b.last_used, now, window);
+            if b.user_id != user_id || b.generation != generation || !alive {
+                return Ok(false);
+            }
+            b.last_used = now;
+            tx.execute(
+                "UPDATE trusted SET last_used = ?2, data = ?3 WHERE id_hash = ?1",
+                params![id_hash, now, to_json(&b)?],
+            )
+            .map_err(unavailable)?;
+            tx.commit().map_err(unavailable)?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn list_trusted_browsers(&self, user_id: &str) -> StoreResult<Vec<TrustedBrowser>> {
+        let user_id = user_id.to_string();
+        self.run(move |c| {
+            let mut stmt = c
+                .prepare("SELECT data FROM trusted WHERE user_id = ?1 ORDER BY last_used DESC")
+                .map_err(unavailable)?;
+            json_rows(&mut stmt, [user_id])
+        })
+        .await
+    }
+
+    async fn revoke_trusted_browser(&self, user_id: &str, id: &str) -> StoreResult<bool> {
+        let (user_id, id) = (user_id.to_string(), id.to_string());
+        self.run(move |c| {
+            let n = c
+                .execute(
+                    "DELETE FROM trusted WHERE user_id = ?1 AND id = ?2",
+                    params![user_id, id],
+                )
+                .map_err(unavailable)?;
+            Ok(n > 0)
+        })
+        .await
+    }
+
+    async fn revoke_trusted_browsers(&self, user_id: &str) -> StoreResult<u64> {
+        let user_id = user_id.to_string();
+        self.run(move |c| {
+            let n = c
+                .execute("DELETE FROM trusted WHERE user_id = ?1", [user_id])
+                .map_err(unavailable)?;
+            Ok(n as u64)
+        })
+        .await
+    }
+
+    async fn count_event(&self, key: &str, window: i64, now: UnixTime) -> StoreResult<u32> {
+        let key = key.to_string();
+        self.run(move |c| {
+            c.query_row(
+                "INSERT INTO events (key, count, window_end) VALUES (?1, 1, ?2 + ?3) \
+                 ON CONFLICT(key) DO UPDATE SET \
+                   count = CASE WHEN window_end <= ?2 THEN 1 ELSE count + 1 END, \
+                   window_end = CASE WHEN window_end <= ?2 THEN ?2 + ?3 ELSE window_end END \
+                 RETURNING count",
+                params![key, now, window],
+                |r| r.get(0),
+            )
+            .map_err(unavailable)
+        })
+        .await
+    }
+
+    async fn purge_expired(&self, now: UnixTime) -> StoreResult<u64> {
+        // Trusted browsers go once no window could still hold them: a
+        // year, the longest trust the configuration accepts.
+        let trust_horizon = now - 366 * sekisho_policy::DAY;
+        self.run(move |c| {
+            let mut n = 0;
+            for (sql, at) in [
+                ("DELETE FROM sessions WHERE expires_at <= ?1", now),
+                ("DELETE FROM tickets WHERE expires_at <= ?1", now),
+                ("DELETE FROM pending WHERE expires_at <= ?1", now),
+                ("DELETE FROM events WHERE window_end <= ?1", now),
+                ("DELETE FROM trusted WHERE last_used <= ?1", trust_horizon),
+            ] {
+                n += c.execute(sql, [at]).map_err(unavailable)?;
+            }
+            Ok(n as u64)
         })
         .await
     }
