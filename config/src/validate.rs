@@ -690,6 +690,68 @@ generate_if_missing = true
     }
 
     #[test]
+    fn two_step_defaults_follow_the_manual() {
+        let c = load(MINIMAL).unwrap();
+        assert_eq!(c.two_step.trust, Duration::from_secs(30 * 86_400));
+        assert_eq!(c.two_step.code_cap, 30);
+        assert_eq!(c.two_step.sms_code_lifetime, Duration::from_secs(600));
+        assert!(c.sms.is_none(), "no SMS unless configured");
+        let text = MINIMAL.to_string()
+            + "[two_step]\ntrust_days = 0\ncode_cap = 0\nsms_code_seconds = 601\n";
+        assert_eq!(
+            keys(&text),
+            vec![
+                "two_step.trust_days",
+                "two_step.code_cap",
+                "two_step.sms_code_seconds"
+            ]
+        );
+    }
+
+    #[test]
+    fn sms_provider_is_checked_key_by_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let secret = dir.path().join("cred");
+        std::fs::write(&secret, "Bearer abc\n").unwrap();
+        let good = format!(
+            "{MINIMAL}[sms]\ntransport = \"http\"\n[sms.http]\nurl = \"https://sms.example.net/send\"\nauth_secret_file = \"{}\"\n",
+            secret.display()
+        );
+        let c = load(&good).unwrap();
+        match c.sms {
+            Some(Sms::Http(h)) => {
+                assert_eq!(h.auth_value, "Bearer abc");
+                assert!(
+                    !format!("{h:?}").contains("abc"),
+                    "the credential is redacted"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        let bad = format!(
+            "{MINIMAL}[sms]\ntransport = \"http\"\n[sms.http]\nurl = \"ftp:/x\"\nauth_header = \"Bad Header\"\nauth_secret_file = \"/nonexistent/cred\"\nbody = '{{\"to\":{{{{to}}}}}}'\n"
+        );
+        assert_eq!(
+            keys(&bad),
+            vec![
+                "sms.http.url",
+                "sms.http.auth_header",
+                "sms.http.auth_secret_file",
+                "sms.http.body"
+            ]
+        );
+        let unquoted = good.replace(
+            "auth_secret_file",
+            "body = '{\"to\":{{to}},\"text\":\"{{text}}\"}'\nauth_secret_file",
+        );
+        assert_eq!(keys(&unquoted), vec!["sms.http.body"]);
+        let text = MINIMAL.to_string() + "[sms]\ntransport = \"pigeon\"\n";
+        assert_eq!(keys(&text), vec!["sms.transport"]);
+        let text = MINIMAL.to_string() + "[sms]\ntransport = \"http\"\n";
+        assert_eq!(keys(&text), vec!["sms.http"]);
+    }
+
+    #[test]
     fn unknown_key_is_named() {
         let text = MINIMAL.replace("[upstream]", "[upstream]\nadress = \"x\"");
         let err = load(&text).unwrap_err();
@@ -771,6 +833,7 @@ generate_if_missing = true
             "internet.tls.cert_file",
             "internet.tls.key_file",
             "mail.smtp.password_file",
+            "sms.http.auth_secret_file",
             "assertion.signing_key_file",
         ];
         assert!(

@@ -66,6 +66,7 @@ impl Admin {
         plan: Plan,
         holder_email: &str,
         holder_name: &str,
+        two_step_enabled: bool,
     ) -> anyhow::Result<CreatedTenant> {
         let email = sekisho_policy::email::validate_email(holder_email).map_err(|p| {
             InputError::error(format!(
@@ -77,7 +78,7 @@ impl Admin {
             id: crate::crypto::random_id(),
             plan,
             created_at: now,
-            two_step_enabled: true,
+            two_step_enabled,
         };
         let holder = User {
             id: crate::crypto::random_id(),
@@ -172,6 +173,32 @@ impl Admin {
     }
 
     /// Converts a trial tenant to basic, while that is still possible.
+    /// Turns two-step verification on or off for a tenant.
+    pub async fn set_two_step(&self, tenant_id: &str, enabled: bool) -> anyhow::Result<Tenant> {
+        let tenant = match self.store.set_two_step_enabled(tenant_id, enabled).await {
+            Ok(t) => t,
+            Err(StoreError::NotFound) => {
+                return Err(InputError::error(format!(
+                    "TENANT_ID: no tenant '{tenant_id}'"
+                )))
+            }
+            Err(e) => anyhow::bail!("store: {e}"),
+        };
+        crate::audit::event(
+            "two_step_setting_changed",
+            &crate::audit::Who {
+                tenant_id: Some(&tenant.id),
+                ..Default::default()
+            },
+            if enabled {
+                "on (admin command)"
+            } else {
+                "off (admin command)"
+            },
+        );
+        Ok(tenant)
+    }
+
     pub async fn set_plan(&self, tenant_id: &str, plan: Plan) -> anyhow::Result<Tenant> {
         let tenant = self
             .store

@@ -71,6 +71,18 @@ enum PlanArg {
     Trial,
 }
 
+#[derive(Clone, Copy, ValueEnum)]
+enum Switch {
+    On,
+    Off,
+}
+
+impl Switch {
+    fn on(self) -> bool {
+        matches!(self, Switch::On)
+    }
+}
+
 #[derive(Subcommand)]
 enum AdminCommand {
     /// Create a tenant and its contract holder, and mail the holder's
@@ -82,6 +94,18 @@ enum AdminCommand {
         holder_email: String,
         #[arg(long, value_name = "NAME", default_value = "")]
         holder_name: String,
+        /// Two-step verification for the tenant's password users (the
+        /// contract holder can change it in the account menu).
+        #[arg(long, value_enum, default_value = "on")]
+        two_step: Switch,
+    },
+    /// Turn two-step verification on or off for a tenant (as the contract
+    /// holder's 2段階認証設定 does).
+    SetTwoStep {
+        #[arg(value_name = "TENANT_ID")]
+        tenant: String,
+        #[arg(value_enum)]
+        setting: Switch,
     },
     /// Unlock a locked account (its unblock link stops working).
     Unlock {
@@ -211,6 +235,7 @@ async fn admin(config: sekisho_config::Config, command: AdminCommand) -> anyhow:
             plan,
             holder_email,
             holder_name,
+            two_step,
         } => {
             if holder_name.chars().count() > 100 {
                 return Err(InputError::error("--holder-name: at most 100 characters"));
@@ -220,7 +245,7 @@ async fn admin(config: sekisho_config::Config, command: AdminCommand) -> anyhow:
                 PlanArg::Trial => Plan::Trial,
             };
             let created = admin
-                .create_tenant(plan, &holder_email, &holder_name)
+                .create_tenant(plan, &holder_email, &holder_name, two_step.on())
                 .await?;
             println!("tenant:            {}", created.tenant_id);
             println!("contract holder:   {}", created.user_id);
@@ -229,6 +254,11 @@ async fn admin(config: sekisho_config::Config, command: AdminCommand) -> anyhow:
         AdminCommand::Unlock { email } => {
             let user = admin.unlock(&email).await?;
             println!("unlocked: {} ({})", user.email, user.id);
+        }
+        AdminCommand::SetTwoStep { tenant, setting } => {
+            let t = admin.set_two_step(&tenant, setting.on()).await?;
+            let word = if t.two_step_enabled { "on" } else { "off" };
+            println!("tenant {}: two-step verification {word}", t.id);
         }
         AdminCommand::SetPlan { tenant, plan } => {
             let plan = match plan {
@@ -270,7 +300,7 @@ async fn seed_demo(config: &sekisho_config::Config) -> anyhow::Result<()> {
     println!("\n════ Sekisho demo ════════════════════════════════════════");
     if users.is_empty() {
         let created = admin
-            .create_tenant(Plan::Basic, "holder@demo.example.jp", "デモ 契約者")
+            .create_tenant(Plan::Basic, "holder@demo.example.jp", "デモ 契約者", true)
             .await?;
         println!("A tenant was created with its contract holder holder@demo.example.jp.");
         println!(

@@ -93,6 +93,31 @@ pub fn random_code(n: usize, alphabet: &[u8]) -> String {
     out
 }
 
+/// Seals a short text (at most 32 bytes) under `secret`, a token the
+/// store never holds: XOR with an HMAC-derived pad under a fresh nonce.
+/// Keeps a recovery code readable by its own browser only, while shown.
+pub fn seal_short(secret: &str, purpose: &str, text: &str) -> Option<String> {
+    if text.len() > 32 {
+        return None;
+    }
+    let nonce = hex::encode(random_bytes(12));
+    let pad = keyed_bytes(secret.as_bytes(), purpose, &[&nonce]);
+    let sealed: Vec<u8> = text.bytes().zip(pad).map(|(a, b)| a ^ b).collect();
+    Some(format!("{nonce}:{}", hex::encode(sealed)))
+}
+
+/// Opens what [`seal_short`] sealed; `None` for another secret's seal
+/// that does not decode, or anything malformed.
+pub fn unseal_short(secret: &str, purpose: &str, sealed: &str) -> Option<String> {
+    let (nonce, body) = sealed.split_once(':')?;
+    let body = hex::decode(body).ok()?;
+    if body.len() > 32 {
+        return None;
+    }
+    let pad = keyed_bytes(secret.as_bytes(), purpose, &[nonce]);
+    String::from_utf8(body.iter().zip(pad).map(|(a, b)| a ^ b).collect()).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -118,6 +143,21 @@ mod tests {
             keyed_hash(b"k", "a", &["xy"])
         );
         assert!(same("abc", "abc") && !same("abc", "abd"));
+    }
+
+    #[test]
+    fn sealed_text_opens_with_its_secret_only() {
+        let sealed = seal_short("token-a", "p", "ABCD-EFGH").unwrap();
+        assert_eq!(
+            unseal_short("token-a", "p", &sealed).as_deref(),
+            Some("ABCD-EFGH")
+        );
+        assert_ne!(
+            unseal_short("token-b", "p", &sealed).as_deref(),
+            Some("ABCD-EFGH")
+        );
+        assert_ne!(seal_short("token-a", "p", "ABCD-EFGH").unwrap(), sealed);
+        assert_eq!(unseal_short("token-a", "p", "garbage"), None);
     }
 
     #[test]

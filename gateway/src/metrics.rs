@@ -28,6 +28,27 @@ pub static LOGINS: LazyLock<IntCounterVec> = LazyLock::new(|| {
     .unwrap()
 });
 
+/// SMS by kind and result (`sent`, `failed`).
+pub static SMS: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    register_int_counter_vec!(
+        "sekisho_sms_total",
+        "SMS messages by kind and result",
+        &["kind", "result"]
+    )
+    .unwrap()
+});
+
+/// Two-step verification events (fixed words: `asked`, `trusted`,
+/// `set_up`, `passed`, `wrong_code`, `recovery_used`, `capped`).
+pub static TWO_STEP: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    register_int_counter_vec!(
+        "sekisho_two_step_total",
+        "Two-step verification events",
+        &["event"]
+    )
+    .unwrap()
+});
+
 /// Seconds a hashing job waited in the queue.
 pub static HASH_QUEUE_WAIT: LazyLock<Histogram> = LazyLock::new(|| {
     register_histogram!(
@@ -118,6 +139,8 @@ pub fn register_all() {
     LazyLock::force(&MAIL);
     LazyLock::force(&ACCOUNT_EVENTS);
     LazyLock::force(&THROTTLED);
+    LazyLock::force(&SMS);
+    LazyLock::force(&TWO_STEP);
 }
 
 /// The text exposition of every registered metric.

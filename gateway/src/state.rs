@@ -22,6 +22,11 @@ pub struct App {
     pub signer: Signer,
     pub sessions: Sessions,
     pub csrf_key: Vec<u8>,
+    /// Keys the stored hashes of SMS and recovery codes, the trust
+    /// cookie's signature and the set-up TOTP secret.
+    pub two_step_key: Vec<u8>,
+    /// `None` when no SMS transport is configured.
+    pub sms: Option<crate::sms::SmsSender>,
     pub cookies: CookieNames,
     /// Template of the upstream peer, cloned per request (resolving at
     /// request time would block).
@@ -51,7 +56,15 @@ impl App {
         let csrf_key = rt
             .block_on(store.secret("csrf", crate::crypto::random_bytes(32)))
             .map_err(|e| anyhow::anyhow!("store: {e}"))?;
+        let two_step_key = rt
+            .block_on(store.secret("two-step", crate::crypto::random_bytes(32)))
+            .map_err(|e| anyhow::anyhow!("store: {e}"))?;
         drop(rt);
+        let sms = config
+            .sms
+            .as_ref()
+            .map(crate::sms::SmsSender::new)
+            .transpose()?;
         let signer = Signer::load(
             &config.assertion.signing_key_file,
             config.assertion.generate_if_missing,
@@ -79,6 +92,8 @@ impl App {
             signer,
             sessions,
             csrf_key,
+            two_step_key,
+            sms,
             cookies,
             peer,
             hsts,

@@ -16,6 +16,10 @@ pub struct CookieNames {
     pub session: &'static str,
     pub pre: &'static str,
     pub lang: &'static str,
+    /// A login waiting for its second step (grants nothing, S21).
+    pub pending: &'static str,
+    /// "Remember this browser" (S28).
+    pub trust: &'static str,
     pub secure: bool,
 }
 
@@ -26,6 +30,8 @@ impl CookieNames {
                 session: "sekisho",
                 pre: "sekisho-pre",
                 lang: "sekisho-lang",
+                pending: "sekisho-2fa",
+                trust: "sekisho-trust",
                 secure: false,
             }
         } else {
@@ -33,13 +39,15 @@ impl CookieNames {
                 session: "__Host-sekisho",
                 pre: "__Host-sekisho-pre",
                 lang: "__Host-sekisho-lang",
+                pending: "__Host-sekisho-2fa",
+                trust: "__Host-sekisho-trust",
                 secure: true,
             }
         }
     }
 
     pub fn is_ours(&self, name: &str) -> bool {
-        name == self.session || name == self.pre || name == self.lang
+        [self.session, self.pre, self.lang, self.pending, self.trust].contains(&name)
     }
 
     fn build<'c>(&self, name: &'c str, value: &'c str) -> cookie::CookieBuilder<'c> {
@@ -55,6 +63,15 @@ impl CookieNames {
     /// expiry: the cookie ends with the browser, the session by its timeouts.
     pub fn set(&self, name: &str, value: &str) -> String {
         self.build(name, value).build().to_string()
+    }
+
+    /// A `Set-Cookie` value that outlives the browser for `max_age`
+    /// seconds (the trust cookie, renewed at each use).
+    pub fn set_lasting(&self, name: &str, value: &str, max_age: i64) -> String {
+        self.build(name, value)
+            .max_age(cookie::time::Duration::seconds(max_age))
+            .build()
+            .to_string()
     }
 
     /// A `Set-Cookie` value that removes the cookie.

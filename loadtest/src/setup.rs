@@ -22,6 +22,10 @@ fn create_tenant(sekisho: &Path, config: &Path, email: &str) -> anyhow::Result<S
             email,
             "--holder-name",
             "Load Test",
+            // Password logins alone (P4); the two-step scenario enrols
+            // its own users.
+            "--two-step",
+            "off",
         ])
         .output()?;
     anyhow::ensure!(

@@ -215,6 +215,8 @@ pub struct FormPage<'a> {
     pub hidden: Vec<(&'a str, String)>,
     pub fields: Vec<Field<'a>>,
     pub select: Option<Select<'a>>,
+    /// A required checkbox: (name, label).
+    pub checkbox: Option<(&'a str, &'a str)>,
     /// Show the password rule above the inputs.
     pub rule: bool,
     pub submit: &'a str,
@@ -246,6 +248,57 @@ pub struct SessionRow {
 pub struct SessionsPage<'a> {
     pub c: &'a Chrome,
     pub csrf: &'a str,
+    pub rows: Vec<SessionRow>,
+}
+
+/// The one input of a [`TwoStepPage`] form (phone number or code).
+#[derive(Debug, Clone)]
+pub struct CodeForm<'a> {
+    pub action: &'a str,
+    pub label: &'a str,
+    pub name: &'a str,
+    /// `text` or `tel`.
+    pub kind: &'a str,
+    /// `numeric`, `tel` or `text`: the keyboard phones show.
+    pub inputmode: &'a str,
+    pub autocomplete: &'a str,
+    pub value: String,
+    /// Offer "remember this browser" with it.
+    pub remember: bool,
+    pub submit: &'a str,
+}
+
+/// Every page of the second step: set-up (SMS or authenticator app, with
+/// its QR code), verification, the recovery code shown once or typed in.
+#[derive(Template)]
+#[template(path = "two_step.html")]
+pub struct TwoStepPage<'a> {
+    pub c: &'a Chrome,
+    pub title: &'a str,
+    pub intro: Vec<&'a str>,
+    pub notice: Option<&'a str>,
+    pub problems: Vec<String>,
+    pub facts: Vec<(&'a str, String)>,
+    pub csrf: &'a str,
+    /// An inline SVG the gateway drew (never user input).
+    pub qr_svg: Option<String>,
+    pub secret: Option<String>,
+    /// Shown with the "saved" checkbox that continues.
+    pub recovery_code: Option<String>,
+    pub form: Option<CodeForm<'a>>,
+    /// Other actions, each a POST button: (action, label).
+    pub buttons: Vec<(&'a str, &'a str)>,
+    pub note: Option<&'a str>,
+    pub links: Vec<(&'a str, &'a str)>,
+}
+
+/// The browsers a user asked to remember, with revoke buttons.
+#[derive(Template)]
+#[template(path = "trusted_browsers.html")]
+pub struct TrustedBrowsersPage<'a> {
+    pub c: &'a Chrome,
+    pub csrf: &'a str,
+    /// `address` holds when it was remembered, `last_seen` its last use.
     pub rows: Vec<SessionRow>,
 }
 

@@ -171,6 +171,12 @@ pub fn sign_in_changed_notice(
     }
 }
 
+/// The SMS that carries a two-step code. Short: one SMS segment of
+/// Japanese text holds 70 characters.
+pub fn sms_code(service: &str, code: &str, minutes: u64) -> String {
+    format!("【{service}】認証コード: {code}\n有効期限: {minutes}分\nこのコードを他人に教えないでください。")
+}
+
 /// A Unix time as Japan Standard Time, `2026年11月25日 15時04分`.
 pub fn format_jst(unix: i64) -> String {
     let t = unix + 9 * 3600;

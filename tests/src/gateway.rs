@@ -60,6 +60,10 @@ pub struct GatewayOptions {
     /// Replaces `[throttle]` (default: effectively unlimited, so tests that
     /// log in often are not throttled; S15 sets its own).
     pub throttle: String,
+    /// Tenants made by [`Gateway::create_tenant`] ask for two-step
+    /// verification (off by default, so the other flows' tests log in with
+    /// the password alone).
+    pub two_step: bool,
 }
 
 impl GatewayOptions {
@@ -72,7 +76,12 @@ impl GatewayOptions {
             session: "[session]\nidle_minutes = 30\nabsolute_hours = 12\n".into(),
             hashing: "[password_hashing]\npool_threads = 2\n".into(),
             throttle: "[throttle]\nper_ip_per_minute = 100000\n".into(),
+            two_step: false,
         }
+    }
+    pub fn two_step(mut self) -> Self {
+        self.two_step = true;
+        self
     }
     pub fn smtp(mut self, port: u16) -> Self {
         self.smtp_port = Some(port);
@@ -89,6 +98,7 @@ pub struct Gateway {
     pub config_path: PathBuf,
     child: Option<Child>,
     offset: i64,
+    two_step: bool,
 }
 
 impl Gateway {
@@ -142,6 +152,7 @@ impl Gateway {
             config_path,
             child: None,
             offset: 0,
+            two_step: opts.two_step,
         };
         gw.spawn();
         gw
@@ -212,6 +223,15 @@ impl Gateway {
         format!("{}{}", read("stdout.log"), read("stderr.log"))
     }
 
+    /// The gateway's idea of now (the system clock plus the test's offset).
+    pub fn now(&self) -> i64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64
+            + self.offset
+    }
+
     /// Moves the gateway's clock forward by `seconds` (cumulative).
     pub fn advance_clock(&mut self, seconds: i64) {
         self.offset += seconds;
@@ -243,6 +263,8 @@ impl Gateway {
             email,
             "--holder-name",
             "テスト 契約者",
+            "--two-step",
+            if self.two_step { "on" } else { "off" },
         ]);
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert!(

@@ -2,6 +2,7 @@
 //!
 //! * [`Upstream`]: an HTTP server (hyper) that records every request.
 //! * [`SmtpSink`]: a real SMTP server (Python `aiosmtpd`).
+//! * [`SmsProvider`]: the SMS carrier's stand-in (a local HTTP endpoint).
 //! * [`Gateway`]: the built binary with a temporary config, a clock the test
 //!   moves, and its logs kept for inspection.
 //! * [`Client`]: an HTTP client that keeps cookies like a browser.
@@ -11,11 +12,14 @@
 
 pub mod client;
 pub mod gateway;
+pub mod sms;
 pub mod smtp;
+pub mod two_step;
 pub mod upstream;
 
 pub use client::{Client, Resp};
 pub use gateway::{Gateway, GatewayOptions};
+pub use sms::{Sms, SmsProvider};
 pub use smtp::{Mail, SmtpSink};
 pub use upstream::{Recorded, Upstream};
 

@@ -659,9 +659,15 @@ async fn trial_ends_after_30_days_and_converts_until_45() {
     })
     .await;
     let email = "trialist@example.jp";
-    let out = env
-        .gw
-        .admin(&["create-tenant", "--plan", "trial", "--holder-email", email]);
+    let out = env.gw.admin(&[
+        "create-tenant",
+        "--plan",
+        "trial",
+        "--holder-email",
+        email,
+        "--two-step",
+        "off",
+    ]);
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
     let tenant = stdout
         .lines()

@@ -1,7 +1,8 @@
 //! The README's demo command: `sekisho demo` seeds a tenant, prints the
 //! holder's registration link, and serves the gateway with the built-in
 //! demo upstream, which shows the identity it received and verifies the
-//! assertion.
+//! assertion. The holder sets up two-step verification by SMS with the
+//! code printed to the console.
 
 use sekisho_tests::{free_addr, Client, GOOD_PASSWORD};
 use std::io::{BufRead, BufReader};
@@ -39,8 +40,12 @@ async fn the_demo_seeds_a_tenant_and_shows_the_identity() {
     // a closed pipe would stop it.
     let stdout = child.stdout.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
+    let (code_tx, codes) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some((_, rest)) = line.split_once("認証コード: ") {
+                let _ = code_tx.send(rest.trim().to_string());
+            }
             if let Some(i) = line.find("http://") {
                 if line.contains("/.sekisho/register?ticket=") {
                     let _ = tx.send(line[i..].trim().to_string());
@@ -60,12 +65,34 @@ async fn the_demo_seeds_a_tenant_and_shows_the_identity() {
     }
     let mut c = Client::new(&base);
     assert_eq!(c.register(&link, GOOD_PASSWORD).await.status, 200);
-    assert_eq!(
-        c.login("holder@demo.example.jp", GOOD_PASSWORD)
-            .await
-            .status,
-        303
-    );
+    let r = c.login("holder@demo.example.jp", GOOD_PASSWORD).await;
+    assert_eq!(r.location(), "/.sekisho/2fa", "{}", r.body);
+    let page = c.get("/.sekisho/2fa").await;
+    let sent = c
+        .post(
+            "/.sekisho/2fa/sms/send",
+            &[("csrf", &page.csrf()), ("phone", "090-1234-5678")],
+        )
+        .await;
+    assert_eq!(sent.status, 303, "{}", sent.body);
+    let code = codes
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the SMS code in the console outbox");
+    let entry = c.get(sent.location()).await;
+    let shown = c
+        .post(
+            "/.sekisho/2fa/sms",
+            &[("csrf", &entry.csrf()), ("code", &code)],
+        )
+        .await;
+    assert!(shown.body.contains("recovery-code"), "{}", shown.body);
+    let done = c
+        .post(
+            "/.sekisho/2fa/saved",
+            &[("csrf", &shown.csrf()), ("saved", "yes")],
+        )
+        .await;
+    assert!(done.body.contains("2段階認証完了"), "{}", done.body);
     let page = c.get("/files/demo").await;
     assert_eq!(page.status, 200);
     assert!(

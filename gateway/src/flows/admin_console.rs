@@ -131,6 +131,7 @@ fn invite_form(
                 ("admin", t.role_admin, role == "admin"),
             ],
         }),
+        checkbox: None,
         rule: false,
         submit: t.invite_button,
         back: Some(("/.sekisho/admin/", t.to_user_list)),

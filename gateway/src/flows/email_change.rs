@@ -113,6 +113,7 @@ fn request_form(
             field(t.new_email_confirm_label, "email_confirm"),
         ],
         select: None,
+        checkbox: None,
         rule: false,
         submit: t.send_mail_button,
         back: Some(("/.sekisho/menu", t.back_to_menu)),
@@ -269,6 +270,7 @@ fn confirm_form(
             Vec::new()
         },
         select: None,
+        checkbox: None,
         rule: password_user,
         submit: t.register_button,
         back: None,

@@ -16,6 +16,7 @@ use sekisho_policy::email::canonical_identifier;
 use sekisho_policy::model::{LoginMethod, Route};
 use sekisho_policy::plan::{plan_state, PlanState};
 use sekisho_policy::return_path::safe_return_path;
+use sekisho_policy::two_step;
 use std::sync::Arc;
 
 /// Which login page: the service's, or the account menu's.
@@ -84,6 +85,8 @@ pub fn show(app: &App, req: &Req, kind: Kind) -> Outcome {
         Some("logged_out") => Some(t.logged_out),
         Some("registered") => Some(t.registered_notice),
         Some("unlocked") => Some(t.unlock_done_text),
+        Some("expired") => Some(t.two_step_expired),
+        Some("locked") => Some(t.two_step_locked),
         _ => None,
     };
     let v = View {
@@ -157,7 +160,7 @@ pub async fn submit(
     )
     .await
     {
-        Checked::Valid(user) => user,
+        Checked::Valid(user) => *user,
         Checked::Invalid => {
             return (
                 "login_failed",
@@ -197,6 +200,30 @@ pub async fn submit(
         );
         return ("trial_ended", trial_ended(app, req, state));
     }
+    // The second step, unless this tenant has it off or this browser is
+    // remembered for this user (PRODUCT §3.6).
+    let mut renewed_trust = None;
+    if two_step::required(
+        LoginMethod::Password,
+        route,
+        tenant.two_step_enabled,
+        false,
+        false,
+    ) {
+        match super::two_step::trusted_browser(app, req, &user).await {
+            Ok(Some(cookie)) => {
+                crate::metrics::TWO_STEP
+                    .with_label_values(&["trusted"])
+                    .inc();
+                renewed_trust = Some(cookie);
+            }
+            Ok(None) => {
+                return super::two_step::begin(app, req, &user, route, kind == Kind::Menu, &next)
+                    .await
+            }
+            Err(_) => return ("store_unavailable", app.error_page(req, 503)),
+        }
+    }
     let new = NewSession {
         user: &user,
         route,
@@ -229,8 +256,6 @@ pub async fn submit(
         },
         detail,
     );
-    (
-        "login_succeeded",
-        Answer::redirect(&next).with_cookie(app.cookies.set(app.cookies.session, &cookie)),
-    )
+    let answer = Answer::redirect(&next).with_cookie(app.cookies.set(app.cookies.session, &cookie));
+    ("login_succeeded", maybe_cookie(answer, renewed_trust))
 }

@@ -29,10 +29,16 @@ pub async fn show(app: &App, req: &Req) -> Outcome {
     if ok(MenuItem::PasswordChange) {
         change_items.push(("/.sekisho/menu/password", t.item_password_change));
     }
-    // Access route, two-step and Active Directory settings appear here as
-    // their features land; until then they are not shown (no dead links).
-    let settings_items = Vec::new();
+    // Access route and Active Directory settings appear here as their
+    // features land; until then they are not shown (no dead links).
+    let mut settings_items = Vec::new();
+    if ok(MenuItem::TwoStep) {
+        settings_items.push(("/.sekisho/menu/two-step", t.item_two_step));
+    }
     let mut other_items = vec![("/.sekisho/menu/sessions", t.item_sessions)];
+    if user.method == sekisho_policy::model::LoginMethod::Password {
+        other_items.push(("/.sekisho/menu/browsers", t.item_trusted_browsers));
+    }
     if can_administer(user.role) {
         other_items.push(("/.sekisho/admin/", t.item_admin));
     }
@@ -121,6 +127,15 @@ pub async fn end_all(app: &App, session: &mut Session, req: &Req) -> Outcome {
         Ok(e) => e,
         Err(_) => return ("store_unavailable", app.error_page(req, 503)),
     };
+    // "Log out everywhere" also forgets every remembered browser (S28).
+    if app
+        .store
+        .revoke_trusted_browsers(&live.view.user.id)
+        .await
+        .is_err()
+    {
+        return ("store_unavailable", app.error_page(req, 503));
+    }
     forget_all(app, &ended);
     let who = Who {
         user_id: Some(&live.view.user.id),

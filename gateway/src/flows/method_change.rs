@@ -74,6 +74,7 @@ fn form(
             field(t.password_confirm_label, "password_confirm"),
         ],
         select: None,
+        checkbox: None,
         rule: true,
         submit: t.register_button,
         back: Some(("/.sekisho/menu", t.back_to_menu)),

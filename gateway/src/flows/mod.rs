@@ -15,6 +15,9 @@ mod password_change;
 mod password_check;
 mod register;
 mod reset;
+mod trusted_browsers;
+mod two_step;
+mod two_step_setting;
 mod unlock;
 
 use crate::sessions::Live;
@@ -30,7 +33,17 @@ use std::sync::Arc;
 pub type Outcome = (&'static str, Answer);
 
 /// Every fixed gateway path; other methods on these get 405.
-const KNOWN_PATHS: [&str; 26] = [
+const KNOWN_PATHS: [&str; 36] = [
+    "/.sekisho/2fa",
+    "/.sekisho/2fa/sms",
+    "/.sekisho/2fa/sms/send",
+    "/.sekisho/2fa/app",
+    "/.sekisho/2fa/recovery",
+    "/.sekisho/2fa/saved",
+    "/.sekisho/menu/two-step",
+    "/.sekisho/menu/two-step/confirm",
+    "/.sekisho/menu/browsers",
+    "/.sekisho/menu/browsers/revoke",
     "/.sekisho/login",
     "/.sekisho/logout",
     "/.sekisho/register",
@@ -81,6 +94,24 @@ pub async fn handle(app: &Arc<App>, session: &mut Session, req: &Req, route: Rou
         "/.sekisho/email/confirm" if post => email_change::submit_confirm(app, session, req).await,
         "/.sekisho/method" if get => method_change::show_link(app, req).await,
         "/.sekisho/method" if post => method_change::submit_link(app, session, req).await,
+        "/.sekisho/2fa" if get => two_step::show(app, req).await,
+        "/.sekisho/2fa/sms" if get => two_step::show_sms_setup(app, req).await,
+        "/.sekisho/2fa/sms" if post => two_step::submit_sms(app, session, req).await,
+        "/.sekisho/2fa/sms/send" if post => two_step::send_sms(app, session, req).await,
+        "/.sekisho/2fa/app" if get => two_step::show_app_setup(app, req).await,
+        "/.sekisho/2fa/app" if post => two_step::submit_app(app, session, req).await,
+        "/.sekisho/2fa/recovery" if get => two_step::show_recovery(app, req).await,
+        "/.sekisho/2fa/recovery" if post => two_step::submit_recovery(app, session, req).await,
+        "/.sekisho/2fa/saved" if post => two_step::submit_saved(app, session, req).await,
+        "/.sekisho/menu/two-step" if get => two_step_setting::show(app, req).await,
+        "/.sekisho/menu/two-step" if post => two_step_setting::submit(app, session, req).await,
+        "/.sekisho/menu/two-step/confirm" if post => {
+            two_step_setting::confirm(app, session, req).await
+        }
+        "/.sekisho/menu/browsers" if get => trusted_browsers::show(app, req).await,
+        "/.sekisho/menu/browsers/revoke" if post => {
+            trusted_browsers::revoke(app, session, req).await
+        }
         "/.sekisho/menu/login" if get => login::show(app, req, Kind::Menu),
         "/.sekisho/menu/login" if post => login::submit(app, session, req, route, Kind::Menu).await,
         "/.sekisho/menu" if get => menu::show(app, req).await,

@@ -16,7 +16,7 @@ use std::sync::Arc;
 /// What trying a password gave.
 pub enum Checked {
     /// Right password of an active password user.
-    Valid(User),
+    Valid(Box<User>),
     /// Wrong, or nobody to check against: one answer for all (S01).
     Invalid,
     /// Locked, before or by this very attempt.
@@ -87,10 +87,16 @@ pub async fn check(app: &Arc<App>, identifier: &str, password: &str, who: &Who<'
         }
     };
     if let (Some(user), true) = (eligible, matched) {
+        // Locked by too many wrong two-step codes (S24): only someone who
+        // knows the password learns it.
+        if user.locked {
+            audit::event("login_refused_locked", who, "two-step codes");
+            return Checked::Locked;
+        }
         if app.store.clear_failures(identifier).await.is_err() {
             return Checked::Unavailable;
         }
-        return Checked::Valid(user.clone());
+        return Checked::Valid(Box::new(user.clone()));
     }
     let reason = match &user {
         None => "unknown_identifier",
@@ -117,7 +123,7 @@ pub async fn check(app: &Arc<App>, identifier: &str, password: &str, who: &Who<'
 
 /// Locks the user, issues the unblock ticket and mails the link (once: only
 /// the attempt that reaches the threshold gets here).
-async fn lock(app: &Arc<App>, user: &User, who: &Who<'_>) {
+pub(super) async fn lock(app: &Arc<App>, user: &User, who: &Who<'_>) {
     let (token, ticket) =
         crate::tickets::issue(app.clock.now(), &user.id, TicketPurpose::Unlock, None);
     if app.store.lock_user(&user.id, ticket).await.is_err() {

@@ -822,6 +822,7 @@ fn pending(id_hash: &str, user_id: &str) -> PendingLogin {
         sms: None,
         remember: false,
         passed: false,
+        recovery_sealed: None,
     }
 }
 

@@ -121,6 +121,10 @@ pub struct PendingLogin {
     /// The second step passed at set-up; the recovery code is being shown.
     #[serde(default)]
     pub passed: bool,
+    /// The new recovery code while it is shown, sealed under the pending
+    /// cookie (which the store never holds), so a reload shows it again.
+    #[serde(default)]
+    pub recovery_sealed: Option<String>,
 }
 
 /// The SMS code sent for a pending login: bound to it, one at a time.

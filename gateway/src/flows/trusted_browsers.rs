@@ -1,0 +1,86 @@
+//! 記憶しているブラウザ: the browsers a user asked to remember for two-step
+//! verification, each with a revoke button, and one to revoke them all
+//! (S28).
+
+use super::{read_session_post, require_session, Outcome};
+use crate::audit::{self, Who};
+use crate::state::App;
+use crate::web::{Answer, Req};
+use pingora::proxy::Session;
+use sekisho_pages::mail::format_jst;
+use sekisho_pages::{render, SessionRow, TrustedBrowsersPage};
+
+pub async fn show(app: &App, req: &Req) -> Outcome {
+    let live = match require_session(app, req).await {
+        Ok(l) => l,
+        Err(o) => return o,
+    };
+    let list = match app.store.list_trusted_browsers(&live.view.user.id).await {
+        Ok(l) => l,
+        Err(_) => return ("store_unavailable", app.error_page(req, 503)),
+    };
+    let this = req
+        .cookies
+        .unique(app.cookies.trust)
+        .and_then(|v| v.split_once('.'))
+        .map(|(token, _)| crate::crypto::token_hash(token));
+    let rows = list
+        .into_iter()
+        .map(|b| SessionRow {
+            current: this.as_deref() == Some(b.id_hash.as_str()),
+            handle: b.id,
+            browser: if b.user_agent.is_empty() {
+                "-".into()
+            } else {
+                b.user_agent
+            },
+            address: format_jst(b.created_at),
+            last_seen: format_jst(b.last_used),
+        })
+        .collect();
+    let c = app.chrome(req);
+    let html = render(&TrustedBrowsersPage {
+        c: &c,
+        csrf: &app.csrf(&live.id_hash),
+        rows,
+    });
+    ("trusted_browsers", Answer::html(200, html))
+}
+
+/// Revokes one remembered browser (by its public id) or all of them.
+pub async fn revoke(app: &App, session: &mut Session, req: &Req) -> Outcome {
+    let (live, form) = match read_session_post(app, session, req).await {
+        Ok(x) => x,
+        Err(o) => return o,
+    };
+    let user_id = &live.view.user.id;
+    let target = form.get("browser");
+    let result = if target == "all" {
+        app.store
+            .revoke_trusted_browsers(user_id)
+            .await
+            .map(|n| n > 0)
+    } else {
+        app.store.revoke_trusted_browser(user_id, target).await
+    };
+    match result {
+        Ok(true) => {}
+        Ok(false) => return ("not_own_browser", app.error_page(req, 404)),
+        Err(_) => return ("store_unavailable", app.error_page(req, 503)),
+    }
+    let who = Who {
+        user_id: Some(user_id),
+        tenant_id: Some(&live.view.tenant.id),
+        client_ip: Some(&req.client_ip),
+        route: None,
+    };
+    audit::event(
+        "trusted_browser_revoked",
+        &who,
+        if target == "all" { "all" } else { "one" },
+    );
+    (
+        "trusted_browser_revoked",
+        Answer::redirect("/.sekisho/menu/browsers"),
+    )
+}

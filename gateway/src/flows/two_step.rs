@@ -1,0 +1,1146 @@
+//! The second step of a password login (2段階認証, PRODUCT §3.6, manual
+//! §1-1): set-up by SMS (the default screen) or an authenticator app, the
+//! recovery code shown once, verification at later logins, the recovery
+//! code as a way in, and "remember this browser".
+//!
+//! Until the step passes, the browser holds only a pending login (its own
+//! cookie, bound to the browser's pre-session id): the proxy never reads
+//! it, so it reaches nothing (S21). Every code typed counts on the user's
+//! own counter, which a new login does not reset (S24).
+
+use super::password_check;
+use super::{read_post, Outcome};
+use crate::audit::{self, Who};
+use crate::crypto;
+use crate::sessions::NewSession;
+use crate::state::App;
+use crate::store::{
+    code_counter, PendingLogin, SmsChallenge, StoreError, TrustedBrowser, TwoStepKind,
+    TwoStepRegistration, User,
+};
+use crate::web::{Answer, Form, Req};
+use pingora::proxy::Session;
+use sekisho_pages::{render, Chrome, CodeForm, TwoStepPage};
+use sekisho_policy::lock::{locks_now, Admission};
+use sekisho_policy::model::{LoginMethod, Route, UserStatus};
+use sekisho_policy::two_step::{
+    display_recovery_code, mask_phone, normalize_digits, normalize_phone, normalize_recovery_code,
+    PhoneProblem, RECOVERY_ALPHABET, RECOVERY_CODE_LEN, SMS_CODE_LEN,
+};
+use std::sync::Arc;
+
+/// Where the second step lives.
+pub const HOME: &str = "/.sekisho/2fa";
+const SMS_SETUP: &str = "/.sekisho/2fa/sms";
+const SMS_SEND: &str = "/.sekisho/2fa/sms/send";
+const APP: &str = "/.sekisho/2fa/app";
+const RECOVERY: &str = "/.sekisho/2fa/recovery";
+
+/// Purposes of the keyed hashes and seals, kept apart.
+const SMS_HASH: &str = "sekisho-sms-code";
+const RECOVERY_HASH: &str = "sekisho-recovery-code";
+const RECOVERY_SEAL: &str = "sekisho-recovery-display";
+const TRUST_MAC: &str = "sekisho-trust";
+const TOTP_SETUP: &str = "sekisho-totp-setup";
+
+/// A pending login as this browser presents it, with its user.
+struct Pending {
+    rec: PendingLogin,
+    /// The pending cookie itself: unseals the recovery code on display.
+    token: String,
+    user: User,
+}
+
+/// Where a pending login stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    SetUp,
+    Verify(TwoStepKind),
+    /// Set up and passed: the recovery code is on screen.
+    Passed,
+}
+
+impl Pending {
+    fn stage(&self) -> Stage {
+        if self.rec.passed {
+            return Stage::Passed;
+        }
+        match &self.user.two_step {
+            None => Stage::SetUp,
+            Some(r) => Stage::Verify(r.kind),
+        }
+    }
+
+    fn binding(&self) -> String {
+        format!("2fa:{}", self.rec.id_hash)
+    }
+
+    fn who<'a>(&'a self, req: &'a Req) -> Who<'a> {
+        Who {
+            user_id: Some(&self.user.id),
+            tenant_id: Some(&self.user.tenant_id),
+            route: Some(self.rec.route),
+            client_ip: Some(&req.client_ip),
+        }
+    }
+}
+
+fn store_down(app: &App, req: &Req) -> Outcome {
+    ("store_unavailable", app.error_page(req, 503))
+}
+
+fn event(name: &'static str) {
+    crate::metrics::TWO_STEP.with_label_values(&[name]).inc();
+}
+
+/// Back to the login page, the pending login forgotten: it expired, was
+/// finished elsewhere, or is not this browser's.
+fn start_over(app: &App, notice: &str) -> Answer {
+    Answer::redirect(&format!("/.sekisho/login?notice={notice}"))
+        .with_cookie(app.cookies.clear(app.cookies.pending))
+}
+
+// ---------------------------------------------------------------------
+// Entering the second step (from the login page)
+
+/// Whether this browser carries a valid trust cookie for `user`; when it
+/// does, its window slides and the cookie is renewed (S28).
+pub async fn trusted_browser(
+    app: &App,
+    req: &Req,
+    user: &User,
+) -> Result<Option<String>, StoreError> {
+    let Some((token, mac)) = req
+        .cookies
+        .unique(app.cookies.trust)
+        .and_then(|v| v.split_once('.'))
+    else {
+        return Ok(None);
+    };
+    let expected = trust_mac(app, token, user);
+    if !crypto::looks_like_token(token) || !crypto::same(&expected, mac) {
+        return Ok(None);
+    }
+    let window = app.config.two_step.trust.as_secs() as i64;
+    let trusted = app
+        .store
+        .use_trusted_browser(
+            &crypto::token_hash(token),
+            &user.id,
+            user.two_step_generation,
+            window,
+            app.clock.now(),
+        )
+        .await?;
+    Ok(trusted.then(|| {
+        app.cookies
+            .set_lasting(app.cookies.trust, &format!("{token}.{mac}"), window)
+    }))
+}
+
+/// The trust cookie's signature: bound to the user and the registration's
+/// generation, so it is worthless to anyone else and after any reset.
+fn trust_mac(app: &App, token: &str, user: &User) -> String {
+    let generation = user.two_step_generation.to_string();
+    crypto::keyed_hash(
+        &app.two_step_key,
+        TRUST_MAC,
+        &[token, &user.id, &generation],
+    )
+}
+
+/// Starts the second step after a correct password: a pending login and
+/// its cookie, then the step's page.
+pub async fn begin(
+    app: &App,
+    req: &Req,
+    user: &User,
+    route: Route,
+    menu: bool,
+    next: &str,
+) -> Outcome {
+    let Some(pre) = req.cookies.unique(app.cookies.pre) else {
+        return ("two_step_expired", start_over(app, "expired"));
+    };
+    let now = app.clock.now();
+    let token = crypto::random_token();
+    let rec = PendingLogin {
+        id_hash: crypto::token_hash(&token),
+        browser: crypto::token_hash(pre),
+        user_id: user.id.clone(),
+        route,
+        menu,
+        next: next.to_string(),
+        generation: user.two_step_generation,
+        created_at: now,
+        expires_at: now + app.config.two_step.pending_lifetime.as_secs() as i64,
+        sms: None,
+        remember: false,
+        passed: false,
+        recovery_sealed: None,
+    };
+    if app.store.put_pending(rec).await.is_err() {
+        return store_down(app, req);
+    }
+    event("asked");
+    let who = Who {
+        user_id: Some(&user.id),
+        tenant_id: Some(&user.tenant_id),
+        route: Some(route),
+        client_ip: Some(&req.client_ip),
+    };
+    let detail = if user.two_step.is_some() {
+        "verify"
+    } else {
+        "set-up"
+    };
+    audit::event("two_step_asked", &who, detail);
+    (
+        "two_step_asked",
+        Answer::redirect(HOME).with_cookie(app.cookies.set(app.cookies.pending, &token)),
+    )
+}
+
+// ---------------------------------------------------------------------
+// Reading the pending login
+
+/// The pending login of this request, if it is live, this browser's, and
+/// its user may still sign in.
+async fn load(app: &App, req: &Req) -> Result<Pending, Outcome> {
+    let expired = || ("two_step_expired", start_over(app, "expired"));
+    let Some(token) = req
+        .cookies
+        .unique(app.cookies.pending)
+        .filter(|t| crypto::looks_like_token(t))
+    else {
+        return Err(expired());
+    };
+    let Some(pre) = req.cookies.unique(app.cookies.pre) else {
+        return Err(expired());
+    };
+    let now = app.clock.now();
+    let rec = match app.store.get_pending(&crypto::token_hash(token), now).await {
+        Ok(Some(r)) => r,
+        Ok(None) => return Err(expired()),
+        Err(_) => return Err(store_down(app, req)),
+    };
+    if !crypto::same(&rec.browser, &crypto::token_hash(pre)) {
+        // Someone else's pending id in this browser: refused (S21).
+        audit::event(
+            "two_step_foreign_pending",
+            &Who {
+                client_ip: Some(&req.client_ip),
+                ..Default::default()
+            },
+            "",
+        );
+        return Err(expired());
+    }
+    let user = match app.store.get_user(&rec.user_id).await {
+        Ok(Some(u)) => u,
+        Ok(None) => return Err(expired()),
+        Err(_) => return Err(store_down(app, req)),
+    };
+    if user.locked {
+        return Err(("two_step_locked", start_over(app, "locked")));
+    }
+    if user.status != UserStatus::Active || user.method != LoginMethod::Password {
+        return Err(expired());
+    }
+    Ok(Pending {
+        rec,
+        token: token.to_string(),
+        user,
+    })
+}
+
+/// A POST of the second step: same-site, bounded, with the pending
+/// login's own CSRF token.
+async fn read_pending_post(
+    app: &App,
+    session: &mut Session,
+    req: &Req,
+) -> Result<(Pending, Form), Outcome> {
+    let form = read_post(app, session, req).await?;
+    let p = load(app, req).await?;
+    if !app.csrf_ok(&p.binding(), form.get("csrf")) {
+        return Err(("csrf_failed", app.error_page(req, 403)));
+    }
+    Ok((p, form))
+}
+
+// ---------------------------------------------------------------------
+// Pages
+
+/// The parts of a page that vary; the rest is filled in by [`page`].
+#[derive(Default)]
+struct View<'a> {
+    status: u16,
+    title: Option<&'a str>,
+    intro: Vec<&'a str>,
+    notice: Option<&'a str>,
+    problems: Vec<String>,
+    facts: Vec<(&'a str, String)>,
+    qr_svg: Option<String>,
+    secret: Option<String>,
+    recovery_code: Option<String>,
+    form: Option<CodeForm<'a>>,
+    buttons: Vec<(&'a str, &'a str)>,
+    note: Option<&'a str>,
+    links: Vec<(&'a str, &'a str)>,
+}
+
+fn page(app: &App, p: &Pending, c: &Chrome, v: View<'_>) -> Answer {
+    let csrf = app.csrf(&p.binding());
+    let html = render(&TwoStepPage {
+        c,
+        title: v.title.unwrap_or(c.t.two_step_title),
+        intro: v.intro,
+        notice: v.notice,
+        problems: v.problems,
+        facts: v.facts,
+        csrf: &csrf,
+        qr_svg: v.qr_svg,
+        secret: v.secret,
+        recovery_code: v.recovery_code,
+        form: v.form,
+        buttons: v.buttons,
+        note: v.note,
+        links: v.links,
+    });
+    Answer::html(if v.status == 0 { 200 } else { v.status }, html)
+}
+
+fn code_form<'a>(action: &'a str, label: &'a str, remember: bool, submit: &'a str) -> CodeForm<'a> {
+    CodeForm {
+        action,
+        label,
+        name: "code",
+        kind: "text",
+        inputmode: "numeric",
+        autocomplete: "one-time-code",
+        value: String::new(),
+        remember,
+        submit,
+    }
+}
+
+/// SMS set-up, first screen: the phone number.
+fn sms_setup_page(app: &App, req: &Req, p: &Pending, phone: &str, problem: Option<&str>) -> Answer {
+    let c = app.chrome(req);
+    let t = c.t;
+    let v = View {
+        status: if problem.is_some() { 400 } else { 200 },
+        intro: vec![t.two_step_setup_sms_intro, t.two_step_sms_recommended],
+        problems: problem.map(str::to_string).into_iter().collect(),
+        form: Some(CodeForm {
+            action: SMS_SEND,
+            label: t.phone_label,
+            name: "phone",
+            kind: "tel",
+            inputmode: "tel",
+            autocomplete: "tel",
+            value: phone.to_string(),
+            remember: false,
+            submit: t.next_button,
+        }),
+        note: Some(t.two_step_sms_note),
+        links: vec![(APP, t.two_step_switch_to_totp)],
+        ..View::default()
+    };
+    page(app, p, &c, v)
+}
+
+/// The code-entry screen of SMS, at set-up and at later logins.
+fn sms_code_page(
+    app: &App,
+    req: &Req,
+    p: &Pending,
+    notice: Option<&str>,
+    problem: Option<&str>,
+) -> Answer {
+    let c = app.chrome(req);
+    let t = c.t;
+    let setting_up = p.stage() == Stage::SetUp;
+    let phone = p.rec.sms.as_ref().map(|s| mask_phone(&s.phone));
+    let mut v = View {
+        status: if problem.is_some() { 400 } else { 200 },
+        intro: vec![t.two_step_sms_code_intro],
+        notice,
+        problems: problem.map(str::to_string).into_iter().collect(),
+        facts: phone
+            .map(|m| (t.registered_phone_label, m))
+            .into_iter()
+            .collect(),
+        form: Some(code_form(SMS_CODE, t.code_label, true, t.next_button)),
+        buttons: vec![(SMS_SEND, t.resend_button)],
+        note: Some(t.two_step_sms_note),
+        ..View::default()
+    };
+    if setting_up {
+        v.links = vec![
+            (SMS_SETUP, t.phone_change_link),
+            (APP, t.two_step_switch_to_totp),
+        ];
+    } else {
+        v.links = vec![(RECOVERY, t.use_recovery_link)];
+    }
+    page(app, p, &c, v)
+}
+const SMS_CODE: &str = "/.sekisho/2fa/sms";
+
+/// At a later login with SMS registered, before a code was sent.
+fn sms_send_page(app: &App, req: &Req, p: &Pending, problem: Option<&str>) -> Answer {
+    let c = app.chrome(req);
+    let t = c.t;
+    let phone = p
+        .user
+        .two_step
+        .as_ref()
+        .and_then(|r| r.phone.as_deref())
+        .map(mask_phone);
+    let v = View {
+        status: if problem.is_some() { 400 } else { 200 },
+        intro: vec![t.two_step_verify_sms_intro],
+        problems: problem.map(str::to_string).into_iter().collect(),
+        facts: phone
+            .map(|m| (t.registered_phone_label, m))
+            .into_iter()
+            .collect(),
+        buttons: vec![(SMS_SEND, t.send_button)],
+        links: vec![(RECOVERY, t.use_recovery_link)],
+        ..View::default()
+    };
+    page(app, p, &c, v)
+}
+
+/// The authenticator app's set-up secret for this pending login: derived,
+/// not stored, so showing the QR code changes nothing; saved only once its
+/// first code is right.
+fn setup_secret(app: &App, p: &Pending) -> Vec<u8> {
+    crypto::keyed_bytes(&app.two_step_key, TOTP_SETUP, &[&p.rec.id_hash])
+        [..crate::totp::SECRET_BYTES]
+        .to_vec()
+}
+
+fn totp_setup_page(app: &App, req: &Req, p: &Pending, problem: Option<&str>) -> Answer {
+    let c = app.chrome(req);
+    let t = c.t;
+    let secret = setup_secret(app, p);
+    let qr = crate::totp::setup_qr(&secret, &p.user.email, &app.config.service_name);
+    let v = View {
+        status: if problem.is_some() { 400 } else { 200 },
+        intro: vec![t.two_step_setup_totp_intro],
+        problems: problem.map(str::to_string).into_iter().collect(),
+        qr_svg: qr.map(|(_, svg)| svg),
+        secret: Some(crate::totp::encode_secret(&secret)),
+        form: Some(code_form(APP, t.totp_code_label, true, t.next_button)),
+        links: if app.sms.is_some() {
+            vec![(SMS_SETUP, t.two_step_switch_to_sms)]
+        } else {
+            Vec::new()
+        },
+        ..View::default()
+    };
+    page(app, p, &c, v)
+}
+
+fn totp_verify_page(app: &App, req: &Req, p: &Pending, problem: Option<&str>) -> Answer {
+    let c = app.chrome(req);
+    let t = c.t;
+    let v = View {
+        status: if problem.is_some() { 400 } else { 200 },
+        intro: vec![t.two_step_verify_totp_intro],
+        problems: problem.map(str::to_string).into_iter().collect(),
+        form: Some(code_form(APP, t.totp_code_label, true, t.next_button)),
+        links: vec![(RECOVERY, t.use_recovery_link)],
+        ..View::default()
+    };
+    page(app, p, &c, v)
+}
+
+fn recovery_entry_page(app: &App, req: &Req, p: &Pending, problem: Option<&str>) -> Answer {
+    let c = app.chrome(req);
+    let t = c.t;
+    let v = View {
+        status: if problem.is_some() { 400 } else { 200 },
+        title: Some(t.recovery_title),
+        intro: vec![t.recovery_intro],
+        problems: problem.map(str::to_string).into_iter().collect(),
+        form: Some(CodeForm {
+            action: RECOVERY,
+            label: t.recovery_label,
+            name: "recovery",
+            kind: "text",
+            inputmode: "text",
+            autocomplete: "off",
+            value: String::new(),
+            remember: false,
+            submit: t.next_button,
+        }),
+        links: vec![(HOME, t.back_button)],
+        ..View::default()
+    };
+    page(app, p, &c, v)
+}
+
+/// The recovery code, shown until the user ticks "saved" (manual §1-1 ③).
+fn recovery_show_page(app: &App, req: &Req, p: &Pending, problem: Option<&str>) -> Answer {
+    let c = app.chrome(req);
+    let t = c.t;
+    let code = p
+        .rec
+        .recovery_sealed
+        .as_deref()
+        .and_then(|s| crypto::unseal_short(&p.token, RECOVERY_SEAL, s))
+        .map(|code| display_recovery_code(&code));
+    let v = View {
+        status: if problem.is_some() { 400 } else { 200 },
+        title: Some(t.recovery_show_title),
+        intro: vec![t.recovery_show_intro],
+        problems: problem.map(str::to_string).into_iter().collect(),
+        recovery_code: code,
+        ..View::default()
+    };
+    page(app, p, &c, v)
+}
+
+/// GET of the step's home: whatever the pending login needs next.
+pub async fn show(app: &App, req: &Req) -> Outcome {
+    let p = match load(app, req).await {
+        Ok(p) => p,
+        Err(o) => return o,
+    };
+    let t = req.lang.texts();
+    let answer = match p.stage() {
+        Stage::Passed => recovery_show_page(app, req, &p, None),
+        Stage::SetUp if p.rec.sms.is_some() => {
+            let notice = (req.query_param("sent").is_some()).then_some(t.two_step_sms_sent);
+            sms_code_page(app, req, &p, notice, None)
+        }
+        Stage::SetUp if app.sms.is_some() => sms_setup_page(app, req, &p, "", None),
+        Stage::SetUp => totp_setup_page(app, req, &p, None),
+        Stage::Verify(TwoStepKind::Sms) if p.rec.sms.is_some() => {
+            let notice = (req.query_param("sent").is_some()).then_some(t.two_step_sms_sent);
+            sms_code_page(app, req, &p, notice, None)
+        }
+        Stage::Verify(TwoStepKind::Sms) if app.sms.is_none() => {
+            sms_send_page(app, req, &p, Some(t.sms_unavailable))
+        }
+        Stage::Verify(TwoStepKind::Sms) => sms_send_page(app, req, &p, None),
+        Stage::Verify(TwoStepKind::Totp) => totp_verify_page(app, req, &p, None),
+    };
+    ("two_step_page", answer)
+}
+
+/// GET of the SMS set-up screen (also to type another number).
+pub async fn show_sms_setup(app: &App, req: &Req) -> Outcome {
+    let p = match load(app, req).await {
+        Ok(p) => p,
+        Err(o) => return o,
+    };
+    if p.stage() != Stage::SetUp || app.sms.is_none() {
+        return ("redirect", Answer::redirect(HOME));
+    }
+    ("two_step_page", sms_setup_page(app, req, &p, "", None))
+}
+
+/// GET of the authenticator app's set-up screen (QRコードでの認証はこちら).
+pub async fn show_app_setup(app: &App, req: &Req) -> Outcome {
+    let p = match load(app, req).await {
+        Ok(p) => p,
+        Err(o) => return o,
+    };
+    if p.stage() != Stage::SetUp {
+        return ("redirect", Answer::redirect(HOME));
+    }
+    ("two_step_page", totp_setup_page(app, req, &p, None))
+}
+
+/// GET of the recovery code's entry screen.
+pub async fn show_recovery(app: &App, req: &Req) -> Outcome {
+    let p = match load(app, req).await {
+        Ok(p) => p,
+        Err(o) => return o,
+    };
+    if !matches!(p.stage(), Stage::Verify(_)) {
+        return ("redirect", Answer::redirect(HOME));
+    }
+    ("two_step_page", recovery_entry_page(app, req, &p, None))
+}
+
+// ---------------------------------------------------------------------
+// SMS
+
+/// POST: sends a code — to the number typed (set-up) or the registered
+/// one. A new code voids the previous one (S25); sends are spaced and
+/// capped per user, and throttled per address.
+pub async fn send_sms(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcome {
+    if let Some(answer) = app.throttled(req, "sms") {
+        return ("throttled", answer);
+    }
+    let (mut p, form) = match read_pending_post(app, session, req).await {
+        Ok(x) => x,
+        Err(o) => return o,
+    };
+    let t = req.lang.texts();
+    let stage = p.stage();
+    let phone = match stage {
+        Stage::SetUp => {
+            // Resending keeps the number being verified.
+            let typed = form.get("phone");
+            let number = if typed.is_empty() {
+                p.rec
+                    .sms
+                    .as_ref()
+                    .map(|s| s.phone.clone())
+                    .ok_or(PhoneProblem::Empty)
+            } else {
+                normalize_phone(typed)
+            };
+            match number {
+                Ok(n) => n,
+                Err(problem) => {
+                    let text = match problem {
+                        PhoneProblem::Empty => t.phone_empty,
+                        PhoneProblem::Malformed => t.phone_malformed,
+                        PhoneProblem::NotMobile => t.phone_not_mobile,
+                    };
+                    return (
+                        "phone_refused",
+                        sms_setup_page(app, req, &p, typed, Some(text)),
+                    );
+                }
+            }
+        }
+        Stage::Verify(TwoStepKind::Sms) => {
+            // Only ever the number verified at set-up (S26).
+            match p.user.two_step.as_ref().and_then(|r| r.phone.clone()) {
+                Some(n) => n,
+                None => return ("two_step_expired", start_over(app, "expired")),
+            }
+        }
+        _ => return ("redirect", Answer::redirect(HOME)),
+    };
+    let Some(sender) = app.sms.as_ref() else {
+        return (
+            "sms_unavailable",
+            sms_send_page(app, req, &p, Some(t.sms_unavailable)),
+        );
+    };
+    let resend_page = |p: &Pending, problem: &str| {
+        if p.rec.sms.is_some() {
+            sms_code_page(app, req, p, None, Some(problem))
+        } else if stage == Stage::SetUp {
+            sms_setup_page(app, req, p, form.get("phone"), Some(problem))
+        } else {
+            sms_send_page(app, req, p, Some(problem))
+        }
+    };
+    let now = app.clock.now();
+    let spacing = app.config.two_step.sms_resend_interval.as_secs() as i64;
+    let user_id = p.user.id.clone();
+    let recent = match app
+        .store
+        .count_event(&format!("sms-spacing:{user_id}"), spacing.max(1), now)
+        .await
+    {
+        Ok(n) => n > 1 && spacing > 0,
+        Err(_) => return store_down(app, req),
+    };
+    if recent {
+        return ("sms_too_soon", resend_page(&p, t.sms_too_soon));
+    }
+    let hourly = match app
+        .store
+        .count_event(&format!("sms-hour:{user_id}"), 3600, now)
+        .await
+    {
+        Ok(n) => n,
+        Err(_) => return store_down(app, req),
+    };
+    if hourly > app.config.two_step.sms_per_hour {
+        audit::event("sms_capped", &p.who(req), "");
+        return ("sms_too_many", resend_page(&p, t.sms_too_many));
+    }
+    let code = crypto::random_code(SMS_CODE_LEN, b"0123456789");
+    let lifetime = app.config.two_step.sms_code_lifetime.as_secs();
+    p.rec.sms = Some(SmsChallenge {
+        phone: phone.clone(),
+        code_hash: Some(sms_hash(app, &p.rec.id_hash, &code)),
+        sent_at: now,
+        expires_at: now + lifetime as i64,
+    });
+    // Saved before sending: the old code is dead before the new one exists.
+    if app.store.put_pending(p.rec.clone()).await.is_err() {
+        return store_down(app, req);
+    }
+    let text =
+        sekisho_pages::mail::sms_code(&app.config.service_name, &code, lifetime.div_ceil(60));
+    let kind = if stage == Stage::SetUp {
+        "set_up"
+    } else {
+        "verify"
+    };
+    if sender.send(kind, &phone, &text).await.is_err() {
+        audit::event("sms_failed", &p.who(req), kind);
+        return ("sms_failed", resend_page(&p, t.sms_failed));
+    }
+    audit::event("sms_sent", &p.who(req), &mask_phone(&phone));
+    ("sms_sent", Answer::redirect(&format!("{HOME}?sent=1")))
+}
+
+/// The stored form of an SMS code: keyed and bound to its pending login.
+fn sms_hash(app: &App, pending_hash: &str, code: &str) -> String {
+    crypto::keyed_hash(&app.two_step_key, SMS_HASH, &[pending_hash, code])
+}
+
+/// POST: the SMS code, at set-up or at a later login.
+pub async fn submit_sms(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcome {
+    let (p, form) = match read_pending_post(app, session, req).await {
+        Ok(x) => x,
+        Err(o) => return o,
+    };
+    let stage = p.stage();
+    if !matches!(stage, Stage::SetUp | Stage::Verify(TwoStepKind::Sms)) || p.rec.sms.is_none() {
+        return ("redirect", Answer::redirect(HOME));
+    }
+    let attempt = match admit_code(app, req, &p).await {
+        Ok(n) => n,
+        Err(o) => return o,
+    };
+    let now = app.clock.now();
+    let phone = match normalize_digits(form.get("code"), SMS_CODE_LEN) {
+        Some(code) => {
+            let hash = sms_hash(app, &p.rec.id_hash, &code);
+            match app.store.consume_sms_code(&p.rec.id_hash, &hash, now).await {
+                Ok(phone) => phone,
+                Err(_) => return store_down(app, req),
+            }
+        }
+        None => None,
+    };
+    let t = req.lang.texts();
+    let Some(phone) = phone else {
+        if let Some(o) = wrong_code(app, req, &p, attempt).await {
+            return o;
+        }
+        return (
+            "code_wrong",
+            sms_code_page(app, req, &p, None, Some(t.two_step_code_wrong)),
+        );
+    };
+    if let Err(o) = code_accepted(app, req, &p).await {
+        return o;
+    }
+    let remember = form.get("remember") == "yes";
+    match stage {
+        Stage::SetUp => {
+            let reg = TwoStepRegistration {
+                kind: TwoStepKind::Sms,
+                phone: Some(phone),
+                totp_secret: None,
+                recovery_hash: String::new(),
+                registered_at: now,
+            };
+            finish_setup(app, req, p, reg, remember).await
+        }
+        _ => {
+            let registered = p.user.two_step.as_ref().and_then(|r| r.phone.as_deref());
+            if registered != Some(phone.as_str()) {
+                return ("two_step_expired", start_over(app, "expired"));
+            }
+            take_and_complete(app, req, p, remember, Done::Verified("sms")).await
+        }
+    }
+}
+
+// ---------------------------------------------------------------------
+// Authenticator app
+
+/// POST: the app's six digits, at set-up (against the derived secret) or
+/// at a later login. A step counts once per user (S23).
+pub async fn submit_app(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcome {
+    let (p, form) = match read_pending_post(app, session, req).await {
+        Ok(x) => x,
+        Err(o) => return o,
+    };
+    let stage = p.stage();
+    let secret = match stage {
+        Stage::SetUp => crate::totp::encode_secret(&setup_secret(app, &p)),
+        Stage::Verify(TwoStepKind::Totp) => {
+            match p.user.two_step.as_ref().and_then(|r| r.totp_secret.clone()) {
+                Some(s) => s,
+                None => return ("two_step_expired", start_over(app, "expired")),
+            }
+        }
+        _ => return ("redirect", Answer::redirect(HOME)),
+    };
+    let attempt = match admit_code(app, req, &p).await {
+        Ok(n) => n,
+        Err(o) => return o,
+    };
+    let t = req.lang.texts();
+    let again = |problem: &str| match stage {
+        Stage::SetUp => totp_setup_page(app, req, &p, Some(problem)),
+        _ => totp_verify_page(app, req, &p, Some(problem)),
+    };
+    let now = app.clock.now();
+    let step = normalize_digits(form.get("code"), 6)
+        .and_then(|code| crate::totp::matched_step(&secret, &code, now));
+    let Some(step) = step else {
+        if let Some(o) = wrong_code(app, req, &p, attempt).await {
+            return o;
+        }
+        return ("code_wrong", again(t.two_step_code_wrong));
+    };
+    match app.store.accept_totp_step(&p.user.id, step).await {
+        Ok(true) => {}
+        Ok(false) => {
+            audit::event("two_step_code_replayed", &p.who(req), "");
+            if let Some(o) = wrong_code(app, req, &p, attempt).await {
+                return o;
+            }
+            return ("code_replayed", again(t.two_step_code_used));
+        }
+        Err(_) => return store_down(app, req),
+    }
+    if let Err(o) = code_accepted(app, req, &p).await {
+        return o;
+    }
+    let remember = form.get("remember") == "yes";
+    match stage {
+        Stage::SetUp => {
+            let reg = TwoStepRegistration {
+                kind: TwoStepKind::Totp,
+                phone: None,
+                totp_secret: Some(secret),
+                recovery_hash: String::new(),
+                registered_at: now,
+            };
+            finish_setup(app, req, p, reg, remember).await
+        }
+        _ => take_and_complete(app, req, p, remember, Done::Verified("totp")).await,
+    }
+}
+
+// ---------------------------------------------------------------------
+// Recovery code
+
+fn recovery_hash(app: &App, user_id: &str, code: &str) -> String {
+    crypto::keyed_hash(&app.two_step_key, RECOVERY_HASH, &[user_id, code])
+}
+
+/// POST: a recovery code instead of the second step. It signs in once and
+/// resets the registration, in one store step (S27).
+pub async fn submit_recovery(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcome {
+    if let Some(answer) = app.throttled(req, "recovery") {
+        return ("throttled", answer);
+    }
+    let (p, form) = match read_pending_post(app, session, req).await {
+        Ok(x) => x,
+        Err(o) => return o,
+    };
+    if !matches!(p.stage(), Stage::Verify(_)) {
+        return ("redirect", Answer::redirect(HOME));
+    }
+    let attempt = match admit_code(app, req, &p).await {
+        Ok(n) => n,
+        Err(o) => return o,
+    };
+    let now = app.clock.now();
+    let taken = match normalize_recovery_code(form.get("recovery")) {
+        Some(code) => {
+            let hash = recovery_hash(app, &p.user.id, &code);
+            match app
+                .store
+                .use_recovery_code(&p.rec.id_hash, &hash, now)
+                .await
+            {
+                Ok(taken) => taken,
+                Err(_) => return store_down(app, req),
+            }
+        }
+        None => None,
+    };
+    let Some(rec) = taken else {
+        if let Some(o) = wrong_code(app, req, &p, attempt).await {
+            return o;
+        }
+        let t = req.lang.texts();
+        return (
+            "recovery_wrong",
+            recovery_entry_page(app, req, &p, Some(t.recovery_wrong)),
+        );
+    };
+    if let Err(o) = code_accepted(app, req, &p).await {
+        return o;
+    }
+    event("recovery_used");
+    audit::event("two_step_recovery_used", &p.who(req), "registration reset");
+    let text = sekisho_pages::mail::sign_in_changed_notice(
+        &app.config.service_name,
+        &p.user.name,
+        "2段階認証の登録",
+        &sekisho_pages::mail::format_jst(now),
+        "リカバリーコードでログインしたため、2段階認証の登録をリセットしました。次回ログイン時に、2段階認証を再登録してください。",
+    );
+    app.send_mail_later("two_step_notice", p.user.email.clone(), text);
+    complete(app, req, rec, &p.user, false, Done::Recovered).await
+}
+
+// ---------------------------------------------------------------------
+// Code counting (S24)
+
+/// Counts a code attempt on the user's own counter before it is checked.
+/// `Err` when the cap was reached earlier: the account is blocked.
+async fn admit_code(app: &Arc<App>, req: &Req, p: &Pending) -> Result<u32, Outcome> {
+    let cap = app.config.two_step.code_cap;
+    match app
+        .store
+        .admit_attempt(&code_counter(&p.user.id), cap, app.clock.now())
+        .await
+    {
+        Ok(Admission::Checked(n)) => Ok(n),
+        Ok(Admission::Locked) => Err(capped(app, req, p).await),
+        Err(_) => Err(store_down(app, req)),
+    }
+}
+
+/// After a wrong code: the attempt that reaches the cap blocks the account
+/// and mails the unblock link, like the password lock.
+async fn wrong_code(app: &Arc<App>, req: &Req, p: &Pending, attempt: u32) -> Option<Outcome> {
+    event("wrong_code");
+    audit::event("two_step_code_wrong", &p.who(req), "");
+    if !locks_now(attempt, app.config.two_step.code_cap) {
+        return None;
+    }
+    password_check::lock(app, &p.user, &p.who(req)).await;
+    Some(capped(app, req, p).await)
+}
+
+async fn capped(app: &App, req: &Req, p: &Pending) -> Outcome {
+    event("capped");
+    audit::event("two_step_capped", &p.who(req), "");
+    let _ = app
+        .store
+        .take_pending(&p.rec.id_hash, app.clock.now())
+        .await;
+    ("two_step_locked", start_over(app, "locked"))
+}
+
+async fn code_accepted(app: &App, req: &Req, p: &Pending) -> Result<(), Outcome> {
+    app.store
+        .clear_failures(&code_counter(&p.user.id))
+        .await
+        .map_err(|_| store_down(app, req))
+}
+
+// ---------------------------------------------------------------------
+// Finishing
+
+/// Saves a new registration with a fresh recovery code, which the next
+/// page shows until the user ticks "saved" (manual §1-1 ③).
+async fn finish_setup(
+    app: &Arc<App>,
+    req: &Req,
+    mut p: Pending,
+    mut reg: TwoStepRegistration,
+    remember: bool,
+) -> Outcome {
+    let code = crypto::random_code(RECOVERY_CODE_LEN, RECOVERY_ALPHABET);
+    reg.recovery_hash = recovery_hash(app, &p.user.id, &code);
+    let kind = reg.kind;
+    let phone = reg.phone.clone();
+    match app
+        .store
+        .register_two_step(&p.user.id, p.rec.generation, reg)
+        .await
+    {
+        Ok(()) => {}
+        // Reset or set up elsewhere meanwhile: this set-up is void.
+        Err(StoreError::Stale) => return ("two_step_expired", start_over(app, "expired")),
+        Err(_) => return store_down(app, req),
+    }
+    p.rec.passed = true;
+    p.rec.remember = remember;
+    p.rec.sms = None;
+    p.rec.recovery_sealed = crypto::seal_short(&p.token, RECOVERY_SEAL, &code);
+    if app.store.put_pending(p.rec.clone()).await.is_err() {
+        return store_down(app, req);
+    }
+    event("set_up");
+    let detail = match (kind, &phone) {
+        (TwoStepKind::Sms, Some(n)) => format!("SMS ({})", mask_phone(n)),
+        _ => "Authenticator".to_string(),
+    };
+    audit::event("two_step_set_up", &p.who(req), &detail);
+    // A notice for every registration: a changed number never goes
+    // unnoticed (S26).
+    let text = sekisho_pages::mail::sign_in_changed_notice(
+        &app.config.service_name,
+        &p.user.name,
+        "2段階認証の登録",
+        &sekisho_pages::mail::format_jst(app.clock.now()),
+        &format!("認証方法: {detail}"),
+    );
+    app.send_mail_later("two_step_notice", p.user.email.clone(), text);
+    ("two_step_set_up", recovery_show_page(app, req, &p, None))
+}
+
+/// POST: "リカバリコードを保存しました" ticked — the set-up is complete.
+pub async fn submit_saved(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcome {
+    let (p, form) = match read_pending_post(app, session, req).await {
+        Ok(x) => x,
+        Err(o) => return o,
+    };
+    if p.stage() != Stage::Passed {
+        return ("redirect", Answer::redirect(HOME));
+    }
+    if form.get("saved") != "yes" {
+        let t = req.lang.texts();
+        return (
+            "recovery_not_ticked",
+            recovery_show_page(app, req, &p, Some(t.recovery_not_ticked)),
+        );
+    }
+    let remember = p.rec.remember;
+    take_and_complete(app, req, p, remember, Done::SetUp).await
+}
+
+/// How the second step ended.
+#[derive(Debug, Clone, Copy)]
+enum Done {
+    SetUp,
+    Verified(&'static str),
+    Recovered,
+}
+
+async fn take_and_complete(
+    app: &Arc<App>,
+    req: &Req,
+    p: Pending,
+    remember: bool,
+    done: Done,
+) -> Outcome {
+    let rec = match app
+        .store
+        .take_pending(&p.rec.id_hash, app.clock.now())
+        .await
+    {
+        Ok(Some(r)) => r,
+        // Finished by a concurrent request: only one of them signs in.
+        Ok(None) => return ("two_step_expired", start_over(app, "expired")),
+        Err(_) => return store_down(app, req),
+    };
+    complete(app, req, rec, &p.user, remember, done).await
+}
+
+/// Starts the session (a new id, S29), remembers the browser if asked, and
+/// shows the end of the step.
+async fn complete(
+    app: &Arc<App>,
+    req: &Req,
+    rec: PendingLogin,
+    user: &User,
+    remember: bool,
+    done: Done,
+) -> Outcome {
+    let now = app.clock.now();
+    let new = NewSession {
+        user,
+        route: rec.route,
+        method: LoginMethod::Password,
+        client_ip: &req.client_ip,
+        user_agent: &req.user_agent,
+    };
+    let cookie = match app
+        .sessions
+        .start(new, req.cookies.unique(app.cookies.session), now)
+        .await
+    {
+        Ok(c) => c,
+        Err(_) => return store_down(app, req),
+    };
+    let mut cookies = vec![
+        app.cookies.set(app.cookies.session, &cookie),
+        app.cookies.clear(app.cookies.pending),
+    ];
+    if remember {
+        // The user (and generation) after the step: a set-up has just
+        // saved its registration, of the pending login's generation.
+        let user = User {
+            two_step_generation: rec.generation,
+            ..user.clone()
+        };
+        match remember_browser(app, req, &user).await {
+            Ok(c) => cookies.push(c),
+            Err(_) => return store_down(app, req),
+        }
+    }
+    crate::metrics::LOGINS
+        .with_label_values(&["succeeded"])
+        .inc();
+    event("passed");
+    let how = match done {
+        Done::SetUp => "set-up",
+        Done::Verified(kind) => kind,
+        Done::Recovered => "recovery code",
+    };
+    let who = Who {
+        user_id: Some(&user.id),
+        tenant_id: Some(&user.tenant_id),
+        route: Some(rec.route),
+        client_ip: Some(&req.client_ip),
+    };
+    let place = if rec.menu { ", account menu" } else { "" };
+    audit::event(
+        "login_succeeded",
+        &who,
+        &format!("password + two-step ({how}){place}"),
+    );
+    let t = req.lang.texts();
+    let answer = match done {
+        Done::Verified(_) => Answer::redirect(&rec.next),
+        Done::SetUp => app.message_page(
+            req,
+            200,
+            t.two_step_done_title,
+            t.two_step_done_text,
+            Some((&rec.next, t.go_login)),
+        ),
+        Done::Recovered => app.message_page(
+            req,
+            200,
+            t.recovery_used_title,
+            t.recovery_used_text,
+            Some((&rec.next, t.go_login)),
+        ),
+    };
+    let answer = cookies.into_iter().fold(answer, Answer::with_cookie);
+    ("two_step_passed", answer)
+}
+
+/// Issues the trust cookie and its server-side record.
+async fn remember_browser(app: &App, req: &Req, user: &User) -> Result<String, StoreError> {
+    let now = app.clock.now();
+    let token = crypto::random_token();
+    let mac = trust_mac(app, &token, user);
+    app.store
+        .add_trusted_browser(TrustedBrowser {
+            id_hash: crypto::token_hash(&token),
+            id: crypto::random_id(),
+            user_id: user.id.clone(),
+            generation: user.two_step_generation,
+            created_at: now,
+            last_used: now,
+            user_agent: req.user_agent.chars().take(200).collect(),
+            client_ip: req.client_ip.clone(),
+        })
+        .await?;
+    event("remembered");
+    let window = app.config.two_step.trust.as_secs() as i64;
+    Ok(app
+        .cookies
+        .set_lasting(app.cookies.trust, &format!("{token}.{mac}"), window))
+}
