@@ -7,6 +7,8 @@ need_apt=()
 command -v cmake >/dev/null 2>&1 || need_apt+=(cmake)        # Pingora's zlib (libz-ng-sys)
 command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)    # test certificates
 command -v python3 >/dev/null 2>&1 || need_apt+=(python3 python3-pip)
+command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)                # the browser test
+command -v chromedriver >/dev/null 2>&1 || need_apt+=(chromium-driver)     # ... and its WebDriver
 
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: installing ${need_apt[*]}"

@@ -44,6 +44,39 @@ pub fn workspace_dir() -> std::path::PathBuf {
         .to_path_buf()
 }
 
+/// A self-signed certificate for 127.0.0.1 and localhost (openssl), for
+/// tests that need TLS (`__Host-` cookies, the browser); returns the
+/// certificate and key paths inside `dir`.
+pub fn test_certificate(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    let status = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+        ])
+        .args(["-nodes", "-days", "2", "-subj", "/CN=127.0.0.1"])
+        .args([
+            "-addext",
+            "subjectAltName=IP:127.0.0.1,DNS:localhost",
+            "-keyout",
+        ])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .expect("openssl (installed by scripts/setup.sh)");
+    assert!(
+        status.success(),
+        "openssl could not make a test certificate"
+    );
+    (cert, key)
+}
+
 /// A password that satisfies the rule.
 pub const GOOD_PASSWORD: &str = "Sakura-Gate-2024";
 

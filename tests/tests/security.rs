@@ -378,33 +378,7 @@ async fn s30_garbage_huge_and_duplicated_cookies_are_anonymous() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s31_cookie_attributes_over_tls() {
     let dir = tempfile::tempdir().unwrap();
-    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
-    let status = std::process::Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=127.0.0.1",
-        ])
-        .args([
-            "-addext",
-            "subjectAltName=IP:127.0.0.1,DNS:localhost",
-            "-keyout",
-        ])
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert)
-        .stderr(std::process::Stdio::null())
-        .status()
-        .unwrap();
-    assert!(status.success());
+    let (cert, key) = sekisho_tests::test_certificate(dir.path());
     let env = Env::start_with(|o: GatewayOptions| GatewayOptions {
         tls: Some((cert, key)),
         ..o

@@ -1,0 +1,215 @@
+//! A real browser through two-step verification: Debian's chromium, headless,
+//! driven over WebDriver (chromedriver), against the gateway over TLS with
+//! a test certificate so the `__Host-` cookies work as in production.
+//!
+//! First login: the authenticator app is set up with the secret read off
+//! the page, the recovery code acknowledged, "remember this browser"
+//! ticked. A second login skips the second step; 31 days later (the
+//! gateway's clock moved) it is asked again.
+
+use fantoccini::{Client as Browser, ClientBuilder, Locator};
+use sekisho_tests::two_step::totp_code;
+use sekisho_tests::{free_addr, Env, GatewayOptions, GOOD_PASSWORD};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// chromedriver on a free loopback port, stopped by its process id.
+struct Driver {
+    child: Child,
+    url: String,
+}
+
+impl Driver {
+    fn start() -> Driver {
+        let addr = free_addr("127.0.0.1");
+        let child = Command::new("chromedriver")
+            .arg(format!("--port={}", addr.port()))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver (installed by scripts/setup.sh)");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(addr).is_err() {
+            assert!(Instant::now() < deadline, "chromedriver did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Driver {
+            child,
+            url: format!("http://{addr}"),
+        }
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn browser(driver: &Driver, profile: &std::path::Path) -> Browser {
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        serde_json::json!({
+            "binary": "/usr/bin/chromium",
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync",
+                "--disable-dev-shm-usage", "--ignore-certificate-errors", "--lang=ja",
+                format!("--user-data-dir={}", profile.display()),
+            ],
+            // Office staff read the pages in Japanese.
+            "prefs": { "intl.accept_languages": "ja" },
+        }),
+    );
+    caps.insert("acceptInsecureCerts".into(), serde_json::Value::Bool(true));
+    // chromedriver speaks plain HTTP on loopback; TLS is the browser's.
+    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&driver.url)
+        .await
+        .expect("a browser session")
+}
+
+/// Waits for `css` on the page that follows a click.
+async fn wait_for(b: &Browser, css: &str) -> fantoccini::elements::Element {
+    match b
+        .wait()
+        .at_most(Duration::from_secs(15))
+        .for_element(Locator::Css(css))
+        .await
+    {
+        Ok(e) => e,
+        Err(e) => panic!(
+            "no {css} on {:?}: {e}\n{}",
+            b.current_url().await.map(|u| u.to_string()),
+            b.source().await.unwrap_or_default()
+        ),
+    }
+}
+
+async fn path(b: &Browser) -> String {
+    b.current_url().await.unwrap().path().to_string()
+}
+
+/// Types the credentials on the login page and submits.
+async fn log_in(b: &Browser, base: &str, email: &str) {
+    b.goto(&format!("{base}/.sekisho/login")).await.unwrap();
+    wait_for(b, "#email").await.send_keys(email).await.unwrap();
+    b.find(Locator::Css("#password"))
+        .await
+        .unwrap()
+        .send_keys(GOOD_PASSWORD)
+        .await
+        .unwrap();
+    b.find(Locator::Css("form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+async fn log_out(b: &Browser, base: &str) {
+    b.goto(&format!("{base}/.sekisho/logout")).await.unwrap();
+    wait_for(b, "form button[type=submit]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    wait_for(b, "#email").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_sets_up_the_app_and_is_remembered_for_30_days() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = sekisho_tests::test_certificate(dir.path());
+    let mut env = Env::start_with(|o: GatewayOptions| GatewayOptions {
+        tls: Some((cert, key)),
+        ..o.two_step()
+    })
+    .await;
+    let email = "browser@example.jp";
+    let link = env.invite_holder(email);
+    let mut http = env.client();
+    assert_eq!(http.register(&link, GOOD_PASSWORD).await.status, 200);
+
+    let driver = Driver::start();
+    let b = browser(&driver, &dir.path().join("profile")).await;
+    let base = env.gw.base.clone();
+
+    // First login: the second step, set up with the authenticator app.
+    log_in(&b, &base, email).await;
+    // Without [sms] configured, set-up opens on the app's screen.
+    let secret = wait_for(&b, "#totp-secret").await.text().await.unwrap();
+    assert_eq!(path(&b).await, "/.sekisho/2fa");
+    assert!(
+        b.find(Locator::Css("figure.qr svg")).await.is_ok(),
+        "the QR code is on the page"
+    );
+    let code = totp_code(secret.trim(), env.gw.now());
+    b.find(Locator::Css("#code"))
+        .await
+        .unwrap()
+        .send_keys(&code)
+        .await
+        .unwrap();
+    b.find(Locator::Css("input[name=remember]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.find(Locator::Css("form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    // The recovery code, shown until "saved" is ticked.
+    let recovery = wait_for(&b, "#recovery-code").await.text().await.unwrap();
+    assert_eq!(recovery.trim().len(), 19, "{recovery}");
+    b.find(Locator::Css("input[name=saved]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.find(Locator::Css("form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    // 2段階認証完了, then "ログインする" opens the service.
+    let go = wait_for(&b, "a.button").await;
+    let page = b.source().await.unwrap();
+    assert!(page.contains("2段階認証完了"), "{page}");
+    go.click().await.unwrap();
+    wait_for(&b, "body").await;
+    assert!(
+        b.source().await.unwrap().contains("upstream ok"),
+        "{}",
+        b.source().await.unwrap()
+    );
+    assert_eq!(env.upstream.last().one("x-auth-email"), email);
+
+    // A second login on this browser: no second step.
+    log_out(&b, &base).await;
+    log_in(&b, &base, email).await;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while path(&b).await.starts_with("/.sekisho/login") && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(path(&b).await, "/", "remembered: straight to the service");
+
+    // 31 days later the browser is no longer trusted.
+    log_out(&b, &base).await;
+    env.gw.advance_clock(31 * 86_400);
+    log_in(&b, &base, email).await;
+    wait_for(&b, "#code").await;
+    assert_eq!(path(&b).await, "/.sekisho/2fa");
+    b.close().await.unwrap();
+}
