@@ -147,7 +147,7 @@ done
 # --- sessions: the gateway's through its own admin command and pages; LL::NG's through its portal
 echo "bench: creating $NSESS gateway sessions"
 "$LT" setup --base http://127.0.0.1:8440 --sekisho "$BIN/sekisho" --config "$W/gw/main.toml" \
-  --users 20 --sessions "$NSESS" --out "$W/gw/load" || { echo "bench: gateway setup failed"; exit 1; }
+  --users 20 --sessions "$NSESS" --two-step-users 40 --out "$W/gw/load" || { echo "bench: gateway setup failed"; exit 1; }
 R=(--max-time 10 -s --resolve auth.example.com:9201:127.0.0.1)
 llng_login() {
   local tok; tok=$(curl "${R[@]}" http://auth.example.com:9201/ | sed -n 's/.*name="token" value="\([^"]*\)".*/\1/p')
@@ -204,6 +204,9 @@ echo "bench: fixed rate $rate req/s"
 # --- logins (P4) against the hash-bound baseline
 value hash_rate "$("$BIN/sekisho" hash-rate --config "$W/gw/main.toml" --seconds 5 | jq .hashes_per_second)"
 "$LT" run --scenario login --base http://127.0.0.1:8440 --users "$W/gw/load/users.txt" --concurrency 8 --seconds "$SECS" --label p4_login --record "$M" > /dev/null
+# Logins through the authenticator step (no budget: a TOTP step serves a
+# user once, so 40 users sign in at most 40 times per 30 s).
+"$LT" run --scenario login --base http://127.0.0.1:8440 --users "$W/gw/load/users-2fa.txt" --concurrency 4 --max-requests 40 --seconds 35 --label login_two_step --record "$M" > /dev/null
 
 # --- browsing alone, then during a login flood (P5)
 "$LT" run --scenario browse --base http://127.0.0.1:8440 --cookies "$W/gw/load/cookies.txt" --concurrency 50 --seconds "$SECS" --label p5_browse_idle --record "$M" > /dev/null

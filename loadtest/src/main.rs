@@ -17,6 +17,7 @@ mod scenarios;
 mod setup;
 mod sink;
 mod stats;
+mod two_step;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use report::Record;
@@ -64,6 +65,10 @@ enum Command {
         cookie_name: String,
         #[arg(long)]
         out: PathBuf,
+        /// Users whose tenants ask for two-step verification, enrolled with
+        /// the authenticator app; written to users-2fa.txt.
+        #[arg(long, default_value_t = 0)]
+        two_step_users: usize,
     },
     /// Run a scenario and print (and optionally record) its summary.
     Run {
@@ -81,7 +86,8 @@ enum Command {
         /// One cookie value per line, used in turn.
         #[arg(long)]
         cookies: Option<PathBuf>,
-        /// Lines of "email password" for the login scenario.
+        /// Lines of "email password [secret step]" for the login scenario;
+        /// with a secret, the login passes the second step with the app.
         #[arg(long)]
         users: Option<PathBuf>,
         #[arg(long, default_value_t = 50)]
@@ -180,9 +186,25 @@ async fn main() -> anyhow::Result<()> {
             sessions,
             cookie_name,
             out,
+            two_step_users,
         } => {
             std::fs::create_dir_all(&out)?;
             let tag = format!("{}", std::process::id());
+            if two_step_users > 0 {
+                let lines = setup::enrol_two_step_users(
+                    &sekisho,
+                    &config,
+                    &base,
+                    &cookie_name,
+                    two_step_users,
+                    &tag,
+                )
+                .await?;
+                std::fs::write(
+                    out.join("users-2fa.txt"),
+                    lines.iter().map(|l| format!("{l}\n")).collect::<String>(),
+                )?;
+            }
             let (made, cookies) = setup::prepare(
                 &sekisho,
                 &config,
@@ -228,11 +250,8 @@ async fn main() -> anyhow::Result<()> {
             record: rec,
         } => {
             let users = read_lines(&users)?
-                .into_iter()
-                .filter_map(|l| {
-                    l.split_once(' ')
-                        .map(|(e, p)| (e.to_string(), p.to_string()))
-                })
+                .iter()
+                .filter_map(|l| two_step::User::parse(l))
                 .collect::<Vec<_>>();
             let target = Arc::new(Target {
                 base,

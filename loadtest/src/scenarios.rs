@@ -3,8 +3,9 @@
 //!
 //! * `browse`: authenticated GETs, each with the next of many session
 //!   cookies (one cookie would measure a cache, not the gateway).
-//! * `login`: the login page, the credentials with its CSRF token, then the
-//!   page the login leads to.
+//! * `login`: the login page, the credentials with its CSRF token, the
+//!   authenticator app's code for users with two-step verification, then
+//!   the page the login leads to.
 //! * `mixed`: a login flood beside steady browsing; measured separately.
 //! * `upload` / `download`: large bodies streamed through.
 //! * `idle`: many keep-alive connections opened and held.
@@ -24,7 +25,7 @@ pub struct Target {
     pub path: String,
     pub cookie_name: String,
     pub cookies: Vec<String>,
-    pub users: Vec<(String, String)>,
+    pub users: Vec<crate::two_step::User>,
 }
 
 /// How hard and for how long.
@@ -73,11 +74,16 @@ async fn browse_once(
     }
 }
 
-/// One full password login and the first page after it.
+/// One full password login (with the authenticator app's code when the
+/// user has two-step verification) and the first page after it.
 async fn login_once(client: &HttpClient, t: &Target, n: usize, rec: &mut Recorder) {
+    let Some(user) = crate::two_step::pick(&t.users, n).await else {
+        rec.error("no_user_free_this_totp_step");
+        return;
+    };
     let started = Instant::now();
     let result = async {
-        let (email, password) = &t.users[n % t.users.len()];
+        let (email, password) = (&user.email, &user.password);
         let pre_name = format!("{}-pre", t.cookie_name);
         let resp = client
             .request(http::request(
@@ -114,11 +120,28 @@ async fn login_once(client: &HttpClient, t: &Target, n: usize, rec: &mut Recorde
             .map_err(|_| "connect_or_io")?;
         let code = resp.status().as_u16();
         let session = http::set_cookie(&resp, &t.cookie_name);
+        let pending = http::set_cookie(&resp, &format!("{}-2fa", t.cookie_name));
         http::read_body(resp, 0).await.map_err(|_| "body")?;
         if code == 503 {
             return Err("busy_503");
         }
-        let session = session.ok_or("login_refused")?;
+        let session = match (session, pending, &user.secret) {
+            (Some(s), _, _) => s,
+            (None, Some(pending), Some(secret)) => {
+                crate::two_step::pass(
+                    client,
+                    &t.base,
+                    t.host.as_deref(),
+                    &t.cookie_name,
+                    &pre,
+                    &pending,
+                    secret,
+                )
+                .await?
+            }
+            (None, Some(_), None) => return Err("second_step_without_secret"),
+            (None, None, _) => return Err("login_refused"),
+        };
         let cookie = format!("{}={session}", t.cookie_name);
         let resp = client
             .request(http::request(

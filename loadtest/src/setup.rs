@@ -10,7 +10,12 @@ use std::process::Command;
 /// The password every load-test user registers with.
 pub const PASSWORD: &str = "Loadtest-Sekisho-2024!";
 
-fn create_tenant(sekisho: &Path, config: &Path, email: &str) -> anyhow::Result<String> {
+fn create_tenant(
+    sekisho: &Path,
+    config: &Path,
+    email: &str,
+    two_step: bool,
+) -> anyhow::Result<String> {
     let out = Command::new(sekisho)
         .args(["admin", "--config"])
         .arg(config)
@@ -22,10 +27,9 @@ fn create_tenant(sekisho: &Path, config: &Path, email: &str) -> anyhow::Result<S
             email,
             "--holder-name",
             "Load Test",
-            // Password logins alone (P4); the two-step scenario enrols
-            // its own users.
+            // Password logins alone (P4), or with the authenticator app.
             "--two-step",
-            "off",
+            if two_step { "on" } else { "off" },
         ])
         .output()?;
     anyhow::ensure!(
@@ -96,6 +100,70 @@ async fn register(
     Ok(())
 }
 
+/// Creates `n` users whose tenants ask for two-step verification and sets
+/// up the authenticator app for each through the pages; returns lines of
+/// "email password secret step".
+pub async fn enrol_two_step_users(
+    sekisho: &Path,
+    config: &Path,
+    base: &str,
+    cookie_name: &str,
+    n: usize,
+    tag: &str,
+) -> anyhow::Result<Vec<String>> {
+    let client = http::client(4);
+    let mut lines = Vec::new();
+    for i in 0..n {
+        let email = format!("load2fa{i}-{tag}@loadtest.example.jp");
+        let link = create_tenant(sekisho, config, &email, true)?;
+        register(&client, base, &link, cookie_name).await?;
+        let (pre, pending) = password_step(&client, base, &email, cookie_name).await?;
+        let pending = pending.ok_or_else(|| anyhow::anyhow!("{email}: no second step asked"))?;
+        let secret = crate::two_step::enrol(&client, base, cookie_name, &pre, &pending).await?;
+        let step = crate::two_step::current_step();
+        lines.push(format!("{email} {PASSWORD} {secret} {step}"));
+    }
+    Ok(lines)
+}
+
+/// Posts the login form; returns the pre-session id and the pending
+/// login's cookie when a second step is asked.
+async fn password_step(
+    client: &HttpClient,
+    base: &str,
+    email: &str,
+    cookie_name: &str,
+) -> anyhow::Result<(String, Option<String>)> {
+    let resp = client
+        .request(http::request(
+            "GET",
+            &format!("{base}/.sekisho/login"),
+            None,
+            None,
+            http::empty(),
+        ))
+        .await?;
+    let pre_name = format!("{cookie_name}-pre");
+    let pre = http::set_cookie(&resp, &pre_name)
+        .ok_or_else(|| anyhow::anyhow!("no pre-session cookie"))?;
+    let (_, page) = http::read_body(resp, 64 * 1024).await?;
+    let csrf =
+        http::hidden(&page, "csrf").ok_or_else(|| anyhow::anyhow!("no csrf on the login page"))?;
+    let body = http::form(&[("csrf", &csrf), ("email", email), ("password", PASSWORD)]);
+    let resp = client
+        .request(http::request(
+            "POST",
+            &format!("{base}/.sekisho/login"),
+            None,
+            Some(&format!("{pre_name}={pre}")),
+            body,
+        ))
+        .await?;
+    let pending = http::set_cookie(&resp, &format!("{cookie_name}-2fa"));
+    http::read_body(resp, 0).await?;
+    Ok((pre, pending))
+}
+
 /// Logs in once and returns the session cookie's value.
 async fn login(
     client: &HttpClient,
@@ -149,7 +217,7 @@ pub async fn prepare(
     let mut made = Vec::new();
     for i in 0..users {
         let email = format!("load{i}-{tag}@loadtest.example.jp");
-        let link = create_tenant(sekisho, config, &email)?;
+        let link = create_tenant(sekisho, config, &email, false)?;
         register(&client, base, &link, cookie_name).await?;
         made.push((email, PASSWORD.to_string()));
     }

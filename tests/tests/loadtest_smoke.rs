@@ -226,3 +226,70 @@ async fn every_scenario_runs_clean_against_a_gateway() {
     assert_eq!(idle[0]["established"], 50);
     assert_eq!(idle[0]["answered"], 50);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_scenario_passes_the_authenticator_step() {
+    let env = Env::start_with(|o| o.two_step()).await;
+    let tool =
+        tokio::task::spawn_blocking(|| workspace_binary("sekisho-loadtest", "sekisho-loadtest"))
+            .await
+            .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap().to_string();
+    let sekisho = binary();
+    let config = env.gw.config_path.to_str().unwrap().to_string();
+    let base = env.gw.base.clone();
+    let (t, o) = (tool.clone(), out.clone());
+    let setup = tokio::task::spawn_blocking(move || {
+        Command::new(&t)
+            .args(["setup", "--base", &base, "--sekisho"])
+            .arg(&sekisho)
+            .args(["--config", &config, "--users", "1", "--sessions", "1"])
+            .args(["--two-step-users", "2", "--out", &o])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        setup.status.success(),
+        "{}",
+        String::from_utf8_lossy(&setup.stderr)
+    );
+    let users = std::fs::read_to_string(format!("{out}/users-2fa.txt")).unwrap();
+    assert_eq!(users.lines().count(), 2);
+    assert!(users.lines().all(|l| l.split(' ').count() == 4), "{users}");
+    // Each user signs in once with the app's code (a TOTP step serves
+    // once, so the run may wait for the next step).
+    let base = env.gw.base.clone();
+    let summaries = tokio::task::spawn_blocking(move || {
+        run(
+            &tool,
+            &[
+                "run",
+                "--scenario",
+                "login",
+                "--base",
+                &base,
+                "--path",
+                "/files/x",
+                "--users",
+                &format!("{out}/users-2fa.txt"),
+                "--concurrency",
+                "1",
+                "--max-requests",
+                "2",
+                "--seconds",
+                "45",
+                "--label",
+                "login_two_step",
+            ],
+        )
+    })
+    .await
+    .unwrap();
+    assert_clean(&summaries[0]);
+    assert_eq!(summaries[0]["requests"], 2);
+    let route = env.upstream.last();
+    assert!(route.one("x-auth-email").starts_with("load2fa"));
+}
