@@ -117,8 +117,11 @@ pub async fn enrol_two_step_users(
         let email = format!("load2fa{i}-{tag}@loadtest.example.jp");
         let link = create_tenant(sekisho, config, &email, true)?;
         register(&client, base, &link, cookie_name).await?;
-        let (pre, pending) = password_step(&client, base, &email, cookie_name).await?;
-        let pending = pending.ok_or_else(|| anyhow::anyhow!("{email}: no second step asked"))?;
+        let answer = post_login(&client, base, &email, cookie_name).await?;
+        let (pre, pending) = match answer.pending {
+            Some(p) => (answer.pre, p),
+            None => anyhow::bail!("{email}: no second step asked"),
+        };
         let secret = crate::two_step::enrol(&client, base, cookie_name, &pre, &pending).await?;
         let step = crate::two_step::current_step();
         lines.push(format!("{email} {PASSWORD} {secret} {step}"));
@@ -126,14 +129,22 @@ pub async fn enrol_two_step_users(
     Ok(lines)
 }
 
-/// Posts the login form; returns the pre-session id and the pending
-/// login's cookie when a second step is asked.
-async fn password_step(
+/// What the login form answered.
+struct LoginAnswer {
+    pre: String,
+    status: u16,
+    session: Option<String>,
+    /// The pending login's cookie, when a second step is asked.
+    pending: Option<String>,
+}
+
+/// Opens the login page and posts the credentials.
+async fn post_login(
     client: &HttpClient,
     base: &str,
     email: &str,
     cookie_name: &str,
-) -> anyhow::Result<(String, Option<String>)> {
+) -> anyhow::Result<LoginAnswer> {
     let resp = client
         .request(http::request(
             "GET",
@@ -159,9 +170,14 @@ async fn password_step(
             body,
         ))
         .await?;
-    let pending = http::set_cookie(&resp, &format!("{cookie_name}-2fa"));
+    let answer = LoginAnswer {
+        pre,
+        status: resp.status().as_u16(),
+        session: http::set_cookie(&resp, cookie_name),
+        pending: http::set_cookie(&resp, &format!("{cookie_name}-2fa")),
+    };
     http::read_body(resp, 0).await?;
-    Ok((pre, pending))
+    Ok(answer)
 }
 
 /// Logs in once and returns the session cookie's value.
@@ -171,35 +187,9 @@ async fn login(
     email: &str,
     cookie_name: &str,
 ) -> anyhow::Result<String> {
-    let resp = client
-        .request(http::request(
-            "GET",
-            &format!("{base}/.sekisho/login"),
-            None,
-            None,
-            http::empty(),
-        ))
-        .await?;
-    let pre_name = format!("{cookie_name}-pre");
-    let pre = http::set_cookie(&resp, &pre_name)
-        .ok_or_else(|| anyhow::anyhow!("no pre-session cookie"))?;
-    let (_, page) = http::read_body(resp, 64 * 1024).await?;
-    let csrf =
-        http::hidden(&page, "csrf").ok_or_else(|| anyhow::anyhow!("no csrf on the login page"))?;
-    let body = http::form(&[("csrf", &csrf), ("email", email), ("password", PASSWORD)]);
-    let resp = client
-        .request(http::request(
-            "POST",
-            &format!("{base}/.sekisho/login"),
-            None,
-            Some(&format!("{pre_name}={pre}")),
-            body,
-        ))
-        .await?;
-    let session = http::set_cookie(&resp, cookie_name);
-    let status = resp.status();
-    http::read_body(resp, 0).await?;
-    session.ok_or_else(|| anyhow::anyhow!("login answered {status} without a session"))
+    let a = post_login(client, base, email, cookie_name).await?;
+    a.session
+        .ok_or_else(|| anyhow::anyhow!("login answered {} without a session", a.status))
 }
 
 /// Creates `users` users and `sessions` sessions over them; returns the

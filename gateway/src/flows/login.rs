@@ -7,7 +7,6 @@
 use super::password_check::{self, Checked};
 use super::{maybe_cookie, pre_binding, pre_session, read_post, Outcome};
 use crate::audit::{self, Who};
-use crate::sessions::NewSession;
 use crate::state::App;
 use crate::web::{Answer, Req};
 use pingora::proxy::Session;
@@ -224,20 +223,9 @@ pub async fn submit(
             Err(_) => return ("store_unavailable", app.error_page(req, 503)),
         }
     }
-    let new = NewSession {
-        user: &user,
-        route,
-        method: LoginMethod::Password,
-        client_ip: &req.client_ip,
-        user_agent: &req.user_agent,
-    };
-    let cookie = match app
-        .sessions
-        .start(new, req.cookies.unique(app.cookies.session), now)
-        .await
-    {
+    let session_cookie = match super::start_password_session(app, req, &user, route).await {
         Ok(c) => c,
-        Err(_) => return ("store_unavailable", app.error_page(req, 503)),
+        Err(o) => return o,
     };
     crate::metrics::LOGINS
         .with_label_values(&["succeeded"])
@@ -256,6 +244,6 @@ pub async fn submit(
         },
         detail,
     );
-    let answer = Answer::redirect(&next).with_cookie(app.cookies.set(app.cookies.session, &cookie));
+    let answer = Answer::redirect(&next).with_cookie(session_cookie);
     ("login_succeeded", maybe_cookie(answer, renewed_trust))
 }

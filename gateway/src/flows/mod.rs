@@ -256,6 +256,36 @@ pub fn maybe_cookie(answer: Answer, cookie: Option<String>) -> Answer {
     }
 }
 
+/// Starts the session of a password login (after its second step, when
+/// one was asked): a new id replacing any the browser had (S29). Returns
+/// the session cookie's `Set-Cookie` value.
+pub async fn start_password_session(
+    app: &App,
+    req: &Req,
+    user: &crate::store::User,
+    route: Route,
+) -> Result<String, Outcome> {
+    let new = crate::sessions::NewSession {
+        user,
+        route,
+        method: sekisho_policy::model::LoginMethod::Password,
+        client_ip: &req.client_ip,
+        user_agent: &req.user_agent,
+    };
+    match app
+        .sessions
+        .start(
+            new,
+            req.cookies.unique(app.cookies.session),
+            app.clock.now(),
+        )
+        .await
+    {
+        Ok(c) => Ok(app.cookies.set(app.cookies.session, &c)),
+        Err(_) => Err(("store_unavailable", app.error_page(req, 503))),
+    }
+}
+
 /// Ends sessions in the store's answer in the local cache too.
 pub fn forget_all(app: &App, ended: &[String]) {
     for h in ended {

@@ -12,7 +12,6 @@ use super::password_check;
 use super::{read_post, Outcome};
 use crate::audit::{self, Who};
 use crate::crypto;
-use crate::sessions::NewSession;
 use crate::state::App;
 use crate::store::{
     code_counter, PendingLogin, SmsChallenge, StoreError, TrustedBrowser, TwoStepKind,
@@ -1046,26 +1045,11 @@ async fn complete(
     remember: bool,
     done: Done,
 ) -> Outcome {
-    let now = app.clock.now();
-    let new = NewSession {
-        user,
-        route: rec.route,
-        method: LoginMethod::Password,
-        client_ip: &req.client_ip,
-        user_agent: &req.user_agent,
-    };
-    let cookie = match app
-        .sessions
-        .start(new, req.cookies.unique(app.cookies.session), now)
-        .await
-    {
+    let session_cookie = match super::start_password_session(app, req, user, rec.route).await {
         Ok(c) => c,
-        Err(_) => return store_down(app, req),
+        Err(o) => return o,
     };
-    let mut cookies = vec![
-        app.cookies.set(app.cookies.session, &cookie),
-        app.cookies.clear(app.cookies.pending),
-    ];
+    let mut cookies = vec![session_cookie, app.cookies.clear(app.cookies.pending)];
     if remember {
         // The user (and generation) after the step: a set-up has just
         // saved its registration, of the pending login's generation.
