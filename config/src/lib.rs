@@ -72,6 +72,8 @@ pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
 pub struct Config {
     pub service_name: String,
     pub internet: Listener,
+    /// `None`: no closed-network route.
+    pub closed: Option<Closed>,
     pub upstream: Upstream,
     pub store: Store,
     pub session: Session,
@@ -99,6 +101,16 @@ pub struct Listener {
     /// the request's `Host`.
     pub public_url: String,
     pub tls: Option<Tls>,
+}
+
+/// The closed-network listener and how it knows a request's line.
+#[derive(Debug, Clone)]
+pub struct Closed {
+    pub listener: Listener,
+    pub line_header: http::HeaderName,
+    pub trusted_edges: Vec<ipnet::IpNet>,
+    /// Source network → line, checked when no trusted edge named one.
+    pub static_lines: Vec<(ipnet::IpNet, String)>,
 }
 
 #[derive(Debug, Clone)]

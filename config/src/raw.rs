@@ -11,6 +11,10 @@ pub struct RawConfig {
     #[serde(default = "default_service_name")]
     pub service_name: String,
     pub internet: RawListener,
+    /// The closed-network listener for line authentication (回線認証);
+    /// absent: no closed route.
+    #[serde(default)]
+    pub closed: Option<RawClosed>,
     pub upstream: RawUpstream,
     #[serde(default)]
     pub store: RawStore,
@@ -52,6 +56,34 @@ pub struct RawListener {
     pub listen: String,
     pub public_url: String,
     pub tls: Option<RawTls>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawClosed {
+    pub listen: String,
+    pub public_url: String,
+    pub tls: Option<RawTls>,
+    /// The header the carrier edge puts the line number in.
+    #[serde(default = "default_line_header")]
+    pub line_header: String,
+    /// Peers (CIDRs) whose line header is believed.
+    #[serde(default)]
+    pub trusted_edges: Vec<String>,
+    /// Source networks that are a line by themselves (no header needed).
+    #[serde(default)]
+    pub static_lines: Vec<RawStaticLine>,
+}
+
+fn default_line_header() -> String {
+    "X-Line-Id".into()
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawStaticLine {
+    pub cidr: String,
+    pub line: String,
 }
 
 #[derive(Debug, Deserialize)]

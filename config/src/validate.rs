@@ -158,6 +158,11 @@ fn build(c: &mut Checker, raw: RawConfig) -> Config {
         }),
     };
 
+    let closed = raw
+        .closed
+        .as_ref()
+        .map(|cl| closed(c, cl, &internet, insecure));
+
     let u = &raw.upstream;
     let upstream = Upstream {
         address: c
@@ -452,6 +457,7 @@ fn build(c: &mut Checker, raw: RawConfig) -> Config {
     Config {
         service_name: raw.service_name.clone(),
         internet,
+        closed,
         upstream,
         store,
         session,
@@ -467,6 +473,114 @@ fn build(c: &mut Checker, raw: RawConfig) -> Config {
         server,
         logging,
         development,
+    }
+}
+
+/// An address or CIDR, as the trusted-proxy and edge lists take them.
+fn cidr(s: &str) -> Option<ipnet::IpNet> {
+    s.parse::<ipnet::IpNet>()
+        .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .ok()
+}
+
+/// The part of a public URL after the scheme: host and port.
+fn authority(url: &str) -> &str {
+    url.split_once("://").map(|(_, a)| a).unwrap_or(url)
+}
+
+fn closed(c: &mut Checker, cl: &RawClosed, internet: &Listener, insecure: bool) -> Closed {
+    let listener = Listener {
+        listen: c
+            .listen("closed.listen", &cl.listen)
+            .unwrap_or(([127, 0, 0, 1], 0).into()),
+        public_url: c.public_url("closed.public_url", &cl.public_url, insecure),
+        tls: cl.tls.as_ref().map(|t| Tls {
+            cert_file: c.existing_file("closed.tls.cert_file", &t.cert_file),
+            key_file: c.existing_file("closed.tls.key_file", &t.key_file),
+        }),
+    };
+    if listener.listen == internet.listen && listener.listen.port() != 0 {
+        c.err("closed.listen", "must differ from internet.listen");
+    }
+    if !listener.public_url.is_empty()
+        && authority(&listener.public_url).eq_ignore_ascii_case(authority(&internet.public_url))
+    {
+        c.err(
+            "closed.public_url",
+            "must name another host (or port) than internet.public_url: the route follows the listener",
+        );
+    }
+    let line_header = match http::HeaderName::try_from(cl.line_header.as_str()) {
+        Ok(n)
+            if !n.as_str().starts_with("x-auth-")
+                && ![
+                    "host",
+                    "cookie",
+                    "authorization",
+                    "content-length",
+                    "transfer-encoding",
+                    "connection",
+                    "x-forwarded-for",
+                ]
+                .contains(&n.as_str()) =>
+        {
+            n
+        }
+        _ => {
+            c.err(
+                "closed.line_header",
+                format!(
+                    "'{}' cannot carry the line: give a header name of its own, like X-Line-Id",
+                    cl.line_header
+                ),
+            );
+            http::HeaderName::from_static("x-line-id")
+        }
+    };
+    let mut trusted_edges = Vec::new();
+    for (i, e) in cl.trusted_edges.iter().enumerate() {
+        match cidr(e) {
+            Some(n) => trusted_edges.push(n),
+            None => c.err(
+                &format!("closed.trusted_edges[{i}]"),
+                format!("'{e}' is not an address or CIDR like 10.0.0.0/8"),
+            ),
+        }
+    }
+    let mut static_lines = Vec::new();
+    for (i, s) in cl.static_lines.iter().enumerate() {
+        let net = cidr(&s.cidr);
+        if net.is_none() {
+            c.err(
+                &format!("closed.static_lines[{i}].cidr"),
+                format!("'{}' is not an address or CIDR like 192.0.2.0/24", s.cidr),
+            );
+        }
+        let line = sekisho_policy::line::normalize_line(&s.line);
+        if line.is_err() {
+            c.err(
+                &format!("closed.static_lines[{i}].line"),
+                format!(
+                    "'{}' is not a line number: CAF and 10 letters or digits (NTT East), or COP and 8 (NTT West)",
+                    s.line
+                ),
+            );
+        }
+        if let (Some(n), Ok(l)) = (net, line) {
+            static_lines.push((n, l));
+        }
+    }
+    if trusted_edges.is_empty() && static_lines.is_empty() {
+        c.err(
+            "closed.trusted_edges",
+            "give trusted_edges (with line_header) or static_lines: otherwise no request has a line",
+        );
+    }
+    Closed {
+        listener,
+        line_header,
+        trusted_edges,
+        static_lines,
     }
 }
 
@@ -687,6 +801,30 @@ generate_if_missing = true
         assert_eq!(c.limits.form_body_bytes, 16384);
         assert_eq!(c.assertion.signing_key_file, PathBuf::from("/tmp/key.pem"));
         assert_eq!(c.internet.public_url, "https://ff.example.net");
+    }
+
+    #[test]
+    fn closed_listener_is_checked_key_by_key() {
+        let good = MINIMAL.to_string()
+            + "[closed]\nlisten = \"127.0.0.1:8443\"\npublic_url = \"https://ff.example.biz\"\ntrusted_edges = [\"127.0.0.2\"]\n[[closed.static_lines]]\ncidr = \"192.0.2.0/24\"\nline = \"caf1234567890\"\n";
+        let c = load(&good).unwrap().closed.unwrap();
+        assert_eq!(c.line_header.as_str(), "x-line-id");
+        assert_eq!(c.static_lines[0].1, "CAF1234567890");
+        assert!(load(MINIMAL).unwrap().closed.is_none());
+        let bad = MINIMAL.to_string()
+            + "[closed]\nlisten = \"127.0.0.1:8080\"\npublic_url = \"https://ff.example.net\"\nline_header = \"X-Auth-Line\"\ntrusted_edges = [\"edge\"]\n[[closed.static_lines]]\ncidr = \"192.0.2.0/33\"\nline = \"CAF12\"\n";
+        assert_eq!(
+            keys(&bad),
+            vec![
+                "closed.listen",
+                "closed.public_url",
+                "closed.line_header",
+                "closed.trusted_edges[0]",
+                "closed.static_lines[0].cidr",
+                "closed.static_lines[0].line",
+                "closed.trusted_edges"
+            ]
+        );
     }
 
     #[test]

@@ -79,6 +79,9 @@ impl Admin {
             plan,
             created_at: now,
             two_step_enabled,
+            access_route: Default::default(),
+            lines: Vec::new(),
+            line_consents: Vec::new(),
         };
         let holder = User {
             id: crate::crypto::random_id(),

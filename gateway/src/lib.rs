@@ -15,6 +15,7 @@ pub mod demo_upstream;
 pub mod error;
 pub mod flows;
 pub mod hashing;
+pub mod line;
 pub mod mail;
 pub mod metrics;
 pub mod proxy;

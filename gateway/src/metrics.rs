@@ -49,6 +49,37 @@ pub static TWO_STEP: LazyLock<IntCounterVec> = LazyLock::new(|| {
     .unwrap()
 });
 
+/// Requests by the route they arrived on (`internet`, `closed`).
+pub static REQUESTS_BY_ROUTE: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    register_int_counter_vec!(
+        "sekisho_requests_by_route_total",
+        "Requests by the listener's route",
+        &["route"]
+    )
+    .unwrap()
+});
+
+/// Successful logins by route.
+pub static LOGINS_BY_ROUTE: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    register_int_counter_vec!(
+        "sekisho_logins_by_route_total",
+        "Successful logins by route",
+        &["route"]
+    )
+    .unwrap()
+});
+
+/// Line-authentication refusals by reason (`missing`, `unregistered`,
+/// `malformed_header`, `line_only`, `other_route`).
+pub static LINE_AUTH_FAILURES: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    register_int_counter_vec!(
+        "sekisho_line_auth_failures_total",
+        "Requests and logins refused by line authentication or the access route",
+        &["reason"]
+    )
+    .unwrap()
+});
+
 /// Seconds a hashing job waited in the queue.
 pub static HASH_QUEUE_WAIT: LazyLock<Histogram> = LazyLock::new(|| {
     register_histogram!(
@@ -141,6 +172,9 @@ pub fn register_all() {
     LazyLock::force(&THROTTLED);
     LazyLock::force(&SMS);
     LazyLock::force(&TWO_STEP);
+    LazyLock::force(&REQUESTS_BY_ROUTE);
+    LazyLock::force(&LOGINS_BY_ROUTE);
+    LazyLock::force(&LINE_AUTH_FAILURES);
 }
 
 /// The text exposition of every registered metric.

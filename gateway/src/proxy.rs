@@ -11,6 +11,7 @@ use pingora::http::RequestHeader;
 use pingora::prelude::*;
 use pingora::proxy::{FailToProxy, ProxyHttp, Session};
 use sekisho_policy::headers::is_reserved_header;
+use sekisho_policy::line::Access;
 use sekisho_policy::model::Route;
 use sekisho_policy::plan::{plan_state, PlanState};
 use sekisho_policy::request::is_browser_navigation;
@@ -85,6 +86,45 @@ fn framing_is_ambiguous(session: &Session) -> bool {
 }
 
 impl Gateway {
+    /// The request as the gateway's pages see it, with this listener's
+    /// route and, on the closed route, the caller's line.
+    fn req(&self, session: &Session) -> Req {
+        let app = &self.app;
+        let mut req = Req::read(session, &app.cookies, &app.config.throttle.trusted_proxies);
+        req.route = self.route;
+        req.line = self.line(session);
+        req
+    }
+
+    fn line(&self, session: &Session) -> Option<String> {
+        match (&self.app.config.closed, self.route) {
+            (Some(closed), Route::Closed) => crate::line::of_request(closed, session),
+            _ => None,
+        }
+    }
+
+    /// A request for the other route's hostname (421): the route follows
+    /// the listener, so a name that points here by mistake gets no answer
+    /// of the other route.
+    fn misdirected(&self, session: &Session) -> bool {
+        let cfg = &self.app.config;
+        let other = match self.route {
+            Route::Internet => match &cfg.closed {
+                Some(c) => c.listener.public_url.as_str(),
+                None => return false,
+            },
+            Route::Closed => cfg.internet.public_url.as_str(),
+        };
+        let other = other.split_once("://").map(|(_, a)| a).unwrap_or(other);
+        let req = session.req_header();
+        let host = req
+            .headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .or_else(|| req.uri.authority().map(|a| a.as_str()));
+        host.is_some_and(|h| h.trim().eq_ignore_ascii_case(other))
+    }
+
     async fn answer(
         &self,
         session: &mut Session,
@@ -115,8 +155,11 @@ impl ProxyHttp for Gateway {
     async fn request_filter(&self, session: &mut Session, ctx: &mut Ctx) -> Result<bool> {
         let app = &self.app;
         let trusted = &app.config.throttle.trusted_proxies;
+        crate::metrics::REQUESTS_BY_ROUTE
+            .with_label_values(&[self.route.as_str()])
+            .inc();
         if framing_is_ambiguous(session) {
-            let req = Req::read(session, &app.cookies, trusted);
+            let req = self.req(session);
             return self
                 .answer(
                     session,
@@ -126,16 +169,27 @@ impl ProxyHttp for Gateway {
                 )
                 .await;
         }
+        if self.misdirected(session) {
+            let req = self.req(session);
+            return self
+                .answer(
+                    session,
+                    ctx,
+                    "misdirected",
+                    app.error_page(&req, 421).closing(),
+                )
+                .await;
+        }
         let path = session.req_header().uri.path();
         if path.starts_with(PREFIX) || path == "/.sekisho" {
             ctx.kind = "gateway";
-            let req = Req::read(session, &app.cookies, trusted);
+            let req = self.req(session);
             ctx.client_ip = req.client_ip.clone();
             let (outcome, answer) = crate::flows::handle(app, session, &req, self.route).await;
             return self.answer(session, ctx, outcome, answer).await;
         }
         if !path.starts_with('/') {
-            let req = Req::read(session, &app.cookies, trusted);
+            let req = self.req(session);
             return self
                 .answer(
                     session,
@@ -154,7 +208,7 @@ impl ProxyHttp for Gateway {
             Some(c) => match app.sessions.resolve(c, now).await {
                 Ok(live) => live,
                 Err(_) => {
-                    let req = Req::read(session, &app.cookies, trusted);
+                    let req = self.req(session);
                     return self
                         .answer(
                             session,
@@ -167,21 +221,28 @@ impl ProxyHttp for Gateway {
             },
             None => None,
         };
+        // A session of the other route is no session here (S39); its
+        // cookie is left alone (same host, other port in development).
+        let other_route = live
+            .as_ref()
+            .is_some_and(|l| l.view.session.route != self.route);
+        let live = live.filter(|_| !other_route);
         let Some(live) = live else {
             let had_cookie = cookie.is_some();
-            let req = Req::read(session, &app.cookies, trusted);
+            let req = self.req(session);
             let headers = &session.req_header().headers;
             let mode = headers.get("sec-fetch-mode").and_then(|v| v.to_str().ok());
             let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
             let has_body = headers.contains_key(header::CONTENT_LENGTH)
                 || headers.contains_key(header::TRANSFER_ENCODING);
-            let mut answer = if is_browser_navigation(&req.method, mode, accept) {
+            let navigation = is_browser_navigation(&req.method, mode, accept);
+            let mut answer = if navigation {
                 let next: String = form_urlencoded::byte_serialize(req.here().as_bytes()).collect();
                 Answer::redirect(&format!("/.sekisho/login?next={next}"))
             } else {
                 app.error_page(&req, 401)
             };
-            if had_cookie {
+            if had_cookie && !other_route {
                 answer = answer.with_cookie(app.cookies.clear(app.cookies.session));
             }
             if has_body {
@@ -193,7 +254,7 @@ impl ProxyHttp for Gateway {
         let tenant = &live.view.tenant;
         let state = plan_state(tenant.plan, tenant.created_at, now);
         if state != PlanState::Active {
-            let req = Req::read(session, &app.cookies, trusted);
+            let req = self.req(session);
             let t = req.lang.texts();
             let text = if state == PlanState::Closed {
                 t.tenant_closed_text
@@ -203,9 +264,30 @@ impl ProxyHttp for Gateway {
             let page = app.message_page(&req, 403, t.trial_ended_title, text, None);
             return self.answer(session, ctx, "trial_ended", page).await;
         }
+        // The access route and, on the closed route, the line (PRODUCT
+        // §3.4): checked on every request, so changes reach open sessions.
+        let line = self.line(session);
+        let s = &live.view.session;
+        let access = sekisho_policy::line::access(
+            self.route,
+            s.route,
+            tenant.access_route,
+            s.line.as_deref(),
+            line.as_deref(),
+            &tenant.lines,
+            &tenant.line_consents,
+            false,
+        );
+        if access != Access::Allowed {
+            let req = self.req(session);
+            let navigation = crate::flows::route_access::is_navigation(session, &req);
+            let (outcome, answer) =
+                crate::flows::route_access::refuse(app, navigation, &req, access);
+            return self.answer(session, ctx, outcome, answer).await;
+        }
         ctx.client_ip = match session.client_addr().and_then(|a| a.as_inet()) {
             Some(a) if trusted.is_empty() => a.ip().to_string(),
-            _ => Req::read(session, &app.cookies, trusted).client_ip,
+            _ => self.req(session).client_ip,
         };
         ctx.live = Some(live);
         Ok(false)
@@ -232,10 +314,11 @@ impl ProxyHttp for Gateway {
             );
         };
         // Remove every client-sent identity header, in every spelling (S38).
+        let line_header = app.config.closed.as_ref().map(|c| c.line_header.as_str());
         let reserved: Vec<http::HeaderName> = upstream
             .headers
             .keys()
-            .filter(|n| is_reserved_header(n.as_str(), None))
+            .filter(|n| is_reserved_header(n.as_str(), line_header))
             .cloned()
             .collect();
         for name in reserved {
@@ -275,11 +358,7 @@ impl ProxyHttp for Gateway {
             },
         };
         if code > 0 && session.response_written().is_none() {
-            let req = Req::read(
-                session,
-                &self.app.cookies,
-                &self.app.config.throttle.trusted_proxies,
-            );
+            let req = self.req(session);
             let page = self.app.error_page(&req, code).closing();
             if let Err(err) = write_answer(session, page, self.app.hsts).await {
                 tracing::debug!(error = %err, "could not write the error page");

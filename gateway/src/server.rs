@@ -1,4 +1,5 @@
-//! Assembles and runs the Pingora server: the internet listener, the metrics
+//! Assembles and runs the Pingora server: the internet and closed-network
+//! listeners, the metrics
 //! listener, the demo upstream (demo only) and the background purge.
 
 use crate::proxy::Gateway;
@@ -98,6 +99,43 @@ impl BackgroundService for Purge {
     }
 }
 
+/// One listener's proxy service: its route is fixed here, so a request's
+/// route is the listener it arrived on (S39).
+fn proxy_service(
+    server: &Server,
+    app: &Arc<App>,
+    route: Route,
+    listener: &sekisho_config::Listener,
+    key: &str,
+) -> anyhow::Result<pingora::services::listening::Service<pingora::proxy::HttpProxy<Gateway>>> {
+    let cfg = &app.config;
+    let mut svc = pingora::proxy::http_proxy_service_with_name(
+        &server.configuration,
+        Gateway {
+            app: app.clone(),
+            route,
+        },
+        &format!("sekisho {}", route.as_str()),
+    );
+    // A small read buffer per connection: Pingora's 64 KiB default makes
+    // 10,000 idle keep-alive connections cost 640 MiB (PERFORMANCE P8).
+    let buffers = L4BufferSettings::new(
+        cfg.limits.client_read_buffer_bytes,
+        DEFAULT_L4_WRITE_BUFFER_SIZE,
+    );
+    let mut endpoint = ListenerConfig::tcp(listener.listen.to_string()).l4_buffer(buffers);
+    if let Some(tls) = &listener.tls {
+        let settings = TlsSettings::intermediate(
+            &tls.cert_file.to_string_lossy(),
+            &tls.key_file.to_string_lossy(),
+        )
+        .map_err(|e| crate::error::InputError::error(format!("{key}.tls: {e}")))?;
+        endpoint = endpoint.tls(settings);
+    }
+    svc.add_listener(endpoint);
+    Ok(svc)
+}
+
 /// Builds everything and serves until SIGTERM/SIGINT. Never returns on
 /// success.
 pub fn run(config: Config) -> anyhow::Result<()> {
@@ -114,32 +152,12 @@ pub fn run(config: Config) -> anyhow::Result<()> {
     let mut server = Server::new_with_opt_and_conf(None, conf);
     server.bootstrap();
 
-    let mut internet = pingora::proxy::http_proxy_service_with_name(
-        &server.configuration,
-        Gateway {
-            app: app.clone(),
-            route: Route::Internet,
-        },
-        "sekisho internet",
-    );
-    let listen = cfg.internet.listen.to_string();
-    // A small read buffer per connection: Pingora's 64 KiB default makes
-    // 10,000 idle keep-alive connections cost 640 MiB (PERFORMANCE P8).
-    let buffers = L4BufferSettings::new(
-        cfg.limits.client_read_buffer_bytes,
-        DEFAULT_L4_WRITE_BUFFER_SIZE,
-    );
-    let mut endpoint = ListenerConfig::tcp(listen).l4_buffer(buffers);
-    if let Some(tls) = &cfg.internet.tls {
-        let settings = TlsSettings::intermediate(
-            &tls.cert_file.to_string_lossy(),
-            &tls.key_file.to_string_lossy(),
-        )
-        .map_err(|e| crate::error::InputError::error(format!("internet.tls: {e}")))?;
-        endpoint = endpoint.tls(settings);
-    }
-    internet.add_listener(endpoint);
+    let internet = proxy_service(&server, &app, Route::Internet, &cfg.internet, "internet")?;
     server.add_service(internet);
+    if let Some(closed) = &cfg.closed {
+        let svc = proxy_service(&server, &app, Route::Closed, &closed.listener, "closed")?;
+        server.add_service(svc);
+    }
 
     if let Some(addr) = cfg.metrics_listen {
         let mut metrics = Service::new("sekisho metrics".to_string(), MetricsApp);
@@ -166,5 +184,8 @@ pub fn run(config: Config) -> anyhow::Result<()> {
     ));
 
     tracing::info!(listen = %cfg.internet.listen, public_url = %cfg.internet.public_url, "sekisho is serving");
+    if let Some(c) = &cfg.closed {
+        tracing::info!(listen = %c.listener.listen, public_url = %c.listener.public_url, "closed-network route (line authentication)");
+    }
     server.run_forever();
 }

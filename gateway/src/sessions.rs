@@ -42,7 +42,7 @@ impl Identity {
             plan: view.tenant.plan.as_str(),
             method: view.session.method.as_str(),
             route: view.session.route,
-            line: None,
+            line: view.session.line.clone(),
             headers: Vec::new(),
         };
         let value = |s: &str| {
@@ -125,6 +125,8 @@ pub struct NewSession<'a> {
     pub method: LoginMethod,
     pub client_ip: &'a str,
     pub user_agent: &'a str,
+    /// The line of a closed-route login.
+    pub line: Option<&'a str>,
 }
 
 impl Sessions {
@@ -141,6 +143,7 @@ impl Sessions {
                 Cache::builder()
                     .max_capacity(200_000)
                     .time_to_live(ttl)
+                    .support_invalidation_closures()
                     .build()
             }),
             touches: std::sync::Mutex::new(std::collections::HashMap::new()),
@@ -261,6 +264,7 @@ impl Sessions {
             method: new.method,
             client_ip: new.client_ip.to_string(),
             user_agent: new.user_agent.to_string(),
+            line: new.line.map(str::to_string),
         };
         let old_hash = replacing
             .filter(|c| crypto::looks_like_token(c))
@@ -287,6 +291,16 @@ impl Sessions {
     }
 
     /// Drops a session from the local caches.
+    /// Drops every cached session of a tenant, after a change of its
+    /// settings (access route, lines, two-step) made in this process: open
+    /// sessions see it on their next request.
+    pub fn forget_tenant(&self, tenant_id: &str) {
+        if let Some(c) = &self.views {
+            let tenant_id = tenant_id.to_string();
+            let _ = c.invalidate_entries_if(move |_, v| v.view.tenant.id == tenant_id);
+        }
+    }
+
     pub fn forget(&self, id_hash: &str) {
         if let Some(c) = &self.views {
             c.invalidate(id_hash);

@@ -116,6 +116,7 @@ impl App {
                 c: &c,
                 title,
                 text,
+                checks: Vec::new(),
                 link,
             }),
         )
@@ -137,9 +138,19 @@ impl App {
                 c: &c,
                 title,
                 text,
+                checks: Vec::new(),
                 link,
             }),
         )
+    }
+
+    /// The public URL of a route's listener (the internet one when there
+    /// is no closed listener).
+    pub fn public_url(&self, route: sekisho_policy::model::Route) -> &str {
+        match (route, &self.config.closed) {
+            (sekisho_policy::model::Route::Closed, Some(c)) => &c.listener.public_url,
+            _ => &self.config.internet.public_url,
+        }
     }
 
     /// The CSRF token for a form bound to `binding`.

@@ -168,6 +168,10 @@ pub struct Req {
     pub user_agent: String,
     pub sec_fetch_site: Option<String>,
     pub origin: Option<String>,
+    /// The listener's route (set by the proxy, never from a header).
+    pub route: sekisho_policy::model::Route,
+    /// The caller's line on the closed route (see `crate::line`).
+    pub line: Option<String>,
 }
 
 fn header_str(session: &Session, name: &str) -> Option<String> {
@@ -225,6 +229,8 @@ impl Req {
             user_agent,
             sec_fetch_site: header_str(session, "sec-fetch-site"),
             origin: header_str(session, "origin"),
+            route: sekisho_policy::model::Route::Internet,
+            line: None,
         }
     }
 

@@ -343,7 +343,36 @@ pub struct MessagePage<'a> {
     pub c: &'a Chrome,
     pub title: &'a str,
     pub text: &'a str,
+    /// Points to check, shown as a list under the text.
+    pub checks: Vec<&'a str>,
     pub link: Option<(&'a str, &'a str)>,
+}
+
+/// 回線認証 in the admin console: the access route and the line numbers.
+#[derive(Template)]
+#[template(path = "line_settings.html")]
+pub struct LineSettingsPage<'a> {
+    pub c: &'a Chrome,
+    pub csrf: &'a str,
+    pub line_only: bool,
+    /// One number per line of the text area.
+    pub lines: String,
+    pub notice: Option<&'a str>,
+    pub problems: Vec<String>,
+}
+
+/// アクセス経路設定 and its confirmation: radio choices or the facts.
+#[derive(Template)]
+#[template(path = "access_route.html")]
+pub struct AccessRoutePage<'a> {
+    pub c: &'a Chrome,
+    pub csrf: &'a str,
+    /// `None`: the choice screen; `Some(new)`: the confirmation of `new`.
+    pub confirm: Option<&'a str>,
+    pub line_only: bool,
+    pub facts: Vec<(&'a str, String)>,
+    pub notes: Vec<&'a str>,
+    pub problems: Vec<String>,
 }
 
 /// Renders any page; a template that fails to render is a bug, so the
@@ -363,6 +392,7 @@ pub fn error_texts(t: &'static Texts, status: u16) -> (&'static str, &'static st
         404 => (t.error_404_title, t.error_404_text),
         405 => (t.error_405_title, t.error_405_text),
         413 => (t.error_413_title, t.error_413_text),
+        421 => (t.error_421_title, t.error_421_text),
         429 => (t.error_429_title, t.error_429_text),
         502 => (t.error_502_title, t.error_502_text),
         503 => (t.error_503_title, t.error_503_text),
@@ -460,7 +490,7 @@ mod tests {
 
     #[test]
     fn every_error_status_has_texts() {
-        for s in [400, 401, 403, 404, 405, 413, 429, 500, 502, 503] {
+        for s in [400, 401, 403, 404, 405, 413, 421, 429, 500, 502, 503] {
             let (title, text) = error_texts(&EN, s);
             assert!(!title.is_empty() && !text.is_empty());
         }

@@ -5,6 +5,7 @@
 pub mod client_ip;
 pub mod email;
 pub mod headers;
+pub mod line;
 pub mod lock;
 pub mod menu;
 pub mod model;

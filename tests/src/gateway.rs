@@ -64,7 +64,13 @@ pub struct GatewayOptions {
     /// verification (off by default, so the other flows' tests log in with
     /// the password alone).
     pub two_step: bool,
+    /// Also serve the closed-network route: trusted edge 127.0.0.2 (line in
+    /// `X-Line-Id`), and 127.0.0.5 as a static line (`STATIC_LINE`).
+    pub closed: bool,
 }
+
+/// The line the static table gives to connections from 127.0.0.5.
+pub const STATIC_LINE: &str = "CAF0000000005";
 
 impl GatewayOptions {
     pub fn new(upstream: SocketAddr) -> GatewayOptions {
@@ -77,7 +83,12 @@ impl GatewayOptions {
             hashing: "[password_hashing]\npool_threads = 2\n".into(),
             throttle: "[throttle]\nper_ip_per_minute = 100000\n".into(),
             two_step: false,
+            closed: false,
         }
+    }
+    pub fn closed(mut self) -> Self {
+        self.closed = true;
+        self
     }
     pub fn two_step(mut self) -> Self {
         self.two_step = true;
@@ -91,6 +102,9 @@ impl GatewayOptions {
 
 pub struct Gateway {
     pub addr: SocketAddr,
+    /// The closed-network listener, when started with it.
+    pub closed_addr: Option<SocketAddr>,
+    pub closed_base: Option<String>,
     pub metrics_addr: SocketAddr,
     /// `http://127.0.0.1:PORT` (or https).
     pub base: String,
@@ -125,9 +139,19 @@ impl Gateway {
             ),
             None => (String::new(), true),
         };
+        let closed_addr = opts.closed.then(|| crate::free_addr("127.0.0.1"));
+        let closed_base = closed_addr.map(|a| format!("{scheme}://127.0.0.1:{}", a.port()));
+        let closed = match (closed_addr, &closed_base) {
+            (Some(a), Some(b)) => format!(
+                "[closed]\nlisten = \"{a}\"\npublic_url = \"{b}\"\nline_header = \"X-Line-Id\"\ntrusted_edges = [\"127.0.0.2\"]\n[[closed.static_lines]]\ncidr = \"127.0.0.5/32\"\nline = \"{STATIC_LINE}\"\n{}",
+                tls.replace("[internet.tls]", "[closed.tls]")
+            ),
+            _ => String::new(),
+        };
         let config = format!(
             "service_name = \"おまかせクラウドストレージ\"\n\
              [internet]\nlisten = \"{addr}\"\npublic_url = \"{base}\"\n{tls}\
+             {closed}\
              [upstream]\naddress = \"{up}\"\nconnect_timeout_ms = 1000\n\
              [store]\npath = \"data/sekisho.sqlite3\"\n\
              {session}{hashing}{throttle}{mail}\
@@ -146,6 +170,8 @@ impl Gateway {
         std::fs::write(&config_path, config).unwrap();
         let mut gw = Gateway {
             addr,
+            closed_addr,
+            closed_base,
             metrics_addr,
             base,
             dir,
@@ -184,8 +210,10 @@ impl Gateway {
     fn wait_ready(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            if std::net::TcpStream::connect_timeout(&self.addr, Duration::from_millis(200)).is_ok()
-            {
+            let up = |a: &SocketAddr| {
+                std::net::TcpStream::connect_timeout(a, Duration::from_millis(200)).is_ok()
+            };
+            if up(&self.addr) && self.closed_addr.as_ref().is_none_or(up) {
                 return;
             }
             if let Some(status) = self

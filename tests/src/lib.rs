@@ -107,6 +107,21 @@ impl Env {
         Client::new(&self.gw.base)
     }
 
+    /// A client on the closed-network route, connecting from `from` (e.g.
+    /// 127.0.0.2, the trusted edge) and sending `line` in `X-Line-Id`.
+    pub fn closed_client(&self, from: &str, line: Option<&str>) -> Client {
+        let base = self
+            .gw
+            .closed_base
+            .as_deref()
+            .expect("a gateway with the closed route");
+        let mut c = Client::from_address(base, Some(from.parse().unwrap()));
+        if let Some(l) = line {
+            c.extra.push(("x-line-id".into(), l.into()));
+        }
+        c
+    }
+
     /// Creates a tenant whose holder is `email`, and returns the link from
     /// the invitation mail.
     pub fn invite_holder(&self, email: &str) -> String {

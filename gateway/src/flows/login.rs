@@ -12,7 +12,8 @@ use crate::web::{Answer, Req};
 use pingora::proxy::Session;
 use sekisho_pages::{render, LoginPage};
 use sekisho_policy::email::canonical_identifier;
-use sekisho_policy::model::{LoginMethod, Route};
+use sekisho_policy::line::Access;
+use sekisho_policy::model::{LoginMethod, Role, Route};
 use sekisho_policy::plan::{plan_state, PlanState};
 use sekisho_policy::return_path::safe_return_path;
 use sekisho_policy::two_step;
@@ -199,13 +200,35 @@ pub async fn submit(
         );
         return ("trial_ended", trial_ended(app, req, state));
     }
+    // The route: a line-only tenant's users stay off the internet (but for
+    // the holder's account menu); the closed route needs a registered line.
+    let holder_menu = kind == Kind::Menu && user.role == Role::ContractHolder;
+    let access = sekisho_policy::line::login_access(
+        route,
+        tenant.access_route,
+        req.line.as_deref(),
+        &tenant.lines,
+        holder_menu,
+    );
+    if access != Access::Allowed {
+        audit::event(
+            "login_refused_route",
+            &Who {
+                user_id: Some(&user.id),
+                tenant_id: Some(&tenant.id),
+                ..who
+            },
+            req.line.as_deref().unwrap_or("no line"),
+        );
+        return super::route_access::refuse(app, true, req, access);
+    }
     // The second step, unless this tenant has it off or this browser is
     // remembered for this user (PRODUCT §3.6).
     let mut renewed_trust = None;
     if two_step::required(
         LoginMethod::Password,
         route,
-        tenant.two_step_enabled,
+        tenant.two_step_applies(),
         false,
         false,
     ) {

@@ -29,9 +29,12 @@ pub async fn show(app: &App, req: &Req) -> Outcome {
     if ok(MenuItem::PasswordChange) {
         change_items.push(("/.sekisho/menu/password", t.item_password_change));
     }
-    // Access route and Active Directory settings appear here as their
-    // features land; until then they are not shown (no dead links).
+    // The Active Directory setting appears here with federated login;
+    // until then it is not shown (no dead links).
     let mut settings_items = Vec::new();
+    if ok(MenuItem::AccessRoute) {
+        settings_items.push(("/.sekisho/menu/access-route", t.item_access_route));
+    }
     if ok(MenuItem::TwoStep) {
         settings_items.push(("/.sekisho/menu/two-step", t.item_two_step));
     }

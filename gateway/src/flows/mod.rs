@@ -3,9 +3,11 @@
 //! an [`Answer`]; state changes only on POST, after the same-site and CSRF
 //! checks (S34).
 
+mod access_route;
 mod admin_console;
 mod email_change;
 mod forgot;
+mod line_settings;
 mod login;
 mod logout;
 mod menu;
@@ -15,6 +17,7 @@ mod password_change;
 mod password_check;
 mod register;
 mod reset;
+pub mod route_access;
 mod trusted_browsers;
 mod two_step;
 mod two_step_setting;
@@ -25,7 +28,8 @@ use crate::state::App;
 use crate::web::{read_form, Answer, Form, FormError, Req};
 use login::Kind;
 use pingora::proxy::Session;
-use sekisho_policy::model::Route;
+use sekisho_policy::line::Access;
+use sekisho_policy::model::{Role, Route};
 use sekisho_policy::plan::{plan_state, PlanState};
 use sekisho_policy::request::is_cross_site;
 use std::sync::Arc;
@@ -33,7 +37,11 @@ use std::sync::Arc;
 pub type Outcome = (&'static str, Answer);
 
 /// Every fixed gateway path; other methods on these get 405.
-const KNOWN_PATHS: [&str; 36] = [
+const KNOWN_PATHS: [&str; 40] = [
+    "/.sekisho/line/consent",
+    "/.sekisho/menu/access-route",
+    "/.sekisho/menu/access-route/confirm",
+    "/.sekisho/admin/lines",
     "/.sekisho/2fa",
     "/.sekisho/2fa/sms",
     "/.sekisho/2fa/sms/send",
@@ -108,6 +116,15 @@ pub async fn handle(app: &Arc<App>, session: &mut Session, req: &Req, route: Rou
         "/.sekisho/menu/two-step/confirm" if post => {
             two_step_setting::confirm(app, session, req).await
         }
+        "/.sekisho/line/consent" if get => route_access::show_consent(app, req).await,
+        "/.sekisho/line/consent" if post => route_access::submit_consent(app, session, req).await,
+        "/.sekisho/menu/access-route" if get => access_route::show(app, req).await,
+        "/.sekisho/menu/access-route" if post => access_route::submit(app, session, req).await,
+        "/.sekisho/menu/access-route/confirm" if post => {
+            access_route::confirm(app, session, req).await
+        }
+        "/.sekisho/admin/lines" if get => line_settings::show(app, req).await,
+        "/.sekisho/admin/lines" if post => line_settings::submit(app, session, req).await,
         "/.sekisho/menu/browsers" if get => trusted_browsers::show(app, req).await,
         "/.sekisho/menu/browsers/revoke" if post => {
             trusted_browsers::revoke(app, session, req).await
@@ -148,7 +165,7 @@ pub async fn handle(app: &Arc<App>, session: &mut Session, req: &Req, route: Rou
 /// The checks every state-changing request passes first: it comes from our
 /// own pages (S34), and its form is a form of bounded size.
 pub async fn read_post(app: &App, session: &mut Session, req: &Req) -> Result<Form, Outcome> {
-    let own = [app.config.internet.public_url.as_str()];
+    let own = [app.public_url(req.route)];
     if is_cross_site(req.sec_fetch_site.as_deref(), req.origin.as_deref(), &own) {
         crate::audit::event(
             "cross_site_refused",
@@ -182,6 +199,8 @@ pub async fn require_session(app: &App, req: &Req) -> Result<Live, Outcome> {
             .map_err(|_| ("store_unavailable", app.error_page(req, 503)))?,
         None => None,
     };
+    // A session of the other route is no session here.
+    let live = live.filter(|l| l.view.session.route == req.route);
     let Some(live) = live else {
         let next: String = form_urlencoded::byte_serialize(req.here().as_bytes()).collect();
         return Err((
@@ -189,12 +208,30 @@ pub async fn require_session(app: &App, req: &Req) -> Result<Live, Outcome> {
             Answer::redirect(&format!("/.sekisho/menu/login?next={next}")),
         ));
     };
-    let tenant = &live.view.tenant;
+    let (user, tenant, s) = (&live.view.user, &live.view.tenant, &live.view.session);
     let state = plan_state(tenant.plan, tenant.created_at, now);
     if state != PlanState::Active {
         return Err(("trial_ended", login::trial_ended(app, req, state)));
     }
-    Ok(live)
+    // The holder's account menu stays reachable over the internet under
+    // line-only, so a wrong line can be fixed (§4-1 v1.6 note).
+    let holder_menu = user.role == Role::ContractHolder
+        && (req.path == "/.sekisho/menu" || req.path.starts_with("/.sekisho/menu/"));
+    let access = sekisho_policy::line::access(
+        req.route,
+        s.route,
+        tenant.access_route,
+        s.line.as_deref(),
+        req.line.as_deref(),
+        &tenant.lines,
+        &tenant.line_consents,
+        holder_menu,
+    );
+    match access {
+        Access::Allowed => Ok(live),
+        Access::ConsentNeeded if req.path == route_access::CONSENT => Ok(live),
+        refused => Err(route_access::refuse(app, true, req, refused)),
+    }
 }
 
 /// A POST from a signed-in page: same-site, bounded, and carrying the CSRF
@@ -271,7 +308,15 @@ pub async fn start_password_session(
         method: sekisho_policy::model::LoginMethod::Password,
         client_ip: &req.client_ip,
         user_agent: &req.user_agent,
+        line: if route == Route::Closed {
+            req.line.as_deref()
+        } else {
+            None
+        },
     };
+    crate::metrics::LOGINS_BY_ROUTE
+        .with_label_values(&[route.as_str()])
+        .inc();
     match app
         .sessions
         .start(

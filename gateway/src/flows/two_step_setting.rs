@@ -33,14 +33,18 @@ fn choice_page(app: &App, req: &Req, live: &Live, status: u16, problems: Vec<Str
     let c = app.chrome(req);
     let t = c.t;
     let on = live.view.tenant.two_step_enabled;
+    let mut intro = vec![
+        t.two_step_setting_intro,
+        t.two_step_setting_warning,
+        t.two_step_line_only_note,
+    ];
+    if live.view.tenant.access_route == sekisho_policy::line::AccessRoute::LineOnly {
+        intro.push(t.two_step_forced_off);
+    }
     let html = render(&FormPage {
         c: &c,
         title: t.two_step_setting_title,
-        intro: vec![
-            t.two_step_setting_intro,
-            t.two_step_setting_warning,
-            t.two_step_line_only_note,
-        ],
+        intro,
         facts: vec![(t.setting_current, label(t, on).to_string())],
         problems,
         action: PATH,

@@ -3,6 +3,7 @@
 //! each for a backend, so the embedded store and Redis run the same suite.
 
 use super::*;
+use sekisho_policy::line::AccessRoute;
 use sekisho_policy::lock::Admission;
 use sekisho_policy::DAY;
 
@@ -14,6 +15,9 @@ pub fn tenant(id: &str) -> Tenant {
         plan: Plan::Basic,
         created_at: NOW,
         two_step_enabled: true,
+        access_route: AccessRoute::LineAndInternet,
+        lines: Vec::new(),
+        line_consents: Vec::new(),
     }
 }
 
@@ -63,6 +67,7 @@ pub fn session(hash: &str, user_id: &str, tenant_id: &str) -> SessionRecord {
         method: LoginMethod::Password,
         client_ip: "127.0.0.1".into(),
         user_agent: "test".into(),
+        line: None,
     }
 }
 
@@ -1050,6 +1055,49 @@ pub async fn events_are_counted_in_fixed_windows(store: SharedStore) {
     assert_eq!(seen, (1..=10).collect::<Vec<u32>>());
 }
 
+pub async fn line_settings_are_saved_together(store: SharedStore) {
+    seed(&*store, "1").await;
+    let lines = vec!["CAF1234567890".to_string(), "COP12345678".to_string()];
+    let t = store
+        .save_line_settings("t1", AccessRoute::LineOnly, lines.clone())
+        .await
+        .unwrap();
+    assert_eq!(t.access_route, AccessRoute::LineOnly);
+    assert!(!t.two_step_applies(), "line-only forces two-step off");
+    assert!(t.two_step_enabled, "...but keeps the setting");
+    store.consent_line("t1", "COP12345678").await.unwrap();
+    store.consent_line("t1", "COP12345678").await.unwrap();
+    let t = store.get_tenant("t1").await.unwrap().unwrap();
+    assert_eq!(t.lines, lines);
+    assert_eq!(t.line_consents, vec!["COP12345678".to_string()]);
+    // Removing a line removes its consent.
+    let t = store
+        .save_line_settings("t1", AccessRoute::LineOnly, vec!["CAF1234567890".into()])
+        .await
+        .unwrap();
+    assert!(t.line_consents.is_empty());
+    let t = store
+        .set_access_route("t1", AccessRoute::LineAndInternet)
+        .await
+        .unwrap();
+    assert!(t.two_step_applies());
+    assert_eq!(t.lines, vec!["CAF1234567890".to_string()]);
+    assert_eq!(
+        store
+            .set_access_route("t9", AccessRoute::LineOnly)
+            .await
+            .unwrap_err(),
+        StoreError::NotFound
+    );
+    // A session remembers its line.
+    let mut s = session("s1", "u1", "t1");
+    s.route = Route::Closed;
+    s.line = Some("CAF1234567890".into());
+    store.create_session(s.clone()).await.unwrap();
+    let v = store.session_view("s1").await.unwrap().unwrap();
+    assert_eq!(v.session, s);
+}
+
 pub async fn two_step_is_switched_per_tenant(store: SharedStore) {
     seed(&*store, "1").await;
     seed(&*store, "2").await;
@@ -1108,7 +1156,8 @@ macro_rules! store_conformance_tests {
             recovery_code_is_single_use_and_resets,
             trusted_browsers_slide_and_are_revoked,
             events_are_counted_in_fixed_windows,
-            two_step_is_switched_per_tenant
+            two_step_is_switched_per_tenant,
+            line_settings_are_saved_together
         );
     };
     (@each $make:expr; $($check:ident),*) => {

@@ -11,6 +11,7 @@ pub mod conformance;
 pub mod sqlite;
 
 use async_trait::async_trait;
+use sekisho_policy::line::AccessRoute;
 use sekisho_policy::lock::Admission;
 use sekisho_policy::model::{LoginMethod, Plan, Role, Route, UserStatus};
 use sekisho_policy::ticket::TicketPurpose;
@@ -25,9 +26,29 @@ pub struct Tenant {
     pub plan: Plan,
     /// When the tenant started: the trial's day 0.
     pub created_at: UnixTime,
-    /// 2段階認証: on by default.
+    /// 2段階認証: on by default. Forced off while the access route is
+    /// line-only; the setting itself is kept, so switching back restores it.
     #[serde(default = "yes")]
     pub two_step_enabled: bool,
+    /// アクセス経路設定.
+    #[serde(default)]
+    pub access_route: AccessRoute,
+    /// Registered line numbers (canonical, see `policy::line`).
+    #[serde(default)]
+    pub lines: Vec<String>,
+    /// West lines (`COP`) whose 回線情報通知設定 was given.
+    #[serde(default)]
+    pub line_consents: Vec<String>,
+}
+
+impl Tenant {
+    /// Whether two-step verification applies to this tenant's logins now.
+    pub fn two_step_applies(&self) -> bool {
+        sekisho_policy::two_step::tenant_setting_applies(
+            self.two_step_enabled,
+            self.access_route == AccessRoute::LineOnly,
+        )
+    }
 }
 
 fn yes() -> bool {
@@ -168,6 +189,9 @@ pub struct SessionRecord {
     pub method: LoginMethod,
     pub client_ip: String,
     pub user_agent: String,
+    /// The line the session logged in from (closed route only).
+    #[serde(default)]
+    pub line: Option<String>,
 }
 
 /// A mailed link, stored by the hash of its token.
@@ -385,6 +409,19 @@ pub trait Store: Send + Sync + 'static {
     /// Ends every session of a user; returns the hashes removed, so local
     /// caches can forget them too.
     async fn delete_user_sessions(&self, user_id: &str) -> StoreResult<Vec<String>>;
+
+    /// Sets a tenant's access route (§4-1).
+    async fn set_access_route(&self, tenant_id: &str, route: AccessRoute) -> StoreResult<Tenant>;
+    /// Sets a tenant's access route and its registered lines together (the
+    /// console's 回線認証 page, §4-2).
+    async fn save_line_settings(
+        &self,
+        tenant_id: &str,
+        route: AccessRoute,
+        lines: Vec<String>,
+    ) -> StoreResult<Tenant>;
+    /// Records the 回線情報通知設定 consent of a West line.
+    async fn consent_line(&self, tenant_id: &str, line: &str) -> StoreResult<Tenant>;
 
     /// Switches two-step verification for a tenant (§5-1).
     async fn set_two_step_enabled(&self, tenant_id: &str, enabled: bool) -> StoreResult<Tenant>;

@@ -9,6 +9,7 @@
 use super::*;
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use sekisho_policy::line::AccessRoute;
 use sekisho_policy::lock::Admission;
 use std::path::Path;
 use std::time::Duration;
@@ -201,6 +202,24 @@ fn load_tenant(conn: &Connection, id: &str) -> StoreResult<Option<Tenant>> {
         .optional()
         .map_err(unavailable)?;
     data.map(|d| from_json(&d)).transpose()
+}
+
+/// Loads a tenant, lets `change` edit it and saves it, in one transaction.
+fn edit_tenant(
+    c: &mut Connection,
+    id: &str,
+    change: impl FnOnce(&mut Tenant),
+) -> StoreResult<Tenant> {
+    let tx = begin(c)?;
+    let mut tenant = load_tenant(&tx, id)?.ok_or(StoreError::NotFound)?;
+    change(&mut tenant);
+    tx.execute(
+        "UPDATE tenants SET data = ?2 WHERE id = ?1",
+        params![tenant.id, to_json(&tenant)?],
+    )
+    .map_err(unavailable)?;
+    tx.commit().map_err(unavailable)?;
+    Ok(tenant)
 }
 
 fn insert_ticket(conn: &Connection, t: &TicketRecord) -> StoreResult<()> {
@@ -620,19 +639,8 @@ impl Store for SqliteStore {
 
     async fn set_plan(&self, tenant_id: &str, plan: Plan) -> StoreResult<Tenant> {
         let tenant_id = tenant_id.to_string();
-        self.run(move |c| {
-            let tx = begin(c)?;
-            let mut tenant = load_tenant(&tx, &tenant_id)?.ok_or(StoreError::NotFound)?;
-            tenant.plan = plan;
-            tx.execute(
-                "UPDATE tenants SET data = ?2 WHERE id = ?1",
-                params![tenant.id, to_json(&tenant)?],
-            )
-            .map_err(unavailable)?;
-            tx.commit().map_err(unavailable)?;
-            Ok(tenant)
-        })
-        .await
+        self.run(move |c| edit_tenant(c, &tenant_id, |t| t.plan = plan))
+            .await
     }
 
     async fn change_password(
@@ -862,17 +870,42 @@ impl Store for SqliteStore {
 
     async fn set_two_step_enabled(&self, tenant_id: &str, enabled: bool) -> StoreResult<Tenant> {
         let tenant_id = tenant_id.to_string();
+        self.run(move |c| edit_tenant(c, &tenant_id, |t| t.two_step_enabled = enabled))
+            .await
+    }
+
+    async fn set_access_route(&self, tenant_id: &str, route: AccessRoute) -> StoreResult<Tenant> {
+        let tenant_id = tenant_id.to_string();
+        self.run(move |c| edit_tenant(c, &tenant_id, |t| t.access_route = route))
+            .await
+    }
+
+    async fn save_line_settings(
+        &self,
+        tenant_id: &str,
+        route: AccessRoute,
+        lines: Vec<String>,
+    ) -> StoreResult<Tenant> {
+        let tenant_id = tenant_id.to_string();
         self.run(move |c| {
-            let tx = begin(c)?;
-            let mut tenant = load_tenant(&tx, &tenant_id)?.ok_or(StoreError::NotFound)?;
-            tenant.two_step_enabled = enabled;
-            tx.execute(
-                "UPDATE tenants SET data = ?2 WHERE id = ?1",
-                params![tenant.id, to_json(&tenant)?],
-            )
-            .map_err(unavailable)?;
-            tx.commit().map_err(unavailable)?;
-            Ok(tenant)
+            edit_tenant(c, &tenant_id, |t| {
+                t.access_route = route;
+                // Consents of removed lines go with them.
+                t.line_consents.retain(|l| lines.contains(l));
+                t.lines = lines;
+            })
+        })
+        .await
+    }
+
+    async fn consent_line(&self, tenant_id: &str, line: &str) -> StoreResult<Tenant> {
+        let (tenant_id, line) = (tenant_id.to_string(), line.to_string());
+        self.run(move |c| {
+            edit_tenant(c, &tenant_id, |t| {
+                if !t.line_consents.contains(&line) {
+                    t.line_consents.push(line);
+                }
+            })
         })
         .await
     }

@@ -1,0 +1,136 @@
+//! 回線認証 in the admin console (manual §4-2): the access route and the
+//! tenant's line numbers, saved together. Malformed numbers are refused one
+//! by one with the expected form; nothing is saved until all are right.
+
+use super::{read_session_post, require_session, Outcome};
+use crate::audit::{self, Who};
+use crate::sessions::Live;
+use crate::state::App;
+use crate::web::{Answer, Req};
+use pingora::proxy::Session;
+use sekisho_pages::{render, LineSettingsPage};
+use sekisho_policy::line::{normalize_line, AccessRoute, LineProblem};
+use sekisho_policy::menu::can_administer;
+
+/// Most lines one tenant registers.
+const MAX_LINES: usize = 100;
+
+fn page(
+    app: &App,
+    req: &Req,
+    live: &Live,
+    route: AccessRoute,
+    lines: String,
+    notice: Option<&str>,
+    problems: Vec<String>,
+) -> Answer {
+    let c = app.chrome(req);
+    let status = if problems.is_empty() { 200 } else { 400 };
+    let html = render(&LineSettingsPage {
+        c: &c,
+        csrf: &app.csrf(&live.id_hash),
+        line_only: route == AccessRoute::LineOnly,
+        lines,
+        notice,
+        problems,
+    });
+    Answer::html(status, html)
+}
+
+pub async fn show(app: &App, req: &Req) -> Outcome {
+    let live = match require_session(app, req).await {
+        Ok(l) => l,
+        Err(o) => return o,
+    };
+    if !can_administer(live.view.user.role) {
+        return ("forbidden", app.error_page(req, 403));
+    }
+    let tenant = &live.view.tenant;
+    let lines = tenant.lines.join("\n");
+    let saved = req.query_param("saved").is_some();
+    let notice = saved.then_some(req.lang.texts().lines_saved);
+    (
+        "line_settings",
+        page(
+            app,
+            req,
+            &live,
+            tenant.access_route,
+            lines,
+            notice,
+            Vec::new(),
+        ),
+    )
+}
+
+/// POST 保存: the route and the whole list of lines.
+pub async fn submit(app: &App, session: &mut Session, req: &Req) -> Outcome {
+    let (live, form) = match read_session_post(app, session, req).await {
+        Ok(x) => x,
+        Err(o) => return o,
+    };
+    if !can_administer(live.view.user.role) {
+        return ("forbidden", app.error_page(req, 403));
+    }
+    let t = req.lang.texts();
+    let typed = form.get("lines");
+    let mut problems = Vec::new();
+    let route = match AccessRoute::parse(form.get("route")) {
+        Some(r) => r,
+        None => {
+            problems.push(t.error_400_text.to_string());
+            live.view.tenant.access_route
+        }
+    };
+    let mut lines: Vec<String> = Vec::new();
+    for raw in typed.lines() {
+        match normalize_line(raw) {
+            Ok(l) if !lines.contains(&l) => lines.push(l),
+            Ok(_) | Err(LineProblem::Empty) => {}
+            Err(LineProblem::Malformed) => {
+                problems.push(format!("{}{}", t.line_malformed, raw.trim()));
+            }
+        }
+    }
+    if lines.len() > MAX_LINES {
+        problems.push(t.lines_too_many.to_string());
+    }
+    if !problems.is_empty() {
+        return (
+            "lines_refused",
+            page(app, req, &live, route, typed.to_string(), None, problems),
+        );
+    }
+    let tenant = match app
+        .store
+        .save_line_settings(&live.view.tenant.id, route, lines)
+        .await
+    {
+        Ok(t) => t,
+        Err(_) => return ("store_unavailable", app.error_page(req, 503)),
+    };
+    // Removed lines end their closed-route sessions on the next request.
+    app.sessions.forget_tenant(&tenant.id);
+    crate::metrics::ACCOUNT_EVENTS
+        .with_label_values(&["lines_changed"])
+        .inc();
+    let who = Who {
+        user_id: Some(&live.view.user.id),
+        tenant_id: Some(&tenant.id),
+        client_ip: Some(&req.client_ip),
+        route: Some(req.route),
+    };
+    audit::event(
+        "line_settings_changed",
+        &who,
+        &format!(
+            "{} lines, {}",
+            tenant.lines.len(),
+            tenant.access_route.as_str()
+        ),
+    );
+    (
+        "line_settings_saved",
+        Answer::redirect("/.sekisho/admin/lines?saved=1"),
+    )
+}

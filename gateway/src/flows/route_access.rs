@@ -1,0 +1,171 @@
+//! What the access route and line authentication refuse (PRODUCT §3.4,
+//! manual §1-4), and the one-time 回線情報通知設定 of a West line: the
+//! pages shared by the proxy, the logins and the menu's guard.
+
+use super::{read_session_post, require_session, Outcome};
+use crate::audit::{self, Who};
+use crate::state::App;
+use crate::web::{Answer, Req};
+use pingora::proxy::Session;
+use sekisho_pages::{render, MessagePage};
+use sekisho_policy::line::{is_west, Access};
+use sekisho_policy::model::Route;
+use sekisho_policy::request::is_browser_navigation;
+use sekisho_policy::return_path::safe_return_path;
+
+pub const CONSENT: &str = "/.sekisho/line/consent";
+
+/// The line-authentication error page, with the manual's two checks.
+pub fn line_error_page(app: &App, req: &Req) -> Answer {
+    let c = app.chrome(req);
+    let t = c.t;
+    Answer::html(
+        403,
+        render(&MessagePage {
+            c: &c,
+            title: t.line_error_title,
+            text: t.line_error_text,
+            checks: vec![t.line_check_settings, t.line_check_number],
+            link: Some(("/.sekisho/login", t.back_to_login)),
+        }),
+    )
+}
+
+/// The page for a line-only tenant's user on the internet route.
+pub fn line_only_page(app: &App, req: &Req) -> Answer {
+    let t = req.lang.texts();
+    app.message_page(
+        req,
+        403,
+        t.line_only_title,
+        t.line_only_text,
+        Some(("/.sekisho/menu/login", t.menu_link)),
+    )
+}
+
+/// Counts a refusal by its reason.
+pub fn count(access: Access) {
+    let reason = match access {
+        Access::Allowed => return,
+        Access::LineOnly => "line_only",
+        Access::LineMissing => "missing",
+        Access::LineUnregistered => "unregistered",
+        Access::ConsentNeeded => "consent_needed",
+        Access::OtherRoute => "other_route",
+    };
+    crate::metrics::LINE_AUTH_FAILURES
+        .with_label_values(&[reason])
+        .inc();
+}
+
+/// Whether a request is a browser's page navigation.
+pub fn is_navigation(session: &Session, req: &Req) -> bool {
+    let headers = &session.req_header().headers;
+    let mode = headers.get("sec-fetch-mode").and_then(|v| v.to_str().ok());
+    let accept = headers
+        .get(http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok());
+    is_browser_navigation(&req.method, mode, accept)
+}
+
+/// The answer to a signed-in request its route does not allow.
+pub fn refuse(app: &App, navigation: bool, req: &Req, access: Access) -> Outcome {
+    count(access);
+    match access {
+        Access::LineOnly => ("line_only", line_only_page(app, req)),
+        Access::LineMissing | Access::LineUnregistered => {
+            ("line_auth_failed", line_error_page(app, req))
+        }
+        Access::ConsentNeeded => {
+            if navigation {
+                let next: String = form_urlencoded::byte_serialize(req.here().as_bytes()).collect();
+                (
+                    "line_consent_needed",
+                    Answer::redirect(&format!("{CONSENT}?next={next}")),
+                )
+            } else {
+                ("line_consent_needed", app.error_page(req, 403))
+            }
+        }
+        Access::OtherRoute => ("unauthenticated", app.error_page(req, 401)),
+        Access::Allowed => ("error", app.error_page(req, 500)),
+    }
+}
+
+/// GET: 回線情報通知設定, for a closed-route session on a West line not
+/// yet consented.
+pub async fn show_consent(app: &App, req: &Req) -> Outcome {
+    let live = match require_session(app, req).await {
+        Ok(l) => l,
+        Err(o) => return o,
+    };
+    let Some(line) = live.view.session.line.as_deref().filter(|l| is_west(l)) else {
+        return ("redirect", Answer::redirect("/"));
+    };
+    let c = app.chrome(req);
+    let t = c.t;
+    let next = safe_return_path(&req.query_param("next").unwrap_or_else(|| "/".into()));
+    let html = render(&sekisho_pages::FormPage {
+        c: &c,
+        title: t.line_consent_title,
+        intro: vec![t.line_consent_intro],
+        facts: vec![(t.lines_label, line.to_string())],
+        problems: Vec::new(),
+        action: CONSENT,
+        csrf: &app.csrf(&live.id_hash),
+        hidden: vec![("next", next)],
+        fields: Vec::new(),
+        select: Some(sekisho_pages::Select {
+            label: t.line_consent_title,
+            name: "notify",
+            options: vec![
+                ("yes", t.line_consent_notify, true),
+                ("no", t.line_consent_decline, false),
+            ],
+        }),
+        checkbox: None,
+        rule: false,
+        submit: t.decide_button,
+        back: None,
+    });
+    ("line_consent", Answer::html(200, html))
+}
+
+/// POST: 決定. "通知する" records the consent for the line (tenant-wide,
+/// once); "通知しない" leaves it, and the closed route stays closed.
+pub async fn submit_consent(app: &App, session: &mut Session, req: &Req) -> Outcome {
+    let (live, form) = match read_session_post(app, session, req).await {
+        Ok(x) => x,
+        Err(o) => return o,
+    };
+    let Some(line) = live.view.session.line.clone().filter(|l| is_west(l)) else {
+        return ("redirect", Answer::redirect("/"));
+    };
+    let t = req.lang.texts();
+    if form.get("notify") != "yes" {
+        return (
+            "line_consent_declined",
+            app.message_page(
+                req,
+                200,
+                t.line_consent_title,
+                t.line_consent_declined_text,
+                Some(("/.sekisho/logout", t.logout_button)),
+            ),
+        );
+    }
+    let tenant = match app.store.consent_line(&live.view.tenant.id, &line).await {
+        Ok(t) => t,
+        Err(_) => return ("store_unavailable", app.error_page(req, 503)),
+    };
+    app.sessions.forget_tenant(&tenant.id);
+    let who = Who {
+        user_id: Some(&live.view.user.id),
+        tenant_id: Some(&tenant.id),
+        route: Some(Route::Closed),
+        client_ip: Some(&req.client_ip),
+    };
+    audit::event("line_consent_given", &who, &line);
+    let next = safe_return_path(form.get("next"));
+    ("line_consent_given", Answer::redirect(&next))
+}
