@@ -291,6 +291,9 @@ async fn admin(config: sekisho_config::Config, command: AdminCommand) -> anyhow:
     Ok(())
 }
 
+/// The line registered to the demo tenant.
+const DEMO_LINE: &str = "CAF1234567890";
+
 /// Seeds the demo: a tenant with its holder the first time; afterwards a
 /// fresh link for anyone who has not registered yet.
 async fn seed_demo(config: &sekisho_config::Config) -> anyhow::Result<()> {
@@ -302,6 +305,16 @@ async fn seed_demo(config: &sekisho_config::Config) -> anyhow::Result<()> {
         let created = admin
             .create_tenant(Plan::Basic, "holder@demo.example.jp", "デモ 契約者", true)
             .await?;
+        // One East line, so the closed route can be tried at once.
+        admin
+            .store
+            .save_line_settings(
+                &created.tenant_id,
+                sekisho_policy::line::AccessRoute::LineAndInternet,
+                vec![DEMO_LINE.to_string()],
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("store: {e}"))?;
         println!("A tenant was created with its contract holder holder@demo.example.jp.");
         println!(
             "Register the holder's password here:\n\n    {}\n",
@@ -330,7 +343,18 @@ async fn seed_demo(config: &sekisho_config::Config) -> anyhow::Result<()> {
         }
     }
     println!("The storage service (demo upstream) is at {base}/ once you are logged in.");
-    println!("Mail is printed here (outbox). Stop with Ctrl-C.");
+    if let Some(c) = &config.closed {
+        println!(
+            "The closed-network route (line authentication) is at {}/.sekisho/login:
+             send the line in the {} header, e.g.
+
+                 curl -i -H '{}: {DEMO_LINE}' {}/.sekisho/login
+
+             (or set it with a browser extension). {DEMO_LINE} is registered to the demo tenant.",
+            c.listener.public_url, c.line_header, c.line_header, c.listener.public_url
+        );
+    }
+    println!("Mail and SMS are printed here (outbox). Stop with Ctrl-C.");
     println!("══════════════════════════════════════════════════════════\n");
     Ok(())
 }

@@ -12,10 +12,11 @@ use std::time::Duration;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_seeds_a_tenant_and_shows_the_identity() {
     let dir = tempfile::tempdir().unwrap();
-    let (gw, up, metrics) = (
+    let (gw, up, metrics, closed) = (
         free_addr("127.0.0.1"),
         free_addr("127.0.0.1"),
         free_addr("127.0.0.1"),
+        free_addr("127.0.0.4"),
     );
     let demo =
         std::fs::read_to_string(sekisho_tests::workspace_dir().join("config/demo.toml")).unwrap();
@@ -23,6 +24,7 @@ async fn the_demo_seeds_a_tenant_and_shows_the_identity() {
         .replace("127.0.0.1:8080", &gw.to_string())
         .replace("127.0.0.1:8081", &up.to_string())
         .replace("127.0.0.1:9464", &metrics.to_string())
+        .replace("127.0.0.4:8090", &closed.to_string())
         .replace("../demo-data/", "demo-data/");
     let path = dir.path().join("demo.toml");
     std::fs::write(&path, config).unwrap();
@@ -105,6 +107,15 @@ async fn the_demo_seeds_a_tenant_and_shows_the_identity() {
         "the demo upstream verified the assertion: {}",
         page.body
     );
+    // The closed route: the seeded line in the header, no second step.
+    let mut office = Client::new(&format!("http://{closed}"));
+    office
+        .extra
+        .push(("x-line-id".into(), "CAF1234567890".into()));
+    let r = office.login("holder@demo.example.jp", GOOD_PASSWORD).await;
+    assert_eq!(r.location(), "/", "{}", r.body);
+    let page = office.get("/files/demo").await;
+    assert!(page.body.contains("CAF1234567890"), "{}", page.body);
     let _ = child.kill();
     let _ = child.wait();
 }
