@@ -9,6 +9,8 @@ command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)    # test certificates
 command -v python3 >/dev/null 2>&1 || need_apt+=(python3 python3-pip)
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)                # the browser test
 command -v chromedriver >/dev/null 2>&1 || need_apt+=(chromium-driver)     # ... and its WebDriver
+command -v node >/dev/null 2>&1 || need_apt+=(nodejs)                        # the OpenID providers of the tests
+command -v npm >/dev/null 2>&1 || need_apt+=(npm)
 
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: installing ${need_apt[*]}"
@@ -22,4 +24,11 @@ if ! python3 -c 'import aiosmtpd' >/dev/null 2>&1; then
   echo "setup: installing aiosmtpd"
   python3 -m pip install -q aiosmtpd 2>/dev/null \
     || python3 -m pip install -q --break-system-packages aiosmtpd
+fi
+
+# The OpenID providers (npm oidc-provider, pinned by package-lock.json).
+oidc_dir="$(cd "$(dirname "$0")/.." && pwd)/tests/peers/oidc"
+if [ ! -d "$oidc_dir/node_modules/oidc-provider" ]; then
+  echo "setup: installing the test OpenID provider (npm ci)"
+  (cd "$oidc_dir" && npm ci --no-audit --no-fund --loglevel=error)
 fi

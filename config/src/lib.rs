@@ -85,6 +85,8 @@ pub struct Config {
     pub lock: Lock,
     pub throttle: Throttle,
     pub two_step: TwoStep,
+    /// OpenID providers, in the order their buttons appear.
+    pub providers: Vec<Provider>,
     /// `None`: SMS is not offered.
     pub sms: Option<Sms>,
     pub server: Server,
@@ -247,6 +249,26 @@ pub struct TwoStep {
     pub pending_lifetime: Duration,
     pub sms_resend_interval: Duration,
     pub sms_per_hour: u32,
+}
+
+/// An OpenID Connect provider (authorization code with PKCE).
+#[derive(Clone)]
+pub struct Provider {
+    pub method: sekisho_policy::model::LoginMethod,
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret: String,
+}
+
+impl fmt::Debug for Provider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Provider")
+            .field("method", &self.method)
+            .field("issuer", &self.issuer)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"<redacted>")
+            .finish()
+    }
 }
 
 /// Where SMS codes go.

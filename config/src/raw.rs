@@ -34,6 +34,9 @@ pub struct RawConfig {
     pub throttle: RawThrottle,
     #[serde(default)]
     pub two_step: RawTwoStep,
+    /// OpenID providers offered on the login and registration pages.
+    #[serde(default)]
+    pub federation: RawFederation,
     /// Absent: SMS is not offered and two-step set-up uses the
     /// authenticator app only.
     #[serde(default)]
@@ -351,6 +354,26 @@ impl Default for RawTwoStep {
             sms_per_hour: 10,
         }
     }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFederation {
+    #[serde(default)]
+    pub providers: Vec<RawProvider>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawProvider {
+    /// Which login method it is: `google`, `microsoft` or `daccount`.
+    pub id: String,
+    /// The OpenID issuer (discovery); defaults to the preset of `id`.
+    #[serde(default)]
+    pub issuer: Option<String>,
+    pub client_id: String,
+    /// A file holding the client secret.
+    pub client_secret_file: String,
 }
 
 #[derive(Debug, Deserialize)]

@@ -408,6 +408,7 @@ fn build(c: &mut Checker, raw: RawConfig) -> Config {
     };
 
     let two_step = two_step(c, &raw.two_step);
+    let providers = providers(c, &raw.federation);
     let sms = raw.sms.as_ref().map(|s| sms(c, s));
 
     let threads = raw.server.threads.unwrap_or(cores);
@@ -469,6 +470,7 @@ fn build(c: &mut Checker, raw: RawConfig) -> Config {
         lock,
         throttle,
         two_step,
+        providers,
         sms,
         server,
         logging,
@@ -582,6 +584,83 @@ fn closed(c: &mut Checker, cl: &RawClosed, internet: &Listener, insecure: bool) 
         trusted_edges,
         static_lines,
     }
+}
+
+/// The issuers of the presets (overridable per provider).
+fn preset_issuer(method: sekisho_policy::model::LoginMethod) -> Option<&'static str> {
+    use sekisho_policy::model::LoginMethod::*;
+    match method {
+        Google => Some("https://accounts.google.com"),
+        // Personal Microsoft accounts; organisations give their tenant's
+        // issuer instead.
+        Microsoft => {
+            Some("https://login.microsoftonline.com/9188040d-6c67-4c5b-b112-36a304b66dad/v2.0")
+        }
+        Daccount => Some("https://conf.uw.docomo.ne.jp/"),
+        _ => None,
+    }
+}
+
+fn providers(c: &mut Checker, f: &RawFederation) -> Vec<Provider> {
+    use sekisho_policy::model::LoginMethod;
+    let mut out: Vec<Provider> = Vec::new();
+    for (i, p) in f.providers.iter().enumerate() {
+        let key = |k: &str| format!("federation.providers[{i}].{k}");
+        let method = match LoginMethod::parse(&p.id) {
+            Some(m @ (LoginMethod::Google | LoginMethod::Microsoft | LoginMethod::Daccount)) => m,
+            _ => {
+                c.err(
+                    &key("id"),
+                    format!("'{}' is not one of: google, microsoft, daccount", p.id),
+                );
+                continue;
+            }
+        };
+        if out.iter().any(|o| o.method == method) {
+            c.err(&key("id"), format!("'{}' is configured twice", p.id));
+        }
+        let issuer = p
+            .issuer
+            .clone()
+            .or_else(|| preset_issuer(method).map(str::to_string))
+            .unwrap_or_default();
+        let issuer_ok = (issuer.starts_with("https://") || issuer.starts_with("http://"))
+            && http::Uri::try_from(issuer.as_str()).is_ok_and(|u| u.host().is_some());
+        if !issuer_ok {
+            c.err(
+                &key("issuer"),
+                format!("'{issuer}' is not an https issuer URL"),
+            );
+        }
+        if p.client_id.trim().is_empty() {
+            c.err(&key("client_id"), "must not be empty");
+        }
+        let path = c.path(&p.client_secret_file);
+        let client_secret = match std::fs::read_to_string(&path) {
+            Ok(s) if !s.trim().is_empty() => s.trim().to_string(),
+            Ok(_) => {
+                c.err(
+                    &key("client_secret_file"),
+                    format!("{} is empty", path.display()),
+                );
+                String::new()
+            }
+            Err(e) => {
+                c.err(
+                    &key("client_secret_file"),
+                    format!("cannot read {}: {e}", path.display()),
+                );
+                String::new()
+            }
+        };
+        out.push(Provider {
+            method,
+            issuer,
+            client_id: p.client_id.clone(),
+            client_secret,
+        });
+    }
+    out
 }
 
 fn two_step(c: &mut Checker, t: &RawTwoStep) -> TwoStep {

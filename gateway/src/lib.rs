@@ -13,6 +13,7 @@ pub mod clock;
 pub mod crypto;
 pub mod demo_upstream;
 pub mod error;
+pub mod federation;
 pub mod flows;
 pub mod hashing;
 pub mod line;

@@ -80,6 +80,17 @@ pub static LINE_AUTH_FAILURES: LazyLock<IntCounterVec> = LazyLock::new(|| {
     .unwrap()
 });
 
+/// Sign-ins at OpenID providers by provider and outcome (`succeeded`,
+/// `registered`, `unbound`, `identity_taken`, or the refusal's reason).
+pub static FEDERATED_LOGINS: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    register_int_counter_vec!(
+        "sekisho_federated_logins_total",
+        "Sign-ins at OpenID providers by provider and outcome",
+        &["provider", "outcome"]
+    )
+    .unwrap()
+});
+
 /// Seconds a hashing job waited in the queue.
 pub static HASH_QUEUE_WAIT: LazyLock<Histogram> = LazyLock::new(|| {
     register_histogram!(
@@ -175,6 +186,7 @@ pub fn register_all() {
     LazyLock::force(&REQUESTS_BY_ROUTE);
     LazyLock::force(&LOGINS_BY_ROUTE);
     LazyLock::force(&LINE_AUTH_FAILURES);
+    LazyLock::force(&FEDERATED_LOGINS);
 }
 
 /// The text exposition of every registered metric.

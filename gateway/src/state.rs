@@ -27,6 +27,8 @@ pub struct App {
     pub two_step_key: Vec<u8>,
     /// `None` when no SMS transport is configured.
     pub sms: Option<crate::sms::SmsSender>,
+    /// The configured OpenID providers.
+    pub federation: crate::federation::Federation,
     pub cookies: CookieNames,
     /// Template of the upstream peer, cloned per request (resolving at
     /// request time would block).
@@ -65,6 +67,7 @@ impl App {
             .as_ref()
             .map(crate::sms::SmsSender::new)
             .transpose()?;
+        let federation = crate::federation::Federation::new(&config.providers)?;
         let signer = Signer::load(
             &config.assertion.signing_key_file,
             config.assertion.generate_if_missing,
@@ -94,6 +97,7 @@ impl App {
             csrf_key,
             two_step_key,
             sms,
+            federation,
             cookies,
             peer,
             hsts,

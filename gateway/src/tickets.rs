@@ -33,6 +33,8 @@ pub fn path(purpose: TicketPurpose) -> &'static str {
         TicketPurpose::Reset => "/.sekisho/reset",
         TicketPurpose::EmailChange => "/.sekisho/email/confirm",
         TicketPurpose::MethodChange => "/.sekisho/method",
+        // Never mailed: the provider returns to the callback with `state`.
+        TicketPurpose::Federation => "/.sekisho/federation/callback",
     }
 }
 

@@ -122,6 +122,10 @@ pub struct LoginPage<'a> {
     pub show_menu_link: bool,
     /// The account is blocked: offer to send the unblock mail again.
     pub show_resend_unlock: bool,
+    /// OpenID providers' buttons: (provider id, label).
+    pub providers: Vec<(&'a str, String)>,
+    /// `login` or `menu`: where a provider's sign-in leads.
+    pub purpose: &'a str,
 }
 
 /// Asks for the address a reset link should go to.
@@ -162,6 +166,8 @@ pub struct RegisterPage<'a> {
     pub ticket: &'a str,
     pub email: &'a str,
     pub problems: Vec<String>,
+    /// OpenID providers' buttons: (provider id, label).
+    pub providers: Vec<(&'a str, String)>,
 }
 
 #[derive(Template)]
@@ -465,6 +471,8 @@ mod tests {
             show_forgot_link: false,
             show_menu_link: false,
             show_resend_unlock: false,
+            providers: Vec::new(),
+            purpose: "login",
         });
         assert!(html.contains("<label for=\"email\">メールアドレス</label>"));
         assert!(!html.contains("<script>x"));

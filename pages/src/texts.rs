@@ -313,4 +313,18 @@ texts! {
     line_malformed: "回線番号の形式ではありません (CAFで始まる英数13桁、またはCOPで始まる英数11桁): ", "Not a line number (CAF and 10 letters or digits, or COP and 8): ";
     lines_too_many: "回線番号は1契約あたり100件までです。", "At most 100 line numbers per contract.";
     lines_recovery_note: "アクセス経路を「回線認証のみ」に設定し、誤った回線番号を登録してログインできなくなった場合は、契約者様がインターネット経由で認証・契約情報変更メニューにログインし、アクセス経路設定を「回線認証+インターネット」に戻してから、正しい回線番号を登録してください。", "If the route is line only and a wrong number locks everyone out, the contract holder logs in to the settings menu over the internet, sets the access route back to line authentication + internet, then registers the right number.";
+    provider_google: "Googleアカウント", "Google";
+    provider_microsoft: "Microsoftアカウント", "Microsoft";
+    provider_daccount: "dアカウント", "d ACCOUNT";
+    login_with_before: "", "Log in with ";
+    login_with_after: "でログイン", "";
+    register_with_before: "", "Register with ";
+    register_with_after: "で登録", "";
+    federation_logout_advice: "ご利用のパソコンで別のアカウントにログインしている場合は、そのサービスからログアウトしてから操作してください。", "If this computer is signed in to another account at that service, log out of it first.";
+    federation_failed_title: "ログインできませんでした", "Sign-in failed";
+    federation_failed_text: "認証連携先からの応答を確認できませんでした。お手数ですが、もう一度ログインしてください。", "The answer from the sign-in service could not be verified. Please log in again.";
+    federation_unbound_title: "このアカウントは登録されていません", "This account is not registered";
+    federation_unbound_text: "このアカウントでログインする利用者は登録されていません。登録済みのログイン方法でログインするか、管理者にお問い合わせください。", "No user signs in with this account. Log in with your registered method, or contact your administrator.";
+    federation_taken_text: "このアカウントは別の利用者のログインに使われているため、登録できません。別のアカウントを選ぶか、管理者にお問い合わせください。", "This account is already used by another user. Choose another account or contact your administrator.";
+    federation_unavailable_text: "認証連携先に接続できませんでした。時間をおいて再度お試しください。", "The sign-in service could not be reached. Please try again later.";
 }

@@ -16,6 +16,8 @@ pub enum TicketPurpose {
     EmailChange,
     /// ログイン方法の設定変更.
     MethodChange,
+    /// A sign-in at an OpenID provider in progress (minutes, not days).
+    Federation,
 }
 
 impl TicketPurpose {
@@ -26,6 +28,7 @@ impl TicketPurpose {
             TicketPurpose::Reset => "reset",
             TicketPurpose::EmailChange => "email_change",
             TicketPurpose::MethodChange => "method_change",
+            TicketPurpose::Federation => "federation",
         }
     }
     pub fn parse(s: &str) -> Option<TicketPurpose> {
@@ -35,6 +38,7 @@ impl TicketPurpose {
             "reset" => Some(TicketPurpose::Reset),
             "email_change" => Some(TicketPurpose::EmailChange),
             "method_change" => Some(TicketPurpose::MethodChange),
+            "federation" => Some(TicketPurpose::Federation),
             _ => None,
         }
     }

@@ -67,6 +67,9 @@ pub struct GatewayOptions {
     /// Also serve the closed-network route: trusted edge 127.0.0.2 (line in
     /// `X-Line-Id`), and 127.0.0.5 as a static line (`STATIC_LINE`).
     pub closed: bool,
+    /// The internet listener's address (a free port when `None`), for
+    /// peers that must know it beforehand (an OpenID provider's redirect).
+    pub listen: Option<SocketAddr>,
 }
 
 /// The line the static table gives to connections from 127.0.0.5.
@@ -84,6 +87,7 @@ impl GatewayOptions {
             throttle: "[throttle]\nper_ip_per_minute = 100000\n".into(),
             two_step: false,
             closed: false,
+            listen: None,
         }
     }
     pub fn closed(mut self) -> Self {
@@ -118,7 +122,7 @@ pub struct Gateway {
 impl Gateway {
     pub fn start(opts: GatewayOptions) -> Gateway {
         let dir = tempfile::tempdir().unwrap();
-        let addr = crate::free_addr("127.0.0.1");
+        let addr = opts.listen.unwrap_or_else(|| crate::free_addr("127.0.0.1"));
         let metrics_addr = crate::free_addr("127.0.0.1");
         let scheme = if opts.tls.is_some() { "https" } else { "http" };
         let base = format!("{scheme}://127.0.0.1:{}", addr.port());

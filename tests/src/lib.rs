@@ -12,6 +12,7 @@
 
 pub mod client;
 pub mod gateway;
+pub mod oidc;
 pub mod sms;
 pub mod smtp;
 pub mod two_step;

@@ -217,6 +217,7 @@ pub async fn submit_invite(app: &Arc<App>, session: &mut Session, req: &Req) -> 
         two_step: None,
         two_step_generation: 0,
         last_totp_step: None,
+        identity: None,
     };
     let (token, ticket) = crate::tickets::issue(now, &user.id, TicketPurpose::Invitation, None);
     match app.store.create_invited_user(user.clone(), ticket).await {

@@ -64,6 +64,8 @@ fn page(app: &App, req: &Req, kind: Kind, v: View<'_>) -> Answer {
         show_forgot_link: true,
         show_menu_link: kind == Kind::Service,
         show_resend_unlock: v.locked,
+        providers: super::federation::buttons(app, c.t, false),
+        purpose: if kind == Kind::Menu { "menu" } else { "login" },
     });
     maybe_cookie(Answer::html(v.status, html), cookie)
 }
@@ -246,10 +248,11 @@ pub async fn submit(
             Err(_) => return ("store_unavailable", app.error_page(req, 503)),
         }
     }
-    let session_cookie = match super::start_password_session(app, req, &user, route).await {
-        Ok(c) => c,
-        Err(o) => return o,
-    };
+    let session_cookie =
+        match super::start_session(app, req, &user, route, LoginMethod::Password).await {
+            Ok(c) => c,
+            Err(o) => return o,
+        };
     crate::metrics::LOGINS
         .with_label_values(&["succeeded"])
         .inc();

@@ -6,6 +6,7 @@
 mod access_route;
 mod admin_console;
 mod email_change;
+mod federation;
 mod forgot;
 mod line_settings;
 mod login;
@@ -37,7 +38,9 @@ use std::sync::Arc;
 pub type Outcome = (&'static str, Answer);
 
 /// Every fixed gateway path; other methods on these get 405.
-const KNOWN_PATHS: [&str; 40] = [
+const KNOWN_PATHS: [&str; 42] = [
+    "/.sekisho/federation/start",
+    "/.sekisho/federation/callback",
     "/.sekisho/line/consent",
     "/.sekisho/menu/access-route",
     "/.sekisho/menu/access-route/confirm",
@@ -116,6 +119,8 @@ pub async fn handle(app: &Arc<App>, session: &mut Session, req: &Req, route: Rou
         "/.sekisho/menu/two-step/confirm" if post => {
             two_step_setting::confirm(app, session, req).await
         }
+        "/.sekisho/federation/start" if post => federation::start(app, session, req).await,
+        "/.sekisho/federation/callback" if get => federation::callback(app, req).await,
         "/.sekisho/line/consent" if get => route_access::show_consent(app, req).await,
         "/.sekisho/line/consent" if post => route_access::submit_consent(app, session, req).await,
         "/.sekisho/menu/access-route" if get => access_route::show(app, req).await,
@@ -293,19 +298,20 @@ pub fn maybe_cookie(answer: Answer, cookie: Option<String>) -> Answer {
     }
 }
 
-/// Starts the session of a password login (after its second step, when
-/// one was asked): a new id replacing any the browser had (S29). Returns
-/// the session cookie's `Set-Cookie` value.
-pub async fn start_password_session(
+/// Starts the session of a login (after its second step, when one was
+/// asked): a new id replacing any the browser had (S29). Returns the
+/// session cookie's `Set-Cookie` value.
+pub async fn start_session(
     app: &App,
     req: &Req,
     user: &crate::store::User,
     route: Route,
+    method: sekisho_policy::model::LoginMethod,
 ) -> Result<String, Outcome> {
     let new = crate::sessions::NewSession {
         user,
         route,
-        method: sekisho_policy::model::LoginMethod::Password,
+        method,
         client_ip: &req.client_ip,
         user_agent: &req.user_agent,
         line: if route == Route::Closed {

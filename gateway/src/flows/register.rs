@@ -70,6 +70,7 @@ fn form_page(
         ticket,
         email: &user.email,
         problems,
+        providers: super::federation::buttons(app, c.t, true),
     });
     maybe_cookie(Answer::html(status, html), cookie)
 }

@@ -1045,10 +1045,11 @@ async fn complete(
     remember: bool,
     done: Done,
 ) -> Outcome {
-    let session_cookie = match super::start_password_session(app, req, user, rec.route).await {
-        Ok(c) => c,
-        Err(o) => return o,
-    };
+    let session_cookie =
+        match super::start_session(app, req, user, rec.route, LoginMethod::Password).await {
+            Ok(c) => c,
+            Err(o) => return o,
+        };
     let mut cookies = vec![session_cookie, app.cookies.clear(app.cookies.pending)];
     if remember {
         // The user (and generation) after the step: a set-up has just

@@ -36,6 +36,7 @@ pub fn user(id: &str, tenant_id: &str, email: &str) -> User {
         two_step: None,
         two_step_generation: 0,
         last_totp_step: None,
+        identity: None,
     }
 }
 
@@ -1098,6 +1099,80 @@ pub async fn line_settings_are_saved_together(store: SharedStore) {
     assert_eq!(v.session, s);
 }
 
+pub async fn federated_identities_bind_once(store: SharedStore) {
+    seed(&*store, "1").await;
+    seed(&*store, "2").await;
+    let id = FederatedIdentity {
+        issuer: "https://idp.example".into(),
+        subject: "alice".into(),
+    };
+    let u = store
+        .complete_federated_registration("inv1", LoginMethod::Google, id.clone(), NOW)
+        .await
+        .unwrap();
+    assert_eq!(u.status, UserStatus::Active);
+    assert_eq!(u.method, LoginMethod::Google);
+    assert!(u.password_hash.is_none());
+    let found = store
+        .find_user_by_identity("https://idp.example", "alice")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.id, "u1");
+    assert!(store
+        .find_user_by_identity("https://other.example", "alice")
+        .await
+        .unwrap()
+        .is_none());
+    // The same account for another user: refused, nothing changed.
+    assert_eq!(
+        store
+            .complete_federated_registration("inv2", LoginMethod::Google, id, NOW)
+            .await
+            .unwrap_err(),
+        StoreError::IdentityTaken
+    );
+    let u2 = store.get_user("u2").await.unwrap().unwrap();
+    assert_eq!(u2.status, UserStatus::Invited);
+    assert!(store
+        .peek_ticket("inv2", TicketPurpose::Invitation, NOW)
+        .await
+        .unwrap()
+        .is_some());
+    // A flow's ticket is taken once.
+    store
+        .put_ticket(ticket("f1", TicketPurpose::Federation, "", NOW + 600))
+        .await
+        .unwrap();
+    assert!(store
+        .take_ticket("f1", TicketPurpose::Invitation, NOW)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(
+        store
+            .take_ticket("f1", TicketPurpose::Federation, NOW)
+            .await
+            .unwrap()
+            .is_some(),
+        "a take of another purpose leaves the ticket"
+    );
+    store
+        .put_ticket(ticket("f2", TicketPurpose::Federation, "", NOW + 600))
+        .await
+        .unwrap();
+    assert!(store
+        .take_ticket("f2", TicketPurpose::Federation, NOW)
+        .await
+        .unwrap()
+        .is_some());
+    assert!(store
+        .take_ticket("f2", TicketPurpose::Federation, NOW)
+        .await
+        .unwrap()
+        .is_none());
+}
+
 pub async fn two_step_is_switched_per_tenant(store: SharedStore) {
     seed(&*store, "1").await;
     seed(&*store, "2").await;
@@ -1157,7 +1232,8 @@ macro_rules! store_conformance_tests {
             trusted_browsers_slide_and_are_revoked,
             events_are_counted_in_fixed_windows,
             two_step_is_switched_per_tenant,
-            line_settings_are_saved_together
+            line_settings_are_saved_together,
+            federated_identities_bind_once
         );
     };
     (@each $make:expr; $($check:ident),*) => {

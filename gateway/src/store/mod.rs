@@ -83,6 +83,17 @@ pub struct User {
     /// The newest TOTP step accepted for this user (S23).
     #[serde(default)]
     pub last_totp_step: Option<u64>,
+    /// The provider account a federated user signs in with (S37).
+    #[serde(default)]
+    pub identity: Option<FederatedIdentity>,
+}
+
+/// A provider account: issuer and subject, the only pair that identifies
+/// a person at a provider (never the email, S37).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FederatedIdentity {
+    pub issuer: String,
+    pub subject: String,
 }
 
 /// How a user passes the second step.
@@ -250,6 +261,9 @@ pub enum StoreError {
     /// The ticket is unknown, used, expired or of another purpose.
     #[error("ticket not valid")]
     TicketInvalid,
+    /// The provider account is already some user's (S37).
+    #[error("identity already bound")]
+    IdentityTaken,
     /// The record changed since it was read (e.g. a two-step set-up whose
     /// registration was reset meanwhile).
     #[error("changed meanwhile")]
@@ -422,6 +436,31 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Tenant>;
     /// Records the 回線情報通知設定 consent of a West line.
     async fn consent_line(&self, tenant_id: &str, line: &str) -> StoreResult<Tenant>;
+
+    /// Stores a single-use record of a flow in progress (a sign-in at a
+    /// provider): a ticket that is never mailed.
+    async fn put_ticket(&self, ticket: TicketRecord) -> StoreResult<()>;
+    /// Removes and returns a live ticket of `purpose`: only one request
+    /// can use it.
+    async fn take_ticket(
+        &self,
+        hash: &str,
+        purpose: TicketPurpose,
+        now: UnixTime,
+    ) -> StoreResult<Option<TicketRecord>>;
+    /// The user bound to a provider account.
+    async fn find_user_by_identity(&self, issuer: &str, subject: &str)
+        -> StoreResult<Option<User>>;
+    /// Uses a live invitation ticket and activates its user with a
+    /// provider account as login method, in one step. `IdentityTaken` when
+    /// the account is another user's.
+    async fn complete_federated_registration(
+        &self,
+        ticket_hash: &str,
+        method: LoginMethod,
+        identity: FederatedIdentity,
+        now: UnixTime,
+    ) -> StoreResult<User>;
 
     /// Switches two-step verification for a tenant (§5-1).
     async fn set_two_step_enabled(&self, tenant_id: &str, enabled: bool) -> StoreResult<Tenant>;

@@ -37,6 +37,9 @@ CREATE INDEX IF NOT EXISTS pending_by_user ON pending(user_id);
 CREATE TABLE IF NOT EXISTS trusted (
     id_hash TEXT PRIMARY KEY, user_id TEXT NOT NULL, id TEXT NOT NULL, last_used INTEGER NOT NULL, data TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS trusted_by_user ON trusted(user_id);
+CREATE UNIQUE INDEX IF NOT EXISTS users_by_identity ON users(
+    json_extract(data, '$.identity.issuer'), json_extract(data, '$.identity.subject'))
+    WHERE json_extract(data, '$.identity') IS NOT NULL;
 CREATE TABLE IF NOT EXISTS events (key TEXT PRIMARY KEY, count INTEGER NOT NULL, window_end INTEGER NOT NULL);
 ";
 
@@ -154,6 +157,15 @@ fn is_unique_violation(e: &rusqlite::Error) -> bool {
     matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY)
 }
 
+/// The index a unique violation names (SQLite says "index 'name'" for
+/// expression indexes, "users.email" for columns).
+fn unique_index_of(e: &rusqlite::Error) -> Option<&'static str> {
+    let text = e.to_string();
+    text.contains("users_by_identity")
+        .then_some("users_by_identity")
+        .or_else(|| text.contains("json_extract").then_some("users_by_identity"))
+}
+
 fn insert_user(conn: &Connection, user: &User) -> StoreResult<()> {
     conn.execute(
         "INSERT INTO users (id, tenant_id, email, data) VALUES (?1, ?2, ?3, ?4)",
@@ -177,7 +189,11 @@ fn save_user(conn: &Connection, user: &User) -> StoreResult<()> {
         )
         .map_err(|e| {
             if is_unique_violation(&e) {
-                StoreError::EmailTaken
+                if unique_index_of(&e) == Some("users_by_identity") {
+                    StoreError::IdentityTaken
+                } else {
+                    StoreError::EmailTaken
+                }
             } else {
                 unavailable(e)
             }
@@ -866,6 +882,80 @@ impl Store for SqliteStore {
     async fn delete_user_sessions(&self, user_id: &str) -> StoreResult<Vec<String>> {
         let user_id = user_id.to_string();
         self.run(move |c| delete_sessions_of(c, &user_id)).await
+    }
+
+    async fn put_ticket(&self, ticket: TicketRecord) -> StoreResult<()> {
+        self.run(move |c| insert_ticket(c, &ticket)).await
+    }
+
+    async fn take_ticket(
+        &self,
+        hash: &str,
+        purpose: TicketPurpose,
+        now: UnixTime,
+    ) -> StoreResult<Option<TicketRecord>> {
+        let hash = hash.to_string();
+        self.run(move |c| {
+            let tx = begin(c)?;
+            let ticket = load_live_ticket(&tx, &hash, purpose.as_str(), now)?;
+            tx.execute(
+                "DELETE FROM tickets WHERE hash = ?1 AND purpose = ?2",
+                params![hash, purpose.as_str()],
+            )
+            .map_err(unavailable)?;
+            tx.commit().map_err(unavailable)?;
+            Ok(ticket)
+        })
+        .await
+    }
+
+    async fn find_user_by_identity(
+        &self,
+        issuer: &str,
+        subject: &str,
+    ) -> StoreResult<Option<User>> {
+        let (issuer, subject) = (issuer.to_string(), subject.to_string());
+        self.run(move |c| {
+            let data: Option<String> = c
+                .query_row(
+                    "SELECT data FROM users WHERE json_extract(data, '$.identity.issuer') = ?1 \
+                     AND json_extract(data, '$.identity.subject') = ?2",
+                    params![issuer, subject],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(unavailable)?;
+            data.map(|d| from_json(&d)).transpose()
+        })
+        .await
+    }
+
+    async fn complete_federated_registration(
+        &self,
+        ticket_hash: &str,
+        method: LoginMethod,
+        identity: FederatedIdentity,
+        now: UnixTime,
+    ) -> StoreResult<User> {
+        let hash = ticket_hash.to_string();
+        self.run(move |c| {
+            let tx = begin(c)?;
+            let ticket = load_live_ticket(&tx, &hash, TicketPurpose::Invitation.as_str(), now)?
+                .ok_or(StoreError::TicketInvalid)?;
+            let mut user = load_user(&tx, &ticket.user_id)?.ok_or(StoreError::TicketInvalid)?;
+            if user.status != UserStatus::Invited {
+                return Err(StoreError::TicketInvalid);
+            }
+            user.method = method;
+            user.password_hash = None;
+            user.identity = Some(identity);
+            user.status = UserStatus::Active;
+            save_user(&tx, &user)?;
+            delete_tickets_of(&tx, &user.id, TicketPurpose::Invitation)?;
+            tx.commit().map_err(unavailable)?;
+            Ok(user)
+        })
+        .await
     }
 
     async fn set_two_step_enabled(&self, tenant_id: &str, enabled: bool) -> StoreResult<Tenant> {

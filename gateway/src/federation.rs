@@ -1,0 +1,237 @@
+//! The OpenID Connect relying party (PRODUCT §3.2, SECURITY S36, S37): the
+//! authorization-code flow with PKCE S256, `state` and `nonce`, RFC 9207's
+//! `iss`, and the ID token checked by the `openidconnect` crate (signature
+//! from the provider's JWKS, issuer, audience, expiry, nonce, algorithm).
+//! Providers are found by discovery, cached for an hour.
+
+use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata};
+use openidconnect::{
+    AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce, PkceCodeChallenge,
+    PkceCodeVerifier, RedirectUrl, Scope, TokenResponse,
+};
+use sekisho_config::Provider;
+use sekisho_policy::model::LoginMethod;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// How long discovered metadata (with the signing keys) is trusted.
+const METADATA_TTL: Duration = Duration::from_secs(3600);
+
+/// Why a sign-in at a provider did not give an identity. The words are
+/// fixed, for metrics and audit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum FedError {
+    #[error("provider_unreachable")]
+    Unreachable,
+    #[error("token_exchange_failed")]
+    Exchange,
+    #[error("no_id_token")]
+    NoIdToken,
+    #[error("id_token_invalid")]
+    IdTokenInvalid,
+    #[error("iss_mismatch")]
+    IssMismatch,
+    #[error("configuration")]
+    Configuration,
+}
+
+impl FedError {
+    pub fn reason(self) -> &'static str {
+        match self {
+            FedError::Unreachable => "provider_unreachable",
+            FedError::Exchange => "token_exchange_failed",
+            FedError::NoIdToken => "no_id_token",
+            FedError::IdTokenInvalid => "id_token_invalid",
+            FedError::IssMismatch => "iss_mismatch",
+            FedError::Configuration => "configuration",
+        }
+    }
+}
+
+/// Who the provider says signed in: the pair that identifies a person
+/// (S37), never the address alone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub issuer: String,
+    pub subject: String,
+    pub email: Option<String>,
+}
+
+/// What the gateway keeps between the redirect to the provider and the
+/// return: the PKCE verifier and the nonce.
+#[derive(Debug, Clone)]
+pub struct Started {
+    pub url: String,
+    pub state: String,
+    pub pkce_verifier: String,
+    pub nonce: String,
+}
+
+struct Rp {
+    cfg: Provider,
+    metadata: Mutex<Option<(Instant, CoreProviderMetadata)>>,
+}
+
+pub struct Federation {
+    providers: Vec<Rp>,
+    http: reqwest::Client,
+}
+
+impl Federation {
+    pub fn new(providers: &[Provider]) -> anyhow::Result<Federation> {
+        let http = reqwest::Client::builder()
+            // Following redirects would open the client to SSRF.
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(10))
+            .build()?;
+        Ok(Federation {
+            providers: providers
+                .iter()
+                .map(|p| Rp {
+                    cfg: p.clone(),
+                    metadata: Mutex::new(None),
+                })
+                .collect(),
+            http,
+        })
+    }
+
+    /// The configured methods, in button order.
+    pub fn methods(&self) -> Vec<LoginMethod> {
+        self.providers.iter().map(|p| p.cfg.method).collect()
+    }
+
+    fn rp(&self, method: LoginMethod) -> Option<&Rp> {
+        self.providers.iter().find(|p| p.cfg.method == method)
+    }
+
+    /// The provider's issuer as configured.
+    pub fn issuer(&self, method: LoginMethod) -> Option<&str> {
+        self.rp(method).map(|p| p.cfg.issuer.as_str())
+    }
+
+    async fn metadata(&self, rp: &Rp, refresh: bool) -> Result<CoreProviderMetadata, FedError> {
+        if !refresh {
+            if let Ok(guard) = rp.metadata.lock() {
+                if let Some((at, m)) = guard.as_ref() {
+                    if at.elapsed() < METADATA_TTL {
+                        return Ok(m.clone());
+                    }
+                }
+            }
+        }
+        let issuer = IssuerUrl::new(rp.cfg.issuer.clone()).map_err(|_| FedError::Configuration)?;
+        let m = CoreProviderMetadata::discover_async(issuer, &self.http)
+            .await
+            .map_err(|e| {
+                tracing::warn!(issuer = %rp.cfg.issuer, error = %e, "OpenID discovery failed");
+                FedError::Unreachable
+            })?;
+        if let Ok(mut guard) = rp.metadata.lock() {
+            *guard = Some((Instant::now(), m.clone()));
+        }
+        Ok(m)
+    }
+
+    fn client(
+        rp: &Rp,
+        m: CoreProviderMetadata,
+        redirect: &str,
+    ) -> Result<
+        CoreClient<
+            openidconnect::EndpointSet,
+            openidconnect::EndpointNotSet,
+            openidconnect::EndpointNotSet,
+            openidconnect::EndpointNotSet,
+            openidconnect::EndpointMaybeSet,
+            openidconnect::EndpointMaybeSet,
+        >,
+        FedError,
+    > {
+        let redirect =
+            RedirectUrl::new(redirect.to_string()).map_err(|_| FedError::Configuration)?;
+        Ok(CoreClient::from_provider_metadata(
+            m,
+            ClientId::new(rp.cfg.client_id.clone()),
+            Some(ClientSecret::new(rp.cfg.client_secret.clone())),
+        )
+        .set_redirect_uri(redirect))
+    }
+
+    /// The provider's authorization URL for a new sign-in, with fresh
+    /// `state`, `nonce` and PKCE S256 challenge.
+    pub async fn start(&self, method: LoginMethod, redirect: &str) -> Result<Started, FedError> {
+        let rp = self.rp(method).ok_or(FedError::Configuration)?;
+        let client = Self::client(rp, self.metadata(rp, false).await?, redirect)?;
+        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+        let (url, state, nonce) = client
+            .authorize_url(
+                CoreAuthenticationFlow::AuthorizationCode,
+                CsrfToken::new_random,
+                Nonce::new_random,
+            )
+            .add_scope(Scope::new("email".to_string()))
+            .set_pkce_challenge(challenge)
+            .url();
+        Ok(Started {
+            url: url.to_string(),
+            state: state.secret().clone(),
+            pkce_verifier: verifier.secret().clone(),
+            nonce: nonce.secret().clone(),
+        })
+    }
+
+    /// Exchanges the code and checks the ID token; `iss` is RFC 9207's
+    /// parameter when the provider sent one.
+    pub async fn finish(
+        &self,
+        method: LoginMethod,
+        redirect: &str,
+        code: &str,
+        iss: Option<&str>,
+        pkce_verifier: &str,
+        nonce: &str,
+    ) -> Result<Identity, FedError> {
+        let rp = self.rp(method).ok_or(FedError::Configuration)?;
+        if let Some(iss) = iss {
+            if iss.trim_end_matches('/') != rp.cfg.issuer.trim_end_matches('/') {
+                return Err(FedError::IssMismatch);
+            }
+        }
+        let metadata = self.metadata(rp, false).await?;
+        let client = Self::client(rp, metadata, redirect)?;
+        let response = client
+            .exchange_code(AuthorizationCode::new(code.to_string()))
+            .map_err(|_| FedError::Configuration)?
+            .set_pkce_verifier(PkceCodeVerifier::new(pkce_verifier.to_string()))
+            .request_async(&self.http)
+            .await
+            .map_err(|e| {
+                tracing::info!(error = %e, "token exchange refused");
+                FedError::Exchange
+            })?;
+        let id_token = response.id_token().ok_or(FedError::NoIdToken)?;
+        let nonce = Nonce::new(nonce.to_string());
+        let claims = match id_token.claims(&client.id_token_verifier(), &nonce) {
+            Ok(c) => c.clone(),
+            Err(first) => {
+                // A key rotated since discovery: look again, once.
+                let fresh = Self::client(rp, self.metadata(rp, true).await?, redirect)?;
+                let verifier = fresh.id_token_verifier();
+                let claims = id_token
+                    .claims(&verifier, &nonce)
+                    .map_err(|_| {
+                        tracing::info!(error = %first, "ID token refused");
+                        FedError::IdTokenInvalid
+                    })?
+                    .clone();
+                claims
+            }
+        };
+        Ok(Identity {
+            issuer: claims.issuer().as_str().to_string(),
+            subject: claims.subject().as_str().to_string(),
+            email: claims.email().map(|e| e.as_str().to_string()),
+        })
+    }
+}

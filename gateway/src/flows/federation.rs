@@ -1,0 +1,353 @@
+//! Sign-in and registration with an OpenID provider (PRODUCT §3.2, manual
+//! §1-2, §1-5; SECURITY S36, S37). The start stores a single-use flow
+//! record under the hash of `state`, bound to the browser's pre-session
+//! cookie (SameSite=Lax, so it returns with the provider's top-level
+//! redirect, S31); the callback takes it once, checks RFC 9207's `iss`,
+//! exchanges the code with the PKCE verifier and checks the ID token. The
+//! account found is (issuer, subject), never an email (S37). Federated
+//! logins skip the second step: the provider does its own.
+
+use super::{read_link_post, Outcome};
+use crate::audit::{self, Who};
+use crate::crypto;
+use crate::state::App;
+use crate::store::{FederatedIdentity, StoreError, TicketRecord};
+use crate::web::{Answer, Req};
+use pingora::proxy::Session;
+use sekisho_pages::Texts;
+use sekisho_policy::line::Access;
+use sekisho_policy::model::{LoginMethod, Role, UserStatus};
+use sekisho_policy::plan::{plan_state, PlanState};
+use sekisho_policy::return_path::safe_return_path;
+use sekisho_policy::ticket::TicketPurpose;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+const CALLBACK: &str = "/.sekisho/federation/callback";
+/// Time allowed at the provider.
+const FLOW_SECONDS: i64 = 600;
+
+/// What a flow started for.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+enum Purpose {
+    Login { menu: bool, next: String },
+    Register { ticket_hash: String },
+}
+
+/// What the flow record keeps (staged on its ticket).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Flow {
+    method: LoginMethod,
+    purpose: Purpose,
+    /// Hash of the pre-session id of the browser that started it.
+    browser: String,
+    pkce_verifier: String,
+    nonce: String,
+}
+
+/// The label of a provider's button.
+pub fn button(t: &Texts, method: LoginMethod, register: bool) -> String {
+    let name = match method {
+        LoginMethod::Google => t.provider_google,
+        LoginMethod::Microsoft => t.provider_microsoft,
+        _ => t.provider_daccount,
+    };
+    if register {
+        format!("{}{name}{}", t.register_with_before, t.register_with_after)
+    } else {
+        format!("{}{name}{}", t.login_with_before, t.login_with_after)
+    }
+}
+
+/// The buttons of the configured providers.
+pub fn buttons(app: &App, t: &Texts, register: bool) -> Vec<(&'static str, String)> {
+    app.federation
+        .methods()
+        .into_iter()
+        .map(|m| (m.as_str(), button(t, m, register)))
+        .collect()
+}
+
+fn redirect_uri(app: &App, req: &Req) -> String {
+    format!("{}{CALLBACK}", app.public_url(req.route))
+}
+
+fn failed(app: &App, req: &Req, status: u16, text: fn(&Texts) -> &'static str) -> Answer {
+    let t = req.lang.texts();
+    app.message_page(
+        req,
+        status,
+        t.federation_failed_title,
+        text(t),
+        Some(("/.sekisho/login", t.back_to_login)),
+    )
+}
+
+fn count(provider: &str, outcome: &'static str) {
+    crate::metrics::FEDERATED_LOGINS
+        .with_label_values(&[provider, outcome])
+        .inc();
+}
+
+/// POST: a provider's button (login, the menu's login, or registration).
+pub async fn start(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcome {
+    if let Some(answer) = app.throttled(req, "federation") {
+        return ("throttled", answer);
+    }
+    let form = match read_link_post(app, session, req).await {
+        Ok(f) => f,
+        Err(o) => return o,
+    };
+    let Some(method) =
+        LoginMethod::parse(form.get("provider")).filter(|m| app.federation.methods().contains(m))
+    else {
+        return ("unknown_provider", app.error_page(req, 400));
+    };
+    let purpose = match form.get("purpose") {
+        "login" | "menu" => Purpose::Login {
+            menu: form.get("purpose") == "menu",
+            next: safe_return_path(form.get("next")),
+        },
+        "register" if crypto::looks_like_token(form.get("ticket")) => Purpose::Register {
+            ticket_hash: crypto::token_hash(form.get("ticket")),
+        },
+        _ => return ("bad_purpose", app.error_page(req, 400)),
+    };
+    let Some(pre) = req.cookies.unique(app.cookies.pre) else {
+        return ("csrf_failed", app.error_page(req, 403));
+    };
+    let started = match app.federation.start(method, &redirect_uri(app, req)).await {
+        Ok(s) => s,
+        Err(e) => {
+            count(method.as_str(), e.reason());
+            return (
+                "provider_unreachable",
+                failed(app, req, 503, |t| t.federation_unavailable_text),
+            );
+        }
+    };
+    let flow = Flow {
+        method,
+        purpose,
+        browser: crypto::token_hash(pre),
+        pkce_verifier: started.pkce_verifier,
+        nonce: started.nonce,
+    };
+    let now = app.clock.now();
+    let record = TicketRecord {
+        hash: crypto::token_hash(&started.state),
+        purpose: TicketPurpose::Federation.as_str().into(),
+        user_id: String::new(),
+        issued_at: now,
+        expires_at: now + FLOW_SECONDS,
+        staged: serde_json::to_string(&flow).ok(),
+    };
+    if app.store.put_ticket(record).await.is_err() {
+        return ("store_unavailable", app.error_page(req, 503));
+    }
+    ("federation_started", Answer::redirect(&started.url))
+}
+
+/// GET: the provider's return. Every failure is one clear page; the
+/// reason goes to metrics and audit, never to the page.
+pub async fn callback(app: &Arc<App>, req: &Req) -> Outcome {
+    let who = Who {
+        client_ip: Some(&req.client_ip),
+        route: Some(req.route),
+        ..Default::default()
+    };
+    let refuse = |reason: &'static str, provider: &str| {
+        count(provider, reason);
+        audit::event("federation_refused", &who, reason);
+        (
+            "federation_refused",
+            failed(app, req, 400, |t| t.federation_failed_text),
+        )
+    };
+    let state = req.query_param("state").unwrap_or_default();
+    if state.is_empty() {
+        return refuse("missing_state", "-");
+    }
+    let flow = match app
+        .store
+        .take_ticket(
+            &crypto::token_hash(&state),
+            TicketPurpose::Federation,
+            app.clock.now(),
+        )
+        .await
+    {
+        Ok(Some(t)) => t.staged.and_then(|s| serde_json::from_str::<Flow>(&s).ok()),
+        Ok(None) => None,
+        Err(_) => return ("store_unavailable", app.error_page(req, 503)),
+    };
+    let Some(flow) = flow else {
+        return refuse("unknown_state", "-");
+    };
+    let provider = flow.method.as_str();
+    let same_browser = req
+        .cookies
+        .unique(app.cookies.pre)
+        .is_some_and(|pre| crypto::same(&crypto::token_hash(pre), &flow.browser));
+    if !same_browser {
+        return refuse("other_browser", provider);
+    }
+    if req.query_param("error").is_some() {
+        return refuse("provider_error", provider);
+    }
+    let Some(code) = req.query_param("code").filter(|c| !c.is_empty()) else {
+        return refuse("missing_code", provider);
+    };
+    let iss = req.query_param("iss");
+    let identity = match app
+        .federation
+        .finish(
+            flow.method,
+            &redirect_uri(app, req),
+            &code,
+            iss.as_deref(),
+            &flow.pkce_verifier,
+            &flow.nonce,
+        )
+        .await
+    {
+        Ok(i) => i,
+        Err(e) => return refuse(e.reason(), provider),
+    };
+    let bound = FederatedIdentity {
+        issuer: identity.issuer,
+        subject: identity.subject,
+    };
+    match flow.purpose {
+        Purpose::Register { ticket_hash } => {
+            register(app, req, flow.method, bound, &ticket_hash).await
+        }
+        Purpose::Login { menu, next } => login(app, req, flow.method, bound, menu, &next).await,
+    }
+}
+
+async fn register(
+    app: &Arc<App>,
+    req: &Req,
+    method: LoginMethod,
+    identity: FederatedIdentity,
+    ticket_hash: &str,
+) -> Outcome {
+    let t = req.lang.texts();
+    match app
+        .store
+        .complete_federated_registration(ticket_hash, method, identity, app.clock.now())
+        .await
+    {
+        Ok(user) => {
+            count(method.as_str(), "registered");
+            let who = Who {
+                user_id: Some(&user.id),
+                tenant_id: Some(&user.tenant_id),
+                client_ip: Some(&req.client_ip),
+                route: Some(req.route),
+            };
+            audit::event("registration_completed", &who, method.as_str());
+            (
+                "registered",
+                app.message_page(
+                    req,
+                    200,
+                    t.done_title,
+                    t.done_text,
+                    Some(("/.sekisho/login?notice=registered", t.go_login)),
+                ),
+            )
+        }
+        Err(StoreError::IdentityTaken) => {
+            count(method.as_str(), "identity_taken");
+            (
+                "identity_taken",
+                failed(app, req, 409, |t| t.federation_taken_text),
+            )
+        }
+        Err(StoreError::TicketInvalid) => (
+            "ticket_invalid",
+            app.message_page(
+                req,
+                410,
+                t.ticket_invalid_title,
+                t.ticket_invalid_text,
+                None,
+            ),
+        ),
+        Err(_) => ("store_unavailable", app.error_page(req, 503)),
+    }
+}
+
+async fn login(
+    app: &Arc<App>,
+    req: &Req,
+    method: LoginMethod,
+    identity: FederatedIdentity,
+    menu: bool,
+    next: &str,
+) -> Outcome {
+    let t = req.lang.texts();
+    let user = match app
+        .store
+        .find_user_by_identity(&identity.issuer, &identity.subject)
+        .await
+    {
+        Ok(u) => u,
+        Err(_) => return ("store_unavailable", app.error_page(req, 503)),
+    };
+    // Bound to this provider as the user's current method, or nobody's.
+    let Some(user) = user.filter(|u| u.method == method && u.status == UserStatus::Active) else {
+        count(method.as_str(), "unbound");
+        return (
+            "federation_unbound",
+            app.message_page(
+                req,
+                403,
+                t.federation_unbound_title,
+                t.federation_unbound_text,
+                Some(("/.sekisho/login", t.back_to_login)),
+            ),
+        );
+    };
+    let now = app.clock.now();
+    let tenant = match app.store.get_tenant(&user.tenant_id).await {
+        Ok(Some(t)) => t,
+        _ => return ("store_unavailable", app.error_page(req, 503)),
+    };
+    let state = plan_state(tenant.plan, tenant.created_at, now);
+    if state != PlanState::Active {
+        return ("trial_ended", super::login::trial_ended(app, req, state));
+    }
+    let access = sekisho_policy::line::login_access(
+        req.route,
+        tenant.access_route,
+        req.line.as_deref(),
+        &tenant.lines,
+        menu && user.role == Role::ContractHolder,
+    );
+    if access != Access::Allowed {
+        return super::route_access::refuse(app, true, req, access);
+    }
+    let cookie = match super::start_session(app, req, &user, req.route, method).await {
+        Ok(c) => c,
+        Err(o) => return o,
+    };
+    count(method.as_str(), "succeeded");
+    crate::metrics::LOGINS
+        .with_label_values(&["succeeded"])
+        .inc();
+    let who = Who {
+        user_id: Some(&user.id),
+        tenant_id: Some(&user.tenant_id),
+        client_ip: Some(&req.client_ip),
+        route: Some(req.route),
+    };
+    audit::event("login_succeeded", &who, method.as_str());
+    (
+        "login_succeeded",
+        Answer::redirect(next).with_cookie(cookie),
+    )
+}

@@ -1,0 +1,223 @@
+//! Sign-in with OpenID providers (PRODUCT §3.2; SECURITY S36, S37): real
+//! providers (npm `oidc-provider`) on loopback, the gateway as their
+//! client, the authorization-code flow walked through the providers' own
+//! pages.
+
+use sekisho_tests::oidc::{sign_in, OidcProvider};
+use sekisho_tests::{free_addr, Client, Env, GatewayOptions, GOOD_PASSWORD};
+
+/// A gateway with a Google-like and a Microsoft-like provider.
+struct Setup {
+    env: Env,
+    google: OidcProvider,
+    _microsoft: OidcProvider,
+    _dir: tempfile::TempDir,
+}
+
+async fn start() -> Setup {
+    let dir = tempfile::tempdir().unwrap();
+    let listen = free_addr("127.0.0.1");
+    let redirect = vec![format!("http://{listen}/.sekisho/federation/callback")];
+    let google = OidcProvider::start(free_addr("127.0.0.1"), "", &redirect);
+    let microsoft = OidcProvider::start(free_addr("127.0.0.1"), "", &redirect);
+    let extra = google.config("google", dir.path()) + &microsoft.config("microsoft", dir.path());
+    let env = Env::start_with(|o: GatewayOptions| GatewayOptions {
+        listen: Some(listen),
+        extra,
+        ..o
+    })
+    .await;
+    Setup {
+        env,
+        google,
+        _microsoft: microsoft,
+        _dir: dir,
+    }
+}
+
+/// Presses a provider's button on `page_path` (the login or registration
+/// page) and returns where the gateway sends the browser.
+async fn press(c: &mut Client, page_path: &str, provider: &str) -> String {
+    let page = c.get(page_path).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let purpose = if page_path.starts_with("/.sekisho/register") {
+        "register"
+    } else {
+        "login"
+    };
+    let ticket = page_path.split("ticket=").nth(1).unwrap_or("").to_string();
+    let r = c
+        .post(
+            "/.sekisho/federation/start",
+            &[
+                ("csrf", &page.csrf()),
+                ("provider", provider),
+                ("purpose", purpose),
+                ("ticket", &ticket),
+                ("next", "/files/home"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    r.location().to_string()
+}
+
+/// Registers an invited holder with the provider account `login`.
+async fn register_with(s: &Setup, email: &str, provider: &str, login: &str) -> Client {
+    let link = s.env.invite_holder(email);
+    let path = link.split_once("127.0.0.1").unwrap().1;
+    let path = &path[path.find('/').unwrap()..];
+    let mut c = s.env.client();
+    let page = c.get(path).await;
+    assert!(
+        page.body.contains("Googleアカウントで登録"),
+        "{}",
+        page.body
+    );
+    let auth = press(&mut c, path, provider).await;
+    assert!(
+        auth.contains("code_challenge_method=S256"),
+        "PKCE S256: {auth}"
+    );
+    assert!(auth.contains("nonce=") && auth.contains("state="));
+    let back = sign_in(&mut c, &auth, login).await;
+    assert!(back.contains("iss="), "RFC 9207 iss: {back}");
+    let done = c.get(&back).await;
+    assert_eq!(done.status, 200, "{}", done.body);
+    assert!(done.body.contains("利用者登録完了"), "{}", done.body);
+    c
+}
+
+async fn log_in_with(
+    s: &Setup,
+    c: &mut Client,
+    provider: &str,
+    login: &str,
+) -> sekisho_tests::Resp {
+    let auth = press(c, "/.sekisho/login", provider).await;
+    let back = sign_in(c, &auth, login).await;
+    c.get(&back).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn register_and_log_in_with_a_provider() {
+    let s = start().await;
+    let email = "fed@example.jp";
+    let mut c = register_with(&s, email, "google", "alice").await;
+    let login_page = c.get("/.sekisho/login").await;
+    assert!(login_page.body.contains("Googleアカウントでログイン"));
+    assert!(login_page.body.contains("Microsoftアカウントでログイン"));
+    let r = log_in_with(&s, &mut c, "google", "alice").await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(
+        r.location(),
+        "/files/home",
+        "no second step after a provider"
+    );
+    let r = c.get("/files/home").await;
+    assert_eq!(r.status, 200);
+    let seen = s.env.upstream.last();
+    assert_eq!(seen.one("x-auth-email"), email);
+    assert_eq!(seen.one("x-auth-method"), "google");
+    // The password does not open a federated account.
+    let mut p = s.env.client();
+    assert_eq!(p.login(email, GOOD_PASSWORD).await.status, 200);
+    let metrics = s.env.gw.metrics().await;
+    assert!(
+        metrics.contains(
+            "sekisho_federated_logins_total{outcome=\"succeeded\",provider=\"google\"} 1"
+        ),
+        "{metrics}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s37_accounts_are_issuer_and_subject_never_email() {
+    let s = start().await;
+    register_with(&s, "bound@example.jp", "google", "alice").await;
+    // Same subject at another issuer: nobody.
+    let mut c = s.env.client();
+    let r = log_in_with(&s, &mut c, "microsoft", "alice").await;
+    assert_eq!(r.status, 403);
+    assert!(
+        r.body.contains("このアカウントは登録されていません"),
+        "{}",
+        r.body
+    );
+    // A provider account whose email matches a password user: not linked.
+    let link = s.env.invite_holder("bob@provider.test");
+    let mut b = s.env.client();
+    assert_eq!(b.register(&link, GOOD_PASSWORD).await.status, 200);
+    let mut c = s.env.client();
+    let r = log_in_with(&s, &mut c, "google", "bob").await;
+    assert_eq!(
+        r.status, 403,
+        "email bob@provider.test must not link: {}",
+        r.body
+    );
+    // One provider account, one user.
+    let link = s.env.invite_holder("second@example.jp");
+    let path = link.split_once("127.0.0.1").unwrap().1;
+    let path = path[path.find('/').unwrap()..].to_string();
+    let mut d = s.env.client();
+    let auth = press(&mut d, &path, "google").await;
+    let back = sign_in(&mut d, &auth, "alice").await;
+    let r = d.get(&back).await;
+    assert_eq!(r.status, 409, "{}", r.body);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s36_state_is_single_use_bound_and_checked() {
+    let s = start().await;
+    register_with(&s, "state@example.jp", "google", "carol").await;
+    let mut c = s.env.client();
+    let auth = press(&mut c, "/.sekisho/login", "google").await;
+    let back = sign_in(&mut c, &auth, "carol").await;
+    // Another browser cannot use the return (no matching pre-session).
+    let mut thief = s.env.client();
+    thief.get("/.sekisho/login").await;
+    assert_eq!(thief.get(&back).await.status, 400);
+    // ...and the state was used up by that attempt: a replay fails too.
+    assert_eq!(c.get(&back).await.status, 400);
+    // Missing or made-up state.
+    let without: String = back
+        .split('&')
+        .filter(|p| !p.contains("state="))
+        .collect::<Vec<_>>()
+        .join("&");
+    assert_eq!(c.get(&without).await.status, 400);
+    // A wrong RFC 9207 iss.
+    let auth = press(&mut c, "/.sekisho/login", "google").await;
+    let back = sign_in(&mut c, &auth, "carol").await;
+    let forged = back.replace(
+        &urlencode(&s.google.issuer),
+        &urlencode("http://127.0.0.1:1"),
+    );
+    assert_ne!(forged, back);
+    assert_eq!(c.get(&forged).await.status, 400);
+    // A replayed code with a fresh state: the provider refuses it.
+    let auth = press(&mut c, "/.sekisho/login", "google").await;
+    let state = auth
+        .split("state=")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap();
+    let code = back
+        .split("code=")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap();
+    let replay = format!("/.sekisho/federation/callback?code={code}&state={state}");
+    assert_eq!(c.get(&replay).await.status, 400);
+    let metrics = s.env.gw.metrics().await;
+    assert!(metrics.contains("outcome=\"iss_mismatch\""), "{metrics}");
+    assert!(metrics.contains("outcome=\"unknown_state\""), "{metrics}");
+}
+
+fn urlencode(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
