@@ -88,12 +88,7 @@ async fn register_with(s: &Setup, email: &str, provider: &str, login: &str) -> C
     c
 }
 
-async fn log_in_with(
-    s: &Setup,
-    c: &mut Client,
-    provider: &str,
-    login: &str,
-) -> sekisho_tests::Resp {
+async fn log_in_with(c: &mut Client, provider: &str, login: &str) -> sekisho_tests::Resp {
     let auth = press(c, "/.sekisho/login", provider).await;
     let back = sign_in(c, &auth, login).await;
     c.get(&back).await
@@ -107,7 +102,7 @@ async fn register_and_log_in_with_a_provider() {
     let login_page = c.get("/.sekisho/login").await;
     assert!(login_page.body.contains("Googleアカウントでログイン"));
     assert!(login_page.body.contains("Microsoftアカウントでログイン"));
-    let r = log_in_with(&s, &mut c, "google", "alice").await;
+    let r = log_in_with(&mut c, "google", "alice").await;
     assert_eq!(r.status, 303, "{}", r.body);
     assert_eq!(
         r.location(),
@@ -137,7 +132,7 @@ async fn s37_accounts_are_issuer_and_subject_never_email() {
     register_with(&s, "bound@example.jp", "google", "alice").await;
     // Same subject at another issuer: nobody.
     let mut c = s.env.client();
-    let r = log_in_with(&s, &mut c, "microsoft", "alice").await;
+    let r = log_in_with(&mut c, "microsoft", "alice").await;
     assert_eq!(r.status, 403);
     assert!(
         r.body.contains("このアカウントは登録されていません"),
@@ -149,7 +144,7 @@ async fn s37_accounts_are_issuer_and_subject_never_email() {
     let mut b = s.env.client();
     assert_eq!(b.register(&link, GOOD_PASSWORD).await.status, 200);
     let mut c = s.env.client();
-    let r = log_in_with(&s, &mut c, "google", "bob").await;
+    let r = log_in_with(&mut c, "google", "bob").await;
     assert_eq!(
         r.status, 403,
         "email bob@provider.test must not link: {}",
@@ -220,4 +215,110 @@ async fn s36_state_is_single_use_bound_and_checked() {
 
 fn urlencode(s: &str) -> String {
     form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// Starts a sign-in at the fake provider and returns with the token
+/// `make` builds for the flow's nonce; the gateway's status.
+async fn attempt(
+    c: &mut Client,
+    idp: &sekisho_tests::fake_idp::FakeIdp,
+    make: Box<dyn Fn(&str) -> String + '_>,
+) -> u16 {
+    let auth = press(c, "/.sekisho/login", "daccount").await;
+    let param = |name: &str| {
+        auth.split(&format!("{name}="))
+            .nth(1)
+            .unwrap()
+            .split('&')
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    let (state, nonce) = (param("state"), param("nonce"));
+    idp.answer_with(make(&nonce));
+    c.get(&format!(
+        "/.sekisho/federation/callback?code=c&state={state}"
+    ))
+    .await
+    .status
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s36_bad_id_tokens_are_refused() {
+    use sekisho_tests::fake_idp::FakeIdp;
+    let idp = FakeIdp::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("secret");
+    std::fs::write(&secret, "s").unwrap();
+    let extra = format!(
+        "[[federation.providers]]\nid = \"daccount\"\nissuer = \"{}\"\nclient_id = \"gw\"\nclient_secret_file = \"{}\"\n",
+        idp.issuer,
+        secret.display()
+    );
+    let env = Env::start_with(|o: GatewayOptions| GatewayOptions { extra, ..o }).await;
+    let now = env.gw.now();
+    // Each case: start at the gateway, then return with the token the
+    // provider is made to give.
+    let mut c = env.client();
+    // A correct token verifies: the account is simply not registered.
+    let ok = attempt(
+        &mut c,
+        &idp,
+        Box::new(|n| idp.sign_rs256(&idp.claims("gw", n, now), "k1")),
+    )
+    .await;
+    assert_eq!(ok, 403, "a good token passes verification");
+    let cases: Vec<(&str, Box<dyn Fn(&str) -> String>)> = vec![
+        (
+            "alg none",
+            Box::new(|n| idp.unsigned(&idp.claims("gw", n, now))),
+        ),
+        (
+            "HS256 keyed with the RSA public key",
+            Box::new(|n| idp.sign_hs256_with_public_key(&idp.claims("gw", n, now))),
+        ),
+        (
+            "unknown kid",
+            Box::new(|n| idp.sign_rs256(&idp.claims("gw", n, now), "k9")),
+        ),
+        (
+            "wrong aud",
+            Box::new(|n| idp.sign_rs256(&idp.claims("other", n, now), "k1")),
+        ),
+        (
+            "wrong nonce",
+            Box::new(|_| idp.sign_rs256(&idp.claims("gw", "not-the-nonce", now), "k1")),
+        ),
+        (
+            "wrong iss",
+            Box::new(|n| {
+                let mut c = idp.claims("gw", n, now);
+                c["iss"] = "http://127.0.0.1:1".into();
+                idp.sign_rs256(&c, "k1")
+            }),
+        ),
+        (
+            "expired",
+            Box::new(|n| {
+                let mut c = idp.claims("gw", n, now);
+                c["iat"] = (now - 7200).into();
+                c["exp"] = (now - 3600).into();
+                idp.sign_rs256(&c, "k1")
+            }),
+        ),
+    ];
+    for (name, make) in cases {
+        assert_eq!(
+            attempt(&mut c, &idp, make).await,
+            400,
+            "{name} must be refused"
+        );
+    }
+    let metrics = env.gw.metrics().await;
+    assert!(
+        metrics.contains(
+            "sekisho_federated_logins_total{outcome=\"id_token_invalid\",provider=\"daccount\"} 7"
+        ),
+        "{metrics}"
+    );
 }
