@@ -907,6 +907,33 @@ generate_if_missing = true
     }
 
     #[test]
+    fn providers_are_checked_key_by_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let secret = dir.path().join("s");
+        std::fs::write(&secret, "top-secret\n").unwrap();
+        let good = format!(
+            "{MINIMAL}[[federation.providers]]\nid = \"google\"\nclient_id = \"cid\"\nclient_secret_file = \"{}\"\n",
+            secret.display()
+        );
+        let c = load(&good).unwrap();
+        assert_eq!(c.providers[0].issuer, "https://accounts.google.com");
+        assert_eq!(c.providers[0].client_secret, "top-secret");
+        assert!(!format!("{:?}", c.providers[0]).contains("top-secret"));
+        let bad = format!(
+            "{MINIMAL}[[federation.providers]]\nid = \"myspace\"\nclient_id = \"x\"\nclient_secret_file = \"/nonexistent\"\n[[federation.providers]]\nid = \"google\"\nissuer = \"ftp://x\"\nclient_id = \"\"\nclient_secret_file = \"/nonexistent\"\n"
+        );
+        assert_eq!(
+            keys(&bad),
+            vec![
+                "federation.providers[0].id",
+                "federation.providers[1].issuer",
+                "federation.providers[1].client_id",
+                "federation.providers[1].client_secret_file"
+            ]
+        );
+    }
+
+    #[test]
     fn two_step_defaults_follow_the_manual() {
         let c = load(MINIMAL).unwrap();
         assert_eq!(c.two_step.trust, Duration::from_secs(30 * 86_400));
@@ -1061,8 +1088,15 @@ generate_if_missing = true
 
     #[test]
     fn the_demo_file_is_valid() {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let c = from_toml_str(include_str!("../demo.toml"), dir).unwrap();
+        // scripts/demo.sh writes the local provider's secret before the
+        // gateway starts; here a folder with it stands in.
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("config");
+        std::fs::create_dir_all(root.path().join("demo-data")).unwrap();
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(root.path().join("demo-data/provider-client-secret"), "s").unwrap();
+        let c = from_toml_str(include_str!("../demo.toml"), &dir).unwrap();
+        assert_eq!(c.providers.len(), 1);
         assert!(c.development.insecure_http_cookies);
         assert!(c.development.demo_upstream_listen.is_some());
     }

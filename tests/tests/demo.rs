@@ -26,6 +26,8 @@ async fn the_demo_seeds_a_tenant_and_shows_the_identity() {
         .replace("127.0.0.1:9464", &metrics.to_string())
         .replace("127.0.0.4:8090", &closed.to_string())
         .replace("../demo-data/", "demo-data/");
+    std::fs::create_dir_all(dir.path().join("demo-data")).unwrap();
+    std::fs::write(dir.path().join("demo-data/provider-client-secret"), "s").unwrap();
     let path = dir.path().join("demo.toml");
     std::fs::write(&path, config).unwrap();
     let bin = tokio::task::spawn_blocking(sekisho_tests::gateway::binary)

@@ -217,12 +217,15 @@ fn urlencode(s: &str) -> String {
     form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
+/// Builds the provider's answer for a flow's nonce.
+type TokenMaker<'a> = Box<dyn Fn(&str) -> String + 'a>;
+
 /// Starts a sign-in at the fake provider and returns with the token
 /// `make` builds for the flow's nonce; the gateway's status.
 async fn attempt(
     c: &mut Client,
     idp: &sekisho_tests::fake_idp::FakeIdp,
-    make: Box<dyn Fn(&str) -> String + '_>,
+    make: TokenMaker<'_>,
 ) -> u16 {
     let auth = press(c, "/.sekisho/login", "daccount").await;
     let param = |name: &str| {
@@ -268,7 +271,7 @@ async fn s36_bad_id_tokens_are_refused() {
     )
     .await;
     assert_eq!(ok, 403, "a good token passes verification");
-    let cases: Vec<(&str, Box<dyn Fn(&str) -> String>)> = vec![
+    let cases: Vec<(&str, TokenMaker)> = vec![
         (
             "alg none",
             Box::new(|n| idp.unsigned(&idp.claims("gw", n, now))),
