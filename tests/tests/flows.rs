@@ -271,18 +271,11 @@ async fn health_readiness_and_language() {
     assert_eq!(css.header("content-type"), Some("text/css; charset=utf-8"));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn websocket_upgrades_pass_through() {
-    let env = Env::start().await;
-    let c = env.logged_in_holder("ws@example.jp").await;
-    let cookie: String = c
-        .cookies
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join("; ");
+/// One WebSocket handshake through the gateway and one echoed message;
+/// `None` when the tunnel closed right after the 101.
+async fn websocket_echo(addr: std::net::SocketAddr, cookie: &str) -> Option<Vec<u8>> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut s = tokio::net::TcpStream::connect(env.gw.addr).await.unwrap();
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
     let req = format!(
         "GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n\
          Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nCookie: {cookie}\r\n\r\n"
@@ -302,10 +295,35 @@ async fn websocket_upgrades_pass_through() {
             .await
             .unwrap()
             .unwrap();
-        assert!(n > 0);
+        if n == 0 {
+            return None;
+        }
         got.extend_from_slice(&buf[..n]);
     }
-    assert_eq!(&got, b"ping-through-the-gateway");
+    Some(got)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn websocket_upgrades_pass_through() {
+    let env = Env::start().await;
+    let c = env.logged_in_holder("ws@example.jp").await;
+    let cookie: String = c
+        .cookies
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("; ");
+    // Pingora 0.9 can tear an upgrade down right after the 101 when the
+    // upstream answers before the request's empty body is processed
+    // (cloudflare/pingora#946, fixes open): a second handshake is allowed.
+    let mut echoed = None;
+    for _ in 0..2 {
+        echoed = websocket_echo(env.gw.addr, &cookie).await;
+        if echoed.is_some() {
+            break;
+        }
+    }
+    assert_eq!(echoed.as_deref(), Some(&b"ping-through-the-gateway"[..]));
     assert_eq!(env.upstream.last().one("x-auth-email"), "ws@example.jp");
 }
 
