@@ -206,6 +206,14 @@ pub struct Select<'a> {
     pub options: Vec<(&'a str, &'a str, bool)>,
 }
 
+/// A one-button form: where it posts, its hidden fields and its label.
+#[derive(Debug, Clone)]
+pub struct ExtraForm<'a> {
+    pub action: &'a str,
+    pub hidden: Vec<(&'a str, String)>,
+    pub label: String,
+}
+
 /// The shape most gateway forms share: a title, some sentences, facts to
 /// confirm, problems, inputs, one button and a way back.
 #[derive(Template)]
@@ -223,6 +231,8 @@ pub struct FormPage<'a> {
     pub select: Option<Select<'a>>,
     /// A required checkbox: (name, label).
     pub checkbox: Option<(&'a str, &'a str)>,
+    /// Further one-button forms under the main one (e.g. providers).
+    pub extra: Vec<ExtraForm<'a>>,
     /// Show the password rule above the inputs.
     pub rule: bool,
     pub submit: &'a str,

@@ -325,3 +325,59 @@ async fn s36_bad_id_tokens_are_refused() {
         "{metrics}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn method_change_password_to_provider_and_back() {
+    let s = start().await;
+    let email = "switcher@example.jp";
+    let mut c = s.env.logged_in_holder(email).await;
+    // ログイン方法の設定: the provider's button, from the menu.
+    let page = c.get("/.sekisho/menu/method").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        page.body.contains("Googleアカウントで登録"),
+        "{}",
+        page.body
+    );
+    let r = c
+        .post(
+            "/.sekisho/federation/start",
+            &[
+                ("csrf", &page.csrf()),
+                ("provider", "google"),
+                ("purpose", "method"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let back = sign_in(&mut c, r.location(), "dave").await;
+    let done = c.get(&back).await;
+    assert_eq!(done.status, 200, "{}", done.body);
+    assert!(!c.cookies.contains_key("sekisho"), "every session ended");
+    s.env.smtp.wait_for(email, "ログイン方法変更のお知らせ");
+    // Now the provider signs in, and the password does not.
+    let r = log_in_with(&mut c, "google", "dave").await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(c.get("/files/x").await.status, 200);
+    assert_eq!(s.env.upstream.last().one("x-auth-method"), "google");
+    let mut p = s.env.client();
+    assert_eq!(p.login(email, GOOD_PASSWORD).await.status, 200);
+
+    // And back to a password: the provider account is released.
+    let page = c.get("/.sekisho/menu/method").await;
+    let new_password = "Momiji-Leaves-77";
+    let r = c
+        .post(
+            "/.sekisho/menu/method",
+            &[
+                ("csrf", &page.csrf()),
+                ("password", new_password),
+                ("password_confirm", new_password),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(p.login(email, new_password).await.status, 303);
+    let mut g = s.env.client();
+    assert_eq!(log_in_with(&mut g, "google", "dave").await.status, 403);
+}

@@ -132,6 +132,7 @@ fn invite_form(
             ],
         }),
         checkbox: None,
+        extra: Vec::new(),
         rule: false,
         submit: t.invite_button,
         back: Some(("/.sekisho/admin/", t.to_user_list)),

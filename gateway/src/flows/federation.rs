@@ -7,7 +7,7 @@
 //! account found is (issuer, subject), never an email (S37). Federated
 //! logins skip the second step: the provider does its own.
 
-use super::{read_link_post, Outcome};
+use super::{method_change, pre_binding, read_post, Outcome};
 use crate::audit::{self, Who};
 use crate::crypto;
 use crate::state::App;
@@ -31,8 +31,18 @@ const FLOW_SECONDS: i64 = 600;
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case", tag = "kind")]
 enum Purpose {
-    Login { menu: bool, next: String },
-    Register { ticket_hash: String },
+    Login {
+        menu: bool,
+        next: String,
+    },
+    Register {
+        ticket_hash: String,
+    },
+    /// ログイン方法の設定: from the menu (no ticket) or by link.
+    Method {
+        user_id: String,
+        ticket_hash: Option<String>,
+    },
 }
 
 /// What the flow record keeps (staged on its ticket).
@@ -95,7 +105,7 @@ pub async fn start(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcome 
     if let Some(answer) = app.throttled(req, "federation") {
         return ("throttled", answer);
     }
-    let form = match read_link_post(app, session, req).await {
+    let form = match read_post(app, session, req).await {
         Ok(f) => f,
         Err(o) => return o,
     };
@@ -104,17 +114,62 @@ pub async fn start(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcome 
     else {
         return ("unknown_provider", app.error_page(req, 400));
     };
-    let purpose = match form.get("purpose") {
-        "login" | "menu" => Purpose::Login {
-            menu: form.get("purpose") == "menu",
-            next: safe_return_path(form.get("next")),
-        },
-        "register" if crypto::looks_like_token(form.get("ticket")) => Purpose::Register {
-            ticket_hash: crypto::token_hash(form.get("ticket")),
-        },
+    let pre = req.cookies.unique(app.cookies.pre);
+    let pre_csrf_ok = pre.is_some_and(|p| app.csrf_ok(&pre_binding(p), form.get("csrf")));
+    // The browser the return must come back to: its pre-session, or (from
+    // the menu) its session.
+    let (purpose, browser) = match form.get("purpose") {
+        "login" | "menu" if pre_csrf_ok => (
+            Purpose::Login {
+                menu: form.get("purpose") == "menu",
+                next: safe_return_path(form.get("next")),
+            },
+            pre.map(crypto::token_hash),
+        ),
+        "register" if pre_csrf_ok && crypto::looks_like_token(form.get("ticket")) => (
+            Purpose::Register {
+                ticket_hash: crypto::token_hash(form.get("ticket")),
+            },
+            pre.map(crypto::token_hash),
+        ),
+        "method_link" if pre_csrf_ok => {
+            match method_change::pending(app, form.get("ticket")).await {
+                Ok(Some((record, user, _))) => (
+                    Purpose::Method {
+                        user_id: user.id,
+                        ticket_hash: Some(record.hash),
+                    },
+                    pre.map(crypto::token_hash),
+                ),
+                Ok(None) => return ("ticket_invalid", app.error_page(req, 400)),
+                Err(_) => return ("store_unavailable", app.error_page(req, 503)),
+            }
+        }
+        "method" => {
+            let live = match super::require_session(app, req).await {
+                Ok(l) => l,
+                Err(o) => return o,
+            };
+            if !app.csrf_ok(&live.id_hash, form.get("csrf")) {
+                return ("csrf_failed", app.error_page(req, 403));
+            }
+            if !method_change::may(&live.view.user, &live.view.tenant) {
+                return ("forbidden", app.error_page(req, 403));
+            }
+            (
+                Purpose::Method {
+                    user_id: live.view.user.id.clone(),
+                    ticket_hash: None,
+                },
+                Some(format!("s:{}", live.id_hash)),
+            )
+        }
+        "login" | "menu" | "register" | "method_link" => {
+            return ("csrf_failed", app.error_page(req, 403))
+        }
         _ => return ("bad_purpose", app.error_page(req, 400)),
     };
-    let Some(pre) = req.cookies.unique(app.cookies.pre) else {
+    let Some(browser) = browser else {
         return ("csrf_failed", app.error_page(req, 403));
     };
     let started = match app.federation.start(method, &redirect_uri(app, req)).await {
@@ -130,7 +185,7 @@ pub async fn start(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcome 
     let flow = Flow {
         method,
         purpose,
-        browser: crypto::token_hash(pre),
+        browser,
         pkce_verifier: started.pkce_verifier,
         nonce: started.nonce,
     };
@@ -186,10 +241,15 @@ pub async fn callback(app: &Arc<App>, req: &Req) -> Outcome {
         return refuse("unknown_state", "-");
     };
     let provider = flow.method.as_str();
-    let same_browser = req
+    let by_pre = req
         .cookies
         .unique(app.cookies.pre)
         .is_some_and(|pre| crypto::same(&crypto::token_hash(pre), &flow.browser));
+    let by_session = req
+        .cookies
+        .unique(app.cookies.session)
+        .is_some_and(|s| crypto::same(&format!("s:{}", crypto::token_hash(s)), &flow.browser));
+    let same_browser = by_pre || by_session;
     if !same_browser {
         return refuse("other_browser", provider);
     }
@@ -224,6 +284,46 @@ pub async fn callback(app: &Arc<App>, req: &Req) -> Outcome {
             register(app, req, flow.method, bound, &ticket_hash).await
         }
         Purpose::Login { menu, next } => login(app, req, flow.method, bound, menu, &next).await,
+        Purpose::Method {
+            user_id,
+            ticket_hash,
+        } => change_method(app, req, flow.method, bound, &user_id, ticket_hash).await,
+    }
+}
+
+/// ログイン方法の設定 to a provider, once its account is proven.
+async fn change_method(
+    app: &Arc<App>,
+    req: &Req,
+    method: LoginMethod,
+    identity: FederatedIdentity,
+    user_id: &str,
+    ticket_hash: Option<String>,
+) -> Outcome {
+    let user = match app.store.get_user(user_id).await {
+        Ok(Some(u)) => u,
+        Ok(None) => return ("ticket_invalid", app.error_page(req, 400)),
+        Err(_) => return ("store_unavailable", app.error_page(req, 503)),
+    };
+    let tenant = match app.store.get_tenant(&user.tenant_id).await {
+        Ok(Some(t)) => t,
+        _ => return ("store_unavailable", app.error_page(req, 503)),
+    };
+    let new = method_change::NewMethod::Provider { method, identity };
+    match method_change::apply(app, req, &user, &tenant, ticket_hash, new).await {
+        Ok(_) => {
+            count(method.as_str(), "method_changed");
+            ("method_changed", method_change::done(app, req))
+        }
+        Err((status, problems)) => {
+            let t = req.lang.texts();
+            let text = problems.join(" ");
+            let back = Some(("/.sekisho/menu", t.back_to_menu));
+            (
+                "method_refused",
+                app.message_page(req, status, t.method_title, &text, back),
+            )
+        }
     }
 }
 

@@ -1,10 +1,10 @@
 //! ログイン方法の設定 (PRODUCT §3.8, manual §2-1 ①, §2-2 ①): the contract
 //! holder of a basic plan from the menu, other users through a link an
-//! administrator sends. The rules are `policy::menu::method_change`. With no
-//! federated provider configured yet, the one method offered is the email
-//! address and a new password; provider buttons join with federated login.
-//! Afterwards every session ends and a notice is mailed; the holder's
-//! change also resets two-step registration.
+//! administrator sends. The rules are `policy::menu::method_change`. The
+//! page offers a new password and the configured providers' buttons (a
+//! provider's account is proven at the provider first, see
+//! `flows::federation`). Afterwards every session ends and a notice is
+//! mailed; the holder's change also resets two-step registration.
 
 use super::{
     forget_all, maybe_cookie, method_label, pre_binding, pre_session, read_link_post,
@@ -13,12 +13,12 @@ use super::{
 use crate::audit::{self, Who};
 use crate::hashing::HashError;
 use crate::state::App;
-use crate::store::{MethodChange, StoreError, Tenant, TicketRecord, User};
+use crate::store::{FederatedIdentity, MethodChange, StoreError, Tenant, TicketRecord, User};
 use crate::web::{Answer, Req};
 use pingora::proxy::Session;
-use sekisho_pages::{password_problems, render, Field, FormPage};
+use sekisho_pages::{password_problems, render, ExtraForm, Field, FormPage};
 use sekisho_policy::menu::{allowed, method_change, MenuItem, MethodChangeRefusal};
-use sekisho_policy::model::{LoginMethod, Role};
+use sekisho_policy::model::{LoginMethod, Plan, Role};
 use sekisho_policy::ticket::{looks_like_ticket, TicketPurpose};
 use std::sync::Arc;
 
@@ -33,13 +33,14 @@ fn form(
     req: &Req,
     via: Via<'_>,
     user: &User,
+    plan: Plan,
     status: u16,
     problems: Vec<String>,
 ) -> Answer {
     let c = app.chrome(req);
     let t = c.t;
-    let (action, csrf, hidden, cookie) = match via {
-        Via::Menu { csrf } => ("/.sekisho/menu/method", csrf, Vec::new(), None),
+    let (action, csrf, hidden, cookie, purpose) = match via {
+        Via::Menu { csrf } => ("/.sekisho/menu/method", csrf, Vec::new(), None, "method"),
         Via::Link { ticket } => {
             let (pre, cookie) = pre_session(app, req);
             (
@@ -47,9 +48,29 @@ fn form(
                 app.csrf(&pre_binding(&pre)),
                 vec![("ticket", ticket.to_string())],
                 cookie,
+                "method_link",
             )
         }
     };
+    // The providers this user may change to (the rules of §2-1).
+    let extra = super::federation::buttons(app, t, true)
+        .into_iter()
+        .filter(|(id, _)| {
+            LoginMethod::parse(id).is_some_and(|m| {
+                m != user.method && method_change(user.role, plan, user.method, m, false).is_ok()
+            })
+        })
+        .map(|(id, label)| {
+            let mut hidden = hidden.clone();
+            hidden.push(("provider", id.to_string()));
+            hidden.push(("purpose", purpose.to_string()));
+            ExtraForm {
+                action: "/.sekisho/federation/start",
+                hidden,
+                label,
+            }
+        })
+        .collect();
     let field = |label, name| Field {
         label,
         name,
@@ -75,6 +96,7 @@ fn form(
         ],
         select: None,
         checkbox: None,
+        extra,
         rule: true,
         submit: t.register_button,
         back: Some(("/.sekisho/menu", t.back_to_menu)),
@@ -91,38 +113,56 @@ fn refusal(t: &'static sekisho_pages::Texts, r: MethodChangeRefusal) -> String {
     }
 }
 
-/// Checks the rules and the new password, then changes the method.
-async fn apply(
+/// The new method of a change.
+pub enum NewMethod<'a> {
+    Password {
+        password: &'a str,
+        confirm: &'a str,
+    },
+    Provider {
+        method: LoginMethod,
+        identity: FederatedIdentity,
+    },
+}
+
+/// Checks the rules (and a new password), then changes the method: every
+/// session ends, a notice goes out, and the holder's change resets the
+/// two-step registration.
+pub async fn apply(
     app: &Arc<App>,
     req: &Req,
     user: &User,
     tenant: &Tenant,
     ticket_hash: Option<String>,
-    password: &str,
-    confirm: &str,
+    new: NewMethod<'_>,
 ) -> Result<User, (u16, Vec<String>)> {
     let t = req.lang.texts();
-    method_change(
-        user.role,
-        tenant.plan,
-        user.method,
-        LoginMethod::Password,
-        false,
-    )
-    .map_err(|r| (403, vec![refusal(t, r)]))?;
-    let password = sekisho_policy::password::check_new_password(password, confirm)
-        .map_err(|p| (422, password_problems(t, &p)))?;
-    let hash = app
-        .hasher
-        .hash(password)
-        .await
-        .map_err(|HashError::Busy| (503, vec![t.error_503_text.to_string()]))?;
+    let method = match &new {
+        NewMethod::Password { .. } => LoginMethod::Password,
+        NewMethod::Provider { method, .. } => *method,
+    };
+    method_change(user.role, tenant.plan, user.method, method, false)
+        .map_err(|r| (403, vec![refusal(t, r)]))?;
+    let (password_hash, identity) = match new {
+        NewMethod::Password { password, confirm } => {
+            let password = sekisho_policy::password::check_new_password(password, confirm)
+                .map_err(|p| (422, password_problems(t, &p)))?;
+            let hash = app
+                .hasher
+                .hash(password)
+                .await
+                .map_err(|HashError::Busy| (503, vec![t.error_503_text.to_string()]))?;
+            (Some(hash), None)
+        }
+        NewMethod::Provider { identity, .. } => (None, Some(identity)),
+    };
     let change = MethodChange {
         user_id: user.id.clone(),
-        method: LoginMethod::Password,
-        password_hash: Some(hash),
+        method,
+        password_hash,
         reset_two_step: user.role == Role::ContractHolder,
         ticket_hash,
+        identity,
     };
     let (changed, ended) = app
         .store
@@ -132,6 +172,7 @@ async fn apply(
             StoreError::TicketInvalid | StoreError::NotFound => {
                 (400, vec![t.method_change_invalid_text.to_string()])
             }
+            StoreError::IdentityTaken => (409, vec![t.federation_taken_text.to_string()]),
             _ => (503, vec![t.error_503_text.to_string()]),
         })?;
     forget_all(app, &ended);
@@ -164,7 +205,7 @@ async fn apply(
     Ok(changed)
 }
 
-fn done(app: &App, req: &Req) -> Answer {
+pub fn done(app: &App, req: &Req) -> Answer {
     let t = req.lang.texts();
     app.message_page(
         req,
@@ -176,7 +217,7 @@ fn done(app: &App, req: &Req) -> Answer {
     .with_cookie(app.cookies.clear(app.cookies.session))
 }
 
-fn may(user: &User, tenant: &Tenant) -> bool {
+pub fn may(user: &User, tenant: &Tenant) -> bool {
     allowed(MenuItem::LoginMethod, user.role, tenant.plan, user.method)
 }
 
@@ -188,7 +229,15 @@ pub async fn show_menu(app: &App, req: &Req) -> Outcome {
             };
             (
                 "method_page",
-                form(app, req, via, &live.view.user, 200, Vec::new()),
+                form(
+                    app,
+                    req,
+                    via,
+                    &live.view.user,
+                    live.view.tenant.plan,
+                    200,
+                    Vec::new(),
+                ),
             )
         }
         Ok(_) => ("forbidden", app.error_page(req, 403)),
@@ -211,8 +260,10 @@ pub async fn submit_menu(app: &Arc<App>, session: &mut Session, req: &Req) -> Ou
         user,
         tenant,
         None,
-        f.get("password"),
-        f.get("password_confirm"),
+        NewMethod::Password {
+            password: f.get("password"),
+            confirm: f.get("password_confirm"),
+        },
     )
     .await
     {
@@ -223,7 +274,7 @@ pub async fn submit_menu(app: &Arc<App>, session: &mut Session, req: &Req) -> Ou
             };
             (
                 "method_refused",
-                form(app, req, via, user, status, problems),
+                form(app, req, via, user, tenant.plan, status, problems),
             )
         }
     }
@@ -243,7 +294,7 @@ fn invalid(app: &App, req: &Req) -> Outcome {
     )
 }
 
-async fn pending(
+pub async fn pending(
     app: &App,
     ticket: &str,
 ) -> Result<Option<(TicketRecord, User, Tenant)>, StoreError> {
@@ -270,13 +321,14 @@ async fn pending(
 pub async fn show_link(app: &App, req: &Req) -> Outcome {
     let ticket = req.query_param("ticket").unwrap_or_default();
     match pending(app, &ticket).await {
-        Ok(Some((_, user, _))) => (
+        Ok(Some((_, user, tenant))) => (
             "method_page",
             form(
                 app,
                 req,
                 Via::Link { ticket: &ticket },
                 &user,
+                tenant.plan,
                 200,
                 Vec::new(),
             ),
@@ -303,15 +355,25 @@ pub async fn submit_link(app: &Arc<App>, session: &mut Session, req: &Req) -> Ou
         &user,
         &tenant,
         Some(record.hash),
-        f.get("password"),
-        f.get("password_confirm"),
+        NewMethod::Password {
+            password: f.get("password"),
+            confirm: f.get("password_confirm"),
+        },
     )
     .await
     {
         Ok(_) => ("method_changed", done(app, req)),
         Err((status, problems)) => (
             "method_refused",
-            form(app, req, Via::Link { ticket }, &user, status, problems),
+            form(
+                app,
+                req,
+                Via::Link { ticket },
+                &user,
+                tenant.plan,
+                status,
+                problems,
+            ),
         ),
     }
 }

@@ -12,7 +12,7 @@ mod line_settings;
 mod login;
 mod logout;
 mod menu;
-mod method_change;
+pub mod method_change;
 mod misc;
 mod password_change;
 mod password_check;

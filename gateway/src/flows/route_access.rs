@@ -124,6 +124,7 @@ pub async fn show_consent(app: &App, req: &Req) -> Outcome {
             ],
         }),
         checkbox: None,
+        extra: Vec::new(),
         rule: false,
         submit: t.decide_button,
         back: None,

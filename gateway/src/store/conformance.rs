@@ -772,6 +772,7 @@ pub async fn method_change_by_link_or_menu(store: SharedStore) {
         password_hash: Some("hash-m".into()),
         reset_two_step: true,
         ticket_hash: ticket.map(str::to_string),
+        identity: None,
     };
     assert_eq!(
         store
@@ -862,6 +863,7 @@ pub async fn two_step_registration_waits_for_its_generation(store: SharedStore) 
                 password_hash: Some("h".into()),
                 reset_two_step: true,
                 ticket_hash: None,
+                identity: None,
             },
             NOW,
         )

@@ -244,6 +244,8 @@ pub struct MethodChange {
     pub reset_two_step: bool,
     /// The method-change ticket's hash, when the change came by link.
     pub ticket_hash: Option<String>,
+    /// The provider account, for a federated method.
+    pub identity: Option<FederatedIdentity>,
 }
 
 /// Why a store call failed.

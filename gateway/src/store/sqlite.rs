@@ -764,6 +764,11 @@ impl Store for SqliteStore {
             } else {
                 None
             };
+            user.identity = if change.method == LoginMethod::Password {
+                None
+            } else {
+                change.identity
+            };
             if change.reset_two_step {
                 reset_two_step_in(&tx, &mut user)?;
             }
