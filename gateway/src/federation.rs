@@ -67,6 +67,12 @@ pub struct Started {
     pub nonce: String,
 }
 
+/// `scheme://host[:port]` of a URL.
+fn origin(url: &str) -> Option<String> {
+    let uri = http::Uri::try_from(url).ok()?;
+    Some(format!("{}://{}", uri.scheme_str()?, uri.authority()?))
+}
+
 struct Rp {
     cfg: Provider,
     metadata: Mutex<Option<(Instant, CoreProviderMetadata)>>,
@@ -103,6 +109,37 @@ impl Federation {
 
     fn rp(&self, method: LoginMethod) -> Option<&Rp> {
         self.providers.iter().find(|p| p.cfg.method == method)
+    }
+
+    /// Origins the browser is sent to from the gateway's forms: each
+    /// issuer's, and each discovered authorization endpoint's (which may be
+    /// another host, e.g. d-account's). For the pages' `form-action`.
+    pub fn form_origins(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for rp in &self.providers {
+            let mut urls = vec![rp.cfg.issuer.clone()];
+            if let Ok(guard) = rp.metadata.lock() {
+                if let Some((_, m)) = guard.as_ref() {
+                    urls.push(m.authorization_endpoint().url().to_string());
+                }
+            }
+            for u in urls {
+                if let Some(o) = origin(&u) {
+                    if !out.contains(&o) {
+                        out.push(o);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Discovers every provider once, so the pages' policy knows their
+    /// authorization endpoints before the first button is pressed.
+    pub async fn warm_up(&self) {
+        for rp in &self.providers {
+            let _ = self.metadata(rp, false).await;
+        }
     }
 
     /// The provider's issuer as configured.

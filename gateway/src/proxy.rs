@@ -133,7 +133,7 @@ impl Gateway {
         answer: Answer,
     ) -> Result<bool> {
         ctx.outcome = outcome;
-        write_answer(session, answer, self.app.hsts).await?;
+        write_answer(session, answer, self.app.hsts, &self.app.csp()).await?;
         Ok(true)
     }
 }
@@ -360,7 +360,7 @@ impl ProxyHttp for Gateway {
         if code > 0 && session.response_written().is_none() {
             let req = self.req(session);
             let page = self.app.error_page(&req, code).closing();
-            if let Err(err) = write_answer(session, page, self.app.hsts).await {
+            if let Err(err) = write_answer(session, page, self.app.hsts, &self.app.csp()).await {
                 tracing::debug!(error = %err, "could not write the error page");
             }
         }

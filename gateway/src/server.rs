@@ -79,6 +79,9 @@ struct Purge {
 #[async_trait]
 impl BackgroundService for Purge {
     async fn start(&self, mut shutdown: ShutdownWatch) {
+        // Discover the OpenID providers once at start (see
+        // `Federation::form_origins`).
+        self.app.federation.warm_up().await;
         let mut tick = tokio::time::interval(Duration::from_secs(600));
         loop {
             tokio::select! {

@@ -34,6 +34,7 @@ pub struct App {
     /// request time would block).
     pub peer: HttpPeer,
     pub hsts: bool,
+
     pub throttle: crate::throttle::Throttle,
 }
 
@@ -85,6 +86,7 @@ impl App {
         peer.options.write_timeout = Some(u.write_timeout);
         peer.options.idle_timeout = Some(u.idle_timeout);
         let hsts = config.internet.public_url.starts_with("https://");
+
         let throttle = crate::throttle::Throttle::new(config.throttle.per_ip_per_minute);
         Ok(App {
             config,
@@ -155,6 +157,12 @@ impl App {
             (sekisho_policy::model::Route::Closed, Some(c)) => &c.listener.public_url,
             _ => &self.config.internet.public_url,
         }
+    }
+
+    /// The pages' Content-Security-Policy, with the providers' origins in
+    /// `form-action` (see `web::content_security_policy`).
+    pub fn csp(&self) -> String {
+        crate::web::content_security_policy(&self.federation.form_origins())
     }
 
     /// The CSRF token for a form bound to `binding`.

@@ -392,12 +392,28 @@ impl Answer {
     }
 }
 
+/// The pages' Content-Security-Policy. Forms post only to the gateway,
+/// whose answer may send the browser on to an OpenID provider:
+/// `form-action` covers those redirects too, so the providers' origins are
+/// listed.
+pub fn content_security_policy(provider_origins: &[String]) -> String {
+    let mut form_action = String::from("'self'");
+    for origin in provider_origins {
+        form_action.push(' ');
+        form_action.push_str(origin);
+    }
+    format!(
+        "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action {form_action}; frame-ancestors 'none'; base-uri 'none'"
+    )
+}
+
 /// Writes `answer`, framed by Content-Length, with the security headers
 /// (Pingora's `response_filter` does not run on answers written here).
 pub async fn write_answer(
     session: &mut Session,
     answer: Answer,
     hsts: bool,
+    csp: &str,
 ) -> pingora::Result<()> {
     let mut resp = ResponseHeader::build(answer.status, Some(8 + answer.headers.len()))?;
     resp.insert_header(header::CONTENT_TYPE, answer.content_type)?;
@@ -407,10 +423,7 @@ pub async fn write_answer(
     } else {
         resp.insert_header(header::CACHE_CONTROL, "no-store")?;
     }
-    resp.insert_header(
-        "content-security-policy",
-        "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-    )?;
+    resp.insert_header("content-security-policy", csp)?;
     resp.insert_header("x-content-type-options", "nosniff")?;
     resp.insert_header("x-frame-options", "DENY")?;
     resp.insert_header("referrer-policy", "no-referrer")?;

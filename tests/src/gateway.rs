@@ -125,7 +125,7 @@ impl Gateway {
         let addr = opts.listen.unwrap_or_else(|| crate::free_addr("127.0.0.1"));
         let metrics_addr = crate::free_addr("127.0.0.1");
         let scheme = if opts.tls.is_some() { "https" } else { "http" };
-        let base = format!("{scheme}://127.0.0.1:{}", addr.port());
+        let base = format!("{scheme}://{addr}");
         let mail = match opts.smtp_port {
             Some(p) => format!(
                 "[mail]\nfrom = \"Sekisho Test <noreply@test.example.jp>\"\ntransport = \"smtp\"\n[mail.smtp]\nhost = \"127.0.0.1\"\nport = {p}\nsecurity = \"none\"\n"

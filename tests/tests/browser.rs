@@ -213,3 +213,92 @@ async fn browser_sets_up_the_app_and_is_remembered_for_30_days() {
     assert_eq!(path(&b).await, "/.sekisho/2fa");
     b.close().await.unwrap();
 }
+
+/// Acts on the provider's own pages until the browser is back at the
+/// gateway: types the name on its login page, presses its buttons.
+async fn through_provider(b: &Browser, gateway: &str, from: &str, name: &str) {
+    // First the gateway's answer to the button: off to the provider.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while b.current_url().await.unwrap().as_str() == from && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for _ in 0..8 {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        let url = loop {
+            let url = b.current_url().await.unwrap().to_string();
+            let settled = b
+                .find(Locator::Css("button[type=submit], body"))
+                .await
+                .is_ok();
+            if settled || Instant::now() > deadline {
+                break url;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        if url.starts_with(gateway) {
+            return;
+        }
+        if let Ok(login) = b.find(Locator::Css("input[name=login]")).await {
+            login.send_keys(name).await.unwrap();
+            b.find(Locator::Css("input[name=password]"))
+                .await
+                .unwrap()
+                .send_keys("any password")
+                .await
+                .unwrap();
+        }
+        let button = wait_for(b, "button[type=submit]").await;
+        button.click().await.unwrap();
+        // Wait for the page to change before looking again.
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while b.current_url().await.unwrap().to_string() == url && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    panic!("the provider never sent the browser back");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_registers_and_logs_in_through_a_providers_pages() {
+    use sekisho_tests::oidc::OidcProvider;
+    let dir = tempfile::tempdir().unwrap();
+    let listen = free_addr("127.0.0.6");
+    let redirect = vec![format!("http://{listen}/.sekisho/federation/callback")];
+    let provider = OidcProvider::start(free_addr("127.0.0.1"), "", &redirect);
+    let extra = provider.config("google", dir.path());
+    let env = Env::start_with(|o: GatewayOptions| GatewayOptions {
+        listen: Some(listen),
+        extra,
+        ..o
+    })
+    .await;
+    let link = env.invite_holder("browser-fed@example.jp");
+    let base = env.gw.base.clone();
+
+    let driver = Driver::start();
+    let b = browser(&driver, &dir.path().join("profile")).await;
+    // Registration: the provider's button on the invitation's page.
+    b.goto(&link).await.unwrap();
+    let register = wait_for(&b, "button.provider").await;
+    assert!(register.text().await.unwrap().contains("Google"));
+    register.click().await.unwrap();
+    through_provider(&b, &base, &link, "erin").await;
+    wait_for(&b, "a.button").await;
+    let page = b.source().await.unwrap();
+    assert!(page.contains("利用者登録完了"), "{page}");
+
+    // Login: the provider's button on the login page; the provider
+    // remembers the person, so its pages may be shorter this time.
+    let login = format!("{base}/.sekisho/login?next=/files/fed");
+    b.goto(&login).await.unwrap();
+    wait_for(&b, "button.provider").await.click().await.unwrap();
+    through_provider(&b, &base, &login, "erin").await;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while path(&b).await != "/files/fed" && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(path(&b).await, "/files/fed");
+    assert!(b.source().await.unwrap().contains("upstream ok"));
+    assert_eq!(env.upstream.last().one("x-auth-method"), "google");
+    b.close().await.unwrap();
+}

@@ -16,7 +16,9 @@ struct Setup {
 
 async fn start() -> Setup {
     let dir = tempfile::tempdir().unwrap();
-    let listen = free_addr("127.0.0.1");
+    // The gateway's address is chosen before its peers start; an address
+    // of its own keeps their ports from ever taking it.
+    let listen = free_addr("127.0.0.6");
     let redirect = vec![format!("http://{listen}/.sekisho/federation/callback")];
     let google = OidcProvider::start(free_addr("127.0.0.1"), "", &redirect);
     let microsoft = OidcProvider::start(free_addr("127.0.0.1"), "", &redirect);
@@ -65,8 +67,7 @@ async fn press(c: &mut Client, page_path: &str, provider: &str) -> String {
 /// Registers an invited holder with the provider account `login`.
 async fn register_with(s: &Setup, email: &str, provider: &str, login: &str) -> Client {
     let link = s.env.invite_holder(email);
-    let path = link.split_once("127.0.0.1").unwrap().1;
-    let path = &path[path.find('/').unwrap()..];
+    let path = &link[link.find("/.sekisho/").unwrap()..];
     let mut c = s.env.client();
     let page = c.get(path).await;
     assert!(
@@ -102,6 +103,12 @@ async fn register_and_log_in_with_a_provider() {
     let login_page = c.get("/.sekisho/login").await;
     assert!(login_page.body.contains("Googleアカウントでログイン"));
     assert!(login_page.body.contains("Microsoftアカウントでログイン"));
+    // The forms may send the browser on to the providers, and only there.
+    let csp = login_page.header("content-security-policy").unwrap();
+    assert!(
+        csp.contains(&format!("form-action 'self' {}", s.google.issuer)),
+        "{csp}"
+    );
     let r = log_in_with(&mut c, "google", "alice").await;
     assert_eq!(r.status, 303, "{}", r.body);
     assert_eq!(
@@ -152,8 +159,7 @@ async fn s37_accounts_are_issuer_and_subject_never_email() {
     );
     // One provider account, one user.
     let link = s.env.invite_holder("second@example.jp");
-    let path = link.split_once("127.0.0.1").unwrap().1;
-    let path = path[path.find('/').unwrap()..].to_string();
+    let path = link[link.find("/.sekisho/").unwrap()..].to_string();
     let mut d = s.env.client();
     let auth = press(&mut d, &path, "google").await;
     let back = sign_in(&mut d, &auth, "alice").await;
