@@ -87,6 +87,8 @@ pub struct Config {
     pub two_step: TwoStep,
     /// OpenID providers, in the order their buttons appear.
     pub providers: Vec<Provider>,
+    /// Facebook Login, when configured.
+    pub facebook: Option<Facebook>,
     /// `None`: SMS is not offered.
     pub sms: Option<Sms>,
     pub server: Server,
@@ -267,6 +269,28 @@ impl fmt::Debug for Provider {
             .field("issuer", &self.issuer)
             .field("client_id", &self.client_id)
             .field("client_secret", &"<redacted>")
+            .finish()
+    }
+}
+
+/// Facebook Login: OAuth 2.0 with its token and user endpoints.
+#[derive(Clone)]
+pub struct Facebook {
+    pub client_id: String,
+    pub client_secret: String,
+    pub authorize_url: String,
+    pub token_url: String,
+    pub user_url: String,
+}
+
+impl fmt::Debug for Facebook {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Facebook")
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"<redacted>")
+            .field("authorize_url", &self.authorize_url)
+            .field("token_url", &self.token_url)
+            .field("user_url", &self.user_url)
             .finish()
     }
 }

@@ -361,6 +361,33 @@ impl Default for RawTwoStep {
 pub struct RawFederation {
     #[serde(default)]
     pub providers: Vec<RawProvider>,
+    /// Facebook Login (OAuth 2.0, not OpenID Connect).
+    #[serde(default)]
+    pub facebook: Option<RawFacebook>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFacebook {
+    pub client_id: String,
+    pub client_secret_file: String,
+    #[serde(default = "default_fb_authorize")]
+    pub authorize_url: String,
+    #[serde(default = "default_fb_token")]
+    pub token_url: String,
+    /// Answers `{"id": …}` for the access token.
+    #[serde(default = "default_fb_user")]
+    pub user_url: String,
+}
+
+fn default_fb_authorize() -> String {
+    "https://www.facebook.com/v19.0/dialog/oauth".into()
+}
+fn default_fb_token() -> String {
+    "https://graph.facebook.com/v19.0/oauth/access_token".into()
+}
+fn default_fb_user() -> String {
+    "https://graph.facebook.com/v19.0/me?fields=id".into()
 }
 
 #[derive(Debug, Deserialize)]

@@ -409,6 +409,7 @@ fn build(c: &mut Checker, raw: RawConfig) -> Config {
 
     let two_step = two_step(c, &raw.two_step);
     let providers = providers(c, &raw.federation);
+    let facebook = raw.federation.facebook.as_ref().map(|f| facebook(c, f));
     let sms = raw.sms.as_ref().map(|s| sms(c, s));
 
     let threads = raw.server.threads.unwrap_or(cores);
@@ -471,6 +472,7 @@ fn build(c: &mut Checker, raw: RawConfig) -> Config {
         throttle,
         two_step,
         providers,
+        facebook,
         sms,
         server,
         logging,
@@ -661,6 +663,49 @@ fn providers(c: &mut Checker, f: &RawFederation) -> Vec<Provider> {
         });
     }
     out
+}
+
+fn secret_file(c: &mut Checker, key: &str, file: &str) -> String {
+    let path = c.path(file);
+    match std::fs::read_to_string(&path) {
+        Ok(s) if !s.trim().is_empty() => s.trim().to_string(),
+        Ok(_) => {
+            c.err(key, format!("{} is empty", path.display()));
+            String::new()
+        }
+        Err(e) => {
+            c.err(key, format!("cannot read {}: {e}", path.display()));
+            String::new()
+        }
+    }
+}
+
+fn facebook(c: &mut Checker, f: &RawFacebook) -> Facebook {
+    for (key, url) in [
+        ("federation.facebook.authorize_url", &f.authorize_url),
+        ("federation.facebook.token_url", &f.token_url),
+        ("federation.facebook.user_url", &f.user_url),
+    ] {
+        let ok = (url.starts_with("https://") || url.starts_with("http://"))
+            && http::Uri::try_from(url.as_str()).is_ok_and(|u| u.host().is_some());
+        if !ok {
+            c.err(key, format!("'{url}' is not an http(s) URL"));
+        }
+    }
+    if f.client_id.trim().is_empty() {
+        c.err("federation.facebook.client_id", "must not be empty");
+    }
+    Facebook {
+        client_id: f.client_id.clone(),
+        client_secret: secret_file(
+            c,
+            "federation.facebook.client_secret_file",
+            &f.client_secret_file,
+        ),
+        authorize_url: f.authorize_url.clone(),
+        token_url: f.token_url.clone(),
+        user_url: f.user_url.clone(),
+    }
 }
 
 fn two_step(c: &mut Checker, t: &RawTwoStep) -> TwoStep {
@@ -902,6 +947,31 @@ generate_if_missing = true
                 "closed.static_lines[0].cidr",
                 "closed.static_lines[0].line",
                 "closed.trusted_edges"
+            ]
+        );
+    }
+
+    #[test]
+    fn facebook_is_checked_key_by_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let secret = dir.path().join("fb");
+        std::fs::write(&secret, "fb-secret").unwrap();
+        let good = format!(
+            "{MINIMAL}[federation.facebook]\nclient_id = \"app\"\nclient_secret_file = \"{}\"\n",
+            secret.display()
+        );
+        let f = load(&good).unwrap().facebook.unwrap();
+        assert!(f.token_url.starts_with("https://graph.facebook.com/"));
+        assert!(!format!("{f:?}").contains("fb-secret"));
+        let bad = format!(
+            "{MINIMAL}[federation.facebook]\nclient_id = \"\"\nclient_secret_file = \"/nonexistent\"\ntoken_url = \"graph\"\n"
+        );
+        assert_eq!(
+            keys(&bad),
+            vec![
+                "federation.facebook.token_url",
+                "federation.facebook.client_id",
+                "federation.facebook.client_secret_file"
             ]
         );
     }

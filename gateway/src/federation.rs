@@ -80,11 +80,27 @@ struct Rp {
 
 pub struct Federation {
     providers: Vec<Rp>,
+    facebook: Option<sekisho_config::Facebook>,
     http: reqwest::Client,
 }
 
+/// The issuer name Facebook accounts are kept under (Facebook Login is
+/// plain OAuth 2.0 and names no issuer of its own).
+pub const FACEBOOK_ISSUER: &str = "https://www.facebook.com";
+
+/// The manual's order of the buttons.
+const ORDER: [LoginMethod; 4] = [
+    LoginMethod::Google,
+    LoginMethod::Facebook,
+    LoginMethod::Microsoft,
+    LoginMethod::Daccount,
+];
+
 impl Federation {
-    pub fn new(providers: &[Provider]) -> anyhow::Result<Federation> {
+    pub fn new(
+        providers: &[Provider],
+        facebook: Option<&sekisho_config::Facebook>,
+    ) -> anyhow::Result<Federation> {
         let http = reqwest::Client::builder()
             // Following redirects would open the client to SSRF.
             .redirect(reqwest::redirect::Policy::none())
@@ -98,13 +114,20 @@ impl Federation {
                     metadata: Mutex::new(None),
                 })
                 .collect(),
+            facebook: facebook.cloned(),
             http,
         })
     }
 
-    /// The configured methods, in button order.
+    /// The configured methods, in the manual's button order.
     pub fn methods(&self) -> Vec<LoginMethod> {
-        self.providers.iter().map(|p| p.cfg.method).collect()
+        ORDER
+            .into_iter()
+            .filter(|m| match m {
+                LoginMethod::Facebook => self.facebook.is_some(),
+                m => self.rp(*m).is_some(),
+            })
+            .collect()
     }
 
     fn rp(&self, method: LoginMethod) -> Option<&Rp> {
@@ -116,6 +139,13 @@ impl Federation {
     /// another host, e.g. d-account's). For the pages' `form-action`.
     pub fn form_origins(&self) -> Vec<String> {
         let mut out = Vec::new();
+        if let Some(o) = self
+            .facebook
+            .as_ref()
+            .and_then(|f| origin(&f.authorize_url))
+        {
+            out.push(o);
+        }
         for rp in &self.providers {
             let mut urls = vec![rp.cfg.issuer.clone()];
             if let Ok(guard) = rp.metadata.lock() {
@@ -198,6 +228,9 @@ impl Federation {
     /// The provider's authorization URL for a new sign-in, with fresh
     /// `state`, `nonce` and PKCE S256 challenge.
     pub async fn start(&self, method: LoginMethod, redirect: &str) -> Result<Started, FedError> {
+        if method == LoginMethod::Facebook {
+            return self.start_facebook(redirect);
+        }
         let rp = self.rp(method).ok_or(FedError::Configuration)?;
         let client = Self::client(rp, self.metadata(rp, false).await?, redirect)?;
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
@@ -229,6 +262,9 @@ impl Federation {
         pkce_verifier: &str,
         nonce: &str,
     ) -> Result<Identity, FedError> {
+        if method == LoginMethod::Facebook {
+            return self.finish_facebook(redirect, code, pkce_verifier).await;
+        }
         let rp = self.rp(method).ok_or(FedError::Configuration)?;
         if let Some(iss) = iss {
             if iss.trim_end_matches('/') != rp.cfg.issuer.trim_end_matches('/') {
@@ -269,6 +305,89 @@ impl Federation {
             issuer: claims.issuer().as_str().to_string(),
             subject: claims.subject().as_str().to_string(),
             email: claims.email().map(|e| e.as_str().to_string()),
+        })
+    }
+
+    fn facebook_client(
+        &self,
+        redirect: &str,
+    ) -> Result<
+        oauth2::basic::BasicClient<
+            oauth2::EndpointSet,
+            oauth2::EndpointNotSet,
+            oauth2::EndpointNotSet,
+            oauth2::EndpointNotSet,
+            oauth2::EndpointSet,
+        >,
+        FedError,
+    > {
+        let f = self.facebook.as_ref().ok_or(FedError::Configuration)?;
+        let bad = |_| FedError::Configuration;
+        Ok(
+            oauth2::basic::BasicClient::new(oauth2::ClientId::new(f.client_id.clone()))
+                .set_client_secret(oauth2::ClientSecret::new(f.client_secret.clone()))
+                .set_auth_uri(oauth2::AuthUrl::new(f.authorize_url.clone()).map_err(bad)?)
+                .set_token_uri(oauth2::TokenUrl::new(f.token_url.clone()).map_err(bad)?)
+                .set_redirect_uri(oauth2::RedirectUrl::new(redirect.to_string()).map_err(bad)?),
+        )
+    }
+
+    /// Facebook Login: OAuth 2.0 code flow with PKCE S256 and `state`.
+    fn start_facebook(&self, redirect: &str) -> Result<Started, FedError> {
+        let client = self.facebook_client(redirect)?;
+        let (challenge, verifier) = oauth2::PkceCodeChallenge::new_random_sha256();
+        let (url, state) = client
+            .authorize_url(oauth2::CsrfToken::new_random)
+            .add_scope(oauth2::Scope::new("public_profile".to_string()))
+            .set_pkce_challenge(challenge)
+            .url();
+        Ok(Started {
+            url: url.to_string(),
+            state: state.secret().clone(),
+            pkce_verifier: verifier.secret().clone(),
+            nonce: String::new(),
+        })
+    }
+
+    /// Exchanges the code, then asks the user endpoint who it is.
+    async fn finish_facebook(
+        &self,
+        redirect: &str,
+        code: &str,
+        pkce_verifier: &str,
+    ) -> Result<Identity, FedError> {
+        use oauth2::TokenResponse as _;
+        let f = self.facebook.as_ref().ok_or(FedError::Configuration)?;
+        let client = self.facebook_client(redirect)?;
+        let token = client
+            .exchange_code(oauth2::AuthorizationCode::new(code.to_string()))
+            .set_pkce_verifier(oauth2::PkceCodeVerifier::new(pkce_verifier.to_string()))
+            .request_async(&self.http)
+            .await
+            .map_err(|e| {
+                tracing::info!(error = %e, "Facebook token exchange refused");
+                FedError::Exchange
+            })?;
+        let me: serde_json::Value = self
+            .http
+            .get(&f.user_url)
+            .bearer_auth(token.access_token().secret())
+            .send()
+            .await
+            .map_err(|_| FedError::Unreachable)?
+            .error_for_status()
+            .map_err(|_| FedError::Exchange)?
+            .json()
+            .await
+            .map_err(|_| FedError::Exchange)?;
+        let id = me["id"]
+            .as_str()
+            .filter(|id| !id.is_empty())
+            .ok_or(FedError::NoIdToken)?;
+        Ok(Identity {
+            issuer: FACEBOOK_ISSUER.to_string(),
+            subject: id.to_string(),
+            email: None,
         })
     }
 }

@@ -68,7 +68,8 @@ impl App {
             .as_ref()
             .map(crate::sms::SmsSender::new)
             .transpose()?;
-        let federation = crate::federation::Federation::new(&config.providers)?;
+        let federation =
+            crate::federation::Federation::new(&config.providers, config.facebook.as_ref())?;
         let signer = Signer::load(
             &config.assertion.signing_key_file,
             config.assertion.generate_if_missing,

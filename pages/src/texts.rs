@@ -315,6 +315,7 @@ texts! {
     lines_recovery_note: "アクセス経路を「回線認証のみ」に設定し、誤った回線番号を登録してログインできなくなった場合は、契約者様がインターネット経由で認証・契約情報変更メニューにログインし、アクセス経路設定を「回線認証+インターネット」に戻してから、正しい回線番号を登録してください。", "If the route is line only and a wrong number locks everyone out, the contract holder logs in to the settings menu over the internet, sets the access route back to line authentication + internet, then registers the right number.";
     provider_google: "Googleアカウント", "Google";
     provider_microsoft: "Microsoftアカウント", "Microsoft";
+    provider_facebook: "Facebookアカウント", "Facebook";
     provider_daccount: "dアカウント", "d ACCOUNT";
     login_with_before: "", "Log in with ";
     login_with_after: "でログイン", "";

@@ -11,6 +11,7 @@
 //! the value drops.
 
 pub mod client;
+pub mod fake_facebook;
 pub mod fake_idp;
 pub mod gateway;
 pub mod oidc;

@@ -387,3 +387,79 @@ async fn method_change_password_to_provider_and_back() {
     let mut g = s.env.client();
     assert_eq!(log_in_with(&mut g, "google", "dave").await.status, 403);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn facebook_registers_and_logs_in_and_cannot_switch_accounts() {
+    use sekisho_tests::fake_facebook::FakeFacebook;
+    let fb = FakeFacebook::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let extra = fb.config(dir.path());
+    let env = Env::start_with(|o: GatewayOptions| GatewayOptions { extra, ..o }).await;
+    let email = "fb@example.jp";
+    let link = env.invite_holder(email);
+    let path = link[link.find("/.sekisho/").unwrap()..].to_string();
+    let mut c = env.client();
+    let page = c.get(&path).await;
+    assert!(
+        page.body.contains("Facebookアカウントで登録"),
+        "{}",
+        page.body
+    );
+    // Registration: the dialog answers for frank at once.
+    fb.next_user("frank");
+    let auth = press(&mut c, &path, "facebook").await;
+    assert!(auth.contains("code_challenge_method=S256"), "{auth}");
+    let back = c.get(&auth).await;
+    assert_eq!(back.status, 302);
+    let done = c.get(back.location()).await;
+    assert!(done.body.contains("利用者登録完了"), "{}", done.body);
+    // Login with the same account.
+    let auth = press(&mut c, "/.sekisho/login", "facebook").await;
+    let back = c.get(&auth).await;
+    let r = c.get(back.location()).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(c.get("/files/x").await.status, 200);
+    assert_eq!(env.upstream.last().one("x-auth-method"), "facebook");
+    // Another Facebook account is nobody.
+    fb.next_user("grace");
+    let mut o = env.client();
+    let auth = press(&mut o, "/.sekisho/login", "facebook").await;
+    let back = o.get(&auth).await;
+    assert_eq!(o.get(back.location()).await.status, 403);
+    // From Facebook straight to another Facebook account: not offered,
+    // and refused if forced (manual §2-1).
+    let page = c.get("/.sekisho/menu/method").await;
+    assert!(
+        !page.body.contains("Facebookアカウントで登録"),
+        "{}",
+        page.body
+    );
+    let r = c
+        .post(
+            "/.sekisho/federation/start",
+            &[
+                ("csrf", &page.csrf()),
+                ("provider", "facebook"),
+                ("purpose", "method"),
+            ],
+        )
+        .await;
+    let back = c.get(r.location()).await;
+    let r = c.get(back.location()).await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    // A forged code (replay) is refused by the token endpoint.
+    let auth = press(&mut o, "/.sekisho/login", "facebook").await;
+    let state = auth
+        .split("state=")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap();
+    let r = o
+        .get(&format!(
+            "/.sekisho/federation/callback?code=fb-code-1&state={state}"
+        ))
+        .await;
+    assert_eq!(r.status, 400);
+}

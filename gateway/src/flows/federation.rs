@@ -60,6 +60,7 @@ struct Flow {
 pub fn button(t: &Texts, method: LoginMethod, register: bool) -> String {
     let name = match method {
         LoginMethod::Google => t.provider_google,
+        LoginMethod::Facebook => t.provider_facebook,
         LoginMethod::Microsoft => t.provider_microsoft,
         _ => t.provider_daccount,
     };
