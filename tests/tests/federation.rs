@@ -463,3 +463,75 @@ async fn facebook_registers_and_logs_in_and_cannot_switch_accounts() {
         .await;
     assert_eq!(r.status, 400);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn method_change_to_a_provider_by_an_administrators_link() {
+    let s = start().await;
+    let mut holder = s.env.logged_in_holder("admin-fed@example.jp").await;
+    s.env
+        .invited_user(&mut holder, "利用 者", "staff-fed@example.jp", "user")
+        .await;
+    // The staff member's detail page, and the method-change link.
+    let list = holder.get("/.sekisho/admin/").await;
+    let ids: Vec<String> = list
+        .body
+        .match_indices("/.sekisho/admin/users/")
+        .map(|(i, _)| list.body[i + 22..i + 54].to_string())
+        .collect();
+    let mut staff = None;
+    for id in ids {
+        let page = holder.get(&format!("/.sekisho/admin/users/{id}")).await;
+        if page.body.contains("staff-fed@example.jp") {
+            staff = Some((id, page));
+        }
+    }
+    let (id, page) = staff.expect("the staff member's page");
+    let r = holder
+        .post(
+            &format!("/.sekisho/admin/users/{id}/change-link"),
+            &[("csrf", &page.csrf()), ("email", "staff-fed@example.jp")],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let link = s
+        .env
+        .smtp
+        .wait_for("staff-fed@example.jp", "ログイン方法の設定変更")
+        .link("/.sekisho/method?ticket=")
+        .unwrap();
+    let path = link[link.find("/.sekisho/").unwrap()..].to_string();
+    let ticket = path.split("ticket=").nth(1).unwrap().to_string();
+
+    // The staff member opens it and picks the provider.
+    let mut c = s.env.client();
+    let page = c.get(&path).await;
+    assert!(
+        page.body.contains("Googleアカウントで登録"),
+        "{}",
+        page.body
+    );
+    let r = c
+        .post(
+            "/.sekisho/federation/start",
+            &[
+                ("csrf", &page.csrf()),
+                ("provider", "google"),
+                ("purpose", "method_link"),
+                ("ticket", &ticket),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let back = sign_in(&mut c, r.location(), "heidi").await;
+    let done = c.get(&back).await;
+    assert_eq!(done.status, 200, "{}", done.body);
+    // The link is used up; the provider now signs the staff member in.
+    assert_eq!(c.get(&path).await.status, 400);
+    let r = log_in_with(&mut c, "google", "heidi").await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(c.get("/files/x").await.status, 200);
+    assert_eq!(
+        s.env.upstream.last().one("x-auth-email"),
+        "staff-fed@example.jp"
+    );
+}
