@@ -90,6 +90,26 @@ async fn wait_for(b: &Browser, css: &str) -> fantoccini::elements::Element {
     }
 }
 
+/// Clicks the element `css` of the current page.
+async fn click(b: &Browser, css: &str) {
+    b.find(Locator::Css(css))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+/// Types `text` into the element `css` of the current page.
+async fn type_into(b: &Browser, css: &str, text: &str) {
+    b.find(Locator::Css(css))
+        .await
+        .unwrap()
+        .send_keys(text)
+        .await
+        .unwrap();
+}
+
 async fn path(b: &Browser) -> String {
     b.current_url().await.unwrap().path().to_string()
 }
@@ -98,18 +118,8 @@ async fn path(b: &Browser) -> String {
 async fn log_in(b: &Browser, base: &str, email: &str) {
     b.goto(&format!("{base}/.sekisho/login")).await.unwrap();
     wait_for(b, "#email").await.send_keys(email).await.unwrap();
-    b.find(Locator::Css("#password"))
-        .await
-        .unwrap()
-        .send_keys(GOOD_PASSWORD)
-        .await
-        .unwrap();
-    b.find(Locator::Css("form button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    type_into(b, "#password", GOOD_PASSWORD).await;
+    click(b, "form button[type=submit]").await;
 }
 
 async fn log_out(b: &Browser, base: &str) {
@@ -150,39 +160,14 @@ async fn browser_sets_up_the_app_and_is_remembered_for_30_days() {
         "the QR code is on the page"
     );
     let code = totp_code(secret.trim(), env.gw.now());
-    b.find(Locator::Css("#code"))
-        .await
-        .unwrap()
-        .send_keys(&code)
-        .await
-        .unwrap();
-    b.find(Locator::Css("input[name=remember]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    b.find(Locator::Css("form button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    type_into(&b, "#code", &code).await;
+    click(&b, "input[name=remember]").await;
+    click(&b, "form button[type=submit]").await;
     // The recovery code, shown until "saved" is ticked.
     let recovery = wait_for(&b, "#recovery-code").await.text().await.unwrap();
     assert_eq!(recovery.trim().len(), 19, "{recovery}");
-    b.find(Locator::Css("input[name=saved]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    b.find(Locator::Css("form button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&b, "input[name=saved]").await;
+    click(&b, "form button[type=submit]").await;
     // 2段階認証完了, then "ログインする" opens the service.
     let go = wait_for(&b, "a.button").await;
     let page = b.source().await.unwrap();
@@ -240,12 +225,7 @@ async fn through_provider(b: &Browser, gateway: &str, from: &str, name: &str) {
         }
         if let Ok(login) = b.find(Locator::Css("input[name=login]")).await {
             login.send_keys(name).await.unwrap();
-            b.find(Locator::Css("input[name=password]"))
-                .await
-                .unwrap()
-                .send_keys("any password")
-                .await
-                .unwrap();
+            type_into(b, "input[name=password]", "any password").await;
         }
         let button = wait_for(b, "button[type=submit]").await;
         button.click().await.unwrap();
