@@ -89,6 +89,8 @@ pub struct Config {
     pub providers: Vec<Provider>,
     /// Facebook Login, when configured.
     pub facebook: Option<Facebook>,
+    /// Per-tenant Active Directory, when offered.
+    pub active_directory: Option<ActiveDirectory>,
     /// `None`: SMS is not offered.
     pub sms: Option<Sms>,
     pub server: Server,
@@ -291,6 +293,23 @@ impl fmt::Debug for Facebook {
             .field("authorize_url", &self.authorize_url)
             .field("token_url", &self.token_url)
             .field("user_url", &self.user_url)
+            .finish()
+    }
+}
+
+/// Per-tenant Active Directory: what the gateway needs to keep the
+/// tenants' ADFS client secrets sealed.
+#[derive(Clone)]
+pub struct ActiveDirectory {
+    pub secret_key: [u8; 32],
+    pub allow_http_issuers: bool,
+}
+
+impl fmt::Debug for ActiveDirectory {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ActiveDirectory")
+            .field("secret_key", &"<redacted>")
+            .field("allow_http_issuers", &self.allow_http_issuers)
             .finish()
     }
 }

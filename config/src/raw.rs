@@ -364,6 +364,21 @@ pub struct RawFederation {
     /// Facebook Login (OAuth 2.0, not OpenID Connect).
     #[serde(default)]
     pub facebook: Option<RawFacebook>,
+    /// Per-tenant Active Directory (ADFS over OpenID Connect), set up by
+    /// each contract holder; absent: not offered.
+    #[serde(default)]
+    pub active_directory: Option<RawActiveDirectory>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawActiveDirectory {
+    /// A file holding 32 random bytes as 64 hex digits: the key that seals
+    /// each tenant's ADFS client secret in the store.
+    pub secret_key_file: String,
+    /// Lets holders enter `http://` issuers. Development and tests only.
+    #[serde(default)]
+    pub allow_http_issuers: bool,
 }
 
 #[derive(Debug, Deserialize)]

@@ -410,6 +410,11 @@ fn build(c: &mut Checker, raw: RawConfig) -> Config {
     let two_step = two_step(c, &raw.two_step);
     let providers = providers(c, &raw.federation);
     let facebook = raw.federation.facebook.as_ref().map(|f| facebook(c, f));
+    let active_directory = raw
+        .federation
+        .active_directory
+        .as_ref()
+        .map(|a| active_directory(c, a));
     let sms = raw.sms.as_ref().map(|s| sms(c, s));
 
     let threads = raw.server.threads.unwrap_or(cores);
@@ -473,6 +478,7 @@ fn build(c: &mut Checker, raw: RawConfig) -> Config {
         two_step,
         providers,
         facebook,
+        active_directory,
         sms,
         server,
         logging,
@@ -705,6 +711,24 @@ fn facebook(c: &mut Checker, f: &RawFacebook) -> Facebook {
         authorize_url: f.authorize_url.clone(),
         token_url: f.token_url.clone(),
         user_url: f.user_url.clone(),
+    }
+}
+
+fn active_directory(c: &mut Checker, a: &RawActiveDirectory) -> ActiveDirectory {
+    let key = "federation.active_directory.secret_key_file";
+    let text = secret_file(c, key, &a.secret_key_file);
+    let mut secret_key = [0u8; 32];
+    match hex::decode(&text) {
+        Ok(bytes) if bytes.len() == 32 => secret_key.copy_from_slice(&bytes),
+        _ if text.is_empty() => {}
+        _ => c.err(
+            key,
+            "must hold 32 random bytes as 64 hex digits (e.g. `openssl rand -hex 32`)",
+        ),
+    }
+    ActiveDirectory {
+        secret_key,
+        allow_http_issuers: a.allow_http_issuers,
     }
 }
 
@@ -952,6 +976,34 @@ generate_if_missing = true
     }
 
     #[test]
+    fn active_directory_key_must_be_32_hex_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = dir.path().join("ad.key");
+        std::fs::write(&key, format!("{}\n", "ab".repeat(32))).unwrap();
+        let good = format!(
+            "{MINIMAL}[federation.active_directory]\nsecret_key_file = \"{}\"\n",
+            key.display()
+        );
+        let a = load(&good).unwrap().active_directory.unwrap();
+        assert_eq!(a.secret_key, [0xab; 32]);
+        assert!(!a.allow_http_issuers);
+        assert!(!format!("{a:?}").contains("171"));
+        assert!(load(MINIMAL).unwrap().active_directory.is_none());
+        std::fs::write(&key, "not hex").unwrap();
+        assert_eq!(
+            keys(&good),
+            vec!["federation.active_directory.secret_key_file"]
+        );
+        let missing = format!(
+            "{MINIMAL}[federation.active_directory]\nsecret_key_file = \"/nonexistent\"\nallow_http = true\n"
+        );
+        assert_eq!(
+            keys(&missing),
+            vec!["federation.active_directory.allow_http"]
+        );
+    }
+
+    #[test]
     fn facebook_is_checked_key_by_key() {
         let dir = tempfile::tempdir().unwrap();
         let secret = dir.path().join("fb");
@@ -1158,15 +1210,18 @@ generate_if_missing = true
 
     #[test]
     fn the_demo_file_is_valid() {
-        // scripts/demo.sh writes the local provider's secret before the
-        // gateway starts; here a folder with it stands in.
+        // scripts/demo.sh writes the local provider's secret and the AD
+        // sealing key before the gateway starts; here a folder with them
+        // stands in.
         let root = tempfile::tempdir().unwrap();
         let dir = root.path().join("config");
         std::fs::create_dir_all(root.path().join("demo-data")).unwrap();
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(root.path().join("demo-data/provider-client-secret"), "s").unwrap();
+        std::fs::write(root.path().join("demo-data/ad-secret.key"), "ab".repeat(32)).unwrap();
         let c = from_toml_str(include_str!("../demo.toml"), &dir).unwrap();
         assert_eq!(c.providers.len(), 1);
+        assert!(c.active_directory.is_some_and(|a| a.allow_http_issuers));
         assert!(c.development.insecure_http_cookies);
         assert!(c.development.demo_upstream_listen.is_some());
     }

@@ -82,6 +82,7 @@ impl Admin {
             access_route: Default::default(),
             lines: Vec::new(),
             line_consents: Vec::new(),
+            ad: None,
         };
         let holder = User {
             id: crate::crypto::random_id(),

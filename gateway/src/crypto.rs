@@ -118,6 +118,53 @@ pub fn unseal_short(secret: &str, purpose: &str, sealed: &str) -> Option<String>
     String::from_utf8(body.iter().zip(pad).map(|(a, b)| a ^ b).collect()).ok()
 }
 
+/// Seals a secret for the store (a tenant's ADFS client secret) with
+/// XChaCha20-Poly1305 under `key`, bound to `context` (whose record it
+/// is): a copy of the store alone does not give it away, and a sealed
+/// value moved to another record does not open.
+pub fn seal_secret(key: &[u8; 32], context: &str, secret: &str) -> String {
+    use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+    let cipher = chacha20poly1305::XChaCha20Poly1305::new(key.into());
+    let nonce = random_bytes(24);
+    let mut n = [0u8; 24];
+    n.copy_from_slice(&nonce);
+    let sealed = cipher
+        .encrypt(
+            &chacha20poly1305::XNonce::from(n),
+            Payload {
+                msg: secret.as_bytes(),
+                aad: context.as_bytes(),
+            },
+        )
+        .expect("XChaCha20-Poly1305 encryption of a short secret cannot fail");
+    format!("v1:{}:{}", hex::encode(nonce), hex::encode(sealed))
+}
+
+/// Opens what [`seal_secret`] sealed; `None` for another key or context,
+/// or anything altered.
+pub fn open_secret(key: &[u8; 32], context: &str, sealed: &str) -> Option<String> {
+    use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+    let mut parts = sealed.split(':');
+    let (Some("v1"), Some(nonce), Some(body), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return None;
+    };
+    let nonce: [u8; 24] = hex::decode(nonce).ok()?.try_into().ok()?;
+    let body = hex::decode(body).ok()?;
+    let cipher = chacha20poly1305::XChaCha20Poly1305::new(key.into());
+    let plain = cipher
+        .decrypt(
+            &chacha20poly1305::XNonce::from(nonce),
+            Payload {
+                msg: &body,
+                aad: context.as_bytes(),
+            },
+        )
+        .ok()?;
+    String::from_utf8(plain).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -158,6 +205,26 @@ mod tests {
         );
         assert_ne!(seal_short("token-a", "p", "ABCD-EFGH").unwrap(), sealed);
         assert_eq!(unseal_short("token-a", "p", "garbage"), None);
+    }
+
+    #[test]
+    fn sealed_secrets_open_with_their_key_and_context_only() {
+        let key = [7u8; 32];
+        let sealed = seal_secret(&key, "tenant-a", "client-secret");
+        assert!(!sealed.contains("client-secret"));
+        assert_eq!(
+            open_secret(&key, "tenant-a", &sealed).as_deref(),
+            Some("client-secret")
+        );
+        assert_eq!(open_secret(&[8u8; 32], "tenant-a", &sealed), None);
+        assert_eq!(open_secret(&key, "tenant-b", &sealed), None);
+        let mut flipped = sealed.clone().into_bytes();
+        let last = flipped.len() - 1;
+        flipped[last] = if flipped[last] == b'0' { b'1' } else { b'0' };
+        let flipped = String::from_utf8(flipped).unwrap();
+        assert_eq!(open_secret(&key, "tenant-a", &flipped), None);
+        assert_eq!(open_secret(&key, "tenant-a", "v1:zz:zz"), None);
+        assert_ne!(seal_secret(&key, "tenant-a", "client-secret"), sealed);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! own (callers pass `now`), so every rule is tested in microseconds and the
 //! gateway, the pages and the tests share one definition of it.
 
+pub mod ad;
 pub mod client_ip;
 pub mod email;
 pub mod headers;

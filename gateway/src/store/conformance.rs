@@ -18,6 +18,7 @@ pub fn tenant(id: &str) -> Tenant {
         access_route: AccessRoute::LineAndInternet,
         lines: Vec::new(),
         line_consents: Vec::new(),
+        ad: None,
     }
 }
 
@@ -1202,6 +1203,72 @@ pub async fn two_step_is_switched_per_tenant(store: SharedStore) {
     );
 }
 
+pub async fn ad_connections_are_unique_and_keep_their_id(store: SharedStore) {
+    seed(&*store, "1").await;
+    seed(&*store, "2").await;
+    let conn = |id: &str, issuer: &str| AdConnection {
+        connection_id: id.into(),
+        issuer: issuer.into(),
+        client_id: "cid".into(),
+        client_secret_sealed: "sealed".into(),
+        updated_at: NOW,
+    };
+    assert_eq!(
+        store.find_tenant_by_connection("adfs-a").await.unwrap(),
+        None
+    );
+    let t = store
+        .save_ad_connection("t1", conn("adfs-a", "https://one/adfs"))
+        .await
+        .unwrap();
+    assert_eq!(t.ad.as_ref().unwrap().issuer, "https://one/adfs");
+    let found = store
+        .find_tenant_by_connection("adfs-a")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.id, "t1");
+    assert_eq!(found.ad, t.ad);
+    // New settings keep the ID; another ID for the same tenant is refused.
+    store
+        .save_ad_connection("t1", conn("adfs-a", "https://two/adfs"))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .save_ad_connection("t1", conn("adfs-b", "https://two/adfs"))
+            .await
+            .unwrap_err(),
+        StoreError::Stale
+    );
+    // One ID, one tenant.
+    assert_eq!(
+        store
+            .save_ad_connection("t2", conn("adfs-a", "https://two/adfs"))
+            .await
+            .unwrap_err(),
+        StoreError::Stale
+    );
+    assert_eq!(
+        store.get_tenant("t2").await.unwrap().unwrap().ad,
+        None,
+        "nothing half-written"
+    );
+    let t1 = store
+        .find_tenant_by_connection("adfs-a")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(t1.ad.unwrap().issuer, "https://two/adfs");
+    assert_eq!(
+        store
+            .save_ad_connection("t9", conn("adfs-c", "https://x/adfs"))
+            .await
+            .unwrap_err(),
+        StoreError::NotFound
+    );
+}
+
 #[macro_export]
 macro_rules! store_conformance_tests {
     ($make:expr) => {
@@ -1235,7 +1302,8 @@ macro_rules! store_conformance_tests {
             events_are_counted_in_fixed_windows,
             two_step_is_switched_per_tenant,
             line_settings_are_saved_together,
-            federated_identities_bind_once
+            federated_identities_bind_once,
+            ad_connections_are_unique_and_keep_their_id
         );
     };
     (@each $make:expr; $($check:ident),*) => {

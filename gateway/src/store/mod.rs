@@ -39,6 +39,33 @@ pub struct Tenant {
     /// West lines (`COP`) whose 回線情報通知設定 was given.
     #[serde(default)]
     pub line_consents: Vec<String>,
+    /// The tenant's Active Directory (ADFS) connection, once the holder set
+    /// it up (Active Directory設定).
+    #[serde(default)]
+    pub ad: Option<AdConnection>,
+}
+
+/// A tenant's ADFS, reached over OpenID Connect. The client secret is
+/// sealed with the key from config (`federation.active_directory`), so a
+/// copy of the store alone does not give it away.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdConnection {
+    /// 接続ID: `adfs-` + 18 characters, issued by the gateway, unique.
+    pub connection_id: String,
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret_sealed: String,
+    pub updated_at: UnixTime,
+}
+
+impl std::fmt::Debug for AdConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AdConnection")
+            .field("connection_id", &self.connection_id)
+            .field("issuer", &self.issuer)
+            .field("client_id", &self.client_id)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Tenant {
@@ -438,6 +465,17 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Tenant>;
     /// Records the 回線情報通知設定 consent of a West line.
     async fn consent_line(&self, tenant_id: &str, line: &str) -> StoreResult<Tenant>;
+
+    /// Sets the tenant's Active Directory connection. `Stale` when its
+    /// connection ID is another tenant's, or differs from the one the
+    /// tenant already has (a connection ID never changes once mailed).
+    async fn save_ad_connection(
+        &self,
+        tenant_id: &str,
+        connection: AdConnection,
+    ) -> StoreResult<Tenant>;
+    /// The tenant whose Active Directory connection has this ID.
+    async fn find_tenant_by_connection(&self, connection_id: &str) -> StoreResult<Option<Tenant>>;
 
     /// Stores a single-use record of a flow in progress (a sign-in at a
     /// provider): a ticket that is never mailed.

@@ -41,6 +41,9 @@ CREATE UNIQUE INDEX IF NOT EXISTS users_by_identity ON users(
     json_extract(data, '$.identity.issuer'), json_extract(data, '$.identity.subject'))
     WHERE json_extract(data, '$.identity') IS NOT NULL;
 CREATE TABLE IF NOT EXISTS events (key TEXT PRIMARY KEY, count INTEGER NOT NULL, window_end INTEGER NOT NULL);
+CREATE UNIQUE INDEX IF NOT EXISTS tenants_by_connection ON tenants(
+    json_extract(data, '$.ad.connection_id'))
+    WHERE json_extract(data, '$.ad.connection_id') IS NOT NULL;
 ";
 
 /// The embedded store.
@@ -1001,6 +1004,57 @@ impl Store for SqliteStore {
                     t.line_consents.push(line);
                 }
             })
+        })
+        .await
+    }
+
+    async fn save_ad_connection(
+        &self,
+        tenant_id: &str,
+        connection: AdConnection,
+    ) -> StoreResult<Tenant> {
+        let tenant_id = tenant_id.to_string();
+        self.run(move |c| {
+            let tx = begin(c)?;
+            let mut tenant = load_tenant(&tx, &tenant_id)?.ok_or(StoreError::NotFound)?;
+            if tenant
+                .ad
+                .as_ref()
+                .is_some_and(|old| old.connection_id != connection.connection_id)
+            {
+                return Err(StoreError::Stale);
+            }
+            tenant.ad = Some(connection);
+            match tx.execute(
+                "UPDATE tenants SET data = ?2 WHERE id = ?1",
+                params![tenant.id, to_json(&tenant)?],
+            ) {
+                Ok(_) => {}
+                Err(rusqlite::Error::SqliteFailure(e, _))
+                    if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+                {
+                    return Err(StoreError::Stale)
+                }
+                Err(e) => return Err(unavailable(e)),
+            }
+            tx.commit().map_err(unavailable)?;
+            Ok(tenant)
+        })
+        .await
+    }
+
+    async fn find_tenant_by_connection(&self, connection_id: &str) -> StoreResult<Option<Tenant>> {
+        let connection_id = connection_id.to_string();
+        self.run(move |c| {
+            let data: Option<String> = c
+                .query_row(
+                    "SELECT data FROM tenants WHERE json_extract(data, '$.ad.connection_id') = ?1",
+                    [&connection_id],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(unavailable)?;
+            data.map(|d| from_json(&d)).transpose()
         })
         .await
     }
