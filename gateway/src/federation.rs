@@ -2,7 +2,8 @@
 //! authorization-code flow with PKCE S256, `state` and `nonce`, RFC 9207's
 //! `iss`, and the ID token checked by the `openidconnect` crate (signature
 //! from the provider's JWKS, issuer, audience, expiry, nonce, algorithm).
-//! Providers are found by discovery, cached for an hour.
+//! Providers are found by discovery, cached for an hour. The same client
+//! serves the configured providers and each tenant's ADFS.
 
 use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata};
 use openidconnect::{
@@ -11,8 +12,7 @@ use openidconnect::{
 };
 use sekisho_config::Provider;
 use sekisho_policy::model::LoginMethod;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// How long discovered metadata (with the signing keys) is trusted.
 const METADATA_TTL: Duration = Duration::from_secs(3600);
@@ -73,14 +73,21 @@ fn origin(url: &str) -> Option<String> {
     Some(format!("{}://{}", uri.scheme_str()?, uri.authority()?))
 }
 
-struct Rp {
-    cfg: Provider,
-    metadata: Mutex<Option<(Instant, CoreProviderMetadata)>>,
+/// The OpenID Connect client settings of one provider: a configured one,
+/// or a tenant's ADFS (Active Directory設定).
+#[derive(Clone)]
+pub struct OidcSettings {
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret: String,
 }
 
 pub struct Federation {
-    providers: Vec<Rp>,
+    providers: Vec<(LoginMethod, OidcSettings)>,
     facebook: Option<sekisho_config::Facebook>,
+    /// Discovered metadata (with the signing keys) by issuer: the
+    /// configured providers' and the tenants' ADFS.
+    metadata: moka::sync::Cache<String, CoreProviderMetadata>,
     http: reqwest::Client,
 }
 
@@ -96,6 +103,15 @@ const ORDER: [LoginMethod; 4] = [
     LoginMethod::Daccount,
 ];
 
+type Client = CoreClient<
+    openidconnect::EndpointSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointMaybeSet,
+    openidconnect::EndpointMaybeSet,
+>;
+
 impl Federation {
     pub fn new(
         providers: &[Provider],
@@ -109,12 +125,20 @@ impl Federation {
         Ok(Federation {
             providers: providers
                 .iter()
-                .map(|p| Rp {
-                    cfg: p.clone(),
-                    metadata: Mutex::new(None),
+                .map(|p| {
+                    let settings = OidcSettings {
+                        issuer: p.issuer.clone(),
+                        client_id: p.client_id.clone(),
+                        client_secret: p.client_secret.clone(),
+                    };
+                    (p.method, settings)
                 })
                 .collect(),
             facebook: facebook.cloned(),
+            metadata: moka::sync::Cache::builder()
+                .max_capacity(10_000)
+                .time_to_live(METADATA_TTL)
+                .build(),
             http,
         })
     }
@@ -125,18 +149,36 @@ impl Federation {
             .into_iter()
             .filter(|m| match m {
                 LoginMethod::Facebook => self.facebook.is_some(),
-                m => self.rp(*m).is_some(),
+                m => self.settings(*m).is_some(),
             })
             .collect()
     }
 
-    fn rp(&self, method: LoginMethod) -> Option<&Rp> {
-        self.providers.iter().find(|p| p.cfg.method == method)
+    fn settings(&self, method: LoginMethod) -> Option<&OidcSettings> {
+        self.providers
+            .iter()
+            .find(|(m, _)| *m == method)
+            .map(|(_, s)| s)
+    }
+
+    /// The issuer's origin and its discovered authorization endpoint's
+    /// (which may be another host), when known.
+    fn origins_of(&self, issuer: &str, out: &mut Vec<String>) {
+        let mut urls = vec![issuer.to_string()];
+        if let Some(m) = self.metadata.get(issuer) {
+            urls.push(m.authorization_endpoint().url().to_string());
+        }
+        for u in urls {
+            if let Some(o) = origin(&u) {
+                if !out.contains(&o) {
+                    out.push(o);
+                }
+            }
+        }
     }
 
     /// Origins the browser is sent to from the gateway's forms: each
-    /// issuer's, and each discovered authorization endpoint's (which may be
-    /// another host, e.g. d-account's). For the pages' `form-action`.
+    /// configured provider's. For the pages' `form-action`.
     pub fn form_origins(&self) -> Vec<String> {
         let mut out = Vec::new();
         if let Some(o) = self
@@ -146,81 +188,73 @@ impl Federation {
         {
             out.push(o);
         }
-        for rp in &self.providers {
-            let mut urls = vec![rp.cfg.issuer.clone()];
-            if let Ok(guard) = rp.metadata.lock() {
-                if let Some((_, m)) = guard.as_ref() {
-                    urls.push(m.authorization_endpoint().url().to_string());
-                }
-            }
-            for u in urls {
-                if let Some(o) = origin(&u) {
-                    if !out.contains(&o) {
-                        out.push(o);
-                    }
-                }
-            }
+        for (_, s) in &self.providers {
+            self.origins_of(&s.issuer, &mut out);
         }
+        out
+    }
+
+    /// Origins a page whose form starts a sign-in at this tenant's ADFS
+    /// must allow; discovers the issuer first so its authorization
+    /// endpoint is known.
+    pub async fn ad_form_origins(&self, ad: &OidcSettings) -> Vec<String> {
+        let _ = self.metadata(&ad.issuer, false).await;
+        let mut out = Vec::new();
+        self.origins_of(&ad.issuer, &mut out);
         out
     }
 
     /// Discovers every provider once, so the pages' policy knows their
     /// authorization endpoints before the first button is pressed.
     pub async fn warm_up(&self) {
-        for rp in &self.providers {
-            let _ = self.metadata(rp, false).await;
+        for (_, s) in &self.providers {
+            let _ = self.metadata(&s.issuer, false).await;
         }
     }
 
     /// The provider's issuer as configured.
     pub fn issuer(&self, method: LoginMethod) -> Option<&str> {
-        self.rp(method).map(|p| p.cfg.issuer.as_str())
+        self.settings(method).map(|s| s.issuer.as_str())
     }
 
-    async fn metadata(&self, rp: &Rp, refresh: bool) -> Result<CoreProviderMetadata, FedError> {
+    /// Whether `issuer` answers OpenID discovery (checked before a holder's
+    /// ADFS settings are saved).
+    pub async fn discover(&self, issuer: &str) -> Result<(), FedError> {
+        self.metadata(issuer, true).await.map(|_| ())
+    }
+
+    async fn metadata(
+        &self,
+        issuer: &str,
+        refresh: bool,
+    ) -> Result<CoreProviderMetadata, FedError> {
         if !refresh {
-            if let Ok(guard) = rp.metadata.lock() {
-                if let Some((at, m)) = guard.as_ref() {
-                    if at.elapsed() < METADATA_TTL {
-                        return Ok(m.clone());
-                    }
-                }
+            if let Some(m) = self.metadata.get(issuer) {
+                return Ok(m);
             }
         }
-        let issuer = IssuerUrl::new(rp.cfg.issuer.clone()).map_err(|_| FedError::Configuration)?;
-        let m = CoreProviderMetadata::discover_async(issuer, &self.http)
+        let url = IssuerUrl::new(issuer.to_string()).map_err(|_| FedError::Configuration)?;
+        let m = CoreProviderMetadata::discover_async(url, &self.http)
             .await
             .map_err(|e| {
-                tracing::warn!(issuer = %rp.cfg.issuer, error = %e, "OpenID discovery failed");
+                tracing::warn!(issuer = %issuer, error = %e, "OpenID discovery failed");
                 FedError::Unreachable
             })?;
-        if let Ok(mut guard) = rp.metadata.lock() {
-            *guard = Some((Instant::now(), m.clone()));
-        }
+        self.metadata.insert(issuer.to_string(), m.clone());
         Ok(m)
     }
 
     fn client(
-        rp: &Rp,
+        s: &OidcSettings,
         m: CoreProviderMetadata,
         redirect: &str,
-    ) -> Result<
-        CoreClient<
-            openidconnect::EndpointSet,
-            openidconnect::EndpointNotSet,
-            openidconnect::EndpointNotSet,
-            openidconnect::EndpointNotSet,
-            openidconnect::EndpointMaybeSet,
-            openidconnect::EndpointMaybeSet,
-        >,
-        FedError,
-    > {
+    ) -> Result<Client, FedError> {
         let redirect =
             RedirectUrl::new(redirect.to_string()).map_err(|_| FedError::Configuration)?;
         Ok(CoreClient::from_provider_metadata(
             m,
-            ClientId::new(rp.cfg.client_id.clone()),
-            Some(ClientSecret::new(rp.cfg.client_secret.clone())),
+            ClientId::new(s.client_id.clone()),
+            Some(ClientSecret::new(s.client_secret.clone())),
         )
         .set_redirect_uri(redirect))
     }
@@ -231,18 +265,29 @@ impl Federation {
         if method == LoginMethod::Facebook {
             return self.start_facebook(redirect);
         }
-        let rp = self.rp(method).ok_or(FedError::Configuration)?;
-        let client = Self::client(rp, self.metadata(rp, false).await?, redirect)?;
+        let s = self.settings(method).ok_or(FedError::Configuration)?;
+        self.start_oidc(s, redirect, &["email"]).await
+    }
+
+    /// A sign-in at any OpenID provider by its settings (a tenant's ADFS
+    /// needs no scope beyond `openid`).
+    pub async fn start_oidc(
+        &self,
+        s: &OidcSettings,
+        redirect: &str,
+        scopes: &[&str],
+    ) -> Result<Started, FedError> {
+        let client = Self::client(s, self.metadata(&s.issuer, false).await?, redirect)?;
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-        let (url, state, nonce) = client
-            .authorize_url(
-                CoreAuthenticationFlow::AuthorizationCode,
-                CsrfToken::new_random,
-                Nonce::new_random,
-            )
-            .add_scope(Scope::new("email".to_string()))
-            .set_pkce_challenge(challenge)
-            .url();
+        let mut request = client.authorize_url(
+            CoreAuthenticationFlow::AuthorizationCode,
+            CsrfToken::new_random,
+            Nonce::new_random,
+        );
+        for scope in scopes {
+            request = request.add_scope(Scope::new(scope.to_string()));
+        }
+        let (url, state, nonce) = request.set_pkce_challenge(challenge).url();
         Ok(Started {
             url: url.to_string(),
             state: state.secret().clone(),
@@ -265,14 +310,28 @@ impl Federation {
         if method == LoginMethod::Facebook {
             return self.finish_facebook(redirect, code, pkce_verifier).await;
         }
-        let rp = self.rp(method).ok_or(FedError::Configuration)?;
+        let s = self.settings(method).ok_or(FedError::Configuration)?;
+        self.finish_oidc(s, redirect, code, iss, pkce_verifier, nonce)
+            .await
+    }
+
+    /// [`Federation::finish`] for any OpenID provider by its settings.
+    pub async fn finish_oidc(
+        &self,
+        s: &OidcSettings,
+        redirect: &str,
+        code: &str,
+        iss: Option<&str>,
+        pkce_verifier: &str,
+        nonce: &str,
+    ) -> Result<Identity, FedError> {
         if let Some(iss) = iss {
-            if iss.trim_end_matches('/') != rp.cfg.issuer.trim_end_matches('/') {
+            if iss.trim_end_matches('/') != s.issuer.trim_end_matches('/') {
                 return Err(FedError::IssMismatch);
             }
         }
-        let metadata = self.metadata(rp, false).await?;
-        let client = Self::client(rp, metadata, redirect)?;
+        let metadata = self.metadata(&s.issuer, false).await?;
+        let client = Self::client(s, metadata, redirect)?;
         let response = client
             .exchange_code(AuthorizationCode::new(code.to_string()))
             .map_err(|_| FedError::Configuration)?
@@ -289,7 +348,7 @@ impl Federation {
             Ok(c) => c.clone(),
             Err(first) => {
                 // A key rotated since discovery: look again, once.
-                let fresh = Self::client(rp, self.metadata(rp, true).await?, redirect)?;
+                let fresh = Self::client(s, self.metadata(&s.issuer, true).await?, redirect)?;
                 let verifier = fresh.id_token_verifier();
                 let claims = id_token
                     .claims(&verifier, &nonce)

@@ -133,7 +133,8 @@ impl Gateway {
         answer: Answer,
     ) -> Result<bool> {
         ctx.outcome = outcome;
-        write_answer(session, answer, self.app.hsts, &self.app.csp()).await?;
+        let csp = self.app.csp_with(&answer.form_origins);
+        write_answer(session, answer, self.app.hsts, &csp).await?;
         Ok(true)
     }
 }

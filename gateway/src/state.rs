@@ -166,6 +166,17 @@ impl App {
         crate::web::content_security_policy(&self.federation.form_origins())
     }
 
+    /// [`App::csp`] with a page's own extra origins (a tenant's ADFS).
+    pub fn csp_with(&self, extra: &[String]) -> String {
+        let mut origins = self.federation.form_origins();
+        for o in extra {
+            if !origins.contains(o) {
+                origins.push(o.clone());
+            }
+        }
+        crate::web::content_security_policy(&origins)
+    }
+
     /// The CSRF token for a form bound to `binding`.
     pub fn csrf(&self, binding: &str) -> String {
         crate::crypto::csrf_token(&self.csrf_key, binding)

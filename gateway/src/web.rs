@@ -348,6 +348,9 @@ pub struct Answer {
     pub close: bool,
     /// Gateway pages that may be cached (static assets, keys).
     pub cacheable: bool,
+    /// Origins this page's forms may lead to beyond the configured
+    /// providers' (a tenant's ADFS), for its `form-action`.
+    pub form_origins: Vec<String>,
 }
 
 impl Answer {
@@ -359,6 +362,7 @@ impl Answer {
             body: Bytes::from(html),
             close: false,
             cacheable: false,
+            form_origins: Vec::new(),
         }
     }
 
@@ -383,6 +387,12 @@ impl Answer {
 
     pub fn with_header(mut self, name: &'static str, value: String) -> Answer {
         self.headers.push((name, value));
+        self
+    }
+
+    /// Lets this page's forms lead to `origins` too.
+    pub fn with_form_origins(mut self, origins: Vec<String>) -> Answer {
+        self.form_origins = origins;
         self
     }
 

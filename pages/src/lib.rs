@@ -126,6 +126,9 @@ pub struct LoginPage<'a> {
     pub providers: Vec<(&'a str, String)>,
     /// `login` or `menu`: where a provider's sign-in leads.
     pub purpose: &'a str,
+    /// The link to the Active Directory connection-ID prompt, when offered.
+    pub ad_href: Option<String>,
+    pub ad_label: String,
 }
 
 /// Asks for the address a reset link should go to.
@@ -168,6 +171,9 @@ pub struct RegisterPage<'a> {
     pub problems: Vec<String>,
     /// OpenID providers' buttons: (provider id, label).
     pub providers: Vec<(&'a str, String)>,
+    /// The tenant's Active Directory connection ID and the button's label,
+    /// when the tenant set one up.
+    pub ad: Option<(String, String)>,
 }
 
 #[derive(Template)]
@@ -483,8 +489,14 @@ mod tests {
             show_resend_unlock: false,
             providers: Vec::new(),
             purpose: "login",
+            ad_href: Some("/.sekisho/ad/start?purpose=login&next=%2Ffiles".into()),
+            ad_label: "Active Directoryアカウントでログイン".into(),
         });
         assert!(html.contains("<label for=\"email\">メールアドレス</label>"));
+        assert!(
+            html.contains(">Active Directoryアカウントでログイン</a>"),
+            "{html}"
+        );
         assert!(!html.contains("<script>x"));
         assert!(html.contains("lang=\"ja\""));
         assert!(

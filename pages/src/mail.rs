@@ -148,6 +148,43 @@ pub fn method_change(service: &str, name: &str, url: &str) -> MailText {
     }
 }
 
+/// Active Directoryアカウントのログイン用URL・接続ID通知 (manual §1-3), sent
+/// to the contract holder when the tenant's ADFS is set up. `closed_url`
+/// is `None` when the gateway has no closed-network route.
+pub fn ad_connection(
+    service: &str,
+    name: &str,
+    internet_url: &str,
+    closed_url: Option<&str>,
+    connection_id: &str,
+) -> MailText {
+    let closed = match closed_url {
+        Some(u) => format!("・回線認証用 : {u}\n"),
+        None => String::new(),
+    };
+    MailText {
+        subject: format!("【{service}】Active Directoryアカウントのログイン用URL・接続ID通知"),
+        body: format!(
+            "{}\
+             Active Directoryアカウントのログイン用URLおよび接続IDをご連絡いたします。\n\n\
+             ※契約者の方は、Active Directoryアカウントでログインをする利用者に対して、\
+             事前に接続IDを通知してください。\n\
+             利用者がログイン方法のActive Directoryアカウントに設定する際に、\
+             接続IDの入力が必要となります。\n\n\
+             ■ Active Directoryアカウントのログイン用URL\n\
+             ・インターネット用 : {internet_url}\n\
+             {closed}\n\
+             ■ Active Directoryアカウントのログイン設定に必要な接続ID\n\
+             ・Active Directoryの接続ID : {connection_id}\n\
+             {service}へログイン時に、接続IDの入力画面が表示された場合、\
+             上記の接続IDを入力してください。\n\n\
+             {}",
+            greeting(service, name),
+            footer(service)
+        ),
+    }
+}
+
 /// A notice of a change to someone's sign-in: `what` says which (e.g.
 /// パスワード, メールアドレス, ログイン方法), `detail` adds a sentence.
 pub fn sign_in_changed_notice(

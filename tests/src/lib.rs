@@ -156,15 +156,9 @@ impl Env {
         c
     }
 
-    /// Has `admin` (logged in) invite a user through the console, registers
-    /// them from the mailed link, and returns them logged in.
-    pub async fn invited_user(
-        &self,
-        admin: &mut Client,
-        name: &str,
-        email: &str,
-        role: &str,
-    ) -> Client {
+    /// Has `admin` (logged in) invite a user through the console; returns
+    /// the link from the invitation mail.
+    pub async fn invite(&self, admin: &mut Client, name: &str, email: &str, role: &str) -> String {
         let page = admin.get("/.sekisho/admin/invite").await;
         assert_eq!(page.status, 200, "{}", page.body);
         let r = admin
@@ -179,12 +173,54 @@ impl Env {
             )
             .await;
         assert_eq!(r.status, 200, "{}", r.body);
-        let mail = self.smtp.wait_for(email, "利用者登録のご案内");
-        let link = mail.link("/.sekisho/register?ticket=").unwrap();
+        self.smtp
+            .wait_for(email, "利用者登録のご案内")
+            .link("/.sekisho/register?ticket=")
+            .expect("a registration link in the mail")
+    }
+
+    /// Has `admin` (logged in) invite a user through the console, registers
+    /// them from the mailed link, and returns them logged in.
+    pub async fn invited_user(
+        &self,
+        admin: &mut Client,
+        name: &str,
+        email: &str,
+        role: &str,
+    ) -> Client {
+        let link = self.invite(admin, name, email, role).await;
         let mut c = self.client();
         assert_eq!(c.register(&link, GOOD_PASSWORD).await.status, 200);
         assert_eq!(c.login(email, GOOD_PASSWORD).await.status, 303);
         c
+    }
+
+    /// Has `admin` (logged in) send `email`'s user a login-method change
+    /// link from the console; returns the link's path.
+    pub async fn method_change_link(&self, admin: &mut Client, email: &str) -> String {
+        let list = admin.get("/.sekisho/admin/").await;
+        let mut found = None;
+        for (i, _) in list.body.match_indices("/.sekisho/admin/users/") {
+            let id = list.body[i + 22..i + 54].to_string();
+            let page = admin.get(&format!("/.sekisho/admin/users/{id}")).await;
+            if page.body.contains(email) {
+                found = Some((id, page));
+            }
+        }
+        let (id, page) = found.expect("the user's detail page");
+        let r = admin
+            .post(
+                &format!("/.sekisho/admin/users/{id}/change-link"),
+                &[("csrf", &page.csrf()), ("email", email)],
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let link = self
+            .smtp
+            .wait_for(email, "ログイン方法の設定変更")
+            .link("/.sekisho/method?ticket=")
+            .expect("a method-change link");
+        link[link.find("/.sekisho/").unwrap()..].to_string()
     }
 }
 

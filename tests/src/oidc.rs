@@ -85,7 +85,9 @@ pub async fn sign_in(c: &mut Client, auth_url: &str, login: &str) -> String {
         let r = c.get(&url).await;
         if r.status == 303 || r.status == 302 {
             let next = absolute(r.location());
-            if next.contains("/.sekisho/federation/callback") {
+            if next.contains("/.sekisho/federation/callback")
+                || next.contains("/callback?") && next.contains("/.sekisho/ad/")
+            {
                 return next;
             }
             url = next;
@@ -101,7 +103,9 @@ pub async fn sign_in(c: &mut Client, auth_url: &str, login: &str) -> String {
         let r = c.post(&absolute(&action), &post).await;
         assert!(r.status == 303 || r.status == 302, "{}: {}", action, r.body);
         let next = absolute(r.location());
-        if next.contains("/.sekisho/federation/callback") {
+        if next.contains("/.sekisho/federation/callback")
+            || next.contains("/callback?") && next.contains("/.sekisho/ad/")
+        {
             return next;
         }
         url = next;

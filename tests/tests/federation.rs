@@ -471,35 +471,10 @@ async fn method_change_to_a_provider_by_an_administrators_link() {
     s.env
         .invited_user(&mut holder, "利用 者", "staff-fed@example.jp", "user")
         .await;
-    // The staff member's detail page, and the method-change link.
-    let list = holder.get("/.sekisho/admin/").await;
-    let ids: Vec<String> = list
-        .body
-        .match_indices("/.sekisho/admin/users/")
-        .map(|(i, _)| list.body[i + 22..i + 54].to_string())
-        .collect();
-    let mut staff = None;
-    for id in ids {
-        let page = holder.get(&format!("/.sekisho/admin/users/{id}")).await;
-        if page.body.contains("staff-fed@example.jp") {
-            staff = Some((id, page));
-        }
-    }
-    let (id, page) = staff.expect("the staff member's page");
-    let r = holder
-        .post(
-            &format!("/.sekisho/admin/users/{id}/change-link"),
-            &[("csrf", &page.csrf()), ("email", "staff-fed@example.jp")],
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", r.body);
-    let link = s
+    let path = s
         .env
-        .smtp
-        .wait_for("staff-fed@example.jp", "ログイン方法の設定変更")
-        .link("/.sekisho/method?ticket=")
-        .unwrap();
-    let path = link[link.find("/.sekisho/").unwrap()..].to_string();
+        .method_change_link(&mut holder, "staff-fed@example.jp")
+        .await;
     let ticket = path.split("ticket=").nth(1).unwrap().to_string();
 
     // The staff member opens it and picks the provider.

@@ -37,25 +37,9 @@ async fn save_lines(c: &mut Client, route: &str, lines: &str) -> sekisho_tests::
     .await
 }
 
-/// Invites a user and registers them; returns their address.
+/// Invites a user and registers them.
 async fn invite(env: &Env, admin: &mut Client, email: &str) {
-    let page = admin.get("/.sekisho/admin/invite").await;
-    admin
-        .post(
-            "/.sekisho/admin/invite",
-            &[
-                ("csrf", &page.csrf()),
-                ("name", "利用者"),
-                ("email", email),
-                ("role", "user"),
-            ],
-        )
-        .await;
-    let link = env
-        .smtp
-        .wait_for(email, "利用者登録のご案内")
-        .link("/.sekisho/register?ticket=")
-        .unwrap();
+    let link = env.invite(admin, "利用者", email, "user").await;
     let mut c = env.client();
     assert_eq!(c.register(&link, GOOD_PASSWORD).await.status, 200);
 }

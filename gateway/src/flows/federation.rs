@@ -30,7 +30,7 @@ const FLOW_SECONDS: i64 = 600;
 /// What a flow started for.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case", tag = "kind")]
-enum Purpose {
+pub(super) enum Purpose {
     Login {
         menu: bool,
         next: String,
@@ -47,13 +47,18 @@ enum Purpose {
 
 /// What the flow record keeps (staged on its ticket).
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct Flow {
-    method: LoginMethod,
-    purpose: Purpose,
+pub(super) struct Flow {
+    pub method: LoginMethod,
+    pub purpose: Purpose,
     /// Hash of the pre-session id of the browser that started it.
-    browser: String,
-    pkce_verifier: String,
-    nonce: String,
+    pub browser: String,
+    pub pkce_verifier: String,
+    pub nonce: String,
+    /// The tenant's connection ID, for a sign-in at its Active Directory:
+    /// the callback must be that connection's (S36) and the user that
+    /// tenant's (S37).
+    #[serde(default)]
+    pub connection_id: Option<String>,
 }
 
 /// The label of a provider's button.
@@ -62,6 +67,7 @@ pub fn button(t: &Texts, method: LoginMethod, register: bool) -> String {
         LoginMethod::Google => t.provider_google,
         LoginMethod::Facebook => t.provider_facebook,
         LoginMethod::Microsoft => t.provider_microsoft,
+        LoginMethod::Ad => t.provider_ad,
         _ => t.provider_daccount,
     };
     if register {
@@ -84,7 +90,12 @@ fn redirect_uri(app: &App, req: &Req) -> String {
     format!("{}{CALLBACK}", app.public_url(req.route))
 }
 
-fn failed(app: &App, req: &Req, status: u16, text: fn(&Texts) -> &'static str) -> Answer {
+pub(super) fn failed(
+    app: &App,
+    req: &Req,
+    status: u16,
+    text: fn(&Texts) -> &'static str,
+) -> Answer {
     let t = req.lang.texts();
     app.message_page(
         req,
@@ -95,7 +106,7 @@ fn failed(app: &App, req: &Req, status: u16, text: fn(&Texts) -> &'static str) -
     )
 }
 
-fn count(provider: &str, outcome: &'static str) {
+pub(super) fn count(provider: &str, outcome: &'static str) {
     crate::metrics::FEDERATED_LOGINS
         .with_label_values(&[provider, outcome])
         .inc();
@@ -115,10 +126,41 @@ pub async fn start(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcome 
     else {
         return ("unknown_provider", app.error_page(req, 400));
     };
+    let (purpose, browser) = match purpose_of(app, req, &form).await {
+        Ok(x) => x,
+        Err(o) => return o,
+    };
+    let started = match app.federation.start(method, &redirect_uri(app, req)).await {
+        Ok(s) => s,
+        Err(e) => {
+            count(method.as_str(), e.reason());
+            return (
+                "provider_unreachable",
+                failed(app, req, 503, |t| t.federation_unavailable_text),
+            );
+        }
+    };
+    let flow = Flow {
+        method,
+        purpose,
+        browser,
+        pkce_verifier: started.pkce_verifier,
+        nonce: started.nonce,
+        connection_id: None,
+    };
+    keep_flow(app, req, flow, &started.state, &started.url).await
+}
+
+/// What a sign-in is for, from the form that starts it, and the browser
+/// its return must come back to: its pre-session, or (from the menu) its
+/// session. Every purpose carries its CSRF token.
+pub(super) async fn purpose_of(
+    app: &App,
+    req: &Req,
+    form: &crate::web::Form,
+) -> Result<(Purpose, String), Outcome> {
     let pre = req.cookies.unique(app.cookies.pre);
     let pre_csrf_ok = pre.is_some_and(|p| app.csrf_ok(&pre_binding(p), form.get("csrf")));
-    // The browser the return must come back to: its pre-session, or (from
-    // the menu) its session.
     let (purpose, browser) = match form.get("purpose") {
         "login" | "menu" if pre_csrf_ok => (
             Purpose::Login {
@@ -142,20 +184,17 @@ pub async fn start(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcome 
                     },
                     pre.map(crypto::token_hash),
                 ),
-                Ok(None) => return ("ticket_invalid", app.error_page(req, 400)),
-                Err(_) => return ("store_unavailable", app.error_page(req, 503)),
+                Ok(None) => return Err(("ticket_invalid", app.error_page(req, 400))),
+                Err(_) => return Err(("store_unavailable", app.error_page(req, 503))),
             }
         }
         "method" => {
-            let live = match super::require_session(app, req).await {
-                Ok(l) => l,
-                Err(o) => return o,
-            };
+            let live = super::require_session(app, req).await?;
             if !app.csrf_ok(&live.id_hash, form.get("csrf")) {
-                return ("csrf_failed", app.error_page(req, 403));
+                return Err(("csrf_failed", app.error_page(req, 403)));
             }
             if !method_change::may(&live.view.user, &live.view.tenant) {
-                return ("forbidden", app.error_page(req, 403));
+                return Err(("forbidden", app.error_page(req, 403)));
             }
             (
                 Purpose::Method {
@@ -166,33 +205,28 @@ pub async fn start(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcome 
             )
         }
         "login" | "menu" | "register" | "method_link" => {
-            return ("csrf_failed", app.error_page(req, 403))
+            return Err(("csrf_failed", app.error_page(req, 403)))
         }
-        _ => return ("bad_purpose", app.error_page(req, 400)),
+        _ => return Err(("bad_purpose", app.error_page(req, 400))),
     };
-    let Some(browser) = browser else {
-        return ("csrf_failed", app.error_page(req, 403));
-    };
-    let started = match app.federation.start(method, &redirect_uri(app, req)).await {
-        Ok(s) => s,
-        Err(e) => {
-            count(method.as_str(), e.reason());
-            return (
-                "provider_unreachable",
-                failed(app, req, 503, |t| t.federation_unavailable_text),
-            );
-        }
-    };
-    let flow = Flow {
-        method,
-        purpose,
-        browser,
-        pkce_verifier: started.pkce_verifier,
-        nonce: started.nonce,
-    };
+    match browser {
+        Some(b) => Ok((purpose, b)),
+        None => Err(("csrf_failed", app.error_page(req, 403))),
+    }
+}
+
+/// Stores the flow under the hash of its `state` and sends the browser to
+/// the provider.
+pub(super) async fn keep_flow(
+    app: &App,
+    req: &Req,
+    flow: Flow,
+    state: &str,
+    provider_url: &str,
+) -> Outcome {
     let now = app.clock.now();
     let record = TicketRecord {
-        hash: crypto::token_hash(&started.state),
+        hash: crypto::token_hash(state),
         purpose: TicketPurpose::Federation.as_str().into(),
         user_id: String::new(),
         issued_at: now,
@@ -202,28 +236,59 @@ pub async fn start(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcome 
     if app.store.put_ticket(record).await.is_err() {
         return ("store_unavailable", app.error_page(req, 503));
     }
-    ("federation_started", Answer::redirect(&started.url))
+    ("federation_started", Answer::redirect(provider_url))
 }
 
 /// GET: the provider's return. Every failure is one clear page; the
 /// reason goes to metrics and audit, never to the page.
 pub async fn callback(app: &Arc<App>, req: &Req) -> Outcome {
+    let (flow, code) = match returned_flow(app, req).await {
+        Ok(x) => x,
+        Err(o) => return o,
+    };
+    if flow.connection_id.is_some() {
+        // Started for a tenant's Active Directory: its own callback only.
+        return refuse(app, req, "wrong_callback", flow.method.as_str());
+    }
+    let identity = match app
+        .federation
+        .finish(
+            flow.method,
+            &redirect_uri(app, req),
+            &code,
+            req.query_param("iss").as_deref(),
+            &flow.pkce_verifier,
+            &flow.nonce,
+        )
+        .await
+    {
+        Ok(i) => i,
+        Err(e) => return refuse(app, req, e.reason(), flow.method.as_str()),
+    };
+    finish_flow(app, req, flow, identity, None).await
+}
+
+/// The one refusal page of a return, counted and audited by `reason`.
+pub(super) fn refuse(app: &App, req: &Req, reason: &'static str, provider: &str) -> Outcome {
     let who = Who {
         client_ip: Some(&req.client_ip),
         route: Some(req.route),
         ..Default::default()
     };
-    let refuse = |reason: &'static str, provider: &str| {
-        count(provider, reason);
-        audit::event("federation_refused", &who, reason);
-        (
-            "federation_refused",
-            failed(app, req, 400, |t| t.federation_failed_text),
-        )
-    };
+    count(provider, reason);
+    audit::event("federation_refused", &who, reason);
+    (
+        "federation_refused",
+        failed(app, req, 400, |t| t.federation_failed_text),
+    )
+}
+
+/// Takes the flow a provider's return names by `state`, once, and checks
+/// it comes back to the browser that started it with a code.
+pub(super) async fn returned_flow(app: &App, req: &Req) -> Result<(Flow, String), Outcome> {
     let state = req.query_param("state").unwrap_or_default();
     if state.is_empty() {
-        return refuse("missing_state", "-");
+        return Err(refuse(app, req, "missing_state", "-"));
     }
     let flow = match app
         .store
@@ -236,10 +301,10 @@ pub async fn callback(app: &Arc<App>, req: &Req) -> Outcome {
     {
         Ok(Some(t)) => t.staged.and_then(|s| serde_json::from_str::<Flow>(&s).ok()),
         Ok(None) => None,
-        Err(_) => return ("store_unavailable", app.error_page(req, 503)),
+        Err(_) => return Err(("store_unavailable", app.error_page(req, 503))),
     };
     let Some(flow) = flow else {
-        return refuse("unknown_state", "-");
+        return Err(refuse(app, req, "unknown_state", "-"));
     };
     let provider = flow.method.as_str();
     let by_pre = req
@@ -250,46 +315,73 @@ pub async fn callback(app: &Arc<App>, req: &Req) -> Outcome {
         .cookies
         .unique(app.cookies.session)
         .is_some_and(|s| crypto::same(&format!("s:{}", crypto::token_hash(s)), &flow.browser));
-    let same_browser = by_pre || by_session;
-    if !same_browser {
-        return refuse("other_browser", provider);
+    if !(by_pre || by_session) {
+        return Err(refuse(app, req, "other_browser", provider));
     }
     if req.query_param("error").is_some() {
-        return refuse("provider_error", provider);
+        return Err(refuse(app, req, "provider_error", provider));
     }
     let Some(code) = req.query_param("code").filter(|c| !c.is_empty()) else {
-        return refuse("missing_code", provider);
+        return Err(refuse(app, req, "missing_code", provider));
     };
-    let iss = req.query_param("iss");
-    let identity = match app
-        .federation
-        .finish(
-            flow.method,
-            &redirect_uri(app, req),
-            &code,
-            iss.as_deref(),
-            &flow.pkce_verifier,
-            &flow.nonce,
-        )
-        .await
-    {
-        Ok(i) => i,
-        Err(e) => return refuse(e.reason(), provider),
-    };
+    Ok((flow, code))
+}
+
+/// Does what the flow was started for with the proven account. `tenant`
+/// limits it to one tenant's users (a tenant's Active Directory, S37).
+pub(super) async fn finish_flow(
+    app: &Arc<App>,
+    req: &Req,
+    flow: Flow,
+    identity: crate::federation::Identity,
+    tenant: Option<&str>,
+) -> Outcome {
     let bound = FederatedIdentity {
         issuer: identity.issuer,
         subject: identity.subject,
     };
     match flow.purpose {
         Purpose::Register { ticket_hash } => {
-            register(app, req, flow.method, bound, &ticket_hash).await
+            register(app, req, flow.method, bound, &ticket_hash, tenant).await
         }
-        Purpose::Login { menu, next } => login(app, req, flow.method, bound, menu, &next).await,
+        Purpose::Login { menu, next } => {
+            login(app, req, flow.method, bound, menu, &next, tenant).await
+        }
         Purpose::Method {
             user_id,
             ticket_hash,
-        } => change_method(app, req, flow.method, bound, &user_id, ticket_hash).await,
+        } => change_method(app, req, flow.method, bound, &user_id, ticket_hash, tenant).await,
     }
+}
+
+/// The page for an invitation that was used or expired meanwhile.
+fn ticket_invalid(app: &App, req: &Req) -> Outcome {
+    let t = req.lang.texts();
+    (
+        "ticket_invalid",
+        app.message_page(
+            req,
+            410,
+            t.ticket_invalid_title,
+            t.ticket_invalid_text,
+            None,
+        ),
+    )
+}
+
+/// The page for a user of another tenant than the Active Directory's.
+fn other_tenant(app: &App, req: &Req, method: LoginMethod) -> Outcome {
+    count(method.as_str(), "other_tenant");
+    let who = Who {
+        client_ip: Some(&req.client_ip),
+        route: Some(req.route),
+        ..Default::default()
+    };
+    audit::event("federation_refused", &who, "other_tenant");
+    (
+        "federation_other_tenant",
+        failed(app, req, 403, |t| t.ad_wrong_tenant_text),
+    )
 }
 
 /// ログイン方法の設定 to a provider, once its account is proven.
@@ -300,12 +392,16 @@ async fn change_method(
     identity: FederatedIdentity,
     user_id: &str,
     ticket_hash: Option<String>,
+    scope: Option<&str>,
 ) -> Outcome {
     let user = match app.store.get_user(user_id).await {
         Ok(Some(u)) => u,
         Ok(None) => return ("ticket_invalid", app.error_page(req, 400)),
         Err(_) => return ("store_unavailable", app.error_page(req, 503)),
     };
+    if scope.is_some_and(|t| t != user.tenant_id) {
+        return other_tenant(app, req, method);
+    }
     let tenant = match app.store.get_tenant(&user.tenant_id).await {
         Ok(Some(t)) => t,
         _ => return ("store_unavailable", app.error_page(req, 503)),
@@ -334,8 +430,26 @@ async fn register(
     method: LoginMethod,
     identity: FederatedIdentity,
     ticket_hash: &str,
+    scope: Option<&str>,
 ) -> Outcome {
     let t = req.lang.texts();
+    if let Some(tenant) = scope {
+        let invited = match app
+            .store
+            .peek_ticket(ticket_hash, TicketPurpose::Invitation, app.clock.now())
+            .await
+        {
+            Ok(Some(record)) => app.store.get_user(&record.user_id).await,
+            Ok(None) => Ok(None),
+            Err(e) => Err(e),
+        };
+        match invited {
+            Ok(Some(u)) if u.tenant_id == tenant => {}
+            Ok(Some(_)) => return other_tenant(app, req, method),
+            Ok(None) => return ticket_invalid(app, req),
+            Err(_) => return ("store_unavailable", app.error_page(req, 503)),
+        }
+    }
     match app
         .store
         .complete_federated_registration(ticket_hash, method, identity, app.clock.now())
@@ -368,16 +482,7 @@ async fn register(
                 failed(app, req, 409, |t| t.federation_taken_text),
             )
         }
-        Err(StoreError::TicketInvalid) => (
-            "ticket_invalid",
-            app.message_page(
-                req,
-                410,
-                t.ticket_invalid_title,
-                t.ticket_invalid_text,
-                None,
-            ),
-        ),
+        Err(StoreError::TicketInvalid) => ticket_invalid(app, req),
         Err(_) => ("store_unavailable", app.error_page(req, 503)),
     }
 }
@@ -389,6 +494,7 @@ async fn login(
     identity: FederatedIdentity,
     menu: bool,
     next: &str,
+    scope: Option<&str>,
 ) -> Outcome {
     let t = req.lang.texts();
     let user = match app
@@ -399,8 +505,15 @@ async fn login(
         Ok(u) => u,
         Err(_) => return ("store_unavailable", app.error_page(req, 503)),
     };
-    // Bound to this provider as the user's current method, or nobody's.
-    let Some(user) = user.filter(|u| u.method == method && u.status == UserStatus::Active) else {
+    // Bound to this provider as the user's current method, or nobody's;
+    // through a tenant's Active Directory, one of that tenant's users.
+    let user = user.filter(|u| u.method == method && u.status == UserStatus::Active);
+    if let (Some(u), Some(tenant)) = (&user, scope) {
+        if u.tenant_id != tenant {
+            return other_tenant(app, req, method);
+        }
+    }
+    let Some(user) = user else {
         count(method.as_str(), "unbound");
         return (
             "federation_unbound",

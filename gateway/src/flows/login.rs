@@ -66,6 +66,12 @@ fn page(app: &App, req: &Req, kind: Kind, v: View<'_>) -> Answer {
         show_resend_unlock: v.locked,
         providers: super::federation::buttons(app, c.t, false),
         purpose: if kind == Kind::Menu { "menu" } else { "login" },
+        ad_href: super::active_directory::prompt_href(
+            app,
+            if kind == Kind::Menu { "menu" } else { "login" },
+            v.next,
+        ),
+        ad_label: super::federation::button(c.t, sekisho_policy::model::LoginMethod::Ad, false),
     });
     maybe_cookie(Answer::html(v.status, html), cookie)
 }

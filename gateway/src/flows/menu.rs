@@ -29,14 +29,16 @@ pub async fn show(app: &App, req: &Req) -> Outcome {
     if ok(MenuItem::PasswordChange) {
         change_items.push(("/.sekisho/menu/password", t.item_password_change));
     }
-    // The Active Directory setting appears here with federated login;
-    // until then it is not shown (no dead links).
     let mut settings_items = Vec::new();
     if ok(MenuItem::AccessRoute) {
         settings_items.push(("/.sekisho/menu/access-route", t.item_access_route));
     }
     if ok(MenuItem::TwoStep) {
         settings_items.push(("/.sekisho/menu/two-step", t.item_two_step));
+    }
+    // Only where the operator offers Active Directory (no dead links).
+    if ok(MenuItem::ActiveDirectory) && app.config.active_directory.is_some() {
+        settings_items.push((super::ad_setting::PATH, t.item_ad));
     }
     let mut other_items = vec![("/.sekisho/menu/sessions", t.item_sessions)];
     if user.method == sekisho_policy::model::LoginMethod::Password {

@@ -18,7 +18,7 @@ use crate::web::{Answer, Req};
 use pingora::proxy::Session;
 use sekisho_pages::{password_problems, render, ExtraForm, Field, FormPage};
 use sekisho_policy::menu::{allowed, method_change, MenuItem, MethodChangeRefusal};
-use sekisho_policy::model::{LoginMethod, Plan, Role};
+use sekisho_policy::model::{LoginMethod, Role};
 use sekisho_policy::ticket::{looks_like_ticket, TicketPurpose};
 use std::sync::Arc;
 
@@ -33,12 +33,14 @@ fn form(
     req: &Req,
     via: Via<'_>,
     user: &User,
-    plan: Plan,
+    tenant: &Tenant,
     status: u16,
     problems: Vec<String>,
 ) -> Answer {
+    let plan = tenant.plan;
     let c = app.chrome(req);
     let t = c.t;
+    let by_link = matches!(via, Via::Link { .. });
     let (action, csrf, hidden, cookie, purpose) = match via {
         Via::Menu { csrf } => ("/.sekisho/menu/method", csrf, Vec::new(), None, "method"),
         Via::Link { ticket } => {
@@ -70,7 +72,24 @@ fn form(
                 label,
             }
         })
-        .collect();
+        .collect::<Vec<_>>();
+    // A tenant's Active Directory, by link only: the holder, who changes
+    // from the menu, can never choose it (§2-1 注意).
+    let mut extra = extra;
+    let ad_allowed = user.method != LoginMethod::Ad
+        && method_change(user.role, plan, user.method, LoginMethod::Ad, false).is_ok();
+    if by_link && ad_allowed && super::active_directory::settings(app, tenant).is_some() {
+        if let Some(ad) = &tenant.ad {
+            let mut hidden = hidden.clone();
+            hidden.push(("connection_id", ad.connection_id.clone()));
+            hidden.push(("purpose", purpose.to_string()));
+            extra.push(ExtraForm {
+                action: super::active_directory::FIND,
+                hidden,
+                label: super::federation::button(t, LoginMethod::Ad, true),
+            });
+        }
+    }
     let field = |label, name| Field {
         label,
         name,
@@ -234,7 +253,7 @@ pub async fn show_menu(app: &App, req: &Req) -> Outcome {
                     req,
                     via,
                     &live.view.user,
-                    live.view.tenant.plan,
+                    &live.view.tenant,
                     200,
                     Vec::new(),
                 ),
@@ -274,7 +293,7 @@ pub async fn submit_menu(app: &Arc<App>, session: &mut Session, req: &Req) -> Ou
             };
             (
                 "method_refused",
-                form(app, req, via, user, tenant.plan, status, problems),
+                form(app, req, via, user, tenant, status, problems),
             )
         }
     }
@@ -328,7 +347,7 @@ pub async fn show_link(app: &App, req: &Req) -> Outcome {
                 req,
                 Via::Link { ticket: &ticket },
                 &user,
-                tenant.plan,
+                &tenant,
                 200,
                 Vec::new(),
             ),
@@ -370,7 +389,7 @@ pub async fn submit_link(app: &Arc<App>, session: &mut Session, req: &Req) -> Ou
                 req,
                 Via::Link { ticket },
                 &user,
-                tenant.plan,
+                &tenant,
                 status,
                 problems,
             ),

@@ -4,6 +4,8 @@
 //! checks (S34).
 
 mod access_route;
+mod active_directory;
+mod ad_setting;
 mod admin_console;
 mod email_change;
 mod federation;
@@ -38,7 +40,10 @@ use std::sync::Arc;
 pub type Outcome = (&'static str, Answer);
 
 /// Every fixed gateway path; other methods on these get 405.
-const KNOWN_PATHS: [&str; 42] = [
+const KNOWN_PATHS: [&str; 45] = [
+    "/.sekisho/ad/start",
+    "/.sekisho/ad/find",
+    "/.sekisho/menu/ad",
     "/.sekisho/federation/start",
     "/.sekisho/federation/callback",
     "/.sekisho/line/consent",
@@ -121,6 +126,14 @@ pub async fn handle(app: &Arc<App>, session: &mut Session, req: &Req, route: Rou
         }
         "/.sekisho/federation/start" if post => federation::start(app, session, req).await,
         "/.sekisho/federation/callback" if get => federation::callback(app, req).await,
+        "/.sekisho/ad/start" if get => active_directory::show_start(app, req).await,
+        "/.sekisho/ad/start" if post => active_directory::start(app, session, req).await,
+        "/.sekisho/ad/find" if post => active_directory::find(app, session, req).await,
+        path if get && path.starts_with("/.sekisho/ad/") && path.ends_with("/callback") => {
+            active_directory::callback(app, req).await
+        }
+        "/.sekisho/menu/ad" if get => ad_setting::show(app, req).await,
+        "/.sekisho/menu/ad" if post => ad_setting::submit(app, session, req).await,
         "/.sekisho/line/consent" if get => route_access::show_consent(app, req).await,
         "/.sekisho/line/consent" if post => route_access::submit_consent(app, session, req).await,
         "/.sekisho/menu/access-route" if get => access_route::show(app, req).await,

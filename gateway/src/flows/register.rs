@@ -61,9 +61,19 @@ fn form_page(
     ticket: &str,
     user: &User,
     problems: Vec<String>,
+    tenant: Option<&crate::store::Tenant>,
 ) -> Answer {
     let (pre, cookie) = pre_session(app, req);
     let c = app.chrome(req);
+    // "Active Directoryアカウントで登録" once the holder set AD up (§1-5).
+    let ad = tenant
+        .filter(|t| super::active_directory::settings(app, t).is_some())
+        .and_then(|t| t.ad.as_ref())
+        .map(|a| {
+            let label =
+                super::federation::button(c.t, sekisho_policy::model::LoginMethod::Ad, true);
+            (a.connection_id.clone(), label)
+        });
     let html = render(&RegisterPage {
         c: &c,
         csrf: &app.csrf(&pre_binding(&pre)),
@@ -71,6 +81,7 @@ fn form_page(
         email: &user.email,
         problems,
         providers: super::federation::buttons(app, c.t, true),
+        ad,
     });
     maybe_cookie(Answer::html(status, html), cookie)
 }
@@ -78,10 +89,13 @@ fn form_page(
 pub async fn show(app: &App, req: &Req) -> Outcome {
     let ticket = req.query_param("ticket").unwrap_or_default();
     match invitation(app, &ticket).await {
-        Ok(Some((_, user))) => (
-            "register_page",
-            form_page(app, req, 200, &ticket, &user, Vec::new()),
-        ),
+        Ok(Some((_, user))) => {
+            let tenant = app.store.get_tenant(&user.tenant_id).await.ok().flatten();
+            (
+                "register_page",
+                form_page(app, req, 200, &ticket, &user, Vec::new(), tenant.as_ref()),
+            )
+        }
         Ok(None) => invalid(app, req),
         Err(_) => ("store_unavailable", app.error_page(req, 503)),
     }
@@ -133,6 +147,7 @@ pub async fn submit(app: &App, session: &mut Session, req: &Req) -> Outcome {
                     Ok(p) => p,
                     Err(problems) => {
                         audit::event("password_rule_refused", &who, "registration");
+                        let tenant = app.store.get_tenant(&user.tenant_id).await.ok().flatten();
                         return (
                             "password_refused",
                             form_page(
@@ -142,6 +157,7 @@ pub async fn submit(app: &App, session: &mut Session, req: &Req) -> Outcome {
                                 ticket,
                                 &user,
                                 password_problems(t, &problems),
+                                tenant.as_ref(),
                             ),
                         );
                     }
