@@ -740,3 +740,66 @@ async fn s44_no_secrets_in_logs_or_metrics() {
         .unwrap()
         .contains("sekisho_requests_total"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s41_path_tricks_never_skip_authentication() {
+    let env = Env::start().await;
+    let holder = env.logged_in_holder("paths@example.jp").await;
+    let session = holder
+        .cookies
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("; ");
+    let tricks = [
+        "/.sekisho/../files/secret",
+        "/.sekisho/%2e%2e/files/secret",
+        "/.sekisho/%2E%2E/%2E%2E/files/secret",
+        "/.sekisho/./login/../../files/secret",
+        "/.sekisho//../files/secret",
+        "/.sekisho/login;/../../files/secret",
+        "/.sekisho/login%00/../../files/secret",
+        "/.sekisho/%2f..%2ffiles/secret",
+        "//files/secret",
+        "/files;/.sekisho/login",
+        "/files%00/.sekisho/login",
+        "/.sekisho%2flogin",
+        "/%2e%2e/.sekisho/login",
+        "/files/../.sekisho/jwks.json/../../files/secret",
+    ];
+    for path in tricks {
+        // Without a session: never the upstream, never a gateway page
+        // that treats the request as something else.
+        let before = env.upstream.count();
+        let req = format!(
+            "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+            env.gw.addr
+        );
+        let answer = raw_request(env.gw.addr, req.as_bytes(), Duration::from_secs(3)).await;
+        let status: u16 = answer
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("{path}: no status in {answer:?}"));
+        assert!(
+            matches!(status, 303 | 400 | 401 | 404),
+            "{path}: {status} {answer}"
+        );
+        assert_eq!(env.upstream.count(), before, "{path} reached the upstream");
+        // With a session, a path under the gateway's prefix is still never
+        // forwarded (the upstream might resolve the `..` to its own paths);
+        // anything else is forwarded only with the gateway's identity.
+        let req = format!(
+            "GET {path} HTTP/1.1\r\nHost: {}\r\nCookie: {session}\r\nConnection: close\r\n\r\n",
+            env.gw.addr
+        );
+        let answer = raw_request(env.gw.addr, req.as_bytes(), Duration::from_secs(3)).await;
+        if path.starts_with("/.sekisho/") {
+            assert_eq!(env.upstream.count(), before, "{path}: {answer}");
+            assert!(!answer.starts_with("HTTP/1.1 200"), "{path}: {answer}");
+        } else if env.upstream.count() > before {
+            let seen = env.upstream.last();
+            assert_eq!(seen.one("x-auth-email"), "paths@example.jp", "{path}");
+        }
+    }
+}
