@@ -150,6 +150,10 @@ async fn register_with_ad(c: &mut Client, register_path: &str, login: &str) -> R
     let confirm = r.location().to_string();
     let page = c.get(&confirm).await;
     assert!(page.body.contains("接続ID確認"), "{}", page.body);
+    assert!(
+        page.body.contains("そのサービスからログアウトしてから"),
+        "the advice to log out of the provider first"
+    );
     assert!(page.body.contains(&connection_id));
     confirm_and_sign_in(c, &confirm, login).await
 }

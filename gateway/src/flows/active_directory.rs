@@ -184,10 +184,15 @@ async fn confirm_page(
     } else {
         t.ad_confirm_title
     };
+    let mut intro = vec![t.ad_confirm_intro, t.ad_sign_in_hint];
+    if carry.purpose == "register" || carry.purpose == "method_link" {
+        // A binding happens: the manual's advice to sign out elsewhere first.
+        intro.push(t.federation_logout_advice);
+    }
     let html = render(&FormPage {
         c: &c,
         title,
-        intro: vec![t.ad_confirm_intro, t.ad_sign_in_hint],
+        intro,
         facts: vec![(t.ad_connection_id_label, connection_id.to_string())],
         problems: Vec::new(),
         action: START,
