@@ -11,6 +11,8 @@ command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)                # the
 command -v chromedriver >/dev/null 2>&1 || need_apt+=(chromium-driver)     # ... and its WebDriver
 command -v node >/dev/null 2>&1 || need_apt+=(nodejs)                        # the OpenID providers of the tests
 command -v npm >/dev/null 2>&1 || need_apt+=(npm)
+command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)       # the Redis store's tests
+command -v redis-cli >/dev/null 2>&1 || need_apt+=(redis-tools)
 
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: installing ${need_apt[*]}"

@@ -139,10 +139,42 @@ pub struct Upstream {
     pub idle_timeout: Duration,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub enum StoreBackend {
     /// The single-file embedded store.
     Embedded { path: PathBuf },
+    /// Redis, shared by several gateways.
+    Redis {
+        url: String,
+        username: Option<String>,
+        password: Option<String>,
+        key_prefix: String,
+        pool_size: usize,
+    },
+}
+
+impl fmt::Debug for StoreBackend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StoreBackend::Embedded { path } => {
+                f.debug_struct("Embedded").field("path", path).finish()
+            }
+            StoreBackend::Redis {
+                url,
+                username,
+                password,
+                key_prefix,
+                pool_size,
+            } => f
+                .debug_struct("Redis")
+                .field("url", url)
+                .field("username", username)
+                .field("password", &password.as_ref().map(|_| "<redacted>"))
+                .field("key_prefix", key_prefix)
+                .field("pool_size", pool_size)
+                .finish(),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]

@@ -131,6 +131,36 @@ pub struct RawStore {
     pub timeout_ms: u64,
     #[serde(default = "d_1000")]
     pub cache_ttl_ms: u64,
+    /// With `backend = "redis"`.
+    #[serde(default)]
+    pub redis: Option<RawRedis>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRedis {
+    /// `redis://host:port/db`, or `rediss://…` for TLS.
+    pub url: String,
+    /// The ACL user (Redis 6+).
+    #[serde(default)]
+    pub username: Option<String>,
+    #[serde(default)]
+    pub password_file: Option<String>,
+    #[serde(default)]
+    pub password_env: Option<String>,
+    /// Every key starts with it: one Redis can hold several deployments.
+    #[serde(default = "default_key_prefix")]
+    pub key_prefix: String,
+    /// Pooled connections per gateway process.
+    #[serde(default = "default_pool_size")]
+    pub pool_size: usize,
+}
+
+fn default_key_prefix() -> String {
+    "sekisho:".into()
+}
+fn default_pool_size() -> usize {
+    16
 }
 
 impl Default for RawStore {
@@ -140,6 +170,7 @@ impl Default for RawStore {
             path: default_store_path(),
             timeout_ms: 2000,
             cache_ttl_ms: 1000,
+            redis: None,
         }
     }
 }

@@ -204,19 +204,22 @@ fn build(c: &mut Checker, raw: RawConfig) -> Config {
                 path: c.path(&raw.store.path),
             }
         }
-        "redis" => {
-            c.err(
-                "store.backend",
-                "'redis' is not available in this version; use 'embedded'",
-            );
-            StoreBackend::Embedded {
-                path: c.path(&raw.store.path),
+        "redis" => match &raw.store.redis {
+            Some(r) => redis_backend(c, r),
+            None => {
+                c.err(
+                    "store.redis",
+                    "backend = \"redis\" needs a [store.redis] table with its url",
+                );
+                StoreBackend::Embedded {
+                    path: c.path(&raw.store.path),
+                }
             }
-        }
+        },
         other => {
             c.err(
                 "store.backend",
-                format!("'{other}' is not one of: embedded"),
+                format!("'{other}' is not one of: embedded, redis"),
             );
             StoreBackend::Embedded {
                 path: c.path(&raw.store.path),
@@ -671,6 +674,49 @@ fn providers(c: &mut Checker, f: &RawFederation) -> Vec<Provider> {
     out
 }
 
+/// A password from a file or an environment variable (never inline in the
+/// config), for the table at `table`.
+fn password_from(
+    c: &mut Checker,
+    table: &str,
+    file: &Option<String>,
+    env: &Option<String>,
+) -> Option<String> {
+    match (file, env) {
+        (Some(_), Some(_)) => {
+            c.err(
+                &format!("{table}.password_env"),
+                "give password_file or password_env, not both",
+            );
+            None
+        }
+        (Some(f), None) => {
+            let path = c.path(f);
+            match std::fs::read_to_string(&path) {
+                Ok(p) => Some(p.trim_end_matches(['\r', '\n']).to_string()),
+                Err(e) => {
+                    c.err(
+                        &format!("{table}.password_file"),
+                        format!("cannot read {}: {e}", path.display()),
+                    );
+                    None
+                }
+            }
+        }
+        (None, Some(var)) => match std::env::var(var) {
+            Ok(p) => Some(p),
+            Err(_) => {
+                c.err(
+                    &format!("{table}.password_env"),
+                    format!("environment variable {var} is not set"),
+                );
+                None
+            }
+        },
+        (None, None) => None,
+    }
+}
+
 fn secret_file(c: &mut Checker, key: &str, file: &str) -> String {
     let path = c.path(file);
     match std::fs::read_to_string(&path) {
@@ -711,6 +757,45 @@ fn facebook(c: &mut Checker, f: &RawFacebook) -> Facebook {
         authorize_url: f.authorize_url.clone(),
         token_url: f.token_url.clone(),
         user_url: f.user_url.clone(),
+    }
+}
+
+fn redis_backend(c: &mut Checker, r: &RawRedis) -> StoreBackend {
+    let url = r.url.trim();
+    let ok = (url.starts_with("redis://") || url.starts_with("rediss://"))
+        && url.split("://").nth(1).is_some_and(|rest| !rest.is_empty());
+    if !ok {
+        c.err(
+            "store.redis.url",
+            format!("'{url}' is not a redis:// or rediss:// (TLS) URL"),
+        );
+    }
+    if url.contains('@') {
+        c.err(
+            "store.redis.url",
+            "keep credentials out of the URL: use username and password_file or password_env",
+        );
+    }
+    let password = password_from(c, "store.redis", &r.password_file, &r.password_env);
+    if r.key_prefix.is_empty()
+        || r.key_prefix
+            .chars()
+            .any(|ch| ch.is_whitespace() || ch.is_control())
+    {
+        c.err(
+            "store.redis.key_prefix",
+            "must be a non-empty word without spaces, e.g. \"sekisho:\"",
+        );
+    }
+    if r.pool_size == 0 || r.pool_size > 1024 {
+        c.err("store.redis.pool_size", "must be between 1 and 1024");
+    }
+    StoreBackend::Redis {
+        url: url.to_string(),
+        username: r.username.clone(),
+        password,
+        key_prefix: r.key_prefix.clone(),
+        pool_size: r.pool_size,
     }
 }
 
@@ -862,39 +947,7 @@ fn smtp(c: &mut Checker, s: &RawSmtp) -> Smtp {
         SmtpSecurity::StartTls => 587,
         SmtpSecurity::None => 25,
     });
-    let password = match (&s.password_file, &s.password_env) {
-        (Some(_), Some(_)) => {
-            c.err(
-                "mail.smtp.password_env",
-                "give password_file or password_env, not both",
-            );
-            None
-        }
-        (Some(f), None) => {
-            let path = c.path(f);
-            match std::fs::read_to_string(&path) {
-                Ok(p) => Some(p.trim_end_matches(['\r', '\n']).to_string()),
-                Err(e) => {
-                    c.err(
-                        "mail.smtp.password_file",
-                        format!("cannot read {}: {e}", path.display()),
-                    );
-                    None
-                }
-            }
-        }
-        (None, Some(var)) => match std::env::var(var) {
-            Ok(p) => Some(p),
-            Err(_) => {
-                c.err(
-                    "mail.smtp.password_env",
-                    format!("environment variable {var} is not set"),
-                );
-                None
-            }
-        },
-        (None, None) => None,
-    };
+    let password = password_from(c, "mail.smtp", &s.password_file, &s.password_env);
     if password.is_some() && s.username.is_none() {
         c.err("mail.smtp.username", "a password is given but no username");
     }
@@ -971,6 +1024,49 @@ generate_if_missing = true
                 "closed.static_lines[0].cidr",
                 "closed.static_lines[0].line",
                 "closed.trusted_edges"
+            ]
+        );
+    }
+
+    #[test]
+    fn redis_store_is_checked_key_by_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let pw = dir.path().join("redis-password");
+        std::fs::write(&pw, "s3cret\n").unwrap();
+        let good = MINIMAL.to_string()
+            + &format!(
+                "[store]\nbackend = \"redis\"\n[store.redis]\nurl = \"rediss://redis.internal:6380/2\"\nusername = \"sekisho\"\npassword_file = \"{}\"\n",
+                pw.display()
+            );
+        let c = load(&good).unwrap();
+        match &c.store.backend {
+            StoreBackend::Redis {
+                url,
+                username,
+                password,
+                key_prefix,
+                pool_size,
+            } => {
+                assert_eq!(url, "rediss://redis.internal:6380/2");
+                assert_eq!(username.as_deref(), Some("sekisho"));
+                assert_eq!(password.as_deref(), Some("s3cret"));
+                assert_eq!((key_prefix.as_str(), *pool_size), ("sekisho:", 16));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(!format!("{:?}", c.store).contains("s3cret"), "redacted");
+        let missing = MINIMAL.to_string() + "[store]\nbackend = \"redis\"\n";
+        assert_eq!(keys(&missing), vec!["store.redis"]);
+        let bad = MINIMAL.to_string()
+            + "[store]\nbackend = \"redis\"\n[store.redis]\nurl = \"http://u:p@x\"\nkey_prefix = \"a b\"\npool_size = 0\npassword_env = \"SEKISHO_TEST_UNSET_VAR\"\n";
+        assert_eq!(
+            keys(&bad),
+            vec![
+                "store.redis.url",
+                "store.redis.url",
+                "store.redis.password_env",
+                "store.redis.key_prefix",
+                "store.redis.pool_size"
             ]
         );
     }

@@ -71,6 +71,38 @@ impl BackgroundService for TouchFlush {
     }
 }
 
+/// Applies the store's change notices to the session cache: the other
+/// gateways' logouts, revocations, locks, removals and tenant changes
+/// (Redis). Nothing to do on the embedded store.
+struct Changes {
+    app: Arc<App>,
+}
+
+#[async_trait]
+impl BackgroundService for Changes {
+    async fn start(&self, mut shutdown: ShutdownWatch) {
+        use tokio::sync::broadcast::error::RecvError;
+        let Some(mut notices) = self.app.store.changes() else {
+            return;
+        };
+        let follow = self.app.store.follow_changes();
+        tokio::pin!(follow);
+        loop {
+            tokio::select! {
+                _ = shutdown.changed() => return,
+                _ = &mut follow => return,
+                notice = notices.recv() => match notice {
+                    Ok(change) => self.app.sessions.apply(&change),
+                    Err(RecvError::Lagged(_)) => {
+                        self.app.sessions.apply(&crate::store::Change::Everything)
+                    }
+                    Err(RecvError::Closed) => return,
+                },
+            }
+        }
+    }
+}
+
 /// Removes expired sessions and tickets every ten minutes.
 struct Purge {
     app: Arc<App>,
@@ -181,6 +213,10 @@ pub fn run(config: Config) -> anyhow::Result<()> {
     }
 
     server.add_service(background_service("purge", Purge { app: app.clone() }));
+    server.add_service(background_service(
+        "store changes",
+        Changes { app: app.clone() },
+    ));
     server.add_service(background_service(
         "touch flush",
         TouchFlush { app: app.clone() },

@@ -3,9 +3,11 @@
 //! one store read per session per `store.cache_ttl`.
 //!
 //! Revocation bound: a change made through this process (logout, rotation,
-//! revoking a user's sessions) removes the cached entry at once; a change
-//! made by another process sharing the store (an admin command) is seen
-//! within `store.cache_ttl` (default 1 s).
+//! revoking a user's sessions) removes the cached entry at once. On Redis,
+//! every change is also pushed to the other gateways (`Store::changes`),
+//! which drop the entry as the notice arrives. A change the store cannot
+//! push (an admin command on the embedded store) is seen within
+//! `store.cache_ttl` (default 1 s), which also bounds a lost notice.
 
 use crate::assertion::{Claims, Signer};
 use crate::crypto;
@@ -298,6 +300,30 @@ impl Sessions {
         if let Some(c) = &self.views {
             let tenant_id = tenant_id.to_string();
             let _ = c.invalidate_entries_if(move |_, v| v.view.tenant.id == tenant_id);
+        }
+    }
+
+    /// Drops every cached session of a user (changed or removed elsewhere).
+    pub fn forget_user(&self, user_id: &str) {
+        if let Some(c) = &self.views {
+            let user_id = user_id.to_string();
+            let _ = c.invalidate_entries_if(move |_, v| v.view.user.id == user_id);
+        }
+    }
+
+    /// Applies a change notice from the store (another gateway's, or this
+    /// one's): what it names is read from the store again.
+    pub fn apply(&self, change: &crate::store::Change) {
+        use crate::store::Change;
+        match change {
+            Change::Session(h) => self.forget(h),
+            Change::User(u) => self.forget_user(u),
+            Change::Tenant(t) => self.forget_tenant(t),
+            Change::Everything => {
+                if let Some(c) = &self.views {
+                    c.invalidate_all();
+                }
+            }
         }
     }
 

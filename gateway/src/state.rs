@@ -45,6 +45,25 @@ pub fn open_store(config: &Config) -> anyhow::Result<SharedStore> {
             SqliteStore::open(path, config.store.timeout)
                 .map_err(|e| crate::error::InputError::error(format!("store.path: {e}")))?,
         )),
+        StoreBackend::Redis {
+            url,
+            username,
+            password,
+            key_prefix,
+            pool_size,
+        } => {
+            let settings = crate::store::redis::RedisSettings {
+                url: url.clone(),
+                username: username.clone(),
+                password: password.clone(),
+                key_prefix: key_prefix.clone(),
+                pool_size: *pool_size,
+            };
+            Ok(Arc::new(
+                crate::store::redis::RedisStore::open(&settings, config.store.timeout)
+                    .map_err(|e| crate::error::InputError::error(format!("store.redis: {e}")))?,
+            ))
+        }
     }
 }
 

@@ -70,6 +70,12 @@ pub struct GatewayOptions {
     /// The internet listener's address (a free port when `None`), for
     /// peers that must know it beforehand (an OpenID provider's redirect).
     pub listen: Option<SocketAddr>,
+    /// Replaces `[store]` (default: the embedded store in the gateway's
+    /// folder); see [`GatewayOptions::redis`].
+    pub store: String,
+    /// The assertion's signing key (default: one made in the gateway's
+    /// folder); gateways sharing a store share it.
+    pub signing_key: Option<PathBuf>,
 }
 
 /// The line the static table gives to connections from 127.0.0.5.
@@ -88,7 +94,17 @@ impl GatewayOptions {
             two_step: false,
             closed: false,
             listen: None,
+            store: "[store]\npath = \"data/sekisho.sqlite3\"\n".into(),
+            signing_key: None,
         }
+    }
+    /// Keeps state in Redis at `url`: calls time out after `timeout_ms`,
+    /// and cached sessions are trusted for `cache_ttl_ms`.
+    pub fn redis(mut self, url: &str, timeout_ms: u64, cache_ttl_ms: u64) -> Self {
+        self.store = format!(
+            "[store]\nbackend = \"redis\"\ntimeout_ms = {timeout_ms}\ncache_ttl_ms = {cache_ttl_ms}\n[store.redis]\nurl = \"{url}\"\n"
+        );
+        self
     }
     pub fn closed(mut self) -> Self {
         self.closed = true;
@@ -157,14 +173,20 @@ impl Gateway {
              [internet]\nlisten = \"{addr}\"\npublic_url = \"{base}\"\n{tls}\
              {closed}\
              [upstream]\naddress = \"{up}\"\nconnect_timeout_ms = 1000\n\
-             [store]\npath = \"data/sekisho.sqlite3\"\n\
+             {store}\
              {session}{hashing}{throttle}{mail}\
-             [assertion]\nsigning_key_file = \"data/key.pem\"\ngenerate_if_missing = true\n\
+             [assertion]\nsigning_key_file = \"{key}\"\ngenerate_if_missing = true\n\
              [metrics]\nlisten = \"{metrics_addr}\"\n\
              [server]\nthreads = 2\ngrace_period_seconds = 0\ngraceful_shutdown_timeout_seconds = 1\n\
              [logging]\nformat = \"json\"\nlevel = \"info\"\n\
              [development]\ninsecure_http_cookies = {insecure}\nclock_offset_file = \"clock-offset\"\n{extra}",
             up = opts.upstream,
+            store = opts.store,
+            key = opts
+                .signing_key
+                .as_ref()
+                .map(|k| k.display().to_string())
+                .unwrap_or_else(|| "data/key.pem".into()),
             session = opts.session,
             hashing = opts.hashing,
             throttle = opts.throttle,

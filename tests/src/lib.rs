@@ -15,6 +15,7 @@ pub mod fake_facebook;
 pub mod fake_idp;
 pub mod gateway;
 pub mod oidc;
+pub mod redis;
 pub mod sms;
 pub mod smtp;
 pub mod two_step;
@@ -222,6 +223,32 @@ impl Env {
             .expect("a method-change link");
         link[link.find("/.sekisho/").unwrap()..].to_string()
     }
+}
+
+/// Walks the holder's アクセス経路設定 to `route`; returns the confirmation
+/// page.
+pub async fn set_access_route(c: &mut Client, route: &str) -> String {
+    let page = c.get("/.sekisho/menu/access-route").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let confirm = c
+        .post(
+            "/.sekisho/menu/access-route",
+            &[("csrf", &page.csrf()), ("route", route)],
+        )
+        .await;
+    assert!(
+        confirm.body.contains("アクセス経路変更確認"),
+        "{}",
+        confirm.body
+    );
+    let done = c
+        .post(
+            "/.sekisho/menu/access-route/confirm",
+            &[("csrf", &confirm.csrf()), ("route", route)],
+        )
+        .await;
+    assert!(done.body.contains("アクセス経路設定完了"), "{}", done.body);
+    confirm.body
 }
 
 /// Sends raw bytes on a new connection and returns what came back within

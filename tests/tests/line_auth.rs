@@ -245,31 +245,6 @@ async fn west_line_asks_for_the_notification_once() {
     assert_eq!(signed_in(&mut o).await.status, 200);
 }
 
-/// Walks the holder's アクセス経路設定 to `route`.
-async fn set_route(c: &mut Client, route: &str) -> String {
-    let page = c.get("/.sekisho/menu/access-route").await;
-    assert_eq!(page.status, 200, "{}", page.body);
-    let confirm = c
-        .post(
-            "/.sekisho/menu/access-route",
-            &[("csrf", &page.csrf()), ("route", route)],
-        )
-        .await;
-    assert!(
-        confirm.body.contains("アクセス経路変更確認"),
-        "{}",
-        confirm.body
-    );
-    let done = c
-        .post(
-            "/.sekisho/menu/access-route/confirm",
-            &[("csrf", &confirm.csrf()), ("route", route)],
-        )
-        .await;
-    assert!(done.body.contains("アクセス経路設定完了"), "{}", done.body);
-    confirm.body
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn line_only_closes_the_internet_but_the_holder_can_recover() {
     let env = start().await;
@@ -290,7 +265,7 @@ async fn line_only_closes_the_internet_but_the_holder_can_recover() {
         "{}",
         menu.body
     );
-    let confirm = set_route(&mut h, "line_only").await;
+    let confirm = sekisho_tests::set_access_route(&mut h, "line_only").await;
     assert!(
         confirm.contains("2段階認証は自動的に無効になります"),
         "{confirm}"
@@ -343,7 +318,7 @@ async fn line_only_closes_the_internet_but_the_holder_can_recover() {
 
     // Back to line + internet: the staff's session works again and two-step
     // verification is back as it was.
-    set_route(&mut recover, "line_and_internet").await;
+    sekisho_tests::set_access_route(&mut recover, "line_and_internet").await;
     assert_eq!(signed_in(&mut staff).await.status, 200);
     let mut fresh = env.client();
     password_step(&mut fresh, "staff@example.jp", GOOD_PASSWORD).await;

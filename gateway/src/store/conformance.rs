@@ -1271,8 +1271,16 @@ pub async fn ad_connections_are_unique_and_keep_their_id(store: SharedStore) {
 
 #[macro_export]
 macro_rules! store_conformance_tests {
+    // `$make` is a future of a store and what must live while it is used
+    // (e.g. the server behind it).
+    (guarded $make:expr) => {
+        $crate::store_conformance_tests!(@list guarded $make);
+    };
     ($make:expr) => {
-        $crate::store_conformance_tests!(@each $make;
+        $crate::store_conformance_tests!(@list plain $make);
+    };
+    (@list $how:ident $make:expr) => {
+        $crate::store_conformance_tests!(@each $how $make;
             ping_answers,
             tenant_and_holder_are_created_together,
             tickets_are_bound_to_purpose_and_time,
@@ -1306,11 +1314,20 @@ macro_rules! store_conformance_tests {
             ad_connections_are_unique_and_keep_their_id
         );
     };
-    (@each $make:expr; $($check:ident),*) => {
+    (@each plain $make:expr; $($check:ident),*) => {
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $check() {
                 let store = $make;
+                $crate::store::conformance::$check(store).await;
+            }
+        )*
+    };
+    (@each guarded $make:expr; $($check:ident),*) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $check() {
+                let (store, _guard) = $make.await;
                 $crate::store::conformance::$check(store).await;
             }
         )*

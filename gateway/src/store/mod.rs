@@ -8,6 +8,7 @@
 //! migration.
 
 pub mod conformance;
+pub mod redis;
 pub mod sqlite;
 
 use async_trait::async_trait;
@@ -301,6 +302,42 @@ pub enum StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// A change another gateway's session cache must see: what it names is
+/// dropped from the cache (see [`Store::changes`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// A session ended (logout, rotation, revocation, purge).
+    Session(String),
+    /// A user changed or was removed: their sessions are read again.
+    User(String),
+    /// A tenant's settings changed (route, lines, plan, two-step, AD).
+    Tenant(String),
+    /// Notices may have been missed (the store was unreachable).
+    Everything,
+}
+
+impl Change {
+    /// The wire form on the store's channel.
+    pub fn encode(&self) -> String {
+        match self {
+            Change::Session(h) => format!("s:{h}"),
+            Change::User(u) => format!("u:{u}"),
+            Change::Tenant(t) => format!("t:{t}"),
+            Change::Everything => "*".into(),
+        }
+    }
+
+    pub fn decode(text: &str) -> Option<Change> {
+        match text.split_once(':') {
+            Some(("s", h)) => Some(Change::Session(h.into())),
+            Some(("u", u)) => Some(Change::User(u.into())),
+            Some(("t", t)) => Some(Change::Tenant(t.into())),
+            _ if text == "*" => Some(Change::Everything),
+            _ => None,
+        }
+    }
+}
+
 /// The failure counter of a user's wrong two-step codes (S24). The unit
 /// separator keeps it apart from every typed login identifier, which
 /// never holds control characters.
@@ -315,6 +352,18 @@ pub fn code_counter(user_id: &str) -> String {
 pub trait Store: Send + Sync + 'static {
     /// Cheap round trip, for readiness.
     async fn ping(&self) -> StoreResult<()>;
+
+    /// Changes made through any gateway sharing the store, pushed as they
+    /// happen, for the local session cache. `None` when the store pushes
+    /// nothing (the embedded store: the cache's time-to-live bounds it).
+    fn changes(&self) -> Option<tokio::sync::broadcast::Receiver<Change>> {
+        None
+    }
+
+    /// Receives the other gateways' change notices for as long as the
+    /// process runs (reconnecting as needed), feeding [`Store::changes`].
+    /// Returns at once for a store that pushes nothing.
+    async fn follow_changes(&self) {}
 
     /// Returns the secret named `name`, creating it from `fresh` if absent;
     /// every gateway sharing the store gets the same value.

@@ -1,0 +1,1657 @@
+//! The Redis store: many gateways share one state.
+//!
+//! Records are the same serde structs as the embedded store's, kept as JSON
+//! strings under `{prefix}{kind}:{id}`, with sets and sorted sets as
+//! indexes (a user's sessions, tickets, pending logins and browsers; a
+//! tenant's users; emails, provider accounts and connection IDs to their
+//! owners). Records that expire carry a TTL as well as their own
+//! `expires_at`, which stays the rule (the clock is injectable).
+//!
+//! Atomicity: every step that reads before it writes is an optimistic
+//! transaction. It WATCHes each key it reads, on a connection of its own
+//! from the pool, and writes in one MULTI/EXEC; if any watched key changed
+//! meanwhile, EXEC does nothing and the step runs again from its reads.
+//! Counters are single commands (INCR) or a short Lua script, so racing
+//! requests never retry. Every call is bounded by `store.timeout_ms`:
+//! Redis stopped, paused or slow makes the call fail, and the caller fails
+//! closed.
+//!
+//! Changes that a gateway's session cache must see (a session ended, a
+//! user or tenant changed) are published on `{prefix}changes` after each
+//! commit; every gateway subscribes and drops what they name.
+
+use super::*;
+use ::redis::{AsyncCommands, Value};
+use deadpool_redis::{Pool, PoolConfig, Runtime};
+use sekisho_policy::line::AccessRoute;
+use sekisho_policy::lock::Admission;
+use serde::de::DeserializeOwned;
+use std::time::Duration;
+
+/// The layout of the keys; checked at start.
+pub const SCHEMA_VERSION: i64 = 1;
+/// How often a transaction runs again when its keys keep changing.
+const MAX_ATTEMPTS: usize = 100;
+/// Extra real seconds a record outlives its own expiry.
+const TTL_GRACE: i64 = 300;
+/// Records living longer than this carry no TTL.
+const TTL_MAX: i64 = 3 * 366 * sekisho_policy::DAY;
+
+/// Where and how to reach Redis (from `[store.redis]`).
+#[derive(Clone)]
+pub struct RedisSettings {
+    /// `redis://` or, with TLS, `rediss://` (host, port, database).
+    pub url: String,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub key_prefix: String,
+    pub pool_size: usize,
+}
+
+/// The Redis store. See the module's documentation.
+pub struct RedisStore {
+    pool: Pool,
+    client: ::redis::Client,
+    prefix: String,
+    timeout: Duration,
+    changes: tokio::sync::broadcast::Sender<Change>,
+    view: ::redis::Script,
+    count_event: ::redis::Script,
+}
+
+fn unavailable(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Unavailable(e.to_string())
+}
+
+fn to_json<T: Serialize>(v: &T) -> StoreResult<String> {
+    serde_json::to_string(v).map_err(unavailable)
+}
+
+fn from_json<T: DeserializeOwned>(s: &str) -> StoreResult<T> {
+    serde_json::from_str(s).map_err(|e| StoreError::Unavailable(format!("unreadable record: {e}")))
+}
+
+/// Real seconds a record lives: its own life plus a grace, or `None` for
+/// a record that (nearly) never expires.
+fn ttl(expires_at: UnixTime, from: UnixTime) -> Option<i64> {
+    let life = expires_at.saturating_sub(from);
+    (life < TTL_MAX).then(|| life.max(1) + TTL_GRACE)
+}
+
+/// One session, its user and the user's tenant in one round trip.
+const VIEW_SCRIPT: &str = r#"
+local s = redis.call('GET', KEYS[1])
+if not s then return false end
+local uid = cjson.decode(s)['user_id']
+local u = redis.call('GET', ARGV[1] .. 'u:' .. uid)
+if not u then return false end
+local tid = cjson.decode(u)['tenant_id']
+local t = redis.call('GET', ARGV[1] .. 't:' .. tid)
+if not t then return false end
+return {s, u, t}
+"#;
+
+/// The embedded store's fixed window: it starts at the first event and
+/// lasts `window` seconds of the gateway's clock.
+const COUNT_EVENT_SCRIPT: &str = r#"
+local now, win = tonumber(ARGV[1]), tonumber(ARGV[2])
+local v = redis.call('HMGET', KEYS[1], 'count', 'end')
+local count, wend = tonumber(v[1]), tonumber(v[2])
+if (not count) or wend <= now then
+  count = 1
+  wend = now + win
+else
+  count = count + 1
+end
+redis.call('HSET', KEYS[1], 'count', count, 'end', wend)
+redis.call('EXPIRE', KEYS[1], win + 300)
+return count
+"#;
+
+/// One optimistic transaction: watched reads, then queued writes.
+struct Tx {
+    conn: Option<deadpool_redis::Connection>,
+    prefix: String,
+    writes: ::redis::Pipeline,
+    queued: usize,
+    changes: Vec<Change>,
+    /// The connection holds no WATCH or half-read reply (reusable).
+    clean: bool,
+}
+
+impl Tx {
+    fn k(&self, kind: &str, id: &str) -> String {
+        format!("{}{kind}:{id}", self.prefix)
+    }
+
+    fn conn(&mut self) -> &mut deadpool_redis::Connection {
+        self.conn.as_mut().expect("a transaction's connection")
+    }
+
+    async fn get_raw(&mut self, key: &str) -> StoreResult<Option<String>> {
+        self.clean = false;
+        let (v,): (Option<String>,) = ::redis::pipe()
+            .cmd("WATCH")
+            .arg(key)
+            .ignore()
+            .get(key)
+            .query_async(self.conn())
+            .await
+            .map_err(unavailable)?;
+        self.clean = true;
+        Ok(v)
+    }
+
+    async fn get<T: DeserializeOwned>(&mut self, key: &str) -> StoreResult<Option<T>> {
+        self.get_raw(key).await?.map(|s| from_json(&s)).transpose()
+    }
+
+    async fn members(&mut self, key: &str) -> StoreResult<Vec<String>> {
+        self.clean = false;
+        let (v,): (Vec<String>,) = ::redis::pipe()
+            .cmd("WATCH")
+            .arg(key)
+            .ignore()
+            .smembers(key)
+            .query_async(self.conn())
+            .await
+            .map_err(unavailable)?;
+        self.clean = true;
+        Ok(v)
+    }
+
+    fn put<T: Serialize>(&mut self, key: &str, v: &T, ttl: Option<i64>) -> StoreResult<()> {
+        let json = to_json(v)?;
+        match ttl {
+            Some(t) => self.writes.set_ex(key, json, t.max(1) as u64).ignore(),
+            None => self.writes.set(key, json).ignore(),
+        };
+        self.queued += 1;
+        Ok(())
+    }
+
+    /// Rewrites a record and keeps its TTL.
+    fn replace<T: Serialize>(&mut self, key: &str, v: &T) -> StoreResult<()> {
+        self.writes
+            .cmd("SET")
+            .arg(key)
+            .arg(to_json(v)?)
+            .arg("KEEPTTL")
+            .ignore();
+        self.queued += 1;
+        Ok(())
+    }
+
+    fn set_str(&mut self, key: &str, v: &str) {
+        self.writes.set(key, v).ignore();
+        self.queued += 1;
+    }
+
+    fn del(&mut self, key: &str) {
+        self.writes.del(key).ignore();
+        self.queued += 1;
+    }
+
+    fn sadd(&mut self, key: &str, member: &str) {
+        self.writes.sadd(key, member).ignore();
+        self.queued += 1;
+    }
+
+    fn srem(&mut self, key: &str, member: &str) {
+        self.writes.srem(key, member).ignore();
+        self.queued += 1;
+    }
+
+    fn announce(&mut self, change: Change) {
+        if !self.changes.contains(&change) {
+            self.changes.push(change);
+        }
+    }
+
+    /// EXEC: `false` when a watched key changed (run again).
+    async fn commit(&mut self) -> StoreResult<bool> {
+        if self.queued == 0 {
+            self.clean = false;
+            let _: () = ::redis::cmd("UNWATCH")
+                .query_async(self.conn())
+                .await
+                .map_err(unavailable)?;
+            self.clean = true;
+            return Ok(true);
+        }
+        self.clean = false;
+        let writes = std::mem::take(&mut self.writes);
+        let done: Value = writes.query_async(self.conn()).await.map_err(unavailable)?;
+        self.clean = true;
+        if matches!(done, Value::Nil) {
+            self.writes = ::redis::pipe();
+            self.writes.atomic();
+            self.queued = 0;
+            self.changes.clear();
+            return Ok(false);
+        }
+        if !self.changes.is_empty() {
+            let channel = format!("{}changes", self.prefix);
+            let mut publish = ::redis::pipe();
+            for c in &self.changes {
+                publish.publish(&channel, c.encode()).ignore();
+            }
+            // Best effort: the other caches' own time-to-live bounds a
+            // lost message.
+            let _: Result<(), _> = publish.query_async(self.conn()).await;
+        }
+        Ok(true)
+    }
+
+    /// Gives up: forgets the watches.
+    async fn abandon(&mut self) {
+        if self.clean {
+            self.clean = false;
+            let r: Result<(), _> = ::redis::cmd("UNWATCH").query_async(self.conn()).await;
+            self.clean = r.is_ok();
+        }
+    }
+
+    // ---- records ----
+
+    async fn user(&mut self, id: &str) -> StoreResult<Option<User>> {
+        let k = self.k("u", id);
+        self.get(&k).await
+    }
+
+    async fn tenant(&mut self, id: &str) -> StoreResult<Option<Tenant>> {
+        let k = self.k("t", id);
+        self.get(&k).await
+    }
+
+    /// A live ticket of `purpose`.
+    async fn live_ticket(
+        &mut self,
+        hash: &str,
+        purpose: &str,
+        now: UnixTime,
+    ) -> StoreResult<Option<TicketRecord>> {
+        let k = self.k("k", hash);
+        let t: Option<TicketRecord> = self.get(&k).await?;
+        Ok(t.filter(|t| t.purpose == purpose && t.expires_at > now))
+    }
+
+    fn put_ticket(&mut self, t: &TicketRecord) -> StoreResult<()> {
+        let k = self.k("k", &t.hash);
+        self.put(&k, t, ttl(t.expires_at, t.issued_at))?;
+        if !t.user_id.is_empty() {
+            let idx = self.k("uk", &t.user_id);
+            self.sadd(&idx, &t.hash);
+        }
+        Ok(())
+    }
+
+    fn drop_ticket(&mut self, t: &TicketRecord) {
+        let k = self.k("k", &t.hash);
+        self.del(&k);
+        if !t.user_id.is_empty() {
+            let idx = self.k("uk", &t.user_id);
+            self.srem(&idx, &t.hash);
+        }
+    }
+
+    /// The user's tickets (all purposes) that still exist.
+    async fn tickets_of(&mut self, user_id: &str) -> StoreResult<Vec<TicketRecord>> {
+        let idx = self.k("uk", user_id);
+        let mut out = Vec::new();
+        for h in self.members(&idx).await? {
+            let k = self.k("k", &h);
+            if let Some(t) = self.get::<TicketRecord>(&k).await? {
+                out.push(t);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn delete_tickets_of(
+        &mut self,
+        user_id: &str,
+        purpose: TicketPurpose,
+    ) -> StoreResult<()> {
+        for t in self.tickets_of(user_id).await? {
+            if t.purpose == purpose.as_str() {
+                self.drop_ticket(&t);
+            }
+        }
+        Ok(())
+    }
+
+    /// Ends the user's sessions but `keep`; returns those ended.
+    async fn delete_sessions_of(
+        &mut self,
+        user_id: &str,
+        keep: Option<&str>,
+    ) -> StoreResult<Vec<String>> {
+        let idx = self.k("us", user_id);
+        let mut ended = Vec::new();
+        for h in self.members(&idx).await? {
+            if Some(h.as_str()) == keep {
+                continue;
+            }
+            let k = self.k("s", &h);
+            if self.get_raw(&k).await?.is_some() {
+                self.del(&k);
+                self.announce(Change::Session(h.clone()));
+                ended.push(h.clone());
+            }
+            self.srem(&idx, &h);
+        }
+        Ok(ended)
+    }
+
+    fn put_session(&mut self, s: &SessionRecord) -> StoreResult<()> {
+        let k = self.k("s", &s.id_hash);
+        self.put(&k, s, ttl(s.expires_at, s.last_seen))?;
+        let idx = self.k("us", &s.user_id);
+        self.sadd(&idx, &s.id_hash);
+        Ok(())
+    }
+
+    /// Inserts a new user; `EmailTaken` or `IdentityTaken` when an index
+    /// is someone's.
+    async fn insert_user(&mut self, user: &User, seq: i64) -> StoreResult<()> {
+        let email = self.k("e", &user.email);
+        if self.get_raw(&email).await?.is_some() {
+            return Err(StoreError::EmailTaken);
+        }
+        if let Some(i) = &user.identity {
+            let ik = self.identity_key(&i.issuer, &i.subject);
+            if self.get_raw(&ik).await?.is_some() {
+                return Err(StoreError::IdentityTaken);
+            }
+            self.set_str(&ik, &user.id);
+        }
+        self.set_str(&email, &user.id);
+        let k = self.k("u", &user.id);
+        self.put(&k, user, None)?;
+        let (all, of_tenant) = (
+            format!("{}users", self.prefix),
+            self.k("tu", &user.tenant_id),
+        );
+        for z in [all, of_tenant] {
+            self.writes.zadd(z, &user.id, seq).ignore();
+            self.queued += 1;
+        }
+        Ok(())
+    }
+
+    fn identity_key(&self, issuer: &str, subject: &str) -> String {
+        format!("{}i:{issuer}\u{1f}{subject}", self.prefix)
+    }
+
+    /// Saves a changed user, moving its email and identity indexes.
+    async fn save_user(&mut self, user: &User) -> StoreResult<()> {
+        let old = self.user(&user.id).await?.ok_or(StoreError::NotFound)?;
+        if old.email != user.email {
+            let new = self.k("e", &user.email);
+            match self.get_raw(&new).await? {
+                Some(owner) if owner != user.id => return Err(StoreError::EmailTaken),
+                _ => {}
+            }
+            let old_k = self.k("e", &old.email);
+            self.del(&old_k);
+            self.set_str(&new, &user.id);
+        }
+        if old.identity != user.identity {
+            if let Some(i) = &user.identity {
+                let ik = self.identity_key(&i.issuer, &i.subject);
+                match self.get_raw(&ik).await? {
+                    Some(owner) if owner != user.id => return Err(StoreError::IdentityTaken),
+                    _ => {}
+                }
+                self.set_str(&ik, &user.id);
+            }
+            if let Some(i) = &old.identity {
+                let ik = self.identity_key(&i.issuer, &i.subject);
+                self.del(&ik);
+            }
+        }
+        let k = self.k("u", &user.id);
+        self.put(&k, user, None)?;
+        self.announce(Change::User(user.id.clone()));
+        Ok(())
+    }
+
+    fn clear_failures(&mut self, identifier: &str) {
+        let k = self.k("f", identifier);
+        self.del(&k);
+    }
+
+    async fn unlock(&mut self, mut user: User) -> StoreResult<User> {
+        user.locked = false;
+        self.save_user(&user).await?;
+        self.clear_failures(&user.email);
+        self.clear_failures(&code_counter(&user.id));
+        self.delete_tickets_of(&user.id, TicketPurpose::Unlock)
+            .await?;
+        Ok(user)
+    }
+
+    /// Resets the two-step registration (the caller saves the user).
+    async fn reset_two_step(&mut self, user: &mut User) -> StoreResult<()> {
+        user.two_step = None;
+        user.two_step_generation = user.two_step_generation.wrapping_add(1);
+        for (kind, idx) in [("b", "ub"), ("p", "up")] {
+            let idx = self.k(idx, &user.id);
+            for h in self.members(&idx).await? {
+                let k = self.k(kind, &h);
+                self.del(&k);
+            }
+            self.del(&idx);
+        }
+        Ok(())
+    }
+
+    async fn live_pending(
+        &mut self,
+        id_hash: &str,
+        now: UnixTime,
+    ) -> StoreResult<Option<PendingLogin>> {
+        let k = self.k("p", id_hash);
+        let p: Option<PendingLogin> = self.get(&k).await?;
+        Ok(p.filter(|p| p.expires_at > now))
+    }
+
+    fn put_pending(&mut self, p: &PendingLogin) -> StoreResult<()> {
+        let k = self.k("p", &p.id_hash);
+        self.put(&k, p, ttl(p.expires_at, p.created_at))?;
+        let idx = self.k("up", &p.user_id);
+        self.sadd(&idx, &p.id_hash);
+        Ok(())
+    }
+
+    /// Loads a tenant, lets `change` edit it, and saves it.
+    async fn edit_tenant(
+        &mut self,
+        id: &str,
+        change: impl FnOnce(&mut Tenant),
+    ) -> StoreResult<Tenant> {
+        let mut tenant = self.tenant(id).await?.ok_or(StoreError::NotFound)?;
+        change(&mut tenant);
+        let k = self.k("t", id);
+        self.put(&k, &tenant, None)?;
+        self.announce(Change::Tenant(id.to_string()));
+        Ok(tenant)
+    }
+}
+
+impl Drop for Tx {
+    fn drop(&mut self) {
+        // A connection left mid-reply or with watches (a timed-out call)
+        // is closed rather than handed to the next caller.
+        if !self.clean {
+            if let Some(conn) = self.conn.take() {
+                let _ = deadpool_redis::Connection::take(conn);
+            }
+        }
+    }
+}
+
+/// Runs `$body` (which uses `$tx`) as an optimistic transaction: again from
+/// its reads whenever a watched key changed before EXEC; bounded by the
+/// store's timeout.
+macro_rules! atomically {
+    ($store:expr, |$tx:ident| $body:block) => {{
+        let store: &RedisStore = $store;
+        store
+            .bounded(async {
+                let mut attempt = 0usize;
+                loop {
+                    let mut $tx = store.begin().await?;
+                    let result = async { $body }.await;
+                    match result {
+                        Ok(value) => {
+                            if $tx.commit().await? {
+                                store.forward(&$tx.changes);
+                                break Ok(value);
+                            }
+                        }
+                        Err(e) => {
+                            $tx.abandon().await;
+                            break Err(e);
+                        }
+                    }
+                    attempt += 1;
+                    if attempt >= MAX_ATTEMPTS {
+                        break Err(StoreError::Unavailable("too much contention".into()));
+                    }
+                    store.back_off(attempt).await;
+                }
+            })
+            .await
+    }};
+}
+
+impl RedisStore {
+    /// Builds the client and the pool; connects on first use. Call
+    /// [`RedisStore::check_schema`] before serving.
+    pub fn new(settings: &RedisSettings, timeout: Duration) -> StoreResult<RedisStore> {
+        let mut info: ::redis::ConnectionInfo = settings
+            .url
+            .as_str()
+            .parse()
+            .map_err(|e| unavailable(format!("store.redis.url: {e}")))?;
+        let mut redis_settings = info.redis_settings().clone();
+        if let Some(u) = &settings.username {
+            redis_settings = redis_settings.set_username(u);
+        }
+        if let Some(p) = &settings.password {
+            redis_settings = redis_settings.set_password(p);
+        }
+        info = info.set_redis_settings(redis_settings);
+        let client = ::redis::Client::open(info.clone()).map_err(unavailable)?;
+        let mut cfg = deadpool_redis::Config::from_connection_info(info);
+        let mut pool_cfg = PoolConfig::new(settings.pool_size.max(1));
+        pool_cfg.timeouts.wait = Some(timeout);
+        pool_cfg.timeouts.create = Some(timeout);
+        pool_cfg.timeouts.recycle = Some(timeout);
+        cfg.pool = Some(pool_cfg);
+        let pool = cfg
+            .create_pool(Some(Runtime::Tokio1))
+            .map_err(unavailable)?;
+        Ok(RedisStore {
+            pool,
+            client,
+            prefix: settings.key_prefix.clone(),
+            timeout,
+            changes: tokio::sync::broadcast::channel(4096).0,
+            view: ::redis::Script::new(VIEW_SCRIPT),
+            count_event: ::redis::Script::new(COUNT_EVENT_SCRIPT),
+        })
+    }
+
+    /// [`RedisStore::new`] and the schema check, from synchronous code (the
+    /// start-up and the admin commands): the check runs on a thread and
+    /// runtime of its own, whose connection is not kept.
+    pub fn open(settings: &RedisSettings, timeout: Duration) -> StoreResult<RedisStore> {
+        let store = RedisStore::new(settings, timeout)?;
+        std::thread::scope(|scope| {
+            scope
+                .spawn(|| {
+                    let rt = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .map_err(unavailable)?;
+                    rt.block_on(store.check_schema())
+                })
+                .join()
+                .unwrap_or_else(|_| Err(unavailable("schema check failed")))
+        })?;
+        Ok(store)
+    }
+
+    /// Writes the schema version into an empty database, or refuses one of
+    /// another version. Its connection is its own, not the pool's.
+    pub async fn check_schema(&self) -> StoreResult<()> {
+        let mut conn =
+            tokio::time::timeout(self.timeout, self.client.get_multiplexed_async_connection())
+                .await
+                .map_err(|_| unavailable("timed out connecting"))?
+                .map_err(unavailable)?;
+        let key = format!("{}schema_version", self.prefix);
+        let _: bool = conn
+            .set_nx(&key, SCHEMA_VERSION)
+            .await
+            .map_err(unavailable)?;
+        let v: i64 = conn.get(&key).await.map_err(unavailable)?;
+        if v != SCHEMA_VERSION {
+            return Err(unavailable(format!(
+                "Redis holds schema version {v}; this gateway understands {SCHEMA_VERSION}"
+            )));
+        }
+        Ok(())
+    }
+
+    fn k(&self, kind: &str, id: &str) -> String {
+        format!("{}{kind}:{id}", self.prefix)
+    }
+
+    async fn bounded<T>(
+        &self,
+        work: impl std::future::Future<Output = StoreResult<T>>,
+    ) -> StoreResult<T> {
+        match tokio::time::timeout(self.timeout, work).await {
+            Ok(r) => r,
+            Err(_) => Err(StoreError::Unavailable("timed out".into())),
+        }
+    }
+
+    async fn connection(&self) -> StoreResult<deadpool_redis::Connection> {
+        self.pool.get().await.map_err(unavailable)
+    }
+
+    async fn begin(&self) -> StoreResult<Tx> {
+        let mut writes = ::redis::pipe();
+        writes.atomic();
+        Ok(Tx {
+            conn: Some(self.connection().await?),
+            prefix: self.prefix.clone(),
+            writes,
+            queued: 0,
+            changes: Vec::new(),
+            clean: true,
+        })
+    }
+
+    /// A short random pause before running a transaction again, so racing
+    /// steps do not collide in lock-step.
+    async fn back_off(&self, attempt: usize) {
+        let jitter = crate::crypto::random_bytes(2);
+        let micros =
+            (u64::from(jitter[0]) << 8 | u64::from(jitter[1])) % (200 * attempt.min(10) as u64 + 1);
+        tokio::time::sleep(Duration::from_micros(micros)).await;
+    }
+
+    /// This process's own changes reach its cache at once, not through
+    /// Redis.
+    fn forward(&self, changes: &[Change]) {
+        for c in changes {
+            let _ = self.changes.send(c.clone());
+        }
+    }
+
+    /// A single command on a pooled connection, bounded.
+    async fn run<T, F, Fut>(&self, f: F) -> StoreResult<T>
+    where
+        F: FnOnce(deadpool_redis::Connection) -> Fut,
+        Fut: std::future::Future<Output = ::redis::RedisResult<T>>,
+    {
+        self.bounded(async {
+            let conn = self.connection().await?;
+            f(conn).await.map_err(unavailable)
+        })
+        .await
+    }
+
+    async fn get_json<T: DeserializeOwned + Send>(&self, key: String) -> StoreResult<Option<T>> {
+        let raw: Option<String> = self.run(|mut c| async move { c.get(key).await }).await?;
+        raw.map(|s| from_json(&s)).transpose()
+    }
+
+    /// The records `ids` point at under `kind`, in order, skipping gone ones.
+    async fn records<T: DeserializeOwned + Send>(
+        &self,
+        kind: &str,
+        ids: Vec<String>,
+    ) -> StoreResult<Vec<T>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let keys: Vec<String> = ids.iter().map(|id| self.k(kind, id)).collect();
+        let raw: Vec<Option<String>> = self.run(|mut c| async move { c.mget(keys).await }).await?;
+        raw.into_iter().flatten().map(|s| from_json(&s)).collect()
+    }
+
+    async fn set_members(&self, key: String) -> StoreResult<Vec<String>> {
+        self.run(|mut c| async move { c.smembers(key).await }).await
+    }
+
+    /// A fresh number for ordering users (creation order).
+    async fn next_seq(&self) -> StoreResult<i64> {
+        let key = format!("{}seq", self.prefix);
+        self.run(|mut c| async move { c.incr(key, 1).await }).await
+    }
+
+    /// The keys under `kind` (SCAN, for the purge and the export).
+    async fn scan_kind(&self, kind: &str) -> StoreResult<Vec<String>> {
+        let pattern = format!("{}{kind}:*", self.prefix);
+        self.bounded(async {
+            let mut conn = self.connection().await?;
+            let mut out = Vec::new();
+            let mut cursor: u64 = 0;
+            loop {
+                let (next, keys): (u64, Vec<String>) = ::redis::cmd("SCAN")
+                    .arg(cursor)
+                    .arg("MATCH")
+                    .arg(&pattern)
+                    .arg("COUNT")
+                    .arg(500)
+                    .query_async(&mut conn)
+                    .await
+                    .map_err(unavailable)?;
+                out.extend(keys);
+                if next == 0 {
+                    return Ok(out);
+                }
+                cursor = next;
+            }
+        })
+        .await
+    }
+
+    /// Listens on the changes channel for the process's lifetime,
+    /// reconnecting after an outage (and then telling the cache to forget
+    /// everything, since messages may have been missed).
+    async fn listen_for_changes(&self) {
+        use tokio_stream::StreamExt;
+        let channel = format!("{}changes", self.prefix);
+        let mut reconnecting = false;
+        loop {
+            let pubsub = tokio::time::timeout(self.timeout, self.client.get_async_pubsub()).await;
+            let mut pubsub = match pubsub {
+                Ok(Ok(p)) => p,
+                _ => {
+                    reconnecting = true;
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                    continue;
+                }
+            };
+            if pubsub.subscribe(&channel).await.is_err() {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                continue;
+            }
+            if reconnecting {
+                let _ = self.changes.send(Change::Everything);
+                tracing::info!("store: change notices flow again");
+            }
+            let mut messages = pubsub.on_message();
+            while let Some(msg) = messages.next().await {
+                if let Ok(text) = msg.get_payload::<String>() {
+                    if let Some(c) = Change::decode(&text) {
+                        let _ = self.changes.send(c);
+                    }
+                }
+            }
+            // The connection ended: Redis went away.
+            crate::metrics::STORE_ERRORS
+                .with_label_values(&["changes"])
+                .inc();
+            tracing::warn!("store: change notices interrupted; reconnecting");
+            reconnecting = true;
+            let _ = self.changes.send(Change::Everything);
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+}
+
+#[async_trait]
+impl Store for RedisStore {
+    async fn ping(&self) -> StoreResult<()> {
+        let pong: String = self
+            .run(|mut c| async move { ::redis::cmd("PING").query_async(&mut c).await })
+            .await?;
+        if pong == "PONG" {
+            Ok(())
+        } else {
+            Err(unavailable(pong))
+        }
+    }
+
+    fn changes(&self) -> Option<tokio::sync::broadcast::Receiver<Change>> {
+        Some(self.changes.subscribe())
+    }
+
+    async fn follow_changes(&self) {
+        self.listen_for_changes().await
+    }
+
+    async fn secret(&self, name: &str, fresh: Vec<u8>) -> StoreResult<Vec<u8>> {
+        let key = self.k("secret", name);
+        self.run(|mut c| async move {
+            let _: bool = c.set_nx(&key, fresh).await?;
+            c.get(&key).await
+        })
+        .await
+    }
+
+    async fn create_tenant_with_holder(
+        &self,
+        tenant: Tenant,
+        holder: User,
+        invitation: TicketRecord,
+    ) -> StoreResult<()> {
+        let seq = self.next_seq().await?;
+        atomically!(self, |tx| {
+            let tk = tx.k("t", &tenant.id);
+            if tx.get_raw(&tk).await?.is_some() {
+                return Err(StoreError::Stale);
+            }
+            tx.put(&tk, &tenant, None)?;
+            let list = format!("{}tenants", tx.prefix);
+            tx.writes.rpush(list, &tenant.id).ignore();
+            tx.insert_user(&holder, seq).await?;
+            tx.put_ticket(&invitation)?;
+            Ok(())
+        })
+    }
+
+    async fn get_tenant(&self, id: &str) -> StoreResult<Option<Tenant>> {
+        self.get_json(self.k("t", id)).await
+    }
+
+    async fn list_tenants(&self) -> StoreResult<Vec<Tenant>> {
+        let key = format!("{}tenants", self.prefix);
+        let ids: Vec<String> = self
+            .run(|mut c| async move { c.lrange(key, 0, -1).await })
+            .await?;
+        self.records("t", ids).await
+    }
+
+    async fn get_user(&self, id: &str) -> StoreResult<Option<User>> {
+        self.get_json(self.k("u", id)).await
+    }
+
+    async fn find_user_by_email(&self, email: &str) -> StoreResult<Option<User>> {
+        let key = self.k("e", email);
+        let id: Option<String> = self.run(|mut c| async move { c.get(key).await }).await?;
+        match id {
+            Some(id) => self.get_user(&id).await,
+            None => Ok(None),
+        }
+    }
+
+    async fn list_users(&self, tenant_id: Option<&str>) -> StoreResult<Vec<User>> {
+        let key = match tenant_id {
+            Some(t) => self.k("tu", t),
+            None => format!("{}users", self.prefix),
+        };
+        let ids: Vec<String> = self
+            .run(|mut c| async move { c.zrange(key, 0, -1).await })
+            .await?;
+        self.records("u", ids).await
+    }
+
+    async fn replace_ticket(&self, ticket: TicketRecord) -> StoreResult<()> {
+        atomically!(self, |tx| {
+            if tx.user(&ticket.user_id).await?.is_none() {
+                return Err(StoreError::NotFound);
+            }
+            for t in tx.tickets_of(&ticket.user_id).await? {
+                if t.purpose == ticket.purpose {
+                    tx.drop_ticket(&t);
+                }
+            }
+            tx.put_ticket(&ticket)?;
+            Ok(())
+        })
+    }
+
+    async fn peek_ticket(
+        &self,
+        hash: &str,
+        purpose: TicketPurpose,
+        now: UnixTime,
+    ) -> StoreResult<Option<TicketRecord>> {
+        let t: Option<TicketRecord> = self.get_json(self.k("k", hash)).await?;
+        Ok(t.filter(|t| t.purpose == purpose.as_str() && t.expires_at > now))
+    }
+
+    async fn stage_ticket(
+        &self,
+        hash: &str,
+        purpose: TicketPurpose,
+        staged: &str,
+        now: UnixTime,
+    ) -> StoreResult<()> {
+        atomically!(self, |tx| {
+            let mut t = tx
+                .live_ticket(hash, purpose.as_str(), now)
+                .await?
+                .ok_or(StoreError::TicketInvalid)?;
+            t.staged = Some(staged.to_string());
+            let k = tx.k("k", hash);
+            tx.replace(&k, &t)?;
+            Ok(())
+        })
+    }
+
+    async fn issue_ticket_unless_recent(
+        &self,
+        ticket: TicketRecord,
+        interval: i64,
+    ) -> StoreResult<bool> {
+        atomically!(self, |tx| {
+            if tx.user(&ticket.user_id).await?.is_none() {
+                return Err(StoreError::NotFound);
+            }
+            let same: Vec<TicketRecord> = tx
+                .tickets_of(&ticket.user_id)
+                .await?
+                .into_iter()
+                .filter(|t| t.purpose == ticket.purpose)
+                .collect();
+            let last = same.iter().map(|t| t.issued_at).max();
+            if !sekisho_policy::lock::mail_allowed(last, ticket.issued_at, interval) {
+                return Ok(false);
+            }
+            for t in &same {
+                tx.drop_ticket(t);
+            }
+            tx.put_ticket(&ticket)?;
+            Ok(true)
+        })
+    }
+
+    async fn admit_attempt(
+        &self,
+        identifier: &str,
+        threshold: u32,
+        _now: UnixTime,
+    ) -> StoreResult<Admission> {
+        // One INCR: racing attempts each get their own number, none lost
+        // (S11). Numbers past the threshold are refused unchecked.
+        let key = self.k("f", identifier);
+        let after: i64 = self
+            .run(|mut c| async move { c.incr(key, 1).await })
+            .await?;
+        let before = u32::try_from(after.saturating_sub(1)).unwrap_or(u32::MAX);
+        Ok(sekisho_policy::lock::admit(before, threshold))
+    }
+
+    async fn clear_failures(&self, identifier: &str) -> StoreResult<()> {
+        let key = self.k("f", identifier);
+        self.run(|mut c| async move { c.del(key).await }).await
+    }
+
+    async fn lock_user(&self, user_id: &str, unlock: TicketRecord) -> StoreResult<()> {
+        atomically!(self, |tx| {
+            let mut user = tx.user(user_id).await?.ok_or(StoreError::NotFound)?;
+            user.locked = true;
+            tx.save_user(&user).await?;
+            tx.delete_tickets_of(user_id, TicketPurpose::Unlock).await?;
+            tx.put_ticket(&unlock)?;
+            Ok(())
+        })
+    }
+
+    async fn unlock_with_ticket(&self, hash: &str, now: UnixTime) -> StoreResult<User> {
+        atomically!(self, |tx| {
+            let t = tx
+                .live_ticket(hash, TicketPurpose::Unlock.as_str(), now)
+                .await?
+                .ok_or(StoreError::TicketInvalid)?;
+            let user = tx
+                .user(&t.user_id)
+                .await?
+                .ok_or(StoreError::TicketInvalid)?;
+            tx.unlock(user).await
+        })
+    }
+
+    async fn unlock_user(&self, user_id: &str) -> StoreResult<User> {
+        atomically!(self, |tx| {
+            let user = tx.user(user_id).await?.ok_or(StoreError::NotFound)?;
+            tx.unlock(user).await
+        })
+    }
+
+    async fn complete_reset(
+        &self,
+        hash: &str,
+        password_hash: &str,
+        now: UnixTime,
+    ) -> StoreResult<(User, Vec<String>)> {
+        atomically!(self, |tx| {
+            let t = tx
+                .live_ticket(hash, TicketPurpose::Reset.as_str(), now)
+                .await?
+                .ok_or(StoreError::TicketInvalid)?;
+            let mut user = tx
+                .user(&t.user_id)
+                .await?
+                .ok_or(StoreError::TicketInvalid)?;
+            if user.status != UserStatus::Active || user.method != LoginMethod::Password {
+                return Err(StoreError::TicketInvalid);
+            }
+            user.password_hash = Some(password_hash.to_string());
+            tx.reset_two_step(&mut user).await?;
+            let user = tx.unlock(user).await?;
+            tx.delete_tickets_of(&user.id, TicketPurpose::Reset).await?;
+            let ended = tx.delete_sessions_of(&user.id, None).await?;
+            Ok((user, ended))
+        })
+    }
+
+    async fn create_invited_user(&self, user: User, invitation: TicketRecord) -> StoreResult<()> {
+        let seq = self.next_seq().await?;
+        atomically!(self, |tx| {
+            if tx.tenant(&user.tenant_id).await?.is_none() {
+                return Err(StoreError::NotFound);
+            }
+            tx.insert_user(&user, seq).await?;
+            tx.put_ticket(&invitation)?;
+            Ok(())
+        })
+    }
+
+    async fn remove_user(&self, user_id: &str) -> StoreResult<Vec<String>> {
+        atomically!(self, |tx| {
+            let user = tx.user(user_id).await?.ok_or(StoreError::NotFound)?;
+            let ended = tx.delete_sessions_of(&user.id, None).await?;
+            for t in tx.tickets_of(&user.id).await? {
+                tx.drop_ticket(&t);
+            }
+            for (kind, idx) in [("b", "ub"), ("p", "up")] {
+                let idx = tx.k(idx, &user.id);
+                for h in tx.members(&idx).await? {
+                    let k = tx.k(kind, &h);
+                    tx.del(&k);
+                }
+                tx.del(&idx);
+            }
+            tx.clear_failures(&user.email);
+            tx.clear_failures(&code_counter(&user.id));
+            let email = tx.k("e", &user.email);
+            tx.del(&email);
+            if let Some(i) = &user.identity {
+                let ik = tx.identity_key(&i.issuer, &i.subject);
+                tx.del(&ik);
+            }
+            let (all, of_tenant) = (format!("{}users", tx.prefix), tx.k("tu", &user.tenant_id));
+            for z in [all, of_tenant] {
+                tx.writes.zrem(z, &user.id).ignore();
+            }
+            for idx in ["us", "uk"] {
+                let k = tx.k(idx, &user.id);
+                tx.del(&k);
+            }
+            let k = tx.k("u", &user.id);
+            tx.del(&k);
+            tx.announce(Change::User(user.id.clone()));
+            Ok(ended)
+        })
+    }
+
+    async fn set_plan(&self, tenant_id: &str, plan: Plan) -> StoreResult<Tenant> {
+        atomically!(self, |tx| {
+            tx.edit_tenant(tenant_id, |t| t.plan = plan).await
+        })
+    }
+
+    async fn change_password(
+        &self,
+        user_id: &str,
+        password_hash: &str,
+        keep: Option<&str>,
+    ) -> StoreResult<Vec<String>> {
+        atomically!(self, |tx| {
+            let mut user = tx.user(user_id).await?.ok_or(StoreError::NotFound)?;
+            user.password_hash = Some(password_hash.to_string());
+            tx.save_user(&user).await?;
+            tx.delete_sessions_of(user_id, keep).await
+        })
+    }
+
+    async fn list_user_sessions(&self, user_id: &str) -> StoreResult<Vec<SessionRecord>> {
+        let ids = self.set_members(self.k("us", user_id)).await?;
+        let mut sessions: Vec<SessionRecord> = self.records("s", ids).await?;
+        sessions.sort_by_key(|s| std::cmp::Reverse(s.last_seen));
+        Ok(sessions)
+    }
+
+    async fn issue_change_link(&self, ticket: TicketRecord) -> StoreResult<()> {
+        atomically!(self, |tx| {
+            if tx.user(&ticket.user_id).await?.is_none() {
+                return Err(StoreError::NotFound);
+            }
+            tx.delete_tickets_of(&ticket.user_id, TicketPurpose::EmailChange)
+                .await?;
+            tx.delete_tickets_of(&ticket.user_id, TicketPurpose::MethodChange)
+                .await?;
+            tx.put_ticket(&ticket)?;
+            Ok(())
+        })
+    }
+
+    async fn complete_email_change(
+        &self,
+        hash: &str,
+        password_hash: Option<String>,
+        now: UnixTime,
+    ) -> StoreResult<(User, String, Vec<String>)> {
+        atomically!(self, |tx| {
+            let t = tx
+                .live_ticket(hash, TicketPurpose::EmailChange.as_str(), now)
+                .await?
+                .ok_or(StoreError::TicketInvalid)?;
+            let new_email = t.staged.clone().ok_or(StoreError::TicketInvalid)?;
+            let mut user = tx
+                .user(&t.user_id)
+                .await?
+                .ok_or(StoreError::TicketInvalid)?;
+            let old_email = std::mem::replace(&mut user.email, new_email);
+            if let Some(h) = &password_hash {
+                user.password_hash = Some(h.clone());
+            }
+            tx.reset_two_step(&mut user).await?;
+            tx.save_user(&user).await?;
+            tx.clear_failures(&old_email);
+            tx.delete_tickets_of(&user.id, TicketPurpose::EmailChange)
+                .await?;
+            tx.delete_tickets_of(&user.id, TicketPurpose::MethodChange)
+                .await?;
+            let ended = tx.delete_sessions_of(&user.id, None).await?;
+            Ok((user, old_email, ended))
+        })
+    }
+
+    async fn change_method(
+        &self,
+        change: MethodChange,
+        now: UnixTime,
+    ) -> StoreResult<(User, Vec<String>)> {
+        atomically!(self, |tx| {
+            if let Some(hash) = &change.ticket_hash {
+                let t = tx
+                    .live_ticket(hash, TicketPurpose::MethodChange.as_str(), now)
+                    .await?
+                    .ok_or(StoreError::TicketInvalid)?;
+                if t.user_id != change.user_id {
+                    return Err(StoreError::TicketInvalid);
+                }
+            }
+            let mut user = tx
+                .user(&change.user_id)
+                .await?
+                .ok_or(StoreError::NotFound)?;
+            user.method = change.method;
+            let password = change.method == LoginMethod::Password;
+            user.password_hash = if password {
+                change.password_hash.clone()
+            } else {
+                None
+            };
+            user.identity = if password {
+                None
+            } else {
+                change.identity.clone()
+            };
+            if change.reset_two_step {
+                tx.reset_two_step(&mut user).await?;
+            }
+            tx.save_user(&user).await?;
+            tx.delete_tickets_of(&user.id, TicketPurpose::MethodChange)
+                .await?;
+            tx.delete_tickets_of(&user.id, TicketPurpose::EmailChange)
+                .await?;
+            let ended = tx.delete_sessions_of(&user.id, None).await?;
+            Ok((user, ended))
+        })
+    }
+
+    async fn complete_registration(&self, ticket_hash: &str, now: UnixTime) -> StoreResult<User> {
+        atomically!(self, |tx| {
+            let t = tx
+                .live_ticket(ticket_hash, TicketPurpose::Invitation.as_str(), now)
+                .await?
+                .ok_or(StoreError::TicketInvalid)?;
+            let staged = t.staged.clone().ok_or(StoreError::TicketInvalid)?;
+            let mut user = tx
+                .user(&t.user_id)
+                .await?
+                .ok_or(StoreError::TicketInvalid)?;
+            if user.status != UserStatus::Invited {
+                return Err(StoreError::TicketInvalid);
+            }
+            user.password_hash = Some(staged);
+            user.method = LoginMethod::Password;
+            user.status = UserStatus::Active;
+            tx.save_user(&user).await?;
+            tx.delete_tickets_of(&user.id, TicketPurpose::Invitation)
+                .await?;
+            Ok(user)
+        })
+    }
+
+    async fn create_session(&self, session: SessionRecord) -> StoreResult<()> {
+        atomically!(self, |tx| {
+            tx.put_session(&session)?;
+            Ok(())
+        })
+    }
+
+    async fn rotate_session(&self, old_hash: &str, new: SessionRecord) -> StoreResult<()> {
+        atomically!(self, |tx| {
+            let ok = tx.k("s", old_hash);
+            if let Some(old) = tx.get::<SessionRecord>(&ok).await? {
+                let idx = tx.k("us", &old.user_id);
+                tx.srem(&idx, old_hash);
+            }
+            tx.del(&ok);
+            tx.announce(Change::Session(old_hash.to_string()));
+            tx.put_session(&new)?;
+            Ok(())
+        })
+    }
+
+    async fn session_view(&self, id_hash: &str) -> StoreResult<Option<SessionView>> {
+        let key = self.k("s", id_hash);
+        let prefix = self.prefix.clone();
+        let script = &self.view;
+        let found: Option<(String, String, String)> = self
+            .run(|mut c| async move { script.key(key).arg(prefix).invoke_async(&mut c).await })
+            .await?;
+        match found {
+            Some((s, u, t)) => Ok(Some(SessionView {
+                session: from_json(&s)?,
+                user: from_json(&u)?,
+                tenant: from_json(&t)?,
+            })),
+            None => Ok(None),
+        }
+    }
+
+    async fn touch_sessions(&self, touches: Vec<(String, UnixTime)>) -> StoreResult<()> {
+        if touches.is_empty() {
+            return Ok(());
+        }
+        atomically!(self, |tx| {
+            for (id_hash, last_seen) in &touches {
+                let k = tx.k("s", id_hash);
+                if let Some(mut s) = tx.get::<SessionRecord>(&k).await? {
+                    if s.last_seen < *last_seen {
+                        s.last_seen = *last_seen;
+                        tx.replace(&k, &s)?;
+                    }
+                }
+            }
+            Ok(())
+        })
+    }
+
+    async fn delete_session(&self, id_hash: &str) -> StoreResult<()> {
+        atomically!(self, |tx| {
+            let k = tx.k("s", id_hash);
+            if let Some(s) = tx.get::<SessionRecord>(&k).await? {
+                let idx = tx.k("us", &s.user_id);
+                tx.srem(&idx, id_hash);
+                tx.del(&k);
+                tx.announce(Change::Session(id_hash.to_string()));
+            }
+            Ok(())
+        })
+    }
+
+    async fn delete_user_sessions(&self, user_id: &str) -> StoreResult<Vec<String>> {
+        atomically!(self, |tx| { tx.delete_sessions_of(user_id, None).await })
+    }
+
+    async fn set_access_route(&self, tenant_id: &str, route: AccessRoute) -> StoreResult<Tenant> {
+        atomically!(self, |tx| {
+            tx.edit_tenant(tenant_id, |t| t.access_route = route).await
+        })
+    }
+
+    async fn save_line_settings(
+        &self,
+        tenant_id: &str,
+        route: AccessRoute,
+        lines: Vec<String>,
+    ) -> StoreResult<Tenant> {
+        atomically!(self, |tx| {
+            let lines = lines.clone();
+            tx.edit_tenant(tenant_id, |t| {
+                t.access_route = route;
+                t.line_consents.retain(|l| lines.contains(l));
+                t.lines = lines;
+            })
+            .await
+        })
+    }
+
+    async fn consent_line(&self, tenant_id: &str, line: &str) -> StoreResult<Tenant> {
+        atomically!(self, |tx| {
+            tx.edit_tenant(tenant_id, |t| {
+                if !t.line_consents.iter().any(|l| l == line) {
+                    t.line_consents.push(line.to_string());
+                }
+            })
+            .await
+        })
+    }
+
+    async fn save_ad_connection(
+        &self,
+        tenant_id: &str,
+        connection: AdConnection,
+    ) -> StoreResult<Tenant> {
+        atomically!(self, |tx| {
+            let mut tenant = tx.tenant(tenant_id).await?.ok_or(StoreError::NotFound)?;
+            if tenant
+                .ad
+                .as_ref()
+                .is_some_and(|old| old.connection_id != connection.connection_id)
+            {
+                return Err(StoreError::Stale);
+            }
+            let ck = tx.k("c", &connection.connection_id);
+            match tx.get_raw(&ck).await? {
+                Some(owner) if owner != tenant_id => return Err(StoreError::Stale),
+                _ => {}
+            }
+            tx.set_str(&ck, tenant_id);
+            tenant.ad = Some(connection.clone());
+            let k = tx.k("t", tenant_id);
+            tx.put(&k, &tenant, None)?;
+            tx.announce(Change::Tenant(tenant_id.to_string()));
+            Ok(tenant)
+        })
+    }
+
+    async fn find_tenant_by_connection(&self, connection_id: &str) -> StoreResult<Option<Tenant>> {
+        let key = self.k("c", connection_id);
+        let id: Option<String> = self.run(|mut c| async move { c.get(key).await }).await?;
+        match id {
+            Some(id) => Ok(self.get_tenant(&id).await?.filter(|t| {
+                t.ad.as_ref()
+                    .is_some_and(|a| a.connection_id == connection_id)
+            })),
+            None => Ok(None),
+        }
+    }
+
+    async fn put_ticket(&self, ticket: TicketRecord) -> StoreResult<()> {
+        atomically!(self, |tx| {
+            tx.put_ticket(&ticket)?;
+            Ok(())
+        })
+    }
+
+    async fn take_ticket(
+        &self,
+        hash: &str,
+        purpose: TicketPurpose,
+        now: UnixTime,
+    ) -> StoreResult<Option<TicketRecord>> {
+        atomically!(self, |tx| {
+            let k = tx.k("k", hash);
+            let t: Option<TicketRecord> = tx.get(&k).await?;
+            let Some(t) = t.filter(|t| t.purpose == purpose.as_str()) else {
+                return Ok(None);
+            };
+            tx.drop_ticket(&t);
+            Ok((t.expires_at > now).then_some(t))
+        })
+    }
+
+    async fn find_user_by_identity(
+        &self,
+        issuer: &str,
+        subject: &str,
+    ) -> StoreResult<Option<User>> {
+        let key = format!("{}i:{issuer}\u{1f}{subject}", self.prefix);
+        let id: Option<String> = self.run(|mut c| async move { c.get(key).await }).await?;
+        match id {
+            Some(id) => self.get_user(&id).await,
+            None => Ok(None),
+        }
+    }
+
+    async fn complete_federated_registration(
+        &self,
+        ticket_hash: &str,
+        method: LoginMethod,
+        identity: FederatedIdentity,
+        now: UnixTime,
+    ) -> StoreResult<User> {
+        atomically!(self, |tx| {
+            let t = tx
+                .live_ticket(ticket_hash, TicketPurpose::Invitation.as_str(), now)
+                .await?
+                .ok_or(StoreError::TicketInvalid)?;
+            let mut user = tx
+                .user(&t.user_id)
+                .await?
+                .ok_or(StoreError::TicketInvalid)?;
+            if user.status != UserStatus::Invited {
+                return Err(StoreError::TicketInvalid);
+            }
+            user.method = method;
+            user.password_hash = None;
+            user.identity = Some(identity.clone());
+            user.status = UserStatus::Active;
+            tx.save_user(&user).await?;
+            tx.delete_tickets_of(&user.id, TicketPurpose::Invitation)
+                .await?;
+            Ok(user)
+        })
+    }
+
+    async fn set_two_step_enabled(&self, tenant_id: &str, enabled: bool) -> StoreResult<Tenant> {
+        atomically!(self, |tx| {
+            tx.edit_tenant(tenant_id, |t| t.two_step_enabled = enabled)
+                .await
+        })
+    }
+
+    async fn put_pending(&self, pending: PendingLogin) -> StoreResult<()> {
+        atomically!(self, |tx| {
+            tx.put_pending(&pending)?;
+            Ok(())
+        })
+    }
+
+    async fn get_pending(&self, id_hash: &str, now: UnixTime) -> StoreResult<Option<PendingLogin>> {
+        let p: Option<PendingLogin> = self.get_json(self.k("p", id_hash)).await?;
+        Ok(p.filter(|p| p.expires_at > now))
+    }
+
+    async fn take_pending(
+        &self,
+        id_hash: &str,
+        now: UnixTime,
+    ) -> StoreResult<Option<PendingLogin>> {
+        atomically!(self, |tx| {
+            let k = tx.k("p", id_hash);
+            let Some(p) = tx.get::<PendingLogin>(&k).await? else {
+                return Ok(None);
+            };
+            tx.del(&k);
+            let idx = tx.k("up", &p.user_id);
+            tx.srem(&idx, id_hash);
+            Ok((p.expires_at > now).then_some(p))
+        })
+    }
+
+    async fn consume_sms_code(
+        &self,
+        id_hash: &str,
+        code_hash: &str,
+        now: UnixTime,
+    ) -> StoreResult<Option<String>> {
+        atomically!(self, |tx| {
+            let Some(mut pending) = tx.live_pending(id_hash, now).await? else {
+                return Ok(None);
+            };
+            let Some(sms) = pending.sms.as_mut() else {
+                return Ok(None);
+            };
+            let matches = sms.code_hash.as_deref() == Some(code_hash);
+            if !matches || sms.expires_at <= now {
+                return Ok(None);
+            }
+            sms.code_hash = None;
+            let phone = sms.phone.clone();
+            let k = tx.k("p", id_hash);
+            tx.replace(&k, &pending)?;
+            Ok(Some(phone))
+        })
+    }
+
+    async fn register_two_step(
+        &self,
+        user_id: &str,
+        generation: u32,
+        registration: TwoStepRegistration,
+    ) -> StoreResult<()> {
+        atomically!(self, |tx| {
+            let mut user = tx.user(user_id).await?.ok_or(StoreError::NotFound)?;
+            if user.two_step_generation != generation || user.two_step.is_some() {
+                return Err(StoreError::Stale);
+            }
+            user.two_step = Some(registration.clone());
+            tx.save_user(&user).await?;
+            Ok(())
+        })
+    }
+
+    async fn accept_totp_step(&self, user_id: &str, step: u64) -> StoreResult<bool> {
+        atomically!(self, |tx| {
+            let mut user = tx.user(user_id).await?.ok_or(StoreError::NotFound)?;
+            if !sekisho_policy::two_step::step_is_new(step, user.last_totp_step) {
+                return Ok(false);
+            }
+            user.last_totp_step = Some(step);
+            tx.save_user(&user).await?;
+            Ok(true)
+        })
+    }
+
+    async fn use_recovery_code(
+        &self,
+        pending_hash: &str,
+        recovery_hash: &str,
+        now: UnixTime,
+    ) -> StoreResult<Option<PendingLogin>> {
+        atomically!(self, |tx| {
+            let Some(pending) = tx.live_pending(pending_hash, now).await? else {
+                return Ok(None);
+            };
+            let mut user = tx
+                .user(&pending.user_id)
+                .await?
+                .ok_or(StoreError::NotFound)?;
+            let matches = user
+                .two_step
+                .as_ref()
+                .is_some_and(|r| crate::crypto::same(&r.recovery_hash, recovery_hash));
+            if !matches {
+                return Ok(None);
+            }
+            // The reset removes the user's pending logins, this one too.
+            tx.reset_two_step(&mut user).await?;
+            tx.save_user(&user).await?;
+            Ok(Some(pending))
+        })
+    }
+
+    async fn add_trusted_browser(&self, b: TrustedBrowser) -> StoreResult<()> {
+        atomically!(self, |tx| {
+            let k = tx.k("b", &b.id_hash);
+            tx.put(&k, &b, Some(366 * sekisho_policy::DAY + TTL_GRACE))?;
+            let idx = tx.k("ub", &b.user_id);
+            tx.sadd(&idx, &b.id_hash);
+            Ok(())
+        })
+    }
+
+    async fn use_trusted_browser(
+        &self,
+        id_hash: &str,
+        user_id: &str,
+        generation: u32,
+        window: i64,
+        now: UnixTime,
+    ) -> StoreResult<bool> {
+        atomically!(self, |tx| {
+            let k = tx.k("b", id_hash);
+            let Some(mut b) = tx.get::<TrustedBrowser>(&k).await? else {
+                return Ok(false);
+            };
+            let alive = sekisho_policy::two_step::trust_alive(b.last_used, now, window);
+            if b.user_id != user_id || b.generation != generation || !alive {
+                return Ok(false);
+            }
+            b.last_used = now;
+            tx.put(&k, &b, Some(366 * sekisho_policy::DAY + TTL_GRACE))?;
+            Ok(true)
+        })
+    }
+
+    async fn list_trusted_browsers(&self, user_id: &str) -> StoreResult<Vec<TrustedBrowser>> {
+        let ids = self.set_members(self.k("ub", user_id)).await?;
+        let mut list: Vec<TrustedBrowser> = self.records("b", ids).await?;
+        list.sort_by_key(|b| std::cmp::Reverse(b.last_used));
+        Ok(list)
+    }
+
+    async fn revoke_trusted_browser(&self, user_id: &str, id: &str) -> StoreResult<bool> {
+        atomically!(self, |tx| {
+            let idx = tx.k("ub", user_id);
+            let mut found = false;
+            for h in tx.members(&idx).await? {
+                let k = tx.k("b", &h);
+                if let Some(b) = tx.get::<TrustedBrowser>(&k).await? {
+                    if b.id == id {
+                        tx.del(&k);
+                        tx.srem(&idx, &h);
+                        found = true;
+                    }
+                }
+            }
+            Ok(found)
+        })
+    }
+
+    async fn revoke_trusted_browsers(&self, user_id: &str) -> StoreResult<u64> {
+        atomically!(self, |tx| {
+            let idx = tx.k("ub", user_id);
+            let mut n = 0;
+            for h in tx.members(&idx).await? {
+                let k = tx.k("b", &h);
+                if tx.get_raw(&k).await?.is_some() {
+                    tx.del(&k);
+                    n += 1;
+                }
+            }
+            tx.del(&idx);
+            Ok(n)
+        })
+    }
+
+    async fn count_event(&self, key: &str, window: i64, now: UnixTime) -> StoreResult<u32> {
+        let key = self.k("v", key);
+        let script = &self.count_event;
+        self.run(|mut c| async move {
+            script
+                .key(key)
+                .arg(now)
+                .arg(window)
+                .invoke_async(&mut c)
+                .await
+        })
+        .await
+    }
+
+    async fn purge_expired(&self, now: UnixTime) -> StoreResult<u64> {
+        // TTLs remove most records on their own; this removes what the
+        // gateway's clock says has ended (and the index entries left by
+        // TTLs), so both stores purge alike.
+        let trust_horizon = now - 366 * sekisho_policy::DAY;
+        let mut n = 0;
+        for (kind, idx) in [("s", "us"), ("k", "uk"), ("p", "up"), ("b", "ub")] {
+            for key in self.scan_kind(kind).await? {
+                let id = key[self.prefix.len() + kind.len() + 1..].to_string();
+                let removed = atomically!(self, |tx| {
+                    let Some(raw) = tx.get_raw(&key).await? else {
+                        return Ok(false);
+                    };
+                    let v: serde_json::Value = from_json(&raw)?;
+                    let ended = match kind {
+                        "b" => v["last_used"].as_i64().is_some_and(|t| t <= trust_horizon),
+                        _ => v["expires_at"].as_i64().is_some_and(|t| t <= now),
+                    };
+                    if !ended {
+                        return Ok(false);
+                    }
+                    tx.del(&key);
+                    if let Some(owner) = v["user_id"].as_str().filter(|u| !u.is_empty()) {
+                        let ik = tx.k(idx, owner);
+                        tx.srem(&ik, &id);
+                    }
+                    if kind == "s" {
+                        tx.announce(Change::Session(id.clone()));
+                    }
+                    Ok(true)
+                })?;
+                n += u64::from(removed);
+            }
+        }
+        Ok(n)
+    }
+}

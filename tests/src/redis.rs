@@ -1,0 +1,99 @@
+//! A real `redis-server` (Debian's, installed by scripts/setup.sh) on a
+//! free loopback port, in a folder of its own, stopped by its process id.
+//! With AOF on (`appendfsync always`), what was written survives a stop.
+
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub struct RedisServer {
+    pub addr: SocketAddr,
+    pub dir: tempfile::TempDir,
+    aof: bool,
+    child: Option<Child>,
+}
+
+impl RedisServer {
+    /// A server that keeps nothing on disk.
+    pub fn start() -> RedisServer {
+        RedisServer::start_with(false)
+    }
+
+    /// A server with the append-only file on, fsynced on every write.
+    pub fn start_with_aof() -> RedisServer {
+        RedisServer::start_with(true)
+    }
+
+    fn start_with(aof: bool) -> RedisServer {
+        let mut s = RedisServer {
+            addr: crate::free_addr("127.0.0.1"),
+            dir: tempfile::tempdir().unwrap(),
+            aof,
+            child: None,
+        };
+        s.spawn();
+        s
+    }
+
+    fn spawn(&mut self) {
+        let aof = if self.aof { "yes" } else { "no" };
+        let child = Command::new("redis-server")
+            .args(["--bind", "127.0.0.1", "--port"])
+            .arg(self.addr.port().to_string())
+            .args(["--save", "", "--appendonly", aof, "--appendfsync", "always"])
+            .args(["--daemonize", "no", "--protected-mode", "yes"])
+            // `DEBUG SLEEP` for the slow-store drill (loopback clients only).
+            .args(["--enable-debug-command", "local", "--dir"])
+            .arg(self.dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server (scripts/setup.sh installs it)");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.cli(&["PING"]).trim() != "PONG" {
+            assert!(Instant::now() < deadline, "redis-server did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://{}/", self.addr)
+    }
+
+    /// Runs `redis-cli` against the server and returns what it printed.
+    pub fn cli(&self, args: &[&str]) -> String {
+        let out = Command::new("redis-cli")
+            .args(["-h", "127.0.0.1", "-p"])
+            .arg(self.addr.port().to_string())
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("redis-cli");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Stops the server (SIGKILL by its process id) and waits for it.
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Starts it again on the same port and folder (and AOF file).
+    pub fn restart(&mut self) {
+        self.stop();
+        self.spawn();
+    }
+
+    pub fn is_running(&self) -> bool {
+        self.child.is_some()
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}

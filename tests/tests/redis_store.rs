@@ -1,0 +1,249 @@
+//! Several gateways on one Redis (PRODUCT §1; SECURITY S11, S33): a real
+//! `redis-server` per test on a free loopback port, two gateway processes
+//! sharing it, and the outage drills (stopped, `CLIENT PAUSE`, `DEBUG
+//! SLEEP`, restarted with its AOF).
+
+use sekisho_tests::redis::RedisServer;
+use sekisho_tests::{Client, Env, Gateway, GatewayOptions, GOOD_PASSWORD};
+use std::time::{Duration, Instant};
+
+/// Long enough that only a pushed notice, never the cache's expiry, can
+/// explain a change seen at once on the other gateway.
+const LONG_CACHE_MS: u64 = 10_000;
+
+struct Pair {
+    redis: RedisServer,
+    env: Env,
+    b: Gateway,
+}
+
+async fn two_gateways(timeout_ms: u64, cache_ttl_ms: u64, aof: bool) -> Pair {
+    let redis = if aof {
+        RedisServer::start_with_aof()
+    } else {
+        RedisServer::start()
+    };
+    let url = redis.url();
+    let env = Env::start_with(|o: GatewayOptions| o.redis(&url, timeout_ms, cache_ttl_ms)).await;
+    let key = env.gw.data_dir().join("data/key.pem");
+    let opts = GatewayOptions {
+        signing_key: Some(key),
+        ..GatewayOptions::new(env.upstream.addr)
+            .smtp(env.smtp.port)
+            .redis(&url, timeout_ms, cache_ttl_ms)
+    };
+    let b = tokio::task::spawn_blocking(move || Gateway::start(opts))
+        .await
+        .unwrap();
+    Pair { redis, env, b }
+}
+
+/// A client of gateway B carrying `a`'s cookies.
+fn on_b(p: &Pair, a: &Client) -> Client {
+    let mut c = Client::new(&p.b.base);
+    c.cookies = a.cookies.clone();
+    c
+}
+
+/// Polls `path` on `c` until it answers `status` (a second at most).
+async fn becomes(c: &mut Client, path: &str, status: u16) -> u16 {
+    let deadline = Instant::now() + Duration::from_secs(1);
+    loop {
+        let got = c.get(path).await.status;
+        if got == status || Instant::now() > deadline {
+            return got;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_gateways_on_one_redis_behave_as_one() {
+    let p = two_gateways(2000, LONG_CACHE_MS, false).await;
+    let email = "shared@example.jp";
+    // A login on A browses on B.
+    let mut a = p.env.logged_in_holder(email).await;
+    let mut b = on_b(&p, &a);
+    assert_eq!(b.get("/files/one").await.status, 200);
+    assert_eq!(p.env.upstream.last().one("x-auth-email"), email);
+
+    // A logout on A ends the session on B at once (B's cache holds it).
+    let page = a.get("/.sekisho/logout").await;
+    a.post("/.sekisho/logout", &[("csrf", &page.csrf())]).await;
+    assert_eq!(
+        becomes(&mut b, "/files/one", 401).await,
+        401,
+        "logout pushed"
+    );
+
+    // Logging out everywhere on B ends A's session.
+    let mut a = p.env.client();
+    assert_eq!(a.login(email, GOOD_PASSWORD).await.status, 303);
+    assert_eq!(a.get("/files/two").await.status, 200);
+    let mut b = on_b(&p, &a);
+    let page = b.get("/.sekisho/menu/sessions").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    b.post("/.sekisho/menu/sessions/end-all", &[("csrf", &page.csrf())])
+        .await;
+    assert_eq!(
+        becomes(&mut a, "/files/two", 401).await,
+        401,
+        "revocation pushed"
+    );
+
+    // Failures on A and B add to one lock count (10 in all).
+    let mut x = p.env.client();
+    let mut y = Client::new(&p.b.base);
+    for _ in 0..5 {
+        assert_eq!(x.login(email, "Wrong-Pass-123").await.status, 200);
+        assert_eq!(y.login(email, "Wrong-Pass-123").await.status, 200);
+    }
+    let r = x.login(email, GOOD_PASSWORD).await;
+    assert!(
+        r.body.contains("アカウントがブロックされました"),
+        "{}",
+        r.body
+    );
+    let r = y.login(email, GOOD_PASSWORD).await;
+    assert!(
+        r.body.contains("アカウントがブロックされました"),
+        "{}",
+        r.body
+    );
+    let unlock = p
+        .env
+        .smtp
+        .wait_for(email, "アカウントロック")
+        .link("/.sekisho/unlock?ticket=")
+        .unwrap();
+    // ...and the unblock link mailed by one works on the other.
+    let path = &unlock[unlock.find("/.sekisho/").unwrap()..];
+    let page = y.get(path).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let ticket = path.split("ticket=").nth(1).unwrap();
+    let r = y
+        .post(
+            "/.sekisho/unlock",
+            &[("csrf", &page.csrf()), ("ticket", ticket)],
+        )
+        .await;
+    assert!(r.status == 200 || r.status == 303, "{}", r.body);
+    let mut holder = p.env.client();
+    assert_eq!(holder.login(email, GOOD_PASSWORD).await.status, 303);
+
+    // A route change on A stops B's internet sessions on their next request.
+    let staff = p
+        .env
+        .invited_user(&mut holder, "利用者", "staff@example.jp", "user")
+        .await;
+    let mut staff_b = on_b(&p, &staff);
+    assert_eq!(staff_b.get("/files/three").await.status, 200);
+    sekisho_tests::set_access_route(&mut holder, "line_only").await;
+    assert_eq!(
+        becomes(&mut staff_b, "/files/three", 403).await,
+        403,
+        "route change pushed"
+    );
+    sekisho_tests::set_access_route(&mut holder, "line_and_internet").await;
+    assert_eq!(becomes(&mut staff_b, "/files/three", 200).await, 200);
+
+    // A user removed on A is gone on B at once.
+    let list = holder.get("/.sekisho/admin/").await;
+    for (i, _) in list.body.match_indices("/.sekisho/admin/users/") {
+        let id = &list.body[i + 22..i + 54];
+        let page = holder.get(&format!("/.sekisho/admin/users/{id}")).await;
+        if page.body.contains("staff@example.jp") {
+            let r = holder
+                .post(
+                    &format!("/.sekisho/admin/users/{id}/remove"),
+                    &[("csrf", &page.csrf())],
+                )
+                .await;
+            assert_eq!(r.status, 200, "{}", r.body);
+        }
+    }
+    assert_eq!(
+        becomes(&mut staff_b, "/files/three", 401).await,
+        401,
+        "removal pushed"
+    );
+    assert!(p.redis.is_running());
+}
+
+/// Waits for `/.sekisho/readyz` on `c` to answer `status`.
+async fn readiness(c: &mut Client, status: u16) -> u16 {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let got = c.get("/.sekisho/readyz").await.status;
+        if got == status || Instant::now() > deadline {
+            return got;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A protected GET fails closed: a 503 page, quickly, and the upstream
+/// never sees the request.
+async fn fails_closed(p: &Pair, c: &mut Client, what: &str) {
+    let before = p.env.upstream.count();
+    let started = Instant::now();
+    let r = c.get("/files/outage").await;
+    assert_eq!(r.status, 503, "{what}: {}", r.body);
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{what}: answered within the store timeout, not hung"
+    );
+    assert_eq!(p.env.upstream.count(), before, "{what}: never proxied");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s33_redis_outage_fails_closed_and_recovers() {
+    let mut p = two_gateways(500, 100, true).await;
+    let email = "outage@example.jp";
+    let mut c = p.env.logged_in_holder(email).await;
+    assert_eq!(c.get("/files/before").await.status, 200);
+
+    // Stopped.
+    p.redis.stop();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    fails_closed(&p, &mut c, "stopped").await;
+    let mut fresh = p.env.client();
+    let r = fresh.login(email, GOOD_PASSWORD).await;
+    assert_eq!(r.status, 503, "logins fail with a clear page: {}", r.body);
+    assert_eq!(readiness(&mut c, 503).await, 503);
+    let metrics = p.env.gw.metrics().await;
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("sekisho_store_errors_total") && !l.ends_with(" 0")),
+        "{metrics}"
+    );
+
+    // Back, with its AOF: the session written before the outage still
+    // works, on both gateways, without restarting them.
+    p.redis.restart();
+    assert_eq!(readiness(&mut c, 200).await, 200, "recovers by itself");
+    assert_eq!(becomes(&mut c, "/files/after", 200).await, 200);
+    let mut b = on_b(&p, &c);
+    assert_eq!(becomes(&mut b, "/files/after", 200).await, 200);
+
+    // Paused: calls wait on Redis and time out.
+    p.redis.cli(&["CLIENT", "PAUSE", "3000", "ALL"]);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    fails_closed(&p, &mut c, "paused").await;
+    p.redis.cli(&["CLIENT", "UNPAUSE"]);
+    assert_eq!(becomes(&mut c, "/files/after", 200).await, 200);
+
+    // Slow: the server itself sleeps.
+    let port = p.redis.addr.port().to_string();
+    let sleeper = std::thread::spawn(move || {
+        std::process::Command::new("redis-cli")
+            .args(["-h", "127.0.0.1", "-p", &port, "DEBUG", "SLEEP", "2"])
+            .output()
+            .unwrap();
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    fails_closed(&p, &mut c, "slow").await;
+    sleeper.join().unwrap();
+    assert_eq!(becomes(&mut c, "/files/after", 200).await, 200);
+}
