@@ -125,6 +125,19 @@ enum AdminCommand {
         #[arg(long, value_name = "TENANT_ID")]
         tenant: Option<String>,
     },
+    /// Write everything the store keeps (accounts, sessions, links,
+    /// secrets) to a JSON file readable by its owner only: a backup, or
+    /// the way to another backend.
+    Export {
+        #[arg(long, value_name = "FILE")]
+        file: PathBuf,
+    },
+    /// Load an export into this configuration's store, which must hold no
+    /// tenants or users yet. Restart the gateways afterwards.
+    Import {
+        #[arg(long, value_name = "FILE")]
+        file: PathBuf,
+    },
 }
 
 fn load_config(path: &Path) -> Result<sekisho_config::Config, ExitCode> {
@@ -268,6 +281,45 @@ async fn admin(config: sekisho_config::Config, command: AdminCommand) -> anyhow:
             let t = admin.set_plan(&tenant, plan).await?;
             println!("tenant {} is now on the {} plan", t.id, t.plan.as_str());
         }
+        AdminCommand::Export { file } => {
+            let dump = admin.store.export().await?;
+            let text = serde_json::to_string(&dump)?;
+            write_private(&file, text.as_bytes())
+                .map_err(|e| InputError::error(format!("--file {}: {e}", file.display())))?;
+            println!(
+                "exported {} tenants, {} users, {} sessions, {} links to {}",
+                dump.tenants.len(),
+                dump.users.len(),
+                dump.sessions.len(),
+                dump.tickets.len(),
+                file.display()
+            );
+        }
+        AdminCommand::Import { file } => {
+            let text = std::fs::read_to_string(&file)
+                .map_err(|e| InputError::error(format!("--file {}: {e}", file.display())))?;
+            let dump: crate::store::Dump = serde_json::from_str(&text).map_err(|e| {
+                InputError::error(format!("--file {}: not an export: {e}", file.display()))
+            })?;
+            if dump.format != crate::store::DUMP_FORMAT {
+                return Err(InputError::error(format!(
+                    "--file {}: export format {} (this version reads {})",
+                    file.display(),
+                    dump.format,
+                    crate::store::DUMP_FORMAT
+                )));
+            }
+            let (tenants, users) = (dump.tenants.len(), dump.users.len());
+            match admin.store.import(dump).await {
+                Ok(()) => println!("imported {tenants} tenants and {users} users"),
+                Err(crate::store::StoreError::Stale) => {
+                    return Err(InputError::error(
+                        "the store already holds tenants or users: import only into an empty store",
+                    ))
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
         AdminCommand::Users { tenant } => {
             let users = admin.users(tenant.as_deref()).await?;
             println!(
@@ -289,6 +341,20 @@ async fn admin(config: sekisho_config::Config, command: AdminCommand) -> anyhow:
         }
     }
     Ok(())
+}
+
+/// Writes `bytes` to a new file only its owner can read (an export holds
+/// every account and the store's secrets).
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(bytes)?;
+    f.sync_all()
 }
 
 /// The line registered to the demo tenant.

@@ -247,3 +247,71 @@ async fn s33_redis_outage_fails_closed_and_recovers() {
     sleeper.join().unwrap();
     assert_eq!(becomes(&mut c, "/files/after", 200).await, 200);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_export_and_import_move_a_deployment_to_redis() {
+    use std::os::unix::fs::PermissionsExt;
+    // A deployment on the embedded store, with a signed-in holder.
+    let env = Env::start().await;
+    let email = "move@example.jp";
+    let a = env.logged_in_holder(email).await;
+    let dump = env.gw.data_dir().join("export.json");
+    let out = env.gw.admin(&["export", "--file", dump.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mode = std::fs::metadata(&dump).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "readable by its owner only");
+    let again = env.gw.admin(&["export", "--file", dump.to_str().unwrap()]);
+    assert!(!again.status.success(), "an export never overwrites a file");
+
+    // The same deployment on Redis.
+    let redis = RedisServer::start_with_aof();
+    let opts = GatewayOptions {
+        signing_key: Some(env.gw.data_dir().join("data/key.pem")),
+        ..GatewayOptions::new(env.upstream.addr)
+            .smtp(env.smtp.port)
+            .redis(&redis.url(), 2000, 1000)
+    };
+    let mut b = tokio::task::spawn_blocking(move || Gateway::start(opts))
+        .await
+        .unwrap();
+    let out = b.admin(&["import", "--file", dump.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let twice = b.admin(&["import", "--file", dump.to_str().unwrap()]);
+    assert_eq!(twice.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&twice.stderr).contains("only into an empty store"),
+        "{}",
+        String::from_utf8_lossy(&twice.stderr)
+    );
+    let garbage = env.gw.data_dir().join("garbage.json");
+    std::fs::write(&garbage, "{not json").unwrap();
+    let bad = b.admin(&["import", "--file", garbage.to_str().unwrap()]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("not an export"));
+    // Restarted on the imported secrets, the gateway knows the session and
+    // the password.
+    tokio::task::spawn_blocking(move || {
+        b.restart();
+        b
+    })
+    .await
+    .map(|b| async move {
+        let mut moved = Client::new(&b.base);
+        moved.cookies = a.cookies.clone();
+        assert_eq!(moved.get("/files/moved").await.status, 200);
+        let mut fresh = Client::new(&b.base);
+        assert_eq!(fresh.login(email, GOOD_PASSWORD).await.status, 303);
+        let users = b.admin(&["users"]);
+        assert!(String::from_utf8_lossy(&users.stdout).contains(email));
+    })
+    .unwrap()
+    .await;
+}

@@ -1269,6 +1269,127 @@ pub async fn ad_connections_are_unique_and_keep_their_id(store: SharedStore) {
     );
 }
 
+/// Fills a store with one of every kind of record, through its own steps.
+pub async fn populate(store: &dyn Store) {
+    seed(store, "1").await;
+    seed(store, "2").await;
+    store.secret("csrf", vec![1, 2, 3]).await.unwrap();
+    store
+        .complete_federated_registration(
+            "inv2",
+            LoginMethod::Google,
+            FederatedIdentity {
+                issuer: "https://idp.example".into(),
+                subject: "sub-2".into(),
+            },
+            NOW,
+        )
+        .await
+        .unwrap();
+    store
+        .create_session(session("s1", "u1", "t1"))
+        .await
+        .unwrap();
+    store
+        .create_session(session("s2", "u2", "t2"))
+        .await
+        .unwrap();
+    store
+        .admit_attempt("holder1@example.jp", 10, NOW)
+        .await
+        .unwrap();
+    store
+        .save_line_settings("t1", AccessRoute::LineOnly, vec!["CAF1234567890".into()])
+        .await
+        .unwrap();
+    store
+        .save_ad_connection(
+            "t1",
+            AdConnection {
+                connection_id: "adfs-abcdefghjkmnpqrs23".into(),
+                issuer: "https://adfs.example/adfs".into(),
+                client_id: "cid".into(),
+                client_secret_sealed: "v1:00:00".into(),
+                updated_at: NOW,
+            },
+        )
+        .await
+        .unwrap();
+    store
+        .add_trusted_browser(TrustedBrowser {
+            id_hash: "b1".into(),
+            id: "pub1".into(),
+            user_id: "u1".into(),
+            generation: 0,
+            created_at: NOW,
+            last_used: NOW,
+            user_agent: "test".into(),
+            client_ip: "127.0.0.1".into(),
+        })
+        .await
+        .unwrap();
+    store
+        .put_pending(PendingLogin {
+            id_hash: "p1".into(),
+            browser: "pre".into(),
+            user_id: "u1".into(),
+            route: Route::Internet,
+            menu: false,
+            next: "/".into(),
+            generation: 0,
+            created_at: NOW,
+            expires_at: NOW + 900,
+            sms: None,
+            remember: false,
+            passed: false,
+            recovery_sealed: None,
+        })
+        .await
+        .unwrap();
+}
+
+/// Exports `from`, imports into the empty `to`, and checks that `to` now
+/// exports the same and answers as `from` did; a second import is refused.
+pub async fn round_trip(from: &dyn Store, to: &dyn Store) {
+    let dump = from.export().await.unwrap();
+    assert_eq!(dump.format, DUMP_FORMAT);
+    assert!(!dump.users.is_empty() && !dump.sessions.is_empty());
+    to.import(dump.clone()).await.unwrap();
+    assert_eq!(to.export().await.unwrap().sorted(), dump.clone().sorted());
+    assert_eq!(to.import(dump).await.unwrap_err(), StoreError::Stale);
+    let view = to.session_view("s1").await.unwrap().unwrap();
+    assert_eq!(view.user.email, "holder1@example.jp");
+    assert_eq!(view.tenant.lines, vec!["CAF1234567890".to_string()]);
+    assert_eq!(to.secret("csrf", vec![9]).await.unwrap(), vec![1, 2, 3]);
+    let fed = to
+        .find_user_by_identity("https://idp.example", "sub-2")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(fed.id, "u2");
+    assert_eq!(
+        to.find_tenant_by_connection("adfs-abcdefghjkmnpqrs23")
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+        "t1"
+    );
+    assert!(
+        to.export()
+            .await
+            .unwrap()
+            .failures
+            .contains(&("holder1@example.jp".into(), 1)),
+        "failure counts carried"
+    );
+    assert!(to
+        .use_trusted_browser("b1", "u1", 0, 30 * DAY, NOW)
+        .await
+        .unwrap());
+    assert!(to.get_pending("p1", NOW).await.unwrap().is_some());
+}
+
 #[macro_export]
 macro_rules! store_conformance_tests {
     // `$make` is a future of a store and what must live while it is used

@@ -1654,4 +1654,107 @@ impl Store for RedisStore {
         }
         Ok(n)
     }
+
+    async fn export(&self) -> StoreResult<Dump> {
+        let mut dump = Dump {
+            format: DUMP_FORMAT,
+            tenants: self.list_tenants().await?,
+            users: self.list_users(None).await?,
+            ..Dump::default()
+        };
+        let strip = |key: &str, kind: &str| key[self.prefix.len() + kind.len() + 1..].to_string();
+        for key in self.scan_kind("secret").await? {
+            let name = strip(&key, "secret");
+            let value: Option<Vec<u8>> = self.run(|mut c| async move { c.get(key).await }).await?;
+            if let Some(v) = value {
+                dump.secrets.push((name, hex::encode(v)));
+            }
+        }
+        let ids = |keys: Vec<String>, kind: &str| -> Vec<String> {
+            keys.iter().map(|k| strip(k, kind)).collect()
+        };
+        dump.sessions = self
+            .records("s", ids(self.scan_kind("s").await?, "s"))
+            .await?;
+        dump.tickets = self
+            .records("k", ids(self.scan_kind("k").await?, "k"))
+            .await?;
+        dump.pending = self
+            .records("p", ids(self.scan_kind("p").await?, "p"))
+            .await?;
+        dump.trusted = self
+            .records("b", ids(self.scan_kind("b").await?, "b"))
+            .await?;
+        for key in self.scan_kind("f").await? {
+            let identifier = strip(&key, "f");
+            let n: Option<u32> = self.run(|mut c| async move { c.get(key).await }).await?;
+            if let Some(n) = n {
+                dump.failures.push((identifier, n));
+            }
+        }
+        Ok(dump)
+    }
+
+    async fn import(&self, dump: Dump) -> StoreResult<()> {
+        let (tenants, users) = (
+            format!("{}tenants", self.prefix),
+            format!("{}users", self.prefix),
+        );
+        let held: (i64, i64) = self
+            .run(|mut c| async move {
+                ::redis::pipe()
+                    .llen(tenants)
+                    .zcard(users)
+                    .query_async(&mut c)
+                    .await
+            })
+            .await?;
+        if held.0 + held.1 > 0 {
+            return Err(StoreError::Stale);
+        }
+        for (name, value) in &dump.secrets {
+            let bytes = hex::decode(value).map_err(unavailable)?;
+            let key = self.k("secret", name);
+            let (): () = self
+                .run(|mut c| async move { c.set(key, bytes).await })
+                .await?;
+        }
+        for t in &dump.tenants {
+            atomically!(self, |tx| {
+                let k = tx.k("t", &t.id);
+                tx.put(&k, t, None)?;
+                let list = format!("{}tenants", tx.prefix);
+                tx.writes.rpush(list, &t.id).ignore();
+                if let Some(ad) = &t.ad {
+                    let ck = tx.k("c", &ad.connection_id);
+                    tx.set_str(&ck, &t.id);
+                }
+                Ok(())
+            })?;
+        }
+        for u in &dump.users {
+            let seq = self.next_seq().await?;
+            atomically!(self, |tx| { tx.insert_user(u, seq).await })?;
+        }
+        for s in &dump.sessions {
+            atomically!(self, |tx| { tx.put_session(s) })?;
+        }
+        for t in &dump.tickets {
+            atomically!(self, |tx| { tx.put_ticket(t) })?;
+        }
+        for p in &dump.pending {
+            atomically!(self, |tx| { tx.put_pending(p) })?;
+        }
+        for b in &dump.trusted {
+            self.add_trusted_browser(b.clone()).await?;
+        }
+        for (identifier, count) in &dump.failures {
+            let key = self.k("f", identifier);
+            let count = *count;
+            let (): () = self
+                .run(|mut c| async move { c.set(key, count).await })
+                .await?;
+        }
+        Ok(())
+    }
 }

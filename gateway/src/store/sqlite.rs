@@ -156,6 +156,10 @@ fn json_rows<T: for<'de> Deserialize<'de>>(
     rows.map(|r| from_json(&r.map_err(unavailable)?)).collect()
 }
 
+fn parse_all<T: for<'de> Deserialize<'de>>(rows: Vec<String>) -> StoreResult<Vec<T>> {
+    rows.iter().map(|r| from_json(r)).collect()
+}
+
 fn is_unique_violation(e: &rusqlite::Error) -> bool {
     matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY)
 }
@@ -1296,6 +1300,119 @@ impl Store for SqliteStore {
                 n += c.execute(sql, [at]).map_err(unavailable)?;
             }
             Ok(n as u64)
+        })
+        .await
+    }
+
+    async fn export(&self) -> StoreResult<Dump> {
+        self.run(|c| {
+            let tx = c.transaction().map_err(unavailable)?;
+            let all = |sql: &str| -> StoreResult<Vec<String>> {
+                let mut stmt = tx.prepare(sql).map_err(unavailable)?;
+                let rows = stmt
+                    .query_map([], |r| r.get::<_, String>(0))
+                    .map_err(unavailable)?;
+                rows.collect::<Result<Vec<_>, _>>().map_err(unavailable)
+            };
+            let mut secrets = Vec::new();
+            {
+                let mut stmt = tx
+                    .prepare(
+                        "SELECT name, value FROM meta WHERE name LIKE 'secret:%' ORDER BY name",
+                    )
+                    .map_err(unavailable)?;
+                let rows = stmt
+                    .query_map([], |r| {
+                        Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?))
+                    })
+                    .map_err(unavailable)?;
+                for row in rows {
+                    let (name, value) = row.map_err(unavailable)?;
+                    secrets.push((name["secret:".len()..].to_string(), hex::encode(value)));
+                }
+            }
+            let mut failures = Vec::new();
+            {
+                let mut stmt = tx
+                    .prepare("SELECT identifier, count FROM failures")
+                    .map_err(unavailable)?;
+                let rows = stmt
+                    .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, u32>(1)?)))
+                    .map_err(unavailable)?;
+                for row in rows {
+                    failures.push(row.map_err(unavailable)?);
+                }
+            }
+            Ok(Dump {
+                format: DUMP_FORMAT,
+                secrets,
+                tenants: parse_all(all("SELECT data FROM tenants ORDER BY rowid")?)?,
+                users: parse_all(all("SELECT data FROM users ORDER BY rowid")?)?,
+                sessions: parse_all(all("SELECT data FROM sessions")?)?,
+                tickets: parse_all(all("SELECT data FROM tickets")?)?,
+                pending: parse_all(all("SELECT data FROM pending")?)?,
+                trusted: parse_all(all("SELECT data FROM trusted")?)?,
+                failures,
+            })
+        })
+        .await
+    }
+
+    async fn import(&self, dump: Dump) -> StoreResult<()> {
+        self.run(move |c| {
+            let tx = begin(c)?;
+            let held: i64 = tx
+                .query_row(
+                    "SELECT (SELECT COUNT(*) FROM tenants) + (SELECT COUNT(*) FROM users)",
+                    [],
+                    |r| r.get(0),
+                )
+                .map_err(unavailable)?;
+            if held > 0 {
+                return Err(StoreError::Stale);
+            }
+            for (name, value) in &dump.secrets {
+                let bytes = hex::decode(value).map_err(unavailable)?;
+                tx.execute(
+                    "INSERT OR REPLACE INTO meta (name, value) VALUES (?1, ?2)",
+                    params![format!("secret:{name}"), bytes],
+                )
+                .map_err(unavailable)?;
+            }
+            for t in &dump.tenants {
+                tx.execute(
+                    "INSERT INTO tenants (id, data) VALUES (?1, ?2)",
+                    params![t.id, to_json(t)?],
+                )
+                .map_err(unavailable)?;
+            }
+            for u in &dump.users {
+                insert_user(&tx, u)?;
+            }
+            for s in &dump.sessions {
+                insert_session(&tx, s)?;
+            }
+            for t in &dump.tickets {
+                insert_ticket(&tx, t)?;
+            }
+            for p in &dump.pending {
+                save_pending(&tx, p)?;
+            }
+            for b in &dump.trusted {
+                tx.execute(
+                    "INSERT INTO trusted (id_hash, user_id, id, last_used, data) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![b.id_hash, b.user_id, b.id, b.last_used, to_json(b)?],
+                )
+                .map_err(unavailable)?;
+            }
+            for (identifier, count) in &dump.failures {
+                tx.execute(
+                    "INSERT INTO failures (identifier, count, updated_at) VALUES (?1, ?2, 0)",
+                    params![identifier, count],
+                )
+                .map_err(unavailable)?;
+            }
+            tx.commit().map_err(unavailable)
         })
         .await
     }
