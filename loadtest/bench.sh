@@ -12,6 +12,8 @@
 #   g_gateway        Sekisho, embedded store, rotating sessions   127.0.0.1:8440 (metrics 9465)
 #   gateway for transfers: a second Sekisho on the same store, upstream = the loadtest sink
 #                                                                  127.0.0.1:8441 -> 127.0.0.1:9300
+#   i_gateway_redis  Sekisho, Redis store (redis-server 127.0.0.1:9310, AOF), rotating sessions
+#                                                                  127.0.0.1:8442 (metrics 9467)
 #
 # Usage: loadtest/bench.sh [rounds] [seconds]     (defaults: 3 rounds, 8 s per run)
 # Env:   SESSIONS=1000 (gateway sessions rotated)  LLNG_SESSIONS=100  OUT=bench-results/DATE
@@ -27,7 +29,7 @@ mkdir -p "$OUT"; M="$OUT/measurements.jsonl"; : > "$M"
 
 # --- prerequisites (idempotent)
 need=()
-for c in nginx:nginx-light wrk:wrk jq:jq curl:curl ss:iproute2 llng-fastcgi-server:lemonldap-ng-fastcgi-server; do
+for c in nginx:nginx-light wrk:wrk jq:jq curl:curl ss:iproute2 llng-fastcgi-server:lemonldap-ng-fastcgi-server redis-server:redis-server redis-cli:redis-tools; do
   command -v "${c%%:*}" >/dev/null 2>&1 || need+=("${c#*:}")
 done
 [ -f /var/lib/lemonldap-ng/conf/lmConf-1.json ] || need+=(lemonldap-ng)
@@ -41,12 +43,12 @@ echo "bench: building (release)"
 ( cd "$ROOT" && cargo build --release -q -p sekisho -p sekisho-loadtest ) || { echo "bench: build failed"; exit 1; }
 BIN="$ROOT/target/release"; LT="$BIN/sekisho-loadtest"
 
-busy=$(ss -Hltn 2>/dev/null | awk '{print $4}' | grep -E '^127\.0\.0\.1:(9000|9100|9101|9103|9104|9105|6188|9201|9202|8440|8441|9300|9465)$')
+busy=$(ss -Hltn 2>/dev/null | awk '{print $4}' | grep -E '^127\.0\.0\.1:(9000|9100|9101|9103|9104|9105|6188|9201|9202|8440|8441|8442|9300|9310|9465|9467)$')
 [ -z "$busy" ] || { echo "bench: ports already in use: $busy"; exit 1; }
 ulimit -n 200000 2>/dev/null || ulimit -n 65536 2>/dev/null || true
 
 W=$(mktemp -d /tmp/sekisho-bench.XXXX); chmod 755 "$W"
-mkdir -p "$W"/{tmp,www,logs,gw} "$W"/llng/{conf,sessions/lock,psessions/lock,notifications,cache,run}
+mkdir -p "$W"/{tmp,www,logs,gw,gwr,redis} "$W"/llng/{conf,sessions/lock,psessions/lock,notifications,cache,run}
 head -c 1024 /dev/zero | tr '\0' 'x' > "$W/www/1k.html"; chmod 755 "$W/www"
 
 note() { jq -nc --arg l "$1" --arg t "$2" '{kind:"note",label:$l,text:$t}' >> "$M"; }
@@ -86,7 +88,9 @@ jq --arg dir "$W/llng" -f "$HERE/peer/llng/lmConf.jq" /var/lib/lemonldap-ng/conf
 FCGI_USER=()
 if [ "$(id -u)" = 0 ]; then chown -R www-data:www-data "$W/llng"; FCGI_USER=(-u www-data -g www-data); fi
 
-gw_config() { # listen metrics upstream
+gw_config() { # listen metrics upstream [store table]
+  local store=${4:-"[store]
+path = \"$W/gw/sekisho.sqlite3\""}
   cat <<C
 service_name = "おまかせクラウドストレージ"
 [internet]
@@ -94,8 +98,7 @@ listen = "$1"
 public_url = "http://$1"
 [upstream]
 address = "$3"
-[store]
-path = "$W/gw/sekisho.sqlite3"
+$store
 [mail]
 from = "bench@loadtest.example.jp"
 transport = "outbox"
@@ -119,6 +122,10 @@ C
 }
 gw_config 127.0.0.1:8440 127.0.0.1:9465 127.0.0.1:9000 > "$W/gw/main.toml"
 gw_config 127.0.0.1:8441 127.0.0.1:9466 127.0.0.1:9300 > "$W/gw/transfer.toml"
+gw_config 127.0.0.1:8442 127.0.0.1:9467 127.0.0.1:9000 "[store]
+backend = \"redis\"
+[store.redis]
+url = \"redis://127.0.0.1:9310/\"" > "$W/gwr/main.toml"
 
 declare -A GRP
 cleanup() {
@@ -136,18 +143,23 @@ LLNG_DEFAULTCONFFILE=$W/llng/lemonldap-ng.ini LLNG_DEFAULTLOGGER=Lemonldap::NG::
   start fcgi llng-fastcgi-server --foreground "${FCGI_USER[@]}" -n 7 -s "$W/llng/run/llng.sock" -p "$W/llng/run/llng.pid"
 start llngnginx nginx -p "$W" -e "$W/logs/llng.start.err" -c "$W/llng.conf"
 start sink "$LT" sink --addr 127.0.0.1:9300
+start redis redis-server --bind 127.0.0.1 --port 9310 --save '' --appendonly yes --appendfsync everysec --dir "$W/redis" --daemonize no
+for _ in $(seq 1 40); do [ "$(redis-cli -p 9310 ping 2>/dev/null)" = PONG ] && break; sleep 0.25; done
 start gateway "$BIN/sekisho" run --config "$W/gw/main.toml"
 start gateway2 "$BIN/sekisho" run --config "$W/gw/transfer.toml"
+start gateway_redis "$BIN/sekisho" run --config "$W/gwr/main.toml"
 for _ in $(seq 1 80); do
-  n=$(ss -Hltn | awk '{print $4}' | grep -cE '^127\.0\.0\.1:(9100|9101|9103|9104|9105|6188|9201|9202|8440|8441|9300)$')
-  [ "$n" = 11 ] && [ -S "$W/llng/run/llng.sock" ] && break; sleep 0.25
+  n=$(ss -Hltn | awk '{print $4}' | grep -cE '^127\.0\.0\.1:(9100|9101|9103|9104|9105|6188|9201|9202|8440|8441|8442|9300|9310)$')
+  [ "$n" = 13 ] && [ -S "$W/llng/run/llng.sock" ] && break; sleep 0.25
 done
-[ "$n" = 11 ] || { echo "bench: servers did not start"; tail -n 5 "$W"/logs/*; exit 1; }
+[ "$n" = 13 ] || { echo "bench: servers did not start"; tail -n 5 "$W"/logs/*; exit 1; }
 
 # --- sessions: the gateway's through its own admin command and pages; LL::NG's through its portal
 echo "bench: creating $NSESS gateway sessions"
 "$LT" setup --base http://127.0.0.1:8440 --sekisho "$BIN/sekisho" --config "$W/gw/main.toml" \
   --users 20 --sessions "$NSESS" --two-step-users 40 --out "$W/gw/load" || { echo "bench: gateway setup failed"; exit 1; }
+"$LT" setup --base http://127.0.0.1:8442 --sekisho "$BIN/sekisho" --config "$W/gwr/main.toml" \
+  --users 20 --sessions "$NSESS" --two-step-users 0 --out "$W/gwr/load" || { echo "bench: Redis gateway setup failed"; exit 1; }
 R=(--max-time 10 -s --resolve auth.example.com:9201:127.0.0.1)
 llng_login() {
   local tok; tok=$(curl "${R[@]}" http://auth.example.com:9201/ | sed -n 's/.*name="token" value="\([^"]*\)".*/\1/p')
@@ -162,6 +174,20 @@ code=$(curl --max-time 5 -s -o /dev/null -w '%{http_code}' -H 'Host: test1.examp
 [ "$code" = 200 ] || { echo "bench: LemonLDAP::NG protected page answered $code"; exit 1; }
 code=$(curl --max-time 5 -s -o /dev/null -w '%{http_code}' -H "Cookie: sekisho=$(head -1 "$W/gw/load/cookies.txt")" http://127.0.0.1:8440/1k.html)
 [ "$code" = 200 ] || { echo "bench: gateway protected page answered $code"; exit 1; }
+code=$(curl --max-time 5 -s -o /dev/null -w '%{http_code}' -H "Cookie: sekisho=$(head -1 "$W/gwr/load/cookies.txt")" http://127.0.0.1:8442/1k.html)
+[ "$code" = 200 ] || { echo "bench: Redis gateway protected page answered $code"; exit 1; }
+
+# --- store bytes per session in Redis (P7): MEMORY USAGE of each session
+# record, and of the user's session index per session it holds.
+rc() { redis-cli -p 9310 "$@"; }
+keys=$(rc --scan --pattern 'sekisho:s:*' | head -n 500)
+n=$(echo "$keys" | grep -c .)
+total=0; for k in $keys; do total=$(( total + $(rc MEMORY USAGE "$k" SAMPLES 0) )); done
+idx=0; members=0; for k in $(rc --scan --pattern 'sekisho:us:*'); do
+  idx=$(( idx + $(rc MEMORY USAGE "$k" SAMPLES 0) )); members=$(( members + $(rc SCARD "$k") )); done
+value p7_sampled "$n"
+value p7_session_bytes "$(awk -v t="$total" -v n="$n" 'BEGIN { print (n > 0 ? t / n : "null") }')"
+value p7_session_bytes_with_index "$(awk -v t="$total" -v n="$n" -v i="$idx" -v m="$members" 'BEGIN { print (n > 0 && m > 0 ? t / n + i / m : "null") }')"
 
 # --- throughput rounds (wrk), interleaved
 wrk_run() { # label round wrk-args...
@@ -177,6 +203,7 @@ warm() { timeout 6 wrk -t2 -c50 -d2s "$@" >/dev/null 2>&1; }
 warm http://127.0.0.1:6188/1k.html
 warm -s "$HERE/peer/rotate.lua" http://127.0.0.1:8440/1k.html "$W/gw/load/cookies.txt" 127.0.0.1:8440 sekisho
 warm -s "$HERE/peer/rotate.lua" http://127.0.0.1:9202/1k.html "$W/llng-cookies.txt" test1.example.com lemonldap
+warm -s "$HERE/peer/rotate.lua" http://127.0.0.1:8442/1k.html "$W/gwr/load/cookies.txt" 127.0.0.1:8442 sekisho
 status() { curl -s http://127.0.0.1:9105/status | awk 'NR==3 {print $1}'; }
 for r in $(seq 1 "$ROUNDS"); do
   echo "bench: round $r of $ROUNDS"
@@ -192,6 +219,7 @@ for r in $(seq 1 "$ROUNDS"); do
     reqs=$(awk '/requests in/ {print $1}' "$W/w.txt")
     value p6_upstream_connections $(( after - before - 1 )); value p6_requests "${reqs:-0}"
   fi
+  wrk_run i_gateway_redis "$r" -s "$HERE/peer/rotate.lua" http://127.0.0.1:8442/1k.html "$W/gwr/load/cookies.txt" 127.0.0.1:8442 sekisho
 done
 
 # --- latency at a fixed rate: 25% of pingora-bare's saturation (P3)
