@@ -146,6 +146,9 @@ pub enum StoreBackend {
     /// Redis, shared by several gateways.
     Redis {
         url: String,
+        /// Sentinel addresses; empty: `url` is the server.
+        sentinels: Vec<String>,
+        master_name: String,
         username: Option<String>,
         password: Option<String>,
         key_prefix: String,
@@ -161,6 +164,8 @@ impl fmt::Debug for StoreBackend {
             }
             StoreBackend::Redis {
                 url,
+                sentinels,
+                master_name,
                 username,
                 password,
                 key_prefix,
@@ -168,6 +173,8 @@ impl fmt::Debug for StoreBackend {
             } => f
                 .debug_struct("Redis")
                 .field("url", url)
+                .field("sentinels", sentinels)
+                .field("master_name", master_name)
                 .field("username", username)
                 .field("password", &password.as_ref().map(|_| "<redacted>"))
                 .field("key_prefix", key_prefix)

@@ -139,8 +139,17 @@ pub struct RawStore {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawRedis {
-    /// `redis://host:port/db`, or `rediss://…` for TLS.
-    pub url: String,
+    /// `redis://host:port/db`, or `rediss://…` for TLS. With sentinels,
+    /// only its scheme (TLS or not) and database are used.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// Redis Sentinel addresses (`redis://host:26379`): the gateway asks
+    /// them for the primary, at start and after a failed call.
+    #[serde(default)]
+    pub sentinels: Vec<String>,
+    /// The primary's name at the Sentinels.
+    #[serde(default)]
+    pub master_name: Option<String>,
     /// The ACL user (Redis 6+).
     #[serde(default)]
     pub username: Option<String>,

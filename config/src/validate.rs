@@ -761,19 +761,41 @@ fn facebook(c: &mut Checker, f: &RawFacebook) -> Facebook {
 }
 
 fn redis_backend(c: &mut Checker, r: &RawRedis) -> StoreBackend {
-    let url = r.url.trim();
-    let ok = (url.starts_with("redis://") || url.starts_with("rediss://"))
-        && url.split("://").nth(1).is_some_and(|rest| !rest.is_empty());
-    if !ok {
-        c.err(
+    let redis_url = |u: &str| {
+        (u.starts_with("redis://") || u.starts_with("rediss://"))
+            && u.split("://").nth(1).is_some_and(|rest| !rest.is_empty())
+    };
+    let url = r.url.as_deref().unwrap_or("").trim().to_string();
+    match (url.is_empty(), r.sentinels.is_empty()) {
+        (true, true) => c.err(
+            "store.redis.url",
+            "give the server's url, or sentinels and master_name",
+        ),
+        (false, _) if !redis_url(&url) => c.err(
             "store.redis.url",
             format!("'{url}' is not a redis:// or rediss:// (TLS) URL"),
-        );
+        ),
+        _ => {}
     }
     if url.contains('@') {
         c.err(
             "store.redis.url",
             "keep credentials out of the URL: use username and password_file or password_env",
+        );
+    }
+    for (i, s) in r.sentinels.iter().enumerate() {
+        if !redis_url(s.trim()) || s.contains('@') {
+            c.err(
+                &format!("store.redis.sentinels[{i}]"),
+                format!("'{s}' is not a redis:// or rediss:// address without credentials"),
+            );
+        }
+    }
+    let master_name = r.master_name.clone().unwrap_or_default();
+    if !r.sentinels.is_empty() && master_name.trim().is_empty() {
+        c.err(
+            "store.redis.master_name",
+            "sentinels need the name they monitor the primary under",
         );
     }
     let password = password_from(c, "store.redis", &r.password_file, &r.password_env);
@@ -791,7 +813,9 @@ fn redis_backend(c: &mut Checker, r: &RawRedis) -> StoreBackend {
         c.err("store.redis.pool_size", "must be between 1 and 1024");
     }
     StoreBackend::Redis {
-        url: url.to_string(),
+        url,
+        sentinels: r.sentinels.iter().map(|s| s.trim().to_string()).collect(),
+        master_name,
         username: r.username.clone(),
         password,
         key_prefix: r.key_prefix.clone(),
@@ -1046,6 +1070,7 @@ generate_if_missing = true
                 password,
                 key_prefix,
                 pool_size,
+                ..
             } => {
                 assert_eq!(url, "rediss://redis.internal:6380/2");
                 assert_eq!(username.as_deref(), Some("sekisho"));
@@ -1057,6 +1082,14 @@ generate_if_missing = true
         assert!(!format!("{:?}", c.store).contains("s3cret"), "redacted");
         let missing = MINIMAL.to_string() + "[store]\nbackend = \"redis\"\n";
         assert_eq!(keys(&missing), vec!["store.redis"]);
+        let no_server = MINIMAL.to_string() + "[store]\nbackend = \"redis\"\n[store.redis]\n";
+        assert_eq!(keys(&no_server), vec!["store.redis.url"]);
+        let sentinels = MINIMAL.to_string()
+            + "[store]\nbackend = \"redis\"\n[store.redis]\nsentinels = [\"redis://10.0.0.1:26379\", \"tcp://x\"]\n";
+        assert_eq!(
+            keys(&sentinels),
+            vec!["store.redis.sentinels[1]", "store.redis.master_name"]
+        );
         let bad = MINIMAL.to_string()
             + "[store]\nbackend = \"redis\"\n[store.redis]\nurl = \"http://u:p@x\"\nkey_prefix = \"a b\"\npool_size = 0\npassword_env = \"SEKISHO_TEST_UNSET_VAR\"\n";
         assert_eq!(

@@ -47,6 +47,8 @@ pub fn open_store(config: &Config) -> anyhow::Result<SharedStore> {
         )),
         StoreBackend::Redis {
             url,
+            sentinels,
+            master_name,
             username,
             password,
             key_prefix,
@@ -54,6 +56,8 @@ pub fn open_store(config: &Config) -> anyhow::Result<SharedStore> {
         } => {
             let settings = crate::store::redis::RedisSettings {
                 url: url.clone(),
+                sentinels: sentinels.clone(),
+                master_name: master_name.clone(),
                 username: username.clone(),
                 password: password.clone(),
                 key_prefix: key_prefix.clone(),

@@ -15,6 +15,7 @@ fn settings(server: &RedisServer, prefix: &str) -> RedisSettings {
         password: None,
         key_prefix: prefix.into(),
         pool_size: 8,
+        ..RedisSettings::default()
     }
 }
 

@@ -21,6 +21,7 @@ async fn everything_moves_between_the_embedded_store_and_redis() {
             password: None,
             key_prefix: "moved:".into(),
             pool_size: 4,
+            ..RedisSettings::default()
         },
         timeout,
     )

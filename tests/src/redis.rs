@@ -10,6 +10,8 @@ pub struct RedisServer {
     pub addr: SocketAddr,
     pub dir: tempfile::TempDir,
     aof: bool,
+    /// Replicates this primary (`--replicaof`).
+    primary: Option<SocketAddr>,
     child: Option<Child>,
 }
 
@@ -24,20 +26,38 @@ impl RedisServer {
         RedisServer::start_with(true)
     }
 
-    fn start_with(aof: bool) -> RedisServer {
-        let mut s = RedisServer {
+    /// A replica of `primary`, with AOF on.
+    pub fn replica_of(primary: &RedisServer) -> RedisServer {
+        let mut s = RedisServer::unstarted(true);
+        s.primary = Some(primary.addr);
+        s.spawn();
+        s
+    }
+
+    fn unstarted(aof: bool) -> RedisServer {
+        RedisServer {
             addr: crate::free_addr("127.0.0.1"),
             dir: tempfile::tempdir().unwrap(),
             aof,
+            primary: None,
             child: None,
-        };
+        }
+    }
+
+    fn start_with(aof: bool) -> RedisServer {
+        let mut s = RedisServer::unstarted(aof);
         s.spawn();
         s
     }
 
     fn spawn(&mut self) {
         let aof = if self.aof { "yes" } else { "no" };
-        let child = Command::new("redis-server")
+        let mut cmd = Command::new("redis-server");
+        if let Some(p) = self.primary {
+            cmd.args(["--replicaof", "127.0.0.1"])
+                .arg(p.port().to_string());
+        }
+        let child = cmd
             .args(["--bind", "127.0.0.1", "--port"])
             .arg(self.addr.port().to_string())
             .args(["--save", "", "--appendonly", aof, "--appendfsync", "always"])
@@ -95,5 +115,77 @@ impl RedisServer {
 impl Drop for RedisServer {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+/// A Redis Sentinel (`redis-server … --sentinel`) watching one primary as
+/// `name`, quick to act: down after 1 s, quorum 1.
+pub struct Sentinel {
+    pub addr: SocketAddr,
+    dir: tempfile::TempDir,
+    child: Option<Child>,
+}
+
+impl Sentinel {
+    pub fn start(primary: &RedisServer, name: &str) -> Sentinel {
+        let addr = crate::free_addr("127.0.0.1");
+        let dir = tempfile::tempdir().unwrap();
+        let conf = dir.path().join("sentinel.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "bind 127.0.0.1\nport {port}\ndir {dir}\n\
+                 sentinel monitor {name} 127.0.0.1 {p} 1\n\
+                 sentinel down-after-milliseconds {name} 1000\n\
+                 sentinel failover-timeout {name} 3000\n",
+                port = addr.port(),
+                dir = dir.path().display(),
+                p = primary.addr.port(),
+            ),
+        )
+        .unwrap();
+        let child = Command::new("redis-server")
+            .arg(&conf)
+            .arg("--sentinel")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server --sentinel");
+        let s = Sentinel {
+            addr,
+            dir,
+            child: Some(child),
+        };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while s.cli(&["PING"]).trim() != "PONG" {
+            assert!(Instant::now() < deadline, "the sentinel did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        s
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://{}", self.addr)
+    }
+
+    pub fn cli(&self, args: &[&str]) -> String {
+        let out = Command::new("redis-cli")
+            .args(["-h", "127.0.0.1", "-p"])
+            .arg(self.addr.port().to_string())
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("redis-cli");
+        let _ = &self.dir;
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+impl Drop for Sentinel {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
     }
 }

@@ -315,3 +315,70 @@ async fn admin_export_and_import_move_a_deployment_to_redis() {
     .unwrap()
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sentinel_failover_moves_the_gateway_to_the_new_primary() {
+    use sekisho_tests::redis::Sentinel;
+    let mut primary = RedisServer::start_with_aof();
+    let replica = RedisServer::replica_of(&primary);
+    let sentinel = Sentinel::start(&primary, "sekisho");
+    // The sentinel learns of the replica from the primary.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !sentinel
+        .cli(&["SENTINEL", "replicas", "sekisho"])
+        .contains(&replica.addr.port().to_string())
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the sentinel never saw the replica"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let store = format!(
+        "[store]\nbackend = \"redis\"\ntimeout_ms = 500\ncache_ttl_ms = 100\n[store.redis]\nsentinels = [\"{}\"]\nmaster_name = \"sekisho\"\n",
+        sentinel.url()
+    );
+    let env = Env::start_with(|o: GatewayOptions| GatewayOptions { store, ..o }).await;
+    let email = "failover@example.jp";
+    let mut c = env.logged_in_holder(email).await;
+    assert_eq!(c.get("/files/before").await.status, 200);
+    // Everything written so far has reached the replica.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while primary.cli(&["WAIT", "1", "1000"]).trim() != "1" {
+        assert!(
+            Instant::now() < deadline,
+            "the replica never caught up: {}",
+            primary.cli(&["INFO", "replication"])
+        );
+    }
+
+    primary.stop();
+    // Past the session cache's life, every request asks the store.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut statuses = Vec::new();
+    loop {
+        let s = c.get("/files/during").await.status;
+        statuses.push(s);
+        if s == 200 {
+            break;
+        }
+        assert!(s == 503, "fails closed meanwhile, got {s}");
+        assert!(
+            Instant::now() < deadline,
+            "never moved to the new primary: {statuses:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(statuses.contains(&503), "the outage was seen: {statuses:?}");
+    let now_primary = sentinel.cli(&["SENTINEL", "get-master-addr-by-name", "sekisho"]);
+    assert!(
+        now_primary.contains(&replica.addr.port().to_string()),
+        "the replica was promoted: {now_primary}"
+    );
+    // The session from before, and new writes, on the new primary.
+    assert_eq!(c.get("/files/after").await.status, 200);
+    let mut fresh = env.client();
+    assert_eq!(fresh.login(email, GOOD_PASSWORD).await.status, 303);
+    assert!(replica.cli(&["DBSIZE"]).trim().parse::<u64>().unwrap() > 0);
+}

@@ -38,10 +38,17 @@ const TTL_GRACE: i64 = 300;
 const TTL_MAX: i64 = 3 * 366 * sekisho_policy::DAY;
 
 /// Where and how to reach Redis (from `[store.redis]`).
-#[derive(Clone)]
+#[derive(Clone, Default)]
 pub struct RedisSettings {
-    /// `redis://` or, with TLS, `rediss://` (host, port, database).
+    /// `redis://` or, with TLS, `rediss://` (host, port, database). With
+    /// Sentinels, only its scheme and database count: the host is the
+    /// primary they name.
     pub url: String,
+    /// Redis Sentinel addresses (`redis://host:26379`); empty: `url` is
+    /// the server.
+    pub sentinels: Vec<String>,
+    /// The name the Sentinels monitor the primary under.
+    pub master_name: String,
     pub username: Option<String>,
     pub password: Option<String>,
     pub key_prefix: String,
@@ -50,8 +57,16 @@ pub struct RedisSettings {
 
 /// The Redis store. See the module's documentation.
 pub struct RedisStore {
-    pool: Pool,
-    client: ::redis::Client,
+    /// The server in use: fixed, or the primary the Sentinels named last.
+    node: std::sync::RwLock<Arc<Node>>,
+    /// The template every node's connection is made from (credentials,
+    /// database, TLS).
+    template: ::redis::ConnectionInfo,
+    sentinels: Vec<::redis::ConnectionInfo>,
+    master_name: String,
+    pool_size: usize,
+    /// One Sentinel look-up at a time, at most every quarter second.
+    relocating: tokio::sync::Mutex<std::time::Instant>,
     prefix: String,
     timeout: Duration,
     changes: tokio::sync::broadcast::Sender<Change>,
@@ -107,6 +122,79 @@ redis.call('HSET', KEYS[1], 'count', count, 'end', wend)
 redis.call('EXPIRE', KEYS[1], win + 300)
 return count
 "#;
+
+/// Asks the Sentinels for the primary, from synchronous start-up code.
+fn ask_sentinels_blocking(
+    sentinels: &[::redis::ConnectionInfo],
+    master: &str,
+    timeout: Duration,
+) -> StoreResult<(String, u16)> {
+    let mut last = String::from("no sentinel answered");
+    for s in sentinels {
+        let asked = ::redis::Client::open(s.clone())
+            .and_then(|c| c.get_connection_with_timeout(timeout))
+            .and_then(|mut conn| {
+                ::redis::cmd("SENTINEL")
+                    .arg("get-master-addr-by-name")
+                    .arg(master)
+                    .query::<Option<(String, u16)>>(&mut conn)
+            });
+        match asked {
+            Ok(Some(found)) => return Ok(found),
+            Ok(None) => last = format!("the sentinels do not know master '{master}'"),
+            Err(e) => last = e.to_string(),
+        }
+    }
+    Err(unavailable(format!("store.redis.sentinels: {last}")))
+}
+
+/// One Redis server and the connections to it.
+struct Node {
+    addr: String,
+    pool: Pool,
+    client: ::redis::Client,
+}
+
+fn node_for(
+    info: ::redis::ConnectionInfo,
+    pool_size: usize,
+    timeout: Duration,
+) -> StoreResult<Node> {
+    let addr = info.addr().to_string();
+    let client = ::redis::Client::open(info.clone()).map_err(unavailable)?;
+    let mut cfg = deadpool_redis::Config::from_connection_info(info);
+    let mut pool_cfg = PoolConfig::new(pool_size.max(1));
+    pool_cfg.timeouts.wait = Some(timeout);
+    pool_cfg.timeouts.create = Some(timeout);
+    pool_cfg.timeouts.recycle = Some(timeout);
+    cfg.pool = Some(pool_cfg);
+    let pool = cfg
+        .create_pool(Some(Runtime::Tokio1))
+        .map_err(unavailable)?;
+    Ok(Node { addr, pool, client })
+}
+
+/// The template's connection to `host:port` (TLS when the template has it).
+fn at_address(
+    template: &::redis::ConnectionInfo,
+    host: String,
+    port: u16,
+) -> StoreResult<::redis::ConnectionInfo> {
+    use ::redis::{ConnectionAddr, IntoConnectionInfo};
+    let addr = match template.addr() {
+        ConnectionAddr::TcpTls { insecure, .. } => ConnectionAddr::TcpTls {
+            host,
+            port,
+            insecure: *insecure,
+            tls_params: None,
+        },
+        _ => ConnectionAddr::Tcp(host, port),
+    };
+    Ok(addr
+        .into_connection_info()
+        .map_err(unavailable)?
+        .set_redis_settings(template.redis_settings().clone()))
+}
 
 /// One optimistic transaction: watched reads, then queued writes.
 struct Tx {
@@ -528,41 +616,118 @@ macro_rules! atomically {
 }
 
 impl RedisStore {
-    /// Builds the client and the pool; connects on first use. Call
+    /// Builds the client and the pool; connects on first use (with
+    /// Sentinels, asks them for the primary first). Call
     /// [`RedisStore::check_schema`] before serving.
     pub fn new(settings: &RedisSettings, timeout: Duration) -> StoreResult<RedisStore> {
-        let mut info: ::redis::ConnectionInfo = settings
-            .url
-            .as_str()
+        let template_url = if settings.url.is_empty() {
+            "redis://127.0.0.1:6379/0"
+        } else {
+            settings.url.as_str()
+        };
+        let mut template: ::redis::ConnectionInfo = template_url
             .parse()
             .map_err(|e| unavailable(format!("store.redis.url: {e}")))?;
-        let mut redis_settings = info.redis_settings().clone();
+        let mut redis_settings = template.redis_settings().clone();
         if let Some(u) = &settings.username {
             redis_settings = redis_settings.set_username(u);
         }
         if let Some(p) = &settings.password {
             redis_settings = redis_settings.set_password(p);
         }
-        info = info.set_redis_settings(redis_settings);
-        let client = ::redis::Client::open(info.clone()).map_err(unavailable)?;
-        let mut cfg = deadpool_redis::Config::from_connection_info(info);
-        let mut pool_cfg = PoolConfig::new(settings.pool_size.max(1));
-        pool_cfg.timeouts.wait = Some(timeout);
-        pool_cfg.timeouts.create = Some(timeout);
-        pool_cfg.timeouts.recycle = Some(timeout);
-        cfg.pool = Some(pool_cfg);
-        let pool = cfg
-            .create_pool(Some(Runtime::Tokio1))
-            .map_err(unavailable)?;
+        template = template.set_redis_settings(redis_settings);
+        let sentinels = settings
+            .sentinels
+            .iter()
+            .map(|s| {
+                s.parse::<::redis::ConnectionInfo>()
+                    .map_err(|e| unavailable(format!("store.redis.sentinels: {e}")))
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        let first = if sentinels.is_empty() {
+            template.clone()
+        } else {
+            let (host, port) = ask_sentinels_blocking(&sentinels, &settings.master_name, timeout)?;
+            at_address(&template, host, port)?
+        };
+        let node = node_for(first, settings.pool_size, timeout)?;
         Ok(RedisStore {
-            pool,
-            client,
+            node: std::sync::RwLock::new(Arc::new(node)),
+            template,
+            sentinels,
+            master_name: settings.master_name.clone(),
+            pool_size: settings.pool_size,
+            relocating: tokio::sync::Mutex::new(std::time::Instant::now()),
             prefix: settings.key_prefix.clone(),
             timeout,
             changes: tokio::sync::broadcast::channel(4096).0,
             view: ::redis::Script::new(VIEW_SCRIPT),
             count_event: ::redis::Script::new(COUNT_EVENT_SCRIPT),
         })
+    }
+
+    fn node(&self) -> Arc<Node> {
+        self.node
+            .read()
+            .map(|n| n.clone())
+            .unwrap_or_else(|poisoned| poisoned.into_inner().clone())
+    }
+
+    /// With Sentinels: asks them where the primary is now, and moves there
+    /// if it moved (a failover). Called after a failed call; at most one
+    /// look-up at a time and four a second.
+    async fn relocate(&self) {
+        if self.sentinels.is_empty() {
+            return;
+        }
+        let Ok(mut last) = self.relocating.try_lock() else {
+            return;
+        };
+        if last.elapsed() < Duration::from_millis(250) {
+            return;
+        }
+        *last = std::time::Instant::now();
+        let Some((host, port)) = self.ask_sentinels().await else {
+            return;
+        };
+        let current = self.node();
+        let Ok(info) = at_address(&self.template, host, port) else {
+            return;
+        };
+        if info.addr().to_string() == current.addr {
+            return;
+        }
+        match node_for(info, self.pool_size, self.timeout) {
+            Ok(node) => {
+                tracing::warn!(from = %current.addr, to = %node.addr, "store: the Redis primary moved");
+                if let Ok(mut n) = self.node.write() {
+                    *n = Arc::new(node);
+                }
+                // Notices sent to the old primary are lost.
+                let _ = self.changes.send(Change::Everything);
+            }
+            Err(e) => tracing::warn!(error = %e, "store: cannot use the new Redis primary"),
+        }
+    }
+
+    async fn ask_sentinels(&self) -> Option<(String, u16)> {
+        for s in &self.sentinels {
+            let asked = async {
+                let client = ::redis::Client::open(s.clone()).ok()?;
+                let mut conn = client.get_multiplexed_async_connection().await.ok()?;
+                ::redis::cmd("SENTINEL")
+                    .arg("get-master-addr-by-name")
+                    .arg(&self.master_name)
+                    .query_async::<Option<(String, u16)>>(&mut conn)
+                    .await
+                    .ok()
+                    .flatten()
+            };
+            if let Ok(Some(found)) = tokio::time::timeout(self.timeout, asked).await {
+                return Some(found);
+            }
+        }
+        None
     }
 
     /// [`RedisStore::new`] and the schema check, from synchronous code (the
@@ -588,8 +753,9 @@ impl RedisStore {
     /// Writes the schema version into an empty database, or refuses one of
     /// another version. Its connection is its own, not the pool's.
     pub async fn check_schema(&self) -> StoreResult<()> {
+        let client = self.node().client.clone();
         let mut conn =
-            tokio::time::timeout(self.timeout, self.client.get_multiplexed_async_connection())
+            tokio::time::timeout(self.timeout, client.get_multiplexed_async_connection())
                 .await
                 .map_err(|_| unavailable("timed out connecting"))?
                 .map_err(unavailable)?;
@@ -615,14 +781,19 @@ impl RedisStore {
         &self,
         work: impl std::future::Future<Output = StoreResult<T>>,
     ) -> StoreResult<T> {
-        match tokio::time::timeout(self.timeout, work).await {
+        let result = match tokio::time::timeout(self.timeout, work).await {
             Ok(r) => r,
             Err(_) => Err(StoreError::Unavailable("timed out".into())),
+        };
+        if matches!(result, Err(StoreError::Unavailable(_))) {
+            self.relocate().await;
         }
+        result
     }
 
     async fn connection(&self) -> StoreResult<deadpool_redis::Connection> {
-        self.pool.get().await.map_err(unavailable)
+        let pool = self.node().pool.clone();
+        pool.get().await.map_err(unavailable)
     }
 
     async fn begin(&self) -> StoreResult<Tx> {
@@ -732,7 +903,11 @@ impl RedisStore {
         let channel = format!("{}changes", self.prefix);
         let mut reconnecting = false;
         loop {
-            let pubsub = tokio::time::timeout(self.timeout, self.client.get_async_pubsub()).await;
+            if reconnecting {
+                self.relocate().await;
+            }
+            let client = self.node().client.clone();
+            let pubsub = tokio::time::timeout(self.timeout, client.get_async_pubsub()).await;
             let mut pubsub = match pubsub {
                 Ok(Ok(p)) => p,
                 _ => {
