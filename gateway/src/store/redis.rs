@@ -234,6 +234,29 @@ impl Tx {
         self.get_raw(key).await?.map(|s| from_json(&s)).transpose()
     }
 
+    /// Watches and reads many keys in one round trip.
+    async fn get_many<T: DeserializeOwned>(
+        &mut self,
+        keys: &[String],
+    ) -> StoreResult<Vec<Option<T>>> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.clean = false;
+        let (raw,): (Vec<Option<String>>,) = ::redis::pipe()
+            .cmd("WATCH")
+            .arg(keys)
+            .ignore()
+            .mget(keys)
+            .query_async(self.conn())
+            .await
+            .map_err(unavailable)?;
+        self.clean = true;
+        raw.into_iter()
+            .map(|r| r.map(|s| from_json(&s)).transpose())
+            .collect()
+    }
+
     async fn members(&mut self, key: &str) -> StoreResult<Vec<String>> {
         self.clean = false;
         let (v,): (Vec<String>,) = ::redis::pipe()
@@ -1415,14 +1438,14 @@ impl Store for RedisStore {
         if touches.is_empty() {
             return Ok(());
         }
+        // One round trip reads (and watches) the whole batch.
         atomically!(self, |tx| {
-            for (id_hash, last_seen) in &touches {
-                let k = tx.k("s", id_hash);
-                if let Some(mut s) = tx.get::<SessionRecord>(&k).await? {
-                    if s.last_seen < *last_seen {
-                        s.last_seen = *last_seen;
-                        tx.replace(&k, &s)?;
-                    }
+            let keys: Vec<String> = touches.iter().map(|(h, _)| tx.k("s", h)).collect();
+            let found: Vec<Option<SessionRecord>> = tx.get_many(&keys).await?;
+            for ((key, (_, last_seen)), s) in keys.iter().zip(&touches).zip(found) {
+                if let Some(mut s) = s.filter(|s| s.last_seen < *last_seen) {
+                    s.last_seen = *last_seen;
+                    tx.replace(key, &s)?;
                 }
             }
             Ok(())
