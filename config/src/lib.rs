@@ -153,6 +153,8 @@ pub enum StoreBackend {
         password: Option<String>,
         key_prefix: String,
         pool_size: usize,
+        /// PEM certificates trusted for TLS instead of the public roots.
+        ca_pem: Option<Vec<u8>>,
     },
 }
 
@@ -170,6 +172,7 @@ impl fmt::Debug for StoreBackend {
                 password,
                 key_prefix,
                 pool_size,
+                ca_pem,
             } => f
                 .debug_struct("Redis")
                 .field("url", url)
@@ -179,6 +182,7 @@ impl fmt::Debug for StoreBackend {
                 .field("password", &password.as_ref().map(|_| "<redacted>"))
                 .field("key_prefix", key_prefix)
                 .field("pool_size", pool_size)
+                .field("ca_pem", &ca_pem.as_ref().map(|p| p.len()))
                 .finish(),
         }
     }

@@ -163,6 +163,10 @@ pub struct RawRedis {
     /// Pooled connections per gateway process.
     #[serde(default = "default_pool_size")]
     pub pool_size: usize,
+    /// PEM file of the CA(s) to trust for `rediss://` (a private CA);
+    /// absent: the public web roots.
+    #[serde(default)]
+    pub ca_file: Option<String>,
 }
 
 fn default_key_prefix() -> String {

@@ -812,6 +812,28 @@ fn redis_backend(c: &mut Checker, r: &RawRedis) -> StoreBackend {
     if r.pool_size == 0 || r.pool_size > 1024 {
         c.err("store.redis.pool_size", "must be between 1 and 1024");
     }
+    let ca_pem = r.ca_file.as_ref().and_then(|f| {
+        let path = c.path(f);
+        match std::fs::read(&path) {
+            Ok(pem) if String::from_utf8_lossy(&pem).contains("-----BEGIN CERTIFICATE-----") => {
+                Some(pem)
+            }
+            Ok(_) => {
+                c.err(
+                    "store.redis.ca_file",
+                    format!("{} holds no PEM certificate", path.display()),
+                );
+                None
+            }
+            Err(e) => {
+                c.err(
+                    "store.redis.ca_file",
+                    format!("cannot read {}: {e}", path.display()),
+                );
+                None
+            }
+        }
+    });
     StoreBackend::Redis {
         url,
         sentinels: r.sentinels.iter().map(|s| s.trim().to_string()).collect(),
@@ -820,6 +842,7 @@ fn redis_backend(c: &mut Checker, r: &RawRedis) -> StoreBackend {
         password,
         key_prefix: r.key_prefix.clone(),
         pool_size: r.pool_size,
+        ca_pem,
     }
 }
 

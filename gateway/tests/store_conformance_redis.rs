@@ -112,3 +112,40 @@ async fn a_stopped_server_fails_calls_within_the_timeout_and_recovers() {
         "kept@example.jp"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_with_a_private_ca_is_verified() {
+    use sekisho::store::conformance::{tenant, ticket, user};
+    use sekisho_policy::ticket::TicketPurpose;
+    let server = RedisServer::start_tls();
+    assert_eq!(server.cli(&["PING"]).trim(), "PONG");
+    assert!(server.url().starts_with("rediss://"));
+    // The public roots do not vouch for a private CA: refused.
+    let untrusted =
+        RedisStore::new(&settings(&server, "sekisho:"), Duration::from_secs(2)).unwrap();
+    assert!(untrusted.check_schema().await.is_err());
+    // With the CA, the connection is TLS and verified.
+    let trusted = RedisStore::new(
+        &RedisSettings {
+            ca_pem: Some(std::fs::read(server.ca_file()).unwrap()),
+            ..settings(&server, "sekisho:")
+        },
+        Duration::from_secs(5),
+    )
+    .unwrap();
+    trusted.check_schema().await.unwrap();
+    let store: SharedStore = Arc::new(trusted);
+    store
+        .create_tenant_with_holder(
+            tenant("t1"),
+            user("u1", "t1", "tls@example.jp"),
+            ticket("h1", TicketPurpose::Invitation, "u1", 1_900_000_000),
+        )
+        .await
+        .unwrap();
+    assert!(store
+        .find_user_by_email("tls@example.jp")
+        .await
+        .unwrap()
+        .is_some());
+}

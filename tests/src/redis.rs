@@ -10,6 +10,8 @@ pub struct RedisServer {
     pub addr: SocketAddr,
     pub dir: tempfile::TempDir,
     aof: bool,
+    /// Serves TLS only, with a certificate from the CA at `ca_file()`.
+    tls: bool,
     /// Replicates this primary (`--replicaof`).
     primary: Option<SocketAddr>,
     child: Option<Child>,
@@ -39,9 +41,25 @@ impl RedisServer {
             addr: crate::free_addr("127.0.0.1"),
             dir: tempfile::tempdir().unwrap(),
             aof,
+            tls: false,
             primary: None,
             child: None,
         }
+    }
+
+    /// A server that speaks TLS only, with a certificate for 127.0.0.1
+    /// signed by a CA of its own (`ca_file`).
+    pub fn start_tls() -> RedisServer {
+        let mut s = RedisServer::unstarted(false);
+        s.tls = true;
+        make_ca_and_certificate(s.dir.path());
+        s.spawn();
+        s
+    }
+
+    /// The CA that signed a TLS server's certificate.
+    pub fn ca_file(&self) -> std::path::PathBuf {
+        self.dir.path().join("ca.pem")
     }
 
     fn start_with(aof: bool) -> RedisServer {
@@ -57,9 +75,22 @@ impl RedisServer {
             cmd.args(["--replicaof", "127.0.0.1"])
                 .arg(p.port().to_string());
         }
+        if self.tls {
+            let d = self.dir.path();
+            cmd.args(["--port", "0", "--tls-port"])
+                .arg(self.addr.port().to_string())
+                .arg("--tls-cert-file")
+                .arg(d.join("server.pem"))
+                .arg("--tls-key-file")
+                .arg(d.join("server.key"))
+                .arg("--tls-ca-cert-file")
+                .arg(d.join("ca.pem"))
+                .args(["--tls-auth-clients", "no"]);
+        } else {
+            cmd.arg("--port").arg(self.addr.port().to_string());
+        }
         let child = cmd
-            .args(["--bind", "127.0.0.1", "--port"])
-            .arg(self.addr.port().to_string())
+            .args(["--bind", "127.0.0.1"])
             .args(["--save", "", "--appendonly", aof, "--appendfsync", "always"])
             .args(["--daemonize", "no", "--protected-mode", "yes"])
             // `DEBUG SLEEP` for the slow-store drill (loopback clients only).
@@ -78,12 +109,17 @@ impl RedisServer {
     }
 
     pub fn url(&self) -> String {
-        format!("redis://{}/", self.addr)
+        let scheme = if self.tls { "rediss" } else { "redis" };
+        format!("{scheme}://{}/", self.addr)
     }
 
     /// Runs `redis-cli` against the server and returns what it printed.
     pub fn cli(&self, args: &[&str]) -> String {
-        let out = Command::new("redis-cli")
+        let mut cmd = Command::new("redis-cli");
+        if self.tls {
+            cmd.arg("--tls").arg("--cacert").arg(self.ca_file());
+        }
+        let out = cmd
             .args(["-h", "127.0.0.1", "-p"])
             .arg(self.addr.port().to_string())
             .args(args)
@@ -116,6 +152,74 @@ impl Drop for RedisServer {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// Writes `ca.pem` (a CA of its own) and `server.pem`/`server.key` (for
+/// 127.0.0.1, signed by it) into `dir`, with the `openssl` command.
+fn make_ca_and_certificate(dir: &std::path::Path) {
+    let run = |args: &[&str]| {
+        let status = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("openssl (installed by scripts/setup.sh)");
+        assert!(status.success(), "openssl {args:?}");
+    };
+    run(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=Sekisho test CA",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+    ]);
+    run(&[
+        "req",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-subj",
+        "/CN=127.0.0.1",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+    ]);
+    std::fs::write(
+        dir.join("server.ext"),
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        "server.ext",
+        "-out",
+        "server.pem",
+    ]);
 }
 
 /// A Redis Sentinel (`redis-server … --sentinel`) watching one primary as

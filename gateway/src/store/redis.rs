@@ -22,7 +22,7 @@
 
 use super::*;
 use ::redis::{AsyncCommands, Value};
-use deadpool_redis::{Pool, PoolConfig, Runtime};
+use deadpool::managed::{Metrics, Object, RecycleError, RecycleResult};
 use sekisho_policy::line::AccessRoute;
 use sekisho_policy::lock::Admission;
 use serde::de::DeserializeOwned;
@@ -53,6 +53,9 @@ pub struct RedisSettings {
     pub password: Option<String>,
     pub key_prefix: String,
     pub pool_size: usize,
+    /// PEM certificates to trust for `rediss://` instead of the public web
+    /// roots (a private CA).
+    pub ca_pem: Option<Vec<u8>>,
 }
 
 /// The Redis store. See the module's documentation.
@@ -65,6 +68,7 @@ pub struct RedisStore {
     sentinels: Vec<::redis::ConnectionInfo>,
     master_name: String,
     pool_size: usize,
+    ca_pem: Option<Vec<u8>>,
     /// One Sentinel look-up at a time, at most every quarter second.
     relocating: tokio::sync::Mutex<std::time::Instant>,
     prefix: String,
@@ -127,12 +131,16 @@ return count
 fn ask_sentinels_blocking(
     sentinels: &[::redis::ConnectionInfo],
     master: &str,
+    ca_pem: Option<&[u8]>,
     timeout: Duration,
 ) -> StoreResult<(String, u16)> {
     let mut last = String::from("no sentinel answered");
     for s in sentinels {
-        let asked = ::redis::Client::open(s.clone())
-            .and_then(|c| c.get_connection_with_timeout(timeout))
+        let Ok(client) = client_for(s.clone(), ca_pem) else {
+            continue;
+        };
+        let asked = client
+            .get_connection_with_timeout(timeout)
             .and_then(|mut conn| {
                 ::redis::cmd("SENTINEL")
                     .arg("get-master-addr-by-name")
@@ -155,22 +163,69 @@ struct Node {
     client: ::redis::Client,
 }
 
+/// Makes and checks the pool's connections to one server. A transaction
+/// holds one alone while it WATCHes.
+struct Connections {
+    client: ::redis::Client,
+}
+
+impl deadpool::managed::Manager for Connections {
+    type Type = ::redis::aio::MultiplexedConnection;
+    type Error = ::redis::RedisError;
+
+    async fn create(&self) -> Result<Self::Type, Self::Error> {
+        self.client.get_multiplexed_async_connection().await
+    }
+
+    async fn recycle(&self, conn: &mut Self::Type, _: &Metrics) -> RecycleResult<Self::Error> {
+        let pong: String = ::redis::cmd("PING").query_async(conn).await?;
+        if pong == "PONG" {
+            Ok(())
+        } else {
+            Err(RecycleError::message("unexpected answer to PING"))
+        }
+    }
+}
+
+type Pool = deadpool::managed::Pool<Connections>;
+type Pooled = Object<Connections>;
+
+/// A client for `info`, trusting `ca_pem` for TLS when given.
+fn client_for(
+    info: ::redis::ConnectionInfo,
+    ca_pem: Option<&[u8]>,
+) -> StoreResult<::redis::Client> {
+    match ca_pem {
+        Some(pem) => ::redis::Client::build_with_tls(
+            info,
+            ::redis::TlsCertificates {
+                client_tls: None,
+                root_cert: Some(pem.to_vec()),
+            },
+        ),
+        None => ::redis::Client::open(info),
+    }
+    .map_err(unavailable)
+}
+
 fn node_for(
     info: ::redis::ConnectionInfo,
+    ca_pem: Option<&[u8]>,
     pool_size: usize,
     timeout: Duration,
 ) -> StoreResult<Node> {
     let addr = info.addr().to_string();
-    let client = ::redis::Client::open(info.clone()).map_err(unavailable)?;
-    let mut cfg = deadpool_redis::Config::from_connection_info(info);
-    let mut pool_cfg = PoolConfig::new(pool_size.max(1));
-    pool_cfg.timeouts.wait = Some(timeout);
-    pool_cfg.timeouts.create = Some(timeout);
-    pool_cfg.timeouts.recycle = Some(timeout);
-    cfg.pool = Some(pool_cfg);
-    let pool = cfg
-        .create_pool(Some(Runtime::Tokio1))
-        .map_err(unavailable)?;
+    let client = client_for(info, ca_pem)?;
+    let pool = Pool::builder(Connections {
+        client: client.clone(),
+    })
+    .max_size(pool_size.max(1))
+    .wait_timeout(Some(timeout))
+    .create_timeout(Some(timeout))
+    .recycle_timeout(Some(timeout))
+    .runtime(deadpool::Runtime::Tokio1)
+    .build()
+    .map_err(unavailable)?;
     Ok(Node { addr, pool, client })
 }
 
@@ -198,7 +253,7 @@ fn at_address(
 
 /// One optimistic transaction: watched reads, then queued writes.
 struct Tx {
-    conn: Option<deadpool_redis::Connection>,
+    conn: Option<Pooled>,
     prefix: String,
     writes: ::redis::Pipeline,
     queued: usize,
@@ -212,7 +267,7 @@ impl Tx {
         format!("{}{kind}:{id}", self.prefix)
     }
 
-    fn conn(&mut self) -> &mut deadpool_redis::Connection {
+    fn conn(&mut self) -> &mut ::redis::aio::MultiplexedConnection {
         self.conn.as_mut().expect("a transaction's connection")
     }
 
@@ -597,7 +652,7 @@ impl Drop for Tx {
         // is closed rather than handed to the next caller.
         if !self.clean {
             if let Some(conn) = self.conn.take() {
-                let _ = deadpool_redis::Connection::take(conn);
+                drop(Object::take(conn));
             }
         }
     }
@@ -667,19 +722,22 @@ impl RedisStore {
                     .map_err(|e| unavailable(format!("store.redis.sentinels: {e}")))
             })
             .collect::<StoreResult<Vec<_>>>()?;
+        let ca = settings.ca_pem.as_deref();
         let first = if sentinels.is_empty() {
             template.clone()
         } else {
-            let (host, port) = ask_sentinels_blocking(&sentinels, &settings.master_name, timeout)?;
+            let (host, port) =
+                ask_sentinels_blocking(&sentinels, &settings.master_name, ca, timeout)?;
             at_address(&template, host, port)?
         };
-        let node = node_for(first, settings.pool_size, timeout)?;
+        let node = node_for(first, ca, settings.pool_size, timeout)?;
         Ok(RedisStore {
             node: std::sync::RwLock::new(Arc::new(node)),
             template,
             sentinels,
             master_name: settings.master_name.clone(),
             pool_size: settings.pool_size,
+            ca_pem: settings.ca_pem.clone(),
             relocating: tokio::sync::Mutex::new(std::time::Instant::now()),
             prefix: settings.key_prefix.clone(),
             timeout,
@@ -720,7 +778,7 @@ impl RedisStore {
         if info.addr().to_string() == current.addr {
             return;
         }
-        match node_for(info, self.pool_size, self.timeout) {
+        match node_for(info, self.ca_pem.as_deref(), self.pool_size, self.timeout) {
             Ok(node) => {
                 tracing::warn!(from = %current.addr, to = %node.addr, "store: the Redis primary moved");
                 if let Ok(mut n) = self.node.write() {
@@ -736,7 +794,7 @@ impl RedisStore {
     async fn ask_sentinels(&self) -> Option<(String, u16)> {
         for s in &self.sentinels {
             let asked = async {
-                let client = ::redis::Client::open(s.clone()).ok()?;
+                let client = client_for(s.clone(), self.ca_pem.as_deref()).ok()?;
                 let mut conn = client.get_multiplexed_async_connection().await.ok()?;
                 ::redis::cmd("SENTINEL")
                     .arg("get-master-addr-by-name")
@@ -814,7 +872,7 @@ impl RedisStore {
         result
     }
 
-    async fn connection(&self) -> StoreResult<deadpool_redis::Connection> {
+    async fn connection(&self) -> StoreResult<Pooled> {
         let pool = self.node().pool.clone();
         pool.get().await.map_err(unavailable)
     }
@@ -849,15 +907,18 @@ impl RedisStore {
         }
     }
 
-    /// A single command on a pooled connection, bounded.
+    /// A single command on a pooled connection, bounded. The connection
+    /// stays checked out until the command is answered.
     async fn run<T, F, Fut>(&self, f: F) -> StoreResult<T>
     where
-        F: FnOnce(deadpool_redis::Connection) -> Fut,
+        F: FnOnce(::redis::aio::MultiplexedConnection) -> Fut,
         Fut: std::future::Future<Output = ::redis::RedisResult<T>>,
     {
         self.bounded(async {
             let conn = self.connection().await?;
-            f(conn).await.map_err(unavailable)
+            let answer = f((*conn).clone()).await.map_err(unavailable);
+            drop(conn);
+            answer
         })
         .await
     }
@@ -905,7 +966,7 @@ impl RedisStore {
                     .arg(&pattern)
                     .arg("COUNT")
                     .arg(500)
-                    .query_async(&mut conn)
+                    .query_async(&mut *conn)
                     .await
                     .map_err(unavailable)?;
                 out.extend(keys);
