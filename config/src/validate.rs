@@ -1114,7 +1114,7 @@ generate_if_missing = true
             vec!["store.redis.sentinels[1]", "store.redis.master_name"]
         );
         let bad = MINIMAL.to_string()
-            + "[store]\nbackend = \"redis\"\n[store.redis]\nurl = \"http://u:p@x\"\nkey_prefix = \"a b\"\npool_size = 0\npassword_env = \"SEKISHO_TEST_UNSET_VAR\"\n";
+            + "[store]\nbackend = \"redis\"\n[store.redis]\nurl = \"http://u:p@x\"\nkey_prefix = \"a b\"\npool_size = 0\npassword_env = \"SEKISHO_TEST_UNSET_VAR\"\nca_file = \"/nonexistent/ca.pem\"\n";
         assert_eq!(
             keys(&bad),
             vec![
@@ -1122,9 +1122,16 @@ generate_if_missing = true
                 "store.redis.url",
                 "store.redis.password_env",
                 "store.redis.key_prefix",
-                "store.redis.pool_size"
+                "store.redis.pool_size",
+                "store.redis.ca_file"
             ]
         );
+        let not_pem = MINIMAL.to_string()
+            + &format!(
+                "[store]\nbackend = \"redis\"\n[store.redis]\nurl = \"rediss://r:6380\"\nca_file = \"{}\"\n",
+                pw.display()
+            );
+        assert_eq!(keys(&not_pem), vec!["store.redis.ca_file"]);
     }
 
     #[test]
