@@ -216,6 +216,8 @@ pub struct TrustedBrowser {
 /// A signed-in browser. Keyed by the hash of its cookie value.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionRecord {
+    /// Empty in a record stored under its id (Redis: the key holds it).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub id_hash: String,
     pub user_id: String,
     pub tenant_id: String,
@@ -229,7 +231,7 @@ pub struct SessionRecord {
     pub client_ip: String,
     pub user_agent: String,
     /// The line the session logged in from (closed route only).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub line: Option<String>,
 }
 

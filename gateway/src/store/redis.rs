@@ -510,9 +510,15 @@ impl Tx {
         Ok(ended)
     }
 
+    /// Stores a session without its id, which its key holds (P7: every
+    /// byte of a session counts, once per signed-in browser).
     fn put_session(&mut self, s: &SessionRecord) -> StoreResult<()> {
         let k = self.k("s", &s.id_hash);
-        self.put(&k, s, ttl(s.expires_at, s.last_seen))?;
+        let stored = SessionRecord {
+            id_hash: String::new(),
+            ..s.clone()
+        };
+        self.put(&k, &stored, ttl(s.expires_at, s.last_seen))?;
         let idx = self.k("us", &s.user_id);
         self.sadd(&idx, &s.id_hash);
         Ok(())
@@ -942,6 +948,25 @@ impl RedisStore {
         raw.into_iter().flatten().map(|s| from_json(&s)).collect()
     }
 
+    /// The sessions with these ids, each with its id again.
+    async fn sessions(&self, ids: Vec<String>) -> StoreResult<Vec<SessionRecord>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let keys: Vec<String> = ids.iter().map(|id| self.k("s", id)).collect();
+        let raw: Vec<Option<String>> = self.run(|mut c| async move { c.mget(keys).await }).await?;
+        ids.into_iter()
+            .zip(raw)
+            .filter_map(|(id, r)| r.map(|json| (id, json)))
+            .map(|(id, json)| {
+                Ok(SessionRecord {
+                    id_hash: id,
+                    ..from_json(&json)?
+                })
+            })
+            .collect()
+    }
+
     async fn set_members(&self, key: String) -> StoreResult<Vec<String>> {
         self.run(|mut c| async move { c.smembers(key).await }).await
     }
@@ -1338,7 +1363,7 @@ impl Store for RedisStore {
 
     async fn list_user_sessions(&self, user_id: &str) -> StoreResult<Vec<SessionRecord>> {
         let ids = self.set_members(self.k("us", user_id)).await?;
-        let mut sessions: Vec<SessionRecord> = self.records("s", ids).await?;
+        let mut sessions = self.sessions(ids).await?;
         sessions.sort_by_key(|s| std::cmp::Reverse(s.last_seen));
         Ok(sessions)
     }
@@ -1487,7 +1512,10 @@ impl Store for RedisStore {
             .await?;
         match found {
             Some((s, u, t)) => Ok(Some(SessionView {
-                session: from_json(&s)?,
+                session: SessionRecord {
+                    id_hash: id_hash.to_string(),
+                    ..from_json(&s)?
+                },
                 user: from_json(&u)?,
                 tenant: from_json(&t)?,
             })),
@@ -1932,9 +1960,7 @@ impl Store for RedisStore {
         let ids = |keys: Vec<String>, kind: &str| -> Vec<String> {
             keys.iter().map(|k| strip(k, kind)).collect()
         };
-        dump.sessions = self
-            .records("s", ids(self.scan_kind("s").await?, "s"))
-            .await?;
+        dump.sessions = self.sessions(ids(self.scan_kind("s").await?, "s")).await?;
         dump.tickets = self
             .records("k", ids(self.scan_kind("k").await?, "k"))
             .await?;
