@@ -115,18 +115,8 @@ impl RedisServer {
 
     /// Runs `redis-cli` against the server and returns what it printed.
     pub fn cli(&self, args: &[&str]) -> String {
-        let mut cmd = Command::new("redis-cli");
-        if self.tls {
-            cmd.arg("--tls").arg("--cacert").arg(self.ca_file());
-        }
-        let out = cmd
-            .args(["-h", "127.0.0.1", "-p"])
-            .arg(self.addr.port().to_string())
-            .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .expect("redis-cli");
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        let ca = self.tls.then(|| self.ca_file());
+        redis_cli(self.addr, ca.as_deref(), args)
     }
 
     /// Stops the server (SIGKILL by its process id) and waits for it.
@@ -152,6 +142,23 @@ impl Drop for RedisServer {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// Runs `redis-cli` against `addr` (over TLS trusting `ca`) and returns
+/// what it printed.
+fn redis_cli(addr: SocketAddr, ca: Option<&std::path::Path>, args: &[&str]) -> String {
+    let mut cmd = Command::new("redis-cli");
+    if let Some(ca) = ca {
+        cmd.arg("--tls").arg("--cacert").arg(ca);
+    }
+    let out = cmd
+        .args(["-h", "127.0.0.1", "-p"])
+        .arg(addr.port().to_string())
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("redis-cli");
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// Writes `ca.pem` (a CA of its own) and `server.pem`/`server.key` (for
@@ -226,7 +233,8 @@ fn make_ca_and_certificate(dir: &std::path::Path) {
 /// `name`, quick to act: down after 1 s, quorum 1.
 pub struct Sentinel {
     pub addr: SocketAddr,
-    dir: tempfile::TempDir,
+    /// Holds its config file, which the Sentinel rewrites.
+    _dir: tempfile::TempDir,
     child: Option<Child>,
 }
 
@@ -257,7 +265,7 @@ impl Sentinel {
             .expect("redis-server --sentinel");
         let s = Sentinel {
             addr,
-            dir,
+            _dir: dir,
             child: Some(child),
         };
         let deadline = Instant::now() + Duration::from_secs(10);
@@ -273,15 +281,7 @@ impl Sentinel {
     }
 
     pub fn cli(&self, args: &[&str]) -> String {
-        let out = Command::new("redis-cli")
-            .args(["-h", "127.0.0.1", "-p"])
-            .arg(self.addr.port().to_string())
-            .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .expect("redis-cli");
-        let _ = &self.dir;
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        redis_cli(self.addr, None, args)
     }
 }
 

@@ -271,18 +271,22 @@ impl Tx {
         self.conn.as_mut().expect("a transaction's connection")
     }
 
-    async fn get_raw(&mut self, key: &str) -> StoreResult<Option<String>> {
+    /// WATCHes `keys` and runs `read`, in one round trip.
+    async fn watch_and<R: ::redis::FromRedisValue>(
+        &mut self,
+        keys: impl ::redis::ToRedisArgs,
+        read: ::redis::Cmd,
+    ) -> StoreResult<R> {
         self.clean = false;
-        let (v,): (Option<String>,) = ::redis::pipe()
-            .cmd("WATCH")
-            .arg(key)
-            .ignore()
-            .get(key)
-            .query_async(self.conn())
-            .await
-            .map_err(unavailable)?;
+        let mut pipe = ::redis::pipe();
+        pipe.cmd("WATCH").arg(keys).ignore().add_command(read);
+        let (v,): (R,) = pipe.query_async(self.conn()).await.map_err(unavailable)?;
         self.clean = true;
         Ok(v)
+    }
+
+    async fn get_raw(&mut self, key: &str) -> StoreResult<Option<String>> {
+        self.watch_and(key, ::redis::Cmd::get(key)).await
     }
 
     async fn get<T: DeserializeOwned>(&mut self, key: &str) -> StoreResult<Option<T>> {
@@ -297,33 +301,14 @@ impl Tx {
         if keys.is_empty() {
             return Ok(Vec::new());
         }
-        self.clean = false;
-        let (raw,): (Vec<Option<String>>,) = ::redis::pipe()
-            .cmd("WATCH")
-            .arg(keys)
-            .ignore()
-            .mget(keys)
-            .query_async(self.conn())
-            .await
-            .map_err(unavailable)?;
-        self.clean = true;
+        let raw: Vec<Option<String>> = self.watch_and(keys, ::redis::Cmd::mget(keys)).await?;
         raw.into_iter()
             .map(|r| r.map(|s| from_json(&s)).transpose())
             .collect()
     }
 
     async fn members(&mut self, key: &str) -> StoreResult<Vec<String>> {
-        self.clean = false;
-        let (v,): (Vec<String>,) = ::redis::pipe()
-            .cmd("WATCH")
-            .arg(key)
-            .ignore()
-            .smembers(key)
-            .query_async(self.conn())
-            .await
-            .map_err(unavailable)?;
-        self.clean = true;
-        Ok(v)
+        self.watch_and(key, ::redis::Cmd::smembers(key)).await
     }
 
     fn put<T: Serialize>(&mut self, key: &str, v: &T, ttl: Option<i64>) -> StoreResult<()> {
