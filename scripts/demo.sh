@@ -26,7 +26,7 @@ provider=$!
 # register it once the connection ID is known.
 (cd tests/peers/oidc && ISSUER=http://127.0.0.1:8083/adfs PORT=8083 \
   CLIENT_ID=sekisho-demo-adfs CLIENT_SECRET=demo-adfs-secret \
-  'REDIRECTS=http://127.0.0.1:8080/.sekisho/ad/*/callback,http://127.0.0.4:8090/.sekisho/ad/*/callback' \
+  REDIRECTS='http://127.0.0.1:8080/.sekisho/ad/*/callback,http://127.0.0.4:8090/.sekisho/ad/*/callback' \
   exec node provider.mjs > ../../../demo-data/adfs.log 2>&1) &
 adfs=$!
 trap 'kill "$provider" "$adfs" 2>/dev/null || true' EXIT
