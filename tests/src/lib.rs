@@ -196,19 +196,39 @@ impl Env {
         c
     }
 
+    /// The console's detail page of the user `email`, with the user's id.
+    pub async fn user_page(&self, admin: &mut Client, email: &str) -> (String, Resp) {
+        let list = admin.get("/.sekisho/admin/").await;
+        let ids: Vec<String> = list
+            .body
+            .match_indices("/.sekisho/admin/users/")
+            .map(|(i, _)| list.body[i + 22..i + 54].to_string())
+            .collect();
+        for id in ids {
+            let page = admin.get(&format!("/.sekisho/admin/users/{id}")).await;
+            if page.body.contains(email) {
+                return (id, page);
+            }
+        }
+        panic!("no detail page for {email}");
+    }
+
+    /// Has `admin` (logged in) remove the user `email` in the console.
+    pub async fn remove_user(&self, admin: &mut Client, email: &str) {
+        let (id, page) = self.user_page(admin, email).await;
+        let r = admin
+            .post(
+                &format!("/.sekisho/admin/users/{id}/remove"),
+                &[("csrf", &page.csrf())],
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+
     /// Has `admin` (logged in) send `email`'s user a login-method change
     /// link from the console; returns the link's path.
     pub async fn method_change_link(&self, admin: &mut Client, email: &str) -> String {
-        let list = admin.get("/.sekisho/admin/").await;
-        let mut found = None;
-        for (i, _) in list.body.match_indices("/.sekisho/admin/users/") {
-            let id = list.body[i + 22..i + 54].to_string();
-            let page = admin.get(&format!("/.sekisho/admin/users/{id}")).await;
-            if page.body.contains(email) {
-                found = Some((id, page));
-            }
-        }
-        let (id, page) = found.expect("the user's detail page");
+        let (id, page) = self.user_page(admin, email).await;
         let r = admin
             .post(
                 &format!("/.sekisho/admin/users/{id}/change-link"),
