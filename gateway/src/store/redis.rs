@@ -427,6 +427,25 @@ impl Tx {
         Ok(t.filter(|t| t.purpose == purpose && t.expires_at > now))
     }
 
+    /// A mailed link's live ticket and the user it is for; `TicketInvalid`
+    /// when either is gone.
+    async fn ticket_and_user(
+        &mut self,
+        hash: &str,
+        purpose: TicketPurpose,
+        now: UnixTime,
+    ) -> StoreResult<(TicketRecord, User)> {
+        let t = self
+            .live_ticket(hash, purpose.as_str(), now)
+            .await?
+            .ok_or(StoreError::TicketInvalid)?;
+        let user = self
+            .user(&t.user_id)
+            .await?
+            .ok_or(StoreError::TicketInvalid)?;
+        Ok((t, user))
+    }
+
     fn put_ticket(&mut self, t: &TicketRecord) -> StoreResult<()> {
         let k = self.k("k", &t.hash);
         self.put(&k, t, ttl(t.expires_at, t.issued_at))?;
@@ -1230,14 +1249,7 @@ impl Store for RedisStore {
 
     async fn unlock_with_ticket(&self, hash: &str, now: UnixTime) -> StoreResult<User> {
         atomically!(self, |tx| {
-            let t = tx
-                .live_ticket(hash, TicketPurpose::Unlock.as_str(), now)
-                .await?
-                .ok_or(StoreError::TicketInvalid)?;
-            let user = tx
-                .user(&t.user_id)
-                .await?
-                .ok_or(StoreError::TicketInvalid)?;
+            let (_, user) = tx.ticket_and_user(hash, TicketPurpose::Unlock, now).await?;
             tx.unlock(user).await
         })
     }
@@ -1256,14 +1268,7 @@ impl Store for RedisStore {
         now: UnixTime,
     ) -> StoreResult<(User, Vec<String>)> {
         atomically!(self, |tx| {
-            let t = tx
-                .live_ticket(hash, TicketPurpose::Reset.as_str(), now)
-                .await?
-                .ok_or(StoreError::TicketInvalid)?;
-            let mut user = tx
-                .user(&t.user_id)
-                .await?
-                .ok_or(StoreError::TicketInvalid)?;
+            let (_, mut user) = tx.ticket_and_user(hash, TicketPurpose::Reset, now).await?;
             if user.status != UserStatus::Active || user.method != LoginMethod::Password {
                 return Err(StoreError::TicketInvalid);
             }
@@ -1374,15 +1379,10 @@ impl Store for RedisStore {
         now: UnixTime,
     ) -> StoreResult<(User, String, Vec<String>)> {
         atomically!(self, |tx| {
-            let t = tx
-                .live_ticket(hash, TicketPurpose::EmailChange.as_str(), now)
-                .await?
-                .ok_or(StoreError::TicketInvalid)?;
+            let (t, mut user) = tx
+                .ticket_and_user(hash, TicketPurpose::EmailChange, now)
+                .await?;
             let new_email = t.staged.clone().ok_or(StoreError::TicketInvalid)?;
-            let mut user = tx
-                .user(&t.user_id)
-                .await?
-                .ok_or(StoreError::TicketInvalid)?;
             let old_email = std::mem::replace(&mut user.email, new_email);
             if let Some(h) = &password_hash {
                 user.password_hash = Some(h.clone());
@@ -1445,15 +1445,10 @@ impl Store for RedisStore {
 
     async fn complete_registration(&self, ticket_hash: &str, now: UnixTime) -> StoreResult<User> {
         atomically!(self, |tx| {
-            let t = tx
-                .live_ticket(ticket_hash, TicketPurpose::Invitation.as_str(), now)
-                .await?
-                .ok_or(StoreError::TicketInvalid)?;
+            let (t, mut user) = tx
+                .ticket_and_user(ticket_hash, TicketPurpose::Invitation, now)
+                .await?;
             let staged = t.staged.clone().ok_or(StoreError::TicketInvalid)?;
-            let mut user = tx
-                .user(&t.user_id)
-                .await?
-                .ok_or(StoreError::TicketInvalid)?;
             if user.status != UserStatus::Invited {
                 return Err(StoreError::TicketInvalid);
             }
@@ -1662,14 +1657,9 @@ impl Store for RedisStore {
         now: UnixTime,
     ) -> StoreResult<User> {
         atomically!(self, |tx| {
-            let t = tx
-                .live_ticket(ticket_hash, TicketPurpose::Invitation.as_str(), now)
-                .await?
-                .ok_or(StoreError::TicketInvalid)?;
-            let mut user = tx
-                .user(&t.user_id)
-                .await?
-                .ok_or(StoreError::TicketInvalid)?;
+            let (_, mut user) = tx
+                .ticket_and_user(ticket_hash, TicketPurpose::Invitation, now)
+                .await?;
             if user.status != UserStatus::Invited {
                 return Err(StoreError::TicketInvalid);
             }
