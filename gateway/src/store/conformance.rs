@@ -1316,36 +1316,10 @@ pub async fn populate(store: &dyn Store) {
         .await
         .unwrap();
     store
-        .add_trusted_browser(TrustedBrowser {
-            id_hash: "b1".into(),
-            id: "pub1".into(),
-            user_id: "u1".into(),
-            generation: 0,
-            created_at: NOW,
-            last_used: NOW,
-            user_agent: "test".into(),
-            client_ip: "127.0.0.1".into(),
-        })
+        .add_trusted_browser(trusted("b1", "u1", 0))
         .await
         .unwrap();
-    store
-        .put_pending(PendingLogin {
-            id_hash: "p1".into(),
-            browser: "pre".into(),
-            user_id: "u1".into(),
-            route: Route::Internet,
-            menu: false,
-            next: "/".into(),
-            generation: 0,
-            created_at: NOW,
-            expires_at: NOW + 900,
-            sms: None,
-            remember: false,
-            passed: false,
-            recovery_sealed: None,
-        })
-        .await
-        .unwrap();
+    store.put_pending(pending("p1", "u1")).await.unwrap();
 }
 
 /// Exports `from`, imports into the empty `to`, and checks that `to` now
