@@ -71,6 +71,9 @@ pub struct RedisStore {
     ca_pem: Option<Vec<u8>>,
     /// One Sentinel look-up at a time, at most every quarter second.
     relocating: tokio::sync::Mutex<std::time::Instant>,
+    /// A call failed: the background task asks the Sentinels, so no request
+    /// waits on them.
+    relocation_wanted: tokio::sync::Notify,
     prefix: String,
     timeout: Duration,
     changes: tokio::sync::broadcast::Sender<Change>,
@@ -749,6 +752,7 @@ impl RedisStore {
             pool_size: settings.pool_size,
             ca_pem: settings.ca_pem.clone(),
             relocating: tokio::sync::Mutex::new(std::time::Instant::now()),
+            relocation_wanted: tokio::sync::Notify::new(),
             prefix: settings.key_prefix.clone(),
             timeout,
             changes: tokio::sync::broadcast::channel(4096).0,
@@ -765,8 +769,9 @@ impl RedisStore {
     }
 
     /// With Sentinels: asks them where the primary is now, and moves there
-    /// if it moved (a failover). Called after a failed call; at most one
-    /// look-up at a time and four a second.
+    /// if it moved (a failover). Run by the background task after a failed
+    /// call, and before the change channel reconnects; at most one look-up
+    /// at a time and four a second.
     async fn relocate(&self) {
         if self.sentinels.is_empty() {
             return;
@@ -876,8 +881,8 @@ impl RedisStore {
             Ok(r) => r,
             Err(_) => Err(StoreError::Unavailable("timed out".into())),
         };
-        if matches!(result, Err(StoreError::Unavailable(_))) {
-            self.relocate().await;
+        if matches!(result, Err(StoreError::Unavailable(_))) && !self.sentinels.is_empty() {
+            self.relocation_wanted.notify_one();
         }
         result
     }
@@ -1075,7 +1080,13 @@ impl Store for RedisStore {
     }
 
     async fn follow_changes(&self) {
-        self.listen_for_changes().await
+        let follow_primary = async {
+            loop {
+                self.relocation_wanted.notified().await;
+                self.relocate().await;
+            }
+        };
+        tokio::join!(self.listen_for_changes(), follow_primary);
     }
 
     async fn secret(&self, name: &str, fresh: Vec<u8>) -> StoreResult<Vec<u8>> {
