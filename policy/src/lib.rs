@@ -5,6 +5,7 @@
 pub mod ad;
 pub mod client_ip;
 pub mod email;
+pub mod gate;
 pub mod headers;
 pub mod line;
 pub mod lock;
