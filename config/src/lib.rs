@@ -411,4 +411,25 @@ pub struct Development {
     pub insecure_http_cookies: bool,
     pub demo_upstream_listen: Option<SocketAddr>,
     pub clock_offset_file: Option<PathBuf>,
+    pub proxy_steps: ProxySteps,
+}
+
+/// How much of the proxied path runs, for the benchmark's ablation
+/// (`loadtest/bench.sh`): each step adds one cost to the one before.
+/// Anything but `full` forwards without the gateway's identity, so it is
+/// refused outside development (`insecure_http_cookies`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProxySteps {
+    /// The session look-up and the verdict only.
+    SessionOnly,
+    /// … and removing client-sent identity headers and our cookies.
+    Strip,
+    /// … and the identity headers and `X-Forwarded-*`.
+    Identity,
+    /// … and the signed assertion.
+    Assertion,
+    /// … and the request metrics: the product.
+    #[default]
+    Full,
 }

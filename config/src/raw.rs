@@ -556,6 +556,9 @@ pub struct RawDevelopment {
     /// every clock call: lets tests move time by days without waiting.
     #[serde(default)]
     pub clock_offset_file: Option<String>,
+    /// The benchmark's ablation: how much of the proxied path runs.
+    #[serde(default)]
+    pub proxy_steps: crate::ProxySteps,
 }
 
 fn d_3000() -> u64 {

@@ -462,7 +462,14 @@ fn build(c: &mut Checker, raw: RawConfig) -> Config {
             .as_deref()
             .and_then(|l| c.listen("development.demo_upstream_listen", l)),
         clock_offset_file: dev.clock_offset_file.as_deref().map(|p| c.path(p)),
+        proxy_steps: dev.proxy_steps,
     };
+    if dev.proxy_steps != crate::ProxySteps::Full && !insecure {
+        c.err(
+            "development.proxy_steps",
+            "forwards without identity: only with development.insecure_http_cookies = true (benchmarks)",
+        );
+    }
 
     Config {
         service_name: raw.service_name.clone(),
