@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 ./scripts/setup.sh
 cargo fmt --all -- --check
-cargo clippy --workspace --all-targets -- -D warnings
+cargo clippy --workspace --all-targets --features sekisho/conformance -- -D warnings
 # The end-to-end tests spawn these binaries; build them before they start.
 cargo build -p sekisho --bin sekisho -p sekisho-loadtest
-cargo test --workspace
+cargo test --workspace --features sekisho/conformance

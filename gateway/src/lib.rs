@@ -20,6 +20,7 @@ pub mod line;
 pub mod mail;
 pub mod metrics;
 pub mod proxy;
+pub mod request;
 pub mod server;
 pub mod sessions;
 pub mod sms;

@@ -1,37 +1,69 @@
-//! The Pingora proxy: every request is either one of the gateway's own
-//! (`/.sekisho/…`, answered by a flow) or forwarded — with a live session,
-//! with the client's identity headers removed and the gateway's added.
+//! The Pingora proxy. A request is read once ([`RequestView`]); then it is
+//! either one of the gateway's own (`/.sekisho/…`, answered by a flow) or
+//! it gets the gate's verdict: forwarded with a live session (the client's
+//! identity headers removed, the gateway's added), or answered with the
+//! refusal the verdict names.
 
+use crate::flows::{self, Outcome};
+use crate::request::{standing, RequestView, UpstreamCookie};
 use crate::sessions::Live;
 use crate::state::App;
-use crate::web::{cookies_for_upstream, single_cookie, write_answer, Answer, Req};
+use crate::web::write_answer;
 use async_trait::async_trait;
 use http::header;
 use pingora::http::RequestHeader;
 use pingora::prelude::*;
 use pingora::proxy::{FailToProxy, ProxyHttp, Session};
+use prometheus::IntCounter;
+use sekisho_config::ProxySteps;
+use sekisho_policy::gate::{gate, Place, Verdict};
 use sekisho_policy::headers::is_reserved_header;
-use sekisho_policy::line::Access;
 use sekisho_policy::model::Route;
-use sekisho_policy::plan::{plan_state, PlanState};
-use sekisho_policy::request::is_browser_navigation;
 use std::sync::Arc;
 use std::time::Instant;
 
 /// The gateway's own path prefix.
 pub const PREFIX: &str = "/.sekisho/";
 
+/// Whether `path` is one of the gateway's own.
+pub fn is_gateway_path(path: &str) -> bool {
+    path.starts_with(PREFIX) || path == "/.sekisho"
+}
+
+/// One listener's proxy (internet or closed), sharing the app.
 pub struct Gateway {
     pub app: Arc<App>,
     pub route: Route,
+    /// How much of the proxied path runs (the benchmark's ablation).
+    steps: ProxySteps,
+    /// This listener's request counter, resolved once (a label look-up
+    /// takes a lock and hashes on every request otherwise).
+    requests_here: IntCounter,
+}
+
+impl Gateway {
+    pub fn new(app: Arc<App>, route: Route) -> Gateway {
+        Gateway {
+            steps: app.config.development.proxy_steps,
+            requests_here: crate::metrics::REQUESTS_BY_ROUTE.with_label_values(&[route.as_str()]),
+            app,
+            route,
+        }
+    }
+}
+
+/// What a request that passed the gate takes to the upstream phases.
+pub struct Forward {
+    live: Live,
+    client_ip: String,
+    cookie: UpstreamCookie,
 }
 
 /// Per-request state between phases.
 pub struct Ctx {
     kind: &'static str,
     outcome: &'static str,
-    live: Option<Live>,
-    client_ip: String,
+    forward: Option<Forward>,
     upstream_started: Option<Instant>,
 }
 
@@ -85,53 +117,82 @@ fn framing_is_ambiguous(session: &Session) -> bool {
     })
 }
 
-impl Gateway {
-    /// The request as the gateway's pages see it, with this listener's
-    /// route and, on the closed route, the caller's line.
-    fn req(&self, session: &Session) -> Req {
-        let app = &self.app;
-        let mut req = Req::read(session, &app.cookies, &app.config.throttle.trusted_proxies);
-        req.route = self.route;
-        req.line = self.line(session);
-        req
+/// A request refused before it is read any further: ambiguous framing
+/// (S40), the other route's hostname (421: the route follows the
+/// listener), or a target that is not a path.
+fn early_refusal(app: &App, route: Route, session: &Session) -> Option<(&'static str, u16)> {
+    if framing_is_ambiguous(session) {
+        return Some(("bad_framing", 400));
     }
+    if misdirected(app, route, session) {
+        return Some(("misdirected", 421));
+    }
+    if !session.req_header().uri.path().starts_with('/') {
+        return Some(("bad_path", 400));
+    }
+    None
+}
 
-    fn line(&self, session: &Session) -> Option<String> {
-        match (&self.app.config.closed, self.route) {
-            (Some(closed), Route::Closed) => crate::line::of_request(closed, session),
-            _ => None,
+/// A request for the other route's hostname.
+fn misdirected(app: &App, route: Route, session: &Session) -> bool {
+    let cfg = &app.config;
+    let other = match route {
+        Route::Internet => match &cfg.closed {
+            Some(c) => c.listener.public_url.as_str(),
+            None => return false,
+        },
+        Route::Closed => cfg.internet.public_url.as_str(),
+    };
+    let other = other.split_once("://").map(|(_, a)| a).unwrap_or(other);
+    let req = session.req_header();
+    let host = req
+        .headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .or_else(|| req.uri.authority().map(|a| a.as_str()));
+    host.is_some_and(|h| h.trim().eq_ignore_ascii_case(other))
+}
+
+impl Gateway {
+    /// The gate's verdict on a proxied request, and what follows from it:
+    /// what to forward, or the refusal to answer.
+    async fn decide(&self, view: RequestView<'_>) -> Result<Forward, Outcome> {
+        let app = &self.app;
+        let live = match view.session(app).await {
+            Ok(live) => live,
+            Err(_) => {
+                let page = app.error_page(&view.to_req(), 503).closing();
+                return Err(("store_unavailable", page));
+            }
+        };
+        let standing = live.as_ref().map(standing);
+        let verdict = gate(
+            &view.arrival(Place::Upstream),
+            standing.as_ref(),
+            app.clock.now(),
+        );
+        match (verdict, live) {
+            (Verdict::Pass, Some(live)) => Ok(Forward {
+                live,
+                client_ip: view.client_ip,
+                cookie: view.upstream_cookie,
+            }),
+            (verdict, _) => {
+                let (outcome, answer) =
+                    flows::refusal(app, &view.to_req(), Place::Upstream, verdict);
+                // A body left unread cannot share the connection.
+                let answer = if view.has_body() {
+                    answer.closing()
+                } else {
+                    answer
+                };
+                Err((outcome, answer))
+            }
         }
     }
 
-    /// A request for the other route's hostname (421): the route follows
-    /// the listener, so a name that points here by mistake gets no answer
-    /// of the other route.
-    fn misdirected(&self, session: &Session) -> bool {
-        let cfg = &self.app.config;
-        let other = match self.route {
-            Route::Internet => match &cfg.closed {
-                Some(c) => c.listener.public_url.as_str(),
-                None => return false,
-            },
-            Route::Closed => cfg.internet.public_url.as_str(),
-        };
-        let other = other.split_once("://").map(|(_, a)| a).unwrap_or(other);
-        let req = session.req_header();
-        let host = req
-            .headers
-            .get(header::HOST)
-            .and_then(|h| h.to_str().ok())
-            .or_else(|| req.uri.authority().map(|a| a.as_str()));
-        host.is_some_and(|h| h.trim().eq_ignore_ascii_case(other))
-    }
-
-    async fn answer(
-        &self,
-        session: &mut Session,
-        ctx: &mut Ctx,
-        outcome: &'static str,
-        answer: Answer,
-    ) -> Result<bool> {
+    async fn answer(&self, session: &mut Session, ctx: &mut Ctx, outcome: Outcome) -> Result<bool> {
+        let (outcome, answer) = outcome;
         ctx.outcome = outcome;
         let csp = self.app.csp_with(&answer.form_origins);
         write_answer(session, answer, self.app.hsts, &csp).await?;
@@ -147,151 +208,37 @@ impl ProxyHttp for Gateway {
         Ctx {
             kind: "proxy",
             outcome: "unknown",
-            live: None,
-            client_ip: String::new(),
+            forward: None,
             upstream_started: None,
         }
     }
 
+    /// Runs once the request header has arrived, before anything else of
+    /// ours. Framing and host checks; one reading of the request; then the
+    /// gateway's own page, or the gate's verdict acted on. `Ok(true)`: we
+    /// answered; `Ok(false)`: forward (with `ctx.forward` set).
     async fn request_filter(&self, session: &mut Session, ctx: &mut Ctx) -> Result<bool> {
         let app = &self.app;
-        let trusted = &app.config.throttle.trusted_proxies;
-        crate::metrics::REQUESTS_BY_ROUTE
-            .with_label_values(&[self.route.as_str()])
-            .inc();
-        if framing_is_ambiguous(session) {
-            let req = self.req(session);
-            return self
-                .answer(
-                    session,
-                    ctx,
-                    "bad_framing",
-                    app.error_page(&req, 400).closing(),
-                )
-                .await;
+        self.requests_here.inc();
+        if let Some((outcome, status)) = early_refusal(app, self.route, session) {
+            let req = RequestView::read(session, app, self.route).to_req();
+            let page = app.error_page(&req, status).closing();
+            return self.answer(session, ctx, (outcome, page)).await;
         }
-        if self.misdirected(session) {
-            let req = self.req(session);
-            return self
-                .answer(
-                    session,
-                    ctx,
-                    "misdirected",
-                    app.error_page(&req, 421).closing(),
-                )
-                .await;
-        }
-        let path = session.req_header().uri.path();
-        if path.starts_with(PREFIX) || path == "/.sekisho" {
+        let view = RequestView::read(session, app, self.route);
+        if is_gateway_path(view.path()) {
             ctx.kind = "gateway";
-            let req = self.req(session);
-            ctx.client_ip = req.client_ip.clone();
-            let (outcome, answer) = crate::flows::handle(app, session, &req, self.route).await;
-            return self.answer(session, ctx, outcome, answer).await;
+            let req = view.to_req();
+            let outcome = flows::handle(app, session, &req, self.route).await;
+            return self.answer(session, ctx, outcome).await;
         }
-        if !path.starts_with('/') {
-            let req = self.req(session);
-            return self
-                .answer(
-                    session,
-                    ctx,
-                    "bad_path",
-                    app.error_page(&req, 400).closing(),
-                )
-                .await;
-        }
-
-        // The proxied path reads only what it needs; a page context is
-        // built only when the gateway answers itself.
-        let now = app.clock.now();
-        let cookie = single_cookie(session, app.cookies.session);
-        let live = match cookie {
-            Some(c) => match app.sessions.resolve(c, now).await {
-                Ok(live) => live,
-                Err(_) => {
-                    let req = self.req(session);
-                    return self
-                        .answer(
-                            session,
-                            ctx,
-                            "store_unavailable",
-                            app.error_page(&req, 503).closing(),
-                        )
-                        .await;
-                }
-            },
-            None => None,
-        };
-        // A session of the other route is no session here (S39); its
-        // cookie is left alone (same host, other port in development).
-        let other_route = live
-            .as_ref()
-            .is_some_and(|l| l.view.session.route != self.route);
-        let live = live.filter(|_| !other_route);
-        let Some(live) = live else {
-            let had_cookie = cookie.is_some();
-            let req = self.req(session);
-            let headers = &session.req_header().headers;
-            let mode = headers.get("sec-fetch-mode").and_then(|v| v.to_str().ok());
-            let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
-            let has_body = headers.contains_key(header::CONTENT_LENGTH)
-                || headers.contains_key(header::TRANSFER_ENCODING);
-            let navigation = is_browser_navigation(&req.method, mode, accept);
-            let mut answer = if navigation {
-                let next: String = form_urlencoded::byte_serialize(req.here().as_bytes()).collect();
-                Answer::redirect(&format!("/.sekisho/login?next={next}"))
-            } else {
-                app.error_page(&req, 401)
-            };
-            if had_cookie && !other_route {
-                answer = answer.with_cookie(app.cookies.clear(app.cookies.session));
+        match self.decide(view).await {
+            Ok(forward) => {
+                ctx.forward = Some(forward);
+                Ok(false)
             }
-            if has_body {
-                answer = answer.closing();
-            }
-            return self.answer(session, ctx, "unauthenticated", answer).await;
-        };
-        // A trial that has ended closes the tenant's access, sessions included.
-        let tenant = &live.view.tenant;
-        let state = plan_state(tenant.plan, tenant.created_at, now);
-        if state != PlanState::Active {
-            let req = self.req(session);
-            let t = req.lang.texts();
-            let text = if state == PlanState::Closed {
-                t.tenant_closed_text
-            } else {
-                t.trial_ended_text
-            };
-            let page = app.message_page(&req, 403, t.trial_ended_title, text, None);
-            return self.answer(session, ctx, "trial_ended", page).await;
+            Err(refusal) => self.answer(session, ctx, refusal).await,
         }
-        // The access route and, on the closed route, the line (PRODUCT
-        // §3.4): checked on every request, so changes reach open sessions.
-        let line = self.line(session);
-        let s = &live.view.session;
-        let access = sekisho_policy::line::access(
-            self.route,
-            s.route,
-            tenant.access_route,
-            s.line.as_deref(),
-            line.as_deref(),
-            &tenant.lines,
-            &tenant.line_consents,
-            false,
-        );
-        if access != Access::Allowed {
-            let req = self.req(session);
-            let navigation = crate::flows::route_access::is_navigation(session, &req);
-            let (outcome, answer) =
-                crate::flows::route_access::refuse(app, navigation, &req, access);
-            return self.answer(session, ctx, outcome, answer).await;
-        }
-        ctx.client_ip = match session.client_addr().and_then(|a| a.as_inet()) {
-            Some(a) if trusted.is_empty() => a.ip().to_string(),
-            _ => self.req(session).client_ip,
-        };
-        ctx.live = Some(live);
-        Ok(false)
     }
 
     async fn upstream_peer(&self, _session: &mut Session, ctx: &mut Ctx) -> Result<Box<HttpPeer>> {
@@ -299,6 +246,9 @@ impl ProxyHttp for Gateway {
         Ok(Box::new(self.app.peer.clone()))
     }
 
+    /// Runs on the copy of the request header that goes upstream, after
+    /// `request_filter` forwarded. Removes what the client must not set and
+    /// adds who the request is.
     async fn upstream_request_filter(
         &self,
         _session: &mut Session,
@@ -306,7 +256,7 @@ impl ProxyHttp for Gateway {
         ctx: &mut Ctx,
     ) -> Result<()> {
         let app = &self.app;
-        let Some(live) = ctx.live.as_ref() else {
+        let Some(forward) = ctx.forward.as_ref() else {
             // Unreachable: request_filter answers every request without a
             // session. Refuse rather than forward without identity.
             return Error::e_explain(
@@ -314,6 +264,10 @@ impl ProxyHttp for Gateway {
                 "no session at upstream_request_filter",
             );
         };
+        ctx.outcome = "forwarded";
+        if self.steps < ProxySteps::Strip {
+            return Ok(());
+        }
         // Remove every client-sent identity header, in every spelling (S38).
         let line_header = app.config.closed.as_ref().map(|c| c.line_header.as_str());
         let reserved: Vec<http::HeaderName> = upstream
@@ -326,20 +280,29 @@ impl ProxyHttp for Gateway {
             upstream.remove_header(&name);
         }
         // The session cookies stay here; the others go on as one field.
-        let rest = cookies_for_upstream(upstream, &app.cookies);
-        upstream.remove_header(&header::COOKIE);
-        if let Some(rest) = rest {
-            upstream.insert_header(header::COOKIE, rest)?;
+        match &forward.cookie {
+            UpstreamCookie::Keep => {}
+            UpstreamCookie::Remove => {
+                upstream.remove_header(&header::COOKIE);
+            }
+            UpstreamCookie::Replace(rest) => {
+                upstream.insert_header(header::COOKIE, rest.as_str())?;
+            }
         }
-        upstream.insert_header("x-forwarded-for", ctx.client_ip.as_str())?;
+        if self.steps < ProxySteps::Identity {
+            return Ok(());
+        }
+        upstream.insert_header("x-forwarded-for", forward.client_ip.as_str())?;
         upstream.insert_header("x-forwarded-proto", if app.hsts { "https" } else { "http" })?;
-
+        let live = &forward.live;
         for (name, value) in &live.identity.headers {
             upstream.insert_header(name.clone(), value.clone())?;
         }
+        if self.steps < ProxySteps::Assertion {
+            return Ok(());
+        }
         let token = app.sessions.assertion(live, &app.signer, app.clock.now());
         upstream.insert_header(http::HeaderName::from_static("x-auth-assertion"), token)?;
-        ctx.outcome = "forwarded";
         Ok(())
     }
 
@@ -359,7 +322,7 @@ impl ProxyHttp for Gateway {
             },
         };
         if code > 0 && session.response_written().is_none() {
-            let req = self.req(session);
+            let req = RequestView::read(session, &self.app, self.route).to_req();
             let page = self.app.error_page(&req, code).closing();
             if let Err(err) = write_answer(session, page, self.app.hsts, &self.app.csp()).await {
                 tracing::debug!(error = %err, "could not write the error page");
@@ -376,24 +339,327 @@ impl ProxyHttp for Gateway {
         }
     }
 
+    /// Runs for every request, answered or forwarded or failed: metrics.
     async fn logging(&self, session: &mut Session, e: Option<&Error>, ctx: &mut Ctx) {
+        if self.steps < ProxySteps::Full {
+            return;
+        }
         let outcome = if e.is_some() && ctx.outcome == "forwarded" {
             "upstream_error"
         } else {
             ctx.outcome
         };
-        crate::metrics::REQUESTS
-            .with_label_values(&[ctx.kind, outcome])
-            .inc();
-        if let Some(started) = ctx.upstream_started {
-            let class = match session.response_written().map(|r| r.status.as_u16()) {
-                Some(s) if s < 400 => "ok",
-                Some(s) if s < 500 => "4xx",
-                _ => "5xx",
-            };
-            crate::metrics::UPSTREAM_SECONDS
-                .with_label_values(&[class])
-                .observe(started.elapsed().as_secs_f64());
+        if ctx.kind == "proxy" && outcome == "forwarded" {
+            crate::metrics::FORWARDED.inc();
+        } else {
+            crate::metrics::REQUESTS
+                .with_label_values(&[ctx.kind, outcome])
+                .inc();
         }
+        if let Some(started) = ctx.upstream_started {
+            let seconds = started.elapsed().as_secs_f64();
+            match session.response_written().map(|r| r.status.as_u16()) {
+                Some(s) if s < 400 => crate::metrics::UPSTREAM_OK.observe(seconds),
+                Some(s) if s < 500 => crate::metrics::UPSTREAM_SECONDS
+                    .with_label_values(&["4xx"])
+                    .observe(seconds),
+                _ => crate::metrics::UPSTREAM_SECONDS
+                    .with_label_values(&["5xx"])
+                    .observe(seconds),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The proxy's phases in-process, on Pingora's own session over an
+    //! in-memory stream (as pingap tests its plugins): each verdict becomes
+    //! the right answer, and a forwarded request carries the right header
+    //! to the upstream. No binary, no socket.
+    use super::*;
+    use crate::sessions::NewSession;
+    use crate::store::conformance::{ticket, user};
+    use sekisho_policy::line::AccessRoute;
+    use sekisho_policy::model::{LoginMethod, Plan, UserStatus};
+    use sekisho_policy::ticket::TicketPurpose;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    struct Fixture {
+        gateway: Gateway,
+        cookie: String,
+        _dir: tempfile::TempDir,
+    }
+
+    /// A gateway on a fresh embedded store with one active user signed in
+    /// on the internet route; `tenant` may change the tenant first.
+    fn fixture(tenant: impl FnOnce(&mut crate::store::Tenant)) -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().display();
+        let text = format!(
+            r#"
+service_name = "テスト"
+[internet]
+listen = "127.0.0.1:1"
+public_url = "http://gw.example.jp"
+[upstream]
+address = "127.0.0.1:9"
+[store]
+path = "{d}/store.sqlite3"
+[mail]
+from = "gw@example.jp"
+transport = "outbox"
+outbox_dir = "{d}/outbox"
+[assertion]
+signing_key_file = "{d}/key.pem"
+generate_if_missing = true
+[metrics]
+listen = "127.0.0.1:2"
+[development]
+insecure_http_cookies = true
+"#
+        );
+        let config = sekisho_config::from_toml_str(&text, dir.path()).expect("config");
+        let app = Arc::new(App::build(config).expect("app"));
+        let cookie = block_on(async {
+            let mut t = crate::store::conformance::tenant("t1");
+            tenant(&mut t);
+            let mut holder = user("u1", "t1", "holder@example.jp");
+            holder.status = UserStatus::Active;
+            let invitation = ticket("inv", TicketPurpose::Invitation, "u1", i64::MAX / 2);
+            app.store
+                .create_tenant_with_holder(t, holder.clone(), invitation)
+                .await
+                .unwrap();
+            let new = NewSession {
+                user: &holder,
+                route: Route::Internet,
+                method: LoginMethod::Password,
+                client_ip: "127.0.0.1",
+                user_agent: "test",
+                line: None,
+            };
+            app.sessions
+                .start(new, None, app.clock.now())
+                .await
+                .unwrap()
+        });
+        Fixture {
+            gateway: Gateway::new(app, Route::Internet),
+            cookie,
+            _dir: dir,
+        }
+    }
+
+    fn block_on<F: std::future::Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(f)
+    }
+
+    /// What `request_filter` did with `raw`: whether it answered, the
+    /// context, and the bytes it wrote back.
+    async fn filter(gateway: &Gateway, raw: &str) -> (bool, Ctx, String) {
+        let (mut client, server) = tokio::io::duplex(1 << 20);
+        client.write_all(raw.as_bytes()).await.unwrap();
+        let mut session = Session::new_h1(Box::new(server));
+        assert!(session.read_request().await.unwrap(), "a request");
+        let mut ctx = gateway.new_ctx();
+        let answered = gateway
+            .request_filter(&mut session, &mut ctx)
+            .await
+            .unwrap();
+        drop(session);
+        let mut written = Vec::new();
+        client.read_to_end(&mut written).await.unwrap();
+        (
+            answered,
+            ctx,
+            String::from_utf8_lossy(&written).into_owned(),
+        )
+    }
+
+    fn get(path: &str, headers: &str) -> String {
+        format!("GET {path} HTTP/1.1\r\nHost: gw.example.jp\r\n{headers}\r\n")
+    }
+
+    #[test]
+    fn a_live_session_is_forwarded_with_identity_and_without_our_cookie() {
+        let f = fixture(|_| {});
+        block_on(async {
+            let raw = get(
+                "/files",
+                &format!(
+                    "Cookie: a=1; sekisho={}\r\nX-Auth-User: mallory\r\nx_auth_role: admin\r\n",
+                    f.cookie
+                ),
+            );
+            let (answered, mut ctx, written) = filter(&f.gateway, &raw).await;
+            assert!(!answered, "forwarded, not answered: {written}");
+            assert!(written.is_empty());
+            let mut up = RequestHeader::build("GET", b"/files", None).unwrap();
+            up.insert_header("cookie", format!("a=1; sekisho={}", f.cookie))
+                .unwrap();
+            up.insert_header("x-auth-user", "mallory").unwrap();
+            up.insert_header("x_auth_role", "admin").unwrap();
+            let (_, server) = tokio::io::duplex(64);
+            let mut session = Session::new_h1(Box::new(server));
+            f.gateway
+                .upstream_request_filter(&mut session, &mut up, &mut ctx)
+                .await
+                .unwrap();
+            let h = |n: &str| up.headers.get(n).map(|v| v.to_str().unwrap().to_string());
+            assert_eq!(
+                h("cookie").as_deref(),
+                Some("a=1"),
+                "S31: our cookie stays here"
+            );
+            assert_eq!(h("x-auth-user").as_deref(), Some("u1"), "S38");
+            assert_eq!(h("x-auth-role").as_deref(), Some("contract_holder"));
+            assert!(h("x_auth_role").is_none(), "S38: every spelling removed");
+            assert!(h("x-auth-assertion").is_some_and(|t| t.split('.').count() == 3));
+            assert_eq!(ctx.outcome, "forwarded");
+        });
+    }
+
+    #[test]
+    fn only_our_cookie_means_no_cookie_field_upstream() {
+        let f = fixture(|_| {});
+        block_on(async {
+            let raw = get("/x", &format!("Cookie: sekisho={}\r\n", f.cookie));
+            let (answered, mut ctx, _) = filter(&f.gateway, &raw).await;
+            assert!(!answered);
+            let mut up = RequestHeader::build("GET", b"/x", None).unwrap();
+            up.insert_header("cookie", format!("sekisho={}", f.cookie))
+                .unwrap();
+            let (_, server) = tokio::io::duplex(64);
+            let mut session = Session::new_h1(Box::new(server));
+            f.gateway
+                .upstream_request_filter(&mut session, &mut up, &mut ctx)
+                .await
+                .unwrap();
+            assert!(up.headers.get("cookie").is_none());
+        });
+    }
+
+    #[test]
+    fn no_session_browser_is_sent_to_sign_in_and_a_dead_cookie_cleared() {
+        let f = fixture(|_| {});
+        block_on(async {
+            let dead = "A".repeat(43);
+            let raw = get(
+                "/files?x=1",
+                &format!("Cookie: sekisho={dead}\r\nSec-Fetch-Mode: navigate\r\n"),
+            );
+            let (answered, ctx, written) = filter(&f.gateway, &raw).await;
+            assert!(answered);
+            assert_eq!(ctx.outcome, "unauthenticated");
+            assert!(written.starts_with("HTTP/1.1 303"), "{written}");
+            assert!(written.contains("/.sekisho/login?next=%2Ffiles%3Fx%3D1"));
+            let lower = written.to_ascii_lowercase();
+            assert!(lower.contains("set-cookie: sekisho=;"), "{written}");
+        });
+    }
+
+    #[test]
+    fn no_session_api_client_gets_401() {
+        let f = fixture(|_| {});
+        block_on(async {
+            let (answered, ctx, written) = filter(&f.gateway, &get("/api", "")).await;
+            assert!(answered);
+            assert_eq!(ctx.outcome, "unauthenticated");
+            assert!(written.starts_with("HTTP/1.1 401"), "{written}");
+            let lower = written.to_ascii_lowercase();
+            assert!(!lower.contains("set-cookie"), "no cookie, nothing to clear");
+        });
+    }
+
+    #[test]
+    fn s30_a_repeated_session_cookie_is_no_session() {
+        let f = fixture(|_| {});
+        block_on(async {
+            let raw = get(
+                "/x",
+                &format!("Cookie: sekisho={0}\r\nCookie: sekisho={0}\r\n", f.cookie),
+            );
+            let (answered, ctx, written) = filter(&f.gateway, &raw).await;
+            assert!(answered);
+            assert_eq!(ctx.outcome, "unauthenticated");
+            assert!(written.starts_with("HTTP/1.1 401"), "{written}");
+        });
+    }
+
+    #[test]
+    fn s39_a_session_of_the_other_route_is_no_session_on_the_closed_listener() {
+        let f = fixture(|_| {});
+        let closed = Gateway::new(f.gateway.app.clone(), Route::Closed);
+        block_on(async {
+            let raw = format!(
+                "GET /x HTTP/1.1\r\nHost: closed.example.jp\r\nCookie: sekisho={}\r\n\r\n",
+                f.cookie
+            );
+            let (answered, ctx, written) = filter(&closed, &raw).await;
+            assert!(answered);
+            assert_eq!(ctx.outcome, "unauthenticated");
+            assert!(written.starts_with("HTTP/1.1 401"), "{written}");
+            let lower = written.to_ascii_lowercase();
+            assert!(
+                !lower.contains("set-cookie"),
+                "the other route's cookie stays"
+            );
+        });
+    }
+
+    #[test]
+    fn an_ended_trial_answers_403() {
+        let f = fixture(|t| {
+            t.plan = Plan::Trial;
+            t.created_at = 0;
+        });
+        block_on(async {
+            let raw = get("/x", &format!("Cookie: sekisho={}\r\n", f.cookie));
+            let (answered, ctx, written) = filter(&f.gateway, &raw).await;
+            assert!(answered);
+            assert_eq!(ctx.outcome, "trial_ended");
+            assert!(written.starts_with("HTTP/1.1 403"), "{written}");
+        });
+    }
+
+    #[test]
+    fn line_only_tenant_refuses_the_internet_route() {
+        let f = fixture(|t| t.access_route = AccessRoute::LineOnly);
+        block_on(async {
+            let raw = get("/x", &format!("Cookie: sekisho={}\r\n", f.cookie));
+            let (answered, ctx, written) = filter(&f.gateway, &raw).await;
+            assert!(answered);
+            assert_eq!(ctx.outcome, "line_only");
+            assert!(written.starts_with("HTTP/1.1 403"), "{written}");
+        });
+    }
+
+    #[test]
+    fn s40_ambiguous_framing_is_refused_and_closes() {
+        let f = fixture(|_| {});
+        block_on(async {
+            let raw = "POST /x HTTP/1.1\r\nHost: gw.example.jp\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n0\r\n\r\n";
+            let (answered, ctx, written) = filter(&f.gateway, raw).await;
+            assert!(answered);
+            assert_eq!(ctx.outcome, "bad_framing");
+            assert!(written.starts_with("HTTP/1.1 400"), "{written}");
+            assert!(written.to_ascii_lowercase().contains("connection: close"));
+        });
+    }
+
+    #[test]
+    fn the_gateways_own_pages_are_answered_by_their_flow() {
+        let f = fixture(|_| {});
+        block_on(async {
+            let (answered, ctx, written) = filter(&f.gateway, &get("/.sekisho/healthz", "")).await;
+            assert!(answered);
+            assert_eq!(ctx.kind, "gateway");
+            assert!(written.starts_with("HTTP/1.1 200"), "{written}");
+        });
     }
 }

@@ -146,10 +146,7 @@ fn proxy_service(
     let cfg = &app.config;
     let mut svc = pingora::proxy::http_proxy_service_with_name(
         &server.configuration,
-        Gateway {
-            app: app.clone(),
-            route,
-        },
+        Gateway::new(app.clone(), route),
         &format!("sekisho {}", route.as_str()),
     );
     // A small read buffer per connection: Pingora's 64 KiB default makes

@@ -1,12 +1,11 @@
-//! HTTP plumbing shared by every flow: what a request says (cookies,
-//! language, client address), reading a bounded form, and writing a framed
-//! answer with the security headers every gateway page carries.
+//! HTTP plumbing shared by every flow: the cookie names, reading a bounded
+//! form, and writing a framed answer with the security headers every
+//! gateway page carries. What a request says is read in [`crate::request`].
 
 use bytes::Bytes;
 use http::header;
 use pingora::http::ResponseHeader;
 use pingora::proxy::Session;
-use sekisho_pages::Lang;
 use std::time::Duration;
 
 /// The cookie names in use: `__Host-` prefixed and `Secure` in production,
@@ -46,10 +45,6 @@ impl CookieNames {
         }
     }
 
-    pub fn is_ours(&self, name: &str) -> bool {
-        [self.session, self.pre, self.lang, self.pending, self.trust].contains(&name)
-    }
-
     fn build<'c>(&self, name: &'c str, value: &'c str) -> cookie::CookieBuilder<'c> {
         cookie::Cookie::build((name, value))
             .path("/")
@@ -83,173 +78,7 @@ impl CookieNames {
     }
 }
 
-/// The cookies of a request, from every `Cookie` field (HTTP/2 clients send
-/// several).
-#[derive(Debug, Default, Clone)]
-pub struct Cookies(Vec<(String, String)>);
-
-impl Cookies {
-    pub fn parse(session: &Session) -> Cookies {
-        let mut all = Vec::new();
-        for value in session.req_header().headers.get_all(header::COOKIE) {
-            let Ok(text) = value.to_str() else { continue };
-            for c in cookie::Cookie::split_parse(text).flatten() {
-                all.push((c.name().to_string(), c.value().to_string()));
-            }
-        }
-        Cookies(all)
-    }
-
-    /// The value of `name` when the request carries it exactly once; a
-    /// missing or duplicated cookie is no cookie (S30).
-    pub fn unique(&self, name: &str) -> Option<&str> {
-        let mut found = self.0.iter().filter(|(n, _)| n == name);
-        let first = found.next()?;
-        if found.next().is_some() {
-            return None;
-        }
-        Some(first.1.as_str())
-    }
-}
-
-/// The value of cookie `name` when the request carries it exactly once,
-/// found without collecting the other cookies (the proxied path's way).
-pub fn single_cookie<'a>(session: &'a Session, name: &str) -> Option<&'a str> {
-    let mut found = None;
-    for value in session.req_header().headers.get_all(header::COOKIE) {
-        let Ok(text) = value.to_str() else { continue };
-        for pair in text.split(';') {
-            if let Some((n, v)) = pair.trim().split_once('=') {
-                if n.trim() == name {
-                    if found.is_some() {
-                        return None;
-                    }
-                    found = Some(v.trim());
-                }
-            }
-        }
-    }
-    found
-}
-
-/// The request's cookies without the gateway's own, as one `Cookie` value
-/// for the upstream; `None` when nothing is left.
-pub fn cookies_for_upstream(
-    req: &pingora::http::RequestHeader,
-    names: &CookieNames,
-) -> Option<String> {
-    let mut out = String::new();
-    for value in req.headers.get_all(header::COOKIE) {
-        let Ok(text) = value.to_str() else { continue };
-        for pair in text.split(';') {
-            let pair = pair.trim();
-            let name = pair.split_once('=').map(|(n, _)| n.trim()).unwrap_or(pair);
-            if pair.is_empty() || names.is_ours(name) {
-                continue;
-            }
-            if !out.is_empty() {
-                out.push_str("; ");
-            }
-            out.push_str(pair);
-        }
-    }
-    (!out.is_empty()).then_some(out)
-}
-
-/// What the flows need to know about a request, read once.
-#[derive(Debug, Clone)]
-pub struct Req {
-    pub method: String,
-    pub path: String,
-    pub query: String,
-    pub cookies: Cookies,
-    pub lang: Lang,
-    pub client_ip: String,
-    pub user_agent: String,
-    pub sec_fetch_site: Option<String>,
-    pub origin: Option<String>,
-    /// The listener's route (set by the proxy, never from a header).
-    pub route: sekisho_policy::model::Route,
-    /// The caller's line on the closed route (see `crate::line`).
-    pub line: Option<String>,
-}
-
-fn header_str(session: &Session, name: &str) -> Option<String> {
-    session
-        .req_header()
-        .headers
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string)
-}
-
-impl Req {
-    /// Reads the request; `trusted` are the proxies whose `X-Forwarded-For`
-    /// is believed for the client address.
-    pub fn read(session: &Session, names: &CookieNames, trusted: &[ipnet::IpNet]) -> Req {
-        let uri = &session.req_header().uri;
-        let cookies = Cookies::parse(session);
-        let lang = Lang::negotiate(
-            cookies.unique(names.lang),
-            header_str(session, "accept-language").as_deref(),
-        );
-        let peer = session
-            .client_addr()
-            .and_then(|a| a.as_inet())
-            .map(|a| a.ip());
-        let client_ip = match peer {
-            Some(peer) if trusted.is_empty() => peer.to_string(),
-            Some(peer) => {
-                let hops: Vec<&str> = session
-                    .req_header()
-                    .headers
-                    .get_all("x-forwarded-for")
-                    .iter()
-                    .filter_map(|v| v.to_str().ok())
-                    .collect();
-                sekisho_policy::client_ip::client_ip(peer, &hops, trusted).to_string()
-            }
-            None => "-".to_string(),
-        };
-        let mut user_agent = header_str(session, "user-agent").unwrap_or_default();
-        user_agent.truncate(
-            user_agent
-                .char_indices()
-                .nth(200)
-                .map(|(i, _)| i)
-                .unwrap_or(user_agent.len()),
-        );
-        Req {
-            method: session.req_header().method.as_str().to_string(),
-            path: uri.path().to_string(),
-            query: uri.query().unwrap_or("").to_string(),
-            cookies,
-            lang,
-            client_ip,
-            user_agent,
-            sec_fetch_site: header_str(session, "sec-fetch-site"),
-            origin: header_str(session, "origin"),
-            route: sekisho_policy::model::Route::Internet,
-            line: None,
-        }
-    }
-
-    /// The first value of query parameter `name`.
-    pub fn query_param(&self, name: &str) -> Option<String> {
-        form_urlencoded::parse(self.query.as_bytes())
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.into_owned())
-    }
-
-    /// Path and query, for coming back here.
-    pub fn here(&self) -> String {
-        if self.query.is_empty() {
-            self.path.clone()
-        } else {
-            format!("{}?{}", self.path, self.query)
-        }
-    }
-}
+pub use crate::request::Req;
 
 /// A decoded form; the first value of a repeated field counts.
 #[derive(Debug, Default)]

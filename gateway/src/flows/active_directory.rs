@@ -10,6 +10,7 @@
 //! found must be one of that tenant's users.
 
 use super::federation::{self as fed, Flow, Purpose};
+use super::providers::{redirect_uri, settings, FIND, START};
 use super::{maybe_cookie, pre_binding, pre_session, read_post, Outcome};
 use crate::federation::OidcSettings;
 use crate::state::App;
@@ -21,52 +22,6 @@ use sekisho_policy::ad::canonical_connection_id;
 use sekisho_policy::model::LoginMethod;
 use sekisho_policy::return_path::safe_return_path;
 use std::sync::Arc;
-
-pub const START: &str = "/.sekisho/ad/start";
-pub const FIND: &str = "/.sekisho/ad/find";
-
-/// The sealing context of a tenant's client secret: the record it
-/// belongs to.
-pub fn secret_context(tenant_id: &str, connection_id: &str) -> String {
-    format!("ad-client-secret/{tenant_id}/{connection_id}")
-}
-
-/// The tenant's ADFS as an OpenID client, when the gateway offers Active
-/// Directory and the tenant set it up.
-pub fn settings(app: &App, tenant: &Tenant) -> Option<OidcSettings> {
-    let key = &app.config.active_directory.as_ref()?.secret_key;
-    let ad = tenant.ad.as_ref()?;
-    let client_secret = crate::crypto::open_secret(
-        key,
-        &secret_context(&tenant.id, &ad.connection_id),
-        &ad.client_secret_sealed,
-    )?;
-    Some(OidcSettings {
-        issuer: ad.issuer.clone(),
-        client_id: ad.client_id.clone(),
-        client_secret,
-    })
-}
-
-/// The callback of a connection on the route a request came by.
-pub fn redirect_uri(app: &App, route: sekisho_policy::model::Route, connection_id: &str) -> String {
-    format!(
-        "{}/.sekisho/ad/{connection_id}/callback",
-        app.public_url(route)
-    )
-}
-
-/// The AD login URL of a connection on a route (mailed to the holder).
-pub fn login_url(public_url: &str, connection_id: &str) -> String {
-    format!("{public_url}{START}?connection_id={connection_id}")
-}
-
-/// The login page's link to the connection-ID prompt.
-pub fn prompt_href(app: &App, purpose: &str, next: &str) -> Option<String> {
-    app.config.active_directory.as_ref()?;
-    let next: String = form_urlencoded::byte_serialize(next.as_bytes()).collect();
-    Some(format!("{START}?purpose={purpose}&next={next}"))
-}
 
 /// The tenant with this (typed) connection ID, when it has AD set up.
 async fn tenant_of(app: &App, typed: &str) -> Result<Option<(String, Tenant)>, Outcome> {

@@ -5,7 +5,8 @@
 //! connection ID (接続ID) once and mails the holder the AD login URLs with
 //! it (Active Directoryアカウントのログイン用URL・接続ID通知).
 
-use super::active_directory::{login_url, not_offered, redirect_uri, secret_context};
+use super::active_directory::not_offered;
+use super::providers::{login_url, redirect_uri, secret_context};
 use super::{read_session_post, require_session, Outcome};
 use crate::audit::{self, Who};
 use crate::sessions::Live;
@@ -18,16 +19,10 @@ use sekisho_policy::ad::{
     check_ad_settings, AdSettingProblem, CONNECTION_ALPHABET, CONNECTION_PREFIX,
     CONNECTION_SUFFIX_LEN,
 };
-use sekisho_policy::menu::{allowed, MenuItem};
 use sekisho_policy::model::Route;
 use std::sync::Arc;
 
 pub const PATH: &str = "/.sekisho/menu/ad";
-
-fn may(live: &Live) -> bool {
-    let (u, t) = (&live.view.user, &live.view.tenant);
-    allowed(MenuItem::ActiveDirectory, u.role, t.plan, u.method)
-}
 
 fn problem_text(t: &Texts, p: AdSettingProblem) -> &'static str {
     match p {
@@ -113,8 +108,7 @@ fn page(
 pub async fn show(app: &App, req: &Req) -> Outcome {
     match require_session(app, req).await {
         Ok(_) if app.config.active_directory.is_none() => not_offered(app, req, true),
-        Ok(live) if may(&live) => ("ad_setting", page(app, req, &live, 200, None, Vec::new())),
-        Ok(_) => ("forbidden", app.error_page(req, 403)),
+        Ok(live) => ("ad_setting", page(app, req, &live, 200, None, Vec::new())),
         Err(o) => o,
     }
 }
@@ -135,9 +129,6 @@ pub async fn submit(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcome
     let Some(ad_config) = app.config.active_directory.as_ref() else {
         return not_offered(app, req, true);
     };
-    if !may(&live) {
-        return ("forbidden", app.error_page(req, 403));
-    }
     let t = req.lang.texts();
     let tenant = &live.view.tenant;
     let (issuer, client_id, secret) = (

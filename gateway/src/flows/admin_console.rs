@@ -15,27 +15,9 @@ use sekisho_pages::{
     render, AdminUserPage, AdminUsersPage, Field, FormPage, Select, Texts, UserRow,
 };
 use sekisho_policy::email::{canonical_identifier, validate_email};
-use sekisho_policy::menu::can_administer;
 use sekisho_policy::model::{LoginMethod, Role, UserStatus};
 use sekisho_policy::ticket::TicketPurpose;
 use std::sync::Arc;
-
-/// The signed-in administrator, or the answer that refuses.
-async fn admin(app: &App, req: &Req) -> Result<Live, Outcome> {
-    let live = require_session(app, req).await?;
-    if !can_administer(live.view.user.role) {
-        return Err(("forbidden", app.error_page(req, 403)));
-    }
-    Ok(live)
-}
-
-async fn admin_post(app: &App, session: &mut Session, req: &Req) -> Result<(Live, Form), Outcome> {
-    let (live, form) = read_session_post(app, session, req).await?;
-    if !can_administer(live.view.user.role) {
-        return Err(("forbidden", app.error_page(req, 403)));
-    }
-    Ok((live, form))
-}
 
 fn role_label(t: &'static Texts, r: Role) -> &'static str {
     match r {
@@ -70,7 +52,7 @@ fn who<'a>(live: &'a Live, req: &'a Req) -> Who<'a> {
 }
 
 pub async fn users(app: &App, req: &Req) -> Outcome {
-    let live = match admin(app, req).await {
+    let live = match require_session(app, req).await {
         Ok(l) => l,
         Err(o) => return o,
     };
@@ -141,7 +123,7 @@ fn invite_form(
 }
 
 pub async fn show_invite(app: &App, req: &Req) -> Outcome {
-    match admin(app, req).await {
+    match require_session(app, req).await {
         Ok(live) => (
             "invite_page",
             invite_form(app, req, &live, 200, None, Vec::new()),
@@ -178,7 +160,7 @@ async fn mail_invitation(app: &Arc<App>, user: &User, token: &str) -> Result<(),
 }
 
 pub async fn submit_invite(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcome {
-    let (live, f) = match admin_post(app, session, req).await {
+    let (live, f) = match read_session_post(app, session, req).await {
         Ok(x) => x,
         Err(o) => return o,
     };
@@ -308,11 +290,11 @@ pub async fn user_route(
     let rest = req.path.trim_start_matches("/.sekisho/admin/users/");
     let (id, action) = rest.split_once('/').unwrap_or((rest, ""));
     let live = match if post {
-        admin_post(app, session, req)
+        read_session_post(app, session, req)
             .await
             .map(|(l, f)| (l, Some(f)))
     } else {
-        admin(app, req).await.map(|l| (l, None))
+        require_session(app, req).await.map(|l| (l, None))
     } {
         Ok(x) => x,
         Err(o) => return o,

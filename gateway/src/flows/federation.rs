@@ -10,14 +10,14 @@
 use super::{method_change, pre_binding, read_post, Outcome};
 use crate::audit::{self, Who};
 use crate::crypto;
+use crate::request::tenant_standing;
 use crate::state::App;
 use crate::store::{FederatedIdentity, StoreError, TicketRecord};
 use crate::web::{Answer, Req};
 use pingora::proxy::Session;
 use sekisho_pages::Texts;
-use sekisho_policy::line::Access;
-use sekisho_policy::model::{LoginMethod, Role, UserStatus};
-use sekisho_policy::plan::{plan_state, PlanState};
+use sekisho_policy::gate::{gate, Place, Standing, Verdict};
+use sekisho_policy::model::{LoginMethod, UserStatus};
 use sekisho_policy::return_path::safe_return_path;
 use sekisho_policy::ticket::TicketPurpose;
 use serde::{Deserialize, Serialize};
@@ -59,31 +59,6 @@ pub(super) struct Flow {
     /// tenant's (S37).
     #[serde(default)]
     pub connection_id: Option<String>,
-}
-
-/// The label of a provider's button.
-pub fn button(t: &Texts, method: LoginMethod, register: bool) -> String {
-    let name = match method {
-        LoginMethod::Google => t.provider_google,
-        LoginMethod::Facebook => t.provider_facebook,
-        LoginMethod::Microsoft => t.provider_microsoft,
-        LoginMethod::Ad => t.provider_ad,
-        _ => t.provider_daccount,
-    };
-    if register {
-        format!("{}{name}{}", t.register_with_before, t.register_with_after)
-    } else {
-        format!("{}{name}{}", t.login_with_before, t.login_with_after)
-    }
-}
-
-/// The buttons of the configured providers.
-pub fn buttons(app: &App, t: &Texts, register: bool) -> Vec<(&'static str, String)> {
-    app.federation
-        .methods()
-        .into_iter()
-        .map(|m| (m.as_str(), button(t, m, register)))
-        .collect()
 }
 
 fn redirect_uri(app: &App, req: &Req) -> String {
@@ -159,7 +134,7 @@ pub(super) async fn purpose_of(
     req: &Req,
     form: &crate::web::Form,
 ) -> Result<(Purpose, String), Outcome> {
-    let pre = req.cookies.unique(app.cookies.pre);
+    let pre = req.cookies.pre();
     let pre_csrf_ok = pre.is_some_and(|p| app.csrf_ok(&pre_binding(p), form.get("csrf")));
     let (purpose, browser) = match form.get("purpose") {
         "login" | "menu" if pre_csrf_ok => (
@@ -309,11 +284,11 @@ pub(super) async fn returned_flow(app: &App, req: &Req) -> Result<(Flow, String)
     let provider = flow.method.as_str();
     let by_pre = req
         .cookies
-        .unique(app.cookies.pre)
+        .pre()
         .is_some_and(|pre| crypto::same(&crypto::token_hash(pre), &flow.browser));
     let by_session = req
         .cookies
-        .unique(app.cookies.session)
+        .session()
         .is_some_and(|s| crypto::same(&format!("s:{}", crypto::token_hash(s)), &flow.browser));
     if !(by_pre || by_session) {
         return Err(refuse(app, req, "other_browser", provider));
@@ -531,19 +506,18 @@ async fn login(
         Ok(Some(t)) => t,
         _ => return ("store_unavailable", app.error_page(req, 503)),
     };
-    let state = plan_state(tenant.plan, tenant.created_at, now);
-    if state != PlanState::Active {
-        return ("trial_ended", super::login::trial_ended(app, req, state));
-    }
-    let access = sekisho_policy::line::login_access(
-        req.route,
-        tenant.access_route,
-        req.line.as_deref(),
-        &tenant.lines,
-        menu && user.role == Role::ContractHolder,
-    );
-    if access != Access::Allowed {
-        return super::route_access::refuse(app, true, req, access);
+    // The same gate as password logins (no second step for providers).
+    let standing = Standing {
+        route: req.route,
+        line: req.line.as_deref(),
+        role: user.role,
+        method,
+        tenant: tenant_standing(&tenant),
+    };
+    let place = Place::Login { account_menu: menu };
+    match gate(&req.arrival(place), Some(&standing), now) {
+        Verdict::Pass => {}
+        refused => return super::refusal(app, req, place, refused),
     }
     let cookie = match super::start_session(app, req, &user, req.route, method).await {
         Ok(c) => c,

@@ -61,7 +61,7 @@ async fn read(
     let form = read_post(app, session, req).await?;
     let csrf_ok = req
         .cookies
-        .unique(app.cookies.pre)
+        .pre()
         .is_some_and(|pre| app.csrf_ok(&pre_binding(pre), form.get("csrf")));
     if !csrf_ok {
         return Err((

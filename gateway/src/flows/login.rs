@@ -7,16 +7,16 @@
 use super::password_check::{self, Checked};
 use super::{maybe_cookie, pre_binding, pre_session, read_post, Outcome};
 use crate::audit::{self, Who};
+use crate::request::tenant_standing;
 use crate::state::App;
 use crate::web::{Answer, Req};
 use pingora::proxy::Session;
 use sekisho_pages::{render, LoginPage};
 use sekisho_policy::email::canonical_identifier;
-use sekisho_policy::line::Access;
-use sekisho_policy::model::{LoginMethod, Role, Route};
-use sekisho_policy::plan::{plan_state, PlanState};
+use sekisho_policy::gate::{gate, Place, Standing, Verdict};
+use sekisho_policy::model::{LoginMethod, Route};
+use sekisho_policy::plan::PlanState;
 use sekisho_policy::return_path::safe_return_path;
-use sekisho_policy::two_step;
 use std::sync::Arc;
 
 /// Which login page: the service's, or the account menu's.
@@ -64,14 +64,14 @@ fn page(app: &App, req: &Req, kind: Kind, v: View<'_>) -> Answer {
         show_forgot_link: true,
         show_menu_link: kind == Kind::Service,
         show_resend_unlock: v.locked,
-        providers: super::federation::buttons(app, c.t, false),
+        providers: super::providers::buttons(app, c.t, false),
         purpose: if kind == Kind::Menu { "menu" } else { "login" },
-        ad_href: super::active_directory::prompt_href(
+        ad_href: super::providers::prompt_href(
             app,
             if kind == Kind::Menu { "menu" } else { "login" },
             v.next,
         ),
-        ad_label: super::federation::button(c.t, sekisho_policy::model::LoginMethod::Ad, false),
+        ad_label: super::providers::button(c.t, sekisho_policy::model::LoginMethod::Ad, false),
     });
     maybe_cookie(Answer::html(v.status, html), cookie)
 }
@@ -147,7 +147,7 @@ pub async fn submit(
     };
     let csrf_ok = req
         .cookies
-        .unique(app.cookies.pre)
+        .pre()
         .is_some_and(|pre| app.csrf_ok(&pre_binding(pre), form.get("csrf")));
     if !csrf_ok {
         return (
@@ -195,52 +195,28 @@ pub async fn submit(
         Ok(Some(t)) => t,
         _ => return ("store_unavailable", app.error_page(req, 503)),
     };
-    let state = plan_state(tenant.plan, tenant.created_at, now);
-    if state != PlanState::Active {
-        audit::event(
-            "login_refused_plan",
-            &Who {
-                user_id: Some(&user.id),
-                tenant_id: Some(&tenant.id),
-                ..who
-            },
-            "",
-        );
-        return ("trial_ended", trial_ended(app, req, state));
-    }
-    // The route: a line-only tenant's users stay off the internet (but for
-    // the holder's account menu); the closed route needs a registered line.
-    let holder_menu = kind == Kind::Menu && user.role == Role::ContractHolder;
-    let access = sekisho_policy::line::login_access(
+    // The gate: the trial's end, the access route and line (a line-only
+    // tenant's users stay off the internet but for the holder's account
+    // menu), then the second step unless this browser is remembered.
+    let standing = Standing {
         route,
-        tenant.access_route,
-        req.line.as_deref(),
-        &tenant.lines,
-        holder_menu,
-    );
-    if access != Access::Allowed {
-        audit::event(
-            "login_refused_route",
-            &Who {
-                user_id: Some(&user.id),
-                tenant_id: Some(&tenant.id),
-                ..who
-            },
-            req.line.as_deref().unwrap_or("no line"),
-        );
-        return super::route_access::refuse(app, true, req, access);
-    }
-    // The second step, unless this tenant has it off or this browser is
-    // remembered for this user (PRODUCT §3.6).
+        line: req.line.as_deref(),
+        role: user.role,
+        method: LoginMethod::Password,
+        tenant: tenant_standing(&tenant),
+    };
+    let place = Place::Login {
+        account_menu: kind == Kind::Menu,
+    };
+    let who_here = Who {
+        user_id: Some(&user.id),
+        tenant_id: Some(&tenant.id),
+        ..who
+    };
     let mut renewed_trust = None;
-    if two_step::required(
-        LoginMethod::Password,
-        route,
-        tenant.two_step_applies(),
-        false,
-        false,
-    ) {
-        match super::two_step::trusted_browser(app, req, &user).await {
+    match gate(&req.arrival(place), Some(&standing), now) {
+        Verdict::Pass => {}
+        Verdict::SecondStep => match super::two_step::trusted_browser(app, req, &user).await {
             Ok(Some(cookie)) => {
                 crate::metrics::TWO_STEP
                     .with_label_values(&["trusted"])
@@ -252,6 +228,17 @@ pub async fn submit(
                     .await
             }
             Err(_) => return ("store_unavailable", app.error_page(req, 503)),
+        },
+        refused => {
+            match refused {
+                Verdict::PlanEnded(_) => audit::event("login_refused_plan", &who_here, ""),
+                _ => audit::event(
+                    "login_refused_route",
+                    &who_here,
+                    req.line.as_deref().unwrap_or("no line"),
+                ),
+            }
+            return super::refusal(app, req, place, refused);
         }
     }
     let session_cookie =

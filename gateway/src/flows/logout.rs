@@ -1,5 +1,6 @@
 //! Logging out: GET shows a button (no state change on GET), POST ends the
-//! session after the CSRF check.
+//! session after the CSRF check. Only a session of this listener's route
+//! is ended here (S39); logging out is open whatever the plan or line.
 
 use super::{read_post, Outcome};
 use crate::audit::{self, Who};
@@ -7,15 +8,9 @@ use crate::state::App;
 use crate::web::{Answer, Req};
 use pingora::proxy::Session;
 use sekisho_pages::{render, LogoutPage};
-use sekisho_policy::model::Route;
 
-pub async fn show(app: &App, req: &Req, _route: Route) -> Outcome {
-    let now = app.clock.now();
-    let live = match req.cookies.unique(app.cookies.session) {
-        Some(c) => app.sessions.resolve(c, now).await.ok().flatten(),
-        None => None,
-    };
-    match live {
+pub async fn show(app: &App, req: &Req) -> Outcome {
+    match req.session_here(app).await.ok().flatten() {
         Some(live) => {
             let c = app.chrome(req);
             let html = render(&LogoutPage {
@@ -33,13 +28,9 @@ pub async fn submit(app: &App, session: &mut Session, req: &Req) -> Outcome {
         Ok(f) => f,
         Err(o) => return o,
     };
-    let now = app.clock.now();
-    let live = match req.cookies.unique(app.cookies.session) {
-        Some(c) => match app.sessions.resolve(c, now).await {
-            Ok(l) => l,
-            Err(_) => return ("store_unavailable", app.error_page(req, 503)),
-        },
-        None => None,
+    let live = match req.session_here(app).await {
+        Ok(l) => l,
+        Err(_) => return ("store_unavailable", app.error_page(req, 503)),
     };
     let Some(live) = live else {
         return (

@@ -18,6 +18,7 @@ pub mod method_change;
 mod misc;
 mod password_change;
 mod password_check;
+mod providers;
 mod register;
 mod reset;
 pub mod route_access;
@@ -26,14 +27,15 @@ mod two_step;
 mod two_step_setting;
 mod unlock;
 
+use crate::request::standing;
 use crate::sessions::Live;
 use crate::state::App;
 use crate::web::{read_form, Answer, Form, FormError, Req};
 use login::Kind;
 use pingora::proxy::Session;
-use sekisho_policy::line::Access;
-use sekisho_policy::model::{Role, Route};
-use sekisho_policy::plan::{plan_state, PlanState};
+use sekisho_policy::gate::{gate, Place, Verdict};
+use sekisho_policy::menu::MenuItem;
+use sekisho_policy::model::Route;
 use sekisho_policy::request::is_cross_site;
 use std::sync::Arc;
 
@@ -95,7 +97,7 @@ pub async fn handle(app: &Arc<App>, session: &mut Session, req: &Req, route: Rou
     match req.path.as_str() {
         "/.sekisho/login" if get => login::show(app, req, Kind::Service),
         "/.sekisho/login" if post => login::submit(app, session, req, route, Kind::Service).await,
-        "/.sekisho/logout" if get => logout::show(app, req, route).await,
+        "/.sekisho/logout" if get => logout::show(app, req).await,
         "/.sekisho/logout" if post => logout::submit(app, session, req).await,
         "/.sekisho/register" if get => register::show(app, req).await,
         "/.sekisho/register" if post => register::submit(app, session, req).await,
@@ -204,51 +206,85 @@ pub async fn read_post(app: &App, session: &mut Session, req: &Req) -> Result<Fo
     }
 }
 
-/// The signed-in user of a menu or console page. Without a session, the
-/// account menu's login page, coming back here; a tenant whose trial ended
-/// gets the page that says so.
-pub async fn require_session(app: &App, req: &Req) -> Result<Live, Outcome> {
-    let now = app.clock.now();
-    let live = match req.cookies.unique(app.cookies.session) {
-        Some(c) => app
-            .sessions
-            .resolve(c, now)
-            .await
-            .map_err(|_| ("store_unavailable", app.error_page(req, 503)))?,
-        None => None,
+/// The place a signed-in gateway page is, for the gate: the account
+/// menu's items by their paths, the console, the consent page.
+pub fn place_of(path: &str) -> Place {
+    let item = |rest: &str| match rest {
+        "/method" => Some(MenuItem::LoginMethod),
+        "/email" => Some(MenuItem::EmailChange),
+        "/password" => Some(MenuItem::PasswordChange),
+        "/access-route" | "/access-route/confirm" => Some(MenuItem::AccessRoute),
+        "/two-step" | "/two-step/confirm" => Some(MenuItem::TwoStep),
+        "/ad" => Some(MenuItem::ActiveDirectory),
+        _ => None,
     };
-    // A session of the other route is no session here.
-    let live = live.filter(|l| l.view.session.route == req.route);
-    let Some(live) = live else {
-        let next: String = form_urlencoded::byte_serialize(req.here().as_bytes()).collect();
-        return Err((
-            "menu_login_required",
-            Answer::redirect(&format!("/.sekisho/menu/login?next={next}")),
-        ));
-    };
-    let (user, tenant, s) = (&live.view.user, &live.view.tenant, &live.view.session);
-    let state = plan_state(tenant.plan, tenant.created_at, now);
-    if state != PlanState::Active {
-        return Err(("trial_ended", login::trial_ended(app, req, state)));
+    if path == route_access::CONSENT {
+        Place::Consent
+    } else if path == "/.sekisho/admin" || path.starts_with("/.sekisho/admin/") {
+        Place::Console
+    } else if let Some(rest) = path.strip_prefix("/.sekisho/menu") {
+        if rest.is_empty() || rest.starts_with('/') {
+            Place::Menu(item(rest))
+        } else {
+            Place::Page
+        }
+    } else {
+        Place::Page
     }
-    // The holder's account menu stays reachable over the internet under
-    // line-only, so a wrong line can be fixed (§4-1 v1.6 note).
-    let holder_menu = user.role == Role::ContractHolder
-        && (req.path == "/.sekisho/menu" || req.path.starts_with("/.sekisho/menu/"));
-    let access = sekisho_policy::line::access(
-        req.route,
-        s.route,
-        tenant.access_route,
-        s.line.as_deref(),
-        req.line.as_deref(),
-        &tenant.lines,
-        &tenant.line_consents,
-        holder_menu,
+}
+
+/// The signed-in user of a gateway page, when the gate lets them in at
+/// this page's place; else the answer that refuses.
+pub async fn require_session(app: &App, req: &Req) -> Result<Live, Outcome> {
+    let live = req
+        .session(app)
+        .await
+        .map_err(|_| ("store_unavailable", app.error_page(req, 503)))?;
+    let place = place_of(&req.path);
+    let verdict = gate(
+        &req.arrival(place),
+        live.as_ref().map(standing).as_ref(),
+        app.clock.now(),
     );
-    match access {
-        Access::Allowed => Ok(live),
-        Access::ConsentNeeded if req.path == route_access::CONSENT => Ok(live),
-        refused => Err(route_access::refuse(app, true, req, refused)),
+    match (verdict, live) {
+        (Verdict::Pass, Some(live)) => Ok(live),
+        (verdict, _) => Err(refusal(app, req, place, verdict)),
+    }
+}
+
+/// What every verdict but `Pass` looks like: the one place that turns a
+/// refusal into a page, for the proxy, the pages' guard and the logins.
+pub fn refusal(app: &App, req: &Req, place: Place, verdict: Verdict) -> Outcome {
+    let clear = |answer: Answer, clear_cookie: bool| {
+        if clear_cookie {
+            answer.with_cookie(app.cookies.clear(app.cookies.session))
+        } else {
+            answer
+        }
+    };
+    match verdict {
+        Verdict::SignIn { clear_cookie } => {
+            let next: String = form_urlencoded::byte_serialize(req.here().as_bytes()).collect();
+            let (outcome, login) = match place {
+                Place::Upstream => ("unauthenticated", "/.sekisho/login"),
+                _ => ("menu_login_required", "/.sekisho/menu/login"),
+            };
+            let answer = Answer::redirect(&format!("{login}?next={next}"));
+            (outcome, clear(answer, clear_cookie))
+        }
+        Verdict::Unauthorized { clear_cookie } => (
+            "unauthenticated",
+            clear(app.error_page(req, 401), clear_cookie),
+        ),
+        Verdict::PlanEnded(state) => ("trial_ended", login::trial_ended(app, req, state)),
+        Verdict::Route(access) => {
+            // Pages are for browsers; only the proxied path asks.
+            let navigation = place != Place::Upstream || req.navigation;
+            route_access::refuse(app, navigation, req, access)
+        }
+        Verdict::Forbidden => ("forbidden", app.error_page(req, 403)),
+        // Not refusals: callers act on these themselves.
+        Verdict::Pass | Verdict::SecondStep => ("error", app.error_page(req, 500)),
     }
 }
 
@@ -273,7 +309,7 @@ pub async fn read_link_post(app: &App, session: &mut Session, req: &Req) -> Resu
     let form = read_post(app, session, req).await?;
     let ok = req
         .cookies
-        .unique(app.cookies.pre)
+        .pre()
         .is_some_and(|pre| app.csrf_ok(&pre_binding(pre), form.get("csrf")));
     if !ok {
         return Err(("csrf_failed", app.error_page(req, 403)));
@@ -286,7 +322,7 @@ pub async fn read_link_post(app: &App, session: &mut Session, req: &Req) -> Resu
 pub fn pre_session(app: &App, req: &Req) -> (String, Option<String>) {
     match req
         .cookies
-        .unique(app.cookies.pre)
+        .pre()
         .filter(|v| crate::crypto::looks_like_token(v))
     {
         Some(v) => (v.to_string(), None),
@@ -338,11 +374,7 @@ pub async fn start_session(
         .inc();
     match app
         .sessions
-        .start(
-            new,
-            req.cookies.unique(app.cookies.session),
-            app.clock.now(),
-        )
+        .start(new, req.cookies.session(), app.clock.now())
         .await
     {
         Ok(c) => Ok(app.cookies.set(app.cookies.session, &c)),

@@ -67,11 +67,10 @@ fn form_page(
     let c = app.chrome(req);
     // "Active Directoryアカウントで登録" once the holder set AD up (§1-5).
     let ad = tenant
-        .filter(|t| super::active_directory::settings(app, t).is_some())
+        .filter(|t| super::providers::settings(app, t).is_some())
         .and_then(|t| t.ad.as_ref())
         .map(|a| {
-            let label =
-                super::federation::button(c.t, sekisho_policy::model::LoginMethod::Ad, true);
+            let label = super::providers::button(c.t, sekisho_policy::model::LoginMethod::Ad, true);
             (a.connection_id.clone(), label)
         });
     let html = render(&RegisterPage {
@@ -80,7 +79,7 @@ fn form_page(
         ticket,
         email: &user.email,
         problems,
-        providers: super::federation::buttons(app, c.t, true),
+        providers: super::providers::buttons(app, c.t, true),
         ad,
     });
     maybe_cookie(Answer::html(status, html), cookie)

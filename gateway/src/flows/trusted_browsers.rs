@@ -21,7 +21,7 @@ pub async fn show(app: &App, req: &Req) -> Outcome {
     };
     let this = req
         .cookies
-        .unique(app.cookies.trust)
+        .trust()
         .and_then(|v| v.split_once('.'))
         .map(|(token, _)| crate::crypto::token_hash(token));
     let rows = list

@@ -109,11 +109,7 @@ pub async fn trusted_browser(
     req: &Req,
     user: &User,
 ) -> Result<Option<String>, StoreError> {
-    let Some((token, mac)) = req
-        .cookies
-        .unique(app.cookies.trust)
-        .and_then(|v| v.split_once('.'))
-    else {
+    let Some((token, mac)) = req.cookies.trust().and_then(|v| v.split_once('.')) else {
         return Ok(None);
     };
     let expected = trust_mac(app, token, user);
@@ -158,7 +154,7 @@ pub async fn begin(
     menu: bool,
     next: &str,
 ) -> Outcome {
-    let Some(pre) = req.cookies.unique(app.cookies.pre) else {
+    let Some(pre) = req.cookies.pre() else {
         return ("two_step_expired", start_over(app, "expired"));
     };
     let now = app.clock.now();
@@ -209,12 +205,12 @@ async fn load(app: &App, req: &Req) -> Result<Pending, Outcome> {
     let expired = || ("two_step_expired", start_over(app, "expired"));
     let Some(token) = req
         .cookies
-        .unique(app.cookies.pending)
+        .pending()
         .filter(|t| crypto::looks_like_token(t))
     else {
         return Err(expired());
     };
-    let Some(pre) = req.cookies.unique(app.cookies.pre) else {
+    let Some(pre) = req.cookies.pre() else {
         return Err(expired());
     };
     let now = app.clock.now();

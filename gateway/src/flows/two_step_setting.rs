@@ -10,15 +10,9 @@ use crate::state::App;
 use crate::web::{Answer, Req};
 use pingora::proxy::Session;
 use sekisho_pages::{render, FormPage, Select};
-use sekisho_policy::menu::{allowed, MenuItem};
 use std::sync::Arc;
 
 const PATH: &str = "/.sekisho/menu/two-step";
-
-fn may(live: &Live) -> bool {
-    let (u, t) = (&live.view.user, &live.view.tenant);
-    allowed(MenuItem::TwoStep, u.role, t.plan, u.method)
-}
 
 fn label(t: &sekisho_pages::Texts, on: bool) -> &'static str {
     if on {
@@ -109,11 +103,10 @@ fn parse_choice(v: &str) -> Option<bool> {
 
 pub async fn show(app: &App, req: &Req) -> Outcome {
     match require_session(app, req).await {
-        Ok(live) if may(&live) => (
+        Ok(live) => (
             "two_step_setting",
             choice_page(app, req, &live, 200, Vec::new()),
         ),
-        Ok(_) => ("forbidden", app.error_page(req, 403)),
         Err(o) => o,
     }
 }
@@ -124,9 +117,6 @@ pub async fn submit(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcome
         Ok(x) => x,
         Err(o) => return o,
     };
-    if !may(&live) {
-        return ("forbidden", app.error_page(req, 403));
-    }
     let t = req.lang.texts();
     match parse_choice(form.get("enabled")) {
         None => (
@@ -150,9 +140,6 @@ pub async fn confirm(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcom
         Ok(x) => x,
         Err(o) => return o,
     };
-    if !may(&live) {
-        return ("forbidden", app.error_page(req, 403));
-    }
     let t = req.lang.texts();
     let Some(new) = parse_choice(form.get("enabled")) else {
         return (

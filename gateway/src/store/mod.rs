@@ -7,6 +7,7 @@
 //! few columns they index, so a later field is a `#[serde(default)]`, not a
 //! migration.
 
+#[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
 pub mod redis;
 pub mod sqlite;
