@@ -14,6 +14,9 @@
 #                                                                  127.0.0.1:8441 -> 127.0.0.1:9300
 #   i_gateway_redis  Sekisho, Redis store (redis-server 127.0.0.1:9310, AOF), rotating sessions
 #                                                                  127.0.0.1:8442 (metrics 9467)
+#   ab_N_STEP        the ablation: Sekisho on the embedded store running only the first N steps
+#                    of the proxied path (development.proxy_steps)  127.0.0.1:8443-8446 (metrics 9468-9471)
+#   p12_* / abp_*    the same, pinned: wrk, nginx and Redis on core 0, the proxies on core 1 (P12)
 #
 # Usage: loadtest/bench.sh [rounds] [seconds]     (defaults: 3 rounds, 8 s per run)
 # Env:   SESSIONS=1000 (gateway sessions rotated)  LLNG_SESSIONS=100  OUT=bench-results/DATE
@@ -43,7 +46,7 @@ echo "bench: building (release)"
 ( cd "$ROOT" && cargo build --release -q -p sekisho -p sekisho-loadtest ) || { echo "bench: build failed"; exit 1; }
 BIN="$ROOT/target/release"; LT="$BIN/sekisho-loadtest"
 
-busy=$(ss -Hltn 2>/dev/null | awk '{print $4}' | grep -E '^127\.0\.0\.1:(9000|9100|9101|9103|9104|9105|6188|9201|9202|8440|8441|8442|9300|9310|9465|9467)$')
+busy=$(ss -Hltn 2>/dev/null | awk '{print $4}' | grep -E '^127\.0\.0\.1:(9000|9100|9101|9103|9104|9105|6188|9201|9202|8440|8441|8442|8443|8444|8445|8446|9300|9310|9465|9467|9468|9469|9470|9471)$')
 [ -z "$busy" ] || { echo "bench: ports already in use: $busy"; exit 1; }
 ulimit -n 200000 2>/dev/null || ulimit -n 65536 2>/dev/null || true
 
@@ -126,6 +129,14 @@ gw_config 127.0.0.1:8442 127.0.0.1:9467 127.0.0.1:9000 "[store]
 backend = \"redis\"
 [store.redis]
 url = \"redis://127.0.0.1:9310/\"" > "$W/gwr/main.toml"
+# The ablation: the same gateway with only the first steps of the proxied
+# path (session look-up; + header stripping; + identity headers; + the
+# assertion); the full gateway above adds the metrics.
+AB_STEPS=(session_only strip identity assertion)
+for i in 0 1 2 3; do
+  gw_config 127.0.0.1:$((8443 + i)) 127.0.0.1:$((9468 + i)) 127.0.0.1:9000 > "$W/gw/ab$i.toml"
+  echo "proxy_steps = \"${AB_STEPS[$i]}\"" >> "$W/gw/ab$i.toml"
+done
 
 declare -A GRP
 cleanup() {
@@ -153,6 +164,12 @@ for _ in $(seq 1 80); do
   [ "$n" = 13 ] && [ -S "$W/llng/run/llng.sock" ] && break; sleep 0.25
 done
 [ "$n" = 13 ] || { echo "bench: servers did not start"; tail -n 5 "$W"/logs/*; exit 1; }
+# The ablation's gateways share the main gateway's store and key, now made.
+for i in 0 1 2 3; do start "ab$i" "$BIN/sekisho" run --config "$W/gw/ab$i.toml"; done
+for _ in $(seq 1 80); do
+  n=$(ss -Hltn | awk '{print $4}' | grep -cE '^127\.0\.0\.1:(8443|8444|8445|8446)$'); [ "$n" = 4 ] && break; sleep 0.25
+done
+[ "$n" = 4 ] || { echo "bench: the ablation's gateways did not start"; tail -n 5 "$W"/logs/ab*; exit 1; }
 
 # --- sessions: the gateway's through its own admin command and pages; LL::NG's through its portal
 echo "bench: creating $NSESS gateway sessions"
@@ -176,6 +193,10 @@ code=$(curl --max-time 5 -s -o /dev/null -w '%{http_code}' -H "Cookie: sekisho=$
 [ "$code" = 200 ] || { echo "bench: gateway protected page answered $code"; exit 1; }
 code=$(curl --max-time 5 -s -o /dev/null -w '%{http_code}' -H "Cookie: sekisho=$(head -1 "$W/gwr/load/cookies.txt")" http://127.0.0.1:8442/1k.html)
 [ "$code" = 200 ] || { echo "bench: Redis gateway protected page answered $code"; exit 1; }
+for i in 0 1 2 3; do
+  code=$(curl --max-time 5 -s -o /dev/null -w '%{http_code}' -H "Cookie: sekisho=$(head -1 "$W/gw/load/cookies.txt")" http://127.0.0.1:$((8443 + i))/1k.html)
+  [ "$code" = 200 ] || { echo "bench: ablation gateway ${AB_STEPS[$i]} answered $code"; exit 1; }
+done
 
 # --- store bytes per session in Redis (P7): MEMORY USAGE of each session
 # record, and of the user's session index per session it holds.
@@ -192,18 +213,23 @@ value p7_session_bytes_with_index "$(awk -v t="$total" -v n="$n" -v i="$idx" -v 
 # --- throughput rounds (wrk), interleaved
 wrk_run() { # label round wrk-args...
   local label=$1 round=$2; shift 2
-  timeout $((SECS+10)) wrk -t2 -c50 -d"${SECS}s" --latency "$@" > "$W/w.txt" 2>&1
+  timeout $((SECS+10)) "${WRK_PIN[@]}" wrk -t2 -c50 -d"${SECS}s" --latency "$@" > "$W/w.txt" 2>&1
   awk -v l="$label" -v r="$round" '
     function ms(x) { if (x ~ /us$/) return x / 1000; if (x ~ /ms$/) return x + 0; if (x ~ /s$/) return x * 1000; return x + 0 }
     /Requests\/sec/ { rps = $2 } $1 == "50%" { p50 = ms($2) } $1 == "99%" { p99 = ms($2) }
     /Non-2xx/ { e += $NF } /Socket errors/ { gsub(/,/, ""); e += $4 + $6 + $8 + $10 }
     END { printf "{\"kind\":\"wrk\",\"label\":\"%s\",\"round\":%d,\"rps\":%f,\"p50_ms\":%f,\"p99_ms\":%f,\"errors\":%d}\n", l, r, rps, p50, p99, e + 0 }' "$W/w.txt" | tee -a "$M"
 }
+WRK_PIN=()
 warm() { timeout 6 wrk -t2 -c50 -d2s "$@" >/dev/null 2>&1; }
+gw_run() { # label round port cookies: wrk with the gateway's rotating sessions
+  wrk_run "$1" "$2" -s "$HERE/peer/rotate.lua" "http://127.0.0.1:$3/1k.html" "$4" "127.0.0.1:$3" sekisho
+}
 warm http://127.0.0.1:6188/1k.html
 warm -s "$HERE/peer/rotate.lua" http://127.0.0.1:8440/1k.html "$W/gw/load/cookies.txt" 127.0.0.1:8440 sekisho
 warm -s "$HERE/peer/rotate.lua" http://127.0.0.1:9202/1k.html "$W/llng-cookies.txt" test1.example.com lemonldap
 warm -s "$HERE/peer/rotate.lua" http://127.0.0.1:8442/1k.html "$W/gwr/load/cookies.txt" 127.0.0.1:8442 sekisho
+for i in 0 1 2 3; do warm -s "$HERE/peer/rotate.lua" http://127.0.0.1:$((8443 + i))/1k.html "$W/gw/load/cookies.txt" 127.0.0.1:$((8443 + i)) sekisho; done
 status() { curl -s http://127.0.0.1:9105/status | awk 'NR==3 {print $1}'; }
 for r in $(seq 1 "$ROUNDS"); do
   echo "bench: round $r of $ROUNDS"
@@ -220,7 +246,42 @@ for r in $(seq 1 "$ROUNDS"); do
     value p6_upstream_connections $(( after - before - 1 )); value p6_requests "${reqs:-0}"
   fi
   wrk_run i_gateway_redis "$r" -s "$HERE/peer/rotate.lua" http://127.0.0.1:8442/1k.html "$W/gwr/load/cookies.txt" 127.0.0.1:8442 sekisho
+  for i in 0 1 2 3; do gw_run "ab_$((i + 1))_${AB_STEPS[$i]}" "$r" $((8443 + i)) "$W/gw/load/cookies.txt"; done
 done
+
+# --- pinned (P12): wrk, nginx and Redis on core 0; pingora-bare and the
+# gateways, hashing threads included, on core 1. Each proxy's own core is
+# then what a ratio measures, as in production where the load comes from
+# elsewhere.
+pin() { # cpus label...
+  local cpus=$1 l p; shift
+  for l in "$@"; do for p in $(pgrep -g "${GRP[$l]}"); do taskset -a -p -c "$cpus" "$p" >/dev/null 2>&1; done; done
+}
+PROXIES=(pingora gateway gateway2 gateway_redis ab0 ab1 ab2 ab3)
+LOADS=(up auth proxy redis sink llngnginx fcgi)
+if [ "$(nproc)" -ge 2 ]; then
+  pin 0 "${LOADS[@]}"; pin 1 "${PROXIES[@]}"; WRK_PIN=(taskset -c 0)
+  note pinned "wrk, nginx and Redis on CPU 0; pingora-bare and the gateways on CPU 1"
+  for r in $(seq 1 "$ROUNDS"); do
+    echo "bench: pinned round $r of $ROUNDS"
+    wrk_run p12_pingora_bare_pinned "$r" http://127.0.0.1:6188/1k.html
+    gw_run p12_gateway_pinned "$r" 8440 "$W/gw/load/cookies.txt"
+    gw_run p12_gateway_redis_pinned "$r" 8442 "$W/gwr/load/cookies.txt"
+    for i in 0 1 2 3; do gw_run "abp_$((i + 1))_${AB_STEPS[$i]}" "$r" $((8443 + i)) "$W/gw/load/cookies.txt"; done
+  done
+  # PROFILE=1: a CPU profile of the pinned gateway under the same load
+  # (perf from Debian's linux-perf), for the report's analysis.
+  if [ -n "${PROFILE:-}" ] && command -v perf >/dev/null 2>&1; then
+    gpid=$(pgrep -f "sekisho run --config $W/gw/main.toml" | head -1)
+    perf record -F 999 -g -p "$gpid" -o "$OUT/perf.data" -- sleep "$SECS" >/dev/null 2>&1 &
+    ppid=$!
+    gw_run profile_gateway_pinned 1 8440 "$W/gw/load/cookies.txt" >/dev/null
+    wait $ppid
+    perf report -i "$OUT/perf.data" --no-children --stdio --percent-limit 0.7 --sort symbol 2>/dev/null \
+      | grep -v '^$' | head -n 120 > "$OUT/profile.txt"
+  fi
+  WRK_PIN=(); pin "0-$(( $(nproc) - 1 ))" "${LOADS[@]}" "${PROXIES[@]}"
+fi
 
 # --- latency at a fixed rate: 25% of pingora-bare's saturation (P3)
 rate=$(jq -s '[.[] | select(.kind=="wrk" and .label=="d_pingora_bare") | .rps] | sort | .[length/2|floor] * 0.25 | floor' "$M")

@@ -296,6 +296,20 @@ pub fn build(records: &[Record]) -> Report {
             rps("d_pingora_bare")
         ),
     ));
+    budgets.push(ratio(
+        "P12",
+        "P1 with the proxies pinned to their own core (wrk, nginx and Redis on the other)",
+        "≥ 0.90 × pingora-bare, pinned the same way",
+        rps("p12_gateway_pinned"),
+        rps("p12_pingora_bare_pinned"),
+        |r| r >= 0.90,
+        format!(
+            "{:.0} vs {:.0} req/s (wrk, medians); Redis store pinned: {:.0} req/s",
+            rps("p12_gateway_pinned"),
+            rps("p12_pingora_bare_pinned"),
+            rps("p12_gateway_redis_pinned")
+        ),
+    ));
     let bytes = val("p7_session_bytes");
     budgets.push(Budget {
         id: "P7",
@@ -397,6 +411,64 @@ pub fn svg(report: &Report) -> String {
     out
 }
 
+/// The ablation's steps, in order, as `bench.sh` labels them.
+const ABLATION: [(&str, &str); 4] = [
+    ("1_session_only", "session look-up and verdict"),
+    ("2_strip", "+ strip client identity headers and our cookies"),
+    ("3_identity", "+ identity headers and X-Forwarded-*"),
+    ("4_assertion", "+ signed assertion"),
+];
+
+/// One ablation table: each step's throughput, its ratio to pingora-bare,
+/// and what it adds per request (µs of wall time at saturation, which on
+/// the pinned run is the proxy core's CPU time).
+fn ablation_table(md: &mut String, report: &Report, bare: &str, prefix: &str, full: &str) {
+    let rps = |k: &str| report.baselines.get(k).map(|b| b.0);
+    let Some(bare_rps) = rps(bare) else { return };
+    let mut rows = vec![("pingora-bare".to_string(), bare_rps)];
+    for (step, what) in ABLATION {
+        if let Some(r) = rps(&format!("{prefix}{step}")) {
+            rows.push((what.to_string(), r));
+        }
+    }
+    if let Some(r) = rps(full) {
+        rows.push(("+ metrics: the product".to_string(), r));
+    }
+    md.push_str("| step | req/s | × pingora-bare | µs per request | added by the step |\n|---|---|---|---|---|\n");
+    let mut before: Option<f64> = None;
+    for (what, r) in rows {
+        let us = 1e6 / r;
+        let added = before.map_or("—".to_string(), |b| format!("{:+.1}", us - b));
+        let _ = writeln!(
+            md,
+            "| {what} | {r:.0} | {:.2} | {us:.1} | {added} |",
+            r / bare_rps
+        );
+        before = Some(us);
+    }
+}
+
+/// The ablation of the proxied path, shared and pinned.
+fn ablation(md: &mut String, report: &Report) {
+    if !report.baselines.keys().any(|k| k.starts_with("ab_")) {
+        return;
+    }
+    md.push_str("\n## Ablation of the proxied path (wrk, medians)\n\nEach gateway runs the steps above it (`development.proxy_steps`). Shared CPUs:\n\n");
+    ablation_table(md, report, "d_pingora_bare", "ab_", "g_gateway");
+    if report.baselines.keys().any(|k| k.starts_with("abp_")) {
+        md.push_str(
+            "\nPinned (the proxy alone on its core, so µs per request is its CPU time):\n\n",
+        );
+        ablation_table(
+            md,
+            report,
+            "p12_pingora_bare_pinned",
+            "abp_",
+            "p12_gateway_pinned",
+        );
+    }
+}
+
 /// The human report.
 pub fn markdown(report: &Report, svg_name: &str) -> String {
     let mut md = String::from("# Sekisho benchmark report\n\n");
@@ -420,6 +492,7 @@ pub fn markdown(report: &Report, svg_name: &str) -> String {
     for (k, (rps, p50, p99, e)) in &report.baselines {
         let _ = writeln!(md, "| {k} | {rps:.0} | {p50:.2} | {p99:.2} | {e} |");
     }
+    ablation(&mut md, report);
     md.push_str("\n## Scenarios (sekisho-loadtest)\n\n| scenario | requests | req/s | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | errors |\n|---|---|---|---|---|---|---|---|---|\n");
     for (k, s) in &report.scenarios {
         let errors: u64 = s.errors.values().sum();
@@ -499,5 +572,30 @@ mod tests {
         assert_eq!(p8.pass, None, "missing measurements are said, not guessed");
         assert!(markdown(&r, "x.svg").contains("| P1 |"));
         assert!(svg(&r).starts_with("<svg"));
+    }
+
+    #[test]
+    fn pinned_budget_and_ablation_table() {
+        let records = vec![
+            wrk("d_pingora_bare", 1, 25000.0),
+            wrk("ab_1_session_only", 1, 24000.0),
+            wrk("ab_4_assertion", 1, 20000.0),
+            wrk("g_gateway", 1, 20000.0),
+            wrk("p12_pingora_bare_pinned", 1, 32000.0),
+            wrk("p12_gateway_pinned", 1, 30000.0),
+            wrk("abp_2_strip", 1, 31000.0),
+        ];
+        let r = build(&records);
+        let p12 = r.budgets.iter().find(|b| b.id == "P12").unwrap();
+        assert_eq!((p12.measured.as_str(), p12.pass), ("0.94×", Some(true)));
+        let md = markdown(&r, "x.svg");
+        assert!(md.contains("## Ablation of the proxied path"));
+        // 1e6/24000 - 1e6/25000 = 1.67 µs for the session look-up.
+        assert!(
+            md.contains("| session look-up and verdict | 24000 | 0.96 | 41.7 | +1.7 |"),
+            "{md}"
+        );
+        assert!(md.contains("| + metrics: the product | 20000 | 0.80 | 50.0 | +0.0 |"));
+        assert!(md.contains("Pinned"));
     }
 }
