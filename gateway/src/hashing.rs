@@ -80,6 +80,15 @@ impl Hasher {
             std::thread::Builder::new()
                 .name(format!("sekisho-hash-{i}"))
                 .spawn(move || {
+                    // Logins wait rather than pages (P5): the proxy's
+                    // threads win the core when a login flood saturates
+                    // hashing. Linux keeps a nice value per thread; where
+                    // it cannot be set, hashing only competes as before.
+                    if let Err(e) = thread_priority::set_current_thread_priority(
+                        thread_priority::ThreadPriority::Min,
+                    ) {
+                        tracing::debug!(error = ?e, "hashing thread keeps its priority");
+                    }
                     while let Ok(q) = rx.recv() {
                         let waited = q.enqueued.elapsed();
                         crate::metrics::HASH_QUEUE_WAIT.observe(waited.as_secs_f64());
