@@ -153,6 +153,81 @@ fn misdirected(app: &App, route: Route, session: &Session) -> bool {
     host.is_some_and(|h| h.trim().eq_ignore_ascii_case(other))
 }
 
+/// Who a forwarded request is, as the upstream is told.
+struct UpstreamIdentity<'a> {
+    client_ip: &'a str,
+    proto: &'static str,
+    headers: &'a [(http::HeaderName, http::HeaderValue)],
+    assertion: Option<http::HeaderValue>,
+}
+
+/// Rewrites the upstream request header in one pass over a header map of
+/// our own: every client-sent identity header removed, in every spelling
+/// (S38); the `Cookie` field without the gateway's cookies, as the view
+/// decided; then `X-Forwarded-*`, the identity headers and the assertion.
+///
+/// Pingora's per-header `insert_header` re-parses each name and grows two
+/// maps (values and original case): about 1,400 instructions a header,
+/// the largest part of the gateway's own cost per request (callgrind,
+/// `loadtest/analysis.md`). Names go upstream in lower case, which HTTP
+/// allows (RFC 9110 §5.1).
+fn rewrite_upstream_header(
+    upstream: &mut RequestHeader,
+    line_header: Option<&str>,
+    cookie: &UpstreamCookie,
+    identity: Option<UpstreamIdentity<'_>>,
+) -> Result<()> {
+    let old = std::mem::replace(upstream, RequestHeader::build("GET", b"/", Some(0))?);
+    // A target kept as it was received (absolute form, non-UTF-8) goes on.
+    let from_uri = old.uri.path_and_query().map(|p| p.as_str().as_bytes());
+    let raw_target = (from_uri != Some(old.raw_path())).then(|| old.raw_path().to_vec());
+    let mut parts: http::request::Parts = old.into();
+    let headers = &mut parts.headers;
+    headers.reserve(12);
+    let reserved: Vec<http::HeaderName> = headers
+        .keys()
+        .filter(|n| is_reserved_header(n.as_str(), line_header))
+        .cloned()
+        .collect();
+    for name in reserved {
+        headers.remove(&name);
+    }
+    match cookie {
+        UpstreamCookie::Keep => {}
+        UpstreamCookie::Remove => {
+            headers.remove(header::COOKIE);
+        }
+        UpstreamCookie::Replace(rest) => {
+            let value =
+                http::HeaderValue::from_str(rest).or_err(ErrorType::InvalidHTTPHeader, "cookie")?;
+            headers.insert(header::COOKIE, value);
+        }
+    }
+    if let Some(id) = identity {
+        let client_ip = http::HeaderValue::from_str(id.client_ip)
+            .or_err(ErrorType::InvalidHTTPHeader, "client address")?;
+        headers.insert(X_FORWARDED_FOR, client_ip);
+        headers.insert(X_FORWARDED_PROTO, http::HeaderValue::from_static(id.proto));
+        // Every client-sent X-Auth-* is gone (above): appending is inserting.
+        for (name, value) in id.headers {
+            headers.append(name.clone(), value.clone());
+        }
+        if let Some(token) = id.assertion {
+            headers.append(X_AUTH_ASSERTION, token);
+        }
+    }
+    let mut fresh = RequestHeader::from(parts);
+    if let Some(raw) = raw_target {
+        fresh.set_raw_path(&raw)?;
+    }
+    *upstream = fresh;
+    Ok(())
+}
+
+const X_FORWARDED_FOR: http::HeaderName = http::HeaderName::from_static("x-forwarded-for");
+const X_FORWARDED_PROTO: http::HeaderName = http::HeaderName::from_static("x-forwarded-proto");
+const X_AUTH_ASSERTION: http::HeaderName = http::HeaderName::from_static("x-auth-assertion");
+
 impl Gateway {
     /// The gate's verdict on a proxied request, and what follows from it:
     /// what to forward, or the refusal to answer.
@@ -268,42 +343,18 @@ impl ProxyHttp for Gateway {
         if self.steps < ProxySteps::Strip {
             return Ok(());
         }
-        // Remove every client-sent identity header, in every spelling (S38).
         let line_header = app.config.closed.as_ref().map(|c| c.line_header.as_str());
-        let reserved: Vec<http::HeaderName> = upstream
-            .headers
-            .keys()
-            .filter(|n| is_reserved_header(n.as_str(), line_header))
-            .cloned()
-            .collect();
-        for name in reserved {
-            upstream.remove_header(&name);
-        }
-        // The session cookies stay here; the others go on as one field.
-        match &forward.cookie {
-            UpstreamCookie::Keep => {}
-            UpstreamCookie::Remove => {
-                upstream.remove_header(&header::COOKIE);
-            }
-            UpstreamCookie::Replace(rest) => {
-                upstream.insert_header(header::COOKIE, rest.as_str())?;
-            }
-        }
-        if self.steps < ProxySteps::Identity {
-            return Ok(());
-        }
-        upstream.insert_header("x-forwarded-for", forward.client_ip.as_str())?;
-        upstream.insert_header("x-forwarded-proto", if app.hsts { "https" } else { "http" })?;
-        let live = &forward.live;
-        for (name, value) in &live.identity.headers {
-            upstream.insert_header(name.clone(), value.clone())?;
-        }
-        if self.steps < ProxySteps::Assertion {
-            return Ok(());
-        }
-        let token = app.sessions.assertion(live, &app.signer, app.clock.now());
-        upstream.insert_header(http::HeaderName::from_static("x-auth-assertion"), token)?;
-        Ok(())
+        let token = (self.steps >= ProxySteps::Assertion).then(|| {
+            app.sessions
+                .assertion(&forward.live, &app.signer, app.clock.now())
+        });
+        let identity = (self.steps >= ProxySteps::Identity).then(|| UpstreamIdentity {
+            client_ip: &forward.client_ip,
+            proto: if app.hsts { "https" } else { "http" },
+            headers: &forward.live.identity.headers,
+            assertion: token,
+        });
+        rewrite_upstream_header(upstream, line_header, &forward.cookie, identity)
     }
 
     async fn fail_to_proxy(&self, session: &mut Session, e: &Error, ctx: &mut Ctx) -> FailToProxy
@@ -612,31 +663,34 @@ insecure_http_cookies = true
         });
     }
 
+    /// A signed-in GET of `/x` is answered by the gateway with `status`,
+    /// counted as `outcome`.
+    fn signed_in_request_is_refused(f: &Fixture, outcome: &str, status: &str) {
+        block_on(async {
+            let raw = get("/x", &format!("Cookie: sekisho={}\r\n", f.cookie));
+            let (answered, ctx, written) = filter(&f.gateway, &raw).await;
+            assert!(answered);
+            assert_eq!(ctx.outcome, outcome);
+            assert!(
+                written.starts_with(&format!("HTTP/1.1 {status}")),
+                "{written}"
+            );
+        });
+    }
+
     #[test]
     fn an_ended_trial_answers_403() {
         let f = fixture(|t| {
             t.plan = Plan::Trial;
             t.created_at = 0;
         });
-        block_on(async {
-            let raw = get("/x", &format!("Cookie: sekisho={}\r\n", f.cookie));
-            let (answered, ctx, written) = filter(&f.gateway, &raw).await;
-            assert!(answered);
-            assert_eq!(ctx.outcome, "trial_ended");
-            assert!(written.starts_with("HTTP/1.1 403"), "{written}");
-        });
+        signed_in_request_is_refused(&f, "trial_ended", "403");
     }
 
     #[test]
     fn line_only_tenant_refuses_the_internet_route() {
         let f = fixture(|t| t.access_route = AccessRoute::LineOnly);
-        block_on(async {
-            let raw = get("/x", &format!("Cookie: sekisho={}\r\n", f.cookie));
-            let (answered, ctx, written) = filter(&f.gateway, &raw).await;
-            assert!(answered);
-            assert_eq!(ctx.outcome, "line_only");
-            assert!(written.starts_with("HTTP/1.1 403"), "{written}");
-        });
+        signed_in_request_is_refused(&f, "line_only", "403");
     }
 
     #[test]
