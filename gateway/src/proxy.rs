@@ -17,8 +17,9 @@ use pingora::proxy::{FailToProxy, ProxyHttp, Session};
 use prometheus::IntCounter;
 use sekisho_config::ProxySteps;
 use sekisho_policy::gate::{gate, Place, Verdict};
-use sekisho_policy::headers::is_reserved_header;
+use sekisho_policy::headers::{is_forwarding_header, is_reserved_header};
 use sekisho_policy::model::Route;
+use sekisho_policy::request::{target_form, TargetForm};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -119,7 +120,8 @@ fn framing_is_ambiguous(session: &Session) -> bool {
 
 /// A request refused before it is read any further: ambiguous framing
 /// (S40), the other route's hostname (421: the route follows the
-/// listener), or a target that is not a path.
+/// listener), or a target that is neither origin-form nor absolute-form
+/// for this listener's own host (S48).
 fn early_refusal(app: &App, route: Route, session: &Session) -> Option<(&'static str, u16)> {
     if framing_is_ambiguous(session) {
         return Some(("bad_framing", 400));
@@ -127,10 +129,22 @@ fn early_refusal(app: &App, route: Route, session: &Session) -> Option<(&'static
     if misdirected(app, route, session) {
         return Some(("misdirected", 421));
     }
-    if !session.req_header().uri.path().starts_with('/') {
-        return Some(("bad_path", 400));
+    match target_form(session.req_header().raw_path()) {
+        TargetForm::Origin => None,
+        TargetForm::Absolute { authority }
+            if authority.eq_ignore_ascii_case(own_host(app, route)) =>
+        {
+            None
+        }
+        _ => Some(("bad_target", 400)),
     }
-    None
+}
+
+/// This listener's public host (and port), as clients name it.
+fn own_host(app: &App, route: Route) -> &str {
+    let url = app.public_url(route);
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    rest.split('/').next().unwrap_or(rest)
 }
 
 /// A request for the other route's hostname.
@@ -157,14 +171,19 @@ fn misdirected(app: &App, route: Route, session: &Session) -> bool {
 struct UpstreamIdentity<'a> {
     client_ip: &'a str,
     proto: &'static str,
+    /// The host the client asked for (its `Host`, else the public URL's).
+    host: &'a str,
     headers: &'a [(http::HeaderName, http::HeaderValue)],
     assertion: Option<http::HeaderValue>,
 }
 
 /// Rewrites the upstream request header in one pass over a header map of
-/// our own: every client-sent identity header removed, in every spelling
-/// (S38); the `Cookie` field without the gateway's cookies, as the view
-/// decided; then `X-Forwarded-*`, the identity headers and the assertion.
+/// our own: every client-sent identity header (S38) and forwarding header
+/// (S47) removed, in every spelling; the `Cookie` field without the
+/// gateway's cookies, as the view decided; an absolute-form target made
+/// origin-form; then the gateway's own `X-Forwarded-For`, `-Proto`,
+/// `-Host` and `Forwarded` (RFC 7239), the identity headers and the
+/// assertion.
 ///
 /// Pingora's per-header `insert_header` re-parses each name and grows two
 /// maps (values and original case): about 1,400 instructions a header,
@@ -178,15 +197,24 @@ fn rewrite_upstream_header(
     identity: Option<UpstreamIdentity<'_>>,
 ) -> Result<()> {
     let old = std::mem::replace(upstream, RequestHeader::build("GET", b"/", Some(0))?);
-    // A target kept as it was received (absolute form, non-UTF-8) goes on.
+    // An origin-form target kept as it was received (non-UTF-8) goes on.
+    let raw = old.raw_path();
     let from_uri = old.uri.path_and_query().map(|p| p.as_str().as_bytes());
-    let raw_target = (from_uri != Some(old.raw_path())).then(|| old.raw_path().to_vec());
+    let raw_target = (raw.first() == Some(&b'/') && from_uri != Some(raw)).then(|| raw.to_vec());
     let mut parts: http::request::Parts = old.into();
+    if parts.uri.scheme().is_some() {
+        // Absolute-form for this host (S48): the upstream gets origin-form.
+        parts.uri = parts
+            .uri
+            .path_and_query()
+            .cloned()
+            .map_or_else(|| http::Uri::from_static("/"), http::Uri::from);
+    }
     let headers = &mut parts.headers;
-    headers.reserve(12);
+    headers.reserve(13);
     let reserved: Vec<http::HeaderName> = headers
         .keys()
-        .filter(|n| is_reserved_header(n.as_str(), line_header))
+        .filter(|n| is_reserved_header(n.as_str(), line_header) || is_forwarding_header(n.as_str()))
         .cloned()
         .collect();
     for name in reserved {
@@ -208,6 +236,13 @@ fn rewrite_upstream_header(
             .or_err(ErrorType::InvalidHTTPHeader, "client address")?;
         headers.insert(X_FORWARDED_FOR, client_ip);
         headers.insert(X_FORWARDED_PROTO, http::HeaderValue::from_static(id.proto));
+        if let Ok(host) = http::HeaderValue::from_str(id.host) {
+            headers.insert(X_FORWARDED_HOST, host);
+        }
+        let forwarded = forwarded_value(id.client_ip, id.proto, id.host);
+        if let Ok(forwarded) = http::HeaderValue::from_str(&forwarded) {
+            headers.insert(http::header::FORWARDED, forwarded);
+        }
         // Every client-sent X-Auth-* is gone (above): appending is inserting.
         for (name, value) in id.headers {
             headers.append(name.clone(), value.clone());
@@ -224,7 +259,21 @@ fn rewrite_upstream_header(
     Ok(())
 }
 
+/// An RFC 7239 `Forwarded` element: `for` quoted and bracketed for IPv6,
+/// `host` quoted (it may carry a port).
+fn forwarded_value(client_ip: &str, proto: &str, host: &str) -> String {
+    let host: String = host.chars().filter(|c| *c != '"' && *c != '\\').collect();
+    if client_ip == "-" {
+        format!("for=unknown;proto={proto};host=\"{host}\"")
+    } else if client_ip.contains(':') {
+        format!("for=\"[{client_ip}]\";proto={proto};host=\"{host}\"")
+    } else {
+        format!("for={client_ip};proto={proto};host=\"{host}\"")
+    }
+}
+
 const X_FORWARDED_FOR: http::HeaderName = http::HeaderName::from_static("x-forwarded-for");
+const X_FORWARDED_HOST: http::HeaderName = http::HeaderName::from_static("x-forwarded-host");
 const X_FORWARDED_PROTO: http::HeaderName = http::HeaderName::from_static("x-forwarded-proto");
 const X_AUTH_ASSERTION: http::HeaderName = http::HeaderName::from_static("x-auth-assertion");
 
@@ -348,9 +397,16 @@ impl ProxyHttp for Gateway {
             app.sessions
                 .assertion(&forward.live, &app.signer, app.clock.now())
         });
+        let host = upstream
+            .headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or_else(|| own_host(app, self.route))
+            .to_string();
         let identity = (self.steps >= ProxySteps::Identity).then(|| UpstreamIdentity {
             client_ip: &forward.client_ip,
             proto: if app.hsts { "https" } else { "http" },
+            host: &host,
             headers: &forward.live.identity.headers,
             assertion: token,
         });
@@ -572,6 +628,101 @@ insecure_http_cookies = true
             assert!(h("x_auth_role").is_none(), "S38: every spelling removed");
             assert!(h("x-auth-assertion").is_some_and(|t| t.split('.').count() == 3));
             assert_eq!(ctx.outcome, "forwarded");
+        });
+    }
+
+    /// The upstream header for `raw` after both filters, from a session.
+    async fn forwarded_header(f: &Fixture, raw: &str) -> RequestHeader {
+        let (answered, mut ctx, written) = filter(&f.gateway, raw).await;
+        assert!(!answered, "forwarded: {written}");
+        let (_, server) = tokio::io::duplex(1 << 16);
+        let mut session = Session::new_h1(Box::new(server));
+        let (mut client, server2) = tokio::io::duplex(1 << 16);
+        client.write_all(raw.as_bytes()).await.unwrap();
+        let mut read = Session::new_h1(Box::new(server2));
+        read.read_request().await.unwrap();
+        let mut up = read.req_header().clone();
+        f.gateway
+            .upstream_request_filter(&mut session, &mut up, &mut ctx)
+            .await
+            .unwrap();
+        up
+    }
+
+    #[test]
+    fn s47_client_forwarding_headers_are_replaced_by_the_gateways() {
+        let f = fixture(|_| {});
+        block_on(async {
+            let raw = get(
+                "/x",
+                &format!(
+                    "Cookie: sekisho={}\r\nForwarded: for=6.6.6.6\r\nX-Forwarded-For: 6.6.6.6\r\n\
+                     X-Forwarded-Host: evil.example\r\nX_Forwarded_Proto: https\r\nX-Real-IP: 6.6.6.6\r\n\
+                     True-Client-IP: 6.6.6.6\r\nX-Client-IP: 6.6.6.6\r\n",
+                    f.cookie
+                ),
+            );
+            let up = forwarded_header(&f, &raw).await;
+            let all = |n: &str| {
+                up.headers
+                    .get_all(n)
+                    .iter()
+                    .map(|v| v.to_str().unwrap().to_string())
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!(
+                all("x-forwarded-for"),
+                ["-"],
+                "the in-memory stream has no peer"
+            );
+            assert_eq!(all("x-forwarded-host"), ["gw.example.jp"]);
+            assert_eq!(all("x-forwarded-proto"), ["http"]);
+            assert_eq!(
+                all("forwarded"),
+                ["for=unknown;proto=http;host=\"gw.example.jp\""]
+            );
+            for gone in [
+                "x-real-ip",
+                "true-client-ip",
+                "x-client-ip",
+                "x_forwarded_proto",
+            ] {
+                assert!(all(gone).is_empty(), "{gone}");
+            }
+        });
+    }
+
+    #[test]
+    fn s48_absolute_form_for_this_host_goes_upstream_in_origin_form() {
+        let f = fixture(|_| {});
+        block_on(async {
+            let raw = format!(
+                "GET http://gw.example.jp/files?a=1 HTTP/1.1\r\nHost: gw.example.jp\r\nCookie: sekisho={}\r\n\r\n",
+                f.cookie
+            );
+            let up = forwarded_header(&f, &raw).await;
+            assert_eq!(up.raw_path(), b"/files?a=1");
+            assert!(up.uri.scheme().is_none());
+        });
+    }
+
+    #[test]
+    fn s48_other_targets_are_refused_before_anything() {
+        let f = fixture(|_| {});
+        block_on(async {
+            // Pingora itself refuses userinfo and a Host that differs from
+            // the target's (the end-to-end S48 test sends those); another
+            // host, consistently named, is the gateway's to refuse.
+            for (target, host) in [("http://other.example/x", "other.example")] {
+                let raw = format!(
+                    "GET {target} HTTP/1.1\r\nHost: {host}\r\nCookie: sekisho={}\r\n\r\n",
+                    f.cookie
+                );
+                let (answered, ctx, written) = filter(&f.gateway, &raw).await;
+                assert!(answered, "{target}");
+                assert_eq!(ctx.outcome, "bad_target", "{target}");
+                assert!(written.starts_with("HTTP/1.1 400"), "{target}: {written}");
+            }
         });
     }
 

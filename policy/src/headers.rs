@@ -48,9 +48,52 @@ pub fn is_reserved_header(name: &str, line_header: Option<&str>) -> bool {
     })
 }
 
+/// Client-sent headers that say where a request came from or how it
+/// arrived (S47). The storage service may log or trust them, so they never
+/// reach it; the gateway sends its own. Any spelling, as for identity
+/// headers.
+pub fn is_forwarding_header(name: &str) -> bool {
+    const NAMES: [&str; 9] = [
+        "forwarded",
+        "x-real-ip",
+        "true-client-ip",
+        "x-client-ip",
+        "client-ip",
+        "x-cluster-client-ip",
+        "cf-connecting-ip",
+        "fastly-client-ip",
+        "x-original-forwarded-for",
+    ];
+    let name = name.trim().as_bytes();
+    folded_prefix(name, b"x-forwarded-")
+        || NAMES
+            .iter()
+            .any(|n| n.len() == name.len() && folded_prefix(name, n.as_bytes()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn s47_forwarding_headers_in_every_spelling() {
+        for name in [
+            "Forwarded",
+            "X-Forwarded-For",
+            "x_forwarded_host",
+            "X-Forwarded-Proto",
+            "X-Forwarded-Port",
+            "X-Real-IP",
+            "True-Client-IP",
+            "X-Client-IP",
+            "CF-Connecting-IP",
+        ] {
+            assert!(is_forwarding_header(name), "{name}");
+        }
+        for name in ["forwarded-x", "x-forwarded", "x-realip", "host", "via"] {
+            assert!(!is_forwarding_header(name), "{name}");
+        }
+    }
 
     #[test]
     fn s38_every_spelling() {

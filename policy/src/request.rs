@@ -42,9 +42,78 @@ pub fn is_cross_site(
     }
 }
 
+/// The form of a request target (RFC 9112 §3.2), as the gateway accepts it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TargetForm<'a> {
+    /// `/path?query`: the only form a client sends an origin server.
+    Origin,
+    /// `http://host/path`: what a client sends a proxy. Accepted only for
+    /// this listener's own host.
+    Absolute { authority: &'a str },
+    /// Anything else (`../x`, `*`, `host:port`): refused (S48).
+    Other,
+}
+
+/// The form of the raw request target `raw`.
+pub fn target_form(raw: &[u8]) -> TargetForm<'_> {
+    if raw.first() == Some(&b'/') {
+        return TargetForm::Origin;
+    }
+    let Ok(text) = std::str::from_utf8(raw) else {
+        return TargetForm::Other;
+    };
+    let rest = ["http://", "https://"].iter().find_map(|scheme| {
+        text.get(..scheme.len())
+            .filter(|s| s.eq_ignore_ascii_case(scheme))
+            .map(|_| &text[scheme.len()..])
+    });
+    match rest {
+        Some(rest) => {
+            let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+            let path_ok = rest[authority.len()..].is_empty()
+                || rest[authority.len()..].starts_with(['/', '?']);
+            if authority.is_empty() || authority.contains('@') || !path_ok {
+                TargetForm::Other
+            } else {
+                TargetForm::Absolute { authority }
+            }
+        }
+        None => TargetForm::Other,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn s48_request_target_forms() {
+        assert_eq!(target_form(b"/files?x=1"), TargetForm::Origin);
+        assert_eq!(
+            target_form(b"http://gw.example.jp/files"),
+            TargetForm::Absolute {
+                authority: "gw.example.jp"
+            }
+        );
+        assert_eq!(
+            target_form(b"HTTPS://gw.example.jp:8443"),
+            TargetForm::Absolute {
+                authority: "gw.example.jp:8443"
+            }
+        );
+        for other in [
+            &b"../x"[..],
+            b"*",
+            b"gw.example.jp:443",
+            b"http://",
+            b"http://user@gw.example.jp/",
+            b"ftp://gw.example.jp/",
+            b"",
+            b"\xff/",
+        ] {
+            assert_eq!(target_form(other), TargetForm::Other, "{other:?}");
+        }
+    }
 
     #[test]
     fn navigation() {

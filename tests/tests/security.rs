@@ -803,3 +803,74 @@ async fn s41_path_tricks_never_skip_authentication() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s47_client_forwarding_headers_never_reach_the_upstream() {
+    let env = Env::start().await;
+    let c = env.logged_in_holder("forwarding@example.jp").await;
+    let cookie = format!("sekisho={}", c.cookies.get("sekisho").unwrap());
+    let host = env.gw.addr.to_string();
+    let req = format!(
+        "GET /fwd HTTP/1.1\r\nHost: {host}\r\nCookie: {cookie}\r\nForwarded: for=6.6.6.6;host=evil\r\n\
+         X-Forwarded-For: 6.6.6.6\r\nX-Forwarded-Host: evil.example\r\nX_Forwarded_Proto: https\r\n\
+         X-Forwarded-Port: 1\r\nX-Real-IP: 6.6.6.6\r\nTrue-Client-IP: 6.6.6.6\r\nX-Client-IP: 6.6.6.6\r\n\
+         CF-Connecting-IP: 6.6.6.6\r\n\r\n"
+    );
+    let answer = raw_request(env.gw.addr, req.as_bytes(), Duration::from_secs(2)).await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer:.300}");
+    let seen = env.upstream.last();
+    // The gateway's own values, once each.
+    assert_eq!(seen.all("x-forwarded-for"), ["127.0.0.1"]);
+    assert_eq!(seen.all("x-forwarded-host"), [host.as_str()]);
+    assert_eq!(seen.all("x-forwarded-proto"), ["http"]);
+    assert_eq!(
+        seen.all("forwarded"),
+        [format!("for=127.0.0.1;proto=http;host=\"{host}\"").as_str()]
+    );
+    for gone in [
+        "x-forwarded-port",
+        "x-real-ip",
+        "true-client-ip",
+        "x-client-ip",
+        "cf-connecting-ip",
+    ] {
+        assert!(seen.all(gone).is_empty(), "{gone}: {:?}", seen.headers);
+    }
+    assert!(seen.headers.iter().all(|(_, v)| !v.contains("6.6.6.6")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s48_request_targets_that_are_not_origin_form_are_refused() {
+    let env = Env::start().await;
+    let c = env.logged_in_holder("targets@example.jp").await;
+    let cookie = format!("sekisho={}", c.cookies.get("sekisho").unwrap());
+    let host = env.gw.addr.to_string();
+    let before = env.upstream.count();
+    for target in [
+        "../x".to_string(),
+        "*".to_string(),
+        "x".to_string(),
+        "http://other.example/x".to_string(),
+        format!("http://user@{host}/x"),
+    ] {
+        let req = format!("GET {target} HTTP/1.1\r\nHost: {host}\r\nCookie: {cookie}\r\n\r\n");
+        let answer = raw_request(env.gw.addr, req.as_bytes(), Duration::from_secs(2)).await;
+        assert!(
+            answer.starts_with("HTTP/1.1 400") || answer.is_empty(),
+            "{target}: {answer:.200}"
+        );
+    }
+    assert_eq!(
+        env.upstream.count(),
+        before,
+        "{:?}",
+        env.upstream.requests()
+    );
+    // Absolute-form for this host is a proxy's request for us: served,
+    // and sent on in origin-form.
+    let req =
+        format!("GET http://{host}/abs?q=1 HTTP/1.1\r\nHost: {host}\r\nCookie: {cookie}\r\n\r\n");
+    let answer = raw_request(env.gw.addr, req.as_bytes(), Duration::from_secs(2)).await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer:.300}");
+    assert_eq!(env.upstream.last().uri, "/abs?q=1");
+}
