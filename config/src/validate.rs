@@ -71,6 +71,24 @@ impl Checker<'_> {
         v
     }
 
+    /// A number that must lie in `min..=max` (`unit` names what it counts),
+    /// checked before any arithmetic; out of range, a keyed error and `min`,
+    /// so that nothing after it overflows.
+    fn within(&mut self, key: &str, v: u64, min: u64, max: u64, unit: &str) -> u64 {
+        if (min..=max).contains(&v) {
+            v
+        } else {
+            self.err(key, format!("must be between {min} and {max} {unit}"));
+            min
+        }
+    }
+
+    /// A timeout in milliseconds: from 1 ms to one hour (store calls and
+    /// SQLite's busy wait take at most 2^31 - 1 ms).
+    fn timeout_ms(&mut self, key: &str, v: u64) -> Duration {
+        Duration::from_millis(self.within(key, v, 1, MAX_TIMEOUT_MS, "milliseconds (one hour)"))
+    }
+
     fn public_url(&mut self, key: &str, s: &str, insecure: bool) -> String {
         let trimmed = s.trim_end_matches('/');
         let rest = if let Some(r) = trimmed.strip_prefix("https://") {
@@ -109,6 +127,30 @@ impl Checker<'_> {
 
 /// Parses and validates a configuration text; `base` is the folder relative
 /// paths are taken from.
+/// Refuses, by the later key, a listener on an address another already
+/// takes: the same port on the same address, or on the wildcard address
+/// beside a specific one. Two services on one socket would share its
+/// connections (`/metrics` on the public port, S44).
+fn colliding_listeners(c: &mut Checker, listeners: &[(&str, SocketAddr)]) {
+    for (i, (key, addr)) in listeners.iter().enumerate() {
+        let taken = listeners[..i].iter().find(|(_, earlier)| {
+            earlier.port() == addr.port()
+                && (earlier.ip() == addr.ip()
+                    || earlier.ip().is_unspecified()
+                    || addr.ip().is_unspecified())
+        });
+        let said = c.errors.iter().any(|e| e.key == *key);
+        if let Some((earlier_key, _)) = taken {
+            if addr.port() != 0 && !said {
+                c.err(key, format!("{addr} is already {earlier_key}"));
+            }
+        }
+    }
+}
+
+/// The longest timeout any `*_timeout_ms` key may set: one hour.
+const MAX_TIMEOUT_MS: u64 = 3_600_000;
+
 pub fn from_toml_str(text: &str, base: &Path) -> Result<Config, ConfigErrors> {
     let de = toml::Deserializer::parse(text).map_err(|e| {
         ConfigErrors(vec![ConfigError {
@@ -181,18 +223,10 @@ fn build(c: &mut Checker, raw: RawConfig) -> Config {
             }
             u.audience.clone()
         },
-        connect_timeout: Duration::from_millis(
-            c.positive("upstream.connect_timeout_ms", u.connect_timeout_ms),
-        ),
-        read_timeout: Duration::from_millis(
-            c.positive("upstream.read_timeout_ms", u.read_timeout_ms),
-        ),
-        write_timeout: Duration::from_millis(
-            c.positive("upstream.write_timeout_ms", u.write_timeout_ms),
-        ),
-        idle_timeout: Duration::from_millis(
-            c.positive("upstream.idle_timeout_ms", u.idle_timeout_ms),
-        ),
+        connect_timeout: c.timeout_ms("upstream.connect_timeout_ms", u.connect_timeout_ms),
+        read_timeout: c.timeout_ms("upstream.read_timeout_ms", u.read_timeout_ms),
+        write_timeout: c.timeout_ms("upstream.write_timeout_ms", u.write_timeout_ms),
+        idle_timeout: c.timeout_ms("upstream.idle_timeout_ms", u.idle_timeout_ms),
     };
 
     let backend = match raw.store.backend.as_str() {
@@ -228,7 +262,7 @@ fn build(c: &mut Checker, raw: RawConfig) -> Config {
     };
     let store = Store {
         backend,
-        timeout: Duration::from_millis(c.positive("store.timeout_ms", raw.store.timeout_ms)),
+        timeout: c.timeout_ms("store.timeout_ms", raw.store.timeout_ms),
         cache_ttl: {
             if raw.store.cache_ttl_ms > 10_000 {
                 c.err(
@@ -241,24 +275,43 @@ fn build(c: &mut Checker, raw: RawConfig) -> Config {
     };
 
     let s = &raw.session;
-    c.positive("session.idle_minutes", s.idle_minutes);
-    c.positive("session.absolute_hours", s.absolute_hours);
-    if s.idle_minutes > s.absolute_hours * 60 && s.absolute_hours > 0 {
+    let idle_minutes = c.within(
+        "session.idle_minutes",
+        s.idle_minutes,
+        1,
+        525_600,
+        "minutes (a year)",
+    );
+    let absolute_hours = c.within(
+        "session.absolute_hours",
+        s.absolute_hours,
+        1,
+        8_760,
+        "hours (a year)",
+    );
+    if idle_minutes > absolute_hours * 60 {
         c.err(
             "session.idle_minutes",
             "must not exceed session.absolute_hours",
         );
     }
     let session = Session {
-        idle: Duration::from_secs(s.idle_minutes * 60),
-        absolute: Duration::from_secs(s.absolute_hours * 3600),
+        idle: Duration::from_secs(idle_minutes * 60),
+        absolute: Duration::from_secs(absolute_hours * 3600),
     };
 
     let h = &raw.password_hashing;
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(2);
-    if h.memory_kib < 8 * h.parallelism.max(1) {
+    let parallelism = c.within(
+        "password_hashing.parallelism",
+        u64::from(h.parallelism),
+        1,
+        16,
+        "lanes",
+    );
+    if u64::from(h.memory_kib) < 8 * parallelism {
         c.err(
             "password_hashing.memory_kib",
             "must be at least 8 × parallelism",
@@ -268,23 +321,20 @@ fn build(c: &mut Checker, raw: RawConfig) -> Config {
         c.err("password_hashing.memory_kib", "at most 4194304 (4 GiB)");
     }
     c.positive("password_hashing.iterations", h.iterations as u64);
-    if h.parallelism == 0 || h.parallelism > 16 {
-        c.err("password_hashing.parallelism", "must be between 1 and 16");
-    }
     // Half the cores by default: a login flood must leave CPU for proxying.
     let pool_threads = h.pool_threads.unwrap_or((cores / 2).max(1));
     if pool_threads == 0 || pool_threads > 256 {
         c.err("password_hashing.pool_threads", "must be between 1 and 256");
     }
     c.positive("password_hashing.queue_capacity", h.queue_capacity as u64);
-    c.positive("password_hashing.max_wait_ms", h.max_wait_ms);
+    let max_wait = c.timeout_ms("password_hashing.max_wait_ms", h.max_wait_ms);
     let hashing = Hashing {
         memory_kib: h.memory_kib,
         iterations: h.iterations,
         parallelism: h.parallelism,
         pool_threads,
         queue_capacity: h.queue_capacity,
-        max_wait: Duration::from_millis(h.max_wait_ms),
+        max_wait,
     };
 
     let m = &raw.mail;
@@ -373,12 +423,9 @@ fn build(c: &mut Checker, raw: RawConfig) -> Config {
     let limits = Limits {
         form_body_bytes: l.form_body_bytes,
         client_read_buffer_bytes: l.client_read_buffer_bytes,
-        form_body_timeout: Duration::from_millis(
-            c.positive("limits.form_body_timeout_ms", l.form_body_timeout_ms),
-        ),
-        client_read_timeout: Duration::from_millis(
-            c.positive("limits.client_read_timeout_ms", l.client_read_timeout_ms),
-        ),
+        form_body_timeout: c.timeout_ms("limits.form_body_timeout_ms", l.form_body_timeout_ms),
+        client_read_timeout: c
+            .timeout_ms("limits.client_read_timeout_ms", l.client_read_timeout_ms),
     };
 
     if raw.lock.threshold == 0 || raw.lock.threshold > 1000 {
@@ -386,7 +433,13 @@ fn build(c: &mut Checker, raw: RawConfig) -> Config {
     }
     let lock = Lock {
         threshold: raw.lock.threshold,
-        mail_interval: Duration::from_secs(raw.lock.mail_interval_seconds),
+        mail_interval: Duration::from_secs(c.within(
+            "lock.mail_interval_seconds",
+            raw.lock.mail_interval_seconds,
+            0,
+            30 * 86_400,
+            "seconds (30 days)",
+        )),
     };
 
     if raw.throttle.per_ip_per_minute == 0 {
@@ -426,8 +479,20 @@ fn build(c: &mut Checker, raw: RawConfig) -> Config {
     }
     let server = Server {
         threads,
-        grace_period_seconds: raw.server.grace_period_seconds,
-        graceful_shutdown_timeout_seconds: raw.server.graceful_shutdown_timeout_seconds,
+        grace_period_seconds: c.within(
+            "server.grace_period_seconds",
+            raw.server.grace_period_seconds,
+            0,
+            3_600,
+            "seconds",
+        ),
+        graceful_shutdown_timeout_seconds: c.within(
+            "server.graceful_shutdown_timeout_seconds",
+            raw.server.graceful_shutdown_timeout_seconds,
+            0,
+            3_600,
+            "seconds",
+        ),
     };
 
     let format = match raw.logging.format.as_str() {
@@ -464,6 +529,17 @@ fn build(c: &mut Checker, raw: RawConfig) -> Config {
         clock_offset_file: dev.clock_offset_file.as_deref().map(|p| c.path(p)),
         proxy_steps: dev.proxy_steps,
     };
+    let mut listeners = vec![("internet.listen", internet.listen)];
+    if let Some(cl) = &closed {
+        listeners.push(("closed.listen", cl.listener.listen));
+    }
+    listeners.extend(metrics_listen.map(|a| ("metrics.listen", a)));
+    listeners.extend(
+        development
+            .demo_upstream_listen
+            .map(|a| ("development.demo_upstream_listen", a)),
+    );
+    colliding_listeners(c, &listeners);
     if dev.proxy_steps != crate::ProxySteps::Full && !insecure {
         c.err(
             "development.proxy_steps",
@@ -872,9 +948,7 @@ fn active_directory(c: &mut Checker, a: &RawActiveDirectory) -> ActiveDirectory 
 }
 
 fn two_step(c: &mut Checker, t: &RawTwoStep) -> TwoStep {
-    if t.trust_days == 0 || t.trust_days > 365 {
-        c.err("two_step.trust_days", "must be between 1 and 365");
-    }
+    let trust_days = c.within("two_step.trust_days", t.trust_days, 1, 365, "days");
     if t.code_cap == 0 || t.code_cap > 1000 {
         c.err("two_step.code_cap", "must be between 1 and 1000");
     }
@@ -884,16 +958,28 @@ fn two_step(c: &mut Checker, t: &RawTwoStep) -> TwoStep {
             "must be between 1 and 600 (SMS codes live 10 minutes at most)",
         );
     }
-    let pending = c.positive("two_step.pending_seconds", t.pending_seconds);
+    let pending = c.within(
+        "two_step.pending_seconds",
+        t.pending_seconds,
+        1,
+        86_400,
+        "seconds (a day)",
+    );
     if t.sms_per_hour == 0 {
         c.err("two_step.sms_per_hour", "must be greater than 0");
     }
     TwoStep {
-        trust: Duration::from_secs(t.trust_days * 86_400),
+        trust: Duration::from_secs(trust_days * 86_400),
         code_cap: t.code_cap,
         sms_code_lifetime: Duration::from_secs(t.sms_code_seconds),
         pending_lifetime: Duration::from_secs(pending),
-        sms_resend_interval: Duration::from_secs(t.sms_resend_seconds),
+        sms_resend_interval: Duration::from_secs(c.within(
+            "two_step.sms_resend_seconds",
+            t.sms_resend_seconds,
+            0,
+            3_600,
+            "seconds",
+        )),
         sms_per_hour: t.sms_per_hour,
     }
 }
@@ -976,7 +1062,7 @@ fn sms_http(c: &mut Checker, h: &RawSmsHttp) -> SmsHttp {
         auth_header,
         auth_value,
         body: h.body.clone(),
-        timeout: Duration::from_millis(c.positive("sms.http.timeout_ms", h.timeout_ms)),
+        timeout: c.timeout_ms("sms.http.timeout_ms", h.timeout_ms),
     }
 }
 
@@ -1011,7 +1097,7 @@ fn smtp(c: &mut Checker, s: &RawSmtp) -> Smtp {
         security,
         username: s.username.clone(),
         password,
-        timeout: Duration::from_millis(c.positive("mail.smtp.timeout_ms", s.timeout_ms)),
+        timeout: c.timeout_ms("mail.smtp.timeout_ms", s.timeout_ms),
     }
 }
 
@@ -1035,6 +1121,19 @@ generate_if_missing = true
 
     fn load(text: &str) -> Result<Config, ConfigErrors> {
         from_toml_str(text, Path::new("/tmp"))
+    }
+
+    #[test]
+    fn s49_colliding_listeners_are_refused_by_key() {
+        let text = MINIMAL.to_string() + "[metrics]\nlisten = \"127.0.0.1:8080\"\n";
+        assert_eq!(keys(&text), ["metrics.listen"]);
+        let text = MINIMAL.to_string() + "[metrics]\nlisten = \"0.0.0.0:8080\"\n";
+        assert_eq!(keys(&text), ["metrics.listen"]);
+        let text = MINIMAL.to_string() + "[metrics]\nlisten = \"127.0.0.1:9464\"\n";
+        assert!(load(&text).is_ok());
+        let text = MINIMAL.to_string()
+            + "[metrics]\nlisten = \"127.0.0.1:9464\"\n[development]\ndemo_upstream_listen = \"127.0.0.1:9464\"\n";
+        assert_eq!(keys(&text), ["development.demo_upstream_listen"]);
     }
 
     fn keys(text: &str) -> Vec<String> {
