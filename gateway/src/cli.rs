@@ -140,14 +140,26 @@ enum AdminCommand {
     },
 }
 
+/// Loads and validates the configuration, and checks the files it names
+/// (`preflight`): what `check-config` says, `run` refuses to start on.
 fn load_config(path: &Path) -> Result<sekisho_config::Config, ExitCode> {
-    sekisho_config::load(path).map_err(|errors| {
+    let config = sekisho_config::load(path).map_err(|errors| {
         eprintln!("{}: configuration problems:", path.display());
         for e in &errors.0 {
             eprintln!("  {e}");
         }
         ExitCode::from(2)
-    })
+    })?;
+    let problems = crate::preflight::check(&config);
+    if problems.is_empty() {
+        Ok(config)
+    } else {
+        eprintln!("{}: configuration problems:", path.display());
+        for p in &problems {
+            eprintln!("  {p}");
+        }
+        Err(ExitCode::from(2))
+    }
 }
 
 fn runtime() -> tokio::runtime::Runtime {

@@ -19,6 +19,7 @@ pub mod hashing;
 pub mod line;
 pub mod mail;
 pub mod metrics;
+pub mod preflight;
 pub mod proxy;
 pub mod request;
 pub mod server;

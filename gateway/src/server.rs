@@ -168,9 +168,32 @@ fn proxy_service(
     Ok(svc)
 }
 
+/// Binds every listener once and lets go, before anything starts (S49):
+/// Pingora binds inside its service threads, where a failure panics that
+/// thread and leaves the process running without the listener. An address
+/// in use or not ours ends the start with its key named instead.
+fn can_listen(cfg: &Config) -> anyhow::Result<()> {
+    let mut listeners = vec![("internet.listen", cfg.internet.listen)];
+    if let Some(closed) = &cfg.closed {
+        listeners.push(("closed.listen", closed.listener.listen));
+    }
+    listeners.extend(cfg.metrics_listen.map(|a| ("metrics.listen", a)));
+    listeners.extend(
+        cfg.development
+            .demo_upstream_listen
+            .map(|a| ("development.demo_upstream_listen", a)),
+    );
+    for (key, addr) in listeners {
+        std::net::TcpListener::bind(addr)
+            .map_err(|e| anyhow::anyhow!("{key}: cannot listen on {addr}: {e}"))?;
+    }
+    Ok(())
+}
+
 /// Builds everything and serves until SIGTERM/SIGINT. Never returns on
 /// success.
 pub fn run(config: Config) -> anyhow::Result<()> {
+    can_listen(&config)?;
     crate::metrics::register_all();
     let app = Arc::new(App::build(config)?);
     let cfg = &app.config;

@@ -194,6 +194,8 @@ impl Gateway {
         );
         let config_path = dir.path().join("sekisho.toml");
         std::fs::write(&config_path, config).unwrap();
+        // The store's and key's folder: the gateway makes none itself.
+        std::fs::create_dir_all(dir.path().join("data")).unwrap();
         let mut gw = Gateway {
             addr,
             closed_addr,

@@ -874,3 +874,173 @@ async fn s48_request_targets_that_are_not_origin_form_are_refused() {
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer:.300}");
     assert_eq!(env.upstream.last().uri, "/abs?q=1");
 }
+
+/// Runs `sekisho run` on `config` and waits (bounded) for it to end.
+fn run_to_exit(config: &str) -> (Option<i32>, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("sekisho.toml");
+    std::fs::write(
+        &file,
+        config.replace("@DIR@", &dir.path().display().to_string()),
+    )
+    .unwrap();
+    let mut child = std::process::Command::new(sekisho_tests::gateway::binary())
+        .args(["run", "--config"])
+        .arg(&file)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break Some(status);
+        }
+        if started.elapsed() > Duration::from_secs(20) {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    (status.and_then(|s| s.code()), err)
+}
+
+fn config_on(listen: &str, extra: &str) -> String {
+    format!(
+        "service_name = \"x\"\n[internet]\nlisten = \"{listen}\"\npublic_url = \"http://{listen}\"\n\
+         [upstream]\naddress = \"127.0.0.1:9\"\n[store]\npath = \"@DIR@/store.sqlite3\"\n\
+         [mail]\nfrom = \"gw@example.jp\"\ntransport = \"outbox\"\noutbox_dir = \"@DIR@/outbox\"\n\
+         [assertion]\nsigning_key_file = \"@DIR@/key.pem\"\ngenerate_if_missing = true\n\
+         [development]\ninsecure_http_cookies = true\n{extra}"
+    )
+}
+
+#[test]
+fn s49_a_listener_that_cannot_be_bound_ends_the_start_with_its_key() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let (code, err) = run_to_exit(&config_on(&addr, ""));
+    assert!(matches!(code, Some(c) if c != 0), "{code:?}: {err}");
+    assert!(
+        err.contains("internet.listen") && err.contains(&addr),
+        "{err}"
+    );
+    // The metrics listener too, on an address that is in use.
+    let free = format!("127.0.0.1:{}", sekisho_tests::free_port("127.0.0.1"));
+    let (code, err) = run_to_exit(&config_on(
+        &free,
+        &format!("[metrics]\nlisten = \"{addr}\"\n"),
+    ));
+    assert!(matches!(code, Some(c) if c != 0), "{code:?}: {err}");
+    assert!(err.contains("metrics.listen"), "{err}");
+}
+
+#[test]
+fn s49_colliding_listeners_and_out_of_range_numbers_are_refused_by_key() {
+    let free = format!("127.0.0.1:{}", sekisho_tests::free_port("127.0.0.1"));
+    let (code, err) = run_to_exit(&config_on(
+        &free,
+        &format!("[metrics]\nlisten = \"{free}\"\n"),
+    ));
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("metrics.listen"), "{err}");
+    for (section, line, key) in [
+        (
+            "[session]",
+            "idle_minutes = 9223372036854775807",
+            "session.idle_minutes",
+        ),
+        (
+            "[session]",
+            "absolute_hours = 9223372036854775807",
+            "session.absolute_hours",
+        ),
+        (
+            "[two_step]",
+            "trust_days = 9223372036854775807",
+            "two_step.trust_days",
+        ),
+        ("[store]", "timeout_ms = 4294967296", "store.timeout_ms"),
+    ] {
+        // Into its section: the base config has [store] already.
+        let base = config_on(&free, "");
+        let text = if base.contains(section) {
+            base.replace(&format!("{section}\n"), &format!("{section}\n{line}\n"))
+        } else {
+            format!("{base}{section}\n{line}\n")
+        };
+        let (code, err) = run_to_exit(&text);
+        assert_eq!(code, Some(2), "{key}: {err}");
+        assert!(
+            err.contains(key) && !err.contains("panicked"),
+            "{key}: {err}"
+        );
+    }
+}
+
+/// `sekisho check-config` on `config` (with @DIR@ a fresh folder, which
+/// `prepare` may fill first): its exit code and what it said.
+fn check_config(config: &str, prepare: impl FnOnce(&std::path::Path)) -> (Option<i32>, String) {
+    let dir = tempfile::tempdir().unwrap();
+    prepare(dir.path());
+    let file = dir.path().join("sekisho.toml");
+    std::fs::write(
+        &file,
+        config.replace("@DIR@", &dir.path().display().to_string()),
+    )
+    .unwrap();
+    let out = std::process::Command::new(sekisho_tests::gateway::binary())
+        .arg("check-config")
+        .arg(&file)
+        .output()
+        .unwrap();
+    let said =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.code(), said)
+}
+
+#[test]
+fn s49_check_config_and_run_open_the_key_and_the_store_the_same_way() {
+    let free = format!("127.0.0.1:{}", sekisho_tests::free_port("127.0.0.1"));
+    let base = config_on(&free, "");
+    assert_eq!(
+        check_config(&base, |_| {}).0,
+        Some(0),
+        "a fresh folder is fine"
+    );
+    type Prepare = fn(&std::path::Path);
+    let cases: [(&str, &str, Prepare); 4] = [
+        ("assertion.signing_key_file", "is a folder", |d| {
+            std::fs::create_dir(d.join("key.pem")).unwrap()
+        }),
+        ("assertion.signing_key_file", "not an Ed25519", |d| {
+            std::fs::write(d.join("key.pem"), "-----BEGIN PRIVATE KEY-----\nAAAA\n").unwrap()
+        }),
+        ("store.path", "is a folder", |d| {
+            std::fs::create_dir(d.join("store.sqlite3")).unwrap()
+        }),
+        ("store.path", "not a Sekisho store", |d| {
+            std::fs::write(d.join("store.sqlite3"), "x".repeat(4096)).unwrap()
+        }),
+    ];
+    for (key, says, prepare) in cases {
+        let (code, said) = check_config(&base, prepare);
+        assert_eq!(code, Some(2), "{key}: {said}");
+        assert!(said.contains(key) && said.contains(says), "{key}: {said}");
+    }
+    // A store in a folder that does not exist: refused, and not made.
+    let nested = base.replace("@DIR@/store.sqlite3", "@DIR@/missing/store.sqlite3");
+    let (code, said) = check_config(&nested, |_| {});
+    assert_eq!(code, Some(2), "{said}");
+    assert!(
+        said.contains("store.path") && said.contains("does not exist"),
+        "{said}"
+    );
+    // `run` refuses the same, before anything starts.
+    let (code, err) = run_to_exit(&nested);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("store.path"), "{err}");
+}

@@ -68,10 +68,13 @@ impl SqliteStore {
     /// Opens (creating if needed) the store at `path`. Synchronous: called at
     /// start-up and by admin commands, before any request is served.
     pub fn open(path: &Path, timeout: Duration) -> StoreResult<SqliteStore> {
-        if let Some(dir) = path.parent() {
-            if !dir.as_os_str().is_empty() {
-                std::fs::create_dir_all(dir)
-                    .map_err(|e| unavailable(format!("cannot create {}: {e}", dir.display())))?;
+        // No folder is made behind the operator's back (S49).
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            if !dir.is_dir() {
+                return Err(unavailable(format!(
+                    "the folder {} does not exist",
+                    dir.display()
+                )));
             }
         }
         let busy = timeout;
