@@ -588,6 +588,16 @@ insecure_http_cookies = true
         )
     }
 
+    /// The gateway answered, counted as `outcome`, with `status`.
+    fn assert_answer(answered: bool, ctx: &Ctx, written: &str, outcome: &str, status: &str) {
+        assert!(answered, "answered: {written}");
+        assert_eq!(ctx.outcome, outcome, "{written}");
+        assert!(
+            written.starts_with(&format!("HTTP/1.1 {status}")),
+            "{written}"
+        );
+    }
+
     fn get(path: &str, headers: &str) -> String {
         format!("GET {path} HTTP/1.1\r\nHost: gw.example.jp\r\n{headers}\r\n")
     }
@@ -603,20 +613,7 @@ insecure_http_cookies = true
                     f.cookie
                 ),
             );
-            let (answered, mut ctx, written) = filter(&f.gateway, &raw).await;
-            assert!(!answered, "forwarded, not answered: {written}");
-            assert!(written.is_empty());
-            let mut up = RequestHeader::build("GET", b"/files", None).unwrap();
-            up.insert_header("cookie", format!("a=1; sekisho={}", f.cookie))
-                .unwrap();
-            up.insert_header("x-auth-user", "mallory").unwrap();
-            up.insert_header("x_auth_role", "admin").unwrap();
-            let (_, server) = tokio::io::duplex(64);
-            let mut session = Session::new_h1(Box::new(server));
-            f.gateway
-                .upstream_request_filter(&mut session, &mut up, &mut ctx)
-                .await
-                .unwrap();
+            let up = forwarded_header(&f, &raw).await;
             let h = |n: &str| up.headers.get(n).map(|v| v.to_str().unwrap().to_string());
             assert_eq!(
                 h("cookie").as_deref(),
@@ -627,7 +624,16 @@ insecure_http_cookies = true
             assert_eq!(h("x-auth-role").as_deref(), Some("contract_holder"));
             assert!(h("x_auth_role").is_none(), "S38: every spelling removed");
             assert!(h("x-auth-assertion").is_some_and(|t| t.split('.').count() == 3));
-            assert_eq!(ctx.outcome, "forwarded");
+        });
+    }
+
+    #[test]
+    fn only_our_cookie_means_no_cookie_field_upstream() {
+        let f = fixture(|_| {});
+        block_on(async {
+            let raw = get("/x", &format!("Cookie: sekisho={}\r\n", f.cookie));
+            let up = forwarded_header(&f, &raw).await;
+            assert!(up.headers.get("cookie").is_none());
         });
     }
 
@@ -635,6 +641,7 @@ insecure_http_cookies = true
     async fn forwarded_header(f: &Fixture, raw: &str) -> RequestHeader {
         let (answered, mut ctx, written) = filter(&f.gateway, raw).await;
         assert!(!answered, "forwarded: {written}");
+        assert!(written.is_empty());
         let (_, server) = tokio::io::duplex(1 << 16);
         let mut session = Session::new_h1(Box::new(server));
         let (mut client, server2) = tokio::io::duplex(1 << 16);
@@ -646,6 +653,7 @@ insecure_http_cookies = true
             .upstream_request_filter(&mut session, &mut up, &mut ctx)
             .await
             .unwrap();
+        assert_eq!(ctx.outcome, "forwarded");
         up
     }
 
@@ -727,26 +735,6 @@ insecure_http_cookies = true
     }
 
     #[test]
-    fn only_our_cookie_means_no_cookie_field_upstream() {
-        let f = fixture(|_| {});
-        block_on(async {
-            let raw = get("/x", &format!("Cookie: sekisho={}\r\n", f.cookie));
-            let (answered, mut ctx, _) = filter(&f.gateway, &raw).await;
-            assert!(!answered);
-            let mut up = RequestHeader::build("GET", b"/x", None).unwrap();
-            up.insert_header("cookie", format!("sekisho={}", f.cookie))
-                .unwrap();
-            let (_, server) = tokio::io::duplex(64);
-            let mut session = Session::new_h1(Box::new(server));
-            f.gateway
-                .upstream_request_filter(&mut session, &mut up, &mut ctx)
-                .await
-                .unwrap();
-            assert!(up.headers.get("cookie").is_none());
-        });
-    }
-
-    #[test]
     fn no_session_browser_is_sent_to_sign_in_and_a_dead_cookie_cleared() {
         let f = fixture(|_| {});
         block_on(async {
@@ -756,9 +744,7 @@ insecure_http_cookies = true
                 &format!("Cookie: sekisho={dead}\r\nSec-Fetch-Mode: navigate\r\n"),
             );
             let (answered, ctx, written) = filter(&f.gateway, &raw).await;
-            assert!(answered);
-            assert_eq!(ctx.outcome, "unauthenticated");
-            assert!(written.starts_with("HTTP/1.1 303"), "{written}");
+            assert_answer(answered, &ctx, &written, "unauthenticated", "303");
             assert!(written.contains("/.sekisho/login?next=%2Ffiles%3Fx%3D1"));
             let lower = written.to_ascii_lowercase();
             assert!(lower.contains("set-cookie: sekisho=;"), "{written}");
@@ -770,9 +756,7 @@ insecure_http_cookies = true
         let f = fixture(|_| {});
         block_on(async {
             let (answered, ctx, written) = filter(&f.gateway, &get("/api", "")).await;
-            assert!(answered);
-            assert_eq!(ctx.outcome, "unauthenticated");
-            assert!(written.starts_with("HTTP/1.1 401"), "{written}");
+            assert_answer(answered, &ctx, &written, "unauthenticated", "401");
             let lower = written.to_ascii_lowercase();
             assert!(!lower.contains("set-cookie"), "no cookie, nothing to clear");
         });
@@ -787,9 +771,7 @@ insecure_http_cookies = true
                 &format!("Cookie: sekisho={0}\r\nCookie: sekisho={0}\r\n", f.cookie),
             );
             let (answered, ctx, written) = filter(&f.gateway, &raw).await;
-            assert!(answered);
-            assert_eq!(ctx.outcome, "unauthenticated");
-            assert!(written.starts_with("HTTP/1.1 401"), "{written}");
+            assert_answer(answered, &ctx, &written, "unauthenticated", "401");
         });
     }
 
@@ -803,9 +785,7 @@ insecure_http_cookies = true
                 f.cookie
             );
             let (answered, ctx, written) = filter(&closed, &raw).await;
-            assert!(answered);
-            assert_eq!(ctx.outcome, "unauthenticated");
-            assert!(written.starts_with("HTTP/1.1 401"), "{written}");
+            assert_answer(answered, &ctx, &written, "unauthenticated", "401");
             let lower = written.to_ascii_lowercase();
             assert!(
                 !lower.contains("set-cookie"),
@@ -850,9 +830,7 @@ insecure_http_cookies = true
         block_on(async {
             let raw = "POST /x HTTP/1.1\r\nHost: gw.example.jp\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n0\r\n\r\n";
             let (answered, ctx, written) = filter(&f.gateway, raw).await;
-            assert!(answered);
-            assert_eq!(ctx.outcome, "bad_framing");
-            assert!(written.starts_with("HTTP/1.1 400"), "{written}");
+            assert_answer(answered, &ctx, &written, "bad_framing", "400");
             assert!(written.to_ascii_lowercase().contains("connection: close"));
         });
     }
