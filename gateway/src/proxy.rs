@@ -413,10 +413,38 @@ impl ProxyHttp for Gateway {
         rewrite_upstream_header(upstream, line_header, &forward.cookie, identity)
     }
 
+    /// What Pingora's own error lines say of a request: method, path and
+    /// listener, never the query, where share links carry secrets (S52).
+    fn request_summary(&self, session: &Session, _ctx: &Ctx) -> String {
+        let req = session.req_header();
+        format!(
+            "{} {} ({})",
+            req.method,
+            req.uri.path(),
+            self.route.as_str()
+        )
+    }
+
+    /// Pingora logs every failed request at error level, and a client causes
+    /// most of them: a dropped connection, a body cut short, a read that
+    /// times out. Those are no operator's error (S52): `fail_to_proxy` says
+    /// them at debug, and `logging` counts them. The upstream's and the
+    /// gateway's own failures keep their line.
+    fn suppress_error_log(&self, _session: &Session, _ctx: &Ctx, error: &Error) -> bool {
+        *error.esource() == ErrorSource::Downstream
+    }
+
     async fn fail_to_proxy(&self, session: &mut Session, e: &Error, ctx: &mut Ctx) -> FailToProxy
     where
         Ctx: Send + Sync,
     {
+        if *e.esource() == ErrorSource::Downstream {
+            tracing::debug!(
+                error = ?e.etype(),
+                request = %self.request_summary(session, ctx),
+                "the client ended or broke the request"
+            );
+        }
         let code = match e.etype() {
             ErrorType::HTTPStatus(code) => *code,
             _ => match e.esource() {
