@@ -406,6 +406,24 @@ pub struct Logging {
     pub level: String,
 }
 
+impl Config {
+    /// Every address the gateway listens on, by its key: what start-up
+    /// binds and what may not collide.
+    pub fn listeners(&self) -> Vec<(&'static str, SocketAddr)> {
+        let mut all = vec![("internet.listen", self.internet.listen)];
+        if let Some(closed) = &self.closed {
+            all.push(("closed.listen", closed.listener.listen));
+        }
+        all.extend(self.metrics_listen.map(|a| ("metrics.listen", a)));
+        all.extend(
+            self.development
+                .demo_upstream_listen
+                .map(|a| ("development.demo_upstream_listen", a)),
+        );
+        all
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct Development {
     pub insecure_http_cookies: bool,

@@ -174,6 +174,7 @@ pub fn from_toml_str(text: &str, base: &Path) -> Result<Config, ConfigErrors> {
         errors: Vec::new(),
     };
     let config = build(&mut c, raw);
+    colliding_listeners(&mut c, &config.listeners());
     if c.errors.is_empty() {
         Ok(config)
     } else {
@@ -529,17 +530,6 @@ fn build(c: &mut Checker, raw: RawConfig) -> Config {
         clock_offset_file: dev.clock_offset_file.as_deref().map(|p| c.path(p)),
         proxy_steps: dev.proxy_steps,
     };
-    let mut listeners = vec![("internet.listen", internet.listen)];
-    if let Some(cl) = &closed {
-        listeners.push(("closed.listen", cl.listener.listen));
-    }
-    listeners.extend(metrics_listen.map(|a| ("metrics.listen", a)));
-    listeners.extend(
-        development
-            .demo_upstream_listen
-            .map(|a| ("development.demo_upstream_listen", a)),
-    );
-    colliding_listeners(c, &listeners);
     if dev.proxy_steps != crate::ProxySteps::Full && !insecure {
         c.err(
             "development.proxy_steps",

@@ -149,22 +149,18 @@ fn own_host(app: &App, route: Route) -> &str {
 
 /// A request for the other route's hostname.
 fn misdirected(app: &App, route: Route, session: &Session) -> bool {
-    let cfg = &app.config;
-    let other = match route {
-        Route::Internet => match &cfg.closed {
-            Some(c) => c.listener.public_url.as_str(),
-            None => return false,
-        },
-        Route::Closed => cfg.internet.public_url.as_str(),
+    let other = match (route, &app.config.closed) {
+        (Route::Internet, None) => return false,
+        (Route::Internet, Some(_)) => Route::Closed,
+        (Route::Closed, _) => Route::Internet,
     };
-    let other = other.split_once("://").map(|(_, a)| a).unwrap_or(other);
     let req = session.req_header();
     let host = req
         .headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
         .or_else(|| req.uri.authority().map(|a| a.as_str()));
-    host.is_some_and(|h| h.trim().eq_ignore_ascii_case(other))
+    host.is_some_and(|h| h.trim().eq_ignore_ascii_case(own_host(app, other)))
 }
 
 /// Who a forwarded request is, as the upstream is told.
@@ -172,7 +168,7 @@ struct UpstreamIdentity<'a> {
     client_ip: &'a str,
     proto: &'static str,
     /// The host the client asked for (its `Host`, else the public URL's).
-    host: &'a str,
+    host: Option<http::HeaderValue>,
     headers: &'a [(http::HeaderName, http::HeaderValue)],
     assertion: Option<http::HeaderValue>,
 }
@@ -236,10 +232,11 @@ fn rewrite_upstream_header(
             .or_err(ErrorType::InvalidHTTPHeader, "client address")?;
         headers.insert(X_FORWARDED_FOR, client_ip);
         headers.insert(X_FORWARDED_PROTO, http::HeaderValue::from_static(id.proto));
-        if let Ok(host) = http::HeaderValue::from_str(id.host) {
+        let host_text = id.host.as_ref().and_then(|h| h.to_str().ok()).unwrap_or("");
+        let forwarded = forwarded_value(id.client_ip, id.proto, host_text);
+        if let Some(host) = id.host {
             headers.insert(X_FORWARDED_HOST, host);
         }
-        let forwarded = forwarded_value(id.client_ip, id.proto, id.host);
         if let Ok(forwarded) = http::HeaderValue::from_str(&forwarded) {
             headers.insert(http::header::FORWARDED, forwarded);
         }
@@ -397,16 +394,16 @@ impl ProxyHttp for Gateway {
             app.sessions
                 .assertion(&forward.live, &app.signer, app.clock.now())
         });
-        let host = upstream
-            .headers
-            .get(header::HOST)
-            .and_then(|h| h.to_str().ok())
-            .unwrap_or_else(|| own_host(app, self.route))
-            .to_string();
         let identity = (self.steps >= ProxySteps::Identity).then(|| UpstreamIdentity {
             client_ip: &forward.client_ip,
             proto: if app.hsts { "https" } else { "http" },
-            host: &host,
+            // The client's `Host` (a reference-counted clone), else ours.
+            host: upstream
+                .headers
+                .get(header::HOST)
+                .filter(|h| h.to_str().is_ok())
+                .cloned()
+                .or_else(|| http::HeaderValue::from_str(own_host(app, self.route)).ok()),
             headers: &forward.live.identity.headers,
             assertion: token,
         });

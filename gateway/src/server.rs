@@ -173,17 +173,7 @@ fn proxy_service(
 /// thread and leaves the process running without the listener. An address
 /// in use or not ours ends the start with its key named instead.
 fn can_listen(cfg: &Config) -> anyhow::Result<()> {
-    let mut listeners = vec![("internet.listen", cfg.internet.listen)];
-    if let Some(closed) = &cfg.closed {
-        listeners.push(("closed.listen", closed.listener.listen));
-    }
-    listeners.extend(cfg.metrics_listen.map(|a| ("metrics.listen", a)));
-    listeners.extend(
-        cfg.development
-            .demo_upstream_listen
-            .map(|a| ("development.demo_upstream_listen", a)),
-    );
-    for (key, addr) in listeners {
+    for (key, addr) in cfg.listeners() {
         std::net::TcpListener::bind(addr)
             .map_err(|e| anyhow::anyhow!("{key}: cannot listen on {addr}: {e}"))?;
     }
