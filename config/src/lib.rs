@@ -273,6 +273,11 @@ pub struct Limits {
     pub client_read_buffer_bytes: usize,
     pub form_body_timeout: Duration,
     pub client_read_timeout: Duration,
+    pub header_timeout: Duration,
+    pub keepalive_timeout: Duration,
+    pub header_bytes: usize,
+    pub connections_per_address: usize,
+    pub connections_total: usize,
 }
 
 #[derive(Debug, Clone, Copy)]

@@ -296,19 +296,34 @@ pub struct RawMetrics {
     pub listen: Option<String>,
 }
 
+/// Limits on clients: the gateway's own forms, and every connection (each
+/// key names its nginx equivalent in the README).
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct RawLimits {
-    #[serde(default = "d_16384")]
     pub form_body_bytes: usize,
     /// Per-connection read buffer of the listeners (Pingora's default is
     /// 64 KiB, which 10,000 idle keep-alive connections turn into 640 MiB).
-    #[serde(default = "d_4096")]
     pub client_read_buffer_bytes: usize,
-    #[serde(default = "d_10000")]
     pub form_body_timeout_ms: u64,
-    #[serde(default = "d_10000")]
+    /// Longest wait for each read of a request body (nginx
+    /// `client_body_timeout`).
     pub client_read_timeout_ms: u64,
+    /// A request's whole header must arrive within this, from the
+    /// connection's start or the request's first byte (nginx
+    /// `client_header_timeout`, which nginx applies per read).
+    pub header_timeout_ms: u64,
+    /// A kept-alive connection that starts no new request within this is
+    /// closed (nginx `keepalive_timeout`).
+    pub keepalive_timeout_ms: u64,
+    /// Largest request header; a larger one is answered 431 (nginx
+    /// `large_client_header_buffers`).
+    pub header_bytes: usize,
+    /// Open connections one client address may hold (nginx `limit_conn`);
+    /// the trusted proxies are exempt.
+    pub connections_per_address: usize,
+    /// Open connections in all (nginx `worker_connections`).
+    pub connections_total: usize,
 }
 
 impl Default for RawLimits {
@@ -318,6 +333,11 @@ impl Default for RawLimits {
             client_read_buffer_bytes: 4096,
             form_body_timeout_ms: 10000,
             client_read_timeout_ms: 10000,
+            header_timeout_ms: 10000,
+            keepalive_timeout_ms: 60000,
+            header_bytes: 32768,
+            connections_per_address: 2048,
+            connections_total: 20000,
         }
     }
 }
@@ -603,9 +623,6 @@ fn d_1u32() -> u32 {
 fn d_64() -> usize {
     64
 }
-fn d_16384() -> usize {
-    16384
-}
 fn d_10u32() -> u32 {
     10
 }
@@ -623,7 +640,4 @@ fn d_5000() -> u64 {
 }
 fn d_900() -> u64 {
     900
-}
-fn d_4096() -> usize {
-    4096
 }

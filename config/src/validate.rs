@@ -427,6 +427,29 @@ fn build(c: &mut Checker, raw: RawConfig) -> Config {
         form_body_timeout: c.timeout_ms("limits.form_body_timeout_ms", l.form_body_timeout_ms),
         client_read_timeout: c
             .timeout_ms("limits.client_read_timeout_ms", l.client_read_timeout_ms),
+        header_timeout: c.timeout_ms("limits.header_timeout_ms", l.header_timeout_ms),
+        keepalive_timeout: c.timeout_ms("limits.keepalive_timeout_ms", l.keepalive_timeout_ms),
+        header_bytes: c.within(
+            "limits.header_bytes",
+            l.header_bytes as u64,
+            1024,
+            1024 * 1024 - 1,
+            "bytes",
+        ) as usize,
+        connections_per_address: c.within(
+            "limits.connections_per_address",
+            l.connections_per_address as u64,
+            1,
+            1_000_000,
+            "connections",
+        ) as usize,
+        connections_total: c.within(
+            "limits.connections_total",
+            l.connections_total as u64,
+            1,
+            1_000_000,
+            "connections",
+        ) as usize,
     };
 
     if raw.lock.threshold == 0 || raw.lock.threshold > 1000 {
@@ -1141,6 +1164,11 @@ generate_if_missing = true
             "limits.client_read_buffer_bytes",
             "limits.form_body_timeout_ms",
             "limits.client_read_timeout_ms",
+            "limits.header_timeout_ms",
+            "limits.keepalive_timeout_ms",
+            "limits.header_bytes",
+            "limits.connections_per_address",
+            "limits.connections_total",
             "lock.threshold",
             "lock.mail_interval_seconds",
             "throttle.per_ip_per_minute",

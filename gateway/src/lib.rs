@@ -1,7 +1,7 @@
 //! Sekisho (関所): the sign-in gateway in front of the storage service.
 //!
-//! The binary's parts, in the order a request meets them: [`proxy`] (the
-//! Pingora phases), [`flows`] (the gateway's own pages), [`sessions`],
+//! The binary's parts, in the order a request meets them: [`connections`]
+//! (deadlines and caps), [`proxy`] (the Pingora phases), [`flows`] (the gateway's own pages), [`sessions`],
 //! [`store`], [`hashing`], [`assertion`], [`mail`]; and around them
 //! [`server`] (assembly), [`cli`], [`admin`], [`metrics`], [`audit`].
 
@@ -10,6 +10,7 @@ pub mod assertion;
 pub mod audit;
 pub mod cli;
 pub mod clock;
+pub mod connections;
 pub mod crypto;
 pub mod demo_upstream;
 pub mod error;

@@ -4,7 +4,8 @@
 
 use prometheus::{
     register_histogram, register_histogram_vec, register_int_counter, register_int_counter_vec,
-    Encoder, Histogram, HistogramVec, IntCounter, IntCounterVec, TextEncoder,
+    register_int_gauge, Encoder, Histogram, HistogramVec, IntCounter, IntCounterVec, IntGauge,
+    TextEncoder,
 };
 use std::sync::LazyLock;
 
@@ -87,6 +88,22 @@ pub static FEDERATED_LOGINS: LazyLock<IntCounterVec> = LazyLock::new(|| {
         "sekisho_federated_logins_total",
         "Sign-ins at OpenID providers by provider and outcome",
         &["provider", "outcome"]
+    )
+    .unwrap()
+});
+
+/// Client connections open now, on every listener.
+pub static CONNECTIONS_OPEN: LazyLock<IntGauge> = LazyLock::new(|| {
+    register_int_gauge!("sekisho_connections_open", "Client connections open now").unwrap()
+});
+
+/// Connections refused at accept (`per_address`, `total`) or closed for
+/// their header (`header_timeout`, `header_too_large`).
+pub static CONNECTION_REFUSALS: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    register_int_counter_vec!(
+        "sekisho_connection_refusals_total",
+        "Client connections refused at accept or closed for a slow or oversized header",
+        &["reason"]
     )
     .unwrap()
 });
@@ -187,6 +204,10 @@ pub fn register_all() {
     LazyLock::force(&LOGINS_BY_ROUTE);
     LazyLock::force(&LINE_AUTH_FAILURES);
     LazyLock::force(&FEDERATED_LOGINS);
+    LazyLock::force(&CONNECTIONS_OPEN);
+    for why in crate::connections::Refusal::ALL {
+        CONNECTION_REFUSALS.with_label_values(&[why.as_str()]);
+    }
 }
 
 /// The text exposition of every registered metric.

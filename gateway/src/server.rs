@@ -2,6 +2,7 @@
 //! listeners, the metrics
 //! listener, the demo upstream (demo only) and the background purge.
 
+use crate::connections::{AcceptFilter, ConnectionLimits, GuardedHttp, Tally};
 use crate::proxy::Gateway;
 use crate::state::App;
 use async_trait::async_trait;
@@ -11,6 +12,7 @@ use pingora::listeners::tls::TlsSettings;
 use pingora::listeners::ListenerConfig;
 use pingora::protocols::http::ServerSession;
 use pingora::protocols::l4::stream::{L4BufferSettings, DEFAULT_L4_WRITE_BUFFER_SIZE};
+use pingora::proxy::HttpProxy;
 use pingora::server::configuration::ServerConf;
 use pingora::server::{Server, ShutdownWatch};
 use pingora::services::background::{background_service, BackgroundService};
@@ -136,19 +138,23 @@ impl BackgroundService for Purge {
 
 /// One listener's proxy service: its route is fixed here, so a request's
 /// route is the listener it arrived on (S39).
+/// Every connection passes the shared connection limits first
+/// ([`crate::connections`]).
 fn proxy_service(
     server: &Server,
     app: &Arc<App>,
+    tally: &Arc<Tally>,
     route: Route,
     listener: &sekisho_config::Listener,
     key: &str,
-) -> anyhow::Result<pingora::services::listening::Service<pingora::proxy::HttpProxy<Gateway>>> {
+) -> anyhow::Result<Service<GuardedHttp<HttpProxy<Gateway>>>> {
     let cfg = &app.config;
-    let mut svc = pingora::proxy::http_proxy_service_with_name(
-        &server.configuration,
-        Gateway::new(app.clone(), route),
-        &format!("sekisho {}", route.as_str()),
+    let proxy = pingora::proxy::http_proxy(&server.configuration, Gateway::new(app.clone(), route));
+    let mut svc = Service::new(
+        format!("sekisho {}", route.as_str()),
+        GuardedHttp::new(proxy, tally.clone()),
     );
+    svc.set_connection_filter(Arc::new(AcceptFilter(tally.clone())));
     // A small read buffer per connection: Pingora's 64 KiB default makes
     // 10,000 idle keep-alive connections cost 640 MiB (PERFORMANCE P8).
     let buffers = L4BufferSettings::new(
@@ -197,10 +203,25 @@ pub fn run(config: Config) -> anyhow::Result<()> {
     let mut server = Server::new_with_opt_and_conf(None, conf);
     server.bootstrap();
 
-    let internet = proxy_service(&server, &app, Route::Internet, &cfg.internet, "internet")?;
+    let tally = Tally::new(ConnectionLimits::from_config(cfg));
+    let internet = proxy_service(
+        &server,
+        &app,
+        &tally,
+        Route::Internet,
+        &cfg.internet,
+        "internet",
+    )?;
     server.add_service(internet);
     if let Some(closed) = &cfg.closed {
-        let svc = proxy_service(&server, &app, Route::Closed, &closed.listener, "closed")?;
+        let svc = proxy_service(
+            &server,
+            &app,
+            &tally,
+            Route::Closed,
+            &closed.listener,
+            "closed",
+        )?;
         server.add_service(svc);
     }
 

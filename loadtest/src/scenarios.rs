@@ -353,11 +353,16 @@ pub async fn idle(
             .map(|c| format!("Cookie: {c}\r\n"))
             .unwrap_or_default()
     );
-    for _ in 0..connections {
-        let Ok(Ok(mut s)) =
-            tokio::time::timeout(Duration::from_secs(5), tokio::net::TcpStream::connect(addr))
-                .await
-        else {
+    for i in 0..connections {
+        // From 50 loopback addresses, as many clients would come: one
+        // address alone would meet the gateway's per-address cap.
+        let from = std::net::SocketAddr::from(([127, 0, 1, 1 + (i % 50) as u8], 0));
+        let connect = async {
+            let socket = tokio::net::TcpSocket::new_v4()?;
+            socket.bind(from)?;
+            socket.connect(addr).await
+        };
+        let Ok(Ok(mut s)) = tokio::time::timeout(Duration::from_secs(5), connect).await else {
             continue;
         };
         if s.write_all(request.as_bytes()).await.is_ok() {

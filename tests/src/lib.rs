@@ -271,6 +271,34 @@ pub async fn set_access_route(c: &mut Client, route: &str) -> String {
     confirm.body
 }
 
+/// A connection to `addr` from the loopback address `from` (e.g.
+/// 127.0.0.3), so a test can play several clients.
+pub async fn connect_from(addr: SocketAddr, from: &str) -> std::io::Result<tokio::net::TcpStream> {
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    socket.bind(SocketAddr::new(from.parse().expect("an address"), 0))?;
+    socket.connect(addr).await
+}
+
+/// Reads what arrives on `s` until it closes or `wait` passes: the bytes,
+/// and whether the connection was closed.
+pub async fn read_until_closed(
+    s: &mut tokio::net::TcpStream,
+    wait: std::time::Duration,
+) -> (String, bool) {
+    use tokio::io::AsyncReadExt;
+    let mut out = Vec::new();
+    let mut buf = [0u8; 8192];
+    let deadline = tokio::time::Instant::now() + wait;
+    let closed = loop {
+        match tokio::time::timeout_at(deadline, s.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => break true,
+            Err(_) => break false,
+            Ok(Ok(n)) => out.extend_from_slice(&buf[..n]),
+        }
+    };
+    (String::from_utf8_lossy(&out).into_owned(), closed)
+}
+
 /// Sends raw bytes on a new connection and returns what came back within
 /// `wait` (the connection may stay open).
 pub async fn raw_request(addr: SocketAddr, bytes: &[u8], wait: std::time::Duration) -> String {

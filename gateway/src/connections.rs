@@ -1,0 +1,495 @@
+//! Every client connection's limits, applied before Pingora reads a request
+//! (S42, S43, S45, S46):
+//! * a total deadline for each request's header, from the connection's
+//!   start or from the request's first byte on a reused connection;
+//! * an idle timeout between kept-alive requests;
+//! * a header size cap, answered 431;
+//! * caps on open connections per client address and in all.
+//!
+//! Pingora 0.9 bounds each *read* of a header, never the whole header, and
+//! waits without end between kept-alive requests (`KeepaliveStatus::Infinite`
+//! on reuse). It has no hook between requests. So each listener's
+//! `HttpProxy` is wrapped in [`GuardedHttp`], which runs the HTTP/1
+//! keep-alive loop itself, the way Pingora's own loop in
+//! `pingora-core/src/apps/mod.rs` does. It reads each request's header
+//! under the deadline and the cap, then hands Pingora a session whose
+//! header is already complete. That uses Pingora's own pipelined-prefix
+//! path (`set_pipelined_prefix`), so Pingora's parser never waits on the
+//! network. Between requests only this loop's small future and the socket
+//! remain; the proxy's per-request state is freed (PERFORMANCE P8).
+//!
+//! The connection caps are checked twice. Pingora's `ConnectionFilter`
+//! ([`AcceptFilter`]) refuses at accept, before TLS, from the counts. The
+//! exact count is taken when the connection is handed over ([`Tally::admit`]),
+//! and released when it ends.
+
+use async_trait::async_trait;
+use bytes::BytesMut;
+use ipnet::IpNet;
+use pingora::apps::{HttpServerApp, ServerApp};
+use pingora::listeners::ConnectionFilter;
+use pingora::protocols::http::ServerSession;
+use pingora::protocols::{Stream, ALPN};
+use pingora::server::ShutdownWatch;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::time::{timeout, timeout_at, Instant};
+
+/// What one connection may take, from `[limits]`.
+#[derive(Debug, Clone)]
+pub struct ConnectionLimits {
+    pub header_timeout: Duration,
+    pub keepalive_timeout: Duration,
+    pub header_bytes: usize,
+    pub body_read_timeout: Duration,
+    pub per_address: usize,
+    pub total: usize,
+    /// The trusted proxies: every client behind them shares their address,
+    /// so they count towards the total only.
+    pub exempt: Vec<IpNet>,
+}
+
+impl ConnectionLimits {
+    pub fn from_config(cfg: &sekisho_config::Config) -> Self {
+        let l = &cfg.limits;
+        ConnectionLimits {
+            header_timeout: l.header_timeout,
+            keepalive_timeout: l.keepalive_timeout,
+            header_bytes: l.header_bytes,
+            body_read_timeout: l.client_read_timeout,
+            per_address: l.connections_per_address,
+            total: l.connections_total,
+            exempt: cfg.throttle.trusted_proxies.clone(),
+        }
+    }
+}
+
+/// Why a connection was refused or closed early (the metric's `reason`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    PerAddress,
+    Total,
+    HeaderTimeout,
+    HeaderTooLarge,
+}
+
+impl Refusal {
+    pub const ALL: [Refusal; 4] = [
+        Refusal::PerAddress,
+        Refusal::Total,
+        Refusal::HeaderTimeout,
+        Refusal::HeaderTooLarge,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Refusal::PerAddress => "per_address",
+            Refusal::Total => "total",
+            Refusal::HeaderTimeout => "header_timeout",
+            Refusal::HeaderTooLarge => "header_too_large",
+        }
+    }
+
+    fn count(self) {
+        crate::metrics::CONNECTION_REFUSALS
+            .with_label_values(&[self.as_str()])
+            .inc();
+    }
+}
+
+/// Open connections, per client address and in all, shared by every
+/// listener of the process.
+#[derive(Debug)]
+pub struct Tally {
+    per_address: Mutex<HashMap<IpAddr, usize>>,
+    total: AtomicUsize,
+    limits: ConnectionLimits,
+}
+
+/// One admitted connection; dropping it gives its place back.
+#[derive(Debug)]
+pub struct Slot {
+    tally: Arc<Tally>,
+    counted_address: Option<IpAddr>,
+}
+
+impl Tally {
+    pub fn new(limits: ConnectionLimits) -> Arc<Self> {
+        Arc::new(Tally {
+            per_address: Mutex::new(HashMap::new()),
+            total: AtomicUsize::new(0),
+            limits,
+        })
+    }
+
+    fn is_exempt(&self, ip: IpAddr) -> bool {
+        self.limits.exempt.iter().any(|net| net.contains(&ip))
+    }
+
+    fn addresses(&self) -> std::sync::MutexGuard<'_, HashMap<IpAddr, usize>> {
+        // A panic cannot happen while the lock is held (plain arithmetic),
+        // but a poisoned lock must not stop the gateway from accepting.
+        self.per_address
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Whether a new connection from `peer` would fit, without taking a
+    /// place (the check at accept).
+    pub fn has_room(&self, peer: Option<IpAddr>) -> bool {
+        if self.total.load(Ordering::Relaxed) >= self.limits.total {
+            return false;
+        }
+        match peer {
+            Some(ip) if !self.is_exempt(ip) => self
+                .addresses()
+                .get(&ip)
+                .is_none_or(|n| *n < self.limits.per_address),
+            _ => true,
+        }
+    }
+
+    /// Takes a place for a connection from `peer`, or says which cap it
+    /// would break.
+    pub fn admit(self: &Arc<Self>, peer: Option<IpAddr>) -> Result<Slot, Refusal> {
+        if self.total.fetch_add(1, Ordering::AcqRel) >= self.limits.total {
+            self.total.fetch_sub(1, Ordering::AcqRel);
+            return Err(Refusal::Total);
+        }
+        let counted_address = peer.filter(|ip| !self.is_exempt(*ip));
+        if let Some(ip) = counted_address {
+            let mut open = self.addresses();
+            let n = open.entry(ip).or_insert(0);
+            if *n >= self.limits.per_address {
+                drop(open);
+                self.total.fetch_sub(1, Ordering::AcqRel);
+                return Err(Refusal::PerAddress);
+            }
+            *n += 1;
+        }
+        crate::metrics::CONNECTIONS_OPEN.inc();
+        Ok(Slot {
+            tally: self.clone(),
+            counted_address,
+        })
+    }
+
+    /// Open connections in all.
+    pub fn open(&self) -> usize {
+        self.total.load(Ordering::Relaxed)
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        if let Some(ip) = self.counted_address {
+            let mut open = self.tally.addresses();
+            if let Some(n) = open.get_mut(&ip) {
+                *n -= 1;
+                if *n == 0 {
+                    open.remove(&ip);
+                }
+            }
+        }
+        self.tally.total.fetch_sub(1, Ordering::AcqRel);
+        crate::metrics::CONNECTIONS_OPEN.dec();
+    }
+}
+
+/// Pingora's accept-time hook: a connection past a cap is closed before
+/// TLS or any read.
+#[derive(Debug)]
+pub struct AcceptFilter(pub Arc<Tally>);
+
+#[async_trait]
+impl ConnectionFilter for AcceptFilter {
+    async fn should_accept(&self, addr: Option<&SocketAddr>) -> bool {
+        let room = self.0.has_room(addr.map(SocketAddr::ip));
+        if !room {
+            let reason = if self.0.open() >= self.0.limits.total {
+                Refusal::Total
+            } else {
+                Refusal::PerAddress
+            };
+            reason.count();
+        }
+        room
+    }
+}
+
+/// A listener's proxy behind the connection limits.
+pub struct GuardedHttp<A> {
+    proxy: Arc<A>,
+    tally: Arc<Tally>,
+}
+
+impl<A> GuardedHttp<A> {
+    pub fn new(proxy: A, tally: Arc<Tally>) -> Self {
+        GuardedHttp {
+            proxy: Arc::new(proxy),
+            tally,
+        }
+    }
+}
+
+/// The outcome of waiting for one request's header.
+#[derive(Debug)]
+enum Head {
+    /// The whole header, perhaps followed by the start of the body.
+    Complete(BytesMut),
+    /// The client closed, went quiet between requests, or the server is
+    /// shutting down: close without an answer.
+    Closed,
+    /// Answer and close.
+    Refused(Refusal),
+}
+
+/// The end of the header section in `buf`: the first blank line after the
+/// request line (CRLF or bare LF, as Pingora's parser accepts), ignoring
+/// empty lines before the request line (RFC 9112 §2.2). `scanned` keeps
+/// the work linear when a header arrives a byte at a time.
+fn head_is_complete(buf: &[u8], scanned: &mut usize) -> bool {
+    let Some(start) = buf.iter().position(|b| *b != b'\r' && *b != b'\n') else {
+        *scanned = buf.len();
+        return false;
+    };
+    let from = (*scanned).max(start);
+    let complete = buf[from..].iter().enumerate().any(|(i, b)| {
+        let at = from + i;
+        *b == b'\n'
+            && (buf.get(at + 1) == Some(&b'\n')
+                || (buf.get(at + 1) == Some(&b'\r') && buf.get(at + 2) == Some(&b'\n')))
+    });
+    // The blank line may straddle the next read.
+    *scanned = buf.len().saturating_sub(2).max(start);
+    complete
+}
+
+/// Reads one request's header under the limits. On the connection's first
+/// request the deadline runs from its start; on a reused one the client
+/// has `keepalive_timeout` to begin and then `header_timeout` to finish.
+async fn read_head(
+    stream: &mut Stream,
+    first_request: bool,
+    limits: &ConnectionLimits,
+    shutdown: &ShutdownWatch,
+) -> Head {
+    let started = Instant::now();
+    let quiet_limit = if first_request {
+        limits.header_timeout
+    } else {
+        limits.keepalive_timeout
+    };
+    // One byte first, so an idle connection holds no header buffer.
+    let mut first = [0u8; 1];
+    let mut stopping = shutdown.clone();
+    let arrived = tokio::select! {
+        biased;
+        read = timeout(quiet_limit, stream.read(&mut first)) => read,
+        _ = stopping.wait_for(|stop| *stop), if !first_request => return Head::Closed,
+    };
+    match arrived {
+        Ok(Ok(1)) => {}
+        Ok(_) => return Head::Closed,
+        Err(_) if first_request => {
+            Refusal::HeaderTimeout.count();
+            return Head::Closed;
+        }
+        Err(_) => return Head::Closed,
+    }
+    let deadline = if first_request {
+        started + limits.header_timeout
+    } else {
+        Instant::now() + limits.header_timeout
+    };
+    let cap = limits.header_bytes;
+    let mut buf = BytesMut::with_capacity(4096.min(cap + 1));
+    buf.extend_from_slice(&first);
+    let mut scanned = 0;
+    loop {
+        if head_is_complete(&buf, &mut scanned) {
+            return Head::Complete(buf);
+        }
+        let room = (cap + 1).saturating_sub(buf.len());
+        if room == 0 {
+            return Head::Refused(Refusal::HeaderTooLarge);
+        }
+        if buf.capacity() == buf.len() {
+            buf.reserve(4096.min(room));
+        }
+        let mut limited = (&mut *stream).take(room as u64);
+        match timeout_at(deadline, limited.read_buf(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => return Head::Closed,
+            Ok(Ok(_)) => {}
+            Err(_) => return Head::Refused(Refusal::HeaderTimeout),
+        }
+    }
+}
+
+/// Answers a refused header and closes. The write side is shut first and
+/// the rest of the client's bytes drained for a moment (nginx's lingering
+/// close): closing with unread bytes would reset the connection and could
+/// destroy the answer before the client reads it.
+async fn refuse(mut stream: Stream, why: Refusal) {
+    why.count();
+    let answer: &[u8] = match why {
+        Refusal::HeaderTooLarge => {
+            b"HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 32\r\nConnection: close\r\n\r\nRequest header fields too large\n"
+        }
+        _ => {
+            b"HTTP/1.1 408 Request Timeout\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 16\r\nConnection: close\r\n\r\nRequest timeout\n"
+        }
+    };
+    let linger = Duration::from_secs(1);
+    let _ = timeout(linger, async {
+        stream.write_all(answer).await?;
+        stream.flush().await?;
+        AsyncWriteExt::shutdown(&mut stream).await
+    })
+    .await;
+    let mut sink = [0u8; 4096];
+    let drain = async {
+        let mut drained = 0usize;
+        while drained < 256 * 1024 {
+            match stream.read(&mut sink).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => drained += n,
+            }
+        }
+    };
+    let _ = timeout(linger, drain).await;
+}
+
+#[async_trait]
+impl<A> ServerApp for GuardedHttp<A>
+where
+    A: HttpServerApp + ServerApp + Send + Sync + 'static,
+{
+    async fn process_new(
+        self: &Arc<Self>,
+        mut stream: Stream,
+        shutdown: &ShutdownWatch,
+    ) -> Option<Stream> {
+        let peer = stream
+            .get_socket_digest()
+            .and_then(|d| d.peer_addr().and_then(|a| a.as_inet()).map(|a| a.ip()));
+        let _slot = match self.tally.admit(peer) {
+            Ok(slot) => slot,
+            Err(why) => {
+                why.count();
+                return None;
+            }
+        };
+        // HTTP/2 (negotiated by ALPN on TLS) multiplexes its own requests:
+        // Pingora's path, with its idle timeout.
+        if matches!(stream.selected_alpn_proto(), Some(ALPN::H2)) {
+            return self.proxy.process_new(stream, shutdown).await;
+        }
+        let limits = &self.tally.limits;
+        let mut first_request = true;
+        loop {
+            let head = match read_head(&mut stream, first_request, limits, shutdown).await {
+                Head::Complete(head) => head,
+                Head::Closed => return None,
+                Head::Refused(why) => {
+                    refuse(stream, why).await;
+                    return None;
+                }
+            };
+            let mut session = ServerSession::new_http1(stream);
+            session.set_pipelined_prefix(head);
+            session.set_read_timeout(Some(limits.body_read_timeout));
+            // Pingora's pipelining stays off, so the persistent settings
+            // carry no prefix; the keep-alive they carry is ours to keep.
+            let reused = self.proxy.process_new_http(session, shutdown).await?;
+            stream = reused.consume().0;
+            first_request = false;
+        }
+    }
+
+    async fn cleanup(&self) {
+        self.proxy.cleanup().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn complete(bytes: &[u8]) -> bool {
+        head_is_complete(bytes, &mut 0)
+    }
+
+    #[test]
+    fn a_header_ends_at_its_first_blank_line() {
+        assert!(complete(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n"));
+        assert!(complete(b"GET / HTTP/1.1\nHost: a\n\nbody"));
+        assert!(complete(b"GET / HTTP/1.0\r\n\r\n"));
+        assert!(!complete(b"GET / HTTP/1.1\r\nHost: a\r\n"));
+        assert!(!complete(b"GET / HTTP/1.1\r\nHost: a\r\n\r"));
+    }
+
+    #[test]
+    fn empty_lines_before_the_request_line_are_not_its_end() {
+        assert!(!complete(b"\r\n\r\n\r\n"));
+        assert!(!complete(b"\r\n\r\nGET / HTTP/1.1\r\n"));
+        assert!(complete(b"\r\n\r\nGET / HTTP/1.1\r\n\r\n"));
+    }
+
+    #[test]
+    fn a_header_trickled_byte_by_byte_is_found_once_whole() {
+        let whole = b"GET /x HTTP/1.1\r\nHost: a\r\nCookie: b\r\n\r\n";
+        let mut scanned = 0;
+        for end in 1..whole.len() {
+            assert!(!head_is_complete(&whole[..end], &mut scanned), "at {end}");
+        }
+        assert!(head_is_complete(whole, &mut scanned));
+    }
+
+    fn limits(per_address: usize, total: usize) -> ConnectionLimits {
+        ConnectionLimits {
+            header_timeout: Duration::from_secs(1),
+            keepalive_timeout: Duration::from_secs(1),
+            header_bytes: 1024,
+            body_read_timeout: Duration::from_secs(1),
+            per_address,
+            total,
+            exempt: vec!["127.0.0.2/32".parse().unwrap()],
+        }
+    }
+
+    #[test]
+    fn the_per_address_cap_leaves_room_for_other_addresses() {
+        let tally = Tally::new(limits(2, 10));
+        let a: IpAddr = "10.0.0.1".parse().unwrap();
+        let b: IpAddr = "10.0.0.2".parse().unwrap();
+        let one = tally.admit(Some(a)).unwrap();
+        let _two = tally.admit(Some(a)).unwrap();
+        assert_eq!(tally.admit(Some(a)).unwrap_err(), Refusal::PerAddress);
+        assert!(!tally.has_room(Some(a)));
+        assert!(tally.has_room(Some(b)));
+        let _other = tally.admit(Some(b)).unwrap();
+        drop(one);
+        assert!(tally.has_room(Some(a)));
+        assert_eq!(tally.open(), 2);
+    }
+
+    #[test]
+    fn the_total_cap_counts_exempt_proxies_too() {
+        let tally = Tally::new(limits(1, 3));
+        let edge: IpAddr = "127.0.0.2".parse().unwrap();
+        let held: Vec<Slot> = (0..3).map(|_| tally.admit(Some(edge)).unwrap()).collect();
+        assert_eq!(tally.admit(Some(edge)).unwrap_err(), Refusal::Total);
+        assert_eq!(
+            tally.admit(Some("10.0.0.9".parse().unwrap())).unwrap_err(),
+            Refusal::Total
+        );
+        drop(held);
+        assert_eq!(tally.open(), 0);
+        assert!(tally.addresses().is_empty());
+    }
+}

@@ -1,0 +1,305 @@
+//! Attacks on the connection layer, against the real binary and bounded in
+//! time: slowloris headers (S42), huge headers (S43), kept-alive
+//! connections held quiet or mid-header (S45), and the connection caps
+//! (S46). Each drill checks that the attack's connections close by their
+//! deadline, that memory stays within the header cap times the
+//! connections, and that a normal client keeps working meanwhile.
+
+use sekisho_tests::{connect_from, read_until_closed, Env};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// Short deadlines, so the drills take seconds.
+async fn env_with(limits: &str) -> Env {
+    let limits = format!("[limits]\n{limits}");
+    Env::start_with(|mut o| {
+        o.extra = limits;
+        o
+    })
+    .await
+}
+
+/// A complete request on `s`, and its whole answer (the demo upstream and
+/// the gateway's pages always frame with Content-Length).
+async fn request(s: &mut tokio::net::TcpStream, path: &str, cookie: &str) -> String {
+    let req = format!("GET {path} HTTP/1.1\r\nHost: x\r\nCookie: {cookie}\r\n\r\n");
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut out = Vec::new();
+    let mut buf = [0u8; 8192];
+    loop {
+        let n = tokio::time::timeout(Duration::from_secs(5), s.read(&mut buf))
+            .await
+            .expect("an answer within 5 s")
+            .unwrap();
+        assert!(n > 0, "closed before answering");
+        out.extend_from_slice(&buf[..n]);
+        let text = String::from_utf8_lossy(&out);
+        if let Some((head, body)) = text.split_once("\r\n\r\n") {
+            let length: usize = head
+                .lines()
+                .find_map(|l| {
+                    l.to_ascii_lowercase()
+                        .strip_prefix("content-length:")
+                        .map(|v| v.trim().parse().unwrap())
+                })
+                .unwrap_or(0);
+            if body.len() >= length {
+                return text.into_owned();
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn s42_a_slowloris_header_is_closed_by_its_total_deadline() {
+    let env = env_with("header_timeout_ms = 1500\n").await;
+    let addr = env.gw.addr;
+    // 100 connections, each trickling a header a byte every 200 ms: every
+    // read is quick, so only a total deadline can end them.
+    let attackers: Vec<_> = (0..100)
+        .map(|_| {
+            tokio::spawn(async move {
+                let started = Instant::now();
+                let mut s = connect_from(addr, "127.0.0.3").await.unwrap();
+                s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n").await.unwrap();
+                let (mut read, mut write) = s.into_split();
+                let trickle = tokio::spawn(async move {
+                    for b in b"X-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+                        .iter()
+                        .cycle()
+                    {
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                        if write.write_all(&[*b]).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+                let mut answer = Vec::new();
+                let closed =
+                    tokio::time::timeout(Duration::from_secs(6), read.read_to_end(&mut answer))
+                        .await
+                        .is_ok();
+                trickle.abort();
+                (
+                    closed,
+                    started.elapsed(),
+                    String::from_utf8_lossy(&answer).into_owned(),
+                )
+            })
+        })
+        .collect();
+    // One that sends nothing at all is closed by the same deadline.
+    let quiet = tokio::spawn(async move {
+        let started = Instant::now();
+        let mut s = connect_from(addr, "127.0.0.4").await.unwrap();
+        let (answer, closed) = read_until_closed(&mut s, Duration::from_secs(6)).await;
+        (closed, started.elapsed(), answer)
+    });
+    // Meanwhile a normal client registers, logs in and browses.
+    let mut c = env.logged_in_holder("office@example.jp").await;
+    for _ in 0..5 {
+        assert_eq!(c.get("/files").await.status, 200);
+    }
+    for a in attackers {
+        let (closed, took, answer) = a.await.unwrap();
+        assert!(closed, "a slowloris connection was still open after 6 s");
+        assert!(
+            took >= Duration::from_millis(1400) && took < Duration::from_millis(3500),
+            "closed after {took:?}, not by the 1.5 s header deadline"
+        );
+        assert!(answer.starts_with("HTTP/1.1 408"), "{answer:.80}");
+    }
+    let (closed, took, answer) = quiet.await.unwrap();
+    assert!(closed && took < Duration::from_millis(3500), "{took:?}");
+    assert!(answer.is_empty(), "{answer:.80}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn s43_a_header_over_the_cap_is_answered_431_with_flat_memory() {
+    let env = env_with("header_bytes = 16384\n").await;
+    let addr = env.gw.addr;
+    let before = env.gw.rss_kib();
+    // 200 connections each sending a 1,000,000-byte header.
+    let floods: Vec<_> = (0..200)
+        .map(|_| {
+            tokio::spawn(async move {
+                let s = connect_from(addr, "127.0.0.3").await.unwrap();
+                let (mut read, mut write) = s.into_split();
+                let flood = tokio::spawn(async move {
+                    let _ = write.write_all(b"GET / HTTP/1.1\r\nX-Big: ").await;
+                    let _ = write.write_all(&vec![b'a'; 1_000_000]).await;
+                });
+                let mut answer = vec![0u8; 256];
+                let n = tokio::time::timeout(Duration::from_secs(5), read.read(&mut answer))
+                    .await
+                    .ok()
+                    .and_then(Result::ok)
+                    .unwrap_or(0);
+                flood.abort();
+                String::from_utf8_lossy(&answer[..n]).into_owned()
+            })
+        })
+        .collect();
+    for f in floods {
+        let answer = f.await.unwrap();
+        assert!(answer.starts_with("HTTP/1.1 431"), "{answer:.80}");
+    }
+    let grown = env.gw.rss_kib().saturating_sub(before);
+    assert!(
+        grown < 32 * 1024,
+        "RSS grew {grown} KiB for 200 oversized headers"
+    );
+    // Just under the cap is still a request.
+    let cookie = "x=1";
+    let mut s = connect_from(addr, "127.0.0.1").await.unwrap();
+    let mut req = format!("GET /.sekisho/login HTTP/1.1\r\nHost: x\r\nCookie: {cookie}\r\nX-Pad: ");
+    req.push_str(&"p".repeat(12 * 1024));
+    req.push_str("\r\n\r\n");
+    s.write_all(req.as_bytes()).await.unwrap();
+    let (answer, _) = read_until_closed(&mut s, Duration::from_millis(1500)).await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer:.80}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn s45_a_reused_connection_that_goes_quiet_or_stops_mid_header_is_closed() {
+    let env = env_with("header_timeout_ms = 2000\nkeepalive_timeout_ms = 1000\n").await;
+    let addr = env.gw.addr;
+    let mut c = env.logged_in_holder("keepalive@example.jp").await;
+    let cookie = format!("sekisho={}", c.cookies.get("sekisho").unwrap());
+
+    // Quiet after one request: closed by the keep-alive timeout.
+    let mut s = connect_from(addr, "127.0.0.3").await.unwrap();
+    assert!(request(&mut s, "/files", &cookie)
+        .await
+        .starts_with("HTTP/1.1 200"));
+    let started = Instant::now();
+    let (answer, closed) = read_until_closed(&mut s, Duration::from_secs(5)).await;
+    assert!(closed && answer.is_empty(), "{answer:.80}");
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_millis(900) && took < Duration::from_millis(2500),
+        "an idle kept-alive connection closed after {took:?}"
+    );
+
+    // A second request's header begun and never finished: closed by the
+    // header deadline, however the keep-alive timeout compares.
+    let before = env.gw.rss_kib();
+    let holders: Vec<_> = (0..200)
+        .map(|_| {
+            let cookie = cookie.clone();
+            tokio::spawn(async move {
+                let mut s = connect_from(addr, "127.0.0.3").await.unwrap();
+                assert!(request(&mut s, "/files", &cookie)
+                    .await
+                    .starts_with("HTTP/1.1 200"));
+                let mut part = b"GET /files HTTP/1.1\r\nHost: x\r\nX-Fill: ".to_vec();
+                part.extend(std::iter::repeat_n(b'f', 30 * 1024));
+                s.write_all(&part).await.unwrap();
+                let started = Instant::now();
+                let (answer, closed) = read_until_closed(&mut s, Duration::from_secs(6)).await;
+                (closed, started.elapsed(), answer)
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let held = env.gw.rss_kib().saturating_sub(before);
+    // The cap (32 KiB) times the connections, and room for the allocator.
+    assert!(
+        held < 200 * 32 * 2 + 24 * 1024,
+        "200 unfinished headers held {held} KiB"
+    );
+    // A normal client still works while they are held.
+    assert_eq!(c.get("/files").await.status, 200);
+    for h in holders {
+        let (closed, took, answer) = h.await.unwrap();
+        assert!(closed, "an unfinished header was still open after 6 s");
+        assert!(took < Duration::from_millis(3500), "{took:?}");
+        assert!(answer.starts_with("HTTP/1.1 408"), "{answer:.80}");
+    }
+}
+
+/// Whether a new connection from `from` is served (true) or closed at
+/// accept with no answer (false).
+async fn served(addr: std::net::SocketAddr, from: &str) -> bool {
+    let mut s = connect_from(addr, from).await.unwrap();
+    let _ = s
+        .write_all(b"GET /.sekisho/login HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .await;
+    let (answer, _) = read_until_closed(&mut s, Duration::from_secs(3)).await;
+    answer.starts_with("HTTP/1.1 200")
+}
+
+/// Opens `n` connections from `from` that stay open (a header never sent
+/// within the test's 30 s deadline).
+async fn hold(addr: std::net::SocketAddr, from: &str, n: usize) -> Vec<tokio::net::TcpStream> {
+    let mut held = Vec::new();
+    for _ in 0..n {
+        held.push(connect_from(addr, from).await.unwrap());
+    }
+    // Let the gateway take them all before the next one comes.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    held
+}
+
+fn refusals(metrics: &str, reason: &str) -> u64 {
+    let series = format!("sekisho_connection_refusals_total{{reason=\"{reason}\"}} ");
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(&series))
+        .map_or(0, |v| v.trim().parse().unwrap())
+}
+
+async fn metrics(env: &Env) -> String {
+    reqwest::get(format!("http://{}/metrics", env.gw.metrics_addr))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn s46_past_the_per_address_cap_new_connections_are_refused_and_others_work() {
+    let env = env_with("header_timeout_ms = 30000\nconnections_per_address = 10\n").await;
+    let addr = env.gw.addr;
+    let start = metrics(&env).await;
+    assert_eq!(
+        refusals(&start, "per_address"),
+        0,
+        "present at 0 from the start"
+    );
+    let mut held = hold(addr, "127.0.0.3", 10).await;
+    assert!(
+        !served(addr, "127.0.0.3").await,
+        "the 11th connection was served"
+    );
+    assert!(
+        served(addr, "127.0.0.4").await,
+        "another address was refused"
+    );
+    let mut c = env.logged_in_holder("neighbour@example.jp").await;
+    assert_eq!(c.get("/files").await.status, 200);
+    // A place given back is a place again.
+    held.pop();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(served(addr, "127.0.0.3").await);
+    assert!(refusals(&metrics(&env).await, "per_address") >= 1);
+    drop(held);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn s46_past_the_total_cap_new_connections_are_refused_until_one_ends() {
+    let env = env_with("header_timeout_ms = 30000\nconnections_total = 15\n").await;
+    let addr = env.gw.addr;
+    let mut held = hold(addr, "127.0.0.3", 8).await;
+    held.extend(hold(addr, "127.0.0.4", 7).await);
+    assert!(
+        !served(addr, "127.0.0.6").await,
+        "the 16th connection was served"
+    );
+    held.truncate(14);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(served(addr, "127.0.0.6").await);
+    assert!(refusals(&metrics(&env).await, "total") >= 1);
+    drop(held);
+}
