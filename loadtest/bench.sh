@@ -109,6 +109,9 @@ outbox_dir = "$W/gw/outbox"
 [assertion]
 signing_key_file = "$W/gw/key.pem"
 generate_if_missing = true
+[two_step]
+seed_key_file = "$W/gw/seed.key"
+generate_seed_key = true
 [metrics]
 listen = "$2"
 [throttle]

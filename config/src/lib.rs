@@ -85,6 +85,8 @@ pub struct Config {
     pub lock: Lock,
     pub throttle: Throttle,
     pub two_step: TwoStep,
+    /// The key that seals authenticator-app seeds in the store.
+    pub seed_key: SeedKey,
     /// OpenID providers, in the order their buttons appear.
     pub providers: Vec<Provider>,
     /// Facebook Login, when configured.
@@ -290,6 +292,26 @@ pub struct Lock {
 pub struct Throttle {
     pub per_ip_per_minute: u32,
     pub trusted_proxies: Vec<ipnet::IpNet>,
+}
+
+/// The key that seals the authenticator apps' seeds in the store (S50):
+/// kept outside the store, so a copy of the store yields no seed.
+#[derive(Clone)]
+pub struct SeedKey {
+    pub file: PathBuf,
+    /// `None` when the file is missing and may be made at start.
+    pub key: Option<[u8; 32]>,
+    pub generate_if_missing: bool,
+}
+
+impl fmt::Debug for SeedKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SeedKey")
+            .field("file", &self.file)
+            .field("key", &self.key.map(|_| "[redacted]"))
+            .field("generate_if_missing", &self.generate_if_missing)
+            .finish()
+    }
 }
 
 /// Two-step verification's thresholds (defaults from the manual).

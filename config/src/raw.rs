@@ -405,6 +405,14 @@ pub struct RawTwoStep {
     /// Most SMS to one user per hour.
     #[serde(default = "d_10u32")]
     pub sms_per_hour: u32,
+    /// The key (32 random bytes as 64 hex digits) that seals the
+    /// authenticator apps' seeds in the store (S50).
+    #[serde(default)]
+    pub seed_key_file: Option<String>,
+    /// Make the seed key when its file is missing (demo and tests; in
+    /// production give every gateway sharing a store the same key).
+    #[serde(default)]
+    pub generate_seed_key: bool,
 }
 
 impl Default for RawTwoStep {
@@ -416,6 +424,8 @@ impl Default for RawTwoStep {
             pending_seconds: 900,
             sms_resend_seconds: 30,
             sms_per_hour: 10,
+            seed_key_file: None,
+            generate_seed_key: false,
         }
     }
 }

@@ -488,6 +488,7 @@ fn build(c: &mut Checker, raw: RawConfig) -> Config {
     };
 
     let two_step = two_step(c, &raw.two_step);
+    let seed_key = seed_key(c, &raw.two_step);
     let providers = providers(c, &raw.federation);
     let facebook = raw.federation.facebook.as_ref().map(|f| facebook(c, f));
     let active_directory = raw
@@ -575,6 +576,7 @@ fn build(c: &mut Checker, raw: RawConfig) -> Config {
         lock,
         throttle,
         two_step,
+        seed_key,
         providers,
         facebook,
         active_directory,
@@ -960,6 +962,46 @@ fn active_directory(c: &mut Checker, a: &RawActiveDirectory) -> ActiveDirectory 
     }
 }
 
+fn seed_key(c: &mut Checker, t: &RawTwoStep) -> SeedKey {
+    let key = "two_step.seed_key_file";
+    let Some(file) = &t.seed_key_file else {
+        c.err(
+            key,
+            "required: a file of 32 random bytes as 64 hex digits (`openssl rand -hex 32`) that seals \
+             the authenticator-app seeds in the store; every gateway sharing a store needs the same \
+             one (or set two_step.generate_seed_key = true to make it)",
+        );
+        return SeedKey {
+            file: PathBuf::new(),
+            key: None,
+            generate_if_missing: false,
+        };
+    };
+    let path = c.path(file);
+    let mut seed = SeedKey {
+        file: path.clone(),
+        key: None,
+        generate_if_missing: t.generate_seed_key,
+    };
+    if !path.exists() && t.generate_seed_key {
+        return seed;
+    }
+    let text = secret_file(c, key, file);
+    match hex::decode(&text) {
+        Ok(bytes) if bytes.len() == 32 => {
+            let mut k = [0u8; 32];
+            k.copy_from_slice(&bytes);
+            seed.key = Some(k);
+        }
+        _ if text.is_empty() => {}
+        _ => c.err(
+            key,
+            "must hold 32 random bytes as 64 hex digits (e.g. `openssl rand -hex 32`)",
+        ),
+    }
+    seed
+}
+
 fn two_step(c: &mut Checker, t: &RawTwoStep) -> TwoStep {
     let trust_days = c.within("two_step.trust_days", t.trust_days, 1, 365, "days");
     if t.code_cap == 0 || t.code_cap > 1000 {
@@ -1130,6 +1172,9 @@ transport = "outbox"
 [assertion]
 signing_key_file = "key.pem"
 generate_if_missing = true
+[two_step]
+seed_key_file = "seed.key"
+generate_seed_key = true
 "#;
 
     fn load(text: &str) -> Result<Config, ConfigErrors> {
@@ -1450,8 +1495,10 @@ generate_if_missing = true
         assert_eq!(c.two_step.code_cap, 30);
         assert_eq!(c.two_step.sms_code_lifetime, Duration::from_secs(600));
         assert!(c.sms.is_none(), "no SMS unless configured");
-        let text = MINIMAL.to_string()
-            + "[two_step]\ntrust_days = 0\ncode_cap = 0\nsms_code_seconds = 601\n";
+        let text = MINIMAL.replace(
+            "[two_step]\n",
+            "[two_step]\ntrust_days = 0\ncode_cap = 0\nsms_code_seconds = 601\n",
+        );
         assert_eq!(
             keys(&text),
             vec![
@@ -1589,6 +1636,7 @@ generate_if_missing = true
             "mail.smtp.password_file",
             "sms.http.auth_secret_file",
             "assertion.signing_key_file",
+            "two_step.seed_key_file",
         ];
         assert!(
             keys.iter().all(|k| expected_missing.contains(&k.as_str())),

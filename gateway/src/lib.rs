@@ -23,6 +23,7 @@ pub mod metrics;
 pub mod preflight;
 pub mod proxy;
 pub mod request;
+pub mod seeds;
 pub mod server;
 pub mod sessions;
 pub mod sms;

@@ -51,6 +51,12 @@ pub fn check(cfg: &Config) -> Vec<Problem> {
             format!("cannot read {}: {e}", key.display()),
         ),
     }
+    let seed = &cfg.seed_key;
+    if seed.key.is_none() && seed.generate_if_missing {
+        if let Some(problem) = missing_folder(&seed.file) {
+            say("two_step.seed_key_file", problem);
+        }
+    }
     if let StoreBackend::Embedded { path } = &cfg.store.backend {
         if let Some(problem) = embedded_store(path) {
             say("store.path", problem);

@@ -545,6 +545,9 @@ outbox_dir = "{d}/outbox"
 [assertion]
 signing_key_file = "{d}/key.pem"
 generate_if_missing = true
+[two_step]
+seed_key_file = "{d}/seed.key"
+generate_seed_key = true
 [metrics]
 listen = "127.0.0.1:2"
 [development]

@@ -116,6 +116,16 @@ impl BackgroundService for Purge {
         // Discover the OpenID providers once at start (see
         // `Federation::form_origins`).
         self.app.federation.warm_up().await;
+        // Seeds an earlier version or an import kept in clear (S50).
+        match crate::seeds::seal_clear_seeds(&self.app).await {
+            Ok(n) if n > 0 => {
+                tracing::info!(sealed = n, "sealed authenticator seeds kept in clear")
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "sealing the seeds kept in clear failed; retried at the next start")
+            }
+        }
         let mut tick = tokio::time::interval(Duration::from_secs(600));
         loop {
             tokio::select! {

@@ -22,9 +22,12 @@ pub struct App {
     pub signer: Signer,
     pub sessions: Sessions,
     pub csrf_key: Vec<u8>,
-    /// Keys the stored hashes of SMS and recovery codes, the trust
-    /// cookie's signature and the set-up TOTP secret.
+    /// Keys the stored hashes of SMS and recovery codes and the trust
+    /// cookie's signature.
     pub two_step_key: Vec<u8>,
+    /// Seals the authenticator apps' seeds and derives the set-up seed;
+    /// from the configuration, never from the store (S50).
+    pub seed_key: [u8; 32],
     /// `None` when no SMS transport is configured.
     pub sms: Option<crate::sms::SmsSender>,
     /// The configured OpenID providers.
@@ -88,6 +91,7 @@ impl App {
             .block_on(store.secret("two-step", crate::crypto::random_bytes(32)))
             .map_err(|e| anyhow::anyhow!("store: {e}"))?;
         drop(rt);
+        let seed_key = crate::seeds::load_key(&config.seed_key)?;
         let sms = config
             .sms
             .as_ref()
@@ -124,6 +128,7 @@ impl App {
             sessions,
             csrf_key,
             two_step_key,
+            seed_key,
             sms,
             federation,
             cookies,

@@ -76,6 +76,9 @@ pub struct GatewayOptions {
     /// The assertion's signing key (default: one made in the gateway's
     /// folder); gateways sharing a store share it.
     pub signing_key: Option<PathBuf>,
+    /// The `[two_step]` table (default: a seed key made in the gateway's
+    /// folder); add settings with [`GatewayOptions::two_step_settings`].
+    pub two_step_table: String,
 }
 
 /// The line the static table gives to connections from 127.0.0.5.
@@ -96,7 +99,17 @@ impl GatewayOptions {
             listen: None,
             store: "[store]\npath = \"data/sekisho.sqlite3\"\n".into(),
             signing_key: None,
+            two_step_table:
+                "[two_step]\nseed_key_file = \"data/seed.key\"\ngenerate_seed_key = true\n".into(),
         }
+    }
+    /// Adds `lines` (e.g. `code_cap = 5`) to the `[two_step]` table.
+    pub fn two_step_settings(mut self, lines: &str) -> Self {
+        self.two_step_table.push_str(lines);
+        if !lines.ends_with('\n') {
+            self.two_step_table.push('\n');
+        }
+        self
     }
     /// Keeps state in Redis at `url`: calls time out after `timeout_ms`,
     /// and cached sessions are trusted for `cache_ttl_ms`.
@@ -176,6 +189,7 @@ impl Gateway {
              {store}\
              {session}{hashing}{throttle}{mail}\
              [assertion]\nsigning_key_file = \"{key}\"\ngenerate_if_missing = true\n\
+             {two_step}\
              [metrics]\nlisten = \"{metrics_addr}\"\n\
              [server]\nthreads = 2\ngrace_period_seconds = 0\ngraceful_shutdown_timeout_seconds = 1\n\
              [logging]\nformat = \"json\"\nlevel = \"info\"\n\
@@ -190,6 +204,15 @@ impl Gateway {
             session = opts.session,
             hashing = opts.hashing,
             throttle = opts.throttle,
+            // Gateways sharing a store share the seed key, beside the
+            // shared signing key.
+            two_step = match &opts.signing_key {
+                Some(k) => opts.two_step_table.replace(
+                    "data/seed.key",
+                    &k.with_file_name("seed.key").display().to_string(),
+                ),
+                None => opts.two_step_table.clone(),
+            },
             extra = opts.extra,
         );
         let config_path = dir.path().join("sekisho.toml");

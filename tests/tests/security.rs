@@ -914,6 +914,7 @@ fn config_on(listen: &str, extra: &str) -> String {
          [upstream]\naddress = \"127.0.0.1:9\"\n[store]\npath = \"@DIR@/store.sqlite3\"\n\
          [mail]\nfrom = \"gw@example.jp\"\ntransport = \"outbox\"\noutbox_dir = \"@DIR@/outbox\"\n\
          [assertion]\nsigning_key_file = \"@DIR@/key.pem\"\ngenerate_if_missing = true\n\
+         [two_step]\nseed_key_file = \"@DIR@/seed.key\"\ngenerate_seed_key = true\n\
          [development]\ninsecure_http_cookies = true\n{extra}"
     )
 }

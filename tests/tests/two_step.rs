@@ -7,6 +7,7 @@ use sekisho_tests::two_step::{
     element_text, enrol_app, enrol_sms, password_step, post_owned, totp_code, verify_app,
 };
 use sekisho_tests::{Client, Env, SmsProvider, GOOD_PASSWORD};
+use std::time::{Duration, Instant};
 
 const DAY: i64 = 86_400;
 const PHONE: &str = "090-1234-5678";
@@ -14,11 +15,12 @@ const E164: &str = "+819012345678";
 
 /// A gateway whose tenants ask for two-step verification, with SMS going
 /// to the carrier's stand-in; `extra` adds configuration.
-async fn start(extra: &str) -> (Env, SmsProvider) {
+/// A gateway with SMS; `two_step` adds lines to its `[two_step]` table.
+async fn start(two_step: &str) -> (Env, SmsProvider) {
     let sms = SmsProvider::start().await;
-    let config = sms.config() + extra;
+    let config = sms.config();
     let env = Env::start_with(|o| {
-        let mut o = o.two_step();
+        let mut o = o.two_step().two_step_settings(two_step);
         o.extra = config;
         o
     })
@@ -414,7 +416,7 @@ async fn s23_totp_step_is_accepted_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s24_wrong_codes_are_capped_per_user_across_logins() {
-    let (env, _sms) = start("[two_step]\ncode_cap = 5\n").await;
+    let (env, _sms) = start("code_cap = 5\n").await;
     let email = "capped@example.jp";
     let (secret, _) = enrolled_with_app(&env, email).await;
     let mut c = env.client();
@@ -496,7 +498,7 @@ async fn enter_sms(c: &mut Client, code: &str) -> sekisho_tests::Resp {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s25_sms_codes_expire_are_single_use_bound_and_rate_limited() {
-    let (mut env, sms) = start("[two_step]\nsms_resend_seconds = 0\nsms_per_hour = 4\n").await;
+    let (mut env, sms) = start("sms_resend_seconds = 0\nsms_per_hour = 4\n").await;
     let email = "code@example.jp";
     let mut c = holder(&env, email).await;
     password_step(&mut c, email, GOOD_PASSWORD).await;
@@ -559,7 +561,7 @@ async fn s25_resend_is_spaced() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s26_sms_goes_only_to_the_verified_number() {
-    let (env, sms) = start("[two_step]\nsms_resend_seconds = 0\n").await;
+    let (env, sms) = start("sms_resend_seconds = 0\n").await;
     let email = "number@example.jp";
     let mut c = holder(&env, email).await;
     password_step(&mut c, email, GOOD_PASSWORD).await;
@@ -761,4 +763,82 @@ async fn s28_trust_ends_with_revoke_logout_everywhere_and_reset() {
 /// Ends whatever session the client holds, if any.
 async fn logged_out_quietly(c: &mut Client) {
     c.cookies.remove("sekisho");
+}
+
+/// The stored records of `email` and every byte of the store's files.
+fn store_copy(env: &Env, email: &str) -> (String, Vec<u8>) {
+    let data = env.gw.data_dir().join("data");
+    let db = rusqlite::Connection::open_with_flags(
+        data.join("sekisho.sqlite3"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .unwrap();
+    let record: String = db
+        .query_row("SELECT data FROM users WHERE email = ?1", [email], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    let mut bytes = Vec::new();
+    for f in std::fs::read_dir(&data).unwrap() {
+        let path = f.unwrap().path();
+        if path.to_string_lossy().contains("sekisho.sqlite3") {
+            bytes.extend(std::fs::read(path).unwrap());
+        }
+    }
+    (record, bytes)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s50_a_copy_of_the_store_yields_no_usable_seed() {
+    let (mut env, _sms) = start("").await;
+    let email = "sealed@example.jp";
+    let (secret, _) = enrolled_with_app(&env, email).await;
+    let (record, bytes) = store_copy(&env, email);
+    assert!(record.contains("\"totp_secret\":\"v1:"), "{record}");
+    assert!(!record.contains(&secret), "the seed is in the record");
+    let found = bytes
+        .windows(secret.len())
+        .position(|w| w == secret.as_bytes());
+    assert!(
+        found.is_none(),
+        "the seed is in the store's files: {}",
+        String::from_utf8_lossy(
+            &bytes[found.unwrap_or(0).saturating_sub(300)..found.unwrap_or(0) + 40]
+        )
+    );
+    // The app's codes still sign in.
+    let mut c = env.client();
+    password_step(&mut c, email, GOOD_PASSWORD).await;
+    let r = verify_app(&mut c, &secret, env.gw.now() + 30, false).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+
+    // A seed an earlier version kept in clear is sealed at the next start,
+    // and the same app keeps working.
+    env.gw.kill();
+    {
+        let db =
+            rusqlite::Connection::open(env.gw.data_dir().join("data/sekisho.sqlite3")).unwrap();
+        let changed = db
+            .execute(
+                "UPDATE users SET data = json_set(data, '$.two_step.totp_secret', ?1) WHERE email = ?2",
+                [secret.as_str(), email],
+            )
+            .unwrap();
+        assert_eq!(changed, 1);
+    }
+    assert!(store_copy(&env, email).0.contains(&secret));
+    env.gw.restart();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while store_copy(&env, email).0.contains(&secret) {
+        assert!(
+            Instant::now() < deadline,
+            "the clear seed was not sealed at start"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut c = env.client();
+    password_step(&mut c, email, GOOD_PASSWORD).await;
+    env.gw.advance_clock(90);
+    let r = verify_app(&mut c, &secret, env.gw.now(), false).await;
+    assert_eq!(r.status, 303, "{}", r.body);
 }

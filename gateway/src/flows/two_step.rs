@@ -413,8 +413,7 @@ fn sms_send_page(app: &App, req: &Req, p: &Pending, problem: Option<&str>) -> An
 /// not stored, so showing the QR code changes nothing; saved only once its
 /// first code is right.
 fn setup_secret(app: &App, p: &Pending) -> Vec<u8> {
-    crypto::keyed_bytes(&app.two_step_key, TOTP_SETUP, &[&p.rec.id_hash])
-        [..crate::totp::SECRET_BYTES]
+    crypto::keyed_bytes(&app.seed_key, TOTP_SETUP, &[&p.rec.id_hash])[..crate::totp::SECRET_BYTES]
         .to_vec()
 }
 
@@ -764,9 +763,21 @@ pub async fn submit_app(app: &Arc<App>, session: &mut Session, req: &Req) -> Out
     let secret = match stage {
         Stage::SetUp => crate::totp::encode_secret(&setup_secret(app, &p)),
         Stage::Verify(TwoStepKind::Totp) => {
-            match p.user.two_step.as_ref().and_then(|r| r.totp_secret.clone()) {
+            let stored = p
+                .user
+                .two_step
+                .as_ref()
+                .and_then(|r| r.totp_secret.as_deref());
+            match stored.and_then(|s| crate::seeds::open(&app.seed_key, &p.user.id, s)) {
                 Some(s) => s,
-                None => return ("two_step_expired", start_over(app, "expired")),
+                None => {
+                    // Sealed under another key: the seed key was lost or
+                    // replaced. The recovery code still works.
+                    if stored.is_some() {
+                        tracing::warn!("an authenticator seed does not open with the seed key");
+                    }
+                    return ("two_step_expired", start_over(app, "expired"));
+                }
             }
         }
         _ => return ("redirect", Answer::redirect(HOME)),
@@ -809,13 +820,29 @@ pub async fn submit_app(app: &Arc<App>, session: &mut Session, req: &Req) -> Out
             let reg = TwoStepRegistration {
                 kind: TwoStepKind::Totp,
                 phone: None,
-                totp_secret: Some(secret),
+                totp_secret: Some(crate::seeds::seal(&app.seed_key, &p.user.id, &secret)),
                 recovery_hash: String::new(),
                 registered_at: now,
             };
             finish_setup(app, req, p, reg, remember).await
         }
-        _ => take_and_complete(app, req, p, remember, Done::Verified("totp")).await,
+        _ => {
+            // A seed an import or an earlier version left in clear is
+            // sealed at its first use (S50).
+            let stored = p
+                .user
+                .two_step
+                .as_ref()
+                .and_then(|r| r.totp_secret.as_deref());
+            if let Some(clear) = stored.filter(|s| !crate::seeds::is_sealed(s)) {
+                let sealed = crate::seeds::seal(&app.seed_key, &p.user.id, clear);
+                let _ = app
+                    .store
+                    .replace_totp_secret(&p.user.id, clear, &sealed)
+                    .await;
+            }
+            take_and_complete(app, req, p, remember, Done::Verified("totp")).await
+        }
     }
 }
 

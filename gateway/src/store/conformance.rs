@@ -908,6 +908,37 @@ pub async fn totp_steps_are_accepted_once_and_in_order(store: SharedStore) {
     assert_eq!(accepted, 1);
 }
 
+pub async fn a_totp_seed_is_replaced_only_from_what_it_is(store: SharedStore) {
+    seed(&*store, "1").await;
+    // No registration yet: nothing to replace.
+    assert!(!store.replace_totp_secret("u1", "A", "B").await.unwrap());
+    let mut reg = registration("r1");
+    reg.kind = TwoStepKind::Totp;
+    reg.phone = None;
+    reg.totp_secret = Some("CLEARSEED".into());
+    store.register_two_step("u1", 0, reg).await.unwrap();
+    assert!(!store
+        .replace_totp_secret("u1", "OTHER", "v1:x")
+        .await
+        .unwrap());
+    assert!(store
+        .replace_totp_secret("u1", "CLEARSEED", "v1:sealed")
+        .await
+        .unwrap());
+    assert!(!store
+        .replace_totp_secret("u1", "CLEARSEED", "v1:again")
+        .await
+        .unwrap());
+    let u = store.get_user("u1").await.unwrap().unwrap();
+    let two_step = u.two_step.unwrap();
+    assert_eq!(two_step.totp_secret.as_deref(), Some("v1:sealed"));
+    assert_eq!(
+        two_step.recovery_hash, "r1",
+        "the rest of the registration kept"
+    );
+    assert!(!store.replace_totp_secret("nobody", "A", "B").await.unwrap());
+}
+
 pub async fn sms_codes_are_single_use_and_expire(store: SharedStore) {
     seed(&*store, "1").await;
     let mut p = pending("p1", "u1");
@@ -1399,6 +1430,7 @@ macro_rules! store_conformance_tests {
             method_change_by_link_or_menu,
             two_step_registration_waits_for_its_generation,
             totp_steps_are_accepted_once_and_in_order,
+            a_totp_seed_is_replaced_only_from_what_it_is,
             sms_codes_are_single_use_and_expire,
             recovery_code_is_single_use_and_resets,
             trusted_browsers_slide_and_are_revoked,

@@ -618,6 +618,10 @@ pub trait Store: Send + Sync + 'static {
         generation: u32,
         registration: TwoStepRegistration,
     ) -> StoreResult<()>;
+    /// Replaces the user's stored authenticator seed `from` with `to` (a
+    /// seed kept in clear, sealed); `false`, changing nothing, when the
+    /// stored seed is no longer `from`.
+    async fn replace_totp_secret(&self, user_id: &str, from: &str, to: &str) -> StoreResult<bool>;
     /// Records `step` as the user's newest accepted TOTP step if it is newer
     /// than the last; `false` when it was used already or is older (S23).
     async fn accept_totp_step(&self, user_id: &str, step: u64) -> StoreResult<bool>;

@@ -1763,6 +1763,23 @@ impl Store for RedisStore {
         })
     }
 
+    async fn replace_totp_secret(&self, user_id: &str, from: &str, to: &str) -> StoreResult<bool> {
+        atomically!(self, |tx| {
+            let Some(mut user) = tx.user(user_id).await? else {
+                return Ok(false);
+            };
+            let Some(reg) = user.two_step.as_mut() else {
+                return Ok(false);
+            };
+            if reg.totp_secret.as_deref() != Some(from) {
+                return Ok(false);
+            }
+            reg.totp_secret = Some(to.to_string());
+            tx.save_user(&user).await?;
+            Ok(true)
+        })
+    }
+
     async fn accept_totp_step(&self, user_id: &str, step: u64) -> StoreResult<bool> {
         atomically!(self, |tx| {
             let mut user = tx.user(user_id).await?.ok_or(StoreError::NotFound)?;

@@ -1140,6 +1140,27 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn replace_totp_secret(&self, user_id: &str, from: &str, to: &str) -> StoreResult<bool> {
+        let (user_id, from, to) = (user_id.to_string(), from.to_string(), to.to_string());
+        self.run(move |c| {
+            let tx = begin(c)?;
+            let Some(mut user) = load_user(&tx, &user_id)? else {
+                return Ok(false);
+            };
+            let Some(reg) = user.two_step.as_mut() else {
+                return Ok(false);
+            };
+            if reg.totp_secret.as_deref() != Some(from.as_str()) {
+                return Ok(false);
+            }
+            reg.totp_secret = Some(to);
+            save_user(&tx, &user)?;
+            tx.commit().map_err(unavailable)?;
+            Ok(true)
+        })
+        .await
+    }
+
     async fn accept_totp_step(&self, user_id: &str, step: u64) -> StoreResult<bool> {
         let user_id = user_id.to_string();
         self.run(move |c| {
