@@ -115,7 +115,9 @@ generate_seed_key = true
 [metrics]
 listen = "$2"
 [throttle]
-per_ip_per_minute = 100000000
+per_ip_per_minute = 1000000
+per_address_account_per_minute = 1000000
+per_account_per_minute = 1000000
 [server]
 threads = 2
 grace_period_seconds = 0

@@ -286,11 +286,32 @@ pub struct Limits {
 pub struct Lock {
     pub threshold: u32,
     pub mail_interval: Duration,
+    pub forget_after: Duration,
+}
+
+impl Lock {
+    /// How wrong passwords count, per login identifier.
+    pub fn password_rule(&self) -> sekisho_policy::lock::AttemptRule {
+        sekisho_policy::lock::AttemptRule {
+            threshold: self.threshold,
+            forget_after: self.forget_after.as_secs() as i64,
+        }
+    }
+
+    /// How wrong two-step codes count, per user, up to `code_cap`.
+    pub fn code_rule(&self, code_cap: u32) -> sekisho_policy::lock::AttemptRule {
+        sekisho_policy::lock::AttemptRule {
+            threshold: code_cap,
+            ..self.password_rule()
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
 pub struct Throttle {
     pub per_ip_per_minute: u32,
+    pub per_address_account_per_minute: u32,
+    pub per_account_per_minute: u32,
     pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 

@@ -351,6 +351,10 @@ pub struct RawLock {
     /// Least time between two unlock (or two reset) mails to one user.
     #[serde(default = "d_900")]
     pub mail_interval_seconds: u64,
+    /// A run of wrong passwords (or codes) short of the threshold is
+    /// forgotten after this long without an attempt (S51).
+    #[serde(default = "d_24")]
+    pub forget_after_hours: u64,
 }
 
 impl Default for RawLock {
@@ -358,6 +362,7 @@ impl Default for RawLock {
         RawLock {
             threshold: 10,
             mail_interval_seconds: 900,
+            forget_after_hours: 24,
         }
     }
 }
@@ -365,10 +370,19 @@ impl Default for RawLock {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawThrottle {
-    /// Login, forgotten-password and unlock-resend requests per client
-    /// address per minute (also the burst).
-    #[serde(default = "d_20u32")]
+    /// Login, forgotten-password, unlock-resend, SMS and recovery-code
+    /// requests per client address per minute (also the burst): a ceiling
+    /// an office behind one address stays under.
+    #[serde(default = "d_300u32")]
     pub per_ip_per_minute: u32,
+    /// Login and forgotten-password requests for one account from one
+    /// address per minute.
+    #[serde(default = "d_5u32")]
+    pub per_address_account_per_minute: u32,
+    /// Login and forgotten-password requests for one account from every
+    /// address together, per minute.
+    #[serde(default = "d_20u32")]
+    pub per_account_per_minute: u32,
     /// Proxies whose `X-Forwarded-For` is believed (CIDRs).
     #[serde(default)]
     pub trusted_proxies: Vec<String>,
@@ -377,7 +391,9 @@ pub struct RawThrottle {
 impl Default for RawThrottle {
     fn default() -> Self {
         RawThrottle {
-            per_ip_per_minute: 20,
+            per_ip_per_minute: 300,
+            per_address_account_per_minute: 5,
+            per_account_per_minute: 20,
             trusted_proxies: Vec::new(),
         }
     }
@@ -647,6 +663,15 @@ fn d_600() -> u64 {
 }
 fn d_5000() -> u64 {
     5000
+}
+fn d_24() -> u64 {
+    24
+}
+fn d_300u32() -> u32 {
+    300
+}
+fn d_5u32() -> u32 {
+    5
 }
 fn d_900() -> u64 {
     900

@@ -464,11 +464,35 @@ fn build(c: &mut Checker, raw: RawConfig) -> Config {
             30 * 86_400,
             "seconds (30 days)",
         )),
+        forget_after: Duration::from_secs(
+            c.within(
+                "lock.forget_after_hours",
+                raw.lock.forget_after_hours,
+                1,
+                24 * 366,
+                "hours (a year)",
+            ) * 3600,
+        ),
     };
 
-    if raw.throttle.per_ip_per_minute == 0 {
-        c.err("throttle.per_ip_per_minute", "must be greater than 0");
-    }
+    let per_minute = |c: &mut Checker, key: &str, v: u32| {
+        c.within(key, u64::from(v), 1, 1_000_000, "requests a minute") as u32
+    };
+    let per_ip_per_minute = per_minute(
+        c,
+        "throttle.per_ip_per_minute",
+        raw.throttle.per_ip_per_minute,
+    );
+    let per_address_account_per_minute = per_minute(
+        c,
+        "throttle.per_address_account_per_minute",
+        raw.throttle.per_address_account_per_minute,
+    );
+    let per_account_per_minute = per_minute(
+        c,
+        "throttle.per_account_per_minute",
+        raw.throttle.per_account_per_minute,
+    );
     let mut trusted_proxies = Vec::new();
     for (i, cidr) in raw.throttle.trusted_proxies.iter().enumerate() {
         match cidr
@@ -483,7 +507,9 @@ fn build(c: &mut Checker, raw: RawConfig) -> Config {
         }
     }
     let throttle = Throttle {
-        per_ip_per_minute: raw.throttle.per_ip_per_minute,
+        per_ip_per_minute,
+        per_address_account_per_minute,
+        per_account_per_minute,
         trusted_proxies,
     };
 
@@ -1217,6 +1243,9 @@ generate_seed_key = true
             "lock.threshold",
             "lock.mail_interval_seconds",
             "throttle.per_ip_per_minute",
+            "throttle.per_address_account_per_minute",
+            "throttle.per_account_per_minute",
+            "lock.forget_after_hours",
             "two_step.trust_days",
             "two_step.code_cap",
             "two_step.sms_code_seconds",
@@ -1612,7 +1641,10 @@ generate_seed_key = true
     fn lock_and_throttle() {
         let c = load(MINIMAL).unwrap();
         assert_eq!(c.lock.threshold, 10);
-        assert_eq!(c.throttle.per_ip_per_minute, 20);
+        assert_eq!(c.throttle.per_ip_per_minute, 300);
+        assert_eq!(c.throttle.per_address_account_per_minute, 5);
+        assert_eq!(c.throttle.per_account_per_minute, 20);
+        assert_eq!(c.lock.forget_after, Duration::from_secs(86_400));
         let text = MINIMAL.to_string() + "[throttle]\ntrusted_proxies = [\"127.0.0.2\", \"10.0.0.0/8\", \"bogus\"]\n[lock]\nthreshold = 0\n";
         assert_eq!(
             keys(&text),

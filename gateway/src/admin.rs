@@ -10,6 +10,22 @@ use sekisho_config::Config;
 use sekisho_policy::model::{LoginMethod, Plan, Role, UserStatus};
 use sekisho_policy::ticket::TicketPurpose;
 
+/// Removes what has ended by `now`: sessions, links, pending logins and
+/// events past their time, and runs of wrong passwords (or codes) the lock
+/// rule has forgotten (S51). The gateways' periodic purge and
+/// `sekisho admin purge` both run this.
+pub async fn purge(
+    store: &SharedStore,
+    config: &Config,
+    now: sekisho_policy::UnixTime,
+) -> crate::store::StoreResult<u64> {
+    let ended = store.purge_expired(now).await?;
+    let forgotten = store
+        .forget_quiet_failures(config.lock.password_rule(), now)
+        .await?;
+    Ok(ended + forgotten)
+}
+
 pub struct Admin {
     pub config: Config,
     pub store: SharedStore,

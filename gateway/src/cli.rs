@@ -1,7 +1,7 @@
 //! The `sekisho` command line. Exit codes: 0 success, 1 runtime failure,
 //! 2 a configuration or argument problem (each printed with its key).
 
-use crate::admin::Admin;
+use crate::admin::{purge, Admin};
 pub use crate::error::InputError;
 use clap::{Parser, Subcommand, ValueEnum};
 use sekisho_policy::model::Plan;
@@ -138,6 +138,9 @@ enum AdminCommand {
         #[arg(long, value_name = "FILE")]
         file: PathBuf,
     },
+    /// Remove what has ended now (sessions, links, pending logins, quiet
+    /// runs of wrong passwords), as every gateway does every ten minutes.
+    Purge,
 }
 
 /// Loads and validates the configuration, and checks the files it names
@@ -331,6 +334,10 @@ async fn admin(config: sekisho_config::Config, command: AdminCommand) -> anyhow:
                 }
                 Err(e) => return Err(e.into()),
             }
+        }
+        AdminCommand::Purge => {
+            let removed = purge(&admin.store, &admin.config, admin.clock.now()).await?;
+            println!("removed {removed} ended records");
         }
         AdminCommand::Users { tenant } => {
             let users = admin.users(tenant.as_deref()).await?;

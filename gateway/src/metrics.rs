@@ -173,8 +173,8 @@ pub static ACCOUNT_EVENTS: LazyLock<IntCounterVec> = LazyLock::new(|| {
 pub static THROTTLED: LazyLock<IntCounterVec> = LazyLock::new(|| {
     register_int_counter_vec!(
         "sekisho_throttled_total",
-        "Requests refused by the per-address limit",
-        &["endpoint"]
+        "Requests refused by a rate limit, by endpoint and limit (address, address_account, account)",
+        &["endpoint", "limit"]
     )
     .unwrap()
 });

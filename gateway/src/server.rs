@@ -105,7 +105,8 @@ impl BackgroundService for Changes {
     }
 }
 
-/// Removes expired sessions and tickets every ten minutes.
+/// Removes expired records every ten minutes (sessions, links, quiet runs
+/// of wrong passwords), and idle throttle state every minute.
 struct Purge {
     app: Arc<App>,
 }
@@ -127,13 +128,14 @@ impl BackgroundService for Purge {
             }
         }
         let mut tick = tokio::time::interval(Duration::from_secs(600));
+        let mut minute = tokio::time::interval(Duration::from_secs(60));
         loop {
             tokio::select! {
                 _ = shutdown.changed() => return,
+                _ = minute.tick() => self.app.throttle.forget_idle(),
                 _ = tick.tick() => {
-                    self.app.throttle.forget_idle();
-                    match self.app.store.purge_expired(self.app.clock.now()).await {
-                        Ok(n) if n > 0 => tracing::info!(removed = n, "purged expired sessions and tickets"),
+                    match crate::admin::purge(&self.app.store, &self.app.config, self.app.clock.now()).await {
+                        Ok(n) if n > 0 => tracing::info!(removed = n, "purged expired records"),
                         Ok(_) => {}
                         Err(e) => {
                             crate::metrics::STORE_ERRORS.with_label_values(&["purge"]).inc();

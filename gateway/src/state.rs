@@ -117,7 +117,7 @@ impl App {
         peer.options.idle_timeout = Some(u.idle_timeout);
         let hsts = config.internet.public_url.starts_with("https://");
 
-        let throttle = crate::throttle::Throttle::new(config.throttle.per_ip_per_minute);
+        let throttle = crate::throttle::Throttle::new(&config.throttle);
         Ok(App {
             config,
             store,
@@ -219,9 +219,31 @@ impl App {
     /// Applies the per-address limit for `endpoint`; `Some` is the 429 page.
     pub fn throttled(&self, req: &Req, endpoint: &'static str) -> Option<Answer> {
         let ip: std::net::IpAddr = req.client_ip.parse().ok()?;
-        let wait = self.throttle.check(ip).err()?;
+        let refused = self.throttle.check(ip).err()?;
+        Some(self.throttle_page(req, endpoint, refused))
+    }
+
+    /// Applies the per-address and per-account limits for a request naming
+    /// `account` (a canonical login identifier); `Some` is the 429 page.
+    pub fn throttled_account(
+        &self,
+        req: &Req,
+        endpoint: &'static str,
+        account: &str,
+    ) -> Option<Answer> {
+        let ip: std::net::IpAddr = req.client_ip.parse().ok()?;
+        let refused = self.throttle.check_account(ip, account).err()?;
+        Some(self.throttle_page(req, endpoint, refused))
+    }
+
+    fn throttle_page(
+        &self,
+        req: &Req,
+        endpoint: &'static str,
+        (limit, wait): (crate::throttle::Limit, std::time::Duration),
+    ) -> Answer {
         crate::metrics::THROTTLED
-            .with_label_values(&[endpoint])
+            .with_label_values(&[endpoint, limit.as_str()])
             .inc();
         crate::audit::event(
             "throttled",
@@ -229,13 +251,11 @@ impl App {
                 client_ip: Some(&req.client_ip),
                 ..Default::default()
             },
-            endpoint,
+            &format!("{endpoint} {}", limit.as_str()),
         );
         let seconds = wait.as_secs().max(1);
-        Some(
-            self.error_page(req, 429)
-                .with_header("retry-after", seconds.to_string()),
-        )
+        self.error_page(req, 429)
+            .with_header("retry-after", seconds.to_string())
     }
 
     /// Sends a mail in the background, so the answer takes as long whether

@@ -149,3 +149,40 @@ async fn tls_with_a_private_ca_is_verified() {
         .unwrap()
         .is_some());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s51_a_run_short_of_the_threshold_carries_a_ttl_and_a_lock_none() {
+    use sekisho::store::AttemptRule;
+    let (store, server) = on_redis().await;
+    let rule = AttemptRule {
+        threshold: 3,
+        forget_after: 600,
+    };
+    store
+        .admit_attempt("sprayed@example.jp", rule, 1_000)
+        .await
+        .unwrap();
+    let ttl: i64 = server
+        .cli(&["TTL", "sekisho:f:sprayed@example.jp"])
+        .trim()
+        .parse()
+        .unwrap();
+    assert!((1..=600).contains(&ttl), "TTL {ttl}");
+    for _ in 0..3 {
+        store
+            .admit_attempt("locked@example.jp", rule, 1_000)
+            .await
+            .unwrap();
+    }
+    let ttl = server.cli(&["TTL", "sekisho:f:locked@example.jp"]);
+    assert_eq!(ttl.trim(), "-1", "a lock has no TTL");
+    // A plain counter an earlier version wrote is taken over.
+    server.cli(&["SET", "sekisho:f:old@example.jp", "2"]);
+    assert_eq!(
+        store
+            .admit_attempt("old@example.jp", rule, 1_000)
+            .await
+            .unwrap(),
+        sekisho_policy::lock::Admission::Checked(3)
+    );
+}

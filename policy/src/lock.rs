@@ -21,6 +21,36 @@ pub enum Admission {
     Locked,
 }
 
+/// How one identifier's failures count: `threshold` in a row lock it, and
+/// a run that stops short of it is forgotten after `forget_after` seconds
+/// without an attempt (S51), as Keycloak's "max delta time" does, so a
+/// spray over many identifiers leaves nothing behind. A run that reached
+/// the threshold is kept: it is a lock, and an unknown identifier's must
+/// last as a real account's does, or the difference would tell them apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AttemptRule {
+    pub threshold: u32,
+    pub forget_after: i64,
+}
+
+impl AttemptRule {
+    /// Whether a run of `count` last counted at `last` is over by `now`.
+    pub fn forgotten(&self, count: u32, last: UnixTime, now: UnixTime) -> bool {
+        count < self.threshold && now.saturating_sub(last) >= self.forget_after
+    }
+
+    /// Admission for an attempt at `now`, after a run of `count` last
+    /// counted at `last`.
+    pub fn admit(&self, count: u32, last: UnixTime, now: UnixTime) -> Admission {
+        let before = if self.forgotten(count, last, now) {
+            0
+        } else {
+            count
+        };
+        admit(before, self.threshold)
+    }
+}
+
 /// Decides admission from the count before this attempt.
 pub fn admit(failures_before: u32, threshold: u32) -> Admission {
     if failures_before >= threshold {
@@ -44,6 +74,24 @@ pub fn mail_allowed(last_sent: Option<UnixTime>, now: UnixTime, interval: i64) -
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const RULE: AttemptRule = AttemptRule {
+        threshold: 10,
+        forget_after: 86_400,
+    };
+
+    #[test]
+    fn s51_a_run_short_of_the_threshold_is_forgotten_after_a_quiet_day() {
+        assert_eq!(RULE.admit(9, 0, 86_399), Admission::Checked(10));
+        assert_eq!(RULE.admit(9, 0, 86_400), Admission::Checked(1));
+        assert!(RULE.forgotten(1, 0, 86_400));
+    }
+
+    #[test]
+    fn s51_a_run_that_reached_the_threshold_is_a_lock_and_stays() {
+        assert_eq!(RULE.admit(10, 0, 10 * 86_400), Admission::Locked);
+        assert!(!RULE.forgotten(10, 0, 10 * 86_400));
+    }
 
     #[test]
     fn s09_tenth_failure_locks() {

@@ -93,7 +93,7 @@ impl GatewayOptions {
             extra: String::new(),
             session: "[session]\nidle_minutes = 30\nabsolute_hours = 12\n".into(),
             hashing: "[password_hashing]\npool_threads = 2\n".into(),
-            throttle: "[throttle]\nper_ip_per_minute = 100000\n".into(),
+            throttle: "[throttle]\nper_ip_per_minute = 100000\nper_address_account_per_minute = 100000\nper_account_per_minute = 100000\n".into(),
             two_step: false,
             closed: false,
             listen: None,

@@ -355,7 +355,7 @@ async fn s15_password_spraying_meets_the_per_address_limit_first() {
     assert_eq!(proxy.login(&accounts[0], GOOD_PASSWORD).await.status, 303);
     let metrics = env.gw.metrics().await;
     assert!(
-        metrics.contains("sekisho_throttled_total{endpoint=\"login\"} 30"),
+        metrics.contains("sekisho_throttled_total{endpoint=\"login\",limit=\"address\"} 30"),
         "{metrics}"
     );
 }
@@ -616,4 +616,85 @@ async fn admin_unlock_command() {
     assert_eq!(c.login(email, GOOD_PASSWORD).await.status, 303);
     let out = env.gw.admin(&["unlock", "nobody@example.jp"]);
     assert_eq!(out.status.code(), Some(2));
+}
+
+/// Rows in the embedded store's failure counters.
+fn failure_rows(env: &Env) -> i64 {
+    let db = rusqlite::Connection::open_with_flags(
+        env.gw.data_dir().join("data/sekisho.sqlite3"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .unwrap();
+    db.query_row("SELECT count(*) FROM failures", [], |r| r.get(0))
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s51_a_spray_of_unknown_identifiers_leaves_the_store_bounded_after_the_purge() {
+    let mut env = Env::start().await;
+    // A spray: one wrong password for each of 300 addresses nobody has.
+    let mut c = env.client();
+    for i in 0..300 {
+        let r = c.login(&format!("sprayed{i}@example.jp"), WRONG).await;
+        assert!(r.body.contains(FAILED_MESSAGE), "{}", r.status);
+    }
+    // And one unknown address driven to the lock, which must stay as a
+    // real account's lock does (else its answer would tell them apart).
+    let r = fail(&mut c, "ghost@example.jp", 11).await;
+    assert!(r.body.contains(LOCK_MESSAGE));
+    assert_eq!(failure_rows(&env), 301);
+    // Within the day the runs still count; after a quiet day the purge
+    // (every gateway's, every ten minutes; here the command) removes them.
+    let purge = env.gw.admin(&["purge"]);
+    assert!(purge.status.success());
+    assert_eq!(failure_rows(&env), 301);
+    env.gw.advance_clock(25 * 3600);
+    let purge = env.gw.admin(&["purge"]);
+    assert!(
+        purge.status.success(),
+        "{}",
+        String::from_utf8_lossy(&purge.stderr)
+    );
+    assert!(String::from_utf8_lossy(&purge.stdout).contains("removed"));
+    assert_eq!(failure_rows(&env), 1, "only the lock is left");
+    let r = c.login("ghost@example.jp", WRONG).await;
+    assert!(r.body.contains(LOCK_MESSAGE), "the lock outlived the purge");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_office_behind_one_address_logs_in_at_nine_while_one_account_is_guessed() {
+    // The shipped limits: 300 a minute per address, 5 per address and
+    // account, 20 per account.
+    let env = Env::start_with(|o| GatewayOptions {
+        throttle: "[throttle]\n".into(),
+        ..o
+    })
+    .await;
+    let staff: Vec<String> = (0..30).map(|i| format!("staff{i}@example.jp")).collect();
+    for s in &staff {
+        let link = env.invite_holder(s);
+        assert_eq!(
+            env.client().register(&link, GOOD_PASSWORD).await.status,
+            200
+        );
+    }
+    // Everyone logs in from the office's one address at once; one of them
+    // mistypes five times first.
+    let office = || Client::from_address(&env.gw.base, Some("127.0.0.3".parse().unwrap()));
+    let mut typo = office();
+    for _ in 0..5 {
+        let r = typo.login(&staff[0], WRONG).await;
+        assert_eq!(r.status, 200, "attempts within the limit are answered");
+    }
+    let r = typo.login(&staff[0], GOOD_PASSWORD).await;
+    assert_eq!(r.status, 429, "the sixth try in a minute waits");
+    assert!(r.header("retry-after").is_some());
+    for s in &staff[1..] {
+        assert_eq!(office().login(s, GOOD_PASSWORD).await.status, 303, "{s}");
+    }
+    let metrics = env.gw.metrics().await;
+    assert!(
+        metrics.contains("sekisho_throttled_total{endpoint=\"login\",limit=\"address_account\"} 1"),
+        "{metrics}"
+    );
 }

@@ -55,10 +55,11 @@ async fn read(
     req: &Req,
     endpoint: &'static str,
 ) -> Result<(Form, String), Outcome> {
-    if let Some(answer) = app.throttled(req, endpoint) {
+    let form = read_post(app, session, req).await?;
+    let named = canonical_identifier(form.get("email"));
+    if let Some(answer) = app.throttled_account(req, endpoint, &named) {
         return Err(("throttled", answer));
     }
-    let form = read_post(app, session, req).await?;
     let csrf_ok = req
         .cookies
         .pre()

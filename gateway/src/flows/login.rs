@@ -127,13 +127,14 @@ pub async fn submit(
     route: Route,
     kind: Kind,
 ) -> Outcome {
-    if let Some(answer) = app.throttled(req, "login") {
-        return ("throttled", answer);
-    }
     let form = match read_post(app, session, req).await {
         Ok(f) => f,
         Err(o) => return o,
     };
+    let named = canonical_identifier(form.get("email"));
+    if let Some(answer) = app.throttled_account(req, "login", &named) {
+        return ("throttled", answer);
+    }
     let t = req.lang.texts();
     let next = safe_return_path(form.get("next"));
     let typed_email = form.get("email");

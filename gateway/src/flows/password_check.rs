@@ -43,10 +43,10 @@ pub async fn check(app: &Arc<App>, identifier: &str, password: &str, who: &Who<'
         return Checked::Invalid;
     }
     // Count first, check after: no race can try more than the threshold.
-    let threshold = app.config.lock.threshold;
+    let rule = app.config.lock.password_rule();
     let attempt = match app
         .store
-        .admit_attempt(identifier, threshold, app.clock.now())
+        .admit_attempt(identifier, rule, app.clock.now())
         .await
     {
         Ok(Admission::Checked(n)) => n,
@@ -105,7 +105,7 @@ pub async fn check(app: &Arc<App>, identifier: &str, password: &str, who: &Who<'
         Some(_) => "wrong_password",
     };
     failed(user.as_ref(), reason);
-    if !locks_now(attempt, threshold) {
+    if !locks_now(attempt, rule.threshold) {
         return Checked::Invalid;
     }
     // Unknown addresses "lock" exactly like real ones; only an active

@@ -917,10 +917,10 @@ pub async fn submit_recovery(app: &Arc<App>, session: &mut Session, req: &Req) -
 /// Counts a code attempt on the user's own counter before it is checked.
 /// `Err` when the cap was reached earlier: the account is blocked.
 async fn admit_code(app: &Arc<App>, req: &Req, p: &Pending) -> Result<u32, Outcome> {
-    let cap = app.config.two_step.code_cap;
+    let rule = app.config.lock.code_rule(app.config.two_step.code_cap);
     match app
         .store
-        .admit_attempt(&code_counter(&p.user.id), cap, app.clock.now())
+        .admit_attempt(&code_counter(&p.user.id), rule, app.clock.now())
         .await
     {
         Ok(Admission::Checked(n)) => Ok(n),

@@ -352,25 +352,98 @@ pub async fn expired_records_are_purged(store: SharedStore) {
     );
 }
 
+/// The manual's lock: ten in a row, a quiet day forgets a shorter run.
+const RULE: AttemptRule = AttemptRule {
+    threshold: 10,
+    forget_after: sekisho_policy::DAY,
+};
+
+pub async fn quiet_runs_are_forgotten_and_locks_kept(store: SharedStore) {
+    let later = NOW + sekisho_policy::DAY;
+    // A spray: one attempt on each of many unknown identifiers.
+    for i in 0..200 {
+        let id = format!("nobody{i}@example.jp");
+        assert_eq!(
+            store.admit_attempt(&id, RULE, NOW).await.unwrap(),
+            Admission::Checked(1)
+        );
+    }
+    // One identifier driven to the threshold: a lock, kept.
+    for _ in 0..10 {
+        store
+            .admit_attempt("target@example.jp", RULE, NOW)
+            .await
+            .unwrap();
+    }
+    // A run short of the threshold counts on within the day...
+    assert_eq!(
+        store
+            .admit_attempt("nobody0@example.jp", RULE, later - 1)
+            .await
+            .unwrap(),
+        Admission::Checked(2)
+    );
+    // ...and starts again after a quiet day, whether or not purged.
+    assert_eq!(
+        store
+            .admit_attempt("nobody1@example.jp", RULE, later)
+            .await
+            .unwrap(),
+        Admission::Checked(1)
+    );
+    // The purge keeps the lock. (How the forgotten runs leave the store
+    // is each backend's: the embedded one deletes them here, Redis by
+    // their TTL; each has its own test of that.)
+    store
+        .forget_quiet_failures(RULE, later + sekisho_policy::DAY)
+        .await
+        .unwrap();
+    let left = store.export().await.unwrap().failures;
+    assert!(
+        left.iter()
+            .any(|(id, n)| id == "target@example.jp" && *n == 10),
+        "{left:?}"
+    );
+    assert_eq!(
+        store
+            .admit_attempt("target@example.jp", RULE, later + 30 * sekisho_policy::DAY)
+            .await
+            .unwrap(),
+        Admission::Locked
+    );
+}
+
 pub async fn attempts_are_admitted_up_to_the_threshold(store: SharedStore) {
     for n in 1..=10 {
         assert_eq!(
-            store.admit_attempt("a@example.jp", 10, NOW).await.unwrap(),
+            store
+                .admit_attempt("a@example.jp", RULE, NOW)
+                .await
+                .unwrap(),
             Admission::Checked(n)
         );
     }
     assert_eq!(
-        store.admit_attempt("a@example.jp", 10, NOW).await.unwrap(),
+        store
+            .admit_attempt("a@example.jp", RULE, NOW)
+            .await
+            .unwrap(),
         Admission::Locked
     );
     assert_eq!(
-        store.admit_attempt("b@example.jp", 10, NOW).await.unwrap(),
+        store
+            .admit_attempt("b@example.jp", RULE, NOW)
+            .await
+            .unwrap(),
         Admission::Checked(1),
         "per identifier"
     );
     store.clear_failures("a@example.jp").await.unwrap();
     assert_eq!(
-        store.admit_attempt("a@example.jp", 10, NOW).await.unwrap(),
+        store
+            .admit_attempt("a@example.jp", RULE, NOW)
+            .await
+            .unwrap(),
         Admission::Checked(1)
     );
 }
@@ -380,7 +453,7 @@ pub async fn concurrent_attempts_never_pass_the_threshold(store: SharedStore) {
     for _ in 0..50 {
         let s = store.clone();
         tasks.push(tokio::spawn(async move {
-            s.admit_attempt("race@example.jp", 10, NOW).await.unwrap()
+            s.admit_attempt("race@example.jp", RULE, NOW).await.unwrap()
         }));
     }
     let mut checked = Vec::new();
@@ -401,7 +474,7 @@ pub async fn lock_and_unlock_by_ticket(store: SharedStore) {
     seed(&*store, "1").await;
     for _ in 0..10 {
         store
-            .admit_attempt("holder1@example.jp", 10, NOW)
+            .admit_attempt("holder1@example.jp", RULE, NOW)
             .await
             .unwrap();
     }
@@ -430,7 +503,7 @@ pub async fn lock_and_unlock_by_ticket(store: SharedStore) {
     assert!(!u.locked);
     assert_eq!(
         store
-            .admit_attempt("holder1@example.jp", 10, NOW)
+            .admit_attempt("holder1@example.jp", RULE, NOW)
             .await
             .unwrap(),
         Admission::Checked(1),
@@ -515,7 +588,7 @@ pub async fn reset_sets_password_unlocks_and_ends_sessions(store: SharedStore) {
         .unwrap();
     for _ in 0..10 {
         store
-            .admit_attempt("holder1@example.jp", 10, NOW)
+            .admit_attempt("holder1@example.jp", RULE, NOW)
             .await
             .unwrap();
     }
@@ -543,7 +616,7 @@ pub async fn reset_sets_password_unlocks_and_ends_sessions(store: SharedStore) {
     assert!(store.session_view("s1").await.unwrap().is_none());
     assert_eq!(
         store
-            .admit_attempt("holder1@example.jp", 10, NOW)
+            .admit_attempt("holder1@example.jp", RULE, NOW)
             .await
             .unwrap(),
         Admission::Checked(1)
@@ -1326,7 +1399,7 @@ pub async fn populate(store: &dyn Store) {
         .await
         .unwrap();
     store
-        .admit_attempt("holder1@example.jp", 10, NOW)
+        .admit_attempt("holder1@example.jp", RULE, NOW)
         .await
         .unwrap();
     store
@@ -1429,6 +1502,7 @@ macro_rules! store_conformance_tests {
             email_change_to_a_taken_address_is_refused,
             method_change_by_link_or_menu,
             two_step_registration_waits_for_its_generation,
+            quiet_runs_are_forgotten_and_locks_kept,
             totp_steps_are_accepted_once_and_in_order,
             a_totp_seed_is_replaced_only_from_what_it_is,
             sms_codes_are_single_use_and_expire,

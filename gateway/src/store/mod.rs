@@ -14,7 +14,7 @@ pub mod sqlite;
 
 use async_trait::async_trait;
 use sekisho_policy::line::AccessRoute;
-use sekisho_policy::lock::Admission;
+pub use sekisho_policy::lock::{Admission, AttemptRule};
 use sekisho_policy::model::{LoginMethod, Plan, Role, Route, UserStatus};
 use sekisho_policy::ticket::TicketPurpose;
 use sekisho_policy::UnixTime;
@@ -457,13 +457,19 @@ pub trait Store: Send + Sync + 'static {
 
     /// Counts a password attempt for `identifier` before it is checked:
     /// `Checked(n)` for the n-th attempt in a row, or `Locked` once
-    /// `threshold` were made — then nothing is counted or checked (S11).
+    /// `rule.threshold` were made — then nothing is counted or checked
+    /// (S11). A run short of the threshold and quiet for
+    /// `rule.forget_after` starts again (S51).
     async fn admit_attempt(
         &self,
         identifier: &str,
-        threshold: u32,
+        rule: AttemptRule,
         now: UnixTime,
     ) -> StoreResult<Admission>;
+    /// Removes the runs `rule` has forgotten by `now`, so a spray of
+    /// unknown identifiers leaves nothing behind (S51); how many went.
+    /// Stores whose records expire by themselves remove none here.
+    async fn forget_quiet_failures(&self, rule: AttemptRule, now: UnixTime) -> StoreResult<u64>;
     /// Forgets the attempts of `identifier` (after a correct password).
     async fn clear_failures(&self, identifier: &str) -> StoreResult<()>;
     /// Marks the user locked and issues the unlock ticket, in one step.

@@ -79,6 +79,7 @@ pub struct RedisStore {
     changes: tokio::sync::broadcast::Sender<Change>,
     view: ::redis::Script,
     count_event: ::redis::Script,
+    admit_attempt: ::redis::Script,
 }
 
 fn unavailable(e: impl std::fmt::Display) -> StoreError {
@@ -115,6 +116,37 @@ return {s, u, t}
 
 /// The embedded store's fixed window: it starts at the first event and
 /// lasts `window` seconds of the gateway's clock.
+/// One password attempt for an identifier (S11, S51): the run and its last
+/// time in one hash, counted atomically; a run short of the threshold
+/// expires after the quiet period by its TTL, one that reached it stays.
+/// A plain counter from an earlier version is taken over as the run.
+/// Returns the attempt's number, or -1 when locked (nothing counted).
+const ADMIT_ATTEMPT_SCRIPT: &str = r#"
+local threshold, forget, now = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local count, last = 0, now
+if redis.call('TYPE', KEYS[1]).ok == 'string' then
+  count = tonumber(redis.call('GET', KEYS[1])) or 0
+  redis.call('DEL', KEYS[1])
+else
+  local v = redis.call('HMGET', KEYS[1], 'count', 'at')
+  count, last = tonumber(v[1]) or 0, tonumber(v[2]) or now
+end
+if count < threshold and now - last >= forget then count = 0 end
+if count >= threshold then
+  redis.call('HSET', KEYS[1], 'count', count, 'at', last)
+  redis.call('PERSIST', KEYS[1])
+  return -1
+end
+count = count + 1
+redis.call('HSET', KEYS[1], 'count', count, 'at', now)
+if count < threshold then
+  redis.call('EXPIRE', KEYS[1], forget)
+else
+  redis.call('PERSIST', KEYS[1])
+end
+return count
+"#;
+
 const COUNT_EVENT_SCRIPT: &str = r#"
 local now, win = tonumber(ARGV[1]), tonumber(ARGV[2])
 local v = redis.call('HMGET', KEYS[1], 'count', 'end')
@@ -758,6 +790,7 @@ impl RedisStore {
             changes: tokio::sync::broadcast::channel(4096).0,
             view: ::redis::Script::new(VIEW_SCRIPT),
             count_event: ::redis::Script::new(COUNT_EVENT_SCRIPT),
+            admit_attempt: ::redis::Script::new(ADMIT_ATTEMPT_SCRIPT),
         })
     }
 
@@ -1229,17 +1262,33 @@ impl Store for RedisStore {
     async fn admit_attempt(
         &self,
         identifier: &str,
-        threshold: u32,
-        _now: UnixTime,
+        rule: AttemptRule,
+        now: UnixTime,
     ) -> StoreResult<Admission> {
-        // One INCR: racing attempts each get their own number, none lost
+        // One script: racing attempts each get their own number, none lost
         // (S11). Numbers past the threshold are refused unchecked.
         let key = self.k("f", identifier);
-        let after: i64 = self
-            .run(|mut c| async move { c.incr(key, 1).await })
+        let script = &self.admit_attempt;
+        let n: i64 = self
+            .run(|mut c| async move {
+                script
+                    .key(key)
+                    .arg(rule.threshold)
+                    .arg(rule.forget_after.max(1))
+                    .arg(now)
+                    .invoke_async(&mut c)
+                    .await
+            })
             .await?;
-        let before = u32::try_from(after.saturating_sub(1)).unwrap_or(u32::MAX);
-        Ok(sekisho_policy::lock::admit(before, threshold))
+        Ok(match u32::try_from(n) {
+            Ok(n) if n > 0 => Admission::Checked(n),
+            _ => Admission::Locked,
+        })
+    }
+
+    async fn forget_quiet_failures(&self, _rule: AttemptRule, _now: UnixTime) -> StoreResult<u64> {
+        // Each run short of the threshold carries its own TTL.
+        Ok(0)
     }
 
     async fn clear_failures(&self, identifier: &str) -> StoreResult<()> {
@@ -1975,7 +2024,17 @@ impl Store for RedisStore {
             .await?;
         for key in self.scan_kind("f").await? {
             let identifier = strip(&key, "f");
-            let n: Option<u32> = self.run(|mut c| async move { c.get(key).await }).await?;
+            let n: Option<u32> = self
+                .run(|mut c| async move {
+                    // A plain counter from an earlier version, or a run.
+                    let kind: String = ::redis::cmd("TYPE").arg(&key).query_async(&mut c).await?;
+                    if kind == "string" {
+                        c.get(&key).await
+                    } else {
+                        c.hget(&key, "count").await
+                    }
+                })
+                .await?;
             if let Some(n) = n {
                 dump.failures.push((identifier, n));
             }
@@ -2036,11 +2095,18 @@ impl Store for RedisStore {
         for b in &dump.trusted {
             self.add_trusted_browser(b.clone()).await?;
         }
+        // Runs start again from the import (the dump keeps counts only).
+        let imported_at = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
         for (identifier, count) in &dump.failures {
             let key = self.k("f", identifier);
             let count = *count;
             let (): () = self
-                .run(|mut c| async move { c.set(key, count).await })
+                .run(|mut c| async move {
+                    c.hset_multiple(&key, &[("count", count as i64), ("at", imported_at)])
+                        .await
+                })
                 .await?;
         }
         Ok(())

@@ -31,6 +31,7 @@ CREATE TABLE IF NOT EXISTS tickets (
 CREATE INDEX IF NOT EXISTS tickets_by_user ON tickets(user_id, purpose);
 CREATE INDEX IF NOT EXISTS tickets_by_expiry ON tickets(expires_at);
 CREATE TABLE IF NOT EXISTS failures (identifier TEXT PRIMARY KEY, count INTEGER NOT NULL, updated_at INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS failures_by_time ON failures(updated_at);
 CREATE TABLE IF NOT EXISTS pending (
     id_hash TEXT PRIMARY KEY, user_id TEXT NOT NULL, expires_at INTEGER NOT NULL, data TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS pending_by_user ON pending(user_id);
@@ -526,22 +527,22 @@ impl Store for SqliteStore {
     async fn admit_attempt(
         &self,
         identifier: &str,
-        threshold: u32,
+        rule: AttemptRule,
         now: UnixTime,
     ) -> StoreResult<Admission> {
         let identifier = identifier.to_string();
         self.run(move |c| {
             let tx = begin(c)?;
-            let before: u32 = tx
+            let (count, last): (u32, i64) = tx
                 .query_row(
-                    "SELECT count FROM failures WHERE identifier = ?1",
+                    "SELECT count, updated_at FROM failures WHERE identifier = ?1",
                     [&identifier],
-                    |r| r.get(0),
+                    |r| Ok((r.get(0)?, r.get(1)?)),
                 )
                 .optional()
                 .map_err(unavailable)?
-                .unwrap_or(0);
-            let admission = sekisho_policy::lock::admit(before, threshold);
+                .unwrap_or((0, now));
+            let admission = rule.admit(count, last, now);
             if let Admission::Checked(n) = admission {
                 tx.execute(
                     "INSERT INTO failures (identifier, count, updated_at) VALUES (?1, ?2, ?3) \
@@ -552,6 +553,19 @@ impl Store for SqliteStore {
                 tx.commit().map_err(unavailable)?;
             }
             Ok(admission)
+        })
+        .await
+    }
+
+    async fn forget_quiet_failures(&self, rule: AttemptRule, now: UnixTime) -> StoreResult<u64> {
+        let quiet_since = now.saturating_sub(rule.forget_after);
+        self.run(move |c| {
+            c.execute(
+                "DELETE FROM failures WHERE updated_at <= ?1 AND count < ?2",
+                params![quiet_since, rule.threshold],
+            )
+            .map(|n| n as u64)
+            .map_err(unavailable)
         })
         .await
     }
@@ -1431,7 +1445,9 @@ impl Store for SqliteStore {
             }
             for (identifier, count) in &dump.failures {
                 tx.execute(
-                    "INSERT INTO failures (identifier, count, updated_at) VALUES (?1, ?2, 0)",
+                    // Runs start again from the import (the dump keeps
+                    // counts only).
+                    "INSERT INTO failures (identifier, count, updated_at) VALUES (?1, ?2, unixepoch())",
                     params![identifier, count],
                 )
                 .map_err(unavailable)?;
