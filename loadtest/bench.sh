@@ -311,6 +311,7 @@ value hash_rate "$("$BIN/sekisho" hash-rate --config "$W/gw/main.toml" --seconds
 rss() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 gpid=$(pgrep -f "sekisho run --config $W/gw/main.toml" | head -1)
 cookie="sekisho=$(head -1 "$W/gw/load/cookies.txt")"
+value p8_rss_before_mib "$(rss "$gpid" | awk '{print $1/1024}')"
 "$LT" idle --addr 127.0.0.1:8440 --cookie "$cookie" --connections 10000 --hold-seconds 8 > "$W/idle.json" &
 idle_pid=$!; sleep 6; peak=$(rss "$gpid"); wait $idle_pid
 value p8_rss_mib "$(echo "$peak" | awk '{print $1/1024}')"

@@ -303,7 +303,9 @@ pub struct RawMetrics {
 pub struct RawLimits {
     pub form_body_bytes: usize,
     /// Per-connection read buffer of the listeners (Pingora's default is
-    /// 64 KiB, which 10,000 idle keep-alive connections turn into 640 MiB).
+    /// 64 KiB, which 10,000 idle keep-alive connections turn into 640 MiB;
+    /// 1 KiB still takes a typical request in one read, and bodies are read
+    /// past it).
     pub client_read_buffer_bytes: usize,
     pub form_body_timeout_ms: u64,
     /// Longest wait for each read of a request body (nginx
@@ -330,7 +332,7 @@ impl Default for RawLimits {
     fn default() -> Self {
         RawLimits {
             form_body_bytes: 16384,
-            client_read_buffer_bytes: 4096,
+            client_read_buffer_bytes: 1024,
             form_body_timeout_ms: 10000,
             client_read_timeout_ms: 10000,
             header_timeout_ms: 10000,

@@ -351,7 +351,9 @@ async fn refuse(mut stream: Stream, why: Refusal) {
         AsyncWriteExt::shutdown(&mut stream).await
     })
     .await;
-    let mut sink = [0u8; 4096];
+    // On the heap: an array here would sit in every connection's future,
+    // refused or not (4 KiB each of 10,000 idle connections, P8).
+    let mut sink = vec![0u8; 4096];
     let drain = async {
         let mut drained = 0usize;
         while drained < 256 * 1024 {
@@ -448,6 +450,33 @@ mod tests {
             assert!(!head_is_complete(&whole[..end], &mut scanned), "at {end}");
         }
         assert!(head_is_complete(whole, &mut scanned));
+    }
+
+    /// What an idle connection holds while it waits is these futures'
+    /// state: kept small, since 10,000 of them wait at once (P8).
+    #[tokio::test]
+    async fn the_futures_an_idle_connection_waits_in_stay_small() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let _client = tokio::net::TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (server, _) = listener.accept().await.unwrap();
+        let mut stream: Stream = Box::new(pingora::protocols::l4::stream::Stream::from(server));
+        let (_stop, shutdown) = tokio::sync::watch::channel(false);
+        let limits = limits(1, 1);
+        let waiting = read_head(&mut stream, false, &limits, &shutdown);
+        assert!(
+            std::mem::size_of_val(&waiting) <= 768,
+            "read_head's future is {} bytes",
+            std::mem::size_of_val(&waiting)
+        );
+        drop(waiting);
+        let refusing = refuse(stream, Refusal::HeaderTooLarge);
+        assert!(
+            std::mem::size_of_val(&refusing) <= 512,
+            "refuse's future is {} bytes",
+            std::mem::size_of_val(&refusing)
+        );
     }
 
     fn limits(per_address: usize, total: usize) -> ConnectionLimits {

@@ -230,9 +230,11 @@ pub fn build(records: &[Record]) -> Report {
         },
         pass: rss.is_finite().then_some(rss <= 200.0),
         detail: format!(
-            "{:.0} connections held, {:.0} answered",
+            "{:.0} connections held, {:.0} answered; {:.0} MiB before them, so {:.1} KiB per connection",
             val("p8_connections"),
-            val("p8_answered")
+            val("p8_answered"),
+            val("p8_rss_before_mib"),
+            (rss - val("p8_rss_before_mib")) * 1024.0 / val("p8_connections")
         ),
     });
     for (label, dir) in [
