@@ -114,6 +114,7 @@ impl Admin {
             two_step: None,
             two_step_generation: 0,
             last_totp_step: None,
+            last_login_at: None,
             identity: None,
         };
         let (link, ticket) = self.invitation_ticket(&holder.id);

@@ -23,6 +23,13 @@ pub fn random_bytes(n: usize) -> Vec<u8> {
     bytes
 }
 
+/// A short random reference for an error page and its log line: 48 bits,
+/// in groups support can read out over the phone (e.g. `3f9a-c2e1-07bd`).
+pub fn reference() -> String {
+    let h = hex::encode(random_bytes(6));
+    format!("{}-{}-{}", &h[..4], &h[4..8], &h[8..])
+}
+
 /// A random id for records (users, tenants): 128 bits, hex.
 pub fn random_id() -> String {
     hex::encode(random_bytes(16))

@@ -139,14 +139,40 @@ impl App {
     }
 
     pub fn chrome(&self, req: &Req) -> Chrome {
-        Chrome::new(req.lang, &self.config.service_name, &req.here())
+        // A page shown after a POST switches language to a page that a GET
+        // can show again (S: no dead ends).
+        let here = if req.method == "GET" || req.method == "HEAD" {
+            req.here()
+        } else {
+            crate::flows::landing_after_post(&req.path).to_string()
+        };
+        Chrome::new(req.lang, &self.config.service_name, &here)
     }
 
-    /// The error page for `status`, in the request's language.
+    /// The error page for `status`, in the request's language, with the
+    /// ways back and a reference that the log line below carries too.
     pub fn error_page(&self, req: &Req, status: u16) -> Answer {
         let c = self.chrome(req);
-        let (title, text) = error_texts(c.t, status);
-        let link = Some(("/.sekisho/login", c.t.back_to_login));
+        let t = c.t;
+        let (title, text) = error_texts(t, status);
+        let reference = crate::crypto::reference();
+        if status >= 500 {
+            tracing::warn!(reference = %reference, status, path = %req.path, route = req.route.as_str(), "error page");
+        } else {
+            tracing::info!(reference = %reference, status, path = %req.path, route = req.route.as_str(), "error page");
+        }
+        let here = req.here();
+        let mut links = Vec::new();
+        let repeatable = req.method == "GET" || req.method == "HEAD";
+        if matches!(status, 429 | 502 | 503) && repeatable {
+            links.push((here.as_str(), t.way_retry));
+        }
+        if req.cookies.session().is_some() {
+            links.push(("/", t.way_service));
+            links.push(("/.sekisho/menu", t.way_menu));
+        } else {
+            links.push(("/.sekisho/login", t.back_to_login));
+        }
         Answer::html(
             status,
             render(&MessagePage {
@@ -154,7 +180,8 @@ impl App {
                 title,
                 text,
                 checks: Vec::new(),
-                link,
+                links,
+                reference: Some(&reference),
             }),
         )
     }
@@ -168,6 +195,18 @@ impl App {
         text: &str,
         link: Option<(&str, &str)>,
     ) -> Answer {
+        self.page_with_ways(req, status, title, text, link.into_iter().collect())
+    }
+
+    /// A page with a title, a sentence and its ways on, the main one first.
+    pub fn page_with_ways(
+        &self,
+        req: &Req,
+        status: u16,
+        title: &str,
+        text: &str,
+        links: Vec<(&str, &str)>,
+    ) -> Answer {
         let c = self.chrome(req);
         Answer::html(
             status,
@@ -176,7 +215,8 @@ impl App {
                 title,
                 text,
                 checks: Vec::new(),
-                link,
+                links,
+                reference: None,
             }),
         )
     }

@@ -242,9 +242,21 @@ pub fn content_security_policy(provider_origins: &[String]) -> String {
         form_action.push_str(origin);
     }
     format!(
-        "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action {form_action}; frame-ancestors 'none'; base-uri 'none'"
+        "default-src 'none'; script-src {}; style-src 'self'; img-src 'self' data:; form-action {form_action}; frame-ancestors 'none'; base-uri 'none'",
+        &*SCRIPT_SOURCE
     )
 }
+
+/// The pages' inline script, allowed by its SHA-256 and nothing else.
+static SCRIPT_SOURCE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    use base64::Engine;
+    use sha2::Digest;
+    let hash = sha2::Sha256::digest(sekisho_pages::SCRIPT.as_bytes());
+    format!(
+        "'sha256-{}'",
+        base64::engine::general_purpose::STANDARD.encode(hash)
+    )
+});
 
 /// Writes `answer`, framed by Content-Length, with the security headers
 /// (Pingora's `response_filter` does not run on answers written here).

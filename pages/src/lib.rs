@@ -12,6 +12,10 @@ pub use texts::{Texts, EN, JA};
 /// The stylesheet served at `/.sekisho/static/sekisho.css`.
 pub const STYLESHEET: &str = include_str!("../templates/sekisho.css");
 
+/// The pages' one script (password visibility, copy and save), inline on
+/// every page and allowed by its hash ([`script_hash`]).
+pub const SCRIPT: &str = include_str!("../templates/sekisho.js");
+
 /// The languages pages come in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lang {
@@ -204,7 +208,8 @@ pub struct Field<'a> {
     pub autocomplete: &'a str,
 }
 
-/// A choice of a [`FormPage`]: (value, label, selected).
+/// A choice of a [`FormPage`], shown as radio buttons (the manual's 2段階認証設定
+/// does; a small set reads better on a phone): (value, label, checked).
 #[derive(Debug, Clone)]
 pub struct Select<'a> {
     pub label: &'a str,
@@ -287,7 +292,10 @@ pub struct CodeForm<'a> {
     pub value: String,
     /// Offer "remember this browser" with it.
     pub remember: bool,
+    /// The button's text: the manual's 「>」.
     pub submit: &'a str,
+    /// What the button does, for screen readers (次へ, 認証コードを送信).
+    pub submit_name: &'a str,
 }
 
 /// Every page of the second step: set-up (SMS or authenticator app, with
@@ -304,10 +312,16 @@ pub struct TwoStepPage<'a> {
     pub csrf: &'a str,
     /// An inline SVG the gateway drew (never user input).
     pub qr_svg: Option<String>,
+    /// The key as base32, and in groups of four for typing in.
     pub secret: Option<String>,
+    pub secret_grouped: Option<String>,
+    /// The `otpauth://` URI: on a phone, the app opens from it.
+    pub otpauth: Option<String>,
     /// Shown with the "saved" checkbox that continues.
     pub recovery_code: Option<String>,
     pub form: Option<CodeForm<'a>>,
+    /// "Remember this browser for 30 days", from the configuration.
+    pub remember_label: String,
     /// Other actions, each a POST button: (action, label).
     pub buttons: Vec<(&'a str, &'a str)>,
     pub note: Option<&'a str>,
@@ -367,7 +381,34 @@ pub struct MessagePage<'a> {
     pub text: &'a str,
     /// Points to check, shown as a list under the text.
     pub checks: Vec<&'a str>,
-    pub link: Option<(&'a str, &'a str)>,
+    /// The ways on (href, label), the main one first: no page is a dead
+    /// end.
+    pub links: Vec<(&'a str, &'a str)>,
+    /// An error's reference, which support finds in the logs.
+    pub reference: Option<&'a str>,
+}
+
+/// A confirmation step before an action that cannot be taken back, as the
+/// manual's OK/キャンセル pages: it names what will happen, and sends the
+/// same form again with `confirmed=yes`.
+#[derive(Template)]
+#[template(path = "confirm.html")]
+pub struct ConfirmPage<'a> {
+    pub c: &'a Chrome,
+    pub title: &'a str,
+    pub text: &'a str,
+    /// What the action is about (label, value).
+    pub facts: Vec<(&'a str, String)>,
+    /// What else will happen, said plainly.
+    pub consequences: Vec<&'a str>,
+    pub action: &'a str,
+    pub csrf: &'a str,
+    /// The form's fields to send again (name, value).
+    pub hidden: Vec<(&'a str, String)>,
+    pub confirm_label: &'a str,
+    pub cancel_href: &'a str,
+    /// The confirm button warns (removal, line only).
+    pub danger: bool,
 }
 
 /// 回線認証 in the admin console: the access route and the line numbers.
@@ -427,9 +468,10 @@ pub fn password_problems(t: &'static Texts, problems: &[PasswordProblem]) -> Vec
     problems
         .iter()
         .map(|p| match p {
+            PasswordProblem::Empty => t.problem_empty.to_string(),
             PasswordProblem::TooShort => t.problem_too_short.to_string(),
             PasswordProblem::TooLong => t.problem_too_long.to_string(),
-            PasswordProblem::TooFewClasses(missing) => {
+            PasswordProblem::TooFewClasses { needed, missing } => {
                 let names: Vec<&str> = missing
                     .iter()
                     .map(|c| match c {
@@ -439,7 +481,15 @@ pub fn password_problems(t: &'static Texts, problems: &[PasswordProblem]) -> Vec
                         CharClass::Symbol => t.class_symbol,
                     })
                     .collect();
-                format!("{}{}", t.problem_classes, names.join(t.list_separator))
+                // 「あと1種類（英大文字・数字・記号のうち）…」: what is still
+                // needed, not every class that is missing.
+                format!(
+                    "{}{needed}{}{}{}",
+                    t.problem_classes_before,
+                    t.problem_classes_middle,
+                    names.join(t.class_separator),
+                    t.problem_classes_after
+                )
             }
             PasswordProblem::Common => t.problem_common.to_string(),
             PasswordProblem::Mismatch => t.problem_mismatch.to_string(),
@@ -510,12 +560,17 @@ mod tests {
     fn password_problems_in_words() {
         let p = password_problems(
             &JA,
-            &[PasswordProblem::TooFewClasses(vec![
-                CharClass::Upper,
-                CharClass::Digit,
-            ])],
+            &[PasswordProblem::TooFewClasses {
+                needed: 1,
+                missing: vec![CharClass::Upper, CharClass::Digit, CharClass::Symbol],
+            }],
         );
-        assert_eq!(p, vec!["次の種類の文字が足りません: 英大文字、数字"]);
+        assert_eq!(
+            p,
+            vec!["あと1種類（英大文字・数字・記号のうち）の文字を含めてください。"]
+        );
+        let p = password_problems(&JA, &[PasswordProblem::Empty]);
+        assert_eq!(p, vec!["パスワードを入力してください。"]);
     }
 
     #[test]

@@ -26,10 +26,16 @@ pub enum CharClass {
 /// One reason a new password is refused; pages say each in words.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PasswordProblem {
+    /// Nothing was typed: the only problem said.
+    Empty,
     TooShort,
     TooLong,
-    /// Fewer than three classes; lists the classes that are missing.
-    TooFewClasses(Vec<CharClass>),
+    /// Fewer than three classes: how many more are needed, and the classes
+    /// still missing to choose them from.
+    TooFewClasses {
+        needed: usize,
+        missing: Vec<CharClass>,
+    },
     /// On the common-password list, or a list word with digits and symbols
     /// stuck on the end.
     Common,
@@ -106,6 +112,9 @@ pub fn check_new_password(
     confirmation: &str,
 ) -> Result<String, Vec<PasswordProblem>> {
     let normalized = normalize(password);
+    if normalized.is_empty() {
+        return Err(vec![PasswordProblem::Empty]);
+    }
     let mut problems = Vec::new();
     let length = normalized.chars().count();
     if length < MIN_CHARS {
@@ -125,7 +134,10 @@ pub fn check_new_password(
         .into_iter()
         .filter(|c| !present.contains(c))
         .collect();
-        problems.push(PasswordProblem::TooFewClasses(missing));
+        problems.push(PasswordProblem::TooFewClasses {
+            needed: MIN_CLASSES - present.len(),
+            missing,
+        });
     }
     if length <= MAX_CHARS && is_common(&normalized) {
         problems.push(PasswordProblem::Common);
@@ -175,11 +187,23 @@ mod tests {
     #[test]
     fn missing_classes_are_named() {
         let err = check_new_password("abcdefgh", "abcdefgh").unwrap_err();
-        assert!(err.contains(&PasswordProblem::TooFewClasses(vec![
-            CharClass::Upper,
-            CharClass::Digit,
-            CharClass::Symbol
-        ])));
+        assert!(err.contains(&PasswordProblem::TooFewClasses {
+            needed: 2,
+            missing: vec![CharClass::Upper, CharClass::Digit, CharClass::Symbol]
+        }));
+        let err = check_new_password("abcdefgH", "abcdefgH").unwrap_err();
+        assert!(err.contains(&PasswordProblem::TooFewClasses {
+            needed: 1,
+            missing: vec![CharClass::Digit, CharClass::Symbol]
+        }));
+    }
+
+    #[test]
+    fn an_empty_password_is_asked_for_and_nothing_else() {
+        assert_eq!(
+            check_new_password("", "").unwrap_err(),
+            vec![PasswordProblem::Empty]
+        );
     }
 
     #[test]

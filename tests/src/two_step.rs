@@ -52,7 +52,9 @@ pub async fn enrol_app(c: &mut Client, now: i64, remember: bool) -> Enrolled {
     let page = c.get("/.sekisho/2fa/app").await;
     assert_eq!(page.status, 200, "{}", page.body);
     assert!(page.body.contains("<svg"), "the QR code is drawn inline");
-    let secret = element_text(&page.body, "totp-secret").expect("the secret as text");
+    let secret = element_text(&page.body, "totp-secret")
+        .expect("the secret as text")
+        .replace(' ', "");
     let code = totp_code(&secret, now);
     let mut form = vec![("csrf", page.csrf()), ("code", code)];
     if remember {

@@ -232,7 +232,7 @@ async fn ad_is_set_up_by_the_holder_and_signs_users_in_by_connection_id() {
     let mut u = s.env.client();
     let done = register_with_ad(&mut u, &register, "taro").await;
     assert_eq!(done.status, 200, "{}", done.body);
-    assert!(done.body.contains("利用者登録完了"), "{}", done.body);
+    assert!(done.body.contains("申込完了"), "{}", done.body);
 
     // Login through the mailed AD login URL.
     let mut c = s.env.client();

@@ -85,7 +85,7 @@ async fn register_with(s: &Setup, email: &str, provider: &str, login: &str) -> C
     assert!(back.contains("iss="), "RFC 9207 iss: {back}");
     let done = c.get(&back).await;
     assert_eq!(done.status, 200, "{}", done.body);
-    assert!(done.body.contains("利用者登録完了"), "{}", done.body);
+    assert!(done.body.contains("申込完了"), "{}", done.body);
     c
 }
 
@@ -412,7 +412,7 @@ async fn facebook_registers_and_logs_in_and_cannot_switch_accounts() {
     let back = c.get(&auth).await;
     assert_eq!(back.status, 302);
     let done = c.get(back.location()).await;
-    assert!(done.body.contains("利用者登録完了"), "{}", done.body);
+    assert!(done.body.contains("申込完了"), "{}", done.body);
     // Login with the same account.
     let auth = press(&mut c, "/.sekisho/login", "facebook").await;
     let back = c.get(&auth).await;

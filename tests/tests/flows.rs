@@ -30,7 +30,7 @@ async fn invitation_registration_login_and_proxied_identity() {
     assert!(page.body.contains(email));
     assert_eq!(page.header("referrer-policy"), Some("no-referrer"));
     let done = c.register(&link, GOOD_PASSWORD).await;
-    assert!(done.body.contains("利用者登録完了"), "{}", done.body);
+    assert!(done.body.contains("申込完了"), "{}", done.body);
     assert!(
         done.body.contains("/.sekisho/login"),
         "completion page leads to login"

@@ -173,7 +173,7 @@ async fn s04_password_rule_is_enforced_by_the_server() {
     assert!(
         results[2]
             .2
-            .contains("次の種類の文字が足りません: 英大文字、記号"),
+            .contains("あと1種類（英大文字・記号のうち）の文字を含めてください。"),
         "{}",
         results[2].2
     );

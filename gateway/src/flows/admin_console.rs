@@ -3,7 +3,7 @@
 //! and its resend, the email-change or method-change link (never both at
 //! once), unlock, removal. Every action is a CSRF-checked POST, audited.
 
-use super::email_change::{refusal_text, send_link, AddressRefusal};
+use super::email_change::{check_new_address, refusal_text, send_link, AddressRefusal};
 use super::{forget_all, read_session_post, require_session, Outcome};
 use crate::audit::{self, Who};
 use crate::sessions::Live;
@@ -12,7 +12,7 @@ use crate::store::{StoreError, User};
 use crate::web::{Answer, Form, Req};
 use pingora::proxy::Session;
 use sekisho_pages::{
-    render, AdminUserPage, AdminUsersPage, Field, FormPage, Select, Texts, UserRow,
+    render, AdminUserPage, AdminUsersPage, ConfirmPage, Field, FormPage, Select, Texts, UserRow,
 };
 use sekisho_policy::email::{canonical_identifier, validate_email};
 use sekisho_policy::model::{LoginMethod, Role, UserStatus};
@@ -200,6 +200,7 @@ pub async fn submit_invite(app: &Arc<App>, session: &mut Session, req: &Req) -> 
         two_step: None,
         two_step_generation: 0,
         last_totp_step: None,
+        last_login_at: None,
         identity: None,
     };
     let (token, ticket) = crate::tickets::issue(now, &user.id, TicketPurpose::Invitation, None);
@@ -346,7 +347,48 @@ pub async fn user_route(
             if user.role != Role::ContractHolder && user.status == UserStatus::Active =>
         {
             let typed = form.get("email");
-            if canonical_identifier(typed) == user.email {
+            let same_address = canonical_identifier(typed) == user.email;
+            if form.get("confirmed") != "yes" {
+                // Refuse a bad address now, not after the confirmation.
+                if !same_address {
+                    match check_new_address(app, &user, typed).await {
+                        Ok(_) => {}
+                        Err(AddressRefusal::Unavailable) => {
+                            return ("store_unavailable", app.error_page(req, 503))
+                        }
+                        Err(r) => {
+                            let problems = vec![refusal_text(t, &r).to_string()];
+                            return (
+                                "email_refused",
+                                detail(app, req, &live, &user, 422, typed, problems),
+                            );
+                        }
+                    }
+                }
+                let text = if same_address {
+                    t.method_change_link_confirm_text
+                } else {
+                    t.email_change_link_confirm_text
+                };
+                let page = ConfirmPage {
+                    c: &app.chrome(req),
+                    title: t.change_link_confirm_title,
+                    text,
+                    facts: vec![
+                        (t.col_name, user.name.clone()),
+                        (t.email_label, canonical_identifier(typed)),
+                    ],
+                    consequences: vec![t.change_link_confirm_voids],
+                    action: &req.path,
+                    csrf: &app.csrf(&live.id_hash),
+                    hidden: vec![("email", typed.to_string())],
+                    confirm_label: t.send_confirm_button,
+                    cancel_href: &back,
+                    danger: false,
+                };
+                return ("change_link_confirm", Answer::html(200, render(&page)));
+            }
+            if same_address {
                 // The address stays: the method-change link goes to the user.
                 let (token, ticket) = crate::tickets::issue(
                     app.clock.now(),
@@ -405,6 +447,25 @@ pub async fn user_route(
         ("remove", _, true)
             if user.role != Role::ContractHolder && user.id != live.view.user.id =>
         {
+            if form.get("confirmed") != "yes" {
+                let page = ConfirmPage {
+                    c: &app.chrome(req),
+                    title: t.remove_confirm_title,
+                    text: t.remove_confirm_text,
+                    facts: vec![
+                        (t.col_name, user.name.clone()),
+                        (t.email_label, user.email.clone()),
+                    ],
+                    consequences: vec![t.remove_confirm_sessions],
+                    action: &req.path,
+                    csrf: &app.csrf(&live.id_hash),
+                    hidden: Vec::new(),
+                    confirm_label: t.remove_confirm_button,
+                    cancel_href: &back,
+                    danger: true,
+                };
+                return ("remove_confirm", Answer::html(200, render(&page)));
+            }
             match app.store.remove_user(&user.id).await {
                 Ok(ended) => {
                     forget_all(app, &ended);

@@ -30,19 +30,29 @@ pub enum AddressRefusal {
     Unavailable,
 }
 
-/// Checks `typed` as a new login ID for `user` and, when fine, issues the
-/// email-change link and mails it to the new address.
-pub async fn send_link(app: &Arc<App>, user: &User, typed: &str) -> Result<String, AddressRefusal> {
+/// Whether `typed` can become `user`'s login ID: its canonical form, or
+/// why not.
+pub async fn check_new_address(
+    app: &App,
+    user: &User,
+    typed: &str,
+) -> Result<String, AddressRefusal> {
     let new = validate_email(typed).map_err(|_| AddressRefusal::Malformed)?;
     if new == user.email {
         return Err(AddressRefusal::Same);
     }
     // Taken by anyone: the same words, never whose (S19).
     match app.store.find_user_by_email(&new).await {
-        Ok(Some(_)) => return Err(AddressRefusal::Unusable),
-        Ok(None) => {}
-        Err(_) => return Err(AddressRefusal::Unavailable),
+        Ok(Some(_)) => Err(AddressRefusal::Unusable),
+        Ok(None) => Ok(new),
+        Err(_) => Err(AddressRefusal::Unavailable),
     }
+}
+
+/// Checks `typed` as a new login ID for `user` and, when fine, issues the
+/// email-change link and mails it to the new address.
+pub async fn send_link(app: &Arc<App>, user: &User, typed: &str) -> Result<String, AddressRefusal> {
+    let new = check_new_address(app, user, typed).await?;
     let (token, ticket): (String, TicketRecord) = crate::tickets::issue(
         app.clock.now(),
         &user.id,
@@ -178,18 +188,9 @@ pub async fn submit_request(app: &Arc<App>, session: &mut Session, req: &Req) ->
     }
 }
 
+/// A used, expired or wrong link: its next step (`flows::link_unusable`).
 fn invalid(app: &App, req: &Req) -> Outcome {
-    let t = req.lang.texts();
-    (
-        "ticket_invalid",
-        app.message_page(
-            req,
-            400,
-            t.ticket_invalid_title,
-            t.email_change_invalid_text,
-            None,
-        ),
-    )
+    super::link_unusable(app, req, TicketPurpose::EmailChange)
 }
 
 /// The live email-change ticket behind `ticket`, with its user.

@@ -8,7 +8,7 @@ use crate::sessions::Live;
 use crate::state::App;
 use crate::web::{Answer, Req};
 use pingora::proxy::Session;
-use sekisho_pages::{render, LineSettingsPage};
+use sekisho_pages::{render, ConfirmPage, LineSettingsPage};
 use sekisho_policy::line::{normalize_line, AccessRoute, LineProblem};
 
 /// Most lines one tenant registers.
@@ -93,6 +93,51 @@ pub async fn submit(app: &App, session: &mut Session, req: &Req) -> Outcome {
             "lines_refused",
             page(app, req, &live, route, typed.to_string(), None, problems),
         );
+    }
+    // Switching to line only, or removing lines (which ends their
+    // sessions), is confirmed first.
+    let current = &live.view.tenant;
+    let removed: Vec<&str> = current
+        .lines
+        .iter()
+        .filter(|l| !lines.contains(l))
+        .map(String::as_str)
+        .collect();
+    let to_line_only =
+        route == AccessRoute::LineOnly && current.access_route != AccessRoute::LineOnly;
+    if (to_line_only || !removed.is_empty()) && form.get("confirmed") != "yes" {
+        let route_label = match route {
+            AccessRoute::LineOnly => t.route_line_only,
+            AccessRoute::LineAndInternet => t.route_line_and_internet,
+        };
+        let removed_text = format!("{}{}", t.lines_confirm_removed, removed.join(", "));
+        let mut consequences = Vec::new();
+        if to_line_only {
+            consequences.push(t.lines_confirm_line_only);
+        }
+        if !removed.is_empty() {
+            consequences.push(removed_text.as_str());
+        }
+        let page = ConfirmPage {
+            c: &app.chrome(req),
+            title: t.lines_confirm_title,
+            text: t.lines_confirm_text,
+            facts: vec![
+                (t.lines_confirm_route, route_label.to_string()),
+                (t.lines_confirm_count, lines.len().to_string()),
+            ],
+            consequences,
+            action: "/.sekisho/admin/lines",
+            csrf: &app.csrf(&live.id_hash),
+            hidden: vec![
+                ("route", route.as_str().to_string()),
+                ("lines", lines.join("\n")),
+            ],
+            confirm_label: t.save_confirm_button,
+            cancel_href: "/.sekisho/admin/lines",
+            danger: to_line_only,
+        };
+        return ("lines_confirm", Answer::html(200, render(&page)));
     }
     let tenant = match app
         .store

@@ -94,6 +94,7 @@ pub fn show(app: &App, req: &Req, kind: Kind) -> Outcome {
         Some("registered") => Some(t.registered_notice),
         Some("unlocked") => Some(t.unlock_done_text),
         Some("expired") => Some(t.two_step_expired),
+        Some("cancelled") => Some(t.two_step_cancelled),
         Some("locked") => Some(t.two_step_locked),
         _ => None,
     };

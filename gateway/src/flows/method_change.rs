@@ -297,18 +297,9 @@ pub async fn submit_menu(app: &Arc<App>, session: &mut Session, req: &Req) -> Ou
     }
 }
 
+/// A used, expired or wrong link: its next step (`flows::link_unusable`).
 fn invalid(app: &App, req: &Req) -> Outcome {
-    let t = req.lang.texts();
-    (
-        "ticket_invalid",
-        app.message_page(
-            req,
-            400,
-            t.ticket_invalid_title,
-            t.method_change_invalid_text,
-            None,
-        ),
-    )
+    super::link_unusable(app, req, TicketPurpose::MethodChange)
 }
 
 pub async fn pending(

@@ -37,12 +37,13 @@ use sekisho_policy::gate::{gate, Place, Verdict};
 use sekisho_policy::menu::MenuItem;
 use sekisho_policy::model::Route;
 use sekisho_policy::request::is_cross_site;
+use sekisho_policy::ticket::TicketPurpose;
 use std::sync::Arc;
 
 pub type Outcome = (&'static str, Answer);
 
 /// Every fixed gateway path; other methods on these get 405.
-const KNOWN_PATHS: [&str; 45] = [
+const KNOWN_PATHS: [&str; 46] = [
     "/.sekisho/ad/start",
     "/.sekisho/ad/find",
     "/.sekisho/menu/ad",
@@ -58,6 +59,7 @@ const KNOWN_PATHS: [&str; 45] = [
     "/.sekisho/2fa/app",
     "/.sekisho/2fa/recovery",
     "/.sekisho/2fa/saved",
+    "/.sekisho/2fa/cancel",
     "/.sekisho/menu/two-step",
     "/.sekisho/menu/two-step/confirm",
     "/.sekisho/menu/browsers",
@@ -90,6 +92,75 @@ const KNOWN_PATHS: [&str; 45] = [
     "/.sekisho/admin/users",
 ];
 
+/// Where a page shown after a POST to `path` switches language to: a page a
+/// GET shows again. A form that a GET shows itself is that form; a step
+/// whose page needs its mailed link goes to the login page; the menu's and
+/// console's actions go to their menu; the last step of a login goes on to
+/// the service.
+pub fn landing_after_post(path: &str) -> &str {
+    const SHOWN_BY_GET: &[&str] = &[
+        "/.sekisho/login",
+        "/.sekisho/forgot",
+        "/.sekisho/2fa/sms",
+        "/.sekisho/2fa/app",
+        "/.sekisho/2fa/recovery",
+        "/.sekisho/ad/start",
+        "/.sekisho/line/consent",
+        "/.sekisho/menu/login",
+        "/.sekisho/menu/two-step",
+        "/.sekisho/menu/ad",
+        "/.sekisho/menu/access-route",
+        "/.sekisho/menu/browsers",
+        "/.sekisho/menu/password",
+        "/.sekisho/menu/email",
+        "/.sekisho/menu/method",
+        "/.sekisho/menu/sessions",
+        "/.sekisho/admin/lines",
+        "/.sekisho/admin/invite",
+    ];
+    if SHOWN_BY_GET.contains(&path) {
+        return path;
+    }
+    match path {
+        "/.sekisho/2fa/saved" => "/",
+        "/.sekisho/2fa/cancel" => "/.sekisho/login",
+        "/.sekisho/2fa/sms/send" => "/.sekisho/2fa/sms",
+        p if p.starts_with("/.sekisho/2fa") => "/.sekisho/2fa",
+        p if p.starts_with("/.sekisho/menu/") => "/.sekisho/menu",
+        p if p.starts_with("/.sekisho/admin/") => "/.sekisho/admin/",
+        _ => "/.sekisho/login",
+    }
+}
+
+/// The page of a mailed link that is used, expired or wrong, with the next
+/// step for its purpose: never a dead end.
+pub fn link_unusable(app: &App, req: &Req, purpose: TicketPurpose) -> Outcome {
+    let t = req.lang.texts();
+    let login = ("/.sekisho/login", t.back_to_login);
+    let (text, ways) = match purpose {
+        TicketPurpose::Reset => (
+            t.reset_invalid_text,
+            vec![("/.sekisho/forgot", t.way_new_reset), login],
+        ),
+        TicketPurpose::Unlock => (
+            t.unlock_invalid_text,
+            vec![("/.sekisho/forgot", t.to_forgot), login],
+        ),
+        TicketPurpose::EmailChange => (
+            t.email_change_invalid_text,
+            vec![("/.sekisho/menu/email", t.way_new_email_change), login],
+        ),
+        TicketPurpose::MethodChange => (t.method_change_invalid_text, vec![login]),
+        TicketPurpose::Invitation | TicketPurpose::Federation => {
+            (t.ticket_invalid_text, vec![login])
+        }
+    };
+    (
+        "ticket_invalid",
+        app.page_with_ways(req, 400, t.ticket_invalid_title, text, ways),
+    )
+}
+
 /// Routes a gateway request to its flow.
 pub async fn handle(app: &Arc<App>, session: &mut Session, req: &Req, route: Route) -> Outcome {
     let get = req.method == "GET" || req.method == "HEAD";
@@ -121,6 +192,7 @@ pub async fn handle(app: &Arc<App>, session: &mut Session, req: &Req, route: Rou
         "/.sekisho/2fa/recovery" if get => two_step::show_recovery(app, req).await,
         "/.sekisho/2fa/recovery" if post => two_step::submit_recovery(app, session, req).await,
         "/.sekisho/2fa/saved" if post => two_step::submit_saved(app, session, req).await,
+        "/.sekisho/2fa/cancel" if post => two_step::cancel(app, session, req).await,
         "/.sekisho/menu/two-step" if get => two_step_setting::show(app, req).await,
         "/.sekisho/menu/two-step" if post => two_step_setting::submit(app, session, req).await,
         "/.sekisho/menu/two-step/confirm" if post => {

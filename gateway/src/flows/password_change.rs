@@ -51,7 +51,7 @@ fn form(app: &App, req: &Req, live: &Live, status: u16, problems: Vec<String>) -
         extra: Vec::new(),
         rule: true,
         submit: t.password_change_button,
-        back: Some(("/.sekisho/menu", t.back_to_menu)),
+        back: Some(("/.sekisho/menu", t.back_button)),
     });
     Answer::html(status, html)
 }

@@ -17,18 +17,9 @@ use sekisho_policy::password::check_new_password;
 use sekisho_policy::ticket::{looks_like_ticket, TicketPurpose};
 
 /// The one page for every unusable link: unknown, used, expired, altered.
+/// A used, expired or wrong link: its next step (`flows::link_unusable`).
 fn invalid(app: &App, req: &Req) -> Outcome {
-    let t = req.lang.texts();
-    (
-        "ticket_invalid",
-        app.message_page(
-            req,
-            400,
-            t.ticket_invalid_title,
-            t.ticket_invalid_text,
-            None,
-        ),
-    )
+    super::link_unusable(app, req, TicketPurpose::Invitation)
 }
 
 /// The live invitation behind `ticket` and its invited user.
@@ -130,7 +121,7 @@ pub async fn submit(app: &App, session: &mut Session, req: &Req) -> Outcome {
                     "password",
                 );
                 let t = req.lang.texts();
-                let link = Some(("/.sekisho/login?notice=registered", t.go_login));
+                let link = Some(("/.sekisho/login?notice=registered", t.ok_button));
                 (
                     "registered",
                     app.message_page(req, 200, t.done_title, t.done_text, link),

@@ -15,13 +15,9 @@ use sekisho_policy::password::check_new_password;
 use sekisho_policy::ticket::{looks_like_ticket, TicketPurpose};
 use std::sync::Arc;
 
+/// A used, expired or wrong link: its next step (`flows::link_unusable`).
 fn invalid(app: &App, req: &Req) -> Outcome {
-    let t = req.lang.texts();
-    let link = Some(("/.sekisho/forgot", t.to_forgot));
-    (
-        "ticket_invalid",
-        app.message_page(req, 400, t.ticket_invalid_title, t.reset_invalid_text, link),
-    )
+    super::link_unusable(app, req, TicketPurpose::Reset)
 }
 
 async fn live(app: &App, ticket: &str) -> Result<bool, StoreError> {

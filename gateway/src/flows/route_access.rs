@@ -26,7 +26,8 @@ pub fn line_error_page(app: &App, req: &Req) -> Answer {
             title: t.line_error_title,
             text: t.line_error_text,
             checks: vec![t.line_check_settings, t.line_check_number],
-            link: Some(("/.sekisho/login", t.back_to_login)),
+            links: vec![("/.sekisho/login", t.back_to_login)],
+            reference: None,
         }),
     )
 }

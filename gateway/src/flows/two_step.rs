@@ -34,6 +34,7 @@ const SMS_SETUP: &str = "/.sekisho/2fa/sms";
 const SMS_SEND: &str = "/.sekisho/2fa/sms/send";
 const APP: &str = "/.sekisho/2fa/app";
 const RECOVERY: &str = "/.sekisho/2fa/recovery";
+const CANCEL: &str = "/.sekisho/2fa/cancel";
 
 /// Purposes of the keyed hashes and seals, kept apart.
 const SMS_HASH: &str = "sekisho-sms-code";
@@ -278,6 +279,7 @@ struct View<'a> {
     facts: Vec<(&'a str, String)>,
     qr_svg: Option<String>,
     secret: Option<String>,
+    otpauth: Option<String>,
     recovery_code: Option<String>,
     form: Option<CodeForm<'a>>,
     buttons: Vec<(&'a str, &'a str)>,
@@ -287,6 +289,15 @@ struct View<'a> {
 
 fn page(app: &App, p: &Pending, c: &Chrome, v: View<'_>) -> Answer {
     let csrf = app.csrf(&p.binding());
+    let t = c.t;
+    let days = app.config.two_step.trust.as_secs() / 86_400;
+    let remember_label = format!("{}{days}{}", t.remember_before, t.remember_after);
+    // Every step of a pending login can be left (the recovery code's
+    // "saved" step excepted: the login is done by then).
+    let mut buttons = v.buttons;
+    if v.recovery_code.is_none() {
+        buttons.push((CANCEL, t.cancel_login_button));
+    }
     let html = render(&TwoStepPage {
         c,
         title: v.title.unwrap_or(c.t.two_step_title),
@@ -296,17 +307,53 @@ fn page(app: &App, p: &Pending, c: &Chrome, v: View<'_>) -> Answer {
         facts: v.facts,
         csrf: &csrf,
         qr_svg: v.qr_svg,
+        secret_grouped: v.secret.as_deref().map(group_in_fours),
         secret: v.secret,
+        otpauth: v.otpauth,
         recovery_code: v.recovery_code,
         form: v.form,
-        buttons: v.buttons,
+        remember_label,
+        buttons,
         note: v.note,
         links: v.links,
     });
     Answer::html(if v.status == 0 { 200 } else { v.status }, html)
 }
 
-fn code_form<'a>(action: &'a str, label: &'a str, remember: bool, submit: &'a str) -> CodeForm<'a> {
+/// A key typed by hand reads best in groups of four: `ABCD EFGH …`.
+fn group_in_fours(key: &str) -> String {
+    key.as_bytes()
+        .chunks(4)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// POST: leaves the pending login (その場でログインをやめる): the store's
+/// record and the browser's cookie go, and the login page says so.
+pub async fn cancel(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcome {
+    let (p, _) = match read_pending_post(app, session, req).await {
+        Ok(x) => x,
+        Err(o) => return o,
+    };
+    if app
+        .store
+        .take_pending(&p.rec.id_hash, app.clock.now())
+        .await
+        .is_err()
+    {
+        return store_down(app, req);
+    }
+    audit::event("two_step_cancelled", &p.who(req), "");
+    ("two_step_cancelled", start_over(app, "cancelled"))
+}
+
+fn code_form<'a>(
+    action: &'a str,
+    label: &'a str,
+    remember: bool,
+    (submit, submit_name): (&'a str, &'a str),
+) -> CodeForm<'a> {
     CodeForm {
         action,
         label,
@@ -317,6 +364,7 @@ fn code_form<'a>(action: &'a str, label: &'a str, remember: bool, submit: &'a st
         value: String::new(),
         remember,
         submit,
+        submit_name,
     }
 }
 
@@ -338,6 +386,7 @@ fn sms_setup_page(app: &App, req: &Req, p: &Pending, phone: &str, problem: Optio
             value: phone.to_string(),
             remember: false,
             submit: t.next_button,
+            submit_name: t.send_code_name,
         }),
         note: Some(t.two_step_sms_note),
         links: vec![(APP, t.two_step_switch_to_totp)],
@@ -367,7 +416,12 @@ fn sms_code_page(
             .map(|m| (t.registered_phone_label, m))
             .into_iter()
             .collect(),
-        form: Some(code_form(SMS_CODE, t.code_label, true, t.next_button)),
+        form: Some(code_form(
+            SMS_CODE,
+            t.code_label,
+            true,
+            (t.next_button, t.next_name),
+        )),
         buttons: vec![(SMS_SEND, t.resend_button)],
         note: Some(t.two_step_sms_note),
         ..View::default()
@@ -422,13 +476,20 @@ fn totp_setup_page(app: &App, req: &Req, p: &Pending, problem: Option<&str>) -> 
     let t = c.t;
     let secret = setup_secret(app, p);
     let qr = crate::totp::setup_qr(&secret, &p.user.email, &app.config.service_name);
+    let (otpauth, qr_svg) = qr.unzip();
     let v = View {
         status: if problem.is_some() { 400 } else { 200 },
         intro: vec![t.two_step_setup_totp_intro],
         problems: problem.map(str::to_string).into_iter().collect(),
-        qr_svg: qr.map(|(_, svg)| svg),
+        qr_svg,
+        otpauth,
         secret: Some(crate::totp::encode_secret(&secret)),
-        form: Some(code_form(APP, t.totp_code_label, true, t.next_button)),
+        form: Some(code_form(
+            APP,
+            t.totp_code_label,
+            true,
+            (t.next_button, t.next_name),
+        )),
         links: if app.sms.is_some() {
             vec![(SMS_SETUP, t.two_step_switch_to_sms)]
         } else {
@@ -446,7 +507,12 @@ fn totp_verify_page(app: &App, req: &Req, p: &Pending, problem: Option<&str>) ->
         status: if problem.is_some() { 400 } else { 200 },
         intro: vec![t.two_step_verify_totp_intro],
         problems: problem.map(str::to_string).into_iter().collect(),
-        form: Some(code_form(APP, t.totp_code_label, true, t.next_button)),
+        form: Some(code_form(
+            APP,
+            t.totp_code_label,
+            true,
+            (t.next_button, t.next_name),
+        )),
         links: vec![(RECOVERY, t.use_recovery_link)],
         ..View::default()
     };
@@ -471,6 +537,7 @@ fn recovery_entry_page(app: &App, req: &Req, p: &Pending, problem: Option<&str>)
             value: String::new(),
             remember: false,
             submit: t.next_button,
+            submit_name: t.next_name,
         }),
         links: vec![(HOME, t.back_button)],
         ..View::default()

@@ -12,19 +12,9 @@ use pingora::proxy::Session;
 use sekisho_pages::{render, UnlockPage};
 use sekisho_policy::ticket::{looks_like_ticket, TicketPurpose};
 
+/// A used, expired or wrong link: its next step (`flows::link_unusable`).
 fn invalid(app: &App, req: &Req) -> Outcome {
-    let t = req.lang.texts();
-    let link = Some(("/.sekisho/forgot", t.to_forgot));
-    (
-        "ticket_invalid",
-        app.message_page(
-            req,
-            400,
-            t.ticket_invalid_title,
-            t.unlock_invalid_text,
-            link,
-        ),
-    )
+    super::link_unusable(app, req, TicketPurpose::Unlock)
 }
 
 pub async fn show(app: &App, req: &Req) -> Outcome {

@@ -37,6 +37,7 @@ pub fn user(id: &str, tenant_id: &str, email: &str) -> User {
         two_step: None,
         two_step_generation: 0,
         last_totp_step: None,
+        last_login_at: None,
         identity: None,
     }
 }

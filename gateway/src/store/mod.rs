@@ -112,6 +112,9 @@ pub struct User {
     /// The newest TOTP step accepted for this user (S23).
     #[serde(default)]
     pub last_totp_step: Option<u64>,
+    /// When their newest session began (the console shows it).
+    #[serde(default)]
+    pub last_login_at: Option<UnixTime>,
     /// The provider account a federated user signs in with (S37).
     #[serde(default)]
     pub identity: Option<FederatedIdentity>,
@@ -535,6 +538,7 @@ pub trait Store: Send + Sync + 'static {
     /// user with the password hash staged on it.
     async fn complete_registration(&self, ticket_hash: &str, now: UnixTime) -> StoreResult<User>;
 
+    /// Saves a new session and notes the login on its user, in one step.
     async fn create_session(&self, session: SessionRecord) -> StoreResult<()>;
     /// Replaces one session by another in one step (a new id at login,
     /// SECURITY S29): the old id no longer exists afterwards.

@@ -551,6 +551,15 @@ impl Tx {
 
     /// Stores a session without its id, which its key holds (P7: every
     /// byte of a session counts, once per signed-in browser).
+    /// Notes a login on its user (the console's last login).
+    async fn note_login(&mut self, s: &SessionRecord) -> StoreResult<()> {
+        if let Some(mut user) = self.user(&s.user_id).await? {
+            user.last_login_at = Some(s.created_at);
+            self.save_user(&user).await?;
+        }
+        Ok(())
+    }
+
     fn put_session(&mut self, s: &SessionRecord) -> StoreResult<()> {
         let k = self.k("s", &s.id_hash);
         let stored = SessionRecord {
@@ -1524,13 +1533,14 @@ impl Store for RedisStore {
 
     async fn create_session(&self, session: SessionRecord) -> StoreResult<()> {
         atomically!(self, |tx| {
-            tx.put_session(&session)?;
-            Ok(())
+            tx.note_login(&session).await?;
+            tx.put_session(&session)
         })
     }
 
     async fn rotate_session(&self, old_hash: &str, new: SessionRecord) -> StoreResult<()> {
         atomically!(self, |tx| {
+            tx.note_login(&new).await?;
             let ok = tx.k("s", old_hash);
             if let Some(old) = tx.get::<SessionRecord>(&ok).await? {
                 let idx = tx.k("us", &old.user_id);

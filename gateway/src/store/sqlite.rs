@@ -356,6 +356,16 @@ fn insert_session(conn: &Connection, s: &SessionRecord) -> StoreResult<()> {
     Ok(())
 }
 
+/// Notes a login on its user (the console's last login).
+fn note_login(conn: &Connection, s: &SessionRecord) -> StoreResult<()> {
+    conn.execute(
+        "UPDATE users SET data = json_set(data, '$.last_login_at', ?2) WHERE id = ?1",
+        params![s.user_id, s.created_at],
+    )
+    .map_err(unavailable)?;
+    Ok(())
+}
+
 #[async_trait]
 impl Store for SqliteStore {
     async fn ping(&self) -> StoreResult<()> {
@@ -833,7 +843,13 @@ impl Store for SqliteStore {
     }
 
     async fn create_session(&self, session: SessionRecord) -> StoreResult<()> {
-        self.run(move |c| insert_session(c, &session)).await
+        self.run(move |c| {
+            let tx = begin(c)?;
+            insert_session(&tx, &session)?;
+            note_login(&tx, &session)?;
+            tx.commit().map_err(unavailable)
+        })
+        .await
     }
 
     async fn rotate_session(&self, old_hash: &str, new: SessionRecord) -> StoreResult<()> {
@@ -843,6 +859,7 @@ impl Store for SqliteStore {
             tx.execute("DELETE FROM sessions WHERE id_hash = ?1", [old])
                 .map_err(unavailable)?;
             insert_session(&tx, &new)?;
+            note_login(&tx, &new)?;
             tx.commit().map_err(unavailable)
         })
         .await
