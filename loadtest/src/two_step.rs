@@ -163,8 +163,10 @@ pub async fn enrol(
     };
     let resp = client.request(get("/.sekisho/2fa/app")).await?;
     let (_, page) = http::read_body(resp, 64 * 1024).await?;
+    // Shown in groups of four for typing in.
     let secret = element_text(&page, "totp-secret")
-        .ok_or_else(|| anyhow::anyhow!("no authenticator secret on the set-up page"))?;
+        .ok_or_else(|| anyhow::anyhow!("no authenticator secret on the set-up page"))?
+        .replace(' ', "");
     let csrf = http::hidden(&page, "csrf").ok_or_else(|| anyhow::anyhow!("no csrf"))?;
     let code = code(&secret).ok_or_else(|| anyhow::anyhow!("unusable secret"))?;
     let resp = client

@@ -347,13 +347,27 @@ pub struct UserRow {
     pub role: &'static str,
     pub status: &'static str,
     pub method: &'static str,
+    pub two_step: &'static str,
+    pub last_login: String,
+    pub locked: bool,
 }
 
+/// The console's user list: search, filter, order and page.
 #[derive(Template)]
 #[template(path = "admin_users.html")]
 pub struct AdminUsersPage<'a> {
     pub c: &'a Chrome,
     pub rows: Vec<UserRow>,
+    pub search: String,
+    /// (value, label, selected) for the status filter and the order.
+    pub statuses: Vec<(&'static str, &'static str, bool)>,
+    pub sorts: Vec<(&'static str, &'static str, bool)>,
+    /// Users that match, in all pages.
+    pub total: usize,
+    pub page: usize,
+    pub pages: usize,
+    pub prev_href: Option<String>,
+    pub next_href: Option<String>,
 }
 
 #[derive(Template)]
@@ -362,6 +376,12 @@ pub struct AdminUserPage<'a> {
     pub c: &'a Chrome,
     pub csrf: &'a str,
     pub user: UserRow,
+    /// The role can change: not the contract holder, not oneself.
+    pub can_change_role: bool,
+    /// The user is an administrator now (which radio is checked).
+    pub is_admin: bool,
+    /// There is a two-step registration to reset.
+    pub can_reset_two_step: bool,
     pub invited: bool,
     pub locked: bool,
     /// The holder's own address and method change through their menu.

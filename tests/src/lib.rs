@@ -216,10 +216,40 @@ impl Env {
     /// Has `admin` (logged in) remove the user `email` in the console.
     pub async fn remove_user(&self, admin: &mut Client, email: &str) {
         let (id, page) = self.user_page(admin, email).await;
+        let action = format!("/.sekisho/admin/users/{id}/remove");
+        // First the confirmation, which names the user and removes nothing.
+        let confirm = admin.post(&action, &[("csrf", &page.csrf())]).await;
+        assert_eq!(confirm.status, 200, "{}", confirm.body);
+        assert!(
+            confirm.body.contains("ユーザー削除の確認"),
+            "{}",
+            confirm.body
+        );
+        assert!(confirm.body.contains(email), "{}", confirm.body);
+        let r = admin
+            .post(&action, &[("csrf", &page.csrf()), ("confirmed", "yes")])
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert!(r.body.contains("ユーザーを削除しました"), "{}", r.body);
+    }
+
+    /// Posts a console change-link form and confirms it.
+    pub async fn send_change_link(
+        &self,
+        admin: &mut Client,
+        action: &str,
+        csrf: &str,
+        email: &str,
+    ) {
+        let confirm = admin
+            .post(action, &[("csrf", csrf), ("email", email)])
+            .await;
+        assert_eq!(confirm.status, 200, "{}", confirm.body);
+        assert!(confirm.body.contains("URL送信の確認"), "{}", confirm.body);
         let r = admin
             .post(
-                &format!("/.sekisho/admin/users/{id}/remove"),
-                &[("csrf", &page.csrf())],
+                action,
+                &[("csrf", csrf), ("email", email), ("confirmed", "yes")],
             )
             .await;
         assert_eq!(r.status, 200, "{}", r.body);
@@ -229,13 +259,9 @@ impl Env {
     /// link from the console; returns the link's path.
     pub async fn method_change_link(&self, admin: &mut Client, email: &str) -> String {
         let (id, page) = self.user_page(admin, email).await;
-        let r = admin
-            .post(
-                &format!("/.sekisho/admin/users/{id}/change-link"),
-                &[("csrf", &page.csrf()), ("email", email)],
-            )
+        let action = format!("/.sekisho/admin/users/{id}/change-link");
+        self.send_change_link(admin, &action, &page.csrf(), email)
             .await;
-        assert_eq!(r.status, 200, "{}", r.body);
         let link = self
             .smtp
             .wait_for(email, "ログイン方法の設定変更")

@@ -393,13 +393,8 @@ async fn admin_sends_email_or_method_link_never_both() {
     let action = format!("/.sekisho/admin/users/{id}/change-link");
 
     // The address unchanged: the method-change link goes to the user.
-    let r = holder
-        .post(
-            &action,
-            &[("csrf", &page.csrf()), ("email", "staff@example.jp")],
-        )
+    env.send_change_link(&mut holder, &action, &page.csrf(), "staff@example.jp")
         .await;
-    assert_eq!(r.status, 200, "{}", r.body);
     let method_mail = env
         .smtp
         .wait_for("staff@example.jp", "ログイン方法の設定変更");
@@ -410,13 +405,8 @@ async fn admin_sends_email_or_method_link_never_both() {
     let method_link = method_mail.link("/.sekisho/method?ticket=").unwrap();
 
     // A new address: the email-change link goes there, and the method link dies.
-    let r = holder
-        .post(
-            &action,
-            &[("csrf", &page.csrf()), ("email", "staff.new@example.jp")],
-        )
+    env.send_change_link(&mut holder, &action, &page.csrf(), "staff.new@example.jp")
         .await;
-    assert_eq!(r.status, 200);
     let email_link = env
         .smtp
         .wait_for("staff.new@example.jp", "メールアドレス変更登録")
@@ -450,11 +440,7 @@ async fn admin_sends_email_or_method_link_never_both() {
 
     // Now a method-change link for the new address: set the password again.
     let page = holder.get(&format!("/.sekisho/admin/users/{id}")).await;
-    holder
-        .post(
-            &action,
-            &[("csrf", &page.csrf()), ("email", "staff.new@example.jp")],
-        )
+    env.send_change_link(&mut holder, &action, &page.csrf(), "staff.new@example.jp")
         .await;
     let link = env
         .smtp
@@ -767,4 +753,51 @@ async fn s03_invitation_answers_the_same_for_a_taken_address() {
             && r.body.contains("メールアドレスの形式が正しくありません。")
     );
     assert!(r.body.contains("value=\"nope\""));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_searches_filters_and_changes_roles_with_an_audit_line() {
+    let env = Env::start().await;
+    let mut holder = env.logged_in_holder("console@example.jp").await;
+    let _taro = env
+        .invited_user(&mut holder, "山田 太郎", "taro@example.jp", "user")
+        .await;
+    env.invite(&mut holder, "鈴木 花子", "hanako@example.jp", "user")
+        .await;
+    // Search by name, and by part of an address in another case.
+    let page = holder.get("/.sekisho/admin/?q=太郎").await;
+    assert!(page.body.contains("taro@example.jp"), "{}", page.body);
+    assert!(!page.body.contains("hanako@example.jp"));
+    let page = holder.get("/.sekisho/admin/?q=HANAKO").await;
+    assert!(page.body.contains("hanako@example.jp") && !page.body.contains("taro@example.jp"));
+    // The status filter; each row says its method, two-step and last login.
+    let page = holder.get("/.sekisho/admin/?status=invited").await;
+    assert!(page.body.contains("hanako@example.jp") && !page.body.contains("taro@example.jp"));
+    assert!(page.body.contains("未ログイン"), "{}", page.body);
+    let page = holder
+        .get("/.sekisho/admin/?status=nonsense&sort=nonsense&page=-3")
+        .await;
+    assert_eq!(page.status, 200, "bad filters fall back to the defaults");
+    // Taro has logged in: the detail says when; the holder makes him admin.
+    let (id, detail) = env.user_page(&mut holder, "taro@example.jp").await;
+    assert!(detail.body.contains("最終ログイン"), "{}", detail.body);
+    assert!(!detail.body.contains("未ログイン"), "{}", detail.body);
+    let r = holder
+        .post(
+            &format!("/.sekisho/admin/users/{id}/role"),
+            &[("csrf", &detail.csrf()), ("role", "admin")],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains("権限を変更しました"));
+    let page = holder.get("/.sekisho/admin/?q=taro").await;
+    assert!(page.body.contains("管理者"), "{}", page.body);
+    let r = holder
+        .post(
+            &format!("/.sekisho/admin/users/{id}/role"),
+            &[("csrf", &detail.csrf()), ("role", "contract_holder")],
+        )
+        .await;
+    assert_eq!(r.status, 400, "no one is made contract holder");
+    assert!(env.gw.logs().contains("role_changed"), "audited");
 }

@@ -26,15 +26,57 @@ async fn holder(env: &Env, email: &str) -> Client {
     c
 }
 
-/// Has the holder (or an admin) save the route and lines in the console.
+/// Has the holder (or an admin) save the route and lines in the console,
+/// confirming when the console asks (line only, or lines removed).
 async fn save_lines(c: &mut Client, route: &str, lines: &str) -> sekisho_tests::Resp {
     let page = c.get("/.sekisho/admin/lines").await;
     assert_eq!(page.status, 200, "{}", page.body);
-    c.post(
-        "/.sekisho/admin/lines",
-        &[("csrf", &page.csrf()), ("route", route), ("lines", lines)],
-    )
-    .await
+    let form = [
+        ("csrf", page.csrf()),
+        ("route", route.into()),
+        ("lines", lines.into()),
+    ];
+    let fields: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let r = c.post("/.sekisho/admin/lines", &fields).await;
+    if r.status == 200 && r.body.contains("回線認証設定の確認") {
+        let mut confirmed = fields.clone();
+        confirmed.push(("confirmed", "yes"));
+        return c.post("/.sekisho/admin/lines", &confirmed).await;
+    }
+    r
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn switching_to_line_only_is_confirmed_first_and_names_what_happens() {
+    let env = start().await;
+    let mut h = holder(&env, "confirm-lines@example.jp").await;
+    let page = h.get("/.sekisho/admin/lines").await;
+    let r = h
+        .post(
+            "/.sekisho/admin/lines",
+            &[
+                ("csrf", &page.csrf()),
+                ("route", "line_only"),
+                ("lines", EAST),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains("回線認証設定の確認"), "{}", r.body);
+    assert!(r.body.contains("インターネット経由を含む"), "{}", r.body);
+    assert!(r.body.contains("キャンセル"));
+    // Nothing is saved until confirmed.
+    let page = h.get("/.sekisho/admin/lines").await;
+    assert!(!page.body.contains(EAST), "{}", page.body);
+    assert_eq!(
+        signed_in(&mut h).await.status,
+        200,
+        "still line and internet"
+    );
+    let r = save_lines(&mut h, "line_only", EAST).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    // Confirmed: the tenant is line only, so the internet is closed to it.
+    assert_eq!(signed_in(&mut h).await.status, 403);
 }
 
 /// Invites a user and registers them.

@@ -8,7 +8,7 @@ use super::{forget_all, read_session_post, require_session, Outcome};
 use crate::audit::{self, Who};
 use crate::sessions::Live;
 use crate::state::App;
-use crate::store::{StoreError, User};
+use crate::store::{StoreError, TwoStepKind, User};
 use crate::web::{Answer, Form, Req};
 use pingora::proxy::Session;
 use sekisho_pages::{
@@ -39,6 +39,111 @@ fn row(t: &'static Texts, u: &User) -> UserRow {
             (UserStatus::Active, false) => t.status_active,
         },
         method: super::method_label(t, u.method),
+        two_step: match u.two_step.as_ref().map(|r| r.kind) {
+            Some(TwoStepKind::Sms) => t.two_step_sms_state,
+            Some(TwoStepKind::Totp) => t.two_step_app_state,
+            None => t.two_step_none_state,
+        },
+        last_login: u.last_login_at.map_or_else(
+            || t.never_logged_in.to_string(),
+            sekisho_pages::mail::format_jst,
+        ),
+        locked: u.locked,
+    }
+}
+
+/// Users per page of the console's list.
+const PAGE_SIZE: usize = 50;
+
+/// How the console lists a tenant's users (query `q`, `status`, `sort`,
+/// `page`): a tenant may have hundreds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Listing {
+    search: String,
+    status: &'static str,
+    sort: &'static str,
+    page: usize,
+}
+
+const STATUSES: [&str; 4] = ["all", "active", "invited", "locked"];
+const SORTS: [&str; 4] = ["name", "email", "last_login", "role"];
+
+impl Listing {
+    fn from_req(req: &Req) -> Listing {
+        let pick = |name: &str, known: &[&'static str]| {
+            let v = req.query_param(name).unwrap_or_default();
+            known.iter().copied().find(|k| *k == v).unwrap_or(known[0])
+        };
+        Listing {
+            search: req
+                .query_param("q")
+                .unwrap_or_default()
+                .chars()
+                .take(100)
+                .collect(),
+            status: pick("status", &STATUSES),
+            sort: pick("sort", &SORTS),
+            page: req
+                .query_param("page")
+                .and_then(|p| p.parse().ok())
+                .unwrap_or(1),
+        }
+    }
+
+    fn matches(&self, u: &User) -> bool {
+        let q = self.search.trim().to_lowercase();
+        let found = q.is_empty()
+            || u.name.to_lowercase().contains(&q)
+            || u.email.contains(&canonical_identifier(&q));
+        found
+            && match self.status {
+                "active" => u.status == UserStatus::Active && !u.locked,
+                "invited" => u.status == UserStatus::Invited,
+                "locked" => u.locked,
+                _ => true,
+            }
+    }
+
+    /// The users this listing shows, its page (clamped) and the number of
+    /// pages and matches.
+    fn apply(&self, mut users: Vec<User>) -> (Vec<User>, usize, usize, usize) {
+        users.retain(|u| self.matches(u));
+        let rank = |r: Role| match r {
+            Role::ContractHolder => 0,
+            Role::Admin => 1,
+            Role::User => 2,
+        };
+        match self.sort {
+            "email" => users.sort_by(|a, b| a.email.cmp(&b.email)),
+            "last_login" => users.sort_by(|a, b| {
+                b.last_login_at
+                    .cmp(&a.last_login_at)
+                    .then_with(|| a.email.cmp(&b.email))
+            }),
+            "role" => users.sort_by(|a, b| {
+                rank(a.role)
+                    .cmp(&rank(b.role))
+                    .then_with(|| a.name.cmp(&b.name))
+            }),
+            _ => users.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.email.cmp(&b.email))),
+        }
+        let total = users.len();
+        let pages = total.div_ceil(PAGE_SIZE).max(1);
+        let page = self.page.clamp(1, pages);
+        let shown = users
+            .into_iter()
+            .skip((page - 1) * PAGE_SIZE)
+            .take(PAGE_SIZE)
+            .collect();
+        (shown, page, pages, total)
+    }
+
+    fn href(&self, page: usize) -> String {
+        let q: String = form_urlencoded::byte_serialize(self.search.as_bytes()).collect();
+        format!(
+            "/.sekisho/admin/?q={q}&status={}&sort={}&page={page}",
+            self.status, self.sort
+        )
     }
 }
 
@@ -60,12 +165,38 @@ pub async fn users(app: &App, req: &Req) -> Outcome {
         Ok(l) => l,
         Err(_) => return ("store_unavailable", app.error_page(req, 503)),
     };
+    let listing = Listing::from_req(req);
+    let (shown, page, pages, total) = listing.apply(list);
     let c = app.chrome(req);
-    let rows = list.iter().map(|u| row(c.t, u)).collect();
-    (
-        "admin_users",
-        Answer::html(200, render(&AdminUsersPage { c: &c, rows })),
-    )
+    let t = c.t;
+    let status_labels = [
+        t.filter_all,
+        t.status_active,
+        t.status_invited,
+        t.status_locked,
+    ];
+    let sort_labels = [t.sort_name, t.sort_email, t.sort_last_login, t.sort_role];
+    let html = render(&AdminUsersPage {
+        c: &c,
+        rows: shown.iter().map(|u| row(t, u)).collect(),
+        search: listing.search.clone(),
+        statuses: STATUSES
+            .iter()
+            .zip(status_labels)
+            .map(|(v, l)| (*v, l, *v == listing.status))
+            .collect(),
+        sorts: SORTS
+            .iter()
+            .zip(sort_labels)
+            .map(|(v, l)| (*v, l, *v == listing.sort))
+            .collect(),
+        total,
+        page,
+        pages,
+        prev_href: (page > 1).then(|| listing.href(page - 1)),
+        next_href: (page < pages).then(|| listing.href(page + 1)),
+    });
+    ("admin_users", Answer::html(200, html))
 }
 
 fn invite_form(
@@ -255,6 +386,9 @@ fn detail(
         c: &c,
         csrf: &app.csrf(&live.id_hash),
         user: row(c.t, user),
+        can_change_role: !is_holder && user.id != live.view.user.id,
+        is_admin: user.role == Role::Admin,
+        can_reset_two_step: user.two_step.is_some(),
         invited: user.status == UserStatus::Invited,
         locked: user.locked,
         can_send_change_link: !is_holder && user.status == UserStatus::Active,
@@ -444,6 +578,62 @@ pub async fn user_route(
                 ),
             }
         }
+        ("role", _, true) if user.role != Role::ContractHolder && user.id != live.view.user.id => {
+            let role = match form.get("role") {
+                "admin" => Role::Admin,
+                "user" => Role::User,
+                _ => return ("bad_request", app.error_page(req, 400)),
+            };
+            match app.store.set_role(&user.id, role).await {
+                Ok(changed) => {
+                    // Open sessions carry the role: they read it again.
+                    app.sessions.forget_user(&changed.id);
+                    audit::event(
+                        "role_changed",
+                        &who(&live, req),
+                        &format!("user={} role={}", changed.id, role.as_str()),
+                    );
+                    ("role_changed", done(app, req, t.role_changed_text, &back))
+                }
+                Err(_) => ("store_unavailable", app.error_page(req, 503)),
+            }
+        }
+        ("reset-two-step", _, true) if user.two_step.is_some() => {
+            if form.get("confirmed") != "yes" {
+                let page = ConfirmPage {
+                    c: &app.chrome(req),
+                    title: t.reset_two_step_confirm_title,
+                    text: t.reset_two_step_confirm_text,
+                    facts: vec![
+                        (t.col_name, user.name.clone()),
+                        (t.email_label, user.email.clone()),
+                    ],
+                    consequences: vec![t.reset_two_step_confirm_forgets],
+                    action: &req.path,
+                    csrf: &app.csrf(&live.id_hash),
+                    hidden: Vec::new(),
+                    confirm_label: t.reset_two_step_confirm_button,
+                    cancel_href: &back,
+                    danger: false,
+                };
+                return ("reset_two_step_confirm", Answer::html(200, render(&page)));
+            }
+            match app.store.reset_two_step(&user.id).await {
+                Ok(_) => {
+                    app.sessions.forget_user(&user.id);
+                    audit::event(
+                        "two_step_reset",
+                        &who(&live, req),
+                        &format!("user={} by=console", user.id),
+                    );
+                    (
+                        "two_step_reset",
+                        done(app, req, t.reset_two_step_done_text, &back),
+                    )
+                }
+                Err(_) => ("store_unavailable", app.error_page(req, 503)),
+            }
+        }
         ("remove", _, true)
             if user.role != Role::ContractHolder && user.id != live.view.user.id =>
         {
@@ -485,5 +675,71 @@ pub async fn user_route(
         ("", _, _) => ("method_not_allowed", app.error_page(req, 405).closing()),
         (_, _, true) => ("forbidden", app.error_page(req, 403)),
         _ => ("not_found", app.error_page(req, 404)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::conformance::user;
+
+    fn listing(search: &str, status: &'static str, sort: &'static str, page: usize) -> Listing {
+        Listing {
+            search: search.into(),
+            status,
+            sort,
+            page,
+        }
+    }
+
+    fn tenant_of(n: usize) -> Vec<User> {
+        (0..n)
+            .map(|i| {
+                let mut u = user(
+                    &format!("u{i:03}"),
+                    "t1",
+                    &format!("staff{i:03}@example.jp"),
+                );
+                u.name = format!("社員 {i:03}");
+                u.status = UserStatus::Active;
+                u.locked = i % 10 == 0;
+                u.last_login_at = Some(1_000 + i as i64);
+                u
+            })
+            .collect()
+    }
+
+    #[test]
+    fn hundreds_of_users_come_in_pages_of_fifty() {
+        let (shown, page, pages, total) = listing("", "all", "name", 1).apply(tenant_of(120));
+        assert_eq!((shown.len(), page, pages, total), (50, 1, 3, 120));
+        let (shown, page, _, _) = listing("", "all", "name", 9).apply(tenant_of(120));
+        assert_eq!(
+            (shown.len(), page),
+            (20, 3),
+            "a page past the end is the last"
+        );
+        assert_eq!(shown[0].name, "社員 100");
+    }
+
+    #[test]
+    fn search_filters_and_order_combine() {
+        let (shown, _, _, total) = listing("STAFF01", "all", "name", 1).apply(tenant_of(120));
+        assert_eq!(total, 10, "staff010..staff019, case and width folded");
+        assert!(shown.iter().all(|u| u.email.starts_with("staff01")));
+        let (shown, _, _, total) = listing("", "locked", "name", 1).apply(tenant_of(120));
+        assert_eq!(total, 12);
+        assert!(shown.iter().all(|u| u.locked));
+        let (shown, _, _, _) = listing("社員", "active", "last_login", 1).apply(tenant_of(120));
+        assert_eq!(shown[0].name, "社員 119", "newest login first");
+        assert!(shown.iter().all(|u| !u.locked));
+    }
+
+    #[test]
+    fn a_page_link_keeps_the_search() {
+        assert_eq!(
+            listing("山田 太郎", "invited", "email", 1).href(2),
+            "/.sekisho/admin/?q=%E5%B1%B1%E7%94%B0+%E5%A4%AA%E9%83%8E&status=invited&sort=email&page=2"
+        );
     }
 }

@@ -1013,6 +1013,35 @@ pub async fn a_totp_seed_is_replaced_only_from_what_it_is(store: SharedStore) {
     assert!(!store.replace_totp_secret("nobody", "A", "B").await.unwrap());
 }
 
+pub async fn the_console_changes_roles_and_resets_two_step(store: SharedStore) {
+    seed(&*store, "1").await;
+    assert_eq!(
+        store.set_role("nobody", Role::Admin).await.unwrap_err(),
+        StoreError::NotFound
+    );
+    let u = store.set_role("u1", Role::Admin).await.unwrap();
+    assert_eq!(u.role, Role::Admin);
+    assert_eq!(
+        store.get_user("u1").await.unwrap().unwrap().role,
+        Role::Admin
+    );
+    store
+        .register_two_step("u1", 0, registration("r1"))
+        .await
+        .unwrap();
+    store
+        .add_trusted_browser(trusted("tb1", "u1", 0))
+        .await
+        .unwrap();
+    store.put_pending(pending("p1", "u1")).await.unwrap();
+    let u = store.reset_two_step("u1").await.unwrap();
+    assert!(u.two_step.is_none());
+    assert_eq!(u.two_step_generation, 1);
+    assert!(store.list_trusted_browsers("u1").await.unwrap().is_empty());
+    assert!(store.get_pending("p1", NOW).await.unwrap().is_none());
+    assert_eq!(store.get_user("u1").await.unwrap().unwrap(), u);
+}
+
 pub async fn sms_codes_are_single_use_and_expire(store: SharedStore) {
     seed(&*store, "1").await;
     let mut p = pending("p1", "u1");
@@ -1504,6 +1533,7 @@ macro_rules! store_conformance_tests {
             method_change_by_link_or_menu,
             two_step_registration_waits_for_its_generation,
             quiet_runs_are_forgotten_and_locks_kept,
+            the_console_changes_roles_and_resets_two_step,
             totp_steps_are_accepted_once_and_in_order,
             a_totp_seed_is_replaced_only_from_what_it_is,
             sms_codes_are_single_use_and_expire,

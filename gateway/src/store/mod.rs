@@ -479,6 +479,12 @@ pub trait Store: Send + Sync + 'static {
     async fn lock_user(&self, user_id: &str, unlock: TicketRecord) -> StoreResult<()>;
     /// Uses a live unlock ticket and unlocks its user (flag and counter).
     async fn unlock_with_ticket(&self, hash: &str, now: UnixTime) -> StoreResult<User>;
+    /// Changes a user's role (the console); `NotFound` when there is none.
+    async fn set_role(&self, user_id: &str, role: Role) -> StoreResult<User>;
+    /// Resets a user's two-step registration (the console): a new
+    /// generation, so remembered browsers and half-finished logins end with
+    /// it, in one step.
+    async fn reset_two_step(&self, user_id: &str) -> StoreResult<User>;
     /// Unlocks a user without a ticket (the admin command).
     async fn unlock_user(&self, user_id: &str) -> StoreResult<User>;
     /// Uses a live reset ticket: sets the new password hash, unlocks, resets

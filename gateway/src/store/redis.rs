@@ -1839,6 +1839,24 @@ impl Store for RedisStore {
         })
     }
 
+    async fn set_role(&self, user_id: &str, role: Role) -> StoreResult<User> {
+        atomically!(self, |tx| {
+            let mut user = tx.user(user_id).await?.ok_or(StoreError::NotFound)?;
+            user.role = role;
+            tx.save_user(&user).await?;
+            Ok(user)
+        })
+    }
+
+    async fn reset_two_step(&self, user_id: &str) -> StoreResult<User> {
+        atomically!(self, |tx| {
+            let mut user = tx.user(user_id).await?.ok_or(StoreError::NotFound)?;
+            tx.reset_two_step(&mut user).await?;
+            tx.save_user(&user).await?;
+            Ok(user)
+        })
+    }
+
     async fn accept_totp_step(&self, user_id: &str, step: u64) -> StoreResult<bool> {
         atomically!(self, |tx| {
             let mut user = tx.user(user_id).await?.ok_or(StoreError::NotFound)?;

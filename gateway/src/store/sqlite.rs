@@ -1192,6 +1192,32 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn set_role(&self, user_id: &str, role: Role) -> StoreResult<User> {
+        let user_id = user_id.to_string();
+        self.run(move |c| {
+            let tx = begin(c)?;
+            let mut user = load_user(&tx, &user_id)?.ok_or(StoreError::NotFound)?;
+            user.role = role;
+            save_user(&tx, &user)?;
+            tx.commit().map_err(unavailable)?;
+            Ok(user)
+        })
+        .await
+    }
+
+    async fn reset_two_step(&self, user_id: &str) -> StoreResult<User> {
+        let user_id = user_id.to_string();
+        self.run(move |c| {
+            let tx = begin(c)?;
+            let mut user = load_user(&tx, &user_id)?.ok_or(StoreError::NotFound)?;
+            reset_two_step_in(&tx, &mut user)?;
+            save_user(&tx, &user)?;
+            tx.commit().map_err(unavailable)?;
+            Ok(user)
+        })
+        .await
+    }
+
     async fn accept_totp_step(&self, user_id: &str, step: u64) -> StoreResult<bool> {
         let user_id = user_id.to_string();
         self.run(move |c| {
