@@ -98,6 +98,46 @@ pub struct Config {
     pub server: Server,
     pub logging: Logging,
     pub development: Development,
+    pub branding: Branding,
+}
+
+/// The operator's branding: logo, favicon, colour and footer.
+#[derive(Debug, Clone, Default)]
+pub struct Branding {
+    pub logo: Option<Asset>,
+    pub favicon: Option<Asset>,
+    /// `#rrggbb`, checked to carry white text at WCAG AA (4.5:1).
+    pub primary_colour: Option<String>,
+    pub copyright_ja: Option<String>,
+    pub copyright_en: Option<String>,
+    pub links: Vec<BrandLink>,
+}
+
+/// A file the gateway serves itself, read once at start.
+#[derive(Clone)]
+pub struct Asset {
+    pub bytes: Vec<u8>,
+    pub content_type: &'static str,
+}
+
+impl fmt::Debug for Asset {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "Asset({}, {} bytes)",
+            self.content_type,
+            self.bytes.len()
+        )
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrandLink {
+    /// `terms`, `privacy`, `contact` or `other`.
+    pub kind: &'static str,
+    pub label_ja: String,
+    pub label_en: String,
+    pub url: String,
 }
 
 /// A public listener and the URL people reach it by.

@@ -47,6 +47,9 @@ pub struct RawConfig {
     pub logging: RawLogging,
     #[serde(default)]
     pub development: RawDevelopment,
+    /// The operator's logo, favicon, colour and footer links.
+    #[serde(default)]
+    pub branding: RawBranding,
 }
 
 fn default_service_name() -> String {
@@ -287,6 +290,34 @@ pub struct RawAssertion {
     pub lifetime_seconds: u64,
     #[serde(default)]
     pub generate_if_missing: bool,
+}
+
+/// What the operator shows on every page, in Japanese and English as
+/// `service_name` is one name for both.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RawBranding {
+    /// PNG, SVG or WebP, at most 256 KiB: the header's logo.
+    pub logo_file: Option<String>,
+    /// ICO, PNG or SVG, at most 256 KiB.
+    pub favicon_file: Option<String>,
+    /// `#rrggbb` for buttons and links; white text must read on it.
+    pub primary_colour: Option<String>,
+    pub copyright_ja: Option<String>,
+    pub copyright_en: Option<String>,
+    /// The footer's links, in order.
+    pub links: Vec<RawBrandLink>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBrandLink {
+    /// `terms` (利用規約), `privacy` (プライバシーポリシー), `contact`
+    /// (お問い合わせ, also offered on error pages) or `other`.
+    pub kind: String,
+    pub label_ja: String,
+    pub label_en: String,
+    pub url: String,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -515,6 +515,7 @@ fn build(c: &mut Checker, raw: RawConfig) -> Config {
 
     let two_step = two_step(c, &raw.two_step);
     let seed_key = seed_key(c, &raw.two_step);
+    let branding = branding(c, &raw.branding);
     let providers = providers(c, &raw.federation);
     let facebook = raw.federation.facebook.as_ref().map(|f| facebook(c, f));
     let active_directory = raw
@@ -610,6 +611,7 @@ fn build(c: &mut Checker, raw: RawConfig) -> Config {
         server,
         logging,
         development,
+        branding,
     }
 }
 
@@ -985,6 +987,175 @@ fn active_directory(c: &mut Checker, a: &RawActiveDirectory) -> ActiveDirectory 
     ActiveDirectory {
         secret_key,
         allow_http_issuers: a.allow_http_issuers,
+    }
+}
+
+/// The largest logo or favicon accepted.
+const ASSET_BYTES: u64 = 256 * 1024;
+
+fn asset(c: &mut Checker, key: &str, file: &str, kinds: &[&'static str]) -> Option<Asset> {
+    let path = c.path(file);
+    let bytes = match std::fs::metadata(&path) {
+        Ok(m) if m.len() > ASSET_BYTES => {
+            c.err(key, format!("{} is larger than 256 KiB", path.display()));
+            return None;
+        }
+        Ok(_) => match std::fs::read(&path) {
+            Ok(b) => b,
+            Err(e) => {
+                c.err(key, format!("cannot read {}: {e}", path.display()));
+                return None;
+            }
+        },
+        Err(e) => {
+            c.err(key, format!("cannot read {}: {e}", path.display()));
+            return None;
+        }
+    };
+    let head = &bytes[..bytes.len().min(512)];
+    let text = String::from_utf8_lossy(head);
+    let kind = if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        "image/png"
+    } else if bytes.starts_with(b"RIFF") && bytes.get(8..12) == Some(b"WEBP") {
+        "image/webp"
+    } else if bytes.starts_with(&[0, 0, 1, 0]) {
+        "image/x-icon"
+    } else if text.contains("<svg") {
+        "image/svg+xml"
+    } else {
+        ""
+    };
+    if kinds.contains(&kind) {
+        Some(Asset {
+            bytes,
+            content_type: kind,
+        })
+    } else {
+        c.err(
+            key,
+            format!("{} is not one of: {}", path.display(), kinds.join(", ")),
+        );
+        None
+    }
+}
+
+/// WCAG's relative luminance of an sRGB colour.
+fn luminance(rgb: [u8; 3]) -> f64 {
+    let channel = |v: u8| {
+        let v = f64::from(v) / 255.0;
+        if v <= 0.04045 {
+            v / 12.92
+        } else {
+            ((v + 0.055) / 1.055).powf(2.4)
+        }
+    };
+    0.2126 * channel(rgb[0]) + 0.7152 * channel(rgb[1]) + 0.0722 * channel(rgb[2])
+}
+
+fn branding(c: &mut Checker, b: &RawBranding) -> Branding {
+    let logo = b.logo_file.as_deref().and_then(|f| {
+        asset(
+            c,
+            "branding.logo_file",
+            f,
+            &["image/png", "image/svg+xml", "image/webp"],
+        )
+    });
+    let favicon = b.favicon_file.as_deref().and_then(|f| {
+        asset(
+            c,
+            "branding.favicon_file",
+            f,
+            &["image/x-icon", "image/png", "image/svg+xml"],
+        )
+    });
+    let primary_colour = b.primary_colour.as_deref().and_then(|v| {
+        let hex = v.strip_prefix('#').filter(|h| h.len() == 6);
+        let rgb = hex.and_then(|h| {
+            let byte = |i: usize| u8::from_str_radix(&h[i..i + 2], 16).ok();
+            Some([byte(0)?, byte(2)?, byte(4)?])
+        });
+        let Some(rgb) = rgb else {
+            c.err("branding.primary_colour", format!("'{v}' is not a colour like #0b57d0"));
+            return None;
+        };
+        // White text on it, and it as text on white: 4.5:1 (WCAG AA).
+        let contrast = 1.05 / (luminance(rgb) + 0.05);
+        if contrast < 4.5 {
+            c.err(
+                "branding.primary_colour",
+                format!("{v} is too light for white text on buttons (contrast {contrast:.1}:1, needs 4.5:1)"),
+            );
+            return None;
+        }
+        Some(v.to_ascii_lowercase())
+    });
+    let mut links = Vec::new();
+    for (i, l) in b.links.iter().enumerate() {
+        let key = |field: &str| format!("branding.links[{i}].{field}");
+        let kind = match l.kind.as_str() {
+            "terms" => "terms",
+            "privacy" => "privacy",
+            "contact" => "contact",
+            "other" => "other",
+            other => {
+                c.err(
+                    &key("kind"),
+                    format!("'{other}' is not terms, privacy, contact or other"),
+                );
+                continue;
+            }
+        };
+        let mut ok = true;
+        for (field, label) in [("label_ja", &l.label_ja), ("label_en", &l.label_en)] {
+            if label.trim().is_empty() || label.chars().count() > 40 {
+                c.err(&key(field), "must be 1 to 40 characters");
+                ok = false;
+            }
+        }
+        let url_ok = (l.url.starts_with("https://")
+            || l.url.starts_with("http://")
+            || l.url.starts_with("mailto:"))
+            && !l
+                .url
+                .chars()
+                .any(|ch| ch.is_whitespace() || ch == '"' || ch == '<');
+        if !url_ok {
+            c.err(
+                &key("url"),
+                format!("'{}' is not an http(s) or mailto: URL", l.url),
+            );
+            ok = false;
+        }
+        if ok {
+            links.push(BrandLink {
+                kind,
+                label_ja: l.label_ja.trim().to_string(),
+                label_en: l.label_en.trim().to_string(),
+                url: l.url.clone(),
+            });
+        }
+    }
+    let text = |c: &mut Checker, key: &str, v: &Option<String>| {
+        v.as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .and_then(|t| {
+                if t.chars().count() > 120 {
+                    c.err(key, "must be at most 120 characters");
+                    None
+                } else {
+                    Some(t.to_string())
+                }
+            })
+    };
+    Branding {
+        logo,
+        favicon,
+        primary_colour,
+        copyright_ja: text(c, "branding.copyright_ja", &b.copyright_ja),
+        copyright_en: text(c, "branding.copyright_en", &b.copyright_en),
+        links,
     }
 }
 
@@ -1659,6 +1830,57 @@ generate_seed_key = true
     }
 
     #[test]
+    fn branding_is_checked_key_by_key() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("logo.svg"),
+            "<svg xmlns=\"http://www.w3.org/2000/svg\"/>",
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("logo.txt"), "not an image").unwrap();
+        let good = format!(
+            "{MINIMAL}[branding]\nlogo_file = \"logo.svg\"\nprimary_colour = \"#0B57D0\"\ncopyright_ja = \"© 2026 例\"\n\
+             [[branding.links]]\nkind = \"contact\"\nlabel_ja = \"お問い合わせ\"\nlabel_en = \"Contact\"\nurl = \"https://example.jp/contact\"\n"
+        );
+        let c = from_toml_str(&good, dir.path()).unwrap();
+        let b = c.branding;
+        assert_eq!(b.logo.unwrap().content_type, "image/svg+xml");
+        assert_eq!(b.primary_colour.as_deref(), Some("#0b57d0"));
+        assert_eq!(b.links[0].kind, "contact");
+        let bad = format!(
+            "{MINIMAL}[branding]\nlogo_file = \"logo.txt\"\nprimary_colour = \"#ffcc00\"\n\
+             [[branding.links]]\nkind = \"faq\"\nlabel_ja = \"\"\nlabel_en = \"x\"\nurl = \"javascript:alert(1)\"\n"
+        );
+        let keys: Vec<String> = from_toml_str(&bad, dir.path())
+            .unwrap_err()
+            .0
+            .into_iter()
+            .map(|e| e.key)
+            .collect();
+        assert_eq!(
+            keys,
+            vec![
+                "branding.logo_file",
+                "branding.primary_colour",
+                "branding.links[0].kind"
+            ]
+        );
+        let bad_link = format!(
+            "{MINIMAL}[[branding.links]]\nkind = \"terms\"\nlabel_ja = \"\"\nlabel_en = \"Terms\"\nurl = \"javascript:alert(1)\"\n"
+        );
+        let keys: Vec<String> = from_toml_str(&bad_link, dir.path())
+            .unwrap_err()
+            .0
+            .into_iter()
+            .map(|e| e.key)
+            .collect();
+        assert_eq!(
+            keys,
+            vec!["branding.links[0].label_ja", "branding.links[0].url"]
+        );
+    }
+
+    #[test]
     fn the_example_file_is_valid_but_for_its_missing_files() {
         let text = include_str!("../sekisho.example.toml");
         let keys = keys(text);
@@ -1687,6 +1909,7 @@ generate_seed_key = true
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(root.path().join("demo-data/provider-client-secret"), "s").unwrap();
         std::fs::write(root.path().join("demo-data/ad-secret.key"), "ab".repeat(32)).unwrap();
+        std::fs::write(dir.join("demo-logo.svg"), include_str!("../demo-logo.svg")).unwrap();
         let c = from_toml_str(include_str!("../demo.toml"), &dir).unwrap();
         assert_eq!(c.providers.len(), 1);
         assert!(c.active_directory.is_some_and(|a| a.allow_http_issuers));

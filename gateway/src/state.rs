@@ -39,6 +39,36 @@ pub struct App {
     pub hsts: bool,
 
     pub throttle: crate::throttle::Throttle,
+    /// The operator's branding, per language.
+    pub brand_ja: std::sync::Arc<sekisho_pages::Brand>,
+    pub brand_en: std::sync::Arc<sekisho_pages::Brand>,
+}
+
+/// The branding of `b` as pages in one language show it.
+fn brand(b: &sekisho_config::Branding, ja: bool) -> std::sync::Arc<sekisho_pages::Brand> {
+    let label = |l: &sekisho_config::BrandLink| {
+        if ja {
+            l.label_ja.clone()
+        } else {
+            l.label_en.clone()
+        }
+    };
+    std::sync::Arc::new(sekisho_pages::Brand {
+        logo: b.logo.is_some(),
+        favicon: b.favicon.is_some(),
+        colour: b.primary_colour.is_some(),
+        footer: b.links.iter().map(|l| (l.url.clone(), label(l))).collect(),
+        copyright: if ja {
+            b.copyright_ja.clone().or_else(|| b.copyright_en.clone())
+        } else {
+            b.copyright_en.clone().or_else(|| b.copyright_ja.clone())
+        },
+        contact: b
+            .links
+            .iter()
+            .find(|l| l.kind == "contact")
+            .map(|l| l.url.clone()),
+    })
 }
 
 /// Opens the configured store.
@@ -119,7 +149,6 @@ impl App {
 
         let throttle = crate::throttle::Throttle::new(&config.throttle);
         Ok(App {
-            config,
             store,
             clock,
             hasher,
@@ -135,6 +164,9 @@ impl App {
             peer,
             hsts,
             throttle,
+            brand_ja: brand(&config.branding, true),
+            brand_en: brand(&config.branding, false),
+            config,
         })
     }
 
@@ -146,7 +178,11 @@ impl App {
         } else {
             crate::flows::landing_after_post(&req.path).to_string()
         };
-        Chrome::new(req.lang, &self.config.service_name, &here)
+        let brand = match req.lang {
+            sekisho_pages::Lang::Ja => self.brand_ja.clone(),
+            sekisho_pages::Lang::En => self.brand_en.clone(),
+        };
+        Chrome::new(req.lang, &self.config.service_name, &here).with_brand(brand)
     }
 
     /// The error page for `status`, in the request's language, with the
@@ -172,6 +208,9 @@ impl App {
             links.push(("/.sekisho/menu", t.way_menu));
         } else {
             links.push(("/.sekisho/login", t.back_to_login));
+        }
+        if let Some(contact) = &c.brand.contact {
+            links.push((contact.as_str(), t.way_contact));
         }
         Answer::html(
             status,

@@ -247,6 +247,26 @@ pub fn content_security_policy(provider_origins: &[String]) -> String {
     )
 }
 
+/// A browser as people name it, from its User-Agent (woothee, the
+/// parser Japanese sites use): 「Chrome（Windows）」, "Safari (iPhone)".
+pub fn readable_agent(agent: &str, lang: sekisho_pages::Lang) -> String {
+    let (open, close) = match lang {
+        sekisho_pages::Lang::Ja => ("（", "）"),
+        sekisho_pages::Lang::En => (" (", ")"),
+    };
+    let unknown = lang.texts().unknown_browser;
+    let Some(found) = woothee::parser::Parser::new().parse(agent) else {
+        return unknown.to_string();
+    };
+    let known = |s: &str| !s.is_empty() && s != woothee::woothee::VALUE_UNKNOWN;
+    match (known(found.name), known(found.os)) {
+        (true, true) => format!("{}{open}{}{close}", found.name, found.os),
+        (true, false) => found.name.to_string(),
+        (false, true) => format!("{unknown}{open}{}{close}", found.os),
+        (false, false) => unknown.to_string(),
+    }
+}
+
 /// The pages' inline script, allowed by its SHA-256 and nothing else.
 static SCRIPT_SOURCE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     use base64::Engine;
@@ -295,4 +315,21 @@ pub async fn write_answer(
         session.write_response_body(Some(answer.body), true).await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod agent_tests {
+    use super::readable_agent;
+    use sekisho_pages::Lang;
+
+    #[test]
+    fn browsers_read_as_people_name_them() {
+        let chrome = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
+        assert_eq!(readable_agent(chrome, Lang::Ja), "Chrome（Windows 10）");
+        assert_eq!(readable_agent(chrome, Lang::En), "Chrome (Windows 10)");
+        let iphone = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1";
+        assert_eq!(readable_agent(iphone, Lang::Ja), "Safari（iPhone）");
+        assert_eq!(readable_agent("", Lang::Ja), "不明なブラウザ");
+        assert_eq!(readable_agent("curl/8.5.0", Lang::En), "HTTP Library");
+    }
 }

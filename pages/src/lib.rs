@@ -81,6 +81,24 @@ pub struct Chrome {
     pub service: String,
     /// Link that switches language and comes back to this page.
     pub switch_href: String,
+    /// The operator's branding, in this page's language.
+    pub brand: std::sync::Arc<Brand>,
+}
+
+/// The operator's branding as a page shows it, in one language.
+#[derive(Debug, Clone, Default)]
+pub struct Brand {
+    /// A logo is served at `/.sekisho/static/logo`.
+    pub logo: bool,
+    /// A favicon is served at `/.sekisho/static/favicon`.
+    pub favicon: bool,
+    /// A primary colour is served at `/.sekisho/static/brand.css`.
+    pub colour: bool,
+    /// The footer's links: (url, label).
+    pub footer: Vec<(String, String)>,
+    pub copyright: Option<String>,
+    /// The お問い合わせ link, offered on error pages too.
+    pub contact: Option<String>,
 }
 
 impl Chrome {
@@ -92,7 +110,14 @@ impl Chrome {
             t,
             service: service.to_string(),
             switch_href: format!("/.sekisho/lang?to={}&next={back}", t.switch_to),
+            brand: std::sync::Arc::default(),
         }
+    }
+
+    /// The same chrome with the operator's branding.
+    pub fn with_brand(mut self, brand: std::sync::Arc<Brand>) -> Chrome {
+        self.brand = brand;
+        self
     }
 }
 
@@ -208,6 +233,16 @@ pub struct Field<'a> {
     pub autocomplete: &'a str,
 }
 
+/// Steps to follow, and lines to copy (one per line), e.g. the redirect
+/// URIs to register at an ADFS.
+#[derive(Debug, Clone)]
+pub struct Guide<'a> {
+    pub heading: &'a str,
+    pub steps: Vec<&'a str>,
+    pub block_label: &'a str,
+    pub lines: Vec<String>,
+}
+
 /// A choice of a [`FormPage`], shown as radio buttons (the manual's 2段階認証設定
 /// does; a small set reads better on a phone): (value, label, checked).
 #[derive(Debug, Clone)]
@@ -248,6 +283,8 @@ pub struct FormPage<'a> {
     pub rule: bool,
     pub submit: &'a str,
     pub back: Option<(&'a str, &'a str)>,
+    /// A set-up guide under the form: numbered steps and a copyable block.
+    pub guide: Option<Guide<'a>>,
 }
 
 /// 認証・契約情報変更メニュー: only the items the matrix allows.
@@ -264,7 +301,10 @@ pub struct MenuPage<'a> {
 #[derive(Debug, Clone)]
 pub struct SessionRow {
     pub handle: String,
+    /// Readable: 「Chrome（Windows）」.
     pub browser: String,
+    /// The User-Agent as sent, shown on demand.
+    pub agent: String,
     pub address: String,
     pub last_seen: String,
     pub current: bool,

@@ -434,4 +434,13 @@ texts! {
     lock_label: "ロック", "Lock";
     locked_yes: "ロック中", "Locked";
     locked_no: "なし", "No";
+    footer_label: "サイト情報", "About this site";
+    unknown_browser: "不明なブラウザ", "Unknown browser";
+    agent_details: "詳細", "Details";
+    ad_guide_heading: "設定の手順", "How to set it up";
+    ad_guide_step1: "ADFSの管理画面で「アプリケーション グループ」を追加し、「サーバー アプリケーション」を選びます。表示されるクライアントIDと、作成するクライアントシークレットを控えます。", "In ADFS management, add an application group and choose Server application. Note its client ID and the client secret you create.";
+    ad_guide_step2: "上の欄に発行者URL (https://<ADFSのホスト>/adfs)・クライアントID・クライアントシークレットを入力して保存します。接続IDが発行されます。", "Enter the issuer URL (https://<ADFS host>/adfs), the client ID and the secret above, and save. A connection ID is issued.";
+    ad_guide_step3: "下のリダイレクトURIを、ADFSのサーバー アプリケーションの「リダイレクトURI」にすべて登録します。", "Register every redirect URI below as a redirect URI of the ADFS server application.";
+    ad_guide_step4: "Active Directoryアカウントでログインする利用者に、接続IDを通知します。", "Tell the users who log in with Active Directory the connection ID.";
+    ad_redirect_after_save: "リダイレクトURIは、最初に保存したあとに表示されます。", "The redirect URIs appear here once the settings are first saved.";
 }

@@ -116,6 +116,7 @@ fn prompt(app: &App, req: &Req, carry: &Carry, typed: &str, problem: bool) -> An
         rule: false,
         submit: t.ad_next_button,
         back: Some(("/.sekisho/login", t.back_to_login)),
+        guide: None,
     });
     maybe_cookie(Answer::html(if problem { 422 } else { 200 }, html), cookie)
 }
@@ -160,6 +161,7 @@ async fn confirm_page(
         rule: false,
         submit: t.ad_confirm_button,
         back: Some(("/.sekisho/login", t.back_to_login)),
+        guide: None,
     });
     let origins = app.federation.ad_form_origins(ad).await;
     maybe_cookie(Answer::html(200, html), cookie).with_form_origins(origins)

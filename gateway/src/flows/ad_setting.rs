@@ -14,7 +14,7 @@ use crate::state::App;
 use crate::store::{AdConnection, StoreError};
 use crate::web::{Answer, Req};
 use pingora::proxy::Session;
-use sekisho_pages::{render, Field, FormPage, Texts};
+use sekisho_pages::{render, Field, FormPage, Guide, Texts};
 use sekisho_policy::ad::{
     check_ad_settings, AdSettingProblem, CONNECTION_ALPHABET, CONNECTION_PREFIX,
     CONNECTION_SUFFIX_LEN,
@@ -47,19 +47,21 @@ fn page(
     let c = app.chrome(req);
     let t = c.t;
     let ad = live.view.tenant.ad.as_ref();
-    let mut facts = vec![(
+    let facts = vec![(
         t.ad_connection_id_label,
         ad.map(|a| a.connection_id.clone())
             .unwrap_or_else(|| t.ad_not_set.to_string()),
     )];
-    if let Some(a) = ad {
-        let mut uris = redirect_uri(app, Route::Internet, &a.connection_id);
-        if app.config.closed.is_some() {
-            uris.push(' ');
-            uris.push_str(&redirect_uri(app, Route::Closed, &a.connection_id));
-        }
-        facts.push((t.ad_redirect_note, uris));
-    }
+    // The redirect URIs, one per route, to copy into the ADFS application.
+    let uris: Vec<String> = ad
+        .map(|a| {
+            let mut uris = vec![redirect_uri(app, Route::Internet, &a.connection_id)];
+            if app.config.closed.is_some() {
+                uris.push(redirect_uri(app, Route::Closed, &a.connection_id));
+            }
+            uris
+        })
+        .unwrap_or_default();
     let (issuer, client_id) = typed.unwrap_or_else(|| {
         ad.map(|a| (a.issuer.as_str(), a.client_id.as_str()))
             .unwrap_or(("", ""))
@@ -101,6 +103,21 @@ fn page(
         rule: false,
         submit: t.ad_save_button,
         back: Some(("/.sekisho/menu", t.back_to_menu)),
+        guide: Some(Guide {
+            heading: t.ad_guide_heading,
+            steps: vec![
+                t.ad_guide_step1,
+                t.ad_guide_step2,
+                t.ad_guide_step3,
+                t.ad_guide_step4,
+            ],
+            block_label: if uris.is_empty() {
+                t.ad_redirect_after_save
+            } else {
+                t.ad_redirect_note
+            },
+            lines: uris,
+        }),
     });
     Answer::html(status, html)
 }

@@ -249,6 +249,7 @@ fn invite_form(
         rule: false,
         submit: t.invite_button,
         back: Some(("/.sekisho/admin/", t.to_user_list)),
+        guide: None,
     });
     Answer::html(status, html)
 }

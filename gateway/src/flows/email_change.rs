@@ -118,6 +118,7 @@ fn request_form(
         rule: false,
         submit: t.send_mail_button,
         back: Some(("/.sekisho/menu", t.back_to_menu)),
+        guide: None,
     });
     Answer::html(status, html)
 }
@@ -263,6 +264,7 @@ fn confirm_form(
         rule: password_user,
         submit: t.register_button,
         back: None,
+        guide: None,
     });
     maybe_cookie(Answer::html(status, html), cookie)
 }

@@ -70,11 +70,8 @@ pub async fn sessions(app: &App, req: &Req) -> Outcome {
         .map(|s| SessionRow {
             current: s.id_hash == live.id_hash,
             handle: s.id_hash,
-            browser: if s.user_agent.is_empty() {
-                "-".into()
-            } else {
-                s.user_agent
-            },
+            browser: crate::web::readable_agent(&s.user_agent, req.lang),
+            agent: s.user_agent,
             address: s.client_ip,
             last_seen: sekisho_pages::mail::format_jst(s.last_seen),
         })

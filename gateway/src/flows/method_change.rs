@@ -119,6 +119,7 @@ fn form(
         rule: true,
         submit: t.register_button,
         back: Some(("/.sekisho/menu", t.back_to_menu)),
+        guide: None,
     });
     maybe_cookie(Answer::html(status, html), cookie)
 }

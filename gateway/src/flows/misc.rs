@@ -40,6 +40,36 @@ pub fn stylesheet() -> Outcome {
     ("static", a)
 }
 
+/// The operator's logo or favicon (`[branding]`), or 404 when none is set.
+pub fn brand_asset(app: &App, req: &Req, which: &str) -> Outcome {
+    let b = &app.config.branding;
+    let asset = match which {
+        "logo" => b.logo.as_ref(),
+        _ => b.favicon.as_ref(),
+    };
+    let Some(asset) = asset else {
+        return ("not_found", app.error_page(req, 404));
+    };
+    let mut a = Answer::html(200, String::new());
+    a.body = Bytes::from(asset.bytes.clone());
+    a.content_type = asset.content_type;
+    a.cacheable = true;
+    ("static", a)
+}
+
+/// The operator's primary colour as a stylesheet over the pages' own
+/// (a file, so the pages' CSP keeps style-src to 'self').
+pub fn brand_stylesheet(app: &App, req: &Req) -> Outcome {
+    let Some(colour) = &app.config.branding.primary_colour else {
+        return ("not_found", app.error_page(req, 404));
+    };
+    let mut a = Answer::html(200, String::new());
+    a.body = Bytes::from(format!(":root {{ --accent: {colour}; }}\n"));
+    a.content_type = "text/css; charset=utf-8";
+    a.cacheable = true;
+    ("static", a)
+}
+
 /// Remembers the chosen language in a cookie and goes back.
 pub fn switch_language(app: &App, req: &Req) -> Outcome {
     let to = match req.query_param("to").as_deref() {

@@ -43,7 +43,7 @@ use std::sync::Arc;
 pub type Outcome = (&'static str, Answer);
 
 /// Every fixed gateway path; other methods on these get 405.
-const KNOWN_PATHS: [&str; 46] = [
+const KNOWN_PATHS: [&str; 49] = [
     "/.sekisho/ad/start",
     "/.sekisho/ad/find",
     "/.sekisho/menu/ad",
@@ -88,6 +88,9 @@ const KNOWN_PATHS: [&str; 46] = [
     "/.sekisho/healthz",
     "/.sekisho/readyz",
     "/.sekisho/static/sekisho.css",
+    "/.sekisho/static/brand.css",
+    "/.sekisho/static/logo",
+    "/.sekisho/static/favicon",
     "/.sekisho/lang",
     "/.sekisho/admin/users",
 ];
@@ -155,6 +158,10 @@ pub fn link_unusable(app: &App, req: &Req, purpose: TicketPurpose) -> Outcome {
             (t.ticket_invalid_text, vec![login])
         }
     };
+    let mut ways = ways;
+    if let Some(contact) = &app.brand_ja.contact {
+        ways.push((contact.as_str(), t.way_contact));
+    }
     (
         "ticket_invalid",
         app.page_with_ways(req, 400, t.ticket_invalid_title, text, ways),
@@ -246,6 +253,9 @@ pub async fn handle(app: &Arc<App>, session: &mut Session, req: &Req, route: Rou
         "/.sekisho/healthz" if get => misc::healthz(),
         "/.sekisho/readyz" if get => misc::readyz(app).await,
         "/.sekisho/static/sekisho.css" if get => misc::stylesheet(),
+        "/.sekisho/static/brand.css" if get => misc::brand_stylesheet(app, req),
+        "/.sekisho/static/logo" if get => misc::brand_asset(app, req, "logo"),
+        "/.sekisho/static/favicon" if get => misc::brand_asset(app, req, "favicon"),
         "/.sekisho/lang" if get => misc::switch_language(app, req),
         path if KNOWN_PATHS.contains(&path) => {
             ("method_not_allowed", app.error_page(req, 405).closing())

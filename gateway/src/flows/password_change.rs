@@ -52,6 +52,7 @@ fn form(app: &App, req: &Req, live: &Live, status: u16, problems: Vec<String>) -
         rule: true,
         submit: t.password_change_button,
         back: Some(("/.sekisho/menu", t.back_button)),
+        guide: None,
     });
     Answer::html(status, html)
 }

@@ -129,6 +129,7 @@ pub async fn show_consent(app: &App, req: &Req) -> Outcome {
         rule: false,
         submit: t.decide_button,
         back: None,
+        guide: None,
     });
     ("line_consent", Answer::html(200, html))
 }

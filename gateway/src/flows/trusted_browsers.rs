@@ -29,11 +29,8 @@ pub async fn show(app: &App, req: &Req) -> Outcome {
         .map(|b| SessionRow {
             current: this.as_deref() == Some(b.id_hash.as_str()),
             handle: b.id,
-            browser: if b.user_agent.is_empty() {
-                "-".into()
-            } else {
-                b.user_agent
-            },
+            browser: crate::web::readable_agent(&b.user_agent, req.lang),
+            agent: b.user_agent,
             address: format_jst(b.created_at),
             last_seen: format_jst(b.last_used),
         })

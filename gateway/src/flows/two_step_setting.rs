@@ -58,6 +58,7 @@ fn choice_page(app: &App, req: &Req, live: &Live, status: u16, problems: Vec<Str
         rule: false,
         submit: t.set_button,
         back: Some(("/.sekisho/menu", t.back_button)),
+        guide: None,
     });
     Answer::html(status, html)
 }
@@ -89,6 +90,7 @@ fn confirm_page(app: &App, req: &Req, live: &Live, new: bool, problems: Vec<Stri
         rule: false,
         submit: t.set_button,
         back: Some((PATH, t.cancel_link)),
+        guide: None,
     });
     Answer::html(200, html)
 }
