@@ -13,6 +13,8 @@ command -v node >/dev/null 2>&1 || need_apt+=(nodejs)                        # t
 command -v npm >/dev/null 2>&1 || need_apt+=(npm)
 command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)       # the Redis store's tests
 command -v redis-cli >/dev/null 2>&1 || need_apt+=(redis-tools)
+# Japanese glyphs in the browser suite's pages and screenshots.
+dpkg -s fonts-noto-cjk >/dev/null 2>&1 || need_apt+=(fonts-noto-cjk)
 
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: installing ${need_apt[*]}"
@@ -33,4 +35,12 @@ oidc_dir="$(cd "$(dirname "$0")/.." && pwd)/tests/peers/oidc"
 if [ ! -d "$oidc_dir/node_modules/oidc-provider" ]; then
   echo "setup: installing the test OpenID provider (npm ci)"
   (cd "$oidc_dir" && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+# axe-core, the accessibility engine the browser suite runs on every page
+# (pinned by package-lock.json).
+axe_dir="$(cd "$(dirname "$0")/.." && pwd)/tests/peers/axe"
+if [ ! -f "$axe_dir/node_modules/axe-core/axe.min.js" ]; then
+  echo "setup: installing axe-core (npm ci)"
+  (cd "$axe_dir" && npm ci --no-audit --no-fund --loglevel=error)
 fi

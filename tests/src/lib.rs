@@ -10,6 +10,7 @@
 //! Every server is started by the test and killed by its process id when
 //! the value drops.
 
+pub mod browser;
 pub mod client;
 pub mod fake_facebook;
 pub mod fake_idp;
