@@ -38,7 +38,8 @@ texts! {
     confirm_title: "申込確認", "Confirm your registration";
     confirm_intro: "以下の内容でお間違えありませんでしょうか？", "Is everything below correct?";
     confirm_method_label: "登録方法", "Login method";
-    method_password: "メールアドレス・パスワードで登録", "Email address and password";
+    method_password: "メールアドレスとパスワード", "Email address and password";
+    confirm_method_password: "メールアドレス・パスワードで登録", "Email address and password";
     confirm_email_label: "管理者メールアドレス", "Email address";
     confirm_password_label: "パスワード", "Password";
     confirm_password_hidden: "(非表示)", "(hidden)";

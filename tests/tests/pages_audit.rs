@@ -218,3 +218,77 @@ async fn the_login_works_without_javascript_and_the_toggle_needs_it() {
     );
     b.close().await.unwrap();
 }
+
+/// Not part of the suite: `scripts/screenshots.sh` runs it to draw the
+/// quick start's screenshots into `docs/screenshots/`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "draws docs/screenshots; run by scripts/screenshots.sh"]
+async fn screenshots() {
+    let out = std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/screenshots"));
+    std::fs::create_dir_all(&out).unwrap();
+    let env = Env::start_with(|o| {
+        let mut o = o.two_step();
+        // The demo's branding, as an operator would set it.
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../config");
+        o.extra = format!(
+            "[branding]\nlogo_file = \"{dir}/demo-logo.svg\"\nprimary_colour = \"#0b57d0\"\n\
+             copyright_ja = \"© 2026 おまかせクラウド株式会社 (デモ)\"\n\
+             [[branding.links]]\nkind = \"terms\"\nlabel_ja = \"利用規約\"\nlabel_en = \"Terms of use\"\nurl = \"https://example.jp/terms\"\n\
+             [[branding.links]]\nkind = \"contact\"\nlabel_ja = \"お問い合わせ\"\nlabel_en = \"Contact us\"\nurl = \"https://example.jp/contact\"\n"
+        );
+        o
+    })
+    .await;
+    let base = env.gw.base.clone();
+    let link = env.invite_holder("yamada@example.jp");
+    assert_eq!(
+        env.client().register(&link, GOOD_PASSWORD).await.status,
+        200
+    );
+    let driver = Driver::start();
+    let dir = tempfile::tempdir().unwrap();
+    let b = browser(&driver, &dir.path().join("profile")).await;
+    let shot = |name: &'static str, width: u32| {
+        let b = b.clone();
+        let out = out.clone();
+        async move {
+            b.set_window_size(width, 900).await.unwrap();
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            let png = b.screenshot().await.unwrap();
+            std::fs::write(out.join(format!("{name}-{width}.png")), png).unwrap();
+        }
+    };
+    b.goto(&format!("{base}/.sekisho/login")).await.unwrap();
+    wait_for(&b, "#email").await;
+    shot("login", 390).await;
+    shot("login", 1280).await;
+    log_in(&b, &base, "yamada@example.jp").await;
+    wait_for(&b, "#totp-secret").await;
+    shot("two-step-app", 390).await;
+    let secret = b
+        .find(Locator::Css("#totp-secret"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let code = totp_code(&secret.replace(' ', ""), env.gw.now());
+    type_into(&b, "#code", &code).await;
+    click(&b, "form button[type=submit]").await;
+    wait_for(&b, "#recovery-code").await;
+    shot("recovery-code", 390).await;
+    click(&b, "input[name=saved]").await;
+    click(&b, "form button[type=submit]").await;
+    wait_for(&b, "a.button").await;
+    b.goto(&format!("{base}/.sekisho/menu")).await.unwrap();
+    wait_for(&b, "main").await;
+    shot("menu", 1280).await;
+    b.goto(&format!("{base}/.sekisho/admin/")).await.unwrap();
+    wait_for(&b, "main").await;
+    shot("console", 1280).await;
+    shot("console", 390).await;
+    b.goto(&format!("{base}/.sekisho/nowhere")).await.unwrap();
+    wait_for(&b, "main").await;
+    shot("error-page", 390).await;
+    b.close().await.unwrap();
+}

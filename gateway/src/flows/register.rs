@@ -178,7 +178,7 @@ pub async fn submit(app: &App, session: &mut Session, req: &Req) -> Outcome {
                 csrf: &app.csrf(&pre_binding(&pre)),
                 ticket,
                 email: &user.email,
-                method_label: t.method_password,
+                method_label: t.confirm_method_password,
             });
             (
                 "register_confirm",
