@@ -29,6 +29,12 @@ async fn the_demo_seeds_a_tenant_and_shows_the_identity() {
     std::fs::create_dir_all(dir.path().join("demo-data")).unwrap();
     std::fs::write(dir.path().join("demo-data/provider-client-secret"), "s").unwrap();
     std::fs::write(dir.path().join("demo-data/ad-secret.key"), "ab".repeat(32)).unwrap();
+    // The demo's branding, beside its configuration.
+    std::fs::copy(
+        sekisho_tests::workspace_dir().join("config/demo-logo.svg"),
+        dir.path().join("demo-logo.svg"),
+    )
+    .unwrap();
     let path = dir.path().join("demo.toml");
     std::fs::write(&path, config).unwrap();
     let bin = tokio::task::spawn_blocking(sekisho_tests::gateway::binary)
