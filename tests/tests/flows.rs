@@ -380,3 +380,62 @@ async fn config_errors_name_their_key() {
         "unknown CLI arguments are refused with usage"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn error_and_used_link_pages_always_offer_a_way_on() {
+    let env = Env::start().await;
+    // Signed out: a missing page offers the login and carries a reference
+    // that the gateway logged.
+    let mut anon = env.client();
+    let r = anon.get("/.sekisho/nowhere").await;
+    assert_eq!(r.status, 404);
+    assert!(r.body.contains("/.sekisho/login"), "{}", r.body);
+    let reference = r
+        .body
+        .split("<code>")
+        .nth(1)
+        .and_then(|rest| rest.split("</code>").next())
+        .expect("an error reference")
+        .to_string();
+    assert_eq!(reference.len(), 14, "{reference}");
+    assert!(
+        env.gw.logs().contains(&reference),
+        "the reference is in the logs"
+    );
+    // Signed in: the way back to the service and the menu.
+    let mut holder = env.logged_in_holder("ways@example.jp").await;
+    let r = holder.get("/.sekisho/nowhere").await;
+    assert!(
+        r.body.contains("href=\"/\"") && r.body.contains("/.sekisho/menu"),
+        "{}",
+        r.body
+    );
+    // A used or wrong reset link offers a new one.
+    let r = anon.get("/.sekisho/reset?ticket=not-a-live-ticket").await;
+    assert_eq!(r.status, 400);
+    assert!(
+        r.body.contains("パスワードリセットを申し込む"),
+        "{}",
+        r.body
+    );
+    // The language switch on a page shown after a POST lands on a GET page.
+    let page = anon.get("/.sekisho/login").await;
+    let r = anon
+        .post(
+            "/.sekisho/login",
+            &[
+                ("csrf", &page.csrf()),
+                ("email", "x@example.jp"),
+                ("password", "wrong"),
+            ],
+        )
+        .await;
+    assert!(
+        r.body
+            .contains("/.sekisho/lang?to=en&amp;next=/.sekisho/login")
+            || r.body
+                .contains("/.sekisho/lang?to=en&#38;next=/.sekisho/login"),
+        "{}",
+        r.body
+    );
+}

@@ -486,3 +486,36 @@ pub fn method_label(
         Ad => "Active Directory",
     }
 }
+
+#[cfg(test)]
+mod landing_tests {
+    use super::landing_after_post;
+
+    #[test]
+    fn a_page_after_a_post_switches_language_to_a_page_a_get_shows() {
+        // A form a GET shows is itself.
+        assert_eq!(landing_after_post("/.sekisho/login"), "/.sekisho/login");
+        assert_eq!(
+            landing_after_post("/.sekisho/menu/password"),
+            "/.sekisho/menu/password"
+        );
+        // A step whose page needs its mailed link: the login page.
+        assert_eq!(landing_after_post("/.sekisho/register"), "/.sekisho/login");
+        assert_eq!(landing_after_post("/.sekisho/reset"), "/.sekisho/login");
+        // The end of the second step goes on; its other steps start it.
+        assert_eq!(landing_after_post("/.sekisho/2fa/saved"), "/");
+        assert_eq!(
+            landing_after_post("/.sekisho/2fa/sms/send"),
+            "/.sekisho/2fa/sms"
+        );
+        // The menu's and console's actions: their menu.
+        assert_eq!(
+            landing_after_post("/.sekisho/menu/sessions/end"),
+            "/.sekisho/menu"
+        );
+        assert_eq!(
+            landing_after_post("/.sekisho/admin/users/0123/remove"),
+            "/.sekisho/admin/"
+        );
+    }
+}
