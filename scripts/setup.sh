@@ -13,6 +13,7 @@ command -v node >/dev/null 2>&1 || need_apt+=(nodejs)                        # t
 command -v npm >/dev/null 2>&1 || need_apt+=(npm)
 command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)       # the Redis store's tests
 command -v redis-cli >/dev/null 2>&1 || need_apt+=(redis-tools)
+command -v promtool >/dev/null 2>&1 || need_apt+=(prometheus)             # the alert rules' tests (promtool)
 # Japanese glyphs in the browser suite's pages and screenshots.
 dpkg -s fonts-noto-cjk >/dev/null 2>&1 || need_apt+=(fonts-noto-cjk)
 

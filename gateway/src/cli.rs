@@ -11,7 +11,7 @@ use std::process::ExitCode;
 #[derive(Parser)]
 #[command(
     name = "sekisho",
-    version,
+    version = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("SEKISHO_COMMIT"), ")"),
     about = "Sekisho (関所): the sign-in gateway in front of the storage service"
 )]
 struct Cli {

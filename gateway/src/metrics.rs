@@ -29,12 +29,12 @@ pub static LOGINS: LazyLock<IntCounterVec> = LazyLock::new(|| {
     .unwrap()
 });
 
-/// SMS by kind and result (`sent`, `failed`).
+/// SMS by kind and outcome (`sent`, `failed`).
 pub static SMS: LazyLock<IntCounterVec> = LazyLock::new(|| {
     register_int_counter_vec!(
         "sekisho_sms_total",
-        "SMS messages by kind and result",
-        &["kind", "result"]
+        "SMS messages by kind and outcome",
+        &["kind", "outcome"]
     )
     .unwrap()
 });
@@ -188,7 +188,121 @@ pub static UPSTREAM_OK: LazyLock<Histogram> =
 
 /// Forces every metric into the registry, so a scrape shows them all at
 /// zero from the start.
+/// The binary's version and commit, always 1: joins other series to a
+/// release (`* on (instance) group_left(version) sekisho_build_info`).
+pub static BUILD_INFO: LazyLock<prometheus::IntGaugeVec> = LazyLock::new(|| {
+    prometheus::register_int_gauge_vec!(
+        "sekisho_build_info",
+        "The running binary's version and commit (always 1)",
+        &["version", "commit"]
+    )
+    .unwrap()
+});
+
+/// When each listener's TLS certificate expires (Unix seconds), read at
+/// start: the certificate-expiry alert's series.
+pub static CERTIFICATE_EXPIRY: LazyLock<prometheus::IntGaugeVec> = LazyLock::new(|| {
+    prometheus::register_int_gauge_vec!(
+        "sekisho_tls_certificate_expiry_timestamp_seconds",
+        "When the listener's TLS certificate expires (Unix time)",
+        &["listener"]
+    )
+    .unwrap()
+});
+
+/// Notes when the first certificate of the PEM file `cert_file` expires.
+pub fn note_certificate(listener: &str, cert_file: &std::path::Path) {
+    let expiry = std::fs::read(cert_file).ok().and_then(|pem| {
+        let (_, block) = x509_parser::pem::parse_x509_pem(&pem).ok()?;
+        let cert = block.parse_x509().ok()?;
+        Some(cert.validity().not_after.timestamp())
+    });
+    match expiry {
+        Some(t) => CERTIFICATE_EXPIRY.with_label_values(&[listener]).set(t),
+        None => tracing::warn!(listener, "could not read the TLS certificate's expiry"),
+    }
+}
+
+/// The label values every fixed family starts with, at 0, so that rules
+/// and dashboards see a series before its first event (no `absent()`).
+fn start_at_zero() {
+    for op in [
+        "admit_attempt",
+        "changes",
+        "create_session",
+        "find_user",
+        "lock_user",
+        "ping",
+        "purge",
+        "session_view",
+        "touch_sessions",
+    ] {
+        STORE_ERRORS.with_label_values(&[op]);
+    }
+    for kind in [
+        "ad_connection",
+        "email_change",
+        "email_changed_notice",
+        "invitation",
+        "method_change",
+        "method_changed_notice",
+        "password_changed_notice",
+        "reset",
+        "reset_notice",
+        "two_step_notice",
+        "unlock",
+    ] {
+        for outcome in ["sent", "failed"] {
+            MAIL.with_label_values(&[kind, outcome]);
+        }
+    }
+    for kind in ["set_up", "verify"] {
+        for outcome in ["sent", "failed"] {
+            SMS.with_label_values(&[kind, outcome]);
+        }
+    }
+    for outcome in ["succeeded", "failed", "locked", "busy"] {
+        LOGINS.with_label_values(&[outcome]);
+    }
+    for endpoint in [
+        "login",
+        "forgot",
+        "unlock_resend",
+        "sms",
+        "recovery",
+        "federation",
+    ] {
+        for limit in ["address", "address_account", "account"] {
+            THROTTLED.with_label_values(&[endpoint, limit]);
+        }
+    }
+    for outcome in ["forwarded", "upstream_error", "error"] {
+        REQUESTS.with_label_values(&["proxy", outcome]);
+    }
+    for class in ["ok", "4xx", "5xx"] {
+        UPSTREAM_SECONDS.with_label_values(&[class]);
+    }
+    for event in [
+        "lock",
+        "unlock_link",
+        "unlock_admin",
+        "reset_requested",
+        "reset_completed",
+    ] {
+        ACCOUNT_EVENTS.with_label_values(&[event]);
+    }
+}
+
 pub fn register_all() {
+    BUILD_INFO
+        .with_label_values(&[env!("CARGO_PKG_VERSION"), env!("SEKISHO_COMMIT")])
+        .set(1);
+    // process_cpu_seconds_total, process_resident_memory_bytes, open fds…
+    #[cfg(target_os = "linux")]
+    let _ = prometheus::register(Box::new(
+        prometheus::process_collector::ProcessCollector::for_self(),
+    ));
+    start_at_zero();
     LazyLock::force(&REQUESTS);
     LazyLock::force(&LOGINS);
     LazyLock::force(&HASH_QUEUE_WAIT);

@@ -180,6 +180,7 @@ fn proxy_service(
             &tls.key_file.to_string_lossy(),
         )
         .map_err(|e| crate::error::InputError::error(format!("{key}.tls: {e}")))?;
+        crate::metrics::note_certificate(key, &tls.cert_file);
         endpoint = endpoint.tls(settings);
     }
     svc.add_listener(endpoint);

@@ -179,7 +179,7 @@ async fn sms_provider_failure_is_a_clear_page_and_counted() {
     );
     let metrics = env.gw.metrics().await;
     assert!(
-        metrics.contains("sekisho_sms_total{kind=\"set_up\",result=\"failed\"} 1"),
+        metrics.contains("sekisho_sms_total{kind=\"set_up\",outcome=\"failed\"} 1"),
         "{metrics}"
     );
     // The app remains a way forward.
