@@ -492,6 +492,8 @@ pub enum LogFormat {
 pub struct Logging {
     pub format: LogFormat,
     pub level: String,
+    /// Every n-th request goes to the access log (`None`: no access log).
+    pub access_log_every: Option<u64>,
 }
 
 impl Config {

@@ -603,6 +603,16 @@ pub struct RawLogging {
     pub format: String,
     #[serde(default = "default_log_level")]
     pub level: String,
+    /// One line per request (target `access`), in the logs' format.
+    #[serde(default)]
+    pub access_log: bool,
+    /// The share of requests the access log keeps, 0 to 1.
+    #[serde(default = "default_sample")]
+    pub access_log_sample: f64,
+}
+
+fn default_sample() -> f64 {
+    1.0
 }
 
 impl Default for RawLogging {
@@ -610,6 +620,8 @@ impl Default for RawLogging {
         RawLogging {
             format: default_log_format(),
             level: default_log_level(),
+            access_log: false,
+            access_log_sample: 1.0,
         }
     }
 }

@@ -567,9 +567,18 @@ fn build(c: &mut Checker, raw: RawConfig) -> Config {
             ),
         );
     }
+    let sample = raw.logging.access_log_sample;
+    if !(sample > 0.0 && sample <= 1.0) {
+        c.err(
+            "logging.access_log_sample",
+            "must be more than 0 and at most 1 (the share of requests logged)",
+        );
+    }
     let logging = Logging {
         format,
         level: raw.logging.level.clone(),
+        access_log_every: (raw.logging.access_log && sample > 0.0 && sample <= 1.0)
+            .then(|| (1.0 / sample).round().max(1.0) as u64),
     };
 
     let development = Development {

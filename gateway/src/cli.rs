@@ -232,6 +232,7 @@ pub fn main() -> ExitCode {
             crate::server::init_logging(&sekisho_config::Logging {
                 format: sekisho_config::LogFormat::Text,
                 level: "warn".into(),
+                access_log_every: None,
             });
             match runtime().block_on(admin(config, command)) {
                 Ok(()) => ExitCode::SUCCESS,

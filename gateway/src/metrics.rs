@@ -127,6 +127,21 @@ pub static HASH_REJECTED: LazyLock<IntCounter> = LazyLock::new(|| {
     .unwrap()
 });
 
+/// Every request's time, from its header to the end of the answer, by the
+/// listener's route, kind (`proxy`, `gateway`) and status class (RED).
+pub static REQUEST_SECONDS: LazyLock<HistogramVec> = LazyLock::new(|| {
+    register_histogram_vec!(
+        "sekisho_request_duration_seconds",
+        "Time from a request's header to the end of its answer",
+        &["route", "kind", "class"],
+        vec![0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0]
+    )
+    .unwrap()
+});
+
+/// The status classes of [`REQUEST_SECONDS`], by a status's hundreds.
+pub const STATUS_CLASSES: [&str; 5] = ["1xx", "2xx", "3xx", "4xx", "5xx"];
+
 /// Upstream response time, by status class.
 pub static UPSTREAM_SECONDS: LazyLock<HistogramVec> = LazyLock::new(|| {
     register_histogram_vec!(

@@ -40,17 +40,114 @@ pub struct Gateway {
     /// This listener's request counter, resolved once (a label look-up
     /// takes a lock and hashes on every request otherwise).
     requests_here: IntCounter,
+    /// This listener's duration histograms, by kind (proxy, gateway) and
+    /// status class, resolved once for the same reason.
+    durations: [[prometheus::Histogram; 5]; 2],
 }
+
+/// Numbers this process's requests, on every listener: the request id's
+/// second half, and the access log's sampling.
+static SEQUENCE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 impl Gateway {
     pub fn new(app: Arc<App>, route: Route) -> Gateway {
+        let durations = ["proxy", "gateway"].map(|kind| {
+            crate::metrics::STATUS_CLASSES.map(|class| {
+                crate::metrics::REQUEST_SECONDS.with_label_values(&[route.as_str(), kind, class])
+            })
+        });
         Gateway {
             steps: app.config.development.proxy_steps,
             requests_here: crate::metrics::REQUESTS_BY_ROUTE.with_label_values(&[route.as_str()]),
+            durations,
             app,
             route,
         }
     }
+}
+
+impl Gateway {
+    /// This request's id: a trusted proxy's `X-Request-Id` when it sent a
+    /// sane one, else this process's prefix and sequence number.
+    fn request_id(&self, session: &Session, sequence: u64) -> String {
+        let from_trusted = session
+            .client_addr()
+            .and_then(|a| a.as_inet())
+            .is_some_and(|a| {
+                let ip = a.ip();
+                self.app
+                    .config
+                    .throttle
+                    .trusted_proxies
+                    .iter()
+                    .any(|n| n.contains(&ip))
+            });
+        if from_trusted {
+            if let Some(v) = session.req_header().headers.get(X_REQUEST_ID) {
+                if acceptable_request_id(v.as_bytes()) {
+                    if let Ok(s) = v.to_str() {
+                        return s.to_string();
+                    }
+                }
+            }
+        }
+        format!("{:08x}{:08x}", *REQUEST_ID_PREFIX, sequence as u32)
+    }
+
+    /// One access-log line: never a query, cookie, ticket or code.
+    fn access_line(
+        &self,
+        session: &Session,
+        ctx: &Ctx,
+        outcome: &str,
+        status: u16,
+        elapsed: std::time::Duration,
+    ) {
+        let req = session.req_header();
+        let view = ctx.forward.as_ref().map(|f| &f.live.view);
+        let client = ctx.forward.as_ref().map_or_else(
+            || {
+                session
+                    .client_addr()
+                    .and_then(|a| a.as_inet())
+                    .map(|a| a.ip().to_string())
+                    .unwrap_or_default()
+            },
+            |f| f.client_ip.clone(),
+        );
+        tracing::info!(
+            target: "access",
+            request_id = %ctx.request_id,
+            route = self.route.as_str(),
+            method = %req.method,
+            path = req.uri.path(),
+            status,
+            duration_ms = elapsed.as_secs_f64() * 1000.0,
+            upstream_ms = ctx.upstream_started.map(|u| u.elapsed().as_secs_f64() * 1000.0),
+            bytes = session.body_bytes_sent(),
+            kind = ctx.kind,
+            outcome,
+            user = view.map(|v| v.user.id.as_str()),
+            tenant = view.map(|v| v.tenant.id.as_str()),
+            client = %client,
+        );
+    }
+}
+
+/// This process's half of every request id: random at start, so ids from
+/// several gateways do not meet.
+static REQUEST_ID_PREFIX: std::sync::LazyLock<u32> = std::sync::LazyLock::new(|| {
+    let b = crate::crypto::random_bytes(4);
+    u32::from_be_bytes([b[0], b[1], b[2], b[3]])
+});
+
+/// A request id a trusted proxy sent: short, and of letters, digits and
+/// `-_.:` only, so it is safe in logs and headers.
+fn acceptable_request_id(v: &[u8]) -> bool {
+    !v.is_empty()
+        && v.len() <= 64
+        && v.iter()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(b))
 }
 
 /// What a request that passed the gate takes to the upstream phases.
@@ -66,6 +163,11 @@ pub struct Ctx {
     outcome: &'static str,
     forward: Option<Forward>,
     upstream_started: Option<Instant>,
+    started: Instant,
+    /// Sent upstream as `X-Request-Id`, shown on error pages, and in the
+    /// access log: one request followed through all three.
+    request_id: String,
+    sequence: u64,
 }
 
 /// Refuses ambiguous message framing before anything else looks at the
@@ -171,6 +273,7 @@ struct UpstreamIdentity<'a> {
     host: Option<http::HeaderValue>,
     headers: &'a [(http::HeaderName, http::HeaderValue)],
     assertion: Option<http::HeaderValue>,
+    request_id: &'a str,
 }
 
 /// Rewrites the upstream request header in one pass over a header map of
@@ -247,6 +350,9 @@ fn rewrite_upstream_header(
         if let Some(token) = id.assertion {
             headers.append(X_AUTH_ASSERTION, token);
         }
+        if let Ok(rid) = http::HeaderValue::from_str(id.request_id) {
+            headers.insert(X_REQUEST_ID, rid);
+        }
     }
     let mut fresh = RequestHeader::from(parts);
     if let Some(raw) = raw_target {
@@ -273,16 +379,22 @@ const X_FORWARDED_FOR: http::HeaderName = http::HeaderName::from_static("x-forwa
 const X_FORWARDED_HOST: http::HeaderName = http::HeaderName::from_static("x-forwarded-host");
 const X_FORWARDED_PROTO: http::HeaderName = http::HeaderName::from_static("x-forwarded-proto");
 const X_AUTH_ASSERTION: http::HeaderName = http::HeaderName::from_static("x-auth-assertion");
+const X_REQUEST_ID: http::HeaderName = http::HeaderName::from_static("x-request-id");
 
 impl Gateway {
     /// The gate's verdict on a proxied request, and what follows from it:
     /// what to forward, or the refusal to answer.
-    async fn decide(&self, view: RequestView<'_>) -> Result<Forward, Outcome> {
+    async fn decide(&self, view: RequestView<'_>, request_id: &str) -> Result<Forward, Outcome> {
         let app = &self.app;
+        let req = || {
+            let mut req = view.to_req();
+            req.request_id = request_id.to_string();
+            req
+        };
         let live = match view.session(app).await {
             Ok(live) => live,
             Err(_) => {
-                let page = app.error_page(&view.to_req(), 503).closing();
+                let page = app.error_page(&req(), 503).closing();
                 return Err(("store_unavailable", page));
             }
         };
@@ -299,8 +411,7 @@ impl Gateway {
                 cookie: view.upstream_cookie,
             }),
             (verdict, _) => {
-                let (outcome, answer) =
-                    flows::refusal(app, &view.to_req(), Place::Upstream, verdict);
+                let (outcome, answer) = flows::refusal(app, &req(), Place::Upstream, verdict);
                 // A body left unread cannot share the connection.
                 let answer = if view.has_body() {
                     answer.closing()
@@ -331,6 +442,9 @@ impl ProxyHttp for Gateway {
             outcome: "unknown",
             forward: None,
             upstream_started: None,
+            started: Instant::now(),
+            request_id: String::new(),
+            sequence: SEQUENCE.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         }
     }
 
@@ -341,19 +455,22 @@ impl ProxyHttp for Gateway {
     async fn request_filter(&self, session: &mut Session, ctx: &mut Ctx) -> Result<bool> {
         let app = &self.app;
         self.requests_here.inc();
+        ctx.request_id = self.request_id(session, ctx.sequence);
         if let Some((outcome, status)) = early_refusal(app, self.route, session) {
-            let req = RequestView::read(session, app, self.route).to_req();
+            let mut req = RequestView::read(session, app, self.route).to_req();
+            req.request_id = ctx.request_id.clone();
             let page = app.error_page(&req, status).closing();
             return self.answer(session, ctx, (outcome, page)).await;
         }
         let view = RequestView::read(session, app, self.route);
         if is_gateway_path(view.path()) {
             ctx.kind = "gateway";
-            let req = view.to_req();
+            let mut req = view.to_req();
+            req.request_id = ctx.request_id.clone();
             let outcome = flows::handle(app, session, &req, self.route).await;
             return self.answer(session, ctx, outcome).await;
         }
-        match self.decide(view).await {
+        match self.decide(view, &ctx.request_id).await {
             Ok(forward) => {
                 ctx.forward = Some(forward);
                 Ok(false)
@@ -406,6 +523,7 @@ impl ProxyHttp for Gateway {
                 .or_else(|| http::HeaderValue::from_str(own_host(app, self.route)).ok()),
             headers: &forward.live.identity.headers,
             assertion: token,
+            request_id: &ctx.request_id,
         });
         rewrite_upstream_header(upstream, line_header, &forward.cookie, identity)
     }
@@ -454,7 +572,8 @@ impl ProxyHttp for Gateway {
             },
         };
         if code > 0 && session.response_written().is_none() {
-            let req = RequestView::read(session, &self.app, self.route).to_req();
+            let mut req = RequestView::read(session, &self.app, self.route).to_req();
+            req.request_id = ctx.request_id.clone();
             let page = self.app.error_page(&req, code).closing();
             if let Err(err) = write_answer(session, page, self.app.hsts, &self.app.csp()).await {
                 tracing::debug!(error = %err, "could not write the error page");
@@ -487,6 +606,16 @@ impl ProxyHttp for Gateway {
             crate::metrics::REQUESTS
                 .with_label_values(&[ctx.kind, outcome])
                 .inc();
+        }
+        let status = session.response_written().map_or(0, |r| r.status.as_u16());
+        let kind = usize::from(ctx.kind != "proxy");
+        let class = usize::from(status / 100).clamp(1, 5) - 1;
+        let elapsed = ctx.started.elapsed();
+        self.durations[kind][class].observe(elapsed.as_secs_f64());
+        if let Some(every) = self.app.config.logging.access_log_every {
+            if ctx.sequence.is_multiple_of(every) {
+                self.access_line(session, ctx, outcome, status, elapsed);
+            }
         }
         if let Some(started) = ctx.upstream_started {
             let seconds = started.elapsed().as_secs_f64();

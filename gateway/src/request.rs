@@ -228,6 +228,7 @@ impl<'a> RequestView<'a> {
             route: self.route,
             line: self.line.clone(),
             navigation: self.navigation,
+            request_id: String::new(),
             live: Arc::new(tokio::sync::OnceCell::new()),
         }
     }
@@ -362,6 +363,9 @@ pub struct Req {
     pub line: Option<String>,
     /// A top-level browser navigation.
     pub navigation: bool,
+    /// The request's id (set by the proxy): error pages show it, and the
+    /// access log and the upstream carry it.
+    pub request_id: String,
     /// The session, resolved at most once per request.
     live: Arc<tokio::sync::OnceCell<Option<Live>>>,
 }

@@ -191,7 +191,13 @@ impl App {
         let c = self.chrome(req);
         let t = c.t;
         let (title, text) = error_texts(t, status);
-        let reference = crate::crypto::reference();
+        // The request's id, which the access log and the upstream carry
+        // too; a reference of its own when there is none.
+        let reference = if req.request_id.is_empty() {
+            crate::crypto::reference()
+        } else {
+            req.request_id.clone()
+        };
         if status >= 500 {
             tracing::warn!(reference = %reference, status, path = %req.path, route = req.route.as_str(), "error page");
         } else {

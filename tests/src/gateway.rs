@@ -192,7 +192,7 @@ impl Gateway {
              {two_step}\
              [metrics]\nlisten = \"{metrics_addr}\"\n\
              [server]\nthreads = 2\ngrace_period_seconds = 0\ngraceful_shutdown_timeout_seconds = 1\n\
-             [logging]\nformat = \"json\"\nlevel = \"info\"\n\
+             [logging]\nformat = \"json\"\nlevel = \"info\"\naccess_log = true\n\
              [development]\ninsecure_http_cookies = {insecure}\nclock_offset_file = \"clock-offset\"\n{extra}",
             up = opts.upstream,
             store = opts.store,
