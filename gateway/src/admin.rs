@@ -257,6 +257,127 @@ impl Admin {
         Ok(tenant)
     }
 
+    /// The user with login ID `email`, or a clear refusal naming it.
+    async fn user_by_email(&self, email: &str) -> anyhow::Result<User> {
+        let canonical = sekisho_policy::email::canonical_identifier(email);
+        self.store
+            .find_user_by_email(&canonical)
+            .await
+            .map_err(|e| anyhow::anyhow!("store: {e}"))?
+            .ok_or_else(|| InputError::error(format!("EMAIL: no user has the login ID '{email}'")))
+    }
+
+    fn audit(&self, event: &'static str, user: &User, detail: &str) {
+        crate::audit::event(
+            event,
+            &crate::audit::Who {
+                user_id: Some(&user.id),
+                tenant_id: Some(&user.tenant_id),
+                ..Default::default()
+            },
+            &format!("{detail} (admin command)"),
+        );
+    }
+
+    /// Every tenant, with how many users it has.
+    pub async fn tenants(&self) -> anyhow::Result<Vec<(Tenant, usize)>> {
+        let tenants = self
+            .store
+            .list_tenants()
+            .await
+            .map_err(|e| anyhow::anyhow!("store: {e}"))?;
+        let users = self
+            .store
+            .list_users(None)
+            .await
+            .map_err(|e| anyhow::anyhow!("store: {e}"))?;
+        Ok(tenants
+            .into_iter()
+            .map(|t| {
+                let n = users.iter().filter(|u| u.tenant_id == t.id).count();
+                (t, n)
+            })
+            .collect())
+    }
+
+    /// Removes a user who is not a contract holder; returns them and how
+    /// many sessions ended.
+    pub async fn remove_user(&self, email: &str) -> anyhow::Result<(User, usize)> {
+        let user = self.user_by_email(email).await?;
+        if user.role == Role::ContractHolder {
+            return Err(InputError::error(format!(
+                "EMAIL: '{email}' is the tenant's contract holder, who cannot be removed"
+            )));
+        }
+        let ended = self
+            .store
+            .remove_user(&user.id)
+            .await
+            .map_err(|e| anyhow::anyhow!("store: {e}"))?;
+        self.audit(
+            "user_removed",
+            &user,
+            &format!("sessions_ended={}", ended.len()),
+        );
+        Ok((user, ended.len()))
+    }
+
+    /// Mails a new invitation to a user who has not registered yet.
+    pub async fn resend_invitation(&self, email: &str) -> anyhow::Result<String> {
+        let user = self.user_by_email(email).await?;
+        if user.status != UserStatus::Invited {
+            return Err(InputError::error(format!(
+                "EMAIL: '{email}' has registered already"
+            )));
+        }
+        let (link, ticket) = self.invitation_ticket(&user.id);
+        self.store
+            .replace_ticket(ticket)
+            .await
+            .map_err(|e| anyhow::anyhow!("store: {e}"))?;
+        self.mail_invitation(&user, &link).await;
+        self.audit("invitation_resent", &user, "");
+        Ok(link)
+    }
+
+    /// Resets a user's two-step registration.
+    pub async fn reset_two_step(&self, email: &str) -> anyhow::Result<User> {
+        let user = self.user_by_email(email).await?;
+        let user = self
+            .store
+            .reset_two_step(&user.id)
+            .await
+            .map_err(|e| anyhow::anyhow!("store: {e}"))?;
+        self.audit("two_step_reset", &user, "");
+        Ok(user)
+    }
+
+    /// Sets a tenant's access route.
+    pub async fn set_access_route(
+        &self,
+        tenant_id: &str,
+        route: sekisho_policy::line::AccessRoute,
+    ) -> anyhow::Result<Tenant> {
+        let tenant = match self.store.set_access_route(tenant_id, route).await {
+            Ok(t) => t,
+            Err(StoreError::NotFound) => {
+                return Err(InputError::error(format!(
+                    "TENANT_ID: no tenant '{tenant_id}'"
+                )))
+            }
+            Err(e) => anyhow::bail!("store: {e}"),
+        };
+        crate::audit::event(
+            "access_route_changed",
+            &crate::audit::Who {
+                tenant_id: Some(&tenant.id),
+                ..Default::default()
+            },
+            &format!("{} (admin command)", route.as_str()),
+        );
+        Ok(tenant)
+    }
+
     pub async fn users(&self, tenant: Option<&str>) -> anyhow::Result<Vec<User>> {
         self.store
             .list_users(tenant)

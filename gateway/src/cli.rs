@@ -23,7 +23,7 @@ struct Cli {
 enum Command {
     /// Run the gateway.
     Run {
-        #[arg(long, short, value_name = "FILE")]
+        #[arg(long, short, value_name = "FILE", env = "SEKISHO_CONFIG")]
         config: PathBuf,
     },
     /// Check a configuration file and print every problem, key by key.
@@ -49,7 +49,8 @@ enum Command {
             short,
             value_name = "FILE",
             env = "SEKISHO_CONFIG",
-            default_value = "sekisho.toml"
+            default_value = "sekisho.toml",
+            global = true
         )]
         config: PathBuf,
         #[command(subcommand)]
@@ -69,6 +70,14 @@ enum Command {
 enum PlanArg {
     Basic,
     Trial,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum RouteArg {
+    /// 回線認証+インターネット
+    LineAndInternet,
+    /// 回線認証のみ
+    LineOnly,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -119,6 +128,32 @@ enum AdminCommand {
         tenant: String,
         #[arg(value_enum)]
         plan: PlanArg,
+    },
+    /// List the tenants: id, plan, two-step, access route, users.
+    Tenants,
+    /// Remove a user (not a contract holder): their sessions end at once.
+    RemoveUser {
+        #[arg(value_name = "EMAIL")]
+        email: String,
+    },
+    /// Mail a user who has not registered yet a new invitation (the older
+    /// link stops working).
+    ResendInvitation {
+        #[arg(value_name = "EMAIL")]
+        email: String,
+    },
+    /// Reset a user's two-step verification: they set it up again at their
+    /// next login, and their remembered browsers are forgotten.
+    ResetTwoStep {
+        #[arg(value_name = "EMAIL")]
+        email: String,
+    },
+    /// Set a tenant's access route (as the holder's アクセス経路設定 does).
+    SetAccessRoute {
+        #[arg(value_name = "TENANT_ID")]
+        tenant: String,
+        #[arg(value_enum)]
+        route: RouteArg,
     },
     /// List users (of one tenant, or all).
     Users {
@@ -229,9 +264,10 @@ pub fn main() -> ExitCode {
                 Ok(c) => c,
                 Err(code) => return code,
             };
+            // Quiet but for problems and the audit trail of what it did.
             crate::server::init_logging(&sekisho_config::Logging {
-                format: sekisho_config::LogFormat::Text,
-                level: "warn".into(),
+                format: config.logging.format,
+                level: "warn,audit=info".into(),
                 access_log_every: None,
             });
             match runtime().block_on(admin(config, command)) {
@@ -335,6 +371,45 @@ async fn admin(config: sekisho_config::Config, command: AdminCommand) -> anyhow:
                 }
                 Err(e) => return Err(e.into()),
             }
+        }
+        AdminCommand::Tenants => {
+            println!(
+                "{:<34} {:<6} {:<9} {:<18} USERS",
+                "TENANT", "PLAN", "TWO-STEP", "ACCESS ROUTE"
+            );
+            for (t, users) in admin.tenants().await? {
+                println!(
+                    "{:<34} {:<6} {:<9} {:<18} {}",
+                    t.id,
+                    t.plan.as_str(),
+                    if t.two_step_enabled { "on" } else { "off" },
+                    t.access_route.as_str(),
+                    users
+                );
+            }
+        }
+        AdminCommand::RemoveUser { email } => {
+            let (user, ended) = admin.remove_user(&email).await?;
+            println!(
+                "removed: {} ({}), {ended} sessions ended",
+                user.email, user.id
+            );
+        }
+        AdminCommand::ResendInvitation { email } => {
+            let link = admin.resend_invitation(&email).await?;
+            println!("invitation sent again; registration link: {link}");
+        }
+        AdminCommand::ResetTwoStep { email } => {
+            let user = admin.reset_two_step(&email).await?;
+            println!("two-step verification reset: {} ({})", user.email, user.id);
+        }
+        AdminCommand::SetAccessRoute { tenant, route } => {
+            let route = match route {
+                RouteArg::LineAndInternet => sekisho_policy::line::AccessRoute::LineAndInternet,
+                RouteArg::LineOnly => sekisho_policy::line::AccessRoute::LineOnly,
+            };
+            let t = admin.set_access_route(&tenant, route).await?;
+            println!("tenant {}: access route {}", t.id, t.access_route.as_str());
         }
         AdminCommand::Purge => {
             let removed = purge(&admin.store, &admin.config, admin.clock.now()).await?;

@@ -801,3 +801,77 @@ async fn the_console_searches_filters_and_changes_roles_with_an_audit_line() {
     assert_eq!(r.status, 400, "no one is made contract holder");
     assert!(env.gw.logs().contains("role_changed"), "audited");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operator_commands_list_tenants_resend_reset_route_and_remove_with_audit() {
+    let env = Env::start().await;
+    let mut holder = env.logged_in_holder("operator@example.jp").await;
+    env.invite(&mut holder, "未登録 次郎", "jiro@example.jp", "user")
+        .await;
+    let _user = env
+        .invited_user(&mut holder, "登録 三郎", "saburo@example.jp", "user")
+        .await;
+    let run = |args: &[&str]| {
+        let out = env.gw.admin(args);
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    // --config after the subcommand works as before it.
+    let out = std::process::Command::new(sekisho_tests::gateway::binary())
+        .args(["admin", "tenants", "--config"])
+        .arg(&env.gw.config_path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let listing = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        listing.contains("basic") && listing.contains(" 3"),
+        "{listing}"
+    );
+    let tenant = listing
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
+
+    let (code, out, _) = run(&["resend-invitation", "jiro@example.jp"]);
+    assert_eq!(code, Some(0));
+    assert!(out.contains("/.sekisho/register?ticket="), "{out}");
+    let (code, _, err) = run(&["resend-invitation", "saburo@example.jp"]);
+    assert_eq!(code, Some(2), "a registered user gets no invitation: {err}");
+    assert!(err.contains("EMAIL"), "{err}");
+
+    let (code, out, _) = run(&["reset-two-step", "saburo@example.jp"]);
+    assert_eq!(code, Some(0), "{out}");
+    let (code, out, _) = run(&["set-access-route", &tenant, "line-only"]);
+    assert_eq!(code, Some(0));
+    assert!(out.contains("line_only"), "{out}");
+    let (code, _, err) = run(&["set-access-route", "no-such-tenant", "line-only"]);
+    assert_eq!(code, Some(2), "{err}");
+    let (code, _, _) = run(&["set-access-route", &tenant, "line-and-internet"]);
+    assert_eq!(code, Some(0));
+
+    let (code, _, err) = run(&["remove-user", "operator@example.jp"]);
+    assert_eq!(code, Some(2), "the contract holder stays: {err}");
+    let (code, out, err) = run(&["remove-user", "saburo@example.jp"]);
+    assert_eq!(code, Some(0));
+    assert!(out.contains("removed"), "{out}");
+    assert!(err.contains("user_removed"), "audited: {err}");
+    let mut c = env.client();
+    assert_ne!(
+        c.login("saburo@example.jp", GOOD_PASSWORD).await.status,
+        303
+    );
+    let users = String::from_utf8_lossy(&env.gw.admin(&["users"]).stdout).to_string();
+    assert!(!users.contains("saburo@example.jp"), "{users}");
+}
