@@ -13,7 +13,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-pub use validate::from_toml_str;
+pub use validate::{check_syntax, from_toml_str};
 
 /// One problem in a configuration file, named by its key (`upstream.address`).
 #[derive(Debug, Clone, PartialEq, Eq)]

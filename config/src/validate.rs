@@ -152,23 +152,7 @@ fn colliding_listeners(c: &mut Checker, listeners: &[(&str, SocketAddr)]) {
 const MAX_TIMEOUT_MS: u64 = 3_600_000;
 
 pub fn from_toml_str(text: &str, base: &Path) -> Result<Config, ConfigErrors> {
-    let de = toml::Deserializer::parse(text).map_err(|e| {
-        ConfigErrors(vec![ConfigError {
-            key: "(syntax)".into(),
-            message: e.to_string().trim().to_string(),
-        }])
-    })?;
-    let raw: RawConfig = serde_path_to_error::deserialize(de).map_err(|e| {
-        let key = e.path().to_string();
-        let key = if key == "." || key.is_empty() {
-            "(top level)".to_string()
-        } else {
-            key
-        };
-        let inner = e.into_inner();
-        let message = inner.message().trim().to_string();
-        ConfigErrors(vec![ConfigError { key, message }])
-    })?;
+    let raw = parse_raw(text)?;
     let mut c = Checker {
         base,
         errors: Vec::new(),
@@ -180,6 +164,33 @@ pub fn from_toml_str(text: &str, base: &Path) -> Result<Config, ConfigErrors> {
     } else {
         Err(ConfigErrors(c.errors))
     }
+}
+
+/// Checks only that `text` is TOML of known keys and types (CI's
+/// `check-config --syntax-only`): no file is read and no name resolved.
+pub fn check_syntax(text: &str) -> Result<(), ConfigErrors> {
+    parse_raw(text).map(|_| ())
+}
+
+/// The file as written: TOML, every key known, every value of its type.
+fn parse_raw(text: &str) -> Result<RawConfig, ConfigErrors> {
+    let de = toml::Deserializer::parse(text).map_err(|e| {
+        ConfigErrors(vec![ConfigError {
+            key: "(syntax)".into(),
+            message: e.to_string().trim().to_string(),
+        }])
+    })?;
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let key = e.path().to_string();
+        let key = if key == "." || key.is_empty() {
+            "(top level)".to_string()
+        } else {
+            key
+        };
+        let inner = e.into_inner();
+        let message = inner.message().trim().to_string();
+        ConfigErrors(vec![ConfigError { key, message }])
+    })
 }
 
 fn build(c: &mut Checker, raw: RawConfig) -> Config {

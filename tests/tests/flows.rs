@@ -397,7 +397,7 @@ async fn error_and_used_link_pages_always_offer_a_way_on() {
         .and_then(|rest| rest.split("</code>").next())
         .expect("an error reference")
         .to_string();
-    assert_eq!(reference.len(), 14, "{reference}");
+    assert_eq!(reference.len(), 16, "the request id: {reference}");
     assert!(
         env.gw.logs().contains(&reference),
         "the reference is in the logs"
@@ -438,4 +438,37 @@ async fn error_and_used_link_pages_always_offer_a_way_on() {
         "{}",
         r.body
     );
+}
+
+#[test]
+fn check_config_syntax_only_checks_the_file_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = sekisho_tests::gateway::binary();
+    let check = |text: &str| {
+        let file = dir.path().join("c.toml");
+        std::fs::write(&file, text).unwrap();
+        let out = std::process::Command::new(&bin)
+            .args(["check-config", "--syntax-only"])
+            .arg(&file)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    // Files and addresses that do not exist here are not its business.
+    let (code, err) = check(
+        "[internet]\nlisten = \"203.0.113.1:443\"\npublic_url = \"https://gw.example.jp\"\n\
+         [upstream]\naddress = \"storage.internal:8080\"\n[mail]\nfrom = \"a@example.jp\"\ntransport = \"outbox\"\n\
+         [assertion]\nsigning_key_file = \"/etc/sekisho/missing.pem\"\n",
+    );
+    assert_eq!(code, Some(0), "{err}");
+    // An unknown key or a wrong type is, with its key.
+    let (code, err) = check("[internet]\nlisten = 3\n");
+    assert_eq!(code, Some(2));
+    assert!(err.contains("internet.listen"), "{err}");
+    let (code, err) = check("[upstrem]\naddress = \"x\"\n");
+    assert_eq!(code, Some(2));
+    assert!(err.contains("upstrem"), "{err}");
 }
