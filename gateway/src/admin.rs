@@ -26,6 +26,21 @@ pub async fn purge(
     Ok(ended + forgotten)
 }
 
+/// A tenant's change as the command line says it: an unknown tenant is a
+/// refusal that names `TENANT_ID` (exit 2), a store failure a failure.
+fn tenant_changed(
+    result: crate::store::StoreResult<Tenant>,
+    tenant_id: &str,
+) -> anyhow::Result<Tenant> {
+    match result {
+        Ok(t) => Ok(t),
+        Err(StoreError::NotFound) => Err(InputError::error(format!(
+            "TENANT_ID: no tenant '{tenant_id}'"
+        ))),
+        Err(e) => anyhow::bail!("store: {e}"),
+    }
+}
+
 pub struct Admin {
     pub config: Config,
     pub store: SharedStore,
@@ -197,15 +212,10 @@ impl Admin {
     /// Converts a trial tenant to basic, while that is still possible.
     /// Turns two-step verification on or off for a tenant.
     pub async fn set_two_step(&self, tenant_id: &str, enabled: bool) -> anyhow::Result<Tenant> {
-        let tenant = match self.store.set_two_step_enabled(tenant_id, enabled).await {
-            Ok(t) => t,
-            Err(StoreError::NotFound) => {
-                return Err(InputError::error(format!(
-                    "TENANT_ID: no tenant '{tenant_id}'"
-                )))
-            }
-            Err(e) => anyhow::bail!("store: {e}"),
-        };
+        let tenant = tenant_changed(
+            self.store.set_two_step_enabled(tenant_id, enabled).await,
+            tenant_id,
+        )?;
         crate::audit::event(
             "two_step_setting_changed",
             &crate::audit::Who {
@@ -358,15 +368,10 @@ impl Admin {
         tenant_id: &str,
         route: sekisho_policy::line::AccessRoute,
     ) -> anyhow::Result<Tenant> {
-        let tenant = match self.store.set_access_route(tenant_id, route).await {
-            Ok(t) => t,
-            Err(StoreError::NotFound) => {
-                return Err(InputError::error(format!(
-                    "TENANT_ID: no tenant '{tenant_id}'"
-                )))
-            }
-            Err(e) => anyhow::bail!("store: {e}"),
-        };
+        let tenant = tenant_changed(
+            self.store.set_access_route(tenant_id, route).await,
+            tenant_id,
+        )?;
         crate::audit::event(
             "access_route_changed",
             &crate::audit::Who {
