@@ -169,6 +169,19 @@ async fn ad_is_set_up_by_the_holder_and_signs_users_in_by_connection_id() {
     // Refusals name the problem and save nothing.
     let page = holder.get("/.sekisho/menu/ad").await;
     assert!(page.body.contains("未設定"), "{}", page.body);
+    // The set-up guide sits in the page once, and never in its title.
+    let title = page
+        .body
+        .split("<title>")
+        .nth(1)
+        .and_then(|t| t.split("</title>").next());
+    assert_eq!(
+        title,
+        Some("Active Directory設定 | おまかせクラウドストレージ"),
+        "{}",
+        page.body
+    );
+    assert_eq!(page.body.matches("設定の手順").count(), 1, "{}", page.body);
     let r = holder
         .post(
             "/.sekisho/menu/ad",
