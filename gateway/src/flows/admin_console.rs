@@ -415,6 +415,44 @@ fn done(app: &App, req: &Req, text: &'static str, back: &str) -> Answer {
     )
 }
 
+/// A console action's confirmation: what it will do, to whom, and the same
+/// form posted again with `confirmed=yes`.
+struct Confirmation<'a> {
+    title: &'a str,
+    text: &'a str,
+    /// The address the action concerns (the user's, or a new one).
+    address: String,
+    consequence: &'a str,
+    hidden: Vec<(&'a str, String)>,
+    confirm_label: &'a str,
+    danger: bool,
+}
+
+fn confirm_page(
+    app: &App,
+    req: &Req,
+    live: &Live,
+    user: &User,
+    back: &str,
+    c: Confirmation<'_>,
+) -> Answer {
+    let t = req.lang.texts();
+    let page = ConfirmPage {
+        c: &app.chrome(req),
+        title: c.title,
+        text: c.text,
+        facts: vec![(t.col_name, user.name.clone()), (t.email_label, c.address)],
+        consequences: vec![c.consequence],
+        action: &req.path,
+        csrf: &app.csrf(&live.id_hash),
+        hidden: c.hidden,
+        confirm_label: c.confirm_label,
+        cancel_href: back,
+        danger: c.danger,
+    };
+    Answer::html(200, render(&page))
+}
+
 /// `/.sekisho/admin/users/{id}` and its actions.
 pub async fn user_route(
     app: &Arc<App>,
@@ -505,23 +543,19 @@ pub async fn user_route(
                 } else {
                     t.email_change_link_confirm_text
                 };
-                let page = ConfirmPage {
-                    c: &app.chrome(req),
+                let c = Confirmation {
                     title: t.change_link_confirm_title,
                     text,
-                    facts: vec![
-                        (t.col_name, user.name.clone()),
-                        (t.email_label, canonical_identifier(typed)),
-                    ],
-                    consequences: vec![t.change_link_confirm_voids],
-                    action: &req.path,
-                    csrf: &app.csrf(&live.id_hash),
+                    address: canonical_identifier(typed),
+                    consequence: t.change_link_confirm_voids,
                     hidden: vec![("email", typed.to_string())],
                     confirm_label: t.send_confirm_button,
-                    cancel_href: &back,
                     danger: false,
                 };
-                return ("change_link_confirm", Answer::html(200, render(&page)));
+                return (
+                    "change_link_confirm",
+                    confirm_page(app, req, &live, &user, &back, c),
+                );
             }
             if same_address {
                 // The address stays: the method-change link goes to the user.
@@ -601,23 +635,19 @@ pub async fn user_route(
         }
         ("reset-two-step", _, true) if user.two_step.is_some() => {
             if form.get("confirmed") != "yes" {
-                let page = ConfirmPage {
-                    c: &app.chrome(req),
+                let c = Confirmation {
                     title: t.reset_two_step_confirm_title,
                     text: t.reset_two_step_confirm_text,
-                    facts: vec![
-                        (t.col_name, user.name.clone()),
-                        (t.email_label, user.email.clone()),
-                    ],
-                    consequences: vec![t.reset_two_step_confirm_forgets],
-                    action: &req.path,
-                    csrf: &app.csrf(&live.id_hash),
+                    address: user.email.clone(),
+                    consequence: t.reset_two_step_confirm_forgets,
                     hidden: Vec::new(),
                     confirm_label: t.reset_two_step_confirm_button,
-                    cancel_href: &back,
                     danger: false,
                 };
-                return ("reset_two_step_confirm", Answer::html(200, render(&page)));
+                return (
+                    "reset_two_step_confirm",
+                    confirm_page(app, req, &live, &user, &back, c),
+                );
             }
             match app.store.reset_two_step(&user.id).await {
                 Ok(_) => {
@@ -639,23 +669,19 @@ pub async fn user_route(
             if user.role != Role::ContractHolder && user.id != live.view.user.id =>
         {
             if form.get("confirmed") != "yes" {
-                let page = ConfirmPage {
-                    c: &app.chrome(req),
+                let c = Confirmation {
                     title: t.remove_confirm_title,
                     text: t.remove_confirm_text,
-                    facts: vec![
-                        (t.col_name, user.name.clone()),
-                        (t.email_label, user.email.clone()),
-                    ],
-                    consequences: vec![t.remove_confirm_sessions],
-                    action: &req.path,
-                    csrf: &app.csrf(&live.id_hash),
+                    address: user.email.clone(),
+                    consequence: t.remove_confirm_sessions,
                     hidden: Vec::new(),
                     confirm_label: t.remove_confirm_button,
-                    cancel_href: &back,
                     danger: true,
                 };
-                return ("remove_confirm", Answer::html(200, render(&page)));
+                return (
+                    "remove_confirm",
+                    confirm_page(app, req, &live, &user, &back, c),
+                );
             }
             match app.store.remove_user(&user.id).await {
                 Ok(ended) => {
