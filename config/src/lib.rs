@@ -475,11 +475,17 @@ impl fmt::Debug for SmsHttp {
     }
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Server {
     pub threads: usize,
     pub grace_period_seconds: u64,
     pub graceful_shutdown_timeout_seconds: u64,
+    /// Where a new process asks this one for its listening sockets during
+    /// an upgrade (a Unix socket path).
+    pub upgrade_socket: PathBuf,
+    /// Where the running process writes its id, so that `run --upgrade`
+    /// knows whom to take over from.
+    pub pid_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -584,6 +584,14 @@ pub struct RawServer {
     pub grace_period_seconds: u64,
     #[serde(default = "d_5")]
     pub graceful_shutdown_timeout_seconds: u64,
+    #[serde(default = "d_upgrade_socket")]
+    pub upgrade_socket: String,
+    #[serde(default)]
+    pub pid_file: Option<String>,
+}
+
+fn d_upgrade_socket() -> String {
+    "/run/sekisho/upgrade.sock".into()
 }
 
 impl Default for RawServer {
@@ -592,6 +600,8 @@ impl Default for RawServer {
             threads: None,
             grace_period_seconds: 5,
             graceful_shutdown_timeout_seconds: 5,
+            upgrade_socket: d_upgrade_socket(),
+            pid_file: None,
         }
     }
 }

@@ -148,6 +148,22 @@ fn colliding_listeners(c: &mut Checker, listeners: &[(&str, SocketAddr)]) {
     }
 }
 
+/// A Unix socket's path: not empty, and short enough for `sun_path`
+/// (107 bytes on Linux), or binding it fails only at the upgrade.
+fn unix_socket_path(c: &mut Checker, key: &str, p: &str) -> PathBuf {
+    let path = c.path(p);
+    let len = path.as_os_str().len();
+    if p.trim().is_empty() {
+        c.err(key, "must not be empty");
+    } else if len > 107 {
+        c.err(
+            key,
+            format!("a Unix socket path is at most 107 bytes; this one is {len}"),
+        );
+    }
+    path
+}
+
 /// The longest timeout any `*_timeout_ms` key may set: one hour.
 const MAX_TIMEOUT_MS: u64 = 3_600_000;
 
@@ -174,23 +190,129 @@ pub fn check_syntax(text: &str) -> Result<(), ConfigErrors> {
 
 /// The file as written: TOML, every key known, every value of its type.
 fn parse_raw(text: &str) -> Result<RawConfig, ConfigErrors> {
-    let de = toml::Deserializer::parse(text).map_err(|e| {
+    let mut table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
         ConfigErrors(vec![ConfigError {
             key: "(syntax)".into(),
             message: e.to_string().trim().to_string(),
         }])
     })?;
-    serde_path_to_error::deserialize(de).map_err(|e| {
-        let key = e.path().to_string();
-        let key = if key == "." || key.is_empty() {
-            "(top level)".to_string()
-        } else {
-            key
+    // serde stops at the first wrong key. Each one found is named, set
+    // aside, and the rest read again, so one run names every unknown key
+    // and wrong type at once (bounded: each round removes a key).
+    let mut errors: Vec<ConfigError> = Vec::new();
+    let mut set_aside: Vec<String> = Vec::new();
+    loop {
+        let value = toml::Value::Table(table.clone());
+        let e = match serde_path_to_error::deserialize::<_, RawConfig>(value) {
+            Ok(raw) if errors.is_empty() => return Ok(raw),
+            Ok(_) => return Err(ConfigErrors(errors)),
+            Err(e) => e,
         };
-        let inner = e.into_inner();
-        let message = inner.message().trim().to_string();
-        ConfigErrors(vec![ConfigError { key, message }])
-    })
+        let segments: Vec<serde_path_to_error::Segment> = e.path().iter().cloned().collect();
+        let key = match e.path().to_string() {
+            k if k == "." || k.is_empty() => "(top level)".to_string(),
+            k => k,
+        };
+        let message = e.into_inner().message().trim().to_string();
+        // A key set aside for its type is not also reported missing.
+        if message.starts_with("missing field")
+            && set_aside.iter().any(|k| missing_is(&key, &message, k))
+        {
+            return Err(ConfigErrors(errors));
+        }
+        let message = match unknown_key(&message) {
+            Some((name, known)) => unknown_key_message(name, &known),
+            None => message,
+        };
+        errors.push(ConfigError {
+            key: key.clone(),
+            message,
+        });
+        if !remove_key(&mut table, &segments) {
+            return Err(ConfigErrors(errors));
+        }
+        set_aside.push(key);
+    }
+}
+
+/// Whether serde's "missing field `x`" at `container` is the key `removed`.
+fn missing_is(container: &str, message: &str, removed: &str) -> bool {
+    let field = message.split('`').nth(1).unwrap_or_default();
+    let full = if container == "(top level)" {
+        field.to_string()
+    } else {
+        format!("{container}.{field}")
+    };
+    full == removed
+}
+
+/// The unknown name and the names known in its table, from serde's
+/// "unknown field `x`, expected one of `a`, `b`" (or "expected `a`", or
+/// "there are no fields").
+fn unknown_key(message: &str) -> Option<(&str, Vec<&str>)> {
+    let rest = message.strip_prefix("unknown field `")?;
+    let (name, rest) = rest.split_once('`')?;
+    let known = rest.split('`').skip(1).step_by(2).collect();
+    Some((name, known))
+}
+
+/// "unknown key; did you mean `x`?" when one known name is close, else the
+/// names this table knows.
+fn unknown_key_message(name: &str, known: &[&str]) -> String {
+    let closest = known
+        .iter()
+        .map(|k| (strsim::jaro_winkler(name, k), *k))
+        .filter(|(score, _)| *score >= 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0));
+    match closest {
+        Some((_, k)) => format!("unknown key; did you mean `{k}`?"),
+        None if known.is_empty() => "unknown key; this table takes no keys".to_string(),
+        None => format!(
+            "unknown key; this table knows {}",
+            known
+                .iter()
+                .map(|k| format!("`{k}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+/// Removes the key at `path` from the file's table; false when the path
+/// does not lead to a key (nothing more can be set aside).
+fn remove_key(table: &mut toml::Table, path: &[serde_path_to_error::Segment]) -> bool {
+    use serde_path_to_error::Segment;
+    let Some((last, parents)) = path.split_last() else {
+        return false;
+    };
+    let mut here: &mut toml::Value = match parents.first() {
+        None => {
+            return match last {
+                Segment::Map { key } => table.remove(key).is_some(),
+                _ => false,
+            }
+        }
+        Some(Segment::Map { key }) => match table.get_mut(key) {
+            Some(v) => v,
+            None => return false,
+        },
+        Some(_) => return false,
+    };
+    for segment in &parents[1..] {
+        let next = match (segment, here) {
+            (Segment::Map { key }, toml::Value::Table(t)) => t.get_mut(key),
+            (Segment::Seq { index }, toml::Value::Array(a)) => a.get_mut(*index),
+            _ => None,
+        };
+        match next {
+            Some(v) => here = v,
+            None => return false,
+        }
+    }
+    match (last, here) {
+        (Segment::Map { key }, toml::Value::Table(t)) => t.remove(key).is_some(),
+        _ => false,
+    }
 }
 
 fn build(c: &mut Checker, raw: RawConfig) -> Config {
@@ -556,6 +678,16 @@ fn build(c: &mut Checker, raw: RawConfig) -> Config {
             3_600,
             "seconds",
         ),
+        upgrade_socket: unix_socket_path(c, "server.upgrade_socket", &raw.server.upgrade_socket),
+        pid_file: raw.server.pid_file.as_deref().map(|p| {
+            if p.trim().is_empty() {
+                c.err(
+                    "server.pid_file",
+                    "must not be empty (leave the key out for none)",
+                );
+            }
+            c.path(p)
+        }),
     };
 
     let format = match raw.logging.format.as_str() {
@@ -1777,10 +1909,56 @@ generate_seed_key = true
         let text = MINIMAL.replace("[upstream]", "[upstream]\nadress = \"x\"");
         let err = load(&text).unwrap_err();
         assert_eq!(err.0[0].key, "upstream.adress");
+        assert_eq!(err.0[0].message, "unknown key; did you mean `address`?");
+    }
+
+    #[test]
+    fn every_unknown_key_is_named_at_once() {
+        let text = MINIMAL.replace("[upstream]", "[upstream]\nadress = \"x\"")
+            + "[server]\ngrace_perod_seconds = 3\nthreads = \"two\"\n[limits]\nzzz = 1\n";
+        let err = load(&text).unwrap_err();
+        let mut keys: Vec<&str> = err.0.iter().map(|e| e.key.as_str()).collect();
+        keys.sort();
+        assert_eq!(
+            keys,
+            vec![
+                "limits.zzz",
+                "server.grace_perod_seconds",
+                "server.threads",
+                "upstream.adress"
+            ],
+            "{err:?}"
+        );
+        let grace = err
+            .0
+            .iter()
+            .find(|e| e.key == "server.grace_perod_seconds")
+            .unwrap();
+        assert_eq!(
+            grace.message,
+            "unknown key; did you mean `grace_period_seconds`?"
+        );
+        let far = err.0.iter().find(|e| e.key == "limits.zzz").unwrap();
         assert!(
-            err.0[0].message.contains("unknown field"),
+            far.message.starts_with("unknown key; this table knows `"),
             "{}",
-            err.0[0].message
+            far.message
+        );
+    }
+
+    #[test]
+    fn a_required_key_of_the_wrong_type_is_named_once() {
+        let text = MINIMAL.replace("[upstream]", "[upstream]\nadress = \"x\"");
+        let text = text.replacen("address = ", "address = 5 #", 1);
+        let err = load(&text).unwrap_err();
+        let keys: Vec<&str> = err.0.iter().map(|e| e.key.as_str()).collect();
+        assert!(keys.contains(&"upstream.adress"), "{err:?}");
+        assert_eq!(
+            keys.iter()
+                .filter(|k| k.starts_with("upstream.address"))
+                .count(),
+            1,
+            "{err:?}"
         );
     }
 

@@ -3,6 +3,7 @@
 
 use crate::admin::{purge, Admin};
 pub use crate::error::InputError;
+use crate::upgrade::Launch;
 use clap::{Parser, Subcommand, ValueEnum};
 use sekisho_policy::model::Plan;
 use std::path::{Path, PathBuf};
@@ -25,6 +26,11 @@ enum Command {
     Run {
         #[arg(long, short, value_name = "FILE", env = "SEKISHO_CONFIG")]
         config: PathBuf,
+        /// Take over from the running gateway (named by `server.pid_file`)
+        /// without dropping a connection: a new binary or a changed
+        /// configuration. The running one drains and exits.
+        #[arg(long, short)]
+        upgrade: bool,
     },
     /// Check a configuration file and print every problem, key by key.
     CheckConfig {
@@ -224,13 +230,20 @@ fn fail(e: anyhow::Error) -> ExitCode {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Run { config } => {
-            let config = match load_config(&config) {
+        Command::Run {
+            config: file,
+            upgrade,
+        } => {
+            let config = match load_config(&file) {
                 Ok(c) => c,
                 Err(code) => return code,
             };
             crate::server::init_logging(&config.logging);
-            match crate::server::run(config) {
+            let launch = Launch {
+                config_file: file,
+                upgrade,
+            };
+            match crate::server::run(config, launch) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => fail(e),
             }
@@ -274,8 +287,8 @@ pub fn main() -> ExitCode {
             }
             Err(e) => fail(e),
         },
-        Command::Demo { config } => {
-            let config = match load_config(&config) {
+        Command::Demo { config: file } => {
+            let config = match load_config(&file) {
                 Ok(c) => c,
                 Err(code) => return code,
             };
@@ -283,7 +296,11 @@ pub fn main() -> ExitCode {
             if let Err(e) = runtime().block_on(seed_demo(&config)) {
                 return fail(e);
             }
-            match crate::server::run(config) {
+            let launch = Launch {
+                config_file: file,
+                upgrade: false,
+            };
+            match crate::server::run(config, launch) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => fail(e),
             }

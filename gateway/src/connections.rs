@@ -269,6 +269,10 @@ fn head_is_complete(buf: &[u8], scanned: &mut usize) -> bool {
     complete
 }
 
+/// How long a quiet kept-alive connection stays open once the process
+/// drains, for a request the client had already sent.
+const LAST_CALL: Duration = Duration::from_millis(500);
+
 /// Reads one request's header under the limits. On the connection's first
 /// request the deadline runs from its start; on a reused one the client
 /// has `keepalive_timeout` to begin and then `header_timeout` to finish.
@@ -289,8 +293,16 @@ async fn read_head(
     let mut stopping = shutdown.clone();
     let arrived = tokio::select! {
         biased;
-        read = timeout(quiet_limit, stream.read(&mut first)) => read,
-        _ = stopping.wait_for(|stop| *stop), if !first_request => return Head::Closed,
+        read = timeout(quiet_limit, stream.read(&mut first)) => Some(read),
+        _ = stopping.wait_for(|stop| *stop), if !first_request => None,
+    };
+    // Draining (an upgrade or SIGTERM): a request already on its way is
+    // still served, and answered with `Connection: close`. Closing at once
+    // could cross a client's next request on the wire, which it would see
+    // fail.
+    let arrived = match arrived {
+        Some(read) => read,
+        None => timeout(LAST_CALL, stream.read(&mut first)).await,
     };
     match arrived {
         Ok(Ok(1)) => {}

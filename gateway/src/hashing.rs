@@ -73,6 +73,7 @@ impl Hasher {
         let argon = argon2(cfg);
         let dummy: Arc<str> = hash_with(&argon, &crate::crypto::random_token()).into();
         let (tx, rx) = bounded::<Queued>(cfg.queue_capacity);
+        crate::metrics::HASH_QUEUE_CAPACITY.set(cfg.queue_capacity as i64);
         for i in 0..cfg.pool_threads {
             let rx = rx.clone();
             let argon = argon.clone();
@@ -90,6 +91,7 @@ impl Hasher {
                         tracing::debug!(error = ?e, "hashing thread keeps its priority");
                     }
                     while let Ok(q) = rx.recv() {
+                        crate::metrics::HASH_QUEUE_DEPTH.set(rx.len() as i64);
                         let waited = q.enqueued.elapsed();
                         crate::metrics::HASH_QUEUE_WAIT.observe(waited.as_secs_f64());
                         let late = waited > max_wait;
@@ -131,7 +133,10 @@ impl Hasher {
             job,
             enqueued: Instant::now(),
         }) {
-            Ok(()) => Ok(()),
+            Ok(()) => {
+                crate::metrics::HASH_QUEUE_DEPTH.set(self.tx.len() as i64);
+                Ok(())
+            }
             Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
                 crate::metrics::HASH_REJECTED.inc();
                 Err(HashError::Busy)

@@ -32,4 +32,5 @@ pub mod store;
 pub mod throttle;
 pub mod tickets;
 pub mod totp;
+pub mod upgrade;
 pub mod web;

@@ -194,6 +194,119 @@ pub static THROTTLED: LazyLock<IntCounterVec> = LazyLock::new(|| {
     .unwrap()
 });
 
+/// Hashing jobs waiting for a thread now, and the queue's room: the
+/// saturation alert's ratio.
+pub static HASH_QUEUE_DEPTH: LazyLock<IntGauge> = LazyLock::new(|| {
+    register_int_gauge!(
+        "sekisho_hash_queue_depth",
+        "Password-hashing jobs waiting for a hashing thread"
+    )
+    .unwrap()
+});
+pub static HASH_QUEUE_CAPACITY: LazyLock<IntGauge> = LazyLock::new(|| {
+    register_int_gauge!(
+        "sekisho_hash_queue_capacity",
+        "How many hashing jobs may wait before logins are answered busy"
+    )
+    .unwrap()
+});
+
+/// The gateway's own pages, by page (a fixed word per flow, [`page_of`])
+/// and status class, and their time.
+pub static PAGE_RESPONSES: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    register_int_counter_vec!(
+        "sekisho_page_responses_total",
+        "The gateway's own pages answered, by page and status class",
+        &["page", "class"]
+    )
+    .unwrap()
+});
+pub static PAGE_SECONDS: LazyLock<HistogramVec> = LazyLock::new(|| {
+    register_histogram_vec!(
+        "sekisho_page_duration_seconds",
+        "Time to answer one of the gateway's own pages, by page",
+        &["page"],
+        vec![0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0]
+    )
+    .unwrap()
+});
+
+/// The pages of [`PAGE_RESPONSES`]: one word per flow, so the label stays
+/// small whatever paths clients send.
+pub const PAGES: [&str; 18] = [
+    "login",
+    "logout",
+    "register",
+    "password_reset",
+    "unlock",
+    "email_change",
+    "method_change",
+    "two_step",
+    "two_step_setting",
+    "federation",
+    "line",
+    "password_change",
+    "menu",
+    "console",
+    "assets",
+    "health",
+    "language",
+    "other",
+];
+
+/// The page word of a gateway path (`/.sekisho/...`).
+pub fn page_of(path: &str) -> &'static str {
+    let rest = path.strip_prefix("/.sekisho/").unwrap_or("");
+    let (first, second) = match rest.split_once('/') {
+        Some((a, b)) => (a, b.split('/').next().unwrap_or("")),
+        None => (rest, ""),
+    };
+    match (first, second) {
+        ("login", _) | ("menu", "login") => "login",
+        ("logout", _) => "logout",
+        ("register", _) => "register",
+        ("forgot", _) | ("reset", _) => "password_reset",
+        ("unlock", _) => "unlock",
+        ("email", _) | ("menu", "email") => "email_change",
+        ("method", _) | ("menu", "method") => "method_change",
+        ("2fa", _) => "two_step",
+        ("menu", "two-step") => "two_step_setting",
+        ("federation", _) | ("ad", _) | ("menu", "ad") => "federation",
+        ("line", _) | ("menu", "access-route") | ("admin", "lines") => "line",
+        ("menu", "password") => "password_change",
+        ("menu", _) => "menu",
+        ("admin", _) => "console",
+        ("static", _) | ("jwks.json", _) => "assets",
+        ("healthz", _) | ("readyz", _) => "health",
+        ("lang", _) => "language",
+        _ => "other",
+    }
+}
+
+/// Session look-ups answered by this gateway's cache, and those that went
+/// to the store: the hit ratio.
+pub static SESSION_CACHE: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    register_int_counter_vec!(
+        "sekisho_session_cache_total",
+        "Session look-ups by the cache's answer (hit, miss)",
+        &["result"]
+    )
+    .unwrap()
+});
+pub static SESSION_CACHE_HIT: LazyLock<IntCounter> =
+    LazyLock::new(|| SESSION_CACHE.with_label_values(&["hit"]));
+pub static SESSION_CACHE_MISS: LazyLock<IntCounter> =
+    LazyLock::new(|| SESSION_CACHE.with_label_values(&["miss"]));
+
+/// Sessions this gateway holds in its cache now.
+pub static SESSIONS_CACHED: LazyLock<IntGauge> = LazyLock::new(|| {
+    register_int_gauge!(
+        "sekisho_sessions_cached",
+        "Live sessions held in this gateway's session cache"
+    )
+    .unwrap()
+});
+
 /// The proxied path's counters, resolved once: a label look-up takes a
 /// lock and hashes, which every forwarded request would otherwise pay.
 pub static FORWARDED: LazyLock<IntCounter> =
@@ -334,6 +447,17 @@ pub fn register_all() {
     LazyLock::force(&LINE_AUTH_FAILURES);
     LazyLock::force(&FEDERATED_LOGINS);
     LazyLock::force(&CONNECTIONS_OPEN);
+    LazyLock::force(&HASH_QUEUE_DEPTH);
+    LazyLock::force(&HASH_QUEUE_CAPACITY);
+    LazyLock::force(&SESSION_CACHE_HIT);
+    LazyLock::force(&SESSION_CACHE_MISS);
+    LazyLock::force(&SESSIONS_CACHED);
+    for page in PAGES {
+        PAGE_SECONDS.with_label_values(&[page]);
+        for class in STATUS_CLASSES {
+            PAGE_RESPONSES.with_label_values(&[page, class]);
+        }
+    }
     for why in crate::connections::Refusal::ALL {
         CONNECTION_REFUSALS.with_label_values(&[why.as_str()]);
     }
@@ -344,4 +468,33 @@ pub fn render() -> Vec<u8> {
     let mut out = Vec::new();
     let _ = TextEncoder::new().encode(&prometheus::gather(), &mut out);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{page_of, PAGES};
+
+    #[test]
+    fn every_gateway_path_has_one_of_the_fixed_pages() {
+        for (path, page) in [
+            ("/.sekisho/login", "login"),
+            ("/.sekisho/menu/login", "login"),
+            ("/.sekisho/forgot", "password_reset"),
+            ("/.sekisho/reset", "password_reset"),
+            ("/.sekisho/2fa/sms/send", "two_step"),
+            ("/.sekisho/menu/two-step/confirm", "two_step_setting"),
+            ("/.sekisho/ad/tenant-7/callback", "federation"),
+            ("/.sekisho/menu/access-route", "line"),
+            ("/.sekisho/admin/users/u1/remove", "console"),
+            ("/.sekisho/menu/sessions/end", "menu"),
+            ("/.sekisho/static/logo", "assets"),
+            ("/.sekisho/readyz", "health"),
+            ("/.sekisho/lang", "language"),
+            ("/.sekisho/no/such/page/../x", "other"),
+            ("/.sekisho/", "other"),
+        ] {
+            assert_eq!(page_of(path), page, "{path}");
+            assert!(PAGES.contains(&page));
+        }
+    }
 }

@@ -612,6 +612,15 @@ impl ProxyHttp for Gateway {
         let class = usize::from(status / 100).clamp(1, 5) - 1;
         let elapsed = ctx.started.elapsed();
         self.durations[kind][class].observe(elapsed.as_secs_f64());
+        if ctx.kind == "gateway" {
+            let page = crate::metrics::page_of(session.req_header().uri.path());
+            crate::metrics::PAGE_SECONDS
+                .with_label_values(&[page])
+                .observe(elapsed.as_secs_f64());
+            crate::metrics::PAGE_RESPONSES
+                .with_label_values(&[page, crate::metrics::STATUS_CLASSES[class]])
+                .inc();
+        }
         if let Some(every) = self.app.config.logging.access_log_every {
             if ctx.sequence.is_multiple_of(every) {
                 self.access_line(session, ctx, outcome, status, elapsed);

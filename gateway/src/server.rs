@@ -5,6 +5,7 @@
 use crate::connections::{AcceptFilter, ConnectionLimits, GuardedHttp, Tally};
 use crate::proxy::Gateway;
 use crate::state::App;
+use crate::upgrade::{Launch, ReloadOnHangup};
 use async_trait::async_trait;
 use http::Response;
 use pingora::apps::http_app::ServeHttp;
@@ -13,7 +14,7 @@ use pingora::listeners::ListenerConfig;
 use pingora::protocols::http::ServerSession;
 use pingora::protocols::l4::stream::{L4BufferSettings, DEFAULT_L4_WRITE_BUFFER_SIZE};
 use pingora::proxy::HttpProxy;
-use pingora::server::configuration::ServerConf;
+use pingora::server::configuration::{Opt, ServerConf};
 use pingora::server::{Server, ShutdownWatch};
 use pingora::services::background::{background_service, BackgroundService};
 use pingora::services::listening::Service;
@@ -202,10 +203,18 @@ fn can_listen(cfg: &Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Builds everything and serves until SIGTERM/SIGINT. Never returns on
-/// success.
-pub fn run(config: Config) -> anyhow::Result<()> {
-    can_listen(&config)?;
+/// Builds everything and serves until SIGTERM/SIGINT, or until a
+/// successor takes over (SIGQUIT, see [`crate::upgrade`]). Never returns
+/// on success.
+pub fn run(config: Config, launch: Launch) -> anyhow::Result<()> {
+    // Taking over, the listeners are the running gateway's: not ours to
+    // bind yet.
+    let predecessor = if launch.upgrade {
+        Some(crate::upgrade::predecessor(&config)?)
+    } else {
+        can_listen(&config)?;
+        None
+    };
     crate::metrics::register_all();
     let app = Arc::new(App::build(config)?);
     let cfg = &app.config;
@@ -214,9 +223,20 @@ pub fn run(config: Config) -> anyhow::Result<()> {
         threads: cfg.server.threads,
         grace_period_seconds: Some(cfg.server.grace_period_seconds),
         graceful_shutdown_timeout_seconds: Some(cfg.server.graceful_shutdown_timeout_seconds),
+        upgrade_sock: cfg.server.upgrade_socket.to_string_lossy().into_owned(),
         ..ServerConf::default()
     };
-    let mut server = Server::new_with_opt_and_conf(None, conf);
+    let opt = Opt {
+        upgrade: launch.upgrade,
+        ..Opt::default()
+    };
+    let mut server = Server::new_with_opt_and_conf(Some(opt), conf);
+    // Everything that can refuse has been built: only now is the running
+    // gateway asked to let go. `bootstrap` then receives its sockets (and
+    // ends the process if none come within five seconds).
+    if let Some(pid) = predecessor {
+        crate::upgrade::ask_to_hand_over(pid)?;
+    }
     server.bootstrap();
 
     let tally = Tally::new(ConnectionLimits::from_config(cfg));
@@ -268,10 +288,17 @@ pub fn run(config: Config) -> anyhow::Result<()> {
         "touch flush",
         TouchFlush { app: app.clone() },
     ));
+    server.add_service(background_service(
+        "reload on SIGHUP",
+        ReloadOnHangup {
+            config_file: launch.config_file,
+        },
+    ));
 
     tracing::info!(listen = %cfg.internet.listen, public_url = %cfg.internet.public_url, "sekisho is serving");
     if let Some(c) = &cfg.closed {
         tracing::info!(listen = %c.listener.listen, public_url = %c.listener.public_url, "closed-network route (line authentication)");
     }
+    crate::upgrade::announce(cfg);
     server.run_forever();
 }

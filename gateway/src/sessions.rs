@@ -211,7 +211,10 @@ impl Sessions {
         }
         let id_hash = crypto::token_hash(cookie);
         let cached = match self.views.as_ref().and_then(|c| c.get(&id_hash)) {
-            Some(c) => c,
+            Some(c) => {
+                crate::metrics::SESSION_CACHE_HIT.inc();
+                c
+            }
             None => match self.store.session_view(&id_hash).await {
                 Ok(Some(v)) => {
                     let c = Arc::new(Cached {
@@ -219,6 +222,7 @@ impl Sessions {
                         view: Arc::new(v),
                     });
                     if let Some(cache) = &self.views {
+                        crate::metrics::SESSION_CACHE_MISS.inc();
                         cache.insert(id_hash.clone(), c.clone());
                     }
                     c
@@ -276,6 +280,9 @@ impl Sessions {
 
     /// Writes the waiting last-seen times (called every few seconds).
     pub async fn flush_touches(&self) {
+        if let Some(cache) = &self.views {
+            crate::metrics::SESSIONS_CACHED.set(cache.entry_count() as i64);
+        }
         let batch: Vec<(String, UnixTime)> = match self.touches.lock() {
             Ok(mut pending) => pending.drain().collect(),
             Err(_) => return,

@@ -79,6 +79,9 @@ pub struct GatewayOptions {
     /// The `[two_step]` table (default: a seed key made in the gateway's
     /// folder); add settings with [`GatewayOptions::two_step_settings`].
     pub two_step_table: String,
+    /// `server.grace_period_seconds`: how long a draining process keeps
+    /// serving (0, so that stopping is quick; the upgrade test drains).
+    pub grace_period_seconds: u64,
 }
 
 /// The line the static table gives to connections from 127.0.0.5.
@@ -101,6 +104,7 @@ impl GatewayOptions {
             signing_key: None,
             two_step_table:
                 "[two_step]\nseed_key_file = \"data/seed.key\"\ngenerate_seed_key = true\n".into(),
+            grace_period_seconds: 0,
         }
     }
     /// Adds `lines` (e.g. `code_cap = 5`) to the `[two_step]` table.
@@ -144,6 +148,8 @@ pub struct Gateway {
     pub dir: tempfile::TempDir,
     pub config_path: PathBuf,
     child: Option<Child>,
+    /// A successor the gateway started itself on SIGHUP.
+    successor: Option<u32>,
     offset: i64,
     two_step: bool,
 }
@@ -191,10 +197,11 @@ impl Gateway {
              [assertion]\nsigning_key_file = \"{key}\"\ngenerate_if_missing = true\n\
              {two_step}\
              [metrics]\nlisten = \"{metrics_addr}\"\n\
-             [server]\nthreads = 2\ngrace_period_seconds = 0\ngraceful_shutdown_timeout_seconds = 1\n\
+             [server]\nthreads = 2\ngrace_period_seconds = {grace}\ngraceful_shutdown_timeout_seconds = 1\nupgrade_socket = \"upgrade.sock\"\npid_file = \"data/sekisho.pid\"\n\
              [logging]\nformat = \"json\"\nlevel = \"info\"\naccess_log = true\n\
              [development]\ninsecure_http_cookies = {insecure}\nclock_offset_file = \"clock-offset\"\n{extra}",
             up = opts.upstream,
+            grace = opts.grace_period_seconds,
             store = opts.store,
             key = opts
                 .signing_key
@@ -228,6 +235,7 @@ impl Gateway {
             dir,
             config_path,
             child: None,
+            successor: None,
             offset: 0,
             two_step: opts.two_step,
         };
@@ -236,16 +244,8 @@ impl Gateway {
     }
 
     fn spawn(&mut self) {
-        let out = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.dir.path().join("stdout.log"))
-            .unwrap();
-        let err = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.dir.path().join("stderr.log"))
-            .unwrap();
+        let out = self.log_file("stdout.log");
+        let err = self.log_file("stderr.log");
         let child = Command::new(binary())
             .args(["run", "--config"])
             .arg(&self.config_path)
@@ -294,6 +294,101 @@ impl Gateway {
             let _ = c.kill();
             let _ = c.wait();
         }
+        // A successor started by the gateway itself (SIGHUP) is not our
+        // child: stopped by the id it wrote.
+        if let Some(pid) = self.successor.take() {
+            let _ = Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
+        }
+    }
+
+    /// The id of the process serving now (the pid file's, which the
+    /// serving process writes once it has its listeners).
+    pub fn pid(&self) -> u32 {
+        std::fs::read_to_string(self.dir.path().join("data/sekisho.pid"))
+            .ok()
+            .and_then(|t| t.trim().parse().ok())
+            .expect("the gateway's pid file")
+    }
+
+    /// Upgrades in place with `sekisho run --upgrade` (the configuration
+    /// file as it is now) and returns once the old process has exited.
+    pub fn upgrade(&mut self) {
+        let old = self.pid();
+        let successor = Command::new(binary())
+            .args(["run", "--upgrade", "--config"])
+            .arg(&self.config_path)
+            .stdin(Stdio::null())
+            .stdout(self.log_file("stdout.log"))
+            .stderr(self.log_file("stderr.log"))
+            .spawn()
+            .expect("spawning the successor");
+        let previous = self.child.replace(successor);
+        self.wait_for_handover(old);
+        if let Some(mut c) = previous {
+            let _ = c.wait();
+        }
+    }
+
+    /// Reloads with SIGHUP, as systemd's `ExecReload` does, and returns
+    /// once the old process has exited.
+    pub fn reload_with_hangup(&mut self) {
+        let old = self.pid();
+        let status = Command::new("kill")
+            .args(["-HUP", &old.to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        self.wait_for_handover(old);
+        if let Some(mut c) = self.child.take() {
+            let _ = c.wait();
+        }
+        if let Some(pid) = self.successor.take() {
+            // The earlier successor was not our child; it has exited too.
+            assert_ne!(pid, self.pid());
+        }
+        self.successor = Some(self.pid());
+    }
+
+    /// Waits until a new process has written the pid file and `old` has
+    /// drained and exited.
+    fn wait_for_handover(&mut self, old: u32) {
+        let deadline = Instant::now() + Duration::from_secs(40);
+        let gone = |pid: u32| {
+            !Path::new(&format!("/proc/{pid}")).exists() || {
+                // An exited child not yet waited for is a zombie.
+                std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                    .map(|s| {
+                        s.split(") ")
+                            .nth(1)
+                            .is_some_and(|rest| rest.starts_with('Z'))
+                    })
+                    .unwrap_or(true)
+            }
+        };
+        loop {
+            let now = std::fs::read_to_string(self.dir.path().join("data/sekisho.pid"))
+                .ok()
+                .and_then(|t| t.trim().parse::<u32>().ok());
+            if now.is_some_and(|p| p != old) && gone(old) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the upgrade did not complete:\n{}",
+                self.logs()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn log_file(&self, name: &str) -> std::fs::File {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.path().join(name))
+            .unwrap()
     }
 
     /// The process's resident memory in KiB (`VmRSS`).
