@@ -97,6 +97,7 @@ pub struct Config {
     pub sms: Option<Sms>,
     pub server: Server,
     pub logging: Logging,
+    pub traces: Option<Traces>,
     pub development: Development,
     pub branding: Branding,
 }
@@ -492,6 +493,16 @@ pub struct Server {
 pub enum LogFormat {
     Json,
     Text,
+}
+
+/// Where and how traces go (OTLP over HTTP, protobuf).
+#[derive(Debug, Clone)]
+pub struct Traces {
+    pub otlp_endpoint: String,
+    pub service_name: String,
+    pub sample_ratio: f64,
+    pub export_interval: Duration,
+    pub timeout: Duration,
 }
 
 #[derive(Debug, Clone)]

@@ -45,6 +45,9 @@ pub struct RawConfig {
     pub server: RawServer,
     #[serde(default)]
     pub logging: RawLogging,
+    /// OpenTelemetry traces over OTLP; absent: none.
+    #[serde(default)]
+    pub traces: Option<RawTraces>,
     #[serde(default)]
     pub development: RawDevelopment,
     /// The operator's logo, favicon, colour and footer links.
@@ -604,6 +607,27 @@ impl Default for RawServer {
             pid_file: None,
         }
     }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTraces {
+    /// OTLP over HTTP with protobuf, e.g. `http://collector:4318/v1/traces`.
+    pub otlp_endpoint: String,
+    #[serde(default = "default_trace_service")]
+    pub service_name: String,
+    /// The share of new traces kept, 0 to 1; a trusted hop's decision is
+    /// followed.
+    #[serde(default = "default_sample")]
+    pub sample_ratio: f64,
+    #[serde(default = "d_5000")]
+    pub export_interval_ms: u64,
+    #[serde(default = "d_5000")]
+    pub timeout_ms: u64,
+}
+
+fn default_trace_service() -> String {
+    "sekisho".into()
 }
 
 #[derive(Debug, Deserialize)]

@@ -724,6 +724,29 @@ fn build(c: &mut Checker, raw: RawConfig) -> Config {
             .then(|| (1.0 / sample).round().max(1.0) as u64),
     };
 
+    let traces = raw.traces.as_ref().map(|t| {
+        match t.otlp_endpoint.parse::<http::Uri>() {
+            Ok(u) if matches!(u.scheme_str(), Some("http" | "https")) && u.host().is_some() => {}
+            _ => c.err(
+                "traces.otlp_endpoint",
+                "must be an http:// or https:// URL, e.g. http://collector:4318/v1/traces",
+            ),
+        }
+        if !(0.0..=1.0).contains(&t.sample_ratio) {
+            c.err("traces.sample_ratio", "must be between 0 and 1");
+        }
+        if t.service_name.trim().is_empty() {
+            c.err("traces.service_name", "must not be empty");
+        }
+        Traces {
+            otlp_endpoint: t.otlp_endpoint.clone(),
+            service_name: t.service_name.clone(),
+            sample_ratio: t.sample_ratio,
+            export_interval: c.timeout_ms("traces.export_interval_ms", t.export_interval_ms),
+            timeout: c.timeout_ms("traces.timeout_ms", t.timeout_ms),
+        }
+    });
+
     let development = Development {
         insecure_http_cookies: insecure,
         demo_upstream_listen: dev
@@ -762,6 +785,7 @@ fn build(c: &mut Checker, raw: RawConfig) -> Config {
         sms,
         server,
         logging,
+        traces,
         development,
         branding,
     }

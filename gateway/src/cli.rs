@@ -238,7 +238,9 @@ pub fn main() -> ExitCode {
                 Ok(c) => c,
                 Err(code) => return code,
             };
-            crate::server::init_logging(&config.logging);
+            if let Err(e) = crate::server::init_logging(&config) {
+                return fail(e);
+            }
             let launch = Launch {
                 config_file: file,
                 upgrade,
@@ -292,7 +294,9 @@ pub fn main() -> ExitCode {
                 Ok(c) => c,
                 Err(code) => return code,
             };
-            crate::server::init_logging(&config.logging);
+            if let Err(e) = crate::server::init_logging(&config) {
+                return fail(e);
+            }
             if let Err(e) = runtime().block_on(seed_demo(&config)) {
                 return fail(e);
             }
@@ -311,11 +315,18 @@ pub fn main() -> ExitCode {
                 Err(code) => return code,
             };
             // Quiet but for problems and the audit trail of what it did.
-            crate::server::init_logging(&sekisho_config::Logging {
-                format: config.logging.format,
-                level: "warn,audit=info".into(),
-                access_log_every: None,
-            });
+            let quiet = sekisho_config::Config {
+                logging: sekisho_config::Logging {
+                    format: config.logging.format,
+                    level: "warn,audit=info".into(),
+                    access_log_every: None,
+                },
+                traces: None,
+                ..config.clone()
+            };
+            if let Err(e) = crate::server::init_logging(&quiet) {
+                return fail(e);
+            }
             match runtime().block_on(admin(config, command)) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => fail(e),

@@ -13,6 +13,7 @@ use openidconnect::{
 use sekisho_config::Provider;
 use sekisho_policy::model::LoginMethod;
 use std::time::Duration;
+use tracing::Instrument;
 
 /// How long discovered metadata (with the signing keys) is trusted.
 const METADATA_TTL: Duration = Duration::from_secs(3600);
@@ -235,6 +236,7 @@ impl Federation {
         }
         let url = IssuerUrl::new(issuer.to_string()).map_err(|_| FedError::Configuration)?;
         let m = CoreProviderMetadata::discover_async(url, &self.http)
+            .instrument(crate::call_span!("openid", openid.call = "discovery"))
             .await
             .map_err(|e| {
                 tracing::warn!(issuer = %issuer, error = %e, "OpenID discovery failed");
@@ -337,6 +339,7 @@ impl Federation {
             .map_err(|_| FedError::Configuration)?
             .set_pkce_verifier(PkceCodeVerifier::new(pkce_verifier.to_string()))
             .request_async(&self.http)
+            .instrument(crate::call_span!("openid", openid.call = "token"))
             .await
             .map_err(|e| {
                 tracing::info!(error = %e, "token exchange refused");
@@ -422,6 +425,7 @@ impl Federation {
             .exchange_code(oauth2::AuthorizationCode::new(code.to_string()))
             .set_pkce_verifier(oauth2::PkceCodeVerifier::new(pkce_verifier.to_string()))
             .request_async(&self.http)
+            .instrument(crate::call_span!("openid", openid.call = "token"))
             .await
             .map_err(|e| {
                 tracing::info!(error = %e, "Facebook token exchange refused");

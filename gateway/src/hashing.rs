@@ -9,6 +9,7 @@ use crossbeam_channel::{bounded, Sender, TrySendError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
+use tracing::Instrument;
 
 /// The pool could not take or finish the job in time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -148,7 +149,9 @@ impl Hasher {
     pub async fn hash(&self, password: String) -> Result<String, HashError> {
         let (reply, rx) = oneshot::channel();
         self.submit(Job::Hash { password, reply })?;
-        rx.await.unwrap_or(Err(HashError::Busy))
+        rx.instrument(crate::call_span!("hash", sekisho.hash = "hash"))
+            .await
+            .unwrap_or(Err(HashError::Busy))
     }
 
     /// Verifies a (normalised) password against a stored hash, or against the
@@ -163,7 +166,10 @@ impl Hasher {
             phc,
             reply,
         })?;
-        let matched = rx.await.unwrap_or(Err(HashError::Busy))?;
+        let matched = rx
+            .instrument(crate::call_span!("hash", sekisho.hash = "verify"))
+            .await
+            .unwrap_or(Err(HashError::Busy))?;
         Ok(real && matched)
     }
 

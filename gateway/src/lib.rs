@@ -32,5 +32,6 @@ pub mod store;
 pub mod throttle;
 pub mod tickets;
 pub mod totp;
+pub mod traces;
 pub mod upgrade;
 pub mod web;

@@ -12,6 +12,7 @@ use sekisho_pages::mail::MailText;
 use std::io::Write as _;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
+use tracing::Instrument;
 
 pub struct Mailer {
     from: Mailbox,
@@ -71,7 +72,10 @@ impl Mailer {
 
     /// Sends `text` to `to`. `kind` is a fixed word for metrics.
     pub async fn send(&self, kind: &'static str, to: &str, text: &MailText) -> anyhow::Result<()> {
-        let result = self.send_inner(to, text).await;
+        let result = self
+            .send_inner(to, text)
+            .instrument(crate::call_span!("smtp", sekisho.mail = kind))
+            .await;
         crate::metrics::MAIL
             .with_label_values(&[kind, if result.is_ok() { "sent" } else { "failed" }])
             .inc();

@@ -153,6 +153,17 @@ pub static UPSTREAM_SECONDS: LazyLock<HistogramVec> = LazyLock::new(|| {
     .unwrap()
 });
 
+/// Every store call's time, by operation (the store trait's method).
+pub static STORE_SECONDS: LazyLock<HistogramVec> = LazyLock::new(|| {
+    register_histogram_vec!(
+        "sekisho_store_seconds",
+        "Time of one store call, by operation",
+        &["op"],
+        vec![0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5]
+    )
+    .unwrap()
+});
+
 /// Store calls that failed (down, slow): the gateway failed closed.
 pub static STORE_ERRORS: LazyLock<IntCounterVec> = LazyLock::new(|| {
     register_int_counter_vec!(
@@ -452,6 +463,9 @@ pub fn register_all() {
     LazyLock::force(&SESSION_CACHE_HIT);
     LazyLock::force(&SESSION_CACHE_MISS);
     LazyLock::force(&SESSIONS_CACHED);
+    for op in crate::store::measured::OPERATIONS {
+        STORE_SECONDS.with_label_values(&[op]);
+    }
     for page in PAGES {
         PAGE_SECONDS.with_label_values(&[page]);
         for class in STATUS_CLASSES {

@@ -22,6 +22,7 @@ use sekisho_policy::model::Route;
 use sekisho_policy::request::{target_form, TargetForm};
 use std::sync::Arc;
 use std::time::Instant;
+use tracing::Instrument;
 
 /// The gateway's own path prefix.
 pub const PREFIX: &str = "/.sekisho/";
@@ -69,19 +70,7 @@ impl Gateway {
 impl Gateway {
     /// This request's id: a trusted proxy's `X-Request-Id` when it sent a
     /// sane one, else this process's prefix and sequence number.
-    fn request_id(&self, session: &Session, sequence: u64) -> String {
-        let from_trusted = session
-            .client_addr()
-            .and_then(|a| a.as_inet())
-            .is_some_and(|a| {
-                let ip = a.ip();
-                self.app
-                    .config
-                    .throttle
-                    .trusted_proxies
-                    .iter()
-                    .any(|n| n.contains(&ip))
-            });
+    fn request_id(&self, session: &Session, sequence: u64, from_trusted: bool) -> String {
         if from_trusted {
             if let Some(v) = session.req_header().headers.get(X_REQUEST_ID) {
                 if acceptable_request_id(v.as_bytes()) {
@@ -92,6 +81,18 @@ impl Gateway {
             }
         }
         format!("{:08x}{:08x}", *REQUEST_ID_PREFIX, sequence as u32)
+    }
+
+    /// Whether the connection comes from a trusted proxy
+    /// (`throttle.trusted_proxies`), whose `X-Request-Id` and
+    /// `traceparent` are believed.
+    fn is_trusted_hop(&self, session: &Session) -> bool {
+        let trusted = &self.app.config.throttle.trusted_proxies;
+        !trusted.is_empty()
+            && session
+                .client_addr()
+                .and_then(|a| a.as_inet())
+                .is_some_and(|a| trusted.iter().any(|n| n.contains(&a.ip())))
     }
 
     /// One access-log line: never a query, cookie, ticket or code.
@@ -130,6 +131,7 @@ impl Gateway {
             user = view.map(|v| v.user.id.as_str()),
             tenant = view.map(|v| v.tenant.id.as_str()),
             client = %client,
+            trace_id = crate::traces::trace_id(&ctx.span),
         );
     }
 }
@@ -168,6 +170,10 @@ pub struct Ctx {
     /// access log: one request followed through all three.
     request_id: String,
     sequence: u64,
+    /// The request's span (`Span::none()` without `[traces]`).
+    span: tracing::Span,
+    /// A trusted hop's well-formed `traceparent`.
+    traceparent: Option<http::HeaderValue>,
 }
 
 /// Refuses ambiguous message framing before anything else looks at the
@@ -274,6 +280,8 @@ struct UpstreamIdentity<'a> {
     headers: &'a [(http::HeaderName, http::HeaderValue)],
     assertion: Option<http::HeaderValue>,
     request_id: &'a str,
+    /// The request span's, or a trusted hop's (see [`crate::traces`]).
+    traceparent: Option<http::HeaderValue>,
 }
 
 /// Rewrites the upstream request header in one pass over a header map of
@@ -313,7 +321,11 @@ fn rewrite_upstream_header(
     headers.reserve(13);
     let reserved: Vec<http::HeaderName> = headers
         .keys()
-        .filter(|n| is_reserved_header(n.as_str(), line_header) || is_forwarding_header(n.as_str()))
+        .filter(|n| {
+            is_reserved_header(n.as_str(), line_header)
+                || is_forwarding_header(n.as_str())
+                || *n == TRACEPARENT
+        })
         .cloned()
         .collect();
     for name in reserved {
@@ -353,6 +365,9 @@ fn rewrite_upstream_header(
         if let Ok(rid) = http::HeaderValue::from_str(id.request_id) {
             headers.insert(X_REQUEST_ID, rid);
         }
+        if let Some(tp) = id.traceparent {
+            headers.insert(TRACEPARENT, tp);
+        }
     }
     let mut fresh = RequestHeader::from(parts);
     if let Some(raw) = raw_target {
@@ -380,6 +395,7 @@ const X_FORWARDED_HOST: http::HeaderName = http::HeaderName::from_static("x-forw
 const X_FORWARDED_PROTO: http::HeaderName = http::HeaderName::from_static("x-forwarded-proto");
 const X_AUTH_ASSERTION: http::HeaderName = http::HeaderName::from_static("x-auth-assertion");
 const X_REQUEST_ID: http::HeaderName = http::HeaderName::from_static("x-request-id");
+const TRACEPARENT: http::HeaderName = http::HeaderName::from_static("traceparent");
 
 impl Gateway {
     /// The gate's verdict on a proxied request, and what follows from it:
@@ -445,6 +461,8 @@ impl ProxyHttp for Gateway {
             started: Instant::now(),
             request_id: String::new(),
             sequence: SEQUENCE.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            span: tracing::Span::none(),
+            traceparent: None,
         }
     }
 
@@ -455,7 +473,22 @@ impl ProxyHttp for Gateway {
     async fn request_filter(&self, session: &mut Session, ctx: &mut Ctx) -> Result<bool> {
         let app = &self.app;
         self.requests_here.inc();
-        ctx.request_id = self.request_id(session, ctx.sequence);
+        let trusted = self.is_trusted_hop(session);
+        ctx.request_id = self.request_id(session, ctx.sequence, trusted);
+        if trusted {
+            ctx.traceparent = session
+                .req_header()
+                .headers
+                .get(TRACEPARENT)
+                .filter(|v| crate::traces::acceptable_traceparent(v.as_bytes()))
+                .cloned();
+        }
+        ctx.span = crate::traces::request_span(
+            session.req_header().method.as_str(),
+            self.route.as_str(),
+            &ctx.request_id,
+            ctx.traceparent.as_ref(),
+        );
         if let Some((outcome, status)) = early_refusal(app, self.route, session) {
             let mut req = RequestView::read(session, app, self.route).to_req();
             req.request_id = ctx.request_id.clone();
@@ -467,10 +500,16 @@ impl ProxyHttp for Gateway {
             ctx.kind = "gateway";
             let mut req = view.to_req();
             req.request_id = ctx.request_id.clone();
-            let outcome = flows::handle(app, session, &req, self.route).await;
+            let outcome = flows::handle(app, session, &req, self.route)
+                .instrument(ctx.span.clone())
+                .await;
             return self.answer(session, ctx, outcome).await;
         }
-        match self.decide(view, &ctx.request_id).await {
+        match self
+            .decide(view, &ctx.request_id)
+            .instrument(ctx.span.clone())
+            .await
+        {
             Ok(forward) => {
                 ctx.forward = Some(forward);
                 Ok(false)
@@ -524,6 +563,7 @@ impl ProxyHttp for Gateway {
             headers: &forward.live.identity.headers,
             assertion: token,
             request_id: &ctx.request_id,
+            traceparent: crate::traces::upstream_traceparent(&ctx.span, ctx.traceparent.as_ref()),
         });
         rewrite_upstream_header(upstream, line_header, &forward.cookie, identity)
     }
@@ -611,6 +651,10 @@ impl ProxyHttp for Gateway {
         let kind = usize::from(ctx.kind != "proxy");
         let class = usize::from(status / 100).clamp(1, 5) - 1;
         let elapsed = ctx.started.elapsed();
+        if !ctx.span.is_none() {
+            ctx.span.record("http.response.status_code", status);
+            ctx.span.record("sekisho.kind", ctx.kind);
+        }
         self.durations[kind][class].observe(elapsed.as_secs_f64());
         if ctx.kind == "gateway" {
             let page = crate::metrics::page_of(session.req_header().uri.path());

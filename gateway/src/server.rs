@@ -23,21 +23,47 @@ use sekisho_policy::model::Route;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Starts structured logging on stderr (JSON by default). `RUST_LOG`, when
-/// set, overrides the configured level.
-pub fn init_logging(cfg: &sekisho_config::Logging) {
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&cfg.level));
+/// Starts structured logging on stderr (JSON by default), and the trace
+/// layer when `[traces]` is set. `RUST_LOG`, when set, overrides the
+/// configured level of the logs (not of the traces, which have their own
+/// filter).
+pub fn init_logging(cfg: &sekisho_config::Config) -> anyhow::Result<()> {
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+    use tracing_subscriber::{EnvFilter, Layer as _};
+    let logging = &cfg.logging;
+    // The trace layer's spans are not the logs'.
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new(&logging.level))
+        .add_directive(
+            format!("{}=off", crate::traces::TARGET)
+                .parse()
+                .expect("a static directive"),
+        );
     // No colour codes in a file or a pipe (journald, a log shipper).
     let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let fmt = tracing_subscriber::fmt::layer()
         .with_ansi(terminal)
         .with_writer(std::io::stderr);
-    let _ = match cfg.format {
-        LogFormat::Json => builder.json().flatten_event(true).try_init(),
-        LogFormat::Text => builder.try_init(),
+    let logs = match logging.format {
+        LogFormat::Json => fmt
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .with_span_list(false)
+            .with_filter(filter)
+            .boxed(),
+        LogFormat::Text => fmt.with_filter(filter).boxed(),
     };
+    let traces = match &cfg.traces {
+        Some(t) => Some(crate::traces::layer(t)?),
+        None => None,
+    };
+    let _ = tracing_subscriber::registry()
+        .with(logs)
+        .with(traces)
+        .try_init();
+    Ok(())
 }
 
 /// Serves the Prometheus text format.

@@ -6,6 +6,7 @@
 use sekisho_config::{Sms, SmsHttp};
 use std::io::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
+use tracing::Instrument;
 
 /// Why a message did not go out.
 #[derive(Debug, thiserror::Error)]
@@ -44,7 +45,10 @@ impl SmsSender {
 
     /// Sends `text` to `to` (E.164). `kind` is a fixed word for metrics.
     pub async fn send(&self, kind: &'static str, to: &str, text: &str) -> Result<(), SmsError> {
-        let result = self.send_inner(to, text).await;
+        let result = self
+            .send_inner(to, text)
+            .instrument(crate::call_span!("sms", sekisho.sms = kind))
+            .await;
         crate::metrics::SMS
             .with_label_values(&[kind, if result.is_ok() { "sent" } else { "failed" }])
             .inc();

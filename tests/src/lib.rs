@@ -16,6 +16,7 @@ pub mod fake_facebook;
 pub mod fake_idp;
 pub mod gateway;
 pub mod oidc;
+pub mod otlp;
 pub mod redis;
 pub mod sms;
 pub mod smtp;

@@ -9,6 +9,7 @@
 
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
+pub mod measured;
 pub mod redis;
 pub mod sqlite;
 
