@@ -98,6 +98,7 @@ pub struct Config {
     pub server: Server,
     pub logging: Logging,
     pub traces: Option<Traces>,
+    pub audit: Audit,
     pub development: Development,
     pub branding: Branding,
 }
@@ -306,6 +307,8 @@ impl fmt::Debug for Smtp {
 #[derive(Debug, Clone)]
 pub struct Assertion {
     pub signing_key_file: PathBuf,
+    /// Published in the JWKS, never used to sign (key rotation).
+    pub also_publish_key_files: Vec<PathBuf>,
     pub lifetime: Duration,
     pub generate_if_missing: bool,
 }
@@ -493,6 +496,13 @@ pub struct Server {
 pub enum LogFormat {
     Json,
     Text,
+}
+
+/// Where audit events go beside the logs.
+#[derive(Debug, Clone)]
+pub struct Audit {
+    pub file: Option<PathBuf>,
+    pub keep_days: u64,
 }
 
 /// Where and how traces go (OTLP over HTTP, protobuf).

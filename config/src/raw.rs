@@ -45,6 +45,10 @@ pub struct RawConfig {
     pub server: RawServer,
     #[serde(default)]
     pub logging: RawLogging,
+    /// Where audit events go beside the logs, and how long the console
+    /// shows them.
+    #[serde(default)]
+    pub audit: RawAudit,
     /// OpenTelemetry traces over OTLP; absent: none.
     #[serde(default)]
     pub traces: Option<RawTraces>,
@@ -289,6 +293,10 @@ fn default_smtp_security() -> String {
 #[serde(deny_unknown_fields)]
 pub struct RawAssertion {
     pub signing_key_file: String,
+    /// Keys published in the JWKS beside the signing key, but not used to
+    /// sign: the next key before a rotation, the previous one after it.
+    #[serde(default)]
+    pub also_publish_key_files: Vec<String>,
     #[serde(default = "d_300")]
     pub lifetime_seconds: u64,
     #[serde(default)]
@@ -605,6 +613,30 @@ impl Default for RawServer {
             graceful_shutdown_timeout_seconds: 5,
             upgrade_socket: d_upgrade_socket(),
             pid_file: None,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAudit {
+    /// JSON lines appended here (one event each), beside the logs.
+    #[serde(default)]
+    pub file: Option<String>,
+    /// Days the store keeps a tenant's events for its console.
+    #[serde(default = "d_90")]
+    pub keep_days: u64,
+}
+
+fn d_90() -> u64 {
+    90
+}
+
+impl Default for RawAudit {
+    fn default() -> Self {
+        RawAudit {
+            file: None,
+            keep_days: 90,
         }
     }
 }

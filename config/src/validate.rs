@@ -532,7 +532,14 @@ fn build(c: &mut Checker, raw: RawConfig) -> Config {
             "at least 60, so an assertion survives one slow upstream request",
         );
     }
+    let also_publish: Vec<PathBuf> = a
+        .also_publish_key_files
+        .iter()
+        .enumerate()
+        .map(|(i, f)| c.existing_file(&format!("assertion.also_publish_key_files[{i}]"), f))
+        .collect();
     let assertion = Assertion {
+        also_publish_key_files: also_publish,
         signing_key_file: key_path,
         lifetime: Duration::from_secs(lifetime),
         generate_if_missing: a.generate_if_missing,
@@ -747,6 +754,19 @@ fn build(c: &mut Checker, raw: RawConfig) -> Config {
         }
     });
 
+    let audit = Audit {
+        file: raw.audit.file.as_deref().map(|f| {
+            if f.trim().is_empty() {
+                c.err(
+                    "audit.file",
+                    "must not be empty (leave the key out for none)",
+                );
+            }
+            c.path(f)
+        }),
+        keep_days: c.within("audit.keep_days", raw.audit.keep_days, 1, 3650, "days"),
+    };
+
     let development = Development {
         insecure_http_cookies: insecure,
         demo_upstream_listen: dev
@@ -786,6 +806,7 @@ fn build(c: &mut Checker, raw: RawConfig) -> Config {
         server,
         logging,
         traces,
+        audit,
         development,
         branding,
     }

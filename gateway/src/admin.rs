@@ -147,7 +147,7 @@ impl Admin {
             Err(e) => anyhow::bail!("store: {e}"),
         }
         crate::audit::event(
-            "tenant_created",
+            crate::audit::Event::TenantCreated,
             &crate::audit::Who {
                 user_id: Some(&holder.id),
                 tenant_id: Some(&tenant.id),
@@ -198,7 +198,7 @@ impl Admin {
             .with_label_values(&["unlock_admin"])
             .inc();
         crate::audit::event(
-            "account_unlocked",
+            crate::audit::Event::AccountUnlocked,
             &crate::audit::Who {
                 user_id: Some(&user.id),
                 tenant_id: Some(&user.tenant_id),
@@ -217,7 +217,7 @@ impl Admin {
             tenant_id,
         )?;
         crate::audit::event(
-            "two_step_setting_changed",
+            crate::audit::Event::TwoStepSettingChanged,
             &crate::audit::Who {
                 tenant_id: Some(&tenant.id),
                 ..Default::default()
@@ -257,7 +257,7 @@ impl Admin {
             .await
             .map_err(|e| anyhow::anyhow!("store: {e}"))?;
         crate::audit::event(
-            "plan_changed",
+            crate::audit::Event::PlanChanged,
             &crate::audit::Who {
                 tenant_id: Some(&tenant.id),
                 ..Default::default()
@@ -277,7 +277,7 @@ impl Admin {
             .ok_or_else(|| InputError::error(format!("EMAIL: no user has the login ID '{email}'")))
     }
 
-    fn audit(&self, event: &'static str, user: &User, detail: &str) {
+    fn audit(&self, event: crate::audit::Event, user: &User, detail: &str) {
         crate::audit::event(
             event,
             &crate::audit::Who {
@@ -325,7 +325,7 @@ impl Admin {
             .await
             .map_err(|e| anyhow::anyhow!("store: {e}"))?;
         self.audit(
-            "user_removed",
+            crate::audit::Event::UserRemoved,
             &user,
             &format!("sessions_ended={}", ended.len()),
         );
@@ -346,7 +346,7 @@ impl Admin {
             .await
             .map_err(|e| anyhow::anyhow!("store: {e}"))?;
         self.mail_invitation(&user, &link).await;
-        self.audit("invitation_resent", &user, "");
+        self.audit(crate::audit::Event::InvitationResent, &user, "");
         Ok(link)
     }
 
@@ -358,7 +358,7 @@ impl Admin {
             .reset_two_step(&user.id)
             .await
             .map_err(|e| anyhow::anyhow!("store: {e}"))?;
-        self.audit("two_step_reset", &user, "");
+        self.audit(crate::audit::Event::TwoStepReset, &user, "");
         Ok(user)
     }
 
@@ -373,7 +373,7 @@ impl Admin {
             tenant_id,
         )?;
         crate::audit::event(
-            "access_route_changed",
+            crate::audit::Event::AccessRouteChanged,
             &crate::audit::Who {
                 tenant_id: Some(&tenant.id),
                 ..Default::default()

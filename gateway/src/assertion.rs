@@ -105,6 +105,34 @@ impl Signer {
         Ok(Signer { key, header, jwks })
     }
 
+    /// Also publishes the public keys of the PEM files `others` (by their
+    /// config keys) in the JWKS, after the signing key: during a rotation
+    /// the storage service knows the next key before it signs, and the
+    /// previous one until its last assertion has expired.
+    pub fn also_publishing(mut self, others: &[std::path::PathBuf]) -> anyhow::Result<Signer> {
+        let mut jwks: serde_json::Value = serde_json::from_str(&self.jwks)?;
+        let keys = jwks["keys"].as_array_mut().expect("a JWKS has keys");
+        for (i, file) in others.iter().enumerate() {
+            let key = format!("assertion.also_publish_key_files[{i}]");
+            let pem = std::fs::read_to_string(file).map_err(|e| {
+                crate::error::InputError::error(format!(
+                    "{key}: cannot read {}: {e}",
+                    file.display()
+                ))
+            })?;
+            let other = Signer::from_pem(&pem).map_err(|e| {
+                crate::error::InputError::error(format!("{key}: {}: {e}", file.display()))
+            })?;
+            let theirs: serde_json::Value = serde_json::from_str(&other.jwks)?;
+            let jwk = theirs["keys"][0].clone();
+            if !keys.iter().any(|k| k["kid"] == jwk["kid"]) {
+                keys.push(jwk);
+            }
+        }
+        self.jwks = jwks.to_string();
+        Ok(self)
+    }
+
     pub fn sign(&self, claims: &Claims) -> String {
         jsonwebtoken::encode(&self.header, claims, &self.key)
             .expect("signing with a loaded Ed25519 key")
@@ -158,6 +186,45 @@ mod tests {
             Signer::load(&path, false).unwrap().kid(),
             signer.kid(),
             "same key after reload"
+        );
+    }
+
+    #[test]
+    fn a_rotation_publishes_both_keys_and_signs_with_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = dir.path().join("old.pem");
+        let new = dir.path().join("new.pem");
+        let previous = Signer::load(&old, true).unwrap();
+        let next_kid = Signer::load(&new, true).unwrap().kid().to_string();
+        // Phase 1: sign with the old key, publish the new one too.
+        let signer = Signer::load(&old, false)
+            .unwrap()
+            .also_publishing(&[new.clone(), new.clone(), old.clone()])
+            .unwrap();
+        assert_eq!(signer.kid(), previous.kid());
+        let jwks: jsonwebtoken::jwk::JwkSet = serde_json::from_str(signer.jwks()).unwrap();
+        let kids: Vec<_> = jwks
+            .keys
+            .iter()
+            .map(|k| k.common.key_id.clone().unwrap())
+            .collect();
+        assert_eq!(
+            kids,
+            vec![previous.kid().to_string(), next_kid],
+            "each key once, the signing key first"
+        );
+        // A file that is not a key is refused by its key.
+        let bad = dir.path().join("bad.pem");
+        std::fs::write(&bad, "not a key").unwrap();
+        let err = Signer::load(&old, false)
+            .unwrap()
+            .also_publishing(&[bad])
+            .err()
+            .unwrap();
+        assert!(
+            err.to_string()
+                .contains("assertion.also_publish_key_files[0]"),
+            "{err}"
         );
     }
 }

@@ -352,6 +352,22 @@ pub fn main() -> ExitCode {
 
 async fn admin(config: sekisho_config::Config, command: AdminCommand) -> anyhow::Result<()> {
     let admin = Admin::open(config)?;
+    let mut audit = match crate::audit::install() {
+        Some(queue) => Some((
+            queue,
+            crate::audit::Sinks::open(admin.store.clone(), &admin.config.audit)?,
+        )),
+        None => None,
+    };
+    let done = run_admin(&admin, command).await;
+    // What the command did reaches the audit sink and the console too.
+    if let Some((queue, sinks)) = &mut audit {
+        crate::audit::deliver_queued(queue, sinks, &admin.clock).await;
+    }
+    done
+}
+
+async fn run_admin(admin: &Admin, command: AdminCommand) -> anyhow::Result<()> {
     match command {
         AdminCommand::CreateTenant {
             plan,

@@ -153,6 +153,16 @@ pub static UPSTREAM_SECONDS: LazyLock<HistogramVec> = LazyLock::new(|| {
     .unwrap()
 });
 
+/// Audit records that did not reach their sink or the store (a full
+/// queue, a write that failed). The log line was still written.
+pub static AUDIT_DROPPED: LazyLock<IntCounter> = LazyLock::new(|| {
+    register_int_counter!(
+        "sekisho_audit_dropped_total",
+        "Audit records lost on the way to the audit sink or the store"
+    )
+    .unwrap()
+});
+
 /// Every store call's time, by operation (the store trait's method).
 pub static STORE_SECONDS: LazyLock<HistogramVec> = LazyLock::new(|| {
     register_histogram_vec!(
@@ -373,6 +383,7 @@ fn start_at_zero() {
         "lock_user",
         "ping",
         "purge",
+        "record_audit",
         "session_view",
         "touch_sessions",
     ] {
@@ -459,6 +470,7 @@ pub fn register_all() {
     LazyLock::force(&FEDERATED_LOGINS);
     LazyLock::force(&CONNECTIONS_OPEN);
     LazyLock::force(&HASH_QUEUE_DEPTH);
+    LazyLock::force(&AUDIT_DROPPED);
     LazyLock::force(&HASH_QUEUE_CAPACITY);
     LazyLock::force(&SESSION_CACHE_HIT);
     LazyLock::force(&SESSION_CACHE_MISS);

@@ -135,6 +135,33 @@ impl BackgroundService for Changes {
     }
 }
 
+/// Delivers audit events to their sink and the store (see
+/// [`crate::audit`]); what is queued when the process drains is
+/// delivered before it exits.
+struct AuditDelivery {
+    queue: std::sync::Mutex<
+        Option<(
+            tokio::sync::mpsc::Receiver<crate::audit::Pending>,
+            crate::audit::Sinks,
+        )>,
+    >,
+    clock: crate::clock::Clock,
+}
+
+#[async_trait]
+impl BackgroundService for AuditDelivery {
+    async fn start(&self, mut shutdown: ShutdownWatch) {
+        let Some((mut queue, mut sinks)) = self.queue.lock().ok().and_then(|mut q| q.take()) else {
+            return;
+        };
+        tokio::select! {
+            _ = shutdown.changed() => {}
+            _ = crate::audit::deliver(&mut queue, &mut sinks, &self.clock) => return,
+        }
+        crate::audit::deliver_queued(&mut queue, &mut sinks, &self.clock).await;
+    }
+}
+
 /// Removes expired records every ten minutes (sessions, links, quiet runs
 /// of wrong passwords), and idle throttle state every minute.
 struct Purge {
@@ -314,6 +341,16 @@ pub fn run(config: Config, launch: Launch) -> anyhow::Result<()> {
         "touch flush",
         TouchFlush { app: app.clone() },
     ));
+    if let Some(queue) = crate::audit::install() {
+        let sinks = crate::audit::Sinks::open(app.store.clone(), &cfg.audit)?;
+        server.add_service(background_service(
+            "audit delivery",
+            AuditDelivery {
+                queue: std::sync::Mutex::new(Some((queue, sinks))),
+                clock: app.clock.clone(),
+            },
+        ));
+    }
     server.add_service(background_service(
         "reload on SIGHUP",
         ReloadOnHangup {

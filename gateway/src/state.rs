@@ -132,7 +132,8 @@ impl App {
         let signer = Signer::load(
             &config.assertion.signing_key_file,
             config.assertion.generate_if_missing,
-        )?;
+        )?
+        .also_publishing(&config.assertion.also_publish_key_files)?;
         let mailer = Mailer::new(&config.mail)?;
         let hasher = Hasher::start(&config.hashing);
         let clock = Clock::with_offset_file(config.development.clock_offset_file.clone());
@@ -331,7 +332,7 @@ impl App {
             .with_label_values(&[endpoint, limit.as_str()])
             .inc();
         crate::audit::event(
-            "throttled",
+            crate::audit::Event::Throttled,
             &crate::audit::Who {
                 client_ip: Some(&req.client_ip),
                 ..Default::default()

@@ -2,6 +2,7 @@
 //! crate compiles; strings come from [`texts`], one table per language.
 //! Pages are plain HTML and CSS: no JavaScript is needed for any flow.
 
+pub mod audit_labels;
 pub mod mail;
 pub mod texts;
 
@@ -408,6 +409,28 @@ pub struct AdminUsersPage<'a> {
     pub pages: usize,
     pub prev_href: Option<String>,
     pub next_href: Option<String>,
+}
+
+/// One row of the console's 監査ログ.
+#[derive(Debug, Clone)]
+pub struct AuditRow {
+    pub time: String,
+    pub event: String,
+    pub user: String,
+    pub route: &'static str,
+    pub client: String,
+    pub detail: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin_events.html")]
+pub struct AdminEventsPage<'a> {
+    pub c: &'a Chrome,
+    pub rows: Vec<AuditRow>,
+    pub keep_days: u64,
+    /// The next (older) page, and the way back to the newest.
+    pub older_href: Option<String>,
+    pub newest_href: Option<&'static str>,
 }
 
 #[derive(Template)]

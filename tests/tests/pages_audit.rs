@@ -117,6 +117,7 @@ async fn every_page_fits_a_phone_and_passes_axe() {
         "/.sekisho/admin/".into(),
         "/.sekisho/admin/invite".into(),
         "/.sekisho/admin/lines".into(),
+        "/.sekisho/admin/events".into(),
         format!("/.sekisho/admin/users/{user_id}"),
         "/.sekisho/logout".into(),
         "/.sekisho/nowhere".into(),

@@ -131,7 +131,7 @@ pub async fn confirm(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcom
         client_ip: Some(&req.client_ip),
         route: Some(req.route),
     };
-    audit::event("access_route_changed", &who, new.as_str());
+    audit::event(crate::audit::Event::AccessRouteChanged, &who, new.as_str());
     (
         "access_route_changed",
         app.message_page(

@@ -235,7 +235,7 @@ pub async fn submit(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcome
         client_ip: Some(&req.client_ip),
         route: Some(req.route),
     };
-    audit::event("ad_connection_saved", &who, &connection_id);
+    audit::event(crate::audit::Event::AdConnectionSaved, &who, &connection_id);
     let text = format!(
         "{} {}: {connection_id}",
         t.ad_saved_text, t.ad_connection_id_label

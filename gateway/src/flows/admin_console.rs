@@ -342,15 +342,17 @@ pub async fn submit_invite(app: &Arc<App>, session: &mut Session, req: &Req) -> 
                 return ("store_unavailable", app.error_page(req, 503));
             }
             audit::event(
-                "user_invited",
+                crate::audit::Event::UserInvited,
                 &who(&live, req),
                 &format!("user={} role={}", user.id, role.as_str()),
             );
         }
         // The same answer as a success: whose address it is stays unsaid (S03).
-        Err(StoreError::EmailTaken) => {
-            audit::event("user_invite_refused", &who(&live, req), "address_in_use")
-        }
+        Err(StoreError::EmailTaken) => audit::event(
+            crate::audit::Event::UserInviteRefused,
+            &who(&live, req),
+            "address_in_use",
+        ),
         Err(_) => return ("store_unavailable", app.error_page(req, 503)),
     }
     let link = Some(("/.sekisho/admin/", t.to_user_list));
@@ -496,7 +498,7 @@ pub async fn user_route(
                 return ("store_unavailable", app.error_page(req, 503));
             }
             audit::event(
-                "invitation_resent",
+                crate::audit::Event::InvitationResent,
                 &who(&live, req),
                 &format!("user={}", user.id),
             );
@@ -508,7 +510,7 @@ pub async fn user_route(
                     .with_label_values(&["unlock_admin"])
                     .inc();
                 audit::event(
-                    "account_unlocked",
+                    crate::audit::Event::AccountUnlocked,
                     &who(&live, req),
                     &format!("user={} by=console", user.id),
                 );
@@ -577,7 +579,7 @@ pub async fn user_route(
                     sekisho_pages::mail::method_change(&app.config.service_name, &user.name, &link);
                 app.send_mail_later("method_change", user.email.clone(), text);
                 audit::event(
-                    "method_change_link_sent",
+                    crate::audit::Event::MethodChangeLinkSent,
                     &who(&live, req),
                     &format!("user={}", user.id),
                 );
@@ -589,7 +591,7 @@ pub async fn user_route(
             match send_link(app, &user, typed).await {
                 Ok(_) => {
                     audit::event(
-                        "email_change_link_sent",
+                        crate::audit::Event::EmailChangeLinkSent,
                         &who(&live, req),
                         &format!("user={}", user.id),
                     );
@@ -624,7 +626,7 @@ pub async fn user_route(
                     // Open sessions carry the role: they read it again.
                     app.sessions.forget_user(&changed.id);
                     audit::event(
-                        "role_changed",
+                        crate::audit::Event::RoleChanged,
                         &who(&live, req),
                         &format!("user={} role={}", changed.id, role.as_str()),
                     );
@@ -653,7 +655,7 @@ pub async fn user_route(
                 Ok(_) => {
                     app.sessions.forget_user(&user.id);
                     audit::event(
-                        "two_step_reset",
+                        crate::audit::Event::TwoStepReset,
                         &who(&live, req),
                         &format!("user={} by=console", user.id),
                     );
@@ -687,7 +689,7 @@ pub async fn user_route(
                 Ok(ended) => {
                     forget_all(app, &ended);
                     audit::event(
-                        "user_removed",
+                        crate::audit::Event::UserRemoved,
                         &who(&live, req),
                         &format!("user={} sessions_ended={}", user.id, ended.len()),
                     );

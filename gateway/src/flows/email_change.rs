@@ -164,7 +164,7 @@ pub async fn submit_request(app: &Arc<App>, session: &mut Session, req: &Req) ->
     };
     match send_link(app, user, typed).await {
         Ok(_) => {
-            audit::event("email_change_requested", &who, "by_holder");
+            audit::event(crate::audit::Event::EmailChangeRequested, &who, "by_holder");
             let link = Some(("/.sekisho/menu", t.back_to_menu));
             (
                 "email_change_sent",
@@ -173,7 +173,7 @@ pub async fn submit_request(app: &Arc<App>, session: &mut Session, req: &Req) ->
         }
         Err(AddressRefusal::Unavailable) => ("store_unavailable", app.error_page(req, 503)),
         Err(r) => {
-            audit::event("email_change_refused", &who, "");
+            audit::event(crate::audit::Event::EmailChangeRefused, &who, "");
             (
                 "email_refused",
                 request_form(
@@ -359,7 +359,7 @@ pub async fn submit_confirm(app: &Arc<App>, session: &mut Session, req: &Req) ->
         route: None,
     };
     audit::event(
-        "email_changed",
+        crate::audit::Event::EmailChanged,
         &who,
         &format!("sessions_ended={}", ended.len()),
     );

@@ -251,7 +251,7 @@ pub(super) fn refuse(app: &App, req: &Req, reason: &'static str, provider: &str)
         ..Default::default()
     };
     count(provider, reason);
-    audit::event("federation_refused", &who, reason);
+    audit::event(crate::audit::Event::FederationRefused, &who, reason);
     (
         "federation_refused",
         failed(app, req, 400, |t| t.federation_failed_text),
@@ -352,7 +352,7 @@ fn other_tenant(app: &App, req: &Req, method: LoginMethod) -> Outcome {
         route: Some(req.route),
         ..Default::default()
     };
-    audit::event("federation_refused", &who, "other_tenant");
+    audit::event(crate::audit::Event::FederationRefused, &who, "other_tenant");
     (
         "federation_other_tenant",
         failed(app, req, 403, |t| t.ad_wrong_tenant_text),
@@ -438,7 +438,11 @@ async fn register(
                 client_ip: Some(&req.client_ip),
                 route: Some(req.route),
             };
-            audit::event("registration_completed", &who, method.as_str());
+            audit::event(
+                crate::audit::Event::RegistrationCompleted,
+                &who,
+                method.as_str(),
+            );
             (
                 "registered",
                 app.message_page(
@@ -533,7 +537,7 @@ async fn login(
         client_ip: Some(&req.client_ip),
         route: Some(req.route),
     };
-    audit::event("login_succeeded", &who, method.as_str());
+    audit::event(crate::audit::Event::LoginSucceeded, &who, method.as_str());
     (
         "login_succeeded",
         Answer::redirect(next).with_cookie(cookie),

@@ -110,13 +110,21 @@ pub async fn submit(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcome
                 crate::metrics::ACCOUNT_EVENTS
                     .with_label_values(&["reset_requested"])
                     .inc();
-                audit::event("reset_requested", &who, "mailed");
+                audit::event(crate::audit::Event::ResetRequested, &who, "mailed");
             }
-            Ok(None) => audit::event("reset_requested", &who, "within_mail_interval"),
+            Ok(None) => audit::event(
+                crate::audit::Event::ResetRequested,
+                &who,
+                "within_mail_interval",
+            ),
             Err(()) => return ("store_unavailable", app.error_page(req, 503)),
         }
     } else {
-        audit::event("reset_requested", &who, "no_password_account");
+        audit::event(
+            crate::audit::Event::ResetRequested,
+            &who,
+            "no_password_account",
+        );
     }
     let t = req.lang.texts();
     let link = Some(("/.sekisho/login", t.back_to_login));
@@ -151,9 +159,13 @@ pub async fn resend_unlock(app: &Arc<App>, session: &mut Session, req: &Req) -> 
                 crate::metrics::ACCOUNT_EVENTS
                     .with_label_values(&["unlock_mail_resent"])
                     .inc();
-                audit::event("unlock_mail_resent", &who, "");
+                audit::event(crate::audit::Event::UnlockMailResent, &who, "");
             }
-            Ok(None) => audit::event("unlock_mail_resent", &who, "within_mail_interval"),
+            Ok(None) => audit::event(
+                crate::audit::Event::UnlockMailResent,
+                &who,
+                "within_mail_interval",
+            ),
             Err(()) => return ("store_unavailable", app.error_page(req, 503)),
         }
     }

@@ -159,7 +159,7 @@ pub async fn submit(app: &App, session: &mut Session, req: &Req) -> Outcome {
         route: Some(req.route),
     };
     audit::event(
-        "line_settings_changed",
+        crate::audit::Event::LineSettingsChanged,
         &who,
         &format!(
             "{} lines, {}",

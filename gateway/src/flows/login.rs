@@ -233,9 +233,11 @@ pub async fn submit(
         },
         refused => {
             match refused {
-                Verdict::PlanEnded(_) => audit::event("login_refused_plan", &who_here, ""),
+                Verdict::PlanEnded(_) => {
+                    audit::event(crate::audit::Event::LoginRefusedPlan, &who_here, "")
+                }
                 _ => audit::event(
-                    "login_refused_route",
+                    crate::audit::Event::LoginRefusedRoute,
                     &who_here,
                     req.line.as_deref().unwrap_or("no line"),
                 ),
@@ -257,7 +259,7 @@ pub async fn submit(
         "password"
     };
     audit::event(
-        "login_succeeded",
+        crate::audit::Event::LoginSucceeded,
         &Who {
             user_id: Some(&user.id),
             tenant_id: Some(&user.tenant_id),

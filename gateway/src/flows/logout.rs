@@ -45,7 +45,7 @@ pub async fn submit(app: &App, session: &mut Session, req: &Req) -> Outcome {
         return ("store_unavailable", app.error_page(req, 503));
     }
     audit::event(
-        "logout",
+        crate::audit::Event::Logout,
         &Who {
             user_id: Some(&live.view.user.id),
             tenant_id: Some(&live.view.tenant.id),

@@ -108,7 +108,7 @@ pub async fn end_session(app: &App, session: &mut Session, req: &Req) -> Outcome
         client_ip: Some(&req.client_ip),
         route: None,
     };
-    audit::event("session_ended_by_user", &who, "");
+    audit::event(crate::audit::Event::SessionEndedByUser, &who, "");
     if target == live.id_hash {
         return (
             "logged_out",
@@ -146,7 +146,7 @@ pub async fn end_all(app: &App, session: &mut Session, req: &Req) -> Outcome {
         route: None,
     };
     audit::event(
-        "logged_out_everywhere",
+        crate::audit::Event::LoggedOutEverywhere,
         &who,
         &format!("sessions_ended={}", ended.len()),
     );

@@ -203,7 +203,7 @@ pub async fn apply(
         route: None,
     };
     audit::event(
-        "login_method_changed",
+        crate::audit::Event::LoginMethodChanged,
         &who,
         &format!(
             "to={} sessions_ended={}",

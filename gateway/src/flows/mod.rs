@@ -7,6 +7,7 @@ mod access_route;
 mod active_directory;
 mod ad_setting;
 mod admin_console;
+mod audit_log;
 mod email_change;
 mod federation;
 mod forgot;
@@ -43,7 +44,7 @@ use std::sync::Arc;
 pub type Outcome = (&'static str, Answer);
 
 /// Every fixed gateway path; other methods on these get 405.
-const KNOWN_PATHS: [&str; 49] = [
+const KNOWN_PATHS: [&str; 50] = [
     "/.sekisho/ad/start",
     "/.sekisho/ad/find",
     "/.sekisho/menu/ad",
@@ -84,6 +85,7 @@ const KNOWN_PATHS: [&str; 49] = [
     "/.sekisho/admin",
     "/.sekisho/admin/",
     "/.sekisho/admin/invite",
+    "/.sekisho/admin/events",
     "/.sekisho/jwks.json",
     "/.sekisho/healthz",
     "/.sekisho/readyz",
@@ -245,6 +247,7 @@ pub async fn handle(app: &Arc<App>, session: &mut Session, req: &Req, route: Rou
         "/.sekisho/admin" => ("redirect", Answer::redirect("/.sekisho/admin/")),
         "/.sekisho/admin/" if get => admin_console::users(app, req).await,
         "/.sekisho/admin/invite" if get => admin_console::show_invite(app, req).await,
+        "/.sekisho/admin/events" if get => audit_log::show(app, req).await,
         "/.sekisho/admin/invite" if post => admin_console::submit_invite(app, session, req).await,
         path if path.starts_with("/.sekisho/admin/users/") => {
             admin_console::user_route(app, session, req, get, post).await
@@ -270,7 +273,7 @@ pub async fn read_post(app: &App, session: &mut Session, req: &Req) -> Result<Fo
     let own = [app.public_url(req.route)];
     if is_cross_site(req.sec_fetch_site.as_deref(), req.origin.as_deref(), &own) {
         crate::audit::event(
-            "cross_site_refused",
+            crate::audit::Event::CrossSiteRefused,
             &crate::audit::Who {
                 client_ip: Some(&req.client_ip),
                 ..Default::default()

@@ -141,7 +141,7 @@ pub async fn submit(app: &Arc<App>, session: &mut Session, req: &Req, route: Rou
     };
     forget_all(app, &ended);
     audit::event(
-        "password_changed",
+        crate::audit::Event::PasswordChanged,
         &who,
         &format!("other_sessions_ended={}", ended.len()),
     );

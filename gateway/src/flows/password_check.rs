@@ -36,7 +36,7 @@ pub async fn check(app: &Arc<App>, identifier: &str, password: &str, who: &Who<'
             tenant_id: user.map(|u| u.tenant_id.as_str()),
             ..who.clone()
         };
-        audit::event("login_failed", &w, reason);
+        audit::event(crate::audit::Event::LoginFailed, &w, reason);
     };
     if identifier.is_empty() || password.is_empty() {
         failed(None, "empty");
@@ -52,7 +52,20 @@ pub async fn check(app: &Arc<App>, identifier: &str, password: &str, who: &Who<'
         Ok(Admission::Checked(n)) => n,
         Ok(Admission::Locked) => {
             crate::metrics::LOGINS.with_label_values(&["locked"]).inc();
-            audit::event("login_refused_locked", who, "");
+            // Whose account it is, so the tenant's 監査ログ shows the tries
+            // (an identifier that is no one's is locked alike).
+            let user = app
+                .store
+                .find_user_by_email(identifier)
+                .await
+                .ok()
+                .flatten();
+            let w = Who {
+                user_id: user.as_ref().map(|u| u.id.as_str()),
+                tenant_id: user.as_ref().map(|u| u.tenant_id.as_str()),
+                ..who.clone()
+            };
+            audit::event(crate::audit::Event::LoginRefusedLocked, &w, "");
             return Checked::Locked;
         }
         Err(_) => {
@@ -90,7 +103,11 @@ pub async fn check(app: &Arc<App>, identifier: &str, password: &str, who: &Who<'
         // Locked by too many wrong two-step codes (S24): only someone who
         // knows the password learns it.
         if user.locked {
-            audit::event("login_refused_locked", who, "two-step codes");
+            audit::event(
+                crate::audit::Event::LoginRefusedLocked,
+                who,
+                "two-step codes",
+            );
             return Checked::Locked;
         }
         if app.store.clear_failures(identifier).await.is_err() {
@@ -135,7 +152,7 @@ pub(super) async fn lock(app: &Arc<App>, user: &User, who: &Who<'_>) {
     crate::metrics::ACCOUNT_EVENTS
         .with_label_values(&["lock"])
         .inc();
-    audit::event("account_locked", who, "");
+    audit::event(crate::audit::Event::AccountLocked, who, "");
     let link = crate::tickets::link(
         &app.config.internet.public_url,
         TicketPurpose::Unlock,

@@ -113,7 +113,7 @@ pub async fn submit(app: &App, session: &mut Session, req: &Req) -> Outcome {
         "confirm" => match app.store.complete_registration(&record.hash, now).await {
             Ok(user) => {
                 audit::event(
-                    "registration_completed",
+                    crate::audit::Event::RegistrationCompleted,
                     &Who {
                         user_id: Some(&user.id),
                         ..who
@@ -136,7 +136,11 @@ pub async fn submit(app: &App, session: &mut Session, req: &Req) -> Outcome {
                 match check_new_password(form.get("password"), form.get("password_confirm")) {
                     Ok(p) => p,
                     Err(problems) => {
-                        audit::event("password_rule_refused", &who, "registration");
+                        audit::event(
+                            crate::audit::Event::PasswordRuleRefused,
+                            &who,
+                            "registration",
+                        );
                         let tenant = app.store.get_tenant(&user.tenant_id).await.ok().flatten();
                         return (
                             "password_refused",

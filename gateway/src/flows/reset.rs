@@ -107,7 +107,7 @@ pub async fn submit(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcome
         route: None,
     };
     audit::event(
-        "password_reset",
+        crate::audit::Event::PasswordReset,
         &who,
         &format!("sessions_ended={}", ended.len()),
     );

@@ -168,7 +168,7 @@ pub async fn submit_consent(app: &App, session: &mut Session, req: &Req) -> Outc
         route: Some(Route::Closed),
         client_ip: Some(&req.client_ip),
     };
-    audit::event("line_consent_given", &who, &line);
+    audit::event(crate::audit::Event::LineConsentGiven, &who, &line);
     let next = safe_return_path(form.get("next"));
     ("line_consent_given", Answer::redirect(&next))
 }

@@ -72,7 +72,7 @@ pub async fn revoke(app: &App, session: &mut Session, req: &Req) -> Outcome {
         route: None,
     };
     audit::event(
-        "trusted_browser_revoked",
+        crate::audit::Event::TrustedBrowserRevoked,
         &who,
         if target == "all" { "all" } else { "one" },
     );

@@ -190,7 +190,7 @@ pub async fn begin(
     } else {
         "set-up"
     };
-    audit::event("two_step_asked", &who, detail);
+    audit::event(crate::audit::Event::TwoStepAsked, &who, detail);
     (
         "two_step_asked",
         Answer::redirect(HOME).with_cookie(app.cookies.set(app.cookies.pending, &token)),
@@ -223,7 +223,7 @@ async fn load(app: &App, req: &Req) -> Result<Pending, Outcome> {
     if !crypto::same(&rec.browser, &crypto::token_hash(pre)) {
         // Someone else's pending id in this browser: refused (S21).
         audit::event(
-            "two_step_foreign_pending",
+            crate::audit::Event::TwoStepForeignPending,
             &Who {
                 client_ip: Some(&req.client_ip),
                 ..Default::default()
@@ -344,7 +344,7 @@ pub async fn cancel(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcome
     {
         return store_down(app, req);
     }
-    audit::event("two_step_cancelled", &p.who(req), "");
+    audit::event(crate::audit::Event::TwoStepCancelled, &p.who(req), "");
     ("two_step_cancelled", start_over(app, "cancelled"))
 }
 
@@ -721,7 +721,7 @@ pub async fn send_sms(app: &Arc<App>, session: &mut Session, req: &Req) -> Outco
         Err(_) => return store_down(app, req),
     };
     if hourly > app.config.two_step.sms_per_hour {
-        audit::event("sms_capped", &p.who(req), "");
+        audit::event(crate::audit::Event::SmsCapped, &p.who(req), "");
         return ("sms_too_many", resend_page(&p, t.sms_too_many));
     }
     let code = crypto::random_code(SMS_CODE_LEN, b"0123456789");
@@ -744,10 +744,14 @@ pub async fn send_sms(app: &Arc<App>, session: &mut Session, req: &Req) -> Outco
         "verify"
     };
     if sender.send(kind, &phone, &text).await.is_err() {
-        audit::event("sms_failed", &p.who(req), kind);
+        audit::event(crate::audit::Event::SmsFailed, &p.who(req), kind);
         return ("sms_failed", resend_page(&p, t.sms_failed));
     }
-    audit::event("sms_sent", &p.who(req), &mask_phone(&phone));
+    audit::event(
+        crate::audit::Event::SmsSent,
+        &p.who(req),
+        &mask_phone(&phone),
+    );
     ("sms_sent", Answer::redirect(&format!("{HOME}?sent=1")))
 }
 
@@ -870,7 +874,7 @@ pub async fn submit_app(app: &Arc<App>, session: &mut Session, req: &Req) -> Out
     match app.store.accept_totp_step(&p.user.id, step).await {
         Ok(true) => {}
         Ok(false) => {
-            audit::event("two_step_code_replayed", &p.who(req), "");
+            audit::event(crate::audit::Event::TwoStepCodeReplayed, &p.who(req), "");
             if let Some(o) = wrong_code(app, req, &p, attempt).await {
                 return o;
             }
@@ -966,7 +970,11 @@ pub async fn submit_recovery(app: &Arc<App>, session: &mut Session, req: &Req) -
         return o;
     }
     event("recovery_used");
-    audit::event("two_step_recovery_used", &p.who(req), "registration reset");
+    audit::event(
+        crate::audit::Event::TwoStepRecoveryUsed,
+        &p.who(req),
+        "registration reset",
+    );
     let text = sekisho_pages::mail::sign_in_changed_notice(
         &app.config.service_name,
         &p.user.name,
@@ -1000,7 +1008,7 @@ async fn admit_code(app: &Arc<App>, req: &Req, p: &Pending) -> Result<u32, Outco
 /// and mails the unblock link, like the password lock.
 async fn wrong_code(app: &Arc<App>, req: &Req, p: &Pending, attempt: u32) -> Option<Outcome> {
     event("wrong_code");
-    audit::event("two_step_code_wrong", &p.who(req), "");
+    audit::event(crate::audit::Event::TwoStepCodeWrong, &p.who(req), "");
     if !locks_now(attempt, app.config.two_step.code_cap) {
         return None;
     }
@@ -1010,7 +1018,7 @@ async fn wrong_code(app: &Arc<App>, req: &Req, p: &Pending, attempt: u32) -> Opt
 
 async fn capped(app: &App, req: &Req, p: &Pending) -> Outcome {
     event("capped");
-    audit::event("two_step_capped", &p.who(req), "");
+    audit::event(crate::audit::Event::TwoStepCapped, &p.who(req), "");
     let _ = app
         .store
         .take_pending(&p.rec.id_hash, app.clock.now())
@@ -1063,7 +1071,7 @@ async fn finish_setup(
         (TwoStepKind::Sms, Some(n)) => format!("SMS ({})", mask_phone(n)),
         _ => "Authenticator".to_string(),
     };
-    audit::event("two_step_set_up", &p.who(req), &detail);
+    audit::event(crate::audit::Event::TwoStepSetUp, &p.who(req), &detail);
     // A notice for every registration: a changed number never goes
     // unnoticed (S26).
     let text = sekisho_pages::mail::sign_in_changed_notice(
@@ -1170,7 +1178,7 @@ async fn complete(
     };
     let place = if rec.menu { ", account menu" } else { "" };
     audit::event(
-        "login_succeeded",
+        crate::audit::Event::LoginSucceeded,
         &who,
         &format!("password + two-step ({how}){place}"),
     );

@@ -178,7 +178,7 @@ pub async fn confirm(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcom
         route: None,
     };
     audit::event(
-        "two_step_setting_changed",
+        crate::audit::Event::TwoStepSettingChanged,
         &who,
         if tenant.two_step_enabled { "on" } else { "off" },
     );

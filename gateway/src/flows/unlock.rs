@@ -67,7 +67,7 @@ pub async fn submit(app: &App, session: &mut Session, req: &Req) -> Outcome {
                 client_ip: Some(&req.client_ip),
                 route: None,
             };
-            audit::event("account_unlocked", &who, "link");
+            audit::event(crate::audit::Event::AccountUnlocked, &who, "link");
             (
                 "unlocked",
                 Answer::redirect("/.sekisho/login?notice=unlocked"),

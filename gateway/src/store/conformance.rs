@@ -94,6 +94,60 @@ async fn seed(store: &dyn Store, n: &str) {
         .unwrap();
 }
 
+pub async fn audit_events_are_kept_by_tenant_newest_first(store: SharedStore) {
+    let record = |event: &str, tenant: Option<&str>, at: i64| AuditRecord {
+        seq: 0,
+        at,
+        event: event.to_string(),
+        user_id: Some("u1".into()),
+        tenant_id: tenant.map(str::to_string),
+        route: Some("internet".into()),
+        client: Some("192.0.2.7".into()),
+        detail: "password".into(),
+        expires_at: at + 90 * DAY,
+    };
+    for i in 0..5 {
+        store
+            .record_audit(record("login_succeeded", Some("t1"), NOW + i))
+            .await
+            .unwrap();
+    }
+    store
+        .record_audit(record("role_changed", Some("t2"), NOW))
+        .await
+        .unwrap();
+    // One without a tenant is not kept, and is no error.
+    store
+        .record_audit(record("throttled", None, NOW))
+        .await
+        .unwrap();
+
+    let first = store.recent_audit("t1", None, 3).await.unwrap();
+    assert_eq!(
+        first.iter().map(|r| r.at).collect::<Vec<_>>(),
+        vec![NOW + 4, NOW + 3, NOW + 2]
+    );
+    assert!(first.windows(2).all(|w| w[0].seq > w[1].seq));
+    assert_eq!(first[0].event, "login_succeeded");
+    assert_eq!(first[0].client.as_deref(), Some("192.0.2.7"));
+    let next = store
+        .recent_audit("t1", Some(first[2].seq), 3)
+        .await
+        .unwrap();
+    assert_eq!(
+        next.iter().map(|r| r.at).collect::<Vec<_>>(),
+        vec![NOW + 1, NOW]
+    );
+    let other = store.recent_audit("t2", None, 10).await.unwrap();
+    assert_eq!(other.len(), 1);
+    assert_eq!(other[0].event, "role_changed");
+    assert!(store
+        .recent_audit("nobody", None, 10)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
 pub async fn ping_answers(store: SharedStore) {
     store.ping().await.unwrap();
 }
@@ -1540,6 +1594,7 @@ macro_rules! store_conformance_tests {
             recovery_code_is_single_use_and_resets,
             trusted_browsers_slide_and_are_revoked,
             events_are_counted_in_fixed_windows,
+            audit_events_are_kept_by_tenant_newest_first,
             two_step_is_switched_per_tenant,
             line_settings_are_saved_together,
             federated_identities_bind_once,

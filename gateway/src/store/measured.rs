@@ -114,6 +114,8 @@ measured! {
     revoke_trusted_browsers(user_id: &str) -> StoreResult<u64>;
     count_event(key: &str, window: i64, now: UnixTime) -> StoreResult<u32>;
     purge_expired(now: UnixTime) -> StoreResult<u64>;
+    record_audit(record: AuditRecord) -> StoreResult<()>;
+    recent_audit(tenant_id: &str, before: Option<i64>, limit: usize) -> StoreResult<Vec<AuditRecord>>;
     export() -> StoreResult<Dump>;
     import(dump: Dump) -> StoreResult<()>;
 }

@@ -203,6 +203,21 @@ pub struct SmsChallenge {
     pub expires_at: UnixTime,
 }
 
+/// One audit event kept for a tenant's console (see [`crate::audit`]).
+/// `seq` is the store's: rising, so a page of events is "older than".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditRecord {
+    pub seq: i64,
+    pub at: UnixTime,
+    pub event: String,
+    pub user_id: Option<String>,
+    pub tenant_id: Option<String>,
+    pub route: Option<String>,
+    pub client: Option<String>,
+    pub detail: String,
+    pub expires_at: UnixTime,
+}
+
 /// A browser the user asked to remember; the cookie holds the token whose
 /// hash keys it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -676,6 +691,19 @@ pub trait Store: Send + Sync + 'static {
     /// Removes expired sessions, tickets, pending logins, trusted browsers
     /// and counters; returns how many went.
     async fn purge_expired(&self, now: UnixTime) -> StoreResult<u64>;
+
+    /// Keeps an audit event of a tenant (one without a tenant is not
+    /// kept); the store gives it its `seq`.
+    async fn record_audit(&self, record: AuditRecord) -> StoreResult<()>;
+
+    /// A tenant's audit events, newest first: at most `limit`, older than
+    /// `before` (a `seq`) when given.
+    async fn recent_audit(
+        &self,
+        tenant_id: &str,
+        before: Option<i64>,
+        limit: usize,
+    ) -> StoreResult<Vec<AuditRecord>>;
 
     /// Everything, for a backup or a move to another backend.
     async fn export(&self) -> StoreResult<Dump>;

@@ -86,6 +86,9 @@ fn unavailable(e: impl std::fmt::Display) -> StoreError {
     StoreError::Unavailable(e.to_string())
 }
 
+/// The audit events Redis keeps per tenant, newest first.
+const AUDIT_KEPT: usize = 1000;
+
 fn to_json<T: Serialize>(v: &T) -> StoreResult<String> {
     serde_json::to_string(v).map_err(unavailable)
 }
@@ -1983,6 +1986,55 @@ impl Store for RedisStore {
                 .await
         })
         .await
+    }
+
+    async fn record_audit(&self, mut record: AuditRecord) -> StoreResult<()> {
+        let Some(tenant) = record.tenant_id.clone() else {
+            return Ok(());
+        };
+        let seq_key = format!("{}audit_seq", self.prefix);
+        record.seq = self
+            .run(|mut c| async move { c.incr(seq_key, 1).await })
+            .await?;
+        let key = self.k("audit", &tenant);
+        let keep = (record.expires_at - record.at).max(1);
+        let member = to_json(&record)?;
+        let seq = record.seq;
+        // The newest AUDIT_KEPT per tenant; the whole list goes `keep`
+        // after the tenant's last event.
+        self.run(|mut c| async move {
+            ::redis::pipe()
+                .atomic()
+                .zadd(&key, member, seq)
+                .ignore()
+                .zremrangebyrank(&key, 0, -(AUDIT_KEPT as isize) - 1)
+                .ignore()
+                .expire(&key, keep)
+                .ignore()
+                .query_async::<()>(&mut c)
+                .await
+        })
+        .await
+    }
+
+    async fn recent_audit(
+        &self,
+        tenant_id: &str,
+        before: Option<i64>,
+        limit: usize,
+    ) -> StoreResult<Vec<AuditRecord>> {
+        let key = self.k("audit", tenant_id);
+        let max = match before {
+            Some(b) => format!("({b}"),
+            None => "+inf".to_string(),
+        };
+        let rows: Vec<String> = self
+            .run(|mut c| async move {
+                c.zrevrangebyscore_limit(&key, max, "-inf", 0, limit as isize)
+                    .await
+            })
+            .await?;
+        rows.iter().map(|r| from_json(r)).collect()
     }
 
     async fn purge_expired(&self, now: UnixTime) -> StoreResult<u64> {

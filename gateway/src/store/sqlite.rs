@@ -42,6 +42,11 @@ CREATE UNIQUE INDEX IF NOT EXISTS users_by_identity ON users(
     json_extract(data, '$.identity.issuer'), json_extract(data, '$.identity.subject'))
     WHERE json_extract(data, '$.identity') IS NOT NULL;
 CREATE TABLE IF NOT EXISTS events (key TEXT PRIMARY KEY, count INTEGER NOT NULL, window_end INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS audit (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, tenant_id TEXT NOT NULL,
+    expires_at INTEGER NOT NULL, data TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS audit_by_tenant ON audit(tenant_id, seq);
+CREATE INDEX IF NOT EXISTS audit_by_expiry ON audit(expires_at);
 CREATE UNIQUE INDEX IF NOT EXISTS tenants_by_connection ON tenants(
     json_extract(data, '$.ad.connection_id'))
     WHERE json_extract(data, '$.ad.connection_id') IS NOT NULL;
@@ -1376,11 +1381,60 @@ impl Store for SqliteStore {
                 ("DELETE FROM tickets WHERE expires_at <= ?1", now),
                 ("DELETE FROM pending WHERE expires_at <= ?1", now),
                 ("DELETE FROM events WHERE window_end <= ?1", now),
+                ("DELETE FROM audit WHERE expires_at <= ?1", now),
                 ("DELETE FROM trusted WHERE last_used <= ?1", trust_horizon),
             ] {
                 n += c.execute(sql, [at]).map_err(unavailable)?;
             }
             Ok(n as u64)
+        })
+        .await
+    }
+
+    async fn record_audit(&self, record: AuditRecord) -> StoreResult<()> {
+        let Some(tenant) = record.tenant_id.clone() else {
+            return Ok(());
+        };
+        let data = to_json(&record)?;
+        self.run(move |c| {
+            c.execute(
+                "INSERT INTO audit (tenant_id, expires_at, data) VALUES (?1, ?2, ?3)",
+                params![tenant, record.expires_at, data],
+            )
+            .map_err(unavailable)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn recent_audit(
+        &self,
+        tenant_id: &str,
+        before: Option<i64>,
+        limit: usize,
+    ) -> StoreResult<Vec<AuditRecord>> {
+        let tenant = tenant_id.to_string();
+        self.run(move |c| {
+            let mut stmt = c
+                .prepare(
+                    "SELECT seq, data FROM audit WHERE tenant_id = ?1 AND seq < ?2 \
+                     ORDER BY seq DESC LIMIT ?3",
+                )
+                .map_err(unavailable)?;
+            let rows = stmt
+                .query_map(
+                    params![tenant, before.unwrap_or(i64::MAX), limit as i64],
+                    |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)),
+                )
+                .map_err(unavailable)?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (seq, data) = row.map_err(unavailable)?;
+                let mut record: AuditRecord = from_json(&data)?;
+                record.seq = seq;
+                out.push(record);
+            }
+            Ok(out)
         })
         .await
     }

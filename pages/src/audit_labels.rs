@@ -1,0 +1,70 @@
+//! What each audit event (by its stable name, `docs/audit.md`) reads as in
+//! the console's 監査ログ, in Japanese and English.
+
+/// The label of `event` in `lang` (`ja` or `en`); an unknown name is shown
+/// as it is.
+pub fn event_label(lang: &str, event: &str) -> String {
+    let (ja, en) = match event {
+        "login_succeeded" => ("ログイン成功", "Signed in"),
+        "login_failed" => ("ログイン失敗", "Sign-in failed"),
+        "login_refused_locked" => (
+            "ロック中のためログイン拒否",
+            "Sign-in refused: account locked",
+        ),
+        "login_refused_plan" => ("契約状態によりログイン拒否", "Sign-in refused: plan"),
+        "login_refused_route" => (
+            "アクセス経路によりログイン拒否",
+            "Sign-in refused: access route",
+        ),
+        "federation_refused" => ("外部IDでのログイン拒否", "Federated sign-in refused"),
+        "logout" => ("ログアウト", "Signed out"),
+        "logged_out_everywhere" => ("すべての端末からログアウト", "Signed out everywhere"),
+        "session_ended_by_user" => ("端末のログインを終了", "Ended a signed-in browser"),
+        "account_locked" => ("アカウントロック", "Account locked"),
+        "account_unlocked" => ("ロック解除", "Account unlocked"),
+        "unlock_mail_resent" => ("ロック解除メール再送", "Unlock mail sent again"),
+        "two_step_asked" => ("2段階認証を要求", "Second step asked"),
+        "two_step_set_up" => ("2段階認証を設定", "Second step set up"),
+        "two_step_code_wrong" => ("2段階認証コード誤り", "Wrong second-step code"),
+        "two_step_code_replayed" => ("使用済みの認証コード", "Second-step code used again"),
+        "two_step_capped" => ("認証コードの試行上限", "Second-step tries used up"),
+        "two_step_cancelled" => ("2段階認証を中止", "Second step cancelled"),
+        "two_step_recovery_used" => ("リカバリーコード使用", "Recovery code used"),
+        "two_step_foreign_pending" => (
+            "他の端末の認証途中を拒否",
+            "Another browser's second step refused",
+        ),
+        "trusted_browser_revoked" => ("記憶した端末を解除", "Remembered browser removed"),
+        "sms_sent" => ("SMS送信", "SMS sent"),
+        "sms_failed" => ("SMS送信失敗", "SMS failed"),
+        "sms_capped" => ("SMS送信上限", "SMS limit reached"),
+        "registration_completed" => ("利用者登録完了", "Registration completed"),
+        "password_changed" => ("パスワード変更", "Password changed"),
+        "password_reset" => ("パスワード再設定", "Password reset"),
+        "password_rule_refused" => ("パスワード条件を満たさず", "Password refused by the rule"),
+        "reset_requested" => ("パスワード再設定の依頼", "Password reset asked"),
+        "email_change_requested" => ("メールアドレス変更の依頼", "Email change asked"),
+        "email_change_refused" => ("メールアドレス変更を拒否", "Email change refused"),
+        "email_change_link_sent" => ("メールアドレス変更リンク送信", "Email change link sent"),
+        "email_changed" => ("メールアドレス変更", "Email changed"),
+        "method_change_link_sent" => ("ログイン方法変更リンク送信", "Sign-in method link sent"),
+        "login_method_changed" => ("ログイン方法変更", "Sign-in method changed"),
+        "user_invited" => ("ユーザー招待", "User invited"),
+        "user_invite_refused" => ("ユーザー招待を拒否", "Invitation refused"),
+        "invitation_resent" => ("招待メール再送", "Invitation sent again"),
+        "user_removed" => ("ユーザー削除", "User removed"),
+        "role_changed" => ("権限変更", "Role changed"),
+        "two_step_reset" => ("2段階認証をリセット", "Second step reset"),
+        "tenant_created" => ("契約を作成", "Tenant created"),
+        "plan_changed" => ("プラン変更", "Plan changed"),
+        "two_step_setting_changed" => ("2段階認証設定を変更", "Two-step setting changed"),
+        "access_route_changed" => ("アクセス経路設定を変更", "Access route changed"),
+        "line_settings_changed" => ("回線認証の設定を変更", "Line settings changed"),
+        "line_consent_given" => ("回線の利用に同意", "Line consent given"),
+        "ad_connection_saved" => ("Active Directory設定を保存", "Active Directory saved"),
+        "throttled" => ("試行回数の制限", "Throttled"),
+        "cross_site_refused" => ("他サイトからの送信を拒否", "Cross-site request refused"),
+        other => return other.to_string(),
+    };
+    if lang == "ja" { ja } else { en }.to_string()
+}
