@@ -17,6 +17,15 @@ impl Checker<'_> {
         });
     }
 
+    /// An optional path key: absent is none, empty is refused.
+    fn optional_path(&mut self, key: &str, p: Option<&str>) -> Option<PathBuf> {
+        let p = p?;
+        if p.trim().is_empty() {
+            self.err(key, "must not be empty (leave the key out for none)");
+        }
+        Some(self.path(p))
+    }
+
     fn path(&self, p: &str) -> PathBuf {
         let p = PathBuf::from(p);
         if p.is_absolute() {
@@ -686,15 +695,7 @@ fn build(c: &mut Checker, raw: RawConfig) -> Config {
             "seconds",
         ),
         upgrade_socket: unix_socket_path(c, "server.upgrade_socket", &raw.server.upgrade_socket),
-        pid_file: raw.server.pid_file.as_deref().map(|p| {
-            if p.trim().is_empty() {
-                c.err(
-                    "server.pid_file",
-                    "must not be empty (leave the key out for none)",
-                );
-            }
-            c.path(p)
-        }),
+        pid_file: c.optional_path("server.pid_file", raw.server.pid_file.as_deref()),
     };
 
     let format = match raw.logging.format.as_str() {
@@ -755,15 +756,7 @@ fn build(c: &mut Checker, raw: RawConfig) -> Config {
     });
 
     let audit = Audit {
-        file: raw.audit.file.as_deref().map(|f| {
-            if f.trim().is_empty() {
-                c.err(
-                    "audit.file",
-                    "must not be empty (leave the key out for none)",
-                );
-            }
-            c.path(f)
-        }),
+        file: c.optional_path("audit.file", raw.audit.file.as_deref()),
         keep_days: c.within("audit.keep_days", raw.audit.keep_days, 1, 3650, "days"),
     };
 

@@ -3,6 +3,7 @@
 //! a SIGHUP reload with another change. Not one request fails, the session
 //! made before both still works after them, and each change is in force.
 
+use sekisho_tests::gateway::Gateway;
 use sekisho_tests::Env;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -65,6 +66,17 @@ async fn load(base: String, cookie: String, stop: Arc<AtomicBool>, tally: Arc<Ta
     }
 }
 
+/// Runs a blocking step on the gateway (it waits for the hand-over) away
+/// from the runtime the load loop runs on.
+async fn off_the_runtime(mut gw: Gateway, step: fn(&mut Gateway)) -> Gateway {
+    tokio::task::spawn_blocking(move || {
+        step(&mut gw);
+        gw
+    })
+    .await
+    .unwrap()
+}
+
 fn set_copyright(env: &Env, text: &str) {
     let path = &env.gw.config_path;
     let config = std::fs::read_to_string(path).unwrap();
@@ -110,29 +122,15 @@ async fn an_upgrade_and_a_reload_under_load_fail_no_request() {
 
     // A changed configuration, taken over by `run --upgrade`.
     set_copyright(&env, "© 第二版");
-    let mut gw = env.gw;
-    let gw = tokio::task::spawn_blocking(move || {
-        gw.upgrade();
-        gw
-    })
-    .await
-    .unwrap();
-    let upgraded_pid = gw.pid();
+    env.gw = off_the_runtime(env.gw, Gateway::upgrade).await;
+    let upgraded_pid = env.gw.pid();
     assert_ne!(upgraded_pid, first_pid);
     let served_across_upgrade = tally.ok.load(Ordering::Relaxed);
-    env.gw = gw;
     tokio::time::sleep(Duration::from_millis(500)).await;
 
     // Another change, by SIGHUP (systemd's reload).
     set_copyright(&env, "© 第三版");
-    let mut gw = env.gw;
-    let gw = tokio::task::spawn_blocking(move || {
-        gw.reload_with_hangup();
-        gw
-    })
-    .await
-    .unwrap();
-    env.gw = gw;
+    env.gw = off_the_runtime(env.gw, Gateway::reload_with_hangup).await;
     assert_ne!(env.gw.pid(), upgraded_pid);
     tokio::time::sleep(Duration::from_millis(500)).await;
 
