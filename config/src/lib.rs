@@ -397,6 +397,8 @@ pub struct Provider {
     pub issuer: String,
     pub client_id: String,
     pub client_secret: String,
+    /// HS256 ID tokens under the client secret (d ACCOUNT only).
+    pub id_token_hs256: bool,
 }
 
 impl fmt::Debug for Provider {

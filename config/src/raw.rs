@@ -550,6 +550,11 @@ pub struct RawProvider {
     pub client_id: String,
     /// A file holding the client secret.
     pub client_secret_file: String,
+    /// d ACCOUNT only: accept ID tokens signed with HS256 under the client
+    /// secret, as docomo may send them. Every other provider, and d
+    /// ACCOUNT without it, accepts asymmetric signatures only (S36).
+    #[serde(default)]
+    pub id_token_hs256: bool,
 }
 
 #[derive(Debug, Deserialize)]

@@ -980,11 +980,18 @@ fn providers(c: &mut Checker, f: &RawFederation) -> Vec<Provider> {
                 String::new()
             }
         };
+        if p.id_token_hs256 && method != LoginMethod::Daccount {
+            c.err(
+                &key("id_token_hs256"),
+                "only for the daccount preset: other providers sign ID tokens asymmetrically, and a secret-keyed token from them is refused (S36)",
+            );
+        }
         out.push(Provider {
             method,
             issuer,
             client_id: p.client_id.clone(),
             client_secret,
+            id_token_hs256: p.id_token_hs256 && method == LoginMethod::Daccount,
         });
     }
     out

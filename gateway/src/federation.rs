@@ -5,7 +5,9 @@
 //! Providers are found by discovery, cached for an hour. The same client
 //! serves the configured providers and each tenant's ADFS.
 
-use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata};
+use openidconnect::core::{
+    CoreAuthenticationFlow, CoreClient, CoreJwsSigningAlgorithm, CoreProviderMetadata,
+};
 use openidconnect::{
     AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce, PkceCodeChallenge,
     PkceCodeVerifier, RedirectUrl, Scope, TokenResponse,
@@ -81,6 +83,30 @@ pub struct OidcSettings {
     pub issuer: String,
     pub client_id: String,
     pub client_secret: String,
+    /// ID tokens signed with HS256 under the client secret are accepted
+    /// (the d ACCOUNT preset, when configured); else asymmetric only.
+    pub hs256_with_client_secret: bool,
+}
+
+/// The ID-token algorithms accepted from a provider: the asymmetric ones
+/// its metadata lists (never `none`, never HMAC, whatever it advertises:
+/// an HMAC key is the client secret, S36), and HS256 only where
+/// `hs256_with_client_secret` says so.
+fn accepted_algorithms(s: &OidcSettings, m: &CoreProviderMetadata) -> Vec<CoreJwsSigningAlgorithm> {
+    use CoreJwsSigningAlgorithm as A;
+    let mut algs: Vec<A> = m
+        .id_token_signing_alg_values_supported()
+        .iter()
+        .filter(|a| !matches!(a, A::HmacSha256 | A::HmacSha384 | A::HmacSha512 | A::None))
+        .cloned()
+        .collect();
+    if algs.is_empty() {
+        algs.push(A::RsaSsaPkcs1V15Sha256);
+    }
+    if s.hs256_with_client_secret {
+        algs.push(A::HmacSha256);
+    }
+    algs
 }
 
 pub struct Federation {
@@ -131,6 +157,7 @@ impl Federation {
                         issuer: p.issuer.clone(),
                         client_id: p.client_id.clone(),
                         client_secret: p.client_secret.clone(),
+                        hs256_with_client_secret: p.id_token_hs256,
                     };
                     (p.method, settings)
                 })
@@ -333,6 +360,7 @@ impl Federation {
             }
         }
         let metadata = self.metadata(&s.issuer, false).await?;
+        let algorithms = accepted_algorithms(s, &metadata);
         let client = Self::client(s, metadata, redirect)?;
         let response = client
             .exchange_code(AuthorizationCode::new(code.to_string()))
@@ -347,12 +375,15 @@ impl Federation {
             })?;
         let id_token = response.id_token().ok_or(FedError::NoIdToken)?;
         let nonce = Nonce::new(nonce.to_string());
-        let claims = match id_token.claims(&client.id_token_verifier(), &nonce) {
+        let verifier = client.id_token_verifier().set_allowed_algs(algorithms);
+        let claims = match id_token.claims(&verifier, &nonce) {
             Ok(c) => c.clone(),
             Err(first) => {
                 // A key rotated since discovery: look again, once.
-                let fresh = Self::client(s, self.metadata(&s.issuer, true).await?, redirect)?;
-                let verifier = fresh.id_token_verifier();
+                let metadata = self.metadata(&s.issuer, true).await?;
+                let algorithms = accepted_algorithms(s, &metadata);
+                let fresh = Self::client(s, metadata, redirect)?;
+                let verifier = fresh.id_token_verifier().set_allowed_algs(algorithms);
                 let claims = id_token
                     .claims(&verifier, &nonce)
                     .map_err(|_| {

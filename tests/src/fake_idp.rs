@@ -36,8 +36,24 @@ fn openssl(args: &[&str], dir: &std::path::Path) -> Vec<u8> {
     out.stdout
 }
 
+/// How the provider describes itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// RS256 only, a `kid` on its key, public subjects.
+    Plain,
+    /// As public descriptions of docomo's d ACCOUNT Connect list: the code
+    /// flow only, no PKCE metadata, pairwise subjects, ID tokens in HS256
+    /// (the client secret) or RS256, a JWKS key without `kid`, and no
+    /// end-session endpoint.
+    Daccount,
+}
+
 impl FakeIdp {
     pub async fn start() -> FakeIdp {
+        FakeIdp::start_shaped(Shape::Plain).await
+    }
+
+    pub async fn start_shaped(shape: Shape) -> FakeIdp {
         let dir = tempfile::tempdir().unwrap();
         openssl(&["genrsa", "-out", "key.pem", "2048"], dir.path());
         let private_pem = std::fs::read(dir.path().join("key.pem")).unwrap();
@@ -49,21 +65,29 @@ impl FakeIdp {
         .unwrap();
         let n_hex = modulus.trim().trim_start_matches("Modulus=");
         let n = hex_bytes(n_hex);
-        let jwks = json!({"keys": [{
+        let mut key = json!({
             "kty": "RSA", "use": "sig", "alg": "RS256", "kid": "k1",
             "n": URL_SAFE_NO_PAD.encode(n), "e": "AQAB",
-        }]});
+        });
+        if shape == Shape::Daccount {
+            key.as_object_mut().unwrap().remove("kid");
+        }
+        let jwks = json!({ "keys": [key] });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr: SocketAddr = listener.local_addr().unwrap();
         let issuer = format!("http://{addr}");
+        let (subjects, algs) = match shape {
+            Shape::Plain => (json!(["public"]), json!(["RS256"])),
+            Shape::Daccount => (json!(["pairwise"]), json!(["HS256", "RS256"])),
+        };
         let discovery = json!({
             "issuer": issuer,
             "authorization_endpoint": format!("{issuer}/auth"),
             "token_endpoint": format!("{issuer}/token"),
             "jwks_uri": format!("{issuer}/jwks"),
             "response_types_supported": ["code"],
-            "subject_types_supported": ["public"],
-            "id_token_signing_alg_values_supported": ["RS256"],
+            "subject_types_supported": subjects,
+            "id_token_signing_alg_values_supported": algs,
         });
         let next_token = Arc::new(Mutex::new(String::new()));
         let (d, j, t) = (discovery.to_string(), jwks.to_string(), next_token.clone());
@@ -136,6 +160,26 @@ impl FakeIdp {
         let mut header = Header::new(Algorithm::HS256);
         header.kid = Some("k1".into());
         jsonwebtoken::encode(&header, claims, &EncodingKey::from_secret(&self.public_pem)).unwrap()
+    }
+
+    /// RS256 with no `kid` in the header (d ACCOUNT's key has none).
+    pub fn sign_rs256_without_kid(&self, claims: &Value) -> String {
+        jsonwebtoken::encode(
+            &Header::new(Algorithm::RS256),
+            claims,
+            &EncodingKey::from_rsa_pem(&self.private_pem).unwrap(),
+        )
+        .unwrap()
+    }
+
+    /// HS256 under `secret`: the client secret, as d ACCOUNT signs.
+    pub fn sign_hs256_with_secret(&self, claims: &Value, secret: &str) -> String {
+        jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            claims,
+            &EncodingKey::from_secret(secret.as_bytes()),
+        )
+        .unwrap()
     }
 
     /// An unsigned token (`alg: none`).

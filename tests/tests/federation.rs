@@ -233,7 +233,18 @@ async fn attempt(
     idp: &sekisho_tests::fake_idp::FakeIdp,
     make: TokenMaker<'_>,
 ) -> u16 {
-    let auth = press(c, "/.sekisho/login", "daccount").await;
+    attempt_on(c, idp, "/.sekisho/login", make).await.status
+}
+
+/// [`attempt`] from the page at `page_path` (login or registration), with
+/// the gateway's whole answer.
+async fn attempt_on(
+    c: &mut Client,
+    idp: &sekisho_tests::fake_idp::FakeIdp,
+    page_path: &str,
+    make: TokenMaker<'_>,
+) -> sekisho_tests::Resp {
+    let auth = press(c, page_path, "daccount").await;
     let param = |name: &str| {
         auth.split(&format!("{name}="))
             .nth(1)
@@ -249,7 +260,6 @@ async fn attempt(
         "/.sekisho/federation/callback?code=c&state={state}"
     ))
     .await
-    .status
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -508,5 +518,163 @@ async fn method_change_to_a_provider_by_an_administrators_link() {
     assert_eq!(
         s.env.upstream.last().one("x-auth-email"),
         "staff-fed@example.jp"
+    );
+}
+
+/// A gateway with the d ACCOUNT preset at a provider shaped like docomo's
+/// (see `fake_idp::Shape::Daccount`), with `id_token_hs256` as given.
+async fn daccount_gateway(
+    hs256: bool,
+) -> (Env, sekisho_tests::fake_idp::FakeIdp, tempfile::TempDir) {
+    use sekisho_tests::fake_idp::{FakeIdp, Shape};
+    let idp = FakeIdp::start_shaped(Shape::Daccount).await;
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("secret");
+    std::fs::write(&secret, DACCOUNT_SECRET).unwrap();
+    let extra = format!(
+        "[[federation.providers]]\nid = \"daccount\"\nissuer = \"{}\"\nclient_id = \"gw\"\nclient_secret_file = \"{}\"\nid_token_hs256 = {hs256}\n",
+        idp.issuer,
+        secret.display()
+    );
+    let env = Env::start_with(|o: GatewayOptions| GatewayOptions { extra, ..o }).await;
+    (env, idp, dir)
+}
+
+const DACCOUNT_SECRET: &str = "docomo-client-secret-0123456789";
+
+/// Claims as d ACCOUNT gives them: a pairwise subject, no email.
+fn pairwise_claims(
+    idp: &sekisho_tests::fake_idp::FakeIdp,
+    nonce: &str,
+    now: i64,
+) -> serde_json::Value {
+    let mut c = idp.claims("gw", nonce, now);
+    c["sub"] = "pw-5f0c2a9e7b1d4c38".into();
+    c
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn daccount_signs_in_at_a_provider_shaped_like_docomos() {
+    let (env, idp, _dir) = daccount_gateway(true).await;
+    let now = env.gw.now();
+    // Registration with an HS256 token under the client secret.
+    let link = env.invite_holder("daccount@example.jp");
+    let path = link[link.find("/.sekisho/").unwrap()..].to_string();
+    let mut c = env.client();
+    let done = attempt_on(
+        &mut c,
+        &idp,
+        &path,
+        Box::new(|n| idp.sign_hs256_with_secret(&pairwise_claims(&idp, n, now), DACCOUNT_SECRET)),
+    )
+    .await;
+    assert_eq!(done.status, 200, "{}", done.body);
+    assert!(done.body.contains("申込完了"), "{}", done.body);
+
+    // Login with RS256 under a key that has no kid: chosen by algorithm.
+    let r = attempt_on(
+        &mut c,
+        &idp,
+        "/.sekisho/login",
+        Box::new(|n| idp.sign_rs256_without_kid(&pairwise_claims(&idp, n, now))),
+    )
+    .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(r.location(), "/files/home");
+    assert_eq!(c.get("/files/home").await.status, 200);
+    let seen = env.upstream.last();
+    assert_eq!(seen.one("x-auth-method"), "daccount");
+    assert_eq!(seen.one("x-auth-email"), "daccount@example.jp");
+
+    // And with HS256 again; then HS256 made with another secret is refused.
+    let mut again = env.client();
+    let r = attempt_on(
+        &mut again,
+        &idp,
+        "/.sekisho/login",
+        Box::new(|n| idp.sign_hs256_with_secret(&pairwise_claims(&idp, n, now), DACCOUNT_SECRET)),
+    )
+    .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let mut forger = env.client();
+    let r = attempt(
+        &mut forger,
+        &idp,
+        Box::new(|n| idp.sign_hs256_with_secret(&pairwise_claims(&idp, n, now), "another-secret")),
+    )
+    .await;
+    assert_eq!(r, 400, "HS256 under another secret must be refused");
+    // The algorithm confusion stays refused here too.
+    let r = attempt(
+        &mut forger,
+        &idp,
+        Box::new(|n| idp.sign_hs256_with_public_key(&pairwise_claims(&idp, n, now))),
+    )
+    .await;
+    assert_eq!(r, 400);
+
+    // Logging out asks nothing of the provider (it has no end-session
+    // endpoint): the gateway's own logout ends the session.
+    let page = c.get("/.sekisho/logout").await;
+    let r = c.post("/.sekisho/logout", &[("csrf", &page.csrf())]).await;
+    assert!(r.status == 200 || r.status == 303, "{}", r.body);
+    assert_ne!(c.get("/files/home").await.status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s36_hs256_is_refused_where_not_configured_whatever_the_provider_advertises() {
+    let (env, idp, _dir) = daccount_gateway(false).await;
+    let now = env.gw.now();
+    let mut c = env.client();
+    // The metadata lists HS256, but without id_token_hs256 a token under
+    // the client secret is refused.
+    let r = attempt(
+        &mut c,
+        &idp,
+        Box::new(|n| idp.sign_hs256_with_secret(&pairwise_claims(&idp, n, now), DACCOUNT_SECRET)),
+    )
+    .await;
+    assert_eq!(r, 400);
+    // RS256 still verifies (the account is simply not registered).
+    let r = attempt(
+        &mut c,
+        &idp,
+        Box::new(|n| idp.sign_rs256_without_kid(&pairwise_claims(&idp, n, now))),
+    )
+    .await;
+    assert_eq!(r, 403);
+}
+
+#[test]
+fn id_token_hs256_is_for_the_daccount_preset_only() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("secret"), "s").unwrap();
+    let config = dir.path().join("sekisho.toml");
+    std::fs::write(
+        &config,
+            "[internet]\nlisten = \"127.0.0.1:0\"\npublic_url = \"https://ff.example.net\"\n[upstream]\naddress = \"127.0.0.1:9000\"\n[mail]\nfrom = \"n@example.net\"\ntransport = \"outbox\"\n[assertion]\nsigning_key_file = \"key.pem\"\ngenerate_if_missing = true\n[two_step]\nseed_key_file = \"seed.key\"\ngenerate_seed_key = true\n[[federation.providers]]\nid = \"google\"\nclient_id = \"gw\"\nclient_secret_file = \"secret\"\nid_token_hs256 = true\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new(sekisho_tests::gateway::binary())
+        .args(["check-config", "--syntax-only"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "the key is known: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = std::process::Command::new(sekisho_tests::gateway::binary())
+        .arg("check-config")
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("federation.providers[0].id_token_hs256")
+            && said.contains("only for the daccount preset"),
+        "{said}"
     );
 }

@@ -59,6 +59,7 @@ pub fn settings(app: &App, tenant: &Tenant) -> Option<OidcSettings> {
         issuer: ad.issuer.clone(),
         client_id: ad.client_id.clone(),
         client_secret,
+        hs256_with_client_secret: false,
     })
 }
 
