@@ -310,7 +310,7 @@ pub static SESSION_CACHE: LazyLock<IntCounterVec> = LazyLock::new(|| {
     register_int_counter_vec!(
         "sekisho_session_cache_total",
         "Session look-ups by the cache's answer (hit, miss)",
-        &["result"]
+        &["outcome"]
     )
     .unwrap()
 });
