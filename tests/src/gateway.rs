@@ -312,13 +312,20 @@ impl Gateway {
             .expect("the gateway's pid file")
     }
 
+    /// `sekisho run --upgrade` on this gateway's configuration file.
+    pub fn upgrade_command(&self) -> Command {
+        let mut c = Command::new(binary());
+        c.args(["run", "--upgrade", "--config"])
+            .arg(&self.config_path);
+        c
+    }
+
     /// Upgrades in place with `sekisho run --upgrade` (the configuration
     /// file as it is now) and returns once the old process has exited.
     pub fn upgrade(&mut self) {
         let old = self.pid();
-        let successor = Command::new(binary())
-            .args(["run", "--upgrade", "--config"])
-            .arg(&self.config_path)
+        let successor = self
+            .upgrade_command()
             .stdin(Stdio::null())
             .stdout(self.log_file("stdout.log"))
             .stderr(self.log_file("stderr.log"))

@@ -193,11 +193,7 @@ async fn a_reload_with_a_broken_configuration_keeps_the_running_gateway() {
     assert_eq!(env.client().get("/.sekisho/login").await.status, 200);
 
     // By hand, `run --upgrade` refuses the same file before it signals.
-    let out = std::process::Command::new(sekisho_tests::gateway::binary())
-        .args(["run", "--upgrade", "--config"])
-        .arg(&env.gw.config_path)
-        .output()
-        .unwrap();
+    let out = env.gw.upgrade_command().output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(env.client().get("/.sekisho/login").await.status, 200);
     assert_eq!(env.gw.pid(), pid);
@@ -208,11 +204,7 @@ async fn run_upgrade_with_no_running_gateway_is_refused() {
     let mut env = Env::start().await;
     let pid = env.gw.pid();
     env.gw.kill();
-    let out = std::process::Command::new(sekisho_tests::gateway::binary())
-        .args(["run", "--upgrade", "--config"])
-        .arg(&env.gw.config_path)
-        .output()
-        .unwrap();
+    let out = env.gw.upgrade_command().output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     let said = String::from_utf8_lossy(&out.stderr);
     assert!(
