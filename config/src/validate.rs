@@ -733,11 +733,17 @@ fn build(c: &mut Checker, raw: RawConfig) -> Config {
     };
 
     let traces = raw.traces.as_ref().map(|t| {
+        // The exporter's HTTP client is built without TLS: spans go to a
+        // collector (an agent) on the host or the private network.
         match t.otlp_endpoint.parse::<http::Uri>() {
-            Ok(u) if matches!(u.scheme_str(), Some("http" | "https")) && u.host().is_some() => {}
+            Ok(u) if u.scheme_str() == Some("http") && u.host().is_some() => {}
+            Ok(u) if u.scheme_str() == Some("https") => c.err(
+                "traces.otlp_endpoint",
+                "https is not supported: send to an OpenTelemetry Collector on this host or network over http (it can forward over TLS)",
+            ),
             _ => c.err(
                 "traces.otlp_endpoint",
-                "must be an http:// or https:// URL, e.g. http://collector:4318/v1/traces",
+                "must be an http:// URL, e.g. http://127.0.0.1:4318/v1/traces",
             ),
         }
         if !(0.0..=1.0).contains(&t.sample_ratio) {
@@ -1955,6 +1961,17 @@ generate_seed_key = true
         let err = load(&text).unwrap_err();
         assert_eq!(err.0[0].key, "upstream.adress");
         assert_eq!(err.0[0].message, "unknown key; did you mean `address`?");
+    }
+
+    #[test]
+    fn the_trace_endpoint_is_plain_http_to_a_collector() {
+        let with =
+            |url: &str| MINIMAL.to_string() + &format!("[traces]\notlp_endpoint = \"{url}\"\n");
+        assert!(load(&with("http://127.0.0.1:4318/v1/traces")).is_ok());
+        for bad in ["https://collector:4318/v1/traces", "collector:4318", ""] {
+            let err = load(&with(bad)).unwrap_err();
+            assert_eq!(err.0[0].key, "traces.otlp_endpoint", "{bad}");
+        }
     }
 
     #[test]
