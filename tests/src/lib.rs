@@ -18,6 +18,7 @@ pub mod gateway;
 pub mod oidc;
 pub mod otlp;
 pub mod redis;
+pub mod serve;
 pub mod sms;
 pub mod smtp;
 pub mod two_step;

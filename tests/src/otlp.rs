@@ -4,10 +4,7 @@
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
 use hyper::{Request, Response};
-use hyper_util::rt::TokioIo;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use prost::Message;
 use std::net::SocketAddr;
@@ -99,39 +96,29 @@ impl OtlpReceiver {
         let addr = listener.local_addr().unwrap();
         let spans: Arc<Mutex<Vec<ReceivedSpan>>> = Arc::default();
         let kept = spans.clone();
-        let task = tokio::spawn(async move {
-            loop {
-                let Ok((stream, _)) = listener.accept().await else {
-                    return;
-                };
-                let kept = kept.clone();
-                tokio::spawn(async move {
-                    let service = service_fn(move |req: Request<Incoming>| {
-                        let kept = kept.clone();
-                        async move {
-                            let ok = req.uri().path() == "/v1/traces"
-                                && req
-                                    .headers()
-                                    .get("content-type")
-                                    .and_then(|v| v.to_str().ok())
-                                    == Some("application/x-protobuf");
-                            let body = req.into_body().collect().await?.to_bytes();
-                            if ok {
-                                kept.lock().unwrap().extend(decode(&body));
-                            }
-                            Ok::<_, hyper::Error>(
-                                Response::builder()
-                                    .status(if ok { 200 } else { 400 })
-                                    .header("content-type", "application/x-protobuf")
-                                    .body(Full::new(Bytes::new()))
-                                    .unwrap(),
-                            )
-                        }
-                    });
-                    let _ = http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
+        let task = crate::serve::http1(listener, move |req: Request<Incoming>| {
+            let kept = kept.clone();
+            async move {
+                let ok = req.uri().path() == "/v1/traces"
+                    && req
+                        .headers()
+                        .get("content-type")
+                        .and_then(|v| v.to_str().ok())
+                        == Some("application/x-protobuf");
+                let body = req
+                    .into_body()
+                    .collect()
+                    .await
+                    .map(|b| b.to_bytes())
+                    .unwrap_or_default();
+                if ok {
+                    kept.lock().unwrap().extend(decode(&body));
+                }
+                Response::builder()
+                    .status(if ok { 200 } else { 400 })
+                    .header("content-type", "application/x-protobuf")
+                    .body(Full::new(Bytes::new()))
+                    .unwrap()
             }
         });
         OtlpReceiver { addr, spans, task }
