@@ -15,6 +15,7 @@ command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)       # the 
 command -v redis-cli >/dev/null 2>&1 || need_apt+=(redis-tools)
 command -v promtool >/dev/null 2>&1 || need_apt+=(prometheus)             # the alert rules' tests (promtool)
 # Japanese glyphs in the browser suite's pages and screenshots.
+dpkg -s libssl-dev >/dev/null 2>&1 || need_apt+=(libssl-dev pkg-config)   # webauthn-rs (passkeys) links OpenSSL
 dpkg -s fonts-noto-cjk >/dev/null 2>&1 || need_apt+=(fonts-noto-cjk)
 
 if [ ${#need_apt[@]} -gt 0 ]; then

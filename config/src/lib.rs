@@ -99,6 +99,7 @@ pub struct Config {
     pub logging: Logging,
     pub traces: Option<Traces>,
     pub audit: Audit,
+    pub passkeys: Passkeys,
     pub development: Development,
     pub branding: Branding,
 }
@@ -498,6 +499,14 @@ pub struct Server {
 pub enum LogFormat {
     Json,
     Text,
+}
+
+/// Passkeys (WebAuthn). The RP ID is the internet route's host.
+#[derive(Debug, Clone)]
+pub struct Passkeys {
+    pub enabled: bool,
+    pub challenge_lifetime: Duration,
+    pub fresh_sign_in: Duration,
 }
 
 /// Where audit events go beside the logs.

@@ -52,6 +52,10 @@ pub struct RawConfig {
     /// OpenTelemetry traces over OTLP; absent: none.
     #[serde(default)]
     pub traces: Option<RawTraces>,
+    /// Passkeys (WebAuthn): on by default wherever the internet route's
+    /// host is a domain name.
+    #[serde(default)]
+    pub passkeys: RawPasskeys,
     #[serde(default)]
     pub development: RawDevelopment,
     /// The operator's logo, favicon, colour and footer links.
@@ -642,6 +646,33 @@ impl Default for RawAudit {
         RawAudit {
             file: None,
             keep_days: 90,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPasskeys {
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// How long a WebAuthn challenge may be answered.
+    #[serde(default = "d_300")]
+    pub challenge_seconds: u64,
+    /// How recent a sign-in must be to register a passkey.
+    #[serde(default = "d_600")]
+    pub fresh_sign_in_seconds: u64,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for RawPasskeys {
+    fn default() -> Self {
+        RawPasskeys {
+            enabled: true,
+            challenge_seconds: 300,
+            fresh_sign_in_seconds: 600,
         }
     }
 }

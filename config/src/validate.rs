@@ -766,6 +766,24 @@ fn build(c: &mut Checker, raw: RawConfig) -> Config {
         keep_days: c.within("audit.keep_days", raw.audit.keep_days, 1, 3650, "days"),
     };
 
+    let passkeys = Passkeys {
+        enabled: raw.passkeys.enabled,
+        challenge_lifetime: Duration::from_secs(c.within(
+            "passkeys.challenge_seconds",
+            raw.passkeys.challenge_seconds,
+            10,
+            3600,
+            "seconds",
+        )),
+        fresh_sign_in: Duration::from_secs(c.within(
+            "passkeys.fresh_sign_in_seconds",
+            raw.passkeys.fresh_sign_in_seconds,
+            10,
+            86_400,
+            "seconds",
+        )),
+    };
+
     let development = Development {
         insecure_http_cookies: insecure,
         demo_upstream_listen: dev
@@ -806,6 +824,7 @@ fn build(c: &mut Checker, raw: RawConfig) -> Config {
         logging,
         traces,
         audit,
+        passkeys,
         development,
         branding,
     }

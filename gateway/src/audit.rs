@@ -104,6 +104,11 @@ events! {
     TwoStepRecoveryUsed = "two_step_recovery_used", TwoStep;
     TwoStepForeignPending = "two_step_foreign_pending", TwoStep;
     TrustedBrowserRevoked = "trusted_browser_revoked", TwoStep;
+    PasskeyRegistered = "passkey_registered", TwoStep;
+    PasskeyRenamed = "passkey_renamed", TwoStep;
+    PasskeyRemoved = "passkey_removed", TwoStep;
+    PasskeyRefused = "passkey_refused", TwoStep;
+    PasskeyCloneRefused = "passkey_clone_refused", TwoStep;
     SmsSent = "sms_sent", TwoStep;
     SmsFailed = "sms_failed", TwoStep;
     SmsCapped = "sms_capped", TwoStep;
@@ -124,6 +129,7 @@ events! {
     UserRemoved = "user_removed", Users;
     RoleChanged = "role_changed", Users;
     TwoStepReset = "two_step_reset", Users;
+    PasskeysRevoked = "passkeys_revoked", Users;
     TenantCreated = "tenant_created", Settings;
     PlanChanged = "plan_changed", Settings;
     TwoStepSettingChanged = "two_step_setting_changed", Settings;

@@ -20,6 +20,7 @@ pub mod hashing;
 pub mod line;
 pub mod mail;
 pub mod metrics;
+pub mod passkeys;
 pub mod preflight;
 pub mod proxy;
 pub mod request;

@@ -29,6 +29,17 @@ pub static LOGINS: LazyLock<IntCounterVec> = LazyLock::new(|| {
     .unwrap()
 });
 
+/// Passkey sign-ins and second steps by outcome (`succeeded`, `failed`,
+/// `cloned`: a signature counter that went backwards).
+pub static PASSKEYS: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    register_int_counter_vec!(
+        "sekisho_passkey_attempts_total",
+        "Passkey sign-ins and second steps by ceremony and outcome",
+        &["ceremony", "outcome"]
+    )
+    .unwrap()
+});
+
 /// SMS by kind and outcome (`sent`, `failed`).
 pub static SMS: LazyLock<IntCounterVec> = LazyLock::new(|| {
     register_int_counter_vec!(
@@ -254,7 +265,7 @@ pub static PAGE_SECONDS: LazyLock<HistogramVec> = LazyLock::new(|| {
 
 /// The pages of [`PAGE_RESPONSES`]: one word per flow, so the label stays
 /// small whatever paths clients send.
-pub const PAGES: [&str; 18] = [
+pub const PAGES: [&str; 19] = [
     "login",
     "logout",
     "register",
@@ -264,6 +275,7 @@ pub const PAGES: [&str; 18] = [
     "method_change",
     "two_step",
     "two_step_setting",
+    "passkey",
     "federation",
     "line",
     "password_change",
@@ -290,6 +302,7 @@ pub fn page_of(path: &str) -> &'static str {
         ("unlock", _) => "unlock",
         ("email", _) | ("menu", "email") => "email_change",
         ("method", _) | ("menu", "method") => "method_change",
+        ("2fa", "passkey") | ("passkey", _) | ("menu", "passkeys") => "passkey",
         ("2fa", _) => "two_step",
         ("menu", "two-step") => "two_step_setting",
         ("federation", _) | ("ad", _) | ("menu", "ad") => "federation",
@@ -396,6 +409,7 @@ fn start_at_zero() {
         "invitation",
         "method_change",
         "method_changed_notice",
+        "passkey_notice",
         "password_changed_notice",
         "reset",
         "reset_notice",
@@ -414,6 +428,11 @@ fn start_at_zero() {
     for outcome in ["succeeded", "failed", "locked", "busy"] {
         LOGINS.with_label_values(&[outcome]);
     }
+    for ceremony in ["login", "second_step", "register"] {
+        for outcome in ["succeeded", "failed", "cloned"] {
+            PASSKEYS.with_label_values(&[ceremony, outcome]);
+        }
+    }
     for endpoint in [
         "login",
         "forgot",
@@ -421,6 +440,7 @@ fn start_at_zero() {
         "sms",
         "recovery",
         "federation",
+        "passkey",
     ] {
         for limit in ["address", "address_account", "account"] {
             THROTTLED.with_label_values(&[endpoint, limit]);

@@ -42,6 +42,9 @@ pub struct App {
     /// The operator's branding, per language.
     pub brand_ja: std::sync::Arc<sekisho_pages::Brand>,
     pub brand_en: std::sync::Arc<sekisho_pages::Brand>,
+    /// The passkeys' relying party; `None` where they are off (see
+    /// `passkeys::RelyingParty::from_config`).
+    pub passkeys: Option<crate::passkeys::RelyingParty>,
 }
 
 /// The branding of `b` as pages in one language show it.
@@ -122,6 +125,13 @@ impl App {
             .map_err(|e| anyhow::anyhow!("store: {e}"))?;
         drop(rt);
         let seed_key = crate::seeds::load_key(&config.seed_key)?;
+        let passkeys = match crate::passkeys::RelyingParty::from_config(&config, &seed_key) {
+            Ok(rp) => Some(rp),
+            Err(why) => {
+                tracing::info!(target: "sekisho", "passkeys are off: {why}");
+                None
+            }
+        };
         let sms = config
             .sms
             .as_ref()
@@ -167,6 +177,7 @@ impl App {
             throttle,
             brand_ja: brand(&config.branding, true),
             brand_en: brand(&config.branding, false),
+            passkeys,
             config,
         })
     }

@@ -35,6 +35,8 @@ pub fn path(purpose: TicketPurpose) -> &'static str {
         TicketPurpose::MethodChange => "/.sekisho/method",
         // Never mailed: the provider returns to the callback with `state`.
         TicketPurpose::Federation => "/.sekisho/federation/callback",
+        // Never mailed: a page's script answers the challenge.
+        TicketPurpose::Passkey => "/.sekisho/passkey/login",
     }
 }
 

@@ -195,6 +195,14 @@ impl Answer {
         }
     }
 
+    /// A JSON answer for the pages' own script (passkey challenges).
+    pub fn json(status: u16, json: String) -> Answer {
+        Answer {
+            content_type: "application/json",
+            ..Answer::html(status, json)
+        }
+    }
+
     pub fn text(status: u16, text: &'static str) -> Answer {
         Answer {
             content_type: "text/plain; charset=utf-8",
@@ -242,7 +250,7 @@ pub fn content_security_policy(provider_origins: &[String]) -> String {
         form_action.push_str(origin);
     }
     format!(
-        "default-src 'none'; script-src {}; style-src 'self'; img-src 'self' data:; form-action {form_action}; frame-ancestors 'none'; base-uri 'none'",
+        "default-src 'none'; script-src {}; connect-src 'self'; style-src 'self'; img-src 'self' data:; form-action {form_action}; frame-ancestors 'none'; base-uri 'none'",
         &*SCRIPT_SOURCE
     )
 }

@@ -159,6 +159,9 @@ pub struct LoginPage<'a> {
     /// The link to the Active Directory connection-ID prompt, when offered.
     pub ad_href: Option<String>,
     pub ad_label: String,
+    /// Passkeys are offered here: the button (shown by the script where
+    /// the browser has WebAuthn) and autofill in the email field.
+    pub passkey: bool,
 }
 
 /// Asks for the address a reset link should go to.
@@ -367,6 +370,34 @@ pub struct TwoStepPage<'a> {
     pub buttons: Vec<(&'a str, &'a str)>,
     pub note: Option<&'a str>,
     pub links: Vec<(&'a str, &'a str)>,
+    /// The user has passkeys: the passkey button comes first.
+    pub passkey_step: bool,
+}
+
+/// One of the user's passkeys in the account menu.
+#[derive(Debug, Clone)]
+pub struct PasskeyRow {
+    pub id: String,
+    pub name: String,
+    pub created: String,
+    pub last_used: Option<String>,
+    /// Synced (backed up) across the user's devices.
+    pub synced: bool,
+}
+
+/// The account menu's passkeys: the list, rename and remove, and the
+/// registration button (shown by the script where WebAuthn works).
+#[derive(Template)]
+#[template(path = "passkeys.html")]
+pub struct PasskeysPage<'a> {
+    pub c: &'a Chrome,
+    pub csrf: &'a str,
+    pub rows: Vec<PasskeyRow>,
+    pub notice: Option<&'a str>,
+    pub problem: Option<&'a str>,
+    /// The session is fresh enough to register; else a sign-in link.
+    pub can_register: bool,
+    pub full: bool,
 }
 
 /// The browsers a user asked to remember, with revoke buttons.
@@ -450,6 +481,8 @@ pub struct AdminUserPage<'a> {
     /// The holder's own address and method change through their menu.
     pub can_send_change_link: bool,
     pub can_remove: bool,
+    /// How many passkeys the user has registered.
+    pub passkeys: usize,
     pub problems: Vec<String>,
     pub new_email: String,
 }
@@ -624,8 +657,17 @@ mod tests {
             purpose: "login",
             ad_href: Some("/.sekisho/ad/start?purpose=login&next=%2Ffiles".into()),
             ad_label: "Active Directoryアカウントでログイン".into(),
+            passkey: true,
         });
         assert!(html.contains("<label for=\"email\">メールアドレス</label>"));
+        // Passkeys: autofill in the email field, and a button the script
+        // shows only where the browser has WebAuthn.
+        assert!(
+            html.contains("autocomplete=\"username webauthn\""),
+            "{html}"
+        );
+        assert!(html.contains("data-passkey=\"login\""));
+        assert!(html.contains("data-options=\"/.sekisho/passkey/login/options\" hidden>"));
         assert!(
             html.contains(">Active Directoryアカウントでログイン</a>"),
             "{html}"

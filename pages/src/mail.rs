@@ -95,13 +95,31 @@ pub fn reset(service: &str, name: &str, url: &str) -> MailText {
 
 /// The notice after a password was set by reset: the owner hears of every
 /// change to their sign-in.
-pub fn password_reset_notice(service: &str, name: &str, when: &str) -> MailText {
+///
+/// `passkeys` names the passkeys still registered: a reset does not remove
+/// them, so the owner sees which ones still sign in.
+pub fn password_reset_notice(
+    service: &str,
+    name: &str,
+    when: &str,
+    passkeys: &[String],
+) -> MailText {
+    let remaining = if passkeys.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "登録済みのパスキー（引き続きログインに使えます）: {}\n\
+             お心当たりのないものは、認証・契約情報変更メニューの「パスキー」から削除してください。\n",
+            passkeys.join("、")
+        )
+    };
     MailText {
         subject: format!("【{service}】パスワード変更のお知らせ"),
         body: format!(
             "{}\
              {when}、パスワードリセットによりパスワードが変更されました。\n\
-             あわせてアカウントのブロックが解除され、すべての端末からログアウトし、2段階認証の登録がリセットされました。\n\n\
+             あわせてアカウントのブロックが解除され、すべての端末からログアウトし、2段階認証の登録がリセットされました。\n\
+             {remaining}\n\
              お心当たりのない場合は、至急、ご契約者様または管理者にご連絡ください。\n\n\
              {}",
             greeting(service, name),
@@ -289,8 +307,21 @@ mod tests {
             "【おまかせクラウドストレージ】パスワードリセット"
         );
         assert!(r.body.contains("パスワードリセットについて承りました。"));
-        let n = password_reset_notice("S", "花子", &format_jst(0));
+        let n = password_reset_notice("S", "花子", &format_jst(0), &[]);
         assert!(n.body.contains("1970年1月1日 09時00分"), "{}", n.body);
+        assert!(!n.body.contains("パスキー"));
+        let n = password_reset_notice(
+            "S",
+            "花子",
+            &format_jst(0),
+            &["iPhone".into(), "会社のPC".into()],
+        );
+        assert!(
+            n.body
+                .contains("登録済みのパスキー（引き続きログインに使えます）: iPhone、会社のPC"),
+            "{}",
+            n.body
+        );
         assert_eq!(
             format_jst(1_800_000_000),
             "2027年1月15日 17時00分 (日本時間)"

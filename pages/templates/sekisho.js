@@ -49,4 +49,96 @@
       setTimeout(function () { URL.revokeObjectURL(link.href); }, 1000);
     });
   });
+  // Passkeys (WebAuthn): a form marked data-passkey is shown only where
+  // the browser has WebAuthn. Its script asks the gateway for a challenge,
+  // lets the browser sign it, and posts the answer with the form, so the
+  // gateway's answer is an ordinary page.
+  var webauthn = window.PublicKeyCredential && navigator.credentials;
+  function toBytes(s) {
+    var b = atob(s.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((s.length + 3) % 4));
+    var out = new Uint8Array(b.length);
+    for (var i = 0; i < b.length; i++) { out[i] = b.charCodeAt(i); }
+    return out.buffer;
+  }
+  function toText(buf) {
+    if (!buf) { return null; }
+    var bytes = new Uint8Array(buf), s = "";
+    for (var i = 0; i < bytes.length; i++) { s += String.fromCharCode(bytes[i]); }
+    return btoa(s).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  }
+  function decodeOptions(pk) {
+    pk.challenge = toBytes(pk.challenge);
+    if (pk.user) { pk.user.id = toBytes(pk.user.id); }
+    [pk.allowCredentials, pk.excludeCredentials].forEach(function (list) {
+      (list || []).forEach(function (c) { c.id = toBytes(c.id); });
+    });
+    return pk;
+  }
+  function encodeCredential(cred) {
+    var r = cred.response, response = { clientDataJSON: toText(r.clientDataJSON) };
+    if (r.attestationObject) {
+      response.attestationObject = toText(r.attestationObject);
+      response.transports = r.getTransports ? r.getTransports() : [];
+    } else {
+      response.authenticatorData = toText(r.authenticatorData);
+      response.signature = toText(r.signature);
+      response.userHandle = toText(r.userHandle);
+    }
+    return JSON.stringify({
+      id: cred.id, rawId: toText(cred.rawId), type: cred.type, response: response,
+      extensions: cred.getClientExtensionResults ? cred.getClientExtensionResults() : {}
+    });
+  }
+  document.querySelectorAll("form[data-passkey]").forEach(function (form) {
+    if (!webauthn) { return; }
+    var kind = form.getAttribute("data-passkey");
+    var error = form.querySelector("[data-passkey-error]");
+    var missing = document.querySelector("[data-passkey-missing]");
+    var or = document.querySelector("[data-passkey-or]");
+    if (missing) { missing.hidden = true; }
+    if (or) { or.hidden = false; }
+    form.hidden = false;
+    var waiting = null;
+    function challenge() {
+      var body = new URLSearchParams();
+      body.set("csrf", form.elements.csrf.value);
+      return fetch(form.getAttribute("data-options"), { method: "POST", body: body, credentials: "same-origin" })
+        .then(function (r) { if (!r.ok) { throw new Error(String(r.status)); } return r.json(); });
+    }
+    function answer(id, cred) {
+      form.elements.challenge.value = id;
+      form.elements.credential.value = encodeCredential(cred);
+      form.submit();
+    }
+    function failed(e) {
+      if (e && e.name === "AbortError") { return; }
+      if (error) { error.hidden = false; }
+    }
+    function ask(conditional) {
+      return challenge().then(function (c) {
+        var publicKey = decodeOptions(c.options.publicKey);
+        if (kind === "register") {
+          return navigator.credentials.create({ publicKey: publicKey }).then(function (cred) { answer(c.challenge, cred); });
+        }
+        var request = { publicKey: publicKey };
+        if (conditional) {
+          waiting = new AbortController();
+          request.mediation = "conditional";
+          request.signal = waiting.signal;
+        }
+        return navigator.credentials.get(request).then(function (cred) { if (cred) { answer(c.challenge, cred); } });
+      });
+    }
+    form.querySelector("[data-passkey-start]").addEventListener("click", function () {
+      if (waiting) { waiting.abort(); waiting = null; }
+      if (error) { error.hidden = true; }
+      ask(false).catch(failed);
+    });
+    // The login page's email field offers the user's passkeys as autofill.
+    if (kind === "login" && PublicKeyCredential.isConditionalMediationAvailable) {
+      PublicKeyCredential.isConditionalMediationAvailable().then(function (yes) {
+        if (yes) { ask(true).catch(failed); }
+      });
+    }
+  });
 })();

@@ -31,9 +31,10 @@ pub enum Place {
     /// Any other signed-in gateway page (a provider's start for a change
     /// of login method): a session, its plan and route; no menu exception.
     Page,
-    /// A login that has just identified its user (password or provider);
-    /// `account_menu` for 認証・契約情報変更ログイン.
-    Login { account_menu: bool },
+    /// A login that has just identified its user (password, passkey or
+    /// provider); `account_menu` for 認証・契約情報変更ログイン, `passkey`
+    /// when a passkey proved it (no second step, S53).
+    Login { account_menu: bool, passkey: bool },
 }
 
 /// What arrived, as the listener and the request say.
@@ -123,7 +124,7 @@ pub fn gate(arrival: &Arrival<'_>, standing: Option<&Standing<'_>>, now: UnixTim
     }
     let holder = s.role == Role::ContractHolder;
     let route_access = match arrival.place {
-        Place::Login { account_menu } => login_access(
+        Place::Login { account_menu, .. } => login_access(
             arrival.route,
             tenant.access_route,
             arrival.line,
@@ -153,13 +154,16 @@ pub fn gate(arrival: &Arrival<'_>, standing: Option<&Standing<'_>>, now: UnixTim
             Verdict::Forbidden
         }
         Place::Console if !can_administer(s.role) => Verdict::Forbidden,
-        Place::Login { .. }
-            if two_step::required(
-                s.method,
-                arrival.route,
-                tenant.two_step_enabled,
-                tenant.access_route == AccessRoute::LineOnly,
-                false,
+        Place::Login { passkey, .. }
+            if crate::passkey::second_step_after(
+                passkey,
+                two_step::required(
+                    s.method,
+                    arrival.route,
+                    tenant.two_step_enabled,
+                    tenant.access_route == AccessRoute::LineOnly,
+                    false,
+                ),
             ) =>
         {
             Verdict::SecondStep
@@ -381,6 +385,7 @@ mod tests {
             Place::Menu(None),
             Place::Login {
                 account_menu: false,
+                passkey: false,
             },
         ] {
             let c = on(place).session(|s| {
@@ -407,6 +412,7 @@ mod tests {
         assert_eq!(c.verdict(), Verdict::Route(Access::LineOnly));
         let c = on(Place::Login {
             account_menu: false,
+            passkey: false,
         })
         .session(|s| s.access_route = AccessRoute::LineOnly);
         assert_eq!(c.verdict(), Verdict::Route(Access::LineOnly));
@@ -429,9 +435,12 @@ mod tests {
             Verdict::Pass
         );
         assert_eq!(
-            on(Place::Login { account_menu: true })
-                .session(holder)
-                .verdict(),
+            on(Place::Login {
+                account_menu: true,
+                passkey: false
+            })
+            .session(holder)
+            .verdict(),
             Verdict::Pass
         );
         // Not the service, nor the console, nor another user's menu.
@@ -452,9 +461,12 @@ mod tests {
             Verdict::Route(Access::LineOnly)
         );
         assert_eq!(
-            on(Place::Login { account_menu: true })
-                .session(admin)
-                .verdict(),
+            on(Place::Login {
+                account_menu: true,
+                passkey: false
+            })
+            .session(admin)
+            .verdict(),
             Verdict::Route(Access::LineOnly)
         );
     }
@@ -530,6 +542,7 @@ mod tests {
     fn closed_route_login_needs_a_registered_line() {
         let login = Place::Login {
             account_menu: false,
+            passkey: false,
         };
         assert_eq!(
             on(login).closed(None).verdict(),
@@ -591,10 +604,15 @@ mod tests {
     fn s21_password_login_asks_the_second_step_when_the_tenant_has_it() {
         let login = Place::Login {
             account_menu: false,
+            passkey: false,
         };
         assert_eq!(on(login).verdict(), Verdict::SecondStep);
         assert_eq!(
-            on(Place::Login { account_menu: true }).verdict(),
+            on(Place::Login {
+                account_menu: true,
+                passkey: false
+            })
+            .verdict(),
             Verdict::SecondStep
         );
         assert_eq!(
@@ -612,7 +630,11 @@ mod tests {
 
     #[test]
     fn manual_5_1_line_only_forces_two_step_off() {
-        let c = on(Place::Login { account_menu: true }).session(|s| {
+        let c = on(Place::Login {
+            account_menu: true,
+            passkey: false,
+        })
+        .session(|s| {
             s.role = Role::ContractHolder;
             s.access_route = AccessRoute::LineOnly;
         });
@@ -623,6 +645,7 @@ mod tests {
     fn login_without_an_identified_user_is_refused() {
         let mut c = on(Place::Login {
             account_menu: false,
+            passkey: false,
         });
         c.session = None;
         assert_eq!(
@@ -630,6 +653,47 @@ mod tests {
             Verdict::Unauthorized {
                 clear_cookie: false
             }
+        );
+    }
+
+    const PASSKEY_LOGIN: Place = Place::Login {
+        account_menu: false,
+        passkey: true,
+    };
+
+    #[test]
+    fn s53_a_passkey_login_needs_no_second_step() {
+        assert_eq!(on(PASSKEY_LOGIN).verdict(), Verdict::Pass);
+        assert_eq!(
+            on(Place::Login {
+                account_menu: true,
+                passkey: true
+            })
+            .verdict(),
+            Verdict::Pass
+        );
+    }
+
+    #[test]
+    fn s53_a_passkey_login_meets_the_same_verdict_as_every_login() {
+        // The trial's end.
+        let c = on(PASSKEY_LOGIN).session(|s| {
+            s.plan = Plan::Trial;
+            s.started_days_ago = 31;
+        });
+        assert_eq!(c.verdict(), Verdict::PlanEnded(PlanState::TrialEnded));
+        // Line-only keeps a passkey off the internet, as a password.
+        let c = on(PASSKEY_LOGIN).session(|s| s.access_route = AccessRoute::LineOnly);
+        assert_eq!(c.verdict(), Verdict::Route(Access::LineOnly));
+        // The closed route still asks for a registered line: a passkey
+        // replaces the password and the second step, not the line.
+        assert_eq!(
+            on(PASSKEY_LOGIN).closed(None).verdict(),
+            Verdict::Route(Access::LineMissing)
+        );
+        assert_eq!(
+            on(PASSKEY_LOGIN).closed(Some(EAST)).verdict(),
+            Verdict::Pass
         );
     }
 }

@@ -11,6 +11,7 @@ pub mod line;
 pub mod lock;
 pub mod menu;
 pub mod model;
+pub mod passkey;
 pub mod password;
 pub mod plan;
 pub mod request;

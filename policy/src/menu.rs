@@ -20,16 +20,19 @@ pub enum MenuItem {
     TwoStep,
     /// Active Directory設定.
     ActiveDirectory,
+    /// パスキー: the user's own passkeys (password users).
+    Passkeys,
 }
 
 impl MenuItem {
-    pub const ALL: [MenuItem; 6] = [
+    pub const ALL: [MenuItem; 7] = [
         MenuItem::LoginMethod,
         MenuItem::EmailChange,
         MenuItem::PasswordChange,
         MenuItem::AccessRoute,
         MenuItem::TwoStep,
         MenuItem::ActiveDirectory,
+        MenuItem::Passkeys,
     ];
 }
 
@@ -38,13 +41,14 @@ impl MenuItem {
 /// | item | basic: holder | basic: others | trial: holder | trial: others |
 /// |---|---|---|---|---|
 /// | login method, email change | ✓ | – | – | – |
-/// | password change (password users) | ✓ | ✓ | ✓ | ✓ |
+/// | password change, passkeys (password users) | ✓ | ✓ | ✓ | ✓ |
 /// | access route, two-step, Active Directory | ✓ | – | ✓ | – |
 pub fn allowed(item: MenuItem, role: Role, plan: Plan, method: LoginMethod) -> bool {
     let holder = role == Role::ContractHolder;
     match item {
         MenuItem::LoginMethod | MenuItem::EmailChange => holder && plan == Plan::Basic,
         MenuItem::PasswordChange => method == LoginMethod::Password,
+        MenuItem::Passkeys => crate::passkey::may_hold_passkeys(method),
         MenuItem::AccessRoute | MenuItem::TwoStep | MenuItem::ActiveDirectory => holder,
     }
 }
@@ -111,7 +115,7 @@ mod tests {
         match (item, plan) {
             (LoginMethod | EmailChange, Basic) => holder,
             (LoginMethod | EmailChange, Trial) => false,
-            (PasswordChange, _) => method == Password,
+            (PasswordChange | Passkeys, _) => method == Password,
             (AccessRoute | TwoStep | ActiveDirectory, _) => holder,
         }
     }
@@ -133,7 +137,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(cells, 6 * 3 * 2 * 6);
+        assert_eq!(cells, 7 * 3 * 2 * 6);
     }
 
     #[test]

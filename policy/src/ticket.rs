@@ -18,6 +18,8 @@ pub enum TicketPurpose {
     MethodChange,
     /// A sign-in at an OpenID provider in progress (minutes, not days).
     Federation,
+    /// A passkey ceremony in progress: its WebAuthn challenge (minutes).
+    Passkey,
 }
 
 impl TicketPurpose {
@@ -29,6 +31,7 @@ impl TicketPurpose {
             TicketPurpose::EmailChange => "email_change",
             TicketPurpose::MethodChange => "method_change",
             TicketPurpose::Federation => "federation",
+            TicketPurpose::Passkey => "passkey",
         }
     }
     pub fn parse(s: &str) -> Option<TicketPurpose> {
@@ -39,6 +42,7 @@ impl TicketPurpose {
             "email_change" => Some(TicketPurpose::EmailChange),
             "method_change" => Some(TicketPurpose::MethodChange),
             "federation" => Some(TicketPurpose::Federation),
+            "passkey" => Some(TicketPurpose::Passkey),
             _ => None,
         }
     }

@@ -114,3 +114,103 @@ pub async fn type_into(b: &Browser, css: &str, text: &str) {
 pub async fn path(b: &Browser) -> String {
     b.current_url().await.unwrap().path().to_string()
 }
+
+/// A command of WebDriver's WebAuthn extension (virtual authenticators),
+/// which chromedriver speaks: `POST /session/{id}/webauthn/authenticator`
+/// and the routes under it.
+#[derive(Debug)]
+struct WebAuthnCommand {
+    path: String,
+    method: http::Method,
+    body: Option<serde_json::Value>,
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for WebAuthnCommand {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/webauthn/{}",
+            session_id.unwrap_or_default(),
+            self.path
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        (
+            self.method.clone(),
+            self.body.as_ref().map(|b| b.to_string()),
+        )
+    }
+}
+
+async fn webauthn(
+    b: &Browser,
+    method: http::Method,
+    path: String,
+    body: Option<serde_json::Value>,
+) -> serde_json::Value {
+    b.issue_cmd(WebAuthnCommand { path, method, body })
+        .await
+        .expect("a WebAuthn command of chromedriver")
+}
+
+/// Adds a platform authenticator to the browser, as a phone's or laptop's
+/// built-in one: resident keys, user verification that passes, presence
+/// given without a touch. Its id, for the other calls.
+pub async fn add_virtual_authenticator(b: &Browser) -> String {
+    let v = webauthn(
+        b,
+        http::Method::POST,
+        "authenticator".into(),
+        Some(serde_json::json!({
+            "protocol": "ctap2",
+            "transport": "internal",
+            "hasResidentKey": true,
+            "hasUserVerification": true,
+            "isUserVerified": true,
+            "automaticPresenceSimulation": true,
+        })),
+    )
+    .await;
+    v.as_str().expect("an authenticator id").to_string()
+}
+
+/// The credentials the virtual authenticator holds (with their private
+/// keys, rpId and signCount), as WebDriver gives them.
+pub async fn authenticator_credentials(b: &Browser, id: &str) -> Vec<serde_json::Value> {
+    let v = webauthn(
+        b,
+        http::Method::GET,
+        format!("authenticator/{id}/credentials"),
+        None,
+    )
+    .await;
+    v.as_array().cloned().unwrap_or_default()
+}
+
+/// Puts a credential into the virtual authenticator (WebDriver's
+/// "Add Credential": `credentialId`, `rpId`, `privateKey`, `userHandle`,
+/// `signCount`, `isResidentCredential`, base64url).
+pub async fn add_authenticator_credential(b: &Browser, id: &str, credential: serde_json::Value) {
+    webauthn(
+        b,
+        http::Method::POST,
+        format!("authenticator/{id}/credential"),
+        Some(credential),
+    )
+    .await;
+}
+
+/// Empties the virtual authenticator.
+pub async fn clear_authenticator_credentials(b: &Browser, id: &str) {
+    webauthn(
+        b,
+        http::Method::DELETE,
+        format!("authenticator/{id}/credentials"),
+        None,
+    )
+    .await;
+}

@@ -82,6 +82,8 @@ pub struct GatewayOptions {
     /// `server.grace_period_seconds`: how long a draining process keeps
     /// serving (0, so that stopping is quick; the upgrade test drains).
     pub grace_period_seconds: u64,
+    /// The internet route's host in its public URL (see [`Self::public_host`]).
+    pub public_host: Option<String>,
 }
 
 /// The line the static table gives to connections from 127.0.0.5.
@@ -105,7 +107,15 @@ impl GatewayOptions {
             two_step_table:
                 "[two_step]\nseed_key_file = \"data/seed.key\"\ngenerate_seed_key = true\n".into(),
             grace_period_seconds: 0,
+            public_host: None,
         }
+    }
+    /// Names the internet route by `host` (e.g. `localhost`) in its public
+    /// URL, for passkeys, whose RP ID must be a domain name. The listener
+    /// stays on its loopback address.
+    pub fn public_host(mut self, host: &str) -> Self {
+        self.public_host = Some(host.to_string());
+        self
     }
     /// Adds `lines` (e.g. `code_cap = 5`) to the `[two_step]` table.
     pub fn two_step_settings(mut self, lines: &str) -> Self {
@@ -160,7 +170,10 @@ impl Gateway {
         let addr = opts.listen.unwrap_or_else(|| crate::free_addr("127.0.0.1"));
         let metrics_addr = crate::free_addr("127.0.0.1");
         let scheme = if opts.tls.is_some() { "https" } else { "http" };
-        let base = format!("{scheme}://{addr}");
+        let base = match &opts.public_host {
+            Some(host) => format!("{scheme}://{host}:{}", addr.port()),
+            None => format!("{scheme}://{addr}"),
+        };
         let mail = match opts.smtp_port {
             Some(p) => format!(
                 "[mail]\nfrom = \"Sekisho Test <noreply@test.example.jp>\"\ntransport = \"smtp\"\n[mail.smtp]\nhost = \"127.0.0.1\"\nport = {p}\nsecurity = \"none\"\n"

@@ -374,7 +374,7 @@ async fn target(app: &App, live: &Live, id: &str) -> Result<Option<User>, StoreE
         .filter(|u| u.tenant_id == live.view.tenant.id))
 }
 
-fn detail(
+async fn detail(
     app: &App,
     req: &Req,
     live: &Live,
@@ -383,6 +383,10 @@ fn detail(
     typed: &str,
     problems: Vec<String>,
 ) -> Answer {
+    let passkeys = match app.store.list_passkeys(&user.id).await {
+        Ok(p) => p.len(),
+        Err(_) => return app.error_page(req, 503),
+    };
     let c = app.chrome(req);
     let is_holder = user.role == Role::ContractHolder;
     let html = render(&AdminUserPage {
@@ -396,6 +400,7 @@ fn detail(
         locked: user.locked,
         can_send_change_link: !is_holder && user.status == UserStatus::Active,
         can_remove: !is_holder && user.id != live.view.user.id,
+        passkeys,
         problems,
         new_email: if typed.is_empty() {
             user.email.clone()
@@ -487,7 +492,7 @@ pub async fn user_route(
     match (action, get, post) {
         ("", true, _) => (
             "admin_user",
-            detail(app, req, &live, &user, 200, "", Vec::new()),
+            detail(app, req, &live, &user, 200, "", Vec::new()).await,
         ),
         ("resend", _, true) if user.status == UserStatus::Invited => {
             let (token, ticket) =
@@ -535,7 +540,7 @@ pub async fn user_route(
                             let problems = vec![refusal_text(t, &r).to_string()];
                             return (
                                 "email_refused",
-                                detail(app, req, &live, &user, 422, typed, problems),
+                                detail(app, req, &live, &user, 422, typed, problems).await,
                             );
                         }
                     }
@@ -611,7 +616,8 @@ pub async fn user_route(
                         422,
                         typed,
                         vec![refusal_text(t, &r).to_string()],
-                    ),
+                    )
+                    .await,
                 ),
             }
         }
@@ -662,6 +668,37 @@ pub async fn user_route(
                     (
                         "two_step_reset",
                         done(app, req, t.reset_two_step_done_text, &back),
+                    )
+                }
+                Err(_) => ("store_unavailable", app.error_page(req, 503)),
+            }
+        }
+        ("revoke-passkeys", _, true) => {
+            if form.get("confirmed") != "yes" {
+                let c = Confirmation {
+                    title: t.revoke_passkeys_confirm_title,
+                    text: t.revoke_passkeys_confirm_text,
+                    address: user.email.clone(),
+                    consequence: t.revoke_passkeys_confirm_consequence,
+                    hidden: Vec::new(),
+                    confirm_label: t.revoke_passkeys_button,
+                    danger: true,
+                };
+                return (
+                    "revoke_passkeys_confirm",
+                    confirm_page(app, req, &live, &user, &back, c),
+                );
+            }
+            match app.store.remove_passkeys(&user.id).await {
+                Ok(n) => {
+                    audit::event(
+                        crate::audit::Event::PasskeysRevoked,
+                        &who(&live, req),
+                        &format!("user={} count={n} by=console", user.id),
+                    );
+                    (
+                        "passkeys_revoked",
+                        done(app, req, t.revoke_passkeys_done_text, &back),
                     )
                 }
                 Err(_) => ("store_unavailable", app.error_page(req, 503)),

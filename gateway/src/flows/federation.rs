@@ -518,7 +518,10 @@ async fn login(
         method,
         tenant: tenant_standing(&tenant),
     };
-    let place = Place::Login { account_menu: menu };
+    let place = Place::Login {
+        account_menu: menu,
+        passkey: false,
+    };
     match gate(&req.arrival(place), Some(&standing), now) {
         Verdict::Pass => {}
         refused => return super::refusal(app, req, place, refused),

@@ -72,6 +72,7 @@ fn page(app: &App, req: &Req, kind: Kind, v: View<'_>) -> Answer {
             v.next,
         ),
         ad_label: super::providers::button(c.t, sekisho_policy::model::LoginMethod::Ad, false),
+        passkey: super::passkey_login::offered(app, req).is_some(),
     });
     maybe_cookie(Answer::html(v.status, html), cookie)
 }
@@ -107,6 +108,20 @@ pub fn show(app: &App, req: &Req, kind: Kind) -> Outcome {
         locked: false,
     };
     ("login_page", page(app, req, kind, v))
+}
+
+/// The login page again with `error`, after a sign-in that did not come
+/// from its password form (a passkey's).
+pub fn again(app: &App, req: &Req, kind: Kind, next: &str, error: &str, status: u16) -> Outcome {
+    let v = View {
+        status,
+        email: "",
+        next,
+        error: Some(error),
+        notice: None,
+        locked: false,
+    };
+    ("login_failed", page(app, req, kind, v))
 }
 
 /// The page for a tenant whose trial has ended (or that is closed).
@@ -209,6 +224,7 @@ pub async fn submit(
     };
     let place = Place::Login {
         account_menu: kind == Kind::Menu,
+        passkey: false,
     };
     let who_here = Who {
         user_id: Some(&user.id),

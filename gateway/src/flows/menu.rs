@@ -41,6 +41,9 @@ pub async fn show(app: &App, req: &Req) -> Outcome {
         settings_items.push((super::ad_setting::PATH, t.item_ad));
     }
     let mut other_items = vec![("/.sekisho/menu/sessions", t.item_sessions)];
+    if ok(MenuItem::Passkeys) && super::passkey_login::offered(app, req).is_some() {
+        other_items.push((super::passkeys::PATH, t.item_passkeys));
+    }
     if user.method == sekisho_policy::model::LoginMethod::Password {
         other_items.push(("/.sekisho/menu/browsers", t.item_trusted_browsers));
     }

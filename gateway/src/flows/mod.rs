@@ -17,6 +17,8 @@ mod logout;
 mod menu;
 pub mod method_change;
 mod misc;
+mod passkey_login;
+mod passkeys;
 mod password_change;
 mod password_check;
 mod providers;
@@ -44,7 +46,7 @@ use std::sync::Arc;
 pub type Outcome = (&'static str, Answer);
 
 /// Every fixed gateway path; other methods on these get 405.
-const KNOWN_PATHS: [&str; 50] = [
+const KNOWN_PATHS: [&str; 59] = [
     "/.sekisho/ad/start",
     "/.sekisho/ad/find",
     "/.sekisho/menu/ad",
@@ -95,6 +97,15 @@ const KNOWN_PATHS: [&str; 50] = [
     "/.sekisho/static/favicon",
     "/.sekisho/lang",
     "/.sekisho/admin/users",
+    "/.sekisho/passkey/login",
+    "/.sekisho/passkey/login/options",
+    "/.sekisho/2fa/passkey",
+    "/.sekisho/2fa/passkey/options",
+    "/.sekisho/menu/passkeys",
+    "/.sekisho/menu/passkeys/options",
+    "/.sekisho/menu/passkeys/add",
+    "/.sekisho/menu/passkeys/rename",
+    "/.sekisho/menu/passkeys/remove",
 ];
 
 /// Where a page shown after a POST to `path` switches language to: a page a
@@ -131,6 +142,7 @@ pub fn landing_after_post(path: &str) -> &str {
         "/.sekisho/2fa/cancel" => "/.sekisho/login",
         "/.sekisho/2fa/sms/send" => "/.sekisho/2fa/sms",
         p if p.starts_with("/.sekisho/2fa") => "/.sekisho/2fa",
+        p if p.starts_with(passkeys::PATH) => passkeys::PATH,
         p if p.starts_with("/.sekisho/menu/") => "/.sekisho/menu",
         p if p.starts_with("/.sekisho/admin/") => "/.sekisho/admin/",
         _ => "/.sekisho/login",
@@ -156,7 +168,7 @@ pub fn link_unusable(app: &App, req: &Req, purpose: TicketPurpose) -> Outcome {
             vec![("/.sekisho/menu/email", t.way_new_email_change), login],
         ),
         TicketPurpose::MethodChange => (t.method_change_invalid_text, vec![login]),
-        TicketPurpose::Invitation | TicketPurpose::Federation => {
+        TicketPurpose::Invitation | TicketPurpose::Federation | TicketPurpose::Passkey => {
             (t.ticket_invalid_text, vec![login])
         }
     };
@@ -202,6 +214,19 @@ pub async fn handle(app: &Arc<App>, session: &mut Session, req: &Req, route: Rou
         "/.sekisho/2fa/recovery" if post => two_step::submit_recovery(app, session, req).await,
         "/.sekisho/2fa/saved" if post => two_step::submit_saved(app, session, req).await,
         "/.sekisho/2fa/cancel" if post => two_step::cancel(app, session, req).await,
+        "/.sekisho/passkey/login/options" if post => {
+            passkey_login::options(app, session, req).await
+        }
+        "/.sekisho/passkey/login" if post => passkey_login::submit(app, session, req).await,
+        "/.sekisho/2fa/passkey/options" if post => {
+            two_step::passkey_options(app, session, req).await
+        }
+        "/.sekisho/2fa/passkey" if post => two_step::submit_passkey(app, session, req).await,
+        "/.sekisho/menu/passkeys" if get => passkeys::show(app, req).await,
+        "/.sekisho/menu/passkeys/options" if post => passkeys::options(app, session, req).await,
+        "/.sekisho/menu/passkeys/add" if post => passkeys::add(app, session, req).await,
+        "/.sekisho/menu/passkeys/rename" if post => passkeys::rename(app, session, req).await,
+        "/.sekisho/menu/passkeys/remove" if post => passkeys::remove(app, session, req).await,
         "/.sekisho/menu/two-step" if get => two_step_setting::show(app, req).await,
         "/.sekisho/menu/two-step" if post => two_step_setting::submit(app, session, req).await,
         "/.sekisho/menu/two-step/confirm" if post => {
@@ -301,6 +326,7 @@ pub fn place_of(path: &str) -> Place {
         "/access-route" | "/access-route/confirm" => Some(MenuItem::AccessRoute),
         "/two-step" | "/two-step/confirm" => Some(MenuItem::TwoStep),
         "/ad" => Some(MenuItem::ActiveDirectory),
+        p if p == "/passkeys" || p.starts_with("/passkeys/") => Some(MenuItem::Passkeys),
         _ => None,
     };
     if path == route_access::CONSENT {

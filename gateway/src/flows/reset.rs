@@ -111,10 +111,18 @@ pub async fn submit(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcome
         &who,
         &format!("sessions_ended={}", ended.len()),
     );
+    // Passkeys survive a reset; the notice names those still registered.
+    let passkeys: Vec<String> = app
+        .store
+        .list_passkeys(&user.id)
+        .await
+        .map(|list| list.into_iter().map(|p| p.name).collect())
+        .unwrap_or_default();
     let notice = sekisho_pages::mail::password_reset_notice(
         &app.config.service_name,
         &user.name,
         &sekisho_pages::mail::format_jst(now),
+        &passkeys,
     );
     app.send_mail_later("reset_notice", user.email.clone(), notice);
     let link = Some(("/.sekisho/login", t.ok_button));

@@ -49,6 +49,9 @@ struct Pending {
     /// The pending cookie itself: unseals the recovery code on display.
     token: String,
     user: User,
+    /// The user's passkeys, where passkeys are offered on this route:
+    /// the passkey comes first (S53).
+    passkeys: Vec<crate::store::PasskeyRecord>,
 }
 
 /// Where a pending login stands.
@@ -243,10 +246,18 @@ async fn load(app: &App, req: &Req) -> Result<Pending, Outcome> {
     if user.status != UserStatus::Active || user.method != LoginMethod::Password {
         return Err(expired());
     }
+    let passkeys = match app.passkeys.as_ref().filter(|rp| rp.offered_on(rec.route)) {
+        Some(_) => match app.store.list_passkeys(&user.id).await {
+            Ok(p) => p,
+            Err(_) => return Err(store_down(app, req)),
+        },
+        None => Vec::new(),
+    };
     Ok(Pending {
         rec,
         token: token.to_string(),
         user,
+        passkeys,
     })
 }
 
@@ -298,6 +309,7 @@ fn page(app: &App, p: &Pending, c: &Chrome, v: View<'_>) -> Answer {
     if v.recovery_code.is_none() {
         buttons.push((CANCEL, t.cancel_login_button));
     }
+    let passkey_step = !p.passkeys.is_empty() && v.recovery_code.is_none();
     let html = render(&TwoStepPage {
         c,
         title: v.title.unwrap_or(c.t.two_step_title),
@@ -316,6 +328,7 @@ fn page(app: &App, p: &Pending, c: &Chrome, v: View<'_>) -> Answer {
         buttons,
         note: v.note,
         links: v.links,
+        passkey_step,
     });
     Answer::html(if v.status == 0 { 200 } else { v.status }, html)
 }
@@ -1103,6 +1116,109 @@ pub async fn submit_saved(app: &Arc<App>, session: &mut Session, req: &Req) -> O
     }
     let remember = p.rec.remember;
     take_and_complete(app, req, p, remember, Done::SetUp).await
+}
+
+// ---------------------------------------------------------------------
+// A passkey as the second step (S53)
+
+/// POST from the step's script: a challenge naming the user's passkeys,
+/// kept for this pending login.
+pub async fn passkey_options(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcome {
+    let (p, _) = match read_pending_post(app, session, req).await {
+        Ok(x) => x,
+        Err(o) => return o,
+    };
+    let Some(rp) = app.passkeys.as_ref().filter(|_| !p.passkeys.is_empty()) else {
+        return super::passkey_login::json_refusal(404, "no_passkeys");
+    };
+    let Ok((options, state)) = rp.start_second_step(&p.passkeys) else {
+        return super::passkey_login::json_refusal(503, "passkey_unavailable");
+    };
+    match rp
+        .keep(
+            app,
+            crate::passkeys::Ceremony::SecondStep,
+            &p.binding(),
+            &p.user.id,
+            &state,
+        )
+        .await
+    {
+        Ok(id) => (
+            "passkey_challenge",
+            Answer::json(200, crate::passkeys::challenge_json(&id, &options)),
+        ),
+        Err(_) => super::passkey_login::json_refusal(503, "store_unavailable"),
+    }
+}
+
+/// POST: the passkey's answer; when webauthn-rs accepts it for this user,
+/// the second step has passed.
+pub async fn submit_passkey(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcome {
+    use crate::passkeys::{Ceremony, Refusal};
+    let (p, form) = match read_pending_post(app, session, req).await {
+        Ok(x) => x,
+        Err(o) => return o,
+    };
+    let Some(rp) = app.passkeys.as_ref().filter(|_| !p.passkeys.is_empty()) else {
+        return ("redirect", Answer::redirect(HOME));
+    };
+    let t = req.lang.texts();
+    let refused = |r: &Refusal| {
+        let (event, outcome) = if *r == Refusal::Cloned {
+            (crate::audit::Event::PasskeyCloneRefused, "cloned")
+        } else {
+            (crate::audit::Event::PasskeyRefused, "failed")
+        };
+        audit::event(event, &p.who(req), r.detail());
+        crate::metrics::PASSKEYS
+            .with_label_values(&["second_step", outcome])
+            .inc();
+    };
+    let state: webauthn_rs::prelude::PasskeyAuthentication = match rp
+        .take(
+            app,
+            Ceremony::SecondStep,
+            form.get("challenge"),
+            &p.binding(),
+        )
+        .await
+    {
+        Ok((user_id, state)) if user_id == p.user.id => state,
+        Err(Refusal::Store) => return store_down(app, req),
+        Ok(_) | Err(_) => {
+            refused(&Refusal::ChallengeGone);
+            return ("passkey_failed", passkey_failed_page(app, req, &p, t));
+        }
+    };
+    match rp
+        .finish_second_step(app, &p.user.id, form.get("credential"), &state)
+        .await
+    {
+        Ok(_) => {}
+        Err((Refusal::Store, _)) => return store_down(app, req),
+        Err((r, _)) => {
+            refused(&r);
+            return ("passkey_failed", passkey_failed_page(app, req, &p, t));
+        }
+    }
+    crate::metrics::PASSKEYS
+        .with_label_values(&["second_step", "succeeded"])
+        .inc();
+    let remember = form.get("remember") == "yes";
+    take_and_complete(app, req, p, remember, Done::Verified("passkey")).await
+}
+
+/// The step's page again, with the passkey's refusal on top.
+fn passkey_failed_page(app: &App, req: &Req, p: &Pending, t: &sekisho_pages::Texts) -> Answer {
+    let c = app.chrome(req);
+    let v = View {
+        status: 400,
+        problems: vec![t.passkey_step_failed.to_string()],
+        links: vec![(HOME, t.back_button)],
+        ..View::default()
+    };
+    page(app, p, &c, v)
 }
 
 /// How the second step ended.

@@ -1227,6 +1227,118 @@ pub async fn trusted_browsers_slide_and_are_revoked(store: SharedStore) {
     assert!(store.list_trusted_browsers("u1").await.unwrap().is_empty());
 }
 
+pub fn passkey(credential_id: &str, user_id: &str, created_at: UnixTime) -> PasskeyRecord {
+    PasskeyRecord {
+        credential_id: credential_id.into(),
+        user_id: user_id.into(),
+        name: format!("key {credential_id}"),
+        created_at,
+        last_used_at: None,
+        counter: 0,
+        backup_eligible: true,
+        backup_state: false,
+        credential: format!("{{\"cred\":\"{credential_id}\"}}"),
+    }
+}
+
+pub async fn passkeys_belong_to_one_user(store: SharedStore) {
+    active(&*store, "1").await;
+    active(&*store, "2").await;
+    store
+        .add_passkey(passkey("c2", "u1", NOW + 1))
+        .await
+        .unwrap();
+    store.add_passkey(passkey("c1", "u1", NOW)).await.unwrap();
+    // A credential id is registered once, to one user.
+    assert_eq!(
+        store
+            .add_passkey(passkey("c1", "u2", NOW))
+            .await
+            .unwrap_err(),
+        StoreError::IdentityTaken
+    );
+    assert_eq!(
+        store
+            .add_passkey(passkey("c9", "nobody", NOW))
+            .await
+            .unwrap_err(),
+        StoreError::NotFound
+    );
+    let listed: Vec<String> = store
+        .list_passkeys("u1")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| p.credential_id)
+        .collect();
+    assert_eq!(
+        listed,
+        vec!["c1".to_string(), "c2".to_string()],
+        "oldest first"
+    );
+    assert!(store.list_passkeys("u2").await.unwrap().is_empty());
+    assert_eq!(
+        store.find_passkey("c1").await.unwrap().unwrap().user_id,
+        "u1"
+    );
+    assert!(store.find_passkey("c9").await.unwrap().is_none());
+
+    // A use keeps the counter, the flags and the time; never another's.
+    let used = PasskeyUse {
+        counter: 7,
+        backup_eligible: true,
+        backup_state: true,
+        credential: "{\"cred\":\"c1\",\"counter\":7}".into(),
+        at: NOW + 60,
+    };
+    assert!(!store.use_passkey("u2", "c1", used.clone()).await.unwrap());
+    assert!(store.use_passkey("u1", "c1", used).await.unwrap());
+    let p = store.find_passkey("c1").await.unwrap().unwrap();
+    assert_eq!(
+        (p.counter, p.backup_state, p.last_used_at),
+        (7, true, Some(NOW + 60))
+    );
+    assert!(p.credential.contains("\"counter\":7"));
+
+    assert!(!store.rename_passkey("u2", "c1", "stolen").await.unwrap());
+    assert!(store.rename_passkey("u1", "c1", "会社のPC").await.unwrap());
+    assert_eq!(
+        store.find_passkey("c1").await.unwrap().unwrap().name,
+        "会社のPC"
+    );
+
+    assert!(store.remove_passkey("u2", "c1").await.unwrap().is_none());
+    let removed = store.remove_passkey("u1", "c1").await.unwrap().unwrap();
+    assert_eq!(removed.name, "会社のPC");
+    assert!(store.find_passkey("c1").await.unwrap().is_none());
+    assert!(!store
+        .use_passkey(
+            "u1",
+            "c1",
+            PasskeyUse {
+                counter: 8,
+                backup_eligible: true,
+                backup_state: true,
+                credential: String::new(),
+                at: NOW + 120,
+            }
+        )
+        .await
+        .unwrap());
+    // Removed, the id may be registered again.
+    store
+        .add_passkey(passkey("c1", "u1", NOW + 2))
+        .await
+        .unwrap();
+    assert_eq!(store.remove_passkeys("u1").await.unwrap(), 2);
+    assert!(store.list_passkeys("u1").await.unwrap().is_empty());
+
+    // Removing the user removes their passkeys.
+    store.add_passkey(passkey("c3", "u2", NOW)).await.unwrap();
+    store.remove_user("u2").await.unwrap();
+    assert!(store.find_passkey("c3").await.unwrap().is_none());
+}
+
 pub async fn events_are_counted_in_fixed_windows(store: SharedStore) {
     assert_eq!(store.count_event("k", 60, NOW).await.unwrap(), 1);
     assert_eq!(store.count_event("k", 60, NOW + 59).await.unwrap(), 2);
@@ -1508,6 +1620,7 @@ pub async fn populate(store: &dyn Store) {
         .await
         .unwrap();
     store.put_pending(pending("p1", "u1")).await.unwrap();
+    store.add_passkey(passkey("pk1", "u1", NOW)).await.unwrap();
 }
 
 /// Exports `from`, imports into the empty `to`, and checks that `to` now
@@ -1550,6 +1663,8 @@ pub async fn round_trip(from: &dyn Store, to: &dyn Store) {
         .await
         .unwrap());
     assert!(to.get_pending("p1", NOW).await.unwrap().is_some());
+    assert_eq!(to.list_passkeys("u1").await.unwrap().len(), 1);
+    assert_eq!(to.find_passkey("pk1").await.unwrap().unwrap().user_id, "u1");
 }
 
 #[macro_export]
@@ -1593,6 +1708,7 @@ macro_rules! store_conformance_tests {
             sms_codes_are_single_use_and_expire,
             recovery_code_is_single_use_and_resets,
             trusted_browsers_slide_and_are_revoked,
+            passkeys_belong_to_one_user,
             events_are_counted_in_fixed_windows,
             audit_events_are_kept_by_tenant_newest_first,
             two_step_is_switched_per_tenant,

@@ -112,6 +112,13 @@ measured! {
     list_trusted_browsers(user_id: &str) -> StoreResult<Vec<TrustedBrowser>>;
     revoke_trusted_browser(user_id: &str, id: &str) -> StoreResult<bool>;
     revoke_trusted_browsers(user_id: &str) -> StoreResult<u64>;
+    add_passkey(passkey: PasskeyRecord) -> StoreResult<()>;
+    list_passkeys(user_id: &str) -> StoreResult<Vec<PasskeyRecord>>;
+    find_passkey(credential_id: &str) -> StoreResult<Option<PasskeyRecord>>;
+    use_passkey(user_id: &str, credential_id: &str, used: PasskeyUse) -> StoreResult<bool>;
+    rename_passkey(user_id: &str, credential_id: &str, name: &str) -> StoreResult<bool>;
+    remove_passkey(user_id: &str, credential_id: &str) -> StoreResult<Option<PasskeyRecord>>;
+    remove_passkeys(user_id: &str) -> StoreResult<u64>;
     count_event(key: &str, window: i64, now: UnixTime) -> StoreResult<u32>;
     purge_expired(now: UnixTime) -> StoreResult<u64>;
     record_audit(record: AuditRecord) -> StoreResult<()>;

@@ -233,6 +233,40 @@ pub struct TrustedBrowser {
     pub client_ip: String,
 }
 
+/// A user's passkey (WebAuthn credential). Keyed by its credential id,
+/// which is unique across users: a credential belongs to one user (S53).
+/// `credential` is webauthn-rs's own record (public key, signature
+/// counter, backup flags), kept whole so the library checks it; the
+/// counter and flags are copied beside it for the console and the tests.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasskeyRecord {
+    /// The credential id, base64url without padding.
+    pub credential_id: String,
+    pub user_id: String,
+    pub name: String,
+    pub created_at: UnixTime,
+    #[serde(default)]
+    pub last_used_at: Option<UnixTime>,
+    /// The authenticator's signature counter as last accepted; 0 for
+    /// authenticators without one (most synced passkeys).
+    pub counter: u32,
+    pub backup_eligible: bool,
+    pub backup_state: bool,
+    /// webauthn-rs's `Passkey`, as JSON.
+    pub credential: String,
+}
+
+/// A passkey just used: its new counter and flags (see
+/// [`Store::use_passkey`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PasskeyUse {
+    pub counter: u32,
+    pub backup_eligible: bool,
+    pub backup_state: bool,
+    pub credential: String,
+    pub at: UnixTime,
+}
+
 /// A signed-in browser. Keyed by the hash of its cookie value.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionRecord {
@@ -343,6 +377,9 @@ pub struct Dump {
     pub trusted: Vec<TrustedBrowser>,
     /// Consecutive failures by identifier (login IDs and two-step codes).
     pub failures: Vec<(String, u32)>,
+    /// Every user's passkeys.
+    #[serde(default)]
+    pub passkeys: Vec<PasskeyRecord>,
 }
 
 pub const DUMP_FORMAT: u32 = 1;
@@ -357,6 +394,8 @@ impl Dump {
         self.pending.sort_by(|a, b| a.id_hash.cmp(&b.id_hash));
         self.trusted.sort_by(|a, b| a.id_hash.cmp(&b.id_hash));
         self.failures.sort();
+        self.passkeys
+            .sort_by(|a, b| a.credential_id.cmp(&b.credential_id));
         self
     }
 }
@@ -683,6 +722,38 @@ pub trait Store: Send + Sync + 'static {
     async fn revoke_trusted_browser(&self, user_id: &str, id: &str) -> StoreResult<bool>;
     /// Forgets every trusted browser of the user; returns how many.
     async fn revoke_trusted_browsers(&self, user_id: &str) -> StoreResult<u64>;
+
+    /// Registers a passkey. `IdentityTaken` when its credential id is
+    /// registered already (to anyone), and nothing is written.
+    async fn add_passkey(&self, passkey: PasskeyRecord) -> StoreResult<()>;
+    /// The user's passkeys, oldest first.
+    async fn list_passkeys(&self, user_id: &str) -> StoreResult<Vec<PasskeyRecord>>;
+    /// The passkey with this credential id, whoever holds it.
+    async fn find_passkey(&self, credential_id: &str) -> StoreResult<Option<PasskeyRecord>>;
+    /// Records a use of the user's passkey: its counter, flags and time.
+    /// `false` when it is gone (removed meanwhile) or is not theirs.
+    async fn use_passkey(
+        &self,
+        user_id: &str,
+        credential_id: &str,
+        used: PasskeyUse,
+    ) -> StoreResult<bool>;
+    /// Renames one of the user's passkeys; `false` when it is not theirs.
+    async fn rename_passkey(
+        &self,
+        user_id: &str,
+        credential_id: &str,
+        name: &str,
+    ) -> StoreResult<bool>;
+    /// Removes one of the user's passkeys: the removed record, or `None`
+    /// when it is not theirs.
+    async fn remove_passkey(
+        &self,
+        user_id: &str,
+        credential_id: &str,
+    ) -> StoreResult<Option<PasskeyRecord>>;
+    /// Removes every passkey of the user; returns how many.
+    async fn remove_passkeys(&self, user_id: &str) -> StoreResult<u64>;
 
     /// Counts one event under `key` in a fixed window of `window` seconds
     /// and returns the count so far in the window, this one included.

@@ -1372,7 +1372,7 @@ impl Store for RedisStore {
             for t in tx.tickets_of(&user.id).await? {
                 tx.drop_ticket(&t);
             }
-            for (kind, idx) in [("b", "ub"), ("p", "up")] {
+            for (kind, idx) in [("b", "ub"), ("p", "up"), ("pk", "upk")] {
                 let idx = tx.k(idx, &user.id);
                 for h in tx.members(&idx).await? {
                     let k = tx.k(kind, &h);
@@ -1958,6 +1958,118 @@ impl Store for RedisStore {
         })
     }
 
+    async fn add_passkey(&self, p: PasskeyRecord) -> StoreResult<()> {
+        atomically!(self, |tx| {
+            let k = tx.k("pk", &p.credential_id);
+            if tx.get_raw(&k).await?.is_some() {
+                return Err(StoreError::IdentityTaken);
+            }
+            tx.user(&p.user_id).await?.ok_or(StoreError::NotFound)?;
+            tx.put(&k, &p, None)?;
+            let idx = tx.k("upk", &p.user_id);
+            tx.sadd(&idx, &p.credential_id);
+            Ok(())
+        })
+    }
+
+    async fn list_passkeys(&self, user_id: &str) -> StoreResult<Vec<PasskeyRecord>> {
+        let ids = self.set_members(self.k("upk", user_id)).await?;
+        let mut list: Vec<PasskeyRecord> = self.records("pk", ids).await?;
+        list.sort_by(|a, b| {
+            (a.created_at, &a.credential_id).cmp(&(b.created_at, &b.credential_id))
+        });
+        Ok(list)
+    }
+
+    async fn find_passkey(&self, credential_id: &str) -> StoreResult<Option<PasskeyRecord>> {
+        let mut found: Vec<PasskeyRecord> =
+            self.records("pk", vec![credential_id.to_string()]).await?;
+        Ok(found.pop())
+    }
+
+    async fn use_passkey(
+        &self,
+        user_id: &str,
+        credential_id: &str,
+        used: PasskeyUse,
+    ) -> StoreResult<bool> {
+        atomically!(self, |tx| {
+            let k = tx.k("pk", credential_id);
+            let Some(mut p) = tx
+                .get::<PasskeyRecord>(&k)
+                .await?
+                .filter(|p| p.user_id == user_id)
+            else {
+                return Ok(false);
+            };
+            p.counter = used.counter;
+            p.backup_eligible = used.backup_eligible;
+            p.backup_state = used.backup_state;
+            p.credential = used.credential.clone();
+            p.last_used_at = Some(used.at);
+            tx.put(&k, &p, None)?;
+            Ok(true)
+        })
+    }
+
+    async fn rename_passkey(
+        &self,
+        user_id: &str,
+        credential_id: &str,
+        name: &str,
+    ) -> StoreResult<bool> {
+        atomically!(self, |tx| {
+            let k = tx.k("pk", credential_id);
+            let Some(mut p) = tx
+                .get::<PasskeyRecord>(&k)
+                .await?
+                .filter(|p| p.user_id == user_id)
+            else {
+                return Ok(false);
+            };
+            p.name = name.to_string();
+            tx.put(&k, &p, None)?;
+            Ok(true)
+        })
+    }
+
+    async fn remove_passkey(
+        &self,
+        user_id: &str,
+        credential_id: &str,
+    ) -> StoreResult<Option<PasskeyRecord>> {
+        atomically!(self, |tx| {
+            let k = tx.k("pk", credential_id);
+            let Some(p) = tx
+                .get::<PasskeyRecord>(&k)
+                .await?
+                .filter(|p| p.user_id == user_id)
+            else {
+                return Ok(None);
+            };
+            tx.del(&k);
+            let idx = tx.k("upk", user_id);
+            tx.srem(&idx, credential_id);
+            Ok(Some(p))
+        })
+    }
+
+    async fn remove_passkeys(&self, user_id: &str) -> StoreResult<u64> {
+        atomically!(self, |tx| {
+            let idx = tx.k("upk", user_id);
+            let mut n = 0;
+            for id in tx.members(&idx).await? {
+                let k = tx.k("pk", &id);
+                if tx.get_raw(&k).await?.is_some() {
+                    tx.del(&k);
+                    n += 1;
+                }
+            }
+            tx.del(&idx);
+            Ok(n)
+        })
+    }
+
     async fn revoke_trusted_browsers(&self, user_id: &str) -> StoreResult<u64> {
         atomically!(self, |tx| {
             let idx = tx.k("ub", user_id);
@@ -2102,6 +2214,9 @@ impl Store for RedisStore {
         dump.trusted = self
             .records("b", ids(self.scan_kind("b").await?, "b"))
             .await?;
+        dump.passkeys = self
+            .records("pk", ids(self.scan_kind("pk").await?, "pk"))
+            .await?;
         for key in self.scan_kind("f").await? {
             let identifier = strip(&key, "f");
             let n: Option<u32> = self
@@ -2174,6 +2289,9 @@ impl Store for RedisStore {
         }
         for b in &dump.trusted {
             self.add_trusted_browser(b.clone()).await?;
+        }
+        for p in &dump.passkeys {
+            self.add_passkey(p.clone()).await?;
         }
         // Runs start again from the import (the dump keeps counts only).
         let imported_at = std::time::SystemTime::now()

@@ -41,6 +41,9 @@ CREATE INDEX IF NOT EXISTS trusted_by_user ON trusted(user_id);
 CREATE UNIQUE INDEX IF NOT EXISTS users_by_identity ON users(
     json_extract(data, '$.identity.issuer'), json_extract(data, '$.identity.subject'))
     WHERE json_extract(data, '$.identity') IS NOT NULL;
+CREATE TABLE IF NOT EXISTS passkeys (
+    credential_id TEXT PRIMARY KEY, user_id TEXT NOT NULL, created_at INTEGER NOT NULL, data TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS passkeys_by_user ON passkeys(user_id, created_at);
 CREATE TABLE IF NOT EXISTS events (key TEXT PRIMARY KEY, count INTEGER NOT NULL, window_end INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS audit (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, tenant_id TEXT NOT NULL,
@@ -303,6 +306,36 @@ fn delete_sessions_of(conn: &Connection, user_id: &str) -> StoreResult<Vec<Strin
         .query_map([user_id], |r| r.get::<_, String>(0))
         .map_err(unavailable)?;
     rows.collect::<Result<Vec<_>, _>>().map_err(unavailable)
+}
+
+fn insert_passkey(conn: &Connection, p: &PasskeyRecord) -> StoreResult<()> {
+    conn.execute(
+        "INSERT INTO passkeys (credential_id, user_id, created_at, data) VALUES (?1, ?2, ?3, ?4)",
+        params![p.credential_id, p.user_id, p.created_at, to_json(p)?],
+    )
+    .map_err(unavailable)?;
+    Ok(())
+}
+
+fn save_passkey(conn: &Connection, p: &PasskeyRecord) -> StoreResult<()> {
+    conn.execute(
+        "UPDATE passkeys SET data = ?2 WHERE credential_id = ?1",
+        params![p.credential_id, to_json(p)?],
+    )
+    .map_err(unavailable)?;
+    Ok(())
+}
+
+fn load_passkey(conn: &Connection, credential_id: &str) -> StoreResult<Option<PasskeyRecord>> {
+    let data: Option<String> = conn
+        .query_row(
+            "SELECT data FROM passkeys WHERE credential_id = ?1",
+            [credential_id],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(unavailable)?;
+    data.map(|d| from_json(&d)).transpose()
 }
 
 fn unlock_in(conn: &Connection, mut user: User) -> StoreResult<User> {
@@ -675,7 +708,7 @@ impl Store for SqliteStore {
             let tx = begin(c)?;
             let user = load_user(&tx, &user_id)?.ok_or(StoreError::NotFound)?;
             let ended = delete_sessions_of(&tx, &user.id)?;
-            for table in ["tickets", "pending", "trusted"] {
+            for table in ["tickets", "pending", "trusted", "passkeys"] {
                 tx.execute(
                     &format!("DELETE FROM {table} WHERE user_id = ?1"),
                     [&user.id],
@@ -1353,6 +1386,124 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn add_passkey(&self, passkey: PasskeyRecord) -> StoreResult<()> {
+        self.run(move |c| {
+            let tx = begin(c)?;
+            let taken: Option<String> = tx
+                .query_row(
+                    "SELECT user_id FROM passkeys WHERE credential_id = ?1",
+                    [&passkey.credential_id],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(unavailable)?;
+            if taken.is_some() {
+                return Err(StoreError::IdentityTaken);
+            }
+            load_user(&tx, &passkey.user_id)?.ok_or(StoreError::NotFound)?;
+            insert_passkey(&tx, &passkey)?;
+            tx.commit().map_err(unavailable)
+        })
+        .await
+    }
+
+    async fn list_passkeys(&self, user_id: &str) -> StoreResult<Vec<PasskeyRecord>> {
+        let user_id = user_id.to_string();
+        self.run(move |c| {
+            let mut stmt = c
+                .prepare("SELECT data FROM passkeys WHERE user_id = ?1 ORDER BY created_at, rowid")
+                .map_err(unavailable)?;
+            json_rows(&mut stmt, [user_id])
+        })
+        .await
+    }
+
+    async fn find_passkey(&self, credential_id: &str) -> StoreResult<Option<PasskeyRecord>> {
+        let credential_id = credential_id.to_string();
+        self.run(move |c| load_passkey(c, &credential_id)).await
+    }
+
+    async fn use_passkey(
+        &self,
+        user_id: &str,
+        credential_id: &str,
+        used: PasskeyUse,
+    ) -> StoreResult<bool> {
+        let (user_id, credential_id) = (user_id.to_string(), credential_id.to_string());
+        self.run(move |c| {
+            let tx = begin(c)?;
+            let Some(mut p) = load_passkey(&tx, &credential_id)?.filter(|p| p.user_id == user_id)
+            else {
+                return Ok(false);
+            };
+            p.counter = used.counter;
+            p.backup_eligible = used.backup_eligible;
+            p.backup_state = used.backup_state;
+            p.credential = used.credential;
+            p.last_used_at = Some(used.at);
+            save_passkey(&tx, &p)?;
+            tx.commit().map_err(unavailable)?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn rename_passkey(
+        &self,
+        user_id: &str,
+        credential_id: &str,
+        name: &str,
+    ) -> StoreResult<bool> {
+        let (user_id, credential_id, name) = (
+            user_id.to_string(),
+            credential_id.to_string(),
+            name.to_string(),
+        );
+        self.run(move |c| {
+            let tx = begin(c)?;
+            let Some(mut p) = load_passkey(&tx, &credential_id)?.filter(|p| p.user_id == user_id)
+            else {
+                return Ok(false);
+            };
+            p.name = name;
+            save_passkey(&tx, &p)?;
+            tx.commit().map_err(unavailable)?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn remove_passkey(
+        &self,
+        user_id: &str,
+        credential_id: &str,
+    ) -> StoreResult<Option<PasskeyRecord>> {
+        let (user_id, credential_id) = (user_id.to_string(), credential_id.to_string());
+        self.run(move |c| {
+            let data: Option<String> = c
+                .query_row(
+                    "DELETE FROM passkeys WHERE credential_id = ?1 AND user_id = ?2 RETURNING data",
+                    params![credential_id, user_id],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(unavailable)?;
+            data.map(|d| from_json(&d)).transpose()
+        })
+        .await
+    }
+
+    async fn remove_passkeys(&self, user_id: &str) -> StoreResult<u64> {
+        let user_id = user_id.to_string();
+        self.run(move |c| {
+            let n = c
+                .execute("DELETE FROM passkeys WHERE user_id = ?1", [user_id])
+                .map_err(unavailable)?;
+            Ok(n as u64)
+        })
+        .await
+    }
+
     async fn count_event(&self, key: &str, window: i64, now: UnixTime) -> StoreResult<u32> {
         let key = key.to_string();
         self.run(move |c| {
@@ -1488,6 +1639,7 @@ impl Store for SqliteStore {
                 pending: parse_all(all("SELECT data FROM pending")?)?,
                 trusted: parse_all(all("SELECT data FROM trusted")?)?,
                 failures,
+                passkeys: parse_all(all("SELECT data FROM passkeys ORDER BY rowid")?)?,
             })
         })
         .await
@@ -1539,6 +1691,9 @@ impl Store for SqliteStore {
                     params![b.id_hash, b.user_id, b.id, b.last_used, to_json(b)?],
                 )
                 .map_err(unavailable)?;
+            }
+            for p in &dump.passkeys {
+                insert_passkey(&tx, p)?;
             }
             for (identifier, count) in &dump.failures {
                 tx.execute(

@@ -1,0 +1,200 @@
+//! Signing in with a passkey (S53), from the login page's button or the
+//! email field's autofill: no password and no second step, for a passkey
+//! with user verification is two factors by itself. The same gate as every
+//! login decides the rest: the lock, the trial's end, the access route and
+//! line (a passkey replaces the password, never the line), and removal (a
+//! removed passkey or user is no passkey).
+
+use super::{maybe_cookie, pre_binding, read_post, Outcome};
+use crate::audit::{self, Event, Who};
+use crate::passkeys::{challenge_json, Ceremony, Refusal, RelyingParty};
+use crate::request::tenant_standing;
+use crate::state::App;
+use crate::web::{Answer, Req};
+use pingora::proxy::Session;
+use sekisho_policy::gate::{gate, Place, Standing, Verdict};
+use sekisho_policy::model::{LoginMethod, UserStatus};
+use sekisho_policy::return_path::safe_return_path;
+use std::sync::Arc;
+use webauthn_rs::prelude::DiscoverableAuthentication;
+
+/// The JSON answer of a challenge request that cannot be served.
+pub fn json_refusal(status: u16, word: &'static str) -> Outcome {
+    (
+        word,
+        Answer::json(status, format!("{{\"error\":\"{word}\"}}")),
+    )
+}
+
+/// The relying party where passkeys are offered on this request's route.
+pub fn offered<'a>(app: &'a App, req: &Req) -> Option<&'a RelyingParty> {
+    app.passkeys.as_ref().filter(|rp| rp.offered_on(req.route))
+}
+
+/// POST from the login page's script: a challenge any of this site's
+/// passkeys can answer, kept for this browser's pre-session.
+pub async fn options(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcome {
+    let Some(rp) = offered(app, req) else {
+        return json_refusal(404, "passkeys_off");
+    };
+    if let Some(answer) = app.throttled(req, "passkey") {
+        return ("throttled", answer);
+    }
+    let form = match read_post(app, session, req).await {
+        Ok(f) => f,
+        Err(o) => return o,
+    };
+    let Some(binding) = req.cookies.pre().map(pre_binding) else {
+        return json_refusal(403, "csrf_failed");
+    };
+    if !app.csrf_ok(&binding, form.get("csrf")) {
+        return json_refusal(403, "csrf_failed");
+    }
+    let Ok((options, state)) = rp.start_login() else {
+        return json_refusal(503, "passkey_unavailable");
+    };
+    match rp.keep(app, Ceremony::Login, &binding, "", &state).await {
+        Ok(id) => (
+            "passkey_challenge",
+            Answer::json(200, challenge_json(&id, &options)),
+        ),
+        Err(_) => json_refusal(503, "store_unavailable"),
+    }
+}
+
+/// POST: the browser's signed answer. Checks it, asks the gate, and starts
+/// the session, or shows the login page again with one message.
+pub async fn submit(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcome {
+    let Some(rp) = offered(app, req) else {
+        return ("not_found", app.error_page(req, 404));
+    };
+    if let Some(answer) = app.throttled(req, "passkey") {
+        return ("throttled", answer);
+    }
+    let form = match read_post(app, session, req).await {
+        Ok(f) => f,
+        Err(o) => return o,
+    };
+    let menu = form.get("purpose") == "menu";
+    let kind = if menu {
+        super::login::Kind::Menu
+    } else {
+        super::login::Kind::Service
+    };
+    let next = safe_return_path(form.get("next"));
+    let t = req.lang.texts();
+    let Some(binding) = req.cookies.pre().map(pre_binding) else {
+        return super::login::again(app, req, kind, &next, t.form_expired, 403);
+    };
+    if !app.csrf_ok(&binding, form.get("csrf")) {
+        return super::login::again(app, req, kind, &next, t.form_expired, 403);
+    }
+    let who = Who {
+        client_ip: Some(&req.client_ip),
+        route: Some(req.route),
+        ..Default::default()
+    };
+    let refused = |refusal: &Refusal, user: Option<&str>| {
+        let event = if *refusal == Refusal::Cloned {
+            Event::PasskeyCloneRefused
+        } else {
+            Event::PasskeyRefused
+        };
+        audit::event(
+            event,
+            &Who {
+                user_id: user,
+                ..who
+            },
+            refusal.detail(),
+        );
+        let outcome = if *refusal == Refusal::Cloned {
+            "cloned"
+        } else {
+            "failed"
+        };
+        crate::metrics::PASSKEYS
+            .with_label_values(&["login", outcome])
+            .inc();
+    };
+    let state: DiscoverableAuthentication = match rp
+        .take(app, Ceremony::Login, form.get("challenge"), &binding)
+        .await
+    {
+        Ok((_, state)) => state,
+        Err(Refusal::Store) => return ("store_unavailable", app.error_page(req, 503)),
+        Err(r) => {
+            refused(&r, None);
+            return super::login::again(app, req, kind, &next, t.passkey_login_failed, 200);
+        }
+    };
+    let record = match rp.finish_login(app, form.get("credential"), state).await {
+        Ok(r) => r,
+        Err((Refusal::Store, _)) => return ("store_unavailable", app.error_page(req, 503)),
+        Err((r, record)) => {
+            refused(&r, record.as_ref().map(|p| p.user_id.as_str()));
+            return super::login::again(app, req, kind, &next, t.passkey_login_failed, 200);
+        }
+    };
+    let user = match app.store.get_user(&record.user_id).await {
+        Ok(Some(u)) if u.status == UserStatus::Active && u.method == LoginMethod::Password => u,
+        Ok(_) => {
+            refused(&Refusal::UnknownCredential, Some(&record.user_id));
+            return super::login::again(app, req, kind, &next, t.passkey_login_failed, 200);
+        }
+        Err(_) => return ("store_unavailable", app.error_page(req, 503)),
+    };
+    let who_here = Who {
+        user_id: Some(&user.id),
+        tenant_id: Some(&user.tenant_id),
+        ..who
+    };
+    if user.locked {
+        audit::event(Event::LoginRefusedLocked, &who_here, "passkey");
+        return super::login::again(app, req, kind, &next, t.locked, 200);
+    }
+    let tenant = match app.store.get_tenant(&user.tenant_id).await {
+        Ok(Some(t)) => t,
+        _ => return ("store_unavailable", app.error_page(req, 503)),
+    };
+    let standing = Standing {
+        route: req.route,
+        line: req.line.as_deref(),
+        role: user.role,
+        method: LoginMethod::Password,
+        tenant: tenant_standing(&tenant),
+    };
+    let place = Place::Login {
+        account_menu: menu,
+        passkey: true,
+    };
+    match gate(&req.arrival(place), Some(&standing), app.clock.now()) {
+        Verdict::Pass => {}
+        refused => {
+            let event = match refused {
+                Verdict::PlanEnded(_) => Event::LoginRefusedPlan,
+                _ => Event::LoginRefusedRoute,
+            };
+            audit::event(event, &who_here, "passkey");
+            return super::refusal(app, req, place, refused);
+        }
+    }
+    let cookie = match super::start_session(app, req, &user, req.route, LoginMethod::Password).await
+    {
+        Ok(c) => c,
+        Err(o) => return o,
+    };
+    crate::metrics::PASSKEYS
+        .with_label_values(&["login", "succeeded"])
+        .inc();
+    let detail = if menu {
+        "passkey, account menu"
+    } else {
+        "passkey"
+    };
+    audit::event(Event::LoginSucceeded, &who_here, detail);
+    (
+        "login_succeeded",
+        maybe_cookie(Answer::redirect(&next).with_cookie(cookie), None),
+    )
+}
