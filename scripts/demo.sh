@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the Sekisho demo on http://127.0.0.1:8080: embedded store under
+# Runs the Sekisho demo on http://localhost:8080: embedded store under
 # ./demo-data, mail and SMS printed to this console, a seeded tenant, the
 # built-in demo upstream, the closed-network route on 127.0.0.4:8090, and
 # a local OpenID provider on 127.0.0.1:8082 behind the "Google" button, and
@@ -18,7 +18,7 @@ printf 'demo-provider-secret' > demo-data/provider-client-secret
 # in on its own login page. Stopped with the demo.
 (cd tests/peers/oidc && ISSUER=http://127.0.0.1:8082 PORT=8082 \
   CLIENT_ID=sekisho-demo CLIENT_SECRET=demo-provider-secret \
-  REDIRECTS=http://127.0.0.1:8080/.sekisho/federation/callback,http://127.0.0.4:8090/.sekisho/federation/callback \
+  REDIRECTS=http://localhost:8080/.sekisho/federation/callback,http://127.0.0.4:8090/.sekisho/federation/callback \
   exec node provider.mjs > ../../../demo-data/provider.log 2>&1) &
 provider=$!
 # The ADFS-like provider for Active Directory設定 (it sends `upn` like ADFS);
@@ -26,7 +26,7 @@ provider=$!
 # register it once the connection ID is known.
 (cd tests/peers/oidc && ISSUER=http://127.0.0.1:8083/adfs PORT=8083 \
   CLIENT_ID=sekisho-demo-adfs CLIENT_SECRET=demo-adfs-secret \
-  REDIRECTS='http://127.0.0.1:8080/.sekisho/ad/*/callback,http://127.0.0.4:8090/.sekisho/ad/*/callback' \
+  REDIRECTS='http://localhost:8080/.sekisho/ad/*/callback,http://127.0.0.4:8090/.sekisho/ad/*/callback' \
   exec node provider.mjs > ../../../demo-data/adfs.log 2>&1) &
 adfs=$!
 trap 'kill "$provider" "$adfs" 2>/dev/null || true' EXIT

@@ -68,7 +68,7 @@ pub fn test_certificate(dir: &std::path::Path) -> (std::path::PathBuf, std::path
         .args(["-nodes", "-days", "2", "-subj", "/CN=127.0.0.1"])
         .args([
             "-addext",
-            "subjectAltName=IP:127.0.0.1,DNS:localhost",
+            "subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:other.localhost",
             "-keyout",
         ])
         .arg(&key)

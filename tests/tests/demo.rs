@@ -22,6 +22,7 @@ async fn the_demo_seeds_a_tenant_and_shows_the_identity() {
         std::fs::read_to_string(sekisho_tests::workspace_dir().join("config/demo.toml")).unwrap();
     let config = demo
         .replace("127.0.0.1:8080", &gw.to_string())
+        .replace("localhost:8080", &format!("localhost:{}", gw.port()))
         .replace("127.0.0.1:8081", &up.to_string())
         .replace("127.0.0.1:9464", &metrics.to_string())
         .replace("127.0.0.4:8090", &closed.to_string())

@@ -254,3 +254,275 @@ async fn s53_a_passkey_registers_signs_in_serves_as_second_step_and_is_removed()
     assert!(audit.contains("unknown credential"), "{audit}");
     b.close().await.unwrap();
 }
+
+/// A gateway on `localhost` (plain HTTP: `localhost` is a secure context)
+/// with its audit file.
+async fn on_localhost() -> Env {
+    Env::start_with(|mut o: GatewayOptions| {
+        o.extra.push_str("[audit]\nfile = \"data/audit.jsonl\"\n");
+        o.public_host("localhost")
+    })
+    .await
+}
+
+fn audit_of(env: &Env) -> String {
+    // Events reach the sink through a queue: a moment's wait.
+    std::thread::sleep(Duration::from_millis(300));
+    std::fs::read_to_string(env.gw.data_dir().join("data/audit.jsonl")).unwrap_or_default()
+}
+
+async fn post(c: &mut sekisho_tests::Client, form: Vec<(String, String)>) -> sekisho_tests::Resp {
+    let refs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    c.post("/.sekisho/passkey/login", &refs).await
+}
+
+/// A login-page challenge for `c`: its id and the options.
+async fn login_challenge(c: &mut sekisho_tests::Client) -> (String, serde_json::Value, String) {
+    let page = c.get("/.sekisho/login").await;
+    let csrf = page.csrf();
+    let r = c
+        .post("/.sekisho/passkey/login/options", &[("csrf", &csrf)])
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.header("content-type"), Some("application/json"));
+    let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+    (
+        v["challenge"].as_str().unwrap().to_string(),
+        v["options"].clone(),
+        csrf,
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s53_challenges_are_single_use_short_lived_and_bound_to_their_browser() {
+    let mut env = on_localhost().await;
+    let mut c = env.client();
+    let (id, options, csrf) = login_challenge(&mut c).await;
+    let pk = &options["publicKey"];
+    assert_eq!(pk["rpId"], "localhost", "the RP ID is the public host");
+    assert_eq!(pk["userVerification"], "required");
+    assert_eq!(options["mediation"], "conditional", "autofill");
+    // An answer that is no credential is refused on the login page, and
+    // its challenge is gone with it.
+    let answer = |challenge: &str, csrf: &str| {
+        vec![
+            ("csrf".to_string(), csrf.to_string()),
+            ("challenge".to_string(), challenge.to_string()),
+            ("credential".to_string(), "{\"id\":\"x\"}".to_string()),
+            ("next".to_string(), "/".to_string()),
+        ]
+    };
+    let r = post(&mut c, answer(&id, &csrf)).await;
+    assert_eq!(r.status, 200);
+    assert!(
+        r.body.contains("パスキーでログインできませんでした"),
+        "{}",
+        r.body
+    );
+    assert!(r
+        .header("set-cookie")
+        .is_none_or(|s| !s.contains("sekisho_session")));
+    let r = post(&mut c, answer(&id, &csrf)).await;
+    assert!(r.body.contains("パスキーでログインできませんでした"));
+    let audit = audit_of(&env);
+    assert!(audit.contains("malformed credential"), "{audit}");
+    assert!(
+        audit.contains("challenge used or expired"),
+        "used once: {audit}"
+    );
+
+    // Another browser cannot answer this browser's challenge.
+    let (id, _, _) = login_challenge(&mut c).await;
+    let mut other = env.client();
+    let other_csrf = other.get("/.sekisho/login").await.csrf();
+    let r = post(&mut other, answer(&id, &other_csrf)).await;
+    assert!(r.body.contains("パスキーでログインできませんでした"));
+
+    // A challenge lives for passkeys.challenge_seconds (300).
+    let (id, _, csrf) = login_challenge(&mut c).await;
+    env.gw.advance_clock(301);
+    let r = post(&mut c, answer(&id, &csrf)).await;
+    assert!(r.body.contains("パスキーでログインできませんでした"));
+    let audit = audit_of(&env);
+    assert!(
+        audit.matches("challenge used or expired").count() >= 3,
+        "another browser's and the expired one: {audit}"
+    );
+
+    // A challenge is asked with the page's CSRF token only.
+    let r = c
+        .post("/.sekisho/passkey/login/options", &[("csrf", "forged")])
+        .await;
+    assert_eq!(r.status, 403);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s53_registration_asks_for_a_fresh_sign_in_and_a_discoverable_verified_key() {
+    let mut env = on_localhost().await;
+    let mut holder = env.logged_in_holder("fresh@example.jp").await;
+    let page = holder.get("/.sekisho/menu").await;
+    assert!(
+        page.body.contains("/.sekisho/menu/passkeys"),
+        "{}",
+        page.body
+    );
+    let page = holder.get("/.sekisho/menu/passkeys").await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("data-passkey=\"register\""));
+    // Without the script, the page says what registering needs.
+    assert!(page.body.contains("JavaScriptが有効で"), "{}", page.body);
+    let csrf = page.csrf();
+    let r = holder
+        .post("/.sekisho/menu/passkeys/options", &[("csrf", &csrf)])
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+    let pk = &v["options"]["publicKey"];
+    assert_eq!(pk["rp"]["id"], "localhost");
+    assert_eq!(pk["authenticatorSelection"]["residentKey"], "required");
+    assert_eq!(pk["authenticatorSelection"]["userVerification"], "required");
+    assert!(
+        !pk["user"]["id"].as_str().unwrap().is_empty(),
+        "a user handle"
+    );
+    assert!(
+        !r.body.contains("fresh@example.jp\",\"id")
+            && !pk["user"]["id"].as_str().unwrap().contains("u-"),
+        "the user handle names no stored id"
+    );
+
+    // Ten minutes after signing in, registering asks to sign in again.
+    env.gw.advance_clock(601);
+    let page = holder.get("/.sekisho/menu/passkeys").await;
+    assert!(page
+        .body
+        .contains("パスキーを登録するには、もう一度ログインしてください"));
+    assert!(!page.body.contains("data-passkey=\"register\""));
+    let r = holder
+        .post("/.sekisho/menu/passkeys/options", &[("csrf", &csrf)])
+        .await;
+    assert_eq!(r.status, 403);
+    assert!(r.body.contains("sign_in_again"));
+    let r = holder
+        .post(
+            "/.sekisho/menu/passkeys/add",
+            &[("csrf", &csrf), ("challenge", "x"), ("credential", "{}")],
+        )
+        .await;
+    assert_eq!(r.status, 403);
+    // Removing what is not theirs finds nothing.
+    let r = holder
+        .post(
+            "/.sekisho/menu/passkeys/remove",
+            &[("csrf", &csrf), ("passkey", "someone-elses")],
+        )
+        .await;
+    assert_eq!(r.status, 404);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s53_passkeys_are_off_where_the_public_url_is_an_address() {
+    let env = Env::start().await;
+    let mut c = env.client();
+    let page = c.get("/.sekisho/login").await;
+    assert!(
+        !page.body.contains("data-passkey=\"login\""),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("autocomplete=\"username\""));
+    let r = c
+        .post("/.sekisho/passkey/login/options", &[("csrf", &page.csrf())])
+        .await;
+    assert_eq!(r.status, 404);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s53_the_same_key_signed_for_another_origin_and_rp_id_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = sekisho_tests::test_certificate(dir.path());
+    let env = Env::start_with(|mut o: GatewayOptions| {
+        o.extra.push_str("[audit]\nfile = \"data/audit.jsonl\"\n");
+        GatewayOptions {
+            tls: Some((cert, key)),
+            ..o.public_host("localhost")
+        }
+    })
+    .await;
+    let base = env.gw.base.clone();
+    let email = "phished@example.jp";
+    let link = env.invite_holder(email);
+    let mut http = env.client();
+    assert_eq!(http.register(&link, GOOD_PASSWORD).await.status, 200);
+    let driver = Driver::start();
+    let b = browser(&driver, &dir.path().join("profile")).await;
+    let authenticator = add_virtual_authenticator(&b).await;
+    // Registered on the real site, right after signing in.
+    log_in_with_password(&b, &base, email).await;
+    wait_text(&b, "upstream ok").await;
+    b.goto(&format!("{base}/.sekisho/menu/passkeys"))
+        .await
+        .unwrap();
+    press_passkey_button(&b, "register").await;
+    wait_text(&b, "パスキーを登録しました").await;
+    let genuine = take_key(&b, &authenticator).await;
+
+    // The same key material and credential id, now for a look-alike site
+    // (other.localhost), which relays the real site's challenge.
+    let mut c = env.client();
+    let (id, options, csrf) = login_challenge(&mut c).await;
+    let mut phished = genuine.clone();
+    phished["rpId"] = "other.localhost".into();
+    phished["signCount"] = 10_000.into();
+    add_authenticator_credential(&b, &authenticator, phished).await;
+    let port = base.rsplit(':').next().unwrap();
+    b.goto(&format!("https://other.localhost:{port}/.sekisho/healthz"))
+        .await
+        .unwrap();
+    let signed = b
+        .execute_async(
+            r#"
+            const [challenge, credentialId, done] = arguments;
+            const bytes = (s) => Uint8Array.from(atob(s.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((s.length + 3) % 4)), (c) => c.charCodeAt(0));
+            const text = (b) => b ? btoa(String.fromCharCode(...new Uint8Array(b))).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "") : null;
+            navigator.credentials.get({ publicKey: {
+                challenge: bytes(challenge), rpId: "other.localhost", userVerification: "required",
+                allowCredentials: [{ type: "public-key", id: bytes(credentialId) }] } })
+              .then((c) => done(JSON.stringify({ id: c.id, rawId: text(c.rawId), type: c.type, extensions: {},
+                 response: { authenticatorData: text(c.response.authenticatorData), clientDataJSON: text(c.response.clientDataJSON),
+                             signature: text(c.response.signature), userHandle: text(c.response.userHandle) } })))
+              .catch((e) => done("error: " + e));
+            "#,
+            vec![
+                options["publicKey"]["challenge"].clone(),
+                genuine["credentialId"].clone(),
+            ],
+        )
+        .await
+        .unwrap();
+    let signed = signed.as_str().unwrap().to_string();
+    assert!(!signed.starts_with("error"), "{signed}");
+    let r = c
+        .post(
+            "/.sekisho/passkey/login",
+            &[
+                ("csrf", &csrf),
+                ("challenge", &id),
+                ("credential", &signed),
+                ("next", "/"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    assert!(
+        r.body.contains("パスキーでログインできませんでした"),
+        "{}",
+        r.body
+    );
+    let audit = audit_of(&env);
+    assert!(
+        audit.contains("signature, origin or user verification"),
+        "the look-alike's signature is refused: {audit}"
+    );
+    b.close().await.unwrap();
+}
