@@ -316,10 +316,7 @@ impl RelyingParty {
             Ok(false) => return Err((Refusal::UnknownCredential, Some(record))),
             Err(_) => return Err((Refusal::Store, Some(record))),
         }
-        record.counter = used.counter;
-        record.backup_eligible = used.backup_eligible;
-        record.backup_state = used.backup_state;
-        record.last_used_at = Some(used.at);
+        record.record_use(used);
         Ok(record)
     }
 

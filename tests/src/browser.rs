@@ -115,6 +115,30 @@ pub async fn path(b: &Browser) -> String {
     b.current_url().await.unwrap().path().to_string()
 }
 
+/// Signs in on the login page with `email` and the tests' good password.
+pub async fn log_in(b: &Browser, base: &str, email: &str) {
+    b.goto(&format!("{base}/.sekisho/login")).await.unwrap();
+    wait_for(b, "#email").await.send_keys(email).await.unwrap();
+    type_into(b, "#password", crate::GOOD_PASSWORD).await;
+    click(b, "form[action='/.sekisho/login'] button[type=submit]").await;
+}
+
+/// Logs out from the logout page, and waits until the browser has left
+/// it (for the login page, or, where a passkey's autofill signs in at
+/// once, beyond it).
+pub async fn log_out(b: &Browser, base: &str) {
+    b.goto(&format!("{base}/.sekisho/logout")).await.unwrap();
+    wait_for(b, "form button[type=submit]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while path(b).await == "/.sekisho/logout" && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// A command of WebDriver's WebAuthn extension (virtual authenticators),
 /// which chromedriver speaks: `POST /session/{id}/webauthn/authenticator`
 /// and the routes under it.

@@ -8,28 +8,10 @@
 //! gateway's clock moved) it is asked again.
 
 use fantoccini::{Client as Browser, Locator};
-use sekisho_tests::browser::{browser, click, path, type_into, wait_for, Driver};
+use sekisho_tests::browser::{browser, click, log_in, log_out, path, type_into, wait_for, Driver};
 use sekisho_tests::two_step::totp_code;
 use sekisho_tests::{free_addr, Env, GatewayOptions, GOOD_PASSWORD};
 use std::time::{Duration, Instant};
-
-/// Types the credentials on the login page and submits.
-async fn log_in(b: &Browser, base: &str, email: &str) {
-    b.goto(&format!("{base}/.sekisho/login")).await.unwrap();
-    wait_for(b, "#email").await.send_keys(email).await.unwrap();
-    type_into(b, "#password", GOOD_PASSWORD).await;
-    click(b, "form button[type=submit]").await;
-}
-
-async fn log_out(b: &Browser, base: &str) {
-    b.goto(&format!("{base}/.sekisho/logout")).await.unwrap();
-    wait_for(b, "form button[type=submit]")
-        .await
-        .click()
-        .await
-        .unwrap();
-    wait_for(b, "#email").await;
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn browser_sets_up_the_app_and_is_remembered_for_30_days() {

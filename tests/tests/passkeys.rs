@@ -13,31 +13,11 @@
 use fantoccini::{Client as Browser, Locator};
 use sekisho_tests::browser::{
     add_authenticator_credential, add_virtual_authenticator, authenticator_credentials, browser,
-    clear_authenticator_credentials, click, path, type_into, wait_for, Driver,
+    clear_authenticator_credentials, click, log_in, log_out, path, type_into, wait_for, Driver,
 };
 use sekisho_tests::two_step::totp_code;
 use sekisho_tests::{Env, GatewayOptions, GOOD_PASSWORD};
 use std::time::{Duration, Instant};
-
-async fn log_in_with_password(b: &Browser, base: &str, email: &str) {
-    b.goto(&format!("{base}/.sekisho/login")).await.unwrap();
-    wait_for(b, "#email").await.send_keys(email).await.unwrap();
-    type_into(b, "#password", GOOD_PASSWORD).await;
-    click(b, "form[action='/.sekisho/login'] button[type=submit]").await;
-}
-
-async fn log_out(b: &Browser, base: &str) {
-    b.goto(&format!("{base}/.sekisho/logout")).await.unwrap();
-    wait_for(b, "form button[type=submit]")
-        .await
-        .click()
-        .await
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while path(b).await == "/.sekisho/logout" && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
 
 /// Waits until the page holds `needle` (the script's form posts take a
 /// moment: the authenticator, then the gateway's answer).
@@ -97,7 +77,7 @@ async fn s53_a_passkey_registers_signs_in_serves_as_second_step_and_is_removed()
     let authenticator = add_virtual_authenticator(&b).await;
 
     // First login: password and the authenticator app (no passkey yet).
-    log_in_with_password(&b, &base, email).await;
+    log_in(&b, &base, email).await;
     let secret = wait_for(&b, "#totp-secret").await.text().await.unwrap();
     assert!(
         b.find(Locator::Css("form[data-passkey=step]"))
@@ -169,7 +149,7 @@ async fn s53_a_passkey_registers_signs_in_serves_as_second_step_and_is_removed()
     // A password login is offered the passkey first as its second step.
     let key = take_key(&b, &authenticator).await;
     log_out(&b, &base).await;
-    log_in_with_password(&b, &base, email).await;
+    log_in(&b, &base, email).await;
     wait_for(&b, "form[data-passkey=step]:not([hidden])").await;
     let page = b.source().await.unwrap();
     let passkey_at = page.find("data-passkey=\"step\"").unwrap();
@@ -217,7 +197,7 @@ async fn s53_a_passkey_registers_signs_in_serves_as_second_step_and_is_removed()
     );
 
     // Removed from the menu: refused at once, and a notice is mailed.
-    log_in_with_password(&b, &base, email).await;
+    log_in(&b, &base, email).await;
     wait_for(&b, "form[data-passkey=step]").await;
     let genuine = serde_json::json!({
         "credentialId": key["credentialId"],
@@ -458,7 +438,7 @@ async fn s53_the_same_key_signed_for_another_origin_and_rp_id_is_refused() {
     let b = browser(&driver, &dir.path().join("profile")).await;
     let authenticator = add_virtual_authenticator(&b).await;
     // Registered on the real site, right after signing in.
-    log_in_with_password(&b, &base, email).await;
+    log_in(&b, &base, email).await;
     wait_text(&b, "upstream ok").await;
     b.goto(&format!("{base}/.sekisho/menu/passkeys"))
         .await

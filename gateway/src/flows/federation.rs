@@ -10,13 +10,12 @@
 use super::{method_change, pre_binding, read_post, Outcome};
 use crate::audit::{self, Who};
 use crate::crypto;
-use crate::request::tenant_standing;
 use crate::state::App;
 use crate::store::{FederatedIdentity, StoreError, TicketRecord};
 use crate::web::{Answer, Req};
 use pingora::proxy::Session;
 use sekisho_pages::Texts;
-use sekisho_policy::gate::{gate, Place, Standing, Verdict};
+use sekisho_policy::gate::{Place, Verdict};
 use sekisho_policy::model::{LoginMethod, UserStatus};
 use sekisho_policy::return_path::safe_return_path;
 use sekisho_policy::ticket::TicketPurpose;
@@ -505,26 +504,15 @@ async fn login(
             ),
         );
     };
-    let now = app.clock.now();
-    let tenant = match app.store.get_tenant(&user.tenant_id).await {
-        Ok(Some(t)) => t,
-        _ => return ("store_unavailable", app.error_page(req, 503)),
-    };
     // The same gate as password logins (no second step for providers).
-    let standing = Standing {
-        route: req.route,
-        line: req.line.as_deref(),
-        role: user.role,
-        method,
-        tenant: tenant_standing(&tenant),
-    };
     let place = Place::Login {
         account_menu: menu,
         passkey: false,
     };
-    match gate(&req.arrival(place), Some(&standing), now) {
-        Verdict::Pass => {}
-        refused => return super::refusal(app, req, place, refused),
+    match super::login_verdict(app, req, &user, method, place).await {
+        Err(o) => return o,
+        Ok(Verdict::Pass) => {}
+        Ok(refused) => return super::refusal(app, req, place, refused),
     }
     let cookie = match super::start_session(app, req, &user, req.route, method).await {
         Ok(c) => c,

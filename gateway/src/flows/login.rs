@@ -7,13 +7,12 @@
 use super::password_check::{self, Checked};
 use super::{maybe_cookie, pre_binding, pre_session, read_post, Outcome};
 use crate::audit::{self, Who};
-use crate::request::tenant_standing;
 use crate::state::App;
 use crate::web::{Answer, Req};
 use pingora::proxy::Session;
 use sekisho_pages::{render, LoginPage};
 use sekisho_policy::email::canonical_identifier;
-use sekisho_policy::gate::{gate, Place, Standing, Verdict};
+use sekisho_policy::gate::{Place, Verdict};
 use sekisho_policy::model::{LoginMethod, Route};
 use sekisho_policy::plan::PlanState;
 use sekisho_policy::return_path::safe_return_path;
@@ -207,32 +206,24 @@ pub async fn submit(
         }
         Checked::Unavailable => return ("store_unavailable", app.error_page(req, 503)),
     };
-    let now = app.clock.now();
-    let tenant = match app.store.get_tenant(&user.tenant_id).await {
-        Ok(Some(t)) => t,
-        _ => return ("store_unavailable", app.error_page(req, 503)),
-    };
     // The gate: the trial's end, the access route and line (a line-only
     // tenant's users stay off the internet but for the holder's account
     // menu), then the second step unless this browser is remembered.
-    let standing = Standing {
-        route,
-        line: req.line.as_deref(),
-        role: user.role,
-        method: LoginMethod::Password,
-        tenant: tenant_standing(&tenant),
-    };
     let place = Place::Login {
         account_menu: kind == Kind::Menu,
         passkey: false,
     };
     let who_here = Who {
         user_id: Some(&user.id),
-        tenant_id: Some(&tenant.id),
+        tenant_id: Some(&user.tenant_id),
         ..who
     };
     let mut renewed_trust = None;
-    match gate(&req.arrival(place), Some(&standing), now) {
+    let verdict = match super::login_verdict(app, req, &user, LoginMethod::Password, place).await {
+        Ok(v) => v,
+        Err(o) => return o,
+    };
+    match verdict {
         Verdict::Pass => {}
         Verdict::SecondStep => match super::two_step::trusted_browser(app, req, &user).await {
             Ok(Some(cookie)) => {

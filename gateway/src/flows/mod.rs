@@ -363,6 +363,30 @@ pub async fn require_session(app: &App, req: &Req) -> Result<Live, Outcome> {
     }
 }
 
+/// The gate's verdict on a login that has identified `user`, signing in
+/// by `method` at `place` (a `Place::Login`) on this request's listener:
+/// one question for password, passkey and provider logins alike.
+pub async fn login_verdict(
+    app: &App,
+    req: &Req,
+    user: &crate::store::User,
+    method: sekisho_policy::model::LoginMethod,
+    place: Place,
+) -> Result<Verdict, Outcome> {
+    let tenant = match app.store.get_tenant(&user.tenant_id).await {
+        Ok(Some(t)) => t,
+        _ => return Err(("store_unavailable", app.error_page(req, 503))),
+    };
+    let standing = sekisho_policy::gate::Standing {
+        route: req.route,
+        line: req.line.as_deref(),
+        role: user.role,
+        method,
+        tenant: crate::request::tenant_standing(&tenant),
+    };
+    Ok(gate(&req.arrival(place), Some(&standing), app.clock.now()))
+}
+
 /// What every verdict but `Pass` looks like: the one place that turns a
 /// refusal into a page, for the proxy, the pages' guard and the logins.
 pub fn refusal(app: &App, req: &Req, place: Place, verdict: Verdict) -> Outcome {

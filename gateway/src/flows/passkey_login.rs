@@ -8,11 +8,10 @@
 use super::{maybe_cookie, pre_binding, read_post, Outcome};
 use crate::audit::{self, Event, Who};
 use crate::passkeys::{challenge_json, Ceremony, Refusal, RelyingParty};
-use crate::request::tenant_standing;
 use crate::state::App;
 use crate::web::{Answer, Req};
 use pingora::proxy::Session;
-use sekisho_policy::gate::{gate, Place, Standing, Verdict};
+use sekisho_policy::gate::{Place, Verdict};
 use sekisho_policy::model::{LoginMethod, UserStatus};
 use sekisho_policy::return_path::safe_return_path;
 use std::sync::Arc;
@@ -153,24 +152,14 @@ pub async fn submit(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcome
         audit::event(Event::LoginRefusedLocked, &who_here, "passkey");
         return super::login::again(app, req, kind, &next, t.locked, 200);
     }
-    let tenant = match app.store.get_tenant(&user.tenant_id).await {
-        Ok(Some(t)) => t,
-        _ => return ("store_unavailable", app.error_page(req, 503)),
-    };
-    let standing = Standing {
-        route: req.route,
-        line: req.line.as_deref(),
-        role: user.role,
-        method: LoginMethod::Password,
-        tenant: tenant_standing(&tenant),
-    };
     let place = Place::Login {
         account_menu: menu,
         passkey: true,
     };
-    match gate(&req.arrival(place), Some(&standing), app.clock.now()) {
-        Verdict::Pass => {}
-        refused => {
+    match super::login_verdict(app, req, &user, LoginMethod::Password, place).await {
+        Err(o) => return o,
+        Ok(Verdict::Pass) => {}
+        Ok(refused) => {
             let event = match refused {
                 Verdict::PlanEnded(_) => Event::LoginRefusedPlan,
                 _ => Event::LoginRefusedRoute,

@@ -256,6 +256,18 @@ pub struct PasskeyRecord {
     pub credential: String,
 }
 
+impl PasskeyRecord {
+    /// Takes in a use: the counter, flags and credential as webauthn-rs
+    /// left them, and when.
+    pub fn record_use(&mut self, used: PasskeyUse) {
+        self.counter = used.counter;
+        self.backup_eligible = used.backup_eligible;
+        self.backup_state = used.backup_state;
+        self.credential = used.credential;
+        self.last_used_at = Some(used.at);
+    }
+}
+
 /// A passkey just used: its new counter and flags (see
 /// [`Store::use_passkey`]).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -989,6 +989,29 @@ impl RedisStore {
     }
 
     /// The records `ids` point at under `kind`, in order, skipping gone ones.
+    /// Changes one of the user's passkeys atomically (run again on a
+    /// conflict, hence `Fn`); `false` when it is not theirs (or gone).
+    async fn edit_passkey(
+        &self,
+        user_id: &str,
+        credential_id: &str,
+        edit: impl Fn(&mut PasskeyRecord) + Send + Sync,
+    ) -> StoreResult<bool> {
+        atomically!(self, |tx| {
+            let k = tx.k("pk", credential_id);
+            let Some(mut p) = tx
+                .get::<PasskeyRecord>(&k)
+                .await?
+                .filter(|p| p.user_id == user_id)
+            else {
+                return Ok(false);
+            };
+            edit(&mut p);
+            tx.put(&k, &p, None)?;
+            Ok(true)
+        })
+    }
+
     async fn records<T: DeserializeOwned + Send>(
         &self,
         kind: &str,
@@ -1993,23 +2016,8 @@ impl Store for RedisStore {
         credential_id: &str,
         used: PasskeyUse,
     ) -> StoreResult<bool> {
-        atomically!(self, |tx| {
-            let k = tx.k("pk", credential_id);
-            let Some(mut p) = tx
-                .get::<PasskeyRecord>(&k)
-                .await?
-                .filter(|p| p.user_id == user_id)
-            else {
-                return Ok(false);
-            };
-            p.counter = used.counter;
-            p.backup_eligible = used.backup_eligible;
-            p.backup_state = used.backup_state;
-            p.credential = used.credential.clone();
-            p.last_used_at = Some(used.at);
-            tx.put(&k, &p, None)?;
-            Ok(true)
-        })
+        self.edit_passkey(user_id, credential_id, |p| p.record_use(used.clone()))
+            .await
     }
 
     async fn rename_passkey(
@@ -2018,19 +2026,8 @@ impl Store for RedisStore {
         credential_id: &str,
         name: &str,
     ) -> StoreResult<bool> {
-        atomically!(self, |tx| {
-            let k = tx.k("pk", credential_id);
-            let Some(mut p) = tx
-                .get::<PasskeyRecord>(&k)
-                .await?
-                .filter(|p| p.user_id == user_id)
-            else {
-                return Ok(false);
-            };
-            p.name = name.to_string();
-            tx.put(&k, &p, None)?;
-            Ok(true)
-        })
+        self.edit_passkey(user_id, credential_id, |p| p.name = name.to_string())
+            .await
     }
 
     async fn remove_passkey(

@@ -74,6 +74,29 @@ fn from_json<T: for<'de> Deserialize<'de>>(s: &str) -> StoreResult<T> {
 }
 
 impl SqliteStore {
+    /// Changes one of the user's passkeys in one transaction; `false` when
+    /// it is not theirs (or gone).
+    async fn edit_passkey(
+        &self,
+        user_id: &str,
+        credential_id: &str,
+        edit: impl FnOnce(&mut PasskeyRecord) + Send + 'static,
+    ) -> StoreResult<bool> {
+        let (user_id, credential_id) = (user_id.to_string(), credential_id.to_string());
+        self.run(move |c| {
+            let tx = begin(c)?;
+            let Some(mut p) = load_passkey(&tx, &credential_id)?.filter(|p| p.user_id == user_id)
+            else {
+                return Ok(false);
+            };
+            edit(&mut p);
+            save_passkey(&tx, &p)?;
+            tx.commit().map_err(unavailable)?;
+            Ok(true)
+        })
+        .await
+    }
+
     /// Opens (creating if needed) the store at `path`. Synchronous: called at
     /// start-up and by admin commands, before any request is served.
     pub fn open(path: &Path, timeout: Duration) -> StoreResult<SqliteStore> {
@@ -1429,23 +1452,8 @@ impl Store for SqliteStore {
         credential_id: &str,
         used: PasskeyUse,
     ) -> StoreResult<bool> {
-        let (user_id, credential_id) = (user_id.to_string(), credential_id.to_string());
-        self.run(move |c| {
-            let tx = begin(c)?;
-            let Some(mut p) = load_passkey(&tx, &credential_id)?.filter(|p| p.user_id == user_id)
-            else {
-                return Ok(false);
-            };
-            p.counter = used.counter;
-            p.backup_eligible = used.backup_eligible;
-            p.backup_state = used.backup_state;
-            p.credential = used.credential;
-            p.last_used_at = Some(used.at);
-            save_passkey(&tx, &p)?;
-            tx.commit().map_err(unavailable)?;
-            Ok(true)
-        })
-        .await
+        self.edit_passkey(user_id, credential_id, move |p| p.record_use(used))
+            .await
     }
 
     async fn rename_passkey(
@@ -1454,23 +1462,9 @@ impl Store for SqliteStore {
         credential_id: &str,
         name: &str,
     ) -> StoreResult<bool> {
-        let (user_id, credential_id, name) = (
-            user_id.to_string(),
-            credential_id.to_string(),
-            name.to_string(),
-        );
-        self.run(move |c| {
-            let tx = begin(c)?;
-            let Some(mut p) = load_passkey(&tx, &credential_id)?.filter(|p| p.user_id == user_id)
-            else {
-                return Ok(false);
-            };
-            p.name = name;
-            save_passkey(&tx, &p)?;
-            tx.commit().map_err(unavailable)?;
-            Ok(true)
-        })
-        .await
+        let name = name.to_string();
+        self.edit_passkey(user_id, credential_id, move |p| p.name = name)
+            .await
     }
 
     async fn remove_passkey(
