@@ -98,7 +98,7 @@ path = \"$W/gw/sekisho.sqlite3\""}
 service_name = "おまかせクラウドストレージ"
 [internet]
 listen = "$1"
-public_url = "http://$1"
+public_url = "http://localhost:${1##*:}"
 [upstream]
 address = "$3"
 $store
@@ -179,7 +179,8 @@ done
 # --- sessions: the gateway's through its own admin command and pages; LL::NG's through its portal
 echo "bench: creating $NSESS gateway sessions"
 "$LT" setup --base http://127.0.0.1:8440 --sekisho "$BIN/sekisho" --config "$W/gw/main.toml" \
-  --users 20 --sessions "$NSESS" --two-step-users 40 --out "$W/gw/load" || { echo "bench: gateway setup failed"; exit 1; }
+  --users 20 --sessions "$NSESS" --two-step-users 40 --passkey-users 20 --passkey-origin http://localhost:8440 \
+  --out "$W/gw/load" || { echo "bench: gateway setup failed"; exit 1; }
 "$LT" setup --base http://127.0.0.1:8442 --sekisho "$BIN/sekisho" --config "$W/gwr/main.toml" \
   --users 20 --sessions "$NSESS" --two-step-users 0 --out "$W/gwr/load" || { echo "bench: Redis gateway setup failed"; exit 1; }
 R=(--max-time 10 -s --resolve auth.example.com:9201:127.0.0.1)
@@ -298,6 +299,8 @@ echo "bench: fixed rate $rate req/s"
 # --- logins (P4) against the hash-bound baseline
 value hash_rate "$("$BIN/sekisho" hash-rate --config "$W/gw/main.toml" --seconds 5 | jq .hashes_per_second)"
 "$LT" run --scenario login --base http://127.0.0.1:8440 --users "$W/gw/load/users.txt" --concurrency 8 --seconds "$SECS" --label p4_login --record "$M" > /dev/null
+# Passkey logins (P13): no argon2, so the rate is the store's and the pages'.
+"$LT" run --scenario passkey-login --base http://127.0.0.1:8440 --passkeys "$W/gw/load/passkeys.txt" --concurrency 16 --seconds "$SECS" --label p13_passkey_login --record "$M" > /dev/null
 # Logins through the authenticator step (no budget: a TOTP step serves a
 # user once, so 40 users sign in at most 40 times per 30 s).
 "$LT" run --scenario login --base http://127.0.0.1:8440 --users "$W/gw/load/users-2fa.txt" --concurrency 4 --max-requests 40 --seconds 35 --label login_two_step --record "$M" > /dev/null

@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! sekisho-loadtest setup  --base URL --sekisho BIN --config FILE --users N --sessions M --out DIR
-//! sekisho-loadtest run    --scenario browse|login|mixed|upload|download --base URL [...]
+//! sekisho-loadtest run    --scenario browse|login|passkey-login|mixed|upload|download --base URL [...]
 //! sekisho-loadtest idle   --addr HOST:PORT --connections N --hold-seconds S
 //! sekisho-loadtest report --in measurements.jsonl --out DIR
 //! sekisho-loadtest sink   --addr HOST:PORT
@@ -12,6 +12,7 @@
 
 mod http;
 mod pacing;
+mod passkey;
 mod report;
 mod scenarios;
 mod setup;
@@ -41,6 +42,8 @@ struct Cli {
 enum Scenario {
     Browse,
     Login,
+    /// Sign-ins with a software passkey (users from `--passkeys`).
+    PasskeyLogin,
     Mixed,
     Upload,
     Download,
@@ -69,6 +72,13 @@ enum Command {
         /// the authenticator app; written to users-2fa.txt.
         #[arg(long, default_value_t = 0)]
         two_step_users: usize,
+        /// Users with a software passkey registered through the menu;
+        /// written to passkeys.txt. Needs `--passkey-origin`.
+        #[arg(long, default_value_t = 0)]
+        passkey_users: usize,
+        /// The gateway's public URL (its origin, whose host is the RP ID).
+        #[arg(long)]
+        passkey_origin: Option<String>,
     },
     /// Run a scenario and print (and optionally record) its summary.
     Run {
@@ -90,6 +100,9 @@ enum Command {
         /// with a secret, the login passes the second step with the app.
         #[arg(long)]
         users: Option<PathBuf>,
+        /// The passkeys file from `setup` (passkey-login).
+        #[arg(long)]
+        passkeys: Option<PathBuf>,
         #[arg(long, default_value_t = 50)]
         concurrency: usize,
         /// Requests per second (open loop); without it, closed loop.
@@ -187,9 +200,34 @@ async fn main() -> anyhow::Result<()> {
             cookie_name,
             out,
             two_step_users,
+            passkey_users,
+            passkey_origin,
         } => {
             std::fs::create_dir_all(&out)?;
             let tag = format!("{}", std::process::id());
+            if passkey_users > 0 {
+                let Some(origin) = passkey_origin else {
+                    anyhow::bail!(
+                        "--passkey-users needs --passkey-origin (the gateway's public URL)"
+                    );
+                };
+                let made = setup::enrol_passkey_users(
+                    &sekisho,
+                    &config,
+                    &base,
+                    &cookie_name,
+                    passkey_users,
+                    &tag,
+                    &origin,
+                )
+                .await?;
+                std::fs::write(
+                    out.join("passkeys.txt"),
+                    made.iter()
+                        .map(|p| format!("{}\n", p.to_line()))
+                        .collect::<String>(),
+                )?;
+            }
             if two_step_users > 0 {
                 let lines = setup::enrol_two_step_users(
                     &sekisho,
@@ -240,6 +278,7 @@ async fn main() -> anyhow::Result<()> {
             cookie_name,
             cookies,
             users,
+            passkeys,
             concurrency,
             rate,
             seconds,
@@ -260,6 +299,10 @@ async fn main() -> anyhow::Result<()> {
                 cookie_name,
                 cookies: read_lines(&cookies)?,
                 users,
+                passkeys: read_lines(&passkeys)?
+                    .iter()
+                    .filter_map(|l| passkey::SoftPasskey::parse(l))
+                    .collect(),
             });
             let load = Load {
                 concurrency,
@@ -270,9 +313,15 @@ async fn main() -> anyhow::Result<()> {
             if matches!(scenario, Scenario::Login | Scenario::Mixed) && target.users.is_empty() {
                 anyhow::bail!("--users: the login scenarios need a users file (from `setup`)");
             }
+            if matches!(scenario, Scenario::PasskeyLogin) && target.passkeys.is_empty() {
+                anyhow::bail!("--passkeys: passkey-login needs a passkeys file (from `setup`)");
+            }
             let summaries = match scenario {
                 Scenario::Browse => vec![scenarios::run(&label, Kind::Browse, target, load).await],
                 Scenario::Login => vec![scenarios::run(&label, Kind::Login, target, load).await],
+                Scenario::PasskeyLogin => {
+                    vec![scenarios::run(&label, Kind::PasskeyLogin, target, load).await]
+                }
                 Scenario::Upload => {
                     vec![scenarios::run(&label, Kind::Upload(mib << 20), target, load).await]
                 }

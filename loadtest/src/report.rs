@@ -174,6 +174,18 @@ pub fn build(records: &[Record]) -> Report {
         |r| r >= 0.80,
         format!("{login:.1} logins/s vs {:.1} hashes/s", val("hash_rate")),
     ));
+    let passkey = scen("p13_passkey_login")
+        .map(|s| s.throughput_rps)
+        .unwrap_or(f64::NAN);
+    budgets.push(ratio(
+        "P13",
+        "passkey logins per second, end to end (no argon2)",
+        "≥ 50 × password logins per second",
+        passkey,
+        login,
+        |r| r >= 50.0,
+        format!("{passkey:.1} passkey logins/s vs {login:.1} password logins/s"),
+    ));
     let (idle, mixed) = (scen("p5_browse_idle"), scen("p5_browse_during_login_flood"));
     let (ip99, mp99) = (
         idle.map(|s| s.p99_ms).unwrap_or(f64::NAN),
@@ -556,6 +568,10 @@ mod tests {
                 label: "p4_login".into(),
                 summary: rec.summary("p4_login", Duration::from_millis(20)),
             },
+            Record::Scenario {
+                label: "p13_passkey_login".into(),
+                summary: rec.summary("p13_passkey_login", Duration::from_micros(200)),
+            },
         ];
         let r = build(&records);
         let p1 = r.budgets.iter().find(|b| b.id == "P1").unwrap();
@@ -565,6 +581,13 @@ mod tests {
         assert_eq!(p11.pass, Some(true));
         let p4 = r.budgets.iter().find(|b| b.id == "P4").unwrap();
         assert_eq!(p4.measured, "0.83×");
+        let p13 = r.budgets.iter().find(|b| b.id == "P13").unwrap();
+        assert_eq!(
+            p13.pass,
+            Some(true),
+            "5000 vs 50 logins/s: {}",
+            p13.measured
+        );
         let p2 = r.budgets.iter().find(|b| b.id == "P2").unwrap();
         assert_eq!(p2.measured, "0.80×");
         assert_eq!(p2.pass, Some(true));

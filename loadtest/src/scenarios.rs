@@ -6,6 +6,8 @@
 //! * `login`: the login page, the credentials with its CSRF token, the
 //!   authenticator app's code for users with two-step verification, then
 //!   the page the login leads to.
+//! * `passkey-login`: the login page, a passkey challenge, the software
+//!   passkey's signed answer, then the page the login leads to.
 //! * `mixed`: a login flood beside steady browsing; measured separately.
 //! * `upload` / `download`: large bodies streamed through.
 //! * `idle`: many keep-alive connections opened and held.
@@ -26,6 +28,7 @@ pub struct Target {
     pub cookie_name: String,
     pub cookies: Vec<String>,
     pub users: Vec<crate::two_step::User>,
+    pub passkeys: Vec<crate::passkey::SoftPasskey>,
 }
 
 /// How hard and for how long.
@@ -142,29 +145,106 @@ async fn login_once(client: &HttpClient, t: &Target, n: usize, rec: &mut Recorde
             (None, Some(_), None) => return Err("second_step_without_secret"),
             (None, None, _) => return Err("login_refused"),
         };
-        let cookie = format!("{}={session}", t.cookie_name);
-        let resp = client
-            .request(http::request(
-                "GET",
-                &format!("{}{}", t.base, t.path),
-                t.host.as_deref(),
-                Some(&cookie),
-                http::empty(),
-            ))
-            .await
-            .map_err(|_| "connect_or_io")?;
-        let code = resp.status().as_u16();
-        http::read_body(resp, 0).await.map_err(|_| "body")?;
-        if code != 200 {
-            return Err("after_login_not_200");
-        }
-        Ok(())
+        after_login(client, t, &session).await
     };
-    match tokio::time::timeout(Duration::from_secs(60), result).await {
+    record_login(rec, started, result).await;
+}
+
+/// The page a login leads to, with its new session: 200, or the error.
+async fn after_login(client: &HttpClient, t: &Target, session: &str) -> Result<(), &'static str> {
+    let cookie = format!("{}={session}", t.cookie_name);
+    let resp = client
+        .request(http::request(
+            "GET",
+            &format!("{}{}", t.base, t.path),
+            t.host.as_deref(),
+            Some(&cookie),
+            http::empty(),
+        ))
+        .await
+        .map_err(|_| "connect_or_io")?;
+    let code = resp.status().as_u16();
+    http::read_body(resp, 0).await.map_err(|_| "body")?;
+    if code != 200 {
+        return Err("after_login_not_200");
+    }
+    Ok(())
+}
+
+/// Waits for one login (at most a minute) and records how it ended.
+async fn record_login(
+    rec: &mut Recorder,
+    started: Instant,
+    login: impl std::future::Future<Output = Result<(), &'static str>>,
+) {
+    match tokio::time::timeout(Duration::from_secs(60), login).await {
         Ok(Ok(())) => rec.ok(started.elapsed()),
         Ok(Err(kind)) => rec.error(kind),
         Err(_) => rec.error("timeout"),
     }
+}
+
+/// One passkey sign-in, as the login page's button makes it, and the
+/// first page after it.
+async fn passkey_login_once(client: &HttpClient, t: &Target, n: usize, rec: &mut Recorder) {
+    let passkey = &t.passkeys[n % t.passkeys.len()];
+    let started = Instant::now();
+    let result = async {
+        let pre_name = format!("{}-pre", t.cookie_name);
+        let call = |method: &'static str, path: &str, cookie: Option<&str>, body| {
+            client.request(http::request(
+                method,
+                &format!("{}{path}", t.base),
+                t.host.as_deref(),
+                cookie,
+                body,
+            ))
+        };
+        let resp = call("GET", "/.sekisho/login", None, http::empty())
+            .await
+            .map_err(|_| "connect_or_io")?;
+        let pre = http::set_cookie(&resp, &pre_name).ok_or("no_pre_session")?;
+        let (_, page) = http::read_body(resp, 64 * 1024).await.map_err(|_| "body")?;
+        let csrf = http::hidden(&page, "csrf").ok_or("no_csrf")?;
+        let cookie = format!("{pre_name}={pre}");
+        let resp = call(
+            "POST",
+            "/.sekisho/passkey/login/options",
+            Some(&cookie),
+            http::form(&[("csrf", &csrf)]),
+        )
+        .await
+        .map_err(|_| "connect_or_io")?;
+        if resp.status() != 200 {
+            return Err("no_challenge");
+        }
+        let (_, body) = http::read_body(resp, 64 * 1024).await.map_err(|_| "body")?;
+        let v: serde_json::Value = serde_json::from_slice(&body).map_err(|_| "odd_challenge")?;
+        let (Some(id), Some(challenge)) = (
+            v["challenge"].as_str(),
+            v["options"]["publicKey"]["challenge"].as_str(),
+        ) else {
+            return Err("odd_challenge");
+        };
+        let resp = call(
+            "POST",
+            "/.sekisho/passkey/login",
+            Some(&cookie),
+            http::form(&[
+                ("csrf", &csrf),
+                ("challenge", id),
+                ("credential", &passkey.assertion(challenge)),
+                ("next", &t.path),
+            ]),
+        )
+        .await
+        .map_err(|_| "connect_or_io")?;
+        let session = http::set_cookie(&resp, &t.cookie_name);
+        http::read_body(resp, 0).await.map_err(|_| "body")?;
+        let session = session.ok_or("passkey_refused")?;
+        after_login(client, t, &session).await
+    };
+    record_login(rec, started, result).await;
 }
 
 /// One streamed upload (PUT) of `bytes`.
@@ -216,6 +296,7 @@ async fn download_once(client: &HttpClient, t: &Target, expect: u64, n: usize, r
 pub enum Kind {
     Browse,
     Login,
+    PasskeyLogin,
     Upload(u64),
     Download(u64),
 }
@@ -248,6 +329,7 @@ async fn one(
     match kind {
         Kind::Browse => browse_once(client, t, n, rec, started).await,
         Kind::Login => login_once(client, t, n, rec).await,
+        Kind::PasskeyLogin => passkey_login_once(client, t, n, rec).await,
         Kind::Upload(bytes) => upload_once(client, t, bytes, n, rec).await,
         Kind::Download(bytes) => download_once(client, t, bytes, n, rec).await,
     }

@@ -100,6 +100,21 @@ async fn register(
     Ok(())
 }
 
+/// A user of a tenant of their own, registered through the invitation:
+/// the tenant's holder, with the load test's password.
+async fn registered_holder(
+    sekisho: &Path,
+    config: &Path,
+    client: &HttpClient,
+    base: &str,
+    cookie_name: &str,
+    email: &str,
+    two_step: bool,
+) -> anyhow::Result<()> {
+    let link = create_tenant(sekisho, config, email, two_step)?;
+    register(client, base, &link, cookie_name).await
+}
+
 /// Creates `n` users whose tenants ask for two-step verification and sets
 /// up the authenticator app for each through the pages; returns lines of
 /// "email password secret step".
@@ -115,8 +130,7 @@ pub async fn enrol_two_step_users(
     let mut lines = Vec::new();
     for i in 0..n {
         let email = format!("load2fa{i}-{tag}@loadtest.example.jp");
-        let link = create_tenant(sekisho, config, &email, true)?;
-        register(&client, base, &link, cookie_name).await?;
+        registered_holder(sekisho, config, &client, base, cookie_name, &email, true).await?;
         let answer = post_login(&client, base, &email, cookie_name).await?;
         let (pre, pending) = match answer.pending {
             Some(p) => (answer.pre, p),
@@ -127,6 +141,98 @@ pub async fn enrol_two_step_users(
         lines.push(format!("{email} {PASSWORD} {secret} {step}"));
     }
     Ok(lines)
+}
+
+/// Creates `n` users on tenants without two-step verification, and
+/// registers a software passkey for each through the account menu, right
+/// after a password login (the fresh sign-in registration asks for), for
+/// the site at `origin`. Returns the passkeys.
+pub async fn enrol_passkey_users(
+    sekisho: &Path,
+    config: &Path,
+    base: &str,
+    cookie_name: &str,
+    n: usize,
+    tag: &str,
+    origin: &str,
+) -> anyhow::Result<Vec<crate::passkey::SoftPasskey>> {
+    let client = http::client(4);
+    let mut made = Vec::new();
+    for i in 0..n {
+        let email = format!("loadpk{i}-{tag}@loadtest.example.jp");
+        registered_holder(sekisho, config, &client, base, cookie_name, &email, false).await?;
+        let session = login(&client, base, &email, cookie_name).await?;
+        let cookie = format!("{cookie_name}={session}");
+        let call = |method: &'static str, path: &'static str, body| {
+            client.request(http::request(
+                method,
+                &format!("{base}{path}"),
+                None,
+                Some(&cookie),
+                body,
+            ))
+        };
+        let resp = call("GET", "/.sekisho/menu/passkeys", http::empty()).await?;
+        anyhow::ensure!(
+            resp.status() == 200,
+            "{email}: the passkey menu answered {} (are passkeys on? the public URL needs a host name)",
+            resp.status()
+        );
+        let (_, page) = http::read_body(resp, 256 * 1024).await?;
+        let csrf = http::hidden(&page, "csrf")
+            .ok_or_else(|| anyhow::anyhow!("no csrf on the passkey menu"))?;
+        let resp = call(
+            "POST",
+            "/.sekisho/menu/passkeys/options",
+            http::form(&[("csrf", &csrf)]),
+        )
+        .await?;
+        anyhow::ensure!(
+            resp.status() == 200,
+            "{email}: options answered {}",
+            resp.status()
+        );
+        let (_, body) = http::read_body(resp, 64 * 1024).await?;
+        let v: serde_json::Value = serde_json::from_slice(&body)?;
+        let pk = &v["options"]["publicKey"];
+        let (Some(id), Some(challenge), Some(rp_id), Some(handle)) = (
+            v["challenge"].as_str(),
+            pk["challenge"].as_str(),
+            pk["rp"]["id"].as_str(),
+            pk["user"]["id"].as_str(),
+        ) else {
+            anyhow::bail!("{email}: odd registration options {v}");
+        };
+        let passkey = crate::passkey::SoftPasskey::new(&email, rp_id, origin, handle);
+        let resp = call(
+            "POST",
+            "/.sekisho/menu/passkeys/add",
+            http::form(&[
+                ("csrf", &csrf),
+                ("challenge", id),
+                ("credential", &passkey.attestation(challenge)),
+                ("name", "loadtest"),
+            ]),
+        )
+        .await?;
+        let added = resp
+            .headers()
+            .get("location")
+            .and_then(|l| l.to_str().ok())
+            .is_some_and(|l| l.contains("done=added"));
+        let status = resp.status();
+        let (_, page) = http::read_body(resp, 256 * 1024).await?;
+        anyhow::ensure!(
+            added,
+            "{email}: registration answered {status}: {}",
+            String::from_utf8_lossy(&page)
+                .lines()
+                .find(|l| l.contains("class=\"error\""))
+                .unwrap_or("")
+        );
+        made.push(passkey);
+    }
+    Ok(made)
 }
 
 /// What the login form answered.
@@ -207,8 +313,7 @@ pub async fn prepare(
     let mut made = Vec::new();
     for i in 0..users {
         let email = format!("load{i}-{tag}@loadtest.example.jp");
-        let link = create_tenant(sekisho, config, &email, false)?;
-        register(&client, base, &link, cookie_name).await?;
+        registered_holder(sekisho, config, &client, base, cookie_name, &email, false).await?;
         made.push((email, PASSWORD.to_string()));
     }
     let next = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));

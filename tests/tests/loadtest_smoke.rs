@@ -293,3 +293,82 @@ async fn login_scenario_passes_the_authenticator_step() {
     let route = env.upstream.last();
     assert!(route.one("x-auth-email").starts_with("load2fa"));
 }
+
+/// The passkey scenario (P13): software passkeys registered through the
+/// menu by `setup`, then signing in with them at rate, with no errors; the
+/// gateway counts every one as a passkey login.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn passkey_login_scenario_signs_in_with_software_passkeys() {
+    let env = Env::start_with(|o| o.public_host("localhost")).await;
+    let tool =
+        tokio::task::spawn_blocking(|| workspace_binary("sekisho-loadtest", "sekisho-loadtest"))
+            .await
+            .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap().to_string();
+    let sekisho = binary();
+    let config = env.gw.config_path.to_str().unwrap().to_string();
+    let origin = env.gw.base.clone();
+    assert!(origin.starts_with("http://localhost:"), "{origin}");
+    // The load goes to the listener's address; the origin is the site's.
+    let base = format!("http://{}", env.gw.addr);
+    let (t, o, b, orig) = (tool.clone(), out.clone(), base.clone(), origin.clone());
+    let setup = tokio::task::spawn_blocking(move || {
+        Command::new(&t)
+            .args(["setup", "--base", &b, "--sekisho"])
+            .arg(&sekisho)
+            .args(["--config", &config, "--users", "1", "--sessions", "1"])
+            .args(["--passkey-users", "3", "--passkey-origin", &orig])
+            .args(["--out", &o])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        setup.status.success(),
+        "{}",
+        String::from_utf8_lossy(&setup.stderr)
+    );
+    let passkeys = std::fs::read_to_string(format!("{out}/passkeys.txt")).unwrap();
+    assert_eq!(passkeys.lines().count(), 3);
+    let file = format!("{out}/passkeys.txt");
+    let summaries = tokio::task::spawn_blocking(move || {
+        run(
+            &tool,
+            &[
+                "run",
+                "--scenario",
+                "passkey-login",
+                "--base",
+                &base,
+                "--path",
+                "/files/x",
+                "--passkeys",
+                &file,
+                "--concurrency",
+                "4",
+                "--seconds",
+                "2",
+                "--label",
+                "passkey_login",
+            ],
+        )
+    })
+    .await
+    .unwrap();
+    assert_clean(&summaries[0]);
+    let signed_in = summaries[0]["requests"].as_u64().unwrap();
+    let metrics = env.gw.metrics().await;
+    let line = metrics
+        .lines()
+        .find(|l| {
+            l.starts_with(
+                "sekisho_passkey_attempts_total{ceremony=\"login\",outcome=\"succeeded\"}",
+            )
+        })
+        .unwrap_or_else(|| panic!("{metrics}"));
+    let counted: u64 = line.rsplit(' ').next().unwrap().parse().unwrap();
+    assert!(counted >= signed_in, "{counted} < {signed_in}");
+    assert_eq!(env.upstream.last().one("x-auth-route"), "internet");
+}
