@@ -114,6 +114,7 @@ impl Admin {
             lines: Vec::new(),
             line_consents: Vec::new(),
             ad: None,
+            passkeys_required: false,
         };
         let holder = User {
             id: crate::crypto::random_id(),
@@ -226,6 +227,32 @@ impl Admin {
                 "on (admin command)"
             } else {
                 "off (admin command)"
+            },
+        );
+        Ok(tenant)
+    }
+
+    /// Requires passkeys of a tenant's password users, or stops requiring
+    /// them.
+    pub async fn set_passkeys_required(
+        &self,
+        tenant_id: &str,
+        required: bool,
+    ) -> anyhow::Result<Tenant> {
+        let tenant = tenant_changed(
+            self.store.set_passkeys_required(tenant_id, required).await,
+            tenant_id,
+        )?;
+        crate::audit::event(
+            crate::audit::Event::PasskeyPolicyChanged,
+            &crate::audit::Who {
+                tenant_id: Some(&tenant.id),
+                ..Default::default()
+            },
+            if required {
+                "required (admin command)"
+            } else {
+                "optional (admin command)"
             },
         );
         Ok(tenant)

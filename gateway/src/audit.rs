@@ -133,6 +133,7 @@ events! {
     TenantCreated = "tenant_created", Settings;
     PlanChanged = "plan_changed", Settings;
     TwoStepSettingChanged = "two_step_setting_changed", Settings;
+    PasskeyPolicyChanged = "passkey_policy_changed", Settings;
     AccessRouteChanged = "access_route_changed", Settings;
     LineSettingsChanged = "line_settings_changed", Settings;
     LineConsentGiven = "line_consent_given", Settings;

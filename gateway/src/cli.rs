@@ -102,6 +102,13 @@ impl Switch {
     }
 }
 
+/// パスキー設定's two values.
+#[derive(Clone, Copy, ValueEnum)]
+enum Requirement {
+    Required,
+    Optional,
+}
+
 #[derive(Subcommand)]
 enum AdminCommand {
     /// Create a tenant and its contract holder, and mail the holder's
@@ -125,6 +132,14 @@ enum AdminCommand {
         tenant: String,
         #[arg(value_enum)]
         setting: Switch,
+    },
+    /// Require passkeys of a tenant's password users, or stop requiring
+    /// them (as the contract holder's パスキー設定 does).
+    SetPasskeyRequirement {
+        #[arg(value_name = "TENANT_ID")]
+        tenant: String,
+        #[arg(value_enum)]
+        setting: Requirement,
     },
     /// Unlock a locked account (its unblock link stops working).
     Unlock {
@@ -398,6 +413,16 @@ async fn run_admin(admin: &Admin, command: AdminCommand) -> anyhow::Result<()> {
             let word = if t.two_step_enabled { "on" } else { "off" };
             println!("tenant {}: two-step verification {word}", t.id);
         }
+        AdminCommand::SetPasskeyRequirement { tenant, setting } => {
+            let required = matches!(setting, Requirement::Required);
+            let t = admin.set_passkeys_required(&tenant, required).await?;
+            let word = if t.passkeys_required {
+                "required"
+            } else {
+                "optional"
+            };
+            println!("tenant {}: passkeys {word}", t.id);
+        }
         AdminCommand::SetPlan { tenant, plan } => {
             let plan = match plan {
                 PlanArg::Basic => Plan::Basic,
@@ -447,15 +472,20 @@ async fn run_admin(admin: &Admin, command: AdminCommand) -> anyhow::Result<()> {
         }
         AdminCommand::Tenants => {
             println!(
-                "{:<34} {:<6} {:<9} {:<18} USERS",
-                "TENANT", "PLAN", "TWO-STEP", "ACCESS ROUTE"
+                "{:<34} {:<6} {:<9} {:<9} {:<18} USERS",
+                "TENANT", "PLAN", "TWO-STEP", "PASSKEYS", "ACCESS ROUTE"
             );
             for (t, users) in admin.tenants().await? {
                 println!(
-                    "{:<34} {:<6} {:<9} {:<18} {}",
+                    "{:<34} {:<6} {:<9} {:<9} {:<18} {}",
                     t.id,
                     t.plan.as_str(),
                     if t.two_step_enabled { "on" } else { "off" },
+                    if t.passkeys_required {
+                        "required"
+                    } else {
+                        "optional"
+                    },
                     t.access_route.as_str(),
                     users
                 );

@@ -302,7 +302,7 @@ pub fn page_of(path: &str) -> &'static str {
         ("unlock", _) => "unlock",
         ("email", _) | ("menu", "email") => "email_change",
         ("method", _) | ("menu", "method") => "method_change",
-        ("2fa", "passkey") | ("passkey", _) | ("menu", "passkeys") => "passkey",
+        ("2fa", "passkey") | ("passkey", _) | ("menu", "passkeys" | "passkey-policy") => "passkey",
         ("2fa", _) => "two_step",
         ("menu", "two-step") => "two_step_setting",
         ("federation", _) | ("ad", _) | ("menu", "ad") => "federation",

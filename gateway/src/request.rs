@@ -289,6 +289,7 @@ pub fn tenant_standing(tenant: &crate::store::Tenant) -> TenantStanding<'_> {
         lines: &tenant.lines,
         line_consents: &tenant.line_consents,
         two_step_enabled: tenant.two_step_enabled,
+        passkeys_required: tenant.passkeys_required,
     }
 }
 

@@ -64,6 +64,7 @@ pub fn event_label(lang: &str, event: &str) -> String {
         "tenant_created" => ("契約を作成", "Tenant created"),
         "plan_changed" => ("プラン変更", "Plan changed"),
         "two_step_setting_changed" => ("2段階認証設定を変更", "Two-step setting changed"),
+        "passkey_policy_changed" => ("パスキー設定を変更", "Passkey setting changed"),
         "access_route_changed" => ("アクセス経路設定を変更", "Access route changed"),
         "line_settings_changed" => ("回線認証の設定を変更", "Line settings changed"),
         "line_consent_given" => ("回線の利用に同意", "Line consent given"),

@@ -372,6 +372,8 @@ pub struct TwoStepPage<'a> {
     pub links: Vec<(&'a str, &'a str)>,
     /// The user has passkeys: the passkey button comes first.
     pub passkey_step: bool,
+    /// The tenant requires a passkey and the user has none: register one.
+    pub passkey_enrol: bool,
 }
 
 /// One of the user's passkeys in the account menu.

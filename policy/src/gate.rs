@@ -62,6 +62,9 @@ pub struct TenantStanding<'a> {
     pub line_consents: &'a [String],
     /// 2段階認証 as the holder set it (forced off under line-only here).
     pub two_step_enabled: bool,
+    /// パスキー設定: the holder requires passkeys of password users (false
+    /// where this gateway offers no passkeys on the route).
+    pub passkeys_required: bool,
 }
 
 /// Where the caller stands: a live session, or at a login the user the
@@ -97,6 +100,12 @@ pub enum Verdict {
     /// A password login that must pass the second step first (unless the
     /// browser is remembered, which the caller checks in the store).
     SecondStep,
+    /// A password login under the tenant's passkey requirement: a passkey
+    /// is the second step, or, for a user with none yet, is registered
+    /// before the session starts (see [`crate::passkey::required_step`]).
+    /// `second_step` says whether the tenant's own second step is owed
+    /// first (unless the browser is remembered, as for `SecondStep`).
+    PasskeyRequired { second_step: bool },
 }
 
 /// Whether a session made on `session_route` counts on `listener`'s: a
@@ -154,19 +163,30 @@ pub fn gate(arrival: &Arrival<'_>, standing: Option<&Standing<'_>>, now: UnixTim
             Verdict::Forbidden
         }
         Place::Console if !can_administer(s.role) => Verdict::Forbidden,
-        Place::Login { passkey, .. }
-            if crate::passkey::second_step_after(
+        Place::Login { passkey, .. } => {
+            let line_only = tenant.access_route == AccessRoute::LineOnly;
+            let second_step = crate::passkey::second_step_after(
                 passkey,
                 two_step::required(
                     s.method,
                     arrival.route,
                     tenant.two_step_enabled,
-                    tenant.access_route == AccessRoute::LineOnly,
+                    line_only,
                     false,
                 ),
-            ) =>
-        {
-            Verdict::SecondStep
+            );
+            let required = !passkey
+                && crate::passkey::requirement_applies(
+                    s.method,
+                    arrival.route,
+                    tenant.passkeys_required,
+                    line_only,
+                );
+            match (required, second_step) {
+                (true, second_step) => Verdict::PasskeyRequired { second_step },
+                (false, true) => Verdict::SecondStep,
+                (false, false) => Verdict::Pass,
+            }
         }
         _ => Verdict::Pass,
     }
@@ -225,6 +245,7 @@ mod tests {
         consented: bool,
         registered: bool,
         two_step: bool,
+        passkeys_required: bool,
     }
 
     fn user() -> Session {
@@ -239,6 +260,7 @@ mod tests {
             consented: false,
             registered: true,
             two_step: true,
+            passkeys_required: false,
         }
     }
 
@@ -281,6 +303,7 @@ mod tests {
                     lines: if s.registered { &all } else { &none },
                     line_consents: if s.consented { &consented } else { &none },
                     two_step_enabled: s.two_step,
+                    passkeys_required: s.passkeys_required,
                 },
             });
             gate(
@@ -566,6 +589,7 @@ mod tests {
             MenuItem::AccessRoute,
             MenuItem::TwoStep,
             MenuItem::ActiveDirectory,
+            MenuItem::PasskeyPolicy,
         ] {
             assert_eq!(basic_user(item), Verdict::Forbidden, "{item:?}");
             let holder = on(Place::Menu(Some(item)))
@@ -693,6 +717,90 @@ mod tests {
         );
         assert_eq!(
             on(PASSKEY_LOGIN).closed(Some(EAST)).verdict(),
+            Verdict::Pass
+        );
+    }
+
+    const PASSWORD_LOGIN: Place = Place::Login {
+        account_menu: false,
+        passkey: false,
+    };
+
+    #[test]
+    fn s53_the_tenants_requirement_asks_a_password_login_for_a_passkey() {
+        let required = |s: &mut Session| s.passkeys_required = true;
+        // With two-step on, the tenant's second step is owed before an
+        // enrolment; with it off, the passkey is asked for all the same.
+        assert_eq!(
+            on(PASSWORD_LOGIN).session(required).verdict(),
+            Verdict::PasskeyRequired { second_step: true }
+        );
+        assert_eq!(
+            on(PASSWORD_LOGIN)
+                .session(|s| {
+                    s.passkeys_required = true;
+                    s.two_step = false;
+                })
+                .verdict(),
+            Verdict::PasskeyRequired { second_step: false }
+        );
+        // The account menu's own login too.
+        assert_eq!(
+            on(Place::Login {
+                account_menu: true,
+                passkey: false
+            })
+            .session(required)
+            .verdict(),
+            Verdict::PasskeyRequired { second_step: true }
+        );
+        // A passkey login has met it.
+        assert_eq!(on(PASSKEY_LOGIN).session(required).verdict(), Verdict::Pass);
+    }
+
+    #[test]
+    fn s53_the_requirement_leaves_federation_the_closed_route_and_refusals_alone() {
+        let required = |s: &mut Session| s.passkeys_required = true;
+        assert_eq!(
+            on(PASSWORD_LOGIN)
+                .session(|s| {
+                    s.passkeys_required = true;
+                    s.method = LoginMethod::Google;
+                })
+                .verdict(),
+            Verdict::Pass
+        );
+        // The closed route's line is the factor there.
+        assert_eq!(
+            on(PASSWORD_LOGIN)
+                .closed(Some(EAST))
+                .session(required)
+                .verdict(),
+            Verdict::Pass
+        );
+        // The trial's end and the route are decided first.
+        assert_eq!(
+            on(PASSWORD_LOGIN)
+                .session(|s| {
+                    s.passkeys_required = true;
+                    s.plan = Plan::Trial;
+                    s.started_days_ago = 31;
+                })
+                .verdict(),
+            Verdict::PlanEnded(PlanState::TrialEnded)
+        );
+        assert_eq!(
+            on(PASSWORD_LOGIN)
+                .session(|s| {
+                    s.passkeys_required = true;
+                    s.access_route = AccessRoute::LineOnly;
+                })
+                .verdict(),
+            Verdict::Route(Access::LineOnly)
+        );
+        // The proxied path never asks.
+        assert_eq!(
+            on(Place::Upstream).session(required).verdict(),
             Verdict::Pass
         );
     }

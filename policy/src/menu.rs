@@ -22,10 +22,12 @@ pub enum MenuItem {
     ActiveDirectory,
     /// パスキー: the user's own passkeys (password users).
     Passkeys,
+    /// パスキー設定: the holder's requirement of passkeys for the tenant.
+    PasskeyPolicy,
 }
 
 impl MenuItem {
-    pub const ALL: [MenuItem; 7] = [
+    pub const ALL: [MenuItem; 8] = [
         MenuItem::LoginMethod,
         MenuItem::EmailChange,
         MenuItem::PasswordChange,
@@ -33,6 +35,7 @@ impl MenuItem {
         MenuItem::TwoStep,
         MenuItem::ActiveDirectory,
         MenuItem::Passkeys,
+        MenuItem::PasskeyPolicy,
     ];
 }
 
@@ -42,14 +45,17 @@ impl MenuItem {
 /// |---|---|---|---|---|
 /// | login method, email change | ✓ | – | – | – |
 /// | password change, passkeys (password users) | ✓ | ✓ | ✓ | ✓ |
-/// | access route, two-step, Active Directory | ✓ | – | ✓ | – |
+/// | access route, two-step, Active Directory, passkey setting | ✓ | – | ✓ | – |
 pub fn allowed(item: MenuItem, role: Role, plan: Plan, method: LoginMethod) -> bool {
     let holder = role == Role::ContractHolder;
     match item {
         MenuItem::LoginMethod | MenuItem::EmailChange => holder && plan == Plan::Basic,
         MenuItem::PasswordChange => method == LoginMethod::Password,
         MenuItem::Passkeys => crate::passkey::may_hold_passkeys(method),
-        MenuItem::AccessRoute | MenuItem::TwoStep | MenuItem::ActiveDirectory => holder,
+        MenuItem::AccessRoute
+        | MenuItem::TwoStep
+        | MenuItem::ActiveDirectory
+        | MenuItem::PasskeyPolicy => holder,
     }
 }
 
@@ -116,7 +122,7 @@ mod tests {
             (LoginMethod | EmailChange, Basic) => holder,
             (LoginMethod | EmailChange, Trial) => false,
             (PasswordChange | Passkeys, _) => method == Password,
-            (AccessRoute | TwoStep | ActiveDirectory, _) => holder,
+            (AccessRoute | TwoStep | ActiveDirectory | PasskeyPolicy, _) => holder,
         }
     }
 
@@ -137,7 +143,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(cells, 7 * 3 * 2 * 6);
+        assert_eq!(cells, 8 * 3 * 2 * 6);
     }
 
     #[test]

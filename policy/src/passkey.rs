@@ -34,6 +34,46 @@ pub fn second_step_after(passkey: bool, password_needs_it: bool) -> bool {
     !passkey && password_needs_it
 }
 
+/// Whether the tenant's requirement (パスキー設定: 必須) applies to a
+/// login: password users on the internet route, where the second step
+/// would apply. A line-only tenant's line is its factor (as two-step is
+/// forced off there), and a federated user's sign-in is their provider's.
+/// `tenant_requires` is already false where this gateway offers no
+/// passkeys on the route (the gateway says so at start).
+pub fn requirement_applies(
+    method: LoginMethod,
+    route: Route,
+    tenant_requires: bool,
+    line_only: bool,
+) -> bool {
+    tenant_requires && may_hold_passkeys(method) && route == Route::Internet && !line_only
+}
+
+/// What a password login owes under the tenant's requirement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequiredStep {
+    /// The user has passkeys: one of them is the second step, and no
+    /// remembered browser skips it (the recovery code still works).
+    UsePasskey,
+    /// No passkey yet, and the tenant's second step is owed: it comes
+    /// first, then the user registers a passkey before the session starts.
+    SecondStepThenEnrol,
+    /// No passkey yet and no second step owed (two-step off, or a
+    /// remembered browser): the user registers one before the session.
+    Enrol,
+}
+
+/// The step a login under the requirement takes. Enrolment follows
+/// whatever the login already asks, so registering a passkey never needs
+/// less than signing in did.
+pub fn required_step(has_passkeys: bool, second_step_owed: bool) -> RequiredStep {
+    match (has_passkeys, second_step_owed) {
+        (true, _) => RequiredStep::UsePasskey,
+        (false, true) => RequiredStep::SecondStepThenEnrol,
+        (false, false) => RequiredStep::Enrol,
+    }
+}
+
 /// Why a passkey name was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NameProblem {
@@ -128,6 +168,30 @@ mod tests {
             Err(NameProblem::TooLong)
         );
         assert_eq!(normalize_name("", &"b".repeat(60)).unwrap().len(), 40);
+    }
+
+    #[test]
+    fn the_tenants_requirement_applies_to_password_users_on_the_internet() {
+        let on = |m, r, req, lo| requirement_applies(m, r, req, lo);
+        assert!(on(LoginMethod::Password, Route::Internet, true, false));
+        assert!(!on(LoginMethod::Password, Route::Internet, false, false));
+        // The closed route's line, and a line-only tenant's, is the factor.
+        assert!(!on(LoginMethod::Password, Route::Closed, true, false));
+        assert!(!on(LoginMethod::Password, Route::Internet, true, true));
+        // A federated user's sign-in is their provider's.
+        assert!(!on(LoginMethod::Google, Route::Internet, true, false));
+        assert!(!on(LoginMethod::Ad, Route::Internet, true, false));
+    }
+
+    #[test]
+    fn under_the_requirement_a_passkey_is_used_or_enrolled_after_the_second_step() {
+        assert_eq!(required_step(true, true), RequiredStep::UsePasskey);
+        assert_eq!(required_step(true, false), RequiredStep::UsePasskey);
+        assert_eq!(
+            required_step(false, true),
+            RequiredStep::SecondStepThenEnrol
+        );
+        assert_eq!(required_step(false, false), RequiredStep::Enrol);
     }
 
     #[test]

@@ -175,6 +175,51 @@ async fn the_second_steps_pages_fit_a_phone_and_pass_axe() {
     assert!(found.is_empty(), "{}", found.join("\n"));
 }
 
+/// The passkey pages, on a gateway whose public URL is `localhost` (where
+/// passkeys are on): the menu's list, the holder's パスキー設定, and the
+/// registration a tenant's requirement asks for at login.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_passkey_pages_fit_a_phone_and_pass_axe() {
+    let axe = axe();
+    let env = Env::start_with(|o| o.public_host("localhost")).await;
+    let base = env.gw.base.clone();
+    let email = "passkeys@example.jp";
+    let link = env.invite_holder(email);
+    assert_eq!(
+        env.client().register(&link, GOOD_PASSWORD).await.status,
+        200
+    );
+    let driver = Driver::start();
+    let dir = tempfile::tempdir().unwrap();
+    let b = browser(&driver, &dir.path().join("profile")).await;
+    log_in(&b, &base, email).await;
+    let mut found = Vec::new();
+    for page in ["/.sekisho/menu/passkeys", "/.sekisho/menu/passkey-policy"] {
+        audit(&b, &axe, &format!("{base}{page}"), &mut found).await;
+    }
+    let out = env.gw.admin(&["tenants"]);
+    let tenants = String::from_utf8_lossy(&out.stdout).to_string();
+    let tenant = tenants
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap();
+    assert!(env
+        .gw
+        .admin(&["set-passkey-requirement", tenant, "required"])
+        .status
+        .success());
+    b.goto(&format!("{base}/.sekisho/logout")).await.unwrap();
+    click(&b, "form button[type=submit]").await;
+    log_in(&b, &base, email).await;
+    wait_for(&b, "form[data-passkey=register]:not([hidden])").await;
+    audit(&b, &axe, &format!("{base}/.sekisho/2fa"), &mut found).await;
+    b.close().await.unwrap();
+    assert!(found.is_empty(), "{}", found.join("\n"));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_login_works_without_javascript_and_the_toggle_needs_it() {
     let env = Env::start().await;

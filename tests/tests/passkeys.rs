@@ -52,10 +52,14 @@ async fn press_passkey_button(b: &Browser, form: &str) {
     wait_for(b, &css).await.click().await.unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn s53_a_passkey_registers_signs_in_serves_as_second_step_and_is_removed() {
-    let dir = tempfile::tempdir().unwrap();
-    let (cert, key) = sekisho_tests::test_certificate(dir.path());
+/// The browser stories' site: the gateway over TLS on `localhost` with
+/// two-step on and its audit file, `email` registered as a tenant's
+/// holder, and Chromium with a virtual authenticator (its id returned).
+async fn a_site_and_a_browser(
+    dir: &std::path::Path,
+    email: &str,
+) -> (Env, Driver, Browser, String) {
+    let (cert, key) = sekisho_tests::test_certificate(dir);
     let env = Env::start_with(|o: GatewayOptions| {
         let mut o = GatewayOptions {
             tls: Some((cert, key)),
@@ -65,37 +69,47 @@ async fn s53_a_passkey_registers_signs_in_serves_as_second_step_and_is_removed()
         o
     })
     .await;
-    let base = env.gw.base.clone();
-    assert!(base.starts_with("https://localhost:"), "{base}");
-    let email = "passkey@example.jp";
     let link = env.invite_holder(email);
-    let mut http = env.client();
-    assert_eq!(http.register(&link, GOOD_PASSWORD).await.status, 200);
-
+    assert_eq!(
+        env.client().register(&link, GOOD_PASSWORD).await.status,
+        200
+    );
     let driver = Driver::start();
-    let b = browser(&driver, &dir.path().join("profile")).await;
+    let b = browser(&driver, &dir.join("profile")).await;
     let authenticator = add_virtual_authenticator(&b).await;
+    (env, driver, b, authenticator)
+}
 
-    // First login: password and the authenticator app (no passkey yet).
-    log_in(&b, &base, email).await;
-    let secret = wait_for(&b, "#totp-secret").await.text().await.unwrap();
+/// The first login on a tenant with two-step on: password, then the
+/// authenticator app set up (no passkey yet). Returns the app's key.
+async fn first_login_with_the_app(b: &Browser, env: &Env, email: &str) -> String {
+    log_in(b, &env.gw.base, email).await;
+    let secret = wait_for(b, "#totp-secret").await.text().await.unwrap();
     assert!(
         b.find(Locator::Css("form[data-passkey=step]"))
             .await
             .is_err(),
         "no passkey to offer yet"
     );
-    type_into(
-        &b,
-        "#code",
-        &totp_code(&secret.replace(' ', ""), env.gw.now()),
-    )
-    .await;
-    click(&b, "form[action='/.sekisho/2fa/app'] button[type=submit]").await;
-    wait_for(&b, "#recovery-code").await;
-    click(&b, "input[name=saved]").await;
-    click(&b, "form[action='/.sekisho/2fa/saved'] button[type=submit]").await;
-    wait_text(&b, "2段階認証完了").await;
+    let secret = secret.replace(' ', "");
+    type_into(b, "#code", &totp_code(&secret, env.gw.now())).await;
+    click(b, "form[action='/.sekisho/2fa/app'] button[type=submit]").await;
+    wait_for(b, "#recovery-code").await;
+    click(b, "input[name=saved]").await;
+    click(b, "form[action='/.sekisho/2fa/saved'] button[type=submit]").await;
+    wait_text(b, "2段階認証完了").await;
+    secret
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s53_a_passkey_registers_signs_in_serves_as_second_step_and_is_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let email = "passkey@example.jp";
+    let (env, _driver, b, authenticator) = a_site_and_a_browser(dir.path(), email).await;
+    let base = env.gw.base.clone();
+    assert!(base.starts_with("https://localhost:"), "{base}");
+
+    first_login_with_the_app(&b, &env, email).await;
 
     // The menu offers パスキー; registering one right after signing in.
     b.goto(&format!("{base}/.sekisho/menu")).await.unwrap();
@@ -235,6 +249,115 @@ async fn s53_a_passkey_registers_signs_in_serves_as_second_step_and_is_removed()
     b.close().await.unwrap();
 }
 
+/// The holder's パスキー設定, in a browser: required through the
+/// confirmation page; a user without a passkey passes the tenant's second
+/// step and registers one before the session starts; the next password
+/// login is asked for the passkey only, and the app's code no longer
+/// passes it; a passkey login passes as ever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s53_a_tenant_requiring_passkeys_enrols_its_users_then_asks_for_a_passkey() {
+    let dir = tempfile::tempdir().unwrap();
+    let email = "required@example.jp";
+    let (mut env, _driver, b, authenticator) = a_site_and_a_browser(dir.path(), email).await;
+    let base = env.gw.base.clone();
+    let secret = first_login_with_the_app(&b, &env, email).await;
+
+    // The holder requires passkeys: the menu's setting, then the
+    // confirmation, whose box must be ticked.
+    b.goto(&format!("{base}/.sekisho/menu")).await.unwrap();
+    wait_for(&b, "a[href='/.sekisho/menu/passkey-policy']")
+        .await
+        .click()
+        .await
+        .unwrap();
+    let page = wait_text(&b, "パスキー設定").await;
+    assert!(page.contains("任意"), "optional at first: {page}");
+    click(&b, "input[name=enabled][value=on]").await;
+    click(
+        &b,
+        "form[action='/.sekisho/menu/passkey-policy'] button[type=submit]",
+    )
+    .await;
+    wait_text(&b, "設定確認").await;
+    click(
+        &b,
+        "form[action='/.sekisho/menu/passkey-policy/confirm'] button[type=submit]",
+    )
+    .await;
+    wait_text(&b, "チェックしてください").await;
+    click(&b, "input[name=understood]").await;
+    click(
+        &b,
+        "form[action='/.sekisho/menu/passkey-policy/confirm'] button[type=submit]",
+    )
+    .await;
+    wait_text(&b, "パスキー設定を変更しました").await;
+
+    // The next password login: the app's code first (the tenant's second
+    // step), then a passkey to register before any session.
+    log_out(&b, &base).await;
+    log_in(&b, &base, email).await;
+    wait_for(&b, "#code").await;
+    let step = totp_code(&secret, env.gw.now() + 30);
+    env.gw.advance_clock(30);
+    type_into(&b, "#code", &step).await;
+    click(&b, "form[action='/.sekisho/2fa/app'] button[type=submit]").await;
+    let page = wait_text(&b, "パスキーの登録").await;
+    assert!(page.contains("ログインを完了するには"), "{page}");
+    assert_eq!(path(&b).await, "/.sekisho/2fa");
+    let cookies = b.get_all_cookies().await.unwrap();
+    assert!(
+        !cookies.iter().any(|c| c.name() == "__Host-sekisho"),
+        "no session before the passkey: {cookies:?}"
+    );
+    type_into(&b, "#passkey-name", "必須の端末").await;
+    press_passkey_button(&b, "register").await;
+    wait_text(&b, "パスキー登録完了").await;
+    env.smtp.wait_for(email, "パスキーの登録変更のお知らせ");
+    click(&b, "p.ways a.button").await;
+    wait_text(&b, "upstream ok").await;
+
+    // A password login now asks for the passkey only: no code form, and a
+    // code posted all the same does not pass.
+    let key = take_key(&b, &authenticator).await;
+    log_out(&b, &base).await;
+    log_in(&b, &base, email).await;
+    let page = wait_text(&b, "パスキーでの本人確認が必須です").await;
+    assert!(!page.contains("name=\"code\""), "{page}");
+    assert!(
+        page.contains("/.sekisho/2fa/recovery"),
+        "the recovery code stays"
+    );
+    let code = totp_code(&secret, env.gw.now() + 60);
+    env.gw.advance_clock(60);
+    b.execute(
+        "var f = document.createElement('form'); f.method = 'post'; \
+         f.action = '/.sekisho/2fa/app'; \
+         [['csrf', document.querySelector('input[name=csrf]').value], ['code', arguments[0]]] \
+           .forEach(function (p) { var i = document.createElement('input'); \
+             i.name = p[0]; i.value = p[1]; f.appendChild(i); }); \
+         document.body.appendChild(f); f.submit();",
+        vec![code.into()],
+    )
+    .await
+    .unwrap();
+    wait_text(&b, "パスキーでの本人確認が必須です").await;
+    assert_eq!(path(&b).await, "/.sekisho/2fa", "the code did not sign in");
+    add_authenticator_credential(&b, &authenticator, key).await;
+    press_passkey_button(&b, "step").await;
+    wait_text(&b, "upstream ok").await;
+
+    // A passkey login meets the requirement by itself.
+    log_out(&b, &base).await;
+    wait_text(&b, "upstream ok").await;
+    assert_eq!(env.upstream.last().one("x-auth-email"), email);
+    let audit = std::fs::read_to_string(env.gw.data_dir().join("data/audit.jsonl")).unwrap();
+    assert!(audit.contains("\"passkey_policy_changed\""), "{audit}");
+    assert!(audit.contains("at login (required)"), "{audit}");
+    assert!(audit.contains("passkey registered"), "{audit}");
+    b.close().await.unwrap();
+}
+
 /// A gateway on `localhost` (plain HTTP: `localhost` is a secure context)
 /// with its audit file.
 async fn on_localhost() -> Env {
@@ -254,6 +377,18 @@ fn audit_of(env: &Env) -> String {
 async fn post(c: &mut sekisho_tests::Client, form: Vec<(String, String)>) -> sekisho_tests::Resp {
     let refs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     c.post("/.sekisho/passkey/login", &refs).await
+}
+
+/// A registration challenge as the gateway answers it: for this site's RP
+/// ID, a discoverable credential and user verification, both required.
+fn registration_options(r: &sekisho_tests::Resp) -> serde_json::Value {
+    assert_eq!(r.status, 200, "{}", r.body);
+    let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+    let pk = &v["options"]["publicKey"];
+    assert_eq!(pk["rp"]["id"], "localhost");
+    assert_eq!(pk["authenticatorSelection"]["residentKey"], "required");
+    assert_eq!(pk["authenticatorSelection"]["userVerification"], "required");
+    v
 }
 
 /// A login-page challenge for `c`: its id and the options.
@@ -355,12 +490,8 @@ async fn s53_registration_asks_for_a_fresh_sign_in_and_a_discoverable_verified_k
     let r = holder
         .post("/.sekisho/menu/passkeys/options", &[("csrf", &csrf)])
         .await;
-    assert_eq!(r.status, 200, "{}", r.body);
-    let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+    let v = registration_options(&r);
     let pk = &v["options"]["publicKey"];
-    assert_eq!(pk["rp"]["id"], "localhost");
-    assert_eq!(pk["authenticatorSelection"]["residentKey"], "required");
-    assert_eq!(pk["authenticatorSelection"]["userVerification"], "required");
     assert!(
         !pk["user"]["id"].as_str().unwrap().is_empty(),
         "a user handle"
@@ -505,4 +636,174 @@ async fn s53_the_same_key_signed_for_another_origin_and_rp_id_is_refused() {
         "the look-alike's signature is refused: {audit}"
     );
     b.close().await.unwrap();
+}
+
+/// The tenant id of the only tenant, from `sekisho admin tenants`.
+fn only_tenant(env: &Env) -> String {
+    let out = env.gw.admin(&["tenants"]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    text.lines()
+        .nth(1)
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap_or_else(|| panic!("a tenant in {text}"))
+        .to_string()
+}
+
+/// The holder's setting over HTTP, on a tenant with two-step off: only the
+/// holder reaches it, the confirmation's box is required, and then a
+/// password login holds no session until a passkey is registered (the
+/// ceremony's options are the menu's), while the login can still be left.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s53_the_requirement_holds_a_password_login_until_a_passkey_is_registered() {
+    let env = on_localhost().await;
+    let holder_email = "holder@example.jp";
+    let mut holder = env.logged_in_holder(holder_email).await;
+    let user_email = "staff@example.jp";
+    let mut staff = env
+        .invited_user(&mut holder, "スタッフ", user_email, "user")
+        .await;
+    // Only the holder: the menu's matrix.
+    assert_eq!(staff.get("/.sekisho/menu/passkey-policy").await.status, 403);
+    let menu = holder.get("/.sekisho/menu").await;
+    assert!(
+        menu.body.contains("/.sekisho/menu/passkey-policy"),
+        "{}",
+        menu.body
+    );
+    let page = holder.get("/.sekisho/menu/passkey-policy").await;
+    assert_eq!(page.status, 200);
+    let csrf = page.csrf();
+    let r = holder
+        .post(
+            "/.sekisho/menu/passkey-policy",
+            &[("csrf", &csrf), ("enabled", "sometimes")],
+        )
+        .await;
+    assert_eq!(r.status, 400, "a choice that is none");
+    let r = holder
+        .post(
+            "/.sekisho/menu/passkey-policy",
+            &[("csrf", &csrf), ("enabled", "on")],
+        )
+        .await;
+    assert!(r.body.contains("設定確認"), "{}", r.body);
+    let r = holder
+        .post(
+            "/.sekisho/menu/passkey-policy/confirm",
+            &[("csrf", &csrf), ("enabled", "on")],
+        )
+        .await;
+    assert!(r.body.contains("チェックしてください"), "{}", r.body);
+    let out = String::from_utf8_lossy(&env.gw.admin(&["tenants"]).stdout).to_string();
+    assert!(out.contains("optional"), "not yet: {out}");
+    let r = holder
+        .post(
+            "/.sekisho/menu/passkey-policy/confirm",
+            &[("csrf", &csrf), ("enabled", "on"), ("understood", "yes")],
+        )
+        .await;
+    assert!(r.body.contains("パスキー設定を変更しました"), "{}", r.body);
+    let out = String::from_utf8_lossy(&env.gw.admin(&["tenants"]).stdout).to_string();
+    assert!(out.contains("required"), "{out}");
+
+    // The staff member's next password login: no second step is owed (it
+    // is off), so a passkey is registered before any session.
+    let mut c = env.client();
+    let r = c.login(user_email, GOOD_PASSWORD).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(r.location(), "/.sekisho/2fa");
+    assert!(r
+        .header("set-cookie")
+        .is_none_or(|s| !s.contains("sekisho=")));
+    let page = c.get("/.sekisho/2fa").await;
+    assert!(page.body.contains("パスキーの登録"), "{}", page.body);
+    assert!(page
+        .body
+        .contains("data-options=\"/.sekisho/2fa/passkey/enrol/options\""));
+    assert!(
+        page.body.contains("data-passkey-missing"),
+        "a browser without WebAuthn is told what it lacks"
+    );
+    assert_eq!(c.get("/").await.status, 401, "no session yet");
+    let csrf = page.csrf();
+    let r = c
+        .post("/.sekisho/2fa/passkey/enrol/options", &[("csrf", &csrf)])
+        .await;
+    let v = registration_options(&r);
+    assert_eq!(v["options"]["publicKey"]["user"]["name"], user_email);
+    // Something that is no credential: refused, the page again, no session.
+    let challenge = v["challenge"].as_str().unwrap().to_string();
+    let r = c
+        .post(
+            "/.sekisho/2fa/passkey/enrol",
+            &[
+                ("csrf", &csrf),
+                ("challenge", &challenge),
+                ("credential", "{\"id\":\"x\"}"),
+                ("name", ""),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 400);
+    assert!(
+        r.body.contains("パスキーを登録できませんでした"),
+        "{}",
+        r.body
+    );
+    assert_eq!(c.get("/").await.status, 401, "still no session");
+    // Codes of the ordinary second step are not taken in its place.
+    let r = c
+        .post("/.sekisho/2fa/app", &[("csrf", &csrf), ("code", "123456")])
+        .await;
+    assert_eq!(r.location(), "/.sekisho/2fa");
+    // And the login can always be left.
+    let r = c.post("/.sekisho/2fa/cancel", &[("csrf", &csrf)]).await;
+    assert_eq!(r.status, 303);
+    assert!(
+        r.location().starts_with("/.sekisho/login"),
+        "{}",
+        r.location()
+    );
+    let audit = audit_of(&env);
+    assert!(audit.contains("passkey enrolment"), "{audit}");
+    assert!(audit.contains("\"passkey_policy_changed\""), "{audit}");
+
+    // A session begun before the requirement goes on.
+    assert_eq!(staff.get("/").await.status, 200);
+}
+
+/// Where this gateway offers no passkeys (an address for its public URL),
+/// a tenant's requirement cannot lock anyone out: the setting is not
+/// offered, and logins take the ordinary path.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s53_the_requirement_falls_back_where_passkeys_are_off() {
+    let env = Env::start().await;
+    let email = "holder@example.jp";
+    let mut holder = env.logged_in_holder(email).await;
+    let tenant = only_tenant(&env);
+    let out = env
+        .gw
+        .admin(&["set-passkey-requirement", &tenant, "required"]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("passkeys required"));
+    let bad = env.gw.admin(&["set-passkey-requirement", &tenant, "maybe"]);
+    assert_eq!(bad.status.code(), Some(2), "clap's usage error");
+    let bad = env
+        .gw
+        .admin(&["set-passkey-requirement", "no-such-tenant", "required"]);
+    assert!(!bad.status.success());
+    assert!(!holder
+        .get("/.sekisho/menu")
+        .await
+        .body
+        .contains("passkey-policy"));
+    assert_eq!(
+        holder.get("/.sekisho/menu/passkey-policy").await.status,
+        404
+    );
+    let mut c = env.client();
+    let r = c.login(email, GOOD_PASSWORD).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(r.location(), "/", "signed in as without the requirement");
 }

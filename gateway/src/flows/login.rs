@@ -238,6 +238,15 @@ pub async fn submit(
             }
             Err(_) => return ("store_unavailable", app.error_page(req, 503)),
         },
+        Verdict::PasskeyRequired { second_step } => {
+            let login = super::two_step::Opening {
+                user: &user,
+                route,
+                menu: kind == Kind::Menu,
+                next: &next,
+            };
+            return super::two_step::begin_required(app, req, login, second_step).await;
+        }
         refused => {
             match refused {
                 Verdict::PlanEnded(_) => {

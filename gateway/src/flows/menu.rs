@@ -36,6 +36,10 @@ pub async fn show(app: &App, req: &Req) -> Outcome {
     if ok(MenuItem::TwoStep) {
         settings_items.push(("/.sekisho/menu/two-step", t.item_two_step));
     }
+    // Only where this gateway offers passkeys on this route.
+    if ok(MenuItem::PasskeyPolicy) && super::passkey_login::offered(app, req).is_some() {
+        settings_items.push((super::passkey_policy::PATH, t.item_passkey_policy));
+    }
     // Only where the operator offers Active Directory (no dead links).
     if ok(MenuItem::ActiveDirectory) && app.config.active_directory.is_some() {
         settings_items.push((super::ad_setting::PATH, t.item_ad));

@@ -17,7 +17,9 @@ mod logout;
 mod menu;
 pub mod method_change;
 mod misc;
+mod passkey_enrolment;
 mod passkey_login;
+mod passkey_policy;
 mod passkeys;
 mod password_change;
 mod password_check;
@@ -25,6 +27,7 @@ mod providers;
 mod register;
 mod reset;
 pub mod route_access;
+mod setting_switch;
 mod trusted_browsers;
 mod two_step;
 mod two_step_setting;
@@ -46,7 +49,7 @@ use std::sync::Arc;
 pub type Outcome = (&'static str, Answer);
 
 /// Every fixed gateway path; other methods on these get 405.
-const KNOWN_PATHS: [&str; 59] = [
+const KNOWN_PATHS: [&str; 63] = [
     "/.sekisho/ad/start",
     "/.sekisho/ad/find",
     "/.sekisho/menu/ad",
@@ -106,6 +109,10 @@ const KNOWN_PATHS: [&str; 59] = [
     "/.sekisho/menu/passkeys/add",
     "/.sekisho/menu/passkeys/rename",
     "/.sekisho/menu/passkeys/remove",
+    passkey_enrolment::OPTIONS,
+    passkey_enrolment::SUBMIT,
+    passkey_policy::PATH,
+    passkey_policy::CONFIRM,
 ];
 
 /// Where a page shown after a POST to `path` switches language to: a page a
@@ -124,6 +131,7 @@ pub fn landing_after_post(path: &str) -> &str {
         "/.sekisho/line/consent",
         "/.sekisho/menu/login",
         "/.sekisho/menu/two-step",
+        passkey_policy::PATH,
         "/.sekisho/menu/ad",
         "/.sekisho/menu/access-route",
         "/.sekisho/menu/browsers",
@@ -222,6 +230,11 @@ pub async fn handle(app: &Arc<App>, session: &mut Session, req: &Req, route: Rou
             two_step::passkey_options(app, session, req).await
         }
         "/.sekisho/2fa/passkey" if post => two_step::submit_passkey(app, session, req).await,
+        passkey_enrolment::OPTIONS if post => passkey_enrolment::options(app, session, req).await,
+        passkey_enrolment::SUBMIT if post => passkey_enrolment::submit(app, session, req).await,
+        passkey_policy::PATH if get => passkey_policy::show(app, req).await,
+        passkey_policy::PATH if post => passkey_policy::submit(app, session, req).await,
+        passkey_policy::CONFIRM if post => passkey_policy::confirm(app, session, req).await,
         "/.sekisho/menu/passkeys" if get => passkeys::show(app, req).await,
         "/.sekisho/menu/passkeys/options" if post => passkeys::options(app, session, req).await,
         "/.sekisho/menu/passkeys/add" if post => passkeys::add(app, session, req).await,
@@ -325,6 +338,7 @@ pub fn place_of(path: &str) -> Place {
         "/password" => Some(MenuItem::PasswordChange),
         "/access-route" | "/access-route/confirm" => Some(MenuItem::AccessRoute),
         "/two-step" | "/two-step/confirm" => Some(MenuItem::TwoStep),
+        "/passkey-policy" | "/passkey-policy/confirm" => Some(MenuItem::PasskeyPolicy),
         "/ad" => Some(MenuItem::ActiveDirectory),
         p if p == "/passkeys" || p.starts_with("/passkeys/") => Some(MenuItem::Passkeys),
         _ => None,
@@ -377,13 +391,17 @@ pub async fn login_verdict(
         Ok(Some(t)) => t,
         _ => return Err(("store_unavailable", app.error_page(req, 503))),
     };
-    let standing = sekisho_policy::gate::Standing {
+    let mut standing = sekisho_policy::gate::Standing {
         route: req.route,
         line: req.line.as_deref(),
         role: user.role,
         method,
         tenant: crate::request::tenant_standing(&tenant),
     };
+    // The requirement holds only where this gateway offers passkeys: a
+    // gateway without them (an address for its public URL) falls back to
+    // the tenant's ordinary second step rather than lock everyone out.
+    standing.tenant.passkeys_required &= passkey_login::offered(app, req).is_some();
     Ok(gate(&req.arrival(place), Some(&standing), app.clock.now()))
 }
 
@@ -419,7 +437,9 @@ pub fn refusal(app: &App, req: &Req, place: Place, verdict: Verdict) -> Outcome 
         }
         Verdict::Forbidden => ("forbidden", app.error_page(req, 403)),
         // Not refusals: callers act on these themselves.
-        Verdict::Pass | Verdict::SecondStep => ("error", app.error_page(req, 500)),
+        Verdict::Pass | Verdict::SecondStep | Verdict::PasskeyRequired { .. } => {
+            ("error", app.error_page(req, 500))
+        }
     }
 }
 

@@ -206,7 +206,7 @@ pub async fn add(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcome {
     audit::event(Event::PasskeyRegistered, &who(&live, req), "");
     notify(
         app,
-        &live,
+        &live.view.user,
         "パスキーの登録",
         &format!("登録したパスキー: {name}"),
     );
@@ -265,7 +265,7 @@ pub async fn remove(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcome
     audit::event(Event::PasskeyRemoved, &who(&live, req), "");
     notify(
         app,
-        &live,
+        &live.view.user,
         "パスキーの削除",
         &format!("削除したパスキー: {}", removed.name),
     );
@@ -275,8 +275,9 @@ pub async fn remove(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcome
     )
 }
 
-fn notify(app: &Arc<App>, live: &Live, what: &str, detail: &str) {
-    let user = &live.view.user;
+/// The notice mail of a registration or removal: a new way in never goes
+/// unnoticed.
+pub(super) fn notify(app: &Arc<App>, user: &crate::store::User, what: &str, detail: &str) {
     let text = sekisho_pages::mail::sign_in_changed_notice(
         &app.config.service_name,
         &user.name,

@@ -14,14 +14,15 @@ use crate::audit::{self, Who};
 use crate::crypto;
 use crate::state::App;
 use crate::store::{
-    code_counter, PendingLogin, SmsChallenge, StoreError, TrustedBrowser, TwoStepKind,
-    TwoStepRegistration, User,
+    code_counter, PasskeyDemand, PendingLogin, SmsChallenge, StoreError, TrustedBrowser,
+    TwoStepKind, TwoStepRegistration, User,
 };
 use crate::web::{Answer, Form, Req};
 use pingora::proxy::Session;
 use sekisho_pages::{render, Chrome, CodeForm, TwoStepPage};
 use sekisho_policy::lock::{locks_now, Admission};
 use sekisho_policy::model::{LoginMethod, Route, UserStatus};
+use sekisho_policy::passkey::{required_step, RequiredStep};
 use sekisho_policy::two_step::{
     display_recovery_code, mask_phone, normalize_digits, normalize_phone, normalize_recovery_code,
     PhoneProblem, RECOVERY_ALPHABET, RECOVERY_CODE_LEN, SMS_CODE_LEN,
@@ -44,29 +45,40 @@ const TRUST_MAC: &str = "sekisho-trust";
 const TOTP_SETUP: &str = "sekisho-totp-setup";
 
 /// A pending login as this browser presents it, with its user.
-struct Pending {
-    rec: PendingLogin,
+pub(super) struct Pending {
+    pub(super) rec: PendingLogin,
     /// The pending cookie itself: unseals the recovery code on display.
     token: String,
-    user: User,
+    pub(super) user: User,
     /// The user's passkeys, where passkeys are offered on this route:
     /// the passkey comes first (S53).
-    passkeys: Vec<crate::store::PasskeyRecord>,
+    pub(super) passkeys: Vec<crate::store::PasskeyRecord>,
 }
 
 /// Where a pending login stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Stage {
+pub(super) enum Stage {
     SetUp,
     Verify(TwoStepKind),
+    /// Under the tenant's passkey requirement: a passkey (or the recovery
+    /// code) is the only second step.
+    PasskeyOnly,
     /// Set up and passed: the recovery code is on screen.
     Passed,
+    /// Passed, and under the tenant's requirement a passkey is to be
+    /// registered before the session starts.
+    Enrol,
 }
 
 impl Pending {
-    fn stage(&self) -> Stage {
+    pub(super) fn stage(&self) -> Stage {
         if self.rec.passed {
-            return Stage::Passed;
+            let enrol =
+                self.rec.passkey == PasskeyDemand::Enrol && self.rec.recovery_sealed.is_none();
+            return if enrol { Stage::Enrol } else { Stage::Passed };
+        }
+        if self.rec.passkey == PasskeyDemand::Use {
+            return Stage::PasskeyOnly;
         }
         match &self.user.two_step {
             None => Stage::SetUp,
@@ -74,11 +86,21 @@ impl Pending {
         }
     }
 
-    fn binding(&self) -> String {
+    /// The recovery code stands in for the second step, the passkey
+    /// included, wherever the user has a registration to recover.
+    fn may_use_recovery_code(&self) -> bool {
+        match self.stage() {
+            Stage::Verify(_) => true,
+            Stage::PasskeyOnly => self.user.two_step.is_some(),
+            _ => false,
+        }
+    }
+
+    pub(super) fn binding(&self) -> String {
         format!("2fa:{}", self.rec.id_hash)
     }
 
-    fn who<'a>(&'a self, req: &'a Req) -> Who<'a> {
+    pub(super) fn who<'a>(&'a self, req: &'a Req) -> Who<'a> {
         Who {
             user_id: Some(&self.user.id),
             tenant_id: Some(&self.user.tenant_id),
@@ -88,7 +110,7 @@ impl Pending {
     }
 }
 
-fn store_down(app: &App, req: &Req) -> Outcome {
+pub(super) fn store_down(app: &App, req: &Req) -> Outcome {
     ("store_unavailable", app.error_page(req, 503))
 }
 
@@ -158,6 +180,80 @@ pub async fn begin(
     menu: bool,
     next: &str,
 ) -> Outcome {
+    let login = Opening {
+        user,
+        route,
+        menu,
+        next,
+    };
+    open(app, req, login, PasskeyDemand::NotRequired, false).await
+}
+
+/// The login a pending login is opened for.
+pub struct Opening<'a> {
+    pub user: &'a User,
+    pub route: Route,
+    /// Started at the account menu's login page.
+    pub menu: bool,
+    pub next: &'a str,
+}
+
+/// Starts a password login under the tenant's passkey requirement (S53):
+/// a user with passkeys is asked for one of them only; a user with none
+/// passes the tenant's second step first (`second_step`, unless this
+/// browser is remembered) and then registers one before the session
+/// starts.
+pub async fn begin_required(
+    app: &App,
+    req: &Req,
+    login: Opening<'_>,
+    second_step: bool,
+) -> Outcome {
+    let passkeys = match app.store.list_passkeys(&login.user.id).await {
+        Ok(p) => p,
+        Err(_) => return store_down(app, req),
+    };
+    let mut renewed_trust = None;
+    let owed = if second_step && passkeys.is_empty() {
+        match trusted_browser(app, req, login.user).await {
+            Ok(Some(cookie)) => {
+                event("trusted");
+                renewed_trust = Some(cookie);
+                false
+            }
+            Ok(None) => true,
+            Err(_) => return store_down(app, req),
+        }
+    } else {
+        second_step
+    };
+    let (demand, passed) = match required_step(!passkeys.is_empty(), owed) {
+        RequiredStep::UsePasskey => (PasskeyDemand::Use, false),
+        RequiredStep::SecondStepThenEnrol => (PasskeyDemand::Enrol, false),
+        RequiredStep::Enrol => (PasskeyDemand::Enrol, true),
+    };
+    let (outcome, answer) = open(app, req, login, demand, passed).await;
+    match renewed_trust {
+        Some(cookie) => (outcome, answer.with_cookie(cookie)),
+        None => (outcome, answer),
+    }
+}
+
+/// Opens the pending login: its record, its cookie, then the step's page.
+/// `passed` when nothing but an enrolment is owed.
+async fn open(
+    app: &App,
+    req: &Req,
+    login: Opening<'_>,
+    demand: PasskeyDemand,
+    passed: bool,
+) -> Outcome {
+    let Opening {
+        user,
+        route,
+        menu,
+        next,
+    } = login;
     let Some(pre) = req.cookies.pre() else {
         return ("two_step_expired", start_over(app, "expired"));
     };
@@ -175,8 +271,9 @@ pub async fn begin(
         expires_at: now + app.config.two_step.pending_lifetime.as_secs() as i64,
         sms: None,
         remember: false,
-        passed: false,
+        passed,
         recovery_sealed: None,
+        passkey: demand,
     };
     if app.store.put_pending(rec).await.is_err() {
         return store_down(app, req);
@@ -188,10 +285,11 @@ pub async fn begin(
         route: Some(route),
         client_ip: Some(&req.client_ip),
     };
-    let detail = if user.two_step.is_some() {
-        "verify"
-    } else {
-        "set-up"
+    let detail = match (demand, passed, user.two_step.is_some()) {
+        (PasskeyDemand::Use, _, _) => "passkey required",
+        (PasskeyDemand::Enrol, true, _) => "passkey enrolment",
+        (_, _, true) => "verify",
+        (_, _, false) => "set-up",
     };
     audit::event(crate::audit::Event::TwoStepAsked, &who, detail);
     (
@@ -205,7 +303,7 @@ pub async fn begin(
 
 /// The pending login of this request, if it is live, this browser's, and
 /// its user may still sign in.
-async fn load(app: &App, req: &Req) -> Result<Pending, Outcome> {
+pub(super) async fn load(app: &App, req: &Req) -> Result<Pending, Outcome> {
     let expired = || ("two_step_expired", start_over(app, "expired"));
     let Some(token) = req
         .cookies
@@ -263,7 +361,7 @@ async fn load(app: &App, req: &Req) -> Result<Pending, Outcome> {
 
 /// A POST of the second step: same-site, bounded, with the pending
 /// login's own CSRF token.
-async fn read_pending_post(
+pub(super) async fn read_pending_post(
     app: &App,
     session: &mut Session,
     req: &Req,
@@ -296,6 +394,8 @@ struct View<'a> {
     buttons: Vec<(&'a str, &'a str)>,
     note: Option<&'a str>,
     links: Vec<(&'a str, &'a str)>,
+    /// The requirement's registration form.
+    enrol: bool,
 }
 
 fn page(app: &App, p: &Pending, c: &Chrome, v: View<'_>) -> Answer {
@@ -329,6 +429,7 @@ fn page(app: &App, p: &Pending, c: &Chrome, v: View<'_>) -> Answer {
         note: v.note,
         links: v.links,
         passkey_step,
+        passkey_enrol: v.enrol,
     });
     Answer::html(if v.status == 0 { 200 } else { v.status }, html)
 }
@@ -532,6 +633,49 @@ fn totp_verify_page(app: &App, req: &Req, p: &Pending, problem: Option<&str>) ->
     page(app, p, &c, v)
 }
 
+/// Under the tenant's requirement: the user's passkey, the recovery code
+/// where there is one, and what to do without either.
+fn passkey_only_page(app: &App, req: &Req, p: &Pending, problem: Option<&str>) -> Answer {
+    let c = app.chrome(req);
+    let t = c.t;
+    let links = if p.may_use_recovery_code() {
+        vec![(RECOVERY, t.use_recovery_link)]
+    } else {
+        Vec::new()
+    };
+    let v = View {
+        status: if problem.is_some() { 400 } else { 200 },
+        intro: vec![t.passkey_required_intro],
+        problems: problem.map(str::to_string).into_iter().collect(),
+        note: Some(t.passkey_required_lost),
+        links,
+        ..View::default()
+    };
+    page(app, p, &c, v)
+}
+
+/// Under the tenant's requirement, a user without a passkey registers one
+/// here before the session starts.
+pub(super) fn enrol_page(
+    app: &App,
+    req: &Req,
+    p: &Pending,
+    status: u16,
+    problem: Option<&str>,
+) -> Answer {
+    let c = app.chrome(req);
+    let t = c.t;
+    let v = View {
+        status,
+        title: Some(t.passkey_enrol_title),
+        intro: vec![t.passkey_enrol_intro],
+        problems: problem.map(str::to_string).into_iter().collect(),
+        enrol: true,
+        ..View::default()
+    };
+    page(app, p, &c, v)
+}
+
 fn recovery_entry_page(app: &App, req: &Req, p: &Pending, problem: Option<&str>) -> Answer {
     let c = app.chrome(req);
     let t = c.t;
@@ -588,6 +732,13 @@ pub async fn show(app: &App, req: &Req) -> Outcome {
     let t = req.lang.texts();
     let answer = match p.stage() {
         Stage::Passed => recovery_show_page(app, req, &p, None),
+        // Removed meanwhile (from the console, say): the next login asks
+        // for a registration instead.
+        Stage::PasskeyOnly if p.passkeys.is_empty() => {
+            return ("two_step_expired", start_over(app, "expired"))
+        }
+        Stage::PasskeyOnly => passkey_only_page(app, req, &p, None),
+        Stage::Enrol => enrol_page(app, req, &p, 200, None),
         Stage::SetUp if p.rec.sms.is_some() => {
             let notice = (req.query_param("sent").is_some()).then_some(t.two_step_sms_sent);
             sms_code_page(app, req, &p, notice, None)
@@ -637,7 +788,7 @@ pub async fn show_recovery(app: &App, req: &Req) -> Outcome {
         Ok(p) => p,
         Err(o) => return o,
     };
-    if !matches!(p.stage(), Stage::Verify(_)) {
+    if !p.may_use_recovery_code() {
         return ("redirect", Answer::redirect(HOME));
     }
     ("two_step_page", recovery_entry_page(app, req, &p, None))
@@ -828,7 +979,7 @@ pub async fn submit_sms(app: &Arc<App>, session: &mut Session, req: &Req) -> Out
             if registered != Some(phone.as_str()) {
                 return ("two_step_expired", start_over(app, "expired"));
             }
-            take_and_complete(app, req, p, remember, Done::Verified("sms")).await
+            step_passed(app, req, p, remember, Done::Verified("sms")).await
         }
     }
 }
@@ -925,7 +1076,7 @@ pub async fn submit_app(app: &Arc<App>, session: &mut Session, req: &Req) -> Out
                     .replace_totp_secret(&p.user.id, clear, &sealed)
                     .await;
             }
-            take_and_complete(app, req, p, remember, Done::Verified("totp")).await
+            step_passed(app, req, p, remember, Done::Verified("totp")).await
         }
     }
 }
@@ -947,7 +1098,7 @@ pub async fn submit_recovery(app: &Arc<App>, session: &mut Session, req: &Req) -
         Ok(x) => x,
         Err(o) => return o,
     };
-    if !matches!(p.stage(), Stage::Verify(_)) {
+    if !p.may_use_recovery_code() {
         return ("redirect", Answer::redirect(HOME));
     }
     let attempt = match admit_code(app, req, &p).await {
@@ -1115,7 +1266,7 @@ pub async fn submit_saved(app: &Arc<App>, session: &mut Session, req: &Req) -> O
         );
     }
     let remember = p.rec.remember;
-    take_and_complete(app, req, p, remember, Done::SetUp).await
+    step_passed(app, req, p, remember, Done::SetUp).await
 }
 
 // ---------------------------------------------------------------------
@@ -1206,7 +1357,7 @@ pub async fn submit_passkey(app: &Arc<App>, session: &mut Session, req: &Req) ->
         .with_label_values(&["second_step", "succeeded"])
         .inc();
     let remember = form.get("remember") == "yes";
-    take_and_complete(app, req, p, remember, Done::Verified("passkey")).await
+    step_passed(app, req, p, remember, Done::Verified("passkey")).await
 }
 
 /// The step's page again, with the passkey's refusal on top.
@@ -1223,13 +1374,37 @@ fn passkey_failed_page(app: &App, req: &Req, p: &Pending, t: &sekisho_pages::Tex
 
 /// How the second step ended.
 #[derive(Debug, Clone, Copy)]
-enum Done {
+pub(super) enum Done {
     SetUp,
     Verified(&'static str),
     Recovered,
+    /// A passkey registered under the tenant's requirement.
+    Enrolled,
 }
 
-async fn take_and_complete(
+/// The second step has passed: the session starts, unless the tenant's
+/// requirement still asks this user to register a passkey first.
+async fn step_passed(
+    app: &Arc<App>,
+    req: &Req,
+    mut p: Pending,
+    remember: bool,
+    done: Done,
+) -> Outcome {
+    if p.rec.passkey != PasskeyDemand::Enrol {
+        return take_and_complete(app, req, p, remember, done).await;
+    }
+    p.rec.passed = true;
+    p.rec.remember = remember;
+    p.rec.sms = None;
+    p.rec.recovery_sealed = None;
+    if app.store.put_pending(p.rec).await.is_err() {
+        return store_down(app, req);
+    }
+    ("passkey_enrol_asked", Answer::redirect(HOME))
+}
+
+pub(super) async fn take_and_complete(
     app: &Arc<App>,
     req: &Req,
     p: Pending,
@@ -1285,6 +1460,7 @@ async fn complete(
         Done::SetUp => "set-up",
         Done::Verified(kind) => kind,
         Done::Recovered => "recovery code",
+        Done::Enrolled => "passkey registered",
     };
     let who = Who {
         user_id: Some(&user.id),
@@ -1313,6 +1489,13 @@ async fn complete(
             200,
             t.recovery_used_title,
             t.recovery_used_text,
+            Some((&rec.next, t.go_login)),
+        ),
+        Done::Enrolled => app.message_page(
+            req,
+            200,
+            t.passkey_enrolled_title,
+            t.passkey_enrolled_text,
             Some((&rec.next, t.go_login)),
         ),
     };

@@ -19,6 +19,7 @@ pub fn tenant(id: &str) -> Tenant {
         lines: Vec::new(),
         line_consents: Vec::new(),
         ad: None,
+        passkeys_required: false,
     }
 }
 
@@ -959,6 +960,7 @@ fn pending(id_hash: &str, user_id: &str) -> PendingLogin {
         remember: false,
         passed: false,
         recovery_sealed: None,
+        passkey: PasskeyDemand::Enrol,
     }
 }
 
@@ -1476,6 +1478,32 @@ pub async fn federated_identities_bind_once(store: SharedStore) {
         .is_none());
 }
 
+pub async fn passkeys_are_required_per_tenant(store: SharedStore) {
+    seed(&*store, "1").await;
+    seed(&*store, "2").await;
+    let t = store.set_passkeys_required("t1", true).await.unwrap();
+    assert!(t.passkeys_required);
+    let tenant = |id: &'static str| {
+        let store = store.clone();
+        async move { store.get_tenant(id).await.unwrap().unwrap() }
+    };
+    assert!(tenant("t1").await.passkeys_required);
+    assert!(!tenant("t2").await.passkeys_required, "per tenant");
+    // Nothing else of the tenant moves with it.
+    assert!(tenant("t1").await.two_step_enabled);
+    assert!(
+        !store
+            .set_passkeys_required("t1", false)
+            .await
+            .unwrap()
+            .passkeys_required
+    );
+    assert_eq!(
+        store.set_passkeys_required("t9", true).await.unwrap_err(),
+        StoreError::NotFound
+    );
+}
+
 pub async fn two_step_is_switched_per_tenant(store: SharedStore) {
     seed(&*store, "1").await;
     seed(&*store, "2").await;
@@ -1712,6 +1740,7 @@ macro_rules! store_conformance_tests {
             events_are_counted_in_fixed_windows,
             audit_events_are_kept_by_tenant_newest_first,
             two_step_is_switched_per_tenant,
+            passkeys_are_required_per_tenant,
             line_settings_are_saved_together,
             federated_identities_bind_once,
             ad_connections_are_unique_and_keep_their_id

@@ -99,6 +99,7 @@ measured! {
     find_user_by_identity(issuer: &str, subject: &str) -> StoreResult<Option<User>>;
     complete_federated_registration(ticket_hash: &str, method: LoginMethod, identity: FederatedIdentity, now: UnixTime) -> StoreResult<User>;
     set_two_step_enabled(tenant_id: &str, enabled: bool) -> StoreResult<Tenant>;
+    set_passkeys_required(tenant_id: &str, required: bool) -> StoreResult<Tenant>;
     put_pending(pending: PendingLogin) -> StoreResult<()>;
     get_pending(id_hash: &str, now: UnixTime) -> StoreResult<Option<PendingLogin>>;
     take_pending(id_hash: &str, now: UnixTime) -> StoreResult<Option<PendingLogin>>;

@@ -46,6 +46,10 @@ pub struct Tenant {
     /// it up (Active Directory設定).
     #[serde(default)]
     pub ad: Option<AdConnection>,
+    /// パスキー設定: password users must sign in with a passkey (and
+    /// register one at their next login). Off by default.
+    #[serde(default)]
+    pub passkeys_required: bool,
 }
 
 /// A tenant's ADFS, reached over OpenID Connect. The client secret is
@@ -190,6 +194,24 @@ pub struct PendingLogin {
     /// cookie (which the store never holds), so a reload shows it again.
     #[serde(default)]
     pub recovery_sealed: Option<String>,
+    /// What the tenant's passkey requirement asks of this login.
+    #[serde(default)]
+    pub passkey: PasskeyDemand,
+}
+
+/// What a pending login owes under the tenant's passkey requirement
+/// (`policy::passkey::required_step`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PasskeyDemand {
+    /// No requirement: the ordinary second step.
+    #[default]
+    NotRequired,
+    /// A passkey (or the recovery code) is the only second step.
+    Use,
+    /// A passkey is registered once the second step (if any) has passed,
+    /// before the session starts.
+    Enrol,
 }
 
 /// The SMS code sent for a pending login: bound to it, one at a time.
@@ -676,6 +698,8 @@ pub trait Store: Send + Sync + 'static {
 
     /// Switches two-step verification for a tenant (§5-1).
     async fn set_two_step_enabled(&self, tenant_id: &str, enabled: bool) -> StoreResult<Tenant>;
+    /// Switches the tenant's requirement of passkeys (パスキー設定).
+    async fn set_passkeys_required(&self, tenant_id: &str, required: bool) -> StoreResult<Tenant>;
 
     /// Saves a pending login, replacing the one with its id.
     async fn put_pending(&self, pending: PendingLogin) -> StoreResult<()>;

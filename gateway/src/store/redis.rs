@@ -1777,6 +1777,13 @@ impl Store for RedisStore {
         })
     }
 
+    async fn set_passkeys_required(&self, tenant_id: &str, required: bool) -> StoreResult<Tenant> {
+        atomically!(self, |tx| {
+            tx.edit_tenant(tenant_id, |t| t.passkeys_required = required)
+                .await
+        })
+    }
+
     async fn put_pending(&self, pending: PendingLogin) -> StoreResult<()> {
         atomically!(self, |tx| {
             tx.put_pending(&pending)?;

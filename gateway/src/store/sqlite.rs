@@ -1071,6 +1071,12 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn set_passkeys_required(&self, tenant_id: &str, required: bool) -> StoreResult<Tenant> {
+        let tenant_id = tenant_id.to_string();
+        self.run(move |c| edit_tenant(c, &tenant_id, |t| t.passkeys_required = required))
+            .await
+    }
+
     async fn set_access_route(&self, tenant_id: &str, route: AccessRoute) -> StoreResult<Tenant> {
         let tenant_id = tenant_id.to_string();
         self.run(move |c| edit_tenant(c, &tenant_id, |t| t.access_route = route))
