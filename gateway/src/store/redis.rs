@@ -453,35 +453,15 @@ impl Tx {
         self.get(&k).await
     }
 
-    /// A live ticket of `purpose`.
-    async fn live_ticket(
-        &mut self,
-        hash: &str,
-        purpose: &str,
-        now: UnixTime,
-    ) -> StoreResult<Option<TicketRecord>> {
-        let k = self.k("k", hash);
-        let t: Option<TicketRecord> = self.get(&k).await?;
-        Ok(t.filter(|t| t.purpose == purpose && t.expires_at > now))
-    }
-
-    /// A mailed link's live ticket and the user it is for; `TicketInvalid`
-    /// when either is gone.
+    /// A mailed link's live ticket and the user it is for (the domain
+    /// steps' rule).
     async fn ticket_and_user(
         &mut self,
         hash: &str,
         purpose: TicketPurpose,
         now: UnixTime,
     ) -> StoreResult<(TicketRecord, User)> {
-        let t = self
-            .live_ticket(hash, purpose.as_str(), now)
-            .await?
-            .ok_or(StoreError::TicketInvalid)?;
-        let user = self
-            .user(&t.user_id)
-            .await?
-            .ok_or(StoreError::TicketInvalid)?;
-        Ok((t, user))
+        records::ticket_and_user(self, hash, purpose, now).await
     }
 
     fn put_ticket(&mut self, t: &TicketRecord) -> StoreResult<()> {
@@ -645,31 +625,6 @@ impl Tx {
         self.del(&k);
     }
 
-    async fn unlock(&mut self, mut user: User) -> StoreResult<User> {
-        user.locked = false;
-        self.save_user(&user).await?;
-        self.clear_failures(&user.email);
-        self.clear_failures(&code_counter(&user.id));
-        self.delete_tickets_of(&user.id, TicketPurpose::Unlock)
-            .await?;
-        Ok(user)
-    }
-
-    /// Resets the two-step registration (the caller saves the user).
-    async fn reset_two_step(&mut self, user: &mut User) -> StoreResult<()> {
-        user.two_step = None;
-        user.two_step_generation = user.two_step_generation.wrapping_add(1);
-        for (kind, idx) in [("b", "ub"), ("p", "up")] {
-            let idx = self.k(idx, &user.id);
-            for h in self.members(&idx).await? {
-                let k = self.k(kind, &h);
-                self.del(&k);
-            }
-            self.del(&idx);
-        }
-        Ok(())
-    }
-
     async fn live_pending(
         &mut self,
         id_hash: &str,
@@ -687,19 +642,113 @@ impl Tx {
         self.sadd(&idx, &p.id_hash);
         Ok(())
     }
+}
 
-    /// Loads a tenant, lets `change` edit it, and saves it.
-    async fn edit_tenant(
+/// The record primitives on one optimistic transaction: reads are
+/// WATCHed, writes queued for its EXEC.
+impl records::Records for Tx {
+    async fn user(&mut self, id: &str) -> StoreResult<Option<User>> {
+        Tx::user(self, id).await
+    }
+    async fn save_user(&mut self, user: &User) -> StoreResult<()> {
+        Tx::save_user(self, user).await
+    }
+    async fn tenant(&mut self, id: &str) -> StoreResult<Option<Tenant>> {
+        Tx::tenant(self, id).await
+    }
+    async fn save_tenant(&mut self, tenant: &Tenant) -> StoreResult<()> {
+        let k = self.k("t", &tenant.id);
+        self.put(&k, tenant, None)?;
+        self.announce(Change::Tenant(tenant.id.clone()));
+        Ok(())
+    }
+    async fn ticket(&mut self, hash: &str) -> StoreResult<Option<TicketRecord>> {
+        let k = self.k("k", hash);
+        self.get(&k).await
+    }
+    async fn tickets_of(
         &mut self,
-        id: &str,
-        change: impl FnOnce(&mut Tenant),
-    ) -> StoreResult<Tenant> {
-        let mut tenant = self.tenant(id).await?.ok_or(StoreError::NotFound)?;
-        change(&mut tenant);
-        let k = self.k("t", id);
-        self.put(&k, &tenant, None)?;
-        self.announce(Change::Tenant(id.to_string()));
-        Ok(tenant)
+        user_id: &str,
+        purpose: TicketPurpose,
+    ) -> StoreResult<Vec<TicketRecord>> {
+        let all = Tx::tickets_of(self, user_id).await?;
+        Ok(all
+            .into_iter()
+            .filter(|t| t.purpose == purpose.as_str())
+            .collect())
+    }
+    async fn put_ticket(&mut self, ticket: &TicketRecord) -> StoreResult<()> {
+        Tx::put_ticket(self, ticket)
+    }
+    async fn save_ticket(&mut self, ticket: &TicketRecord) -> StoreResult<()> {
+        let k = self.k("k", &ticket.hash);
+        self.replace(&k, ticket)
+    }
+    async fn drop_ticket(&mut self, ticket: &TicketRecord) -> StoreResult<()> {
+        Tx::drop_ticket(self, ticket);
+        Ok(())
+    }
+    async fn delete_tickets_of(
+        &mut self,
+        user_id: &str,
+        purpose: TicketPurpose,
+    ) -> StoreResult<()> {
+        Tx::delete_tickets_of(self, user_id, purpose).await
+    }
+    async fn delete_sessions_of(
+        &mut self,
+        user_id: &str,
+        keep: Option<&str>,
+    ) -> StoreResult<Vec<String>> {
+        Tx::delete_sessions_of(self, user_id, keep).await
+    }
+    async fn clear_failures(&mut self, identifier: &str) -> StoreResult<()> {
+        Tx::clear_failures(self, identifier);
+        Ok(())
+    }
+    async fn live_pending(
+        &mut self,
+        id_hash: &str,
+        now: UnixTime,
+    ) -> StoreResult<Option<PendingLogin>> {
+        Tx::live_pending(self, id_hash, now).await
+    }
+    async fn save_pending(&mut self, pending: &PendingLogin) -> StoreResult<()> {
+        let k = self.k("p", &pending.id_hash);
+        self.replace(&k, pending)
+    }
+    async fn passkey(&mut self, credential_id: &str) -> StoreResult<Option<PasskeyRecord>> {
+        let k = self.k("pk", credential_id);
+        self.get(&k).await
+    }
+    async fn insert_passkey(&mut self, passkey: &PasskeyRecord) -> StoreResult<()> {
+        let k = self.k("pk", &passkey.credential_id);
+        self.put(&k, passkey, None)?;
+        let idx = self.k("upk", &passkey.user_id);
+        self.sadd(&idx, &passkey.credential_id);
+        Ok(())
+    }
+    async fn save_passkey(&mut self, passkey: &PasskeyRecord) -> StoreResult<()> {
+        let k = self.k("pk", &passkey.credential_id);
+        self.put(&k, passkey, None)
+    }
+    async fn drop_passkey(&mut self, passkey: &PasskeyRecord) -> StoreResult<()> {
+        let k = self.k("pk", &passkey.credential_id);
+        self.del(&k);
+        let idx = self.k("upk", &passkey.user_id);
+        self.srem(&idx, &passkey.credential_id);
+        Ok(())
+    }
+    async fn forget_two_step_state(&mut self, user_id: &str) -> StoreResult<()> {
+        for (kind, idx) in [("b", "ub"), ("p", "up")] {
+            let idx = self.k(idx, user_id);
+            for h in self.members(&idx).await? {
+                let k = self.k(kind, &h);
+                self.del(&k);
+            }
+            self.del(&idx);
+        }
+        Ok(())
     }
 }
 
@@ -998,17 +1047,7 @@ impl RedisStore {
         edit: impl Fn(&mut PasskeyRecord) + Send + Sync,
     ) -> StoreResult<bool> {
         atomically!(self, |tx| {
-            let k = tx.k("pk", credential_id);
-            let Some(mut p) = tx
-                .get::<PasskeyRecord>(&k)
-                .await?
-                .filter(|p| p.user_id == user_id)
-            else {
-                return Ok(false);
-            };
-            edit(&mut p);
-            tx.put(&k, &p, None)?;
-            Ok(true)
+            records::edit_passkey(&mut tx, user_id, credential_id, &edit).await
         })
     }
 
@@ -1225,16 +1264,7 @@ impl Store for RedisStore {
 
     async fn replace_ticket(&self, ticket: TicketRecord) -> StoreResult<()> {
         atomically!(self, |tx| {
-            if tx.user(&ticket.user_id).await?.is_none() {
-                return Err(StoreError::NotFound);
-            }
-            for t in tx.tickets_of(&ticket.user_id).await? {
-                if t.purpose == ticket.purpose {
-                    tx.drop_ticket(&t);
-                }
-            }
-            tx.put_ticket(&ticket)?;
-            Ok(())
+            records::replace_ticket(&mut tx, &ticket).await
         })
     }
 
@@ -1256,14 +1286,7 @@ impl Store for RedisStore {
         now: UnixTime,
     ) -> StoreResult<()> {
         atomically!(self, |tx| {
-            let mut t = tx
-                .live_ticket(hash, purpose.as_str(), now)
-                .await?
-                .ok_or(StoreError::TicketInvalid)?;
-            t.staged = Some(staged.to_string());
-            let k = tx.k("k", hash);
-            tx.replace(&k, &t)?;
-            Ok(())
+            records::stage_ticket(&mut tx, hash, purpose, staged, now).await
         })
     }
 
@@ -1273,24 +1296,7 @@ impl Store for RedisStore {
         interval: i64,
     ) -> StoreResult<bool> {
         atomically!(self, |tx| {
-            if tx.user(&ticket.user_id).await?.is_none() {
-                return Err(StoreError::NotFound);
-            }
-            let same: Vec<TicketRecord> = tx
-                .tickets_of(&ticket.user_id)
-                .await?
-                .into_iter()
-                .filter(|t| t.purpose == ticket.purpose)
-                .collect();
-            let last = same.iter().map(|t| t.issued_at).max();
-            if !sekisho_policy::lock::mail_allowed(last, ticket.issued_at, interval) {
-                return Ok(false);
-            }
-            for t in &same {
-                tx.drop_ticket(t);
-            }
-            tx.put_ticket(&ticket)?;
-            Ok(true)
+            records::issue_ticket_unless_recent(&mut tx, &ticket, interval).await
         })
     }
 
@@ -1333,27 +1339,18 @@ impl Store for RedisStore {
 
     async fn lock_user(&self, user_id: &str, unlock: TicketRecord) -> StoreResult<()> {
         atomically!(self, |tx| {
-            let mut user = tx.user(user_id).await?.ok_or(StoreError::NotFound)?;
-            user.locked = true;
-            tx.save_user(&user).await?;
-            tx.delete_tickets_of(user_id, TicketPurpose::Unlock).await?;
-            tx.put_ticket(&unlock)?;
-            Ok(())
+            records::lock_user(&mut tx, user_id, &unlock).await
         })
     }
 
     async fn unlock_with_ticket(&self, hash: &str, now: UnixTime) -> StoreResult<User> {
         atomically!(self, |tx| {
-            let (_, user) = tx.ticket_and_user(hash, TicketPurpose::Unlock, now).await?;
-            tx.unlock(user).await
+            records::unlock_with_ticket(&mut tx, hash, now).await
         })
     }
 
     async fn unlock_user(&self, user_id: &str) -> StoreResult<User> {
-        atomically!(self, |tx| {
-            let user = tx.user(user_id).await?.ok_or(StoreError::NotFound)?;
-            tx.unlock(user).await
-        })
+        atomically!(self, |tx| { records::unlock_user(&mut tx, user_id).await })
     }
 
     async fn complete_reset(
@@ -1363,16 +1360,7 @@ impl Store for RedisStore {
         now: UnixTime,
     ) -> StoreResult<(User, Vec<String>)> {
         atomically!(self, |tx| {
-            let (_, mut user) = tx.ticket_and_user(hash, TicketPurpose::Reset, now).await?;
-            if user.status != UserStatus::Active || user.method != LoginMethod::Password {
-                return Err(StoreError::TicketInvalid);
-            }
-            user.password_hash = Some(password_hash.to_string());
-            tx.reset_two_step(&mut user).await?;
-            let user = tx.unlock(user).await?;
-            tx.delete_tickets_of(&user.id, TicketPurpose::Reset).await?;
-            let ended = tx.delete_sessions_of(&user.id, None).await?;
-            Ok((user, ended))
+            records::complete_reset(&mut tx, hash, password_hash, now).await
         })
     }
 
@@ -1428,7 +1416,7 @@ impl Store for RedisStore {
 
     async fn set_plan(&self, tenant_id: &str, plan: Plan) -> StoreResult<Tenant> {
         atomically!(self, |tx| {
-            tx.edit_tenant(tenant_id, |t| t.plan = plan).await
+            records::set_plan(&mut tx, tenant_id, plan).await
         })
     }
 
@@ -1439,10 +1427,7 @@ impl Store for RedisStore {
         keep: Option<&str>,
     ) -> StoreResult<Vec<String>> {
         atomically!(self, |tx| {
-            let mut user = tx.user(user_id).await?.ok_or(StoreError::NotFound)?;
-            user.password_hash = Some(password_hash.to_string());
-            tx.save_user(&user).await?;
-            tx.delete_sessions_of(user_id, keep).await
+            records::change_password(&mut tx, user_id, password_hash, keep).await
         })
     }
 
@@ -1455,15 +1440,7 @@ impl Store for RedisStore {
 
     async fn issue_change_link(&self, ticket: TicketRecord) -> StoreResult<()> {
         atomically!(self, |tx| {
-            if tx.user(&ticket.user_id).await?.is_none() {
-                return Err(StoreError::NotFound);
-            }
-            tx.delete_tickets_of(&ticket.user_id, TicketPurpose::EmailChange)
-                .await?;
-            tx.delete_tickets_of(&ticket.user_id, TicketPurpose::MethodChange)
-                .await?;
-            tx.put_ticket(&ticket)?;
-            Ok(())
+            records::issue_change_link(&mut tx, &ticket).await
         })
     }
 
@@ -1474,23 +1451,7 @@ impl Store for RedisStore {
         now: UnixTime,
     ) -> StoreResult<(User, String, Vec<String>)> {
         atomically!(self, |tx| {
-            let (t, mut user) = tx
-                .ticket_and_user(hash, TicketPurpose::EmailChange, now)
-                .await?;
-            let new_email = t.staged.clone().ok_or(StoreError::TicketInvalid)?;
-            let old_email = std::mem::replace(&mut user.email, new_email);
-            if let Some(h) = &password_hash {
-                user.password_hash = Some(h.clone());
-            }
-            tx.reset_two_step(&mut user).await?;
-            tx.save_user(&user).await?;
-            tx.clear_failures(&old_email);
-            tx.delete_tickets_of(&user.id, TicketPurpose::EmailChange)
-                .await?;
-            tx.delete_tickets_of(&user.id, TicketPurpose::MethodChange)
-                .await?;
-            let ended = tx.delete_sessions_of(&user.id, None).await?;
-            Ok((user, old_email, ended))
+            records::complete_email_change(&mut tx, hash, password_hash.as_deref(), now).await
         })
     }
 
@@ -1500,60 +1461,13 @@ impl Store for RedisStore {
         now: UnixTime,
     ) -> StoreResult<(User, Vec<String>)> {
         atomically!(self, |tx| {
-            if let Some(hash) = &change.ticket_hash {
-                let t = tx
-                    .live_ticket(hash, TicketPurpose::MethodChange.as_str(), now)
-                    .await?
-                    .ok_or(StoreError::TicketInvalid)?;
-                if t.user_id != change.user_id {
-                    return Err(StoreError::TicketInvalid);
-                }
-            }
-            let mut user = tx
-                .user(&change.user_id)
-                .await?
-                .ok_or(StoreError::NotFound)?;
-            user.method = change.method;
-            let password = change.method == LoginMethod::Password;
-            user.password_hash = if password {
-                change.password_hash.clone()
-            } else {
-                None
-            };
-            user.identity = if password {
-                None
-            } else {
-                change.identity.clone()
-            };
-            if change.reset_two_step {
-                tx.reset_two_step(&mut user).await?;
-            }
-            tx.save_user(&user).await?;
-            tx.delete_tickets_of(&user.id, TicketPurpose::MethodChange)
-                .await?;
-            tx.delete_tickets_of(&user.id, TicketPurpose::EmailChange)
-                .await?;
-            let ended = tx.delete_sessions_of(&user.id, None).await?;
-            Ok((user, ended))
+            records::change_method(&mut tx, &change, now).await
         })
     }
 
     async fn complete_registration(&self, ticket_hash: &str, now: UnixTime) -> StoreResult<User> {
         atomically!(self, |tx| {
-            let (t, mut user) = tx
-                .ticket_and_user(ticket_hash, TicketPurpose::Invitation, now)
-                .await?;
-            let staged = t.staged.clone().ok_or(StoreError::TicketInvalid)?;
-            if user.status != UserStatus::Invited {
-                return Err(StoreError::TicketInvalid);
-            }
-            user.password_hash = Some(staged);
-            user.method = LoginMethod::Password;
-            user.status = UserStatus::Active;
-            tx.save_user(&user).await?;
-            tx.delete_tickets_of(&user.id, TicketPurpose::Invitation)
-                .await?;
-            Ok(user)
+            records::complete_registration(&mut tx, ticket_hash, now).await
         })
     }
 
@@ -1636,7 +1550,7 @@ impl Store for RedisStore {
 
     async fn set_access_route(&self, tenant_id: &str, route: AccessRoute) -> StoreResult<Tenant> {
         atomically!(self, |tx| {
-            tx.edit_tenant(tenant_id, |t| t.access_route = route).await
+            records::set_access_route(&mut tx, tenant_id, route).await
         })
     }
 
@@ -1647,24 +1561,13 @@ impl Store for RedisStore {
         lines: Vec<String>,
     ) -> StoreResult<Tenant> {
         atomically!(self, |tx| {
-            let lines = lines.clone();
-            tx.edit_tenant(tenant_id, |t| {
-                t.access_route = route;
-                t.line_consents.retain(|l| lines.contains(l));
-                t.lines = lines;
-            })
-            .await
+            records::save_line_settings(&mut tx, tenant_id, route, &lines).await
         })
     }
 
     async fn consent_line(&self, tenant_id: &str, line: &str) -> StoreResult<Tenant> {
         atomically!(self, |tx| {
-            tx.edit_tenant(tenant_id, |t| {
-                if !t.line_consents.iter().any(|l| l == line) {
-                    t.line_consents.push(line.to_string());
-                }
-            })
-            .await
+            records::consent_line(&mut tx, tenant_id, line).await
         })
     }
 
@@ -1722,13 +1625,7 @@ impl Store for RedisStore {
         now: UnixTime,
     ) -> StoreResult<Option<TicketRecord>> {
         atomically!(self, |tx| {
-            let k = tx.k("k", hash);
-            let t: Option<TicketRecord> = tx.get(&k).await?;
-            let Some(t) = t.filter(|t| t.purpose == purpose.as_str()) else {
-                return Ok(None);
-            };
-            tx.drop_ticket(&t);
-            Ok((t.expires_at > now).then_some(t))
+            records::take_ticket(&mut tx, hash, purpose, now).await
         })
     }
 
@@ -1772,15 +1669,13 @@ impl Store for RedisStore {
 
     async fn set_two_step_enabled(&self, tenant_id: &str, enabled: bool) -> StoreResult<Tenant> {
         atomically!(self, |tx| {
-            tx.edit_tenant(tenant_id, |t| t.two_step_enabled = enabled)
-                .await
+            records::set_two_step_enabled(&mut tx, tenant_id, enabled).await
         })
     }
 
     async fn set_passkeys_required(&self, tenant_id: &str, required: bool) -> StoreResult<Tenant> {
         atomically!(self, |tx| {
-            tx.edit_tenant(tenant_id, |t| t.passkeys_required = required)
-                .await
+            records::set_passkeys_required(&mut tx, tenant_id, required).await
         })
     }
 
@@ -1820,21 +1715,7 @@ impl Store for RedisStore {
         now: UnixTime,
     ) -> StoreResult<Option<String>> {
         atomically!(self, |tx| {
-            let Some(mut pending) = tx.live_pending(id_hash, now).await? else {
-                return Ok(None);
-            };
-            let Some(sms) = pending.sms.as_mut() else {
-                return Ok(None);
-            };
-            let matches = sms.code_hash.as_deref() == Some(code_hash);
-            if !matches || sms.expires_at <= now {
-                return Ok(None);
-            }
-            sms.code_hash = None;
-            let phone = sms.phone.clone();
-            let k = tx.k("p", id_hash);
-            tx.replace(&k, &pending)?;
-            Ok(Some(phone))
+            records::consume_sms_code(&mut tx, id_hash, code_hash, now).await
         })
     }
 
@@ -1845,60 +1726,31 @@ impl Store for RedisStore {
         registration: TwoStepRegistration,
     ) -> StoreResult<()> {
         atomically!(self, |tx| {
-            let mut user = tx.user(user_id).await?.ok_or(StoreError::NotFound)?;
-            if user.two_step_generation != generation || user.two_step.is_some() {
-                return Err(StoreError::Stale);
-            }
-            user.two_step = Some(registration.clone());
-            tx.save_user(&user).await?;
-            Ok(())
+            records::register_two_step(&mut tx, user_id, generation, &registration).await
         })
     }
 
     async fn replace_totp_secret(&self, user_id: &str, from: &str, to: &str) -> StoreResult<bool> {
         atomically!(self, |tx| {
-            let Some(mut user) = tx.user(user_id).await? else {
-                return Ok(false);
-            };
-            let Some(reg) = user.two_step.as_mut() else {
-                return Ok(false);
-            };
-            if reg.totp_secret.as_deref() != Some(from) {
-                return Ok(false);
-            }
-            reg.totp_secret = Some(to.to_string());
-            tx.save_user(&user).await?;
-            Ok(true)
+            records::replace_totp_secret(&mut tx, user_id, from, to).await
         })
     }
 
     async fn set_role(&self, user_id: &str, role: Role) -> StoreResult<User> {
         atomically!(self, |tx| {
-            let mut user = tx.user(user_id).await?.ok_or(StoreError::NotFound)?;
-            user.role = role;
-            tx.save_user(&user).await?;
-            Ok(user)
+            records::set_role(&mut tx, user_id, role).await
         })
     }
 
     async fn reset_two_step(&self, user_id: &str) -> StoreResult<User> {
         atomically!(self, |tx| {
-            let mut user = tx.user(user_id).await?.ok_or(StoreError::NotFound)?;
-            tx.reset_two_step(&mut user).await?;
-            tx.save_user(&user).await?;
-            Ok(user)
+            records::reset_two_step(&mut tx, user_id).await
         })
     }
 
     async fn accept_totp_step(&self, user_id: &str, step: u64) -> StoreResult<bool> {
         atomically!(self, |tx| {
-            let mut user = tx.user(user_id).await?.ok_or(StoreError::NotFound)?;
-            if !sekisho_policy::two_step::step_is_new(step, user.last_totp_step) {
-                return Ok(false);
-            }
-            user.last_totp_step = Some(step);
-            tx.save_user(&user).await?;
-            Ok(true)
+            records::accept_totp_step(&mut tx, user_id, step).await
         })
     }
 
@@ -1909,24 +1761,7 @@ impl Store for RedisStore {
         now: UnixTime,
     ) -> StoreResult<Option<PendingLogin>> {
         atomically!(self, |tx| {
-            let Some(pending) = tx.live_pending(pending_hash, now).await? else {
-                return Ok(None);
-            };
-            let mut user = tx
-                .user(&pending.user_id)
-                .await?
-                .ok_or(StoreError::NotFound)?;
-            let matches = user
-                .two_step
-                .as_ref()
-                .is_some_and(|r| crate::crypto::same(&r.recovery_hash, recovery_hash));
-            if !matches {
-                return Ok(None);
-            }
-            // The reset removes the user's pending logins, this one too.
-            tx.reset_two_step(&mut user).await?;
-            tx.save_user(&user).await?;
-            Ok(Some(pending))
+            records::use_recovery_code(&mut tx, pending_hash, recovery_hash, now).await
         })
     }
 
@@ -1989,17 +1824,7 @@ impl Store for RedisStore {
     }
 
     async fn add_passkey(&self, p: PasskeyRecord) -> StoreResult<()> {
-        atomically!(self, |tx| {
-            let k = tx.k("pk", &p.credential_id);
-            if tx.get_raw(&k).await?.is_some() {
-                return Err(StoreError::IdentityTaken);
-            }
-            tx.user(&p.user_id).await?.ok_or(StoreError::NotFound)?;
-            tx.put(&k, &p, None)?;
-            let idx = tx.k("upk", &p.user_id);
-            tx.sadd(&idx, &p.credential_id);
-            Ok(())
-        })
+        atomically!(self, |tx| { records::add_passkey(&mut tx, &p).await })
     }
 
     async fn list_passkeys(&self, user_id: &str) -> StoreResult<Vec<PasskeyRecord>> {
@@ -2043,18 +1868,7 @@ impl Store for RedisStore {
         credential_id: &str,
     ) -> StoreResult<Option<PasskeyRecord>> {
         atomically!(self, |tx| {
-            let k = tx.k("pk", credential_id);
-            let Some(p) = tx
-                .get::<PasskeyRecord>(&k)
-                .await?
-                .filter(|p| p.user_id == user_id)
-            else {
-                return Ok(None);
-            };
-            tx.del(&k);
-            let idx = tx.k("upk", user_id);
-            tx.srem(&idx, credential_id);
-            Ok(Some(p))
+            records::remove_passkey(&mut tx, user_id, credential_id).await
         })
     }
 

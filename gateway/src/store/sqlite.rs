@@ -14,6 +14,25 @@ use sekisho_policy::lock::Admission;
 use std::path::Path;
 use std::time::Duration;
 
+/// Runs `$step` (an expression using `$r`, the [`SqliteRecords`]) in one
+/// `BEGIN IMMEDIATE` transaction on the blocking pool, committed when it
+/// succeeds. Captured values must be owned (the closure is `move`).
+macro_rules! in_transaction {
+    ($store:expr, |$r:ident| $step:expr) => {
+        $store
+            .run(move |c| {
+                let tx = begin(c)?;
+                let value = {
+                    let $r = &mut SqliteRecords(&tx);
+                    finish_now($step)?
+                };
+                tx.commit().map_err(unavailable)?;
+                Ok(value)
+            })
+            .await
+    };
+}
+
 const SCHEMA_VERSION: i64 = 1;
 
 const SCHEMA: &str = "
@@ -83,18 +102,12 @@ impl SqliteStore {
         edit: impl FnOnce(&mut PasskeyRecord) + Send + 'static,
     ) -> StoreResult<bool> {
         let (user_id, credential_id) = (user_id.to_string(), credential_id.to_string());
-        self.run(move |c| {
-            let tx = begin(c)?;
-            let Some(mut p) = load_passkey(&tx, &credential_id)?.filter(|p| p.user_id == user_id)
-            else {
-                return Ok(false);
-            };
-            edit(&mut p);
-            save_passkey(&tx, &p)?;
-            tx.commit().map_err(unavailable)?;
-            Ok(true)
-        })
-        .await
+        in_transaction!(self, |r| records::edit_passkey(
+            r,
+            &user_id,
+            &credential_id,
+            edit
+        ))
     }
 
     /// Opens (creating if needed) the store at `path`. Synchronous: called at
@@ -262,24 +275,6 @@ fn load_tenant(conn: &Connection, id: &str) -> StoreResult<Option<Tenant>> {
     data.map(|d| from_json(&d)).transpose()
 }
 
-/// Loads a tenant, lets `change` edit it and saves it, in one transaction.
-fn edit_tenant(
-    c: &mut Connection,
-    id: &str,
-    change: impl FnOnce(&mut Tenant),
-) -> StoreResult<Tenant> {
-    let tx = begin(c)?;
-    let mut tenant = load_tenant(&tx, id)?.ok_or(StoreError::NotFound)?;
-    change(&mut tenant);
-    tx.execute(
-        "UPDATE tenants SET data = ?2 WHERE id = ?1",
-        params![tenant.id, to_json(&tenant)?],
-    )
-    .map_err(unavailable)?;
-    tx.commit().map_err(unavailable)?;
-    Ok(tenant)
-}
-
 fn insert_ticket(conn: &Connection, t: &TicketRecord) -> StoreResult<()> {
     conn.execute(
         "INSERT INTO tickets (hash, purpose, user_id, expires_at, data) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -321,12 +316,17 @@ fn delete_tickets_of(conn: &Connection, user_id: &str, purpose: TicketPurpose) -
     Ok(())
 }
 
-fn delete_sessions_of(conn: &Connection, user_id: &str) -> StoreResult<Vec<String>> {
+/// Ends the user's sessions but `keep`; returns those ended.
+fn delete_sessions_of(
+    conn: &Connection,
+    user_id: &str,
+    keep: Option<&str>,
+) -> StoreResult<Vec<String>> {
     let mut stmt = conn
-        .prepare("DELETE FROM sessions WHERE user_id = ?1 RETURNING id_hash")
+        .prepare("DELETE FROM sessions WHERE user_id = ?1 AND id_hash IS NOT ?2 RETURNING id_hash")
         .map_err(unavailable)?;
     let rows = stmt
-        .query_map([user_id], |r| r.get::<_, String>(0))
+        .query_map(params![user_id, keep], |r| r.get::<_, String>(0))
         .map_err(unavailable)?;
     rows.collect::<Result<Vec<_>, _>>().map_err(unavailable)
 }
@@ -361,25 +361,142 @@ fn load_passkey(conn: &Connection, credential_id: &str) -> StoreResult<Option<Pa
     data.map(|d| from_json(&d)).transpose()
 }
 
-fn unlock_in(conn: &Connection, mut user: User) -> StoreResult<User> {
-    user.locked = false;
-    save_user(conn, &user)?;
-    clear_failures_of(conn, &user.email)?;
-    clear_failures_of(conn, &code_counter(&user.id))?;
-    delete_tickets_of(conn, &user.id, TicketPurpose::Unlock)?;
-    Ok(user)
+/// The record primitives on one SQLite transaction (its connection).
+struct SqliteRecords<'c>(&'c Connection);
+
+impl records::Records for SqliteRecords<'_> {
+    async fn user(&mut self, id: &str) -> StoreResult<Option<User>> {
+        load_user(self.0, id)
+    }
+    async fn save_user(&mut self, user: &User) -> StoreResult<()> {
+        save_user(self.0, user)
+    }
+    async fn tenant(&mut self, id: &str) -> StoreResult<Option<Tenant>> {
+        load_tenant(self.0, id)
+    }
+    async fn save_tenant(&mut self, tenant: &Tenant) -> StoreResult<()> {
+        let n = self
+            .0
+            .execute(
+                "UPDATE tenants SET data = ?2 WHERE id = ?1",
+                params![tenant.id, to_json(tenant)?],
+            )
+            .map_err(unavailable)?;
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+    async fn ticket(&mut self, hash: &str) -> StoreResult<Option<TicketRecord>> {
+        let data: Option<String> = self
+            .0
+            .query_row("SELECT data FROM tickets WHERE hash = ?1", [hash], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(unavailable)?;
+        data.map(|d| from_json(&d)).transpose()
+    }
+    async fn tickets_of(
+        &mut self,
+        user_id: &str,
+        purpose: TicketPurpose,
+    ) -> StoreResult<Vec<TicketRecord>> {
+        let mut stmt = self
+            .0
+            .prepare("SELECT data FROM tickets WHERE user_id = ?1 AND purpose = ?2")
+            .map_err(unavailable)?;
+        json_rows(&mut stmt, params![user_id, purpose.as_str()])
+    }
+    async fn put_ticket(&mut self, ticket: &TicketRecord) -> StoreResult<()> {
+        insert_ticket(self.0, ticket)
+    }
+    async fn save_ticket(&mut self, ticket: &TicketRecord) -> StoreResult<()> {
+        self.0
+            .execute(
+                "UPDATE tickets SET data = ?2 WHERE hash = ?1",
+                params![ticket.hash, to_json(ticket)?],
+            )
+            .map_err(unavailable)?;
+        Ok(())
+    }
+    async fn drop_ticket(&mut self, ticket: &TicketRecord) -> StoreResult<()> {
+        self.0
+            .execute("DELETE FROM tickets WHERE hash = ?1", [&ticket.hash])
+            .map_err(unavailable)?;
+        Ok(())
+    }
+    async fn delete_tickets_of(
+        &mut self,
+        user_id: &str,
+        purpose: TicketPurpose,
+    ) -> StoreResult<()> {
+        delete_tickets_of(self.0, user_id, purpose)
+    }
+    async fn delete_sessions_of(
+        &mut self,
+        user_id: &str,
+        keep: Option<&str>,
+    ) -> StoreResult<Vec<String>> {
+        delete_sessions_of(self.0, user_id, keep)
+    }
+    async fn clear_failures(&mut self, identifier: &str) -> StoreResult<()> {
+        clear_failures_of(self.0, identifier)
+    }
+    async fn live_pending(
+        &mut self,
+        id_hash: &str,
+        now: UnixTime,
+    ) -> StoreResult<Option<PendingLogin>> {
+        load_pending(self.0, id_hash, now)
+    }
+    async fn save_pending(&mut self, pending: &PendingLogin) -> StoreResult<()> {
+        save_pending(self.0, pending)
+    }
+    async fn passkey(&mut self, credential_id: &str) -> StoreResult<Option<PasskeyRecord>> {
+        load_passkey(self.0, credential_id)
+    }
+    async fn insert_passkey(&mut self, passkey: &PasskeyRecord) -> StoreResult<()> {
+        insert_passkey(self.0, passkey)
+    }
+    async fn save_passkey(&mut self, passkey: &PasskeyRecord) -> StoreResult<()> {
+        save_passkey(self.0, passkey)
+    }
+    async fn drop_passkey(&mut self, passkey: &PasskeyRecord) -> StoreResult<()> {
+        self.0
+            .execute(
+                "DELETE FROM passkeys WHERE credential_id = ?1",
+                [&passkey.credential_id],
+            )
+            .map_err(unavailable)?;
+        Ok(())
+    }
+    async fn forget_two_step_state(&mut self, user_id: &str) -> StoreResult<()> {
+        for table in ["trusted", "pending"] {
+            self.0
+                .execute(
+                    &format!("DELETE FROM {table} WHERE user_id = ?1"),
+                    [user_id],
+                )
+                .map_err(unavailable)?;
+        }
+        Ok(())
+    }
 }
 
-/// Resets the user's two-step registration (the caller saves the user):
-/// a new generation, no remembered browsers, no logins half-way through.
-fn reset_two_step_in(conn: &Connection, user: &mut User) -> StoreResult<()> {
-    user.two_step = None;
-    user.two_step_generation = user.two_step_generation.wrapping_add(1);
-    conn.execute("DELETE FROM trusted WHERE user_id = ?1", [&user.id])
-        .map_err(unavailable)?;
-    conn.execute("DELETE FROM pending WHERE user_id = ?1", [&user.id])
-        .map_err(unavailable)?;
-    Ok(())
+/// Runs a domain step's future to its end on this thread. SQLite's
+/// primitives never wait (the whole step runs on the blocking pool), so
+/// the future is ready at its first poll; one that is not would be a bug,
+/// answered as the store being unavailable rather than a hang.
+fn finish_now<T>(step: impl std::future::Future<Output = StoreResult<T>>) -> StoreResult<T> {
+    let mut step = std::pin::pin!(step);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match step.as_mut().poll(&mut cx) {
+        std::task::Poll::Ready(result) => result,
+        std::task::Poll::Pending => Err(StoreError::Unavailable(
+            "a store step waited inside SQLite".into(),
+        )),
+    }
 }
 
 fn load_pending(
@@ -516,20 +633,7 @@ impl Store for SqliteStore {
     }
 
     async fn replace_ticket(&self, ticket: TicketRecord) -> StoreResult<()> {
-        self.run(move |c| {
-            let tx = begin(c)?;
-            if load_user(&tx, &ticket.user_id)?.is_none() {
-                return Err(StoreError::NotFound);
-            }
-            tx.execute(
-                "DELETE FROM tickets WHERE user_id = ?1 AND purpose = ?2",
-                params![ticket.user_id, ticket.purpose],
-            )
-            .map_err(unavailable)?;
-            insert_ticket(&tx, &ticket)?;
-            tx.commit().map_err(unavailable)
-        })
-        .await
+        in_transaction!(self, |r| records::replace_ticket(r, &ticket))
     }
 
     async fn peek_ticket(
@@ -551,19 +655,9 @@ impl Store for SqliteStore {
         now: UnixTime,
     ) -> StoreResult<()> {
         let (hash, staged) = (hash.to_string(), staged.to_string());
-        self.run(move |c| {
-            let tx = begin(c)?;
-            let mut ticket = load_live_ticket(&tx, &hash, purpose.as_str(), now)?
-                .ok_or(StoreError::TicketInvalid)?;
-            ticket.staged = Some(staged);
-            tx.execute(
-                "UPDATE tickets SET data = ?2 WHERE hash = ?1",
-                params![hash, to_json(&ticket)?],
-            )
-            .map_err(unavailable)?;
-            tx.commit().map_err(unavailable)
-        })
-        .await
+        in_transaction!(self, |r| records::stage_ticket(
+            r, &hash, purpose, &staged, now
+        ))
     }
 
     async fn issue_ticket_unless_recent(
@@ -571,28 +665,9 @@ impl Store for SqliteStore {
         ticket: TicketRecord,
         interval: i64,
     ) -> StoreResult<bool> {
-        self.run(move |c| {
-            let tx = begin(c)?;
-            if load_user(&tx, &ticket.user_id)?.is_none() {
-                return Err(StoreError::NotFound);
-            }
-            let last: Option<i64> = tx
-                .query_row(
-                    "SELECT MAX(CAST(json_extract(data, '$.issued_at') AS INTEGER)) FROM tickets WHERE user_id = ?1 AND purpose = ?2",
-                    params![ticket.user_id, ticket.purpose],
-                    |r| r.get(0),
-                )
-                .map_err(unavailable)?;
-            if !sekisho_policy::lock::mail_allowed(last, ticket.issued_at, interval) {
-                return Ok(false);
-            }
-            tx.execute("DELETE FROM tickets WHERE user_id = ?1 AND purpose = ?2", params![ticket.user_id, ticket.purpose])
-                .map_err(unavailable)?;
-            insert_ticket(&tx, &ticket)?;
-            tx.commit().map_err(unavailable)?;
-            Ok(true)
-        })
-        .await
+        in_transaction!(self, |r| records::issue_ticket_unless_recent(
+            r, &ticket, interval
+        ))
     }
 
     async fn admit_attempt(
@@ -648,42 +723,17 @@ impl Store for SqliteStore {
 
     async fn lock_user(&self, user_id: &str, unlock: TicketRecord) -> StoreResult<()> {
         let user_id = user_id.to_string();
-        self.run(move |c| {
-            let tx = begin(c)?;
-            let mut user = load_user(&tx, &user_id)?.ok_or(StoreError::NotFound)?;
-            user.locked = true;
-            save_user(&tx, &user)?;
-            delete_tickets_of(&tx, &user.id, TicketPurpose::Unlock)?;
-            insert_ticket(&tx, &unlock)?;
-            tx.commit().map_err(unavailable)
-        })
-        .await
+        in_transaction!(self, |r| records::lock_user(r, &user_id, &unlock))
     }
 
     async fn unlock_with_ticket(&self, hash: &str, now: UnixTime) -> StoreResult<User> {
         let hash = hash.to_string();
-        self.run(move |c| {
-            let tx = begin(c)?;
-            let ticket = load_live_ticket(&tx, &hash, TicketPurpose::Unlock.as_str(), now)?
-                .ok_or(StoreError::TicketInvalid)?;
-            let user = load_user(&tx, &ticket.user_id)?.ok_or(StoreError::TicketInvalid)?;
-            let user = unlock_in(&tx, user)?;
-            tx.commit().map_err(unavailable)?;
-            Ok(user)
-        })
-        .await
+        in_transaction!(self, |r| records::unlock_with_ticket(r, &hash, now))
     }
 
     async fn unlock_user(&self, user_id: &str) -> StoreResult<User> {
         let user_id = user_id.to_string();
-        self.run(move |c| {
-            let tx = begin(c)?;
-            let user = load_user(&tx, &user_id)?.ok_or(StoreError::NotFound)?;
-            let user = unlock_in(&tx, user)?;
-            tx.commit().map_err(unavailable)?;
-            Ok(user)
-        })
-        .await
+        in_transaction!(self, |r| records::unlock_user(r, &user_id))
     }
 
     async fn complete_reset(
@@ -693,23 +743,12 @@ impl Store for SqliteStore {
         now: UnixTime,
     ) -> StoreResult<(User, Vec<String>)> {
         let (hash, password_hash) = (hash.to_string(), password_hash.to_string());
-        self.run(move |c| {
-            let tx = begin(c)?;
-            let ticket = load_live_ticket(&tx, &hash, TicketPurpose::Reset.as_str(), now)?
-                .ok_or(StoreError::TicketInvalid)?;
-            let mut user = load_user(&tx, &ticket.user_id)?.ok_or(StoreError::TicketInvalid)?;
-            if user.status != UserStatus::Active || user.method != LoginMethod::Password {
-                return Err(StoreError::TicketInvalid);
-            }
-            user.password_hash = Some(password_hash);
-            reset_two_step_in(&tx, &mut user)?;
-            let user = unlock_in(&tx, user)?;
-            delete_tickets_of(&tx, &user.id, TicketPurpose::Reset)?;
-            let ended = delete_sessions_of(&tx, &user.id)?;
-            tx.commit().map_err(unavailable)?;
-            Ok((user, ended))
-        })
-        .await
+        in_transaction!(self, |r| records::complete_reset(
+            r,
+            &hash,
+            &password_hash,
+            now
+        ))
     }
 
     async fn create_invited_user(&self, user: User, invitation: TicketRecord) -> StoreResult<()> {
@@ -730,7 +769,7 @@ impl Store for SqliteStore {
         self.run(move |c| {
             let tx = begin(c)?;
             let user = load_user(&tx, &user_id)?.ok_or(StoreError::NotFound)?;
-            let ended = delete_sessions_of(&tx, &user.id)?;
+            let ended = delete_sessions_of(&tx, &user.id, None)?;
             for table in ["tickets", "pending", "trusted", "passkeys"] {
                 tx.execute(
                     &format!("DELETE FROM {table} WHERE user_id = ?1"),
@@ -750,8 +789,7 @@ impl Store for SqliteStore {
 
     async fn set_plan(&self, tenant_id: &str, plan: Plan) -> StoreResult<Tenant> {
         let tenant_id = tenant_id.to_string();
-        self.run(move |c| edit_tenant(c, &tenant_id, |t| t.plan = plan))
-            .await
+        in_transaction!(self, |r| records::set_plan(r, &tenant_id, plan))
     }
 
     async fn change_password(
@@ -765,22 +803,12 @@ impl Store for SqliteStore {
             password_hash.to_string(),
             keep.map(str::to_string),
         );
-        self.run(move |c| {
-            let tx = begin(c)?;
-            let mut user = load_user(&tx, &user_id)?.ok_or(StoreError::NotFound)?;
-            user.password_hash = Some(password_hash);
-            save_user(&tx, &user)?;
-            let gone = {
-                let mut stmt = tx
-                    .prepare("DELETE FROM sessions WHERE user_id = ?1 AND id_hash IS NOT ?2 RETURNING id_hash")
-                    .map_err(unavailable)?;
-                let rows = stmt.query_map(params![user.id, keep], |r| r.get::<_, String>(0)).map_err(unavailable)?;
-                rows.collect::<Result<Vec<_>, _>>().map_err(unavailable)?
-            };
-            tx.commit().map_err(unavailable)?;
-            Ok(gone)
-        })
-        .await
+        in_transaction!(self, |r| records::change_password(
+            r,
+            &user_id,
+            &password_hash,
+            keep.as_deref()
+        ))
     }
 
     async fn list_user_sessions(&self, user_id: &str) -> StoreResult<Vec<SessionRecord>> {
@@ -795,17 +823,7 @@ impl Store for SqliteStore {
     }
 
     async fn issue_change_link(&self, ticket: TicketRecord) -> StoreResult<()> {
-        self.run(move |c| {
-            let tx = begin(c)?;
-            if load_user(&tx, &ticket.user_id)?.is_none() {
-                return Err(StoreError::NotFound);
-            }
-            delete_tickets_of(&tx, &ticket.user_id, TicketPurpose::EmailChange)?;
-            delete_tickets_of(&tx, &ticket.user_id, TicketPurpose::MethodChange)?;
-            insert_ticket(&tx, &ticket)?;
-            tx.commit().map_err(unavailable)
-        })
-        .await
+        in_transaction!(self, |r| records::issue_change_link(r, &ticket))
     }
 
     async fn complete_email_change(
@@ -815,26 +833,12 @@ impl Store for SqliteStore {
         now: UnixTime,
     ) -> StoreResult<(User, String, Vec<String>)> {
         let hash = hash.to_string();
-        self.run(move |c| {
-            let tx = begin(c)?;
-            let ticket = load_live_ticket(&tx, &hash, TicketPurpose::EmailChange.as_str(), now)?
-                .ok_or(StoreError::TicketInvalid)?;
-            let new_email = ticket.staged.clone().ok_or(StoreError::TicketInvalid)?;
-            let mut user = load_user(&tx, &ticket.user_id)?.ok_or(StoreError::TicketInvalid)?;
-            let old_email = std::mem::replace(&mut user.email, new_email);
-            if let Some(h) = password_hash {
-                user.password_hash = Some(h);
-            }
-            reset_two_step_in(&tx, &mut user)?;
-            save_user(&tx, &user)?;
-            clear_failures_of(&tx, &old_email)?;
-            delete_tickets_of(&tx, &user.id, TicketPurpose::EmailChange)?;
-            delete_tickets_of(&tx, &user.id, TicketPurpose::MethodChange)?;
-            let ended = delete_sessions_of(&tx, &user.id)?;
-            tx.commit().map_err(unavailable)?;
-            Ok((user, old_email, ended))
-        })
-        .await
+        in_transaction!(self, |r| records::complete_email_change(
+            r,
+            &hash,
+            password_hash.as_deref(),
+            now
+        ))
     }
 
     async fn change_method(
@@ -842,65 +846,12 @@ impl Store for SqliteStore {
         change: MethodChange,
         now: UnixTime,
     ) -> StoreResult<(User, Vec<String>)> {
-        self.run(move |c| {
-            let tx = begin(c)?;
-            if let Some(hash) = &change.ticket_hash {
-                let ticket =
-                    load_live_ticket(&tx, hash, TicketPurpose::MethodChange.as_str(), now)?
-                        .ok_or(StoreError::TicketInvalid)?;
-                if ticket.user_id != change.user_id {
-                    return Err(StoreError::TicketInvalid);
-                }
-            }
-            let mut user = load_user(&tx, &change.user_id)?.ok_or(StoreError::NotFound)?;
-            user.method = change.method;
-            user.password_hash = if change.method == LoginMethod::Password {
-                change.password_hash
-            } else {
-                None
-            };
-            user.identity = if change.method == LoginMethod::Password {
-                None
-            } else {
-                change.identity
-            };
-            if change.reset_two_step {
-                reset_two_step_in(&tx, &mut user)?;
-            }
-            save_user(&tx, &user)?;
-            delete_tickets_of(&tx, &user.id, TicketPurpose::MethodChange)?;
-            delete_tickets_of(&tx, &user.id, TicketPurpose::EmailChange)?;
-            let ended = delete_sessions_of(&tx, &user.id)?;
-            tx.commit().map_err(unavailable)?;
-            Ok((user, ended))
-        })
-        .await
+        in_transaction!(self, |r| records::change_method(r, &change, now))
     }
 
     async fn complete_registration(&self, ticket_hash: &str, now: UnixTime) -> StoreResult<User> {
         let hash = ticket_hash.to_string();
-        self.run(move |c| {
-            let tx = begin(c)?;
-            let ticket = load_live_ticket(&tx, &hash, TicketPurpose::Invitation.as_str(), now)?
-                .ok_or(StoreError::TicketInvalid)?;
-            let staged = ticket.staged.clone().ok_or(StoreError::TicketInvalid)?;
-            let mut user = load_user(&tx, &ticket.user_id)?.ok_or(StoreError::TicketInvalid)?;
-            if user.status != UserStatus::Invited {
-                return Err(StoreError::TicketInvalid);
-            }
-            user.password_hash = Some(staged);
-            user.method = LoginMethod::Password;
-            user.status = UserStatus::Active;
-            save_user(&tx, &user)?;
-            tx.execute(
-                "DELETE FROM tickets WHERE user_id = ?1 AND purpose = ?2",
-                params![user.id, ticket.purpose],
-            )
-            .map_err(unavailable)?;
-            tx.commit().map_err(unavailable)?;
-            Ok(user)
-        })
-        .await
+        in_transaction!(self, |r| records::complete_registration(r, &hash, now))
     }
 
     async fn create_session(&self, session: SessionRecord) -> StoreResult<()> {
@@ -988,7 +939,8 @@ impl Store for SqliteStore {
 
     async fn delete_user_sessions(&self, user_id: &str) -> StoreResult<Vec<String>> {
         let user_id = user_id.to_string();
-        self.run(move |c| delete_sessions_of(c, &user_id)).await
+        self.run(move |c| delete_sessions_of(c, &user_id, None))
+            .await
     }
 
     async fn put_ticket(&self, ticket: TicketRecord) -> StoreResult<()> {
@@ -1002,18 +954,7 @@ impl Store for SqliteStore {
         now: UnixTime,
     ) -> StoreResult<Option<TicketRecord>> {
         let hash = hash.to_string();
-        self.run(move |c| {
-            let tx = begin(c)?;
-            let ticket = load_live_ticket(&tx, &hash, purpose.as_str(), now)?;
-            tx.execute(
-                "DELETE FROM tickets WHERE hash = ?1 AND purpose = ?2",
-                params![hash, purpose.as_str()],
-            )
-            .map_err(unavailable)?;
-            tx.commit().map_err(unavailable)?;
-            Ok(ticket)
-        })
-        .await
+        in_transaction!(self, |r| records::take_ticket(r, &hash, purpose, now))
     }
 
     async fn find_user_by_identity(
@@ -1067,20 +1008,21 @@ impl Store for SqliteStore {
 
     async fn set_two_step_enabled(&self, tenant_id: &str, enabled: bool) -> StoreResult<Tenant> {
         let tenant_id = tenant_id.to_string();
-        self.run(move |c| edit_tenant(c, &tenant_id, |t| t.two_step_enabled = enabled))
-            .await
+        in_transaction!(self, |r| records::set_two_step_enabled(
+            r, &tenant_id, enabled
+        ))
     }
 
     async fn set_passkeys_required(&self, tenant_id: &str, required: bool) -> StoreResult<Tenant> {
         let tenant_id = tenant_id.to_string();
-        self.run(move |c| edit_tenant(c, &tenant_id, |t| t.passkeys_required = required))
-            .await
+        in_transaction!(self, |r| records::set_passkeys_required(
+            r, &tenant_id, required
+        ))
     }
 
     async fn set_access_route(&self, tenant_id: &str, route: AccessRoute) -> StoreResult<Tenant> {
         let tenant_id = tenant_id.to_string();
-        self.run(move |c| edit_tenant(c, &tenant_id, |t| t.access_route = route))
-            .await
+        in_transaction!(self, |r| records::set_access_route(r, &tenant_id, route))
     }
 
     async fn save_line_settings(
@@ -1090,27 +1032,14 @@ impl Store for SqliteStore {
         lines: Vec<String>,
     ) -> StoreResult<Tenant> {
         let tenant_id = tenant_id.to_string();
-        self.run(move |c| {
-            edit_tenant(c, &tenant_id, |t| {
-                t.access_route = route;
-                // Consents of removed lines go with them.
-                t.line_consents.retain(|l| lines.contains(l));
-                t.lines = lines;
-            })
-        })
-        .await
+        in_transaction!(self, |r| records::save_line_settings(
+            r, &tenant_id, route, &lines
+        ))
     }
 
     async fn consent_line(&self, tenant_id: &str, line: &str) -> StoreResult<Tenant> {
         let (tenant_id, line) = (tenant_id.to_string(), line.to_string());
-        self.run(move |c| {
-            edit_tenant(c, &tenant_id, |t| {
-                if !t.line_consents.contains(&line) {
-                    t.line_consents.push(line);
-                }
-            })
-        })
-        .await
+        in_transaction!(self, |r| records::consent_line(r, &tenant_id, &line))
     }
 
     async fn save_ad_connection(
@@ -1197,25 +1126,9 @@ impl Store for SqliteStore {
         now: UnixTime,
     ) -> StoreResult<Option<String>> {
         let (id_hash, code_hash) = (id_hash.to_string(), code_hash.to_string());
-        self.run(move |c| {
-            let tx = begin(c)?;
-            let Some(mut pending) = load_pending(&tx, &id_hash, now)? else {
-                return Ok(None);
-            };
-            let Some(sms) = pending.sms.as_mut() else {
-                return Ok(None);
-            };
-            let matches = sms.code_hash.as_deref() == Some(code_hash.as_str());
-            if !matches || sms.expires_at <= now {
-                return Ok(None);
-            }
-            sms.code_hash = None;
-            let phone = sms.phone.clone();
-            save_pending(&tx, &pending)?;
-            tx.commit().map_err(unavailable)?;
-            Ok(Some(phone))
-        })
-        .await
+        in_transaction!(self, |r| records::consume_sms_code(
+            r, &id_hash, &code_hash, now
+        ))
     }
 
     async fn register_two_step(
@@ -1225,80 +1138,34 @@ impl Store for SqliteStore {
         registration: TwoStepRegistration,
     ) -> StoreResult<()> {
         let user_id = user_id.to_string();
-        self.run(move |c| {
-            let tx = begin(c)?;
-            let mut user = load_user(&tx, &user_id)?.ok_or(StoreError::NotFound)?;
-            if user.two_step_generation != generation || user.two_step.is_some() {
-                return Err(StoreError::Stale);
-            }
-            user.two_step = Some(registration);
-            save_user(&tx, &user)?;
-            tx.commit().map_err(unavailable)
-        })
-        .await
+        in_transaction!(self, |r| records::register_two_step(
+            r,
+            &user_id,
+            generation,
+            &registration
+        ))
     }
 
     async fn replace_totp_secret(&self, user_id: &str, from: &str, to: &str) -> StoreResult<bool> {
         let (user_id, from, to) = (user_id.to_string(), from.to_string(), to.to_string());
-        self.run(move |c| {
-            let tx = begin(c)?;
-            let Some(mut user) = load_user(&tx, &user_id)? else {
-                return Ok(false);
-            };
-            let Some(reg) = user.two_step.as_mut() else {
-                return Ok(false);
-            };
-            if reg.totp_secret.as_deref() != Some(from.as_str()) {
-                return Ok(false);
-            }
-            reg.totp_secret = Some(to);
-            save_user(&tx, &user)?;
-            tx.commit().map_err(unavailable)?;
-            Ok(true)
-        })
-        .await
+        in_transaction!(self, |r| records::replace_totp_secret(
+            r, &user_id, &from, &to
+        ))
     }
 
     async fn set_role(&self, user_id: &str, role: Role) -> StoreResult<User> {
         let user_id = user_id.to_string();
-        self.run(move |c| {
-            let tx = begin(c)?;
-            let mut user = load_user(&tx, &user_id)?.ok_or(StoreError::NotFound)?;
-            user.role = role;
-            save_user(&tx, &user)?;
-            tx.commit().map_err(unavailable)?;
-            Ok(user)
-        })
-        .await
+        in_transaction!(self, |r| records::set_role(r, &user_id, role))
     }
 
     async fn reset_two_step(&self, user_id: &str) -> StoreResult<User> {
         let user_id = user_id.to_string();
-        self.run(move |c| {
-            let tx = begin(c)?;
-            let mut user = load_user(&tx, &user_id)?.ok_or(StoreError::NotFound)?;
-            reset_two_step_in(&tx, &mut user)?;
-            save_user(&tx, &user)?;
-            tx.commit().map_err(unavailable)?;
-            Ok(user)
-        })
-        .await
+        in_transaction!(self, |r| records::reset_two_step(r, &user_id))
     }
 
     async fn accept_totp_step(&self, user_id: &str, step: u64) -> StoreResult<bool> {
         let user_id = user_id.to_string();
-        self.run(move |c| {
-            let tx = begin(c)?;
-            let mut user = load_user(&tx, &user_id)?.ok_or(StoreError::NotFound)?;
-            if !sekisho_policy::two_step::step_is_new(step, user.last_totp_step) {
-                return Ok(false);
-            }
-            user.last_totp_step = Some(step);
-            save_user(&tx, &user)?;
-            tx.commit().map_err(unavailable)?;
-            Ok(true)
-        })
-        .await
+        in_transaction!(self, |r| records::accept_totp_step(r, &user_id, step))
     }
 
     async fn use_recovery_code(
@@ -1308,25 +1175,12 @@ impl Store for SqliteStore {
         now: UnixTime,
     ) -> StoreResult<Option<PendingLogin>> {
         let (pending_hash, recovery_hash) = (pending_hash.to_string(), recovery_hash.to_string());
-        self.run(move |c| {
-            let tx = begin(c)?;
-            let Some(pending) = load_pending(&tx, &pending_hash, now)? else {
-                return Ok(None);
-            };
-            let mut user = load_user(&tx, &pending.user_id)?.ok_or(StoreError::NotFound)?;
-            let matches = user
-                .two_step
-                .as_ref()
-                .is_some_and(|r| crate::crypto::same(&r.recovery_hash, &recovery_hash));
-            if !matches {
-                return Ok(None);
-            }
-            reset_two_step_in(&tx, &mut user)?;
-            save_user(&tx, &user)?;
-            tx.commit().map_err(unavailable)?;
-            Ok(Some(pending))
-        })
-        .await
+        in_transaction!(self, |r| records::use_recovery_code(
+            r,
+            &pending_hash,
+            &recovery_hash,
+            now
+        ))
     }
 
     async fn add_trusted_browser(&self, b: TrustedBrowser) -> StoreResult<()> {
@@ -1416,24 +1270,7 @@ impl Store for SqliteStore {
     }
 
     async fn add_passkey(&self, passkey: PasskeyRecord) -> StoreResult<()> {
-        self.run(move |c| {
-            let tx = begin(c)?;
-            let taken: Option<String> = tx
-                .query_row(
-                    "SELECT user_id FROM passkeys WHERE credential_id = ?1",
-                    [&passkey.credential_id],
-                    |r| r.get(0),
-                )
-                .optional()
-                .map_err(unavailable)?;
-            if taken.is_some() {
-                return Err(StoreError::IdentityTaken);
-            }
-            load_user(&tx, &passkey.user_id)?.ok_or(StoreError::NotFound)?;
-            insert_passkey(&tx, &passkey)?;
-            tx.commit().map_err(unavailable)
-        })
-        .await
+        in_transaction!(self, |r| records::add_passkey(r, &passkey))
     }
 
     async fn list_passkeys(&self, user_id: &str) -> StoreResult<Vec<PasskeyRecord>> {
@@ -1479,18 +1316,11 @@ impl Store for SqliteStore {
         credential_id: &str,
     ) -> StoreResult<Option<PasskeyRecord>> {
         let (user_id, credential_id) = (user_id.to_string(), credential_id.to_string());
-        self.run(move |c| {
-            let data: Option<String> = c
-                .query_row(
-                    "DELETE FROM passkeys WHERE credential_id = ?1 AND user_id = ?2 RETURNING data",
-                    params![credential_id, user_id],
-                    |r| r.get(0),
-                )
-                .optional()
-                .map_err(unavailable)?;
-            data.map(|d| from_json(&d)).transpose()
-        })
-        .await
+        in_transaction!(self, |r| records::remove_passkey(
+            r,
+            &user_id,
+            &credential_id
+        ))
     }
 
     async fn remove_passkeys(&self, user_id: &str) -> StoreResult<u64> {

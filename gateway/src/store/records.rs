@@ -1,0 +1,584 @@
+//! The domain steps written once, over record primitives that each backend
+//! implements inside its own transaction: `BEGIN IMMEDIATE` on SQLite, an
+//! optimistic `WATCH`/`MULTI` on Redis (which runs a step again from its
+//! reads when a watched key changed). A step reads and writes only through
+//! [`Records`], so its atomicity is the backend's transaction, unchanged,
+//! and a new backend is its primitives plus its connection handling.
+//!
+//! The store trait's methods that are such steps call these; what stays in
+//! a backend is what its data model does differently (indexes, sets,
+//! expiry).
+
+use super::{
+    code_counter, MethodChange, PasskeyRecord, PendingLogin, StoreError, StoreResult, Tenant,
+    TicketRecord, TwoStepRegistration, User,
+};
+use sekisho_policy::line::AccessRoute;
+use sekisho_policy::model::{LoginMethod, Plan, Role, UserStatus};
+use sekisho_policy::ticket::TicketPurpose;
+use sekisho_policy::UnixTime;
+
+/// What a domain step may do to the records, inside one transaction. Only
+/// the store's backends implement it.
+pub(crate) trait Records {
+    async fn user(&mut self, id: &str) -> StoreResult<Option<User>>;
+    /// Saves a changed user: `EmailTaken` or `IdentityTaken` when the new
+    /// address or identity is someone else's, `NotFound` when it is gone.
+    async fn save_user(&mut self, user: &User) -> StoreResult<()>;
+    async fn tenant(&mut self, id: &str) -> StoreResult<Option<Tenant>>;
+    /// Saves a changed tenant (and tells the other gateways).
+    async fn save_tenant(&mut self, tenant: &Tenant) -> StoreResult<()>;
+    /// The ticket of `hash`, expired or not (purges remove the expired).
+    async fn ticket(&mut self, hash: &str) -> StoreResult<Option<TicketRecord>>;
+    /// The user's tickets of `purpose`.
+    async fn tickets_of(
+        &mut self,
+        user_id: &str,
+        purpose: TicketPurpose,
+    ) -> StoreResult<Vec<TicketRecord>>;
+    async fn put_ticket(&mut self, ticket: &TicketRecord) -> StoreResult<()>;
+    /// Saves a ticket read in this transaction, changed; its expiry stays.
+    async fn save_ticket(&mut self, ticket: &TicketRecord) -> StoreResult<()>;
+    async fn drop_ticket(&mut self, ticket: &TicketRecord) -> StoreResult<()>;
+    /// Deletes the user's tickets of `purpose`.
+    async fn delete_tickets_of(&mut self, user_id: &str, purpose: TicketPurpose)
+        -> StoreResult<()>;
+    /// Ends the user's sessions but `keep`; returns those ended.
+    async fn delete_sessions_of(
+        &mut self,
+        user_id: &str,
+        keep: Option<&str>,
+    ) -> StoreResult<Vec<String>>;
+    /// Forgets a failure counter (a login's or the second step's).
+    async fn clear_failures(&mut self, identifier: &str) -> StoreResult<()>;
+    /// Forgets the user's remembered browsers and logins half-way through
+    /// the second step.
+    async fn forget_two_step_state(&mut self, user_id: &str) -> StoreResult<()>;
+    /// A pending login (the second step's) that has not expired at `now`.
+    async fn live_pending(
+        &mut self,
+        id_hash: &str,
+        now: UnixTime,
+    ) -> StoreResult<Option<PendingLogin>>;
+    /// Saves a pending login read in this transaction, changed; its expiry
+    /// stays.
+    async fn save_pending(&mut self, pending: &PendingLogin) -> StoreResult<()>;
+    async fn passkey(&mut self, credential_id: &str) -> StoreResult<Option<PasskeyRecord>>;
+    /// Adds a passkey whose credential id is free (the caller checked).
+    async fn insert_passkey(&mut self, passkey: &PasskeyRecord) -> StoreResult<()>;
+    async fn save_passkey(&mut self, passkey: &PasskeyRecord) -> StoreResult<()>;
+    async fn drop_passkey(&mut self, passkey: &PasskeyRecord) -> StoreResult<()>;
+}
+
+// ---------------------------------------------------------------------
+// Pieces of steps
+
+/// A ticket of `purpose` that has not expired at `now`.
+async fn live_ticket(
+    r: &mut impl Records,
+    hash: &str,
+    purpose: TicketPurpose,
+    now: UnixTime,
+) -> StoreResult<Option<TicketRecord>> {
+    let ticket = r.ticket(hash).await?;
+    Ok(ticket.filter(|t| t.purpose == purpose.as_str() && t.expires_at > now))
+}
+
+async fn user_or(r: &mut impl Records, id: &str, missing: StoreError) -> StoreResult<User> {
+    r.user(id).await?.ok_or(missing)
+}
+
+/// A mailed link's live ticket and the user it is for; `TicketInvalid`
+/// when either is gone.
+pub(crate) async fn ticket_and_user(
+    r: &mut impl Records,
+    hash: &str,
+    purpose: TicketPurpose,
+    now: UnixTime,
+) -> StoreResult<(TicketRecord, User)> {
+    let ticket = live_ticket(r, hash, purpose, now)
+        .await?
+        .ok_or(StoreError::TicketInvalid)?;
+    let user = user_or(r, &ticket.user_id, StoreError::TicketInvalid).await?;
+    Ok((ticket, user))
+}
+
+/// Unlocks and saves `user`: its failure counters and unlock links go.
+async fn unlock(r: &mut impl Records, mut user: User) -> StoreResult<User> {
+    user.locked = false;
+    r.save_user(&user).await?;
+    r.clear_failures(&user.email).await?;
+    r.clear_failures(&code_counter(&user.id)).await?;
+    r.delete_tickets_of(&user.id, TicketPurpose::Unlock).await?;
+    Ok(user)
+}
+
+/// Resets the user's two-step registration (the caller saves the user): a
+/// new generation, no remembered browsers, no logins half-way through.
+async fn clear_two_step(r: &mut impl Records, user: &mut User) -> StoreResult<()> {
+    user.two_step = None;
+    user.two_step_generation = user.two_step_generation.wrapping_add(1);
+    r.forget_two_step_state(&user.id).await
+}
+
+/// Loads a user, lets `change` edit it, and saves it.
+async fn edit_user(
+    r: &mut impl Records,
+    id: &str,
+    change: impl FnOnce(&mut User),
+) -> StoreResult<User> {
+    let mut user = user_or(r, id, StoreError::NotFound).await?;
+    change(&mut user);
+    r.save_user(&user).await?;
+    Ok(user)
+}
+
+/// Loads a tenant, lets `change` edit it, and saves it.
+pub(crate) async fn edit_tenant(
+    r: &mut impl Records,
+    id: &str,
+    change: impl FnOnce(&mut Tenant),
+) -> StoreResult<Tenant> {
+    let mut tenant = r.tenant(id).await?.ok_or(StoreError::NotFound)?;
+    change(&mut tenant);
+    r.save_tenant(&tenant).await?;
+    Ok(tenant)
+}
+
+// ---------------------------------------------------------------------
+// The steps (see the store trait for what each promises)
+
+pub(crate) async fn lock_user(
+    r: &mut impl Records,
+    user_id: &str,
+    unlock_link: &TicketRecord,
+) -> StoreResult<()> {
+    edit_user(r, user_id, |u| u.locked = true).await?;
+    r.delete_tickets_of(user_id, TicketPurpose::Unlock).await?;
+    r.put_ticket(unlock_link).await
+}
+
+pub(crate) async fn unlock_with_ticket(
+    r: &mut impl Records,
+    hash: &str,
+    now: UnixTime,
+) -> StoreResult<User> {
+    let (_, user) = ticket_and_user(r, hash, TicketPurpose::Unlock, now).await?;
+    unlock(r, user).await
+}
+
+pub(crate) async fn unlock_user(r: &mut impl Records, user_id: &str) -> StoreResult<User> {
+    let user = user_or(r, user_id, StoreError::NotFound).await?;
+    unlock(r, user).await
+}
+
+pub(crate) async fn complete_reset(
+    r: &mut impl Records,
+    hash: &str,
+    password_hash: &str,
+    now: UnixTime,
+) -> StoreResult<(User, Vec<String>)> {
+    let (_, mut user) = ticket_and_user(r, hash, TicketPurpose::Reset, now).await?;
+    if user.status != UserStatus::Active || user.method != LoginMethod::Password {
+        return Err(StoreError::TicketInvalid);
+    }
+    user.password_hash = Some(password_hash.to_string());
+    clear_two_step(r, &mut user).await?;
+    let user = unlock(r, user).await?;
+    r.delete_tickets_of(&user.id, TicketPurpose::Reset).await?;
+    let ended = r.delete_sessions_of(&user.id, None).await?;
+    Ok((user, ended))
+}
+
+pub(crate) async fn change_password(
+    r: &mut impl Records,
+    user_id: &str,
+    password_hash: &str,
+    keep: Option<&str>,
+) -> StoreResult<Vec<String>> {
+    edit_user(r, user_id, |u| {
+        u.password_hash = Some(password_hash.to_string())
+    })
+    .await?;
+    r.delete_sessions_of(user_id, keep).await
+}
+
+pub(crate) async fn set_role(r: &mut impl Records, user_id: &str, role: Role) -> StoreResult<User> {
+    edit_user(r, user_id, |u| u.role = role).await
+}
+
+pub(crate) async fn reset_two_step(r: &mut impl Records, user_id: &str) -> StoreResult<User> {
+    let mut user = user_or(r, user_id, StoreError::NotFound).await?;
+    clear_two_step(r, &mut user).await?;
+    r.save_user(&user).await?;
+    Ok(user)
+}
+
+pub(crate) async fn set_plan(
+    r: &mut impl Records,
+    tenant_id: &str,
+    plan: Plan,
+) -> StoreResult<Tenant> {
+    edit_tenant(r, tenant_id, |t| t.plan = plan).await
+}
+
+pub(crate) async fn set_two_step_enabled(
+    r: &mut impl Records,
+    tenant_id: &str,
+    enabled: bool,
+) -> StoreResult<Tenant> {
+    edit_tenant(r, tenant_id, |t| t.two_step_enabled = enabled).await
+}
+
+pub(crate) async fn set_passkeys_required(
+    r: &mut impl Records,
+    tenant_id: &str,
+    required: bool,
+) -> StoreResult<Tenant> {
+    edit_tenant(r, tenant_id, |t| t.passkeys_required = required).await
+}
+
+pub(crate) async fn set_access_route(
+    r: &mut impl Records,
+    tenant_id: &str,
+    route: AccessRoute,
+) -> StoreResult<Tenant> {
+    edit_tenant(r, tenant_id, |t| t.access_route = route).await
+}
+
+/// The console's 回線認証: the route and lines; consents of lines no longer
+/// registered go with them.
+pub(crate) async fn save_line_settings(
+    r: &mut impl Records,
+    tenant_id: &str,
+    route: AccessRoute,
+    lines: &[String],
+) -> StoreResult<Tenant> {
+    edit_tenant(r, tenant_id, |t| {
+        t.access_route = route;
+        t.line_consents.retain(|l| lines.contains(l));
+        t.lines = lines.to_vec();
+    })
+    .await
+}
+
+pub(crate) async fn consent_line(
+    r: &mut impl Records,
+    tenant_id: &str,
+    line: &str,
+) -> StoreResult<Tenant> {
+    edit_tenant(r, tenant_id, |t| {
+        if !t.line_consents.iter().any(|l| l == line) {
+            t.line_consents.push(line.to_string());
+        }
+    })
+    .await
+}
+
+/// A change link replaces any earlier change link of the user (of either
+/// kind): only the newest works.
+pub(crate) async fn issue_change_link(
+    r: &mut impl Records,
+    ticket: &TicketRecord,
+) -> StoreResult<()> {
+    user_or(r, &ticket.user_id, StoreError::NotFound).await?;
+    drop_change_links(r, &ticket.user_id).await?;
+    r.put_ticket(ticket).await
+}
+
+async fn drop_change_links(r: &mut impl Records, user_id: &str) -> StoreResult<()> {
+    r.delete_tickets_of(user_id, TicketPurpose::EmailChange)
+        .await?;
+    r.delete_tickets_of(user_id, TicketPurpose::MethodChange)
+        .await
+}
+
+pub(crate) async fn complete_email_change(
+    r: &mut impl Records,
+    hash: &str,
+    password_hash: Option<&str>,
+    now: UnixTime,
+) -> StoreResult<(User, String, Vec<String>)> {
+    let (ticket, mut user) = ticket_and_user(r, hash, TicketPurpose::EmailChange, now).await?;
+    let new_email = ticket.staged.clone().ok_or(StoreError::TicketInvalid)?;
+    let old_email = std::mem::replace(&mut user.email, new_email);
+    if let Some(h) = password_hash {
+        user.password_hash = Some(h.to_string());
+    }
+    clear_two_step(r, &mut user).await?;
+    r.save_user(&user).await?;
+    r.clear_failures(&old_email).await?;
+    drop_change_links(r, &user.id).await?;
+    let ended = r.delete_sessions_of(&user.id, None).await?;
+    Ok((user, old_email, ended))
+}
+
+pub(crate) async fn change_method(
+    r: &mut impl Records,
+    change: &MethodChange,
+    now: UnixTime,
+) -> StoreResult<(User, Vec<String>)> {
+    if let Some(hash) = &change.ticket_hash {
+        let ticket = live_ticket(r, hash, TicketPurpose::MethodChange, now)
+            .await?
+            .ok_or(StoreError::TicketInvalid)?;
+        if ticket.user_id != change.user_id {
+            return Err(StoreError::TicketInvalid);
+        }
+    }
+    let mut user = user_or(r, &change.user_id, StoreError::NotFound).await?;
+    let password = change.method == LoginMethod::Password;
+    user.method = change.method;
+    user.password_hash = if password {
+        change.password_hash.clone()
+    } else {
+        None
+    };
+    user.identity = if password {
+        None
+    } else {
+        change.identity.clone()
+    };
+    if change.reset_two_step {
+        clear_two_step(r, &mut user).await?;
+    }
+    r.save_user(&user).await?;
+    drop_change_links(r, &user.id).await?;
+    let ended = r.delete_sessions_of(&user.id, None).await?;
+    Ok((user, ended))
+}
+
+pub(crate) async fn complete_registration(
+    r: &mut impl Records,
+    ticket_hash: &str,
+    now: UnixTime,
+) -> StoreResult<User> {
+    let (ticket, mut user) =
+        ticket_and_user(r, ticket_hash, TicketPurpose::Invitation, now).await?;
+    let staged = ticket.staged.clone().ok_or(StoreError::TicketInvalid)?;
+    if user.status != UserStatus::Invited {
+        return Err(StoreError::TicketInvalid);
+    }
+    user.password_hash = Some(staged);
+    user.method = LoginMethod::Password;
+    user.status = UserStatus::Active;
+    r.save_user(&user).await?;
+    r.delete_tickets_of(&user.id, TicketPurpose::Invitation)
+        .await?;
+    Ok(user)
+}
+
+/// An SMS code's single use: the code of the pending login, if it matches
+/// and is live, is spent; returns the number it was sent to.
+pub(crate) async fn consume_sms_code(
+    r: &mut impl Records,
+    id_hash: &str,
+    code_hash: &str,
+    now: UnixTime,
+) -> StoreResult<Option<String>> {
+    let Some(mut pending) = r.live_pending(id_hash, now).await? else {
+        return Ok(None);
+    };
+    let Some(sms) = pending.sms.as_mut() else {
+        return Ok(None);
+    };
+    if sms.code_hash.as_deref() != Some(code_hash) || sms.expires_at <= now {
+        return Ok(None);
+    }
+    sms.code_hash = None;
+    let phone = sms.phone.clone();
+    r.save_pending(&pending).await?;
+    Ok(Some(phone))
+}
+
+/// A new registration, only for the generation the login began under and
+/// only where none is registered (`Stale` otherwise).
+pub(crate) async fn register_two_step(
+    r: &mut impl Records,
+    user_id: &str,
+    generation: u32,
+    registration: &TwoStepRegistration,
+) -> StoreResult<()> {
+    let mut user = user_or(r, user_id, StoreError::NotFound).await?;
+    if user.two_step_generation != generation || user.two_step.is_some() {
+        return Err(StoreError::Stale);
+    }
+    user.two_step = Some(registration.clone());
+    r.save_user(&user).await
+}
+
+/// Replaces the authenticator's stored seed, only if it is still `from`.
+pub(crate) async fn replace_totp_secret(
+    r: &mut impl Records,
+    user_id: &str,
+    from: &str,
+    to: &str,
+) -> StoreResult<bool> {
+    let Some(mut user) = r.user(user_id).await? else {
+        return Ok(false);
+    };
+    let Some(reg) = user.two_step.as_mut() else {
+        return Ok(false);
+    };
+    if reg.totp_secret.as_deref() != Some(from) {
+        return Ok(false);
+    }
+    reg.totp_secret = Some(to.to_string());
+    r.save_user(&user).await?;
+    Ok(true)
+}
+
+/// A TOTP step counts once, and never after a newer one (S23).
+pub(crate) async fn accept_totp_step(
+    r: &mut impl Records,
+    user_id: &str,
+    step: u64,
+) -> StoreResult<bool> {
+    let mut user = user_or(r, user_id, StoreError::NotFound).await?;
+    if !sekisho_policy::two_step::step_is_new(step, user.last_totp_step) {
+        return Ok(false);
+    }
+    user.last_totp_step = Some(step);
+    r.save_user(&user).await?;
+    Ok(true)
+}
+
+/// The recovery code signs in once and resets the registration, the
+/// pending login included (S27).
+pub(crate) async fn use_recovery_code(
+    r: &mut impl Records,
+    pending_hash: &str,
+    recovery_hash: &str,
+    now: UnixTime,
+) -> StoreResult<Option<PendingLogin>> {
+    let Some(pending) = r.live_pending(pending_hash, now).await? else {
+        return Ok(None);
+    };
+    let mut user = user_or(r, &pending.user_id, StoreError::NotFound).await?;
+    let matches = user
+        .two_step
+        .as_ref()
+        .is_some_and(|reg| crate::crypto::same(&reg.recovery_hash, recovery_hash));
+    if !matches {
+        return Ok(None);
+    }
+    clear_two_step(r, &mut user).await?;
+    r.save_user(&user).await?;
+    Ok(Some(pending))
+}
+
+/// A ticket replacing the user's earlier ones of its purpose.
+pub(crate) async fn replace_ticket(r: &mut impl Records, ticket: &TicketRecord) -> StoreResult<()> {
+    user_or(r, &ticket.user_id, StoreError::NotFound).await?;
+    for old in r.tickets_of(&ticket.user_id, purpose_of(ticket)?).await? {
+        r.drop_ticket(&old).await?;
+    }
+    r.put_ticket(ticket).await
+}
+
+fn purpose_of(ticket: &TicketRecord) -> StoreResult<TicketPurpose> {
+    TicketPurpose::parse(&ticket.purpose)
+        .ok_or_else(|| StoreError::Unavailable(format!("a ticket of purpose {:?}", ticket.purpose)))
+}
+
+/// Keeps `staged` (a password, an address) with a live ticket, for the
+/// step that completes it.
+pub(crate) async fn stage_ticket(
+    r: &mut impl Records,
+    hash: &str,
+    purpose: TicketPurpose,
+    staged: &str,
+    now: UnixTime,
+) -> StoreResult<()> {
+    let mut ticket = live_ticket(r, hash, purpose, now)
+        .await?
+        .ok_or(StoreError::TicketInvalid)?;
+    ticket.staged = Some(staged.to_string());
+    r.save_ticket(&ticket).await
+}
+
+/// A security mail's ticket, unless one of its purpose went out within
+/// `interval` (then `false`, and nothing changes).
+pub(crate) async fn issue_ticket_unless_recent(
+    r: &mut impl Records,
+    ticket: &TicketRecord,
+    interval: i64,
+) -> StoreResult<bool> {
+    user_or(r, &ticket.user_id, StoreError::NotFound).await?;
+    let same = r.tickets_of(&ticket.user_id, purpose_of(ticket)?).await?;
+    let last = same.iter().map(|t| t.issued_at).max();
+    if !sekisho_policy::lock::mail_allowed(last, ticket.issued_at, interval) {
+        return Ok(false);
+    }
+    for old in &same {
+        r.drop_ticket(old).await?;
+    }
+    r.put_ticket(ticket).await?;
+    Ok(true)
+}
+
+/// A single-use ticket taken: gone whatever its state, returned if live.
+pub(crate) async fn take_ticket(
+    r: &mut impl Records,
+    hash: &str,
+    purpose: TicketPurpose,
+    now: UnixTime,
+) -> StoreResult<Option<TicketRecord>> {
+    let Some(ticket) = r
+        .ticket(hash)
+        .await?
+        .filter(|t| t.purpose == purpose.as_str())
+    else {
+        return Ok(None);
+    };
+    r.drop_ticket(&ticket).await?;
+    Ok((ticket.expires_at > now).then_some(ticket))
+}
+
+/// A credential id is registered once, to one existing user.
+pub(crate) async fn add_passkey(r: &mut impl Records, passkey: &PasskeyRecord) -> StoreResult<()> {
+    if r.passkey(&passkey.credential_id).await?.is_some() {
+        return Err(StoreError::IdentityTaken);
+    }
+    user_or(r, &passkey.user_id, StoreError::NotFound).await?;
+    r.insert_passkey(passkey).await
+}
+
+/// The user's own passkey, or none: another user's is never touched.
+async fn own_passkey(
+    r: &mut impl Records,
+    user_id: &str,
+    credential_id: &str,
+) -> StoreResult<Option<PasskeyRecord>> {
+    Ok(r.passkey(credential_id)
+        .await?
+        .filter(|p| p.user_id == user_id))
+}
+
+/// Edits one of the user's own passkeys; `false` when it is not theirs or
+/// gone.
+pub(crate) async fn edit_passkey(
+    r: &mut impl Records,
+    user_id: &str,
+    credential_id: &str,
+    edit: impl FnOnce(&mut PasskeyRecord),
+) -> StoreResult<bool> {
+    let Some(mut passkey) = own_passkey(r, user_id, credential_id).await? else {
+        return Ok(false);
+    };
+    edit(&mut passkey);
+    r.save_passkey(&passkey).await?;
+    Ok(true)
+}
+
+pub(crate) async fn remove_passkey(
+    r: &mut impl Records,
+    user_id: &str,
+    credential_id: &str,
+) -> StoreResult<Option<PasskeyRecord>> {
+    let Some(passkey) = own_passkey(r, user_id, credential_id).await? else {
+        return Ok(None);
+    };
+    r.drop_passkey(&passkey).await?;
+    Ok(Some(passkey))
+}
