@@ -10,8 +10,8 @@
 //! expiry).
 
 use super::{
-    code_counter, MethodChange, PasskeyRecord, PendingLogin, StoreError, StoreResult, Tenant,
-    TicketRecord, TwoStepRegistration, User,
+    code_counter, FederatedIdentity, MethodChange, PasskeyRecord, PendingLogin, StoreError,
+    StoreResult, Tenant, TicketRecord, TrustedBrowser, TwoStepRegistration, User,
 };
 use sekisho_policy::line::AccessRoute;
 use sekisho_policy::model::{LoginMethod, Plan, Role, UserStatus};
@@ -54,15 +54,15 @@ pub(crate) trait Records {
     /// Forgets the user's remembered browsers and logins half-way through
     /// the second step.
     async fn forget_two_step_state(&mut self, user_id: &str) -> StoreResult<()>;
-    /// A pending login (the second step's) that has not expired at `now`.
-    async fn live_pending(
-        &mut self,
-        id_hash: &str,
-        now: UnixTime,
-    ) -> StoreResult<Option<PendingLogin>>;
+    /// A pending login (the second step's), expired or not.
+    async fn pending(&mut self, id_hash: &str) -> StoreResult<Option<PendingLogin>>;
+    async fn drop_pending(&mut self, pending: &PendingLogin) -> StoreResult<()>;
     /// Saves a pending login read in this transaction, changed; its expiry
     /// stays.
     async fn save_pending(&mut self, pending: &PendingLogin) -> StoreResult<()>;
+    async fn trusted_browser(&mut self, id_hash: &str) -> StoreResult<Option<TrustedBrowser>>;
+    /// Saves a remembered browser read in this transaction, used again.
+    async fn save_trusted_browser(&mut self, browser: &TrustedBrowser) -> StoreResult<()>;
     async fn passkey(&mut self, credential_id: &str) -> StoreResult<Option<PasskeyRecord>>;
     /// Adds a passkey whose credential id is free (the caller checked).
     async fn insert_passkey(&mut self, passkey: &PasskeyRecord) -> StoreResult<()>;
@@ -84,13 +84,22 @@ async fn live_ticket(
     Ok(ticket.filter(|t| t.purpose == purpose.as_str() && t.expires_at > now))
 }
 
+/// A pending login that has not expired at `now`.
+async fn live_pending(
+    r: &mut impl Records,
+    id_hash: &str,
+    now: UnixTime,
+) -> StoreResult<Option<PendingLogin>> {
+    Ok(r.pending(id_hash).await?.filter(|p| p.expires_at > now))
+}
+
 async fn user_or(r: &mut impl Records, id: &str, missing: StoreError) -> StoreResult<User> {
     r.user(id).await?.ok_or(missing)
 }
 
 /// A mailed link's live ticket and the user it is for; `TicketInvalid`
 /// when either is gone.
-pub(crate) async fn ticket_and_user(
+async fn ticket_and_user(
     r: &mut impl Records,
     hash: &str,
     purpose: TicketPurpose,
@@ -376,7 +385,7 @@ pub(crate) async fn consume_sms_code(
     code_hash: &str,
     now: UnixTime,
 ) -> StoreResult<Option<String>> {
-    let Some(mut pending) = r.live_pending(id_hash, now).await? else {
+    let Some(mut pending) = live_pending(r, id_hash, now).await? else {
         return Ok(None);
     };
     let Some(sms) = pending.sms.as_mut() else {
@@ -451,7 +460,7 @@ pub(crate) async fn use_recovery_code(
     recovery_hash: &str,
     now: UnixTime,
 ) -> StoreResult<Option<PendingLogin>> {
-    let Some(pending) = r.live_pending(pending_hash, now).await? else {
+    let Some(pending) = live_pending(r, pending_hash, now).await? else {
         return Ok(None);
     };
     let mut user = user_or(r, &pending.user_id, StoreError::NotFound).await?;
@@ -581,4 +590,63 @@ pub(crate) async fn remove_passkey(
     };
     r.drop_passkey(&passkey).await?;
     Ok(Some(passkey))
+}
+
+/// A pending login finished: gone whatever its state, returned if live, so
+/// only one request can finish it.
+pub(crate) async fn take_pending(
+    r: &mut impl Records,
+    id_hash: &str,
+    now: UnixTime,
+) -> StoreResult<Option<PendingLogin>> {
+    let Some(pending) = r.pending(id_hash).await? else {
+        return Ok(None);
+    };
+    r.drop_pending(&pending).await?;
+    Ok((pending.expires_at > now).then_some(pending))
+}
+
+/// A remembered browser counts for its user and registration generation
+/// while its window is alive, and each use slides the window (S28).
+pub(crate) async fn use_trusted_browser(
+    r: &mut impl Records,
+    id_hash: &str,
+    user_id: &str,
+    generation: u32,
+    window: i64,
+    now: UnixTime,
+) -> StoreResult<bool> {
+    let Some(mut browser) = r.trusted_browser(id_hash).await? else {
+        return Ok(false);
+    };
+    let alive = sekisho_policy::two_step::trust_alive(browser.last_used, now, window);
+    if browser.user_id != user_id || browser.generation != generation || !alive {
+        return Ok(false);
+    }
+    browser.last_used = now;
+    r.save_trusted_browser(&browser).await?;
+    Ok(true)
+}
+
+/// An invitation completed with a provider's account instead of a
+/// password.
+pub(crate) async fn complete_federated_registration(
+    r: &mut impl Records,
+    ticket_hash: &str,
+    method: LoginMethod,
+    identity: &FederatedIdentity,
+    now: UnixTime,
+) -> StoreResult<User> {
+    let (_, mut user) = ticket_and_user(r, ticket_hash, TicketPurpose::Invitation, now).await?;
+    if user.status != UserStatus::Invited {
+        return Err(StoreError::TicketInvalid);
+    }
+    user.method = method;
+    user.password_hash = None;
+    user.identity = Some(identity.clone());
+    user.status = UserStatus::Active;
+    r.save_user(&user).await?;
+    r.delete_tickets_of(&user.id, TicketPurpose::Invitation)
+        .await?;
+    Ok(user)
 }

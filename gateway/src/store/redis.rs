@@ -453,17 +453,6 @@ impl Tx {
         self.get(&k).await
     }
 
-    /// A mailed link's live ticket and the user it is for (the domain
-    /// steps' rule).
-    async fn ticket_and_user(
-        &mut self,
-        hash: &str,
-        purpose: TicketPurpose,
-        now: UnixTime,
-    ) -> StoreResult<(TicketRecord, User)> {
-        records::ticket_and_user(self, hash, purpose, now).await
-    }
-
     fn put_ticket(&mut self, t: &TicketRecord) -> StoreResult<()> {
         let k = self.k("k", &t.hash);
         self.put(&k, t, ttl(t.expires_at, t.issued_at))?;
@@ -625,16 +614,6 @@ impl Tx {
         self.del(&k);
     }
 
-    async fn live_pending(
-        &mut self,
-        id_hash: &str,
-        now: UnixTime,
-    ) -> StoreResult<Option<PendingLogin>> {
-        let k = self.k("p", id_hash);
-        let p: Option<PendingLogin> = self.get(&k).await?;
-        Ok(p.filter(|p| p.expires_at > now))
-    }
-
     fn put_pending(&mut self, p: &PendingLogin) -> StoreResult<()> {
         let k = self.k("p", &p.id_hash);
         self.put(&k, p, ttl(p.expires_at, p.created_at))?;
@@ -706,12 +685,24 @@ impl records::Records for Tx {
         Tx::clear_failures(self, identifier);
         Ok(())
     }
-    async fn live_pending(
-        &mut self,
-        id_hash: &str,
-        now: UnixTime,
-    ) -> StoreResult<Option<PendingLogin>> {
-        Tx::live_pending(self, id_hash, now).await
+    async fn pending(&mut self, id_hash: &str) -> StoreResult<Option<PendingLogin>> {
+        let k = self.k("p", id_hash);
+        self.get(&k).await
+    }
+    async fn drop_pending(&mut self, pending: &PendingLogin) -> StoreResult<()> {
+        let k = self.k("p", &pending.id_hash);
+        self.del(&k);
+        let idx = self.k("up", &pending.user_id);
+        self.srem(&idx, &pending.id_hash);
+        Ok(())
+    }
+    async fn trusted_browser(&mut self, id_hash: &str) -> StoreResult<Option<TrustedBrowser>> {
+        let k = self.k("b", id_hash);
+        self.get(&k).await
+    }
+    async fn save_trusted_browser(&mut self, browser: &TrustedBrowser) -> StoreResult<()> {
+        let k = self.k("b", &browser.id_hash);
+        self.put(&k, browser, Some(366 * sekisho_policy::DAY + TTL_GRACE))
     }
     async fn save_pending(&mut self, pending: &PendingLogin) -> StoreResult<()> {
         let k = self.k("p", &pending.id_hash);
@@ -1650,20 +1641,8 @@ impl Store for RedisStore {
         now: UnixTime,
     ) -> StoreResult<User> {
         atomically!(self, |tx| {
-            let (_, mut user) = tx
-                .ticket_and_user(ticket_hash, TicketPurpose::Invitation, now)
-                .await?;
-            if user.status != UserStatus::Invited {
-                return Err(StoreError::TicketInvalid);
-            }
-            user.method = method;
-            user.password_hash = None;
-            user.identity = Some(identity.clone());
-            user.status = UserStatus::Active;
-            tx.save_user(&user).await?;
-            tx.delete_tickets_of(&user.id, TicketPurpose::Invitation)
-                .await?;
-            Ok(user)
+            records::complete_federated_registration(&mut tx, ticket_hash, method, &identity, now)
+                .await
         })
     }
 
@@ -1697,14 +1676,7 @@ impl Store for RedisStore {
         now: UnixTime,
     ) -> StoreResult<Option<PendingLogin>> {
         atomically!(self, |tx| {
-            let k = tx.k("p", id_hash);
-            let Some(p) = tx.get::<PendingLogin>(&k).await? else {
-                return Ok(None);
-            };
-            tx.del(&k);
-            let idx = tx.k("up", &p.user_id);
-            tx.srem(&idx, id_hash);
-            Ok((p.expires_at > now).then_some(p))
+            records::take_pending(&mut tx, id_hash, now).await
         })
     }
 
@@ -1784,17 +1756,7 @@ impl Store for RedisStore {
         now: UnixTime,
     ) -> StoreResult<bool> {
         atomically!(self, |tx| {
-            let k = tx.k("b", id_hash);
-            let Some(mut b) = tx.get::<TrustedBrowser>(&k).await? else {
-                return Ok(false);
-            };
-            let alive = sekisho_policy::two_step::trust_alive(b.last_used, now, window);
-            if b.user_id != user_id || b.generation != generation || !alive {
-                return Ok(false);
-            }
-            b.last_used = now;
-            tx.put(&k, &b, Some(366 * sekisho_policy::DAY + TTL_GRACE))?;
-            Ok(true)
+            records::use_trusted_browser(&mut tx, id_hash, user_id, generation, window, now).await
         })
     }
 

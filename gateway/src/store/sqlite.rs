@@ -443,12 +443,44 @@ impl records::Records for SqliteRecords<'_> {
     async fn clear_failures(&mut self, identifier: &str) -> StoreResult<()> {
         clear_failures_of(self.0, identifier)
     }
-    async fn live_pending(
-        &mut self,
-        id_hash: &str,
-        now: UnixTime,
-    ) -> StoreResult<Option<PendingLogin>> {
-        load_pending(self.0, id_hash, now)
+    async fn pending(&mut self, id_hash: &str) -> StoreResult<Option<PendingLogin>> {
+        let data: Option<String> = self
+            .0
+            .query_row(
+                "SELECT data FROM pending WHERE id_hash = ?1",
+                [id_hash],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(unavailable)?;
+        data.map(|d| from_json(&d)).transpose()
+    }
+    async fn drop_pending(&mut self, pending: &PendingLogin) -> StoreResult<()> {
+        self.0
+            .execute("DELETE FROM pending WHERE id_hash = ?1", [&pending.id_hash])
+            .map_err(unavailable)?;
+        Ok(())
+    }
+    async fn trusted_browser(&mut self, id_hash: &str) -> StoreResult<Option<TrustedBrowser>> {
+        let data: Option<String> = self
+            .0
+            .query_row(
+                "SELECT data FROM trusted WHERE id_hash = ?1",
+                [id_hash],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(unavailable)?;
+        data.map(|d| from_json(&d)).transpose()
+    }
+    async fn save_trusted_browser(&mut self, browser: &TrustedBrowser) -> StoreResult<()> {
+        self.0
+            .execute(
+                "UPDATE trusted SET last_used = ?2, data = ?3 WHERE id_hash = ?1",
+                params![browser.id_hash, browser.last_used, to_json(browser)?],
+            )
+            .map_err(unavailable)?;
+        Ok(())
     }
     async fn save_pending(&mut self, pending: &PendingLogin) -> StoreResult<()> {
         save_pending(self.0, pending)
@@ -986,24 +1018,9 @@ impl Store for SqliteStore {
         now: UnixTime,
     ) -> StoreResult<User> {
         let hash = ticket_hash.to_string();
-        self.run(move |c| {
-            let tx = begin(c)?;
-            let ticket = load_live_ticket(&tx, &hash, TicketPurpose::Invitation.as_str(), now)?
-                .ok_or(StoreError::TicketInvalid)?;
-            let mut user = load_user(&tx, &ticket.user_id)?.ok_or(StoreError::TicketInvalid)?;
-            if user.status != UserStatus::Invited {
-                return Err(StoreError::TicketInvalid);
-            }
-            user.method = method;
-            user.password_hash = None;
-            user.identity = Some(identity);
-            user.status = UserStatus::Active;
-            save_user(&tx, &user)?;
-            delete_tickets_of(&tx, &user.id, TicketPurpose::Invitation)?;
-            tx.commit().map_err(unavailable)?;
-            Ok(user)
-        })
-        .await
+        in_transaction!(self, |r| records::complete_federated_registration(
+            r, &hash, method, &identity, now
+        ))
     }
 
     async fn set_two_step_enabled(&self, tenant_id: &str, enabled: bool) -> StoreResult<Tenant> {
@@ -1108,15 +1125,7 @@ impl Store for SqliteStore {
         now: UnixTime,
     ) -> StoreResult<Option<PendingLogin>> {
         let id_hash = id_hash.to_string();
-        self.run(move |c| {
-            let tx = begin(c)?;
-            let pending = load_pending(&tx, &id_hash, now)?;
-            tx.execute("DELETE FROM pending WHERE id_hash = ?1", [&id_hash])
-                .map_err(unavailable)?;
-            tx.commit().map_err(unavailable)?;
-            Ok(pending)
-        })
-        .await
+        in_transaction!(self, |r| records::take_pending(r, &id_hash, now))
     }
 
     async fn consume_sms_code(
@@ -1204,33 +1213,9 @@ impl Store for SqliteStore {
         now: UnixTime,
     ) -> StoreResult<bool> {
         let (id_hash, user_id) = (id_hash.to_string(), user_id.to_string());
-        self.run(move |c| {
-            let tx = begin(c)?;
-            let data: Option<String> = tx
-                .query_row(
-                    "SELECT data FROM trusted WHERE id_hash = ?1",
-                    [&id_hash],
-                    |r| r.get(0),
-                )
-                .optional()
-                .map_err(unavailable)?;
-            let Some(mut b) = data.map(|d| from_json::<TrustedBrowser>(&d)).transpose()? else {
-                return Ok(false);
-            };
-            let alive = sekisho_policy::two_step::trust_alive(b.last_used, now, window);
-            if b.user_id != user_id || b.generation != generation || !alive {
-                return Ok(false);
-            }
-            b.last_used = now;
-            tx.execute(
-                "UPDATE trusted SET last_used = ?2, data = ?3 WHERE id_hash = ?1",
-                params![id_hash, now, to_json(&b)?],
-            )
-            .map_err(unavailable)?;
-            tx.commit().map_err(unavailable)?;
-            Ok(true)
-        })
-        .await
+        in_transaction!(self, |r| records::use_trusted_browser(
+            r, &id_hash, &user_id, generation, window, now
+        ))
     }
 
     async fn list_trusted_browsers(&self, user_id: &str) -> StoreResult<Vec<TrustedBrowser>> {
