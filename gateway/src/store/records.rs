@@ -51,9 +51,20 @@ pub(crate) trait Records {
     ) -> StoreResult<Vec<String>>;
     /// Forgets a failure counter (a login's or the second step's).
     async fn clear_failures(&mut self, identifier: &str) -> StoreResult<()>;
-    /// Forgets the user's remembered browsers and logins half-way through
-    /// the second step.
-    async fn forget_two_step_state(&mut self, user_id: &str) -> StoreResult<()>;
+    /// Forgets the user's remembered browsers; returns how many there were.
+    async fn drop_trusted_browsers_of(&mut self, user_id: &str) -> StoreResult<u64>;
+    /// Forgets the user's logins half-way through the second step.
+    async fn drop_pendings_of(&mut self, user_id: &str) -> StoreResult<()>;
+    /// Adds a tenant; `Stale` when its id exists.
+    async fn insert_tenant(&mut self, tenant: &Tenant) -> StoreResult<()>;
+    /// Adds a user; `EmailTaken` or `IdentityTaken` when the address or
+    /// provider account is someone's.
+    async fn insert_user(&mut self, user: &User) -> StoreResult<()>;
+    /// Deletes the user's record and its indexes (address, provider
+    /// account, the lists); what else is theirs is the step's to delete.
+    async fn drop_user(&mut self, user: &User) -> StoreResult<()>;
+    /// Deletes every ticket of the user, whatever its purpose.
+    async fn drop_tickets_of(&mut self, user_id: &str) -> StoreResult<()>;
     /// A pending login (the second step's), expired or not.
     async fn pending(&mut self, id_hash: &str) -> StoreResult<Option<PendingLogin>>;
     async fn drop_pending(&mut self, pending: &PendingLogin) -> StoreResult<()>;
@@ -68,6 +79,8 @@ pub(crate) trait Records {
     async fn insert_passkey(&mut self, passkey: &PasskeyRecord) -> StoreResult<()>;
     async fn save_passkey(&mut self, passkey: &PasskeyRecord) -> StoreResult<()>;
     async fn drop_passkey(&mut self, passkey: &PasskeyRecord) -> StoreResult<()>;
+    /// Deletes every passkey of the user; returns how many there were.
+    async fn drop_passkeys_of(&mut self, user_id: &str) -> StoreResult<u64>;
 }
 
 // ---------------------------------------------------------------------
@@ -127,7 +140,8 @@ async fn unlock(r: &mut impl Records, mut user: User) -> StoreResult<User> {
 async fn clear_two_step(r: &mut impl Records, user: &mut User) -> StoreResult<()> {
     user.two_step = None;
     user.two_step_generation = user.two_step_generation.wrapping_add(1);
-    r.forget_two_step_state(&user.id).await
+    r.drop_trusted_browsers_of(&user.id).await?;
+    r.drop_pendings_of(&user.id).await
 }
 
 /// Loads a user, lets `change` edit it, and saves it.
@@ -649,4 +663,55 @@ pub(crate) async fn complete_federated_registration(
     r.delete_tickets_of(&user.id, TicketPurpose::Invitation)
         .await?;
     Ok(user)
+}
+
+/// A tenant, its contract holder and the holder's invitation, together.
+pub(crate) async fn create_tenant_with_holder(
+    r: &mut impl Records,
+    tenant: &Tenant,
+    holder: &User,
+    invitation: &TicketRecord,
+) -> StoreResult<()> {
+    r.insert_tenant(tenant).await?;
+    r.insert_user(holder).await?;
+    r.put_ticket(invitation).await
+}
+
+/// An invited user and their invitation, in an existing tenant.
+pub(crate) async fn create_invited_user(
+    r: &mut impl Records,
+    user: &User,
+    invitation: &TicketRecord,
+) -> StoreResult<()> {
+    r.tenant(&user.tenant_id)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    r.insert_user(user).await?;
+    r.put_ticket(invitation).await
+}
+
+/// A user and everything of theirs: sessions (returned), links, pending
+/// logins, remembered browsers, passkeys and failure counters.
+pub(crate) async fn remove_user(r: &mut impl Records, user_id: &str) -> StoreResult<Vec<String>> {
+    let user = user_or(r, user_id, StoreError::NotFound).await?;
+    let ended = r.delete_sessions_of(&user.id, None).await?;
+    r.drop_tickets_of(&user.id).await?;
+    r.drop_pendings_of(&user.id).await?;
+    r.drop_trusted_browsers_of(&user.id).await?;
+    r.drop_passkeys_of(&user.id).await?;
+    r.clear_failures(&user.email).await?;
+    r.clear_failures(&code_counter(&user.id)).await?;
+    r.drop_user(&user).await?;
+    Ok(ended)
+}
+
+pub(crate) async fn revoke_trusted_browsers(
+    r: &mut impl Records,
+    user_id: &str,
+) -> StoreResult<u64> {
+    r.drop_trusted_browsers_of(user_id).await
+}
+
+pub(crate) async fn remove_passkeys(r: &mut impl Records, user_id: &str) -> StoreResult<u64> {
+    r.drop_passkeys_of(user_id).await
 }

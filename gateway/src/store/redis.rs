@@ -572,6 +572,20 @@ impl Tx {
         Ok(())
     }
 
+    /// The next number of the users' creation order. INCR runs at once, not
+    /// in the transaction: a step run again only leaves a gap.
+    async fn next_seq(&mut self) -> StoreResult<i64> {
+        let key = format!("{}seq", self.prefix);
+        self.clean = false;
+        let seq: i64 = ::redis::cmd("INCR")
+            .arg(key)
+            .query_async(self.conn())
+            .await
+            .map_err(unavailable)?;
+        self.clean = true;
+        Ok(seq)
+    }
+
     fn identity_key(&self, issuer: &str, subject: &str) -> String {
         format!("{}i:{issuer}\u{1f}{subject}", self.prefix)
     }
@@ -730,16 +744,85 @@ impl records::Records for Tx {
         self.srem(&idx, &passkey.credential_id);
         Ok(())
     }
-    async fn forget_two_step_state(&mut self, user_id: &str) -> StoreResult<()> {
-        for (kind, idx) in [("b", "ub"), ("p", "up")] {
-            let idx = self.k(idx, user_id);
-            for h in self.members(&idx).await? {
-                let k = self.k(kind, &h);
+    async fn drop_trusted_browsers_of(&mut self, user_id: &str) -> StoreResult<u64> {
+        let idx = self.k("ub", user_id);
+        let mut n = 0;
+        for h in self.members(&idx).await? {
+            let k = self.k("b", &h);
+            if self.get_raw(&k).await?.is_some() {
                 self.del(&k);
+                n += 1;
             }
-            self.del(&idx);
+        }
+        self.del(&idx);
+        Ok(n)
+    }
+    async fn drop_pendings_of(&mut self, user_id: &str) -> StoreResult<()> {
+        let idx = self.k("up", user_id);
+        for h in self.members(&idx).await? {
+            let k = self.k("p", &h);
+            self.del(&k);
+        }
+        self.del(&idx);
+        Ok(())
+    }
+    async fn insert_tenant(&mut self, tenant: &Tenant) -> StoreResult<()> {
+        let tk = self.k("t", &tenant.id);
+        if self.get_raw(&tk).await?.is_some() {
+            return Err(StoreError::Stale);
+        }
+        self.put(&tk, tenant, None)?;
+        let list = format!("{}tenants", self.prefix);
+        self.writes.rpush(list, &tenant.id).ignore();
+        self.queued += 1;
+        Ok(())
+    }
+    async fn insert_user(&mut self, user: &User) -> StoreResult<()> {
+        let seq = self.next_seq().await?;
+        Tx::insert_user(self, user, seq).await
+    }
+    async fn drop_user(&mut self, user: &User) -> StoreResult<()> {
+        let email = self.k("e", &user.email);
+        self.del(&email);
+        if let Some(i) = &user.identity {
+            let ik = self.identity_key(&i.issuer, &i.subject);
+            self.del(&ik);
+        }
+        let (all, of_tenant) = (
+            format!("{}users", self.prefix),
+            self.k("tu", &user.tenant_id),
+        );
+        for z in [all, of_tenant] {
+            self.writes.zrem(z, &user.id).ignore();
+            self.queued += 1;
+        }
+        for idx in ["us", "uk"] {
+            let k = self.k(idx, &user.id);
+            self.del(&k);
+        }
+        let k = self.k("u", &user.id);
+        self.del(&k);
+        self.announce(Change::User(user.id.clone()));
+        Ok(())
+    }
+    async fn drop_tickets_of(&mut self, user_id: &str) -> StoreResult<()> {
+        for t in Tx::tickets_of(self, user_id).await? {
+            Tx::drop_ticket(self, &t);
         }
         Ok(())
+    }
+    async fn drop_passkeys_of(&mut self, user_id: &str) -> StoreResult<u64> {
+        let idx = self.k("upk", user_id);
+        let mut n = 0;
+        for id in self.members(&idx).await? {
+            let k = self.k("pk", &id);
+            if self.get_raw(&k).await?.is_some() {
+                self.del(&k);
+                n += 1;
+            }
+        }
+        self.del(&idx);
+        Ok(n)
     }
 }
 
@@ -1202,18 +1285,8 @@ impl Store for RedisStore {
         holder: User,
         invitation: TicketRecord,
     ) -> StoreResult<()> {
-        let seq = self.next_seq().await?;
         atomically!(self, |tx| {
-            let tk = tx.k("t", &tenant.id);
-            if tx.get_raw(&tk).await?.is_some() {
-                return Err(StoreError::Stale);
-            }
-            tx.put(&tk, &tenant, None)?;
-            let list = format!("{}tenants", tx.prefix);
-            tx.writes.rpush(list, &tenant.id).ignore();
-            tx.insert_user(&holder, seq).await?;
-            tx.put_ticket(&invitation)?;
-            Ok(())
+            records::create_tenant_with_holder(&mut tx, &tenant, &holder, &invitation).await
         })
     }
 
@@ -1356,53 +1429,13 @@ impl Store for RedisStore {
     }
 
     async fn create_invited_user(&self, user: User, invitation: TicketRecord) -> StoreResult<()> {
-        let seq = self.next_seq().await?;
         atomically!(self, |tx| {
-            if tx.tenant(&user.tenant_id).await?.is_none() {
-                return Err(StoreError::NotFound);
-            }
-            tx.insert_user(&user, seq).await?;
-            tx.put_ticket(&invitation)?;
-            Ok(())
+            records::create_invited_user(&mut tx, &user, &invitation).await
         })
     }
 
     async fn remove_user(&self, user_id: &str) -> StoreResult<Vec<String>> {
-        atomically!(self, |tx| {
-            let user = tx.user(user_id).await?.ok_or(StoreError::NotFound)?;
-            let ended = tx.delete_sessions_of(&user.id, None).await?;
-            for t in tx.tickets_of(&user.id).await? {
-                tx.drop_ticket(&t);
-            }
-            for (kind, idx) in [("b", "ub"), ("p", "up"), ("pk", "upk")] {
-                let idx = tx.k(idx, &user.id);
-                for h in tx.members(&idx).await? {
-                    let k = tx.k(kind, &h);
-                    tx.del(&k);
-                }
-                tx.del(&idx);
-            }
-            tx.clear_failures(&user.email);
-            tx.clear_failures(&code_counter(&user.id));
-            let email = tx.k("e", &user.email);
-            tx.del(&email);
-            if let Some(i) = &user.identity {
-                let ik = tx.identity_key(&i.issuer, &i.subject);
-                tx.del(&ik);
-            }
-            let (all, of_tenant) = (format!("{}users", tx.prefix), tx.k("tu", &user.tenant_id));
-            for z in [all, of_tenant] {
-                tx.writes.zrem(z, &user.id).ignore();
-            }
-            for idx in ["us", "uk"] {
-                let k = tx.k(idx, &user.id);
-                tx.del(&k);
-            }
-            let k = tx.k("u", &user.id);
-            tx.del(&k);
-            tx.announce(Change::User(user.id.clone()));
-            Ok(ended)
-        })
+        atomically!(self, |tx| { records::remove_user(&mut tx, user_id).await })
     }
 
     async fn set_plan(&self, tenant_id: &str, plan: Plan) -> StoreResult<Tenant> {
@@ -1836,33 +1869,13 @@ impl Store for RedisStore {
 
     async fn remove_passkeys(&self, user_id: &str) -> StoreResult<u64> {
         atomically!(self, |tx| {
-            let idx = tx.k("upk", user_id);
-            let mut n = 0;
-            for id in tx.members(&idx).await? {
-                let k = tx.k("pk", &id);
-                if tx.get_raw(&k).await?.is_some() {
-                    tx.del(&k);
-                    n += 1;
-                }
-            }
-            tx.del(&idx);
-            Ok(n)
+            records::remove_passkeys(&mut tx, user_id).await
         })
     }
 
     async fn revoke_trusted_browsers(&self, user_id: &str) -> StoreResult<u64> {
         atomically!(self, |tx| {
-            let idx = tx.k("ub", user_id);
-            let mut n = 0;
-            for h in tx.members(&idx).await? {
-                let k = tx.k("b", &h);
-                if tx.get_raw(&k).await?.is_some() {
-                    tx.del(&k);
-                    n += 1;
-                }
-            }
-            tx.del(&idx);
-            Ok(n)
+            records::revoke_trusted_browsers(&mut tx, user_id).await
         })
     }
 

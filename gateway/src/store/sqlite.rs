@@ -503,16 +503,55 @@ impl records::Records for SqliteRecords<'_> {
             .map_err(unavailable)?;
         Ok(())
     }
-    async fn forget_two_step_state(&mut self, user_id: &str) -> StoreResult<()> {
-        for table in ["trusted", "pending"] {
-            self.0
-                .execute(
-                    &format!("DELETE FROM {table} WHERE user_id = ?1"),
-                    [user_id],
-                )
-                .map_err(unavailable)?;
-        }
+    async fn drop_trusted_browsers_of(&mut self, user_id: &str) -> StoreResult<u64> {
+        let n = self
+            .0
+            .execute("DELETE FROM trusted WHERE user_id = ?1", [user_id])
+            .map_err(unavailable)?;
+        Ok(n as u64)
+    }
+    async fn drop_pendings_of(&mut self, user_id: &str) -> StoreResult<()> {
+        self.0
+            .execute("DELETE FROM pending WHERE user_id = ?1", [user_id])
+            .map_err(unavailable)?;
         Ok(())
+    }
+    async fn insert_tenant(&mut self, tenant: &Tenant) -> StoreResult<()> {
+        self.0
+            .execute(
+                "INSERT INTO tenants (id, data) VALUES (?1, ?2)",
+                params![tenant.id, to_json(tenant)?],
+            )
+            .map_err(|e| {
+                if is_unique_violation(&e) {
+                    StoreError::Stale
+                } else {
+                    unavailable(e)
+                }
+            })?;
+        Ok(())
+    }
+    async fn insert_user(&mut self, user: &User) -> StoreResult<()> {
+        insert_user(self.0, user)
+    }
+    async fn drop_user(&mut self, user: &User) -> StoreResult<()> {
+        self.0
+            .execute("DELETE FROM users WHERE id = ?1", [&user.id])
+            .map_err(unavailable)?;
+        Ok(())
+    }
+    async fn drop_tickets_of(&mut self, user_id: &str) -> StoreResult<()> {
+        self.0
+            .execute("DELETE FROM tickets WHERE user_id = ?1", [user_id])
+            .map_err(unavailable)?;
+        Ok(())
+    }
+    async fn drop_passkeys_of(&mut self, user_id: &str) -> StoreResult<u64> {
+        let n = self
+            .0
+            .execute("DELETE FROM passkeys WHERE user_id = ?1", [user_id])
+            .map_err(unavailable)?;
+        Ok(n as u64)
     }
 }
 
@@ -605,18 +644,12 @@ impl Store for SqliteStore {
         holder: User,
         invitation: TicketRecord,
     ) -> StoreResult<()> {
-        self.run(move |c| {
-            let tx = begin(c)?;
-            tx.execute(
-                "INSERT INTO tenants (id, data) VALUES (?1, ?2)",
-                params![tenant.id, to_json(&tenant)?],
-            )
-            .map_err(unavailable)?;
-            insert_user(&tx, &holder)?;
-            insert_ticket(&tx, &invitation)?;
-            tx.commit().map_err(unavailable)
-        })
-        .await
+        in_transaction!(self, |r| records::create_tenant_with_holder(
+            r,
+            &tenant,
+            &holder,
+            &invitation
+        ))
     }
 
     async fn get_tenant(&self, id: &str) -> StoreResult<Option<Tenant>> {
@@ -784,39 +817,16 @@ impl Store for SqliteStore {
     }
 
     async fn create_invited_user(&self, user: User, invitation: TicketRecord) -> StoreResult<()> {
-        self.run(move |c| {
-            let tx = begin(c)?;
-            if load_tenant(&tx, &user.tenant_id)?.is_none() {
-                return Err(StoreError::NotFound);
-            }
-            insert_user(&tx, &user)?;
-            insert_ticket(&tx, &invitation)?;
-            tx.commit().map_err(unavailable)
-        })
-        .await
+        in_transaction!(self, |r| records::create_invited_user(
+            r,
+            &user,
+            &invitation
+        ))
     }
 
     async fn remove_user(&self, user_id: &str) -> StoreResult<Vec<String>> {
         let user_id = user_id.to_string();
-        self.run(move |c| {
-            let tx = begin(c)?;
-            let user = load_user(&tx, &user_id)?.ok_or(StoreError::NotFound)?;
-            let ended = delete_sessions_of(&tx, &user.id, None)?;
-            for table in ["tickets", "pending", "trusted", "passkeys"] {
-                tx.execute(
-                    &format!("DELETE FROM {table} WHERE user_id = ?1"),
-                    [&user.id],
-                )
-                .map_err(unavailable)?;
-            }
-            clear_failures_of(&tx, &user.email)?;
-            clear_failures_of(&tx, &code_counter(&user.id))?;
-            tx.execute("DELETE FROM users WHERE id = ?1", [&user.id])
-                .map_err(unavailable)?;
-            tx.commit().map_err(unavailable)?;
-            Ok(ended)
-        })
-        .await
+        in_transaction!(self, |r| records::remove_user(r, &user_id))
     }
 
     async fn set_plan(&self, tenant_id: &str, plan: Plan) -> StoreResult<Tenant> {
@@ -1245,13 +1255,7 @@ impl Store for SqliteStore {
 
     async fn revoke_trusted_browsers(&self, user_id: &str) -> StoreResult<u64> {
         let user_id = user_id.to_string();
-        self.run(move |c| {
-            let n = c
-                .execute("DELETE FROM trusted WHERE user_id = ?1", [user_id])
-                .map_err(unavailable)?;
-            Ok(n as u64)
-        })
-        .await
+        in_transaction!(self, |r| records::revoke_trusted_browsers(r, &user_id))
     }
 
     async fn add_passkey(&self, passkey: PasskeyRecord) -> StoreResult<()> {
@@ -1310,13 +1314,7 @@ impl Store for SqliteStore {
 
     async fn remove_passkeys(&self, user_id: &str) -> StoreResult<u64> {
         let user_id = user_id.to_string();
-        self.run(move |c| {
-            let n = c
-                .execute("DELETE FROM passkeys WHERE user_id = ?1", [user_id])
-                .map_err(unavailable)?;
-            Ok(n as u64)
-        })
-        .await
+        in_transaction!(self, |r| records::remove_passkeys(r, &user_id))
     }
 
     async fn count_event(&self, key: &str, window: i64, now: UnixTime) -> StoreResult<u32> {
