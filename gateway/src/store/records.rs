@@ -10,8 +10,9 @@
 //! expiry).
 
 use super::{
-    code_counter, FederatedIdentity, MethodChange, PasskeyRecord, PendingLogin, StoreError,
-    StoreResult, Tenant, TicketRecord, TrustedBrowser, TwoStepRegistration, User,
+    code_counter, AdConnection, FederatedIdentity, MethodChange, PasskeyRecord, PendingLogin,
+    SessionRecord, StoreError, StoreResult, Tenant, TicketRecord, TrustedBrowser,
+    TwoStepRegistration, User,
 };
 use sekisho_policy::line::AccessRoute;
 use sekisho_policy::model::{LoginMethod, Plan, Role, UserStatus};
@@ -43,6 +44,15 @@ pub(crate) trait Records {
     /// Deletes the user's tickets of `purpose`.
     async fn delete_tickets_of(&mut self, user_id: &str, purpose: TicketPurpose)
         -> StoreResult<()>;
+    async fn insert_session(&mut self, session: &SessionRecord) -> StoreResult<()>;
+    /// Ends one session (and tells the other gateways).
+    async fn drop_session(&mut self, id_hash: &str) -> StoreResult<()>;
+    /// Notes a login on its user (the console's last login).
+    async fn note_login(&mut self, session: &SessionRecord) -> StoreResult<()>;
+    /// The tenant whose ADFS connection has this 接続ID.
+    async fn connection_owner(&mut self, connection_id: &str) -> StoreResult<Option<String>>;
+    /// Binds a 接続ID to its tenant (before the tenant is saved with it).
+    async fn claim_connection(&mut self, connection_id: &str, tenant_id: &str) -> StoreResult<()>;
     /// Ends the user's sessions but `keep`; returns those ended.
     async fn delete_sessions_of(
         &mut self,
@@ -714,4 +724,55 @@ pub(crate) async fn revoke_trusted_browsers(
 
 pub(crate) async fn remove_passkeys(r: &mut impl Records, user_id: &str) -> StoreResult<u64> {
     r.drop_passkeys_of(user_id).await
+}
+
+/// A new session, noted on its user as their last login.
+pub(crate) async fn create_session(
+    r: &mut impl Records,
+    session: &SessionRecord,
+) -> StoreResult<()> {
+    r.insert_session(session).await?;
+    r.note_login(session).await
+}
+
+/// A session's new id (S29): the old one ends as the new one starts.
+pub(crate) async fn rotate_session(
+    r: &mut impl Records,
+    old_hash: &str,
+    new: &SessionRecord,
+) -> StoreResult<()> {
+    r.drop_session(old_hash).await?;
+    create_session(r, new).await
+}
+
+pub(crate) async fn delete_session(r: &mut impl Records, id_hash: &str) -> StoreResult<()> {
+    r.drop_session(id_hash).await
+}
+
+/// A tenant's ADFS connection: its 接続ID is fixed once issued (`Stale`
+/// for another), and belongs to one tenant.
+pub(crate) async fn save_ad_connection(
+    r: &mut impl Records,
+    tenant_id: &str,
+    connection: &AdConnection,
+) -> StoreResult<Tenant> {
+    let mut tenant = r.tenant(tenant_id).await?.ok_or(StoreError::NotFound)?;
+    let id = &connection.connection_id;
+    if tenant
+        .ad
+        .as_ref()
+        .is_some_and(|old| &old.connection_id != id)
+    {
+        return Err(StoreError::Stale);
+    }
+    if r.connection_owner(id)
+        .await?
+        .is_some_and(|owner| owner != tenant_id)
+    {
+        return Err(StoreError::Stale);
+    }
+    r.claim_connection(id, tenant_id).await?;
+    tenant.ad = Some(connection.clone());
+    r.save_tenant(&tenant).await?;
+    Ok(tenant)
 }

@@ -688,6 +688,31 @@ impl records::Records for Tx {
     ) -> StoreResult<()> {
         Tx::delete_tickets_of(self, user_id, purpose).await
     }
+    async fn insert_session(&mut self, session: &SessionRecord) -> StoreResult<()> {
+        self.put_session(session)
+    }
+    async fn drop_session(&mut self, id_hash: &str) -> StoreResult<()> {
+        let k = self.k("s", id_hash);
+        if let Some(s) = self.get::<SessionRecord>(&k).await? {
+            let idx = self.k("us", &s.user_id);
+            self.srem(&idx, id_hash);
+            self.del(&k);
+        }
+        self.announce(Change::Session(id_hash.to_string()));
+        Ok(())
+    }
+    async fn note_login(&mut self, session: &SessionRecord) -> StoreResult<()> {
+        Tx::note_login(self, session).await
+    }
+    async fn connection_owner(&mut self, connection_id: &str) -> StoreResult<Option<String>> {
+        let ck = self.k("c", connection_id);
+        self.get_raw(&ck).await
+    }
+    async fn claim_connection(&mut self, connection_id: &str, tenant_id: &str) -> StoreResult<()> {
+        let ck = self.k("c", connection_id);
+        self.set_str(&ck, tenant_id);
+        Ok(())
+    }
     async fn delete_sessions_of(
         &mut self,
         user_id: &str,
@@ -1497,23 +1522,13 @@ impl Store for RedisStore {
 
     async fn create_session(&self, session: SessionRecord) -> StoreResult<()> {
         atomically!(self, |tx| {
-            tx.note_login(&session).await?;
-            tx.put_session(&session)
+            records::create_session(&mut tx, &session).await
         })
     }
 
     async fn rotate_session(&self, old_hash: &str, new: SessionRecord) -> StoreResult<()> {
         atomically!(self, |tx| {
-            tx.note_login(&new).await?;
-            let ok = tx.k("s", old_hash);
-            if let Some(old) = tx.get::<SessionRecord>(&ok).await? {
-                let idx = tx.k("us", &old.user_id);
-                tx.srem(&idx, old_hash);
-            }
-            tx.del(&ok);
-            tx.announce(Change::Session(old_hash.to_string()));
-            tx.put_session(&new)?;
-            Ok(())
+            records::rotate_session(&mut tx, old_hash, &new).await
         })
     }
 
@@ -1557,14 +1572,7 @@ impl Store for RedisStore {
 
     async fn delete_session(&self, id_hash: &str) -> StoreResult<()> {
         atomically!(self, |tx| {
-            let k = tx.k("s", id_hash);
-            if let Some(s) = tx.get::<SessionRecord>(&k).await? {
-                let idx = tx.k("us", &s.user_id);
-                tx.srem(&idx, id_hash);
-                tx.del(&k);
-                tx.announce(Change::Session(id_hash.to_string()));
-            }
-            Ok(())
+            records::delete_session(&mut tx, id_hash).await
         })
     }
 
@@ -1601,25 +1609,7 @@ impl Store for RedisStore {
         connection: AdConnection,
     ) -> StoreResult<Tenant> {
         atomically!(self, |tx| {
-            let mut tenant = tx.tenant(tenant_id).await?.ok_or(StoreError::NotFound)?;
-            if tenant
-                .ad
-                .as_ref()
-                .is_some_and(|old| old.connection_id != connection.connection_id)
-            {
-                return Err(StoreError::Stale);
-            }
-            let ck = tx.k("c", &connection.connection_id);
-            match tx.get_raw(&ck).await? {
-                Some(owner) if owner != tenant_id => return Err(StoreError::Stale),
-                _ => {}
-            }
-            tx.set_str(&ck, tenant_id);
-            tenant.ad = Some(connection.clone());
-            let k = tx.k("t", tenant_id);
-            tx.put(&k, &tenant, None)?;
-            tx.announce(Change::Tenant(tenant_id.to_string()));
-            Ok(tenant)
+            records::save_ad_connection(&mut tx, tenant_id, &connection).await
         })
     }
 

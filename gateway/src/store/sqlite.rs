@@ -381,7 +381,14 @@ impl records::Records for SqliteRecords<'_> {
                 "UPDATE tenants SET data = ?2 WHERE id = ?1",
                 params![tenant.id, to_json(tenant)?],
             )
-            .map_err(unavailable)?;
+            .map_err(|e| {
+                // Only the 接続ID's unique index can refuse an update.
+                if is_unique_violation(&e) {
+                    StoreError::Stale
+                } else {
+                    unavailable(e)
+                }
+            })?;
         if n == 0 {
             return Err(StoreError::NotFound);
         }
@@ -432,6 +439,36 @@ impl records::Records for SqliteRecords<'_> {
         purpose: TicketPurpose,
     ) -> StoreResult<()> {
         delete_tickets_of(self.0, user_id, purpose)
+    }
+    async fn insert_session(&mut self, session: &SessionRecord) -> StoreResult<()> {
+        insert_session(self.0, session)
+    }
+    async fn drop_session(&mut self, id_hash: &str) -> StoreResult<()> {
+        self.0
+            .execute("DELETE FROM sessions WHERE id_hash = ?1", [id_hash])
+            .map_err(unavailable)?;
+        Ok(())
+    }
+    async fn note_login(&mut self, session: &SessionRecord) -> StoreResult<()> {
+        note_login(self.0, session)
+    }
+    async fn connection_owner(&mut self, connection_id: &str) -> StoreResult<Option<String>> {
+        self.0
+            .query_row(
+                "SELECT id FROM tenants WHERE json_extract(data, '$.ad.connection_id') = ?1",
+                [connection_id],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(unavailable)
+    }
+    async fn claim_connection(
+        &mut self,
+        _connection_id: &str,
+        _tenant_id: &str,
+    ) -> StoreResult<()> {
+        // The unique index on the tenant's 接続ID is the claim.
+        Ok(())
     }
     async fn delete_sessions_of(
         &mut self,
@@ -897,26 +934,12 @@ impl Store for SqliteStore {
     }
 
     async fn create_session(&self, session: SessionRecord) -> StoreResult<()> {
-        self.run(move |c| {
-            let tx = begin(c)?;
-            insert_session(&tx, &session)?;
-            note_login(&tx, &session)?;
-            tx.commit().map_err(unavailable)
-        })
-        .await
+        in_transaction!(self, |r| records::create_session(r, &session))
     }
 
     async fn rotate_session(&self, old_hash: &str, new: SessionRecord) -> StoreResult<()> {
         let old = old_hash.to_string();
-        self.run(move |c| {
-            let tx = begin(c)?;
-            tx.execute("DELETE FROM sessions WHERE id_hash = ?1", [old])
-                .map_err(unavailable)?;
-            insert_session(&tx, &new)?;
-            note_login(&tx, &new)?;
-            tx.commit().map_err(unavailable)
-        })
-        .await
+        in_transaction!(self, |r| records::rotate_session(r, &old, &new))
     }
 
     async fn session_view(&self, id_hash: &str) -> StoreResult<Option<SessionView>> {
@@ -971,12 +994,7 @@ impl Store for SqliteStore {
 
     async fn delete_session(&self, id_hash: &str) -> StoreResult<()> {
         let id_hash = id_hash.to_string();
-        self.run(move |c| {
-            c.execute("DELETE FROM sessions WHERE id_hash = ?1", [id_hash])
-                .map_err(unavailable)?;
-            Ok(())
-        })
-        .await
+        in_transaction!(self, |r| records::delete_session(r, &id_hash))
     }
 
     async fn delete_user_sessions(&self, user_id: &str) -> StoreResult<Vec<String>> {
@@ -1075,33 +1093,11 @@ impl Store for SqliteStore {
         connection: AdConnection,
     ) -> StoreResult<Tenant> {
         let tenant_id = tenant_id.to_string();
-        self.run(move |c| {
-            let tx = begin(c)?;
-            let mut tenant = load_tenant(&tx, &tenant_id)?.ok_or(StoreError::NotFound)?;
-            if tenant
-                .ad
-                .as_ref()
-                .is_some_and(|old| old.connection_id != connection.connection_id)
-            {
-                return Err(StoreError::Stale);
-            }
-            tenant.ad = Some(connection);
-            match tx.execute(
-                "UPDATE tenants SET data = ?2 WHERE id = ?1",
-                params![tenant.id, to_json(&tenant)?],
-            ) {
-                Ok(_) => {}
-                Err(rusqlite::Error::SqliteFailure(e, _))
-                    if e.code == rusqlite::ErrorCode::ConstraintViolation =>
-                {
-                    return Err(StoreError::Stale)
-                }
-                Err(e) => return Err(unavailable(e)),
-            }
-            tx.commit().map_err(unavailable)?;
-            Ok(tenant)
-        })
-        .await
+        in_transaction!(self, |r| records::save_ad_connection(
+            r,
+            &tenant_id,
+            &connection
+        ))
     }
 
     async fn find_tenant_by_connection(&self, connection_id: &str) -> StoreResult<Option<Tenant>> {
