@@ -204,12 +204,35 @@ fn json_rows<T: for<'de> Deserialize<'de>>(
     rows.map(|r| from_json(&r.map_err(unavailable)?)).collect()
 }
 
+/// The record that `sql` (a `SELECT data … WHERE … = ?1`) finds for `key`.
+fn load_one<T: for<'de> Deserialize<'de>>(
+    conn: &Connection,
+    sql: &str,
+    key: &str,
+) -> StoreResult<Option<T>> {
+    let data: Option<String> = conn
+        .query_row(sql, [key], |r| r.get(0))
+        .optional()
+        .map_err(unavailable)?;
+    data.map(|d| from_json(&d)).transpose()
+}
+
 fn parse_all<T: for<'de> Deserialize<'de>>(rows: Vec<String>) -> StoreResult<Vec<T>> {
     rows.iter().map(|r| from_json(r)).collect()
 }
 
 fn is_unique_violation(e: &rusqlite::Error) -> bool {
     matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY)
+}
+
+/// A write refused by a unique index is a step that lost to another
+/// (`Stale`); anything else is the store failing.
+fn stale_if_taken(e: rusqlite::Error) -> StoreError {
+    if is_unique_violation(&e) {
+        StoreError::Stale
+    } else {
+        unavailable(e)
+    }
 }
 
 /// The index a unique violation names (SQLite says "index 'name'" for
@@ -260,19 +283,11 @@ fn save_user(conn: &Connection, user: &User) -> StoreResult<()> {
 }
 
 fn load_user(conn: &Connection, id: &str) -> StoreResult<Option<User>> {
-    let data: Option<String> = conn
-        .query_row("SELECT data FROM users WHERE id = ?1", [id], |r| r.get(0))
-        .optional()
-        .map_err(unavailable)?;
-    data.map(|d| from_json(&d)).transpose()
+    load_one(conn, "SELECT data FROM users WHERE id = ?1", id)
 }
 
 fn load_tenant(conn: &Connection, id: &str) -> StoreResult<Option<Tenant>> {
-    let data: Option<String> = conn
-        .query_row("SELECT data FROM tenants WHERE id = ?1", [id], |r| r.get(0))
-        .optional()
-        .map_err(unavailable)?;
-    data.map(|d| from_json(&d)).transpose()
+    load_one(conn, "SELECT data FROM tenants WHERE id = ?1", id)
 }
 
 fn insert_ticket(conn: &Connection, t: &TicketRecord) -> StoreResult<()> {
@@ -350,15 +365,11 @@ fn save_passkey(conn: &Connection, p: &PasskeyRecord) -> StoreResult<()> {
 }
 
 fn load_passkey(conn: &Connection, credential_id: &str) -> StoreResult<Option<PasskeyRecord>> {
-    let data: Option<String> = conn
-        .query_row(
-            "SELECT data FROM passkeys WHERE credential_id = ?1",
-            [credential_id],
-            |r| r.get(0),
-        )
-        .optional()
-        .map_err(unavailable)?;
-    data.map(|d| from_json(&d)).transpose()
+    load_one(
+        conn,
+        "SELECT data FROM passkeys WHERE credential_id = ?1",
+        credential_id,
+    )
 }
 
 /// The record primitives on one SQLite transaction (its connection).
@@ -381,14 +392,8 @@ impl records::Records for SqliteRecords<'_> {
                 "UPDATE tenants SET data = ?2 WHERE id = ?1",
                 params![tenant.id, to_json(tenant)?],
             )
-            .map_err(|e| {
-                // Only the 接続ID's unique index can refuse an update.
-                if is_unique_violation(&e) {
-                    StoreError::Stale
-                } else {
-                    unavailable(e)
-                }
-            })?;
+            // Only the 接続ID's unique index can refuse an update.
+            .map_err(stale_if_taken)?;
         if n == 0 {
             return Err(StoreError::NotFound);
         }
@@ -481,16 +486,11 @@ impl records::Records for SqliteRecords<'_> {
         clear_failures_of(self.0, identifier)
     }
     async fn pending(&mut self, id_hash: &str) -> StoreResult<Option<PendingLogin>> {
-        let data: Option<String> = self
-            .0
-            .query_row(
-                "SELECT data FROM pending WHERE id_hash = ?1",
-                [id_hash],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(unavailable)?;
-        data.map(|d| from_json(&d)).transpose()
+        load_one(
+            self.0,
+            "SELECT data FROM pending WHERE id_hash = ?1",
+            id_hash,
+        )
     }
     async fn drop_pending(&mut self, pending: &PendingLogin) -> StoreResult<()> {
         self.0
@@ -499,16 +499,11 @@ impl records::Records for SqliteRecords<'_> {
         Ok(())
     }
     async fn trusted_browser(&mut self, id_hash: &str) -> StoreResult<Option<TrustedBrowser>> {
-        let data: Option<String> = self
-            .0
-            .query_row(
-                "SELECT data FROM trusted WHERE id_hash = ?1",
-                [id_hash],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(unavailable)?;
-        data.map(|d| from_json(&d)).transpose()
+        load_one(
+            self.0,
+            "SELECT data FROM trusted WHERE id_hash = ?1",
+            id_hash,
+        )
     }
     async fn save_trusted_browser(&mut self, browser: &TrustedBrowser) -> StoreResult<()> {
         self.0
@@ -559,13 +554,7 @@ impl records::Records for SqliteRecords<'_> {
                 "INSERT INTO tenants (id, data) VALUES (?1, ?2)",
                 params![tenant.id, to_json(tenant)?],
             )
-            .map_err(|e| {
-                if is_unique_violation(&e) {
-                    StoreError::Stale
-                } else {
-                    unavailable(e)
-                }
-            })?;
+            .map_err(stale_if_taken)?;
         Ok(())
     }
     async fn insert_user(&mut self, user: &User) -> StoreResult<()> {
