@@ -124,7 +124,16 @@ impl BackgroundService for Changes {
                 _ = shutdown.changed() => return,
                 _ = &mut follow => return,
                 notice = notices.recv() => match notice {
-                    Ok(change) => self.app.sessions.apply(&change),
+                    Ok(change) => {
+                        // The store drops every notice at once only when its
+                        // notices were cut (Redis gone or moved).
+                        if change == crate::store::Change::Everything {
+                            crate::metrics::STORE_ERRORS
+                                .with_label_values(&["changes"])
+                                .inc();
+                        }
+                        self.app.sessions.apply(&change)
+                    }
                     Err(RecvError::Lagged(_)) => {
                         self.app.sessions.apply(&crate::store::Change::Everything)
                     }

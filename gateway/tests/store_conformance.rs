@@ -12,7 +12,7 @@ fn embedded() -> SharedStore {
     Arc::new(SqliteStore::open(&dir.join("store.sqlite3"), Duration::from_secs(5)).unwrap())
 }
 
-sekisho::store_conformance_tests!(embedded());
+sekisho_store::store_conformance_tests!(embedded());
 
 #[tokio::test]
 async fn embedded_data_survives_reopening() {

@@ -27,7 +27,7 @@ async fn on_redis() -> (SharedStore, RedisServer) {
     (Arc::new(store), server)
 }
 
-sekisho::store_conformance_tests!(guarded on_redis());
+sekisho_store::store_conformance_tests!(guarded on_redis());
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_database_of_another_schema_is_refused() {

@@ -4,6 +4,12 @@
 //! backend measures itself.
 
 use super::*;
+use async_trait::async_trait;
+use sekisho_policy::line::AccessRoute;
+use sekisho_policy::model::{LoginMethod, Plan, Role};
+use sekisho_policy::ticket::TicketPurpose;
+use sekisho_policy::UnixTime;
+use std::sync::Arc;
 use std::time::Instant;
 use tracing::Instrument;
 

@@ -1751,7 +1751,7 @@ macro_rules! store_conformance_tests {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $check() {
                 let store = $make;
-                $crate::store::conformance::$check(store).await;
+                $crate::conformance::$check(store).await;
             }
         )*
     };
@@ -1760,7 +1760,7 @@ macro_rules! store_conformance_tests {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $check() {
                 let (store, _guard) = $make.await;
-                $crate::store::conformance::$check(store).await;
+                $crate::conformance::$check(store).await;
             }
         )*
     };

@@ -491,7 +491,7 @@ pub(crate) async fn use_recovery_code(
     let matches = user
         .two_step
         .as_ref()
-        .is_some_and(|reg| crate::crypto::same(&reg.recovery_hash, recovery_hash));
+        .is_some_and(|reg| crate::same(&reg.recovery_hash, recovery_hash));
     if !matches {
         return Ok(None);
     }
