@@ -19,6 +19,11 @@ use sekisho_tests::two_step::totp_code;
 use sekisho_tests::{Env, GatewayOptions, GOOD_PASSWORD};
 use std::time::{Duration, Instant};
 
+/// One browser story at a time: on two cores, Chromiums running side by
+/// side starve each other's pages (and the virtual authenticator) into
+/// timeouts.
+static ONE_BROWSER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// Waits until the page holds `needle` (the script's form posts take a
 /// moment: the authenticator, then the gateway's answer).
 async fn wait_text(b: &Browser, needle: &str) -> String {
@@ -35,6 +40,37 @@ async fn wait_text(b: &Browser, needle: &str) -> String {
             );
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Waits for the gateway's refusal of a passkey sign-in: the answer to the
+/// form's POST. (The login page itself carries the same words in its
+/// hidden script error, so the text alone proves nothing.)
+async fn wait_refused(b: &Browser) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while path(b).await != "/.sekisho/passkey/login" {
+        if Instant::now() > deadline {
+            panic!(
+                "no refusal page: {:?}",
+                b.current_url().await.map(|u| u.to_string())
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    wait_text(b, "パスキーでログインできませんでした").await;
+}
+
+/// The audit file once it holds `needle`: events reach the sink through a
+/// queue, so the page can answer before its line is written (bounded).
+async fn audit_with(env: &Env, needle: &str) -> String {
+    let file = env.gw.data_dir().join("data/audit.jsonl");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let audit = std::fs::read_to_string(&file).unwrap_or_default();
+        if audit.contains(needle) || Instant::now() > deadline {
+            return audit;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
@@ -103,6 +139,7 @@ async fn first_login_with_the_app(b: &Browser, env: &Env, email: &str) -> String
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s53_a_passkey_registers_signs_in_serves_as_second_step_and_is_removed() {
+    let _one = ONE_BROWSER.lock().await;
     let dir = tempfile::tempdir().unwrap();
     let email = "passkey@example.jp";
     let (env, _driver, b, authenticator) = a_site_and_a_browser(dir.path(), email).await;
@@ -195,10 +232,10 @@ async fn s53_a_passkey_registers_signs_in_serves_as_second_step_and_is_removed()
     log_out(&b, &base).await;
     add_authenticator_credential(&b, &authenticator, clone).await;
     press_passkey_button(&b, "login").await;
-    wait_text(&b, "パスキーでログインできませんでした").await;
+    wait_refused(&b).await;
     clear_authenticator_credentials(&b, &authenticator).await;
     assert_ne!(path(&b).await, "/", "not signed in");
-    let audit = std::fs::read_to_string(env.gw.data_dir().join("data/audit.jsonl")).unwrap();
+    let audit = audit_with(&env, "\"passkey_clone_refused\"").await;
     assert!(
         audit.contains("\"passkey_clone_refused\""),
         "the clone is audited: {audit}"
@@ -241,10 +278,10 @@ async fn s53_a_passkey_registers_signs_in_serves_as_second_step_and_is_removed()
     // The authenticator still holds the key, with a counter that rises:
     // the gateway no longer knows it.
     log_out(&b, &base).await;
-    wait_text(&b, "パスキーでログインできませんでした").await;
+    wait_refused(&b).await;
     clear_authenticator_credentials(&b, &authenticator).await;
     assert_eq!(path(&b).await, "/.sekisho/passkey/login");
-    let audit = std::fs::read_to_string(env.gw.data_dir().join("data/audit.jsonl")).unwrap();
+    let audit = audit_with(&env, "unknown credential").await;
     assert!(audit.contains("unknown credential"), "{audit}");
     b.close().await.unwrap();
 }
@@ -256,6 +293,7 @@ async fn s53_a_passkey_registers_signs_in_serves_as_second_step_and_is_removed()
 /// passes it; a passkey login passes as ever.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s53_a_tenant_requiring_passkeys_enrols_its_users_then_asks_for_a_passkey() {
+    let _one = ONE_BROWSER.lock().await;
     let dir = tempfile::tempdir().unwrap();
     let email = "required@example.jp";
     let (mut env, _driver, b, authenticator) = a_site_and_a_browser(dir.path(), email).await;
@@ -336,11 +374,31 @@ async fn s53_a_tenant_requiring_passkeys_enrols_its_users_then_asks_for_a_passke
          [['csrf', document.querySelector('input[name=csrf]').value], ['code', arguments[0]]] \
            .forEach(function (p) { var i = document.createElement('input'); \
              i.name = p[0]; i.value = p[1]; f.appendChild(i); }); \
+         document.body.dataset.before = 'post'; \
          document.body.appendChild(f); f.submit();",
         vec![code.into()],
     )
     .await
     .unwrap();
+    // The answer is a new page (without the old page's mark).
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let old = b
+            .execute(
+                "return document.body && document.body.dataset.before || null;",
+                vec![],
+            )
+            .await
+            .unwrap_or_default();
+        if old.is_null() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the code's POST was not answered"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     wait_text(&b, "パスキーでの本人確認が必須です").await;
     assert_eq!(path(&b).await, "/.sekisho/2fa", "the code did not sign in");
     add_authenticator_credential(&b, &authenticator, key).await;
@@ -351,7 +409,7 @@ async fn s53_a_tenant_requiring_passkeys_enrols_its_users_then_asks_for_a_passke
     log_out(&b, &base).await;
     wait_text(&b, "upstream ok").await;
     assert_eq!(env.upstream.last().one("x-auth-email"), email);
-    let audit = std::fs::read_to_string(env.gw.data_dir().join("data/audit.jsonl")).unwrap();
+    let audit = audit_with(&env, "passkey registered").await;
     assert!(audit.contains("\"passkey_policy_changed\""), "{audit}");
     assert!(audit.contains("at login (required)"), "{audit}");
     assert!(audit.contains("passkey registered"), "{audit}");
@@ -550,6 +608,7 @@ async fn s53_passkeys_are_off_where_the_public_url_is_an_address() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s53_the_same_key_signed_for_another_origin_and_rp_id_is_refused() {
+    let _one = ONE_BROWSER.lock().await;
     let dir = tempfile::tempdir().unwrap();
     let (cert, key) = sekisho_tests::test_certificate(dir.path());
     let env = Env::start_with(|mut o: GatewayOptions| {
