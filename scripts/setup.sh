@@ -13,6 +13,9 @@ command -v node >/dev/null 2>&1 || need_apt+=(nodejs)                        # t
 command -v npm >/dev/null 2>&1 || need_apt+=(npm)
 command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)       # the Redis store's tests
 command -v redis-cli >/dev/null 2>&1 || need_apt+=(redis-tools)
+# The PostgreSQL store's tests (initdb, postgres, psql in a temporary cluster).
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || need_apt+=(postgresql)
+command -v psql >/dev/null 2>&1 || need_apt+=(postgresql-client)
 command -v promtool >/dev/null 2>&1 || need_apt+=(prometheus)             # the alert rules' tests (promtool)
 # Japanese glyphs in the browser suite's pages and screenshots.
 dpkg -s libssl-dev >/dev/null 2>&1 || need_apt+=(libssl-dev pkg-config)   # webauthn-rs (passkeys) links OpenSSL

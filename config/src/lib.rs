@@ -201,6 +201,38 @@ pub enum StoreBackend {
         /// PEM certificates trusted for TLS instead of the public roots.
         ca_pem: Option<Vec<u8>>,
     },
+    /// PostgreSQL, shared by several gateways.
+    Postgres(Postgres),
+}
+
+/// Where and how to reach PostgreSQL (`[store.postgres]`).
+#[derive(Clone)]
+pub struct Postgres {
+    /// `postgres://host:port/database`.
+    pub url: String,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub pool_size: usize,
+    /// TLS with the server's certificate verified (`verify-full`).
+    pub tls: bool,
+    /// PEM certificates trusted for TLS instead of the public roots.
+    pub ca_pem: Option<Vec<u8>>,
+    /// Each gateway migrates the schema at start (else only the command).
+    pub migrate_at_start: bool,
+}
+
+impl fmt::Debug for Postgres {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Postgres")
+            .field("url", &self.url)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("pool_size", &self.pool_size)
+            .field("tls", &self.tls)
+            .field("ca_pem", &self.ca_pem.as_ref().map(|p| p.len()))
+            .field("migrate_at_start", &self.migrate_at_start)
+            .finish()
+    }
 }
 
 impl fmt::Debug for StoreBackend {
@@ -229,6 +261,7 @@ impl fmt::Debug for StoreBackend {
                 .field("pool_size", pool_size)
                 .field("ca_pem", &ca_pem.as_ref().map(|p| p.len()))
                 .finish(),
+            StoreBackend::Postgres(p) => p.fmt(f),
         }
     }
 }

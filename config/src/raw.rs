@@ -148,6 +148,47 @@ pub struct RawStore {
     /// With `backend = "redis"`.
     #[serde(default)]
     pub redis: Option<RawRedis>,
+    /// With `backend = "postgres"`.
+    #[serde(default)]
+    pub postgres: Option<RawPostgres>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPostgres {
+    /// `postgres://host:port/database`, without credentials or options.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// The role the gateway signs in as.
+    #[serde(default)]
+    pub username: Option<String>,
+    #[serde(default)]
+    pub password_file: Option<String>,
+    #[serde(default)]
+    pub password_env: Option<String>,
+    /// Pooled connections per gateway process.
+    #[serde(default = "default_pool_size")]
+    pub pool_size: usize,
+    /// `verify-full` (TLS, the server's name checked against its
+    /// certificate) or `off` (a socket the operator trusts, e.g. loopback).
+    #[serde(default = "default_postgres_tls")]
+    pub tls: String,
+    /// PEM file of the CA(s) to trust for TLS (a private CA); absent: the
+    /// public web roots.
+    #[serde(default)]
+    pub ca_file: Option<String>,
+    /// `at-start` (each gateway brings the schema up to date, under an
+    /// advisory lock) or `by-command` (only `sekisho admin migrate` does;
+    /// a gateway refuses to start on an older schema).
+    #[serde(default = "default_migrations")]
+    pub migrations: String,
+}
+
+fn default_postgres_tls() -> String {
+    "verify-full".into()
+}
+fn default_migrations() -> String {
+    "at-start".into()
 }
 
 #[derive(Debug, Deserialize)]
@@ -198,6 +239,7 @@ impl Default for RawStore {
             timeout_ms: 2000,
             cache_ttl_ms: 1000,
             redis: None,
+            postgres: None,
         }
     }
 }

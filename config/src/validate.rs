@@ -393,10 +393,22 @@ fn build(c: &mut Checker, raw: RawConfig) -> Config {
                 }
             }
         },
+        "postgres" => match &raw.store.postgres {
+            Some(p) => postgres_backend(c, p),
+            None => {
+                c.err(
+                    "store.postgres",
+                    "backend = \"postgres\" needs a [store.postgres] table with its url",
+                );
+                StoreBackend::Embedded {
+                    path: c.path(&raw.store.path),
+                }
+            }
+        },
         other => {
             c.err(
                 "store.backend",
-                format!("'{other}' is not one of: embedded, redis"),
+                format!("'{other}' is not one of: embedded, redis, postgres"),
             );
             StoreBackend::Embedded {
                 path: c.path(&raw.store.path),
@@ -1160,28 +1172,7 @@ fn redis_backend(c: &mut Checker, r: &RawRedis) -> StoreBackend {
     if r.pool_size == 0 || r.pool_size > 1024 {
         c.err("store.redis.pool_size", "must be between 1 and 1024");
     }
-    let ca_pem = r.ca_file.as_ref().and_then(|f| {
-        let path = c.path(f);
-        match std::fs::read(&path) {
-            Ok(pem) if String::from_utf8_lossy(&pem).contains("-----BEGIN CERTIFICATE-----") => {
-                Some(pem)
-            }
-            Ok(_) => {
-                c.err(
-                    "store.redis.ca_file",
-                    format!("{} holds no PEM certificate", path.display()),
-                );
-                None
-            }
-            Err(e) => {
-                c.err(
-                    "store.redis.ca_file",
-                    format!("cannot read {}: {e}", path.display()),
-                );
-                None
-            }
-        }
-    });
+    let ca_pem = ca_pem_from(c, "store.redis.ca_file", &r.ca_file);
     StoreBackend::Redis {
         url,
         sentinels: r.sentinels.iter().map(|s| s.trim().to_string()).collect(),
@@ -1192,6 +1183,96 @@ fn redis_backend(c: &mut Checker, r: &RawRedis) -> StoreBackend {
         pool_size: r.pool_size,
         ca_pem,
     }
+}
+
+/// The PEM certificates of `file` (`key`), checked to hold one.
+fn ca_pem_from(c: &mut Checker, key: &str, file: &Option<String>) -> Option<Vec<u8>> {
+    let path = c.path(file.as_ref()?);
+    match std::fs::read(&path) {
+        Ok(pem) if String::from_utf8_lossy(&pem).contains("-----BEGIN CERTIFICATE-----") => {
+            Some(pem)
+        }
+        Ok(_) => {
+            c.err(key, format!("{} holds no PEM certificate", path.display()));
+            None
+        }
+        Err(e) => {
+            c.err(key, format!("cannot read {}: {e}", path.display()));
+            None
+        }
+    }
+}
+
+fn postgres_backend(c: &mut Checker, p: &RawPostgres) -> StoreBackend {
+    let url = p.url.as_deref().unwrap_or("").trim().to_string();
+    let rest = url
+        .strip_prefix("postgres://")
+        .or_else(|| url.strip_prefix("postgresql://"));
+    match rest {
+        _ if url.is_empty() => c.err(
+            "store.postgres.url",
+            "give the server's url, e.g. postgres://db.internal:5432/sekisho",
+        ),
+        None | Some("") => c.err(
+            "store.postgres.url",
+            format!("'{url}' is not a postgres:// URL"),
+        ),
+        Some(rest) if rest.contains('@') => c.err(
+            "store.postgres.url",
+            "keep credentials out of the URL: use username and password_file or password_env",
+        ),
+        Some(rest) if rest.contains('?') => c.err(
+            "store.postgres.url",
+            "give TLS and the rest as [store.postgres] keys, not URL options",
+        ),
+        Some(rest) if !rest.contains('/') || rest.ends_with('/') => c.err(
+            "store.postgres.url",
+            format!("'{url}' names no database: postgres://host:port/database"),
+        ),
+        Some(_) => {}
+    }
+    let password = password_from(c, "store.postgres", &p.password_file, &p.password_env);
+    if p.pool_size == 0 || p.pool_size > 1024 {
+        c.err("store.postgres.pool_size", "must be between 1 and 1024");
+    }
+    let tls = match p.tls.as_str() {
+        "verify-full" => true,
+        "off" => false,
+        other => {
+            c.err(
+                "store.postgres.tls",
+                format!("'{other}' is not one of: verify-full, off"),
+            );
+            true
+        }
+    };
+    let ca_pem = ca_pem_from(c, "store.postgres.ca_file", &p.ca_file);
+    if ca_pem.is_some() && !tls {
+        c.err(
+            "store.postgres.ca_file",
+            "a CA is for TLS: set tls = \"verify-full\" or remove ca_file",
+        );
+    }
+    let migrate_at_start = match p.migrations.as_str() {
+        "at-start" => true,
+        "by-command" => false,
+        other => {
+            c.err(
+                "store.postgres.migrations",
+                format!("'{other}' is not one of: at-start, by-command"),
+            );
+            true
+        }
+    };
+    StoreBackend::Postgres(Postgres {
+        url,
+        username: p.username.clone(),
+        password,
+        pool_size: p.pool_size,
+        tls,
+        ca_pem,
+        migrate_at_start,
+    })
 }
 
 fn active_directory(c: &mut Checker, a: &RawActiveDirectory) -> ActiveDirectory {
@@ -1768,6 +1849,74 @@ generate_seed_key = true
                 "closed.static_lines[0].line",
                 "closed.trusted_edges"
             ]
+        );
+    }
+
+    #[test]
+    fn postgres_store_is_checked_key_by_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let pw = dir.path().join("pg-password");
+        std::fs::write(&pw, "s3cret\n").unwrap();
+        let good = format!(
+            "{MINIMAL}[store]\nbackend = \"postgres\"\n[store.postgres]\nurl = \"postgres://db.internal:5432/sekisho\"\nusername = \"gateway\"\npassword_file = \"{}\"\nmigrations = \"by-command\"\n",
+            pw.display()
+        );
+        let cfg = load(&good).unwrap();
+        match &cfg.store.backend {
+            StoreBackend::Postgres(p) => {
+                assert_eq!(p.url, "postgres://db.internal:5432/sekisho");
+                assert_eq!(p.username.as_deref(), Some("gateway"));
+                assert_eq!(p.password.as_deref(), Some("s3cret"));
+                assert!(p.tls, "TLS is verified unless turned off");
+                assert!(!p.migrate_at_start);
+                assert_eq!(p.pool_size, 16);
+                let shown = format!("{:?}", cfg.store.backend);
+                assert!(
+                    !shown.contains("s3cret") && shown.contains("<redacted>"),
+                    "{shown}"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        let missing = MINIMAL.to_string() + "[store]\nbackend = \"postgres\"\n";
+        assert_eq!(keys(&missing), vec!["store.postgres"]);
+        let bad = MINIMAL.to_string()
+            + "[store]\nbackend = \"postgres\"\n[store.postgres]\nurl = \"postgres://u:p@db/x\"\npool_size = 0\ntls = \"prefer\"\nmigrations = \"never\"\nca_file = \"/nonexistent/ca.pem\"\n";
+        assert_eq!(
+            keys(&bad),
+            vec![
+                "store.postgres.url",
+                "store.postgres.pool_size",
+                "store.postgres.tls",
+                "store.postgres.ca_file",
+                "store.postgres.migrations"
+            ]
+        );
+        for (url, why) in [
+            ("mysql://db/x", "is not a postgres:// URL"),
+            ("postgres://db:5432", "names no database"),
+            ("postgres://db/x?sslmode=disable", "not URL options"),
+        ] {
+            let text = format!(
+                "{MINIMAL}[store]\nbackend = \"postgres\"\n[store.postgres]\nurl = \"{url}\"\n"
+            );
+            let errors = load(&text).unwrap_err();
+            assert!(errors.to_string().contains(why), "{url}: {errors}");
+        }
+        let ca = dir.path().join("ca.pem");
+        std::fs::write(&ca, "-----BEGIN CERTIFICATE-----\n").unwrap();
+        let off_with_ca = format!(
+            "{MINIMAL}[store]\nbackend = \"postgres\"\n[store.postgres]\nurl = \"postgres://db/x\"\ntls = \"off\"\nca_file = \"{}\"\n",
+            ca.display()
+        );
+        let errors = load(&off_with_ca).unwrap_err();
+        assert_eq!(errors.0.len(), 1);
+        assert!(errors.to_string().contains("a CA is for TLS"), "{errors}");
+        let unknown = MINIMAL.to_string() + "[store]\nbackend = \"mongodb\"\n";
+        let errors = load(&unknown).unwrap_err();
+        assert!(
+            errors.to_string().contains("embedded, redis, postgres"),
+            "{errors}"
         );
     }
 

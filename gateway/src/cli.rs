@@ -201,6 +201,11 @@ enum AdminCommand {
     /// Remove what has ended now (sessions, links, pending logins, quiet
     /// runs of wrong passwords), as every gateway does every ten minutes.
     Purge,
+    /// Bring the PostgreSQL schema up to date, under the same advisory
+    /// lock gateways take at start (needed before starting gateways with
+    /// `migrations = "by-command"`). The embedded store and Redis keep
+    /// their schema themselves.
+    Migrate,
 }
 
 /// Loads and validates the configuration, and checks the files it names
@@ -366,6 +371,9 @@ pub fn main() -> ExitCode {
 }
 
 async fn admin(config: sekisho_config::Config, command: AdminCommand) -> anyhow::Result<()> {
+    if let AdminCommand::Migrate = command {
+        return migrate(&config).await;
+    }
     let admin = Admin::open(config)?;
     let mut audit = match crate::audit::install() {
         Some(queue) => Some((
@@ -380,6 +388,32 @@ async fn admin(config: sekisho_config::Config, command: AdminCommand) -> anyhow:
         crate::audit::deliver_queued(queue, sinks, &admin.clock).await;
     }
     done
+}
+
+/// `sekisho admin migrate`: before the store is opened, since a gateway
+/// with `migrations = "by-command"` refuses to open an older schema.
+async fn migrate(config: &sekisho_config::Config) -> anyhow::Result<()> {
+    match &config.store.backend {
+        sekisho_config::StoreBackend::Postgres(p) => {
+            let settings = crate::state::postgres_settings(p);
+            let store = crate::store::postgres::PostgresStore::new(&settings, config.store.timeout)
+                .map_err(|e| InputError::error(format!("store.postgres: {e}")))?;
+            let done = store
+                .migrate()
+                .await
+                .map_err(|e| anyhow::anyhow!("store.postgres: {e}"))?;
+            if done.from == done.to {
+                println!("schema version {}: up to date", done.to);
+            } else {
+                println!("schema migrated from version {} to {}", done.from, done.to);
+            }
+        }
+        _ => {
+            crate::state::open_store(config)?;
+            println!("this store keeps its schema itself: nothing to migrate");
+        }
+    }
+    Ok(())
 }
 
 async fn run_admin(admin: &Admin, command: AdminCommand) -> anyhow::Result<()> {
@@ -514,6 +548,8 @@ async fn run_admin(admin: &Admin, command: AdminCommand) -> anyhow::Result<()> {
             let t = admin.set_access_route(&tenant, route).await?;
             println!("tenant {}: access route {}", t.id, t.access_route.as_str());
         }
+        // Handled by `admin` before the store is opened.
+        AdminCommand::Migrate => {}
         AdminCommand::Purge => {
             let removed = purge(&admin.store, &admin.config, admin.clock.now()).await?;
             println!("removed {removed} ended records");

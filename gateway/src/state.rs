@@ -106,6 +106,26 @@ pub fn open_store(config: &Config) -> anyhow::Result<SharedStore> {
                     .map_err(|e| crate::error::InputError::error(format!("store.redis: {e}")))?,
             ))
         }
+        StoreBackend::Postgres(p) => Ok(Arc::new(
+            crate::store::postgres::PostgresStore::open(
+                &postgres_settings(p),
+                config.store.timeout,
+            )
+            .map_err(|e| crate::error::InputError::error(format!("store.postgres: {e}")))?,
+        )),
+    }
+}
+
+/// `[store.postgres]` as the store takes it.
+pub fn postgres_settings(p: &sekisho_config::Postgres) -> crate::store::postgres::PostgresSettings {
+    crate::store::postgres::PostgresSettings {
+        url: p.url.clone(),
+        username: p.username.clone(),
+        password: p.password.clone(),
+        pool_size: p.pool_size,
+        tls: p.tls,
+        ca_pem: p.ca_pem.clone(),
+        migrate_at_start: p.migrate_at_start,
     }
 }
 

@@ -10,6 +10,7 @@
 
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
+pub mod postgres;
 mod records;
 pub mod redis;
 pub mod sqlite;

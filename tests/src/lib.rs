@@ -17,6 +17,7 @@ pub mod fake_idp;
 pub mod gateway;
 pub mod oidc;
 pub mod otlp;
+pub mod postgres;
 pub mod redis;
 pub mod serve;
 pub mod sms;

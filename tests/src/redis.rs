@@ -163,7 +163,7 @@ fn redis_cli(addr: SocketAddr, ca: Option<&std::path::Path>, args: &[&str]) -> S
 
 /// Writes `ca.pem` (a CA of its own) and `server.pem`/`server.key` (for
 /// 127.0.0.1, signed by it) into `dir`, with the `openssl` command.
-fn make_ca_and_certificate(dir: &std::path::Path) {
+pub fn make_ca_and_certificate(dir: &std::path::Path) {
     let run = |args: &[&str]| {
         let status = Command::new("openssl")
             .args(args)
