@@ -34,7 +34,7 @@ const CHANGES: &str = "sekisho_changes";
 
 /// The advisory lock the migrations run under (any fixed number; this one
 /// is "sekisho" in ASCII, truncated).
-const MIGRATION_LOCK: i64 = 0x7365_6b69_7368_6f;
+const MIGRATION_LOCK: i64 = 0x0073_656b_6973_686f;
 
 /// The schema, one migration per version: the first creates it. A later
 /// release appends; none is ever edited once released.

@@ -133,6 +133,14 @@ impl GatewayOptions {
         );
         self
     }
+    /// Keeps state in PostgreSQL at `url` (plain TCP on loopback), as
+    /// [`GatewayOptions::redis`] does in Redis.
+    pub fn postgres(mut self, url: &str, timeout_ms: u64, cache_ttl_ms: u64) -> Self {
+        self.store = format!(
+            "[store]\nbackend = \"postgres\"\ntimeout_ms = {timeout_ms}\ncache_ttl_ms = {cache_ttl_ms}\n[store.postgres]\nurl = \"{url}\"\ntls = \"off\"\n"
+        );
+        self
+    }
     pub fn closed(mut self) -> Self {
         self.closed = true;
         self
