@@ -5,10 +5,9 @@
 //! cluster of its own (`initdb` in a temporary folder) on a free loopback
 //! port, stopped by its process id when the check ends.
 
-use sekisho::store::conformance::{session, tenant, ticket, user};
+use sekisho::store::conformance::{seed, session};
 use sekisho::store::postgres::{Migrated, PostgresSettings, PostgresStore, SCHEMA_VERSION};
 use sekisho::store::{Admission, AttemptRule, Change, SharedStore, Store};
-use sekisho_policy::ticket::TicketPurpose;
 use sekisho_tests::postgres::PostgresServer;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -39,26 +38,6 @@ async fn on_postgres() -> (SharedStore, PostgresServer) {
 }
 
 sekisho_store::store_conformance_tests!(guarded on_postgres());
-
-async fn seed(store: &dyn Store, n: &str) {
-    store
-        .create_tenant_with_holder(
-            tenant(&format!("t{n}")),
-            user(
-                &format!("u{n}"),
-                &format!("t{n}"),
-                &format!("holder{n}@example.jp"),
-            ),
-            ticket(
-                &format!("inv{n}"),
-                TicketPurpose::Invitation,
-                &format!("u{n}"),
-                1_900_000_000,
-            ),
-        )
-        .await
-        .unwrap();
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gateways_starting_together_migrate_once() {

@@ -75,7 +75,9 @@ pub fn session(hash: &str, user_id: &str, tenant_id: &str) -> SessionRecord {
     }
 }
 
-async fn seed(store: &dyn Store, n: &str) {
+/// Tenant `t{n}` with its holder `u{n}` (`holder{n}@example.jp`) and the
+/// holder's invitation `inv{n}`.
+pub async fn seed(store: &dyn Store, n: &str) {
     store
         .create_tenant_with_holder(
             tenant(&format!("t{n}")),

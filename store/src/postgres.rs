@@ -1789,116 +1789,55 @@ impl Store for PostgresStore {
             if held > 0 {
                 return Err(StoreError::Stale);
             }
-            let put = |sql: &'static str, params: Vec<Box<dyn ToSql + Sync + Send>>| {
-                let tx = &tx;
-                async move {
-                    let refs: Vec<&(dyn ToSql + Sync)> =
-                        params.iter().map(|p| &**p as &(dyn ToSql + Sync)).collect();
-                    execute(tx, sql, &refs).await.map_err(pg_unavailable)
-                }
-            };
+            // The records go in through the steps' own primitives.
+            let mut r = PgRecords::new(&tx);
             for (name, value) in &dump.secrets {
                 let bytes = hex::decode(value).map_err(unavailable)?;
-                put(
+                r.execute(
                     "INSERT INTO meta (name, value) VALUES ($1, $2) \
                      ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value",
-                    vec![Box::new(format!("secret:{name}")), Box::new(bytes)],
+                    &[&format!("secret:{name}"), &bytes],
                 )
                 .await?;
             }
-            fn json<T: Serialize>(v: &T) -> StoreResult<Box<dyn ToSql + Sync + Send>> {
-                Ok(Box::new(serde_json::to_value(v).map_err(unavailable)?))
-            }
+            use records::Records;
             for t in &dump.tenants {
-                put(INSERT_TENANT, vec![Box::new(t.id.clone()), json(t)?]).await?;
+                r.insert_tenant(t).await?;
             }
             for u in &dump.users {
-                put(
-                    INSERT_USER,
-                    vec![
-                        Box::new(u.id.clone()),
-                        Box::new(u.tenant_id.clone()),
-                        Box::new(u.email.clone()),
-                        json(u)?,
-                    ],
-                )
-                .await?;
+                r.insert_user(u).await?;
             }
             for s in &dump.sessions {
-                put(
-                    INSERT_SESSION,
-                    vec![
-                        Box::new(s.id_hash.clone()),
-                        Box::new(s.user_id.clone()),
-                        Box::new(s.expires_at),
-                        json(s)?,
-                    ],
-                )
-                .await?;
+                r.insert_session(s).await?;
             }
             for t in &dump.tickets {
-                put(
-                    INSERT_TICKET,
-                    vec![
-                        Box::new(t.hash.clone()),
-                        Box::new(t.purpose.clone()),
-                        Box::new(t.user_id.clone()),
-                        Box::new(t.expires_at),
-                        json(t)?,
-                    ],
-                )
-                .await?;
+                r.put_ticket(t).await?;
             }
             for p in &dump.pending {
-                put(
-                    UPSERT_PENDING,
-                    vec![
-                        Box::new(p.id_hash.clone()),
-                        Box::new(p.user_id.clone()),
-                        Box::new(p.expires_at),
-                        json(p)?,
-                    ],
-                )
-                .await?;
+                r.save_pending(p).await?;
             }
             for b in &dump.trusted {
-                put(
+                r.execute(
                     INSERT_TRUSTED,
-                    vec![
-                        Box::new(b.id_hash.clone()),
-                        Box::new(b.user_id.clone()),
-                        Box::new(b.id.clone()),
-                        Box::new(b.last_used),
-                        json(b)?,
-                    ],
+                    &[&b.id_hash, &b.user_id, &b.id, &b.last_used, &Json(b)],
                 )
                 .await?;
             }
             for p in &dump.passkeys {
-                put(
-                    INSERT_PASSKEY,
-                    vec![
-                        Box::new(p.credential_id.clone()),
-                        Box::new(p.user_id.clone()),
-                        Box::new(p.created_at),
-                        json(p)?,
-                    ],
-                )
-                .await?;
+                r.insert_passkey(p).await?;
             }
             for (identifier, count) in &dump.failures {
                 // Runs start again from the import (the dump keeps counts
                 // only).
-                put(
+                let count = i32::try_from(*count).unwrap_or(i32::MAX);
+                r.execute(
                     "INSERT INTO failures (identifier, count, updated_at) \
                      VALUES ($1, $2, extract(epoch FROM now())::bigint)",
-                    vec![
-                        Box::new(identifier.clone()),
-                        Box::new(i32::try_from(*count).unwrap_or(i32::MAX)),
-                    ],
+                    &[identifier, &count],
                 )
                 .await?;
             }
+            drop(r);
             tx.commit().await.map_err(pg_unavailable)
         };
         match tokio::time::timeout(limit, run).await {
