@@ -72,6 +72,14 @@ async fn gateways_starting_together_migrate_once() {
     assert_eq!(applied.trim(), SCHEMA_VERSION.to_string());
 }
 
+/// `PostgresStore::open` (synchronous, as at start-up) off the runtime.
+async fn open(settings: &PostgresSettings) -> Result<PostgresStore, sekisho::store::StoreError> {
+    let s = settings.clone();
+    tokio::task::spawn_blocking(move || PostgresStore::open(&s, Duration::from_secs(5)))
+        .await
+        .unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_schema_of_another_version_is_refused() {
     let server = tokio::task::spawn_blocking(PostgresServer::start)
@@ -83,37 +91,20 @@ async fn a_schema_of_another_version_is_refused() {
     };
     // Migrations by command only: an empty database is refused, and says
     // what to run.
-    let s = by_command.clone();
-    let refused = tokio::task::spawn_blocking(move || {
-        PostgresStore::open(&s, Duration::from_secs(5))
-            .err()
-            .unwrap()
-    })
-    .await
-    .unwrap();
+    let refused = open(&by_command).await.err().unwrap();
     assert!(
         refused.to_string().contains("sekisho admin migrate"),
         "{refused}"
     );
     // Once migrated, it opens.
     migrated(&server, Duration::from_secs(5)).await;
-    let s = by_command.clone();
-    tokio::task::spawn_blocking(move || PostgresStore::open(&s, Duration::from_secs(5)).unwrap())
-        .await
-        .unwrap();
+    open(&by_command).await.unwrap();
     // A newer gateway's schema is refused, never downgraded.
     server.psql(
         "sekisho",
         "INSERT INTO sekisho_migrations (version, description) VALUES (99, 'later')",
     );
-    let s = settings(&server);
-    let refused = tokio::task::spawn_blocking(move || {
-        PostgresStore::open(&s, Duration::from_secs(5))
-            .err()
-            .unwrap()
-    })
-    .await
-    .unwrap();
+    let refused = open(&settings(&server)).await.err().unwrap();
     assert!(
         refused.to_string().contains("schema version 99"),
         "{refused}"
