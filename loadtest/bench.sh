@@ -14,9 +14,11 @@
 #                                                                  127.0.0.1:8441 -> 127.0.0.1:9300
 #   i_gateway_redis  Sekisho, Redis store (redis-server 127.0.0.1:9310, AOF), rotating sessions
 #                                                                  127.0.0.1:8442 (metrics 9467)
+#   j_gateway_postgres  Sekisho, PostgreSQL store (postgres 127.0.0.1:9320, fsync on), rotating sessions
+#                                                                  127.0.0.1:8447 (metrics 9472)
 #   ab_N_STEP        the ablation: Sekisho on the embedded store running only the first N steps
 #                    of the proxied path (development.proxy_steps)  127.0.0.1:8443-8446 (metrics 9468-9471)
-#   p12_* / abp_*    the same, pinned: wrk, nginx and Redis on core 0, the proxies on core 1 (P12)
+#   p12_* / abp_*    the same, pinned: wrk, nginx, Redis and PostgreSQL on core 0, the proxies on core 1 (P12)
 #
 # Usage: loadtest/bench.sh [rounds] [seconds]     (defaults: 3 rounds, 8 s per run)
 # Env:   SESSIONS=1000 (gateway sessions rotated)  LLNG_SESSIONS=100  OUT=bench-results/DATE
@@ -46,12 +48,12 @@ echo "bench: building (release)"
 ( cd "$ROOT" && cargo build --release -q -p sekisho -p sekisho-loadtest ) || { echo "bench: build failed"; exit 1; }
 BIN="$ROOT/target/release"; LT="$BIN/sekisho-loadtest"
 
-busy=$(ss -Hltn 2>/dev/null | awk '{print $4}' | grep -E '^127\.0\.0\.1:(9000|9100|9101|9103|9104|9105|6188|9201|9202|8440|8441|8442|8443|8444|8445|8446|9300|9310|9465|9467|9468|9469|9470|9471)$')
+busy=$(ss -Hltn 2>/dev/null | awk '{print $4}' | grep -E '^127\.0\.0\.1:(9000|9100|9101|9103|9104|9105|6188|9201|9202|8440|8441|8442|8443|8444|8445|8446|8447|9300|9310|9320|9465|9467|9468|9469|9470|9471|9472)$')
 [ -z "$busy" ] || { echo "bench: ports already in use: $busy"; exit 1; }
 ulimit -n 200000 2>/dev/null || ulimit -n 65536 2>/dev/null || true
 
 W=$(mktemp -d /tmp/sekisho-bench.XXXX); chmod 755 "$W"
-mkdir -p "$W"/{tmp,www,logs,gw,gwr,redis} "$W"/llng/{conf,sessions/lock,psessions/lock,notifications,cache,run}
+mkdir -p "$W"/{tmp,www,logs,gw,gwr,gwp,pg,redis} "$W"/llng/{conf,sessions/lock,psessions/lock,notifications,cache,run}
 head -c 1024 /dev/zero | tr '\0' 'x' > "$W/www/1k.html"; chmod 755 "$W/www"
 
 note() { jq -nc --arg l "$1" --arg t "$2" '{kind:"note",label:$l,text:$t}' >> "$M"; }
@@ -134,6 +136,11 @@ gw_config 127.0.0.1:8442 127.0.0.1:9467 127.0.0.1:9000 "[store]
 backend = \"redis\"
 [store.redis]
 url = \"redis://127.0.0.1:9310/\"" > "$W/gwr/main.toml"
+gw_config 127.0.0.1:8447 127.0.0.1:9472 127.0.0.1:9000 "[store]
+backend = \"postgres\"
+[store.postgres]
+url = \"postgres://127.0.0.1:9320/sekisho\"
+tls = \"off\"" > "$W/gwp/main.toml"
 # The ablation: the same gateway with only the first steps of the proxied
 # path (session look-up; + header stripping; + identity headers; + the
 # assertion); the full gateway above adds the metrics.
@@ -143,8 +150,21 @@ for i in 0 1 2 3; do
   echo "proxy_steps = \"${AB_STEPS[$i]}\"" >> "$W/gw/ab$i.toml"
 done
 
+# PostgreSQL from Debian's packages (scripts/setup.sh installs them): a
+# cluster of its own in $W/pg, run as the postgres account when we are root,
+# with the durability settings left at their defaults.
+PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+[ -x "$PGBIN/initdb" ] || { echo "bench: PostgreSQL is not installed (scripts/setup.sh)"; exit 1; }
+AS_PG=(); if [ "$(id -u)" = 0 ]; then chown postgres: "$W/pg"; AS_PG=(setpriv --reuid=postgres --regid=postgres --clear-groups); fi
+"${AS_PG[@]}" "$PGBIN/initdb" -D "$W/pg/data" -A trust -U sekisho -E UTF8 --no-locale > "$W/logs/initdb.out" 2>&1 \
+  || { echo "bench: initdb failed"; tail -n 5 "$W/logs/initdb.out"; exit 1; }
+psql_pg() { "$PGBIN/psql" -h 127.0.0.1 -p 9320 -U sekisho -X -q -At "$@"; }
+
 declare -A GRP
 cleanup() {
+  # PostgreSQL's backends leave the process group (setsid), so the
+  # postmaster is told to stop at once; it takes its backends with it.
+  [ -f "$W/pg/data/postmaster.pid" ] && kill -QUIT "$(head -n 1 "$W/pg/data/postmaster.pid")" 2>/dev/null
   for l in "${!GRP[@]}"; do kill -TERM -- "-${GRP[$l]}" 2>/dev/null; done
   for _ in $(seq 1 10); do live=0; for p in "${GRP[@]}"; do kill -0 -- "-$p" 2>/dev/null && live=1; done; [ $live = 0 ] && break; sleep 0.5; done
   for l in "${!GRP[@]}"; do kill -0 -- "-${GRP[$l]}" 2>/dev/null && kill -KILL -- "-${GRP[$l]}"; done
@@ -161,14 +181,19 @@ start llngnginx nginx -p "$W" -e "$W/logs/llng.start.err" -c "$W/llng.conf"
 start sink "$LT" sink --addr 127.0.0.1:9300
 start redis redis-server --bind 127.0.0.1 --port 9310 --save '' --appendonly yes --appendfsync everysec --dir "$W/redis" --daemonize no
 for _ in $(seq 1 40); do [ "$(redis-cli -p 9310 ping 2>/dev/null)" = PONG ] && break; sleep 0.25; done
+start postgres "${AS_PG[@]}" "$PGBIN/postgres" -D "$W/pg/data" -p 9320 -c listen_addresses=127.0.0.1 \
+  -c "unix_socket_directories=$W/pg" -c max_connections=200
+for _ in $(seq 1 80); do psql_pg -d postgres -c 'SELECT 1' >/dev/null 2>&1 && break; sleep 0.25; done
+psql_pg -d postgres -c 'CREATE DATABASE sekisho' || { echo "bench: PostgreSQL did not start"; tail -n 5 "$W/logs/postgres.out"; exit 1; }
 start gateway "$BIN/sekisho" run --config "$W/gw/main.toml"
 start gateway2 "$BIN/sekisho" run --config "$W/gw/transfer.toml"
 start gateway_redis "$BIN/sekisho" run --config "$W/gwr/main.toml"
+start gateway_pg "$BIN/sekisho" run --config "$W/gwp/main.toml"
 for _ in $(seq 1 80); do
-  n=$(ss -Hltn | awk '{print $4}' | grep -cE '^127\.0\.0\.1:(9100|9101|9103|9104|9105|6188|9201|9202|8440|8441|8442|9300|9310)$')
-  [ "$n" = 13 ] && [ -S "$W/llng/run/llng.sock" ] && break; sleep 0.25
+  n=$(ss -Hltn | awk '{print $4}' | grep -cE '^127\.0\.0\.1:(9100|9101|9103|9104|9105|6188|9201|9202|8440|8441|8442|8447|9300|9310|9320)$')
+  [ "$n" = 15 ] && [ -S "$W/llng/run/llng.sock" ] && break; sleep 0.25
 done
-[ "$n" = 13 ] || { echo "bench: servers did not start"; tail -n 5 "$W"/logs/*; exit 1; }
+[ "$n" = 15 ] || { echo "bench: servers did not start"; tail -n 5 "$W"/logs/*; exit 1; }
 # The ablation's gateways share the main gateway's store and key, now made.
 for i in 0 1 2 3; do start "ab$i" "$BIN/sekisho" run --config "$W/gw/ab$i.toml"; done
 for _ in $(seq 1 80); do
@@ -183,6 +208,8 @@ echo "bench: creating $NSESS gateway sessions"
   --out "$W/gw/load" || { echo "bench: gateway setup failed"; exit 1; }
 "$LT" setup --base http://127.0.0.1:8442 --sekisho "$BIN/sekisho" --config "$W/gwr/main.toml" \
   --users 20 --sessions "$NSESS" --two-step-users 0 --out "$W/gwr/load" || { echo "bench: Redis gateway setup failed"; exit 1; }
+"$LT" setup --base http://127.0.0.1:8447 --sekisho "$BIN/sekisho" --config "$W/gwp/main.toml" \
+  --users 20 --sessions "$NSESS" --two-step-users 0 --out "$W/gwp/load" || { echo "bench: PostgreSQL gateway setup failed"; exit 1; }
 R=(--max-time 10 -s --resolve auth.example.com:9201:127.0.0.1)
 llng_login() {
   local tok; tok=$(curl "${R[@]}" http://auth.example.com:9201/ | sed -n 's/.*name="token" value="\([^"]*\)".*/\1/p')
@@ -199,6 +226,8 @@ code=$(curl --max-time 5 -s -o /dev/null -w '%{http_code}' -H "Cookie: sekisho=$
 [ "$code" = 200 ] || { echo "bench: gateway protected page answered $code"; exit 1; }
 code=$(curl --max-time 5 -s -o /dev/null -w '%{http_code}' -H "Cookie: sekisho=$(head -1 "$W/gwr/load/cookies.txt")" http://127.0.0.1:8442/1k.html)
 [ "$code" = 200 ] || { echo "bench: Redis gateway protected page answered $code"; exit 1; }
+code=$(curl --max-time 5 -s -o /dev/null -w '%{http_code}' -H "Cookie: sekisho=$(head -1 "$W/gwp/load/cookies.txt")" http://127.0.0.1:8447/1k.html)
+[ "$code" = 200 ] || { echo "bench: PostgreSQL gateway protected page answered $code"; exit 1; }
 for i in 0 1 2 3; do
   code=$(curl --max-time 5 -s -o /dev/null -w '%{http_code}' -H "Cookie: sekisho=$(head -1 "$W/gw/load/cookies.txt")" http://127.0.0.1:$((8443 + i))/1k.html)
   [ "$code" = 200 ] || { echo "bench: ablation gateway ${AB_STEPS[$i]} answered $code"; exit 1; }
@@ -215,6 +244,14 @@ idx=0; members=0; for k in $(rc --scan --pattern 'sekisho:us:*'); do
 value p7_sampled "$n"
 value p7_session_bytes "$(awk -v t="$total" -v n="$n" 'BEGIN { print (n > 0 ? t / n : "null") }')"
 value p7_session_bytes_with_index "$(awk -v t="$total" -v n="$n" -v i="$idx" -v m="$members" 'BEGIN { print (n > 0 && m > 0 ? t / n + i / m : "null") }')"
+# Beside P7, the same on PostgreSQL: the sessions table's rows (their
+# stored size), and everything the table takes on disk (its pages, TOAST
+# and indexes, the user and expiry indexes included) per session.
+psql_pg -d sekisho -c 'VACUUM ANALYZE sessions' >/dev/null
+IFS='|' read -r pg_n pg_rows pg_total <<< "$(psql_pg -d sekisho -c "SELECT count(*), coalesce(sum(pg_column_size(s.*)), 0), pg_total_relation_size('sessions') FROM sessions s")"
+value p7_postgres_sessions "${pg_n:-0}"
+value p7_postgres_row_bytes "$(awk -v t="${pg_rows:-0}" -v n="${pg_n:-0}" 'BEGIN { print (n > 0 ? t / n : "null") }')"
+value p7_postgres_total_bytes "$(awk -v t="${pg_total:-0}" -v n="${pg_n:-0}" 'BEGIN { print (n > 0 ? t / n : "null") }')"
 
 # --- throughput rounds (wrk), interleaved
 wrk_run() { # label round wrk-args...
@@ -235,6 +272,7 @@ warm http://127.0.0.1:6188/1k.html
 warm -s "$HERE/peer/rotate.lua" http://127.0.0.1:8440/1k.html "$W/gw/load/cookies.txt" 127.0.0.1:8440 sekisho
 warm -s "$HERE/peer/rotate.lua" http://127.0.0.1:9202/1k.html "$W/llng-cookies.txt" test1.example.com lemonldap
 warm -s "$HERE/peer/rotate.lua" http://127.0.0.1:8442/1k.html "$W/gwr/load/cookies.txt" 127.0.0.1:8442 sekisho
+warm -s "$HERE/peer/rotate.lua" http://127.0.0.1:8447/1k.html "$W/gwp/load/cookies.txt" 127.0.0.1:8447 sekisho
 for i in 0 1 2 3; do warm -s "$HERE/peer/rotate.lua" http://127.0.0.1:$((8443 + i))/1k.html "$W/gw/load/cookies.txt" 127.0.0.1:$((8443 + i)) sekisho; done
 status() { curl -s http://127.0.0.1:9105/status | awk 'NR==3 {print $1}'; }
 for r in $(seq 1 "$ROUNDS"); do
@@ -252,6 +290,7 @@ for r in $(seq 1 "$ROUNDS"); do
     value p6_upstream_connections $(( after - before - 1 )); value p6_requests "${reqs:-0}"
   fi
   wrk_run i_gateway_redis "$r" -s "$HERE/peer/rotate.lua" http://127.0.0.1:8442/1k.html "$W/gwr/load/cookies.txt" 127.0.0.1:8442 sekisho
+  gw_run j_gateway_postgres "$r" 8447 "$W/gwp/load/cookies.txt"
   for i in 0 1 2 3; do gw_run "ab_$((i + 1))_${AB_STEPS[$i]}" "$r" $((8443 + i)) "$W/gw/load/cookies.txt"; done
 done
 
@@ -261,18 +300,23 @@ done
 # elsewhere.
 pin() { # cpus label...
   local cpus=$1 l p; shift
-  for l in "$@"; do for p in $(pgrep -g "${GRP[$l]}"); do taskset -a -p -c "$cpus" "$p" >/dev/null 2>&1; done; done
+  # Each process of a label's group, and its children: PostgreSQL's
+  # backends leave the group but stay the postmaster's children.
+  for l in "$@"; do for p in $(pgrep -g "${GRP[$l]}"); do
+    for c in "$p" $(pgrep -P "$p"); do taskset -a -p -c "$cpus" "$c" >/dev/null 2>&1; done
+  done; done
 }
-PROXIES=(pingora gateway gateway2 gateway_redis ab0 ab1 ab2 ab3)
-LOADS=(up auth proxy redis sink llngnginx fcgi)
+PROXIES=(pingora gateway gateway2 gateway_redis gateway_pg ab0 ab1 ab2 ab3)
+LOADS=(up auth proxy redis postgres sink llngnginx fcgi)
 if [ "$(nproc)" -ge 2 ]; then
   pin 0 "${LOADS[@]}"; pin 1 "${PROXIES[@]}"; WRK_PIN=(taskset -c 0)
-  note pinned "wrk, nginx and Redis on CPU 0; pingora-bare and the gateways on CPU 1"
+  note pinned "wrk, nginx, Redis and PostgreSQL on CPU 0; pingora-bare and the gateways on CPU 1"
   for r in $(seq 1 "$ROUNDS"); do
     echo "bench: pinned round $r of $ROUNDS"
     wrk_run p12_pingora_bare_pinned "$r" http://127.0.0.1:6188/1k.html
     gw_run p12_gateway_pinned "$r" 8440 "$W/gw/load/cookies.txt"
     gw_run p12_gateway_redis_pinned "$r" 8442 "$W/gwr/load/cookies.txt"
+    gw_run p12_gateway_postgres_pinned "$r" 8447 "$W/gwp/load/cookies.txt"
     for i in 0 1 2 3; do gw_run "abp_$((i + 1))_${AB_STEPS[$i]}" "$r" $((8443 + i)) "$W/gw/load/cookies.txt"; done
   done
   # PROFILE=1: a CPU profile of the pinned gateway under the same load

@@ -312,16 +312,30 @@ pub fn build(records: &[Record]) -> Report {
     ));
     budgets.push(ratio(
         "P12",
-        "P1 with the proxies pinned to their own core (wrk, nginx and Redis on the other)",
+        "P1 with the proxies pinned to their own core (wrk, nginx, Redis and PostgreSQL on the other)",
         "≥ 0.90 × pingora-bare, pinned the same way",
         rps("p12_gateway_pinned"),
         rps("p12_pingora_bare_pinned"),
         |r| r >= 0.90,
         format!(
-            "{:.0} vs {:.0} req/s (wrk, medians); Redis store pinned: {:.0} req/s",
+            "{:.0} vs {:.0} req/s (wrk, medians); pinned on Redis: {:.0} req/s, on PostgreSQL: {:.0} req/s",
             rps("p12_gateway_pinned"),
             rps("p12_pingora_bare_pinned"),
-            rps("p12_gateway_redis_pinned")
+            rps("p12_gateway_redis_pinned"),
+            rps("p12_gateway_postgres_pinned")
+        ),
+    ));
+    budgets.push(ratio(
+        "P14",
+        "authenticated GET throughput with the PostgreSQL store, 1,000+ rotating sessions",
+        "≥ 0.80 × pingora-bare",
+        rps("j_gateway_postgres"),
+        rps("d_pingora_bare"),
+        |r| r >= 0.80,
+        format!(
+            "{:.0} vs {:.0} req/s (wrk, medians)",
+            rps("j_gateway_postgres"),
+            rps("d_pingora_bare")
         ),
     ));
     let bytes = val("p7_session_bytes");
@@ -339,6 +353,24 @@ pub fn build(records: &[Record]) -> Report {
             "mean of {:.0} session records; with its entry in the user's session index: {:.0} B",
             val("p7_sampled"),
             val("p7_session_bytes_with_index")
+        ),
+    });
+    // Beside P7, with no budget of its own: what a session costs on PostgreSQL.
+    let (row, total) = (val("p7_postgres_row_bytes"), val("p7_postgres_total_bytes"));
+    budgets.push(Budget {
+        id: "P7",
+        what: "store bytes per session on PostgreSQL (beside P7; no budget of its own)",
+        budget: "—",
+        measured: if row.is_finite() {
+            format!("{row:.0} B per row")
+        } else {
+            "not measured".into()
+        },
+        pass: None,
+        detail: format!(
+            "mean of {:.0} rows (pg_column_size); on disk, the table with its TOAST and indexes: {:.0} B per session",
+            val("p7_postgres_sessions"),
+            total
         ),
     });
     budgets.sort_by_key(|b| b.id.trim_start_matches('P').parse::<u32>().unwrap_or(99));
@@ -556,6 +588,11 @@ mod tests {
             wrk("g_gateway", 3, 10.0),
             wrk("h_llng_rotating", 1, 1700.0),
             wrk("i_gateway_redis", 1, 24000.0),
+            wrk("j_gateway_postgres", 1, 21000.0),
+            Record::Value {
+                label: "p7_postgres_row_bytes".into(),
+                value: 180.0,
+            },
             Record::Value {
                 label: "hash_rate".into(),
                 value: 60.0,
@@ -593,6 +630,18 @@ mod tests {
         assert_eq!(p2.pass, Some(true));
         let p7 = r.budgets.iter().find(|b| b.id == "P7").unwrap();
         assert_eq!((p7.measured.as_str(), p7.pass), ("400 B", Some(true)));
+        let p14 = r.budgets.iter().find(|b| b.id == "P14").unwrap();
+        assert_eq!((p14.measured.as_str(), p14.pass), ("0.70×", Some(false)));
+        let on_postgres: Vec<_> = r.budgets.iter().filter(|b| b.id == "P7").collect();
+        assert_eq!(
+            on_postgres.len(),
+            2,
+            "Redis's budget, then PostgreSQL beside it"
+        );
+        assert_eq!(
+            (on_postgres[1].measured.as_str(), on_postgres[1].pass),
+            ("180 B per row", None)
+        );
         let p8 = r.budgets.iter().find(|b| b.id == "P8").unwrap();
         assert_eq!(p8.pass, None, "missing measurements are said, not guessed");
         assert!(markdown(&r, "x.svg").contains("| P1 |"));
