@@ -7,7 +7,7 @@
 
 use sekisho::store::conformance::{seed, session};
 use sekisho::store::postgres::{Migrated, PostgresSettings, PostgresStore, SCHEMA_VERSION};
-use sekisho::store::{Admission, AttemptRule, Change, SharedStore, Store};
+use sekisho::store::{AccountStore, Admission, AttemptRule, Change, ChangeNotices, SharedStore};
 use sekisho_tests::postgres::PostgresServer;
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -5,6 +5,9 @@
 use super::*;
 use sekisho_policy::line::AccessRoute;
 use sekisho_policy::lock::Admission;
+use sekisho_policy::model::{LoginMethod, Plan, Role, Route, UserStatus};
+use sekisho_policy::ticket::TicketPurpose;
+use sekisho_policy::UnixTime;
 use sekisho_policy::DAY;
 
 const NOW: UnixTime = 1_800_000_000;

@@ -20,10 +20,14 @@
 //!   together; expiry purges use an index on each expiry column.
 
 use super::*;
+use async_trait::async_trait;
 use deadpool_postgres::{GenericClient, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use rustls_pki_types::pem::PemObject;
 use sekisho_policy::line::AccessRoute;
 use sekisho_policy::lock::Admission;
+use sekisho_policy::model::{LoginMethod, Plan, Role};
+use sekisho_policy::ticket::TicketPurpose;
+use sekisho_policy::UnixTime;
 use std::time::Duration;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::{Json, ToSql};
@@ -1025,69 +1029,7 @@ impl records::Records for PgRecords<'_, '_> {
 }
 
 #[async_trait]
-impl Store for PostgresStore {
-    async fn ping(&self) -> StoreResult<()> {
-        self.query("SELECT 1", &[]).await.map(|_| ())
-    }
-
-    fn changes(&self) -> Option<tokio::sync::broadcast::Receiver<Change>> {
-        Some(self.changes.subscribe())
-    }
-
-    async fn follow_changes(&self) {
-        let mut reconnected = false;
-        loop {
-            self.listen(reconnected).await;
-            // The connection ended or never came: notices may be missed
-            // until it is back. (The gateway counts this as a store error,
-            // op "changes".)
-            if !reconnected {
-                tracing::warn!("store: change notices interrupted; reconnecting");
-            }
-            let _ = self.changes.send(Change::Everything);
-            reconnected = true;
-            tokio::time::sleep(Duration::from_millis(500)).await;
-        }
-    }
-
-    async fn secret(&self, name: &str, fresh: Vec<u8>) -> StoreResult<Vec<u8>> {
-        let name = format!("secret:{name}");
-        let rows = self
-            .query(
-                "WITH added AS (INSERT INTO meta (name, value) VALUES ($1, $2) \
-                 ON CONFLICT (name) DO NOTHING RETURNING value) \
-                 SELECT value FROM added UNION ALL SELECT value FROM meta WHERE name = $1 LIMIT 1",
-                &[&name, &fresh],
-            )
-            .await?;
-        let row = rows.first().ok_or_else(|| unavailable("secret not kept"))?;
-        row.try_get(0).map_err(pg_unavailable)
-    }
-
-    async fn create_tenant_with_holder(
-        &self,
-        tenant: Tenant,
-        holder: User,
-        invitation: TicketRecord,
-    ) -> StoreResult<()> {
-        in_transaction!(self, |r| records::create_tenant_with_holder(
-            r,
-            &tenant,
-            &holder,
-            &invitation
-        ))
-    }
-
-    async fn get_tenant(&self, id: &str) -> StoreResult<Option<Tenant>> {
-        self.load("SELECT data FROM tenants WHERE id = $1", &[&id])
-            .await
-    }
-
-    async fn list_tenants(&self) -> StoreResult<Vec<Tenant>> {
-        self.load_all("SELECT data FROM tenants ORDER BY seq", &[])
-            .await
-    }
-
+impl AccountStore for PostgresStore {
     async fn get_user(&self, id: &str) -> StoreResult<Option<User>> {
         self.load("SELECT data FROM users WHERE id = $1", &[&id])
             .await
@@ -1104,104 +1046,6 @@ impl Store for PostgresStore {
             &[&tenant_id],
         )
         .await
-    }
-
-    async fn replace_ticket(&self, ticket: TicketRecord) -> StoreResult<()> {
-        in_transaction!(self, |r| records::replace_ticket(r, &ticket))
-    }
-
-    async fn peek_ticket(
-        &self,
-        hash: &str,
-        purpose: TicketPurpose,
-        now: UnixTime,
-    ) -> StoreResult<Option<TicketRecord>> {
-        self.load(
-            "SELECT data FROM tickets WHERE hash = $1 AND purpose = $2 AND expires_at > $3",
-            &[&hash, &purpose.as_str(), &now],
-        )
-        .await
-    }
-
-    async fn stage_ticket(
-        &self,
-        hash: &str,
-        purpose: TicketPurpose,
-        staged: &str,
-        now: UnixTime,
-    ) -> StoreResult<()> {
-        in_transaction!(self, |r| records::stage_ticket(
-            r, hash, purpose, staged, now
-        ))
-    }
-
-    async fn issue_ticket_unless_recent(
-        &self,
-        ticket: TicketRecord,
-        interval: i64,
-    ) -> StoreResult<bool> {
-        in_transaction!(self, |r| records::issue_ticket_unless_recent(
-            r, &ticket, interval
-        ))
-    }
-
-    async fn admit_attempt(
-        &self,
-        identifier: &str,
-        rule: AttemptRule,
-        now: UnixTime,
-    ) -> StoreResult<Admission> {
-        self.timed(async {
-            let mut conn = self.client().await?;
-            let tx = conn.transaction().await.map_err(pg_unavailable)?;
-            // Finds the run, or starts one at zero, and holds its row until
-            // the commit: parallel attempts on one identifier queue here.
-            let rows = rows(
-                &tx,
-                "INSERT INTO failures (identifier, count, updated_at) VALUES ($1, 0, $2) \
-                 ON CONFLICT (identifier) DO UPDATE SET identifier = EXCLUDED.identifier \
-                 RETURNING count, updated_at",
-                &[&identifier, &now],
-            )
-            .await
-            .map_err(pg_unavailable)?;
-            let row = rows.first().ok_or_else(|| unavailable("no failure row"))?;
-            let count: i32 = row.try_get(0).map_err(pg_unavailable)?;
-            let last: i64 = row.try_get(1).map_err(pg_unavailable)?;
-            let admission = rule.admit(count.max(0) as u32, last, now);
-            if let Admission::Checked(n) = admission {
-                let n = i32::try_from(n).unwrap_or(i32::MAX);
-                execute(
-                    &tx,
-                    "UPDATE failures SET count = $2, updated_at = $3 WHERE identifier = $1",
-                    &[&identifier, &n, &now],
-                )
-                .await
-                .map_err(pg_unavailable)?;
-                tx.commit().await.map_err(pg_unavailable)?;
-            } else {
-                // Nothing counted: the run (or its absence) stays as it was.
-                tx.rollback().await.map_err(pg_unavailable)?;
-            }
-            Ok(admission)
-        })
-        .await
-    }
-
-    async fn forget_quiet_failures(&self, rule: AttemptRule, now: UnixTime) -> StoreResult<u64> {
-        let quiet_since = now.saturating_sub(rule.forget_after);
-        let threshold = i32::try_from(rule.threshold).unwrap_or(i32::MAX);
-        self.run(
-            "DELETE FROM failures WHERE updated_at <= $1 AND count < $2",
-            &[&quiet_since, &threshold],
-        )
-        .await
-    }
-
-    async fn clear_failures(&self, identifier: &str) -> StoreResult<()> {
-        self.run("DELETE FROM failures WHERE identifier = $1", &[&identifier])
-            .await
-            .map(|_| ())
     }
 
     async fn lock_user(&self, user_id: &str, unlock: TicketRecord) -> StoreResult<()> {
@@ -1242,10 +1086,6 @@ impl Store for PostgresStore {
         in_transaction!(self, |r| records::remove_user(r, user_id))
     }
 
-    async fn set_plan(&self, tenant_id: &str, plan: Plan) -> StoreResult<Tenant> {
-        in_transaction!(self, |r| records::set_plan(r, tenant_id, plan))
-    }
-
     async fn change_password(
         &self,
         user_id: &str,
@@ -1258,19 +1098,6 @@ impl Store for PostgresStore {
             password_hash,
             keep
         ))
-    }
-
-    async fn list_user_sessions(&self, user_id: &str) -> StoreResult<Vec<SessionRecord>> {
-        self.load_all(
-            "SELECT data FROM sessions WHERE user_id = $1 \
-             ORDER BY (data->>'last_seen')::bigint DESC",
-            &[&user_id],
-        )
-        .await
-    }
-
-    async fn issue_change_link(&self, ticket: TicketRecord) -> StoreResult<()> {
-        in_transaction!(self, |r| records::issue_change_link(r, &ticket))
     }
 
     async fn complete_email_change(
@@ -1301,6 +1128,133 @@ impl Store for PostgresStore {
             ticket_hash,
             now
         ))
+    }
+
+    async fn find_user_by_identity(
+        &self,
+        issuer: &str,
+        subject: &str,
+    ) -> StoreResult<Option<User>> {
+        self.load(
+            "SELECT data FROM users WHERE data->'identity'->>'issuer' = $1 \
+             AND data->'identity'->>'subject' = $2",
+            &[&issuer, &subject],
+        )
+        .await
+    }
+
+    async fn complete_federated_registration(
+        &self,
+        ticket_hash: &str,
+        method: LoginMethod,
+        identity: FederatedIdentity,
+        now: UnixTime,
+    ) -> StoreResult<User> {
+        in_transaction!(self, |r| records::complete_federated_registration(
+            r,
+            ticket_hash,
+            method,
+            &identity,
+            now
+        ))
+    }
+
+    async fn set_role(&self, user_id: &str, role: Role) -> StoreResult<User> {
+        in_transaction!(self, |r| records::set_role(r, user_id, role))
+    }
+}
+
+#[async_trait]
+impl TenantStore for PostgresStore {
+    async fn create_tenant_with_holder(
+        &self,
+        tenant: Tenant,
+        holder: User,
+        invitation: TicketRecord,
+    ) -> StoreResult<()> {
+        in_transaction!(self, |r| records::create_tenant_with_holder(
+            r,
+            &tenant,
+            &holder,
+            &invitation
+        ))
+    }
+
+    async fn get_tenant(&self, id: &str) -> StoreResult<Option<Tenant>> {
+        self.load("SELECT data FROM tenants WHERE id = $1", &[&id])
+            .await
+    }
+
+    async fn list_tenants(&self) -> StoreResult<Vec<Tenant>> {
+        self.load_all("SELECT data FROM tenants ORDER BY seq", &[])
+            .await
+    }
+
+    async fn set_plan(&self, tenant_id: &str, plan: Plan) -> StoreResult<Tenant> {
+        in_transaction!(self, |r| records::set_plan(r, tenant_id, plan))
+    }
+
+    async fn set_two_step_enabled(&self, tenant_id: &str, enabled: bool) -> StoreResult<Tenant> {
+        in_transaction!(self, |r| records::set_two_step_enabled(
+            r, tenant_id, enabled
+        ))
+    }
+
+    async fn set_passkeys_required(&self, tenant_id: &str, required: bool) -> StoreResult<Tenant> {
+        in_transaction!(self, |r| records::set_passkeys_required(
+            r, tenant_id, required
+        ))
+    }
+
+    async fn set_access_route(&self, tenant_id: &str, route: AccessRoute) -> StoreResult<Tenant> {
+        in_transaction!(self, |r| records::set_access_route(r, tenant_id, route))
+    }
+
+    async fn save_line_settings(
+        &self,
+        tenant_id: &str,
+        route: AccessRoute,
+        lines: Vec<String>,
+    ) -> StoreResult<Tenant> {
+        in_transaction!(self, |r| records::save_line_settings(
+            r, tenant_id, route, &lines
+        ))
+    }
+
+    async fn consent_line(&self, tenant_id: &str, line: &str) -> StoreResult<Tenant> {
+        in_transaction!(self, |r| records::consent_line(r, tenant_id, line))
+    }
+
+    async fn save_ad_connection(
+        &self,
+        tenant_id: &str,
+        connection: AdConnection,
+    ) -> StoreResult<Tenant> {
+        in_transaction!(self, |r| records::save_ad_connection(
+            r,
+            tenant_id,
+            &connection
+        ))
+    }
+
+    async fn find_tenant_by_connection(&self, connection_id: &str) -> StoreResult<Option<Tenant>> {
+        self.load(
+            "SELECT data FROM tenants WHERE data->'ad'->>'connection_id' = $1",
+            &[&connection_id],
+        )
+        .await
+    }
+}
+
+#[async_trait]
+impl SessionStore for PostgresStore {
+    async fn list_user_sessions(&self, user_id: &str) -> StoreResult<Vec<SessionRecord>> {
+        self.load_all(
+            "SELECT data FROM sessions WHERE user_id = $1 \
+             ORDER BY (data->>'last_seen')::bigint DESC",
+            &[&user_id],
+        )
+        .await
     }
 
     async fn create_session(&self, session: SessionRecord) -> StoreResult<()> {
@@ -1357,6 +1311,75 @@ impl Store for PostgresStore {
             r, user_id, None
         ))
     }
+}
+
+#[async_trait]
+impl ChangeNotices for PostgresStore {
+    fn changes(&self) -> Option<tokio::sync::broadcast::Receiver<Change>> {
+        Some(self.changes.subscribe())
+    }
+
+    async fn follow_changes(&self) {
+        let mut reconnected = false;
+        loop {
+            self.listen(reconnected).await;
+            // The connection ended or never came: notices may be missed
+            // until it is back. (The gateway counts this as a store error,
+            // op "changes".)
+            if !reconnected {
+                tracing::warn!("store: change notices interrupted; reconnecting");
+            }
+            let _ = self.changes.send(Change::Everything);
+            reconnected = true;
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+}
+
+#[async_trait]
+impl TicketStore for PostgresStore {
+    async fn replace_ticket(&self, ticket: TicketRecord) -> StoreResult<()> {
+        in_transaction!(self, |r| records::replace_ticket(r, &ticket))
+    }
+
+    async fn peek_ticket(
+        &self,
+        hash: &str,
+        purpose: TicketPurpose,
+        now: UnixTime,
+    ) -> StoreResult<Option<TicketRecord>> {
+        self.load(
+            "SELECT data FROM tickets WHERE hash = $1 AND purpose = $2 AND expires_at > $3",
+            &[&hash, &purpose.as_str(), &now],
+        )
+        .await
+    }
+
+    async fn stage_ticket(
+        &self,
+        hash: &str,
+        purpose: TicketPurpose,
+        staged: &str,
+        now: UnixTime,
+    ) -> StoreResult<()> {
+        in_transaction!(self, |r| records::stage_ticket(
+            r, hash, purpose, staged, now
+        ))
+    }
+
+    async fn issue_ticket_unless_recent(
+        &self,
+        ticket: TicketRecord,
+        interval: i64,
+    ) -> StoreResult<bool> {
+        in_transaction!(self, |r| records::issue_ticket_unless_recent(
+            r, &ticket, interval
+        ))
+    }
+
+    async fn issue_change_link(&self, ticket: TicketRecord) -> StoreResult<()> {
+        in_transaction!(self, |r| records::issue_change_link(r, &ticket))
+    }
 
     async fn put_ticket(&self, t: TicketRecord) -> StoreResult<()> {
         self.run(
@@ -1375,87 +1398,10 @@ impl Store for PostgresStore {
     ) -> StoreResult<Option<TicketRecord>> {
         in_transaction!(self, |r| records::take_ticket(r, hash, purpose, now))
     }
+}
 
-    async fn find_user_by_identity(
-        &self,
-        issuer: &str,
-        subject: &str,
-    ) -> StoreResult<Option<User>> {
-        self.load(
-            "SELECT data FROM users WHERE data->'identity'->>'issuer' = $1 \
-             AND data->'identity'->>'subject' = $2",
-            &[&issuer, &subject],
-        )
-        .await
-    }
-
-    async fn complete_federated_registration(
-        &self,
-        ticket_hash: &str,
-        method: LoginMethod,
-        identity: FederatedIdentity,
-        now: UnixTime,
-    ) -> StoreResult<User> {
-        in_transaction!(self, |r| records::complete_federated_registration(
-            r,
-            ticket_hash,
-            method,
-            &identity,
-            now
-        ))
-    }
-
-    async fn set_two_step_enabled(&self, tenant_id: &str, enabled: bool) -> StoreResult<Tenant> {
-        in_transaction!(self, |r| records::set_two_step_enabled(
-            r, tenant_id, enabled
-        ))
-    }
-
-    async fn set_passkeys_required(&self, tenant_id: &str, required: bool) -> StoreResult<Tenant> {
-        in_transaction!(self, |r| records::set_passkeys_required(
-            r, tenant_id, required
-        ))
-    }
-
-    async fn set_access_route(&self, tenant_id: &str, route: AccessRoute) -> StoreResult<Tenant> {
-        in_transaction!(self, |r| records::set_access_route(r, tenant_id, route))
-    }
-
-    async fn save_line_settings(
-        &self,
-        tenant_id: &str,
-        route: AccessRoute,
-        lines: Vec<String>,
-    ) -> StoreResult<Tenant> {
-        in_transaction!(self, |r| records::save_line_settings(
-            r, tenant_id, route, &lines
-        ))
-    }
-
-    async fn consent_line(&self, tenant_id: &str, line: &str) -> StoreResult<Tenant> {
-        in_transaction!(self, |r| records::consent_line(r, tenant_id, line))
-    }
-
-    async fn save_ad_connection(
-        &self,
-        tenant_id: &str,
-        connection: AdConnection,
-    ) -> StoreResult<Tenant> {
-        in_transaction!(self, |r| records::save_ad_connection(
-            r,
-            tenant_id,
-            &connection
-        ))
-    }
-
-    async fn find_tenant_by_connection(&self, connection_id: &str) -> StoreResult<Option<Tenant>> {
-        self.load(
-            "SELECT data FROM tenants WHERE data->'ad'->>'connection_id' = $1",
-            &[&connection_id],
-        )
-        .await
-    }
-
+#[async_trait]
+impl TwoStepStore for PostgresStore {
     async fn put_pending(&self, p: PendingLogin) -> StoreResult<()> {
         self.run(
             UPSERT_PENDING,
@@ -1508,10 +1454,6 @@ impl Store for PostgresStore {
 
     async fn replace_totp_secret(&self, user_id: &str, from: &str, to: &str) -> StoreResult<bool> {
         in_transaction!(self, |r| records::replace_totp_secret(r, user_id, from, to))
-    }
-
-    async fn set_role(&self, user_id: &str, role: Role) -> StoreResult<User> {
-        in_transaction!(self, |r| records::set_role(r, user_id, role))
     }
 
     async fn reset_two_step(&self, user_id: &str) -> StoreResult<User> {
@@ -1578,7 +1520,10 @@ impl Store for PostgresStore {
     async fn revoke_trusted_browsers(&self, user_id: &str) -> StoreResult<u64> {
         in_transaction!(self, |r| records::revoke_trusted_browsers(r, user_id))
     }
+}
 
+#[async_trait]
+impl PasskeyStore for PostgresStore {
     async fn add_passkey(&self, passkey: PasskeyRecord) -> StoreResult<()> {
         in_transaction!(self, |r| records::add_passkey(r, &passkey))
     }
@@ -1630,6 +1575,68 @@ impl Store for PostgresStore {
     async fn remove_passkeys(&self, user_id: &str) -> StoreResult<u64> {
         in_transaction!(self, |r| records::remove_passkeys(r, user_id))
     }
+}
+
+#[async_trait]
+impl CounterStore for PostgresStore {
+    async fn admit_attempt(
+        &self,
+        identifier: &str,
+        rule: AttemptRule,
+        now: UnixTime,
+    ) -> StoreResult<Admission> {
+        self.timed(async {
+            let mut conn = self.client().await?;
+            let tx = conn.transaction().await.map_err(pg_unavailable)?;
+            // Finds the run, or starts one at zero, and holds its row until
+            // the commit: parallel attempts on one identifier queue here.
+            let rows = rows(
+                &tx,
+                "INSERT INTO failures (identifier, count, updated_at) VALUES ($1, 0, $2) \
+                 ON CONFLICT (identifier) DO UPDATE SET identifier = EXCLUDED.identifier \
+                 RETURNING count, updated_at",
+                &[&identifier, &now],
+            )
+            .await
+            .map_err(pg_unavailable)?;
+            let row = rows.first().ok_or_else(|| unavailable("no failure row"))?;
+            let count: i32 = row.try_get(0).map_err(pg_unavailable)?;
+            let last: i64 = row.try_get(1).map_err(pg_unavailable)?;
+            let admission = rule.admit(count.max(0) as u32, last, now);
+            if let Admission::Checked(n) = admission {
+                let n = i32::try_from(n).unwrap_or(i32::MAX);
+                execute(
+                    &tx,
+                    "UPDATE failures SET count = $2, updated_at = $3 WHERE identifier = $1",
+                    &[&identifier, &n, &now],
+                )
+                .await
+                .map_err(pg_unavailable)?;
+                tx.commit().await.map_err(pg_unavailable)?;
+            } else {
+                // Nothing counted: the run (or its absence) stays as it was.
+                tx.rollback().await.map_err(pg_unavailable)?;
+            }
+            Ok(admission)
+        })
+        .await
+    }
+
+    async fn forget_quiet_failures(&self, rule: AttemptRule, now: UnixTime) -> StoreResult<u64> {
+        let quiet_since = now.saturating_sub(rule.forget_after);
+        let threshold = i32::try_from(rule.threshold).unwrap_or(i32::MAX);
+        self.run(
+            "DELETE FROM failures WHERE updated_at <= $1 AND count < $2",
+            &[&quiet_since, &threshold],
+        )
+        .await
+    }
+
+    async fn clear_failures(&self, identifier: &str) -> StoreResult<()> {
+        self.run("DELETE FROM failures WHERE identifier = $1", &[&identifier])
+            .await
+            .map(|_| ())
+    }
 
     async fn count_event(&self, key: &str, window: i64, now: UnixTime) -> StoreResult<u32> {
         let rows = self
@@ -1646,36 +1653,27 @@ impl Store for PostgresStore {
         let count: i32 = row.try_get(0).map_err(pg_unavailable)?;
         Ok(count.max(0) as u32)
     }
+}
 
-    async fn purge_expired(&self, now: UnixTime) -> StoreResult<u64> {
-        // Trusted browsers go once no window could still hold them: a
-        // year, the longest trust the configuration accepts.
-        let trust_horizon = now - 366 * sekisho_policy::DAY;
-        // Each delete walks its expiry index. Ended sessions are announced,
-        // as a revocation would be.
-        let sessions = format!(
-            "WITH gone AS (DELETE FROM sessions WHERE expires_at <= $1 RETURNING id_hash) \
-             SELECT count(pg_notify('{CHANGES}', 's:' || id_hash)) FROM gone"
-        );
-        let rows = self.query(&sessions, &[&now]).await?;
-        let mut n = rows
-            .first()
-            .map(|r| r.try_get::<_, i64>(0))
-            .transpose()
-            .map_err(pg_unavailable)?
-            .unwrap_or(0) as u64;
-        for (sql, at) in [
-            ("DELETE FROM tickets WHERE expires_at <= $1", now),
-            ("DELETE FROM pending WHERE expires_at <= $1", now),
-            ("DELETE FROM events WHERE window_end <= $1", now),
-            ("DELETE FROM audit WHERE expires_at <= $1", now),
-            ("DELETE FROM trusted WHERE last_used <= $1", trust_horizon),
-        ] {
-            n += self.run(sql, &[&at]).await?;
-        }
-        Ok(n)
+#[async_trait]
+impl SecretStore for PostgresStore {
+    async fn secret(&self, name: &str, fresh: Vec<u8>) -> StoreResult<Vec<u8>> {
+        let name = format!("secret:{name}");
+        let rows = self
+            .query(
+                "WITH added AS (INSERT INTO meta (name, value) VALUES ($1, $2) \
+                 ON CONFLICT (name) DO NOTHING RETURNING value) \
+                 SELECT value FROM added UNION ALL SELECT value FROM meta WHERE name = $1 LIMIT 1",
+                &[&name, &fresh],
+            )
+            .await?;
+        let row = rows.first().ok_or_else(|| unavailable("secret not kept"))?;
+        row.try_get(0).map_err(pg_unavailable)
     }
+}
 
+#[async_trait]
+impl AuditStore for PostgresStore {
     async fn record_audit(&self, record: AuditRecord) -> StoreResult<()> {
         let Some(tenant) = record.tenant_id.as_deref() else {
             return Ok(());
@@ -1710,6 +1708,42 @@ impl Store for PostgresStore {
                 Ok(r)
             })
             .collect()
+    }
+}
+
+#[async_trait]
+impl MaintenanceStore for PostgresStore {
+    async fn ping(&self) -> StoreResult<()> {
+        self.query("SELECT 1", &[]).await.map(|_| ())
+    }
+
+    async fn purge_expired(&self, now: UnixTime) -> StoreResult<u64> {
+        // Trusted browsers go once no window could still hold them: a
+        // year, the longest trust the configuration accepts.
+        let trust_horizon = now - 366 * sekisho_policy::DAY;
+        // Each delete walks its expiry index. Ended sessions are announced,
+        // as a revocation would be.
+        let sessions = format!(
+            "WITH gone AS (DELETE FROM sessions WHERE expires_at <= $1 RETURNING id_hash) \
+             SELECT count(pg_notify('{CHANGES}', 's:' || id_hash)) FROM gone"
+        );
+        let rows = self.query(&sessions, &[&now]).await?;
+        let mut n = rows
+            .first()
+            .map(|r| r.try_get::<_, i64>(0))
+            .transpose()
+            .map_err(pg_unavailable)?
+            .unwrap_or(0) as u64;
+        for (sql, at) in [
+            ("DELETE FROM tickets WHERE expires_at <= $1", now),
+            ("DELETE FROM pending WHERE expires_at <= $1", now),
+            ("DELETE FROM events WHERE window_end <= $1", now),
+            ("DELETE FROM audit WHERE expires_at <= $1", now),
+            ("DELETE FROM trusted WHERE last_used <= $1", trust_horizon),
+        ] {
+            n += self.run(sql, &[&at]).await?;
+        }
+        Ok(n)
     }
 
     async fn export(&self) -> StoreResult<Dump> {

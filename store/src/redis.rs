@@ -22,10 +22,15 @@
 
 use super::*;
 use ::redis::{AsyncCommands, Value};
+use async_trait::async_trait;
 use deadpool::managed::{Metrics, Object, RecycleError, RecycleResult};
 use sekisho_policy::line::AccessRoute;
 use sekisho_policy::lock::Admission;
+use sekisho_policy::model::{LoginMethod, Plan, Role};
+use sekisho_policy::ticket::TicketPurpose;
+use sekisho_policy::UnixTime;
 use serde::de::DeserializeOwned;
+use serde::Serialize;
 use std::time::Duration;
 
 /// The layout of the keys; checked at start.
@@ -1267,64 +1272,7 @@ impl RedisStore {
 }
 
 #[async_trait]
-impl Store for RedisStore {
-    async fn ping(&self) -> StoreResult<()> {
-        let pong: String = self
-            .run(|mut c| async move { ::redis::cmd("PING").query_async(&mut c).await })
-            .await?;
-        if pong == "PONG" {
-            Ok(())
-        } else {
-            Err(unavailable(pong))
-        }
-    }
-
-    fn changes(&self) -> Option<tokio::sync::broadcast::Receiver<Change>> {
-        Some(self.changes.subscribe())
-    }
-
-    async fn follow_changes(&self) {
-        let follow_primary = async {
-            loop {
-                self.relocation_wanted.notified().await;
-                self.relocate().await;
-            }
-        };
-        tokio::join!(self.listen_for_changes(), follow_primary);
-    }
-
-    async fn secret(&self, name: &str, fresh: Vec<u8>) -> StoreResult<Vec<u8>> {
-        let key = self.k("secret", name);
-        self.run(|mut c| async move {
-            let _: bool = c.set_nx(&key, fresh).await?;
-            c.get(&key).await
-        })
-        .await
-    }
-
-    async fn create_tenant_with_holder(
-        &self,
-        tenant: Tenant,
-        holder: User,
-        invitation: TicketRecord,
-    ) -> StoreResult<()> {
-        atomically!(self, |tx| {
-            records::create_tenant_with_holder(&mut tx, &tenant, &holder, &invitation).await
-        })
-    }
-
-    async fn get_tenant(&self, id: &str) -> StoreResult<Option<Tenant>> {
-        self.get_json(self.k("t", id)).await
-    }
-
-    async fn list_tenants(&self) -> StoreResult<Vec<Tenant>> {
-        let key = format!("{}tenants", self.prefix);
-        let ids: Vec<String> = self
-            .run(|mut c| async move { c.lrange(key, 0, -1).await })
-            .await?;
-        self.records("t", ids).await
-    }
-
+impl AccountStore for RedisStore {
     async fn get_user(&self, id: &str) -> StoreResult<Option<User>> {
         self.get_json(self.k("u", id)).await
     }
@@ -1347,81 +1295,6 @@ impl Store for RedisStore {
             .run(|mut c| async move { c.zrange(key, 0, -1).await })
             .await?;
         self.records("u", ids).await
-    }
-
-    async fn replace_ticket(&self, ticket: TicketRecord) -> StoreResult<()> {
-        atomically!(self, |tx| {
-            records::replace_ticket(&mut tx, &ticket).await
-        })
-    }
-
-    async fn peek_ticket(
-        &self,
-        hash: &str,
-        purpose: TicketPurpose,
-        now: UnixTime,
-    ) -> StoreResult<Option<TicketRecord>> {
-        let t: Option<TicketRecord> = self.get_json(self.k("k", hash)).await?;
-        Ok(t.filter(|t| t.purpose == purpose.as_str() && t.expires_at > now))
-    }
-
-    async fn stage_ticket(
-        &self,
-        hash: &str,
-        purpose: TicketPurpose,
-        staged: &str,
-        now: UnixTime,
-    ) -> StoreResult<()> {
-        atomically!(self, |tx| {
-            records::stage_ticket(&mut tx, hash, purpose, staged, now).await
-        })
-    }
-
-    async fn issue_ticket_unless_recent(
-        &self,
-        ticket: TicketRecord,
-        interval: i64,
-    ) -> StoreResult<bool> {
-        atomically!(self, |tx| {
-            records::issue_ticket_unless_recent(&mut tx, &ticket, interval).await
-        })
-    }
-
-    async fn admit_attempt(
-        &self,
-        identifier: &str,
-        rule: AttemptRule,
-        now: UnixTime,
-    ) -> StoreResult<Admission> {
-        // One script: racing attempts each get their own number, none lost
-        // (S11). Numbers past the threshold are refused unchecked.
-        let key = self.k("f", identifier);
-        let script = &self.admit_attempt;
-        let n: i64 = self
-            .run(|mut c| async move {
-                script
-                    .key(key)
-                    .arg(rule.threshold)
-                    .arg(rule.forget_after.max(1))
-                    .arg(now)
-                    .invoke_async(&mut c)
-                    .await
-            })
-            .await?;
-        Ok(match u32::try_from(n) {
-            Ok(n) if n > 0 => Admission::Checked(n),
-            _ => Admission::Locked,
-        })
-    }
-
-    async fn forget_quiet_failures(&self, _rule: AttemptRule, _now: UnixTime) -> StoreResult<u64> {
-        // Each run short of the threshold carries its own TTL.
-        Ok(0)
-    }
-
-    async fn clear_failures(&self, identifier: &str) -> StoreResult<()> {
-        let key = self.k("f", identifier);
-        self.run(|mut c| async move { c.del(key).await }).await
     }
 
     async fn lock_user(&self, user_id: &str, unlock: TicketRecord) -> StoreResult<()> {
@@ -1461,12 +1334,6 @@ impl Store for RedisStore {
         atomically!(self, |tx| { records::remove_user(&mut tx, user_id).await })
     }
 
-    async fn set_plan(&self, tenant_id: &str, plan: Plan) -> StoreResult<Tenant> {
-        atomically!(self, |tx| {
-            records::set_plan(&mut tx, tenant_id, plan).await
-        })
-    }
-
     async fn change_password(
         &self,
         user_id: &str,
@@ -1475,19 +1342,6 @@ impl Store for RedisStore {
     ) -> StoreResult<Vec<String>> {
         atomically!(self, |tx| {
             records::change_password(&mut tx, user_id, password_hash, keep).await
-        })
-    }
-
-    async fn list_user_sessions(&self, user_id: &str) -> StoreResult<Vec<SessionRecord>> {
-        let ids = self.set_members(self.k("us", user_id)).await?;
-        let mut sessions = self.sessions(ids).await?;
-        sessions.sort_by_key(|s| std::cmp::Reverse(s.last_seen));
-        Ok(sessions)
-    }
-
-    async fn issue_change_link(&self, ticket: TicketRecord) -> StoreResult<()> {
-        atomically!(self, |tx| {
-            records::issue_change_link(&mut tx, &ticket).await
         })
     }
 
@@ -1516,6 +1370,137 @@ impl Store for RedisStore {
         atomically!(self, |tx| {
             records::complete_registration(&mut tx, ticket_hash, now).await
         })
+    }
+
+    async fn find_user_by_identity(
+        &self,
+        issuer: &str,
+        subject: &str,
+    ) -> StoreResult<Option<User>> {
+        let key = format!("{}i:{issuer}\u{1f}{subject}", self.prefix);
+        let id: Option<String> = self.run(|mut c| async move { c.get(key).await }).await?;
+        match id {
+            Some(id) => self.get_user(&id).await,
+            None => Ok(None),
+        }
+    }
+
+    async fn complete_federated_registration(
+        &self,
+        ticket_hash: &str,
+        method: LoginMethod,
+        identity: FederatedIdentity,
+        now: UnixTime,
+    ) -> StoreResult<User> {
+        atomically!(self, |tx| {
+            records::complete_federated_registration(&mut tx, ticket_hash, method, &identity, now)
+                .await
+        })
+    }
+
+    async fn set_role(&self, user_id: &str, role: Role) -> StoreResult<User> {
+        atomically!(self, |tx| {
+            records::set_role(&mut tx, user_id, role).await
+        })
+    }
+}
+
+#[async_trait]
+impl TenantStore for RedisStore {
+    async fn create_tenant_with_holder(
+        &self,
+        tenant: Tenant,
+        holder: User,
+        invitation: TicketRecord,
+    ) -> StoreResult<()> {
+        atomically!(self, |tx| {
+            records::create_tenant_with_holder(&mut tx, &tenant, &holder, &invitation).await
+        })
+    }
+
+    async fn get_tenant(&self, id: &str) -> StoreResult<Option<Tenant>> {
+        self.get_json(self.k("t", id)).await
+    }
+
+    async fn list_tenants(&self) -> StoreResult<Vec<Tenant>> {
+        let key = format!("{}tenants", self.prefix);
+        let ids: Vec<String> = self
+            .run(|mut c| async move { c.lrange(key, 0, -1).await })
+            .await?;
+        self.records("t", ids).await
+    }
+
+    async fn set_plan(&self, tenant_id: &str, plan: Plan) -> StoreResult<Tenant> {
+        atomically!(self, |tx| {
+            records::set_plan(&mut tx, tenant_id, plan).await
+        })
+    }
+
+    async fn set_access_route(&self, tenant_id: &str, route: AccessRoute) -> StoreResult<Tenant> {
+        atomically!(self, |tx| {
+            records::set_access_route(&mut tx, tenant_id, route).await
+        })
+    }
+
+    async fn save_line_settings(
+        &self,
+        tenant_id: &str,
+        route: AccessRoute,
+        lines: Vec<String>,
+    ) -> StoreResult<Tenant> {
+        atomically!(self, |tx| {
+            records::save_line_settings(&mut tx, tenant_id, route, &lines).await
+        })
+    }
+
+    async fn consent_line(&self, tenant_id: &str, line: &str) -> StoreResult<Tenant> {
+        atomically!(self, |tx| {
+            records::consent_line(&mut tx, tenant_id, line).await
+        })
+    }
+
+    async fn save_ad_connection(
+        &self,
+        tenant_id: &str,
+        connection: AdConnection,
+    ) -> StoreResult<Tenant> {
+        atomically!(self, |tx| {
+            records::save_ad_connection(&mut tx, tenant_id, &connection).await
+        })
+    }
+
+    async fn find_tenant_by_connection(&self, connection_id: &str) -> StoreResult<Option<Tenant>> {
+        let key = self.k("c", connection_id);
+        let id: Option<String> = self.run(|mut c| async move { c.get(key).await }).await?;
+        match id {
+            Some(id) => Ok(self.get_tenant(&id).await?.filter(|t| {
+                t.ad.as_ref()
+                    .is_some_and(|a| a.connection_id == connection_id)
+            })),
+            None => Ok(None),
+        }
+    }
+
+    async fn set_two_step_enabled(&self, tenant_id: &str, enabled: bool) -> StoreResult<Tenant> {
+        atomically!(self, |tx| {
+            records::set_two_step_enabled(&mut tx, tenant_id, enabled).await
+        })
+    }
+
+    async fn set_passkeys_required(&self, tenant_id: &str, required: bool) -> StoreResult<Tenant> {
+        atomically!(self, |tx| {
+            records::set_passkeys_required(&mut tx, tenant_id, required).await
+        })
+    }
+}
+
+#[async_trait]
+impl SessionStore for RedisStore {
+    async fn list_user_sessions(&self, user_id: &str) -> StoreResult<Vec<SessionRecord>> {
+        let ids = self.set_members(self.k("us", user_id)).await?;
+        let mut sessions = self.sessions(ids).await?;
+        sessions.sort_by_key(|s| std::cmp::Reverse(s.last_seen));
+        Ok(sessions)
     }
 
     async fn create_session(&self, session: SessionRecord) -> StoreResult<()> {
@@ -1577,50 +1562,69 @@ impl Store for RedisStore {
     async fn delete_user_sessions(&self, user_id: &str) -> StoreResult<Vec<String>> {
         atomically!(self, |tx| { tx.delete_sessions_of(user_id, None).await })
     }
+}
 
-    async fn set_access_route(&self, tenant_id: &str, route: AccessRoute) -> StoreResult<Tenant> {
+#[async_trait]
+impl ChangeNotices for RedisStore {
+    fn changes(&self) -> Option<tokio::sync::broadcast::Receiver<Change>> {
+        Some(self.changes.subscribe())
+    }
+
+    async fn follow_changes(&self) {
+        let follow_primary = async {
+            loop {
+                self.relocation_wanted.notified().await;
+                self.relocate().await;
+            }
+        };
+        tokio::join!(self.listen_for_changes(), follow_primary);
+    }
+}
+
+#[async_trait]
+impl TicketStore for RedisStore {
+    async fn replace_ticket(&self, ticket: TicketRecord) -> StoreResult<()> {
         atomically!(self, |tx| {
-            records::set_access_route(&mut tx, tenant_id, route).await
+            records::replace_ticket(&mut tx, &ticket).await
         })
     }
 
-    async fn save_line_settings(
+    async fn peek_ticket(
         &self,
-        tenant_id: &str,
-        route: AccessRoute,
-        lines: Vec<String>,
-    ) -> StoreResult<Tenant> {
-        atomically!(self, |tx| {
-            records::save_line_settings(&mut tx, tenant_id, route, &lines).await
-        })
+        hash: &str,
+        purpose: TicketPurpose,
+        now: UnixTime,
+    ) -> StoreResult<Option<TicketRecord>> {
+        let t: Option<TicketRecord> = self.get_json(self.k("k", hash)).await?;
+        Ok(t.filter(|t| t.purpose == purpose.as_str() && t.expires_at > now))
     }
 
-    async fn consent_line(&self, tenant_id: &str, line: &str) -> StoreResult<Tenant> {
-        atomically!(self, |tx| {
-            records::consent_line(&mut tx, tenant_id, line).await
-        })
-    }
-
-    async fn save_ad_connection(
+    async fn stage_ticket(
         &self,
-        tenant_id: &str,
-        connection: AdConnection,
-    ) -> StoreResult<Tenant> {
+        hash: &str,
+        purpose: TicketPurpose,
+        staged: &str,
+        now: UnixTime,
+    ) -> StoreResult<()> {
         atomically!(self, |tx| {
-            records::save_ad_connection(&mut tx, tenant_id, &connection).await
+            records::stage_ticket(&mut tx, hash, purpose, staged, now).await
         })
     }
 
-    async fn find_tenant_by_connection(&self, connection_id: &str) -> StoreResult<Option<Tenant>> {
-        let key = self.k("c", connection_id);
-        let id: Option<String> = self.run(|mut c| async move { c.get(key).await }).await?;
-        match id {
-            Some(id) => Ok(self.get_tenant(&id).await?.filter(|t| {
-                t.ad.as_ref()
-                    .is_some_and(|a| a.connection_id == connection_id)
-            })),
-            None => Ok(None),
-        }
+    async fn issue_ticket_unless_recent(
+        &self,
+        ticket: TicketRecord,
+        interval: i64,
+    ) -> StoreResult<bool> {
+        atomically!(self, |tx| {
+            records::issue_ticket_unless_recent(&mut tx, &ticket, interval).await
+        })
+    }
+
+    async fn issue_change_link(&self, ticket: TicketRecord) -> StoreResult<()> {
+        atomically!(self, |tx| {
+            records::issue_change_link(&mut tx, &ticket).await
+        })
     }
 
     async fn put_ticket(&self, ticket: TicketRecord) -> StoreResult<()> {
@@ -1640,45 +1644,10 @@ impl Store for RedisStore {
             records::take_ticket(&mut tx, hash, purpose, now).await
         })
     }
+}
 
-    async fn find_user_by_identity(
-        &self,
-        issuer: &str,
-        subject: &str,
-    ) -> StoreResult<Option<User>> {
-        let key = format!("{}i:{issuer}\u{1f}{subject}", self.prefix);
-        let id: Option<String> = self.run(|mut c| async move { c.get(key).await }).await?;
-        match id {
-            Some(id) => self.get_user(&id).await,
-            None => Ok(None),
-        }
-    }
-
-    async fn complete_federated_registration(
-        &self,
-        ticket_hash: &str,
-        method: LoginMethod,
-        identity: FederatedIdentity,
-        now: UnixTime,
-    ) -> StoreResult<User> {
-        atomically!(self, |tx| {
-            records::complete_federated_registration(&mut tx, ticket_hash, method, &identity, now)
-                .await
-        })
-    }
-
-    async fn set_two_step_enabled(&self, tenant_id: &str, enabled: bool) -> StoreResult<Tenant> {
-        atomically!(self, |tx| {
-            records::set_two_step_enabled(&mut tx, tenant_id, enabled).await
-        })
-    }
-
-    async fn set_passkeys_required(&self, tenant_id: &str, required: bool) -> StoreResult<Tenant> {
-        atomically!(self, |tx| {
-            records::set_passkeys_required(&mut tx, tenant_id, required).await
-        })
-    }
-
+#[async_trait]
+impl TwoStepStore for RedisStore {
     async fn put_pending(&self, pending: PendingLogin) -> StoreResult<()> {
         atomically!(self, |tx| {
             tx.put_pending(&pending)?;
@@ -1726,12 +1695,6 @@ impl Store for RedisStore {
     async fn replace_totp_secret(&self, user_id: &str, from: &str, to: &str) -> StoreResult<bool> {
         atomically!(self, |tx| {
             records::replace_totp_secret(&mut tx, user_id, from, to).await
-        })
-    }
-
-    async fn set_role(&self, user_id: &str, role: Role) -> StoreResult<User> {
-        atomically!(self, |tx| {
-            records::set_role(&mut tx, user_id, role).await
         })
     }
 
@@ -1806,6 +1769,15 @@ impl Store for RedisStore {
         })
     }
 
+    async fn revoke_trusted_browsers(&self, user_id: &str) -> StoreResult<u64> {
+        atomically!(self, |tx| {
+            records::revoke_trusted_browsers(&mut tx, user_id).await
+        })
+    }
+}
+
+#[async_trait]
+impl PasskeyStore for RedisStore {
     async fn add_passkey(&self, p: PasskeyRecord) -> StoreResult<()> {
         atomically!(self, |tx| { records::add_passkey(&mut tx, &p).await })
     }
@@ -1860,11 +1832,45 @@ impl Store for RedisStore {
             records::remove_passkeys(&mut tx, user_id).await
         })
     }
+}
 
-    async fn revoke_trusted_browsers(&self, user_id: &str) -> StoreResult<u64> {
-        atomically!(self, |tx| {
-            records::revoke_trusted_browsers(&mut tx, user_id).await
+#[async_trait]
+impl CounterStore for RedisStore {
+    async fn admit_attempt(
+        &self,
+        identifier: &str,
+        rule: AttemptRule,
+        now: UnixTime,
+    ) -> StoreResult<Admission> {
+        // One script: racing attempts each get their own number, none lost
+        // (S11). Numbers past the threshold are refused unchecked.
+        let key = self.k("f", identifier);
+        let script = &self.admit_attempt;
+        let n: i64 = self
+            .run(|mut c| async move {
+                script
+                    .key(key)
+                    .arg(rule.threshold)
+                    .arg(rule.forget_after.max(1))
+                    .arg(now)
+                    .invoke_async(&mut c)
+                    .await
+            })
+            .await?;
+        Ok(match u32::try_from(n) {
+            Ok(n) if n > 0 => Admission::Checked(n),
+            _ => Admission::Locked,
         })
+    }
+
+    async fn forget_quiet_failures(&self, _rule: AttemptRule, _now: UnixTime) -> StoreResult<u64> {
+        // Each run short of the threshold carries its own TTL.
+        Ok(0)
+    }
+
+    async fn clear_failures(&self, identifier: &str) -> StoreResult<()> {
+        let key = self.k("f", identifier);
+        self.run(|mut c| async move { c.del(key).await }).await
     }
 
     async fn count_event(&self, key: &str, window: i64, now: UnixTime) -> StoreResult<u32> {
@@ -1880,7 +1886,22 @@ impl Store for RedisStore {
         })
         .await
     }
+}
 
+#[async_trait]
+impl SecretStore for RedisStore {
+    async fn secret(&self, name: &str, fresh: Vec<u8>) -> StoreResult<Vec<u8>> {
+        let key = self.k("secret", name);
+        self.run(|mut c| async move {
+            let _: bool = c.set_nx(&key, fresh).await?;
+            c.get(&key).await
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl AuditStore for RedisStore {
     async fn record_audit(&self, mut record: AuditRecord) -> StoreResult<()> {
         let Some(tenant) = record.tenant_id.clone() else {
             return Ok(());
@@ -1928,6 +1949,20 @@ impl Store for RedisStore {
             })
             .await?;
         rows.iter().map(|r| from_json(r)).collect()
+    }
+}
+
+#[async_trait]
+impl MaintenanceStore for RedisStore {
+    async fn ping(&self) -> StoreResult<()> {
+        let pong: String = self
+            .run(|mut c| async move { ::redis::cmd("PING").query_async(&mut c).await })
+            .await?;
+        if pong == "PONG" {
+            Ok(())
+        } else {
+            Err(unavailable(pong))
+        }
     }
 
     async fn purge_expired(&self, now: UnixTime) -> StoreResult<u64> {

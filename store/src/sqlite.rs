@@ -7,10 +7,16 @@
 //! timeout, never on the proxy's event loop.
 
 use super::*;
+use async_trait::async_trait;
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use sekisho_policy::line::AccessRoute;
 use sekisho_policy::lock::Admission;
+use sekisho_policy::model::{LoginMethod, Plan, Role};
+use sekisho_policy::ticket::TicketPurpose;
+use sekisho_policy::UnixTime;
+use serde::Deserialize;
+use serde::Serialize;
 use std::path::Path;
 use std::time::Duration;
 
@@ -642,57 +648,7 @@ fn note_login(conn: &Connection, s: &SessionRecord) -> StoreResult<()> {
 }
 
 #[async_trait]
-impl Store for SqliteStore {
-    async fn ping(&self) -> StoreResult<()> {
-        self.run(|c| c.query_row("SELECT 1", [], |_| Ok(())).map_err(unavailable))
-            .await
-    }
-
-    async fn secret(&self, name: &str, fresh: Vec<u8>) -> StoreResult<Vec<u8>> {
-        let name = format!("secret:{name}");
-        self.run(move |c| {
-            c.execute(
-                "INSERT OR IGNORE INTO meta (name, value) VALUES (?1, ?2)",
-                params![name, fresh],
-            )
-            .map_err(unavailable)?;
-            c.query_row("SELECT value FROM meta WHERE name = ?1", [name], |r| {
-                r.get(0)
-            })
-            .map_err(unavailable)
-        })
-        .await
-    }
-
-    async fn create_tenant_with_holder(
-        &self,
-        tenant: Tenant,
-        holder: User,
-        invitation: TicketRecord,
-    ) -> StoreResult<()> {
-        in_transaction!(self, |r| records::create_tenant_with_holder(
-            r,
-            &tenant,
-            &holder,
-            &invitation
-        ))
-    }
-
-    async fn get_tenant(&self, id: &str) -> StoreResult<Option<Tenant>> {
-        let id = id.to_string();
-        self.run(move |c| load_tenant(c, &id)).await
-    }
-
-    async fn list_tenants(&self) -> StoreResult<Vec<Tenant>> {
-        self.run(|c| {
-            let mut stmt = c
-                .prepare("SELECT data FROM tenants ORDER BY rowid")
-                .map_err(unavailable)?;
-            json_rows(&mut stmt, [])
-        })
-        .await
-    }
-
+impl AccountStore for SqliteStore {
     async fn get_user(&self, id: &str) -> StoreResult<Option<User>> {
         let id = id.to_string();
         self.run(move |c| load_user(c, &id)).await
@@ -721,95 +677,6 @@ impl Store for SqliteStore {
             json_rows(&mut stmt, [tenant_id])
         })
         .await
-    }
-
-    async fn replace_ticket(&self, ticket: TicketRecord) -> StoreResult<()> {
-        in_transaction!(self, |r| records::replace_ticket(r, &ticket))
-    }
-
-    async fn peek_ticket(
-        &self,
-        hash: &str,
-        purpose: TicketPurpose,
-        now: UnixTime,
-    ) -> StoreResult<Option<TicketRecord>> {
-        let hash = hash.to_string();
-        self.run(move |c| load_live_ticket(c, &hash, purpose.as_str(), now))
-            .await
-    }
-
-    async fn stage_ticket(
-        &self,
-        hash: &str,
-        purpose: TicketPurpose,
-        staged: &str,
-        now: UnixTime,
-    ) -> StoreResult<()> {
-        let (hash, staged) = (hash.to_string(), staged.to_string());
-        in_transaction!(self, |r| records::stage_ticket(
-            r, &hash, purpose, &staged, now
-        ))
-    }
-
-    async fn issue_ticket_unless_recent(
-        &self,
-        ticket: TicketRecord,
-        interval: i64,
-    ) -> StoreResult<bool> {
-        in_transaction!(self, |r| records::issue_ticket_unless_recent(
-            r, &ticket, interval
-        ))
-    }
-
-    async fn admit_attempt(
-        &self,
-        identifier: &str,
-        rule: AttemptRule,
-        now: UnixTime,
-    ) -> StoreResult<Admission> {
-        let identifier = identifier.to_string();
-        self.run(move |c| {
-            let tx = begin(c)?;
-            let (count, last): (u32, i64) = tx
-                .query_row(
-                    "SELECT count, updated_at FROM failures WHERE identifier = ?1",
-                    [&identifier],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
-                .optional()
-                .map_err(unavailable)?
-                .unwrap_or((0, now));
-            let admission = rule.admit(count, last, now);
-            if let Admission::Checked(n) = admission {
-                tx.execute(
-                    "INSERT INTO failures (identifier, count, updated_at) VALUES (?1, ?2, ?3) \
-                     ON CONFLICT(identifier) DO UPDATE SET count = ?2, updated_at = ?3",
-                    params![identifier, n, now],
-                )
-                .map_err(unavailable)?;
-                tx.commit().map_err(unavailable)?;
-            }
-            Ok(admission)
-        })
-        .await
-    }
-
-    async fn forget_quiet_failures(&self, rule: AttemptRule, now: UnixTime) -> StoreResult<u64> {
-        let quiet_since = now.saturating_sub(rule.forget_after);
-        self.run(move |c| {
-            c.execute(
-                "DELETE FROM failures WHERE updated_at <= ?1 AND count < ?2",
-                params![quiet_since, rule.threshold],
-            )
-            .map(|n| n as u64)
-            .map_err(unavailable)
-        })
-        .await
-    }
-
-    async fn clear_failures(&self, identifier: &str) -> StoreResult<()> {
-        let identifier = identifier.to_string();
-        self.run(move |c| clear_failures_of(c, &identifier)).await
     }
 
     async fn lock_user(&self, user_id: &str, unlock: TicketRecord) -> StoreResult<()> {
@@ -855,11 +722,6 @@ impl Store for SqliteStore {
         in_transaction!(self, |r| records::remove_user(r, &user_id))
     }
 
-    async fn set_plan(&self, tenant_id: &str, plan: Plan) -> StoreResult<Tenant> {
-        let tenant_id = tenant_id.to_string();
-        in_transaction!(self, |r| records::set_plan(r, &tenant_id, plan))
-    }
-
     async fn change_password(
         &self,
         user_id: &str,
@@ -877,21 +739,6 @@ impl Store for SqliteStore {
             &password_hash,
             keep.as_deref()
         ))
-    }
-
-    async fn list_user_sessions(&self, user_id: &str) -> StoreResult<Vec<SessionRecord>> {
-        let user_id = user_id.to_string();
-        self.run(move |c| {
-            let mut stmt = c
-                .prepare("SELECT data FROM sessions WHERE user_id = ?1 ORDER BY json_extract(data, '$.last_seen') DESC")
-                .map_err(unavailable)?;
-            json_rows(&mut stmt, [user_id])
-        })
-        .await
-    }
-
-    async fn issue_change_link(&self, ticket: TicketRecord) -> StoreResult<()> {
-        in_transaction!(self, |r| records::issue_change_link(r, &ticket))
     }
 
     async fn complete_email_change(
@@ -920,6 +767,161 @@ impl Store for SqliteStore {
     async fn complete_registration(&self, ticket_hash: &str, now: UnixTime) -> StoreResult<User> {
         let hash = ticket_hash.to_string();
         in_transaction!(self, |r| records::complete_registration(r, &hash, now))
+    }
+
+    async fn find_user_by_identity(
+        &self,
+        issuer: &str,
+        subject: &str,
+    ) -> StoreResult<Option<User>> {
+        let (issuer, subject) = (issuer.to_string(), subject.to_string());
+        self.run(move |c| {
+            let data: Option<String> = c
+                .query_row(
+                    "SELECT data FROM users WHERE json_extract(data, '$.identity.issuer') = ?1 \
+                     AND json_extract(data, '$.identity.subject') = ?2",
+                    params![issuer, subject],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(unavailable)?;
+            data.map(|d| from_json(&d)).transpose()
+        })
+        .await
+    }
+
+    async fn complete_federated_registration(
+        &self,
+        ticket_hash: &str,
+        method: LoginMethod,
+        identity: FederatedIdentity,
+        now: UnixTime,
+    ) -> StoreResult<User> {
+        let hash = ticket_hash.to_string();
+        in_transaction!(self, |r| records::complete_federated_registration(
+            r, &hash, method, &identity, now
+        ))
+    }
+
+    async fn set_role(&self, user_id: &str, role: Role) -> StoreResult<User> {
+        let user_id = user_id.to_string();
+        in_transaction!(self, |r| records::set_role(r, &user_id, role))
+    }
+}
+
+#[async_trait]
+impl TenantStore for SqliteStore {
+    async fn create_tenant_with_holder(
+        &self,
+        tenant: Tenant,
+        holder: User,
+        invitation: TicketRecord,
+    ) -> StoreResult<()> {
+        in_transaction!(self, |r| records::create_tenant_with_holder(
+            r,
+            &tenant,
+            &holder,
+            &invitation
+        ))
+    }
+
+    async fn get_tenant(&self, id: &str) -> StoreResult<Option<Tenant>> {
+        let id = id.to_string();
+        self.run(move |c| load_tenant(c, &id)).await
+    }
+
+    async fn list_tenants(&self) -> StoreResult<Vec<Tenant>> {
+        self.run(|c| {
+            let mut stmt = c
+                .prepare("SELECT data FROM tenants ORDER BY rowid")
+                .map_err(unavailable)?;
+            json_rows(&mut stmt, [])
+        })
+        .await
+    }
+
+    async fn set_plan(&self, tenant_id: &str, plan: Plan) -> StoreResult<Tenant> {
+        let tenant_id = tenant_id.to_string();
+        in_transaction!(self, |r| records::set_plan(r, &tenant_id, plan))
+    }
+
+    async fn set_two_step_enabled(&self, tenant_id: &str, enabled: bool) -> StoreResult<Tenant> {
+        let tenant_id = tenant_id.to_string();
+        in_transaction!(self, |r| records::set_two_step_enabled(
+            r, &tenant_id, enabled
+        ))
+    }
+
+    async fn set_passkeys_required(&self, tenant_id: &str, required: bool) -> StoreResult<Tenant> {
+        let tenant_id = tenant_id.to_string();
+        in_transaction!(self, |r| records::set_passkeys_required(
+            r, &tenant_id, required
+        ))
+    }
+
+    async fn set_access_route(&self, tenant_id: &str, route: AccessRoute) -> StoreResult<Tenant> {
+        let tenant_id = tenant_id.to_string();
+        in_transaction!(self, |r| records::set_access_route(r, &tenant_id, route))
+    }
+
+    async fn save_line_settings(
+        &self,
+        tenant_id: &str,
+        route: AccessRoute,
+        lines: Vec<String>,
+    ) -> StoreResult<Tenant> {
+        let tenant_id = tenant_id.to_string();
+        in_transaction!(self, |r| records::save_line_settings(
+            r, &tenant_id, route, &lines
+        ))
+    }
+
+    async fn consent_line(&self, tenant_id: &str, line: &str) -> StoreResult<Tenant> {
+        let (tenant_id, line) = (tenant_id.to_string(), line.to_string());
+        in_transaction!(self, |r| records::consent_line(r, &tenant_id, &line))
+    }
+
+    async fn save_ad_connection(
+        &self,
+        tenant_id: &str,
+        connection: AdConnection,
+    ) -> StoreResult<Tenant> {
+        let tenant_id = tenant_id.to_string();
+        in_transaction!(self, |r| records::save_ad_connection(
+            r,
+            &tenant_id,
+            &connection
+        ))
+    }
+
+    async fn find_tenant_by_connection(&self, connection_id: &str) -> StoreResult<Option<Tenant>> {
+        let connection_id = connection_id.to_string();
+        self.run(move |c| {
+            let data: Option<String> = c
+                .query_row(
+                    "SELECT data FROM tenants WHERE json_extract(data, '$.ad.connection_id') = ?1",
+                    [&connection_id],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(unavailable)?;
+            data.map(|d| from_json(&d)).transpose()
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl SessionStore for SqliteStore {
+    async fn list_user_sessions(&self, user_id: &str) -> StoreResult<Vec<SessionRecord>> {
+        let user_id = user_id.to_string();
+        self.run(move |c| {
+            let mut stmt = c
+                .prepare("SELECT data FROM sessions WHERE user_id = ?1 ORDER BY json_extract(data, '$.last_seen') DESC")
+                .map_err(unavailable)?;
+            json_rows(&mut stmt, [user_id])
+        })
+        .await
     }
 
     async fn create_session(&self, session: SessionRecord) -> StoreResult<()> {
@@ -991,6 +993,53 @@ impl Store for SqliteStore {
         self.run(move |c| delete_sessions_of(c, &user_id, None))
             .await
     }
+}
+
+impl ChangeNotices for SqliteStore {}
+
+#[async_trait]
+impl TicketStore for SqliteStore {
+    async fn replace_ticket(&self, ticket: TicketRecord) -> StoreResult<()> {
+        in_transaction!(self, |r| records::replace_ticket(r, &ticket))
+    }
+
+    async fn peek_ticket(
+        &self,
+        hash: &str,
+        purpose: TicketPurpose,
+        now: UnixTime,
+    ) -> StoreResult<Option<TicketRecord>> {
+        let hash = hash.to_string();
+        self.run(move |c| load_live_ticket(c, &hash, purpose.as_str(), now))
+            .await
+    }
+
+    async fn stage_ticket(
+        &self,
+        hash: &str,
+        purpose: TicketPurpose,
+        staged: &str,
+        now: UnixTime,
+    ) -> StoreResult<()> {
+        let (hash, staged) = (hash.to_string(), staged.to_string());
+        in_transaction!(self, |r| records::stage_ticket(
+            r, &hash, purpose, &staged, now
+        ))
+    }
+
+    async fn issue_ticket_unless_recent(
+        &self,
+        ticket: TicketRecord,
+        interval: i64,
+    ) -> StoreResult<bool> {
+        in_transaction!(self, |r| records::issue_ticket_unless_recent(
+            r, &ticket, interval
+        ))
+    }
+
+    async fn issue_change_link(&self, ticket: TicketRecord) -> StoreResult<()> {
+        in_transaction!(self, |r| records::issue_change_link(r, &ticket))
+    }
 
     async fn put_ticket(&self, ticket: TicketRecord) -> StoreResult<()> {
         self.run(move |c| insert_ticket(c, &ticket)).await
@@ -1005,106 +1054,10 @@ impl Store for SqliteStore {
         let hash = hash.to_string();
         in_transaction!(self, |r| records::take_ticket(r, &hash, purpose, now))
     }
+}
 
-    async fn find_user_by_identity(
-        &self,
-        issuer: &str,
-        subject: &str,
-    ) -> StoreResult<Option<User>> {
-        let (issuer, subject) = (issuer.to_string(), subject.to_string());
-        self.run(move |c| {
-            let data: Option<String> = c
-                .query_row(
-                    "SELECT data FROM users WHERE json_extract(data, '$.identity.issuer') = ?1 \
-                     AND json_extract(data, '$.identity.subject') = ?2",
-                    params![issuer, subject],
-                    |r| r.get(0),
-                )
-                .optional()
-                .map_err(unavailable)?;
-            data.map(|d| from_json(&d)).transpose()
-        })
-        .await
-    }
-
-    async fn complete_federated_registration(
-        &self,
-        ticket_hash: &str,
-        method: LoginMethod,
-        identity: FederatedIdentity,
-        now: UnixTime,
-    ) -> StoreResult<User> {
-        let hash = ticket_hash.to_string();
-        in_transaction!(self, |r| records::complete_federated_registration(
-            r, &hash, method, &identity, now
-        ))
-    }
-
-    async fn set_two_step_enabled(&self, tenant_id: &str, enabled: bool) -> StoreResult<Tenant> {
-        let tenant_id = tenant_id.to_string();
-        in_transaction!(self, |r| records::set_two_step_enabled(
-            r, &tenant_id, enabled
-        ))
-    }
-
-    async fn set_passkeys_required(&self, tenant_id: &str, required: bool) -> StoreResult<Tenant> {
-        let tenant_id = tenant_id.to_string();
-        in_transaction!(self, |r| records::set_passkeys_required(
-            r, &tenant_id, required
-        ))
-    }
-
-    async fn set_access_route(&self, tenant_id: &str, route: AccessRoute) -> StoreResult<Tenant> {
-        let tenant_id = tenant_id.to_string();
-        in_transaction!(self, |r| records::set_access_route(r, &tenant_id, route))
-    }
-
-    async fn save_line_settings(
-        &self,
-        tenant_id: &str,
-        route: AccessRoute,
-        lines: Vec<String>,
-    ) -> StoreResult<Tenant> {
-        let tenant_id = tenant_id.to_string();
-        in_transaction!(self, |r| records::save_line_settings(
-            r, &tenant_id, route, &lines
-        ))
-    }
-
-    async fn consent_line(&self, tenant_id: &str, line: &str) -> StoreResult<Tenant> {
-        let (tenant_id, line) = (tenant_id.to_string(), line.to_string());
-        in_transaction!(self, |r| records::consent_line(r, &tenant_id, &line))
-    }
-
-    async fn save_ad_connection(
-        &self,
-        tenant_id: &str,
-        connection: AdConnection,
-    ) -> StoreResult<Tenant> {
-        let tenant_id = tenant_id.to_string();
-        in_transaction!(self, |r| records::save_ad_connection(
-            r,
-            &tenant_id,
-            &connection
-        ))
-    }
-
-    async fn find_tenant_by_connection(&self, connection_id: &str) -> StoreResult<Option<Tenant>> {
-        let connection_id = connection_id.to_string();
-        self.run(move |c| {
-            let data: Option<String> = c
-                .query_row(
-                    "SELECT data FROM tenants WHERE json_extract(data, '$.ad.connection_id') = ?1",
-                    [&connection_id],
-                    |r| r.get(0),
-                )
-                .optional()
-                .map_err(unavailable)?;
-            data.map(|d| from_json(&d)).transpose()
-        })
-        .await
-    }
-
+#[async_trait]
+impl TwoStepStore for SqliteStore {
     async fn put_pending(&self, pending: PendingLogin) -> StoreResult<()> {
         self.run(move |c| save_pending(c, &pending)).await
     }
@@ -1155,11 +1108,6 @@ impl Store for SqliteStore {
         in_transaction!(self, |r| records::replace_totp_secret(
             r, &user_id, &from, &to
         ))
-    }
-
-    async fn set_role(&self, user_id: &str, role: Role) -> StoreResult<User> {
-        let user_id = user_id.to_string();
-        in_transaction!(self, |r| records::set_role(r, &user_id, role))
     }
 
     async fn reset_two_step(&self, user_id: &str) -> StoreResult<User> {
@@ -1242,7 +1190,10 @@ impl Store for SqliteStore {
         let user_id = user_id.to_string();
         in_transaction!(self, |r| records::revoke_trusted_browsers(r, &user_id))
     }
+}
 
+#[async_trait]
+impl PasskeyStore for SqliteStore {
     async fn add_passkey(&self, passkey: PasskeyRecord) -> StoreResult<()> {
         in_transaction!(self, |r| records::add_passkey(r, &passkey))
     }
@@ -1301,6 +1252,60 @@ impl Store for SqliteStore {
         let user_id = user_id.to_string();
         in_transaction!(self, |r| records::remove_passkeys(r, &user_id))
     }
+}
+
+#[async_trait]
+impl CounterStore for SqliteStore {
+    async fn admit_attempt(
+        &self,
+        identifier: &str,
+        rule: AttemptRule,
+        now: UnixTime,
+    ) -> StoreResult<Admission> {
+        let identifier = identifier.to_string();
+        self.run(move |c| {
+            let tx = begin(c)?;
+            let (count, last): (u32, i64) = tx
+                .query_row(
+                    "SELECT count, updated_at FROM failures WHERE identifier = ?1",
+                    [&identifier],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()
+                .map_err(unavailable)?
+                .unwrap_or((0, now));
+            let admission = rule.admit(count, last, now);
+            if let Admission::Checked(n) = admission {
+                tx.execute(
+                    "INSERT INTO failures (identifier, count, updated_at) VALUES (?1, ?2, ?3) \
+                     ON CONFLICT(identifier) DO UPDATE SET count = ?2, updated_at = ?3",
+                    params![identifier, n, now],
+                )
+                .map_err(unavailable)?;
+                tx.commit().map_err(unavailable)?;
+            }
+            Ok(admission)
+        })
+        .await
+    }
+
+    async fn forget_quiet_failures(&self, rule: AttemptRule, now: UnixTime) -> StoreResult<u64> {
+        let quiet_since = now.saturating_sub(rule.forget_after);
+        self.run(move |c| {
+            c.execute(
+                "DELETE FROM failures WHERE updated_at <= ?1 AND count < ?2",
+                params![quiet_since, rule.threshold],
+            )
+            .map(|n| n as u64)
+            .map_err(unavailable)
+        })
+        .await
+    }
+
+    async fn clear_failures(&self, identifier: &str) -> StoreResult<()> {
+        let identifier = identifier.to_string();
+        self.run(move |c| clear_failures_of(c, &identifier)).await
+    }
 
     async fn count_event(&self, key: &str, window: i64, now: UnixTime) -> StoreResult<u32> {
         let key = key.to_string();
@@ -1318,28 +1323,29 @@ impl Store for SqliteStore {
         })
         .await
     }
+}
 
-    async fn purge_expired(&self, now: UnixTime) -> StoreResult<u64> {
-        // Trusted browsers go once no window could still hold them: a
-        // year, the longest trust the configuration accepts.
-        let trust_horizon = now - 366 * sekisho_policy::DAY;
+#[async_trait]
+impl SecretStore for SqliteStore {
+    async fn secret(&self, name: &str, fresh: Vec<u8>) -> StoreResult<Vec<u8>> {
+        let name = format!("secret:{name}");
         self.run(move |c| {
-            let mut n = 0;
-            for (sql, at) in [
-                ("DELETE FROM sessions WHERE expires_at <= ?1", now),
-                ("DELETE FROM tickets WHERE expires_at <= ?1", now),
-                ("DELETE FROM pending WHERE expires_at <= ?1", now),
-                ("DELETE FROM events WHERE window_end <= ?1", now),
-                ("DELETE FROM audit WHERE expires_at <= ?1", now),
-                ("DELETE FROM trusted WHERE last_used <= ?1", trust_horizon),
-            ] {
-                n += c.execute(sql, [at]).map_err(unavailable)?;
-            }
-            Ok(n as u64)
+            c.execute(
+                "INSERT OR IGNORE INTO meta (name, value) VALUES (?1, ?2)",
+                params![name, fresh],
+            )
+            .map_err(unavailable)?;
+            c.query_row("SELECT value FROM meta WHERE name = ?1", [name], |r| {
+                r.get(0)
+            })
+            .map_err(unavailable)
         })
         .await
     }
+}
 
+#[async_trait]
+impl AuditStore for SqliteStore {
     async fn record_audit(&self, record: AuditRecord) -> StoreResult<()> {
         let Some(tenant) = record.tenant_id.clone() else {
             return Ok(());
@@ -1384,6 +1390,35 @@ impl Store for SqliteStore {
                 out.push(record);
             }
             Ok(out)
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl MaintenanceStore for SqliteStore {
+    async fn ping(&self) -> StoreResult<()> {
+        self.run(|c| c.query_row("SELECT 1", [], |_| Ok(())).map_err(unavailable))
+            .await
+    }
+
+    async fn purge_expired(&self, now: UnixTime) -> StoreResult<u64> {
+        // Trusted browsers go once no window could still hold them: a
+        // year, the longest trust the configuration accepts.
+        let trust_horizon = now - 366 * sekisho_policy::DAY;
+        self.run(move |c| {
+            let mut n = 0;
+            for (sql, at) in [
+                ("DELETE FROM sessions WHERE expires_at <= ?1", now),
+                ("DELETE FROM tickets WHERE expires_at <= ?1", now),
+                ("DELETE FROM pending WHERE expires_at <= ?1", now),
+                ("DELETE FROM events WHERE window_end <= ?1", now),
+                ("DELETE FROM audit WHERE expires_at <= ?1", now),
+                ("DELETE FROM trusted WHERE last_used <= ?1", trust_horizon),
+            ] {
+                n += c.execute(sql, [at]).map_err(unavailable)?;
+            }
+            Ok(n as u64)
         })
         .await
     }
