@@ -20,8 +20,8 @@ pub async fn purge(
     now: sekisho_policy::UnixTime,
 ) -> crate::store::StoreResult<u64> {
     let ended = store.purge_expired(now).await?;
-    let forgotten = store
-        .forget_quiet_failures(config.lock.password_rule(), now)
+    let forgotten = crate::attempts::Attempts::from_config(store.clone(), config)
+        .forget_quiet(now)
         .await?;
     Ok(ended + forgotten)
 }

@@ -15,11 +15,11 @@
 //! log line is still written) and counts it in
 //! `sekisho_audit_dropped_total`.
 
-use crate::store::{AuditRecord, SharedStore};
+use crate::store::{AuditRecord, AuditStore};
 use sekisho_policy::model::Route;
 use sekisho_policy::UnixTime;
 use std::io::Write;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use tokio::sync::mpsc;
 
 /// Where a decision was made and for whom.
@@ -194,13 +194,13 @@ pub fn event(event: Event, who: &Who<'_>, detail: &str) {
 
 /// Where delivered records go.
 pub struct Sinks {
-    pub store: SharedStore,
+    pub store: Arc<dyn AuditStore>,
     pub file: Option<std::fs::File>,
     pub keep_seconds: i64,
 }
 
 impl Sinks {
-    pub fn open(store: SharedStore, cfg: &sekisho_config::Audit) -> anyhow::Result<Sinks> {
+    pub fn open(store: Arc<dyn AuditStore>, cfg: &sekisho_config::Audit) -> anyhow::Result<Sinks> {
         let file = match &cfg.file {
             Some(path) => Some(
                 std::fs::OpenOptions::new()

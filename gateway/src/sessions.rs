@@ -4,14 +4,14 @@
 //!
 //! Revocation bound: a change made through this process (logout, rotation,
 //! revoking a user's sessions) removes the cached entry at once. On Redis,
-//! every change is also pushed to the other gateways (`Store::changes`),
+//! every change is also pushed to the other gateways (`ChangeNotices::changes`),
 //! which drop the entry as the notice arrives. A change the store cannot
 //! push (an admin command on the embedded store) is seen within
 //! `store.cache_ttl` (default 1 s), which also bounds a lost notice.
 
 use crate::assertion::{Claims, Signer};
 use crate::crypto;
-use crate::store::{SessionRecord, SessionView, SharedStore, StoreError, User};
+use crate::store::{SessionRecord, SessionStore, SessionView, StoreError, User};
 use moka::sync::Cache;
 use sekisho_policy::model::{LoginMethod, Route, UserStatus};
 use sekisho_policy::session::{session_expiry, should_touch, SessionLimits};
@@ -150,7 +150,7 @@ struct CachedAssertion {
 }
 
 pub struct Sessions {
-    store: SharedStore,
+    store: Arc<dyn SessionStore>,
     limits: SessionLimits,
     views: Option<Cache<String, Arc<Cached>>>,
     /// Last-seen times waiting to be written, flushed in one store step.
@@ -173,7 +173,7 @@ pub struct NewSession<'a> {
 }
 
 impl Sessions {
-    pub fn new(store: SharedStore, cfg: &sekisho_config::Config) -> Sessions {
+    pub fn new(store: Arc<dyn SessionStore>, cfg: &sekisho_config::Config) -> Sessions {
         let ttl = cfg.store.cache_ttl;
         let lifetime = cfg.assertion.lifetime;
         Sessions {

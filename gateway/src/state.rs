@@ -21,6 +21,8 @@ pub struct App {
     pub mailer: Mailer,
     pub signer: Signer,
     pub sessions: Sessions,
+    /// The lock's counting, over the store's counters.
+    pub attempts: crate::attempts::Attempts,
     pub csrf_key: Vec<u8>,
     /// Keys the stored hashes of SMS and recovery codes and the trust
     /// cookie's signature.
@@ -168,6 +170,7 @@ impl App {
         let hasher = Hasher::start(&config.hashing);
         let clock = Clock::with_offset_file(config.development.clock_offset_file.clone());
         let sessions = Sessions::new(store.clone(), &config);
+        let attempts = crate::attempts::Attempts::from_config(store.clone(), &config);
         let cookies = CookieNames::new(config.development.insecure_http_cookies);
         let u = &config.upstream;
         let mut peer = HttpPeer::new(u.address, u.tls, u.sni.clone());
@@ -186,6 +189,7 @@ impl App {
             mailer,
             signer,
             sessions,
+            attempts,
             csrf_key,
             two_step_key,
             seed_key,

@@ -43,10 +43,10 @@ pub async fn check(app: &Arc<App>, identifier: &str, password: &str, who: &Who<'
         return Checked::Invalid;
     }
     // Count first, check after: no race can try more than the threshold.
-    let rule = app.config.lock.password_rule();
+    let rule = app.attempts.password_rule();
     let attempt = match app
-        .store
-        .admit_attempt(identifier, rule, app.clock.now())
+        .attempts
+        .admit_password(identifier, app.clock.now())
         .await
     {
         Ok(Admission::Checked(n)) => n,
@@ -110,7 +110,7 @@ pub async fn check(app: &Arc<App>, identifier: &str, password: &str, who: &Who<'
             );
             return Checked::Locked;
         }
-        if app.store.clear_failures(identifier).await.is_err() {
+        if app.attempts.password_passed(identifier).await.is_err() {
             return Checked::Unavailable;
         }
         return Checked::Valid(Box::new(user.clone()));

@@ -14,8 +14,8 @@ use crate::audit::{self, Who};
 use crate::crypto;
 use crate::state::App;
 use crate::store::{
-    code_counter, PasskeyDemand, PendingLogin, SmsChallenge, StoreError, TrustedBrowser,
-    TwoStepKind, TwoStepRegistration, User,
+    PasskeyDemand, PendingLogin, SmsChallenge, StoreError, TrustedBrowser, TwoStepKind,
+    TwoStepRegistration, User,
 };
 use crate::web::{Answer, Form, Req};
 use pingora::proxy::Session;
@@ -1156,12 +1156,7 @@ pub async fn submit_recovery(app: &Arc<App>, session: &mut Session, req: &Req) -
 /// Counts a code attempt on the user's own counter before it is checked.
 /// `Err` when the cap was reached earlier: the account is blocked.
 async fn admit_code(app: &Arc<App>, req: &Req, p: &Pending) -> Result<u32, Outcome> {
-    let rule = app.config.lock.code_rule(app.config.two_step.code_cap);
-    match app
-        .store
-        .admit_attempt(&code_counter(&p.user.id), rule, app.clock.now())
-        .await
-    {
+    match app.attempts.admit_code(&p.user.id, app.clock.now()).await {
         Ok(Admission::Checked(n)) => Ok(n),
         Ok(Admission::Locked) => Err(capped(app, req, p).await),
         Err(_) => Err(store_down(app, req)),
@@ -1191,8 +1186,8 @@ async fn capped(app: &App, req: &Req, p: &Pending) -> Outcome {
 }
 
 async fn code_accepted(app: &App, req: &Req, p: &Pending) -> Result<(), Outcome> {
-    app.store
-        .clear_failures(&code_counter(&p.user.id))
+    app.attempts
+        .code_passed(&p.user.id)
         .await
         .map_err(|_| store_down(app, req))
 }
