@@ -91,6 +91,25 @@ pub async fn wait_for(b: &Browser, css: &str) -> fantoccini::elements::Element {
     }
 }
 
+/// Waits for `css` and clicks it. When the page's script replaced the
+/// element between finding and clicking it (a stale reference), it is
+/// found again, within the same 15 s.
+pub async fn click_when_ready(b: &Browser, css: &str) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        match wait_for(b, css).await.click().await {
+            Ok(()) => return,
+            Err(fantoccini::error::CmdError::Standard(e))
+                if e.error == fantoccini::error::ErrorStatus::StaleElementReference
+                    && Instant::now() < deadline =>
+            {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(e) => panic!("clicking {css}: {e}"),
+        }
+    }
+}
+
 /// Clicks the element `css` of the current page.
 pub async fn click(b: &Browser, css: &str) {
     b.find(Locator::Css(css))

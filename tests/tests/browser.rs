@@ -8,7 +8,9 @@
 //! gateway's clock moved) it is asked again.
 
 use fantoccini::{Client as Browser, Locator};
-use sekisho_tests::browser::{browser, click, log_in, log_out, path, type_into, wait_for, Driver};
+use sekisho_tests::browser::{
+    browser, click, click_when_ready, log_in, log_out, path, type_into, wait_for, Driver,
+};
 use sekisho_tests::two_step::totp_code;
 use sekisho_tests::{free_addr, Env, GatewayOptions, GOOD_PASSWORD};
 use std::time::{Duration, Instant};
@@ -152,7 +154,7 @@ async fn browser_registers_and_logs_in_through_a_providers_pages() {
     // remembers the person, so its pages may be shorter this time.
     let login = format!("{base}/.sekisho/login?next=/files/fed");
     b.goto(&login).await.unwrap();
-    wait_for(&b, "button.provider").await.click().await.unwrap();
+    click_when_ready(&b, "button.provider").await;
     through_provider(&b, &base, &login, "erin").await;
     let deadline = Instant::now() + Duration::from_secs(15);
     while path(&b).await != "/files/fed" && Instant::now() < deadline {

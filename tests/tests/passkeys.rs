@@ -13,7 +13,8 @@
 use fantoccini::{Client as Browser, Locator};
 use sekisho_tests::browser::{
     add_authenticator_credential, add_virtual_authenticator, authenticator_credentials, browser,
-    clear_authenticator_credentials, click, log_in, log_out, path, type_into, wait_for, Driver,
+    clear_authenticator_credentials, click, click_when_ready, log_in, log_out, path, type_into,
+    wait_for, Driver,
 };
 use sekisho_tests::two_step::totp_code;
 use sekisho_tests::{Env, GatewayOptions, GOOD_PASSWORD};
@@ -85,7 +86,7 @@ async fn take_key(b: &Browser, authenticator: &str) -> serde_json::Value {
 /// The passkey button of the page, once the script has shown it.
 async fn press_passkey_button(b: &Browser, form: &str) {
     let css = format!("form[data-passkey={form}]:not([hidden]) [data-passkey-start]");
-    wait_for(b, &css).await.click().await.unwrap();
+    click_when_ready(b, &css).await;
 }
 
 /// The browser stories' site: the gateway over TLS on `localhost` with
