@@ -1,15 +1,10 @@
 //! Accounts: users, their provider accounts, and the account steps.
 
-use crate::StoreResult;
-use crate::TicketRecord;
-use crate::TwoStepRegistration;
+use crate::{StoreResult, TicketRecord, TwoStepRegistration};
 use async_trait::async_trait;
-use sekisho_policy::model::LoginMethod;
-use sekisho_policy::model::Role;
-use sekisho_policy::model::UserStatus;
+use sekisho_policy::model::{LoginMethod, Role, UserStatus};
 use sekisho_policy::UnixTime;
-use serde::Deserialize;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// A person who signs in (利用者).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -3,8 +3,7 @@
 use crate::StoreResult;
 use async_trait::async_trait;
 use sekisho_policy::UnixTime;
-use serde::Deserialize;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// One audit event kept for a tenant's console (see the gateway's `audit`).
 /// `seq` is the store's: rising, so a page of events is "older than".

@@ -1,8 +1,6 @@
 //! Counters: the lock's failure runs and windowed event counts.
 
-use crate::Admission;
-use crate::AttemptRule;
-use crate::StoreResult;
+use crate::{Admission, AttemptRule, StoreResult};
 use async_trait::async_trait;
 use sekisho_policy::UnixTime;
 

@@ -1,17 +1,12 @@
 //! Readiness, expiry, and moving a store's contents (export, import).
 
-use crate::PasskeyRecord;
-use crate::PendingLogin;
-use crate::SessionRecord;
-use crate::StoreResult;
-use crate::Tenant;
-use crate::TicketRecord;
-use crate::TrustedBrowser;
-use crate::User;
+use crate::{
+    PasskeyRecord, PendingLogin, SessionRecord, StoreResult, Tenant, TicketRecord, TrustedBrowser,
+    User,
+};
 use async_trait::async_trait;
 use sekisho_policy::UnixTime;
-use serde::Deserialize;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Everything a store keeps, for `sekisho admin export` and `import`:
 /// backups, and moving between the embedded store and Redis. It holds the

@@ -3,8 +3,7 @@
 use crate::StoreResult;
 use async_trait::async_trait;
 use sekisho_policy::UnixTime;
-use serde::Deserialize;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// A user's passkey (WebAuthn credential). Keyed by its credential id,
 /// which is unique across users: a credential belongs to one user (S53).

@@ -1,15 +1,11 @@
 //! Sessions, and the change notices that keep every gateway's session
 //! cache true.
 
-use crate::StoreResult;
-use crate::Tenant;
-use crate::User;
+use crate::{StoreResult, Tenant, User};
 use async_trait::async_trait;
-use sekisho_policy::model::LoginMethod;
-use sekisho_policy::model::Route;
+use sekisho_policy::model::{LoginMethod, Route};
 use sekisho_policy::UnixTime;
-use serde::Deserialize;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// A signed-in browser. Keyed by the hash of its cookie value.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

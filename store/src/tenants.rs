@@ -1,15 +1,11 @@
 //! Tenants: contracts and their settings.
 
-use crate::yes;
-use crate::StoreResult;
-use crate::TicketRecord;
-use crate::User;
+use crate::{yes, StoreResult, TicketRecord, User};
 use async_trait::async_trait;
 use sekisho_policy::line::AccessRoute;
 use sekisho_policy::model::Plan;
 use sekisho_policy::UnixTime;
-use serde::Deserialize;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// A contract (契約).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

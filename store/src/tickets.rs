@@ -4,8 +4,7 @@ use crate::StoreResult;
 use async_trait::async_trait;
 use sekisho_policy::ticket::TicketPurpose;
 use sekisho_policy::UnixTime;
-use serde::Deserialize;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// A mailed link, stored by the hash of its token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

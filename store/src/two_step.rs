@@ -1,13 +1,11 @@
 //! Two-step verification: registrations, pending logins, remembered
 //! browsers.
 
-use crate::StoreResult;
-use crate::User;
+use crate::{StoreResult, User};
 use async_trait::async_trait;
 use sekisho_policy::model::Route;
 use sekisho_policy::UnixTime;
-use serde::Deserialize;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// How a user passes the second step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
