@@ -41,6 +41,11 @@ impl Attempts {
         self.password
     }
 
+    /// How wrong two-step codes count.
+    pub fn code_rule(&self) -> AttemptRule {
+        self.code
+    }
+
     /// Counts a password attempt on `identifier` (canonical), before the
     /// password is checked.
     pub async fn admit_password(&self, identifier: &str, now: UnixTime) -> StoreResult<Admission> {

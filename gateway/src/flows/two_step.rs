@@ -1168,7 +1168,7 @@ async fn admit_code(app: &Arc<App>, req: &Req, p: &Pending) -> Result<u32, Outco
 async fn wrong_code(app: &Arc<App>, req: &Req, p: &Pending, attempt: u32) -> Option<Outcome> {
     event("wrong_code");
     audit::event(crate::audit::Event::TwoStepCodeWrong, &p.who(req), "");
-    if !locks_now(attempt, app.config.two_step.code_cap) {
+    if !locks_now(attempt, app.attempts.code_rule().threshold) {
         return None;
     }
     password_check::lock(app, &p.user, &p.who(req)).await;
