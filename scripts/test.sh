@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 
 ./scripts/setup.sh
 cargo fmt --all -- --check
+./scripts/check-shape.sh
 cargo clippy --workspace --all-targets --features sekisho/conformance -- -D warnings
 # The end-to-end tests spawn these binaries; build them before they start.
 cargo build -p sekisho --bin sekisho -p sekisho-loadtest

@@ -8,6 +8,7 @@ use http::Response;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use pingora::apps::http_app::ServeHttp;
 use pingora::protocols::http::ServerSession;
+use sekisho_policy::paths;
 
 pub struct DemoUpstream {
     key: DecodingKey,
@@ -98,8 +99,9 @@ impl ServeHttp for DemoUpstream {
              <h1>{service} — デモ用ストレージ画面</h1>\
              <p>ゲートウェイから受け取った本人情報 (identity received from Sekisho) for <code>{method} {path}</code>{upload}:</p>\
              <table>{rows}</table><p>{verdict}</p>\
-             <p><a href=\"/files/demo?page=2\">別のページ (another page)</a> · <a href=\"/.sekisho/logout\">ログアウト (log out)</a></p>",
+             <p><a href=\"/files/demo?page=2\">別のページ (another page)</a> · <a href=\"{logout}\">ログアウト (log out)</a></p>",
             service = escape(&self.service),
+            logout = paths::LOGOUT,
             method = escape(req.method.as_str()),
             path = escape(&req.uri.to_string()),
             upload = if received > 0 { format!(" ({received} bytes received)") } else { String::new() },

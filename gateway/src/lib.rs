@@ -25,6 +25,7 @@ pub mod passkeys;
 pub mod preflight;
 pub mod proxy;
 pub mod request;
+pub mod routes;
 pub mod seeds;
 pub mod server;
 pub mod sessions;

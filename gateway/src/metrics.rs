@@ -243,7 +243,8 @@ pub static HASH_QUEUE_CAPACITY: LazyLock<IntGauge> = LazyLock::new(|| {
     .unwrap()
 });
 
-/// The gateway's own pages, by page (a fixed word per flow, [`page_of`])
+/// The gateway's own pages, by page (a fixed word per flow, from the
+/// route table: `routes::page_of`)
 /// and status class, and their time.
 pub static PAGE_RESPONSES: LazyLock<IntCounterVec> = LazyLock::new(|| {
     register_int_counter_vec!(
@@ -262,60 +263,6 @@ pub static PAGE_SECONDS: LazyLock<HistogramVec> = LazyLock::new(|| {
     )
     .unwrap()
 });
-
-/// The pages of [`PAGE_RESPONSES`]: one word per flow, so the label stays
-/// small whatever paths clients send.
-pub const PAGES: [&str; 19] = [
-    "login",
-    "logout",
-    "register",
-    "password_reset",
-    "unlock",
-    "email_change",
-    "method_change",
-    "two_step",
-    "two_step_setting",
-    "passkey",
-    "federation",
-    "line",
-    "password_change",
-    "menu",
-    "console",
-    "assets",
-    "health",
-    "language",
-    "other",
-];
-
-/// The page word of a gateway path (`/.sekisho/...`).
-pub fn page_of(path: &str) -> &'static str {
-    let rest = path.strip_prefix("/.sekisho/").unwrap_or("");
-    let (first, second) = match rest.split_once('/') {
-        Some((a, b)) => (a, b.split('/').next().unwrap_or("")),
-        None => (rest, ""),
-    };
-    match (first, second) {
-        ("login", _) | ("menu", "login") => "login",
-        ("logout", _) => "logout",
-        ("register", _) => "register",
-        ("forgot", _) | ("reset", _) => "password_reset",
-        ("unlock", _) => "unlock",
-        ("email", _) | ("menu", "email") => "email_change",
-        ("method", _) | ("menu", "method") => "method_change",
-        ("2fa", "passkey") | ("passkey", _) | ("menu", "passkeys" | "passkey-policy") => "passkey",
-        ("2fa", _) => "two_step",
-        ("menu", "two-step") => "two_step_setting",
-        ("federation", _) | ("ad", _) | ("menu", "ad") => "federation",
-        ("line", _) | ("menu", "access-route") | ("admin", "lines") => "line",
-        ("menu", "password") => "password_change",
-        ("menu", _) => "menu",
-        ("admin", _) => "console",
-        ("static", _) | ("jwks.json", _) => "assets",
-        ("healthz", _) | ("readyz", _) => "health",
-        ("lang", _) => "language",
-        _ => "other",
-    }
-}
 
 /// Session look-ups answered by this gateway's cache, and those that went
 /// to the store: the hit ratio.
@@ -498,12 +445,6 @@ pub fn register_all() {
     for op in crate::store::measured::OPERATIONS {
         STORE_SECONDS.with_label_values(&[op]);
     }
-    for page in PAGES {
-        PAGE_SECONDS.with_label_values(&[page]);
-        for class in STATUS_CLASSES {
-            PAGE_RESPONSES.with_label_values(&[page, class]);
-        }
-    }
     for why in crate::connections::Refusal::ALL {
         CONNECTION_REFUSALS.with_label_values(&[why.as_str()]);
     }
@@ -516,31 +457,14 @@ pub fn render() -> Vec<u8> {
     out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::{page_of, PAGES};
-
-    #[test]
-    fn every_gateway_path_has_one_of_the_fixed_pages() {
-        for (path, page) in [
-            ("/.sekisho/login", "login"),
-            ("/.sekisho/menu/login", "login"),
-            ("/.sekisho/forgot", "password_reset"),
-            ("/.sekisho/reset", "password_reset"),
-            ("/.sekisho/2fa/sms/send", "two_step"),
-            ("/.sekisho/menu/two-step/confirm", "two_step_setting"),
-            ("/.sekisho/ad/tenant-7/callback", "federation"),
-            ("/.sekisho/menu/access-route", "line"),
-            ("/.sekisho/admin/users/u1/remove", "console"),
-            ("/.sekisho/menu/sessions/end", "menu"),
-            ("/.sekisho/static/logo", "assets"),
-            ("/.sekisho/readyz", "health"),
-            ("/.sekisho/lang", "language"),
-            ("/.sekisho/no/such/page/../x", "other"),
-            ("/.sekisho/", "other"),
-        ] {
-            assert_eq!(page_of(path), page, "{path}");
-            assert!(PAGES.contains(&page));
+/// Registers the gateway pages' series up front, one per page word and
+/// status class, so a dashboard sees zeros rather than nothing. The route
+/// table owns the words.
+pub fn register_pages(pages: &[&str]) {
+    for page in pages {
+        PAGE_SECONDS.with_label_values(&[page]);
+        for class in STATUS_CLASSES {
+            PAGE_RESPONSES.with_label_values(&[page, class]);
         }
     }
 }

@@ -25,11 +25,11 @@ use std::time::Instant;
 use tracing::Instrument;
 
 /// The gateway's own path prefix.
-pub const PREFIX: &str = "/.sekisho/";
+pub const PREFIX: &str = sekisho_policy::paths::PREFIX;
 
 /// Whether `path` is one of the gateway's own.
 pub fn is_gateway_path(path: &str) -> bool {
-    path.starts_with(PREFIX) || path == "/.sekisho"
+    path.starts_with(PREFIX) || path == PREFIX.trim_end_matches('/')
 }
 
 /// One listener's proxy (internet or closed), sharing the app.
@@ -500,7 +500,7 @@ impl ProxyHttp for Gateway {
             ctx.kind = "gateway";
             let mut req = view.to_req();
             req.request_id = ctx.request_id.clone();
-            let outcome = flows::handle(app, session, &req, self.route)
+            let outcome = crate::routes::dispatch(app, session, &req, self.route)
                 .instrument(ctx.span.clone())
                 .await;
             return self.answer(session, ctx, outcome).await;
@@ -657,7 +657,7 @@ impl ProxyHttp for Gateway {
         }
         self.durations[kind][class].observe(elapsed.as_secs_f64());
         if ctx.kind == "gateway" {
-            let page = crate::metrics::page_of(session.req_header().uri.path());
+            let page = crate::routes::page_of(session.req_header().uri.path());
             crate::metrics::PAGE_SECONDS
                 .with_label_values(&[page])
                 .observe(elapsed.as_secs_f64());
@@ -696,6 +696,7 @@ mod tests {
     use crate::store::conformance::{ticket, user};
     use sekisho_policy::line::AccessRoute;
     use sekisho_policy::model::{LoginMethod, Plan, UserStatus};
+    use sekisho_policy::paths;
     use sekisho_policy::ticket::TicketPurpose;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -955,7 +956,7 @@ insecure_http_cookies = true
             );
             let (answered, ctx, written) = filter(&f.gateway, &raw).await;
             assert_answer(answered, &ctx, &written, "unauthenticated", "303");
-            assert!(written.contains("/.sekisho/login?next=%2Ffiles%3Fx%3D1"));
+            assert!(written.contains(&format!("{}?next=%2Ffiles%3Fx%3D1", paths::LOGIN)));
             let lower = written.to_ascii_lowercase();
             assert!(lower.contains("set-cookie: sekisho=;"), "{written}");
         });
@@ -1049,7 +1050,7 @@ insecure_http_cookies = true
     fn the_gateways_own_pages_are_answered_by_their_flow() {
         let f = fixture(|_| {});
         block_on(async {
-            let (answered, ctx, written) = filter(&f.gateway, &get("/.sekisho/healthz", "")).await;
+            let (answered, ctx, written) = filter(&f.gateway, &get(paths::HEALTHZ, "")).await;
             assert!(answered);
             assert_eq!(ctx.kind, "gateway");
             assert!(written.starts_with("HTTP/1.1 200"), "{written}");

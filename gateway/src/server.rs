@@ -278,6 +278,7 @@ pub fn run(config: Config, launch: Launch) -> anyhow::Result<()> {
         None
     };
     crate::metrics::register_all();
+    crate::metrics::register_pages(&crate::routes::pages());
     let app = Arc::new(App::build(config)?);
     let cfg = &app.config;
 

@@ -11,6 +11,7 @@ use crate::web::{Answer, CookieNames, Req};
 use pingora::upstreams::peer::HttpPeer;
 use sekisho_config::{Config, StoreBackend};
 use sekisho_pages::{error_texts, render, Chrome, MessagePage};
+use sekisho_policy::paths;
 use std::sync::Arc;
 
 pub struct App {
@@ -212,7 +213,7 @@ impl App {
         let here = if req.method == "GET" || req.method == "HEAD" {
             req.here()
         } else {
-            crate::flows::landing_after_post(&req.path).to_string()
+            crate::routes::landing_after_post(&req.path).to_string()
         };
         let brand = match req.lang {
             sekisho_pages::Lang::Ja => self.brand_ja.clone(),
@@ -247,9 +248,9 @@ impl App {
         }
         if req.cookies.session().is_some() {
             links.push(("/", t.way_service));
-            links.push(("/.sekisho/menu", t.way_menu));
+            links.push((paths::MENU, t.way_menu));
         } else {
-            links.push(("/.sekisho/login", t.back_to_login));
+            links.push((paths::LOGIN, t.back_to_login));
         }
         if let Some(contact) = &c.brand.contact {
             links.push((contact.as_str(), t.way_contact));

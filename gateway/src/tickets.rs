@@ -3,6 +3,7 @@
 //! the store.
 
 use crate::store::TicketRecord;
+use sekisho_policy::paths;
 use sekisho_policy::ticket::{expiry, TicketPurpose, TICKET_LIFETIME};
 use sekisho_policy::UnixTime;
 
@@ -28,15 +29,15 @@ pub fn issue(
 /// The gateway path each purpose's link opens.
 pub fn path(purpose: TicketPurpose) -> &'static str {
     match purpose {
-        TicketPurpose::Invitation => "/.sekisho/register",
-        TicketPurpose::Unlock => "/.sekisho/unlock",
-        TicketPurpose::Reset => "/.sekisho/reset",
-        TicketPurpose::EmailChange => "/.sekisho/email/confirm",
-        TicketPurpose::MethodChange => "/.sekisho/method",
+        TicketPurpose::Invitation => paths::REGISTER,
+        TicketPurpose::Unlock => paths::UNLOCK,
+        TicketPurpose::Reset => paths::RESET,
+        TicketPurpose::EmailChange => paths::EMAIL_CONFIRM,
+        TicketPurpose::MethodChange => paths::METHOD_LINK,
         // Never mailed: the provider returns to the callback with `state`.
-        TicketPurpose::Federation => "/.sekisho/federation/callback",
+        TicketPurpose::Federation => paths::FEDERATION_CALLBACK,
         // Never mailed: a page's script answers the challenge.
-        TicketPurpose::Passkey => "/.sekisho/passkey/login",
+        TicketPurpose::Passkey => paths::PASSKEY_LOGIN,
     }
 }
 

@@ -8,6 +8,7 @@ pub mod texts;
 
 use askama::Template;
 use sekisho_policy::password::{CharClass, PasswordProblem};
+use sekisho_policy::paths;
 pub use texts::{Texts, EN, JA};
 
 /// The stylesheet served at `/.sekisho/static/sekisho.css`.
@@ -110,7 +111,7 @@ impl Chrome {
         Chrome {
             t,
             service: service.to_string(),
-            switch_href: format!("/.sekisho/lang?to={}&next={back}", t.switch_to),
+            switch_href: format!("{}?to={}&next={back}", paths::LANGUAGE, t.switch_to),
             brand: std::sync::Arc::default(),
         }
     }

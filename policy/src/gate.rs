@@ -31,10 +31,23 @@ pub enum Place {
     /// Any other signed-in gateway page (a provider's start for a change
     /// of login method): a session, its plan and route; no menu exception.
     Page,
-    /// A login that has just identified its user (password, passkey or
-    /// provider); `account_menu` for 認証・契約情報変更ログイン, `passkey`
-    /// when a passkey proved it (no second step, S53).
-    Login { account_menu: bool, passkey: bool },
+    /// A login that has just identified its user, and how (`proof`);
+    /// `account_menu` for 認証・契約情報変更ログイン.
+    Login { account_menu: bool, proof: Proof },
+}
+
+/// How a login identified its user, as far as the gate is concerned. A new
+/// way in is a new variant here and one arm in [`gate`], not a new flag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Proof {
+    /// The account's password.
+    Password,
+    /// A discoverable passkey: proof of possession and of the user, so no
+    /// second step and no passkey requirement follow (S53).
+    Passkey,
+    /// A provider's word (Google, Facebook, Microsoft, d ACCOUNT, a
+    /// tenant's Active Directory): the second step is the provider's.
+    Provider,
 }
 
 /// What arrived, as the listener and the request say.
@@ -163,7 +176,8 @@ pub fn gate(arrival: &Arrival<'_>, standing: Option<&Standing<'_>>, now: UnixTim
             Verdict::Forbidden
         }
         Place::Console if !can_administer(s.role) => Verdict::Forbidden,
-        Place::Login { passkey, .. } => {
+        Place::Login { proof, .. } => {
+            let passkey = proof == Proof::Passkey;
             let line_only = tenant.access_route == AccessRoute::LineOnly;
             let second_step = crate::passkey::second_step_after(
                 passkey,
@@ -408,7 +422,7 @@ mod tests {
             Place::Menu(None),
             Place::Login {
                 account_menu: false,
-                passkey: false,
+                proof: Proof::Password,
             },
         ] {
             let c = on(place).session(|s| {
@@ -435,7 +449,7 @@ mod tests {
         assert_eq!(c.verdict(), Verdict::Route(Access::LineOnly));
         let c = on(Place::Login {
             account_menu: false,
-            passkey: false,
+            proof: Proof::Password,
         })
         .session(|s| s.access_route = AccessRoute::LineOnly);
         assert_eq!(c.verdict(), Verdict::Route(Access::LineOnly));
@@ -460,7 +474,7 @@ mod tests {
         assert_eq!(
             on(Place::Login {
                 account_menu: true,
-                passkey: false
+                proof: Proof::Password
             })
             .session(holder)
             .verdict(),
@@ -486,7 +500,7 @@ mod tests {
         assert_eq!(
             on(Place::Login {
                 account_menu: true,
-                passkey: false
+                proof: Proof::Password
             })
             .session(admin)
             .verdict(),
@@ -565,7 +579,7 @@ mod tests {
     fn closed_route_login_needs_a_registered_line() {
         let login = Place::Login {
             account_menu: false,
-            passkey: false,
+            proof: Proof::Password,
         };
         assert_eq!(
             on(login).closed(None).verdict(),
@@ -628,13 +642,13 @@ mod tests {
     fn s21_password_login_asks_the_second_step_when_the_tenant_has_it() {
         let login = Place::Login {
             account_menu: false,
-            passkey: false,
+            proof: Proof::Password,
         };
         assert_eq!(on(login).verdict(), Verdict::SecondStep);
         assert_eq!(
             on(Place::Login {
                 account_menu: true,
-                passkey: false
+                proof: Proof::Password
             })
             .verdict(),
             Verdict::SecondStep
@@ -656,7 +670,7 @@ mod tests {
     fn manual_5_1_line_only_forces_two_step_off() {
         let c = on(Place::Login {
             account_menu: true,
-            passkey: false,
+            proof: Proof::Password,
         })
         .session(|s| {
             s.role = Role::ContractHolder;
@@ -669,7 +683,7 @@ mod tests {
     fn login_without_an_identified_user_is_refused() {
         let mut c = on(Place::Login {
             account_menu: false,
-            passkey: false,
+            proof: Proof::Password,
         });
         c.session = None;
         assert_eq!(
@@ -682,7 +696,7 @@ mod tests {
 
     const PASSKEY_LOGIN: Place = Place::Login {
         account_menu: false,
-        passkey: true,
+        proof: Proof::Passkey,
     };
 
     #[test]
@@ -691,7 +705,7 @@ mod tests {
         assert_eq!(
             on(Place::Login {
                 account_menu: true,
-                passkey: true
+                proof: Proof::Passkey
             })
             .verdict(),
             Verdict::Pass
@@ -723,7 +737,7 @@ mod tests {
 
     const PASSWORD_LOGIN: Place = Place::Login {
         account_menu: false,
-        passkey: false,
+        proof: Proof::Password,
     };
 
     #[test]
@@ -748,7 +762,7 @@ mod tests {
         assert_eq!(
             on(Place::Login {
                 account_menu: true,
-                passkey: false
+                proof: Proof::Password
             })
             .session(required)
             .verdict(),

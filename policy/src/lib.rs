@@ -13,6 +13,7 @@ pub mod menu;
 pub mod model;
 pub mod passkey;
 pub mod password;
+pub mod paths;
 pub mod plan;
 pub mod request;
 pub mod return_path;

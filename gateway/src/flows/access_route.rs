@@ -3,14 +3,15 @@
 //! アクセス経路変更確認, and gets the completion page. Line-only forces
 //! two-step verification off; going back restores the tenant's setting.
 
-use super::{read_session_post, require_session, Outcome};
+use super::Outcome;
 use crate::audit::{self, Who};
 use crate::sessions::Live;
 use crate::state::App;
+use crate::web::Form;
 use crate::web::{Answer, Req};
-use pingora::proxy::Session;
 use sekisho_pages::{render, AccessRoutePage, Texts};
 use sekisho_policy::line::AccessRoute;
+use sekisho_policy::paths;
 use std::sync::Arc;
 
 fn route_label(t: &Texts, r: AccessRoute) -> &'static str {
@@ -73,19 +74,12 @@ fn page(
     Answer::html(200, html)
 }
 
-pub async fn show(app: &App, req: &Req) -> Outcome {
-    match require_session(app, req).await {
-        Ok(live) => ("access_route", page(app, req, &live, None, Vec::new())),
-        Err(o) => o,
-    }
+pub async fn show(app: &App, req: &Req, live: Live) -> Outcome {
+    ("access_route", page(app, req, &live, None, Vec::new()))
 }
 
 /// POST of the choice: on to the confirmation page.
-pub async fn submit(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcome {
-    let (live, form) = match read_session_post(app, session, req).await {
-        Ok(x) => x,
-        Err(o) => return o,
-    };
+pub async fn submit(app: &Arc<App>, req: &Req, live: Live, form: Form) -> Outcome {
     let t = req.lang.texts();
     match AccessRoute::parse(form.get("route")) {
         None => (
@@ -105,11 +99,7 @@ pub async fn submit(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcome
 
 /// POST of 変更: applies the route; open sessions see it on their next
 /// request.
-pub async fn confirm(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcome {
-    let (live, form) = match read_session_post(app, session, req).await {
-        Ok(x) => x,
-        Err(o) => return o,
-    };
+pub async fn confirm(app: &Arc<App>, req: &Req, live: Live, form: Form) -> Outcome {
     let t = req.lang.texts();
     let Some(new) = AccessRoute::parse(form.get("route")) else {
         return (
@@ -139,7 +129,7 @@ pub async fn confirm(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcom
             200,
             t.access_route_done_title,
             t.access_route_done_text,
-            Some(("/.sekisho/menu", t.back_to_menu)),
+            Some((paths::MENU, t.back_to_menu)),
         ),
     )
 }

@@ -10,16 +10,18 @@
 //! found must be one of that tenant's users.
 
 use super::federation::{self as fed, Flow, Purpose};
-use super::providers::{redirect_uri, settings, FIND, START};
+use super::providers::{redirect_uri, settings};
 use super::{maybe_cookie, pre_binding, pre_session, read_post, Outcome};
 use crate::federation::OidcSettings;
 use crate::state::App;
 use crate::store::Tenant;
+use crate::web::Form;
 use crate::web::{Answer, Req};
 use pingora::proxy::Session;
 use sekisho_pages::{render, Field, FormPage};
 use sekisho_policy::ad::canonical_connection_id;
 use sekisho_policy::model::LoginMethod;
+use sekisho_policy::paths;
 use sekisho_policy::return_path::safe_return_path;
 use std::sync::Arc;
 
@@ -75,9 +77,9 @@ impl Carry {
 pub fn not_offered(app: &App, req: &Req, menu: bool) -> Outcome {
     let t = req.lang.texts();
     let (title, back) = if menu {
-        (t.ad_setting_title, ("/.sekisho/menu", t.back_to_menu))
+        (t.ad_setting_title, (paths::MENU, t.back_to_menu))
     } else {
-        (t.ad_login_title, ("/.sekisho/login", t.back_to_login))
+        (t.ad_login_title, (paths::LOGIN, t.back_to_login))
     };
     (
         "ad_not_offered",
@@ -85,7 +87,7 @@ pub fn not_offered(app: &App, req: &Req, menu: bool) -> Outcome {
     )
 }
 
-/// The connection-ID prompt (POSTs to [`FIND`]).
+/// The connection-ID prompt (POSTs to [`paths::AD_FIND`]).
 fn prompt(app: &App, req: &Req, carry: &Carry, typed: &str, problem: bool) -> Answer {
     let (pre, cookie) = pre_session(app, req);
     let c = app.chrome(req);
@@ -100,7 +102,7 @@ fn prompt(app: &App, req: &Req, carry: &Carry, typed: &str, problem: bool) -> An
         } else {
             Vec::new()
         },
-        action: FIND,
+        action: paths::AD_FIND,
         csrf: &app.csrf(&pre_binding(&pre)),
         hidden: carry.hidden(),
         fields: vec![Field {
@@ -115,7 +117,7 @@ fn prompt(app: &App, req: &Req, carry: &Carry, typed: &str, problem: bool) -> An
         extra: Vec::new(),
         rule: false,
         submit: t.ad_next_button,
-        back: Some(("/.sekisho/login", t.back_to_login)),
+        back: Some((paths::LOGIN, t.back_to_login)),
         guide: None,
     });
     maybe_cookie(Answer::html(if problem { 422 } else { 200 }, html), cookie)
@@ -151,7 +153,7 @@ async fn confirm_page(
         intro,
         facts: vec![(t.ad_connection_id_label, connection_id.to_string())],
         problems: Vec::new(),
-        action: START,
+        action: paths::AD_START,
         csrf: &app.csrf(&pre_binding(&pre)),
         hidden,
         fields: Vec::new(),
@@ -160,7 +162,7 @@ async fn confirm_page(
         extra: Vec::new(),
         rule: false,
         submit: t.ad_confirm_button,
-        back: Some(("/.sekisho/login", t.back_to_login)),
+        back: Some((paths::LOGIN, t.back_to_login)),
         guide: None,
     });
     let origins = app.federation.ad_form_origins(ad).await;
@@ -190,19 +192,19 @@ pub async fn show_start(app: &App, req: &Req) -> Outcome {
 
 /// POST of the prompt: a known connection ID leads to its 接続ID確認 page.
 /// Changes nothing.
-pub async fn find(app: &App, session: &mut Session, req: &Req) -> Outcome {
+pub async fn find(app: &App, req: &Req, form: Form) -> Outcome {
     if app.config.active_directory.is_none() {
         return not_offered(app, req, false);
     }
-    let form = match super::read_link_post(app, session, req).await {
-        Ok(f) => f,
-        Err(o) => return o,
-    };
     let carry = Carry::read(form.get("purpose"), form.get("next"), form.get("ticket"));
     let typed = form.get("connection_id");
     match tenant_of(app, typed).await {
         Ok(Some((id, _))) => {
-            let mut url = format!("{START}?connection_id={id}&purpose={}", carry.purpose);
+            let mut url = format!(
+                "{}?connection_id={id}&purpose={}",
+                paths::AD_START,
+                carry.purpose
+            );
             for (k, v) in [("next", &carry.next), ("ticket", &carry.ticket)] {
                 if !v.is_empty() {
                     let v: String = form_urlencoded::byte_serialize(v.as_bytes()).collect();
@@ -289,7 +291,7 @@ pub async fn start(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcome 
                     403,
                     text.ad_confirm_title,
                     text.ad_wrong_tenant_text,
-                    Some(("/.sekisho/login", text.back_to_login)),
+                    Some((paths::LOGIN, text.back_to_login)),
                 ),
             );
         }
@@ -319,20 +321,14 @@ pub async fn start(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcome 
 }
 
 /// GET `/.sekisho/ad/{connection_id}/callback`: the ADFS's return.
-pub async fn callback(app: &Arc<App>, req: &Req) -> Outcome {
-    let path_id = req
-        .path
-        .strip_prefix("/.sekisho/ad/")
-        .and_then(|rest| rest.strip_suffix("/callback"))
-        .unwrap_or_default()
-        .to_string();
+pub async fn callback(app: &Arc<App>, req: &Req, path_id: &str) -> Outcome {
     let (flow, code) = match fed::returned_flow(app, req).await {
         Ok(x) => x,
         Err(o) => return o,
     };
     // Started for this connection, or refused (another tenant's callback,
     // or a configured provider's flow brought here).
-    let Some(connection_id) = flow.connection_id.clone().filter(|c| *c == path_id) else {
+    let Some(connection_id) = flow.connection_id.clone().filter(|c| c == path_id) else {
         return fed::refuse(app, req, "wrong_callback", "ad");
     };
     let tenant = match app.store.find_tenant_by_connection(&connection_id).await {

@@ -7,22 +7,21 @@
 
 use super::active_directory::not_offered;
 use super::providers::{login_url, redirect_uri, secret_context};
-use super::{read_session_post, require_session, Outcome};
+use super::Outcome;
 use crate::audit::{self, Who};
 use crate::sessions::Live;
 use crate::state::App;
 use crate::store::{AdConnection, StoreError};
+use crate::web::Form;
 use crate::web::{Answer, Req};
-use pingora::proxy::Session;
 use sekisho_pages::{render, Field, FormPage, Guide, Texts};
 use sekisho_policy::ad::{
     check_ad_settings, AdSettingProblem, CONNECTION_ALPHABET, CONNECTION_PREFIX,
     CONNECTION_SUFFIX_LEN,
 };
 use sekisho_policy::model::Route;
+use sekisho_policy::paths;
 use std::sync::Arc;
-
-pub const PATH: &str = "/.sekisho/menu/ad";
 
 fn problem_text(t: &Texts, p: AdSettingProblem) -> &'static str {
     match p {
@@ -83,7 +82,7 @@ fn page(
         intro,
         facts,
         problems,
-        action: PATH,
+        action: paths::MENU_AD,
         csrf: &app.csrf(&live.id_hash),
         hidden: Vec::new(),
         fields: vec![
@@ -102,7 +101,7 @@ fn page(
         extra: Vec::new(),
         rule: false,
         submit: t.ad_save_button,
-        back: Some(("/.sekisho/menu", t.back_to_menu)),
+        back: Some((paths::MENU, t.back_to_menu)),
         guide: Some(Guide {
             heading: t.ad_guide_heading,
             steps: vec![
@@ -122,12 +121,11 @@ fn page(
     Answer::html(status, html)
 }
 
-pub async fn show(app: &App, req: &Req) -> Outcome {
-    match require_session(app, req).await {
-        Ok(_) if app.config.active_directory.is_none() => not_offered(app, req, true),
-        Ok(live) => ("ad_setting", page(app, req, &live, 200, None, Vec::new())),
-        Err(o) => o,
+pub async fn show(app: &App, req: &Req, live: Live) -> Outcome {
+    if app.config.active_directory.is_none() {
+        return not_offered(app, req, true);
     }
+    ("ad_setting", page(app, req, &live, 200, None, Vec::new()))
 }
 
 fn new_connection_id() -> String {
@@ -138,11 +136,7 @@ fn new_connection_id() -> String {
 }
 
 /// POST 保存: checks, discovers, seals, saves, mails.
-pub async fn submit(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcome {
-    let (live, form) = match read_session_post(app, session, req).await {
-        Ok(x) => x,
-        Err(o) => return o,
-    };
+pub async fn submit(app: &Arc<App>, req: &Req, live: Live, form: Form) -> Outcome {
     let Some(ad_config) = app.config.active_directory.as_ref() else {
         return not_offered(app, req, true);
     };
@@ -247,7 +241,7 @@ pub async fn submit(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcome
             200,
             t.ad_saved_title,
             &text,
-            Some((PATH, t.ad_setting_title)),
+            Some((paths::MENU_AD, t.ad_setting_title)),
         ),
     )
 }

@@ -4,18 +4,18 @@
 //! once), unlock, removal. Every action is a CSRF-checked POST, audited.
 
 use super::email_change::{check_new_address, refusal_text, send_link, AddressRefusal};
-use super::{forget_all, read_session_post, require_session, Outcome};
+use super::{forget_all, Outcome};
 use crate::audit::{self, Who};
 use crate::sessions::Live;
 use crate::state::App;
 use crate::store::{StoreError, TwoStepKind, User};
 use crate::web::{Answer, Form, Req};
-use pingora::proxy::Session;
 use sekisho_pages::{
     render, AdminUserPage, AdminUsersPage, ConfirmPage, Field, FormPage, Select, Texts, UserRow,
 };
 use sekisho_policy::email::{canonical_identifier, validate_email};
 use sekisho_policy::model::{LoginMethod, Role, UserStatus};
+use sekisho_policy::paths;
 use sekisho_policy::ticket::TicketPurpose;
 use std::sync::Arc;
 
@@ -141,8 +141,10 @@ impl Listing {
     fn href(&self, page: usize) -> String {
         let q: String = form_urlencoded::byte_serialize(self.search.as_bytes()).collect();
         format!(
-            "/.sekisho/admin/?q={q}&status={}&sort={}&page={page}",
-            self.status, self.sort
+            "{}?q={q}&status={}&sort={}&page={page}",
+            paths::CONSOLE,
+            self.status,
+            self.sort
         )
     }
 }
@@ -156,11 +158,7 @@ fn who<'a>(live: &'a Live, req: &'a Req) -> Who<'a> {
     }
 }
 
-pub async fn users(app: &App, req: &Req) -> Outcome {
-    let live = match require_session(app, req).await {
-        Ok(l) => l,
-        Err(o) => return o,
-    };
+pub async fn users(app: &App, req: &Req, live: Live) -> Outcome {
     let list = match app.store.list_users(Some(&live.view.tenant.id)).await {
         Ok(l) => l,
         Err(_) => return ("store_unavailable", app.error_page(req, 503)),
@@ -217,7 +215,7 @@ fn invite_form(
         intro: vec![t.invite_intro],
         facts: Vec::new(),
         problems,
-        action: "/.sekisho/admin/invite",
+        action: paths::CONSOLE_INVITE,
         csrf: &app.csrf(&live.id_hash),
         hidden: Vec::new(),
         fields: vec![
@@ -248,20 +246,17 @@ fn invite_form(
         extra: Vec::new(),
         rule: false,
         submit: t.invite_button,
-        back: Some(("/.sekisho/admin/", t.to_user_list)),
+        back: Some((paths::CONSOLE, t.to_user_list)),
         guide: None,
     });
     Answer::html(status, html)
 }
 
-pub async fn show_invite(app: &App, req: &Req) -> Outcome {
-    match require_session(app, req).await {
-        Ok(live) => (
-            "invite_page",
-            invite_form(app, req, &live, 200, None, Vec::new()),
-        ),
-        Err(o) => o,
-    }
+pub async fn show_invite(app: &App, req: &Req, live: Live) -> Outcome {
+    (
+        "invite_page",
+        invite_form(app, req, &live, 200, None, Vec::new()),
+    )
 }
 
 /// The contract holder's address, named in the invitation (manual §1-5).
@@ -291,11 +286,7 @@ async fn mail_invitation(app: &Arc<App>, user: &User, token: &str) -> Result<(),
     Ok(())
 }
 
-pub async fn submit_invite(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcome {
-    let (live, f) = match read_session_post(app, session, req).await {
-        Ok(x) => x,
-        Err(o) => return o,
-    };
+pub async fn submit_invite(app: &Arc<App>, req: &Req, live: Live, f: Form) -> Outcome {
     let t = req.lang.texts();
     let name = f.get("name").trim().to_string();
     let mut problems = Vec::new();
@@ -355,7 +346,7 @@ pub async fn submit_invite(app: &Arc<App>, session: &mut Session, req: &Req) -> 
         ),
         Err(_) => return ("store_unavailable", app.error_page(req, 503)),
     }
-    let link = Some(("/.sekisho/admin/", t.to_user_list));
+    let link = Some((paths::CONSOLE, t.to_user_list));
     (
         "user_invited",
         app.message_page(req, 200, t.invited_title, t.invited_text, link),
@@ -460,287 +451,350 @@ fn confirm_page(
     Answer::html(200, render(&page))
 }
 
-/// `/.sekisho/admin/users/{id}` and its actions.
-pub async fn user_route(
-    app: &Arc<App>,
-    session: &mut Session,
-    req: &Req,
-    get: bool,
-    post: bool,
-) -> Outcome {
-    let rest = req.path.trim_start_matches("/.sekisho/admin/users/");
-    let (id, action) = rest.split_once('/').unwrap_or((rest, ""));
-    let live = match if post {
-        read_session_post(app, session, req)
-            .await
-            .map(|(l, f)| (l, Some(f)))
-    } else {
-        require_session(app, req).await.map(|l| (l, None))
-    } {
-        Ok(x) => x,
-        Err(o) => return o,
-    };
-    let (live, form) = live;
-    let user = match target(app, &live, id).await {
-        Ok(Some(u)) => u,
-        Ok(None) => return ("not_found", app.error_page(req, 404)),
-        Err(_) => return ("store_unavailable", app.error_page(req, 503)),
-    };
-    let t = req.lang.texts();
-    let back = format!("/.sekisho/admin/users/{}", user.id);
-    let form = form.unwrap_or_default();
-    match (action, get, post) {
-        ("", true, _) => (
+/// Whether the signed-in administrator may change another user's role or
+/// remove them: never the contract holder, never themselves.
+fn may_manage(live: &Live, user: &User) -> bool {
+    user.role != Role::ContractHolder && user.id != live.view.user.id
+}
+
+/// The user a console path names, in the signed-in administrator's
+/// tenant; else the answer that refuses.
+async fn console_user(app: &App, req: &Req, live: &Live, id: &str) -> Result<User, Outcome> {
+    match target(app, live, id).await {
+        Ok(Some(u)) => Ok(u),
+        Ok(None) => Err(("not_found", app.error_page(req, 404))),
+        Err(_) => Err(("store_unavailable", app.error_page(req, 503))),
+    }
+}
+
+/// GET `…/users/{id}`: one user's page.
+pub async fn user_page(app: &Arc<App>, req: &Req, live: Live, id: &str) -> Outcome {
+    match console_user(app, req, &live, id).await {
+        Ok(user) => (
             "admin_user",
             detail(app, req, &live, &user, 200, "", Vec::new()).await,
         ),
-        ("resend", _, true) if user.status == UserStatus::Invited => {
-            let (token, ticket) =
-                crate::tickets::issue(app.clock.now(), &user.id, TicketPurpose::Invitation, None);
-            if app.store.replace_ticket(ticket).await.is_err()
-                || mail_invitation(app, &user, &token).await.is_err()
-            {
-                return ("store_unavailable", app.error_page(req, 503));
-            }
+        Err(o) => o,
+    }
+}
+
+/// POST `…/users/{id}/resend`.
+pub async fn resend(app: &Arc<App>, req: &Req, live: Live, _form: Form, id: &str) -> Outcome {
+    let user = match console_user(app, req, &live, id).await {
+        Ok(u) => u,
+        Err(o) => return o,
+    };
+    if user.status != UserStatus::Invited {
+        return ("forbidden", app.error_page(req, 403));
+    }
+    let t = req.lang.texts();
+    let back = paths::CONSOLE_USER.with(&user.id);
+    let (token, ticket) =
+        crate::tickets::issue(app.clock.now(), &user.id, TicketPurpose::Invitation, None);
+    if app.store.replace_ticket(ticket).await.is_err()
+        || mail_invitation(app, &user, &token).await.is_err()
+    {
+        return ("store_unavailable", app.error_page(req, 503));
+    }
+    audit::event(
+        crate::audit::Event::InvitationResent,
+        &who(&live, req),
+        &format!("user={}", user.id),
+    );
+    ("invitation_resent", done(app, req, t.invited_text, &back))
+}
+
+/// POST `…/users/{id}/unlock`.
+pub async fn unlock(app: &Arc<App>, req: &Req, live: Live, _form: Form, id: &str) -> Outcome {
+    let user = match console_user(app, req, &live, id).await {
+        Ok(u) => u,
+        Err(o) => return o,
+    };
+    let t = req.lang.texts();
+    let back = paths::CONSOLE_USER.with(&user.id);
+    match app.store.unlock_user(&user.id).await {
+        Ok(_) => {
+            crate::metrics::ACCOUNT_EVENTS
+                .with_label_values(&["unlock_admin"])
+                .inc();
             audit::event(
-                crate::audit::Event::InvitationResent,
+                crate::audit::Event::AccountUnlocked,
+                &who(&live, req),
+                &format!("user={} by=console", user.id),
+            );
+            ("user_unlocked", done(app, req, t.user_unlocked_text, &back))
+        }
+        Err(_) => ("store_unavailable", app.error_page(req, 503)),
+    }
+}
+
+/// POST `…/users/{id}/change-link`.
+pub async fn change_link(app: &Arc<App>, req: &Req, live: Live, form: Form, id: &str) -> Outcome {
+    let user = match console_user(app, req, &live, id).await {
+        Ok(u) => u,
+        Err(o) => return o,
+    };
+    if user.role == Role::ContractHolder || user.status != UserStatus::Active {
+        return ("forbidden", app.error_page(req, 403));
+    }
+    let t = req.lang.texts();
+    let back = paths::CONSOLE_USER.with(&user.id);
+    let typed = form.get("email");
+    let same_address = canonical_identifier(typed) == user.email;
+    if form.get("confirmed") != "yes" {
+        // Refuse a bad address now, not after the confirmation.
+        if !same_address {
+            match check_new_address(app, &user, typed).await {
+                Ok(_) => {}
+                Err(AddressRefusal::Unavailable) => {
+                    return ("store_unavailable", app.error_page(req, 503))
+                }
+                Err(r) => {
+                    let problems = vec![refusal_text(t, &r).to_string()];
+                    return (
+                        "email_refused",
+                        detail(app, req, &live, &user, 422, typed, problems).await,
+                    );
+                }
+            }
+        }
+        let text = if same_address {
+            t.method_change_link_confirm_text
+        } else {
+            t.email_change_link_confirm_text
+        };
+        let c = Confirmation {
+            title: t.change_link_confirm_title,
+            text,
+            address: canonical_identifier(typed),
+            consequence: t.change_link_confirm_voids,
+            hidden: vec![("email", typed.to_string())],
+            confirm_label: t.send_confirm_button,
+            danger: false,
+        };
+        return (
+            "change_link_confirm",
+            confirm_page(app, req, &live, &user, &back, c),
+        );
+    }
+    if same_address {
+        // The address stays: the method-change link goes to the user.
+        let (token, ticket) =
+            crate::tickets::issue(app.clock.now(), &user.id, TicketPurpose::MethodChange, None);
+        if app.store.issue_change_link(ticket).await.is_err() {
+            return ("store_unavailable", app.error_page(req, 503));
+        }
+        let link = crate::tickets::link(
+            &app.config.internet.public_url,
+            TicketPurpose::MethodChange,
+            &token,
+        );
+        let text = sekisho_pages::mail::method_change(&app.config.service_name, &user.name, &link);
+        app.send_mail_later("method_change", user.email.clone(), text);
+        audit::event(
+            crate::audit::Event::MethodChangeLinkSent,
+            &who(&live, req),
+            &format!("user={}", user.id),
+        );
+        return (
+            "method_change_link_sent",
+            done(app, req, t.change_link_sent_text, &back),
+        );
+    }
+    match send_link(app, &user, typed).await {
+        Ok(_) => {
+            audit::event(
+                crate::audit::Event::EmailChangeLinkSent,
                 &who(&live, req),
                 &format!("user={}", user.id),
             );
-            ("invitation_resent", done(app, req, t.invited_text, &back))
+            (
+                "email_change_link_sent",
+                done(app, req, t.change_link_sent_text, &back),
+            )
         }
-        ("unlock", _, true) => match app.store.unlock_user(&user.id).await {
-            Ok(_) => {
-                crate::metrics::ACCOUNT_EVENTS
-                    .with_label_values(&["unlock_admin"])
-                    .inc();
-                audit::event(
-                    crate::audit::Event::AccountUnlocked,
-                    &who(&live, req),
-                    &format!("user={} by=console", user.id),
-                );
-                ("user_unlocked", done(app, req, t.user_unlocked_text, &back))
-            }
-            Err(_) => ("store_unavailable", app.error_page(req, 503)),
-        },
-        ("change-link", _, true)
-            if user.role != Role::ContractHolder && user.status == UserStatus::Active =>
-        {
-            let typed = form.get("email");
-            let same_address = canonical_identifier(typed) == user.email;
-            if form.get("confirmed") != "yes" {
-                // Refuse a bad address now, not after the confirmation.
-                if !same_address {
-                    match check_new_address(app, &user, typed).await {
-                        Ok(_) => {}
-                        Err(AddressRefusal::Unavailable) => {
-                            return ("store_unavailable", app.error_page(req, 503))
-                        }
-                        Err(r) => {
-                            let problems = vec![refusal_text(t, &r).to_string()];
-                            return (
-                                "email_refused",
-                                detail(app, req, &live, &user, 422, typed, problems).await,
-                            );
-                        }
-                    }
-                }
-                let text = if same_address {
-                    t.method_change_link_confirm_text
-                } else {
-                    t.email_change_link_confirm_text
-                };
-                let c = Confirmation {
-                    title: t.change_link_confirm_title,
-                    text,
-                    address: canonical_identifier(typed),
-                    consequence: t.change_link_confirm_voids,
-                    hidden: vec![("email", typed.to_string())],
-                    confirm_label: t.send_confirm_button,
-                    danger: false,
-                };
-                return (
-                    "change_link_confirm",
-                    confirm_page(app, req, &live, &user, &back, c),
-                );
-            }
-            if same_address {
-                // The address stays: the method-change link goes to the user.
-                let (token, ticket) = crate::tickets::issue(
-                    app.clock.now(),
-                    &user.id,
-                    TicketPurpose::MethodChange,
-                    None,
-                );
-                if app.store.issue_change_link(ticket).await.is_err() {
-                    return ("store_unavailable", app.error_page(req, 503));
-                }
-                let link = crate::tickets::link(
-                    &app.config.internet.public_url,
-                    TicketPurpose::MethodChange,
-                    &token,
-                );
-                let text =
-                    sekisho_pages::mail::method_change(&app.config.service_name, &user.name, &link);
-                app.send_mail_later("method_change", user.email.clone(), text);
-                audit::event(
-                    crate::audit::Event::MethodChangeLinkSent,
-                    &who(&live, req),
-                    &format!("user={}", user.id),
-                );
-                return (
-                    "method_change_link_sent",
-                    done(app, req, t.change_link_sent_text, &back),
-                );
-            }
-            match send_link(app, &user, typed).await {
-                Ok(_) => {
-                    audit::event(
-                        crate::audit::Event::EmailChangeLinkSent,
-                        &who(&live, req),
-                        &format!("user={}", user.id),
-                    );
-                    (
-                        "email_change_link_sent",
-                        done(app, req, t.change_link_sent_text, &back),
-                    )
-                }
-                Err(AddressRefusal::Unavailable) => ("store_unavailable", app.error_page(req, 503)),
-                Err(r) => (
-                    "email_refused",
-                    detail(
-                        app,
-                        req,
-                        &live,
-                        &user,
-                        422,
-                        typed,
-                        vec![refusal_text(t, &r).to_string()],
-                    )
-                    .await,
-                ),
-            }
+        Err(AddressRefusal::Unavailable) => ("store_unavailable", app.error_page(req, 503)),
+        Err(r) => (
+            "email_refused",
+            detail(
+                app,
+                req,
+                &live,
+                &user,
+                422,
+                typed,
+                vec![refusal_text(t, &r).to_string()],
+            )
+            .await,
+        ),
+    }
+}
+
+/// POST `…/users/{id}/role`.
+pub async fn role(app: &Arc<App>, req: &Req, live: Live, form: Form, id: &str) -> Outcome {
+    let user = match console_user(app, req, &live, id).await {
+        Ok(u) => u,
+        Err(o) => return o,
+    };
+    if !may_manage(&live, &user) {
+        return ("forbidden", app.error_page(req, 403));
+    }
+    let t = req.lang.texts();
+    let back = paths::CONSOLE_USER.with(&user.id);
+    let role = match form.get("role") {
+        "admin" => Role::Admin,
+        "user" => Role::User,
+        _ => return ("bad_request", app.error_page(req, 400)),
+    };
+    match app.store.set_role(&user.id, role).await {
+        Ok(changed) => {
+            // Open sessions carry the role: they read it again.
+            app.sessions.forget_user(&changed.id);
+            audit::event(
+                crate::audit::Event::RoleChanged,
+                &who(&live, req),
+                &format!("user={} role={}", changed.id, role.as_str()),
+            );
+            ("role_changed", done(app, req, t.role_changed_text, &back))
         }
-        ("role", _, true) if user.role != Role::ContractHolder && user.id != live.view.user.id => {
-            let role = match form.get("role") {
-                "admin" => Role::Admin,
-                "user" => Role::User,
-                _ => return ("bad_request", app.error_page(req, 400)),
-            };
-            match app.store.set_role(&user.id, role).await {
-                Ok(changed) => {
-                    // Open sessions carry the role: they read it again.
-                    app.sessions.forget_user(&changed.id);
-                    audit::event(
-                        crate::audit::Event::RoleChanged,
-                        &who(&live, req),
-                        &format!("user={} role={}", changed.id, role.as_str()),
-                    );
-                    ("role_changed", done(app, req, t.role_changed_text, &back))
-                }
-                Err(_) => ("store_unavailable", app.error_page(req, 503)),
-            }
+        Err(_) => ("store_unavailable", app.error_page(req, 503)),
+    }
+}
+
+/// POST `…/users/{id}/reset-two-step`.
+pub async fn reset_two_step(
+    app: &Arc<App>,
+    req: &Req,
+    live: Live,
+    form: Form,
+    id: &str,
+) -> Outcome {
+    let user = match console_user(app, req, &live, id).await {
+        Ok(u) => u,
+        Err(o) => return o,
+    };
+    if user.two_step.is_none() {
+        return ("forbidden", app.error_page(req, 403));
+    }
+    let t = req.lang.texts();
+    let back = paths::CONSOLE_USER.with(&user.id);
+    if form.get("confirmed") != "yes" {
+        let c = Confirmation {
+            title: t.reset_two_step_confirm_title,
+            text: t.reset_two_step_confirm_text,
+            address: user.email.clone(),
+            consequence: t.reset_two_step_confirm_forgets,
+            hidden: Vec::new(),
+            confirm_label: t.reset_two_step_confirm_button,
+            danger: false,
+        };
+        return (
+            "reset_two_step_confirm",
+            confirm_page(app, req, &live, &user, &back, c),
+        );
+    }
+    match app.store.reset_two_step(&user.id).await {
+        Ok(_) => {
+            app.sessions.forget_user(&user.id);
+            audit::event(
+                crate::audit::Event::TwoStepReset,
+                &who(&live, req),
+                &format!("user={} by=console", user.id),
+            );
+            (
+                "two_step_reset",
+                done(app, req, t.reset_two_step_done_text, &back),
+            )
         }
-        ("reset-two-step", _, true) if user.two_step.is_some() => {
-            if form.get("confirmed") != "yes" {
-                let c = Confirmation {
-                    title: t.reset_two_step_confirm_title,
-                    text: t.reset_two_step_confirm_text,
-                    address: user.email.clone(),
-                    consequence: t.reset_two_step_confirm_forgets,
-                    hidden: Vec::new(),
-                    confirm_label: t.reset_two_step_confirm_button,
-                    danger: false,
-                };
-                return (
-                    "reset_two_step_confirm",
-                    confirm_page(app, req, &live, &user, &back, c),
-                );
-            }
-            match app.store.reset_two_step(&user.id).await {
-                Ok(_) => {
-                    app.sessions.forget_user(&user.id);
-                    audit::event(
-                        crate::audit::Event::TwoStepReset,
-                        &who(&live, req),
-                        &format!("user={} by=console", user.id),
-                    );
-                    (
-                        "two_step_reset",
-                        done(app, req, t.reset_two_step_done_text, &back),
-                    )
-                }
-                Err(_) => ("store_unavailable", app.error_page(req, 503)),
-            }
+        Err(_) => ("store_unavailable", app.error_page(req, 503)),
+    }
+}
+
+/// POST `…/users/{id}/revoke-passkeys`.
+pub async fn revoke_passkeys(
+    app: &Arc<App>,
+    req: &Req,
+    live: Live,
+    form: Form,
+    id: &str,
+) -> Outcome {
+    let user = match console_user(app, req, &live, id).await {
+        Ok(u) => u,
+        Err(o) => return o,
+    };
+    let t = req.lang.texts();
+    let back = paths::CONSOLE_USER.with(&user.id);
+    if form.get("confirmed") != "yes" {
+        let c = Confirmation {
+            title: t.revoke_passkeys_confirm_title,
+            text: t.revoke_passkeys_confirm_text,
+            address: user.email.clone(),
+            consequence: t.revoke_passkeys_confirm_consequence,
+            hidden: Vec::new(),
+            confirm_label: t.revoke_passkeys_button,
+            danger: true,
+        };
+        return (
+            "revoke_passkeys_confirm",
+            confirm_page(app, req, &live, &user, &back, c),
+        );
+    }
+    match app.store.remove_passkeys(&user.id).await {
+        Ok(n) => {
+            audit::event(
+                crate::audit::Event::PasskeysRevoked,
+                &who(&live, req),
+                &format!("user={} count={n} by=console", user.id),
+            );
+            (
+                "passkeys_revoked",
+                done(app, req, t.revoke_passkeys_done_text, &back),
+            )
         }
-        ("revoke-passkeys", _, true) => {
-            if form.get("confirmed") != "yes" {
-                let c = Confirmation {
-                    title: t.revoke_passkeys_confirm_title,
-                    text: t.revoke_passkeys_confirm_text,
-                    address: user.email.clone(),
-                    consequence: t.revoke_passkeys_confirm_consequence,
-                    hidden: Vec::new(),
-                    confirm_label: t.revoke_passkeys_button,
-                    danger: true,
-                };
-                return (
-                    "revoke_passkeys_confirm",
-                    confirm_page(app, req, &live, &user, &back, c),
-                );
-            }
-            match app.store.remove_passkeys(&user.id).await {
-                Ok(n) => {
-                    audit::event(
-                        crate::audit::Event::PasskeysRevoked,
-                        &who(&live, req),
-                        &format!("user={} count={n} by=console", user.id),
-                    );
-                    (
-                        "passkeys_revoked",
-                        done(app, req, t.revoke_passkeys_done_text, &back),
-                    )
-                }
-                Err(_) => ("store_unavailable", app.error_page(req, 503)),
-            }
+        Err(_) => ("store_unavailable", app.error_page(req, 503)),
+    }
+}
+
+/// POST `…/users/{id}/remove`.
+pub async fn remove(app: &Arc<App>, req: &Req, live: Live, form: Form, id: &str) -> Outcome {
+    let user = match console_user(app, req, &live, id).await {
+        Ok(u) => u,
+        Err(o) => return o,
+    };
+    if !may_manage(&live, &user) {
+        return ("forbidden", app.error_page(req, 403));
+    }
+    let t = req.lang.texts();
+    let back = paths::CONSOLE_USER.with(&user.id);
+    if form.get("confirmed") != "yes" {
+        let c = Confirmation {
+            title: t.remove_confirm_title,
+            text: t.remove_confirm_text,
+            address: user.email.clone(),
+            consequence: t.remove_confirm_sessions,
+            hidden: Vec::new(),
+            confirm_label: t.remove_confirm_button,
+            danger: true,
+        };
+        return (
+            "remove_confirm",
+            confirm_page(app, req, &live, &user, &back, c),
+        );
+    }
+    match app.store.remove_user(&user.id).await {
+        Ok(ended) => {
+            forget_all(app, &ended);
+            audit::event(
+                crate::audit::Event::UserRemoved,
+                &who(&live, req),
+                &format!("user={} sessions_ended={}", user.id, ended.len()),
+            );
+            (
+                "user_removed",
+                done(app, req, t.user_removed_text, paths::CONSOLE),
+            )
         }
-        ("remove", _, true)
-            if user.role != Role::ContractHolder && user.id != live.view.user.id =>
-        {
-            if form.get("confirmed") != "yes" {
-                let c = Confirmation {
-                    title: t.remove_confirm_title,
-                    text: t.remove_confirm_text,
-                    address: user.email.clone(),
-                    consequence: t.remove_confirm_sessions,
-                    hidden: Vec::new(),
-                    confirm_label: t.remove_confirm_button,
-                    danger: true,
-                };
-                return (
-                    "remove_confirm",
-                    confirm_page(app, req, &live, &user, &back, c),
-                );
-            }
-            match app.store.remove_user(&user.id).await {
-                Ok(ended) => {
-                    forget_all(app, &ended);
-                    audit::event(
-                        crate::audit::Event::UserRemoved,
-                        &who(&live, req),
-                        &format!("user={} sessions_ended={}", user.id, ended.len()),
-                    );
-                    (
-                        "user_removed",
-                        done(app, req, t.user_removed_text, "/.sekisho/admin/"),
-                    )
-                }
-                Err(_) => ("store_unavailable", app.error_page(req, 503)),
-            }
-        }
-        ("", _, _) => ("method_not_allowed", app.error_page(req, 405).closing()),
-        (_, _, true) => ("forbidden", app.error_page(req, 403)),
-        _ => ("not_found", app.error_page(req, 404)),
+        Err(_) => ("store_unavailable", app.error_page(req, 503)),
     }
 }
 
@@ -805,7 +859,10 @@ mod tests {
     fn a_page_link_keeps_the_search() {
         assert_eq!(
             listing("山田 太郎", "invited", "email", 1).href(2),
-            "/.sekisho/admin/?q=%E5%B1%B1%E7%94%B0+%E5%A4%AA%E9%83%8E&status=invited&sort=email&page=2"
+            format!(
+                "{}?q=%E5%B1%B1%E7%94%B0+%E5%A4%AA%E9%83%8E&status=invited&sort=email&page=2",
+                paths::CONSOLE
+            )
         );
     }
 }

@@ -3,21 +3,19 @@
 //! (the oldest event's number on the page). Holders and admins only, as
 //! every console page (the gate's `Place::Console`).
 
-use super::{require_session, Outcome};
+use super::Outcome;
+use crate::sessions::Live;
 use crate::state::App;
 use crate::web::{Answer, Req};
 use sekisho_pages::audit_labels::event_label;
 use sekisho_pages::{render, AdminEventsPage, AuditRow};
+use sekisho_policy::paths;
 use std::collections::HashMap;
 
 /// Events per page.
 const PAGE_SIZE: usize = 50;
 
-pub async fn show(app: &App, req: &Req) -> Outcome {
-    let live = match require_session(app, req).await {
-        Ok(l) => l,
-        Err(o) => return o,
-    };
+pub async fn show(app: &App, req: &Req, live: Live) -> Outcome {
     let before = match req.query_param("before") {
         None => None,
         Some(v) => match v.parse::<i64>() {
@@ -70,10 +68,10 @@ pub async fn show(app: &App, req: &Req) -> Outcome {
             .then(|| {
                 shown
                     .last()
-                    .map(|r| format!("/.sekisho/admin/events?before={}", r.seq))
+                    .map(|r| format!("{}?before={}", paths::CONSOLE_EVENTS, r.seq))
             })
             .flatten(),
-        newest_href: before.is_some().then_some("/.sekisho/admin/events"),
+        newest_href: before.is_some().then_some(paths::CONSOLE_EVENTS),
     });
     ("admin_events", Answer::html(200, html))
 }

@@ -5,20 +5,18 @@
 //! password again; the login ID changes, two-step registration resets,
 //! every session ends and a notice goes to the old address (S19).
 
-use super::{
-    forget_all, maybe_cookie, method_label, pre_binding, pre_session, read_link_post,
-    read_session_post, require_session, Outcome,
-};
+use super::{forget_all, maybe_cookie, method_label, pre_binding, pre_session, Outcome};
 use crate::audit::{self, Who};
 use crate::hashing::HashError;
 use crate::sessions::Live;
 use crate::state::App;
 use crate::store::{StoreError, TicketRecord, User};
+use crate::web::Form;
 use crate::web::{Answer, Req};
-use pingora::proxy::Session;
 use sekisho_pages::{password_problems, render, Field, FormPage};
 use sekisho_policy::email::validate_email;
 use sekisho_policy::model::LoginMethod;
+use sekisho_policy::paths;
 use sekisho_policy::ticket::{looks_like_ticket, TicketPurpose};
 use std::sync::Arc;
 
@@ -105,7 +103,7 @@ fn request_form(
         intro: vec![t.email_change_intro],
         facts: vec![(t.email_label, live.view.user.email.clone())],
         problems,
-        action: "/.sekisho/menu/email",
+        action: paths::MENU_EMAIL,
         csrf: &app.csrf(&live.id_hash),
         hidden: Vec::new(),
         fields: vec![
@@ -117,27 +115,20 @@ fn request_form(
         extra: Vec::new(),
         rule: false,
         submit: t.send_mail_button,
-        back: Some(("/.sekisho/menu", t.back_to_menu)),
+        back: Some((paths::MENU, t.back_to_menu)),
         guide: None,
     });
     Answer::html(status, html)
 }
 
-pub async fn show_request(app: &App, req: &Req) -> Outcome {
-    match require_session(app, req).await {
-        Ok(live) => (
-            "email_change_page",
-            request_form(app, req, &live, 200, "", Vec::new()),
-        ),
-        Err(o) => o,
-    }
+pub async fn show_request(app: &App, req: &Req, live: Live) -> Outcome {
+    (
+        "email_change_page",
+        request_form(app, req, &live, 200, "", Vec::new()),
+    )
 }
 
-pub async fn submit_request(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcome {
-    let (live, f) = match read_session_post(app, session, req).await {
-        Ok(x) => x,
-        Err(o) => return o,
-    };
+pub async fn submit_request(app: &Arc<App>, req: &Req, live: Live, f: Form) -> Outcome {
     let t = req.lang.texts();
     let typed = f.get("email");
     if sekisho_policy::email::canonical_identifier(typed)
@@ -165,7 +156,7 @@ pub async fn submit_request(app: &Arc<App>, session: &mut Session, req: &Req) ->
     match send_link(app, user, typed).await {
         Ok(_) => {
             audit::event(crate::audit::Event::EmailChangeRequested, &who, "by_holder");
-            let link = Some(("/.sekisho/menu", t.back_to_menu));
+            let link = Some((paths::MENU, t.back_to_menu));
             (
                 "email_change_sent",
                 app.message_page(req, 200, t.email_sent_title, t.email_sent_text, link),
@@ -247,7 +238,7 @@ fn confirm_form(
             (t.method_current, method_label(t, user.method).to_string()),
         ],
         problems,
-        action: "/.sekisho/email/confirm",
+        action: paths::EMAIL_CONFIRM,
         csrf: &app.csrf(&pre_binding(&pre)),
         hidden: vec![("ticket", ticket.to_string())],
         fields: if password_user {
@@ -281,11 +272,7 @@ pub async fn show_confirm(app: &App, req: &Req) -> Outcome {
     }
 }
 
-pub async fn submit_confirm(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcome {
-    let f = match read_link_post(app, session, req).await {
-        Ok(f) => f,
-        Err(o) => return o,
-    };
+pub async fn submit_confirm(app: &Arc<App>, req: &Req, f: Form) -> Outcome {
     let ticket = f.get("ticket");
     let (record, user) = match pending(app, ticket).await {
         Ok(Some(found)) => found,
@@ -371,7 +358,7 @@ pub async fn submit_confirm(app: &Arc<App>, session: &mut Session, req: &Req) ->
         &format!("新しいメールアドレス: {}\nすべての端末からログアウトし、2段階認証の登録がリセットされました。", user.email),
     );
     app.send_mail_later("email_changed_notice", old_email, notice);
-    let link = Some(("/.sekisho/login", t.go_login));
+    let link = Some((paths::LOGIN, t.go_login));
     let answer = app
         .message_page(req, 200, t.email_changed_title, t.email_changed_text, link)
         .with_cookie(app.cookies.clear(app.cookies.session));

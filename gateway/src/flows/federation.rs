@@ -7,6 +7,7 @@
 //! account found is (issuer, subject), never an email (S37). Federated
 //! logins skip the second step: the provider does its own.
 
+use super::sign_in::{Proof, SignIn};
 use super::{method_change, pre_binding, read_post, Outcome};
 use crate::audit::{self, Who};
 use crate::crypto;
@@ -15,14 +16,15 @@ use crate::store::{FederatedIdentity, StoreError, TicketRecord};
 use crate::web::{Answer, Req};
 use pingora::proxy::Session;
 use sekisho_pages::Texts;
-use sekisho_policy::gate::{Place, Verdict};
+use sekisho_policy::gate::Place;
 use sekisho_policy::model::{LoginMethod, UserStatus};
+use sekisho_policy::paths;
 use sekisho_policy::return_path::safe_return_path;
 use sekisho_policy::ticket::TicketPurpose;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
-const CALLBACK: &str = "/.sekisho/federation/callback";
+const CALLBACK: &str = paths::FEDERATION_CALLBACK;
 /// Time allowed at the provider.
 const FLOW_SECONDS: i64 = 600;
 
@@ -76,7 +78,7 @@ pub(super) fn failed(
         status,
         t.federation_failed_title,
         text(t),
-        Some(("/.sekisho/login", t.back_to_login)),
+        Some((paths::LOGIN, t.back_to_login)),
     )
 }
 
@@ -163,7 +165,7 @@ pub(super) async fn purpose_of(
             }
         }
         "method" => {
-            let live = super::require_session(app, req).await?;
+            let live = super::require_session(app, req, Place::Page).await?;
             if !app.csrf_ok(&live.id_hash, form.get("csrf")) {
                 return Err(("csrf_failed", app.error_page(req, 403)));
             }
@@ -389,7 +391,7 @@ async fn change_method(
         Err((status, problems)) => {
             let t = req.lang.texts();
             let text = problems.join(" ");
-            let back = Some(("/.sekisho/menu", t.back_to_menu));
+            let back = Some((paths::MENU, t.back_to_menu));
             (
                 "method_refused",
                 app.message_page(req, status, t.method_title, &text, back),
@@ -449,7 +451,7 @@ async fn register(
                     200,
                     t.done_title,
                     t.done_text,
-                    Some(("/.sekisho/login?notice=registered", t.go_login)),
+                    Some((&paths::login_with_notice("registered"), t.go_login)),
                 ),
             )
         }
@@ -500,37 +502,16 @@ async fn login(
                 403,
                 t.federation_unbound_title,
                 t.federation_unbound_text,
-                Some(("/.sekisho/login", t.back_to_login)),
+                Some((paths::LOGIN, t.back_to_login)),
             ),
         );
     };
-    // The same gate as password logins (no second step for providers).
-    let place = Place::Login {
-        account_menu: menu,
-        passkey: false,
+    let sign_in = SignIn {
+        user: &user,
+        proof: Proof::Provider(method),
+        route: req.route,
+        menu,
+        next,
     };
-    match super::login_verdict(app, req, &user, method, place).await {
-        Err(o) => return o,
-        Ok(Verdict::Pass) => {}
-        Ok(refused) => return super::refusal(app, req, place, refused),
-    }
-    let cookie = match super::start_session(app, req, &user, req.route, method).await {
-        Ok(c) => c,
-        Err(o) => return o,
-    };
-    count(method.as_str(), "succeeded");
-    crate::metrics::LOGINS
-        .with_label_values(&["succeeded"])
-        .inc();
-    let who = Who {
-        user_id: Some(&user.id),
-        tenant_id: Some(&user.tenant_id),
-        client_ip: Some(&req.client_ip),
-        route: Some(req.route),
-    };
-    audit::event(crate::audit::Event::LoginSucceeded, &who, method.as_str());
-    (
-        "login_succeeded",
-        Answer::redirect(next).with_cookie(cookie),
-    )
+    super::sign_in::finish(app, req, sign_in).await
 }

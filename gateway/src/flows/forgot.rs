@@ -12,6 +12,7 @@ use pingora::proxy::Session;
 use sekisho_pages::{render, ForgotPage};
 use sekisho_policy::email::canonical_identifier;
 use sekisho_policy::model::{LoginMethod, UserStatus};
+use sekisho_policy::paths;
 use sekisho_policy::ticket::TicketPurpose;
 use std::sync::Arc;
 
@@ -127,7 +128,7 @@ pub async fn submit(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcome
         );
     }
     let t = req.lang.texts();
-    let link = Some(("/.sekisho/login", t.back_to_login));
+    let link = Some((paths::LOGIN, t.back_to_login));
     (
         "forgot_sent",
         app.message_page(req, 200, t.forgot_sent_title, t.forgot_sent_text, link),
@@ -170,7 +171,7 @@ pub async fn resend_unlock(app: &Arc<App>, session: &mut Session, req: &Req) -> 
         }
     }
     let t = req.lang.texts();
-    let link = Some(("/.sekisho/login", t.back_to_login));
+    let link = Some((paths::LOGIN, t.back_to_login));
     (
         "unlock_resent",
         app.message_page(req, 200, t.forgot_sent_title, t.unlock_resent_text, link),

@@ -2,14 +2,15 @@
 //! tenant's line numbers, saved together. Malformed numbers are refused one
 //! by one with the expected form; nothing is saved until all are right.
 
-use super::{read_session_post, require_session, Outcome};
+use super::Outcome;
 use crate::audit::{self, Who};
 use crate::sessions::Live;
 use crate::state::App;
+use crate::web::Form;
 use crate::web::{Answer, Req};
-use pingora::proxy::Session;
 use sekisho_pages::{render, ConfirmPage, LineSettingsPage};
 use sekisho_policy::line::{normalize_line, AccessRoute, LineProblem};
+use sekisho_policy::paths;
 
 /// Most lines one tenant registers.
 const MAX_LINES: usize = 100;
@@ -36,11 +37,7 @@ fn page(
     Answer::html(status, html)
 }
 
-pub async fn show(app: &App, req: &Req) -> Outcome {
-    let live = match require_session(app, req).await {
-        Ok(l) => l,
-        Err(o) => return o,
-    };
+pub async fn show(app: &App, req: &Req, live: Live) -> Outcome {
     let tenant = &live.view.tenant;
     let lines = tenant.lines.join("\n");
     let saved = req.query_param("saved").is_some();
@@ -60,11 +57,7 @@ pub async fn show(app: &App, req: &Req) -> Outcome {
 }
 
 /// POST 保存: the route and the whole list of lines.
-pub async fn submit(app: &App, session: &mut Session, req: &Req) -> Outcome {
-    let (live, form) = match read_session_post(app, session, req).await {
-        Ok(x) => x,
-        Err(o) => return o,
-    };
+pub async fn submit(app: &App, req: &Req, live: Live, form: Form) -> Outcome {
     let t = req.lang.texts();
     let typed = form.get("lines");
     let mut problems = Vec::new();
@@ -127,14 +120,14 @@ pub async fn submit(app: &App, session: &mut Session, req: &Req) -> Outcome {
                 (t.lines_confirm_count, lines.len().to_string()),
             ],
             consequences,
-            action: "/.sekisho/admin/lines",
+            action: paths::CONSOLE_LINES,
             csrf: &app.csrf(&live.id_hash),
             hidden: vec![
                 ("route", route.as_str().to_string()),
                 ("lines", lines.join("\n")),
             ],
             confirm_label: t.save_confirm_button,
-            cancel_href: "/.sekisho/admin/lines",
+            cancel_href: paths::CONSOLE_LINES,
             danger: to_line_only,
         };
         return ("lines_confirm", Answer::html(200, render(&page)));
@@ -169,6 +162,6 @@ pub async fn submit(app: &App, session: &mut Session, req: &Req) -> Outcome {
     );
     (
         "line_settings_saved",
-        Answer::redirect("/.sekisho/admin/lines?saved=1"),
+        Answer::redirect(&format!("{}?saved=1", paths::CONSOLE_LINES)),
     )
 }

@@ -5,15 +5,16 @@
 //! (S35).
 
 use super::password_check::{self, Checked};
+use super::sign_in::{Proof, SignIn};
 use super::{maybe_cookie, pre_binding, pre_session, read_post, Outcome};
-use crate::audit::{self, Who};
+use crate::audit::Who;
 use crate::state::App;
 use crate::web::{Answer, Req};
 use pingora::proxy::Session;
 use sekisho_pages::{render, LoginPage};
 use sekisho_policy::email::canonical_identifier;
-use sekisho_policy::gate::{Place, Verdict};
-use sekisho_policy::model::{LoginMethod, Route};
+use sekisho_policy::model::Route;
+use sekisho_policy::paths;
 use sekisho_policy::plan::PlanState;
 use sekisho_policy::return_path::safe_return_path;
 use std::sync::Arc;
@@ -28,8 +29,8 @@ pub enum Kind {
 impl Kind {
     fn action(self) -> &'static str {
         match self {
-            Kind::Service => "/.sekisho/login",
-            Kind::Menu => "/.sekisho/menu/login",
+            Kind::Service => paths::LOGIN,
+            Kind::Menu => paths::MENU_LOGIN,
         }
     }
 }
@@ -80,11 +81,7 @@ fn page(app: &App, req: &Req, kind: Kind, v: View<'_>) -> Answer {
 /// `registered`, `unlocked`, `changed`).
 pub fn show(app: &App, req: &Req, kind: Kind) -> Outcome {
     let t = req.lang.texts();
-    let default_next = if kind == Kind::Menu {
-        "/.sekisho/menu"
-    } else {
-        "/"
-    };
+    let default_next = if kind == Kind::Menu { paths::MENU } else { "/" };
     let next = safe_return_path(
         &req.query_param("next")
             .unwrap_or_else(|| default_next.to_string()),
@@ -134,7 +131,8 @@ pub fn trial_ended(app: &App, req: &Req, state: PlanState) -> Answer {
     app.message_page(req, 403, t.trial_ended_title, text, None)
 }
 
-/// POST: counts the attempt, checks the password, starts a session.
+/// POST: counts the attempt and checks the password; the sign-in's tail
+/// (the gate, the second step, the session) is `sign_in::finish`'s.
 pub async fn submit(
     app: &Arc<App>,
     session: &mut Session,
@@ -206,83 +204,12 @@ pub async fn submit(
         }
         Checked::Unavailable => return ("store_unavailable", app.error_page(req, 503)),
     };
-    // The gate: the trial's end, the access route and line (a line-only
-    // tenant's users stay off the internet but for the holder's account
-    // menu), then the second step unless this browser is remembered.
-    let place = Place::Login {
-        account_menu: kind == Kind::Menu,
-        passkey: false,
+    let sign_in = SignIn {
+        user: &user,
+        proof: Proof::Password,
+        route,
+        menu: kind == Kind::Menu,
+        next: &next,
     };
-    let who_here = Who {
-        user_id: Some(&user.id),
-        tenant_id: Some(&user.tenant_id),
-        ..who
-    };
-    let mut renewed_trust = None;
-    let verdict = match super::login_verdict(app, req, &user, LoginMethod::Password, place).await {
-        Ok(v) => v,
-        Err(o) => return o,
-    };
-    match verdict {
-        Verdict::Pass => {}
-        Verdict::SecondStep => match super::two_step::trusted_browser(app, req, &user).await {
-            Ok(Some(cookie)) => {
-                crate::metrics::TWO_STEP
-                    .with_label_values(&["trusted"])
-                    .inc();
-                renewed_trust = Some(cookie);
-            }
-            Ok(None) => {
-                return super::two_step::begin(app, req, &user, route, kind == Kind::Menu, &next)
-                    .await
-            }
-            Err(_) => return ("store_unavailable", app.error_page(req, 503)),
-        },
-        Verdict::PasskeyRequired { second_step } => {
-            let login = super::two_step::Opening {
-                user: &user,
-                route,
-                menu: kind == Kind::Menu,
-                next: &next,
-            };
-            return super::two_step::begin_required(app, req, login, second_step).await;
-        }
-        refused => {
-            match refused {
-                Verdict::PlanEnded(_) => {
-                    audit::event(crate::audit::Event::LoginRefusedPlan, &who_here, "")
-                }
-                _ => audit::event(
-                    crate::audit::Event::LoginRefusedRoute,
-                    &who_here,
-                    req.line.as_deref().unwrap_or("no line"),
-                ),
-            }
-            return super::refusal(app, req, place, refused);
-        }
-    }
-    let session_cookie =
-        match super::start_session(app, req, &user, route, LoginMethod::Password).await {
-            Ok(c) => c,
-            Err(o) => return o,
-        };
-    crate::metrics::LOGINS
-        .with_label_values(&["succeeded"])
-        .inc();
-    let detail = if kind == Kind::Menu {
-        "password, account menu"
-    } else {
-        "password"
-    };
-    audit::event(
-        crate::audit::Event::LoginSucceeded,
-        &Who {
-            user_id: Some(&user.id),
-            tenant_id: Some(&user.tenant_id),
-            ..who
-        },
-        detail,
-    );
-    let answer = Answer::redirect(&next).with_cookie(session_cookie);
-    ("login_succeeded", maybe_cookie(answer, renewed_trust))
+    super::sign_in::finish(app, req, sign_in).await
 }

@@ -8,6 +8,7 @@ use crate::state::App;
 use crate::web::{Answer, Req};
 use pingora::proxy::Session;
 use sekisho_pages::{render, LogoutPage};
+use sekisho_policy::paths;
 
 pub async fn show(app: &App, req: &Req) -> Outcome {
     match req.session_here(app).await.ok().flatten() {
@@ -19,7 +20,7 @@ pub async fn show(app: &App, req: &Req) -> Outcome {
             });
             ("logout_page", Answer::html(200, html))
         }
-        None => ("logout_page", Answer::redirect("/.sekisho/login")),
+        None => ("logout_page", Answer::redirect(paths::LOGIN)),
     }
 }
 
@@ -33,10 +34,7 @@ pub async fn submit(app: &App, session: &mut Session, req: &Req) -> Outcome {
         Err(_) => return ("store_unavailable", app.error_page(req, 503)),
     };
     let Some(live) = live else {
-        return (
-            "logout_without_session",
-            Answer::redirect("/.sekisho/login"),
-        );
+        return ("logout_without_session", Answer::redirect(paths::LOGIN));
     };
     if !app.csrf_ok(&live.id_hash, form.get("csrf")) {
         return ("csrf_failed", app.error_page(req, 403));
@@ -56,7 +54,7 @@ pub async fn submit(app: &App, session: &mut Session, req: &Req) -> Outcome {
     );
     (
         "logged_out",
-        Answer::redirect("/.sekisho/login?notice=logged_out")
+        Answer::redirect(&paths::login_with_notice("logged_out"))
             .with_cookie(app.cookies.clear(app.cookies.session)),
     )
 }

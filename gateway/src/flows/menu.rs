@@ -2,57 +2,55 @@
 //! allows is shown, and the user's signed-in browsers can be seen and
 //! logged out.
 
-use super::{forget_all, read_session_post, require_session, Outcome};
+use super::{forget_all, Outcome};
 use crate::audit::{self, Who};
+use crate::sessions::Live;
 use crate::state::App;
+use crate::web::Form;
 use crate::web::{Answer, Req};
-use pingora::proxy::Session;
 use sekisho_pages::{render, MenuPage, SessionRow, SessionsPage};
 use sekisho_policy::menu::{allowed, can_administer, MenuItem};
+use sekisho_policy::paths;
 
-pub async fn show(app: &App, req: &Req) -> Outcome {
-    let live = match require_session(app, req).await {
-        Ok(l) => l,
-        Err(o) => return o,
-    };
+pub async fn show(app: &App, req: &Req, live: Live) -> Outcome {
     let (user, tenant) = (&live.view.user, &live.view.tenant);
     let c = app.chrome(req);
     let t = c.t;
     let ok = |item| allowed(item, user.role, tenant.plan, user.method);
     let mut change_items = Vec::new();
     if ok(MenuItem::LoginMethod) {
-        change_items.push(("/.sekisho/menu/method", t.item_login_method));
+        change_items.push((paths::MENU_METHOD, t.item_login_method));
     }
     if ok(MenuItem::EmailChange) {
-        change_items.push(("/.sekisho/menu/email", t.item_email_change));
+        change_items.push((paths::MENU_EMAIL, t.item_email_change));
     }
     if ok(MenuItem::PasswordChange) {
-        change_items.push(("/.sekisho/menu/password", t.item_password_change));
+        change_items.push((paths::MENU_PASSWORD, t.item_password_change));
     }
     let mut settings_items = Vec::new();
     if ok(MenuItem::AccessRoute) {
-        settings_items.push(("/.sekisho/menu/access-route", t.item_access_route));
+        settings_items.push((paths::MENU_ACCESS_ROUTE, t.item_access_route));
     }
     if ok(MenuItem::TwoStep) {
-        settings_items.push(("/.sekisho/menu/two-step", t.item_two_step));
+        settings_items.push((paths::MENU_TWO_STEP, t.item_two_step));
     }
     // Only where this gateway offers passkeys on this route.
     if ok(MenuItem::PasskeyPolicy) && super::passkey_login::offered(app, req).is_some() {
-        settings_items.push((super::passkey_policy::PATH, t.item_passkey_policy));
+        settings_items.push((paths::MENU_PASSKEY_POLICY, t.item_passkey_policy));
     }
     // Only where the operator offers Active Directory (no dead links).
     if ok(MenuItem::ActiveDirectory) && app.config.active_directory.is_some() {
-        settings_items.push((super::ad_setting::PATH, t.item_ad));
+        settings_items.push((paths::MENU_AD, t.item_ad));
     }
-    let mut other_items = vec![("/.sekisho/menu/sessions", t.item_sessions)];
+    let mut other_items = vec![(paths::MENU_SESSIONS, t.item_sessions)];
     if ok(MenuItem::Passkeys) && super::passkey_login::offered(app, req).is_some() {
-        other_items.push((super::passkeys::PATH, t.item_passkeys));
+        other_items.push((paths::MENU_PASSKEYS, t.item_passkeys));
     }
     if user.method == sekisho_policy::model::LoginMethod::Password {
-        other_items.push(("/.sekisho/menu/browsers", t.item_trusted_browsers));
+        other_items.push((paths::MENU_BROWSERS, t.item_trusted_browsers));
     }
     if can_administer(user.role) {
-        other_items.push(("/.sekisho/admin/", t.item_admin));
+        other_items.push((paths::CONSOLE, t.item_admin));
     }
     let html = render(&MenuPage {
         c: &c,
@@ -63,11 +61,7 @@ pub async fn show(app: &App, req: &Req) -> Outcome {
     ("menu", Answer::html(200, html))
 }
 
-pub async fn sessions(app: &App, req: &Req) -> Outcome {
-    let live = match require_session(app, req).await {
-        Ok(l) => l,
-        Err(o) => return o,
-    };
+pub async fn sessions(app: &App, req: &Req, live: Live) -> Outcome {
     let records = match app.store.list_user_sessions(&live.view.user.id).await {
         Ok(r) => r,
         Err(_) => return ("store_unavailable", app.error_page(req, 503)),
@@ -93,11 +87,7 @@ pub async fn sessions(app: &App, req: &Req) -> Outcome {
 }
 
 /// Logs out one of the user's own browsers.
-pub async fn end_session(app: &App, session: &mut Session, req: &Req) -> Outcome {
-    let (live, form) = match read_session_post(app, session, req).await {
-        Ok(x) => x,
-        Err(o) => return o,
-    };
+pub async fn end_session(app: &App, req: &Req, live: Live, form: Form) -> Outcome {
     let target = form.get("session");
     let own = match app.store.list_user_sessions(&live.view.user.id).await {
         Ok(list) => list.iter().any(|s| s.id_hash == target),
@@ -119,19 +109,15 @@ pub async fn end_session(app: &App, session: &mut Session, req: &Req) -> Outcome
     if target == live.id_hash {
         return (
             "logged_out",
-            Answer::redirect("/.sekisho/login?notice=logged_out")
+            Answer::redirect(&paths::login_with_notice("logged_out"))
                 .with_cookie(app.cookies.clear(app.cookies.session)),
         );
     }
-    ("session_ended", Answer::redirect("/.sekisho/menu/sessions"))
+    ("session_ended", Answer::redirect(paths::MENU_SESSIONS))
 }
 
 /// Logs out every browser of the user, this one included.
-pub async fn end_all(app: &App, session: &mut Session, req: &Req) -> Outcome {
-    let (live, _) = match read_session_post(app, session, req).await {
-        Ok(x) => x,
-        Err(o) => return o,
-    };
+pub async fn end_all(app: &App, req: &Req, live: Live, _: Form) -> Outcome {
     let ended = match app.store.delete_user_sessions(&live.view.user.id).await {
         Ok(e) => e,
         Err(_) => return ("store_unavailable", app.error_page(req, 503)),
@@ -159,7 +145,7 @@ pub async fn end_all(app: &App, session: &mut Session, req: &Req) -> Outcome {
     );
     (
         "logged_out_everywhere",
-        Answer::redirect("/.sekisho/login?notice=logged_out")
+        Answer::redirect(&paths::login_with_notice("logged_out"))
             .with_cookie(app.cookies.clear(app.cookies.session)),
     )
 }

@@ -6,19 +6,18 @@
 //! `flows::federation`). Afterwards every session ends and a notice is
 //! mailed; the holder's change also resets two-step registration.
 
-use super::{
-    forget_all, maybe_cookie, method_label, pre_binding, pre_session, read_link_post,
-    read_session_post, require_session, Outcome,
-};
+use super::{forget_all, maybe_cookie, method_label, pre_binding, pre_session, Outcome};
 use crate::audit::{self, Who};
 use crate::hashing::HashError;
+use crate::sessions::Live;
 use crate::state::App;
 use crate::store::{FederatedIdentity, MethodChange, StoreError, Tenant, TicketRecord, User};
+use crate::web::Form;
 use crate::web::{Answer, Req};
-use pingora::proxy::Session;
 use sekisho_pages::{password_problems, render, ExtraForm, Field, FormPage};
 use sekisho_policy::menu::{allowed, method_change, MenuItem, MethodChangeRefusal};
 use sekisho_policy::model::{LoginMethod, Role};
+use sekisho_policy::paths;
 use sekisho_policy::ticket::{looks_like_ticket, TicketPurpose};
 use std::sync::Arc;
 
@@ -42,11 +41,11 @@ fn form(
     let t = c.t;
     let by_link = matches!(via, Via::Link { .. });
     let (action, csrf, hidden, cookie, purpose) = match via {
-        Via::Menu { csrf } => ("/.sekisho/menu/method", csrf, Vec::new(), None, "method"),
+        Via::Menu { csrf } => (paths::MENU_METHOD, csrf, Vec::new(), None, "method"),
         Via::Link { ticket } => {
             let (pre, cookie) = pre_session(app, req);
             (
-                "/.sekisho/method",
+                paths::METHOD_LINK,
                 app.csrf(&pre_binding(&pre)),
                 vec![("ticket", ticket.to_string())],
                 cookie,
@@ -67,7 +66,7 @@ fn form(
             hidden.push(("provider", id.to_string()));
             hidden.push(("purpose", purpose.to_string()));
             ExtraForm {
-                action: "/.sekisho/federation/start",
+                action: paths::FEDERATION_START,
                 hidden,
                 label,
             }
@@ -84,7 +83,7 @@ fn form(
             hidden.push(("connection_id", ad.connection_id.clone()));
             hidden.push(("purpose", purpose.to_string()));
             extra.push(ExtraForm {
-                action: super::providers::FIND,
+                action: paths::AD_FIND,
                 hidden,
                 label: super::providers::button(t, LoginMethod::Ad, true),
             });
@@ -118,7 +117,7 @@ fn form(
         extra,
         rule: true,
         submit: t.register_button,
-        back: Some(("/.sekisho/menu", t.back_to_menu)),
+        back: Some((paths::MENU, t.back_to_menu)),
         guide: None,
     });
     maybe_cookie(Answer::html(status, html), cookie)
@@ -232,7 +231,7 @@ pub fn done(app: &App, req: &Req) -> Answer {
         200,
         t.method_changed_title,
         t.method_changed_text,
-        Some(("/.sekisho/login", t.go_login)),
+        Some((paths::LOGIN, t.go_login)),
     )
     .with_cookie(app.cookies.clear(app.cookies.session))
 }
@@ -243,34 +242,27 @@ pub fn may(user: &User, tenant: &Tenant) -> bool {
     allowed(MenuItem::LoginMethod, user.role, tenant.plan, user.method)
 }
 
-pub async fn show_menu(app: &App, req: &Req) -> Outcome {
-    match require_session(app, req).await {
-        Ok(live) => {
-            let via = Via::Menu {
-                csrf: app.csrf(&live.id_hash),
-            };
-            (
-                "method_page",
-                form(
-                    app,
-                    req,
-                    via,
-                    &live.view.user,
-                    &live.view.tenant,
-                    200,
-                    Vec::new(),
-                ),
-            )
-        }
-        Err(o) => o,
+pub async fn show_menu(app: &App, req: &Req, live: Live) -> Outcome {
+    {
+        let via = Via::Menu {
+            csrf: app.csrf(&live.id_hash),
+        };
+        (
+            "method_page",
+            form(
+                app,
+                req,
+                via,
+                &live.view.user,
+                &live.view.tenant,
+                200,
+                Vec::new(),
+            ),
+        )
     }
 }
 
-pub async fn submit_menu(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcome {
-    let (live, f) = match read_session_post(app, session, req).await {
-        Ok(x) => x,
-        Err(o) => return o,
-    };
+pub async fn submit_menu(app: &Arc<App>, req: &Req, live: Live, f: Form) -> Outcome {
     let (user, tenant) = (&live.view.user, &live.view.tenant);
     match apply(
         app,
@@ -347,11 +339,7 @@ pub async fn show_link(app: &App, req: &Req) -> Outcome {
     }
 }
 
-pub async fn submit_link(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcome {
-    let f = match read_link_post(app, session, req).await {
-        Ok(f) => f,
-        Err(o) => return o,
-    };
+pub async fn submit_link(app: &Arc<App>, req: &Req, f: Form) -> Outcome {
     let ticket = f.get("ticket");
     let (record, user, tenant) = match pending(app, ticket).await {
         Ok(Some(found)) => found,

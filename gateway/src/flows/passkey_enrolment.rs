@@ -4,8 +4,9 @@
 //! session start. The ceremony is the menu's (discoverable, verified,
 //! this site's RP ID); its challenge is bound to the pending login.
 
-use super::two_step::{enrol_page, read_pending_post, store_down, take_and_complete, Done};
-use super::two_step::{Pending, Stage, HOME};
+use super::sign_in::Done;
+use super::two_step::{enrol_page, read_pending_post, store_down, take_and_complete};
+use super::two_step::{Pending, Stage};
 use super::Outcome;
 use crate::audit::{self, Event};
 use crate::passkeys::{challenge_json, Ceremony, Refusal};
@@ -14,11 +15,9 @@ use crate::store::StoreError;
 use crate::web::{Answer, Req};
 use pingora::proxy::Session;
 use sekisho_policy::passkey::normalize_name;
+use sekisho_policy::paths;
 use std::sync::Arc;
 use webauthn_rs::prelude::PasskeyRegistration;
-
-pub const OPTIONS: &str = "/.sekisho/2fa/passkey/enrol/options";
-pub const SUBMIT: &str = "/.sekisho/2fa/passkey/enrol";
 
 /// The pending login of this POST, when it is at its enrolment.
 async fn enrolling(
@@ -28,7 +27,7 @@ async fn enrolling(
 ) -> Result<(Pending, crate::web::Form), Outcome> {
     let (p, form) = read_pending_post(app, session, req).await?;
     if p.stage() != Stage::Enrol {
-        return Err(("redirect", Answer::redirect(HOME)));
+        return Err(("redirect", Answer::redirect(paths::TWO_STEP)));
     }
     Ok((p, form))
 }

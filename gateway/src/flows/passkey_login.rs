@@ -5,13 +5,13 @@
 //! line (a passkey replaces the password, never the line), and removal (a
 //! removed passkey or user is no passkey).
 
-use super::{maybe_cookie, pre_binding, read_post, Outcome};
+use super::sign_in::{Proof, SignIn};
+use super::{pre_binding, read_post, Outcome};
 use crate::audit::{self, Event, Who};
 use crate::passkeys::{challenge_json, Ceremony, Refusal, RelyingParty};
 use crate::state::App;
 use crate::web::{Answer, Req};
 use pingora::proxy::Session;
-use sekisho_policy::gate::{Place, Verdict};
 use sekisho_policy::model::{LoginMethod, UserStatus};
 use sekisho_policy::return_path::safe_return_path;
 use std::sync::Arc;
@@ -143,47 +143,12 @@ pub async fn submit(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcome
         }
         Err(_) => return ("store_unavailable", app.error_page(req, 503)),
     };
-    let who_here = Who {
-        user_id: Some(&user.id),
-        tenant_id: Some(&user.tenant_id),
-        ..who
+    let sign_in = SignIn {
+        user: &user,
+        proof: Proof::Passkey,
+        route: req.route,
+        menu,
+        next: &next,
     };
-    if user.locked {
-        audit::event(Event::LoginRefusedLocked, &who_here, "passkey");
-        return super::login::again(app, req, kind, &next, t.locked, 200);
-    }
-    let place = Place::Login {
-        account_menu: menu,
-        passkey: true,
-    };
-    match super::login_verdict(app, req, &user, LoginMethod::Password, place).await {
-        Err(o) => return o,
-        Ok(Verdict::Pass) => {}
-        Ok(refused) => {
-            let event = match refused {
-                Verdict::PlanEnded(_) => Event::LoginRefusedPlan,
-                _ => Event::LoginRefusedRoute,
-            };
-            audit::event(event, &who_here, "passkey");
-            return super::refusal(app, req, place, refused);
-        }
-    }
-    let cookie = match super::start_session(app, req, &user, req.route, LoginMethod::Password).await
-    {
-        Ok(c) => c,
-        Err(o) => return o,
-    };
-    crate::metrics::PASSKEYS
-        .with_label_values(&["login", "succeeded"])
-        .inc();
-    let detail = if menu {
-        "passkey, account menu"
-    } else {
-        "passkey"
-    };
-    audit::event(Event::LoginSucceeded, &who_here, detail);
-    (
-        "login_succeeded",
-        maybe_cookie(Answer::redirect(&next).with_cookie(cookie), None),
-    )
+    super::sign_in::finish(app, req, sign_in).await
 }

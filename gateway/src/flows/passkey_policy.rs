@@ -8,21 +8,20 @@
 use super::setting_switch::{Field, Switch};
 use super::Outcome;
 use crate::audit::Event;
+use crate::sessions::Live;
 use crate::state::App;
+use crate::web::Form;
 use crate::web::Req;
-use pingora::proxy::Session;
+use sekisho_policy::paths;
 use std::sync::Arc;
-
-pub const PATH: &str = "/.sekisho/menu/passkey-policy";
-pub const CONFIRM: &str = "/.sekisho/menu/passkey-policy/confirm";
 
 const SWITCH: Switch = Switch {
     field: Field::PasskeysRequired,
     event: Event::PasskeyPolicyChanged,
     audit_words: ("required", "optional"),
     page: "passkey_policy",
-    path: PATH,
-    confirm_path: CONFIRM,
+    path: paths::MENU_PASSKEY_POLICY,
+    confirm_path: paths::MENU_PASSKEY_POLICY_CONFIRM,
     title: |t| t.passkey_policy_title,
     intro: |t, tenant| {
         let mut intro = vec![
@@ -40,33 +39,19 @@ const SWITCH: Switch = Switch {
     done: |t| t.passkey_policy_done,
 };
 
-/// Where this gateway has no passkeys, the setting does not exist.
-fn offered(app: &App, req: &Req) -> bool {
-    super::passkey_login::offered(app, req).is_some()
-}
-
-pub async fn show(app: &App, req: &Req) -> Outcome {
-    if !offered(app, req) {
-        return ("not_found", app.error_page(req, 404));
-    }
-    SWITCH.show(app, req).await
+pub async fn show(app: &App, req: &Req, live: Live) -> Outcome {
+    SWITCH.show(app, req, live).await
 }
 
 /// POST of the choice: on to the confirmation page.
-pub async fn submit(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcome {
-    if !offered(app, req) {
-        return ("not_found", app.error_page(req, 404));
-    }
-    SWITCH.submit(app, session, req).await
+pub async fn submit(app: &Arc<App>, req: &Req, live: Live, form: Form) -> Outcome {
+    SWITCH.submit(app, req, live, form).await
 }
 
 /// POST of the confirmation: applies the requirement once the box is
 /// ticked. Sessions already started go on; the next login asks.
-pub async fn confirm(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcome {
-    if !offered(app, req) {
-        return ("not_found", app.error_page(req, 404));
-    }
+pub async fn confirm(app: &Arc<App>, req: &Req, live: Live, form: Form) -> Outcome {
     SWITCH
-        .confirm(app, session, req, "passkey_policy_changed")
+        .confirm(app, req, (live, form), "passkey_policy_changed")
         .await
 }

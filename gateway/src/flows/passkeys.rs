@@ -3,20 +3,19 @@
 //! after a fresh sign-in. Registration and removal each send a notice.
 
 use super::passkey_login::{json_refusal, offered};
-use super::{read_session_post, require_session, Outcome};
+use super::Outcome;
 use crate::audit::{self, Event, Who};
 use crate::passkeys::{challenge_json, Ceremony, Refusal};
 use crate::sessions::Live;
 use crate::state::App;
 use crate::store::{PasskeyRecord, StoreError};
+use crate::web::Form;
 use crate::web::{Answer, Req};
-use pingora::proxy::Session;
 use sekisho_pages::{render, PasskeyRow, PasskeysPage};
 use sekisho_policy::passkey::{fresh_enough, normalize_name, MAX_PER_USER};
+use sekisho_policy::paths;
 use std::sync::Arc;
 use webauthn_rs::prelude::PasskeyRegistration;
-
-pub const PATH: &str = "/.sekisho/menu/passkeys";
 
 /// The session's binding for registration challenges.
 fn binding(live: &Live) -> String {
@@ -77,14 +76,7 @@ async fn list_page(
 }
 
 /// GET: the user's passkeys.
-pub async fn show(app: &App, req: &Req) -> Outcome {
-    if offered(app, req).is_none() {
-        return ("not_found", app.error_page(req, 404));
-    }
-    let live = match require_session(app, req).await {
-        Ok(l) => l,
-        Err(o) => return o,
-    };
+pub async fn show(app: &App, req: &Req, live: Live) -> Outcome {
     let t = req.lang.texts();
     let notice = match req.query_param("done").as_deref() {
         Some("added") => Some(t.passkey_registered),
@@ -97,13 +89,9 @@ pub async fn show(app: &App, req: &Req) -> Outcome {
 
 /// POST from the page's script: a registration challenge for this user,
 /// kept for this session, after a fresh sign-in only.
-pub async fn options(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcome {
+pub async fn options(app: &Arc<App>, req: &Req, live: Live, _: Form) -> Outcome {
     let Some(rp) = offered(app, req) else {
         return json_refusal(404, "passkeys_off");
-    };
-    let (live, _) = match read_session_post(app, session, req).await {
-        Ok(x) => x,
-        Err(o) => return o,
     };
     if !fresh(app, &live) {
         return json_refusal(403, "sign_in_again");
@@ -137,13 +125,9 @@ pub async fn options(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcom
 }
 
 /// POST: the new credential, checked against its challenge and kept.
-pub async fn add(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcome {
+pub async fn add(app: &Arc<App>, req: &Req, live: Live, form: Form) -> Outcome {
     let Some(rp) = offered(app, req) else {
         return ("not_found", app.error_page(req, 404));
-    };
-    let (live, form) = match read_session_post(app, session, req).await {
-        Ok(x) => x,
-        Err(o) => return o,
     };
     let t = req.lang.texts();
     if !fresh(app, &live) {
@@ -212,16 +196,15 @@ pub async fn add(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcome {
     );
     (
         "passkey_added",
-        Answer::redirect(&format!("{PATH}?done=added")),
+        Answer::redirect(&format!(
+            "{MENU_PASSKEYS}?done=added",
+            MENU_PASSKEYS = paths::MENU_PASSKEYS
+        )),
     )
 }
 
 /// POST: a new name for one of the user's passkeys.
-pub async fn rename(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcome {
-    let (live, form) = match read_session_post(app, session, req).await {
-        Ok(x) => x,
-        Err(o) => return o,
-    };
+pub async fn rename(app: &Arc<App>, req: &Req, live: Live, form: Form) -> Outcome {
     let t = req.lang.texts();
     let Ok(name) = normalize_name(form.get("name"), "") else {
         return list_page(app, req, &live, 400, None, Some(t.passkey_name_too_long)).await;
@@ -241,17 +224,16 @@ pub async fn rename(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcome
     audit::event(Event::PasskeyRenamed, &who(&live, req), "");
     (
         "passkey_renamed",
-        Answer::redirect(&format!("{PATH}?done=renamed")),
+        Answer::redirect(&format!(
+            "{MENU_PASSKEYS}?done=renamed",
+            MENU_PASSKEYS = paths::MENU_PASSKEYS
+        )),
     )
 }
 
 /// POST: removes one of the user's passkeys. Every gateway reads the
 /// passkeys from the store at each use, so it is refused everywhere at once.
-pub async fn remove(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcome {
-    let (live, form) = match read_session_post(app, session, req).await {
-        Ok(x) => x,
-        Err(o) => return o,
-    };
+pub async fn remove(app: &Arc<App>, req: &Req, live: Live, form: Form) -> Outcome {
     let t = req.lang.texts();
     let removed: PasskeyRecord = match app
         .store
@@ -271,7 +253,10 @@ pub async fn remove(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcome
     );
     (
         "passkey_removed",
-        Answer::redirect(&format!("{PATH}?done=removed")),
+        Answer::redirect(&format!(
+            "{MENU_PASSKEYS}?done=removed",
+            MENU_PASSKEYS = paths::MENU_PASSKEYS
+        )),
     )
 }
 

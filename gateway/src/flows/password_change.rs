@@ -3,15 +3,16 @@
 //! Afterwards the user's other sessions end and a notice is mailed.
 
 use super::password_check::{self, Checked};
-use super::{forget_all, read_session_post, require_session, Outcome};
+use super::{forget_all, Outcome};
 use crate::audit::{self, Who};
 use crate::hashing::HashError;
 use crate::sessions::Live;
 use crate::state::App;
+use crate::web::Form;
 use crate::web::{Answer, Req};
-use pingora::proxy::Session;
 use sekisho_pages::{password_problems, render, Field, FormPage};
 use sekisho_policy::model::Route;
+use sekisho_policy::paths;
 use std::sync::Arc;
 
 fn form(app: &App, req: &Req, live: &Live, status: u16, problems: Vec<String>) -> Answer {
@@ -30,7 +31,7 @@ fn form(app: &App, req: &Req, live: &Live, status: u16, problems: Vec<String>) -
         intro: vec![t.password_change_intro],
         facts: vec![(t.email_label, live.view.user.email.clone())],
         problems,
-        action: "/.sekisho/menu/password",
+        action: paths::MENU_PASSWORD,
         csrf: &app.csrf(&live.id_hash),
         hidden: Vec::new(),
         fields: vec![
@@ -51,27 +52,20 @@ fn form(app: &App, req: &Req, live: &Live, status: u16, problems: Vec<String>) -
         extra: Vec::new(),
         rule: true,
         submit: t.password_change_button,
-        back: Some(("/.sekisho/menu", t.back_button)),
+        back: Some((paths::MENU, t.back_button)),
         guide: None,
     });
     Answer::html(status, html)
 }
 
-pub async fn show(app: &App, req: &Req) -> Outcome {
-    match require_session(app, req).await {
-        Ok(live) => (
-            "password_change_page",
-            form(app, req, &live, 200, Vec::new()),
-        ),
-        Err(o) => o,
-    }
+pub async fn show(app: &App, req: &Req, live: Live) -> Outcome {
+    (
+        "password_change_page",
+        form(app, req, &live, 200, Vec::new()),
+    )
 }
 
-pub async fn submit(app: &Arc<App>, session: &mut Session, req: &Req, route: Route) -> Outcome {
-    let (live, f) = match read_session_post(app, session, req).await {
-        Ok(x) => x,
-        Err(o) => return o,
-    };
+pub async fn submit(app: &Arc<App>, req: &Req, route: Route, live: Live, f: Form) -> Outcome {
     let t = req.lang.texts();
     let new_password = match sekisho_policy::password::check_new_password(
         f.get("password"),
@@ -154,7 +148,7 @@ pub async fn submit(app: &Arc<App>, session: &mut Session, req: &Req, route: Rou
         "他の端末からはログアウトしました。",
     );
     app.send_mail_later("password_changed_notice", user.email.clone(), notice);
-    let link = Some(("/.sekisho/menu", t.back_to_menu));
+    let link = Some((paths::MENU, t.back_to_menu));
     (
         "password_changed",
         app.message_page(

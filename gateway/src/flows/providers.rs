@@ -10,6 +10,7 @@ use crate::state::App;
 use crate::store::Tenant;
 use sekisho_pages::Texts;
 use sekisho_policy::model::LoginMethod;
+use sekisho_policy::paths;
 
 /// The label of a provider's button.
 pub fn button(t: &Texts, method: LoginMethod, register: bool) -> String {
@@ -35,9 +36,6 @@ pub fn buttons(app: &App, t: &Texts, register: bool) -> Vec<(&'static str, Strin
         .map(|m| (m.as_str(), button(t, m, register)))
         .collect()
 }
-
-pub const START: &str = "/.sekisho/ad/start";
-pub const FIND: &str = "/.sekisho/ad/find";
 
 /// The sealing context of a tenant's client secret: the record it
 /// belongs to.
@@ -73,12 +71,18 @@ pub fn redirect_uri(app: &App, route: sekisho_policy::model::Route, connection_i
 
 /// The AD login URL of a connection on a route (mailed to the holder).
 pub fn login_url(public_url: &str, connection_id: &str) -> String {
-    format!("{public_url}{START}?connection_id={connection_id}")
+    format!(
+        "{public_url}{AD_START}?connection_id={connection_id}",
+        AD_START = paths::AD_START
+    )
 }
 
 /// The login page's link to the connection-ID prompt.
 pub fn prompt_href(app: &App, purpose: &str, next: &str) -> Option<String> {
     app.config.active_directory.as_ref()?;
     let next: String = form_urlencoded::byte_serialize(next.as_bytes()).collect();
-    Some(format!("{START}?purpose={purpose}&next={next}"))
+    Some(format!(
+        "{AD_START}?purpose={purpose}&next={next}",
+        AD_START = paths::AD_START
+    ))
 }

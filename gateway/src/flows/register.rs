@@ -4,16 +4,17 @@
 //! steps, so the password never travels back to the browser; the ticket is
 //! used, and the user activated, in one store step.
 
-use super::{maybe_cookie, pre_binding, pre_session, read_link_post, Outcome};
+use super::{maybe_cookie, pre_binding, pre_session, Outcome};
 use crate::audit::{self, Who};
 use crate::hashing::HashError;
 use crate::state::App;
 use crate::store::{StoreError, TicketRecord, User};
+use crate::web::Form;
 use crate::web::{Answer, Req};
-use pingora::proxy::Session;
 use sekisho_pages::{password_problems, render, RegisterConfirmPage, RegisterPage};
 use sekisho_policy::model::UserStatus;
 use sekisho_policy::password::check_new_password;
+use sekisho_policy::paths;
 use sekisho_policy::ticket::{looks_like_ticket, TicketPurpose};
 
 /// The one page for every unusable link: unknown, used, expired, altered.
@@ -91,11 +92,7 @@ pub async fn show(app: &App, req: &Req) -> Outcome {
     }
 }
 
-pub async fn submit(app: &App, session: &mut Session, req: &Req) -> Outcome {
-    let form = match read_link_post(app, session, req).await {
-        Ok(f) => f,
-        Err(o) => return o,
-    };
+pub async fn submit(app: &App, req: &Req, form: Form) -> Outcome {
     let ticket = form.get("ticket");
     let (record, user) = match invitation(app, ticket).await {
         Ok(Some(found)) => found,
@@ -121,7 +118,8 @@ pub async fn submit(app: &App, session: &mut Session, req: &Req) -> Outcome {
                     "password",
                 );
                 let t = req.lang.texts();
-                let link = Some(("/.sekisho/login?notice=registered", t.ok_button));
+                let login = paths::login_with_notice("registered");
+                let link = Some((login.as_str(), t.ok_button));
                 (
                     "registered",
                     app.message_page(req, 200, t.done_title, t.done_text, link),

@@ -3,15 +3,16 @@
 //! two-step registration marked for reset and every session ended (S18);
 //! then a notice is mailed.
 
-use super::{maybe_cookie, pre_binding, pre_session, read_link_post, Outcome};
+use super::{maybe_cookie, pre_binding, pre_session, Outcome};
 use crate::audit::{self, Who};
 use crate::hashing::HashError;
 use crate::state::App;
 use crate::store::StoreError;
+use crate::web::Form;
 use crate::web::{Answer, Req};
-use pingora::proxy::Session;
 use sekisho_pages::{password_problems, render, ResetPage};
 use sekisho_policy::password::check_new_password;
+use sekisho_policy::paths;
 use sekisho_policy::ticket::{looks_like_ticket, TicketPurpose};
 use std::sync::Arc;
 
@@ -53,11 +54,7 @@ pub async fn show(app: &App, req: &Req) -> Outcome {
     }
 }
 
-pub async fn submit(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcome {
-    let form = match read_link_post(app, session, req).await {
-        Ok(f) => f,
-        Err(o) => return o,
-    };
+pub async fn submit(app: &Arc<App>, req: &Req, form: Form) -> Outcome {
     let ticket = form.get("ticket");
     match live(app, ticket).await {
         Ok(true) => {}
@@ -125,7 +122,7 @@ pub async fn submit(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcome
         &passkeys,
     );
     app.send_mail_later("reset_notice", user.email.clone(), notice);
-    let link = Some(("/.sekisho/login", t.ok_button));
+    let link = Some((paths::LOGIN, t.ok_button));
     // Whatever session this browser had is gone with the others.
     let answer = app
         .message_page(req, 200, t.reset_done_title, t.reset_done_text, link)

@@ -2,18 +2,19 @@
 //! manual §1-4), and the one-time 回線情報通知設定 of a West line: the
 //! pages shared by the proxy, the logins and the menu's guard.
 
-use super::{read_session_post, require_session, Outcome};
+use super::Outcome;
 use crate::audit::{self, Who};
+use crate::sessions::Live;
 use crate::state::App;
+use crate::web::Form;
 use crate::web::{Answer, Req};
 use pingora::proxy::Session;
 use sekisho_pages::{render, MessagePage};
 use sekisho_policy::line::{is_west, Access};
 use sekisho_policy::model::Route;
+use sekisho_policy::paths;
 use sekisho_policy::request::is_browser_navigation;
 use sekisho_policy::return_path::safe_return_path;
-
-pub const CONSENT: &str = "/.sekisho/line/consent";
 
 /// The line-authentication error page, with the manual's two checks.
 pub fn line_error_page(app: &App, req: &Req) -> Answer {
@@ -26,7 +27,7 @@ pub fn line_error_page(app: &App, req: &Req) -> Answer {
             title: t.line_error_title,
             text: t.line_error_text,
             checks: vec![t.line_check_settings, t.line_check_number],
-            links: vec![("/.sekisho/login", t.back_to_login)],
+            links: vec![(paths::LOGIN, t.back_to_login)],
             reference: None,
         }),
     )
@@ -40,7 +41,7 @@ pub fn line_only_page(app: &App, req: &Req) -> Answer {
         403,
         t.line_only_title,
         t.line_only_text,
-        Some(("/.sekisho/menu/login", t.menu_link)),
+        Some((paths::MENU_LOGIN, t.menu_link)),
     )
 }
 
@@ -82,7 +83,10 @@ pub fn refuse(app: &App, navigation: bool, req: &Req, access: Access) -> Outcome
                 let next: String = form_urlencoded::byte_serialize(req.here().as_bytes()).collect();
                 (
                     "line_consent_needed",
-                    Answer::redirect(&format!("{CONSENT}?next={next}")),
+                    Answer::redirect(&format!(
+                        "{LINE_CONSENT}?next={next}",
+                        LINE_CONSENT = paths::LINE_CONSENT
+                    )),
                 )
             } else {
                 ("line_consent_needed", app.error_page(req, 403))
@@ -95,11 +99,7 @@ pub fn refuse(app: &App, navigation: bool, req: &Req, access: Access) -> Outcome
 
 /// GET: 回線情報通知設定, for a closed-route session on a West line not
 /// yet consented.
-pub async fn show_consent(app: &App, req: &Req) -> Outcome {
-    let live = match require_session(app, req).await {
-        Ok(l) => l,
-        Err(o) => return o,
-    };
+pub async fn show_consent(app: &App, req: &Req, live: Live) -> Outcome {
     let Some(line) = live.view.session.line.as_deref().filter(|l| is_west(l)) else {
         return ("redirect", Answer::redirect("/"));
     };
@@ -112,7 +112,7 @@ pub async fn show_consent(app: &App, req: &Req) -> Outcome {
         intro: vec![t.line_consent_intro],
         facts: vec![(t.lines_label, line.to_string())],
         problems: Vec::new(),
-        action: CONSENT,
+        action: paths::LINE_CONSENT,
         csrf: &app.csrf(&live.id_hash),
         hidden: vec![("next", next)],
         fields: Vec::new(),
@@ -136,11 +136,7 @@ pub async fn show_consent(app: &App, req: &Req) -> Outcome {
 
 /// POST: 決定. "通知する" records the consent for the line (tenant-wide,
 /// once); "通知しない" leaves it, and the closed route stays closed.
-pub async fn submit_consent(app: &App, session: &mut Session, req: &Req) -> Outcome {
-    let (live, form) = match read_session_post(app, session, req).await {
-        Ok(x) => x,
-        Err(o) => return o,
-    };
+pub async fn submit_consent(app: &App, req: &Req, live: Live, form: Form) -> Outcome {
     let Some(line) = live.view.session.line.clone().filter(|l| is_west(l)) else {
         return ("redirect", Answer::redirect("/"));
     };
@@ -153,7 +149,7 @@ pub async fn submit_consent(app: &App, session: &mut Session, req: &Req) -> Outc
                 200,
                 t.line_consent_title,
                 t.line_consent_declined_text,
-                Some(("/.sekisho/logout", t.logout_button)),
+                Some((paths::LOGOUT, t.logout_button)),
             ),
         );
     }

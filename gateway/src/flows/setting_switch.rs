@@ -3,14 +3,15 @@
 //! "上記の説明を確認しました。" box must be ticked, then the change, saved
 //! and audited. Each setting describes itself as a [`Switch`].
 
-use super::{read_session_post, require_session, Outcome};
+use super::Outcome;
 use crate::audit::{self, Event, Who};
 use crate::sessions::Live;
 use crate::state::App;
 use crate::store::Tenant;
+use crate::web::Form;
 use crate::web::{Answer, Req};
-use pingora::proxy::Session;
 use sekisho_pages::{render, FormPage, Select, Texts};
+use sekisho_policy::paths;
 use std::sync::Arc;
 
 /// Which of the tenant's fields a switch sets.
@@ -90,7 +91,7 @@ impl Switch {
             extra: Vec::new(),
             rule: false,
             submit: t.set_button,
-            back: Some(("/.sekisho/menu", t.back_button)),
+            back: Some((paths::MENU, t.back_button)),
             guide: None,
         });
         Answer::html(status, html)
@@ -134,22 +135,15 @@ impl Switch {
     }
 
     /// GET: the choice page.
-    pub async fn show(&self, app: &App, req: &Req) -> Outcome {
-        match require_session(app, req).await {
-            Ok(live) => (
-                self.page,
-                self.choice_page(app, req, &live, 200, Vec::new()),
-            ),
-            Err(o) => o,
-        }
+    pub async fn show(&self, app: &App, req: &Req, live: Live) -> Outcome {
+        (
+            self.page,
+            self.choice_page(app, req, &live, 200, Vec::new()),
+        )
     }
 
     /// POST of the choice: on to the confirmation page.
-    pub async fn submit(&self, app: &Arc<App>, session: &mut Session, req: &Req) -> Outcome {
-        let (live, form) = match read_session_post(app, session, req).await {
-            Ok(x) => x,
-            Err(o) => return o,
-        };
+    pub async fn submit(&self, app: &Arc<App>, req: &Req, live: Live, form: Form) -> Outcome {
         let t = req.lang.texts();
         match parse_choice(form.get("enabled")) {
             None => (
@@ -173,14 +167,10 @@ impl Switch {
     pub async fn confirm(
         &self,
         app: &Arc<App>,
-        session: &mut Session,
         req: &Req,
+        (live, form): (Live, Form),
         outcome: &'static str,
     ) -> Outcome {
-        let (live, form) = match read_session_post(app, session, req).await {
-            Ok(x) => x,
-            Err(o) => return o,
-        };
         let t = req.lang.texts();
         let Some(new) = parse_choice(form.get("enabled")) else {
             return (
@@ -238,7 +228,7 @@ impl Switch {
                 200,
                 t.setting_done_title,
                 (self.done)(t),
-                Some(("/.sekisho/menu", t.back_to_menu)),
+                Some((paths::MENU, t.back_to_menu)),
             ),
         )
     }

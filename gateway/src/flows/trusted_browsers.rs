@@ -2,19 +2,17 @@
 //! verification, each with a revoke button, and one to revoke them all
 //! (S28).
 
-use super::{read_session_post, require_session, Outcome};
+use super::Outcome;
 use crate::audit::{self, Who};
+use crate::sessions::Live;
 use crate::state::App;
+use crate::web::Form;
 use crate::web::{Answer, Req};
-use pingora::proxy::Session;
 use sekisho_pages::mail::format_jst;
 use sekisho_pages::{render, SessionRow, TrustedBrowsersPage};
+use sekisho_policy::paths;
 
-pub async fn show(app: &App, req: &Req) -> Outcome {
-    let live = match require_session(app, req).await {
-        Ok(l) => l,
-        Err(o) => return o,
-    };
+pub async fn show(app: &App, req: &Req, live: Live) -> Outcome {
     let list = match app.store.list_trusted_browsers(&live.view.user.id).await {
         Ok(l) => l,
         Err(_) => return ("store_unavailable", app.error_page(req, 503)),
@@ -45,11 +43,7 @@ pub async fn show(app: &App, req: &Req) -> Outcome {
 }
 
 /// Revokes one remembered browser (by its public id) or all of them.
-pub async fn revoke(app: &App, session: &mut Session, req: &Req) -> Outcome {
-    let (live, form) = match read_session_post(app, session, req).await {
-        Ok(x) => x,
-        Err(o) => return o,
-    };
+pub async fn revoke(app: &App, req: &Req, live: Live, form: Form) -> Outcome {
     let user_id = &live.view.user.id;
     let target = form.get("browser");
     let result = if target == "all" {
@@ -78,6 +72,6 @@ pub async fn revoke(app: &App, session: &mut Session, req: &Req) -> Outcome {
     );
     (
         "trusted_browser_revoked",
-        Answer::redirect("/.sekisho/menu/browsers"),
+        Answer::redirect(paths::MENU_BROWSERS),
     )
 }

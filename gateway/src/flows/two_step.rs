@@ -9,6 +9,7 @@
 //! own counter, which a new login does not reset (S24).
 
 use super::password_check;
+use super::sign_in::{Done, Proof, SignIn, Stepped};
 use super::{read_post, Outcome};
 use crate::audit::{self, Who};
 use crate::crypto;
@@ -23,19 +24,18 @@ use sekisho_pages::{render, Chrome, CodeForm, TwoStepPage};
 use sekisho_policy::lock::{locks_now, Admission};
 use sekisho_policy::model::{LoginMethod, Route, UserStatus};
 use sekisho_policy::passkey::{required_step, RequiredStep};
+use sekisho_policy::paths;
 use sekisho_policy::two_step::{
     display_recovery_code, mask_phone, normalize_digits, normalize_phone, normalize_recovery_code,
     PhoneProblem, RECOVERY_ALPHABET, RECOVERY_CODE_LEN, SMS_CODE_LEN,
 };
 use std::sync::Arc;
 
-/// Where the second step lives.
-pub const HOME: &str = "/.sekisho/2fa";
-const SMS_SETUP: &str = "/.sekisho/2fa/sms";
-const SMS_SEND: &str = "/.sekisho/2fa/sms/send";
-const APP: &str = "/.sekisho/2fa/app";
-const RECOVERY: &str = "/.sekisho/2fa/recovery";
-const CANCEL: &str = "/.sekisho/2fa/cancel";
+const SMS_SETUP: &str = paths::TWO_STEP_SMS;
+const SMS_SEND: &str = paths::TWO_STEP_SMS_SEND;
+const APP: &str = paths::TWO_STEP_APP;
+const RECOVERY: &str = paths::TWO_STEP_RECOVERY;
+const CANCEL: &str = paths::TWO_STEP_CANCEL;
 
 /// Purposes of the keyed hashes and seals, kept apart.
 const SMS_HASH: &str = "sekisho-sms-code";
@@ -121,7 +121,7 @@ fn event(name: &'static str) {
 /// Back to the login page, the pending login forgotten: it expired, was
 /// finished elsewhere, or is not this browser's.
 fn start_over(app: &App, notice: &str) -> Answer {
-    Answer::redirect(&format!("/.sekisho/login?notice={notice}"))
+    Answer::redirect(&paths::login_with_notice(notice))
         .with_cookie(app.cookies.clear(app.cookies.pending))
 }
 
@@ -172,20 +172,7 @@ fn trust_mac(app: &App, token: &str, user: &User) -> String {
 
 /// Starts the second step after a correct password: a pending login and
 /// its cookie, then the step's page.
-pub async fn begin(
-    app: &App,
-    req: &Req,
-    user: &User,
-    route: Route,
-    menu: bool,
-    next: &str,
-) -> Outcome {
-    let login = Opening {
-        user,
-        route,
-        menu,
-        next,
-    };
+pub async fn begin(app: &App, req: &Req, login: Opening<'_>) -> Outcome {
     open(app, req, login, PasskeyDemand::NotRequired, false).await
 }
 
@@ -294,7 +281,7 @@ async fn open(
     audit::event(crate::audit::Event::TwoStepAsked, &who, detail);
     (
         "two_step_asked",
-        Answer::redirect(HOME).with_cookie(app.cookies.set(app.cookies.pending, &token)),
+        Answer::redirect(paths::TWO_STEP).with_cookie(app.cookies.set(app.cookies.pending, &token)),
     )
 }
 
@@ -550,7 +537,7 @@ fn sms_code_page(
     }
     page(app, p, &c, v)
 }
-const SMS_CODE: &str = "/.sekisho/2fa/sms";
+const SMS_CODE: &str = paths::TWO_STEP_SMS;
 
 /// At a later login with SMS registered, before a code was sent.
 fn sms_send_page(app: &App, req: &Req, p: &Pending, problem: Option<&str>) -> Answer {
@@ -696,7 +683,7 @@ fn recovery_entry_page(app: &App, req: &Req, p: &Pending, problem: Option<&str>)
             submit: t.next_button,
             submit_name: t.next_name,
         }),
-        links: vec![(HOME, t.back_button)],
+        links: vec![(paths::TWO_STEP, t.back_button)],
         ..View::default()
     };
     page(app, p, &c, v)
@@ -765,7 +752,7 @@ pub async fn show_sms_setup(app: &App, req: &Req) -> Outcome {
         Err(o) => return o,
     };
     if p.stage() != Stage::SetUp || app.sms.is_none() {
-        return ("redirect", Answer::redirect(HOME));
+        return ("redirect", Answer::redirect(paths::TWO_STEP));
     }
     ("two_step_page", sms_setup_page(app, req, &p, "", None))
 }
@@ -777,7 +764,7 @@ pub async fn show_app_setup(app: &App, req: &Req) -> Outcome {
         Err(o) => return o,
     };
     if p.stage() != Stage::SetUp {
-        return ("redirect", Answer::redirect(HOME));
+        return ("redirect", Answer::redirect(paths::TWO_STEP));
     }
     ("two_step_page", totp_setup_page(app, req, &p, None))
 }
@@ -789,7 +776,7 @@ pub async fn show_recovery(app: &App, req: &Req) -> Outcome {
         Err(o) => return o,
     };
     if !p.may_use_recovery_code() {
-        return ("redirect", Answer::redirect(HOME));
+        return ("redirect", Answer::redirect(paths::TWO_STEP));
     }
     ("two_step_page", recovery_entry_page(app, req, &p, None))
 }
@@ -845,7 +832,7 @@ pub async fn send_sms(app: &Arc<App>, session: &mut Session, req: &Req) -> Outco
                 None => return ("two_step_expired", start_over(app, "expired")),
             }
         }
-        _ => return ("redirect", Answer::redirect(HOME)),
+        _ => return ("redirect", Answer::redirect(paths::TWO_STEP)),
     };
     let Some(sender) = app.sms.as_ref() else {
         return (
@@ -916,7 +903,10 @@ pub async fn send_sms(app: &Arc<App>, session: &mut Session, req: &Req) -> Outco
         &p.who(req),
         &mask_phone(&phone),
     );
-    ("sms_sent", Answer::redirect(&format!("{HOME}?sent=1")))
+    (
+        "sms_sent",
+        Answer::redirect(&format!("{TWO_STEP}?sent=1", TWO_STEP = paths::TWO_STEP)),
+    )
 }
 
 /// The stored form of an SMS code: keyed and bound to its pending login.
@@ -932,7 +922,7 @@ pub async fn submit_sms(app: &Arc<App>, session: &mut Session, req: &Req) -> Out
     };
     let stage = p.stage();
     if !matches!(stage, Stage::SetUp | Stage::Verify(TwoStepKind::Sms)) || p.rec.sms.is_none() {
-        return ("redirect", Answer::redirect(HOME));
+        return ("redirect", Answer::redirect(paths::TWO_STEP));
     }
     let attempt = match admit_code(app, req, &p).await {
         Ok(n) => n,
@@ -1015,7 +1005,7 @@ pub async fn submit_app(app: &Arc<App>, session: &mut Session, req: &Req) -> Out
                 }
             }
         }
-        _ => return ("redirect", Answer::redirect(HOME)),
+        _ => return ("redirect", Answer::redirect(paths::TWO_STEP)),
     };
     let attempt = match admit_code(app, req, &p).await {
         Ok(n) => n,
@@ -1099,7 +1089,7 @@ pub async fn submit_recovery(app: &Arc<App>, session: &mut Session, req: &Req) -
         Err(o) => return o,
     };
     if !p.may_use_recovery_code() {
-        return ("redirect", Answer::redirect(HOME));
+        return ("redirect", Answer::redirect(paths::TWO_STEP));
     }
     let attempt = match admit_code(app, req, &p).await {
         Ok(n) => n,
@@ -1251,7 +1241,7 @@ pub async fn submit_saved(app: &Arc<App>, session: &mut Session, req: &Req) -> O
         Err(o) => return o,
     };
     if p.stage() != Stage::Passed {
-        return ("redirect", Answer::redirect(HOME));
+        return ("redirect", Answer::redirect(paths::TWO_STEP));
     }
     if form.get("saved") != "yes" {
         let t = req.lang.texts();
@@ -1307,7 +1297,7 @@ pub async fn submit_passkey(app: &Arc<App>, session: &mut Session, req: &Req) ->
         Err(o) => return o,
     };
     let Some(rp) = app.passkeys.as_ref().filter(|_| !p.passkeys.is_empty()) else {
-        return ("redirect", Answer::redirect(HOME));
+        return ("redirect", Answer::redirect(paths::TWO_STEP));
     };
     let t = req.lang.texts();
     let refused = |r: &Refusal| {
@@ -1361,20 +1351,10 @@ fn passkey_failed_page(app: &App, req: &Req, p: &Pending, t: &sekisho_pages::Tex
     let v = View {
         status: 400,
         problems: vec![t.passkey_step_failed.to_string()],
-        links: vec![(HOME, t.back_button)],
+        links: vec![(paths::TWO_STEP, t.back_button)],
         ..View::default()
     };
     page(app, p, &c, v)
-}
-
-/// How the second step ended.
-#[derive(Debug, Clone, Copy)]
-pub(super) enum Done {
-    SetUp,
-    Verified(&'static str),
-    Recovered,
-    /// A passkey registered under the tenant's requirement.
-    Enrolled,
 }
 
 /// The second step has passed: the session starts, unless the tenant's
@@ -1396,7 +1376,7 @@ async fn step_passed(
     if app.store.put_pending(p.rec).await.is_err() {
         return store_down(app, req);
     }
-    ("passkey_enrol_asked", Answer::redirect(HOME))
+    ("passkey_enrol_asked", Answer::redirect(paths::TWO_STEP))
 }
 
 pub(super) async fn take_and_complete(
@@ -1419,8 +1399,7 @@ pub(super) async fn take_and_complete(
     complete(app, req, rec, &p.user, remember, done).await
 }
 
-/// Starts the session (a new id, S29), remembers the browser if asked, and
-/// shows the end of the step.
+/// The step is over: the sign-in ends as every other does.
 async fn complete(
     app: &Arc<App>,
     req: &Req,
@@ -1429,77 +1408,27 @@ async fn complete(
     remember: bool,
     done: Done,
 ) -> Outcome {
-    let session_cookie =
-        match super::start_session(app, req, user, rec.route, LoginMethod::Password).await {
-            Ok(c) => c,
-            Err(o) => return o,
-        };
-    let mut cookies = vec![session_cookie, app.cookies.clear(app.cookies.pending)];
-    if remember {
-        // The user (and generation) after the step: a set-up has just
-        // saved its registration, of the pending login's generation.
-        let user = User {
-            two_step_generation: rec.generation,
-            ..user.clone()
-        };
-        match remember_browser(app, req, &user).await {
-            Ok(c) => cookies.push(c),
-            Err(_) => return store_down(app, req),
-        }
-    }
-    crate::metrics::LOGINS
-        .with_label_values(&["succeeded"])
-        .inc();
-    event("passed");
-    let how = match done {
-        Done::SetUp => "set-up",
-        Done::Verified(kind) => kind,
-        Done::Recovered => "recovery code",
-        Done::Enrolled => "passkey registered",
+    let proof = Proof::SecondStep(Stepped {
+        done,
+        remember,
+        generation: rec.generation,
+    });
+    let sign_in = SignIn {
+        user,
+        proof,
+        route: rec.route,
+        menu: rec.menu,
+        next: &rec.next,
     };
-    let who = Who {
-        user_id: Some(&user.id),
-        tenant_id: Some(&user.tenant_id),
-        route: Some(rec.route),
-        client_ip: Some(&req.client_ip),
-    };
-    let place = if rec.menu { ", account menu" } else { "" };
-    audit::event(
-        crate::audit::Event::LoginSucceeded,
-        &who,
-        &format!("password + two-step ({how}){place}"),
-    );
-    let t = req.lang.texts();
-    let answer = match done {
-        Done::Verified(_) => Answer::redirect(&rec.next),
-        Done::SetUp => app.message_page(
-            req,
-            200,
-            t.two_step_done_title,
-            t.two_step_done_text,
-            Some((&rec.next, t.go_login)),
-        ),
-        Done::Recovered => app.message_page(
-            req,
-            200,
-            t.recovery_used_title,
-            t.recovery_used_text,
-            Some((&rec.next, t.go_login)),
-        ),
-        Done::Enrolled => app.message_page(
-            req,
-            200,
-            t.passkey_enrolled_title,
-            t.passkey_enrolled_text,
-            Some((&rec.next, t.go_login)),
-        ),
-    };
-    let answer = cookies.into_iter().fold(answer, Answer::with_cookie);
-    ("two_step_passed", answer)
+    super::sign_in::finish(app, req, sign_in).await
 }
 
 /// Issues the trust cookie and its server-side record.
-async fn remember_browser(app: &App, req: &Req, user: &User) -> Result<String, StoreError> {
+pub(super) async fn remember_browser(
+    app: &App,
+    req: &Req,
+    user: &User,
+) -> Result<String, StoreError> {
     let now = app.clock.now();
     let token = crypto::random_token();
     let mac = trust_mac(app, &token, user);

@@ -5,9 +5,11 @@
 use super::setting_switch::{Field, Switch};
 use super::Outcome;
 use crate::audit::Event;
+use crate::sessions::Live;
 use crate::state::App;
+use crate::web::Form;
 use crate::web::Req;
-use pingora::proxy::Session;
+use sekisho_policy::paths;
 use std::sync::Arc;
 
 const SWITCH: Switch = Switch {
@@ -15,8 +17,8 @@ const SWITCH: Switch = Switch {
     event: Event::TwoStepSettingChanged,
     audit_words: ("on", "off"),
     page: "two_step_setting",
-    path: "/.sekisho/menu/two-step",
-    confirm_path: "/.sekisho/menu/two-step/confirm",
+    path: paths::MENU_TWO_STEP,
+    confirm_path: paths::MENU_TWO_STEP_CONFIRM,
     title: |t| t.two_step_setting_title,
     intro: |t, tenant| {
         let mut intro = vec![
@@ -39,18 +41,18 @@ const SWITCH: Switch = Switch {
     done: |t| t.setting_done_text,
 };
 
-pub async fn show(app: &App, req: &Req) -> Outcome {
-    SWITCH.show(app, req).await
+pub async fn show(app: &App, req: &Req, live: Live) -> Outcome {
+    SWITCH.show(app, req, live).await
 }
 
 /// POST of the choice: on to the confirmation page.
-pub async fn submit(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcome {
-    SWITCH.submit(app, session, req).await
+pub async fn submit(app: &Arc<App>, req: &Req, live: Live, form: Form) -> Outcome {
+    SWITCH.submit(app, req, live, form).await
 }
 
 /// POST of the confirmation: applies the setting once the box is ticked.
-pub async fn confirm(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcome {
+pub async fn confirm(app: &Arc<App>, req: &Req, live: Live, form: Form) -> Outcome {
     SWITCH
-        .confirm(app, session, req, "two_step_setting_changed")
+        .confirm(app, req, (live, form), "two_step_setting_changed")
         .await
 }

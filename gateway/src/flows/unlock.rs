@@ -3,13 +3,14 @@
 //! use it. Every unusable link gets one generic page that points to the
 //! forgotten-password flow, which unblocks too (S14).
 
-use super::{maybe_cookie, pre_binding, pre_session, read_link_post, Outcome};
+use super::{maybe_cookie, pre_binding, pre_session, Outcome};
 use crate::audit::{self, Who};
 use crate::state::App;
 use crate::store::StoreError;
+use crate::web::Form;
 use crate::web::{Answer, Req};
-use pingora::proxy::Session;
 use sekisho_pages::{render, UnlockPage};
+use sekisho_policy::paths;
 use sekisho_policy::ticket::{looks_like_ticket, TicketPurpose};
 
 /// A used, expired or wrong link: its next step (`flows::link_unusable`).
@@ -43,11 +44,7 @@ pub async fn show(app: &App, req: &Req) -> Outcome {
     }
 }
 
-pub async fn submit(app: &App, session: &mut Session, req: &Req) -> Outcome {
-    let form = match read_link_post(app, session, req).await {
-        Ok(f) => f,
-        Err(o) => return o,
-    };
+pub async fn submit(app: &App, req: &Req, form: Form) -> Outcome {
     let ticket = form.get("ticket");
     if !looks_like_ticket(ticket) {
         return invalid(app, req);
@@ -70,7 +67,7 @@ pub async fn submit(app: &App, session: &mut Session, req: &Req) -> Outcome {
             audit::event(crate::audit::Event::AccountUnlocked, &who, "link");
             (
                 "unlocked",
-                Answer::redirect("/.sekisho/login?notice=unlocked"),
+                Answer::redirect(&paths::login_with_notice("unlocked")),
             )
         }
         Err(StoreError::TicketInvalid) | Err(StoreError::NotFound) => invalid(app, req),
