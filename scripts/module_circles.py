@@ -52,6 +52,10 @@ def resolve(mods, base):
     return ()
 
 
+DEFINED = re.compile(
+    r"^pub\s+(?:async\s+)?(?:struct|enum|trait|type|fn|const|static|mod)\s+([A-Za-z_][A-Za-z0-9_]*)",
+    re.M,
+)
 REEXPORT = re.compile(r"^\s*pub(?:\([^)]*\))?\s+use\s+([^;]+);", re.M)
 
 
@@ -80,7 +84,14 @@ def reexports(mods):
                 base = list(m) + segs
             for n in names:
                 n = n.split(" as ")[-1].strip()
-                if n != "*":
+                if n == "*":
+                    # A glob: each public item the source module defines.
+                    source = resolve(mods, base)
+                    if source in mods:
+                        body = production(open(mods[source], encoding="utf-8").read())
+                        for item in DEFINED.findall(body):
+                            table.setdefault((m, item), source)
+                else:
                     table[(m, n)] = tuple(base)
     return table
 

@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 cargo fmt --all -- --check
 ./scripts/check-shape.sh
+# No import circle between the modules of any crate.
+python3 scripts/module_circles.py policy/src pages/src config/src store/src gateway/src loadtest/src tests/src
 cargo clippy --workspace --all-targets --features sekisho/conformance -- -D warnings
 # The end-to-end tests spawn these binaries; build them before they start.
 cargo build -p sekisho --bin sekisho -p sekisho-loadtest

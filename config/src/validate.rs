@@ -1,8 +1,11 @@
 //! From the file format to [`Config`]: each check names its key.
 
 use crate::raw::*;
-use crate::*;
+use crate::typed::*;
+use std::net::SocketAddr;
 use std::net::ToSocketAddrs;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 struct Checker<'a> {
     base: &'a Path,

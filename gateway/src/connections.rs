@@ -77,6 +77,13 @@ pub enum Refusal {
     HeaderTooLarge,
 }
 
+/// Registers the refusals' series up front.
+pub fn register_metrics() {
+    for why in Refusal::ALL {
+        crate::metrics::register_labels(&crate::metrics::CONNECTION_REFUSALS, &[why.as_str()]);
+    }
+}
+
 impl Refusal {
     pub const ALL: [Refusal; 4] = [
         Refusal::PerAddress,

@@ -24,6 +24,7 @@ pub mod metrics;
 pub mod passkeys;
 pub mod preflight;
 pub mod proxy;
+pub mod refusals;
 pub mod request;
 pub mod routes;
 pub mod seeds;

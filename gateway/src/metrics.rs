@@ -442,12 +442,17 @@ pub fn register_all() {
     LazyLock::force(&SESSION_CACHE_HIT);
     LazyLock::force(&SESSION_CACHE_MISS);
     LazyLock::force(&SESSIONS_CACHED);
-    for op in crate::store::measured::OPERATIONS {
-        STORE_SECONDS.with_label_values(&[op]);
-    }
-    for why in crate::connections::Refusal::ALL {
-        CONNECTION_REFUSALS.with_label_values(&[why.as_str()]);
-    }
+}
+
+/// Registers one label value of a counted vector up front, so a dashboard
+/// sees a zero rather than nothing; each part of the gateway names its own
+/// (the store its operations, the connection guard its refusals, the route
+/// table its pages).
+pub fn register_labels(
+    vec: &prometheus::core::MetricVec<impl prometheus::core::MetricVecBuilder>,
+    labels: &[&str],
+) {
+    vec.with_label_values(labels);
 }
 
 /// The text exposition of every registered metric.
@@ -467,4 +472,11 @@ pub fn register_pages(pages: &[&str]) {
             PAGE_RESPONSES.with_label_values(&[page, class]);
         }
     }
+}
+
+/// A provider's login (or registration, or method change) by its outcome.
+pub fn count_federated(provider: &str, outcome: &'static str) {
+    FEDERATED_LOGINS
+        .with_label_values(&[provider, outcome])
+        .inc();
 }

@@ -9,10 +9,10 @@
 //! not rise is `CredentialPossibleCompromise`, which the flows audit.
 
 use crate::crypto;
-use crate::state::App;
-use crate::store::{PasskeyRecord, PasskeyUse, StoreError, TicketRecord, User};
+use crate::store::{PasskeyRecord, PasskeyUse, SharedStore, StoreError, TicketRecord, User};
 use sekisho_policy::model::Route;
 use sekisho_policy::ticket::TicketPurpose;
+use sekisho_policy::UnixTime;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -235,7 +235,8 @@ impl RelyingParty {
     /// accepts the assertion. Records the use (counter, flags, time).
     pub async fn finish_login(
         &self,
-        app: &App,
+        store: &SharedStore,
+        now: UnixTime,
         credential_json: &str,
         state: DiscoverableAuthentication,
     ) -> Result<PasskeyRecord, (Refusal, Option<PasskeyRecord>)> {
@@ -246,7 +247,7 @@ impl RelyingParty {
             .identify_discoverable_authentication(&cred)
             .map_err(|_| (Refusal::Malformed, None))?;
         let id = credential_id_text(&CredentialID::from(id.to_vec()));
-        let record = match app.store.find_passkey(&id).await {
+        let record = match store.find_passkey(&id).await {
             Ok(Some(r)) => r,
             Ok(None) => return Err((Refusal::UnknownCredential, None)),
             Err(_) => return Err((Refusal::Store, None)),
@@ -261,13 +262,14 @@ impl RelyingParty {
             .webauthn
             .finish_discoverable_authentication_v2(&cred, state, &passkey)
             .map_err(|e| (refusal_of(e), Some(record.clone())))?;
-        self.record_use(app, record, passkey, &result).await
+        self.record_use(store, now, record, passkey, &result).await
     }
 
     /// Checks a passkey as the second step of `user_id`'s login.
     pub async fn finish_second_step(
         &self,
-        app: &App,
+        store: &SharedStore,
+        now: UnixTime,
         user_id: &str,
         credential_json: &str,
         state: &PasskeyAuthentication,
@@ -275,7 +277,7 @@ impl RelyingParty {
         let cred: PublicKeyCredential =
             serde_json::from_str(credential_json).map_err(|_| (Refusal::Malformed, None))?;
         let id = credential_id_text(&CredentialID::from(cred.get_credential_id().to_vec()));
-        let record = match app.store.find_passkey(&id).await {
+        let record = match store.find_passkey(&id).await {
             Ok(Some(r)) if r.user_id == user_id => r,
             Ok(Some(r)) => return Err((Refusal::NotThisUser, Some(r))),
             Ok(None) => return Err((Refusal::UnknownCredential, None)),
@@ -288,12 +290,13 @@ impl RelyingParty {
             .webauthn
             .finish_passkey_authentication(&cred, state)
             .map_err(|e| (refusal_of(e), Some(record.clone())))?;
-        self.record_use(app, record, passkey, &result).await
+        self.record_use(store, now, record, passkey, &result).await
     }
 
     async fn record_use(
         &self,
-        app: &App,
+        store: &SharedStore,
+        now: UnixTime,
         mut record: PasskeyRecord,
         mut passkey: Passkey,
         result: &AuthenticationResult,
@@ -304,10 +307,9 @@ impl RelyingParty {
             backup_eligible: result.backup_eligible(),
             backup_state: result.backup_state(),
             credential: serde_json::to_string(&passkey).map_err(|_| (Refusal::Malformed, None))?,
-            at: app.clock.now(),
+            at: now,
         };
-        match app
-            .store
+        match store
             .use_passkey(&record.user_id, &record.credential_id, used.clone())
             .await
         {
@@ -324,20 +326,20 @@ impl RelyingParty {
     /// `binding`; the id the page sends back with its answer.
     pub async fn keep<S: Serialize>(
         &self,
-        app: &App,
+        store: &SharedStore,
+        now: UnixTime,
         ceremony: Ceremony,
         binding: &str,
         user_id: &str,
         state: &S,
     ) -> Result<String, StoreError> {
-        let now = app.clock.now();
         let id = crypto::random_token();
         let kept = Kept {
             ceremony,
             binding: binding.to_string(),
             state,
         };
-        app.store
+        store
             .put_ticket(TicketRecord {
                 hash: crypto::token_hash(&id),
                 purpose: TicketPurpose::Passkey.as_str().into(),
@@ -354,7 +356,8 @@ impl RelyingParty {
     /// this browser only. The user it was made for, and its state.
     pub async fn take<S: DeserializeOwned>(
         &self,
-        app: &App,
+        store: &SharedStore,
+        now: UnixTime,
         ceremony: Ceremony,
         id: &str,
         binding: &str,
@@ -362,13 +365,8 @@ impl RelyingParty {
         if !crypto::looks_like_token(id) {
             return Err(Refusal::ChallengeGone);
         }
-        let ticket = app
-            .store
-            .take_ticket(
-                &crypto::token_hash(id),
-                TicketPurpose::Passkey,
-                app.clock.now(),
-            )
+        let ticket = store
+            .take_ticket(&crypto::token_hash(id), TicketPurpose::Passkey, now)
             .await
             .map_err(|_| Refusal::Store)?
             .ok_or(Refusal::ChallengeGone)?;

@@ -4,7 +4,7 @@
 //! identity headers removed, the gateway's added), or answered with the
 //! refusal the verdict names.
 
-use crate::flows::{self, Outcome};
+use crate::flows::Outcome;
 use crate::request::{standing, RequestView, UpstreamCookie};
 use crate::sessions::Live;
 use crate::state::App;
@@ -405,9 +405,10 @@ impl Gateway {
         let req = || {
             let mut req = view.to_req();
             req.request_id = request_id.to_string();
+            req.after_post = crate::routes::landing(&req.path);
             req
         };
-        let live = match view.session(app).await {
+        let live = match view.session(&app.sessions, &app.clock).await {
             Ok(live) => live,
             Err(_) => {
                 let page = app.error_page(&req(), 503).closing();
@@ -427,7 +428,8 @@ impl Gateway {
                 cookie: view.upstream_cookie,
             }),
             (verdict, _) => {
-                let (outcome, answer) = flows::refusal(app, &req(), Place::Upstream, verdict);
+                let (outcome, answer) =
+                    crate::refusals::refusal(app, &req(), Place::Upstream, verdict);
                 // A body left unread cannot share the connection.
                 let answer = if view.has_body() {
                     answer.closing()
@@ -490,16 +492,19 @@ impl ProxyHttp for Gateway {
             ctx.traceparent.as_ref(),
         );
         if let Some((outcome, status)) = early_refusal(app, self.route, session) {
-            let mut req = RequestView::read(session, app, self.route).to_req();
+            let mut req =
+                RequestView::read(session, &app.cookies, &app.config, self.route).to_req();
             req.request_id = ctx.request_id.clone();
+            req.after_post = crate::routes::landing(&req.path);
             let page = app.error_page(&req, status).closing();
             return self.answer(session, ctx, (outcome, page)).await;
         }
-        let view = RequestView::read(session, app, self.route);
+        let view = RequestView::read(session, &app.cookies, &app.config, self.route);
         if is_gateway_path(view.path()) {
             ctx.kind = "gateway";
             let mut req = view.to_req();
             req.request_id = ctx.request_id.clone();
+            req.after_post = crate::routes::landing(&req.path);
             let outcome = crate::routes::dispatch(app, session, &req, self.route)
                 .instrument(ctx.span.clone())
                 .await;
@@ -612,8 +617,11 @@ impl ProxyHttp for Gateway {
             },
         };
         if code > 0 && session.response_written().is_none() {
-            let mut req = RequestView::read(session, &self.app, self.route).to_req();
+            let mut req =
+                RequestView::read(session, &self.app.cookies, &self.app.config, self.route)
+                    .to_req();
             req.request_id = ctx.request_id.clone();
+            req.after_post = crate::routes::landing(&req.path);
             let page = self.app.error_page(&req, code).closing();
             if let Err(err) = write_answer(session, page, self.app.hsts, &self.app.csp()).await {
                 tracing::debug!(error = %err, "could not write the error page");

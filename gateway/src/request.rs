@@ -8,8 +8,9 @@
 //! navigation. The proxied path reads no more than this; the gateway's
 //! pages get an owned [`Req`] made from it.
 
+use crate::clock::Clock;
 use crate::sessions::Live;
-use crate::state::App;
+use crate::sessions::Sessions;
 use crate::store::StoreError;
 use crate::web::CookieNames;
 use http::header;
@@ -149,10 +150,15 @@ pub struct RequestView<'a> {
 
 impl<'a> RequestView<'a> {
     /// Reads `session`'s request as it arrived on `route`'s listener.
-    pub fn read(session: &'a Session, app: &App, route: Route) -> RequestView<'a> {
+    pub fn read(
+        session: &'a Session,
+        names: &CookieNames,
+        config: &sekisho_config::Config,
+        route: Route,
+    ) -> RequestView<'a> {
         let header = session.req_header();
-        let (cookies, upstream_cookie) = scan_cookies(header, &app.cookies);
-        let line = match (&app.config.closed, route) {
+        let (cookies, upstream_cookie) = scan_cookies(header, names);
+        let line = match (&config.closed, route) {
             (Some(closed), Route::Closed) => crate::line::of_request(closed, session),
             _ => None,
         };
@@ -161,7 +167,7 @@ impl<'a> RequestView<'a> {
             route,
             cookies,
             upstream_cookie,
-            client_ip: client_ip(session, &app.config.throttle.trusted_proxies),
+            client_ip: client_ip(session, &config.throttle.trusted_proxies),
             line,
             navigation: is_browser_navigation(
                 header.method.as_str(),
@@ -183,8 +189,12 @@ impl<'a> RequestView<'a> {
     }
 
     /// The session of this request's cookie (see [`resolve`]).
-    pub async fn session(&self, app: &App) -> Result<Option<Live>, StoreError> {
-        resolve(app, self.cookies.session).await
+    pub async fn session(
+        &self,
+        sessions: &Sessions,
+        clock: &Clock,
+    ) -> Result<Option<Live>, StoreError> {
+        resolve(sessions, clock, self.cookies.session).await
     }
 
     /// What arrived, for the gate.
@@ -229,6 +239,7 @@ impl<'a> RequestView<'a> {
             line: self.line.clone(),
             navigation: self.navigation,
             request_id: String::new(),
+            after_post: Some(sekisho_policy::paths::LOGIN),
             live: Arc::new(tokio::sync::OnceCell::new()),
         }
     }
@@ -259,9 +270,13 @@ fn client_ip(session: &Session, trusted: &[ipnet::IpNet]) -> String {
 /// Resolves a session cookie: the one place a cookie becomes a session.
 /// A missing or repeated cookie is no session; store trouble is an error,
 /// and the caller fails closed.
-async fn resolve(app: &App, cookie: Slot<'_>) -> Result<Option<Live>, StoreError> {
+async fn resolve(
+    sessions: &Sessions,
+    clock: &Clock,
+    cookie: Slot<'_>,
+) -> Result<Option<Live>, StoreError> {
     match cookie.value() {
-        Some(value) => app.sessions.resolve(value, app.clock.now()).await,
+        Some(value) => sessions.resolve(value, clock.now()).await,
         None => Ok(None),
     }
 }
@@ -367,23 +382,35 @@ pub struct Req {
     /// The request's id (set by the proxy): error pages show it, and the
     /// access log and the upstream carry it.
     pub request_id: String,
+    /// Where a language switch on the page answering this POST lands: a
+    /// page a GET shows again. `None`: this path itself. The proxy sets it
+    /// from the route table; until then, the login page.
+    pub after_post: Option<&'static str>,
     /// The session, resolved at most once per request.
     live: Arc<tokio::sync::OnceCell<Option<Live>>>,
 }
 
 impl Req {
     /// This request's session, resolved once however many checks ask.
-    pub async fn session(&self, app: &App) -> Result<Option<Live>, StoreError> {
+    pub async fn session(
+        &self,
+        sessions: &Sessions,
+        clock: &Clock,
+    ) -> Result<Option<Live>, StoreError> {
         self.live
-            .get_or_try_init(|| resolve(app, self.cookies.session.borrow()))
+            .get_or_try_init(|| resolve(sessions, clock, self.cookies.session.borrow()))
             .await
             .cloned()
     }
 
     /// This request's session when it was made on this listener's route
     /// (S39); what logout ends.
-    pub async fn session_here(&self, app: &App) -> Result<Option<Live>, StoreError> {
-        let live = self.session(app).await?;
+    pub async fn session_here(
+        &self,
+        sessions: &Sessions,
+        clock: &Clock,
+    ) -> Result<Option<Live>, StoreError> {
+        let live = self.session(sessions, clock).await?;
         Ok(live.filter(|l| counts_here(self.route, l.view.session.route)))
     }
 

@@ -9,9 +9,10 @@
 //! each route registered once, wrapped in its guard).
 
 use crate::flows::{self, Outcome};
+use crate::request::Req;
 use crate::sessions::Live;
 use crate::state::App;
-use crate::web::{Answer, Form, Req};
+use crate::web::{Answer, Form};
 use pingora::proxy::Session;
 use sekisho_policy::gate::Place;
 use sekisho_policy::menu::MenuItem;
@@ -176,7 +177,7 @@ macro_rules! now {
 }
 
 fn passkeys_offered(app: &App, req: &Req) -> Option<Outcome> {
-    flows::passkey_login::offered(app, req)
+    flows::providers::passkeys_offered(app, req)
         .is_none()
         .then(|| ("not_found", app.error_page(req, 404)))
 }
@@ -199,7 +200,7 @@ pub static ROUTES: LazyLock<Vec<Entry>> = LazyLock::new(|| {
         get(
             paths::LOGIN,
             "login",
-            Open(|c| now!(login::show(c.app, c.req, login::Kind::Service))),
+            Open(|c| now!(login_page::show(c.app, c.req, login_page::Kind::Service))),
         ),
         post(
             paths::LOGIN,
@@ -210,14 +211,14 @@ pub static ROUTES: LazyLock<Vec<Entry>> = LazyLock::new(|| {
                     c.session,
                     c.req,
                     c.route,
-                    login::Kind::Service
+                    login_page::Kind::Service
                 ))
             }),
         ),
         get(
             paths::MENU_LOGIN,
             "login",
-            Open(|c| now!(login::show(c.app, c.req, login::Kind::Menu))),
+            Open(|c| now!(login_page::show(c.app, c.req, login_page::Kind::Menu))),
         ),
         post(
             paths::MENU_LOGIN,
@@ -228,7 +229,7 @@ pub static ROUTES: LazyLock<Vec<Entry>> = LazyLock::new(|| {
                     c.session,
                     c.req,
                     c.route,
-                    login::Kind::Menu
+                    login_page::Kind::Menu
                 ))
             }),
         ),
@@ -801,16 +802,23 @@ pub fn pages() -> Vec<&'static str> {
 }
 
 /// Where a page shown after a POST to `path` switches language to: a page
-/// a GET shows again; the login page for a path the table does not have.
-pub fn landing_after_post(path: &str) -> &str {
+/// a GET shows again (`None`: `path` itself); the login page for a path
+/// the table does not have.
+pub fn landing(path: &str) -> Option<&'static str> {
     let entry = ROUTES
         .iter()
         .find(|e| e.method == Method::Post && e.at.matches(path).is_some());
     match entry.map(|e| e.landing) {
-        Some(Landing::Same) => path,
-        Some(Landing::At(there)) => there,
-        None => paths::LOGIN,
+        Some(Landing::Same) => None,
+        Some(Landing::At(there)) => Some(there),
+        None => Some(paths::LOGIN),
     }
+}
+
+/// [`landing`] as a path.
+#[cfg(test)]
+fn landing_after_post(path: &str) -> &str {
+    landing(path).unwrap_or(path)
 }
 
 /// Runs a gateway request through its entry: the page's offer, the guard,

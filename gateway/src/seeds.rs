@@ -7,7 +7,6 @@
 //! Seeds an earlier version stored in clear are still read, and are sealed
 //! by [`seal_clear_seeds`] at start and after their next use.
 
-use crate::state::App;
 use sekisho_config::SeedKey;
 use std::io::Write;
 
@@ -86,9 +85,12 @@ fn read_key(path: &std::path::Path) -> anyhow::Result<[u8; 32]> {
 /// Seals every seed still stored in clear; returns how many it sealed.
 /// A seed that changed meanwhile (reset, re-registered) is left to its
 /// new owner.
-pub async fn seal_clear_seeds(app: &App) -> crate::store::StoreResult<usize> {
+pub async fn seal_clear_seeds(
+    store: &crate::store::SharedStore,
+    seed_key: &[u8; 32],
+) -> crate::store::StoreResult<usize> {
     let mut sealed = 0;
-    for user in app.store.list_users(None).await? {
+    for user in store.list_users(None).await? {
         let Some(clear) = user
             .two_step
             .as_ref()
@@ -99,8 +101,8 @@ pub async fn seal_clear_seeds(app: &App) -> crate::store::StoreResult<usize> {
         if is_sealed(clear) {
             continue;
         }
-        let to = seal(&app.seed_key, &user.id, clear);
-        if app.store.replace_totp_secret(&user.id, clear, &to).await? {
+        let to = seal(seed_key, &user.id, clear);
+        if store.replace_totp_secret(&user.id, clear, &to).await? {
             sealed += 1;
         }
     }

@@ -184,7 +184,7 @@ impl BackgroundService for Purge {
         // `Federation::form_origins`).
         self.app.federation.warm_up().await;
         // Seeds an earlier version or an import kept in clear (S50).
-        match crate::seeds::seal_clear_seeds(&self.app).await {
+        match crate::seeds::seal_clear_seeds(&self.app.store, &self.app.seed_key).await {
             Ok(n) if n > 0 => {
                 tracing::info!(sealed = n, "sealed authenticator seeds kept in clear")
             }
@@ -279,6 +279,8 @@ pub fn run(config: Config, launch: Launch) -> anyhow::Result<()> {
     };
     crate::metrics::register_all();
     crate::metrics::register_pages(&crate::routes::pages());
+    crate::connections::register_metrics();
+    crate::store::measured::register_metrics();
     let app = Arc::new(App::build(config)?);
     let cfg = &app.config;
 

@@ -4,10 +4,11 @@ use crate::assertion::Signer;
 use crate::clock::Clock;
 use crate::hashing::Hasher;
 use crate::mail::Mailer;
+use crate::request::Req;
 use crate::sessions::Sessions;
 use crate::store::sqlite::SqliteStore;
 use crate::store::SharedStore;
-use crate::web::{Answer, CookieNames, Req};
+use crate::web::{Answer, CookieNames};
 use pingora::upstreams::peer::HttpPeer;
 use sekisho_config::{Config, StoreBackend};
 use sekisho_pages::{error_texts, render, Chrome, MessagePage};
@@ -213,7 +214,7 @@ impl App {
         let here = if req.method == "GET" || req.method == "HEAD" {
             req.here()
         } else {
-            crate::routes::landing_after_post(&req.path).to_string()
+            req.after_post.unwrap_or(&req.path).to_string()
         };
         let brand = match req.lang {
             sekisho_pages::Lang::Ja => self.brand_ja.clone(),

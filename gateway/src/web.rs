@@ -78,8 +78,6 @@ impl CookieNames {
     }
 }
 
-pub use crate::request::Req;
-
 /// A decoded form; the first value of a repeated field counts.
 #[derive(Debug, Default)]
 pub struct Form(Vec<(String, String)>);

@@ -1,6 +1,6 @@
 //! The audit trail kept for tenants' consoles.
 
-use crate::StoreResult;
+use crate::error::StoreResult;
 use async_trait::async_trait;
 use sekisho_policy::UnixTime;
 use serde::{Deserialize, Serialize};

@@ -19,6 +19,7 @@ mod audit;
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
 mod counters;
+mod error;
 mod maintenance;
 mod passkeys;
 pub mod postgres;
@@ -34,6 +35,7 @@ mod two_step;
 pub use accounts::*;
 pub use audit::*;
 pub use counters::*;
+pub use error::{StoreError, StoreResult};
 pub use maintenance::*;
 pub use passkeys::*;
 pub use secrets::*;
@@ -61,32 +63,6 @@ fn random_bytes<const N: usize>() -> [u8; N] {
 fn yes() -> bool {
     true
 }
-
-/// Why a store call failed.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum StoreError {
-    /// The store could not answer (down, slow, I/O): the caller fails closed.
-    #[error("store unavailable: {0}")]
-    Unavailable(String),
-    /// The address is already someone's login ID.
-    #[error("email already in use")]
-    EmailTaken,
-    /// A record the operation needs does not exist.
-    #[error("not found")]
-    NotFound,
-    /// The ticket is unknown, used, expired or of another purpose.
-    #[error("ticket not valid")]
-    TicketInvalid,
-    /// The provider account is already some user's (S37).
-    #[error("identity already bound")]
-    IdentityTaken,
-    /// The record changed since it was read (e.g. a two-step set-up whose
-    /// registration was reset meanwhile).
-    #[error("changed meanwhile")]
-    Stale,
-}
-
-pub type StoreResult<T> = Result<T, StoreError>;
 
 /// Declares `Store` as the sum of the parts, and implements it for every
 /// type that implements them all: the list is written once.

@@ -1,6 +1,6 @@
 //! Shared secrets.
 
-use crate::StoreResult;
+use crate::error::StoreResult;
 use async_trait::async_trait;
 
 /// Keys every gateway sharing the store must agree on, created once by

@@ -1,6 +1,6 @@
 //! Tickets: mailed links and single-use flow records.
 
-use crate::StoreResult;
+use crate::error::StoreResult;
 use async_trait::async_trait;
 use sekisho_policy::ticket::TicketPurpose;
 use sekisho_policy::UnixTime;

@@ -5,10 +5,11 @@
 
 use super::Outcome;
 use crate::audit::{self, Who};
+use crate::request::Req;
 use crate::sessions::Live;
 use crate::state::App;
+use crate::web::Answer;
 use crate::web::Form;
-use crate::web::{Answer, Req};
 use sekisho_pages::{render, AccessRoutePage, Texts};
 use sekisho_policy::line::AccessRoute;
 use sekisho_policy::paths;

@@ -13,10 +13,11 @@ use super::federation::{self as fed, Flow, Purpose};
 use super::providers::{redirect_uri, settings};
 use super::{maybe_cookie, pre_binding, pre_session, read_post, Outcome};
 use crate::federation::OidcSettings;
+use crate::request::Req;
 use crate::state::App;
 use crate::store::Tenant;
+use crate::web::Answer;
 use crate::web::Form;
-use crate::web::{Answer, Req};
 use pingora::proxy::Session;
 use sekisho_pages::{render, Field, FormPage};
 use sekisho_policy::ad::canonical_connection_id;
@@ -302,7 +303,7 @@ pub async fn start(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcome 
     let started = match app.federation.start_oidc(&ad, &redirect, &[]).await {
         Ok(s) => s,
         Err(e) => {
-            fed::count("ad", e.reason());
+            crate::metrics::count_federated("ad", e.reason());
             return (
                 "provider_unreachable",
                 fed::failed(app, req, 503, |t| t.federation_unavailable_text),

@@ -9,11 +9,12 @@ use super::active_directory::not_offered;
 use super::providers::{login_url, redirect_uri, secret_context};
 use super::Outcome;
 use crate::audit::{self, Who};
+use crate::request::Req;
 use crate::sessions::Live;
 use crate::state::App;
 use crate::store::{AdConnection, StoreError};
+use crate::web::Answer;
 use crate::web::Form;
-use crate::web::{Answer, Req};
 use sekisho_pages::{render, Field, FormPage, Guide, Texts};
 use sekisho_policy::ad::{
     check_ad_settings, AdSettingProblem, CONNECTION_ALPHABET, CONNECTION_PREFIX,

@@ -6,10 +6,11 @@
 use super::email_change::{check_new_address, refusal_text, send_link, AddressRefusal};
 use super::{forget_all, Outcome};
 use crate::audit::{self, Who};
+use crate::request::Req;
 use crate::sessions::Live;
 use crate::state::App;
 use crate::store::{StoreError, TwoStepKind, User};
-use crate::web::{Answer, Form, Req};
+use crate::web::{Answer, Form};
 use sekisho_pages::{
     render, AdminUserPage, AdminUsersPage, ConfirmPage, Field, FormPage, Select, Texts, UserRow,
 };

@@ -4,9 +4,10 @@
 //! every console page (the gate's `Place::Console`).
 
 use super::Outcome;
+use crate::request::Req;
 use crate::sessions::Live;
 use crate::state::App;
-use crate::web::{Answer, Req};
+use crate::web::Answer;
 use sekisho_pages::audit_labels::event_label;
 use sekisho_pages::{render, AdminEventsPage, AuditRow};
 use sekisho_policy::paths;

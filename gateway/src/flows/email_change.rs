@@ -8,11 +8,12 @@
 use super::{forget_all, maybe_cookie, method_label, pre_binding, pre_session, Outcome};
 use crate::audit::{self, Who};
 use crate::hashing::HashError;
+use crate::request::Req;
 use crate::sessions::Live;
 use crate::state::App;
 use crate::store::{StoreError, TicketRecord, User};
+use crate::web::Answer;
 use crate::web::Form;
-use crate::web::{Answer, Req};
 use sekisho_pages::{password_problems, render, Field, FormPage};
 use sekisho_policy::email::validate_email;
 use sekisho_policy::model::LoginMethod;

@@ -11,9 +11,10 @@ use super::sign_in::{Proof, SignIn};
 use super::{method_change, pre_binding, read_post, Outcome};
 use crate::audit::{self, Who};
 use crate::crypto;
+use crate::request::Req;
 use crate::state::App;
 use crate::store::{FederatedIdentity, StoreError, TicketRecord};
-use crate::web::{Answer, Req};
+use crate::web::Answer;
 use pingora::proxy::Session;
 use sekisho_pages::Texts;
 use sekisho_policy::gate::Place;
@@ -82,12 +83,6 @@ pub(super) fn failed(
     )
 }
 
-pub(super) fn count(provider: &str, outcome: &'static str) {
-    crate::metrics::FEDERATED_LOGINS
-        .with_label_values(&[provider, outcome])
-        .inc();
-}
-
 /// POST: a provider's button (login, the menu's login, or registration).
 pub async fn start(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcome {
     if let Some(answer) = app.throttled(req, "federation") {
@@ -109,7 +104,7 @@ pub async fn start(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcome 
     let started = match app.federation.start(method, &redirect_uri(app, req)).await {
         Ok(s) => s,
         Err(e) => {
-            count(method.as_str(), e.reason());
+            crate::metrics::count_federated(method.as_str(), e.reason());
             return (
                 "provider_unreachable",
                 failed(app, req, 503, |t| t.federation_unavailable_text),
@@ -251,7 +246,7 @@ pub(super) fn refuse(app: &App, req: &Req, reason: &'static str, provider: &str)
         route: Some(req.route),
         ..Default::default()
     };
-    count(provider, reason);
+    crate::metrics::count_federated(provider, reason);
     audit::event(crate::audit::Event::FederationRefused, &who, reason);
     (
         "federation_refused",
@@ -347,7 +342,7 @@ fn ticket_invalid(app: &App, req: &Req) -> Outcome {
 
 /// The page for a user of another tenant than the Active Directory's.
 fn other_tenant(app: &App, req: &Req, method: LoginMethod) -> Outcome {
-    count(method.as_str(), "other_tenant");
+    crate::metrics::count_federated(method.as_str(), "other_tenant");
     let who = Who {
         client_ip: Some(&req.client_ip),
         route: Some(req.route),
@@ -385,7 +380,7 @@ async fn change_method(
     let new = method_change::NewMethod::Provider { method, identity };
     match method_change::apply(app, req, &user, &tenant, ticket_hash, new).await {
         Ok(_) => {
-            count(method.as_str(), "method_changed");
+            crate::metrics::count_federated(method.as_str(), "method_changed");
             ("method_changed", method_change::done(app, req))
         }
         Err((status, problems)) => {
@@ -432,7 +427,7 @@ async fn register(
         .await
     {
         Ok(user) => {
-            count(method.as_str(), "registered");
+            crate::metrics::count_federated(method.as_str(), "registered");
             let who = Who {
                 user_id: Some(&user.id),
                 tenant_id: Some(&user.tenant_id),
@@ -456,7 +451,7 @@ async fn register(
             )
         }
         Err(StoreError::IdentityTaken) => {
-            count(method.as_str(), "identity_taken");
+            crate::metrics::count_federated(method.as_str(), "identity_taken");
             (
                 "identity_taken",
                 failed(app, req, 409, |t| t.federation_taken_text),
@@ -494,7 +489,7 @@ async fn login(
         }
     }
     let Some(user) = user else {
-        count(method.as_str(), "unbound");
+        crate::metrics::count_federated(method.as_str(), "unbound");
         return (
             "federation_unbound",
             app.message_page(

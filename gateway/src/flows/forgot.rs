@@ -5,9 +5,10 @@
 
 use super::{maybe_cookie, pre_binding, pre_session, read_post, Outcome};
 use crate::audit::{self, Who};
+use crate::request::Req;
 use crate::state::App;
 use crate::store::User;
-use crate::web::{Answer, Form, Req};
+use crate::web::{Answer, Form};
 use pingora::proxy::Session;
 use sekisho_pages::{render, ForgotPage};
 use sekisho_policy::email::canonical_identifier;

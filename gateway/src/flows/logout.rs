@@ -4,14 +4,20 @@
 
 use super::{read_post, Outcome};
 use crate::audit::{self, Who};
+use crate::request::Req;
 use crate::state::App;
-use crate::web::{Answer, Req};
+use crate::web::Answer;
 use pingora::proxy::Session;
 use sekisho_pages::{render, LogoutPage};
 use sekisho_policy::paths;
 
 pub async fn show(app: &App, req: &Req) -> Outcome {
-    match req.session_here(app).await.ok().flatten() {
+    match req
+        .session_here(&app.sessions, &app.clock)
+        .await
+        .ok()
+        .flatten()
+    {
         Some(live) => {
             let c = app.chrome(req);
             let html = render(&LogoutPage {
@@ -29,7 +35,7 @@ pub async fn submit(app: &App, session: &mut Session, req: &Req) -> Outcome {
         Ok(f) => f,
         Err(o) => return o,
     };
-    let live = match req.session_here(app).await {
+    let live = match req.session_here(&app.sessions, &app.clock).await {
         Ok(l) => l,
         Err(_) => return ("store_unavailable", app.error_page(req, 503)),
     };

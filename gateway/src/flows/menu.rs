@@ -4,10 +4,11 @@
 
 use super::{forget_all, Outcome};
 use crate::audit::{self, Who};
+use crate::request::Req;
 use crate::sessions::Live;
 use crate::state::App;
+use crate::web::Answer;
 use crate::web::Form;
-use crate::web::{Answer, Req};
 use sekisho_pages::{render, MenuPage, SessionRow, SessionsPage};
 use sekisho_policy::menu::{allowed, can_administer, MenuItem};
 use sekisho_policy::paths;
@@ -35,7 +36,7 @@ pub async fn show(app: &App, req: &Req, live: Live) -> Outcome {
         settings_items.push((paths::MENU_TWO_STEP, t.item_two_step));
     }
     // Only where this gateway offers passkeys on this route.
-    if ok(MenuItem::PasskeyPolicy) && super::passkey_login::offered(app, req).is_some() {
+    if ok(MenuItem::PasskeyPolicy) && super::providers::passkeys_offered(app, req).is_some() {
         settings_items.push((paths::MENU_PASSKEY_POLICY, t.item_passkey_policy));
     }
     // Only where the operator offers Active Directory (no dead links).
@@ -43,7 +44,7 @@ pub async fn show(app: &App, req: &Req, live: Live) -> Outcome {
         settings_items.push((paths::MENU_AD, t.item_ad));
     }
     let mut other_items = vec![(paths::MENU_SESSIONS, t.item_sessions)];
-    if ok(MenuItem::Passkeys) && super::passkey_login::offered(app, req).is_some() {
+    if ok(MenuItem::Passkeys) && super::providers::passkeys_offered(app, req).is_some() {
         other_items.push((paths::MENU_PASSKEYS, t.item_passkeys));
     }
     if user.method == sekisho_policy::model::LoginMethod::Password {

@@ -9,11 +9,12 @@
 use super::{forget_all, maybe_cookie, method_label, pre_binding, pre_session, Outcome};
 use crate::audit::{self, Who};
 use crate::hashing::HashError;
+use crate::request::Req;
 use crate::sessions::Live;
 use crate::state::App;
 use crate::store::{FederatedIdentity, MethodChange, StoreError, Tenant, TicketRecord, User};
+use crate::web::Answer;
 use crate::web::Form;
-use crate::web::{Answer, Req};
 use sekisho_pages::{password_problems, render, ExtraForm, Field, FormPage};
 use sekisho_policy::menu::{allowed, method_change, MenuItem, MethodChangeRefusal};
 use sekisho_policy::model::{LoginMethod, Role};

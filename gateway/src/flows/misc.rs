@@ -1,8 +1,9 @@
 //! Small gateway endpoints: keys, health, the stylesheet, the language switch.
 
 use super::Outcome;
+use crate::request::Req;
 use crate::state::App;
-use crate::web::{Answer, Req};
+use crate::web::Answer;
 use bytes::Bytes;
 use sekisho_policy::return_path::safe_return_path;
 

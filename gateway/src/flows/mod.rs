@@ -3,6 +3,8 @@
 //! an [`Answer`]; state changes only on POST, after the same-site and CSRF
 //! checks (S34).
 
+pub use crate::refusals::{refusal, Outcome};
+
 pub(crate) mod access_route;
 pub(crate) mod active_directory;
 pub(crate) mod ad_setting;
@@ -13,6 +15,7 @@ pub(crate) mod federation;
 pub(crate) mod forgot;
 pub(crate) mod line_settings;
 pub(crate) mod login;
+pub(crate) mod login_page;
 pub(crate) mod logout;
 pub(crate) mod menu;
 pub(crate) mod method_change;
@@ -31,21 +34,20 @@ pub(crate) mod setting_switch;
 pub(crate) mod sign_in;
 pub(crate) mod trusted_browsers;
 pub(crate) mod two_step;
+pub(crate) mod two_step_entry;
 pub(crate) mod two_step_setting;
 pub(crate) mod unlock;
 
 use crate::request::standing;
+use crate::request::Req;
 use crate::sessions::Live;
 use crate::state::App;
-use crate::web::{read_form, Answer, Form, FormError, Req};
+use crate::web::{read_form, Answer, Form, FormError};
 use pingora::proxy::Session;
 use sekisho_policy::gate::{gate, Place, Verdict};
-use sekisho_policy::model::Route;
 use sekisho_policy::paths;
 use sekisho_policy::request::is_cross_site;
 use sekisho_policy::ticket::TicketPurpose;
-
-pub type Outcome = (&'static str, Answer);
 
 /// The page of a mailed link that is used, expired or wrong, with the next
 /// step for its purpose: never a dead end.
@@ -109,7 +111,7 @@ pub async fn read_post(app: &App, session: &mut Session, req: &Req) -> Result<Fo
 /// refuses.
 pub async fn require_session(app: &App, req: &Req, place: Place) -> Result<Live, Outcome> {
     let live = req
-        .session(app)
+        .session(&app.sessions, &app.clock)
         .await
         .map_err(|_| ("store_unavailable", app.error_page(req, 503)))?;
     let verdict = gate(
@@ -120,72 +122,6 @@ pub async fn require_session(app: &App, req: &Req, place: Place) -> Result<Live,
     match (verdict, live) {
         (Verdict::Pass, Some(live)) => Ok(live),
         (verdict, _) => Err(refusal(app, req, place, verdict)),
-    }
-}
-
-/// The gate's verdict on a login that has identified `user`, signing in
-/// by `method` at `place` (a `Place::Login`) on this request's listener:
-/// one question for password, passkey and provider logins alike.
-pub async fn login_verdict(
-    app: &App,
-    req: &Req,
-    user: &crate::store::User,
-    method: sekisho_policy::model::LoginMethod,
-    place: Place,
-) -> Result<Verdict, Outcome> {
-    let tenant = match app.store.get_tenant(&user.tenant_id).await {
-        Ok(Some(t)) => t,
-        _ => return Err(("store_unavailable", app.error_page(req, 503))),
-    };
-    let mut standing = sekisho_policy::gate::Standing {
-        route: req.route,
-        line: req.line.as_deref(),
-        role: user.role,
-        method,
-        tenant: crate::request::tenant_standing(&tenant),
-    };
-    // The requirement holds only where this gateway offers passkeys: a
-    // gateway without them (an address for its public URL) falls back to
-    // the tenant's ordinary second step rather than lock everyone out.
-    standing.tenant.passkeys_required &= passkey_login::offered(app, req).is_some();
-    Ok(gate(&req.arrival(place), Some(&standing), app.clock.now()))
-}
-
-/// What every verdict but `Pass` looks like: the one place that turns a
-/// refusal into a page, for the proxy, the pages' guard and the logins.
-pub fn refusal(app: &App, req: &Req, place: Place, verdict: Verdict) -> Outcome {
-    let clear = |answer: Answer, clear_cookie: bool| {
-        if clear_cookie {
-            answer.with_cookie(app.cookies.clear(app.cookies.session))
-        } else {
-            answer
-        }
-    };
-    match verdict {
-        Verdict::SignIn { clear_cookie } => {
-            let next: String = form_urlencoded::byte_serialize(req.here().as_bytes()).collect();
-            let (outcome, login) = match place {
-                Place::Upstream => ("unauthenticated", paths::LOGIN),
-                _ => ("menu_login_required", paths::MENU_LOGIN),
-            };
-            let answer = Answer::redirect(&format!("{login}?next={next}"));
-            (outcome, clear(answer, clear_cookie))
-        }
-        Verdict::Unauthorized { clear_cookie } => (
-            "unauthenticated",
-            clear(app.error_page(req, 401), clear_cookie),
-        ),
-        Verdict::PlanEnded(state) => ("trial_ended", login::trial_ended(app, req, state)),
-        Verdict::Route(access) => {
-            // Pages are for browsers; only the proxied path asks.
-            let navigation = place != Place::Upstream || req.navigation;
-            route_access::refuse(app, navigation, req, access)
-        }
-        Verdict::Forbidden => ("forbidden", app.error_page(req, 403)),
-        // Not refusals: callers act on these themselves.
-        Verdict::Pass | Verdict::SecondStep | Verdict::PasskeyRequired { .. } => {
-            ("error", app.error_page(req, 500))
-        }
     }
 }
 
@@ -246,41 +182,6 @@ pub fn maybe_cookie(answer: Answer, cookie: Option<String>) -> Answer {
     match cookie {
         Some(c) => answer.with_cookie(c),
         None => answer,
-    }
-}
-
-/// Starts the session of a login (after its second step, when one was
-/// asked): a new id replacing any the browser had (S29). Returns the
-/// session cookie's `Set-Cookie` value.
-pub async fn start_session(
-    app: &App,
-    req: &Req,
-    user: &crate::store::User,
-    route: Route,
-    method: sekisho_policy::model::LoginMethod,
-) -> Result<String, Outcome> {
-    let new = crate::sessions::NewSession {
-        user,
-        route,
-        method,
-        client_ip: &req.client_ip,
-        user_agent: &req.user_agent,
-        line: if route == Route::Closed {
-            req.line.as_deref()
-        } else {
-            None
-        },
-    };
-    crate::metrics::LOGINS_BY_ROUTE
-        .with_label_values(&[route.as_str()])
-        .inc();
-    match app
-        .sessions
-        .start(new, req.cookies.session(), app.clock.now())
-        .await
-    {
-        Ok(c) => Ok(app.cookies.set(app.cookies.session, &c)),
-        Err(_) => Err(("store_unavailable", app.error_page(req, 503))),
     }
 }
 

@@ -5,14 +5,16 @@
 //! this site's RP ID); its challenge is bound to the pending login.
 
 use super::sign_in::Done;
-use super::two_step::{enrol_page, read_pending_post, store_down, take_and_complete};
+use super::two_step::{enrol_page, read_pending_post, take_and_complete};
 use super::two_step::{Pending, Stage};
+use super::two_step_entry::store_down;
 use super::Outcome;
 use crate::audit::{self, Event};
 use crate::passkeys::{challenge_json, Ceremony, Refusal};
+use crate::request::Req;
 use crate::state::App;
 use crate::store::StoreError;
-use crate::web::{Answer, Req};
+use crate::web::Answer;
 use pingora::proxy::Session;
 use sekisho_policy::passkey::normalize_name;
 use sekisho_policy::paths;
@@ -35,32 +37,39 @@ async fn enrolling(
 /// POST from the page's script: a registration challenge for the user,
 /// kept for this pending login.
 pub async fn options(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcome {
-    let Some(rp) = super::passkey_login::offered(app, req) else {
-        return super::passkey_login::json_refusal(404, "passkeys_off");
+    let Some(rp) = super::providers::passkeys_offered(app, req) else {
+        return crate::refusals::json_refusal(404, "passkeys_off");
     };
     let (p, _) = match enrolling(app, session, req).await {
         Ok(x) => x,
         Err(o) => return o,
     };
     let Ok((options, state)) = rp.start_registration(&p.user, &p.passkeys) else {
-        return super::passkey_login::json_refusal(503, "passkey_unavailable");
+        return crate::refusals::json_refusal(503, "passkey_unavailable");
     };
     match rp
-        .keep(app, Ceremony::Register, &p.binding(), &p.user.id, &state)
+        .keep(
+            &app.store,
+            app.clock.now(),
+            Ceremony::Register,
+            &p.binding(),
+            &p.user.id,
+            &state,
+        )
         .await
     {
         Ok(id) => (
             "passkey_challenge",
             Answer::json(200, challenge_json(&id, &options)),
         ),
-        Err(_) => super::passkey_login::json_refusal(503, "store_unavailable"),
+        Err(_) => crate::refusals::json_refusal(503, "store_unavailable"),
     }
 }
 
 /// POST: the new credential. Once webauthn-rs accepts it and the store
 /// keeps it, the notice is mailed and the session starts.
 pub async fn submit(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcome {
-    let Some(rp) = super::passkey_login::offered(app, req) else {
+    let Some(rp) = super::providers::passkeys_offered(app, req) else {
         return ("not_found", app.error_page(req, 404));
     };
     let (p, form) = match enrolling(app, session, req).await {
@@ -85,7 +94,13 @@ pub async fn submit(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcome
             .inc();
     };
     let state: PasskeyRegistration = match rp
-        .take(app, Ceremony::Register, form.get("challenge"), &p.binding())
+        .take(
+            &app.store,
+            app.clock.now(),
+            Ceremony::Register,
+            form.get("challenge"),
+            &p.binding(),
+        )
         .await
     {
         Ok((for_user, state)) if for_user == p.user.id => state,

@@ -5,30 +5,20 @@
 //! line (a passkey replaces the password, never the line), and removal (a
 //! removed passkey or user is no passkey).
 
+use super::providers::passkeys_offered as offered;
 use super::sign_in::{Proof, SignIn};
 use super::{pre_binding, read_post, Outcome};
 use crate::audit::{self, Event, Who};
-use crate::passkeys::{challenge_json, Ceremony, Refusal, RelyingParty};
+use crate::passkeys::{challenge_json, Ceremony, Refusal};
+use crate::refusals::json_refusal;
+use crate::request::Req;
 use crate::state::App;
-use crate::web::{Answer, Req};
+use crate::web::Answer;
 use pingora::proxy::Session;
 use sekisho_policy::model::{LoginMethod, UserStatus};
 use sekisho_policy::return_path::safe_return_path;
 use std::sync::Arc;
 use webauthn_rs::prelude::DiscoverableAuthentication;
-
-/// The JSON answer of a challenge request that cannot be served.
-pub fn json_refusal(status: u16, word: &'static str) -> Outcome {
-    (
-        word,
-        Answer::json(status, format!("{{\"error\":\"{word}\"}}")),
-    )
-}
-
-/// The relying party where passkeys are offered on this request's route.
-pub fn offered<'a>(app: &'a App, req: &Req) -> Option<&'a RelyingParty> {
-    app.passkeys.as_ref().filter(|rp| rp.offered_on(req.route))
-}
 
 /// POST from the login page's script: a challenge any of this site's
 /// passkeys can answer, kept for this browser's pre-session.
@@ -52,7 +42,17 @@ pub async fn options(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcom
     let Ok((options, state)) = rp.start_login() else {
         return json_refusal(503, "passkey_unavailable");
     };
-    match rp.keep(app, Ceremony::Login, &binding, "", &state).await {
+    match rp
+        .keep(
+            &app.store,
+            app.clock.now(),
+            Ceremony::Login,
+            &binding,
+            "",
+            &state,
+        )
+        .await
+    {
         Ok(id) => (
             "passkey_challenge",
             Answer::json(200, challenge_json(&id, &options)),
@@ -76,17 +76,17 @@ pub async fn submit(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcome
     };
     let menu = form.get("purpose") == "menu";
     let kind = if menu {
-        super::login::Kind::Menu
+        super::login_page::Kind::Menu
     } else {
-        super::login::Kind::Service
+        super::login_page::Kind::Service
     };
     let next = safe_return_path(form.get("next"));
     let t = req.lang.texts();
     let Some(binding) = req.cookies.pre().map(pre_binding) else {
-        return super::login::again(app, req, kind, &next, t.form_expired, 403);
+        return super::login_page::again(app, req, kind, &next, t.form_expired, 403);
     };
     if !app.csrf_ok(&binding, form.get("csrf")) {
-        return super::login::again(app, req, kind, &next, t.form_expired, 403);
+        return super::login_page::again(app, req, kind, &next, t.form_expired, 403);
     }
     let who = Who {
         client_ip: Some(&req.client_ip),
@@ -117,29 +117,38 @@ pub async fn submit(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcome
             .inc();
     };
     let state: DiscoverableAuthentication = match rp
-        .take(app, Ceremony::Login, form.get("challenge"), &binding)
+        .take(
+            &app.store,
+            app.clock.now(),
+            Ceremony::Login,
+            form.get("challenge"),
+            &binding,
+        )
         .await
     {
         Ok((_, state)) => state,
         Err(Refusal::Store) => return ("store_unavailable", app.error_page(req, 503)),
         Err(r) => {
             refused(&r, None);
-            return super::login::again(app, req, kind, &next, t.passkey_login_failed, 200);
+            return super::login_page::again(app, req, kind, &next, t.passkey_login_failed, 200);
         }
     };
-    let record = match rp.finish_login(app, form.get("credential"), state).await {
+    let record = match rp
+        .finish_login(&app.store, app.clock.now(), form.get("credential"), state)
+        .await
+    {
         Ok(r) => r,
         Err((Refusal::Store, _)) => return ("store_unavailable", app.error_page(req, 503)),
         Err((r, record)) => {
             refused(&r, record.as_ref().map(|p| p.user_id.as_str()));
-            return super::login::again(app, req, kind, &next, t.passkey_login_failed, 200);
+            return super::login_page::again(app, req, kind, &next, t.passkey_login_failed, 200);
         }
     };
     let user = match app.store.get_user(&record.user_id).await {
         Ok(Some(u)) if u.status == UserStatus::Active && u.method == LoginMethod::Password => u,
         Ok(_) => {
             refused(&Refusal::UnknownCredential, Some(&record.user_id));
-            return super::login::again(app, req, kind, &next, t.passkey_login_failed, 200);
+            return super::login_page::again(app, req, kind, &next, t.passkey_login_failed, 200);
         }
         Err(_) => return ("store_unavailable", app.error_page(req, 503)),
     };

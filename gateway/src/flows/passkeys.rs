@@ -2,15 +2,17 @@
 //! registered and last used, rename and remove, and registering another
 //! after a fresh sign-in. Registration and removal each send a notice.
 
-use super::passkey_login::{json_refusal, offered};
+use super::providers::passkeys_offered as offered;
 use super::Outcome;
 use crate::audit::{self, Event, Who};
 use crate::passkeys::{challenge_json, Ceremony, Refusal};
+use crate::refusals::json_refusal;
+use crate::request::Req;
 use crate::sessions::Live;
 use crate::state::App;
 use crate::store::{PasskeyRecord, StoreError};
+use crate::web::Answer;
 use crate::web::Form;
-use crate::web::{Answer, Req};
 use sekisho_pages::{render, PasskeyRow, PasskeysPage};
 use sekisho_policy::passkey::{fresh_enough, normalize_name, MAX_PER_USER};
 use sekisho_policy::paths;
@@ -108,7 +110,8 @@ pub async fn options(app: &Arc<App>, req: &Req, live: Live, _: Form) -> Outcome 
     };
     match rp
         .keep(
-            app,
+            &app.store,
+            app.clock.now(),
             Ceremony::Register,
             &binding(&live),
             &live.view.user.id,
@@ -146,7 +149,8 @@ pub async fn add(app: &Arc<App>, req: &Req, live: Live, form: Form) -> Outcome {
     };
     let state: PasskeyRegistration = match rp
         .take(
-            app,
+            &app.store,
+            app.clock.now(),
             Ceremony::Register,
             form.get("challenge"),
             &binding(&live),

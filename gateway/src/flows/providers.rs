@@ -6,6 +6,8 @@
 //! needs another's module for a label.
 
 use crate::federation::OidcSettings;
+use crate::passkeys::RelyingParty;
+use crate::request::Req;
 use crate::state::App;
 use crate::store::Tenant;
 use sekisho_pages::Texts;
@@ -85,4 +87,9 @@ pub fn prompt_href(app: &App, purpose: &str, next: &str) -> Option<String> {
         "{AD_START}?purpose={purpose}&next={next}",
         AD_START = paths::AD_START
     ))
+}
+
+/// The relying party where passkeys are offered on this request's route.
+pub fn passkeys_offered<'a>(app: &'a App, req: &Req) -> Option<&'a RelyingParty> {
+    app.passkeys.as_ref().filter(|rp| rp.offered_on(req.route))
 }

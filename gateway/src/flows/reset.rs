@@ -6,10 +6,11 @@
 use super::{maybe_cookie, pre_binding, pre_session, Outcome};
 use crate::audit::{self, Who};
 use crate::hashing::HashError;
+use crate::request::Req;
 use crate::state::App;
 use crate::store::StoreError;
+use crate::web::Answer;
 use crate::web::Form;
-use crate::web::{Answer, Req};
 use sekisho_pages::{password_problems, render, ResetPage};
 use sekisho_policy::password::check_new_password;
 use sekisho_policy::paths;

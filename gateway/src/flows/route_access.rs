@@ -4,98 +4,16 @@
 
 use super::Outcome;
 use crate::audit::{self, Who};
+use crate::request::Req;
 use crate::sessions::Live;
 use crate::state::App;
+use crate::web::Answer;
 use crate::web::Form;
-use crate::web::{Answer, Req};
-use pingora::proxy::Session;
-use sekisho_pages::{render, MessagePage};
-use sekisho_policy::line::{is_west, Access};
+use sekisho_pages::render;
+use sekisho_policy::line::is_west;
 use sekisho_policy::model::Route;
 use sekisho_policy::paths;
-use sekisho_policy::request::is_browser_navigation;
 use sekisho_policy::return_path::safe_return_path;
-
-/// The line-authentication error page, with the manual's two checks.
-pub fn line_error_page(app: &App, req: &Req) -> Answer {
-    let c = app.chrome(req);
-    let t = c.t;
-    Answer::html(
-        403,
-        render(&MessagePage {
-            c: &c,
-            title: t.line_error_title,
-            text: t.line_error_text,
-            checks: vec![t.line_check_settings, t.line_check_number],
-            links: vec![(paths::LOGIN, t.back_to_login)],
-            reference: None,
-        }),
-    )
-}
-
-/// The page for a line-only tenant's user on the internet route.
-pub fn line_only_page(app: &App, req: &Req) -> Answer {
-    let t = req.lang.texts();
-    app.message_page(
-        req,
-        403,
-        t.line_only_title,
-        t.line_only_text,
-        Some((paths::MENU_LOGIN, t.menu_link)),
-    )
-}
-
-/// Counts a refusal by its reason.
-pub fn count(access: Access) {
-    let reason = match access {
-        Access::Allowed => return,
-        Access::LineOnly => "line_only",
-        Access::LineMissing => "missing",
-        Access::LineUnregistered => "unregistered",
-        Access::ConsentNeeded => "consent_needed",
-        Access::OtherRoute => "other_route",
-    };
-    crate::metrics::LINE_AUTH_FAILURES
-        .with_label_values(&[reason])
-        .inc();
-}
-
-/// Whether a request is a browser's page navigation.
-pub fn is_navigation(session: &Session, req: &Req) -> bool {
-    let headers = &session.req_header().headers;
-    let mode = headers.get("sec-fetch-mode").and_then(|v| v.to_str().ok());
-    let accept = headers
-        .get(http::header::ACCEPT)
-        .and_then(|v| v.to_str().ok());
-    is_browser_navigation(&req.method, mode, accept)
-}
-
-/// The answer to a signed-in request its route does not allow.
-pub fn refuse(app: &App, navigation: bool, req: &Req, access: Access) -> Outcome {
-    count(access);
-    match access {
-        Access::LineOnly => ("line_only", line_only_page(app, req)),
-        Access::LineMissing | Access::LineUnregistered => {
-            ("line_auth_failed", line_error_page(app, req))
-        }
-        Access::ConsentNeeded => {
-            if navigation {
-                let next: String = form_urlencoded::byte_serialize(req.here().as_bytes()).collect();
-                (
-                    "line_consent_needed",
-                    Answer::redirect(&format!(
-                        "{LINE_CONSENT}?next={next}",
-                        LINE_CONSENT = paths::LINE_CONSENT
-                    )),
-                )
-            } else {
-                ("line_consent_needed", app.error_page(req, 403))
-            }
-        }
-        Access::OtherRoute => ("unauthenticated", app.error_page(req, 401)),
-        Access::Allowed => ("error", app.error_page(req, 500)),
-    }
-}
 
 /// GET: 回線情報通知設定, for a closed-route session on a West line not
 /// yet consented.

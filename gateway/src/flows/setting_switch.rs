@@ -5,11 +5,12 @@
 
 use super::Outcome;
 use crate::audit::{self, Event, Who};
+use crate::request::Req;
 use crate::sessions::Live;
 use crate::state::App;
 use crate::store::Tenant;
+use crate::web::Answer;
 use crate::web::Form;
-use crate::web::{Answer, Req};
 use sekisho_pages::{render, FormPage, Select, Texts};
 use sekisho_policy::paths;
 use std::sync::Arc;

@@ -6,12 +6,13 @@
 //! requirement), a remembered browser, the session, the metrics, the audit
 //! record and the way on. The second step ends here too.
 
-use super::two_step::{self, Opening};
-use super::{login, login_verdict, refusal, start_session, Outcome};
+use super::two_step_entry::{self as two_step, Opening};
+use super::{login_page, refusal, Outcome};
 use crate::audit::{self, Event, Who};
+use crate::request::Req;
 use crate::state::App;
 use crate::store::User;
-use crate::web::{Answer, Req};
+use crate::web::Answer;
 use sekisho_policy::gate::{self, Place, Verdict};
 use sekisho_policy::model::{LoginMethod, Route};
 use std::sync::Arc;
@@ -98,7 +99,9 @@ impl Proof {
             Proof::Passkey => crate::metrics::PASSKEYS
                 .with_label_values(&["login", "succeeded"])
                 .inc(),
-            Proof::Provider(method) => super::federation::count(method.as_str(), "succeeded"),
+            Proof::Provider(method) => {
+                crate::metrics::count_federated(method.as_str(), "succeeded")
+            }
             Proof::SecondStep(_) => crate::metrics::TWO_STEP
                 .with_label_values(&["passed"])
                 .inc(),
@@ -128,11 +131,11 @@ impl SignIn<'_> {
         }
     }
 
-    fn kind(&self) -> login::Kind {
+    fn kind(&self) -> login_page::Kind {
         if self.menu {
-            login::Kind::Menu
+            login_page::Kind::Menu
         } else {
-            login::Kind::Service
+            login_page::Kind::Service
         }
     }
 
@@ -154,7 +157,7 @@ pub async fn finish(app: &Arc<App>, req: &Req, sign_in: SignIn<'_>) -> Outcome {
                 &sign_in.detail(),
             );
             let t = req.lang.texts();
-            return login::again(app, req, sign_in.kind(), sign_in.next, t.locked, 200);
+            return login_page::again(app, req, sign_in.kind(), sign_in.next, t.locked, 200);
         }
         let place = Place::Login {
             account_menu: sign_in.menu,
@@ -276,5 +279,72 @@ fn way_on(app: &App, req: &Req, sign_in: &SignIn<'_>) -> Outcome {
             Done::Enrolled => said(t.passkey_enrolled_title, t.passkey_enrolled_text),
         },
         _ => ("login_succeeded", Answer::redirect(next)),
+    }
+}
+
+/// The gate's verdict on a login that has identified `user`, signing in
+/// by `method` at `place` (a `Place::Login`) on this request's listener:
+/// one question for password, passkey and provider logins alike.
+async fn login_verdict(
+    app: &App,
+    req: &Req,
+    user: &crate::store::User,
+    method: sekisho_policy::model::LoginMethod,
+    place: Place,
+) -> Result<Verdict, Outcome> {
+    let tenant = match app.store.get_tenant(&user.tenant_id).await {
+        Ok(Some(t)) => t,
+        _ => return Err(("store_unavailable", app.error_page(req, 503))),
+    };
+    let mut standing = sekisho_policy::gate::Standing {
+        route: req.route,
+        line: req.line.as_deref(),
+        role: user.role,
+        method,
+        tenant: crate::request::tenant_standing(&tenant),
+    };
+    // The requirement holds only where this gateway offers passkeys: a
+    // gateway without them (an address for its public URL) falls back to
+    // the tenant's ordinary second step rather than lock everyone out.
+    standing.tenant.passkeys_required &= super::providers::passkeys_offered(app, req).is_some();
+    Ok(gate::gate(
+        &req.arrival(place),
+        Some(&standing),
+        app.clock.now(),
+    ))
+}
+
+/// Starts the session of a login (after its second step, when one was
+/// asked): a new id replacing any the browser had (S29). Returns the
+/// session cookie's `Set-Cookie` value.
+async fn start_session(
+    app: &App,
+    req: &Req,
+    user: &crate::store::User,
+    route: Route,
+    method: sekisho_policy::model::LoginMethod,
+) -> Result<String, Outcome> {
+    let new = crate::sessions::NewSession {
+        user,
+        route,
+        method,
+        client_ip: &req.client_ip,
+        user_agent: &req.user_agent,
+        line: if route == Route::Closed {
+            req.line.as_deref()
+        } else {
+            None
+        },
+    };
+    crate::metrics::LOGINS_BY_ROUTE
+        .with_label_values(&[route.as_str()])
+        .inc();
+    match app
+        .sessions
+        .start(new, req.cookies.session(), app.clock.now())
+        .await
+    {
+        Ok(c) => Ok(app.cookies.set(app.cookies.session, &c)),
+        Err(_) => Err(("store_unavailable", app.error_page(req, 503))),
     }
 }

@@ -4,10 +4,11 @@
 
 use super::Outcome;
 use crate::audit::{self, Who};
+use crate::request::Req;
 use crate::sessions::Live;
 use crate::state::App;
+use crate::web::Answer;
 use crate::web::Form;
-use crate::web::{Answer, Req};
 use sekisho_pages::mail::format_jst;
 use sekisho_pages::{render, SessionRow, TrustedBrowsersPage};
 use sekisho_policy::paths;

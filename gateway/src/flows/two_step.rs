@@ -10,20 +10,20 @@
 
 use super::password_check;
 use super::sign_in::{Done, Proof, SignIn, Stepped};
+use super::two_step_entry::{event, start_over, store_down};
 use super::{read_post, Outcome};
 use crate::audit::{self, Who};
 use crate::crypto;
+use crate::request::Req;
 use crate::state::App;
 use crate::store::{
-    PasskeyDemand, PendingLogin, SmsChallenge, StoreError, TrustedBrowser, TwoStepKind,
-    TwoStepRegistration, User,
+    PasskeyDemand, PendingLogin, SmsChallenge, StoreError, TwoStepKind, TwoStepRegistration, User,
 };
-use crate::web::{Answer, Form, Req};
+use crate::web::{Answer, Form};
 use pingora::proxy::Session;
 use sekisho_pages::{render, Chrome, CodeForm, TwoStepPage};
 use sekisho_policy::lock::{locks_now, Admission};
-use sekisho_policy::model::{LoginMethod, Route, UserStatus};
-use sekisho_policy::passkey::{required_step, RequiredStep};
+use sekisho_policy::model::{LoginMethod, UserStatus};
 use sekisho_policy::paths;
 use sekisho_policy::two_step::{
     display_recovery_code, mask_phone, normalize_digits, normalize_phone, normalize_recovery_code,
@@ -41,7 +41,6 @@ const CANCEL: &str = paths::TWO_STEP_CANCEL;
 const SMS_HASH: &str = "sekisho-sms-code";
 const RECOVERY_HASH: &str = "sekisho-recovery-code";
 const RECOVERY_SEAL: &str = "sekisho-recovery-display";
-const TRUST_MAC: &str = "sekisho-trust";
 const TOTP_SETUP: &str = "sekisho-totp-setup";
 
 /// A pending login as this browser presents it, with its user.
@@ -110,180 +109,8 @@ impl Pending {
     }
 }
 
-pub(super) fn store_down(app: &App, req: &Req) -> Outcome {
-    ("store_unavailable", app.error_page(req, 503))
-}
-
-fn event(name: &'static str) {
-    crate::metrics::TWO_STEP.with_label_values(&[name]).inc();
-}
-
-/// Back to the login page, the pending login forgotten: it expired, was
-/// finished elsewhere, or is not this browser's.
-fn start_over(app: &App, notice: &str) -> Answer {
-    Answer::redirect(&paths::login_with_notice(notice))
-        .with_cookie(app.cookies.clear(app.cookies.pending))
-}
-
 // ---------------------------------------------------------------------
 // Entering the second step (from the login page)
-
-/// Whether this browser carries a valid trust cookie for `user`; when it
-/// does, its window slides and the cookie is renewed (S28).
-pub async fn trusted_browser(
-    app: &App,
-    req: &Req,
-    user: &User,
-) -> Result<Option<String>, StoreError> {
-    let Some((token, mac)) = req.cookies.trust().and_then(|v| v.split_once('.')) else {
-        return Ok(None);
-    };
-    let expected = trust_mac(app, token, user);
-    if !crypto::looks_like_token(token) || !crypto::same(&expected, mac) {
-        return Ok(None);
-    }
-    let window = app.config.two_step.trust.as_secs() as i64;
-    let trusted = app
-        .store
-        .use_trusted_browser(
-            &crypto::token_hash(token),
-            &user.id,
-            user.two_step_generation,
-            window,
-            app.clock.now(),
-        )
-        .await?;
-    Ok(trusted.then(|| {
-        app.cookies
-            .set_lasting(app.cookies.trust, &format!("{token}.{mac}"), window)
-    }))
-}
-
-/// The trust cookie's signature: bound to the user and the registration's
-/// generation, so it is worthless to anyone else and after any reset.
-fn trust_mac(app: &App, token: &str, user: &User) -> String {
-    let generation = user.two_step_generation.to_string();
-    crypto::keyed_hash(
-        &app.two_step_key,
-        TRUST_MAC,
-        &[token, &user.id, &generation],
-    )
-}
-
-/// Starts the second step after a correct password: a pending login and
-/// its cookie, then the step's page.
-pub async fn begin(app: &App, req: &Req, login: Opening<'_>) -> Outcome {
-    open(app, req, login, PasskeyDemand::NotRequired, false).await
-}
-
-/// The login a pending login is opened for.
-pub struct Opening<'a> {
-    pub user: &'a User,
-    pub route: Route,
-    /// Started at the account menu's login page.
-    pub menu: bool,
-    pub next: &'a str,
-}
-
-/// Starts a password login under the tenant's passkey requirement (S53):
-/// a user with passkeys is asked for one of them only; a user with none
-/// passes the tenant's second step first (`second_step`, unless this
-/// browser is remembered) and then registers one before the session
-/// starts.
-pub async fn begin_required(
-    app: &App,
-    req: &Req,
-    login: Opening<'_>,
-    second_step: bool,
-) -> Outcome {
-    let passkeys = match app.store.list_passkeys(&login.user.id).await {
-        Ok(p) => p,
-        Err(_) => return store_down(app, req),
-    };
-    let mut renewed_trust = None;
-    let owed = if second_step && passkeys.is_empty() {
-        match trusted_browser(app, req, login.user).await {
-            Ok(Some(cookie)) => {
-                event("trusted");
-                renewed_trust = Some(cookie);
-                false
-            }
-            Ok(None) => true,
-            Err(_) => return store_down(app, req),
-        }
-    } else {
-        second_step
-    };
-    let (demand, passed) = match required_step(!passkeys.is_empty(), owed) {
-        RequiredStep::UsePasskey => (PasskeyDemand::Use, false),
-        RequiredStep::SecondStepThenEnrol => (PasskeyDemand::Enrol, false),
-        RequiredStep::Enrol => (PasskeyDemand::Enrol, true),
-    };
-    let (outcome, answer) = open(app, req, login, demand, passed).await;
-    match renewed_trust {
-        Some(cookie) => (outcome, answer.with_cookie(cookie)),
-        None => (outcome, answer),
-    }
-}
-
-/// Opens the pending login: its record, its cookie, then the step's page.
-/// `passed` when nothing but an enrolment is owed.
-async fn open(
-    app: &App,
-    req: &Req,
-    login: Opening<'_>,
-    demand: PasskeyDemand,
-    passed: bool,
-) -> Outcome {
-    let Opening {
-        user,
-        route,
-        menu,
-        next,
-    } = login;
-    let Some(pre) = req.cookies.pre() else {
-        return ("two_step_expired", start_over(app, "expired"));
-    };
-    let now = app.clock.now();
-    let token = crypto::random_token();
-    let rec = PendingLogin {
-        id_hash: crypto::token_hash(&token),
-        browser: crypto::token_hash(pre),
-        user_id: user.id.clone(),
-        route,
-        menu,
-        next: next.to_string(),
-        generation: user.two_step_generation,
-        created_at: now,
-        expires_at: now + app.config.two_step.pending_lifetime.as_secs() as i64,
-        sms: None,
-        remember: false,
-        passed,
-        recovery_sealed: None,
-        passkey: demand,
-    };
-    if app.store.put_pending(rec).await.is_err() {
-        return store_down(app, req);
-    }
-    event("asked");
-    let who = Who {
-        user_id: Some(&user.id),
-        tenant_id: Some(&user.tenant_id),
-        route: Some(route),
-        client_ip: Some(&req.client_ip),
-    };
-    let detail = match (demand, passed, user.two_step.is_some()) {
-        (PasskeyDemand::Use, _, _) => "passkey required",
-        (PasskeyDemand::Enrol, true, _) => "passkey enrolment",
-        (_, _, true) => "verify",
-        (_, _, false) => "set-up",
-    };
-    audit::event(crate::audit::Event::TwoStepAsked, &who, detail);
-    (
-        "two_step_asked",
-        Answer::redirect(paths::TWO_STEP).with_cookie(app.cookies.set(app.cookies.pending, &token)),
-    )
-}
 
 // ---------------------------------------------------------------------
 // Reading the pending login
@@ -1265,14 +1092,15 @@ pub async fn passkey_options(app: &Arc<App>, session: &mut Session, req: &Req) -
         Err(o) => return o,
     };
     let Some(rp) = app.passkeys.as_ref().filter(|_| !p.passkeys.is_empty()) else {
-        return super::passkey_login::json_refusal(404, "no_passkeys");
+        return crate::refusals::json_refusal(404, "no_passkeys");
     };
     let Ok((options, state)) = rp.start_second_step(&p.passkeys) else {
-        return super::passkey_login::json_refusal(503, "passkey_unavailable");
+        return crate::refusals::json_refusal(503, "passkey_unavailable");
     };
     match rp
         .keep(
-            app,
+            &app.store,
+            app.clock.now(),
             crate::passkeys::Ceremony::SecondStep,
             &p.binding(),
             &p.user.id,
@@ -1284,7 +1112,7 @@ pub async fn passkey_options(app: &Arc<App>, session: &mut Session, req: &Req) -
             "passkey_challenge",
             Answer::json(200, crate::passkeys::challenge_json(&id, &options)),
         ),
-        Err(_) => super::passkey_login::json_refusal(503, "store_unavailable"),
+        Err(_) => crate::refusals::json_refusal(503, "store_unavailable"),
     }
 }
 
@@ -1313,7 +1141,8 @@ pub async fn submit_passkey(app: &Arc<App>, session: &mut Session, req: &Req) ->
     };
     let state: webauthn_rs::prelude::PasskeyAuthentication = match rp
         .take(
-            app,
+            &app.store,
+            app.clock.now(),
             Ceremony::SecondStep,
             form.get("challenge"),
             &p.binding(),
@@ -1328,7 +1157,13 @@ pub async fn submit_passkey(app: &Arc<App>, session: &mut Session, req: &Req) ->
         }
     };
     match rp
-        .finish_second_step(app, &p.user.id, form.get("credential"), &state)
+        .finish_second_step(
+            &app.store,
+            app.clock.now(),
+            &p.user.id,
+            form.get("credential"),
+            &state,
+        )
         .await
     {
         Ok(_) => {}
@@ -1421,32 +1256,4 @@ async fn complete(
         next: &rec.next,
     };
     super::sign_in::finish(app, req, sign_in).await
-}
-
-/// Issues the trust cookie and its server-side record.
-pub(super) async fn remember_browser(
-    app: &App,
-    req: &Req,
-    user: &User,
-) -> Result<String, StoreError> {
-    let now = app.clock.now();
-    let token = crypto::random_token();
-    let mac = trust_mac(app, &token, user);
-    app.store
-        .add_trusted_browser(TrustedBrowser {
-            id_hash: crypto::token_hash(&token),
-            id: crypto::random_id(),
-            user_id: user.id.clone(),
-            generation: user.two_step_generation,
-            created_at: now,
-            last_used: now,
-            user_agent: req.user_agent.chars().take(200).collect(),
-            client_ip: req.client_ip.clone(),
-        })
-        .await?;
-    event("remembered");
-    let window = app.config.two_step.trust.as_secs() as i64;
-    Ok(app
-        .cookies
-        .set_lasting(app.cookies.trust, &format!("{token}.{mac}"), window))
 }

@@ -5,10 +5,10 @@
 use super::setting_switch::{Field, Switch};
 use super::Outcome;
 use crate::audit::Event;
+use crate::request::Req;
 use crate::sessions::Live;
 use crate::state::App;
 use crate::web::Form;
-use crate::web::Req;
 use sekisho_policy::paths;
 use std::sync::Arc;
 

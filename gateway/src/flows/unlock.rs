@@ -5,10 +5,11 @@
 
 use super::{maybe_cookie, pre_binding, pre_session, Outcome};
 use crate::audit::{self, Who};
+use crate::request::Req;
 use crate::state::App;
 use crate::store::StoreError;
+use crate::web::Answer;
 use crate::web::Form;
-use crate::web::{Answer, Req};
 use sekisho_pages::{render, UnlockPage};
 use sekisho_policy::paths;
 use sekisho_policy::ticket::{looks_like_ticket, TicketPurpose};

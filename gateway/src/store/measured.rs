@@ -160,3 +160,10 @@ measured! {
         import(dump: Dump) -> StoreResult<()>;
     }
 }
+
+/// Registers the store operations' series up front.
+pub fn register_metrics() {
+    for op in OPERATIONS {
+        crate::metrics::register_labels(&crate::metrics::STORE_SECONDS, &[op]);
+    }
+}

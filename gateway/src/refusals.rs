@@ -1,0 +1,155 @@
+//! The answers that refuse: what every verdict of the gate but `Pass`
+//! looks like, for the proxy, the pages' guards and the logins alike, and
+//! the pages of a refused route or line. Below both `proxy` and `flows`,
+//! so neither reaches into the other for a refusal.
+
+use crate::request::Req;
+use crate::state::App;
+use crate::web::Answer;
+use pingora::proxy::Session;
+use sekisho_pages::{render, MessagePage};
+use sekisho_policy::gate::{Place, Verdict};
+use sekisho_policy::line::Access;
+use sekisho_policy::paths;
+use sekisho_policy::plan::PlanState;
+use sekisho_policy::request::is_browser_navigation;
+
+pub type Outcome = (&'static str, Answer);
+
+/// What every verdict but `Pass` looks like: the one place that turns a
+/// refusal into a page, for the proxy, the pages' guard and the logins.
+pub fn refusal(app: &App, req: &Req, place: Place, verdict: Verdict) -> Outcome {
+    let clear = |answer: Answer, clear_cookie: bool| {
+        if clear_cookie {
+            answer.with_cookie(app.cookies.clear(app.cookies.session))
+        } else {
+            answer
+        }
+    };
+    match verdict {
+        Verdict::SignIn { clear_cookie } => {
+            let next: String = form_urlencoded::byte_serialize(req.here().as_bytes()).collect();
+            let (outcome, login) = match place {
+                Place::Upstream => ("unauthenticated", paths::LOGIN),
+                _ => ("menu_login_required", paths::MENU_LOGIN),
+            };
+            let answer = Answer::redirect(&format!("{login}?next={next}"));
+            (outcome, clear(answer, clear_cookie))
+        }
+        Verdict::Unauthorized { clear_cookie } => (
+            "unauthenticated",
+            clear(app.error_page(req, 401), clear_cookie),
+        ),
+        Verdict::PlanEnded(state) => ("trial_ended", trial_ended(app, req, state)),
+        Verdict::Route(access) => {
+            // Pages are for browsers; only the proxied path asks.
+            let navigation = place != Place::Upstream || req.navigation;
+            refuse(app, navigation, req, access)
+        }
+        Verdict::Forbidden => ("forbidden", app.error_page(req, 403)),
+        // Not refusals: callers act on these themselves.
+        Verdict::Pass | Verdict::SecondStep | Verdict::PasskeyRequired { .. } => {
+            ("error", app.error_page(req, 500))
+        }
+    }
+}
+
+/// The page for a tenant whose trial has ended (or that is closed).
+pub fn trial_ended(app: &App, req: &Req, state: PlanState) -> Answer {
+    let t = req.lang.texts();
+    let text = if state == PlanState::Closed {
+        t.tenant_closed_text
+    } else {
+        t.trial_ended_text
+    };
+    app.message_page(req, 403, t.trial_ended_title, text, None)
+}
+
+/// The line-authentication error page, with the manual's two checks.
+pub fn line_error_page(app: &App, req: &Req) -> Answer {
+    let c = app.chrome(req);
+    let t = c.t;
+    Answer::html(
+        403,
+        render(&MessagePage {
+            c: &c,
+            title: t.line_error_title,
+            text: t.line_error_text,
+            checks: vec![t.line_check_settings, t.line_check_number],
+            links: vec![(paths::LOGIN, t.back_to_login)],
+            reference: None,
+        }),
+    )
+}
+
+/// The page for a line-only tenant's user on the internet route.
+pub fn line_only_page(app: &App, req: &Req) -> Answer {
+    let t = req.lang.texts();
+    app.message_page(
+        req,
+        403,
+        t.line_only_title,
+        t.line_only_text,
+        Some((paths::MENU_LOGIN, t.menu_link)),
+    )
+}
+
+/// Counts a refusal by its reason.
+pub fn count(access: Access) {
+    let reason = match access {
+        Access::Allowed => return,
+        Access::LineOnly => "line_only",
+        Access::LineMissing => "missing",
+        Access::LineUnregistered => "unregistered",
+        Access::ConsentNeeded => "consent_needed",
+        Access::OtherRoute => "other_route",
+    };
+    crate::metrics::LINE_AUTH_FAILURES
+        .with_label_values(&[reason])
+        .inc();
+}
+
+/// Whether a request is a browser's page navigation.
+pub fn is_navigation(session: &Session, req: &Req) -> bool {
+    let headers = &session.req_header().headers;
+    let mode = headers.get("sec-fetch-mode").and_then(|v| v.to_str().ok());
+    let accept = headers
+        .get(http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok());
+    is_browser_navigation(&req.method, mode, accept)
+}
+
+/// The answer to a signed-in request its route does not allow.
+pub fn refuse(app: &App, navigation: bool, req: &Req, access: Access) -> Outcome {
+    count(access);
+    match access {
+        Access::LineOnly => ("line_only", line_only_page(app, req)),
+        Access::LineMissing | Access::LineUnregistered => {
+            ("line_auth_failed", line_error_page(app, req))
+        }
+        Access::ConsentNeeded => {
+            if navigation {
+                let next: String = form_urlencoded::byte_serialize(req.here().as_bytes()).collect();
+                (
+                    "line_consent_needed",
+                    Answer::redirect(&format!(
+                        "{LINE_CONSENT}?next={next}",
+                        LINE_CONSENT = paths::LINE_CONSENT
+                    )),
+                )
+            } else {
+                ("line_consent_needed", app.error_page(req, 403))
+            }
+        }
+        Access::OtherRoute => ("unauthenticated", app.error_page(req, 401)),
+        Access::Allowed => ("error", app.error_page(req, 500)),
+    }
+}
+
+/// The JSON answer of a challenge request that cannot be served.
+pub fn json_refusal(status: u16, word: &'static str) -> Outcome {
+    (
+        word,
+        Answer::json(status, format!("{{\"error\":\"{word}\"}}")),
+    )
+}
