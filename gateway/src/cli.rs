@@ -247,6 +247,31 @@ fn fail(e: anyhow::Error) -> ExitCode {
     }
 }
 
+/// `check-config --syntax-only`: the file's keys and types, nothing read
+/// beyond it.
+fn check_syntax_only(file: &Path) -> ExitCode {
+    let text = match std::fs::read_to_string(file) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("{}: cannot read: {e}", file.display());
+            return ExitCode::from(2);
+        }
+    };
+    match sekisho_config::check_syntax(&text) {
+        Ok(()) => {
+            println!("{}: syntax ok", file.display());
+            ExitCode::SUCCESS
+        }
+        Err(errors) => {
+            eprintln!("{}: configuration problems:", file.display());
+            for e in &errors.0 {
+                eprintln!("  {e}");
+            }
+            ExitCode::from(2)
+        }
+    }
+}
+
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
@@ -273,28 +298,7 @@ pub fn main() -> ExitCode {
         Command::CheckConfig {
             file,
             syntax_only: true,
-        } => {
-            let text = match std::fs::read_to_string(&file) {
-                Ok(t) => t,
-                Err(e) => {
-                    eprintln!("{}: cannot read: {e}", file.display());
-                    return ExitCode::from(2);
-                }
-            };
-            match sekisho_config::check_syntax(&text) {
-                Ok(()) => {
-                    println!("{}: syntax ok", file.display());
-                    ExitCode::SUCCESS
-                }
-                Err(errors) => {
-                    eprintln!("{}: configuration problems:", file.display());
-                    for e in &errors.0 {
-                        eprintln!("  {e}");
-                    }
-                    ExitCode::from(2)
-                }
-            }
-        }
+        } => check_syntax_only(&file),
         Command::CheckConfig { file, .. } => match load_config(&file) {
             Ok(_) => {
                 println!("{}: ok", file.display());
@@ -465,66 +469,9 @@ async fn run_admin(admin: &Admin, command: AdminCommand) -> anyhow::Result<()> {
             let t = admin.set_plan(&tenant, plan).await?;
             println!("tenant {} is now on the {} plan", t.id, t.plan.as_str());
         }
-        AdminCommand::Export { file } => {
-            let dump = admin.store.export().await?;
-            let text = serde_json::to_string(&dump)?;
-            write_private(&file, text.as_bytes())
-                .map_err(|e| InputError::error(format!("--file {}: {e}", file.display())))?;
-            println!(
-                "exported {} tenants, {} users, {} sessions, {} links to {}",
-                dump.tenants.len(),
-                dump.users.len(),
-                dump.sessions.len(),
-                dump.tickets.len(),
-                file.display()
-            );
-        }
-        AdminCommand::Import { file } => {
-            let text = std::fs::read_to_string(&file)
-                .map_err(|e| InputError::error(format!("--file {}: {e}", file.display())))?;
-            let dump: crate::store::Dump = serde_json::from_str(&text).map_err(|e| {
-                InputError::error(format!("--file {}: not an export: {e}", file.display()))
-            })?;
-            if dump.format != crate::store::DUMP_FORMAT {
-                return Err(InputError::error(format!(
-                    "--file {}: export format {} (this version reads {})",
-                    file.display(),
-                    dump.format,
-                    crate::store::DUMP_FORMAT
-                )));
-            }
-            let (tenants, users) = (dump.tenants.len(), dump.users.len());
-            match admin.store.import(dump).await {
-                Ok(()) => println!("imported {tenants} tenants and {users} users"),
-                Err(crate::store::StoreError::Stale) => {
-                    return Err(InputError::error(
-                        "the store already holds tenants or users: import only into an empty store",
-                    ))
-                }
-                Err(e) => return Err(e.into()),
-            }
-        }
-        AdminCommand::Tenants => {
-            println!(
-                "{:<34} {:<6} {:<9} {:<9} {:<18} USERS",
-                "TENANT", "PLAN", "TWO-STEP", "PASSKEYS", "ACCESS ROUTE"
-            );
-            for (t, users) in admin.tenants().await? {
-                println!(
-                    "{:<34} {:<6} {:<9} {:<9} {:<18} {}",
-                    t.id,
-                    t.plan.as_str(),
-                    if t.two_step_enabled { "on" } else { "off" },
-                    if t.passkeys_required {
-                        "required"
-                    } else {
-                        "optional"
-                    },
-                    t.access_route.as_str(),
-                    users
-                );
-            }
-        }
+        AdminCommand::Export { file } => export(admin, &file).await?,
+        AdminCommand::Import { file } => import(admin, &file).await?,
+        AdminCommand::Tenants => list_tenants(admin).await?,
         AdminCommand::RemoveUser { email } => {
             let (user, ended) = admin.remove_user(&email).await?;
             println!(
@@ -554,25 +501,97 @@ async fn run_admin(admin: &Admin, command: AdminCommand) -> anyhow::Result<()> {
             let removed = purge(&admin.store, &admin.config, admin.clock.now()).await?;
             println!("removed {removed} ended records");
         }
-        AdminCommand::Users { tenant } => {
-            let users = admin.users(tenant.as_deref()).await?;
-            println!(
-                "{:<34} {:<34} {:<16} {:<8} {:<10} {:<7} EMAIL",
-                "USER", "TENANT", "ROLE", "STATUS", "METHOD", "LOCKED"
-            );
-            for u in users {
-                println!(
-                    "{:<34} {:<34} {:<16} {:<8} {:<10} {:<7} {}",
-                    u.id,
-                    u.tenant_id,
-                    u.role.as_str(),
-                    u.status.as_str(),
-                    u.method.as_str(),
-                    if u.locked { "yes" } else { "no" },
-                    u.email
-                );
-            }
+        AdminCommand::Users { tenant } => list_users(admin, tenant.as_deref()).await?,
+    }
+    Ok(())
+}
+
+/// `admin export`: every record to a file only its owner can read.
+async fn export(admin: &Admin, file: &Path) -> anyhow::Result<()> {
+    let dump = admin.store.export().await?;
+    let text = serde_json::to_string(&dump)?;
+    write_private(file, text.as_bytes())
+        .map_err(|e| InputError::error(format!("--file {}: {e}", file.display())))?;
+    println!(
+        "exported {} tenants, {} users, {} sessions, {} links to {}",
+        dump.tenants.len(),
+        dump.users.len(),
+        dump.sessions.len(),
+        dump.tickets.len(),
+        file.display()
+    );
+    Ok(())
+}
+
+/// `admin import`: an export into an empty store.
+async fn import(admin: &Admin, file: &Path) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| InputError::error(format!("--file {}: {e}", file.display())))?;
+    let dump: crate::store::Dump = serde_json::from_str(&text)
+        .map_err(|e| InputError::error(format!("--file {}: not an export: {e}", file.display())))?;
+    if dump.format != crate::store::DUMP_FORMAT {
+        return Err(InputError::error(format!(
+            "--file {}: export format {} (this version reads {})",
+            file.display(),
+            dump.format,
+            crate::store::DUMP_FORMAT
+        )));
+    }
+    let (tenants, users) = (dump.tenants.len(), dump.users.len());
+    match admin.store.import(dump).await {
+        Ok(()) => println!("imported {tenants} tenants and {users} users"),
+        Err(crate::store::StoreError::Stale) => {
+            return Err(InputError::error(
+                "the store already holds tenants or users: import only into an empty store",
+            ))
         }
+        Err(e) => return Err(e.into()),
+    }
+    Ok(())
+}
+
+/// `admin tenants`: one line a tenant.
+async fn list_tenants(admin: &Admin) -> anyhow::Result<()> {
+    println!(
+        "{:<34} {:<6} {:<9} {:<9} {:<18} USERS",
+        "TENANT", "PLAN", "TWO-STEP", "PASSKEYS", "ACCESS ROUTE"
+    );
+    for (t, users) in admin.tenants().await? {
+        println!(
+            "{:<34} {:<6} {:<9} {:<9} {:<18} {}",
+            t.id,
+            t.plan.as_str(),
+            if t.two_step_enabled { "on" } else { "off" },
+            if t.passkeys_required {
+                "required"
+            } else {
+                "optional"
+            },
+            t.access_route.as_str(),
+            users
+        );
+    }
+    Ok(())
+}
+
+/// `admin users`: one line a user, of one tenant or all.
+async fn list_users(admin: &Admin, tenant: Option<&str>) -> anyhow::Result<()> {
+    let users = admin.users(tenant).await?;
+    println!(
+        "{:<34} {:<34} {:<16} {:<8} {:<10} {:<7} EMAIL",
+        "USER", "TENANT", "ROLE", "STATUS", "METHOD", "LOCKED"
+    );
+    for u in users {
+        println!(
+            "{:<34} {:<34} {:<16} {:<8} {:<10} {:<7} {}",
+            u.id,
+            u.tenant_id,
+            u.role.as_str(),
+            u.status.as_str(),
+            u.method.as_str(),
+            if u.locked { "yes" } else { "no" },
+            u.email
+        );
     }
     Ok(())
 }

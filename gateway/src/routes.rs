@@ -361,13 +361,13 @@ pub static ROUTES: LazyLock<Vec<Entry>> = LazyLock::new(|| {
         post(
             paths::TWO_STEP_PASSKEY_OPTIONS,
             "passkey",
-            Open(|c| reply!(two_step::passkey_options(c.app, c.session, c.req))),
+            Open(|c| reply!(two_step_passkey::passkey_options(c.app, c.session, c.req))),
         )
         .lands(paths::TWO_STEP),
         post(
             paths::TWO_STEP_PASSKEY,
             "passkey",
-            Open(|c| reply!(two_step::submit_passkey(c.app, c.session, c.req))),
+            Open(|c| reply!(two_step_passkey::submit_passkey(c.app, c.session, c.req))),
         )
         .lands(paths::TWO_STEP),
         post(

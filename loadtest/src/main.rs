@@ -53,77 +53,9 @@ enum Scenario {
 enum Command {
     /// Create users through `sekisho admin` and the registration pages, and
     /// sessions through the login page; writes users.txt and cookies.txt.
-    Setup {
-        #[arg(long)]
-        base: String,
-        #[arg(long)]
-        sekisho: PathBuf,
-        #[arg(long)]
-        config: PathBuf,
-        #[arg(long, default_value_t = 20)]
-        users: usize,
-        #[arg(long, default_value_t = 1000)]
-        sessions: usize,
-        #[arg(long, default_value = "sekisho")]
-        cookie_name: String,
-        #[arg(long)]
-        out: PathBuf,
-        /// Users whose tenants ask for two-step verification, enrolled with
-        /// the authenticator app; written to users-2fa.txt.
-        #[arg(long, default_value_t = 0)]
-        two_step_users: usize,
-        /// Users with a software passkey registered through the menu;
-        /// written to passkeys.txt. Needs `--passkey-origin`.
-        #[arg(long, default_value_t = 0)]
-        passkey_users: usize,
-        /// The gateway's public URL (its origin, whose host is the RP ID).
-        #[arg(long)]
-        passkey_origin: Option<String>,
-    },
+    Setup(SetupArgs),
     /// Run a scenario and print (and optionally record) its summary.
-    Run {
-        #[arg(long, value_enum)]
-        scenario: Scenario,
-        #[arg(long)]
-        base: String,
-        /// A Host header to send (e.g. for virtual hosts of a baseline).
-        #[arg(long)]
-        host: Option<String>,
-        #[arg(long, default_value = "/1k.html")]
-        path: String,
-        #[arg(long, default_value = "sekisho")]
-        cookie_name: String,
-        /// One cookie value per line, used in turn.
-        #[arg(long)]
-        cookies: Option<PathBuf>,
-        /// Lines of "email password [secret step]" for the login scenario;
-        /// with a secret, the login passes the second step with the app.
-        #[arg(long)]
-        users: Option<PathBuf>,
-        /// The passkeys file from `setup` (passkey-login).
-        #[arg(long)]
-        passkeys: Option<PathBuf>,
-        #[arg(long, default_value_t = 50)]
-        concurrency: usize,
-        /// Requests per second (open loop); without it, closed loop.
-        #[arg(long)]
-        rate: Option<f64>,
-        #[arg(long, default_value_t = 10.0)]
-        seconds: f64,
-        #[arg(long, default_value_t = 10_000_000)]
-        max_requests: u64,
-        /// Login workers beside the browsing ones (mixed).
-        #[arg(long, default_value_t = 16)]
-        login_concurrency: usize,
-        /// Body size for upload/download, MiB.
-        #[arg(long, default_value_t = 1024)]
-        mib: u64,
-        #[arg(long, default_value = "run")]
-        label: String,
-        /// Append the summary as a measurement line to this file.
-        #[arg(long)]
-        record: Option<PathBuf>,
-    },
+    Run(RunArgs),
     /// Open many keep-alive connections, make one request on each, hold them.
     Idle {
         #[arg(long)]
@@ -165,6 +97,80 @@ enum Command {
     },
 }
 
+#[derive(clap::Args)]
+struct RunArgs {
+    #[arg(long, value_enum)]
+    scenario: Scenario,
+    #[arg(long)]
+    base: String,
+    /// A Host header to send (e.g. for virtual hosts of a baseline).
+    #[arg(long)]
+    host: Option<String>,
+    #[arg(long, default_value = "/1k.html")]
+    path: String,
+    #[arg(long, default_value = "sekisho")]
+    cookie_name: String,
+    /// One cookie value per line, used in turn.
+    #[arg(long)]
+    cookies: Option<PathBuf>,
+    /// Lines of "email password [secret step]" for the login scenario;
+    /// with a secret, the login passes the second step with the app.
+    #[arg(long)]
+    users: Option<PathBuf>,
+    /// The passkeys file from `setup` (passkey-login).
+    #[arg(long)]
+    passkeys: Option<PathBuf>,
+    #[arg(long, default_value_t = 50)]
+    concurrency: usize,
+    /// Requests per second (open loop); without it, closed loop.
+    #[arg(long)]
+    rate: Option<f64>,
+    #[arg(long, default_value_t = 10.0)]
+    seconds: f64,
+    #[arg(long, default_value_t = 10_000_000)]
+    max_requests: u64,
+    /// Login workers beside the browsing ones (mixed).
+    #[arg(long, default_value_t = 16)]
+    login_concurrency: usize,
+    /// Body size for upload/download, MiB.
+    #[arg(long, default_value_t = 1024)]
+    mib: u64,
+    #[arg(long, default_value = "run")]
+    label: String,
+    /// Append the summary as a measurement line to this file.
+    #[arg(long)]
+    record: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
+struct SetupArgs {
+    #[arg(long)]
+    base: String,
+    #[arg(long)]
+    sekisho: PathBuf,
+    #[arg(long)]
+    config: PathBuf,
+    #[arg(long, default_value_t = 20)]
+    users: usize,
+    #[arg(long, default_value_t = 1000)]
+    sessions: usize,
+    #[arg(long, default_value = "sekisho")]
+    cookie_name: String,
+    #[arg(long)]
+    out: PathBuf,
+    /// Users whose tenants ask for two-step verification, enrolled with
+    /// the authenticator app; written to users-2fa.txt.
+    #[arg(long, default_value_t = 0)]
+    two_step_users: usize,
+    /// Users with a software passkey registered through the menu;
+    /// written to passkeys.txt. Needs `--passkey-origin`.
+    #[arg(long, default_value_t = 0)]
+    passkey_users: usize,
+    /// The gateway's public URL (its origin, whose host is the RP ID).
+    #[arg(long)]
+    passkey_origin: Option<String>,
+}
+
 fn read_lines(path: &Option<PathBuf>) -> anyhow::Result<Vec<String>> {
     match path {
         None => Ok(Vec::new()),
@@ -188,171 +194,177 @@ fn record(path: &Option<PathBuf>, r: &Record) -> anyhow::Result<()> {
     Ok(())
 }
 
+async fn setup(args: SetupArgs) -> anyhow::Result<()> {
+    let SetupArgs {
+        base,
+        sekisho,
+        config,
+        users,
+        sessions,
+        cookie_name,
+        out,
+        two_step_users,
+        passkey_users,
+        passkey_origin,
+    } = args;
+    std::fs::create_dir_all(&out)?;
+    let tag = format!("{}", std::process::id());
+    if passkey_users > 0 {
+        let Some(origin) = passkey_origin else {
+            anyhow::bail!("--passkey-users needs --passkey-origin (the gateway's public URL)");
+        };
+        let made = setup::enrol_passkey_users(
+            &sekisho,
+            &config,
+            &base,
+            &cookie_name,
+            passkey_users,
+            &tag,
+            &origin,
+        )
+        .await?;
+        std::fs::write(
+            out.join("passkeys.txt"),
+            made.iter()
+                .map(|p| format!("{}\n", p.to_line()))
+                .collect::<String>(),
+        )?;
+    }
+    if two_step_users > 0 {
+        let lines = setup::enrol_two_step_users(
+            &sekisho,
+            &config,
+            &base,
+            &cookie_name,
+            two_step_users,
+            &tag,
+        )
+        .await?;
+        std::fs::write(
+            out.join("users-2fa.txt"),
+            lines.iter().map(|l| format!("{l}\n")).collect::<String>(),
+        )?;
+    }
+    let (made, cookies) = setup::prepare(
+        &sekisho,
+        &config,
+        &base,
+        &cookie_name,
+        users,
+        sessions,
+        &tag,
+    )
+    .await?;
+    std::fs::write(
+        out.join("users.txt"),
+        made.iter()
+            .map(|(e, p)| format!("{e} {p}\n"))
+            .collect::<String>(),
+    )?;
+    std::fs::write(
+        out.join("cookies.txt"),
+        cookies.iter().map(|c| format!("{c}\n")).collect::<String>(),
+    )?;
+    println!(
+        "{} users, {} sessions written to {}",
+        made.len(),
+        cookies.len(),
+        out.display()
+    );
+    Ok(())
+}
+
+async fn run(args: RunArgs) -> anyhow::Result<()> {
+    let RunArgs {
+        scenario,
+        base,
+        host,
+        path,
+        cookie_name,
+        cookies,
+        users,
+        passkeys,
+        concurrency,
+        rate,
+        seconds,
+        max_requests,
+        login_concurrency,
+        mib,
+        label,
+        record: rec,
+    } = args;
+    let users = read_lines(&users)?
+        .iter()
+        .filter_map(|l| two_step::User::parse(l))
+        .collect::<Vec<_>>();
+    let target = Arc::new(Target {
+        base,
+        host,
+        path,
+        cookie_name,
+        cookies: read_lines(&cookies)?,
+        users,
+        passkeys: read_lines(&passkeys)?
+            .iter()
+            .filter_map(|l| passkey::SoftPasskey::parse(l))
+            .collect(),
+    });
+    let load = Load {
+        concurrency,
+        rate,
+        duration: Duration::from_secs_f64(seconds),
+        max_requests,
+    };
+    if matches!(scenario, Scenario::Login | Scenario::Mixed) && target.users.is_empty() {
+        anyhow::bail!("--users: the login scenarios need a users file (from `setup`)");
+    }
+    if matches!(scenario, Scenario::PasskeyLogin) && target.passkeys.is_empty() {
+        anyhow::bail!("--passkeys: passkey-login needs a passkeys file (from `setup`)");
+    }
+    let summaries = match scenario {
+        Scenario::Browse => vec![scenarios::run(&label, Kind::Browse, target, load).await],
+        Scenario::Login => vec![scenarios::run(&label, Kind::Login, target, load).await],
+        Scenario::PasskeyLogin => {
+            vec![scenarios::run(&label, Kind::PasskeyLogin, target, load).await]
+        }
+        Scenario::Upload => {
+            vec![scenarios::run(&label, Kind::Upload(mib << 20), target, load).await]
+        }
+        Scenario::Download => {
+            vec![scenarios::run(&label, Kind::Download(mib << 20), target, load).await]
+        }
+        Scenario::Mixed => {
+            let logins = Load {
+                concurrency: login_concurrency,
+                rate: None,
+                ..load
+            };
+            let login_label = format!("{label}_logins");
+            let (browse, login) = tokio::join!(
+                scenarios::run(&label, Kind::Browse, target.clone(), load),
+                scenarios::run(&login_label, Kind::Login, target.clone(), logins)
+            );
+            vec![browse, login]
+        }
+    };
+    for s in summaries {
+        println!("{}", serde_json::to_string_pretty(&s)?);
+        record(
+            &rec,
+            &Record::Scenario {
+                label: s.name.clone(),
+                summary: s,
+            },
+        )?;
+    }
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
-        Command::Setup {
-            base,
-            sekisho,
-            config,
-            users,
-            sessions,
-            cookie_name,
-            out,
-            two_step_users,
-            passkey_users,
-            passkey_origin,
-        } => {
-            std::fs::create_dir_all(&out)?;
-            let tag = format!("{}", std::process::id());
-            if passkey_users > 0 {
-                let Some(origin) = passkey_origin else {
-                    anyhow::bail!(
-                        "--passkey-users needs --passkey-origin (the gateway's public URL)"
-                    );
-                };
-                let made = setup::enrol_passkey_users(
-                    &sekisho,
-                    &config,
-                    &base,
-                    &cookie_name,
-                    passkey_users,
-                    &tag,
-                    &origin,
-                )
-                .await?;
-                std::fs::write(
-                    out.join("passkeys.txt"),
-                    made.iter()
-                        .map(|p| format!("{}\n", p.to_line()))
-                        .collect::<String>(),
-                )?;
-            }
-            if two_step_users > 0 {
-                let lines = setup::enrol_two_step_users(
-                    &sekisho,
-                    &config,
-                    &base,
-                    &cookie_name,
-                    two_step_users,
-                    &tag,
-                )
-                .await?;
-                std::fs::write(
-                    out.join("users-2fa.txt"),
-                    lines.iter().map(|l| format!("{l}\n")).collect::<String>(),
-                )?;
-            }
-            let (made, cookies) = setup::prepare(
-                &sekisho,
-                &config,
-                &base,
-                &cookie_name,
-                users,
-                sessions,
-                &tag,
-            )
-            .await?;
-            std::fs::write(
-                out.join("users.txt"),
-                made.iter()
-                    .map(|(e, p)| format!("{e} {p}\n"))
-                    .collect::<String>(),
-            )?;
-            std::fs::write(
-                out.join("cookies.txt"),
-                cookies.iter().map(|c| format!("{c}\n")).collect::<String>(),
-            )?;
-            println!(
-                "{} users, {} sessions written to {}",
-                made.len(),
-                cookies.len(),
-                out.display()
-            );
-        }
-        Command::Run {
-            scenario,
-            base,
-            host,
-            path,
-            cookie_name,
-            cookies,
-            users,
-            passkeys,
-            concurrency,
-            rate,
-            seconds,
-            max_requests,
-            login_concurrency,
-            mib,
-            label,
-            record: rec,
-        } => {
-            let users = read_lines(&users)?
-                .iter()
-                .filter_map(|l| two_step::User::parse(l))
-                .collect::<Vec<_>>();
-            let target = Arc::new(Target {
-                base,
-                host,
-                path,
-                cookie_name,
-                cookies: read_lines(&cookies)?,
-                users,
-                passkeys: read_lines(&passkeys)?
-                    .iter()
-                    .filter_map(|l| passkey::SoftPasskey::parse(l))
-                    .collect(),
-            });
-            let load = Load {
-                concurrency,
-                rate,
-                duration: Duration::from_secs_f64(seconds),
-                max_requests,
-            };
-            if matches!(scenario, Scenario::Login | Scenario::Mixed) && target.users.is_empty() {
-                anyhow::bail!("--users: the login scenarios need a users file (from `setup`)");
-            }
-            if matches!(scenario, Scenario::PasskeyLogin) && target.passkeys.is_empty() {
-                anyhow::bail!("--passkeys: passkey-login needs a passkeys file (from `setup`)");
-            }
-            let summaries = match scenario {
-                Scenario::Browse => vec![scenarios::run(&label, Kind::Browse, target, load).await],
-                Scenario::Login => vec![scenarios::run(&label, Kind::Login, target, load).await],
-                Scenario::PasskeyLogin => {
-                    vec![scenarios::run(&label, Kind::PasskeyLogin, target, load).await]
-                }
-                Scenario::Upload => {
-                    vec![scenarios::run(&label, Kind::Upload(mib << 20), target, load).await]
-                }
-                Scenario::Download => {
-                    vec![scenarios::run(&label, Kind::Download(mib << 20), target, load).await]
-                }
-                Scenario::Mixed => {
-                    let logins = Load {
-                        concurrency: login_concurrency,
-                        rate: None,
-                        ..load
-                    };
-                    let login_label = format!("{label}_logins");
-                    let (browse, login) = tokio::join!(
-                        scenarios::run(&label, Kind::Browse, target.clone(), load),
-                        scenarios::run(&login_label, Kind::Login, target.clone(), logins)
-                    );
-                    vec![browse, login]
-                }
-            };
-            for s in summaries {
-                println!("{}", serde_json::to_string_pretty(&s)?);
-                record(
-                    &rec,
-                    &Record::Scenario {
-                        label: s.name.clone(),
-                        summary: s,
-                    },
-                )?;
-            }
-        }
+        Command::Setup(args) => setup(args).await?,
+        Command::Run(args) => run(args).await?,
         Command::Idle {
             addr,
             path,

@@ -82,55 +82,105 @@ fn ratio(
     }
 }
 
-/// Builds the report from the measurement lines.
-pub fn build(records: &[Record]) -> Report {
-    let mut wrk: BTreeMap<String, Vec<(f64, f64, f64, u64)>> = BTreeMap::new();
-    let mut scenarios = BTreeMap::new();
-    let mut values = BTreeMap::new();
-    let mut notes = BTreeMap::new();
-    for r in records {
-        match r {
-            Record::Wrk {
-                label,
-                rps,
-                p50_ms,
-                p99_ms,
-                errors,
-                ..
-            } => wrk
-                .entry(label.clone())
-                .or_default()
-                .push((*rps, *p50_ms, *p99_ms, *errors)),
-            Record::Scenario { label, summary } => {
-                scenarios.insert(label.clone(), summary.clone());
-            }
-            Record::Value { label, value } => {
-                values.insert(label.clone(), *value);
-            }
-            Record::Note { label, text } => {
-                notes.insert(label.clone(), text.clone());
+/// What one benchmark run measured, by label.
+struct Measured {
+    baselines: BTreeMap<String, (f64, f64, f64, u64)>,
+    scenarios: BTreeMap<String, Summary>,
+    values: BTreeMap<String, f64>,
+    notes: BTreeMap<String, String>,
+}
+
+impl Measured {
+    fn read(records: &[Record]) -> Measured {
+        let mut wrk: BTreeMap<String, Vec<(f64, f64, f64, u64)>> = BTreeMap::new();
+        let mut scenarios = BTreeMap::new();
+        let mut values = BTreeMap::new();
+        let mut notes = BTreeMap::new();
+        for r in records {
+            match r {
+                Record::Wrk {
+                    label,
+                    rps,
+                    p50_ms,
+                    p99_ms,
+                    errors,
+                    ..
+                } => wrk
+                    .entry(label.clone())
+                    .or_default()
+                    .push((*rps, *p50_ms, *p99_ms, *errors)),
+                Record::Scenario { label, summary } => {
+                    scenarios.insert(label.clone(), summary.clone());
+                }
+                Record::Value { label, value } => {
+                    values.insert(label.clone(), *value);
+                }
+                Record::Note { label, text } => {
+                    notes.insert(label.clone(), text.clone());
+                }
             }
         }
-    }
-    let baselines: BTreeMap<String, (f64, f64, f64, u64)> = wrk
-        .iter()
-        .map(|(k, runs)| {
-            let m = |f: fn(&(f64, f64, f64, u64)) -> f64| median(runs.iter().map(f).collect());
-            (
-                k.clone(),
+        let baselines: BTreeMap<String, (f64, f64, f64, u64)> = wrk
+            .iter()
+            .map(|(k, runs)| {
+                let m = |f: fn(&(f64, f64, f64, u64)) -> f64| median(runs.iter().map(f).collect());
                 (
-                    m(|r| r.0),
-                    m(|r| r.1),
-                    m(|r| r.2),
-                    runs.iter().map(|r| r.3).sum(),
-                ),
-            )
-        })
-        .collect();
-    let rps = |k: &str| baselines.get(k).map(|b| b.0).unwrap_or(f64::NAN);
-    let val = |k: &str| values.get(k).copied().unwrap_or(f64::NAN);
-    let scen = |k: &str| scenarios.get(k);
+                    k.clone(),
+                    (
+                        m(|r| r.0),
+                        m(|r| r.1),
+                        m(|r| r.2),
+                        runs.iter().map(|r| r.3).sum(),
+                    ),
+                )
+            })
+            .collect();
+        Measured {
+            baselines,
+            scenarios,
+            values,
+            notes,
+        }
+    }
+
+    /// A wrk run's median requests per second.
+    fn rps(&self, k: &str) -> f64 {
+        self.baselines.get(k).map(|b| b.0).unwrap_or(f64::NAN)
+    }
+
+    fn val(&self, k: &str) -> f64 {
+        self.values.get(k).copied().unwrap_or(f64::NAN)
+    }
+
+    fn scen(&self, k: &str) -> Option<&Summary> {
+        self.scenarios.get(k)
+    }
+}
+
+/// Builds the report from the measurement lines.
+pub fn build(records: &[Record]) -> Report {
+    let m = Measured::read(records);
     let mut budgets = Vec::new();
+    latency_and_login_budgets(&m, &mut budgets);
+    memory_budgets(&m, &mut budgets);
+    error_budget(&m, &mut budgets);
+    throughput_budgets(&m, &mut budgets);
+    store_budgets(&m, &mut budgets);
+    budgets.sort_by_key(|b| b.id.trim_start_matches('P').parse::<u32>().unwrap_or(99));
+    Report {
+        notes: m.notes,
+        baselines: m.baselines,
+        scenarios: m.scenarios,
+        values: m.values,
+        budgets,
+    }
+}
+
+/// P1, P3, P4, P13 and P5: throughput, tail and logins.
+fn latency_and_login_budgets(m: &Measured, budgets: &mut Vec<Budget>) {
+    let rps = |k: &str| m.rps(k);
+    let val = |k: &str| m.val(k);
+    let scen = |k: &str| m.scen(k);
     budgets.push(ratio(
         "P1",
         "authenticated GET throughput, embedded store, 1,000+ rotating sessions",
@@ -213,6 +263,11 @@ pub fn build(records: &[Record]) -> Report {
         |r| r >= 0.7,
         format!("{mt:.0} vs {it:.0} req/s"),
     ));
+}
+
+/// P6, P8 and P9: connection reuse, idle connections, streamed bodies.
+fn memory_budgets(m: &Measured, budgets: &mut Vec<Budget>) {
+    let val = |k: &str| m.val(k);
     let reuse = 1.0 - val("p6_upstream_connections") / val("p6_requests");
     budgets.push(Budget {
         id: "P6",
@@ -271,8 +326,12 @@ pub fn build(records: &[Record]) -> Report {
             detail: String::new(),
         });
     }
-    let errors: u64 = baselines.values().map(|b| b.3).sum::<u64>()
-        + scenarios
+}
+
+/// P10: every error of every run above.
+fn error_budget(m: &Measured, budgets: &mut Vec<Budget>) {
+    let errors: u64 = m.baselines.values().map(|b| b.3).sum::<u64>()
+        + m.scenarios
             .values()
             .map(|s| s.errors.values().sum::<u64>())
             .sum::<u64>();
@@ -284,6 +343,11 @@ pub fn build(records: &[Record]) -> Report {
         pass: Some(errors == 0),
         detail: String::new(),
     });
+}
+
+/// P11, P2, P12 and P14: the other stores and baselines.
+fn throughput_budgets(m: &Measured, budgets: &mut Vec<Budget>) {
+    let rps = |k: &str| m.rps(k);
     budgets.push(ratio(
         "P11",
         "authenticated GET against LemonLDAP::NG, both with rotating sessions",
@@ -338,6 +402,11 @@ pub fn build(records: &[Record]) -> Report {
             rps("d_pingora_bare")
         ),
     ));
+}
+
+/// P7: bytes per session on Redis, and beside it on PostgreSQL.
+fn store_budgets(m: &Measured, budgets: &mut Vec<Budget>) {
+    let val = |k: &str| m.val(k);
     let bytes = val("p7_session_bytes");
     budgets.push(Budget {
         id: "P7",
@@ -373,14 +442,6 @@ pub fn build(records: &[Record]) -> Report {
             total
         ),
     });
-    budgets.sort_by_key(|b| b.id.trim_start_matches('P').parse::<u32>().unwrap_or(99));
-    Report {
-        notes,
-        baselines,
-        scenarios,
-        values,
-        budgets,
-    }
 }
 
 /// A latency-by-percentile plot of the scenarios, as SVG.

@@ -35,6 +35,7 @@ pub(crate) mod sign_in;
 pub(crate) mod trusted_browsers;
 pub(crate) mod two_step;
 pub(crate) mod two_step_entry;
+pub(crate) mod two_step_passkey;
 pub(crate) mod two_step_setting;
 pub(crate) mod unlock;
 

@@ -193,26 +193,26 @@ pub(super) async fn read_pending_post(
 
 /// The parts of a page that vary; the rest is filled in by [`page`].
 #[derive(Default)]
-struct View<'a> {
-    status: u16,
-    title: Option<&'a str>,
-    intro: Vec<&'a str>,
-    notice: Option<&'a str>,
-    problems: Vec<String>,
-    facts: Vec<(&'a str, String)>,
-    qr_svg: Option<String>,
-    secret: Option<String>,
-    otpauth: Option<String>,
-    recovery_code: Option<String>,
-    form: Option<CodeForm<'a>>,
-    buttons: Vec<(&'a str, &'a str)>,
-    note: Option<&'a str>,
-    links: Vec<(&'a str, &'a str)>,
+pub(super) struct View<'a> {
+    pub(super) status: u16,
+    pub(super) title: Option<&'a str>,
+    pub(super) intro: Vec<&'a str>,
+    pub(super) notice: Option<&'a str>,
+    pub(super) problems: Vec<String>,
+    pub(super) facts: Vec<(&'a str, String)>,
+    pub(super) qr_svg: Option<String>,
+    pub(super) secret: Option<String>,
+    pub(super) otpauth: Option<String>,
+    pub(super) recovery_code: Option<String>,
+    pub(super) form: Option<CodeForm<'a>>,
+    pub(super) buttons: Vec<(&'a str, &'a str)>,
+    pub(super) note: Option<&'a str>,
+    pub(super) links: Vec<(&'a str, &'a str)>,
     /// The requirement's registration form.
-    enrol: bool,
+    pub(super) enrol: bool,
 }
 
-fn page(app: &App, p: &Pending, c: &Chrome, v: View<'_>) -> Answer {
+pub(super) fn page(app: &App, p: &Pending, c: &Chrome, v: View<'_>) -> Answer {
     let csrf = app.csrf(&p.binding());
     let t = c.t;
     let days = app.config.two_step.trust.as_secs() / 86_400;
@@ -611,20 +611,17 @@ pub async fn show_recovery(app: &App, req: &Req) -> Outcome {
 // ---------------------------------------------------------------------
 // SMS
 
-/// POST: sends a code — to the number typed (set-up) or the registered
-/// one. A new code voids the previous one (S25); sends are spaced and
-/// capped per user, and throttled per address.
-pub async fn send_sms(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcome {
-    if let Some(answer) = app.throttled(req, "sms") {
-        return ("throttled", answer);
-    }
-    let (mut p, form) = match read_pending_post(app, session, req).await {
-        Ok(x) => x,
-        Err(o) => return o,
-    };
+/// The number a code goes to: at set-up the one typed (or, on a resend,
+/// the one being verified); later only the number verified at set-up (S26).
+fn sms_number(
+    app: &App,
+    req: &Req,
+    p: &Pending,
+    form: &Form,
+    stage: Stage,
+) -> Result<String, Outcome> {
     let t = req.lang.texts();
-    let stage = p.stage();
-    let phone = match stage {
+    Ok(match stage {
         Stage::SetUp => {
             // Resending keeps the number being verified.
             let typed = form.get("phone");
@@ -645,10 +642,10 @@ pub async fn send_sms(app: &Arc<App>, session: &mut Session, req: &Req) -> Outco
                         PhoneProblem::Malformed => t.phone_malformed,
                         PhoneProblem::NotMobile => t.phone_not_mobile,
                     };
-                    return (
+                    return Err((
                         "phone_refused",
-                        sms_setup_page(app, req, &p, typed, Some(text)),
-                    );
+                        sms_setup_page(app, req, p, typed, Some(text)),
+                    ));
                 }
             }
         }
@@ -656,10 +653,29 @@ pub async fn send_sms(app: &Arc<App>, session: &mut Session, req: &Req) -> Outco
             // Only ever the number verified at set-up (S26).
             match p.user.two_step.as_ref().and_then(|r| r.phone.clone()) {
                 Some(n) => n,
-                None => return ("two_step_expired", start_over(app, "expired")),
+                None => return Err(("two_step_expired", start_over(app, "expired"))),
             }
         }
-        _ => return ("redirect", Answer::redirect(paths::TWO_STEP)),
+        _ => return Err(("redirect", Answer::redirect(paths::TWO_STEP))),
+    })
+}
+
+/// POST: sends a code — to the number typed (set-up) or the registered
+/// one. A new code voids the previous one (S25); sends are spaced and
+/// capped per user, and throttled per address.
+pub async fn send_sms(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcome {
+    if let Some(answer) = app.throttled(req, "sms") {
+        return ("throttled", answer);
+    }
+    let (mut p, form) = match read_pending_post(app, session, req).await {
+        Ok(x) => x,
+        Err(o) => return o,
+    };
+    let t = req.lang.texts();
+    let stage = p.stage();
+    let phone = match sms_number(app, req, &p, &form, stage) {
+        Ok(n) => n,
+        Err(o) => return o,
     };
     let Some(sender) = app.sms.as_ref() else {
         return (
@@ -1084,117 +1100,9 @@ pub async fn submit_saved(app: &Arc<App>, session: &mut Session, req: &Req) -> O
 // ---------------------------------------------------------------------
 // A passkey as the second step (S53)
 
-/// POST from the step's script: a challenge naming the user's passkeys,
-/// kept for this pending login.
-pub async fn passkey_options(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcome {
-    let (p, _) = match read_pending_post(app, session, req).await {
-        Ok(x) => x,
-        Err(o) => return o,
-    };
-    let Some(rp) = app.passkeys.as_ref().filter(|_| !p.passkeys.is_empty()) else {
-        return crate::refusals::json_refusal(404, "no_passkeys");
-    };
-    let Ok((options, state)) = rp.start_second_step(&p.passkeys) else {
-        return crate::refusals::json_refusal(503, "passkey_unavailable");
-    };
-    match rp
-        .keep(
-            &app.store,
-            app.clock.now(),
-            crate::passkeys::Ceremony::SecondStep,
-            &p.binding(),
-            &p.user.id,
-            &state,
-        )
-        .await
-    {
-        Ok(id) => (
-            "passkey_challenge",
-            Answer::json(200, crate::passkeys::challenge_json(&id, &options)),
-        ),
-        Err(_) => crate::refusals::json_refusal(503, "store_unavailable"),
-    }
-}
-
-/// POST: the passkey's answer; when webauthn-rs accepts it for this user,
-/// the second step has passed.
-pub async fn submit_passkey(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcome {
-    use crate::passkeys::{Ceremony, Refusal};
-    let (p, form) = match read_pending_post(app, session, req).await {
-        Ok(x) => x,
-        Err(o) => return o,
-    };
-    let Some(rp) = app.passkeys.as_ref().filter(|_| !p.passkeys.is_empty()) else {
-        return ("redirect", Answer::redirect(paths::TWO_STEP));
-    };
-    let t = req.lang.texts();
-    let refused = |r: &Refusal| {
-        let (event, outcome) = if *r == Refusal::Cloned {
-            (crate::audit::Event::PasskeyCloneRefused, "cloned")
-        } else {
-            (crate::audit::Event::PasskeyRefused, "failed")
-        };
-        audit::event(event, &p.who(req), r.detail());
-        crate::metrics::PASSKEYS
-            .with_label_values(&["second_step", outcome])
-            .inc();
-    };
-    let state: webauthn_rs::prelude::PasskeyAuthentication = match rp
-        .take(
-            &app.store,
-            app.clock.now(),
-            Ceremony::SecondStep,
-            form.get("challenge"),
-            &p.binding(),
-        )
-        .await
-    {
-        Ok((user_id, state)) if user_id == p.user.id => state,
-        Err(Refusal::Store) => return store_down(app, req),
-        Ok(_) | Err(_) => {
-            refused(&Refusal::ChallengeGone);
-            return ("passkey_failed", passkey_failed_page(app, req, &p, t));
-        }
-    };
-    match rp
-        .finish_second_step(
-            &app.store,
-            app.clock.now(),
-            &p.user.id,
-            form.get("credential"),
-            &state,
-        )
-        .await
-    {
-        Ok(_) => {}
-        Err((Refusal::Store, _)) => return store_down(app, req),
-        Err((r, _)) => {
-            refused(&r);
-            return ("passkey_failed", passkey_failed_page(app, req, &p, t));
-        }
-    }
-    crate::metrics::PASSKEYS
-        .with_label_values(&["second_step", "succeeded"])
-        .inc();
-    let remember = form.get("remember") == "yes";
-    step_passed(app, req, p, remember, Done::Verified("passkey")).await
-}
-
-/// The step's page again, with the passkey's refusal on top.
-fn passkey_failed_page(app: &App, req: &Req, p: &Pending, t: &sekisho_pages::Texts) -> Answer {
-    let c = app.chrome(req);
-    let v = View {
-        status: 400,
-        problems: vec![t.passkey_step_failed.to_string()],
-        links: vec![(paths::TWO_STEP, t.back_button)],
-        ..View::default()
-    };
-    page(app, p, &c, v)
-}
-
 /// The second step has passed: the session starts, unless the tenant's
 /// requirement still asks this user to register a passkey first.
-async fn step_passed(
+pub(super) async fn step_passed(
     app: &Arc<App>,
     req: &Req,
     mut p: Pending,
