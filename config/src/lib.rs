@@ -5,7 +5,9 @@
 //! made absolute against the file's folder, secrets read, durations typed).
 //! Every problem is reported with the key it belongs to, all at once.
 
+mod checker;
 mod raw;
+mod sections;
 mod typed;
 mod validate;
 
