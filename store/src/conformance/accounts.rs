@@ -1,0 +1,518 @@
+//! The lock and its counters, reset, invitations, removal, password, email
+//! and method changes.
+
+use crate::*;
+use sekisho_policy::lock::Admission;
+use sekisho_policy::model::{LoginMethod, Plan, Role};
+use sekisho_policy::ticket::TicketPurpose;
+use sekisho_policy::UnixTime;
+use sekisho_policy::DAY;
+
+use super::fixtures::*;
+
+pub async fn quiet_runs_are_forgotten_and_locks_kept(store: SharedStore) {
+    let later = NOW + sekisho_policy::DAY;
+    // A spray: one attempt on each of many unknown identifiers.
+    for i in 0..200 {
+        let id = format!("nobody{i}@example.jp");
+        assert_eq!(
+            store.admit_attempt(&id, RULE, NOW).await.unwrap(),
+            Admission::Checked(1)
+        );
+    }
+    // One identifier driven to the threshold: a lock, kept.
+    for _ in 0..10 {
+        store
+            .admit_attempt("target@example.jp", RULE, NOW)
+            .await
+            .unwrap();
+    }
+    // A run short of the threshold counts on within the day...
+    assert_eq!(
+        store
+            .admit_attempt("nobody0@example.jp", RULE, later - 1)
+            .await
+            .unwrap(),
+        Admission::Checked(2)
+    );
+    // ...and starts again after a quiet day, whether or not purged.
+    assert_eq!(
+        store
+            .admit_attempt("nobody1@example.jp", RULE, later)
+            .await
+            .unwrap(),
+        Admission::Checked(1)
+    );
+    // The purge keeps the lock. (How the forgotten runs leave the store
+    // is each backend's: the embedded one deletes them here, Redis by
+    // their TTL; each has its own test of that.)
+    store
+        .forget_quiet_failures(RULE, later + sekisho_policy::DAY)
+        .await
+        .unwrap();
+    let left = store.export().await.unwrap().failures;
+    assert!(
+        left.iter()
+            .any(|(id, n)| id == "target@example.jp" && *n == 10),
+        "{left:?}"
+    );
+    assert_eq!(
+        store
+            .admit_attempt("target@example.jp", RULE, later + 30 * sekisho_policy::DAY)
+            .await
+            .unwrap(),
+        Admission::Locked
+    );
+}
+
+pub async fn attempts_are_admitted_up_to_the_threshold(store: SharedStore) {
+    for n in 1..=10 {
+        assert_eq!(
+            store
+                .admit_attempt("a@example.jp", RULE, NOW)
+                .await
+                .unwrap(),
+            Admission::Checked(n)
+        );
+    }
+    assert_eq!(
+        store
+            .admit_attempt("a@example.jp", RULE, NOW)
+            .await
+            .unwrap(),
+        Admission::Locked
+    );
+    assert_eq!(
+        store
+            .admit_attempt("b@example.jp", RULE, NOW)
+            .await
+            .unwrap(),
+        Admission::Checked(1),
+        "per identifier"
+    );
+    store.clear_failures("a@example.jp").await.unwrap();
+    assert_eq!(
+        store
+            .admit_attempt("a@example.jp", RULE, NOW)
+            .await
+            .unwrap(),
+        Admission::Checked(1)
+    );
+}
+
+pub async fn concurrent_attempts_never_pass_the_threshold(store: SharedStore) {
+    let mut tasks = Vec::new();
+    for _ in 0..50 {
+        let s = store.clone();
+        tasks.push(tokio::spawn(async move {
+            s.admit_attempt("race@example.jp", RULE, NOW).await.unwrap()
+        }));
+    }
+    let mut checked = Vec::new();
+    for t in tasks {
+        if let Admission::Checked(n) = t.await.unwrap() {
+            checked.push(n);
+        }
+    }
+    checked.sort();
+    assert_eq!(
+        checked,
+        (1..=10).collect::<Vec<_>>(),
+        "exactly ten checked, none lost, none repeated"
+    );
+}
+
+pub async fn lock_and_unlock_by_ticket(store: SharedStore) {
+    seed(&*store, "1").await;
+    for _ in 0..10 {
+        store
+            .admit_attempt("holder1@example.jp", RULE, NOW)
+            .await
+            .unwrap();
+    }
+    store
+        .lock_user(
+            "u1",
+            ticket("unl", TicketPurpose::Unlock, "u1", NOW + 14 * DAY),
+        )
+        .await
+        .unwrap();
+    assert!(store.get_user("u1").await.unwrap().unwrap().locked);
+    assert_eq!(
+        store.unlock_with_ticket("inv1", NOW).await.unwrap_err(),
+        StoreError::TicketInvalid,
+        "other purpose"
+    );
+    assert_eq!(
+        store
+            .unlock_with_ticket("unl", NOW + 14 * DAY)
+            .await
+            .unwrap_err(),
+        StoreError::TicketInvalid,
+        "expired"
+    );
+    let u = store.unlock_with_ticket("unl", NOW).await.unwrap();
+    assert!(!u.locked);
+    assert_eq!(
+        store
+            .admit_attempt("holder1@example.jp", RULE, NOW)
+            .await
+            .unwrap(),
+        Admission::Checked(1),
+        "count cleared"
+    );
+    assert_eq!(
+        store.unlock_with_ticket("unl", NOW).await.unwrap_err(),
+        StoreError::TicketInvalid,
+        "single use"
+    );
+    store
+        .lock_user("u1", ticket("unl2", TicketPurpose::Unlock, "u1", NOW + DAY))
+        .await
+        .unwrap();
+    assert!(!store.unlock_user("u1").await.unwrap().locked);
+    assert!(
+        store
+            .peek_ticket("unl2", TicketPurpose::Unlock, NOW)
+            .await
+            .unwrap()
+            .is_none(),
+        "admin unlock voids the link"
+    );
+    assert_eq!(
+        store.unlock_user("ghost").await.unwrap_err(),
+        StoreError::NotFound
+    );
+}
+
+pub async fn security_mail_is_issued_once_per_window(store: SharedStore) {
+    seed(&*store, "1").await;
+    let t = |h: &str, at: UnixTime| TicketRecord {
+        issued_at: at,
+        ..ticket(h, TicketPurpose::Reset, "u1", at + DAY)
+    };
+    assert!(store
+        .issue_ticket_unless_recent(t("r1", NOW), 900)
+        .await
+        .unwrap());
+    assert!(!store
+        .issue_ticket_unless_recent(t("r2", NOW + 899), 900)
+        .await
+        .unwrap());
+    assert!(store
+        .peek_ticket("r2", TicketPurpose::Reset, NOW + 899)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(store
+        .issue_ticket_unless_recent(t("r3", NOW + 900), 900)
+        .await
+        .unwrap());
+    assert!(
+        store
+            .peek_ticket("r1", TicketPurpose::Reset, NOW + 900)
+            .await
+            .unwrap()
+            .is_none(),
+        "only the newest works"
+    );
+    assert!(store
+        .peek_ticket("r3", TicketPurpose::Reset, NOW + 900)
+        .await
+        .unwrap()
+        .is_some());
+}
+
+pub async fn reset_sets_password_unlocks_and_ends_sessions(store: SharedStore) {
+    seed(&*store, "1").await;
+    store
+        .stage_ticket("inv1", TicketPurpose::Invitation, "old-hash", NOW)
+        .await
+        .unwrap();
+    store.complete_registration("inv1", NOW).await.unwrap();
+    store
+        .create_session(session("s1", "u1", "t1"))
+        .await
+        .unwrap();
+    store
+        .create_session(session("s2", "u1", "t1"))
+        .await
+        .unwrap();
+    for _ in 0..10 {
+        store
+            .admit_attempt("holder1@example.jp", RULE, NOW)
+            .await
+            .unwrap();
+    }
+    store
+        .lock_user("u1", ticket("unl", TicketPurpose::Unlock, "u1", NOW + DAY))
+        .await
+        .unwrap();
+    store
+        .replace_ticket(ticket("rst", TicketPurpose::Reset, "u1", NOW + DAY))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .complete_reset("unl", "new-hash", NOW)
+            .await
+            .unwrap_err(),
+        StoreError::TicketInvalid
+    );
+    let (u, mut ended) = store.complete_reset("rst", "new-hash", NOW).await.unwrap();
+    ended.sort();
+    assert_eq!(ended, vec!["s1".to_string(), "s2".to_string()]);
+    assert_eq!(u.password_hash.as_deref(), Some("new-hash"));
+    assert!(!u.locked && u.two_step.is_none() && u.two_step_generation == 1);
+    assert_eq!(store.get_user("u1").await.unwrap().unwrap(), u);
+    assert!(store.session_view("s1").await.unwrap().is_none());
+    assert_eq!(
+        store
+            .admit_attempt("holder1@example.jp", RULE, NOW)
+            .await
+            .unwrap(),
+        Admission::Checked(1)
+    );
+    assert!(
+        store
+            .peek_ticket("unl", TicketPurpose::Unlock, NOW)
+            .await
+            .unwrap()
+            .is_none(),
+        "the unlock link is void too"
+    );
+    assert_eq!(
+        store.complete_reset("rst", "x", NOW).await.unwrap_err(),
+        StoreError::TicketInvalid,
+        "single use"
+    );
+}
+
+pub async fn invited_users_join_a_tenant_once(store: SharedStore) {
+    seed(&*store, "1").await;
+    let mut u = user("u9", "t1", "member@example.jp");
+    u.role = Role::User;
+    store
+        .create_invited_user(
+            u.clone(),
+            ticket("inv9", TicketPurpose::Invitation, "u9", NOW + DAY),
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.list_users(Some("t1")).await.unwrap().len(), 2);
+    let dup = User {
+        id: "u10".into(),
+        ..u.clone()
+    };
+    let err = store
+        .create_invited_user(
+            dup,
+            ticket("inv10", TicketPurpose::Invitation, "u10", NOW + DAY),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err, StoreError::EmailTaken);
+    assert!(
+        store
+            .peek_ticket("inv10", TicketPurpose::Invitation, NOW)
+            .await
+            .unwrap()
+            .is_none(),
+        "nothing left behind"
+    );
+    let orphan = User {
+        id: "u11".into(),
+        tenant_id: "nope".into(),
+        email: "o@example.jp".into(),
+        ..u
+    };
+    let err = store
+        .create_invited_user(
+            orphan,
+            ticket("inv11", TicketPurpose::Invitation, "u11", NOW + DAY),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err, StoreError::NotFound);
+}
+
+pub async fn removing_a_user_removes_everything_of_theirs(store: SharedStore) {
+    active(&*store, "1").await;
+    store
+        .create_session(session("s1", "u1", "t1"))
+        .await
+        .unwrap();
+    store
+        .replace_ticket(ticket("r", TicketPurpose::Reset, "u1", NOW + DAY))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.remove_user("u1").await.unwrap(),
+        vec!["s1".to_string()]
+    );
+    assert!(store.get_user("u1").await.unwrap().is_none());
+    assert!(store
+        .find_user_by_email("holder1@example.jp")
+        .await
+        .unwrap()
+        .is_none());
+    assert!(store
+        .peek_ticket("r", TicketPurpose::Reset, NOW)
+        .await
+        .unwrap()
+        .is_none());
+    assert_eq!(
+        store.remove_user("u1").await.unwrap_err(),
+        StoreError::NotFound
+    );
+}
+
+pub async fn password_change_keeps_only_the_changing_session(store: SharedStore) {
+    active(&*store, "1").await;
+    for s in ["a", "b", "c"] {
+        store.create_session(session(s, "u1", "t1")).await.unwrap();
+    }
+    let mut ended = store
+        .change_password("u1", "hash-1", Some("b"))
+        .await
+        .unwrap();
+    ended.sort();
+    assert_eq!(ended, vec!["a".to_string(), "c".to_string()]);
+    assert!(store.session_view("b").await.unwrap().is_some());
+    assert_eq!(
+        store
+            .get_user("u1")
+            .await
+            .unwrap()
+            .unwrap()
+            .password_hash
+            .as_deref(),
+        Some("hash-1")
+    );
+    assert_eq!(store.list_user_sessions("u1").await.unwrap().len(), 1);
+    assert_eq!(
+        store.change_password("u1", "hash-2", None).await.unwrap(),
+        vec!["b".to_string()]
+    );
+}
+
+pub async fn change_links_void_each_other(store: SharedStore) {
+    active(&*store, "1").await;
+    let mut email = ticket("e1", TicketPurpose::EmailChange, "u1", NOW + 14 * DAY);
+    email.staged = Some("new@example.jp".into());
+    store.issue_change_link(email).await.unwrap();
+    store
+        .issue_change_link(ticket("m1", TicketPurpose::MethodChange, "u1", NOW + DAY))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .peek_ticket("e1", TicketPurpose::EmailChange, NOW)
+            .await
+            .unwrap()
+            .is_none(),
+        "never both at once"
+    );
+    let mut email = ticket("e2", TicketPurpose::EmailChange, "u1", NOW + 14 * DAY);
+    email.staged = Some("new@example.jp".into());
+    store.issue_change_link(email).await.unwrap();
+    assert!(store
+        .peek_ticket("m1", TicketPurpose::MethodChange, NOW)
+        .await
+        .unwrap()
+        .is_none());
+    store
+        .create_session(session("s", "u1", "t1"))
+        .await
+        .unwrap();
+    let (u, old, ended) = store
+        .complete_email_change("e2", Some("hash-new".into()), NOW)
+        .await
+        .unwrap();
+    assert_eq!(
+        (u.email.as_str(), old.as_str()),
+        ("new@example.jp", "holder1@example.jp")
+    );
+    assert_eq!(u.password_hash.as_deref(), Some("hash-new"));
+    assert!(u.two_step.is_none() && u.two_step_generation == 1);
+    assert_eq!(ended, vec!["s".to_string()]);
+    assert!(store
+        .find_user_by_email("holder1@example.jp")
+        .await
+        .unwrap()
+        .is_none());
+    assert_eq!(
+        store
+            .complete_email_change("e2", None, NOW)
+            .await
+            .unwrap_err(),
+        StoreError::TicketInvalid
+    );
+}
+
+pub async fn email_change_to_a_taken_address_is_refused(store: SharedStore) {
+    active(&*store, "1").await;
+    seed(&*store, "2").await;
+    let mut email = ticket("e", TicketPurpose::EmailChange, "u1", NOW + DAY);
+    email.staged = Some("holder2@example.jp".into());
+    store.issue_change_link(email).await.unwrap();
+    assert_eq!(
+        store
+            .complete_email_change("e", None, NOW)
+            .await
+            .unwrap_err(),
+        StoreError::EmailTaken
+    );
+    assert_eq!(
+        store.get_user("u1").await.unwrap().unwrap().email,
+        "holder1@example.jp",
+        "nothing changed"
+    );
+}
+
+pub async fn method_change_by_link_or_menu(store: SharedStore) {
+    active(&*store, "1").await;
+    store
+        .create_session(session("s", "u1", "t1"))
+        .await
+        .unwrap();
+    store
+        .issue_change_link(ticket("m", TicketPurpose::MethodChange, "u1", NOW + DAY))
+        .await
+        .unwrap();
+    let change = |ticket: Option<&str>| MethodChange {
+        user_id: "u1".into(),
+        method: LoginMethod::Password,
+        password_hash: Some("hash-m".into()),
+        reset_two_step: true,
+        ticket_hash: ticket.map(str::to_string),
+        identity: None,
+    };
+    assert_eq!(
+        store
+            .change_method(change(Some("m")), NOW + 2 * DAY)
+            .await
+            .unwrap_err(),
+        StoreError::TicketInvalid,
+        "expired"
+    );
+    let (u, ended) = store.change_method(change(Some("m")), NOW).await.unwrap();
+    assert_eq!(u.password_hash.as_deref(), Some("hash-m"));
+    assert!(u.two_step.is_none() && u.two_step_generation == 1);
+    assert_eq!(ended, vec!["s".to_string()]);
+    assert_eq!(
+        store
+            .change_method(change(Some("m")), NOW)
+            .await
+            .unwrap_err(),
+        StoreError::TicketInvalid,
+        "used"
+    );
+    store.change_method(change(None), NOW).await.unwrap();
+    let t = store.set_plan("t1", Plan::Trial).await.unwrap();
+    assert_eq!(t.plan, Plan::Trial);
+    assert_eq!(
+        store.set_plan("nope", Plan::Basic).await.unwrap_err(),
+        StoreError::NotFound
+    );
+}

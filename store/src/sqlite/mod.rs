@@ -1,0 +1,650 @@
+//! The embedded store: one SQLite file (WAL, `synchronous=FULL`).
+//!
+//! SQLite rather than a pure-Rust key-value file because several processes
+//! may open it at once — the gateway and `sekisho admin` commands run beside
+//! each other — and because its transactions make every trait method atomic
+//! without hand-written locking. Calls run on tokio's blocking pool under a
+//! timeout, never on the proxy's event loop.
+
+use super::*;
+use async_trait::async_trait;
+use r2d2_sqlite::SqliteConnectionManager;
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use sekisho_policy::line::AccessRoute;
+use sekisho_policy::lock::Admission;
+use sekisho_policy::model::{LoginMethod, Plan, Role};
+use sekisho_policy::ticket::TicketPurpose;
+use sekisho_policy::UnixTime;
+use serde::Deserialize;
+use serde::Serialize;
+use std::path::Path;
+use std::time::Duration;
+
+/// Runs `$step` (an expression using `$r`, the [`SqliteRecords`]) in one
+/// `BEGIN IMMEDIATE` transaction on the blocking pool, committed when it
+/// succeeds. Captured values must be owned (the closure is `move`).
+macro_rules! in_transaction {
+    ($store:expr, |$r:ident| $step:expr) => {
+        $store
+            .run(move |c| {
+                let tx = begin(c)?;
+                let value = {
+                    let $r = &mut SqliteRecords(&tx);
+                    finish_now($step)?
+                };
+                tx.commit().map_err(unavailable)?;
+                Ok(value)
+            })
+            .await
+    };
+}
+
+const SCHEMA_VERSION: i64 = 1;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS tenants (id TEXT PRIMARY KEY, data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS users (
+    id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, email TEXT NOT NULL UNIQUE, data TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS users_by_tenant ON users(tenant_id);
+CREATE TABLE IF NOT EXISTS sessions (
+    id_hash TEXT PRIMARY KEY, user_id TEXT NOT NULL, expires_at INTEGER NOT NULL, data TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS sessions_by_user ON sessions(user_id);
+CREATE INDEX IF NOT EXISTS sessions_by_expiry ON sessions(expires_at);
+CREATE TABLE IF NOT EXISTS tickets (
+    hash TEXT PRIMARY KEY, purpose TEXT NOT NULL, user_id TEXT NOT NULL, expires_at INTEGER NOT NULL, data TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS tickets_by_user ON tickets(user_id, purpose);
+CREATE INDEX IF NOT EXISTS tickets_by_expiry ON tickets(expires_at);
+CREATE TABLE IF NOT EXISTS failures (identifier TEXT PRIMARY KEY, count INTEGER NOT NULL, updated_at INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS failures_by_time ON failures(updated_at);
+CREATE TABLE IF NOT EXISTS pending (
+    id_hash TEXT PRIMARY KEY, user_id TEXT NOT NULL, expires_at INTEGER NOT NULL, data TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS pending_by_user ON pending(user_id);
+CREATE TABLE IF NOT EXISTS trusted (
+    id_hash TEXT PRIMARY KEY, user_id TEXT NOT NULL, id TEXT NOT NULL, last_used INTEGER NOT NULL, data TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS trusted_by_user ON trusted(user_id);
+CREATE UNIQUE INDEX IF NOT EXISTS users_by_identity ON users(
+    json_extract(data, '$.identity.issuer'), json_extract(data, '$.identity.subject'))
+    WHERE json_extract(data, '$.identity') IS NOT NULL;
+CREATE TABLE IF NOT EXISTS passkeys (
+    credential_id TEXT PRIMARY KEY, user_id TEXT NOT NULL, created_at INTEGER NOT NULL, data TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS passkeys_by_user ON passkeys(user_id, created_at);
+CREATE TABLE IF NOT EXISTS events (key TEXT PRIMARY KEY, count INTEGER NOT NULL, window_end INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS audit (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, tenant_id TEXT NOT NULL,
+    expires_at INTEGER NOT NULL, data TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS audit_by_tenant ON audit(tenant_id, seq);
+CREATE INDEX IF NOT EXISTS audit_by_expiry ON audit(expires_at);
+CREATE UNIQUE INDEX IF NOT EXISTS tenants_by_connection ON tenants(
+    json_extract(data, '$.ad.connection_id'))
+    WHERE json_extract(data, '$.ad.connection_id') IS NOT NULL;
+";
+
+/// The embedded store.
+pub struct SqliteStore {
+    pool: r2d2::Pool<SqliteConnectionManager>,
+    timeout: Duration,
+}
+
+fn unavailable(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Unavailable(e.to_string())
+}
+
+fn to_json<T: Serialize>(v: &T) -> StoreResult<String> {
+    serde_json::to_string(v).map_err(unavailable)
+}
+
+fn from_json<T: for<'de> Deserialize<'de>>(s: &str) -> StoreResult<T> {
+    serde_json::from_str(s).map_err(|e| StoreError::Unavailable(format!("unreadable record: {e}")))
+}
+
+impl SqliteStore {
+    /// Changes one of the user's passkeys in one transaction; `false` when
+    /// it is not theirs (or gone).
+    async fn edit_passkey(
+        &self,
+        user_id: &str,
+        credential_id: &str,
+        edit: impl FnOnce(&mut PasskeyRecord) + Send + 'static,
+    ) -> StoreResult<bool> {
+        let (user_id, credential_id) = (user_id.to_string(), credential_id.to_string());
+        in_transaction!(self, |r| records::edit_passkey(
+            r,
+            &user_id,
+            &credential_id,
+            edit
+        ))
+    }
+
+    /// Opens (creating if needed) the store at `path`. Synchronous: called at
+    /// start-up and by admin commands, before any request is served.
+    pub fn open(path: &Path, timeout: Duration) -> StoreResult<SqliteStore> {
+        // No folder is made behind the operator's back (S49).
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            if !dir.is_dir() {
+                return Err(unavailable(format!(
+                    "the folder {} does not exist",
+                    dir.display()
+                )));
+            }
+        }
+        let busy = timeout;
+        let manager = SqliteConnectionManager::file(path).with_init(move |c| {
+            c.busy_timeout(busy)?;
+            c.execute_batch(
+                "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
+            )
+        });
+        let pool = r2d2::Pool::builder()
+            .max_size(8)
+            .min_idle(Some(1))
+            .connection_timeout(timeout)
+            .build(manager)
+            .map_err(|e| unavailable(format!("cannot open {}: {e}", path.display())))?;
+        let conn = pool.get().map_err(unavailable)?;
+        conn.execute_batch(SCHEMA).map_err(unavailable)?;
+        let version: Option<i64> = conn
+            .query_row(
+                "SELECT CAST(value AS INTEGER) FROM meta WHERE name = 'schema_version'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(unavailable)?;
+        match version {
+            None => {
+                conn.execute(
+                    "INSERT INTO meta (name, value) VALUES ('schema_version', ?1)",
+                    params![SCHEMA_VERSION],
+                )
+                .map_err(unavailable)?;
+            }
+            Some(v) if v == SCHEMA_VERSION => {}
+            Some(v) => {
+                return Err(unavailable(format!(
+                    "{} has schema version {v}; this gateway understands {SCHEMA_VERSION}",
+                    path.display()
+                )))
+            }
+        }
+        drop(conn);
+        Ok(SqliteStore { pool, timeout })
+    }
+
+    /// Runs `f` on a pooled connection on the blocking pool, under the store
+    /// timeout. A timed-out call is reported at once; SQLite finishes or rolls
+    /// back the statement on its own.
+    async fn run<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        let task = tokio::task::spawn_blocking(move || {
+            let mut conn = pool.get().map_err(unavailable)?;
+            f(&mut conn)
+        });
+        match tokio::time::timeout(self.timeout, task).await {
+            Err(_) => Err(StoreError::Unavailable("timed out".into())),
+            Ok(Err(join)) => Err(unavailable(join)),
+            Ok(Ok(result)) => result,
+        }
+    }
+}
+
+/// Starts a write transaction that takes the lock at once, so a
+/// read-then-write step cannot interleave with another writer.
+fn begin(c: &mut Connection) -> StoreResult<rusqlite::Transaction<'_>> {
+    c.transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(unavailable)
+}
+
+/// Every row's JSON `data` column, as records.
+fn json_rows<T: for<'de> Deserialize<'de>>(
+    stmt: &mut rusqlite::Statement<'_>,
+    params: impl rusqlite::Params,
+) -> StoreResult<Vec<T>> {
+    let rows = stmt
+        .query_map(params, |r| r.get::<_, String>(0))
+        .map_err(unavailable)?;
+    rows.map(|r| from_json(&r.map_err(unavailable)?)).collect()
+}
+
+/// The record that `sql` (a `SELECT data … WHERE … = ?1`) finds for `key`.
+fn load_one<T: for<'de> Deserialize<'de>>(
+    conn: &Connection,
+    sql: &str,
+    key: &str,
+) -> StoreResult<Option<T>> {
+    let data: Option<String> = conn
+        .query_row(sql, [key], |r| r.get(0))
+        .optional()
+        .map_err(unavailable)?;
+    data.map(|d| from_json(&d)).transpose()
+}
+
+fn parse_all<T: for<'de> Deserialize<'de>>(rows: Vec<String>) -> StoreResult<Vec<T>> {
+    rows.iter().map(|r| from_json(r)).collect()
+}
+
+fn is_unique_violation(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY)
+}
+
+/// A write refused by a unique index is a step that lost to another
+/// (`Stale`); anything else is the store failing.
+fn stale_if_taken(e: rusqlite::Error) -> StoreError {
+    if is_unique_violation(&e) {
+        StoreError::Stale
+    } else {
+        unavailable(e)
+    }
+}
+
+/// The index a unique violation names (SQLite says "index 'name'" for
+/// expression indexes, "users.email" for columns).
+fn unique_index_of(e: &rusqlite::Error) -> Option<&'static str> {
+    let text = e.to_string();
+    text.contains("users_by_identity")
+        .then_some("users_by_identity")
+        .or_else(|| text.contains("json_extract").then_some("users_by_identity"))
+}
+
+fn insert_user(conn: &Connection, user: &User) -> StoreResult<()> {
+    conn.execute(
+        "INSERT INTO users (id, tenant_id, email, data) VALUES (?1, ?2, ?3, ?4)",
+        params![user.id, user.tenant_id, user.email, to_json(user)?],
+    )
+    .map_err(|e| {
+        if is_unique_violation(&e) {
+            StoreError::EmailTaken
+        } else {
+            unavailable(e)
+        }
+    })?;
+    Ok(())
+}
+
+fn save_user(conn: &Connection, user: &User) -> StoreResult<()> {
+    let n = conn
+        .execute(
+            "UPDATE users SET tenant_id = ?2, email = ?3, data = ?4 WHERE id = ?1",
+            params![user.id, user.tenant_id, user.email, to_json(user)?],
+        )
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                if unique_index_of(&e) == Some("users_by_identity") {
+                    StoreError::IdentityTaken
+                } else {
+                    StoreError::EmailTaken
+                }
+            } else {
+                unavailable(e)
+            }
+        })?;
+    if n == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
+fn load_user(conn: &Connection, id: &str) -> StoreResult<Option<User>> {
+    load_one(conn, "SELECT data FROM users WHERE id = ?1", id)
+}
+
+fn load_tenant(conn: &Connection, id: &str) -> StoreResult<Option<Tenant>> {
+    load_one(conn, "SELECT data FROM tenants WHERE id = ?1", id)
+}
+
+fn insert_ticket(conn: &Connection, t: &TicketRecord) -> StoreResult<()> {
+    conn.execute(
+        "INSERT INTO tickets (hash, purpose, user_id, expires_at, data) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![t.hash, t.purpose, t.user_id, t.expires_at, to_json(t)?],
+    )
+    .map_err(unavailable)?;
+    Ok(())
+}
+
+fn load_live_ticket(
+    conn: &Connection,
+    hash: &str,
+    purpose: &str,
+    now: UnixTime,
+) -> StoreResult<Option<TicketRecord>> {
+    let data: Option<String> = conn
+        .query_row(
+            "SELECT data FROM tickets WHERE hash = ?1 AND purpose = ?2 AND expires_at > ?3",
+            params![hash, purpose, now],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(unavailable)?;
+    data.map(|d| from_json(&d)).transpose()
+}
+
+fn clear_failures_of(conn: &Connection, identifier: &str) -> StoreResult<()> {
+    conn.execute("DELETE FROM failures WHERE identifier = ?1", [identifier])
+        .map_err(unavailable)?;
+    Ok(())
+}
+
+fn delete_tickets_of(conn: &Connection, user_id: &str, purpose: TicketPurpose) -> StoreResult<()> {
+    conn.execute(
+        "DELETE FROM tickets WHERE user_id = ?1 AND purpose = ?2",
+        params![user_id, purpose.as_str()],
+    )
+    .map_err(unavailable)?;
+    Ok(())
+}
+
+/// Ends the user's sessions but `keep`; returns those ended.
+fn delete_sessions_of(
+    conn: &Connection,
+    user_id: &str,
+    keep: Option<&str>,
+) -> StoreResult<Vec<String>> {
+    let mut stmt = conn
+        .prepare("DELETE FROM sessions WHERE user_id = ?1 AND id_hash IS NOT ?2 RETURNING id_hash")
+        .map_err(unavailable)?;
+    let rows = stmt
+        .query_map(params![user_id, keep], |r| r.get::<_, String>(0))
+        .map_err(unavailable)?;
+    rows.collect::<Result<Vec<_>, _>>().map_err(unavailable)
+}
+
+fn insert_passkey(conn: &Connection, p: &PasskeyRecord) -> StoreResult<()> {
+    conn.execute(
+        "INSERT INTO passkeys (credential_id, user_id, created_at, data) VALUES (?1, ?2, ?3, ?4)",
+        params![p.credential_id, p.user_id, p.created_at, to_json(p)?],
+    )
+    .map_err(unavailable)?;
+    Ok(())
+}
+
+fn save_passkey(conn: &Connection, p: &PasskeyRecord) -> StoreResult<()> {
+    conn.execute(
+        "UPDATE passkeys SET data = ?2 WHERE credential_id = ?1",
+        params![p.credential_id, to_json(p)?],
+    )
+    .map_err(unavailable)?;
+    Ok(())
+}
+
+fn load_passkey(conn: &Connection, credential_id: &str) -> StoreResult<Option<PasskeyRecord>> {
+    load_one(
+        conn,
+        "SELECT data FROM passkeys WHERE credential_id = ?1",
+        credential_id,
+    )
+}
+
+/// The record primitives on one SQLite transaction (its connection).
+struct SqliteRecords<'c>(&'c Connection);
+
+impl records::Records for SqliteRecords<'_> {
+    async fn user(&mut self, id: &str) -> StoreResult<Option<User>> {
+        load_user(self.0, id)
+    }
+    async fn save_user(&mut self, user: &User) -> StoreResult<()> {
+        save_user(self.0, user)
+    }
+    async fn tenant(&mut self, id: &str) -> StoreResult<Option<Tenant>> {
+        load_tenant(self.0, id)
+    }
+    async fn save_tenant(&mut self, tenant: &Tenant) -> StoreResult<()> {
+        let n = self
+            .0
+            .execute(
+                "UPDATE tenants SET data = ?2 WHERE id = ?1",
+                params![tenant.id, to_json(tenant)?],
+            )
+            // Only the 接続ID's unique index can refuse an update.
+            .map_err(stale_if_taken)?;
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+    async fn ticket(&mut self, hash: &str) -> StoreResult<Option<TicketRecord>> {
+        let data: Option<String> = self
+            .0
+            .query_row("SELECT data FROM tickets WHERE hash = ?1", [hash], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(unavailable)?;
+        data.map(|d| from_json(&d)).transpose()
+    }
+    async fn tickets_of(
+        &mut self,
+        user_id: &str,
+        purpose: TicketPurpose,
+    ) -> StoreResult<Vec<TicketRecord>> {
+        let mut stmt = self
+            .0
+            .prepare("SELECT data FROM tickets WHERE user_id = ?1 AND purpose = ?2")
+            .map_err(unavailable)?;
+        json_rows(&mut stmt, params![user_id, purpose.as_str()])
+    }
+    async fn put_ticket(&mut self, ticket: &TicketRecord) -> StoreResult<()> {
+        insert_ticket(self.0, ticket)
+    }
+    async fn save_ticket(&mut self, ticket: &TicketRecord) -> StoreResult<()> {
+        self.0
+            .execute(
+                "UPDATE tickets SET data = ?2 WHERE hash = ?1",
+                params![ticket.hash, to_json(ticket)?],
+            )
+            .map_err(unavailable)?;
+        Ok(())
+    }
+    async fn drop_ticket(&mut self, ticket: &TicketRecord) -> StoreResult<()> {
+        self.0
+            .execute("DELETE FROM tickets WHERE hash = ?1", [&ticket.hash])
+            .map_err(unavailable)?;
+        Ok(())
+    }
+    async fn delete_tickets_of(
+        &mut self,
+        user_id: &str,
+        purpose: TicketPurpose,
+    ) -> StoreResult<()> {
+        delete_tickets_of(self.0, user_id, purpose)
+    }
+    async fn insert_session(&mut self, session: &SessionRecord) -> StoreResult<()> {
+        insert_session(self.0, session)
+    }
+    async fn drop_session(&mut self, id_hash: &str) -> StoreResult<()> {
+        self.0
+            .execute("DELETE FROM sessions WHERE id_hash = ?1", [id_hash])
+            .map_err(unavailable)?;
+        Ok(())
+    }
+    async fn note_login(&mut self, session: &SessionRecord) -> StoreResult<()> {
+        note_login(self.0, session)
+    }
+    async fn connection_owner(&mut self, connection_id: &str) -> StoreResult<Option<String>> {
+        self.0
+            .query_row(
+                "SELECT id FROM tenants WHERE json_extract(data, '$.ad.connection_id') = ?1",
+                [connection_id],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(unavailable)
+    }
+    async fn claim_connection(
+        &mut self,
+        _connection_id: &str,
+        _tenant_id: &str,
+    ) -> StoreResult<()> {
+        // The unique index on the tenant's 接続ID is the claim.
+        Ok(())
+    }
+    async fn delete_sessions_of(
+        &mut self,
+        user_id: &str,
+        keep: Option<&str>,
+    ) -> StoreResult<Vec<String>> {
+        delete_sessions_of(self.0, user_id, keep)
+    }
+    async fn clear_failures(&mut self, identifier: &str) -> StoreResult<()> {
+        clear_failures_of(self.0, identifier)
+    }
+    async fn pending(&mut self, id_hash: &str) -> StoreResult<Option<PendingLogin>> {
+        load_one(
+            self.0,
+            "SELECT data FROM pending WHERE id_hash = ?1",
+            id_hash,
+        )
+    }
+    async fn drop_pending(&mut self, pending: &PendingLogin) -> StoreResult<()> {
+        self.0
+            .execute("DELETE FROM pending WHERE id_hash = ?1", [&pending.id_hash])
+            .map_err(unavailable)?;
+        Ok(())
+    }
+    async fn trusted_browser(&mut self, id_hash: &str) -> StoreResult<Option<TrustedBrowser>> {
+        load_one(
+            self.0,
+            "SELECT data FROM trusted WHERE id_hash = ?1",
+            id_hash,
+        )
+    }
+    async fn save_trusted_browser(&mut self, browser: &TrustedBrowser) -> StoreResult<()> {
+        self.0
+            .execute(
+                "UPDATE trusted SET last_used = ?2, data = ?3 WHERE id_hash = ?1",
+                params![browser.id_hash, browser.last_used, to_json(browser)?],
+            )
+            .map_err(unavailable)?;
+        Ok(())
+    }
+    async fn save_pending(&mut self, pending: &PendingLogin) -> StoreResult<()> {
+        save_pending(self.0, pending)
+    }
+    async fn passkey(&mut self, credential_id: &str) -> StoreResult<Option<PasskeyRecord>> {
+        load_passkey(self.0, credential_id)
+    }
+    async fn insert_passkey(&mut self, passkey: &PasskeyRecord) -> StoreResult<()> {
+        insert_passkey(self.0, passkey)
+    }
+    async fn save_passkey(&mut self, passkey: &PasskeyRecord) -> StoreResult<()> {
+        save_passkey(self.0, passkey)
+    }
+    async fn drop_passkey(&mut self, passkey: &PasskeyRecord) -> StoreResult<()> {
+        self.0
+            .execute(
+                "DELETE FROM passkeys WHERE credential_id = ?1",
+                [&passkey.credential_id],
+            )
+            .map_err(unavailable)?;
+        Ok(())
+    }
+    async fn drop_trusted_browsers_of(&mut self, user_id: &str) -> StoreResult<u64> {
+        let n = self
+            .0
+            .execute("DELETE FROM trusted WHERE user_id = ?1", [user_id])
+            .map_err(unavailable)?;
+        Ok(n as u64)
+    }
+    async fn drop_pendings_of(&mut self, user_id: &str) -> StoreResult<()> {
+        self.0
+            .execute("DELETE FROM pending WHERE user_id = ?1", [user_id])
+            .map_err(unavailable)?;
+        Ok(())
+    }
+    async fn insert_tenant(&mut self, tenant: &Tenant) -> StoreResult<()> {
+        self.0
+            .execute(
+                "INSERT INTO tenants (id, data) VALUES (?1, ?2)",
+                params![tenant.id, to_json(tenant)?],
+            )
+            .map_err(stale_if_taken)?;
+        Ok(())
+    }
+    async fn insert_user(&mut self, user: &User) -> StoreResult<()> {
+        insert_user(self.0, user)
+    }
+    async fn drop_user(&mut self, user: &User) -> StoreResult<()> {
+        self.0
+            .execute("DELETE FROM users WHERE id = ?1", [&user.id])
+            .map_err(unavailable)?;
+        Ok(())
+    }
+    async fn drop_tickets_of(&mut self, user_id: &str) -> StoreResult<()> {
+        self.0
+            .execute("DELETE FROM tickets WHERE user_id = ?1", [user_id])
+            .map_err(unavailable)?;
+        Ok(())
+    }
+    async fn drop_passkeys_of(&mut self, user_id: &str) -> StoreResult<u64> {
+        let n = self
+            .0
+            .execute("DELETE FROM passkeys WHERE user_id = ?1", [user_id])
+            .map_err(unavailable)?;
+        Ok(n as u64)
+    }
+}
+
+/// Runs a domain step's future to its end on this thread. SQLite's
+/// primitives never wait (the whole step runs on the blocking pool), so
+/// the future is ready at its first poll; one that is not would be a bug,
+/// answered as the store being unavailable rather than a hang.
+fn finish_now<T>(step: impl std::future::Future<Output = StoreResult<T>>) -> StoreResult<T> {
+    let mut step = std::pin::pin!(step);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match step.as_mut().poll(&mut cx) {
+        std::task::Poll::Ready(result) => result,
+        std::task::Poll::Pending => Err(StoreError::Unavailable(
+            "a store step waited inside SQLite".into(),
+        )),
+    }
+}
+
+fn load_pending(
+    conn: &Connection,
+    id_hash: &str,
+    now: UnixTime,
+) -> StoreResult<Option<PendingLogin>> {
+    let data: Option<String> = conn
+        .query_row(
+            "SELECT data FROM pending WHERE id_hash = ?1 AND expires_at > ?2",
+            params![id_hash, now],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(unavailable)?;
+    data.map(|d| from_json(&d)).transpose()
+}
+
+fn save_pending(conn: &Connection, p: &PendingLogin) -> StoreResult<()> {
+    conn.execute(
+        "INSERT INTO pending (id_hash, user_id, expires_at, data) VALUES (?1, ?2, ?3, ?4) \
+         ON CONFLICT(id_hash) DO UPDATE SET user_id = ?2, expires_at = ?3, data = ?4",
+        params![p.id_hash, p.user_id, p.expires_at, to_json(p)?],
+    )
+    .map_err(unavailable)?;
+    Ok(())
+}
+
+fn insert_session(conn: &Connection, s: &SessionRecord) -> StoreResult<()> {
+    conn.execute(
+        "INSERT INTO sessions (id_hash, user_id, expires_at, data) VALUES (?1, ?2, ?3, ?4)",
+        params![s.id_hash, s.user_id, s.expires_at, to_json(s)?],
+    )
+    .map_err(unavailable)?;
+    Ok(())
+}
+
+/// Notes a login on its user (the console's last login).
+fn note_login(conn: &Connection, s: &SessionRecord) -> StoreResult<()> {
+    conn.execute(
+        "UPDATE users SET data = json_set(data, '$.last_login_at', ?2) WHERE id = ?1",
+        params![s.user_id, s.created_at],
+    )
+    .map_err(unavailable)?;
+    Ok(())
+}
+
+mod parts;
