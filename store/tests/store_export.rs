@@ -1,10 +1,10 @@
 //! `sekisho admin export` / `import` move everything between the embedded
 //! store and Redis: embedded → Redis → embedded, each step checked.
 
-use sekisho::store::conformance::{populate, round_trip};
-use sekisho::store::postgres::{PostgresSettings, PostgresStore};
-use sekisho::store::redis::{RedisSettings, RedisStore};
-use sekisho::store::sqlite::SqliteStore;
+use sekisho_store::conformance::{populate, round_trip};
+use sekisho_store::postgres::{PostgresSettings, PostgresStore};
+use sekisho_store::redis::{RedisSettings, RedisStore};
+use sekisho_store::sqlite::SqliteStore;
 use sekisho_tests::postgres::PostgresServer;
 use sekisho_tests::redis::RedisServer;
 use std::time::Duration;

@@ -2,8 +2,8 @@
 //! `redis-server` of its own on a free loopback port, stopped by its
 //! process id when the check ends.
 
-use sekisho::store::redis::{RedisSettings, RedisStore};
-use sekisho::store::SharedStore;
+use sekisho_store::redis::{RedisSettings, RedisStore};
+use sekisho_store::SharedStore;
 use sekisho_tests::redis::RedisServer;
 use std::sync::Arc;
 use std::time::Duration;
@@ -43,7 +43,7 @@ async fn a_database_of_another_schema_is_refused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deployments_with_other_prefixes_share_nothing() {
-    use sekisho::store::conformance::{session, tenant, ticket, user};
+    use sekisho_store::conformance::{session, tenant, ticket, user};
     use sekisho_policy::ticket::TicketPurpose;
     let server = RedisServer::start();
     let a = RedisStore::new(&settings(&server, "a:"), Duration::from_secs(5)).unwrap();
@@ -73,7 +73,7 @@ async fn deployments_with_other_prefixes_share_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stopped_server_fails_calls_within_the_timeout_and_recovers() {
-    use sekisho::store::conformance::{tenant, ticket, user};
+    use sekisho_store::conformance::{tenant, ticket, user};
     use sekisho_policy::ticket::TicketPurpose;
     let mut server = RedisServer::start_with_aof();
     let store =
@@ -115,7 +115,7 @@ async fn a_stopped_server_fails_calls_within_the_timeout_and_recovers() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tls_with_a_private_ca_is_verified() {
-    use sekisho::store::conformance::{tenant, ticket, user};
+    use sekisho_store::conformance::{tenant, ticket, user};
     use sekisho_policy::ticket::TicketPurpose;
     let server = RedisServer::start_tls();
     assert_eq!(server.cli(&["PING"]).trim(), "PONG");
@@ -152,7 +152,7 @@ async fn tls_with_a_private_ca_is_verified() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s51_a_run_short_of_the_threshold_carries_a_ttl_and_a_lock_none() {
-    use sekisho::store::AttemptRule;
+    use sekisho_store::AttemptRule;
     let (store, server) = on_redis().await;
     let rule = AttemptRule {
         threshold: 3,

@@ -5,9 +5,9 @@
 //! cluster of its own (`initdb` in a temporary folder) on a free loopback
 //! port, stopped by its process id when the check ends.
 
-use sekisho::store::conformance::{seed, session};
-use sekisho::store::postgres::{Migrated, PostgresSettings, PostgresStore, SCHEMA_VERSION};
-use sekisho::store::{AccountStore, Admission, AttemptRule, Change, ChangeNotices, SharedStore};
+use sekisho_store::conformance::{seed, session};
+use sekisho_store::postgres::{Migrated, PostgresSettings, PostgresStore, SCHEMA_VERSION};
+use sekisho_store::{AccountStore, Admission, AttemptRule, Change, ChangeNotices, SharedStore};
 use sekisho_tests::postgres::PostgresServer;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -73,7 +73,7 @@ async fn gateways_starting_together_migrate_once() {
 }
 
 /// `PostgresStore::open` (synchronous, as at start-up) off the runtime.
-async fn open(settings: &PostgresSettings) -> Result<PostgresStore, sekisho::store::StoreError> {
+async fn open(settings: &PostgresSettings) -> Result<PostgresStore, sekisho_store::StoreError> {
     let s = settings.clone();
     tokio::task::spawn_blocking(move || PostgresStore::open(&s, Duration::from_secs(5)))
         .await

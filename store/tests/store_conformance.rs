@@ -1,8 +1,8 @@
 //! The store conformance suite against the embedded (SQLite) backend. The
 //! Redis backend runs the same macro with its own constructor.
 
-use sekisho::store::sqlite::SqliteStore;
-use sekisho::store::SharedStore;
+use sekisho_store::sqlite::SqliteStore;
+use sekisho_store::SharedStore;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,11 +20,11 @@ async fn embedded_data_survives_reopening() {
     let path = dir.path().join("s.sqlite3");
     {
         let store = SqliteStore::open(&path, Duration::from_secs(5)).unwrap();
-        let s: &dyn sekisho::store::Store = &store;
+        let s: &dyn sekisho_store::Store = &store;
         s.create_tenant_with_holder(
-            sekisho::store::conformance::tenant("t"),
-            sekisho::store::conformance::user("u", "t", "a@example.jp"),
-            sekisho::store::conformance::ticket(
+            sekisho_store::conformance::tenant("t"),
+            sekisho_store::conformance::user("u", "t", "a@example.jp"),
+            sekisho_store::conformance::ticket(
                 "h",
                 sekisho_policy::ticket::TicketPurpose::Invitation,
                 "u",
@@ -35,7 +35,7 @@ async fn embedded_data_survives_reopening() {
         .unwrap();
     }
     let store = SqliteStore::open(&path, Duration::from_secs(5)).unwrap();
-    let s: &dyn sekisho::store::Store = &store;
+    let s: &dyn sekisho_store::Store = &store;
     assert!(s
         .find_user_by_email("a@example.jp")
         .await
