@@ -1,7 +1,8 @@
 //! The answers that refuse: what every verdict of the gate but `Pass`
 //! looks like, for the proxy, the pages' guards and the logins alike, and
-//! the pages of a refused route or line. Below both `proxy` and `flows`,
-//! so neither reaches into the other for a refusal.
+//! the pages of a refused route or line (PRODUCT §3.4, manual §1-4).
+//! Below both `proxy` and `flows`, so neither reaches into the other for a
+//! refusal.
 
 use crate::request::Req;
 use crate::state::App;

@@ -294,14 +294,14 @@ pub static ROUTES: LazyLock<Vec<Entry>> = LazyLock::new(|| {
             paths::LINE_CONSENT,
             "line",
             Signed(Place::Consent, |c, l| {
-                reply!(route_access::show_consent(c.app, c.req, l))
+                reply!(line_consent::show_consent(c.app, c.req, l))
             }),
         ),
         post(
             paths::LINE_CONSENT,
             "line",
             SignedForm(Place::Consent, |c, l, f| {
-                reply!(route_access::submit_consent(c.app, c.req, l, f))
+                reply!(line_consent::submit_consent(c.app, c.req, l, f))
             }),
         ),
         // The second step of a login.
@@ -573,7 +573,7 @@ pub static ROUTES: LazyLock<Vec<Entry>> = LazyLock::new(|| {
             paths::MENU_PASSKEYS,
             "passkey",
             Signed(menu(Item::Passkeys), |c, l| {
-                reply!(passkeys::show(c.app, c.req, l))
+                reply!(passkey_menu::show(c.app, c.req, l))
             }),
         )
         .offered_when(passkeys_offered),
@@ -581,7 +581,7 @@ pub static ROUTES: LazyLock<Vec<Entry>> = LazyLock::new(|| {
             paths::MENU_PASSKEYS_OPTIONS,
             "passkey",
             SignedForm(menu(Item::Passkeys), |c, l, f| {
-                reply!(passkeys::options(c.app, c.req, l, f))
+                reply!(passkey_menu::options(c.app, c.req, l, f))
             }),
         )
         .lands(paths::MENU_PASSKEYS),
@@ -589,7 +589,7 @@ pub static ROUTES: LazyLock<Vec<Entry>> = LazyLock::new(|| {
             paths::MENU_PASSKEYS_ADD,
             "passkey",
             SignedForm(menu(Item::Passkeys), |c, l, f| {
-                reply!(passkeys::add(c.app, c.req, l, f))
+                reply!(passkey_menu::add(c.app, c.req, l, f))
             }),
         )
         .lands(paths::MENU_PASSKEYS),
@@ -597,7 +597,7 @@ pub static ROUTES: LazyLock<Vec<Entry>> = LazyLock::new(|| {
             paths::MENU_PASSKEYS_RENAME,
             "passkey",
             SignedForm(menu(Item::Passkeys), |c, l, f| {
-                reply!(passkeys::rename(c.app, c.req, l, f))
+                reply!(passkey_menu::rename(c.app, c.req, l, f))
             }),
         )
         .lands(paths::MENU_PASSKEYS),
@@ -605,7 +605,7 @@ pub static ROUTES: LazyLock<Vec<Entry>> = LazyLock::new(|| {
             paths::MENU_PASSKEYS_REMOVE,
             "passkey",
             SignedForm(menu(Item::Passkeys), |c, l, f| {
-                reply!(passkeys::remove(c.app, c.req, l, f))
+                reply!(passkey_menu::remove(c.app, c.req, l, f))
             }),
         )
         .lands(paths::MENU_PASSKEYS),

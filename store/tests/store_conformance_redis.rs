@@ -43,8 +43,8 @@ async fn a_database_of_another_schema_is_refused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deployments_with_other_prefixes_share_nothing() {
-    use sekisho_store::conformance::{session, tenant, ticket, user};
     use sekisho_policy::ticket::TicketPurpose;
+    use sekisho_store::conformance::{session, tenant, ticket, user};
     let server = RedisServer::start();
     let a = RedisStore::new(&settings(&server, "a:"), Duration::from_secs(5)).unwrap();
     let b = RedisStore::new(&settings(&server, "b:"), Duration::from_secs(5)).unwrap();
@@ -73,8 +73,8 @@ async fn deployments_with_other_prefixes_share_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stopped_server_fails_calls_within_the_timeout_and_recovers() {
-    use sekisho_store::conformance::{tenant, ticket, user};
     use sekisho_policy::ticket::TicketPurpose;
+    use sekisho_store::conformance::{tenant, ticket, user};
     let mut server = RedisServer::start_with_aof();
     let store =
         RedisStore::new(&settings(&server, "sekisho:"), Duration::from_millis(500)).unwrap();
@@ -115,8 +115,8 @@ async fn a_stopped_server_fails_calls_within_the_timeout_and_recovers() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tls_with_a_private_ca_is_verified() {
-    use sekisho_store::conformance::{tenant, ticket, user};
     use sekisho_policy::ticket::TicketPurpose;
+    use sekisho_store::conformance::{tenant, ticket, user};
     let server = RedisServer::start_tls();
     assert_eq!(server.cli(&["PING"]).trim(), "PONG");
     assert!(server.url().starts_with("rediss://"));

@@ -133,7 +133,7 @@ pub async fn submit(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcome
         .with_label_values(&["register", "succeeded"])
         .inc();
     audit::event(Event::PasskeyRegistered, &p.who(req), "at login (required)");
-    super::passkeys::notify(
+    super::passkey_menu::notify(
         app,
         &p.user,
         "パスキーの登録",

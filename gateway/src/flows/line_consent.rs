@@ -1,6 +1,6 @@
-//! What the access route and line authentication refuse (PRODUCT §3.4,
-//! manual §1-4), and the one-time 回線情報通知設定 of a West line: the
-//! pages shared by the proxy, the logins and the menu's guard.
+//! The one-time 回線情報通知設定 of a West line (PRODUCT §3.4, manual
+//! §1-4): a closed-route session on a West line not yet consented passes
+//! this page first. What the route and line refuse is in `refusals`.
 
 use super::Outcome;
 use crate::audit::{self, Who};
