@@ -454,6 +454,8 @@ impl Gateway {
 impl ProxyHttp for Gateway {
     type CTX = Ctx;
 
+    /// Runs once per request, before any phase: the request's own state,
+    /// which every later phase reads and `logging` reports.
     fn new_ctx(&self) -> Ctx {
         Ctx {
             kind: "proxy",
@@ -523,6 +525,9 @@ impl ProxyHttp for Gateway {
         }
     }
 
+    /// Runs after `request_filter` decided to forward: the storage service,
+    /// a clone of the peer built at start (resolving here would block).
+    /// An error fails the request with 502 through `fail_to_proxy`.
     async fn upstream_peer(&self, _session: &mut Session, ctx: &mut Ctx) -> Result<Box<HttpPeer>> {
         ctx.upstream_started = Some(Instant::now());
         Ok(Box::new(self.app.peer.clone()))
@@ -594,6 +599,10 @@ impl ProxyHttp for Gateway {
         *error.esource() == ErrorSource::Downstream
     }
 
+    /// Runs when a request fails after `request_filter` (the upstream down or
+    /// slow, a body cut short): writes our error page if nothing was
+    /// written yet. Its return tells Pingora the status it answered and
+    /// whether the connection can be reused.
     async fn fail_to_proxy(&self, session: &mut Session, e: &Error, ctx: &mut Ctx) -> FailToProxy
     where
         Ctx: Send + Sync,
@@ -638,7 +647,9 @@ impl ProxyHttp for Gateway {
         }
     }
 
-    /// Runs for every request, answered or forwarded or failed: metrics.
+    /// Runs last for every request, answered, forwarded or failed: the
+    /// access line, the metrics and the request span's end. Returns nothing;
+    /// it cannot change the answer.
     async fn logging(&self, session: &mut Session, e: Option<&Error>, ctx: &mut Ctx) {
         if self.steps < ProxySteps::Full {
             return;
