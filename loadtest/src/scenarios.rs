@@ -15,6 +15,7 @@
 use crate::http::{self, HttpClient};
 use crate::pacing;
 use crate::stats::{Recorder, Summary};
+use sekisho_policy::paths;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -200,7 +201,7 @@ async fn passkey_login_once(client: &HttpClient, t: &Target, n: usize, rec: &mut
                 body,
             ))
         };
-        let resp = call("GET", "/.sekisho/login", None, http::empty())
+        let resp = call("GET", paths::LOGIN, None, http::empty())
             .await
             .map_err(|_| "connect_or_io")?;
         let pre = http::set_cookie(&resp, &pre_name).ok_or("no_pre_session")?;
@@ -209,7 +210,7 @@ async fn passkey_login_once(client: &HttpClient, t: &Target, n: usize, rec: &mut
         let cookie = format!("{pre_name}={pre}");
         let resp = call(
             "POST",
-            "/.sekisho/passkey/login/options",
+            paths::PASSKEY_LOGIN_OPTIONS,
             Some(&cookie),
             http::form(&[("csrf", &csrf)]),
         )
@@ -228,7 +229,7 @@ async fn passkey_login_once(client: &HttpClient, t: &Target, n: usize, rec: &mut
         };
         let resp = call(
             "POST",
-            "/.sekisho/passkey/login",
+            paths::PASSKEY_LOGIN,
             Some(&cookie),
             http::form(&[
                 ("csrf", &csrf),

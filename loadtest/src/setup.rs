@@ -4,6 +4,7 @@
 //! store behind the gateway's back.
 
 use crate::http::{self, HttpClient};
+use sekisho_policy::paths;
 use std::path::Path;
 use std::process::Command;
 
@@ -54,7 +55,7 @@ async fn register(
     cookie_name: &str,
 ) -> anyhow::Result<()> {
     let path = &link[link
-        .find("/.sekisho/")
+        .find(paths::PREFIX)
         .ok_or_else(|| anyhow::anyhow!("odd link {link}"))?..];
     let ticket = link.split("ticket=").nth(1).unwrap_or("");
     let resp = client
@@ -172,7 +173,7 @@ pub async fn enrol_passkey_users(
                 body,
             ))
         };
-        let resp = call("GET", "/.sekisho/menu/passkeys", http::empty()).await?;
+        let resp = call("GET", paths::MENU_PASSKEYS, http::empty()).await?;
         anyhow::ensure!(
             resp.status() == 200,
             "{email}: the passkey menu answered {} (are passkeys on? the public URL needs a host name)",
@@ -183,7 +184,7 @@ pub async fn enrol_passkey_users(
             .ok_or_else(|| anyhow::anyhow!("no csrf on the passkey menu"))?;
         let resp = call(
             "POST",
-            "/.sekisho/menu/passkeys/options",
+            paths::MENU_PASSKEYS_OPTIONS,
             http::form(&[("csrf", &csrf)]),
         )
         .await?;
@@ -206,7 +207,7 @@ pub async fn enrol_passkey_users(
         let passkey = crate::passkey::SoftPasskey::new(&email, rp_id, origin, handle);
         let resp = call(
             "POST",
-            "/.sekisho/menu/passkeys/add",
+            paths::MENU_PASSKEYS_ADD,
             http::form(&[
                 ("csrf", &csrf),
                 ("challenge", id),

@@ -4,6 +4,7 @@
 //! per 30 s: [`Users`] hands out only users whose current step is unused.
 
 use crate::http::{self, HttpClient};
+use sekisho_policy::paths;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use totp_rs::{Algorithm, Builder, Secret};
@@ -161,7 +162,7 @@ pub async fn enrol(
             http::empty(),
         )
     };
-    let resp = client.request(get("/.sekisho/2fa/app")).await?;
+    let resp = client.request(get(paths::TWO_STEP_APP)).await?;
     let (_, page) = http::read_body(resp, 64 * 1024).await?;
     // Shown in groups of four for typing in.
     let secret = element_text(&page, "totp-secret")

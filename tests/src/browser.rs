@@ -3,6 +3,7 @@
 
 use crate::free_addr;
 use fantoccini::{Client as Browser, ClientBuilder, Locator};
+use sekisho_policy::paths;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -153,7 +154,7 @@ pub async fn log_out(b: &Browser, base: &str) {
         .await
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(15);
-    while path(b).await == "/.sekisho/logout" && Instant::now() < deadline {
+    while path(b).await == paths::LOGOUT && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }

@@ -1,6 +1,7 @@
 //! A cookie-keeping HTTP client, following no redirects, so each test sees
 //! exactly what the gateway answered.
 
+use sekisho_policy::paths;
 use std::collections::BTreeMap;
 
 pub struct Client {
@@ -158,7 +159,7 @@ impl Client {
         let csrf = page.csrf();
         let confirm = self
             .post(
-                "/.sekisho/register",
+                paths::REGISTER,
                 &[
                     ("csrf", &csrf),
                     ("ticket", &ticket),
@@ -172,7 +173,7 @@ impl Client {
         assert!(confirm.body.contains("申込確認"), "{}", confirm.body);
         let csrf = confirm.csrf();
         self.post(
-            "/.sekisho/register",
+            paths::REGISTER,
             &[("csrf", &csrf), ("ticket", &ticket), ("step", "confirm")],
         )
         .await
@@ -184,10 +185,10 @@ impl Client {
     }
 
     pub async fn login_to(&mut self, email: &str, password: &str, next: &str) -> Resp {
-        let page = self.get("/.sekisho/login").await;
+        let page = self.get(paths::LOGIN).await;
         let csrf = page.csrf();
         self.post(
-            "/.sekisho/login",
+            paths::LOGIN,
             &[
                 ("csrf", &csrf),
                 ("email", email),

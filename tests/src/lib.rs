@@ -30,6 +30,7 @@ pub use client::{Client, Resp};
 pub use gateway::{Gateway, GatewayOptions};
 pub use local::{free_addr, free_port, test_certificate, workspace_dir};
 
+use sekisho_policy::paths;
 pub use sms::{Sms, SmsProvider};
 pub use smtp::{Mail, SmtpSink};
 use std::net::SocketAddr;
@@ -114,11 +115,11 @@ impl Env {
     /// Has `admin` (logged in) invite a user through the console; returns
     /// the link from the invitation mail.
     pub async fn invite(&self, admin: &mut Client, name: &str, email: &str, role: &str) -> String {
-        let page = admin.get("/.sekisho/admin/invite").await;
+        let page = admin.get(paths::CONSOLE_INVITE).await;
         assert_eq!(page.status, 200, "{}", page.body);
         let r = admin
             .post(
-                "/.sekisho/admin/invite",
+                paths::CONSOLE_INVITE,
                 &[
                     ("csrf", &page.csrf()),
                     ("name", name),
@@ -152,7 +153,7 @@ impl Env {
 
     /// The console's detail page of the user `email`, with the user's id.
     pub async fn user_page(&self, admin: &mut Client, email: &str) -> (String, Resp) {
-        let list = admin.get("/.sekisho/admin/").await;
+        let list = admin.get(paths::CONSOLE).await;
         let ids: Vec<String> = list
             .body
             .match_indices("/.sekisho/admin/users/")
@@ -221,18 +222,18 @@ impl Env {
             .wait_for(email, "ログイン方法の設定変更")
             .link("/.sekisho/method?ticket=")
             .expect("a method-change link");
-        link[link.find("/.sekisho/").unwrap()..].to_string()
+        link[link.find(paths::PREFIX).unwrap()..].to_string()
     }
 }
 
 /// Walks the holder's アクセス経路設定 to `route`; returns the confirmation
 /// page.
 pub async fn set_access_route(c: &mut Client, route: &str) -> String {
-    let page = c.get("/.sekisho/menu/access-route").await;
+    let page = c.get(paths::MENU_ACCESS_ROUTE).await;
     assert_eq!(page.status, 200, "{}", page.body);
     let confirm = c
         .post(
-            "/.sekisho/menu/access-route",
+            paths::MENU_ACCESS_ROUTE,
             &[("csrf", &page.csrf()), ("route", route)],
         )
         .await;
@@ -243,7 +244,7 @@ pub async fn set_access_route(c: &mut Client, route: &str) -> String {
     );
     let done = c
         .post(
-            "/.sekisho/menu/access-route/confirm",
+            paths::MENU_ACCESS_ROUTE_CONFIRM,
             &[("csrf", &confirm.csrf()), ("route", route)],
         )
         .await;

@@ -4,6 +4,7 @@
 //! login and consent pages the way a person would.
 
 use crate::Client;
+use sekisho_policy::paths;
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -85,7 +86,7 @@ pub async fn sign_in(c: &mut Client, auth_url: &str, login: &str) -> String {
         let r = c.get(&url).await;
         if r.status == 303 || r.status == 302 {
             let next = absolute(r.location());
-            if next.contains("/.sekisho/federation/callback")
+            if next.contains(paths::FEDERATION_CALLBACK)
                 || next.contains("/callback?") && next.contains("/.sekisho/ad/")
             {
                 return next;
@@ -103,7 +104,7 @@ pub async fn sign_in(c: &mut Client, auth_url: &str, login: &str) -> String {
         let r = c.post(&absolute(&action), &post).await;
         assert!(r.status == 303 || r.status == 302, "{}: {}", action, r.body);
         let next = absolute(r.location());
-        if next.contains("/.sekisho/federation/callback")
+        if next.contains(paths::FEDERATION_CALLBACK)
             || next.contains("/callback?") && next.contains("/.sekisho/ad/")
         {
             return next;

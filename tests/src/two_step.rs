@@ -3,6 +3,7 @@
 //! app's codes, reading SMS codes from the carrier's stand-in.
 
 use crate::{Client, Resp, SmsProvider};
+use sekisho_policy::paths;
 use totp_rs::{Algorithm, Builder, Secret};
 
 /// The text of the element with `id` (the first text node after it).
@@ -42,14 +43,14 @@ pub struct Enrolled {
 pub async fn password_step(c: &mut Client, email: &str, password: &str) {
     let r = c.login(email, password).await;
     assert_eq!(r.status, 303, "{}", r.body);
-    assert_eq!(r.location(), "/.sekisho/2fa", "{}", r.body);
+    assert_eq!(r.location(), paths::TWO_STEP, "{}", r.body);
 }
 
 /// Sets up the authenticator app on a client standing at the second step;
 /// `now` is the gateway's clock. Returns the secret and recovery code, and
 /// leaves the client logged in.
 pub async fn enrol_app(c: &mut Client, now: i64, remember: bool) -> Enrolled {
-    let page = c.get("/.sekisho/2fa/app").await;
+    let page = c.get(paths::TWO_STEP_APP).await;
     assert_eq!(page.status, 200, "{}", page.body);
     assert!(page.body.contains("<svg"), "the QR code is drawn inline");
     let secret = element_text(&page.body, "totp-secret")
@@ -60,7 +61,7 @@ pub async fn enrol_app(c: &mut Client, now: i64, remember: bool) -> Enrolled {
     if remember {
         form.push(("remember", "yes".into()));
     }
-    let shown = post_owned(c, "/.sekisho/2fa/app", &form).await;
+    let shown = post_owned(c, paths::TWO_STEP_APP, &form).await;
     assert_eq!(shown.status, 200, "{}", shown.body);
     let recovery_code = element_text(&shown.body, "recovery-code").expect("the recovery code");
     acknowledge(c, &shown).await;
@@ -79,12 +80,12 @@ pub async fn enrol_sms(
     to: &str,
     remember: bool,
 ) -> Enrolled {
-    let page = c.get("/.sekisho/2fa").await;
+    let page = c.get(paths::TWO_STEP).await;
     assert_eq!(page.status, 200, "{}", page.body);
     let before = sms.messages().iter().filter(|m| m.to == to).count();
     let sent = c
         .post(
-            "/.sekisho/2fa/sms/send",
+            paths::TWO_STEP_SMS_SEND,
             &[("csrf", &page.csrf()), ("phone", phone)],
         )
         .await;
@@ -96,7 +97,7 @@ pub async fn enrol_sms(
     if remember {
         form.push(("remember", "yes".into()));
     }
-    let shown = post_owned(c, "/.sekisho/2fa/sms", &form).await;
+    let shown = post_owned(c, paths::TWO_STEP_SMS, &form).await;
     assert_eq!(shown.status, 200, "{}", shown.body);
     let recovery_code = element_text(&shown.body, "recovery-code").expect("the recovery code");
     acknowledge(c, &shown).await;
@@ -110,7 +111,7 @@ pub async fn enrol_sms(
 async fn acknowledge(c: &mut Client, shown: &Resp) {
     let done = c
         .post(
-            "/.sekisho/2fa/saved",
+            paths::TWO_STEP_SAVED,
             &[("csrf", &shown.csrf()), ("saved", "yes")],
         )
         .await;
@@ -120,13 +121,13 @@ async fn acknowledge(c: &mut Client, shown: &Resp) {
 
 /// Enters the app's code at a later login; returns the gateway's answer.
 pub async fn verify_app(c: &mut Client, secret: &str, now: i64, remember: bool) -> Resp {
-    let page = c.get("/.sekisho/2fa").await;
+    let page = c.get(paths::TWO_STEP).await;
     assert_eq!(page.status, 200, "{}", page.body);
     let mut form = vec![("csrf", page.csrf()), ("code", totp_code(secret, now))];
     if remember {
         form.push(("remember", "yes".into()));
     }
-    post_owned(c, "/.sekisho/2fa/app", &form).await
+    post_owned(c, paths::TWO_STEP_APP, &form).await
 }
 
 pub async fn post_owned(c: &mut Client, path: &str, form: &[(&str, String)]) -> Resp {

@@ -2,6 +2,7 @@
 //! (PRODUCT §3.5, §3.8, §3.9; SECURITY C), end to end with the real SMTP
 //! server and a moved clock.
 
+use sekisho_policy::paths;
 use sekisho_tests::{Client, Env, GOOD_PASSWORD};
 
 const NEW_PASSWORD: &str = "Momiji-Leaves-77";
@@ -9,11 +10,11 @@ const NEW_PASSWORD: &str = "Momiji-Leaves-77";
 /// Which menu links a page shows.
 fn items(body: &str) -> Vec<&'static str> {
     [
-        "/.sekisho/menu/method",
-        "/.sekisho/menu/email",
-        "/.sekisho/menu/password",
-        "/.sekisho/menu/sessions",
-        "/.sekisho/admin/",
+        paths::MENU_METHOD,
+        paths::MENU_EMAIL,
+        paths::MENU_PASSWORD,
+        paths::MENU_SESSIONS,
+        paths::CONSOLE,
     ]
     .into_iter()
     .filter(|p| body.contains(&format!("href=\"{p}\"")))
@@ -60,13 +61,13 @@ async fn menu_shows_and_allows_exactly_the_matrix() {
         m.body
     );
 
-    let menu = "/.sekisho/menu";
+    let menu = paths::MENU;
     let all = [
-        "/.sekisho/menu/method",
-        "/.sekisho/menu/email",
-        "/.sekisho/menu/password",
-        "/.sekisho/menu/sessions",
-        "/.sekisho/admin/",
+        paths::MENU_METHOD,
+        paths::MENU_EMAIL,
+        paths::MENU_PASSWORD,
+        paths::MENU_SESSIONS,
+        paths::CONSOLE,
     ];
     let expect: [(&mut Client, &str, [bool; 5]); 5] = [
         (&mut holder, "basic holder", [true, true, true, true, true]),
@@ -101,20 +102,20 @@ async fn menu_shows_and_allows_exactly_the_matrix() {
     assert!(page.body.contains("認証・契約情報変更ログイン"));
     let r = anon
         .post(
-            "/.sekisho/menu/login",
+            paths::MENU_LOGIN,
             &[
                 ("csrf", &page.csrf()),
                 ("email", "user@basic.example.jp"),
                 ("password", GOOD_PASSWORD),
-                ("next", "/.sekisho/menu"),
+                ("next", paths::MENU),
             ],
         )
         .await;
     assert_eq!(r.status, 303);
-    assert_eq!(r.location(), "/.sekisho/menu");
+    assert_eq!(r.location(), paths::MENU);
     // The service's login page links to the menu's login.
     assert!(anon
-        .get("/.sekisho/login")
+        .get(paths::LOGIN)
         .await
         .body
         .contains("href=\"/.sekisho/menu/login\""));
@@ -127,7 +128,7 @@ async fn change_password(
     new: &str,
 ) -> sekisho_tests::Resp {
     c.post(
-        "/.sekisho/menu/password",
+        paths::MENU_PASSWORD,
         &[
             ("csrf", csrf),
             ("current_password", current),
@@ -145,7 +146,7 @@ async fn password_change_ends_other_sessions_and_notifies() {
     let mut a = env.logged_in_holder(email).await;
     let mut b = env.client();
     assert_eq!(b.login(email, GOOD_PASSWORD).await.status, 303);
-    let page = a.get("/.sekisho/menu/password").await;
+    let page = a.get(paths::MENU_PASSWORD).await;
     assert!(page.body.contains(
         "パスワードは英大文字、英小文字、数字、記号から3種類以上を含め8文字以上で設定してください"
     ));
@@ -184,9 +185,9 @@ async fn s12_menu_login_and_current_password_count_toward_the_lock() {
     let mut a = env.logged_in_holder(email).await;
     let mut m = env.client();
     for _ in 0..4 {
-        let page = m.get("/.sekisho/menu/login").await;
+        let page = m.get(paths::MENU_LOGIN).await;
         m.post(
-            "/.sekisho/menu/login",
+            paths::MENU_LOGIN,
             &[
                 ("csrf", &page.csrf()),
                 ("email", email),
@@ -195,10 +196,10 @@ async fn s12_menu_login_and_current_password_count_toward_the_lock() {
         )
         .await;
     }
-    let page = a.get("/.sekisho/menu/password").await;
+    let page = a.get(paths::MENU_PASSWORD).await;
     for _ in 0..5 {
         a.post(
-            "/.sekisho/menu/password",
+            paths::MENU_PASSWORD,
             &[
                 ("csrf", &page.csrf()),
                 ("current_password", "Wrong-pass-1"),
@@ -226,13 +227,13 @@ async fn s19_email_change_by_the_holder() {
     assert_eq!(other.login(old, GOOD_PASSWORD).await.status, 303);
     env.logged_in_holder("someone-else@example.jp").await;
 
-    let page = holder.get("/.sekisho/menu/email").await;
+    let page = holder.get(paths::MENU_EMAIL).await;
     assert_eq!(page.status, 200);
     let csrf = page.csrf();
     // A taken address (another tenant's) and an unknown bad one get the same words.
     let r = holder
         .post(
-            "/.sekisho/menu/email",
+            paths::MENU_EMAIL,
             &[
                 ("csrf", &csrf),
                 ("email", "someone-else@example.jp"),
@@ -248,7 +249,7 @@ async fn s19_email_change_by_the_holder() {
     );
     let r = holder
         .post(
-            "/.sekisho/menu/email",
+            paths::MENU_EMAIL,
             &[
                 ("csrf", &csrf),
                 ("email", "new@example.jp"),
@@ -262,7 +263,7 @@ async fn s19_email_change_by_the_holder() {
     assert_ne!(
         stranger
             .post(
-                "/.sekisho/menu/email",
+                paths::MENU_EMAIL,
                 &[
                     ("csrf", &csrf),
                     ("email", "x@example.jp"),
@@ -276,7 +277,7 @@ async fn s19_email_change_by_the_holder() {
 
     let r = holder
         .post(
-            "/.sekisho/menu/email",
+            paths::MENU_EMAIL,
             &[
                 ("csrf", &csrf),
                 ("email", "New@Example.jp"),
@@ -311,7 +312,7 @@ async fn s19_email_change_by_the_holder() {
     let ticket = link.split("ticket=").nth(1).unwrap();
     let r = fresh
         .post(
-            "/.sekisho/email/confirm",
+            paths::EMAIL_CONFIRM,
             &[
                 ("csrf", &page.csrf()),
                 ("ticket", ticket),
@@ -323,7 +324,7 @@ async fn s19_email_change_by_the_holder() {
     assert_eq!(r.status, 422, "password users set a valid password again");
     let r = fresh
         .post(
-            "/.sekisho/email/confirm",
+            paths::EMAIL_CONFIRM,
             &[
                 ("csrf", &page.csrf()),
                 ("ticket", ticket),
@@ -336,7 +337,7 @@ async fn s19_email_change_by_the_holder() {
     assert!(r.body.contains("メールアドレス変更完了"));
     let r = fresh
         .post(
-            "/.sekisho/email/confirm",
+            paths::EMAIL_CONFIRM,
             &[
                 ("csrf", &page.csrf()),
                 ("ticket", ticket),
@@ -370,7 +371,7 @@ async fn admin_sends_email_or_method_link_never_both() {
     let mut user = env
         .invited_user(&mut holder, "利用 者", "staff@example.jp", "user")
         .await;
-    let list = holder.get("/.sekisho/admin/").await;
+    let list = holder.get(paths::CONSOLE).await;
     let id_start = list.body.find("/.sekisho/admin/users/").unwrap();
     let ids: Vec<String> = list
         .body
@@ -422,7 +423,7 @@ async fn admin_sends_email_or_method_link_never_both() {
     let ticket = email_link.split("ticket=").nth(1).unwrap();
     let r = user
         .post(
-            "/.sekisho/email/confirm",
+            paths::EMAIL_CONFIRM,
             &[
                 ("csrf", &page.csrf()),
                 ("ticket", ticket),
@@ -452,7 +453,7 @@ async fn admin_sends_email_or_method_link_never_both() {
     let ticket = link.split("ticket=").nth(1).unwrap();
     let r = c
         .post(
-            "/.sekisho/method",
+            paths::METHOD_LINK,
             &[
                 ("csrf", &page.csrf()),
                 ("ticket", ticket),
@@ -477,7 +478,7 @@ async fn admin_sends_email_or_method_link_never_both() {
     let own = ids.iter().find(|i| **i != id).unwrap();
     let page = holder.get(&format!("/.sekisho/admin/users/{own}")).await;
     assert!(!page.body.contains("change-link") && !page.body.contains("/remove"));
-    let csrf = holder.get("/.sekisho/admin/invite").await.csrf();
+    let csrf = holder.get(paths::CONSOLE_INVITE).await.csrf();
     assert_eq!(
         holder
             .post(
@@ -492,7 +493,7 @@ async fn admin_sends_email_or_method_link_never_both() {
     let mut plain = env
         .invited_user(&mut holder, "他 者", "other@example.jp", "user")
         .await;
-    assert_eq!(plain.get("/.sekisho/admin/").await.status, 403);
+    assert_eq!(plain.get(paths::CONSOLE).await.status, 403);
     assert_eq!(
         plain
             .get(&format!("/.sekisho/admin/users/{id}"))
@@ -507,24 +508,24 @@ async fn method_change_rules_and_holder_menu() {
     let env = Env::start().await;
     let mut trial = env.logged_in_holder_on("trial", "trial@example.jp").await;
     assert_eq!(
-        trial.get("/.sekisho/menu/method").await.status,
+        trial.get(paths::MENU_METHOD).await.status,
         403,
         "trial: no method change"
     );
     assert_eq!(
-        trial.get("/.sekisho/menu/email").await.status,
+        trial.get(paths::MENU_EMAIL).await.status,
         403,
         "trial: no email change"
     );
     let mut holder = env.logged_in_holder("basic@example.jp").await;
-    let page = holder.get("/.sekisho/menu/method").await;
+    let page = holder.get(paths::MENU_METHOD).await;
     assert_eq!(page.status, 200);
     assert!(page
         .body
         .contains("契約者は、Active Directoryアカウントは選択できません"));
     let r = holder
         .post(
-            "/.sekisho/menu/method",
+            paths::MENU_METHOD,
             &[
                 ("csrf", &page.csrf()),
                 ("password", NEW_PASSWORD),
@@ -554,7 +555,7 @@ async fn log_out_one_browser_or_everywhere() {
     let mut b = env.client();
     b.extra.push(("user-agent".into(), "Browser-B/1.0".into()));
     assert_eq!(b.login(email, GOOD_PASSWORD).await.status, 303);
-    let page = a.get("/.sekisho/menu/sessions").await;
+    let page = a.get(paths::MENU_SESSIONS).await;
     assert!(page.body.contains("Browser-B/1.0") && page.body.contains("127.0.0.1"));
     assert!(page.body.contains("(この端末)"));
     // End B's session from A.
@@ -566,7 +567,7 @@ async fn log_out_one_browser_or_everywhere() {
     let handle = sekisho_tests::client::hidden(rows[0], "session").unwrap();
     let r = a
         .post(
-            "/.sekisho/menu/sessions/end",
+            paths::MENU_SESSIONS_END,
             &[("csrf", &page.csrf()), ("session", &handle)],
         )
         .await;
@@ -575,11 +576,11 @@ async fn log_out_one_browser_or_everywhere() {
     assert_eq!(a.get("/x").await.status, 200);
     // Someone else's session handle is refused.
     let mut other = env.logged_in_holder("other-owner@example.jp").await;
-    let theirs = other.get("/.sekisho/menu/sessions").await;
+    let theirs = other.get(paths::MENU_SESSIONS).await;
     let their_handle = sekisho_tests::client::hidden(&theirs.body, "session").unwrap();
     assert_eq!(
         a.post(
-            "/.sekisho/menu/sessions/end",
+            paths::MENU_SESSIONS_END,
             &[("csrf", &page.csrf()), ("session", &their_handle)]
         )
         .await
@@ -591,7 +592,7 @@ async fn log_out_one_browser_or_everywhere() {
     let mut c = env.client();
     assert_eq!(c.login(email, GOOD_PASSWORD).await.status, 303);
     let r = a
-        .post("/.sekisho/menu/sessions/end-all", &[("csrf", &page.csrf())])
+        .post(paths::MENU_SESSIONS_END_ALL, &[("csrf", &page.csrf())])
         .await;
     assert_eq!(r.status, 303);
     assert_eq!(c.get("/x").await.status, 401);
@@ -706,10 +707,10 @@ async fn s03_invitation_answers_the_same_for_a_taken_address() {
     let mut holder = env.logged_in_holder("inviter@example.jp").await;
     let mut answers = Vec::new();
     for email in ["fresh@example.jp", "elsewhere@example.jp"] {
-        let page = holder.get("/.sekisho/admin/invite").await;
+        let page = holder.get(paths::CONSOLE_INVITE).await;
         let r = holder
             .post(
-                "/.sekisho/admin/invite",
+                paths::CONSOLE_INVITE,
                 &[
                     ("csrf", &page.csrf()),
                     ("name", "名前"),
@@ -734,10 +735,10 @@ async fn s03_invitation_answers_the_same_for_a_taken_address() {
         "only the holder's own registration mail, no invitation into another tenant"
     );
     // Bad input: a clear refusal that keeps what was typed.
-    let page = holder.get("/.sekisho/admin/invite").await;
+    let page = holder.get(paths::CONSOLE_INVITE).await;
     let r = holder
         .post(
-            "/.sekisho/admin/invite",
+            paths::CONSOLE_INVITE,
             &[
                 ("csrf", &page.csrf()),
                 ("name", ""),

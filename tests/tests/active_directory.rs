@@ -5,6 +5,7 @@
 //! users in through the AD login URL, the login page's prompt or the
 //! registration page.
 
+use sekisho_policy::paths;
 use sekisho_tests::client::hidden;
 use sekisho_tests::oidc::{sign_in, OidcProvider, CLIENT_ID, CLIENT_SECRET};
 use sekisho_tests::{free_addr, Client, Env, GatewayOptions, Resp, GOOD_PASSWORD};
@@ -55,11 +56,11 @@ async fn start() -> Setup {
 /// The holder saves the tenant's ADFS; returns the connection ID from the
 /// mail, checking the mail on the way.
 async fn set_up_ad(s: &Setup, holder: &mut Client, email: &str, issuer: &str) -> String {
-    let page = holder.get("/.sekisho/menu/ad").await;
+    let page = holder.get(paths::MENU_AD).await;
     assert_eq!(page.status, 200, "{}", page.body);
     let r = holder
         .post(
-            "/.sekisho/menu/ad",
+            paths::MENU_AD,
             &[
                 ("csrf", &page.csrf()),
                 ("issuer", issuer),
@@ -93,7 +94,7 @@ async fn set_up_ad(s: &Setup, holder: &mut Client, email: &str, issuer: &str) ->
 /// Invites `email` from the holder's console; returns the registration path.
 async fn invite(s: &Setup, holder: &mut Client, email: &str) -> String {
     let link = s.env.invite(holder, "利用者", email, "user").await;
-    link[link.find("/.sekisho/").unwrap()..].to_string()
+    link[link.find(paths::PREFIX).unwrap()..].to_string()
 }
 
 /// Follows a 303 to the 接続ID確認 page, presses 確認 there and walks the
@@ -104,7 +105,7 @@ async fn confirm_and_sign_in(c: &mut Client, confirm_path: &str, login: &str) ->
     let field = |n| hidden(&page.body, n).unwrap_or_default();
     let r = c
         .post(
-            "/.sekisho/ad/start",
+            paths::AD_START,
             &[
                 ("csrf", &page.csrf()),
                 ("connection_id", &field("connection_id")),
@@ -133,11 +134,11 @@ async fn register_with_ad(c: &mut Client, register_path: &str, login: &str) -> R
         page.body
     );
     let ticket = register_path.split("ticket=").nth(1).unwrap();
-    let at = page.body.find("/.sekisho/ad/find").expect("the AD form");
+    let at = page.body.find(paths::AD_FIND).expect("the AD form");
     let connection_id = hidden(&page.body[at..], "connection_id").unwrap();
     let r = c
         .post(
-            "/.sekisho/ad/find",
+            paths::AD_FIND,
             &[
                 ("csrf", &page.csrf()),
                 ("connection_id", &connection_id),
@@ -163,11 +164,11 @@ async fn ad_is_set_up_by_the_holder_and_signs_users_in_by_connection_id() {
     let mut s = start().await;
     let holder_email = "ad-holder@example.jp";
     let mut holder = s.env.logged_in_holder(holder_email).await;
-    let menu = holder.get("/.sekisho/menu").await;
+    let menu = holder.get(paths::MENU).await;
     assert!(menu.body.contains("Active Directory設定"), "{}", menu.body);
 
     // Refusals name the problem and save nothing.
-    let page = holder.get("/.sekisho/menu/ad").await;
+    let page = holder.get(paths::MENU_AD).await;
     assert!(page.body.contains("未設定"), "{}", page.body);
     // The set-up guide sits in the page once, and never in its title.
     let title = page
@@ -184,7 +185,7 @@ async fn ad_is_set_up_by_the_holder_and_signs_users_in_by_connection_id() {
     assert_eq!(page.body.matches("設定の手順").count(), 1, "{}", page.body);
     let r = holder
         .post(
-            "/.sekisho/menu/ad",
+            paths::MENU_AD,
             &[
                 ("csrf", &page.csrf()),
                 ("issuer", "ftp://adfs.example/adfs"),
@@ -201,7 +202,7 @@ async fn ad_is_set_up_by_the_holder_and_signs_users_in_by_connection_id() {
         .contains("クライアントシークレットを入力してください"));
     let r = holder
         .post(
-            "/.sekisho/menu/ad",
+            paths::MENU_AD,
             &[
                 ("csrf", &page.csrf()),
                 ("issuer", "http://127.0.0.1:1/adfs"),
@@ -212,11 +213,7 @@ async fn ad_is_set_up_by_the_holder_and_signs_users_in_by_connection_id() {
         .await;
     assert_eq!(r.status, 422);
     assert!(r.body.contains("取得できませんでした"), "{}", r.body);
-    assert!(holder
-        .get("/.sekisho/menu/ad")
-        .await
-        .body
-        .contains("未設定"));
+    assert!(holder.get(paths::MENU_AD).await.body.contains("未設定"));
 
     let issuer = s.adfs_a.issuer.clone();
     let id = set_up_ad(&s, &mut holder, holder_email, &issuer).await;
@@ -294,7 +291,7 @@ async fn ad_is_set_up_by_the_holder_and_signs_users_in_by_connection_id() {
         ("connection_id", "adfs-nosuchconnection0".to_string()),
     ];
     let refs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let r = c.post("/.sekisho/ad/find", &refs).await;
+    let r = c.post(paths::AD_FIND, &refs).await;
     assert_eq!(r.status, 422);
     assert!(r.body.contains("接続IDが正しくありません"), "{}", r.body);
     let full_width: String = id
@@ -307,7 +304,7 @@ async fn ad_is_set_up_by_the_holder_and_signs_users_in_by_connection_id() {
         .collect();
     form.last_mut().unwrap().1 = full_width;
     let refs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let r = c.post("/.sekisho/ad/find", &refs).await;
+    let r = c.post(paths::AD_FIND, &refs).await;
     assert_eq!(r.status, 303, "{}", r.body);
     let confirm = r.location().to_string();
     assert!(confirm.contains(&id), "{confirm}");
@@ -316,10 +313,10 @@ async fn ad_is_set_up_by_the_holder_and_signs_users_in_by_connection_id() {
     assert_eq!(r.location(), "/files/home");
 
     // Login through the closed-route URL, from a registered line.
-    let page = holder.get("/.sekisho/admin/lines").await;
+    let page = holder.get(paths::CONSOLE_LINES).await;
     let r = holder
         .post(
-            "/.sekisho/admin/lines",
+            paths::CONSOLE_LINES,
             &[
                 ("csrf", &page.csrf()),
                 ("route", "line_and_internet"),
@@ -356,7 +353,7 @@ async fn start_login(c: &mut Client, id: &str, login: &str) -> String {
         .await;
     let r = c
         .post(
-            "/.sekisho/ad/start",
+            paths::AD_START,
             &[
                 ("csrf", &page.csrf()),
                 ("connection_id", id),
@@ -427,7 +424,7 @@ async fn s37_one_tenants_ad_never_signs_in_another_tenants_user() {
     assert_eq!(page.status, 200, "{}", page.body);
     let r = ua
         .post(
-            "/.sekisho/ad/start",
+            paths::AD_START,
             &[
                 ("csrf", &page.csrf()),
                 ("connection_id", &id_b),
@@ -454,13 +451,13 @@ async fn s37_one_tenants_ad_never_signs_in_another_tenants_user() {
 
     // The holder can never choose AD: not offered on the method page, and
     // refused when posted.
-    let page = a.get("/.sekisho/menu/method").await;
+    let page = a.get(paths::MENU_METHOD).await;
     assert_eq!(page.status, 200);
     assert!(!page.body.contains("Active Directoryアカウントで登録"));
     let start = a.get(&path_a).await;
     let r = a
         .post(
-            "/.sekisho/ad/start",
+            paths::AD_START,
             &[
                 ("csrf", &start.csrf()),
                 ("connection_id", &id_a),
@@ -500,7 +497,7 @@ async fn method_change_to_ad_by_an_administrators_link() {
     );
     let r = c
         .post(
-            "/.sekisho/ad/find",
+            paths::AD_FIND,
             &[
                 ("csrf", &page.csrf()),
                 ("connection_id", &id),

@@ -3,6 +3,7 @@
 //! 監査ログ, newest first and paged. An admin command's events arrive too.
 //! Only the console's users see the page, and only their own tenant's.
 
+use sekisho_policy::paths;
 use sekisho_tests::Env;
 
 /// The sink's complete lines. The gateway appends while the test reads, so
@@ -93,7 +94,7 @@ async fn events_reach_their_sink_and_the_tenants_console_paged() {
     }
     wait_for_sink(&env, "login_refused_locked", 60).await;
 
-    let first = holder.get("/.sekisho/admin/events").await;
+    let first = holder.get(paths::CONSOLE_EVENTS).await;
     assert_eq!(first.status, 200, "{}", first.body);
     assert!(first.body.contains("監査ログ"));
     assert!(first.body.contains("記録は30日間保存されます。"));
@@ -134,13 +135,13 @@ async fn events_reach_their_sink_and_the_tenants_console_paged() {
             .status,
         400
     );
-    let r = user.get("/.sekisho/admin/events").await;
+    let r = user.get(paths::CONSOLE_EVENTS).await;
     assert_ne!(r.status, 200);
     assert!(!r.body.contains("監査ログ"));
 
     // Another tenant's holder sees only their own tenant's events.
     let mut other = env.logged_in_holder("audit-other@example.jp").await;
-    let theirs = other.get("/.sekisho/admin/events").await;
+    let theirs = other.get(paths::CONSOLE_EVENTS).await;
     assert_eq!(theirs.status, 200);
     assert!(!theirs.body.contains("ロック中のためログイン拒否"));
     assert!(!theirs.body.contains("audit-user@example.jp"));

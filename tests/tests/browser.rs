@@ -8,6 +8,7 @@
 //! gateway's clock moved) it is asked again.
 
 use fantoccini::{Client as Browser, Locator};
+use sekisho_policy::paths;
 use sekisho_tests::browser::{
     browser, click, click_when_ready, log_in, log_out, path, type_into, wait_for, Driver,
 };
@@ -37,7 +38,7 @@ async fn browser_sets_up_the_app_and_is_remembered_for_30_days() {
     log_in(&b, &base, email).await;
     // Without [sms] configured, set-up opens on the app's screen.
     let secret = wait_for(&b, "#totp-secret").await.text().await.unwrap();
-    assert_eq!(path(&b).await, "/.sekisho/2fa");
+    assert_eq!(path(&b).await, paths::TWO_STEP);
     assert!(
         b.find(Locator::Css("figure.qr svg")).await.is_ok(),
         "the QR code is on the page"
@@ -68,7 +69,7 @@ async fn browser_sets_up_the_app_and_is_remembered_for_30_days() {
     log_out(&b, &base).await;
     log_in(&b, &base, email).await;
     let deadline = Instant::now() + Duration::from_secs(15);
-    while path(&b).await.starts_with("/.sekisho/login") && Instant::now() < deadline {
+    while path(&b).await.starts_with(paths::LOGIN) && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(path(&b).await, "/", "remembered: straight to the service");
@@ -78,7 +79,7 @@ async fn browser_sets_up_the_app_and_is_remembered_for_30_days() {
     env.gw.advance_clock(31 * 86_400);
     log_in(&b, &base, email).await;
     wait_for(&b, "#code").await;
-    assert_eq!(path(&b).await, "/.sekisho/2fa");
+    assert_eq!(path(&b).await, paths::TWO_STEP);
     b.close().await.unwrap();
 }
 

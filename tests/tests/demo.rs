@@ -4,6 +4,7 @@
 //! assertion. The holder sets up two-step verification by SMS with the
 //! code printed to the console.
 
+use sekisho_policy::paths;
 use sekisho_tests::{free_addr, Client, GOOD_PASSWORD};
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -78,11 +79,11 @@ async fn the_demo_seeds_a_tenant_and_shows_the_identity() {
     let mut c = Client::new(&base);
     assert_eq!(c.register(&link, GOOD_PASSWORD).await.status, 200);
     let r = c.login("holder@demo.example.jp", GOOD_PASSWORD).await;
-    assert_eq!(r.location(), "/.sekisho/2fa", "{}", r.body);
-    let page = c.get("/.sekisho/2fa").await;
+    assert_eq!(r.location(), paths::TWO_STEP, "{}", r.body);
+    let page = c.get(paths::TWO_STEP).await;
     let sent = c
         .post(
-            "/.sekisho/2fa/sms/send",
+            paths::TWO_STEP_SMS_SEND,
             &[("csrf", &page.csrf()), ("phone", "090-1234-5678")],
         )
         .await;
@@ -93,14 +94,14 @@ async fn the_demo_seeds_a_tenant_and_shows_the_identity() {
     let entry = c.get(sent.location()).await;
     let shown = c
         .post(
-            "/.sekisho/2fa/sms",
+            paths::TWO_STEP_SMS,
             &[("csrf", &entry.csrf()), ("code", &code)],
         )
         .await;
     assert!(shown.body.contains("recovery-code"), "{}", shown.body);
     let done = c
         .post(
-            "/.sekisho/2fa/saved",
+            paths::TWO_STEP_SAVED,
             &[("csrf", &shown.csrf()), ("saved", "yes")],
         )
         .await;

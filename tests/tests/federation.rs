@@ -3,6 +3,7 @@
 //! client, the authorization-code flow walked through the providers' own
 //! pages.
 
+use sekisho_policy::paths;
 use sekisho_tests::oidc::{sign_in, OidcProvider};
 use sekisho_tests::{free_addr, Client, Env, GatewayOptions, GOOD_PASSWORD};
 
@@ -42,7 +43,7 @@ async fn start() -> Setup {
 async fn press(c: &mut Client, page_path: &str, provider: &str) -> String {
     let page = c.get(page_path).await;
     assert_eq!(page.status, 200, "{}", page.body);
-    let purpose = if page_path.starts_with("/.sekisho/register") {
+    let purpose = if page_path.starts_with(paths::REGISTER) {
         "register"
     } else {
         "login"
@@ -50,7 +51,7 @@ async fn press(c: &mut Client, page_path: &str, provider: &str) -> String {
     let ticket = page_path.split("ticket=").nth(1).unwrap_or("").to_string();
     let r = c
         .post(
-            "/.sekisho/federation/start",
+            paths::FEDERATION_START,
             &[
                 ("csrf", &page.csrf()),
                 ("provider", provider),
@@ -67,7 +68,7 @@ async fn press(c: &mut Client, page_path: &str, provider: &str) -> String {
 /// Registers an invited holder with the provider account `login`.
 async fn register_with(s: &Setup, email: &str, provider: &str, login: &str) -> Client {
     let link = s.env.invite_holder(email);
-    let path = &link[link.find("/.sekisho/").unwrap()..];
+    let path = &link[link.find(paths::PREFIX).unwrap()..];
     let mut c = s.env.client();
     let page = c.get(path).await;
     assert!(
@@ -90,7 +91,7 @@ async fn register_with(s: &Setup, email: &str, provider: &str, login: &str) -> C
 }
 
 async fn log_in_with(c: &mut Client, provider: &str, login: &str) -> sekisho_tests::Resp {
-    let auth = press(c, "/.sekisho/login", provider).await;
+    let auth = press(c, paths::LOGIN, provider).await;
     let back = sign_in(c, &auth, login).await;
     c.get(&back).await
 }
@@ -100,7 +101,7 @@ async fn register_and_log_in_with_a_provider() {
     let s = start().await;
     let email = "fed@example.jp";
     let mut c = register_with(&s, email, "google", "alice").await;
-    let login_page = c.get("/.sekisho/login").await;
+    let login_page = c.get(paths::LOGIN).await;
     assert!(login_page.body.contains("Googleアカウントでログイン"));
     assert!(login_page.body.contains("Microsoftアカウントでログイン"));
     // The forms may send the browser on to the providers, and only there.
@@ -159,7 +160,7 @@ async fn s37_accounts_are_issuer_and_subject_never_email() {
     );
     // One provider account, one user.
     let link = s.env.invite_holder("second@example.jp");
-    let path = link[link.find("/.sekisho/").unwrap()..].to_string();
+    let path = link[link.find(paths::PREFIX).unwrap()..].to_string();
     let mut d = s.env.client();
     let auth = press(&mut d, &path, "google").await;
     let back = sign_in(&mut d, &auth, "alice").await;
@@ -172,11 +173,11 @@ async fn s36_state_is_single_use_bound_and_checked() {
     let s = start().await;
     register_with(&s, "state@example.jp", "google", "carol").await;
     let mut c = s.env.client();
-    let auth = press(&mut c, "/.sekisho/login", "google").await;
+    let auth = press(&mut c, paths::LOGIN, "google").await;
     let back = sign_in(&mut c, &auth, "carol").await;
     // Another browser cannot use the return (no matching pre-session).
     let mut thief = s.env.client();
-    thief.get("/.sekisho/login").await;
+    thief.get(paths::LOGIN).await;
     assert_eq!(thief.get(&back).await.status, 400);
     // ...and the state was used up by that attempt: a replay fails too.
     assert_eq!(c.get(&back).await.status, 400);
@@ -188,7 +189,7 @@ async fn s36_state_is_single_use_bound_and_checked() {
         .join("&");
     assert_eq!(c.get(&without).await.status, 400);
     // A wrong RFC 9207 iss.
-    let auth = press(&mut c, "/.sekisho/login", "google").await;
+    let auth = press(&mut c, paths::LOGIN, "google").await;
     let back = sign_in(&mut c, &auth, "carol").await;
     let forged = back.replace(
         &urlencode(&s.google.issuer),
@@ -197,7 +198,7 @@ async fn s36_state_is_single_use_bound_and_checked() {
     assert_ne!(forged, back);
     assert_eq!(c.get(&forged).await.status, 400);
     // A replayed code with a fresh state: the provider refuses it.
-    let auth = press(&mut c, "/.sekisho/login", "google").await;
+    let auth = press(&mut c, paths::LOGIN, "google").await;
     let state = auth
         .split("state=")
         .nth(1)
@@ -233,7 +234,7 @@ async fn attempt(
     idp: &sekisho_tests::fake_idp::FakeIdp,
     make: TokenMaker<'_>,
 ) -> u16 {
-    attempt_on(c, idp, "/.sekisho/login", make).await.status
+    attempt_on(c, idp, paths::LOGIN, make).await.status
 }
 
 /// [`attempt`] from the page at `page_path` (login or registration), with
@@ -348,7 +349,7 @@ async fn method_change_password_to_provider_and_back() {
     let email = "switcher@example.jp";
     let mut c = s.env.logged_in_holder(email).await;
     // ログイン方法の設定: the provider's button, from the menu.
-    let page = c.get("/.sekisho/menu/method").await;
+    let page = c.get(paths::MENU_METHOD).await;
     assert_eq!(page.status, 200, "{}", page.body);
     assert!(
         page.body.contains("Googleアカウントで登録"),
@@ -357,7 +358,7 @@ async fn method_change_password_to_provider_and_back() {
     );
     let r = c
         .post(
-            "/.sekisho/federation/start",
+            paths::FEDERATION_START,
             &[
                 ("csrf", &page.csrf()),
                 ("provider", "google"),
@@ -380,11 +381,11 @@ async fn method_change_password_to_provider_and_back() {
     assert_eq!(p.login(email, GOOD_PASSWORD).await.status, 200);
 
     // And back to a password: the provider account is released.
-    let page = c.get("/.sekisho/menu/method").await;
+    let page = c.get(paths::MENU_METHOD).await;
     let new_password = "Momiji-Leaves-77";
     let r = c
         .post(
-            "/.sekisho/menu/method",
+            paths::MENU_METHOD,
             &[
                 ("csrf", &page.csrf()),
                 ("password", new_password),
@@ -407,7 +408,7 @@ async fn facebook_registers_and_logs_in_and_cannot_switch_accounts() {
     let env = Env::start_with(|o: GatewayOptions| GatewayOptions { extra, ..o }).await;
     let email = "fb@example.jp";
     let link = env.invite_holder(email);
-    let path = link[link.find("/.sekisho/").unwrap()..].to_string();
+    let path = link[link.find(paths::PREFIX).unwrap()..].to_string();
     let mut c = env.client();
     let page = c.get(&path).await;
     assert!(
@@ -424,7 +425,7 @@ async fn facebook_registers_and_logs_in_and_cannot_switch_accounts() {
     let done = c.get(back.location()).await;
     assert!(done.body.contains("申込完了"), "{}", done.body);
     // Login with the same account.
-    let auth = press(&mut c, "/.sekisho/login", "facebook").await;
+    let auth = press(&mut c, paths::LOGIN, "facebook").await;
     let back = c.get(&auth).await;
     let r = c.get(back.location()).await;
     assert_eq!(r.status, 303, "{}", r.body);
@@ -433,12 +434,12 @@ async fn facebook_registers_and_logs_in_and_cannot_switch_accounts() {
     // Another Facebook account is nobody.
     fb.next_user("grace");
     let mut o = env.client();
-    let auth = press(&mut o, "/.sekisho/login", "facebook").await;
+    let auth = press(&mut o, paths::LOGIN, "facebook").await;
     let back = o.get(&auth).await;
     assert_eq!(o.get(back.location()).await.status, 403);
     // From Facebook straight to another Facebook account: not offered,
     // and refused if forced (manual §2-1).
-    let page = c.get("/.sekisho/menu/method").await;
+    let page = c.get(paths::MENU_METHOD).await;
     assert!(
         !page.body.contains("Facebookアカウントで登録"),
         "{}",
@@ -446,7 +447,7 @@ async fn facebook_registers_and_logs_in_and_cannot_switch_accounts() {
     );
     let r = c
         .post(
-            "/.sekisho/federation/start",
+            paths::FEDERATION_START,
             &[
                 ("csrf", &page.csrf()),
                 ("provider", "facebook"),
@@ -458,7 +459,7 @@ async fn facebook_registers_and_logs_in_and_cannot_switch_accounts() {
     let r = c.get(back.location()).await;
     assert_eq!(r.status, 403, "{}", r.body);
     // A forged code (replay) is refused by the token endpoint.
-    let auth = press(&mut o, "/.sekisho/login", "facebook").await;
+    let auth = press(&mut o, paths::LOGIN, "facebook").await;
     let state = auth
         .split("state=")
         .nth(1)
@@ -497,7 +498,7 @@ async fn method_change_to_a_provider_by_an_administrators_link() {
     );
     let r = c
         .post(
-            "/.sekisho/federation/start",
+            paths::FEDERATION_START,
             &[
                 ("csrf", &page.csrf()),
                 ("provider", "google"),
@@ -559,7 +560,7 @@ async fn daccount_signs_in_at_a_provider_shaped_like_docomos() {
     let now = env.gw.now();
     // Registration with an HS256 token under the client secret.
     let link = env.invite_holder("daccount@example.jp");
-    let path = link[link.find("/.sekisho/").unwrap()..].to_string();
+    let path = link[link.find(paths::PREFIX).unwrap()..].to_string();
     let mut c = env.client();
     let done = attempt_on(
         &mut c,
@@ -575,7 +576,7 @@ async fn daccount_signs_in_at_a_provider_shaped_like_docomos() {
     let r = attempt_on(
         &mut c,
         &idp,
-        "/.sekisho/login",
+        paths::LOGIN,
         Box::new(|n| idp.sign_rs256_without_kid(&pairwise_claims(&idp, n, now))),
     )
     .await;
@@ -591,7 +592,7 @@ async fn daccount_signs_in_at_a_provider_shaped_like_docomos() {
     let r = attempt_on(
         &mut again,
         &idp,
-        "/.sekisho/login",
+        paths::LOGIN,
         Box::new(|n| idp.sign_hs256_with_secret(&pairwise_claims(&idp, n, now), DACCOUNT_SECRET)),
     )
     .await;
@@ -615,8 +616,8 @@ async fn daccount_signs_in_at_a_provider_shaped_like_docomos() {
 
     // Logging out asks nothing of the provider (it has no end-session
     // endpoint): the gateway's own logout ends the session.
-    let page = c.get("/.sekisho/logout").await;
-    let r = c.post("/.sekisho/logout", &[("csrf", &page.csrf())]).await;
+    let page = c.get(paths::LOGOUT).await;
+    let r = c.post(paths::LOGOUT, &[("csrf", &page.csrf())]).await;
     assert!(r.status == 200 || r.status == 303, "{}", r.body);
     assert_ne!(c.get("/files/home").await.status, 200);
 }

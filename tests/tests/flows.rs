@@ -2,6 +2,7 @@
 //! the real binary, a real upstream and a real SMTP server.
 
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use sekisho_policy::paths;
 use sekisho_tests::{Env, GOOD_PASSWORD};
 use serde_json::Value;
 
@@ -32,7 +33,7 @@ async fn invitation_registration_login_and_proxied_identity() {
     let done = c.register(&link, GOOD_PASSWORD).await;
     assert!(done.body.contains("申込完了"), "{}", done.body);
     assert!(
-        done.body.contains("/.sekisho/login"),
+        done.body.contains(paths::LOGIN),
         "completion page leads to login"
     );
 
@@ -74,7 +75,7 @@ async fn invitation_registration_login_and_proxied_identity() {
 
     // The assertion verifies against the published key.
     let jwks: jsonwebtoken::jwk::JwkSet =
-        serde_json::from_str(&c.get("/.sekisho/jwks.json").await.body).unwrap();
+        serde_json::from_str(&c.get(paths::JWKS).await.body).unwrap();
     let token = seen.one("x-auth-assertion");
     let header = jsonwebtoken::decode_header(token).unwrap();
     assert_eq!(header.alg, Algorithm::EdDSA);
@@ -184,10 +185,10 @@ async fn logout_ends_the_session() {
     let mut c = env.logged_in_holder("logout@example.jp").await;
     assert_eq!(c.get("/x").await.status, 200);
     let old = c.cookies.clone();
-    let page = c.get("/.sekisho/logout").await;
+    let page = c.get(paths::LOGOUT).await;
     assert_eq!(page.status, 200, "GET shows a button and changes nothing");
     assert_eq!(c.get("/x").await.status, 200, "still logged in after GET");
-    let r = c.post("/.sekisho/logout", &[("csrf", &page.csrf())]).await;
+    let r = c.post(paths::LOGOUT, &[("csrf", &page.csrf())]).await;
     assert_eq!(r.status, 303);
     assert_eq!(r.location(), "/.sekisho/login?notice=logged_out");
     assert_eq!(c.get("/x").await.status, 401);
@@ -249,25 +250,25 @@ async fn upstream_down_gives_a_502_page() {
 async fn health_readiness_and_language() {
     let env = Env::start().await;
     let mut c = env.client();
-    assert_eq!(c.get("/.sekisho/healthz").await.body, "ok\n");
-    assert_eq!(c.get("/.sekisho/readyz").await.body, "ready\n");
+    assert_eq!(c.get(paths::HEALTHZ).await.body, "ok\n");
+    assert_eq!(c.get(paths::READYZ).await.body, "ready\n");
     assert_eq!(c.get("/.sekisho/nothing-here").await.status, 404);
-    assert_eq!(c.post("/.sekisho/healthz", &[]).await.status, 405);
+    assert_eq!(c.post(paths::HEALTHZ, &[]).await.status, 405);
 
-    let ja = c.get("/.sekisho/login").await;
+    let ja = c.get(paths::LOGIN).await;
     assert!(ja.body.contains("<html lang=\"ja\">") && ja.body.contains("メールアドレス"));
     c.extra
         .push(("accept-language".into(), "en-US,en;q=0.9".into()));
-    let en = c.get("/.sekisho/login").await;
+    let en = c.get(paths::LOGIN).await;
     assert!(en.body.contains("<html lang=\"en\">") && en.body.contains("Email address"));
     let r = c.get("/.sekisho/lang?to=ja&next=/.sekisho/login").await;
-    assert_eq!(r.location(), "/.sekisho/login");
-    let back = c.get("/.sekisho/login").await;
+    assert_eq!(r.location(), paths::LOGIN);
+    let back = c.get(paths::LOGIN).await;
     assert!(
         back.body.contains("<html lang=\"ja\">"),
         "the explicit choice wins over Accept-Language"
     );
-    let css = c.get("/.sekisho/static/sekisho.css").await;
+    let css = c.get(paths::STYLESHEET).await;
     assert_eq!(css.header("content-type"), Some("text/css; charset=utf-8"));
 }
 
@@ -389,7 +390,7 @@ async fn error_and_used_link_pages_always_offer_a_way_on() {
     let mut anon = env.client();
     let r = anon.get("/.sekisho/nowhere").await;
     assert_eq!(r.status, 404);
-    assert!(r.body.contains("/.sekisho/login"), "{}", r.body);
+    assert!(r.body.contains(paths::LOGIN), "{}", r.body);
     let reference = r
         .body
         .split("<code>")
@@ -406,7 +407,7 @@ async fn error_and_used_link_pages_always_offer_a_way_on() {
     let mut holder = env.logged_in_holder("ways@example.jp").await;
     let r = holder.get("/.sekisho/nowhere").await;
     assert!(
-        r.body.contains("href=\"/\"") && r.body.contains("/.sekisho/menu"),
+        r.body.contains("href=\"/\"") && r.body.contains(paths::MENU),
         "{}",
         r.body
     );
@@ -419,10 +420,10 @@ async fn error_and_used_link_pages_always_offer_a_way_on() {
         r.body
     );
     // The language switch on a page shown after a POST lands on a GET page.
-    let page = anon.get("/.sekisho/login").await;
+    let page = anon.get(paths::LOGIN).await;
     let r = anon
         .post(
-            "/.sekisho/login",
+            paths::LOGIN,
             &[
                 ("csrf", &page.csrf()),
                 ("email", "x@example.jp"),

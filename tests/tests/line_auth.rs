@@ -3,6 +3,7 @@
 //! client bound to 127.0.0.2, an untrusted peer 127.0.0.3, and 127.0.0.5 a
 //! line by the static table.
 
+use sekisho_policy::paths;
 use sekisho_tests::gateway::STATIC_LINE;
 use sekisho_tests::two_step::{enrol_app, password_step};
 use sekisho_tests::{Client, Env, GOOD_PASSWORD};
@@ -29,7 +30,7 @@ async fn holder(env: &Env, email: &str) -> Client {
 /// Has the holder (or an admin) save the route and lines in the console,
 /// confirming when the console asks (line only, or lines removed).
 async fn save_lines(c: &mut Client, route: &str, lines: &str) -> sekisho_tests::Resp {
-    let page = c.get("/.sekisho/admin/lines").await;
+    let page = c.get(paths::CONSOLE_LINES).await;
     assert_eq!(page.status, 200, "{}", page.body);
     let form = [
         ("csrf", page.csrf()),
@@ -37,11 +38,11 @@ async fn save_lines(c: &mut Client, route: &str, lines: &str) -> sekisho_tests::
         ("lines", lines.into()),
     ];
     let fields: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let r = c.post("/.sekisho/admin/lines", &fields).await;
+    let r = c.post(paths::CONSOLE_LINES, &fields).await;
     if r.status == 200 && r.body.contains("回線認証設定の確認") {
         let mut confirmed = fields.clone();
         confirmed.push(("confirmed", "yes"));
-        return c.post("/.sekisho/admin/lines", &confirmed).await;
+        return c.post(paths::CONSOLE_LINES, &confirmed).await;
     }
     r
 }
@@ -50,10 +51,10 @@ async fn save_lines(c: &mut Client, route: &str, lines: &str) -> sekisho_tests::
 async fn switching_to_line_only_is_confirmed_first_and_names_what_happens() {
     let env = start().await;
     let mut h = holder(&env, "confirm-lines@example.jp").await;
-    let page = h.get("/.sekisho/admin/lines").await;
+    let page = h.get(paths::CONSOLE_LINES).await;
     let r = h
         .post(
-            "/.sekisho/admin/lines",
+            paths::CONSOLE_LINES,
             &[
                 ("csrf", &page.csrf()),
                 ("route", "line_only"),
@@ -66,7 +67,7 @@ async fn switching_to_line_only_is_confirmed_first_and_names_what_happens() {
     assert!(r.body.contains("インターネット経由を含む"), "{}", r.body);
     assert!(r.body.contains("キャンセル"));
     // Nothing is saved until confirmed.
-    let page = h.get("/.sekisho/admin/lines").await;
+    let page = h.get(paths::CONSOLE_LINES).await;
     assert!(!page.body.contains(EAST), "{}", page.body);
     assert_eq!(
         signed_in(&mut h).await.status,
@@ -154,7 +155,7 @@ async fn malformed_lines_are_refused_with_the_expected_form() {
     );
     assert!(r.body.contains("CAFで始まる英数13桁"), "{}", r.body);
     // Nothing was saved.
-    let page = h.get("/.sekisho/admin/lines").await;
+    let page = h.get(paths::CONSOLE_LINES).await;
     assert!(!page.body.contains(EAST));
 }
 
@@ -189,12 +190,12 @@ async fn s39_the_line_comes_only_from_a_trusted_edge_on_the_closed_listener() {
     let closed_host = env.gw.closed_base.clone().unwrap().replace("http://", "");
     let mut wrong = env.client();
     wrong.extra.push(("host".into(), closed_host));
-    assert_eq!(wrong.get("/.sekisho/login").await.status, 421);
+    assert_eq!(wrong.get(paths::LOGIN).await.status, 421);
     let mut wrong = env.closed_client("127.0.0.2", Some(EAST));
     wrong
         .extra
         .push(("host".into(), env.gw.base.replace("http://", "")));
-    assert_eq!(wrong.get("/.sekisho/login").await.status, 421);
+    assert_eq!(wrong.get(paths::LOGIN).await.status, 421);
 
     // A closed-route session is no session on the internet listener.
     let mut c = env.closed_client("127.0.0.2", Some(EAST));
@@ -255,7 +256,7 @@ async fn west_line_asks_for_the_notification_once() {
     let r = c.navigate("/files/report.pdf").await;
     assert_eq!(r.status, 303);
     assert!(
-        r.location().starts_with("/.sekisho/line/consent"),
+        r.location().starts_with(paths::LINE_CONSENT),
         "{}",
         r.location()
     );
@@ -270,7 +271,7 @@ async fn west_line_asks_for_the_notification_once() {
     let next = sekisho_tests::client::hidden(&page.body, "next").unwrap();
     let r = c
         .post(
-            "/.sekisho/line/consent",
+            paths::LINE_CONSENT,
             &[("csrf", &page.csrf()), ("notify", "yes"), ("next", &next)],
         )
         .await;
@@ -301,9 +302,9 @@ async fn line_only_closes_the_internet_but_the_holder_can_recover() {
 
     // The holder switches to line only; the confirmation says what happens
     // to two-step verification.
-    let menu = h.get("/.sekisho/menu").await;
+    let menu = h.get(paths::MENU).await;
     assert!(
-        menu.body.contains("/.sekisho/menu/access-route"),
+        menu.body.contains(paths::MENU_ACCESS_ROUTE),
         "{}",
         menu.body
     );
@@ -317,7 +318,7 @@ async fn line_only_closes_the_internet_but_the_holder_can_recover() {
     let r = signed_in(&mut staff).await;
     assert_eq!(r.status, 403);
     assert!(r.body.contains(LINE_ONLY), "{}", r.body);
-    assert_eq!(staff.get("/.sekisho/menu").await.status, 403);
+    assert_eq!(staff.get(paths::MENU).await.status, 403);
     // A fresh internet login is refused after the user is identified.
     let mut again = env.client();
     let r = again.login("staff@example.jp", GOOD_PASSWORD).await;
@@ -336,24 +337,24 @@ async fn line_only_closes_the_internet_but_the_holder_can_recover() {
     // The holder: the service and the console are closed over the
     // internet, the account menu is not.
     assert_eq!(signed_in(&mut h).await.status, 403);
-    assert_eq!(h.get("/.sekisho/admin/lines").await.status, 403);
-    assert_eq!(h.get("/.sekisho/menu/access-route").await.status, 200);
+    assert_eq!(h.get(paths::CONSOLE_LINES).await.status, 403);
+    assert_eq!(h.get(paths::MENU_ACCESS_ROUTE).await.status, 200);
     // A new menu login over the internet works (two-step is off now).
     let mut recover = env.client();
-    let page = recover.get("/.sekisho/menu/login").await;
+    let page = recover.get(paths::MENU_LOGIN).await;
     let r = recover
         .post(
-            "/.sekisho/menu/login",
+            paths::MENU_LOGIN,
             &[
                 ("csrf", &page.csrf()),
                 ("email", email),
                 ("password", GOOD_PASSWORD),
-                ("next", "/.sekisho/menu"),
+                ("next", paths::MENU),
             ],
         )
         .await;
     assert_eq!(r.status, 303, "{}", r.body);
-    assert_eq!(r.location(), "/.sekisho/menu");
+    assert_eq!(r.location(), paths::MENU);
     // ...and the ordinary login still refuses the holder.
     let mut plain = env.client();
     assert_eq!(plain.login(email, GOOD_PASSWORD).await.status, 403);

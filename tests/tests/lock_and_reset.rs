@@ -2,6 +2,7 @@
 //! (PRODUCT §3.7, §3.10; SECURITY B and C), with the real SMTP server and a
 //! moved clock.
 
+use sekisho_policy::paths;
 use sekisho_tests::{Client, Env, GatewayOptions, GOOD_PASSWORD};
 
 const WRONG: &str = "Wrong-Password-9";
@@ -27,9 +28,9 @@ fn unlock_mails(env: &Env, to: &str) -> Vec<sekisho_tests::Mail> {
 
 /// Requests a reset link through the login page's button and returns it.
 async fn request_reset(c: &mut Client, typed: &str) -> sekisho_tests::Resp {
-    let csrf = c.get("/.sekisho/login").await.csrf();
+    let csrf = c.get(paths::LOGIN).await.csrf();
     c.post(
-        "/.sekisho/forgot",
+        paths::FORGOT,
         &[("csrf", &csrf), ("email", typed), ("password", "")],
     )
     .await
@@ -127,9 +128,9 @@ async fn s11_parallel_guessing_is_counted_atomically() {
     let email = "race@example.jp";
     env.logged_in_holder(email).await;
     let mut c = env.client();
-    let csrf = c.get("/.sekisho/login").await.csrf();
+    let csrf = c.get(paths::LOGIN).await.csrf();
     let pre = c.cookies.get("sekisho-pre").unwrap().clone();
-    let url = env.gw.url("/.sekisho/login");
+    let url = env.gw.url(paths::LOGIN);
     let http = reqwest::Client::new();
     let mut tasks = Vec::new();
     for _ in 0..50 {
@@ -197,13 +198,10 @@ async fn s13_hammering_a_locked_account_sends_one_mail_per_window() {
     let mut c = env.client();
     fail(&mut c, email, 30).await;
     c.login(email, GOOD_PASSWORD).await;
-    let csrf = c.get("/.sekisho/login").await.csrf();
+    let csrf = c.get(paths::LOGIN).await.csrf();
     for _ in 0..3 {
         let r = c
-            .post(
-                "/.sekisho/unlock/resend",
-                &[("csrf", &csrf), ("email", email)],
-            )
+            .post(paths::UNLOCK_RESEND, &[("csrf", &csrf), ("email", email)])
             .await;
         assert_eq!(r.status, 200);
     }
@@ -215,10 +213,7 @@ async fn s13_hammering_a_locked_account_sends_one_mail_per_window() {
     );
     env.gw.advance_clock(16 * 60);
     let r = c
-        .post(
-            "/.sekisho/unlock/resend",
-            &[("csrf", &csrf), ("email", email)],
-        )
+        .post(paths::UNLOCK_RESEND, &[("csrf", &csrf), ("email", email)])
         .await;
     assert_eq!(r.status, 200);
     std::thread::sleep(std::time::Duration::from_millis(500));
@@ -267,7 +262,7 @@ async fn s14_unlock_link_is_single_use_bound_and_expires() {
     let flipped = String::from_utf8(flipped).unwrap();
     let r = c.get(&format!("/.sekisho/unlock?ticket={flipped}")).await;
     assert_eq!(r.status, 400);
-    assert!(r.body.contains("パスワードを忘れた方はこちら") && r.body.contains("/.sekisho/forgot"));
+    assert!(r.body.contains("パスワードを忘れた方はこちら") && r.body.contains(paths::FORGOT));
     assert_eq!(
         c.get(&format!("/.sekisho/reset?ticket={ticket}"))
             .await
@@ -278,13 +273,13 @@ async fn s14_unlock_link_is_single_use_bound_and_expires() {
 
     let csrf = c.get(&link).await.csrf();
     let r = c
-        .post("/.sekisho/unlock", &[("csrf", &csrf), ("ticket", &ticket)])
+        .post(paths::UNLOCK, &[("csrf", &csrf), ("ticket", &ticket)])
         .await;
     assert_eq!(r.status, 303);
     assert_eq!(r.location(), "/.sekisho/login?notice=unlocked");
     assert_eq!(c.login(email, GOOD_PASSWORD).await.status, 303, "unlocked");
     let r = c
-        .post("/.sekisho/unlock", &[("csrf", &csrf), ("ticket", &ticket)])
+        .post(paths::UNLOCK, &[("csrf", &csrf), ("ticket", &ticket)])
         .await;
     assert_eq!(r.status, 400, "single use");
 
@@ -320,7 +315,7 @@ async fn s15_password_spraying_meets_the_per_address_limit_first() {
     }
     // One address sprays wrong passwords over every account in turn.
     let mut attacker = Client::from_address(&env.gw.base, Some("127.0.0.3".parse().unwrap()));
-    let csrf = attacker.get("/.sekisho/login").await.csrf();
+    let csrf = attacker.get(paths::LOGIN).await.csrf();
     attacker
         .extra
         .push(("x-forwarded-for".into(), "203.0.113.9".into())); // not believed from this peer
@@ -329,7 +324,7 @@ async fn s15_password_spraying_meets_the_per_address_limit_first() {
         let a = &accounts[i % accounts.len()];
         let r = attacker
             .post(
-                "/.sekisho/login",
+                paths::LOGIN,
                 &[("csrf", &csrf), ("email", a), ("password", WRONG)],
             )
             .await;
@@ -374,12 +369,9 @@ async fn s03_forgot_and_resend_answers_are_identical() {
     ] {
         let r = request_reset(&mut c, email).await;
         answers.push((r.status, r.body.clone()));
-        let csrf = c.get("/.sekisho/login").await.csrf();
+        let csrf = c.get(paths::LOGIN).await.csrf();
         let r = c
-            .post(
-                "/.sekisho/unlock/resend",
-                &[("csrf", &csrf), ("email", email)],
-            )
+            .post(paths::UNLOCK_RESEND, &[("csrf", &csrf), ("email", email)])
             .await;
         answers.push((r.status, r.body.clone()));
     }
@@ -401,9 +393,9 @@ async fn s03_forgot_and_resend_answers_are_identical() {
         .collect();
     assert_eq!(resets.len(), 1, "only the password account got mail");
     // No address typed: asked for one, with the form.
-    let csrf = c.get("/.sekisho/forgot").await.csrf();
+    let csrf = c.get(paths::FORGOT).await.csrf();
     let r = c
-        .post("/.sekisho/forgot", &[("csrf", &csrf), ("email", "  ")])
+        .post(paths::FORGOT, &[("csrf", &csrf), ("email", "  ")])
         .await;
     assert_eq!(r.status, 422);
     assert!(r.body.contains("メールアドレスを入力してください"));
@@ -459,7 +451,7 @@ async fn s16_reset_link_newest_only_single_use_urls_from_config() {
     for bad in ["short1!", "Password1!"] {
         let r = c
             .post(
-                "/.sekisho/reset",
+                paths::RESET,
                 &[
                     ("csrf", &csrf),
                     ("ticket", ticket),
@@ -472,7 +464,7 @@ async fn s16_reset_link_newest_only_single_use_urls_from_config() {
     }
     let r = c
         .post(
-            "/.sekisho/reset",
+            paths::RESET,
             &[
                 ("csrf", &csrf),
                 ("ticket", ticket),
@@ -487,7 +479,7 @@ async fn s16_reset_link_newest_only_single_use_urls_from_config() {
         .contains("リセットパスワードの手続きが完了いたしました。"));
     let r = c
         .post(
-            "/.sekisho/reset",
+            paths::RESET,
             &[
                 ("csrf", &csrf),
                 ("ticket", ticket),
@@ -571,7 +563,7 @@ async fn s18_reset_revokes_sessions_clears_the_lock_and_notifies() {
     let ticket = link.split("ticket=").nth(1).unwrap();
     let r = c
         .post(
-            "/.sekisho/reset",
+            paths::RESET,
             &[
                 ("csrf", &page.csrf()),
                 ("ticket", ticket),

@@ -5,6 +5,7 @@
 //! appears only with it on.
 
 use fantoccini::{Client as Browser, Locator};
+use sekisho_policy::paths;
 use sekisho_tests::browser::{browser, browser_with, click, path, type_into, wait_for, Driver};
 use sekisho_tests::two_step::totp_code;
 use sekisho_tests::{Env, GatewayOptions, GOOD_PASSWORD};
@@ -71,7 +72,7 @@ async fn log_in(b: &Browser, base: &str, email: &str) {
     type_into(b, "#password", GOOD_PASSWORD).await;
     click(b, "form button[type=submit]").await;
     let deadline = Instant::now() + Duration::from_secs(15);
-    while path(b).await == "/.sekisho/login" && Instant::now() < deadline {
+    while path(b).await == paths::LOGIN && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -86,15 +87,15 @@ async fn every_page_fits_a_phone_and_passes_axe() {
         .invite(&mut holder, "招待 花子", "invited@example.jp", "user")
         .await;
     let (user_id, _) = env.user_page(&mut holder, "invited@example.jp").await;
-    let invitation = &invitation[invitation.find("/.sekisho/").unwrap()..];
+    let invitation = &invitation[invitation.find(paths::PREFIX).unwrap()..];
 
     let driver = Driver::start();
     let dir = tempfile::tempdir().unwrap();
     let b = browser(&driver, &dir.path().join("signed-out")).await;
     let mut found = Vec::new();
     for page in [
-        "/.sekisho/login",
-        "/.sekisho/forgot",
+        paths::LOGIN,
+        paths::FORGOT,
         invitation,
         "/.sekisho/register?ticket=used-or-wrong",
         "/.sekisho/reset?ticket=used-or-wrong",
@@ -106,20 +107,20 @@ async fn every_page_fits_a_phone_and_passes_axe() {
     // Signed in as the contract holder: the menu, its pages and the console.
     log_in(&b, &base, "audit@example.jp").await;
     for page in [
-        "/.sekisho/menu".to_string(),
-        "/.sekisho/menu/password".into(),
-        "/.sekisho/menu/email".into(),
-        "/.sekisho/menu/method".into(),
-        "/.sekisho/menu/sessions".into(),
-        "/.sekisho/menu/browsers".into(),
-        "/.sekisho/menu/two-step".into(),
-        "/.sekisho/menu/access-route".into(),
-        "/.sekisho/admin/".into(),
-        "/.sekisho/admin/invite".into(),
-        "/.sekisho/admin/lines".into(),
-        "/.sekisho/admin/events".into(),
+        paths::MENU.to_string(),
+        paths::MENU_PASSWORD.into(),
+        paths::MENU_EMAIL.into(),
+        paths::MENU_METHOD.into(),
+        paths::MENU_SESSIONS.into(),
+        paths::MENU_BROWSERS.into(),
+        paths::MENU_TWO_STEP.into(),
+        paths::MENU_ACCESS_ROUTE.into(),
+        paths::CONSOLE.into(),
+        paths::CONSOLE_INVITE.into(),
+        paths::CONSOLE_LINES.into(),
+        paths::CONSOLE_EVENTS.into(),
         format!("/.sekisho/admin/users/{user_id}"),
-        "/.sekisho/logout".into(),
+        paths::LOGOUT.into(),
         "/.sekisho/nowhere".into(),
     ] {
         audit(&b, &axe, &format!("{base}{page}"), &mut found).await;
@@ -194,7 +195,7 @@ async fn the_passkey_pages_fit_a_phone_and_pass_axe() {
     let b = browser(&driver, &dir.path().join("profile")).await;
     log_in(&b, &base, email).await;
     let mut found = Vec::new();
-    for page in ["/.sekisho/menu/passkeys", "/.sekisho/menu/passkey-policy"] {
+    for page in [paths::MENU_PASSKEYS, paths::MENU_PASSKEY_POLICY] {
         audit(&b, &axe, &format!("{base}{page}"), &mut found).await;
     }
     let out = env.gw.admin(&["tenants"]);
@@ -241,7 +242,7 @@ async fn the_login_works_without_javascript_and_the_toggle_needs_it() {
     );
     log_in(&plain, &base, "nojs@example.jp").await;
     assert!(
-        !path(&plain).await.starts_with("/.sekisho/"),
+        !path(&plain).await.starts_with(paths::PREFIX),
         "signed in and on the service without JavaScript: {}",
         path(&plain).await
     );

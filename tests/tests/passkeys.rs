@@ -11,6 +11,7 @@
 //! passkey removed, after which signing in with it is refused at once.
 
 use fantoccini::{Client as Browser, Locator};
+use sekisho_policy::paths;
 use sekisho_tests::browser::{
     add_authenticator_credential, add_virtual_authenticator, authenticator_credentials, browser,
     clear_authenticator_credentials, click, click_when_ready, log_in, log_out, path, type_into,
@@ -49,7 +50,7 @@ async fn wait_text(b: &Browser, needle: &str) -> String {
 /// hidden script error, so the text alone proves nothing.)
 async fn wait_refused(b: &Browser) {
     let deadline = Instant::now() + Duration::from_secs(15);
-    while path(b).await != "/.sekisho/passkey/login" {
+    while path(b).await != paths::PASSKEY_LOGIN {
         if Instant::now() > deadline {
             panic!(
                 "no refusal page: {:?}",
@@ -207,7 +208,7 @@ async fn s53_a_passkey_registers_signs_in_serves_as_second_step_and_is_removed()
     let passkey_at = page.find("data-passkey=\"step\"").unwrap();
     let code_at = page.find("name=\"code\"").unwrap();
     assert!(passkey_at < code_at, "the passkey comes first");
-    assert_eq!(path(&b).await, "/.sekisho/2fa");
+    assert_eq!(path(&b).await, paths::TWO_STEP);
     add_authenticator_credential(&b, &authenticator, key.clone()).await;
     press_passkey_button(&b, "step").await;
     wait_text(&b, "upstream ok").await;
@@ -281,7 +282,7 @@ async fn s53_a_passkey_registers_signs_in_serves_as_second_step_and_is_removed()
     log_out(&b, &base).await;
     wait_refused(&b).await;
     clear_authenticator_credentials(&b, &authenticator).await;
-    assert_eq!(path(&b).await, "/.sekisho/passkey/login");
+    assert_eq!(path(&b).await, paths::PASSKEY_LOGIN);
     let audit = audit_with(&env, "unknown credential").await;
     assert!(audit.contains("unknown credential"), "{audit}");
     b.close().await.unwrap();
@@ -343,7 +344,7 @@ async fn s53_a_tenant_requiring_passkeys_enrols_its_users_then_asks_for_a_passke
     click(&b, "form[action='/.sekisho/2fa/app'] button[type=submit]").await;
     let page = wait_text(&b, "パスキーの登録").await;
     assert!(page.contains("ログインを完了するには"), "{page}");
-    assert_eq!(path(&b).await, "/.sekisho/2fa");
+    assert_eq!(path(&b).await, paths::TWO_STEP);
     let cookies = b.get_all_cookies().await.unwrap();
     assert!(
         !cookies.iter().any(|c| c.name() == "__Host-sekisho"),
@@ -364,7 +365,7 @@ async fn s53_a_tenant_requiring_passkeys_enrols_its_users_then_asks_for_a_passke
     let page = wait_text(&b, "パスキーでの本人確認が必須です").await;
     assert!(!page.contains("name=\"code\""), "{page}");
     assert!(
-        page.contains("/.sekisho/2fa/recovery"),
+        page.contains(paths::TWO_STEP_RECOVERY),
         "the recovery code stays"
     );
     let code = totp_code(&secret, env.gw.now() + 60);
@@ -401,7 +402,7 @@ async fn s53_a_tenant_requiring_passkeys_enrols_its_users_then_asks_for_a_passke
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     wait_text(&b, "パスキーでの本人確認が必須です").await;
-    assert_eq!(path(&b).await, "/.sekisho/2fa", "the code did not sign in");
+    assert_eq!(path(&b).await, paths::TWO_STEP, "the code did not sign in");
     add_authenticator_credential(&b, &authenticator, key).await;
     press_passkey_button(&b, "step").await;
     wait_text(&b, "upstream ok").await;
@@ -435,7 +436,7 @@ fn audit_of(env: &Env) -> String {
 
 async fn post(c: &mut sekisho_tests::Client, form: Vec<(String, String)>) -> sekisho_tests::Resp {
     let refs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    c.post("/.sekisho/passkey/login", &refs).await
+    c.post(paths::PASSKEY_LOGIN, &refs).await
 }
 
 /// A registration challenge as the gateway answers it: for this site's RP
@@ -452,10 +453,10 @@ fn registration_options(r: &sekisho_tests::Resp) -> serde_json::Value {
 
 /// A login-page challenge for `c`: its id and the options.
 async fn login_challenge(c: &mut sekisho_tests::Client) -> (String, serde_json::Value, String) {
-    let page = c.get("/.sekisho/login").await;
+    let page = c.get(paths::LOGIN).await;
     let csrf = page.csrf();
     let r = c
-        .post("/.sekisho/passkey/login/options", &[("csrf", &csrf)])
+        .post(paths::PASSKEY_LOGIN_OPTIONS, &[("csrf", &csrf)])
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.header("content-type"), Some("application/json"));
@@ -508,7 +509,7 @@ async fn s53_challenges_are_single_use_short_lived_and_bound_to_their_browser() 
     // Another browser cannot answer this browser's challenge.
     let (id, _, _) = login_challenge(&mut c).await;
     let mut other = env.client();
-    let other_csrf = other.get("/.sekisho/login").await.csrf();
+    let other_csrf = other.get(paths::LOGIN).await.csrf();
     let r = post(&mut other, answer(&id, &other_csrf)).await;
     assert!(r.body.contains("パスキーでログインできませんでした"));
 
@@ -525,7 +526,7 @@ async fn s53_challenges_are_single_use_short_lived_and_bound_to_their_browser() 
 
     // A challenge is asked with the page's CSRF token only.
     let r = c
-        .post("/.sekisho/passkey/login/options", &[("csrf", "forged")])
+        .post(paths::PASSKEY_LOGIN_OPTIONS, &[("csrf", "forged")])
         .await;
     assert_eq!(r.status, 403);
 }
@@ -534,20 +535,16 @@ async fn s53_challenges_are_single_use_short_lived_and_bound_to_their_browser() 
 async fn s53_registration_asks_for_a_fresh_sign_in_and_a_discoverable_verified_key() {
     let mut env = on_localhost().await;
     let mut holder = env.logged_in_holder("fresh@example.jp").await;
-    let page = holder.get("/.sekisho/menu").await;
-    assert!(
-        page.body.contains("/.sekisho/menu/passkeys"),
-        "{}",
-        page.body
-    );
-    let page = holder.get("/.sekisho/menu/passkeys").await;
+    let page = holder.get(paths::MENU).await;
+    assert!(page.body.contains(paths::MENU_PASSKEYS), "{}", page.body);
+    let page = holder.get(paths::MENU_PASSKEYS).await;
     assert_eq!(page.status, 200);
     assert!(page.body.contains("data-passkey=\"register\""));
     // Without the script, the page says what registering needs.
     assert!(page.body.contains("JavaScriptが有効で"), "{}", page.body);
     let csrf = page.csrf();
     let r = holder
-        .post("/.sekisho/menu/passkeys/options", &[("csrf", &csrf)])
+        .post(paths::MENU_PASSKEYS_OPTIONS, &[("csrf", &csrf)])
         .await;
     let v = registration_options(&r);
     let pk = &v["options"]["publicKey"];
@@ -563,19 +560,19 @@ async fn s53_registration_asks_for_a_fresh_sign_in_and_a_discoverable_verified_k
 
     // Ten minutes after signing in, registering asks to sign in again.
     env.gw.advance_clock(601);
-    let page = holder.get("/.sekisho/menu/passkeys").await;
+    let page = holder.get(paths::MENU_PASSKEYS).await;
     assert!(page
         .body
         .contains("パスキーを登録するには、もう一度ログインしてください"));
     assert!(!page.body.contains("data-passkey=\"register\""));
     let r = holder
-        .post("/.sekisho/menu/passkeys/options", &[("csrf", &csrf)])
+        .post(paths::MENU_PASSKEYS_OPTIONS, &[("csrf", &csrf)])
         .await;
     assert_eq!(r.status, 403);
     assert!(r.body.contains("sign_in_again"));
     let r = holder
         .post(
-            "/.sekisho/menu/passkeys/add",
+            paths::MENU_PASSKEYS_ADD,
             &[("csrf", &csrf), ("challenge", "x"), ("credential", "{}")],
         )
         .await;
@@ -583,7 +580,7 @@ async fn s53_registration_asks_for_a_fresh_sign_in_and_a_discoverable_verified_k
     // Removing what is not theirs finds nothing.
     let r = holder
         .post(
-            "/.sekisho/menu/passkeys/remove",
+            paths::MENU_PASSKEYS_REMOVE,
             &[("csrf", &csrf), ("passkey", "someone-elses")],
         )
         .await;
@@ -594,7 +591,7 @@ async fn s53_registration_asks_for_a_fresh_sign_in_and_a_discoverable_verified_k
 async fn s53_passkeys_are_off_where_the_public_url_is_an_address() {
     let env = Env::start().await;
     let mut c = env.client();
-    let page = c.get("/.sekisho/login").await;
+    let page = c.get(paths::LOGIN).await;
     assert!(
         !page.body.contains("data-passkey=\"login\""),
         "{}",
@@ -602,7 +599,7 @@ async fn s53_passkeys_are_off_where_the_public_url_is_an_address() {
     );
     assert!(page.body.contains("autocomplete=\"username\""));
     let r = c
-        .post("/.sekisho/passkey/login/options", &[("csrf", &page.csrf())])
+        .post(paths::PASSKEY_LOGIN_OPTIONS, &[("csrf", &page.csrf())])
         .await;
     assert_eq!(r.status, 404);
 }
@@ -675,7 +672,7 @@ async fn s53_the_same_key_signed_for_another_origin_and_rp_id_is_refused() {
     assert!(!signed.starts_with("error"), "{signed}");
     let r = c
         .post(
-            "/.sekisho/passkey/login",
+            paths::PASSKEY_LOGIN,
             &[
                 ("csrf", &csrf),
                 ("challenge", &id),
@@ -724,33 +721,33 @@ async fn s53_the_requirement_holds_a_password_login_until_a_passkey_is_registere
         .invited_user(&mut holder, "スタッフ", user_email, "user")
         .await;
     // Only the holder: the menu's matrix.
-    assert_eq!(staff.get("/.sekisho/menu/passkey-policy").await.status, 403);
-    let menu = holder.get("/.sekisho/menu").await;
+    assert_eq!(staff.get(paths::MENU_PASSKEY_POLICY).await.status, 403);
+    let menu = holder.get(paths::MENU).await;
     assert!(
-        menu.body.contains("/.sekisho/menu/passkey-policy"),
+        menu.body.contains(paths::MENU_PASSKEY_POLICY),
         "{}",
         menu.body
     );
-    let page = holder.get("/.sekisho/menu/passkey-policy").await;
+    let page = holder.get(paths::MENU_PASSKEY_POLICY).await;
     assert_eq!(page.status, 200);
     let csrf = page.csrf();
     let r = holder
         .post(
-            "/.sekisho/menu/passkey-policy",
+            paths::MENU_PASSKEY_POLICY,
             &[("csrf", &csrf), ("enabled", "sometimes")],
         )
         .await;
     assert_eq!(r.status, 400, "a choice that is none");
     let r = holder
         .post(
-            "/.sekisho/menu/passkey-policy",
+            paths::MENU_PASSKEY_POLICY,
             &[("csrf", &csrf), ("enabled", "on")],
         )
         .await;
     assert!(r.body.contains("設定確認"), "{}", r.body);
     let r = holder
         .post(
-            "/.sekisho/menu/passkey-policy/confirm",
+            paths::MENU_PASSKEY_POLICY_CONFIRM,
             &[("csrf", &csrf), ("enabled", "on")],
         )
         .await;
@@ -759,7 +756,7 @@ async fn s53_the_requirement_holds_a_password_login_until_a_passkey_is_registere
     assert!(out.contains("optional"), "not yet: {out}");
     let r = holder
         .post(
-            "/.sekisho/menu/passkey-policy/confirm",
+            paths::MENU_PASSKEY_POLICY_CONFIRM,
             &[("csrf", &csrf), ("enabled", "on"), ("understood", "yes")],
         )
         .await;
@@ -772,11 +769,11 @@ async fn s53_the_requirement_holds_a_password_login_until_a_passkey_is_registere
     let mut c = env.client();
     let r = c.login(user_email, GOOD_PASSWORD).await;
     assert_eq!(r.status, 303, "{}", r.body);
-    assert_eq!(r.location(), "/.sekisho/2fa");
+    assert_eq!(r.location(), paths::TWO_STEP);
     assert!(r
         .header("set-cookie")
         .is_none_or(|s| !s.contains("sekisho=")));
-    let page = c.get("/.sekisho/2fa").await;
+    let page = c.get(paths::TWO_STEP).await;
     assert!(page.body.contains("パスキーの登録"), "{}", page.body);
     assert!(page
         .body
@@ -788,7 +785,7 @@ async fn s53_the_requirement_holds_a_password_login_until_a_passkey_is_registere
     assert_eq!(c.get("/").await.status, 401, "no session yet");
     let csrf = page.csrf();
     let r = c
-        .post("/.sekisho/2fa/passkey/enrol/options", &[("csrf", &csrf)])
+        .post(paths::PASSKEY_ENROL_OPTIONS, &[("csrf", &csrf)])
         .await;
     let v = registration_options(&r);
     assert_eq!(v["options"]["publicKey"]["user"]["name"], user_email);
@@ -796,7 +793,7 @@ async fn s53_the_requirement_holds_a_password_login_until_a_passkey_is_registere
     let challenge = v["challenge"].as_str().unwrap().to_string();
     let r = c
         .post(
-            "/.sekisho/2fa/passkey/enrol",
+            paths::PASSKEY_ENROL,
             &[
                 ("csrf", &csrf),
                 ("challenge", &challenge),
@@ -814,17 +811,13 @@ async fn s53_the_requirement_holds_a_password_login_until_a_passkey_is_registere
     assert_eq!(c.get("/").await.status, 401, "still no session");
     // Codes of the ordinary second step are not taken in its place.
     let r = c
-        .post("/.sekisho/2fa/app", &[("csrf", &csrf), ("code", "123456")])
+        .post(paths::TWO_STEP_APP, &[("csrf", &csrf), ("code", "123456")])
         .await;
-    assert_eq!(r.location(), "/.sekisho/2fa");
+    assert_eq!(r.location(), paths::TWO_STEP);
     // And the login can always be left.
-    let r = c.post("/.sekisho/2fa/cancel", &[("csrf", &csrf)]).await;
+    let r = c.post(paths::TWO_STEP_CANCEL, &[("csrf", &csrf)]).await;
     assert_eq!(r.status, 303);
-    assert!(
-        r.location().starts_with("/.sekisho/login"),
-        "{}",
-        r.location()
-    );
+    assert!(r.location().starts_with(paths::LOGIN), "{}", r.location());
     let audit = audit_of(&env);
     assert!(audit.contains("passkey enrolment"), "{audit}");
     assert!(audit.contains("\"passkey_policy_changed\""), "{audit}");
@@ -854,14 +847,11 @@ async fn s53_the_requirement_falls_back_where_passkeys_are_off() {
         .admin(&["set-passkey-requirement", "no-such-tenant", "required"]);
     assert!(!bad.status.success());
     assert!(!holder
-        .get("/.sekisho/menu")
+        .get(paths::MENU)
         .await
         .body
         .contains("passkey-policy"));
-    assert_eq!(
-        holder.get("/.sekisho/menu/passkey-policy").await.status,
-        404
-    );
+    assert_eq!(holder.get(paths::MENU_PASSKEY_POLICY).await.status, 404);
     let mut c = env.client();
     let r = c.login(email, GOOD_PASSWORD).await;
     assert_eq!(r.status, 303, "{}", r.body);

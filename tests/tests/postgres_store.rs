@@ -4,6 +4,7 @@
 //! parallel wrong passwords across both, and the outage drills (stopped,
 //! paused, restarted).
 
+use sekisho_policy::paths;
 use sekisho_tests::postgres::PostgresServer;
 use sekisho_tests::{Client, Env, Gateway, GatewayOptions, GOOD_PASSWORD};
 use std::time::{Duration, Instant};
@@ -66,8 +67,8 @@ async fn two_gateways_on_one_postgres_behave_as_one() {
 
     // A logout on A ends the session on B at once, by NOTIFY (B's cache
     // would hold it ten seconds).
-    let page = a.get("/.sekisho/logout").await;
-    a.post("/.sekisho/logout", &[("csrf", &page.csrf())]).await;
+    let page = a.get(paths::LOGOUT).await;
+    a.post(paths::LOGOUT, &[("csrf", &page.csrf())]).await;
     assert_eq!(
         becomes(&mut b, "/files/one", 401, Duration::from_secs(3)).await,
         401,

@@ -3,6 +3,7 @@
 //! sharing it, and the outage drills (stopped, `CLIENT PAUSE`, `DEBUG
 //! SLEEP`, restarted with its AOF).
 
+use sekisho_policy::paths;
 use sekisho_tests::redis::RedisServer;
 use sekisho_tests::{Client, Env, Gateway, GatewayOptions, GOOD_PASSWORD};
 use std::time::{Duration, Instant};
@@ -69,8 +70,8 @@ async fn two_gateways_on_one_redis_behave_as_one() {
     assert_eq!(p.env.upstream.last().one("x-auth-email"), email);
 
     // A logout on A ends the session on B at once (B's cache holds it).
-    let page = a.get("/.sekisho/logout").await;
-    a.post("/.sekisho/logout", &[("csrf", &page.csrf())]).await;
+    let page = a.get(paths::LOGOUT).await;
+    a.post(paths::LOGOUT, &[("csrf", &page.csrf())]).await;
     assert_eq!(
         becomes(&mut b, "/files/one", 401).await,
         401,
@@ -82,9 +83,9 @@ async fn two_gateways_on_one_redis_behave_as_one() {
     assert_eq!(a.login(email, GOOD_PASSWORD).await.status, 303);
     assert_eq!(a.get("/files/two").await.status, 200);
     let mut b = on_b(&p, &a);
-    let page = b.get("/.sekisho/menu/sessions").await;
+    let page = b.get(paths::MENU_SESSIONS).await;
     assert_eq!(page.status, 200, "{}", page.body);
-    b.post("/.sekisho/menu/sessions/end-all", &[("csrf", &page.csrf())])
+    b.post(paths::MENU_SESSIONS_END_ALL, &[("csrf", &page.csrf())])
         .await;
     assert_eq!(
         becomes(&mut a, "/files/two", 401).await,
@@ -118,15 +119,12 @@ async fn two_gateways_on_one_redis_behave_as_one() {
         .link("/.sekisho/unlock?ticket=")
         .unwrap();
     // ...and the unblock link mailed by one works on the other.
-    let path = &unlock[unlock.find("/.sekisho/").unwrap()..];
+    let path = &unlock[unlock.find(paths::PREFIX).unwrap()..];
     let page = y.get(path).await;
     assert_eq!(page.status, 200, "{}", page.body);
     let ticket = path.split("ticket=").nth(1).unwrap();
     let r = y
-        .post(
-            "/.sekisho/unlock",
-            &[("csrf", &page.csrf()), ("ticket", ticket)],
-        )
+        .post(paths::UNLOCK, &[("csrf", &page.csrf()), ("ticket", ticket)])
         .await;
     assert!(r.status == 200 || r.status == 303, "{}", r.body);
     let mut holder = p.env.client();
@@ -162,7 +160,7 @@ async fn two_gateways_on_one_redis_behave_as_one() {
 async fn readiness(c: &mut Client, status: u16) -> u16 {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let got = c.get("/.sekisho/readyz").await.status;
+        let got = c.get(paths::READYZ).await.status;
         if got == status || Instant::now() > deadline {
             return got;
         }

@@ -1,5 +1,6 @@
 //! SECURITY.md properties that the foundation covers, one test per id.
 
+use sekisho_policy::paths;
 use sekisho_tests::{raw_request, Env, GatewayOptions, GOOD_PASSWORD};
 use std::time::{Duration, Instant};
 
@@ -30,15 +31,15 @@ async fn s01_every_login_failure_looks_the_same() {
     env.logged_in_holder("real@example.jp").await;
     env.invite_holder("invited@example.jp"); // registered-not-yet: cannot log in
     let mut c = env.client();
-    let _ = c.get("/.sekisho/login").await; // the pre-session cookie exists from here on
+    let _ = c.get(paths::LOGIN).await; // the pre-session cookie exists from here on
     let mut answers = Vec::new();
     for email in ["nobody@example.jp", "real@example.jp", "invited@example.jp"] {
         // The same typed address in every case, so the echoed field is equal.
-        let page = c.get("/.sekisho/login").await;
+        let page = c.get(paths::LOGIN).await;
         let csrf = page.csrf();
         let r = c
             .post(
-                "/.sekisho/login",
+                paths::LOGIN,
                 &[
                     ("csrf", &csrf),
                     ("email", email),
@@ -73,7 +74,7 @@ async fn median_login_time(c: &mut sekisho_tests::Client, csrf: &str, email: &st
         let t = Instant::now();
         let r = c
             .post(
-                "/.sekisho/login",
+                paths::LOGIN,
                 &[
                     ("csrf", csrf),
                     ("email", email),
@@ -97,7 +98,7 @@ async fn s02_unknown_email_costs_as_much_as_a_wrong_password() {
     .await;
     env.logged_in_holder("timing@example.jp").await;
     let mut c = env.client();
-    let csrf = c.get("/.sekisho/login").await.csrf();
+    let csrf = c.get(paths::LOGIN).await.csrf();
     let unknown = median_login_time(&mut c, &csrf, "ghost@example.jp").await;
     let known = median_login_time(&mut c, &csrf, "timing@example.jp").await;
     let (lo, hi) = if unknown < known {
@@ -125,7 +126,7 @@ async fn registration_refusals(env: &Env, passwords: &[&str]) -> Vec<(String, u1
     for p in passwords {
         let r = c
             .post(
-                "/.sekisho/register",
+                paths::REGISTER,
                 &[
                     ("csrf", &csrf),
                     ("ticket", &ticket),
@@ -256,13 +257,13 @@ async fn s07_huge_password_is_refused_before_hashing_and_starves_nothing() {
     let env = Env::start().await;
     env.logged_in_holder("busy@example.jp").await;
     let mut c = env.client();
-    let csrf = c.get("/.sekisho/login").await.csrf();
+    let csrf = c.get(paths::LOGIN).await.csrf();
     // The page: a body four times the form cap (small enough to be sent
     // whole before the gateway answers and closes, so the client reads it).
     let large = "A".repeat(64 * 1024);
     let r = c
         .post(
-            "/.sekisho/login",
+            paths::LOGIN,
             &[
                 ("csrf", &csrf),
                 ("email", "busy@example.jp"),
@@ -280,7 +281,7 @@ async fn s07_huge_password_is_refused_before_hashing_and_starves_nothing() {
     let mut floods = Vec::new();
     for _ in 0..100 {
         let req = http
-            .post(env.gw.url("/.sekisho/login"))
+            .post(env.gw.url(paths::LOGIN))
             .header("content-type", "application/x-www-form-urlencoded")
             .body(body.clone());
         floods.push(tokio::spawn(async move {
@@ -390,7 +391,7 @@ async fn s31_cookie_attributes_over_tls() {
     assert!(env.gw.base.starts_with("https://"));
     let link = env.invite_holder("tls@example.jp");
     let mut c = env.client();
-    let page = c.get("/.sekisho/login").await;
+    let page = c.get(paths::LOGIN).await;
     assert_eq!(
         page.header("strict-transport-security"),
         Some("max-age=31536000")
@@ -454,7 +455,7 @@ async fn s32_old_cookie_after_idle_and_absolute_timeouts() {
 
 async fn login_with_token(c: &mut sekisho_tests::Client, csrf: &str) -> sekisho_tests::Resp {
     c.post(
-        "/.sekisho/login",
+        paths::LOGIN,
         &[
             ("csrf", csrf),
             ("email", "csrf@example.jp"),
@@ -469,7 +470,7 @@ async fn s34_csrf_token_and_same_site_checks() {
     let env = Env::start().await;
     env.logged_in_holder("csrf@example.jp").await;
     let mut c = env.client();
-    let page = c.get("/.sekisho/login").await;
+    let page = c.get(paths::LOGIN).await;
     let good = page.csrf();
     let r = login_with_token(&mut c, "").await;
     assert_eq!(r.status, 403, "no token");
@@ -478,7 +479,7 @@ async fn s34_csrf_token_and_same_site_checks() {
     assert_eq!(r.status, 403, "wrong token");
     // A token from another browser's pre-session does not work here.
     let mut other = env.client();
-    let foreign = other.get("/.sekisho/login").await.csrf();
+    let foreign = other.get(paths::LOGIN).await.csrf();
     assert_eq!(login_with_token(&mut c, &foreign).await.status, 403);
 
     c.extra = vec![("sec-fetch-site".into(), "cross-site".into())];
@@ -505,7 +506,7 @@ async fn s34_csrf_token_and_same_site_checks() {
 
     // No state change on GET: logout by GET does nothing, and so does a
     // login attempt by GET with credentials in the query.
-    assert_eq!(c.get("/.sekisho/logout").await.status, 200);
+    assert_eq!(c.get(paths::LOGOUT).await.status, 200);
     assert_eq!(c.get("/x").await.status, 200);
     let mut g = env.client();
     let r = g
@@ -653,10 +654,10 @@ async fn s43_huge_headers_and_bodies() {
     );
     assert!(started.elapsed() < Duration::from_secs(4));
     // A gateway form over 16 KiB: 413.
-    let csrf = c.get("/.sekisho/login").await.csrf();
+    let csrf = c.get(paths::LOGIN).await.csrf();
     let r = c
         .post(
-            "/.sekisho/login",
+            paths::LOGIN,
             &[
                 ("csrf", &csrf),
                 ("email", &"e".repeat(17 * 1024)),
@@ -794,7 +795,7 @@ async fn s41_path_tricks_never_skip_authentication() {
             env.gw.addr
         );
         let answer = raw_request(env.gw.addr, req.as_bytes(), Duration::from_secs(3)).await;
-        if path.starts_with("/.sekisho/") {
+        if path.starts_with(paths::PREFIX) {
             assert_eq!(env.upstream.count(), before, "{path}: {answer}");
             assert!(!answer.starts_with("HTTP/1.1 200"), "{path}: {answer}");
         } else if env.upstream.count() > before {

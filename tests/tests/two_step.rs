@@ -3,6 +3,7 @@
 //! authenticator app's codes computed from the secret on the page, and a
 //! clock the test moves.
 
+use sekisho_policy::paths;
 use sekisho_tests::two_step::{
     element_text, enrol_app, enrol_sms, password_step, post_owned, totp_code, verify_app,
 };
@@ -46,8 +47,8 @@ async fn enrolled_with_app(env: &Env, email: &str) -> (String, String) {
 }
 
 async fn logged_out(c: &mut Client) {
-    let page = c.get("/.sekisho/logout").await;
-    let r = c.post("/.sekisho/logout", &[("csrf", &page.csrf())]).await;
+    let page = c.get(paths::LOGOUT).await;
+    let r = c.post(paths::LOGOUT, &[("csrf", &page.csrf())]).await;
     assert_eq!(r.status, 303, "{}", r.body);
 }
 
@@ -67,7 +68,7 @@ async fn app_set_up_then_verify_then_remembered_browser_skips() {
     let mut c = holder(&env, email).await;
     password_step(&mut c, email, GOOD_PASSWORD).await;
     // SMS is the first screen (manual §1-1), with the switch to the app.
-    let first = c.get("/.sekisho/2fa").await;
+    let first = c.get(paths::TWO_STEP).await;
     assert!(first.body.contains("電話番号"), "{}", first.body);
     assert!(first.body.contains("QRコードでの認証はこちら"));
     let enrolled = enrol_app(&mut c, env.gw.now(), true).await;
@@ -87,7 +88,7 @@ async fn app_set_up_then_verify_then_remembered_browser_skips() {
     // Another browser is asked for the app's code.
     let mut other = env.client();
     password_step(&mut other, email, GOOD_PASSWORD).await;
-    let page = other.get("/.sekisho/2fa").await;
+    let page = other.get(paths::TWO_STEP).await;
     assert!(page.body.contains("6桁のパスワード"), "{}", page.body);
     assert!(page.body.contains("リカバリーコードを使用"));
     env.gw.now();
@@ -109,10 +110,10 @@ async fn sms_set_up_then_verify_at_the_next_login() {
     let mut c = holder(&env, email).await;
     password_step(&mut c, email, GOOD_PASSWORD).await;
     // A landline cannot receive SMS: refused with a reason, nothing sent.
-    let page = c.get("/.sekisho/2fa").await;
+    let page = c.get(paths::TWO_STEP).await;
     let r = c
         .post(
-            "/.sekisho/2fa/sms/send",
+            paths::TWO_STEP_SMS_SEND,
             &[("csrf", &page.csrf()), ("phone", "03-1234-5678")],
         )
         .await;
@@ -133,10 +134,10 @@ async fn sms_set_up_then_verify_at_the_next_login() {
     env.gw.advance_clock(31);
     logged_out(&mut c).await;
     password_step(&mut c, email, GOOD_PASSWORD).await;
-    let page = c.get("/.sekisho/2fa").await;
+    let page = c.get(paths::TWO_STEP).await;
     assert!(page.body.contains("***-****-5678"), "{}", page.body);
     let sent = c
-        .post("/.sekisho/2fa/sms/send", &[("csrf", &page.csrf())])
+        .post(paths::TWO_STEP_SMS_SEND, &[("csrf", &page.csrf())])
         .await;
     assert_eq!(sent.status, 303, "{}", sent.body);
     let code = sms.wait_for(E164, 2).code();
@@ -148,7 +149,7 @@ async fn sms_set_up_then_verify_at_the_next_login() {
     );
     let r = c
         .post(
-            "/.sekisho/2fa/sms",
+            paths::TWO_STEP_SMS,
             &[("csrf", &entry.csrf()), ("code", &code)],
         )
         .await;
@@ -164,10 +165,10 @@ async fn sms_provider_failure_is_a_clear_page_and_counted() {
     let mut c = holder(&env, email).await;
     password_step(&mut c, email, GOOD_PASSWORD).await;
     sms.answer_with(503);
-    let page = c.get("/.sekisho/2fa").await;
+    let page = c.get(paths::TWO_STEP).await;
     let r = c
         .post(
-            "/.sekisho/2fa/sms/send",
+            paths::TWO_STEP_SMS_SEND,
             &[("csrf", &page.csrf()), ("phone", PHONE)],
         )
         .await;
@@ -183,23 +184,23 @@ async fn sms_provider_failure_is_a_clear_page_and_counted() {
         "{metrics}"
     );
     // The app remains a way forward.
-    assert!(r.body.contains("/.sekisho/2fa/app"));
+    assert!(r.body.contains(paths::TWO_STEP_APP));
 }
 
 /// Walks the holder's 2段階認証設定 to `setting` ("on" or "off").
 async fn switch(c: &mut Client, setting: &str) {
-    let page = c.get("/.sekisho/menu/two-step").await;
+    let page = c.get(paths::MENU_TWO_STEP).await;
     assert_eq!(page.status, 200, "{}", page.body);
     let confirm = c
         .post(
-            "/.sekisho/menu/two-step",
+            paths::MENU_TWO_STEP,
             &[("csrf", &page.csrf()), ("enabled", setting)],
         )
         .await;
     assert!(confirm.body.contains("設定確認"), "{}", confirm.body);
     let r = c
         .post(
-            "/.sekisho/menu/two-step/confirm",
+            paths::MENU_TWO_STEP_CONFIRM,
             &[
                 ("csrf", &confirm.csrf()),
                 ("enabled", setting),
@@ -219,20 +220,16 @@ async fn tenant_switch_needs_the_confirmation_box() {
     password_step(&mut c, email, GOOD_PASSWORD).await;
     let secret = enrol_app(&mut c, env.gw.now(), false).await.secret.unwrap();
 
-    let menu = c.get("/.sekisho/menu").await;
-    assert!(
-        menu.body.contains("/.sekisho/menu/two-step"),
-        "{}",
-        menu.body
-    );
-    let page = c.get("/.sekisho/menu/two-step").await;
+    let menu = c.get(paths::MENU).await;
+    assert!(menu.body.contains(paths::MENU_TWO_STEP), "{}", menu.body);
+    let page = c.get(paths::MENU_TWO_STEP).await;
     assert!(page
         .body
         .contains("第三者による不正ログインのリスクが高まります"));
     assert!(page.body.contains("回線認証のみ"));
     let confirm = c
         .post(
-            "/.sekisho/menu/two-step",
+            paths::MENU_TWO_STEP,
             &[("csrf", &page.csrf()), ("enabled", "off")],
         )
         .await;
@@ -246,7 +243,7 @@ async fn tenant_switch_needs_the_confirmation_box() {
     // Without the box ticked, nothing changes.
     let r = c
         .post(
-            "/.sekisho/menu/two-step/confirm",
+            paths::MENU_TWO_STEP_CONFIRM,
             &[("csrf", &confirm.csrf()), ("enabled", "off")],
         )
         .await;
@@ -254,7 +251,7 @@ async fn tenant_switch_needs_the_confirmation_box() {
     // A choice that is neither: a clear refusal.
     let r = c
         .post(
-            "/.sekisho/menu/two-step",
+            paths::MENU_TWO_STEP,
             &[("csrf", &page.csrf()), ("enabled", "maybe")],
         )
         .await;
@@ -282,9 +279,9 @@ async fn only_the_contract_holder_switches() {
     password_step(&mut c, email, GOOD_PASSWORD).await;
     enrol_app(&mut c, env.gw.now(), false).await;
     // An admin invited by the holder: no switch in the menu, 403 at the URL.
-    let page = c.get("/.sekisho/admin/invite").await;
+    let page = c.get(paths::CONSOLE_INVITE).await;
     c.post(
-        "/.sekisho/admin/invite",
+        paths::CONSOLE_INVITE,
         &[
             ("csrf", &page.csrf()),
             ("name", "管理者"),
@@ -302,13 +299,9 @@ async fn only_the_contract_holder_switches() {
     a.register(&link, GOOD_PASSWORD).await;
     password_step(&mut a, "adm@example.jp", GOOD_PASSWORD).await;
     enrol_app(&mut a, env.gw.now() + 30, false).await;
-    let menu = a.get("/.sekisho/menu").await;
-    assert!(
-        !menu.body.contains("/.sekisho/menu/two-step"),
-        "{}",
-        menu.body
-    );
-    assert_eq!(a.get("/.sekisho/menu/two-step").await.status, 403);
+    let menu = a.get(paths::MENU).await;
+    assert!(!menu.body.contains(paths::MENU_TWO_STEP), "{}", menu.body);
+    assert_eq!(a.get(paths::MENU_TWO_STEP).await.status, 403);
 }
 
 // ---------------------------------------------------------------------
@@ -324,16 +317,12 @@ async fn s21_pending_state_grants_nothing() {
     // The protected site: back to the login page, the upstream untouched.
     let r = c.navigate("/files/report.pdf").await;
     assert_eq!(r.status, 303, "{}", r.body);
-    assert!(
-        r.location().starts_with("/.sekisho/login"),
-        "{}",
-        r.location()
-    );
+    assert!(r.location().starts_with(paths::LOGIN), "{}", r.location());
     assert_eq!(c.get("/api/list").await.status, 401);
     // The account menu asks for a login too.
-    let r = c.get("/.sekisho/menu").await;
+    let r = c.get(paths::MENU).await;
     assert!(
-        r.location().starts_with("/.sekisho/menu/login"),
+        r.location().starts_with(paths::MENU_LOGIN),
         "{}",
         r.location()
     );
@@ -353,11 +342,11 @@ async fn s21_pending_state_grants_nothing() {
     password_step(&mut b, "other@example.jp", GOOD_PASSWORD).await;
     let theirs = b.cookies.get("sekisho-2fa").cloned().unwrap();
     c.cookies.insert("sekisho-2fa".into(), theirs);
-    let r = c.get("/.sekisho/2fa/app").await;
+    let r = c.get(paths::TWO_STEP_APP).await;
     assert_eq!(r.status, 303);
     assert!(r.location().contains("notice=expired"), "{}", r.location());
     // And the rightful browser goes on.
-    assert_eq!(b.get("/.sekisho/2fa/app").await.status, 200);
+    assert_eq!(b.get(paths::TWO_STEP_APP).await.status, 200);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -391,13 +380,13 @@ async fn s23_totp_step_is_accepted_once() {
     // The set-up used the current step; use the next one.
     let now = env.gw.now() + 30;
     let code = totp_code(&secret, now);
-    let pa = a.get("/.sekisho/2fa").await.csrf();
-    let pb = b.get("/.sekisho/2fa").await.csrf();
+    let pa = a.get(paths::TWO_STEP).await.csrf();
+    let pb = b.get(paths::TWO_STEP).await.csrf();
     let fa = [("csrf", pa), ("code", code.clone())];
     let fb = [("csrf", pb), ("code", code.clone())];
     let (ra, rb) = tokio::join!(
-        post_owned(&mut a, "/.sekisho/2fa/app", &fa),
-        post_owned(&mut b, "/.sekisho/2fa/app", &fb),
+        post_owned(&mut a, paths::TWO_STEP_APP, &fa),
+        post_owned(&mut b, paths::TWO_STEP_APP, &fb),
     );
     let passed = [ra.status, rb.status].iter().filter(|s| **s == 303).count();
     assert_eq!(passed, 1, "{} / {}", ra.body, rb.body);
@@ -446,10 +435,7 @@ async fn s24_wrong_codes_are_capped_per_user_across_logins() {
     let page = c.get(&link).await;
     let ticket = link.split("ticket=").nth(1).unwrap();
     let r = c
-        .post(
-            "/.sekisho/unlock",
-            &[("csrf", &page.csrf()), ("ticket", ticket)],
-        )
+        .post(paths::UNLOCK, &[("csrf", &page.csrf()), ("ticket", ticket)])
         .await;
     assert!(r.status == 200 || r.status == 303, "{}", r.body);
     password_step(&mut c, email, GOOD_PASSWORD).await;
@@ -458,20 +444,20 @@ async fn s24_wrong_codes_are_capped_per_user_across_logins() {
 }
 
 async fn wrong_app_code(c: &mut Client) -> sekisho_tests::Resp {
-    let page = c.get("/.sekisho/2fa").await;
+    let page = c.get(paths::TWO_STEP).await;
     c.post(
-        "/.sekisho/2fa/app",
+        paths::TWO_STEP_APP,
         &[("csrf", &page.csrf()), ("code", "000000")],
     )
     .await
 }
 
 async fn use_recovery(c: &mut Client, code: String) -> sekisho_tests::Resp {
-    let page = c.get("/.sekisho/2fa/recovery").await;
+    let page = c.get(paths::TWO_STEP_RECOVERY).await;
     assert_eq!(page.status, 200, "{}", page.body);
     post_owned(
         c,
-        "/.sekisho/2fa/recovery",
+        paths::TWO_STEP_RECOVERY,
         &[("csrf", page.csrf()), ("recovery", code)],
     )
     .await
@@ -479,18 +465,18 @@ async fn use_recovery(c: &mut Client, code: String) -> sekisho_tests::Resp {
 
 /// Sends a code at the SMS step of `c` and returns the answer.
 async fn send(c: &mut Client, phone: &str) -> sekisho_tests::Resp {
-    let page = c.get("/.sekisho/2fa").await;
+    let page = c.get(paths::TWO_STEP).await;
     c.post(
-        "/.sekisho/2fa/sms/send",
+        paths::TWO_STEP_SMS_SEND,
         &[("csrf", &page.csrf()), ("phone", phone)],
     )
     .await
 }
 
 async fn enter_sms(c: &mut Client, code: &str) -> sekisho_tests::Resp {
-    let page = c.get("/.sekisho/2fa").await;
+    let page = c.get(paths::TWO_STEP).await;
     c.post(
-        "/.sekisho/2fa/sms",
+        paths::TWO_STEP_SMS,
         &[("csrf", &page.csrf()), ("code", code)],
     )
     .await
@@ -569,7 +555,7 @@ async fn s26_sms_goes_only_to_the_verified_number() {
     assert_eq!(send(&mut c, "080-0000-1111").await.status, 303);
     let mut c = env.client();
     password_step(&mut c, email, GOOD_PASSWORD).await;
-    let page = c.get("/.sekisho/2fa").await;
+    let page = c.get(paths::TWO_STEP).await;
     assert!(
         page.body.contains("name=\"phone\""),
         "still at set-up: {}",
@@ -614,18 +600,18 @@ async fn s27_recovery_code_is_single_use_and_resets() {
     env.smtp.wait_for(email, "2段階認証の登録変更のお知らせ");
     // Used: the other login half-way through is gone with the old
     // registration, and a new login sets two-step up again.
-    let r = b.get("/.sekisho/2fa").await;
+    let r = b.get(paths::TWO_STEP).await;
     assert!(r.location().contains("notice=expired"), "{}", r.location());
     let mut c = env.client();
     password_step(&mut c, email, GOOD_PASSWORD).await;
-    let page = c.get("/.sekisho/2fa").await;
+    let page = c.get(paths::TWO_STEP).await;
     assert!(
         page.body.contains("name=\"phone\""),
         "set-up again: {}",
         page.body
     );
     assert_eq!(
-        c.get("/.sekisho/2fa/recovery").await.status,
+        c.get(paths::TWO_STEP_RECOVERY).await.status,
         303,
         "nothing to recover"
     );
@@ -645,7 +631,7 @@ async fn remembered(env: &Env, email: &str) -> (Client, String) {
 async fn asked(c: &mut Client, email: &str) -> bool {
     let r = c.login(email, GOOD_PASSWORD).await;
     assert_eq!(r.status, 303, "{}", r.body);
-    r.location() == "/.sekisho/2fa"
+    r.location() == paths::TWO_STEP
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -693,13 +679,13 @@ async fn s28_trust_ends_with_revoke_logout_everywhere_and_reset() {
 
     // Revoked in the menu's list of remembered browsers.
     assert!(!asked(&mut c, email).await);
-    let page = c.get("/.sekisho/menu/browsers").await;
+    let page = c.get(paths::MENU_BROWSERS).await;
     assert_eq!(page.status, 200);
     assert!(page.body.contains("(この端末)"), "{}", page.body);
     let id = sekisho_tests::client::hidden(&page.body, "browser").unwrap();
     let r = c
         .post(
-            "/.sekisho/menu/browsers/revoke",
+            paths::MENU_BROWSERS_REVOKE,
             &[("csrf", &page.csrf()), ("browser", &id)],
         )
         .await;
@@ -710,8 +696,8 @@ async fn s28_trust_ends_with_revoke_logout_everywhere_and_reset() {
     assert_eq!(r.status, 303, "{}", r.body);
 
     // "Log out everywhere" forgets it too.
-    let page = c.get("/.sekisho/menu/sessions").await;
-    c.post("/.sekisho/menu/sessions/end-all", &[("csrf", &page.csrf())])
+    let page = c.get(paths::MENU_SESSIONS).await;
+    c.post(paths::MENU_SESSIONS_END_ALL, &[("csrf", &page.csrf())])
         .await;
     assert!(asked(&mut c, email).await);
     env.gw.advance_clock(30);
@@ -722,9 +708,9 @@ async fn s28_trust_ends_with_revoke_logout_everywhere_and_reset() {
     logged_out(&mut c).await;
 
     // A password reset resets two-step and every remembered browser.
-    let csrf = c.get("/.sekisho/login").await.csrf();
+    let csrf = c.get(paths::LOGIN).await.csrf();
     c.post(
-        "/.sekisho/forgot",
+        paths::FORGOT,
         &[("csrf", &csrf), ("email", email), ("password", "")],
     )
     .await;
@@ -738,7 +724,7 @@ async fn s28_trust_ends_with_revoke_logout_everywhere_and_reset() {
     let new_password = "Momiji-Leaves-77";
     let r = c
         .post(
-            "/.sekisho/reset",
+            paths::RESET,
             &[
                 ("csrf", &page.csrf()),
                 ("ticket", ticket),
@@ -750,8 +736,8 @@ async fn s28_trust_ends_with_revoke_logout_everywhere_and_reset() {
     assert!(r.status < 400, "{}", r.body);
     logged_out_quietly(&mut c).await;
     let r = c.login(email, new_password).await;
-    assert_eq!(r.location(), "/.sekisho/2fa", "asked again after the reset");
-    let page = c.get("/.sekisho/2fa").await;
+    assert_eq!(r.location(), paths::TWO_STEP, "asked again after the reset");
+    let page = c.get(paths::TWO_STEP).await;
     assert!(
         page.body.contains("name=\"phone\""),
         "set-up again: {}",

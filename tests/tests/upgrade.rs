@@ -3,6 +3,7 @@
 //! a SIGHUP reload with another change. Not one request fails, the session
 //! made before both still works after them, and each change is in force.
 
+use sekisho_policy::paths;
 use sekisho_tests::gateway::Gateway;
 use sekisho_tests::Env;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -35,7 +36,7 @@ async fn load(base: String, cookie: String, stop: Arc<AtomicBool>, tally: Arc<Ta
         let (path, with_session) = if i % 2 == 0 {
             ("/files/during-upgrade.txt", true)
         } else {
-            ("/.sekisho/login", false)
+            (paths::LOGIN, false)
         };
         let mut req = http.get(format!("{base}{path}"));
         if with_session {
@@ -156,7 +157,7 @@ async fn an_upgrade_and_a_reload_under_load_fail_no_request() {
 
     // The session made before both is intact, and the last change holds.
     assert_eq!(c.get("/files/after.txt").await.status, 200);
-    let page = env.client().get("/.sekisho/login").await;
+    let page = env.client().get(paths::LOGIN).await;
     assert!(page.body.contains("© 第三版"), "{}", page.body);
     let logs = env.gw.logs();
     assert!(logs.contains("taking over the listening sockets"), "{logs}");
@@ -190,12 +191,12 @@ async fn a_reload_with_a_broken_configuration_keeps_the_running_gateway() {
         env.gw.logs()
     );
     assert_eq!(env.gw.pid(), pid);
-    assert_eq!(env.client().get("/.sekisho/login").await.status, 200);
+    assert_eq!(env.client().get(paths::LOGIN).await.status, 200);
 
     // By hand, `run --upgrade` refuses the same file before it signals.
     let out = env.gw.upgrade_command().output().unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert_eq!(env.client().get("/.sekisho/login").await.status, 200);
+    assert_eq!(env.client().get(paths::LOGIN).await.status, 200);
     assert_eq!(env.gw.pid(), pid);
 }
 
