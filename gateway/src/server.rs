@@ -280,7 +280,7 @@ pub fn run(config: Config, launch: Launch) -> anyhow::Result<()> {
     crate::metrics::register_all();
     crate::metrics::register_pages(&crate::routes::pages());
     crate::connections::register_metrics();
-    crate::store::measured::register_metrics();
+    crate::store::register_metrics();
     let app = Arc::new(App::build(config)?);
     let cfg = &app.config;
 

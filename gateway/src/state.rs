@@ -137,7 +137,8 @@ impl App {
     /// Builds the application. Runs its few async start-up steps on a
     /// short-lived runtime of its own, before Pingora starts its runtimes.
     pub fn build(config: Config) -> anyhow::Result<App> {
-        let store = crate::store::measured::Measured::wrap(open_store(&config)?);
+        let store =
+            crate::store::observed(open_store(&config)?, Arc::new(crate::store::StoreCalls));
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;

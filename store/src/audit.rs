@@ -1,7 +1,6 @@
 //! The audit trail kept for tenants' consoles.
 
 use crate::error::StoreResult;
-use async_trait::async_trait;
 use sekisho_policy::UnixTime;
 use serde::{Deserialize, Serialize};
 
@@ -20,19 +19,20 @@ pub struct AuditRecord {
     pub expires_at: UnixTime,
 }
 
-/// The tenants' audit events, for the console's 監査ログ.
-#[async_trait]
-pub trait AuditStore: Send + Sync + 'static {
-    /// Keeps an audit event of a tenant (one without a tenant is not
-    /// kept); the store gives it its `seq`.
-    async fn record_audit(&self, record: AuditRecord) -> StoreResult<()>;
+store_part! {
+    /// The tenants' audit events, for the console's 監査ログ.
+    pub trait AuditStore {
+        /// Keeps an audit event of a tenant (one without a tenant is not
+        /// kept); the store gives it its `seq`.
+        async fn record_audit(&self, record: AuditRecord) -> StoreResult<()>;
 
-    /// A tenant's audit events, newest first: at most `limit`, older than
-    /// `before` (a `seq`) when given.
-    async fn recent_audit(
-        &self,
-        tenant_id: &str,
-        before: Option<i64>,
-        limit: usize,
-    ) -> StoreResult<Vec<AuditRecord>>;
+        /// A tenant's audit events, newest first: at most `limit`, older than
+        /// `before` (a `seq`) when given.
+        async fn recent_audit(
+            &self,
+            tenant_id: &str,
+            before: Option<i64>,
+            limit: usize,
+        ) -> StoreResult<Vec<AuditRecord>>;
+    }
 }

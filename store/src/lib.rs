@@ -14,6 +14,9 @@
 //! few columns they index, so a later field is a `#[serde(default)]`, not a
 //! migration.
 
+#[macro_use]
+mod observed;
+
 mod accounts;
 mod audit;
 #[cfg(any(test, feature = "conformance"))]
@@ -37,6 +40,7 @@ pub use audit::*;
 pub use counters::*;
 pub use error::{StoreError, StoreResult};
 pub use maintenance::*;
+pub use observed::{Observed, StoreObserver};
 pub use passkeys::*;
 pub use secrets::*;
 pub use sekisho_policy::lock::{Admission, AttemptRule};
@@ -95,3 +99,26 @@ store_of_parts!(
 );
 
 pub type SharedStore = Arc<dyn Store>;
+
+/// `inner`, every call of every part observed by `observer` (timed, in a
+/// span of its choosing).
+pub fn observed(inner: SharedStore, observer: Arc<dyn StoreObserver>) -> SharedStore {
+    Arc::new(Observed::new(inner, observer))
+}
+
+/// Every operation of every part, for an observer's fixed labels.
+pub fn operations() -> Vec<&'static str> {
+    [
+        accounts::OPERATIONS,
+        tenants::OPERATIONS,
+        sessions::OPERATIONS,
+        tickets::OPERATIONS,
+        two_step::OPERATIONS,
+        passkeys::OPERATIONS,
+        counters::OPERATIONS,
+        secrets::OPERATIONS,
+        audit::OPERATIONS,
+        maintenance::OPERATIONS,
+    ]
+    .concat()
+}

@@ -4,7 +4,6 @@ use crate::{
     PasskeyRecord, PendingLogin, SessionRecord, StoreResult, Tenant, TicketRecord, TrustedBrowser,
     User,
 };
-use async_trait::async_trait;
 use sekisho_policy::UnixTime;
 use serde::{Deserialize, Serialize};
 
@@ -50,21 +49,22 @@ impl Dump {
     }
 }
 
-/// What readiness and the operator's commands need: a ping, the expiry
-/// purge, export and import.
-#[async_trait]
-pub trait MaintenanceStore: Send + Sync + 'static {
-    /// Cheap round trip, for readiness.
-    async fn ping(&self) -> StoreResult<()>;
+store_part! {
+    /// What readiness and the operator's commands need: a ping, the expiry
+    /// purge, export and import.
+    pub trait MaintenanceStore {
+        /// Cheap round trip, for readiness.
+        async fn ping(&self) -> StoreResult<()>;
 
-    /// Removes expired sessions, tickets, pending logins, trusted browsers
-    /// and counters; returns how many went.
-    async fn purge_expired(&self, now: UnixTime) -> StoreResult<u64>;
+        /// Removes expired sessions, tickets, pending logins, trusted browsers
+        /// and counters; returns how many went.
+        async fn purge_expired(&self, now: UnixTime) -> StoreResult<u64>;
 
-    /// Everything, for a backup or a move to another backend.
-    async fn export(&self) -> StoreResult<Dump>;
+        /// Everything, for a backup or a move to another backend.
+        async fn export(&self) -> StoreResult<Dump>;
 
-    /// Loads a dump into an empty store: `Stale` when it holds tenants or
-    /// users already, and nothing is written.
-    async fn import(&self, dump: Dump) -> StoreResult<()>;
+        /// Loads a dump into an empty store: `Stale` when it holds tenants or
+        /// users already, and nothing is written.
+        async fn import(&self, dump: Dump) -> StoreResult<()>;
+    }
 }

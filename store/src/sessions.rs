@@ -74,32 +74,33 @@ impl Change {
     }
 }
 
-/// Signed-in browsers: what the proxy reads on a request (through the
-/// gateway's session cache), and what logins, logouts and revocations
-/// write.
-#[async_trait]
-pub trait SessionStore: Send + Sync + 'static {
-    /// The user's live sessions, newest first.
-    async fn list_user_sessions(&self, user_id: &str) -> StoreResult<Vec<SessionRecord>>;
+store_part! {
+    /// Signed-in browsers: what the proxy reads on a request (through the
+    /// gateway's session cache), and what logins, logouts and revocations
+    /// write.
+    pub trait SessionStore {
+        /// The user's live sessions, newest first.
+        async fn list_user_sessions(&self, user_id: &str) -> StoreResult<Vec<SessionRecord>>;
 
-    /// Saves a new session and notes the login on its user, in one step.
-    async fn create_session(&self, session: SessionRecord) -> StoreResult<()>;
+        /// Saves a new session and notes the login on its user, in one step.
+        async fn create_session(&self, session: SessionRecord) -> StoreResult<()>;
 
-    /// Replaces one session by another in one step (a new id at login,
-    /// SECURITY S29): the old id no longer exists afterwards.
-    async fn rotate_session(&self, old_hash: &str, new: SessionRecord) -> StoreResult<()>;
+        /// Replaces one session by another in one step (a new id at login,
+        /// SECURITY S29): the old id no longer exists afterwards.
+        async fn rotate_session(&self, old_hash: &str, new: SessionRecord) -> StoreResult<()>;
 
-    async fn session_view(&self, id_hash: &str) -> StoreResult<Option<SessionView>>;
+        async fn session_view(&self, id_hash: &str) -> StoreResult<Option<SessionView>>;
 
-    /// Moves the last-seen time of many sessions forward (never back), in
-    /// one step: browsing costs one write per flush, not one per session.
-    async fn touch_sessions(&self, touches: Vec<(String, UnixTime)>) -> StoreResult<()>;
+        /// Moves the last-seen time of many sessions forward (never back), in
+        /// one step: browsing costs one write per flush, not one per session.
+        async fn touch_sessions(&self, touches: Vec<(String, UnixTime)>) -> StoreResult<()>;
 
-    async fn delete_session(&self, id_hash: &str) -> StoreResult<()>;
+        async fn delete_session(&self, id_hash: &str) -> StoreResult<()>;
 
-    /// Ends every session of a user; returns the hashes removed, so local
-    /// caches can forget them too.
-    async fn delete_user_sessions(&self, user_id: &str) -> StoreResult<Vec<String>>;
+        /// Ends every session of a user; returns the hashes removed, so local
+        /// caches can forget them too.
+        async fn delete_user_sessions(&self, user_id: &str) -> StoreResult<Vec<String>>;
+    }
 }
 
 /// Changes made through other gateways sharing the store, pushed to this
@@ -117,4 +118,17 @@ pub trait ChangeNotices: Send + Sync + 'static {
     /// process runs (reconnecting as needed), feeding [`ChangeNotices::changes`].
     /// Returns at once for a store that pushes nothing.
     async fn follow_changes(&self) {}
+}
+
+/// An observed store's notices are its inner store's: they are not calls
+/// to time, so they pass straight through.
+#[async_trait]
+impl<S: ChangeNotices + ?Sized> ChangeNotices for crate::observed::Observed<S> {
+    fn changes(&self) -> Option<tokio::sync::broadcast::Receiver<Change>> {
+        self.inner.changes()
+    }
+
+    async fn follow_changes(&self) {
+        self.inner.follow_changes().await
+    }
 }
