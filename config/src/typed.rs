@@ -155,86 +155,16 @@ pub struct Upstream {
     pub idle_timeout: Duration,
 }
 
-#[derive(Clone)]
+/// Where the store is: the embedded file, or the settings a shared
+/// backend opens with (the store's own types, so nothing copies them).
+#[derive(Debug, Clone)]
 pub enum StoreBackend {
     /// The single-file embedded store.
     Embedded { path: PathBuf },
     /// Redis, shared by several gateways.
-    Redis {
-        url: String,
-        /// Sentinel addresses; empty: `url` is the server.
-        sentinels: Vec<String>,
-        master_name: String,
-        username: Option<String>,
-        password: Option<String>,
-        key_prefix: String,
-        pool_size: usize,
-        /// PEM certificates trusted for TLS instead of the public roots.
-        ca_pem: Option<Vec<u8>>,
-    },
+    Redis(sekisho_store::redis::RedisSettings),
     /// PostgreSQL, shared by several gateways.
-    Postgres(Postgres),
-}
-
-/// Where and how to reach PostgreSQL (`[store.postgres]`).
-#[derive(Clone)]
-pub struct Postgres {
-    /// `postgres://host:port/database`.
-    pub url: String,
-    pub username: Option<String>,
-    pub password: Option<String>,
-    pub pool_size: usize,
-    /// TLS with the server's certificate verified (`verify-full`).
-    pub tls: bool,
-    /// PEM certificates trusted for TLS instead of the public roots.
-    pub ca_pem: Option<Vec<u8>>,
-    /// Each gateway migrates the schema at start (else only the command).
-    pub migrate_at_start: bool,
-}
-
-impl fmt::Debug for Postgres {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Postgres")
-            .field("url", &self.url)
-            .field("username", &self.username)
-            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
-            .field("pool_size", &self.pool_size)
-            .field("tls", &self.tls)
-            .field("ca_pem", &self.ca_pem.as_ref().map(|p| p.len()))
-            .field("migrate_at_start", &self.migrate_at_start)
-            .finish()
-    }
-}
-
-impl fmt::Debug for StoreBackend {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            StoreBackend::Embedded { path } => {
-                f.debug_struct("Embedded").field("path", path).finish()
-            }
-            StoreBackend::Redis {
-                url,
-                sentinels,
-                master_name,
-                username,
-                password,
-                key_prefix,
-                pool_size,
-                ca_pem,
-            } => f
-                .debug_struct("Redis")
-                .field("url", url)
-                .field("sentinels", sentinels)
-                .field("master_name", master_name)
-                .field("username", username)
-                .field("password", &password.as_ref().map(|_| "<redacted>"))
-                .field("key_prefix", key_prefix)
-                .field("pool_size", pool_size)
-                .field("ca_pem", &ca_pem.as_ref().map(|p| p.len()))
-                .finish(),
-            StoreBackend::Postgres(p) => p.fmt(f),
-        }
-    }
+    Postgres(sekisho_store::postgres::PostgresSettings),
 }
 
 #[derive(Debug, Clone)]

@@ -513,18 +513,11 @@ generate_seed_key = true
             );
         let c = load(&good).unwrap();
         match &c.store.backend {
-            StoreBackend::Redis {
-                url,
-                username,
-                password,
-                key_prefix,
-                pool_size,
-                ..
-            } => {
-                assert_eq!(url, "rediss://redis.internal:6380/2");
-                assert_eq!(username.as_deref(), Some("sekisho"));
-                assert_eq!(password.as_deref(), Some("s3cret"));
-                assert_eq!((key_prefix.as_str(), *pool_size), ("sekisho:", 16));
+            StoreBackend::Redis(r) => {
+                assert_eq!(r.url, "rediss://redis.internal:6380/2");
+                assert_eq!(r.username.as_deref(), Some("sekisho"));
+                assert_eq!(r.password.as_deref(), Some("s3cret"));
+                assert_eq!((r.key_prefix.as_str(), r.pool_size), ("sekisho:", 16));
             }
             other => panic!("{other:?}"),
         }

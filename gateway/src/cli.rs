@@ -398,9 +398,8 @@ async fn admin(config: sekisho_config::Config, command: AdminCommand) -> anyhow:
 /// with `migrations = "by-command"` refuses to open an older schema.
 async fn migrate(config: &sekisho_config::Config) -> anyhow::Result<()> {
     match &config.store.backend {
-        sekisho_config::StoreBackend::Postgres(p) => {
-            let settings = crate::state::postgres_settings(p);
-            let store = crate::store::postgres::PostgresStore::new(&settings, config.store.timeout)
+        sekisho_config::StoreBackend::Postgres(settings) => {
+            let store = crate::store::postgres::PostgresStore::new(settings, config.store.timeout)
                 .map_err(|e| InputError::error(format!("store.postgres: {e}")))?;
             let done = store
                 .migrate()

@@ -85,51 +85,14 @@ pub fn open_store(config: &Config) -> anyhow::Result<SharedStore> {
             SqliteStore::open(path, config.store.timeout)
                 .map_err(|e| crate::error::InputError::error(format!("store.path: {e}")))?,
         )),
-        StoreBackend::Redis {
-            url,
-            sentinels,
-            master_name,
-            ca_pem,
-            username,
-            password,
-            key_prefix,
-            pool_size,
-        } => {
-            let settings = crate::store::redis::RedisSettings {
-                url: url.clone(),
-                sentinels: sentinels.clone(),
-                master_name: master_name.clone(),
-                ca_pem: ca_pem.clone(),
-                username: username.clone(),
-                password: password.clone(),
-                key_prefix: key_prefix.clone(),
-                pool_size: *pool_size,
-            };
-            Ok(Arc::new(
-                crate::store::redis::RedisStore::open(&settings, config.store.timeout)
-                    .map_err(|e| crate::error::InputError::error(format!("store.redis: {e}")))?,
-            ))
-        }
-        StoreBackend::Postgres(p) => Ok(Arc::new(
-            crate::store::postgres::PostgresStore::open(
-                &postgres_settings(p),
-                config.store.timeout,
-            )
-            .map_err(|e| crate::error::InputError::error(format!("store.postgres: {e}")))?,
+        StoreBackend::Redis(settings) => Ok(Arc::new(
+            crate::store::redis::RedisStore::open(settings, config.store.timeout)
+                .map_err(|e| crate::error::InputError::error(format!("store.redis: {e}")))?,
         )),
-    }
-}
-
-/// `[store.postgres]` as the store takes it.
-pub fn postgres_settings(p: &sekisho_config::Postgres) -> crate::store::postgres::PostgresSettings {
-    crate::store::postgres::PostgresSettings {
-        url: p.url.clone(),
-        username: p.username.clone(),
-        password: p.password.clone(),
-        pool_size: p.pool_size,
-        tls: p.tls,
-        ca_pem: p.ca_pem.clone(),
-        migrate_at_start: p.migrate_at_start,
+        StoreBackend::Postgres(settings) => Ok(Arc::new(
+            crate::store::postgres::PostgresStore::open(settings, config.store.timeout)
+                .map_err(|e| crate::error::InputError::error(format!("store.postgres: {e}")))?,
+        )),
     }
 }
 

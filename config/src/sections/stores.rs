@@ -119,7 +119,7 @@ pub(crate) fn redis_backend(c: &mut Checker, r: &RawRedis) -> StoreBackend {
         c.err("store.redis.pool_size", "must be between 1 and 1024");
     }
     let ca_pem = ca_pem_from(c, "store.redis.ca_file", &r.ca_file);
-    StoreBackend::Redis {
+    StoreBackend::Redis(sekisho_store::redis::RedisSettings {
         url,
         sentinels: r.sentinels.iter().map(|s| s.trim().to_string()).collect(),
         master_name,
@@ -128,7 +128,7 @@ pub(crate) fn redis_backend(c: &mut Checker, r: &RawRedis) -> StoreBackend {
         key_prefix: r.key_prefix.clone(),
         pool_size: r.pool_size,
         ca_pem,
-    }
+    })
 }
 
 pub(crate) fn postgres_backend(c: &mut Checker, p: &RawPostgres) -> StoreBackend {
@@ -192,7 +192,7 @@ pub(crate) fn postgres_backend(c: &mut Checker, p: &RawPostgres) -> StoreBackend
             true
         }
     };
-    StoreBackend::Postgres(Postgres {
+    StoreBackend::Postgres(sekisho_store::postgres::PostgresSettings {
         url,
         username: p.username.clone(),
         password,

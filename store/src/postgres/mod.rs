@@ -114,6 +114,21 @@ pub struct PostgresSettings {
     pub migrate_at_start: bool,
 }
 
+/// Shown without the password (a config's debug print reaches logs).
+impl std::fmt::Debug for PostgresSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresSettings")
+            .field("url", &self.url)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("pool_size", &self.pool_size)
+            .field("tls", &self.tls)
+            .field("ca_pem", &self.ca_pem.as_ref().map(|p| p.len()))
+            .field("migrate_at_start", &self.migrate_at_start)
+            .finish()
+    }
+}
+
 /// What a migration did: the schema's version before and after.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Migrated {

@@ -69,6 +69,22 @@ pub struct RedisSettings {
     pub ca_pem: Option<Vec<u8>>,
 }
 
+/// Shown without the password (a config's debug print reaches logs).
+impl std::fmt::Debug for RedisSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisSettings")
+            .field("url", &self.url)
+            .field("sentinels", &self.sentinels)
+            .field("master_name", &self.master_name)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("key_prefix", &self.key_prefix)
+            .field("pool_size", &self.pool_size)
+            .field("ca_pem", &self.ca_pem.as_ref().map(|p| p.len()))
+            .finish()
+    }
+}
+
 /// The Redis store. See the module's documentation.
 pub struct RedisStore {
     /// The server in use: fixed, or the primary the Sentinels named last.
