@@ -63,96 +63,88 @@ pub struct MethodChange {
 }
 
 store_part! {
+    ($)
     /// The people who sign in, and the steps that change them: lock and
     /// unlock, reset, password, email and method changes, registration. A
     /// step that also uses a ticket or ends sessions does so in the same
     /// transaction.
     pub trait AccountStore {
-        async fn get_user(&self, id: &str) -> StoreResult<Option<User>>;
-
-        /// Looks a user up by canonical email.
-        async fn find_user_by_email(&self, email: &str) -> StoreResult<Option<User>>;
-
-        /// A tenant's users, or everyone's when `tenant_id` is `None`.
-        async fn list_users(&self, tenant_id: Option<&str>) -> StoreResult<Vec<User>>;
-
-        /// Marks the user locked and issues the unlock ticket, in one step.
-        async fn lock_user(&self, user_id: &str, unlock: TicketRecord) -> StoreResult<()>;
-
-        /// Uses a live unlock ticket and unlocks its user (flag and counter).
-        async fn unlock_with_ticket(&self, hash: &str, now: UnixTime) -> StoreResult<User>;
-
-        /// Changes a user's role (the console); `NotFound` when there is none.
-        async fn set_role(&self, user_id: &str, role: Role) -> StoreResult<User>;
-
-        /// Unlocks a user without a ticket (the admin command).
-        async fn unlock_user(&self, user_id: &str) -> StoreResult<User>;
-
-        /// Uses a live reset ticket: sets the new password hash, unlocks, resets
-        /// the two-step registration and ends every session of the user,
-        /// in one step. Returns the user and the ended sessions' hashes.
-        async fn complete_reset(
-            &self,
-            hash: &str,
-            password_hash: &str,
-            now: UnixTime,
-        ) -> StoreResult<(User, Vec<String>)>;
-
-        /// Creates an invited user with their invitation ticket.
-        /// `EmailTaken` leaves nothing behind.
-        async fn create_invited_user(&self, user: User, invitation: TicketRecord) -> StoreResult<()>;
-
-        /// Removes a user with everything of theirs; returns the ended sessions.
-        async fn remove_user(&self, user_id: &str) -> StoreResult<Vec<String>>;
-
-        /// Sets a new password hash and ends every session of the user but
-        /// `keep` (the one that made the change). Returns the ended sessions.
-        async fn change_password(
-            &self,
-            user_id: &str,
-            password_hash: &str,
-            keep: Option<&str>,
-        ) -> StoreResult<Vec<String>>;
-
-        /// Uses a live email-change ticket (the new address staged on it): the
-        /// login ID changes, the password is set again when given, the two-step
-        /// registration is reset and every session ends. Returns the
-        /// user, the old address and the ended sessions. `EmailTaken` when the
-        /// address was taken meanwhile.
-        async fn complete_email_change(
-            &self,
-            hash: &str,
-            password_hash: Option<String>,
-            now: UnixTime,
-        ) -> StoreResult<(User, String, Vec<String>)>;
-
-        /// Changes the login method (with a new password hash for `password`),
-        /// using the method-change ticket when the change came by link, and
-        /// ends every session. `reset_two_step` resets the two-step registration
-        /// reset (the contract holder's change).
-        async fn change_method(
-            &self,
-            change: MethodChange,
-            now: UnixTime,
-        ) -> StoreResult<(User, Vec<String>)>;
-
-        /// Uses a live invitation ticket and, in the same step, activates its
-        /// user with the password hash staged on it.
-        async fn complete_registration(&self, ticket_hash: &str, now: UnixTime) -> StoreResult<User>;
-
-        /// The user bound to a provider account.
-        async fn find_user_by_identity(&self, issuer: &str, subject: &str)
-            -> StoreResult<Option<User>>;
-
-        /// Uses a live invitation ticket and activates its user with a
-        /// provider account as login method, in one step. `IdentityTaken` when
-        /// the account is another user's.
-        async fn complete_federated_registration(
-            &self,
-            ticket_hash: &str,
-            method: LoginMethod,
-            identity: FederatedIdentity,
-            now: UnixTime,
-        ) -> StoreResult<User>;
+        own AccountOwn;
+        forward forward_account_store;
+        steps {
+            /// Marks the user locked and issues the unlock ticket, in one step.
+            async fn lock_user(&self, user_id: &str, unlock: TicketRecord) -> StoreResult<()>;
+            /// Uses a live unlock ticket and unlocks its user (flag and counter).
+            async fn unlock_with_ticket(&self, hash: &str, now: UnixTime) -> StoreResult<User>;
+            /// Changes a user's role (the console); `NotFound` when there is none.
+            async fn set_role(&self, user_id: &str, role: Role) -> StoreResult<User>;
+            /// Unlocks a user without a ticket (the admin command).
+            async fn unlock_user(&self, user_id: &str) -> StoreResult<User>;
+            /// Uses a live reset ticket: sets the new password hash, unlocks, resets
+            /// the two-step registration and ends every session of the user,
+            /// in one step. Returns the user and the ended sessions' hashes.
+            async fn complete_reset(
+                &self,
+                hash: &str,
+                password_hash: &str,
+                now: UnixTime,
+            ) -> StoreResult<(User, Vec<String>)>;
+            /// Creates an invited user with their invitation ticket.
+            /// `EmailTaken` leaves nothing behind.
+            async fn create_invited_user(&self, user: User, invitation: TicketRecord) -> StoreResult<()>;
+            /// Removes a user with everything of theirs; returns the ended sessions.
+            async fn remove_user(&self, user_id: &str) -> StoreResult<Vec<String>>;
+            /// Sets a new password hash and ends every session of the user but
+            /// `keep` (the one that made the change). Returns the ended sessions.
+            async fn change_password(
+                &self,
+                user_id: &str,
+                password_hash: &str,
+                keep: Option<&str>,
+            ) -> StoreResult<Vec<String>>;
+            /// Uses a live email-change ticket (the new address staged on it): the
+            /// login ID changes, the password is set again when given, the two-step
+            /// registration is reset and every session ends. Returns the
+            /// user, the old address and the ended sessions. `EmailTaken` when the
+            /// address was taken meanwhile.
+            async fn complete_email_change(
+                &self,
+                hash: &str,
+                password_hash: Option<String>,
+                now: UnixTime,
+            ) -> StoreResult<(User, String, Vec<String>)>;
+            /// Changes the login method (with a new password hash for `password`),
+            /// using the method-change ticket when the change came by link, and
+            /// ends every session. `reset_two_step` resets the two-step registration
+            /// reset (the contract holder's change).
+            async fn change_method(
+                &self,
+                change: MethodChange,
+                now: UnixTime,
+            ) -> StoreResult<(User, Vec<String>)>;
+            /// Uses a live invitation ticket and, in the same step, activates its
+            /// user with the password hash staged on it.
+            async fn complete_registration(&self, ticket_hash: &str, now: UnixTime) -> StoreResult<User>;
+            /// Uses a live invitation ticket and activates its user with a
+            /// provider account as login method, in one step. `IdentityTaken` when
+            /// the account is another user's.
+            async fn complete_federated_registration(
+                &self,
+                ticket_hash: &str,
+                method: LoginMethod,
+                identity: FederatedIdentity,
+                now: UnixTime,
+            ) -> StoreResult<User>;
+        }
+        own {
+            async fn get_user(&self, id: &str) -> StoreResult<Option<User>>;
+            /// Looks a user up by canonical email.
+            async fn find_user_by_email(&self, email: &str) -> StoreResult<Option<User>>;
+            /// A tenant's users, or everyone's when `tenant_id` is `None`.
+            async fn list_users(&self, tenant_id: Option<&str>) -> StoreResult<Vec<User>>;
+            /// The user bound to a provider account.
+            async fn find_user_by_identity(&self, issuer: &str, subject: &str)
+                -> StoreResult<Option<User>>;
+        }
     }
 }

@@ -20,19 +20,26 @@ pub struct AuditRecord {
 }
 
 store_part! {
+    ($)
     /// The tenants' audit events, for the console's 監査ログ.
     pub trait AuditStore {
-        /// Keeps an audit event of a tenant (one without a tenant is not
-        /// kept); the store gives it its `seq`.
-        async fn record_audit(&self, record: AuditRecord) -> StoreResult<()>;
+        own AuditOwn;
+        forward forward_audit_store;
+        steps {
 
-        /// A tenant's audit events, newest first: at most `limit`, older than
-        /// `before` (a `seq`) when given.
-        async fn recent_audit(
-            &self,
-            tenant_id: &str,
-            before: Option<i64>,
-            limit: usize,
-        ) -> StoreResult<Vec<AuditRecord>>;
+        }
+        own {
+            /// Keeps an audit event of a tenant (one without a tenant is not
+            /// kept); the store gives it its `seq`.
+            async fn record_audit(&self, record: AuditRecord) -> StoreResult<()>;
+            /// A tenant's audit events, newest first: at most `limit`, older than
+            /// `before` (a `seq`) when given.
+            async fn recent_audit(
+                &self,
+                tenant_id: &str,
+                before: Option<i64>,
+                limit: usize,
+            ) -> StoreResult<Vec<AuditRecord>>;
+        }
     }
 }

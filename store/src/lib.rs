@@ -24,6 +24,7 @@ pub mod conformance;
 mod counters;
 mod error;
 mod maintenance;
+mod pass;
 mod passkeys;
 pub mod postgres;
 mod records;

@@ -50,21 +50,26 @@ impl Dump {
 }
 
 store_part! {
+    ($)
     /// What readiness and the operator's commands need: a ping, the expiry
     /// purge, export and import.
     pub trait MaintenanceStore {
-        /// Cheap round trip, for readiness.
-        async fn ping(&self) -> StoreResult<()>;
+        own MaintenanceOwn;
+        forward forward_maintenance_store;
+        steps {
 
-        /// Removes expired sessions, tickets, pending logins, trusted browsers
-        /// and counters; returns how many went.
-        async fn purge_expired(&self, now: UnixTime) -> StoreResult<u64>;
-
-        /// Everything, for a backup or a move to another backend.
-        async fn export(&self) -> StoreResult<Dump>;
-
-        /// Loads a dump into an empty store: `Stale` when it holds tenants or
-        /// users already, and nothing is written.
-        async fn import(&self, dump: Dump) -> StoreResult<()>;
+        }
+        own {
+            /// Cheap round trip, for readiness.
+            async fn ping(&self) -> StoreResult<()>;
+            /// Removes expired sessions, tickets, pending logins, trusted browsers
+            /// and counters; returns how many went.
+            async fn purge_expired(&self, now: UnixTime) -> StoreResult<u64>;
+            /// Everything, for a backup or a move to another backend.
+            async fn export(&self) -> StoreResult<Dump>;
+            /// Loads a dump into an empty store: `Stale` when it holds tenants or
+            /// users already, and nothing is written.
+            async fn import(&self, dump: Dump) -> StoreResult<()>;
+        }
     }
 }

@@ -37,37 +37,91 @@ impl<S: ?Sized> Observed<S> {
     }
 }
 
-/// Declares a part of the store: the trait, its operations' names, and
-/// its forwarding for an [`Observed`] store, from one list of methods.
+/// Declares a part of the store from one list of its methods: the trait;
+/// `$own`, the methods each backend writes itself; the operations' names;
+/// the forwarding for an [`Observed`] store; and `$forward!(Backend,
+/// step)`, which implements the part for a backend: each of `steps` is the
+/// domain step of its name in `records.rs`, run by the backend's `step!`
+/// inside its own transaction, and each of `own` is the backend's `$own`.
+/// A step's signature is thus written here and in `records.rs`, nowhere
+/// else. `$d` is `$`, for the forwarding macro's own variables.
 macro_rules! store_part {
     (
+        ($d:tt)
         $(#[$trait_attr:meta])*
         pub trait $part:ident {
-            $(
-                $(#[$attr:meta])*
-                async fn $name:ident(&self $(, $arg:ident : $ty:ty)* $(,)?) -> $ret:ty;
-            )*
+            own $own:ident;
+            forward $forward:ident;
+            steps {
+                $(
+                    $(#[$sattr:meta])*
+                    async fn $sname:ident(&self $(, $sarg:ident : $sty:ty)* $(,)?) -> $sret:ty;
+                )*
+            }
+            own {
+                $(
+                    $(#[$oattr:meta])*
+                    async fn $oname:ident(&self $(, $oarg:ident : $oty:ty)* $(,)?) -> $oret:ty;
+                )*
+            }
         }
     ) => {
         $(#[$trait_attr])*
         #[async_trait::async_trait]
         pub trait $part: Send + Sync + 'static {
             $(
-                $(#[$attr])*
-                async fn $name(&self $(, $arg: $ty)*) -> $ret;
+                $(#[$sattr])*
+                async fn $sname(&self $(, $sarg: $sty)*) -> $sret;
+            )*
+            $(
+                $(#[$oattr])*
+                async fn $oname(&self $(, $oarg: $oty)*) -> $oret;
+            )*
+        }
+
+        #[doc = concat!("The methods of [`", stringify!($part), "`] each backend writes itself: its own reads and writes; the rest are domain steps.")]
+        #[async_trait::async_trait]
+        pub trait $own: Send + Sync + 'static {
+            $(
+                $(#[$oattr])*
+                async fn $oname(&self $(, $oarg: $oty)*) -> $oret;
             )*
         }
 
         /// This part's operations, for an observer's fixed labels.
-        pub(crate) const OPERATIONS: &[&str] = &[$(stringify!($name)),*];
+        pub(crate) const OPERATIONS: &[&str] = &[$(stringify!($sname),)* $(stringify!($oname)),*];
 
         #[async_trait::async_trait]
         impl<S: $part + ?Sized> $part for $crate::observed::Observed<S> {
             $(
-                async fn $name(&self $(, $arg: $ty)*) -> $ret {
-                    self.observe(stringify!($name), self.inner.$name($($arg),*)).await
+                async fn $sname(&self $(, $sarg: $sty)*) -> $sret {
+                    self.observe(stringify!($sname), self.inner.$sname($($sarg),*)).await
+                }
+            )*
+            $(
+                async fn $oname(&self $(, $oarg: $oty)*) -> $oret {
+                    self.observe(stringify!($oname), self.inner.$oname($($oarg),*)).await
                 }
             )*
         }
+
+        macro_rules! $forward {
+            ($d backend:ty, $d step:ident) => {
+                #[async_trait::async_trait]
+                impl $part for $d backend {
+                    $(
+                        async fn $sname(&self $(, $sarg: $sty)*) -> $sret {
+                            $d step!(self, $sname $(, $sarg)*)
+                        }
+                    )*
+                    $(
+                        async fn $oname(&self $(, $oarg: $oty)*) -> $oret {
+                            <Self as $own>::$oname(self $(, $oarg)*).await
+                        }
+                    )*
+                }
+            };
+        }
+        pub(crate) use $forward;
     };
 }

@@ -51,44 +51,45 @@ pub struct PasskeyUse {
 }
 
 store_part! {
+    ($)
     /// Users' passkeys (WebAuthn credentials).
     pub trait PasskeyStore {
-        /// Registers a passkey. `IdentityTaken` when its credential id is
-        /// registered already (to anyone), and nothing is written.
-        async fn add_passkey(&self, passkey: PasskeyRecord) -> StoreResult<()>;
-
-        /// The user's passkeys, oldest first.
-        async fn list_passkeys(&self, user_id: &str) -> StoreResult<Vec<PasskeyRecord>>;
-
-        /// The passkey with this credential id, whoever holds it.
-        async fn find_passkey(&self, credential_id: &str) -> StoreResult<Option<PasskeyRecord>>;
-
-        /// Records a use of the user's passkey: its counter, flags and time.
-        /// `false` when it is gone (removed meanwhile) or is not theirs.
-        async fn use_passkey(
-            &self,
-            user_id: &str,
-            credential_id: &str,
-            used: PasskeyUse,
-        ) -> StoreResult<bool>;
-
-        /// Renames one of the user's passkeys; `false` when it is not theirs.
-        async fn rename_passkey(
-            &self,
-            user_id: &str,
-            credential_id: &str,
-            name: &str,
-        ) -> StoreResult<bool>;
-
-        /// Removes one of the user's passkeys: the removed record, or `None`
-        /// when it is not theirs.
-        async fn remove_passkey(
-            &self,
-            user_id: &str,
-            credential_id: &str,
-        ) -> StoreResult<Option<PasskeyRecord>>;
-
-        /// Removes every passkey of the user; returns how many.
-        async fn remove_passkeys(&self, user_id: &str) -> StoreResult<u64>;
+        own PasskeyOwn;
+        forward forward_passkey_store;
+        steps {
+            /// Registers a passkey. `IdentityTaken` when its credential id is
+            /// registered already (to anyone), and nothing is written.
+            async fn add_passkey(&self, passkey: PasskeyRecord) -> StoreResult<()>;
+            /// Removes one of the user's passkeys: the removed record, or `None`
+            /// when it is not theirs.
+            async fn remove_passkey(
+                &self,
+                user_id: &str,
+                credential_id: &str,
+            ) -> StoreResult<Option<PasskeyRecord>>;
+            /// Removes every passkey of the user; returns how many.
+            async fn remove_passkeys(&self, user_id: &str) -> StoreResult<u64>;
+        }
+        own {
+            /// The user's passkeys, oldest first.
+            async fn list_passkeys(&self, user_id: &str) -> StoreResult<Vec<PasskeyRecord>>;
+            /// The passkey with this credential id, whoever holds it.
+            async fn find_passkey(&self, credential_id: &str) -> StoreResult<Option<PasskeyRecord>>;
+            /// Records a use of the user's passkey: its counter, flags and time.
+            /// `false` when it is gone (removed meanwhile) or is not theirs.
+            async fn use_passkey(
+                &self,
+                user_id: &str,
+                credential_id: &str,
+                used: PasskeyUse,
+            ) -> StoreResult<bool>;
+            /// Renames one of the user's passkeys; `false` when it is not theirs.
+            async fn rename_passkey(
+                &self,
+                user_id: &str,
+                credential_id: &str,
+                name: &str,
+            ) -> StoreResult<bool>;
+        }
     }
 }

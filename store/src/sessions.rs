@@ -75,31 +75,32 @@ impl Change {
 }
 
 store_part! {
+    ($)
     /// Signed-in browsers: what the proxy reads on a request (through the
     /// gateway's session cache), and what logins, logouts and revocations
     /// write.
     pub trait SessionStore {
-        /// The user's live sessions, newest first.
-        async fn list_user_sessions(&self, user_id: &str) -> StoreResult<Vec<SessionRecord>>;
-
-        /// Saves a new session and notes the login on its user, in one step.
-        async fn create_session(&self, session: SessionRecord) -> StoreResult<()>;
-
-        /// Replaces one session by another in one step (a new id at login,
-        /// SECURITY S29): the old id no longer exists afterwards.
-        async fn rotate_session(&self, old_hash: &str, new: SessionRecord) -> StoreResult<()>;
-
-        async fn session_view(&self, id_hash: &str) -> StoreResult<Option<SessionView>>;
-
-        /// Moves the last-seen time of many sessions forward (never back), in
-        /// one step: browsing costs one write per flush, not one per session.
-        async fn touch_sessions(&self, touches: Vec<(String, UnixTime)>) -> StoreResult<()>;
-
-        async fn delete_session(&self, id_hash: &str) -> StoreResult<()>;
-
-        /// Ends every session of a user; returns the hashes removed, so local
-        /// caches can forget them too.
-        async fn delete_user_sessions(&self, user_id: &str) -> StoreResult<Vec<String>>;
+        own SessionOwn;
+        forward forward_session_store;
+        steps {
+            /// Saves a new session and notes the login on its user, in one step.
+            async fn create_session(&self, session: SessionRecord) -> StoreResult<()>;
+            /// Replaces one session by another in one step (a new id at login,
+            /// SECURITY S29): the old id no longer exists afterwards.
+            async fn rotate_session(&self, old_hash: &str, new: SessionRecord) -> StoreResult<()>;
+            async fn delete_session(&self, id_hash: &str) -> StoreResult<()>;
+        }
+        own {
+            /// The user's live sessions, newest first.
+            async fn list_user_sessions(&self, user_id: &str) -> StoreResult<Vec<SessionRecord>>;
+            async fn session_view(&self, id_hash: &str) -> StoreResult<Option<SessionView>>;
+            /// Moves the last-seen time of many sessions forward (never back), in
+            /// one step: browsing costs one write per flush, not one per session.
+            async fn touch_sessions(&self, touches: Vec<(String, UnixTime)>) -> StoreResult<()>;
+            /// Ends every session of a user; returns the hashes removed, so local
+            /// caches can forget them too.
+            async fn delete_user_sessions(&self, user_id: &str) -> StoreResult<Vec<String>>;
+        }
     }
 }
 

@@ -70,56 +70,53 @@ impl Tenant {
 }
 
 store_part! {
+    ($)
     /// Contracts (契約) and their settings: plan, access route and lines,
     /// the two-step and passkey requirements, the Active Directory connection.
     pub trait TenantStore {
-        /// Creates a tenant, its contract holder (status invited) and the
-        /// holder's invitation ticket. `EmailTaken` leaves nothing behind.
-        async fn create_tenant_with_holder(
-            &self,
-            tenant: Tenant,
-            holder: User,
-            invitation: TicketRecord,
-        ) -> StoreResult<()>;
-
-        async fn get_tenant(&self, id: &str) -> StoreResult<Option<Tenant>>;
-
-        async fn list_tenants(&self) -> StoreResult<Vec<Tenant>>;
-
-        /// Changes a tenant's plan.
-        async fn set_plan(&self, tenant_id: &str, plan: Plan) -> StoreResult<Tenant>;
-
-        /// Sets a tenant's access route (§4-1).
-        async fn set_access_route(&self, tenant_id: &str, route: AccessRoute) -> StoreResult<Tenant>;
-
-        /// Sets a tenant's access route and its registered lines together (the
-        /// console's 回線認証 page, §4-2).
-        async fn save_line_settings(
-            &self,
-            tenant_id: &str,
-            route: AccessRoute,
-            lines: Vec<String>,
-        ) -> StoreResult<Tenant>;
-
-        /// Records the 回線情報通知設定 consent of a West line.
-        async fn consent_line(&self, tenant_id: &str, line: &str) -> StoreResult<Tenant>;
-
-        /// Sets the tenant's Active Directory connection. `Stale` when its
-        /// connection ID is another tenant's, or differs from the one the
-        /// tenant already has (a connection ID never changes once mailed).
-        async fn save_ad_connection(
-            &self,
-            tenant_id: &str,
-            connection: AdConnection,
-        ) -> StoreResult<Tenant>;
-
-        /// The tenant whose Active Directory connection has this ID.
-        async fn find_tenant_by_connection(&self, connection_id: &str) -> StoreResult<Option<Tenant>>;
-
-        /// Switches two-step verification for a tenant (§5-1).
-        async fn set_two_step_enabled(&self, tenant_id: &str, enabled: bool) -> StoreResult<Tenant>;
-
-        /// Switches the tenant's requirement of passkeys (パスキー設定).
-        async fn set_passkeys_required(&self, tenant_id: &str, required: bool) -> StoreResult<Tenant>;
+        own TenantOwn;
+        forward forward_tenant_store;
+        steps {
+            /// Creates a tenant, its contract holder (status invited) and the
+            /// holder's invitation ticket. `EmailTaken` leaves nothing behind.
+            async fn create_tenant_with_holder(
+                &self,
+                tenant: Tenant,
+                holder: User,
+                invitation: TicketRecord,
+            ) -> StoreResult<()>;
+            /// Changes a tenant's plan.
+            async fn set_plan(&self, tenant_id: &str, plan: Plan) -> StoreResult<Tenant>;
+            /// Sets a tenant's access route (§4-1).
+            async fn set_access_route(&self, tenant_id: &str, route: AccessRoute) -> StoreResult<Tenant>;
+            /// Sets a tenant's access route and its registered lines together (the
+            /// console's 回線認証 page, §4-2).
+            async fn save_line_settings(
+                &self,
+                tenant_id: &str,
+                route: AccessRoute,
+                lines: Vec<String>,
+            ) -> StoreResult<Tenant>;
+            /// Records the 回線情報通知設定 consent of a West line.
+            async fn consent_line(&self, tenant_id: &str, line: &str) -> StoreResult<Tenant>;
+            /// Sets the tenant's Active Directory connection. `Stale` when its
+            /// connection ID is another tenant's, or differs from the one the
+            /// tenant already has (a connection ID never changes once mailed).
+            async fn save_ad_connection(
+                &self,
+                tenant_id: &str,
+                connection: AdConnection,
+            ) -> StoreResult<Tenant>;
+            /// Switches two-step verification for a tenant (§5-1).
+            async fn set_two_step_enabled(&self, tenant_id: &str, enabled: bool) -> StoreResult<Tenant>;
+            /// Switches the tenant's requirement of passkeys (パスキー設定).
+            async fn set_passkeys_required(&self, tenant_id: &str, required: bool) -> StoreResult<Tenant>;
+        }
+        own {
+            async fn get_tenant(&self, id: &str) -> StoreResult<Option<Tenant>>;
+            async fn list_tenants(&self) -> StoreResult<Vec<Tenant>>;
+            /// The tenant whose Active Directory connection has this ID.
+            async fn find_tenant_by_connection(&self, connection_id: &str) -> StoreResult<Option<Tenant>>;
+        }
     }
 }

@@ -27,54 +27,55 @@ impl TicketRecord {
 }
 
 store_part! {
+    ($)
     /// Mailed links and single-use records of flows in progress, kept by the
     /// hash of their token.
     pub trait TicketStore {
-        /// Replaces every unused ticket of `purpose` for the ticket's user with
-        /// this one: only the newest link works.
-        async fn replace_ticket(&self, ticket: TicketRecord) -> StoreResult<()>;
-
-        /// Reads a ticket without using it; `None` when unknown, used or expired.
-        async fn peek_ticket(
-            &self,
-            hash: &str,
-            purpose: TicketPurpose,
-            now: UnixTime,
-        ) -> StoreResult<Option<TicketRecord>>;
-
-        /// Keeps `staged` with a live ticket between a flow's steps.
-        async fn stage_ticket(
-            &self,
-            hash: &str,
-            purpose: TicketPurpose,
-            staged: &str,
-            now: UnixTime,
-        ) -> StoreResult<()>;
-
-        /// Issues `ticket`, replacing older ones of its purpose for its user,
-        /// unless one was issued less than `interval` seconds before it; `true`
-        /// when issued. Bounds security mail to one per window (S13).
-        async fn issue_ticket_unless_recent(
-            &self,
-            ticket: TicketRecord,
-            interval: i64,
-        ) -> StoreResult<bool>;
-
-        /// Issues an email-change or method-change link, voiding any pending
-        /// link of either kind for the user: never both at once (§2-2 注意).
-        async fn issue_change_link(&self, ticket: TicketRecord) -> StoreResult<()>;
-
-        /// Stores a single-use record of a flow in progress (a sign-in at a
-        /// provider): a ticket that is never mailed.
-        async fn put_ticket(&self, ticket: TicketRecord) -> StoreResult<()>;
-
-        /// Removes and returns a live ticket of `purpose`: only one request
-        /// can use it.
-        async fn take_ticket(
-            &self,
-            hash: &str,
-            purpose: TicketPurpose,
-            now: UnixTime,
-        ) -> StoreResult<Option<TicketRecord>>;
+        own TicketOwn;
+        forward forward_ticket_store;
+        steps {
+            /// Keeps `staged` with a live ticket between a flow's steps.
+            async fn stage_ticket(
+                &self,
+                hash: &str,
+                purpose: TicketPurpose,
+                staged: &str,
+                now: UnixTime,
+            ) -> StoreResult<()>;
+            /// Issues `ticket`, replacing older ones of its purpose for its user,
+            /// unless one was issued less than `interval` seconds before it; `true`
+            /// when issued. Bounds security mail to one per window (S13).
+            async fn issue_ticket_unless_recent(
+                &self,
+                ticket: TicketRecord,
+                interval: i64,
+            ) -> StoreResult<bool>;
+            /// Issues an email-change or method-change link, voiding any pending
+            /// link of either kind for the user: never both at once (§2-2 注意).
+            async fn issue_change_link(&self, ticket: TicketRecord) -> StoreResult<()>;
+            /// Removes and returns a live ticket of `purpose`: only one request
+            /// can use it.
+            async fn take_ticket(
+                &self,
+                hash: &str,
+                purpose: TicketPurpose,
+                now: UnixTime,
+            ) -> StoreResult<Option<TicketRecord>>;
+        }
+        own {
+            /// Replaces every unused ticket of `purpose` for the ticket's user with
+            /// this one: only the newest link works.
+            async fn replace_ticket(&self, ticket: TicketRecord) -> StoreResult<()>;
+            /// Reads a ticket without using it; `None` when unknown, used or expired.
+            async fn peek_ticket(
+                &self,
+                hash: &str,
+                purpose: TicketPurpose,
+                now: UnixTime,
+            ) -> StoreResult<Option<TicketRecord>>;
+            /// Stores a single-use record of a flow in progress (a sign-in at a
+            /// provider): a ticket that is never mailed.
+            async fn put_ticket(&self, ticket: TicketRecord) -> StoreResult<()>;
+        }
     }
 }

@@ -114,81 +114,75 @@ pub struct TrustedBrowser {
 }
 
 store_part! {
+    ($)
     /// The second step: registrations, logins waiting for it, SMS codes, TOTP
     /// steps, recovery codes and remembered browsers.
     pub trait TwoStepStore {
-        /// Resets a user's two-step registration (the console): a new
-        /// generation, so remembered browsers and half-finished logins end with
-        /// it, in one step.
-        async fn reset_two_step(&self, user_id: &str) -> StoreResult<User>;
-
-        /// Saves a pending login, replacing the one with its id.
-        async fn put_pending(&self, pending: PendingLogin) -> StoreResult<()>;
-
-        /// A live pending login.
-        async fn get_pending(&self, id_hash: &str, now: UnixTime) -> StoreResult<Option<PendingLogin>>;
-
-        /// Removes and returns a live pending login: only one request can
-        /// finish it.
-        async fn take_pending(&self, id_hash: &str, now: UnixTime)
-            -> StoreResult<Option<PendingLogin>>;
-
-        /// Uses the pending login's SMS code if `code_hash` is it and it is
-        /// still valid; returns the number it was sent to (S25).
-        async fn consume_sms_code(
-            &self,
-            id_hash: &str,
-            code_hash: &str,
-            now: UnixTime,
-        ) -> StoreResult<Option<String>>;
-
-        /// Saves a new registration, unless the user's generation moved past
-        /// `generation` meanwhile (`Stale`).
-        async fn register_two_step(
-            &self,
-            user_id: &str,
-            generation: u32,
-            registration: TwoStepRegistration,
-        ) -> StoreResult<()>;
-
-        /// Replaces the user's stored authenticator seed `from` with `to` (a
-        /// seed kept in clear, sealed); `false`, changing nothing, when the
-        /// stored seed is no longer `from`.
-        async fn replace_totp_secret(&self, user_id: &str, from: &str, to: &str) -> StoreResult<bool>;
-
-        /// Records `step` as the user's newest accepted TOTP step if it is newer
-        /// than the last; `false` when it was used already or is older (S23).
-        async fn accept_totp_step(&self, user_id: &str, step: u64) -> StoreResult<bool>;
-
-        /// If `recovery_hash` is the pending login's user's recovery code: resets
-        /// the registration and removes and returns the pending login, in one
-        /// step (S27).
-        async fn use_recovery_code(
-            &self,
-            pending_hash: &str,
-            recovery_hash: &str,
-            now: UnixTime,
-        ) -> StoreResult<Option<PendingLogin>>;
-
-        async fn add_trusted_browser(&self, browser: TrustedBrowser) -> StoreResult<()>;
-
-        /// Whether the browser is trusted for this user and generation, and
-        /// used within `window` seconds; when it is, its window slides to now.
-        async fn use_trusted_browser(
-            &self,
-            id_hash: &str,
-            user_id: &str,
-            generation: u32,
-            window: i64,
-            now: UnixTime,
-        ) -> StoreResult<bool>;
-
-        async fn list_trusted_browsers(&self, user_id: &str) -> StoreResult<Vec<TrustedBrowser>>;
-
-        /// Forgets one of the user's trusted browsers by its public id.
-        async fn revoke_trusted_browser(&self, user_id: &str, id: &str) -> StoreResult<bool>;
-
-        /// Forgets every trusted browser of the user; returns how many.
-        async fn revoke_trusted_browsers(&self, user_id: &str) -> StoreResult<u64>;
+        own TwoStepOwn;
+        forward forward_two_step_store;
+        steps {
+            /// Resets a user's two-step registration (the console): a new
+            /// generation, so remembered browsers and half-finished logins end with
+            /// it, in one step.
+            async fn reset_two_step(&self, user_id: &str) -> StoreResult<User>;
+            /// Removes and returns a live pending login: only one request can
+            /// finish it.
+            async fn take_pending(&self, id_hash: &str, now: UnixTime)
+                -> StoreResult<Option<PendingLogin>>;
+            /// Uses the pending login's SMS code if `code_hash` is it and it is
+            /// still valid; returns the number it was sent to (S25).
+            async fn consume_sms_code(
+                &self,
+                id_hash: &str,
+                code_hash: &str,
+                now: UnixTime,
+            ) -> StoreResult<Option<String>>;
+            /// Saves a new registration, unless the user's generation moved past
+            /// `generation` meanwhile (`Stale`).
+            async fn register_two_step(
+                &self,
+                user_id: &str,
+                generation: u32,
+                registration: TwoStepRegistration,
+            ) -> StoreResult<()>;
+            /// Replaces the user's stored authenticator seed `from` with `to` (a
+            /// seed kept in clear, sealed); `false`, changing nothing, when the
+            /// stored seed is no longer `from`.
+            async fn replace_totp_secret(&self, user_id: &str, from: &str, to: &str) -> StoreResult<bool>;
+            /// Records `step` as the user's newest accepted TOTP step if it is newer
+            /// than the last; `false` when it was used already or is older (S23).
+            async fn accept_totp_step(&self, user_id: &str, step: u64) -> StoreResult<bool>;
+            /// If `recovery_hash` is the pending login's user's recovery code: resets
+            /// the registration and removes and returns the pending login, in one
+            /// step (S27).
+            async fn use_recovery_code(
+                &self,
+                pending_hash: &str,
+                recovery_hash: &str,
+                now: UnixTime,
+            ) -> StoreResult<Option<PendingLogin>>;
+            /// Whether the browser is trusted for this user and generation, and
+            /// used within `window` seconds; when it is, its window slides to now.
+            async fn use_trusted_browser(
+                &self,
+                id_hash: &str,
+                user_id: &str,
+                generation: u32,
+                window: i64,
+                now: UnixTime,
+            ) -> StoreResult<bool>;
+            /// Forgets every trusted browser of the user; returns how many.
+            async fn revoke_trusted_browsers(&self, user_id: &str) -> StoreResult<u64>;
+        }
+        own {
+            /// Saves a pending login, replacing the one with its id.
+            async fn put_pending(&self, pending: PendingLogin) -> StoreResult<()>;
+            /// A live pending login.
+            async fn get_pending(&self, id_hash: &str, now: UnixTime) -> StoreResult<Option<PendingLogin>>;
+            async fn add_trusted_browser(&self, browser: TrustedBrowser) -> StoreResult<()>;
+            async fn list_trusted_browsers(&self, user_id: &str) -> StoreResult<Vec<TrustedBrowser>>;
+            /// Forgets one of the user's trusted browsers by its public id.
+            async fn revoke_trusted_browser(&self, user_id: &str, id: &str) -> StoreResult<bool>;
+        }
     }
 }

@@ -3,8 +3,28 @@
 
 use super::*;
 
+/// A domain step in one SERIALIZABLE PostgreSQL transaction, run again
+/// on a serialization failure or deadlock.
+macro_rules! step {
+    ($store:expr, $name:ident $(, $arg:ident)*) => {{
+        $(let $arg = crate::pass::Owned::owned($arg);)*
+        in_transaction!($store, |r| records::$name(r $(, crate::pass::Pass::pass(&$arg))*))
+    }};
+}
+
+crate::accounts::forward_account_store!(PostgresStore, step);
+crate::tenants::forward_tenant_store!(PostgresStore, step);
+crate::sessions::forward_session_store!(PostgresStore, step);
+crate::tickets::forward_ticket_store!(PostgresStore, step);
+crate::two_step::forward_two_step_store!(PostgresStore, step);
+crate::passkeys::forward_passkey_store!(PostgresStore, step);
+crate::counters::forward_counter_store!(PostgresStore, step);
+crate::secrets::forward_secret_store!(PostgresStore, step);
+crate::audit::forward_audit_store!(PostgresStore, step);
+crate::maintenance::forward_maintenance_store!(PostgresStore, step);
+
 #[async_trait]
-impl AccountStore for PostgresStore {
+impl AccountOwn for PostgresStore {
     async fn get_user(&self, id: &str) -> StoreResult<Option<User>> {
         self.load("SELECT data FROM users WHERE id = $1", &[&id])
             .await
@@ -23,88 +43,6 @@ impl AccountStore for PostgresStore {
         .await
     }
 
-    async fn lock_user(&self, user_id: &str, unlock: TicketRecord) -> StoreResult<()> {
-        in_transaction!(self, |r| records::lock_user(r, user_id, &unlock))
-    }
-
-    async fn unlock_with_ticket(&self, hash: &str, now: UnixTime) -> StoreResult<User> {
-        in_transaction!(self, |r| records::unlock_with_ticket(r, hash, now))
-    }
-
-    async fn unlock_user(&self, user_id: &str) -> StoreResult<User> {
-        in_transaction!(self, |r| records::unlock_user(r, user_id))
-    }
-
-    async fn complete_reset(
-        &self,
-        hash: &str,
-        password_hash: &str,
-        now: UnixTime,
-    ) -> StoreResult<(User, Vec<String>)> {
-        in_transaction!(self, |r| records::complete_reset(
-            r,
-            hash,
-            password_hash,
-            now
-        ))
-    }
-
-    async fn create_invited_user(&self, user: User, invitation: TicketRecord) -> StoreResult<()> {
-        in_transaction!(self, |r| records::create_invited_user(
-            r,
-            &user,
-            &invitation
-        ))
-    }
-
-    async fn remove_user(&self, user_id: &str) -> StoreResult<Vec<String>> {
-        in_transaction!(self, |r| records::remove_user(r, user_id))
-    }
-
-    async fn change_password(
-        &self,
-        user_id: &str,
-        password_hash: &str,
-        keep: Option<&str>,
-    ) -> StoreResult<Vec<String>> {
-        in_transaction!(self, |r| records::change_password(
-            r,
-            user_id,
-            password_hash,
-            keep
-        ))
-    }
-
-    async fn complete_email_change(
-        &self,
-        hash: &str,
-        password_hash: Option<String>,
-        now: UnixTime,
-    ) -> StoreResult<(User, String, Vec<String>)> {
-        in_transaction!(self, |r| records::complete_email_change(
-            r,
-            hash,
-            password_hash.as_deref(),
-            now
-        ))
-    }
-
-    async fn change_method(
-        &self,
-        change: MethodChange,
-        now: UnixTime,
-    ) -> StoreResult<(User, Vec<String>)> {
-        in_transaction!(self, |r| records::change_method(r, &change, now))
-    }
-
-    async fn complete_registration(&self, ticket_hash: &str, now: UnixTime) -> StoreResult<User> {
-        in_transaction!(self, |r| records::complete_registration(
-            r,
-            ticket_hash,
-            now
-        ))
-    }
-
     async fn find_user_by_identity(
         &self,
         issuer: &str,
@@ -117,44 +55,10 @@ impl AccountStore for PostgresStore {
         )
         .await
     }
-
-    async fn complete_federated_registration(
-        &self,
-        ticket_hash: &str,
-        method: LoginMethod,
-        identity: FederatedIdentity,
-        now: UnixTime,
-    ) -> StoreResult<User> {
-        in_transaction!(self, |r| records::complete_federated_registration(
-            r,
-            ticket_hash,
-            method,
-            &identity,
-            now
-        ))
-    }
-
-    async fn set_role(&self, user_id: &str, role: Role) -> StoreResult<User> {
-        in_transaction!(self, |r| records::set_role(r, user_id, role))
-    }
 }
 
 #[async_trait]
-impl TenantStore for PostgresStore {
-    async fn create_tenant_with_holder(
-        &self,
-        tenant: Tenant,
-        holder: User,
-        invitation: TicketRecord,
-    ) -> StoreResult<()> {
-        in_transaction!(self, |r| records::create_tenant_with_holder(
-            r,
-            &tenant,
-            &holder,
-            &invitation
-        ))
-    }
-
+impl TenantOwn for PostgresStore {
     async fn get_tenant(&self, id: &str) -> StoreResult<Option<Tenant>> {
         self.load("SELECT data FROM tenants WHERE id = $1", &[&id])
             .await
@@ -163,53 +67,6 @@ impl TenantStore for PostgresStore {
     async fn list_tenants(&self) -> StoreResult<Vec<Tenant>> {
         self.load_all("SELECT data FROM tenants ORDER BY seq", &[])
             .await
-    }
-
-    async fn set_plan(&self, tenant_id: &str, plan: Plan) -> StoreResult<Tenant> {
-        in_transaction!(self, |r| records::set_plan(r, tenant_id, plan))
-    }
-
-    async fn set_two_step_enabled(&self, tenant_id: &str, enabled: bool) -> StoreResult<Tenant> {
-        in_transaction!(self, |r| records::set_two_step_enabled(
-            r, tenant_id, enabled
-        ))
-    }
-
-    async fn set_passkeys_required(&self, tenant_id: &str, required: bool) -> StoreResult<Tenant> {
-        in_transaction!(self, |r| records::set_passkeys_required(
-            r, tenant_id, required
-        ))
-    }
-
-    async fn set_access_route(&self, tenant_id: &str, route: AccessRoute) -> StoreResult<Tenant> {
-        in_transaction!(self, |r| records::set_access_route(r, tenant_id, route))
-    }
-
-    async fn save_line_settings(
-        &self,
-        tenant_id: &str,
-        route: AccessRoute,
-        lines: Vec<String>,
-    ) -> StoreResult<Tenant> {
-        in_transaction!(self, |r| records::save_line_settings(
-            r, tenant_id, route, &lines
-        ))
-    }
-
-    async fn consent_line(&self, tenant_id: &str, line: &str) -> StoreResult<Tenant> {
-        in_transaction!(self, |r| records::consent_line(r, tenant_id, line))
-    }
-
-    async fn save_ad_connection(
-        &self,
-        tenant_id: &str,
-        connection: AdConnection,
-    ) -> StoreResult<Tenant> {
-        in_transaction!(self, |r| records::save_ad_connection(
-            r,
-            tenant_id,
-            &connection
-        ))
     }
 
     async fn find_tenant_by_connection(&self, connection_id: &str) -> StoreResult<Option<Tenant>> {
@@ -222,7 +79,7 @@ impl TenantStore for PostgresStore {
 }
 
 #[async_trait]
-impl SessionStore for PostgresStore {
+impl SessionOwn for PostgresStore {
     async fn list_user_sessions(&self, user_id: &str) -> StoreResult<Vec<SessionRecord>> {
         self.load_all(
             "SELECT data FROM sessions WHERE user_id = $1 \
@@ -230,14 +87,6 @@ impl SessionStore for PostgresStore {
             &[&user_id],
         )
         .await
-    }
-
-    async fn create_session(&self, session: SessionRecord) -> StoreResult<()> {
-        in_transaction!(self, |r| records::create_session(r, &session))
-    }
-
-    async fn rotate_session(&self, old_hash: &str, new: SessionRecord) -> StoreResult<()> {
-        in_transaction!(self, |r| records::rotate_session(r, old_hash, &new))
     }
 
     async fn session_view(&self, id_hash: &str) -> StoreResult<Option<SessionView>> {
@@ -277,10 +126,6 @@ impl SessionStore for PostgresStore {
         .map(|_| ())
     }
 
-    async fn delete_session(&self, id_hash: &str) -> StoreResult<()> {
-        in_transaction!(self, |r| records::delete_session(r, id_hash))
-    }
-
     async fn delete_user_sessions(&self, user_id: &str) -> StoreResult<Vec<String>> {
         in_transaction!(self, |r| records::Records::delete_sessions_of(
             r, user_id, None
@@ -312,7 +157,7 @@ impl ChangeNotices for PostgresStore {
 }
 
 #[async_trait]
-impl TicketStore for PostgresStore {
+impl TicketOwn for PostgresStore {
     async fn replace_ticket(&self, ticket: TicketRecord) -> StoreResult<()> {
         in_transaction!(self, |r| records::replace_ticket(r, &ticket))
     }
@@ -330,32 +175,6 @@ impl TicketStore for PostgresStore {
         .await
     }
 
-    async fn stage_ticket(
-        &self,
-        hash: &str,
-        purpose: TicketPurpose,
-        staged: &str,
-        now: UnixTime,
-    ) -> StoreResult<()> {
-        in_transaction!(self, |r| records::stage_ticket(
-            r, hash, purpose, staged, now
-        ))
-    }
-
-    async fn issue_ticket_unless_recent(
-        &self,
-        ticket: TicketRecord,
-        interval: i64,
-    ) -> StoreResult<bool> {
-        in_transaction!(self, |r| records::issue_ticket_unless_recent(
-            r, &ticket, interval
-        ))
-    }
-
-    async fn issue_change_link(&self, ticket: TicketRecord) -> StoreResult<()> {
-        in_transaction!(self, |r| records::issue_change_link(r, &ticket))
-    }
-
     async fn put_ticket(&self, t: TicketRecord) -> StoreResult<()> {
         self.run(
             INSERT_TICKET,
@@ -364,19 +183,10 @@ impl TicketStore for PostgresStore {
         .await
         .map(|_| ())
     }
-
-    async fn take_ticket(
-        &self,
-        hash: &str,
-        purpose: TicketPurpose,
-        now: UnixTime,
-    ) -> StoreResult<Option<TicketRecord>> {
-        in_transaction!(self, |r| records::take_ticket(r, hash, purpose, now))
-    }
 }
 
 #[async_trait]
-impl TwoStepStore for PostgresStore {
+impl TwoStepOwn for PostgresStore {
     async fn put_pending(&self, p: PendingLogin) -> StoreResult<()> {
         self.run(
             UPSERT_PENDING,
@@ -394,65 +204,6 @@ impl TwoStepStore for PostgresStore {
         .await
     }
 
-    async fn take_pending(
-        &self,
-        id_hash: &str,
-        now: UnixTime,
-    ) -> StoreResult<Option<PendingLogin>> {
-        in_transaction!(self, |r| records::take_pending(r, id_hash, now))
-    }
-
-    async fn consume_sms_code(
-        &self,
-        id_hash: &str,
-        code_hash: &str,
-        now: UnixTime,
-    ) -> StoreResult<Option<String>> {
-        in_transaction!(self, |r| records::consume_sms_code(
-            r, id_hash, code_hash, now
-        ))
-    }
-
-    async fn register_two_step(
-        &self,
-        user_id: &str,
-        generation: u32,
-        registration: TwoStepRegistration,
-    ) -> StoreResult<()> {
-        in_transaction!(self, |r| records::register_two_step(
-            r,
-            user_id,
-            generation,
-            &registration
-        ))
-    }
-
-    async fn replace_totp_secret(&self, user_id: &str, from: &str, to: &str) -> StoreResult<bool> {
-        in_transaction!(self, |r| records::replace_totp_secret(r, user_id, from, to))
-    }
-
-    async fn reset_two_step(&self, user_id: &str) -> StoreResult<User> {
-        in_transaction!(self, |r| records::reset_two_step(r, user_id))
-    }
-
-    async fn accept_totp_step(&self, user_id: &str, step: u64) -> StoreResult<bool> {
-        in_transaction!(self, |r| records::accept_totp_step(r, user_id, step))
-    }
-
-    async fn use_recovery_code(
-        &self,
-        pending_hash: &str,
-        recovery_hash: &str,
-        now: UnixTime,
-    ) -> StoreResult<Option<PendingLogin>> {
-        in_transaction!(self, |r| records::use_recovery_code(
-            r,
-            pending_hash,
-            recovery_hash,
-            now
-        ))
-    }
-
     async fn add_trusted_browser(&self, b: TrustedBrowser) -> StoreResult<()> {
         self.run(
             INSERT_TRUSTED,
@@ -460,19 +211,6 @@ impl TwoStepStore for PostgresStore {
         )
         .await
         .map(|_| ())
-    }
-
-    async fn use_trusted_browser(
-        &self,
-        id_hash: &str,
-        user_id: &str,
-        generation: u32,
-        window: i64,
-        now: UnixTime,
-    ) -> StoreResult<bool> {
-        in_transaction!(self, |r| records::use_trusted_browser(
-            r, id_hash, user_id, generation, window, now
-        ))
     }
 
     async fn list_trusted_browsers(&self, user_id: &str) -> StoreResult<Vec<TrustedBrowser>> {
@@ -491,18 +229,10 @@ impl TwoStepStore for PostgresStore {
         .await
         .map(|n| n > 0)
     }
-
-    async fn revoke_trusted_browsers(&self, user_id: &str) -> StoreResult<u64> {
-        in_transaction!(self, |r| records::revoke_trusted_browsers(r, user_id))
-    }
 }
 
 #[async_trait]
-impl PasskeyStore for PostgresStore {
-    async fn add_passkey(&self, passkey: PasskeyRecord) -> StoreResult<()> {
-        in_transaction!(self, |r| records::add_passkey(r, &passkey))
-    }
-
+impl PasskeyOwn for PostgresStore {
     async fn list_passkeys(&self, user_id: &str) -> StoreResult<Vec<PasskeyRecord>> {
         self.load_all(
             "SELECT data FROM passkeys WHERE user_id = $1 ORDER BY created_at, seq",
@@ -538,22 +268,10 @@ impl PasskeyStore for PostgresStore {
         self.edit_passkey(user_id, credential_id, |p| p.name = name.to_string())
             .await
     }
-
-    async fn remove_passkey(
-        &self,
-        user_id: &str,
-        credential_id: &str,
-    ) -> StoreResult<Option<PasskeyRecord>> {
-        in_transaction!(self, |r| records::remove_passkey(r, user_id, credential_id))
-    }
-
-    async fn remove_passkeys(&self, user_id: &str) -> StoreResult<u64> {
-        in_transaction!(self, |r| records::remove_passkeys(r, user_id))
-    }
 }
 
 #[async_trait]
-impl CounterStore for PostgresStore {
+impl CounterOwn for PostgresStore {
     async fn admit_attempt(
         &self,
         identifier: &str,
@@ -631,7 +349,7 @@ impl CounterStore for PostgresStore {
 }
 
 #[async_trait]
-impl SecretStore for PostgresStore {
+impl SecretOwn for PostgresStore {
     async fn secret(&self, name: &str, fresh: Vec<u8>) -> StoreResult<Vec<u8>> {
         let name = format!("secret:{name}");
         let rows = self
@@ -648,7 +366,7 @@ impl SecretStore for PostgresStore {
 }
 
 #[async_trait]
-impl AuditStore for PostgresStore {
+impl AuditOwn for PostgresStore {
     async fn record_audit(&self, record: AuditRecord) -> StoreResult<()> {
         let Some(tenant) = record.tenant_id.as_deref() else {
             return Ok(());
@@ -687,7 +405,7 @@ impl AuditStore for PostgresStore {
 }
 
 #[async_trait]
-impl MaintenanceStore for PostgresStore {
+impl MaintenanceOwn for PostgresStore {
     async fn ping(&self) -> StoreResult<()> {
         self.query("SELECT 1", &[]).await.map(|_| ())
     }

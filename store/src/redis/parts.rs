@@ -3,8 +3,30 @@
 
 use super::*;
 
+/// A domain step in one optimistic Redis transaction, run again from its
+/// reads when a watched key changed.
+macro_rules! step {
+    ($store:expr, $name:ident $(, $arg:ident)*) => {{
+        $(let $arg = crate::pass::Owned::owned($arg);)*
+        atomically!($store, |tx| {
+            records::$name(&mut tx $(, crate::pass::Pass::pass(&$arg))*).await
+        })
+    }};
+}
+
+crate::accounts::forward_account_store!(RedisStore, step);
+crate::tenants::forward_tenant_store!(RedisStore, step);
+crate::sessions::forward_session_store!(RedisStore, step);
+crate::tickets::forward_ticket_store!(RedisStore, step);
+crate::two_step::forward_two_step_store!(RedisStore, step);
+crate::passkeys::forward_passkey_store!(RedisStore, step);
+crate::counters::forward_counter_store!(RedisStore, step);
+crate::secrets::forward_secret_store!(RedisStore, step);
+crate::audit::forward_audit_store!(RedisStore, step);
+crate::maintenance::forward_maintenance_store!(RedisStore, step);
+
 #[async_trait]
-impl AccountStore for RedisStore {
+impl AccountOwn for RedisStore {
     async fn get_user(&self, id: &str) -> StoreResult<Option<User>> {
         self.get_json(self.k("u", id)).await
     }
@@ -13,7 +35,7 @@ impl AccountStore for RedisStore {
         let key = self.k("e", email);
         let id: Option<String> = self.run(|mut c| async move { c.get(key).await }).await?;
         match id {
-            Some(id) => self.get_user(&id).await,
+            Some(id) => AccountOwn::get_user(self, &id).await,
             None => Ok(None),
         }
     }
@@ -29,81 +51,6 @@ impl AccountStore for RedisStore {
         self.records("u", ids).await
     }
 
-    async fn lock_user(&self, user_id: &str, unlock: TicketRecord) -> StoreResult<()> {
-        atomically!(self, |tx| {
-            records::lock_user(&mut tx, user_id, &unlock).await
-        })
-    }
-
-    async fn unlock_with_ticket(&self, hash: &str, now: UnixTime) -> StoreResult<User> {
-        atomically!(self, |tx| {
-            records::unlock_with_ticket(&mut tx, hash, now).await
-        })
-    }
-
-    async fn unlock_user(&self, user_id: &str) -> StoreResult<User> {
-        atomically!(self, |tx| { records::unlock_user(&mut tx, user_id).await })
-    }
-
-    async fn complete_reset(
-        &self,
-        hash: &str,
-        password_hash: &str,
-        now: UnixTime,
-    ) -> StoreResult<(User, Vec<String>)> {
-        atomically!(self, |tx| {
-            records::complete_reset(&mut tx, hash, password_hash, now).await
-        })
-    }
-
-    async fn create_invited_user(&self, user: User, invitation: TicketRecord) -> StoreResult<()> {
-        atomically!(self, |tx| {
-            records::create_invited_user(&mut tx, &user, &invitation).await
-        })
-    }
-
-    async fn remove_user(&self, user_id: &str) -> StoreResult<Vec<String>> {
-        atomically!(self, |tx| { records::remove_user(&mut tx, user_id).await })
-    }
-
-    async fn change_password(
-        &self,
-        user_id: &str,
-        password_hash: &str,
-        keep: Option<&str>,
-    ) -> StoreResult<Vec<String>> {
-        atomically!(self, |tx| {
-            records::change_password(&mut tx, user_id, password_hash, keep).await
-        })
-    }
-
-    async fn complete_email_change(
-        &self,
-        hash: &str,
-        password_hash: Option<String>,
-        now: UnixTime,
-    ) -> StoreResult<(User, String, Vec<String>)> {
-        atomically!(self, |tx| {
-            records::complete_email_change(&mut tx, hash, password_hash.as_deref(), now).await
-        })
-    }
-
-    async fn change_method(
-        &self,
-        change: MethodChange,
-        now: UnixTime,
-    ) -> StoreResult<(User, Vec<String>)> {
-        atomically!(self, |tx| {
-            records::change_method(&mut tx, &change, now).await
-        })
-    }
-
-    async fn complete_registration(&self, ticket_hash: &str, now: UnixTime) -> StoreResult<User> {
-        atomically!(self, |tx| {
-            records::complete_registration(&mut tx, ticket_hash, now).await
-        })
-    }
-
     async fn find_user_by_identity(
         &self,
         issuer: &str,
@@ -112,44 +59,14 @@ impl AccountStore for RedisStore {
         let key = format!("{}i:{issuer}\u{1f}{subject}", self.prefix);
         let id: Option<String> = self.run(|mut c| async move { c.get(key).await }).await?;
         match id {
-            Some(id) => self.get_user(&id).await,
+            Some(id) => AccountOwn::get_user(self, &id).await,
             None => Ok(None),
         }
-    }
-
-    async fn complete_federated_registration(
-        &self,
-        ticket_hash: &str,
-        method: LoginMethod,
-        identity: FederatedIdentity,
-        now: UnixTime,
-    ) -> StoreResult<User> {
-        atomically!(self, |tx| {
-            records::complete_federated_registration(&mut tx, ticket_hash, method, &identity, now)
-                .await
-        })
-    }
-
-    async fn set_role(&self, user_id: &str, role: Role) -> StoreResult<User> {
-        atomically!(self, |tx| {
-            records::set_role(&mut tx, user_id, role).await
-        })
     }
 }
 
 #[async_trait]
-impl TenantStore for RedisStore {
-    async fn create_tenant_with_holder(
-        &self,
-        tenant: Tenant,
-        holder: User,
-        invitation: TicketRecord,
-    ) -> StoreResult<()> {
-        atomically!(self, |tx| {
-            records::create_tenant_with_holder(&mut tx, &tenant, &holder, &invitation).await
-        })
-    }
-
+impl TenantOwn for RedisStore {
     async fn get_tenant(&self, id: &str) -> StoreResult<Option<Tenant>> {
         self.get_json(self.k("t", id)).await
     }
@@ -162,89 +79,26 @@ impl TenantStore for RedisStore {
         self.records("t", ids).await
     }
 
-    async fn set_plan(&self, tenant_id: &str, plan: Plan) -> StoreResult<Tenant> {
-        atomically!(self, |tx| {
-            records::set_plan(&mut tx, tenant_id, plan).await
-        })
-    }
-
-    async fn set_access_route(&self, tenant_id: &str, route: AccessRoute) -> StoreResult<Tenant> {
-        atomically!(self, |tx| {
-            records::set_access_route(&mut tx, tenant_id, route).await
-        })
-    }
-
-    async fn save_line_settings(
-        &self,
-        tenant_id: &str,
-        route: AccessRoute,
-        lines: Vec<String>,
-    ) -> StoreResult<Tenant> {
-        atomically!(self, |tx| {
-            records::save_line_settings(&mut tx, tenant_id, route, &lines).await
-        })
-    }
-
-    async fn consent_line(&self, tenant_id: &str, line: &str) -> StoreResult<Tenant> {
-        atomically!(self, |tx| {
-            records::consent_line(&mut tx, tenant_id, line).await
-        })
-    }
-
-    async fn save_ad_connection(
-        &self,
-        tenant_id: &str,
-        connection: AdConnection,
-    ) -> StoreResult<Tenant> {
-        atomically!(self, |tx| {
-            records::save_ad_connection(&mut tx, tenant_id, &connection).await
-        })
-    }
-
     async fn find_tenant_by_connection(&self, connection_id: &str) -> StoreResult<Option<Tenant>> {
         let key = self.k("c", connection_id);
         let id: Option<String> = self.run(|mut c| async move { c.get(key).await }).await?;
         match id {
-            Some(id) => Ok(self.get_tenant(&id).await?.filter(|t| {
+            Some(id) => Ok(TenantOwn::get_tenant(self, &id).await?.filter(|t| {
                 t.ad.as_ref()
                     .is_some_and(|a| a.connection_id == connection_id)
             })),
             None => Ok(None),
         }
     }
-
-    async fn set_two_step_enabled(&self, tenant_id: &str, enabled: bool) -> StoreResult<Tenant> {
-        atomically!(self, |tx| {
-            records::set_two_step_enabled(&mut tx, tenant_id, enabled).await
-        })
-    }
-
-    async fn set_passkeys_required(&self, tenant_id: &str, required: bool) -> StoreResult<Tenant> {
-        atomically!(self, |tx| {
-            records::set_passkeys_required(&mut tx, tenant_id, required).await
-        })
-    }
 }
 
 #[async_trait]
-impl SessionStore for RedisStore {
+impl SessionOwn for RedisStore {
     async fn list_user_sessions(&self, user_id: &str) -> StoreResult<Vec<SessionRecord>> {
         let ids = self.set_members(self.k("us", user_id)).await?;
         let mut sessions = self.sessions(ids).await?;
         sessions.sort_by_key(|s| std::cmp::Reverse(s.last_seen));
         Ok(sessions)
-    }
-
-    async fn create_session(&self, session: SessionRecord) -> StoreResult<()> {
-        atomically!(self, |tx| {
-            records::create_session(&mut tx, &session).await
-        })
-    }
-
-    async fn rotate_session(&self, old_hash: &str, new: SessionRecord) -> StoreResult<()> {
-        atomically!(self, |tx| {
-            records::rotate_session(&mut tx, old_hash, &new).await
-        })
     }
 
     async fn session_view(&self, id_hash: &str) -> StoreResult<Option<SessionView>> {
@@ -285,12 +139,6 @@ impl SessionStore for RedisStore {
         })
     }
 
-    async fn delete_session(&self, id_hash: &str) -> StoreResult<()> {
-        atomically!(self, |tx| {
-            records::delete_session(&mut tx, id_hash).await
-        })
-    }
-
     async fn delete_user_sessions(&self, user_id: &str) -> StoreResult<Vec<String>> {
         atomically!(self, |tx| { tx.delete_sessions_of(user_id, None).await })
     }
@@ -314,7 +162,7 @@ impl ChangeNotices for RedisStore {
 }
 
 #[async_trait]
-impl TicketStore for RedisStore {
+impl TicketOwn for RedisStore {
     async fn replace_ticket(&self, ticket: TicketRecord) -> StoreResult<()> {
         atomically!(self, |tx| {
             records::replace_ticket(&mut tx, &ticket).await
@@ -331,55 +179,16 @@ impl TicketStore for RedisStore {
         Ok(t.filter(|t| t.purpose == purpose.as_str() && t.expires_at > now))
     }
 
-    async fn stage_ticket(
-        &self,
-        hash: &str,
-        purpose: TicketPurpose,
-        staged: &str,
-        now: UnixTime,
-    ) -> StoreResult<()> {
-        atomically!(self, |tx| {
-            records::stage_ticket(&mut tx, hash, purpose, staged, now).await
-        })
-    }
-
-    async fn issue_ticket_unless_recent(
-        &self,
-        ticket: TicketRecord,
-        interval: i64,
-    ) -> StoreResult<bool> {
-        atomically!(self, |tx| {
-            records::issue_ticket_unless_recent(&mut tx, &ticket, interval).await
-        })
-    }
-
-    async fn issue_change_link(&self, ticket: TicketRecord) -> StoreResult<()> {
-        atomically!(self, |tx| {
-            records::issue_change_link(&mut tx, &ticket).await
-        })
-    }
-
     async fn put_ticket(&self, ticket: TicketRecord) -> StoreResult<()> {
         atomically!(self, |tx| {
             tx.put_ticket(&ticket)?;
             Ok(())
         })
     }
-
-    async fn take_ticket(
-        &self,
-        hash: &str,
-        purpose: TicketPurpose,
-        now: UnixTime,
-    ) -> StoreResult<Option<TicketRecord>> {
-        atomically!(self, |tx| {
-            records::take_ticket(&mut tx, hash, purpose, now).await
-        })
-    }
 }
 
 #[async_trait]
-impl TwoStepStore for RedisStore {
+impl TwoStepOwn for RedisStore {
     async fn put_pending(&self, pending: PendingLogin) -> StoreResult<()> {
         atomically!(self, |tx| {
             tx.put_pending(&pending)?;
@@ -392,67 +201,6 @@ impl TwoStepStore for RedisStore {
         Ok(p.filter(|p| p.expires_at > now))
     }
 
-    async fn take_pending(
-        &self,
-        id_hash: &str,
-        now: UnixTime,
-    ) -> StoreResult<Option<PendingLogin>> {
-        atomically!(self, |tx| {
-            records::take_pending(&mut tx, id_hash, now).await
-        })
-    }
-
-    async fn consume_sms_code(
-        &self,
-        id_hash: &str,
-        code_hash: &str,
-        now: UnixTime,
-    ) -> StoreResult<Option<String>> {
-        atomically!(self, |tx| {
-            records::consume_sms_code(&mut tx, id_hash, code_hash, now).await
-        })
-    }
-
-    async fn register_two_step(
-        &self,
-        user_id: &str,
-        generation: u32,
-        registration: TwoStepRegistration,
-    ) -> StoreResult<()> {
-        atomically!(self, |tx| {
-            records::register_two_step(&mut tx, user_id, generation, &registration).await
-        })
-    }
-
-    async fn replace_totp_secret(&self, user_id: &str, from: &str, to: &str) -> StoreResult<bool> {
-        atomically!(self, |tx| {
-            records::replace_totp_secret(&mut tx, user_id, from, to).await
-        })
-    }
-
-    async fn reset_two_step(&self, user_id: &str) -> StoreResult<User> {
-        atomically!(self, |tx| {
-            records::reset_two_step(&mut tx, user_id).await
-        })
-    }
-
-    async fn accept_totp_step(&self, user_id: &str, step: u64) -> StoreResult<bool> {
-        atomically!(self, |tx| {
-            records::accept_totp_step(&mut tx, user_id, step).await
-        })
-    }
-
-    async fn use_recovery_code(
-        &self,
-        pending_hash: &str,
-        recovery_hash: &str,
-        now: UnixTime,
-    ) -> StoreResult<Option<PendingLogin>> {
-        atomically!(self, |tx| {
-            records::use_recovery_code(&mut tx, pending_hash, recovery_hash, now).await
-        })
-    }
-
     async fn add_trusted_browser(&self, b: TrustedBrowser) -> StoreResult<()> {
         atomically!(self, |tx| {
             let k = tx.k("b", &b.id_hash);
@@ -460,19 +208,6 @@ impl TwoStepStore for RedisStore {
             let idx = tx.k("ub", &b.user_id);
             tx.sadd(&idx, &b.id_hash);
             Ok(())
-        })
-    }
-
-    async fn use_trusted_browser(
-        &self,
-        id_hash: &str,
-        user_id: &str,
-        generation: u32,
-        window: i64,
-        now: UnixTime,
-    ) -> StoreResult<bool> {
-        atomically!(self, |tx| {
-            records::use_trusted_browser(&mut tx, id_hash, user_id, generation, window, now).await
         })
     }
 
@@ -500,20 +235,10 @@ impl TwoStepStore for RedisStore {
             Ok(found)
         })
     }
-
-    async fn revoke_trusted_browsers(&self, user_id: &str) -> StoreResult<u64> {
-        atomically!(self, |tx| {
-            records::revoke_trusted_browsers(&mut tx, user_id).await
-        })
-    }
 }
 
 #[async_trait]
-impl PasskeyStore for RedisStore {
-    async fn add_passkey(&self, p: PasskeyRecord) -> StoreResult<()> {
-        atomically!(self, |tx| { records::add_passkey(&mut tx, &p).await })
-    }
-
+impl PasskeyOwn for RedisStore {
     async fn list_passkeys(&self, user_id: &str) -> StoreResult<Vec<PasskeyRecord>> {
         let ids = self.set_members(self.k("upk", user_id)).await?;
         let mut list: Vec<PasskeyRecord> = self.records("pk", ids).await?;
@@ -548,26 +273,10 @@ impl PasskeyStore for RedisStore {
         self.edit_passkey(user_id, credential_id, |p| p.name = name.to_string())
             .await
     }
-
-    async fn remove_passkey(
-        &self,
-        user_id: &str,
-        credential_id: &str,
-    ) -> StoreResult<Option<PasskeyRecord>> {
-        atomically!(self, |tx| {
-            records::remove_passkey(&mut tx, user_id, credential_id).await
-        })
-    }
-
-    async fn remove_passkeys(&self, user_id: &str) -> StoreResult<u64> {
-        atomically!(self, |tx| {
-            records::remove_passkeys(&mut tx, user_id).await
-        })
-    }
 }
 
 #[async_trait]
-impl CounterStore for RedisStore {
+impl CounterOwn for RedisStore {
     async fn admit_attempt(
         &self,
         identifier: &str,
@@ -621,7 +330,7 @@ impl CounterStore for RedisStore {
 }
 
 #[async_trait]
-impl SecretStore for RedisStore {
+impl SecretOwn for RedisStore {
     async fn secret(&self, name: &str, fresh: Vec<u8>) -> StoreResult<Vec<u8>> {
         let key = self.k("secret", name);
         self.run(|mut c| async move {
@@ -633,7 +342,7 @@ impl SecretStore for RedisStore {
 }
 
 #[async_trait]
-impl AuditStore for RedisStore {
+impl AuditOwn for RedisStore {
     async fn record_audit(&self, mut record: AuditRecord) -> StoreResult<()> {
         let Some(tenant) = record.tenant_id.clone() else {
             return Ok(());
@@ -685,7 +394,7 @@ impl AuditStore for RedisStore {
 }
 
 #[async_trait]
-impl MaintenanceStore for RedisStore {
+impl MaintenanceOwn for RedisStore {
     async fn ping(&self) -> StoreResult<()> {
         let pong: String = self
             .run(|mut c| async move { ::redis::cmd("PING").query_async(&mut c).await })
@@ -737,8 +446,8 @@ impl MaintenanceStore for RedisStore {
     async fn export(&self) -> StoreResult<Dump> {
         let mut dump = Dump {
             format: DUMP_FORMAT,
-            tenants: self.list_tenants().await?,
-            users: self.list_users(None).await?,
+            tenants: TenantOwn::list_tenants(self).await?,
+            users: AccountOwn::list_users(self, None).await?,
             ..Dump::default()
         };
         let strip = |key: &str, kind: &str| key[self.prefix.len() + kind.len() + 1..].to_string();
@@ -836,7 +545,7 @@ impl MaintenanceStore for RedisStore {
             atomically!(self, |tx| { tx.put_pending(p) })?;
         }
         for b in &dump.trusted {
-            self.add_trusted_browser(b.clone()).await?;
+            TwoStepOwn::add_trusted_browser(self, b.clone()).await?;
         }
         for p in &dump.passkeys {
             self.add_passkey(p.clone()).await?;

@@ -3,8 +3,29 @@
 
 use super::*;
 
+/// A domain step in one SQLite transaction on the blocking pool: its
+/// arguments kept (owned) for the thread, then passed as the step takes
+/// them.
+macro_rules! step {
+    ($store:expr, $name:ident $(, $arg:ident)*) => {{
+        $(let $arg = crate::pass::Owned::owned($arg);)*
+        in_transaction!($store, |r| records::$name(r $(, crate::pass::Pass::pass(&$arg))*))
+    }};
+}
+
+crate::accounts::forward_account_store!(SqliteStore, step);
+crate::tenants::forward_tenant_store!(SqliteStore, step);
+crate::sessions::forward_session_store!(SqliteStore, step);
+crate::tickets::forward_ticket_store!(SqliteStore, step);
+crate::two_step::forward_two_step_store!(SqliteStore, step);
+crate::passkeys::forward_passkey_store!(SqliteStore, step);
+crate::counters::forward_counter_store!(SqliteStore, step);
+crate::secrets::forward_secret_store!(SqliteStore, step);
+crate::audit::forward_audit_store!(SqliteStore, step);
+crate::maintenance::forward_maintenance_store!(SqliteStore, step);
+
 #[async_trait]
-impl AccountStore for SqliteStore {
+impl AccountOwn for SqliteStore {
     async fn get_user(&self, id: &str) -> StoreResult<Option<User>> {
         let id = id.to_string();
         self.run(move |c| load_user(c, &id)).await
@@ -35,96 +56,6 @@ impl AccountStore for SqliteStore {
         .await
     }
 
-    async fn lock_user(&self, user_id: &str, unlock: TicketRecord) -> StoreResult<()> {
-        let user_id = user_id.to_string();
-        in_transaction!(self, |r| records::lock_user(r, &user_id, &unlock))
-    }
-
-    async fn unlock_with_ticket(&self, hash: &str, now: UnixTime) -> StoreResult<User> {
-        let hash = hash.to_string();
-        in_transaction!(self, |r| records::unlock_with_ticket(r, &hash, now))
-    }
-
-    async fn unlock_user(&self, user_id: &str) -> StoreResult<User> {
-        let user_id = user_id.to_string();
-        in_transaction!(self, |r| records::unlock_user(r, &user_id))
-    }
-
-    async fn complete_reset(
-        &self,
-        hash: &str,
-        password_hash: &str,
-        now: UnixTime,
-    ) -> StoreResult<(User, Vec<String>)> {
-        let (hash, password_hash) = (hash.to_string(), password_hash.to_string());
-        in_transaction!(self, |r| records::complete_reset(
-            r,
-            &hash,
-            &password_hash,
-            now
-        ))
-    }
-
-    async fn create_invited_user(&self, user: User, invitation: TicketRecord) -> StoreResult<()> {
-        in_transaction!(self, |r| records::create_invited_user(
-            r,
-            &user,
-            &invitation
-        ))
-    }
-
-    async fn remove_user(&self, user_id: &str) -> StoreResult<Vec<String>> {
-        let user_id = user_id.to_string();
-        in_transaction!(self, |r| records::remove_user(r, &user_id))
-    }
-
-    async fn change_password(
-        &self,
-        user_id: &str,
-        password_hash: &str,
-        keep: Option<&str>,
-    ) -> StoreResult<Vec<String>> {
-        let (user_id, password_hash, keep) = (
-            user_id.to_string(),
-            password_hash.to_string(),
-            keep.map(str::to_string),
-        );
-        in_transaction!(self, |r| records::change_password(
-            r,
-            &user_id,
-            &password_hash,
-            keep.as_deref()
-        ))
-    }
-
-    async fn complete_email_change(
-        &self,
-        hash: &str,
-        password_hash: Option<String>,
-        now: UnixTime,
-    ) -> StoreResult<(User, String, Vec<String>)> {
-        let hash = hash.to_string();
-        in_transaction!(self, |r| records::complete_email_change(
-            r,
-            &hash,
-            password_hash.as_deref(),
-            now
-        ))
-    }
-
-    async fn change_method(
-        &self,
-        change: MethodChange,
-        now: UnixTime,
-    ) -> StoreResult<(User, Vec<String>)> {
-        in_transaction!(self, |r| records::change_method(r, &change, now))
-    }
-
-    async fn complete_registration(&self, ticket_hash: &str, now: UnixTime) -> StoreResult<User> {
-        let hash = ticket_hash.to_string();
-        in_transaction!(self, |r| records::complete_registration(r, &hash, now))
-    }
-
     async fn find_user_by_identity(
         &self,
         issuer: &str,
@@ -145,42 +76,10 @@ impl AccountStore for SqliteStore {
         })
         .await
     }
-
-    async fn complete_federated_registration(
-        &self,
-        ticket_hash: &str,
-        method: LoginMethod,
-        identity: FederatedIdentity,
-        now: UnixTime,
-    ) -> StoreResult<User> {
-        let hash = ticket_hash.to_string();
-        in_transaction!(self, |r| records::complete_federated_registration(
-            r, &hash, method, &identity, now
-        ))
-    }
-
-    async fn set_role(&self, user_id: &str, role: Role) -> StoreResult<User> {
-        let user_id = user_id.to_string();
-        in_transaction!(self, |r| records::set_role(r, &user_id, role))
-    }
 }
 
 #[async_trait]
-impl TenantStore for SqliteStore {
-    async fn create_tenant_with_holder(
-        &self,
-        tenant: Tenant,
-        holder: User,
-        invitation: TicketRecord,
-    ) -> StoreResult<()> {
-        in_transaction!(self, |r| records::create_tenant_with_holder(
-            r,
-            &tenant,
-            &holder,
-            &invitation
-        ))
-    }
-
+impl TenantOwn for SqliteStore {
     async fn get_tenant(&self, id: &str) -> StoreResult<Option<Tenant>> {
         let id = id.to_string();
         self.run(move |c| load_tenant(c, &id)).await
@@ -194,60 +93,6 @@ impl TenantStore for SqliteStore {
             json_rows(&mut stmt, [])
         })
         .await
-    }
-
-    async fn set_plan(&self, tenant_id: &str, plan: Plan) -> StoreResult<Tenant> {
-        let tenant_id = tenant_id.to_string();
-        in_transaction!(self, |r| records::set_plan(r, &tenant_id, plan))
-    }
-
-    async fn set_two_step_enabled(&self, tenant_id: &str, enabled: bool) -> StoreResult<Tenant> {
-        let tenant_id = tenant_id.to_string();
-        in_transaction!(self, |r| records::set_two_step_enabled(
-            r, &tenant_id, enabled
-        ))
-    }
-
-    async fn set_passkeys_required(&self, tenant_id: &str, required: bool) -> StoreResult<Tenant> {
-        let tenant_id = tenant_id.to_string();
-        in_transaction!(self, |r| records::set_passkeys_required(
-            r, &tenant_id, required
-        ))
-    }
-
-    async fn set_access_route(&self, tenant_id: &str, route: AccessRoute) -> StoreResult<Tenant> {
-        let tenant_id = tenant_id.to_string();
-        in_transaction!(self, |r| records::set_access_route(r, &tenant_id, route))
-    }
-
-    async fn save_line_settings(
-        &self,
-        tenant_id: &str,
-        route: AccessRoute,
-        lines: Vec<String>,
-    ) -> StoreResult<Tenant> {
-        let tenant_id = tenant_id.to_string();
-        in_transaction!(self, |r| records::save_line_settings(
-            r, &tenant_id, route, &lines
-        ))
-    }
-
-    async fn consent_line(&self, tenant_id: &str, line: &str) -> StoreResult<Tenant> {
-        let (tenant_id, line) = (tenant_id.to_string(), line.to_string());
-        in_transaction!(self, |r| records::consent_line(r, &tenant_id, &line))
-    }
-
-    async fn save_ad_connection(
-        &self,
-        tenant_id: &str,
-        connection: AdConnection,
-    ) -> StoreResult<Tenant> {
-        let tenant_id = tenant_id.to_string();
-        in_transaction!(self, |r| records::save_ad_connection(
-            r,
-            &tenant_id,
-            &connection
-        ))
     }
 
     async fn find_tenant_by_connection(&self, connection_id: &str) -> StoreResult<Option<Tenant>> {
@@ -268,7 +113,7 @@ impl TenantStore for SqliteStore {
 }
 
 #[async_trait]
-impl SessionStore for SqliteStore {
+impl SessionOwn for SqliteStore {
     async fn list_user_sessions(&self, user_id: &str) -> StoreResult<Vec<SessionRecord>> {
         let user_id = user_id.to_string();
         self.run(move |c| {
@@ -278,15 +123,6 @@ impl SessionStore for SqliteStore {
             json_rows(&mut stmt, [user_id])
         })
         .await
-    }
-
-    async fn create_session(&self, session: SessionRecord) -> StoreResult<()> {
-        in_transaction!(self, |r| records::create_session(r, &session))
-    }
-
-    async fn rotate_session(&self, old_hash: &str, new: SessionRecord) -> StoreResult<()> {
-        let old = old_hash.to_string();
-        in_transaction!(self, |r| records::rotate_session(r, &old, &new))
     }
 
     async fn session_view(&self, id_hash: &str) -> StoreResult<Option<SessionView>> {
@@ -339,11 +175,6 @@ impl SessionStore for SqliteStore {
         .await
     }
 
-    async fn delete_session(&self, id_hash: &str) -> StoreResult<()> {
-        let id_hash = id_hash.to_string();
-        in_transaction!(self, |r| records::delete_session(r, &id_hash))
-    }
-
     async fn delete_user_sessions(&self, user_id: &str) -> StoreResult<Vec<String>> {
         let user_id = user_id.to_string();
         self.run(move |c| delete_sessions_of(c, &user_id, None))
@@ -354,7 +185,7 @@ impl SessionStore for SqliteStore {
 impl ChangeNotices for SqliteStore {}
 
 #[async_trait]
-impl TicketStore for SqliteStore {
+impl TicketOwn for SqliteStore {
     async fn replace_ticket(&self, ticket: TicketRecord) -> StoreResult<()> {
         in_transaction!(self, |r| records::replace_ticket(r, &ticket))
     }
@@ -370,50 +201,13 @@ impl TicketStore for SqliteStore {
             .await
     }
 
-    async fn stage_ticket(
-        &self,
-        hash: &str,
-        purpose: TicketPurpose,
-        staged: &str,
-        now: UnixTime,
-    ) -> StoreResult<()> {
-        let (hash, staged) = (hash.to_string(), staged.to_string());
-        in_transaction!(self, |r| records::stage_ticket(
-            r, &hash, purpose, &staged, now
-        ))
-    }
-
-    async fn issue_ticket_unless_recent(
-        &self,
-        ticket: TicketRecord,
-        interval: i64,
-    ) -> StoreResult<bool> {
-        in_transaction!(self, |r| records::issue_ticket_unless_recent(
-            r, &ticket, interval
-        ))
-    }
-
-    async fn issue_change_link(&self, ticket: TicketRecord) -> StoreResult<()> {
-        in_transaction!(self, |r| records::issue_change_link(r, &ticket))
-    }
-
     async fn put_ticket(&self, ticket: TicketRecord) -> StoreResult<()> {
         self.run(move |c| insert_ticket(c, &ticket)).await
-    }
-
-    async fn take_ticket(
-        &self,
-        hash: &str,
-        purpose: TicketPurpose,
-        now: UnixTime,
-    ) -> StoreResult<Option<TicketRecord>> {
-        let hash = hash.to_string();
-        in_transaction!(self, |r| records::take_ticket(r, &hash, purpose, now))
     }
 }
 
 #[async_trait]
-impl TwoStepStore for SqliteStore {
+impl TwoStepOwn for SqliteStore {
     async fn put_pending(&self, pending: PendingLogin) -> StoreResult<()> {
         self.run(move |c| save_pending(c, &pending)).await
     }
@@ -421,74 +215,6 @@ impl TwoStepStore for SqliteStore {
     async fn get_pending(&self, id_hash: &str, now: UnixTime) -> StoreResult<Option<PendingLogin>> {
         let id_hash = id_hash.to_string();
         self.run(move |c| load_pending(c, &id_hash, now)).await
-    }
-
-    async fn take_pending(
-        &self,
-        id_hash: &str,
-        now: UnixTime,
-    ) -> StoreResult<Option<PendingLogin>> {
-        let id_hash = id_hash.to_string();
-        in_transaction!(self, |r| records::take_pending(r, &id_hash, now))
-    }
-
-    async fn consume_sms_code(
-        &self,
-        id_hash: &str,
-        code_hash: &str,
-        now: UnixTime,
-    ) -> StoreResult<Option<String>> {
-        let (id_hash, code_hash) = (id_hash.to_string(), code_hash.to_string());
-        in_transaction!(self, |r| records::consume_sms_code(
-            r, &id_hash, &code_hash, now
-        ))
-    }
-
-    async fn register_two_step(
-        &self,
-        user_id: &str,
-        generation: u32,
-        registration: TwoStepRegistration,
-    ) -> StoreResult<()> {
-        let user_id = user_id.to_string();
-        in_transaction!(self, |r| records::register_two_step(
-            r,
-            &user_id,
-            generation,
-            &registration
-        ))
-    }
-
-    async fn replace_totp_secret(&self, user_id: &str, from: &str, to: &str) -> StoreResult<bool> {
-        let (user_id, from, to) = (user_id.to_string(), from.to_string(), to.to_string());
-        in_transaction!(self, |r| records::replace_totp_secret(
-            r, &user_id, &from, &to
-        ))
-    }
-
-    async fn reset_two_step(&self, user_id: &str) -> StoreResult<User> {
-        let user_id = user_id.to_string();
-        in_transaction!(self, |r| records::reset_two_step(r, &user_id))
-    }
-
-    async fn accept_totp_step(&self, user_id: &str, step: u64) -> StoreResult<bool> {
-        let user_id = user_id.to_string();
-        in_transaction!(self, |r| records::accept_totp_step(r, &user_id, step))
-    }
-
-    async fn use_recovery_code(
-        &self,
-        pending_hash: &str,
-        recovery_hash: &str,
-        now: UnixTime,
-    ) -> StoreResult<Option<PendingLogin>> {
-        let (pending_hash, recovery_hash) = (pending_hash.to_string(), recovery_hash.to_string());
-        in_transaction!(self, |r| records::use_recovery_code(
-            r,
-            &pending_hash,
-            &recovery_hash,
-            now
-        ))
     }
 
     async fn add_trusted_browser(&self, b: TrustedBrowser) -> StoreResult<()> {
@@ -501,20 +227,6 @@ impl TwoStepStore for SqliteStore {
             Ok(())
         })
         .await
-    }
-
-    async fn use_trusted_browser(
-        &self,
-        id_hash: &str,
-        user_id: &str,
-        generation: u32,
-        window: i64,
-        now: UnixTime,
-    ) -> StoreResult<bool> {
-        let (id_hash, user_id) = (id_hash.to_string(), user_id.to_string());
-        in_transaction!(self, |r| records::use_trusted_browser(
-            r, &id_hash, &user_id, generation, window, now
-        ))
     }
 
     async fn list_trusted_browsers(&self, user_id: &str) -> StoreResult<Vec<TrustedBrowser>> {
@@ -541,19 +253,10 @@ impl TwoStepStore for SqliteStore {
         })
         .await
     }
-
-    async fn revoke_trusted_browsers(&self, user_id: &str) -> StoreResult<u64> {
-        let user_id = user_id.to_string();
-        in_transaction!(self, |r| records::revoke_trusted_browsers(r, &user_id))
-    }
 }
 
 #[async_trait]
-impl PasskeyStore for SqliteStore {
-    async fn add_passkey(&self, passkey: PasskeyRecord) -> StoreResult<()> {
-        in_transaction!(self, |r| records::add_passkey(r, &passkey))
-    }
-
+impl PasskeyOwn for SqliteStore {
     async fn list_passkeys(&self, user_id: &str) -> StoreResult<Vec<PasskeyRecord>> {
         let user_id = user_id.to_string();
         self.run(move |c| {
@@ -590,28 +293,10 @@ impl PasskeyStore for SqliteStore {
         self.edit_passkey(user_id, credential_id, move |p| p.name = name)
             .await
     }
-
-    async fn remove_passkey(
-        &self,
-        user_id: &str,
-        credential_id: &str,
-    ) -> StoreResult<Option<PasskeyRecord>> {
-        let (user_id, credential_id) = (user_id.to_string(), credential_id.to_string());
-        in_transaction!(self, |r| records::remove_passkey(
-            r,
-            &user_id,
-            &credential_id
-        ))
-    }
-
-    async fn remove_passkeys(&self, user_id: &str) -> StoreResult<u64> {
-        let user_id = user_id.to_string();
-        in_transaction!(self, |r| records::remove_passkeys(r, &user_id))
-    }
 }
 
 #[async_trait]
-impl CounterStore for SqliteStore {
+impl CounterOwn for SqliteStore {
     async fn admit_attempt(
         &self,
         identifier: &str,
@@ -682,7 +367,7 @@ impl CounterStore for SqliteStore {
 }
 
 #[async_trait]
-impl SecretStore for SqliteStore {
+impl SecretOwn for SqliteStore {
     async fn secret(&self, name: &str, fresh: Vec<u8>) -> StoreResult<Vec<u8>> {
         let name = format!("secret:{name}");
         self.run(move |c| {
@@ -701,7 +386,7 @@ impl SecretStore for SqliteStore {
 }
 
 #[async_trait]
-impl AuditStore for SqliteStore {
+impl AuditOwn for SqliteStore {
     async fn record_audit(&self, record: AuditRecord) -> StoreResult<()> {
         let Some(tenant) = record.tenant_id.clone() else {
             return Ok(());
@@ -752,7 +437,7 @@ impl AuditStore for SqliteStore {
 }
 
 #[async_trait]
-impl MaintenanceStore for SqliteStore {
+impl MaintenanceOwn for SqliteStore {
     async fn ping(&self) -> StoreResult<()> {
         self.run(|c| c.query_row("SELECT 1", [], |_| Ok(())).map_err(unavailable))
             .await
