@@ -21,6 +21,13 @@ while IFS= read -r file; do
   fi
 done < <(git ls-files -- 'gateway/src/*.rs' 'pages/src/*.rs' 'store/src/*.rs' 'config/src/*.rs' 'policy/src/*.rs')
 
+# In a template, a path inside a tag is an expression (`crate::paths::X`);
+# "{{ … }}" there would be printed as text.
+if grep -rn '{%[^%]*"{{' pages/templates; then
+  echo "check-shape: a {{ … }} inside a {% … %} tag of a template: write the expression itself" >&2
+  found=1
+fi
+
 if [ "$found" -ne 0 ]; then
   echo "check-shape: a gateway path is spelt outside policy/src/paths.rs; name it there and use the constant" >&2
   exit 1
