@@ -75,6 +75,17 @@ pub struct Config {
     pub branding: Branding,
 }
 
+impl Config {
+    /// The public URL of a route's listener (the internet one when there
+    /// is no closed listener).
+    pub fn public_url(&self, route: sekisho_policy::model::Route) -> &str {
+        match (route, &self.closed) {
+            (sekisho_policy::model::Route::Closed, Some(c)) => &c.listener.public_url,
+            _ => &self.internet.public_url,
+        }
+    }
+}
+
 /// The operator's branding: logo, favicon, colour and footer.
 #[derive(Debug, Clone, Default)]
 pub struct Branding {

@@ -56,6 +56,22 @@ pub fn csrf_token(key: &[u8], binding: &str) -> String {
     URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
 }
 
+/// The key of every CSRF token, shared by the gateways of one store.
+pub struct CsrfKey(pub Vec<u8>);
+
+impl CsrfKey {
+    /// The token for a form bound to `binding` (a session, a pre-session,
+    /// a pending login).
+    pub fn token(&self, binding: &str) -> String {
+        csrf_token(&self.0, binding)
+    }
+
+    /// Whether `submitted` is the token for `binding`, in constant time.
+    pub fn accepts(&self, binding: &str, submitted: &str) -> bool {
+        csrf_valid(&self.0, binding, submitted)
+    }
+}
+
 /// Checks a submitted CSRF token in constant time.
 pub fn csrf_valid(key: &[u8], binding: &str, submitted: &str) -> bool {
     let expected = csrf_token(key, binding);

@@ -140,6 +140,19 @@ type Client = CoreClient<
 >;
 
 impl Federation {
+    /// The pages' Content-Security-Policy, with the providers' origins and
+    /// a page's own `extra` ones (a tenant's ADFS) in `form-action` (see
+    /// `web::content_security_policy`).
+    pub fn csp(&self, extra: &[String]) -> String {
+        let mut origins = self.form_origins();
+        for o in extra {
+            if !origins.contains(o) {
+                origins.push(o.clone());
+            }
+        }
+        crate::web::content_security_policy(&origins)
+    }
+
     pub fn new(
         providers: &[Provider],
         facebook: Option<&sekisho_config::Facebook>,

@@ -6,6 +6,7 @@
 //! [`server`] (assembly), [`cli`], [`admin`], [`metrics`], [`audit`].
 
 pub mod admin;
+pub mod answers;
 pub mod assertion;
 pub mod attempts;
 pub mod audit;

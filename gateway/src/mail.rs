@@ -28,6 +28,20 @@ enum Transport {
 }
 
 impl Mailer {
+    /// Sends a mail in the background, so the answer takes as long whether
+    /// or not a mail went out (S03).
+    pub fn send_later(
+        self: &std::sync::Arc<Self>,
+        kind: &'static str,
+        to: String,
+        text: sekisho_pages::mail::MailText,
+    ) {
+        let mailer = self.clone();
+        tokio::spawn(async move {
+            let _ = mailer.send(kind, &to, &text).await;
+        });
+    }
+
     pub fn new(cfg: &sekisho_config::Mail) -> anyhow::Result<Mailer> {
         let from: Mailbox = cfg
             .from

@@ -250,7 +250,7 @@ fn early_refusal(app: &App, route: Route, session: &Session) -> Option<(&'static
 
 /// This listener's public host (and port), as clients name it.
 fn own_host(app: &App, route: Route) -> &str {
-    let url = app.public_url(route);
+    let url = app.config.public_url(route);
     let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
     rest.split('/').next().unwrap_or(rest)
 }
@@ -411,7 +411,7 @@ impl Gateway {
         let live = match view.session(&app.sessions, &app.clock).await {
             Ok(live) => live,
             Err(_) => {
-                let page = app.error_page(&req(), 503).closing();
+                let page = crate::answers::error_page(app, &req(), 503).closing();
                 return Err(("store_unavailable", page));
             }
         };
@@ -444,7 +444,7 @@ impl Gateway {
     async fn answer(&self, session: &mut Session, ctx: &mut Ctx, outcome: Outcome) -> Result<bool> {
         let (outcome, answer) = outcome;
         ctx.outcome = outcome;
-        let csp = self.app.csp_with(&answer.form_origins);
+        let csp = self.app.federation.csp(&answer.form_origins);
         write_answer(session, answer, self.app.hsts, &csp).await?;
         Ok(true)
     }
@@ -498,7 +498,7 @@ impl ProxyHttp for Gateway {
                 RequestView::read(session, &app.cookies, &app.config, self.route).to_req();
             req.request_id = ctx.request_id.clone();
             req.after_post = crate::routes::landing(&req.path);
-            let page = app.error_page(&req, status).closing();
+            let page = crate::answers::error_page(app, &req, status).closing();
             return self.answer(session, ctx, (outcome, page)).await;
         }
         let view = RequestView::read(session, &app.cookies, &app.config, self.route);
@@ -631,8 +631,10 @@ impl ProxyHttp for Gateway {
                     .to_req();
             req.request_id = ctx.request_id.clone();
             req.after_post = crate::routes::landing(&req.path);
-            let page = self.app.error_page(&req, code).closing();
-            if let Err(err) = write_answer(session, page, self.app.hsts, &self.app.csp()).await {
+            let page = crate::answers::error_page(&self.app, &req, code).closing();
+            if let Err(err) =
+                write_answer(session, page, self.app.hsts, &self.app.federation.csp(&[])).await
+            {
                 tracing::debug!(error = %err, "could not write the error page");
             }
         }

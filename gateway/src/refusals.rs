@@ -39,7 +39,7 @@ pub fn refusal(app: &App, req: &Req, place: Place, verdict: Verdict) -> Outcome 
         }
         Verdict::Unauthorized { clear_cookie } => (
             "unauthenticated",
-            clear(app.error_page(req, 401), clear_cookie),
+            clear(crate::answers::error_page(app, req, 401), clear_cookie),
         ),
         Verdict::PlanEnded(state) => ("trial_ended", trial_ended(app, req, state)),
         Verdict::Route(access) => {
@@ -47,10 +47,10 @@ pub fn refusal(app: &App, req: &Req, place: Place, verdict: Verdict) -> Outcome 
             let navigation = place != Place::Upstream || req.navigation;
             refuse(app, navigation, req, access)
         }
-        Verdict::Forbidden => ("forbidden", app.error_page(req, 403)),
+        Verdict::Forbidden => ("forbidden", crate::answers::error_page(app, req, 403)),
         // Not refusals: callers act on these themselves.
         Verdict::Pass | Verdict::SecondStep | Verdict::PasskeyRequired { .. } => {
-            ("error", app.error_page(req, 500))
+            ("error", crate::answers::error_page(app, req, 500))
         }
     }
 }
@@ -63,12 +63,12 @@ pub fn trial_ended(app: &App, req: &Req, state: PlanState) -> Answer {
     } else {
         t.trial_ended_text
     };
-    app.message_page(req, 403, t.trial_ended_title, text, None)
+    crate::answers::message_page(app, req, 403, t.trial_ended_title, text, None)
 }
 
 /// The line-authentication error page, with the manual's two checks.
 pub fn line_error_page(app: &App, req: &Req) -> Answer {
-    let c = app.chrome(req);
+    let c = crate::answers::chrome(app, req);
     let t = c.t;
     Answer::html(
         403,
@@ -86,7 +86,8 @@ pub fn line_error_page(app: &App, req: &Req) -> Answer {
 /// The page for a line-only tenant's user on the internet route.
 pub fn line_only_page(app: &App, req: &Req) -> Answer {
     let t = req.lang.texts();
-    app.message_page(
+    crate::answers::message_page(
+        app,
         req,
         403,
         t.line_only_title,
@@ -139,11 +140,14 @@ pub fn refuse(app: &App, navigation: bool, req: &Req, access: Access) -> Outcome
                     )),
                 )
             } else {
-                ("line_consent_needed", app.error_page(req, 403))
+                (
+                    "line_consent_needed",
+                    crate::answers::error_page(app, req, 403),
+                )
             }
         }
-        Access::OtherRoute => ("unauthenticated", app.error_page(req, 401)),
-        Access::Allowed => ("error", app.error_page(req, 500)),
+        Access::OtherRoute => ("unauthenticated", crate::answers::error_page(app, req, 401)),
+        Access::Allowed => ("error", crate::answers::error_page(app, req, 500)),
     }
 }
 
@@ -153,4 +157,45 @@ pub fn json_refusal(status: u16, word: &'static str) -> Outcome {
         word,
         Answer::json(status, format!("{{\"error\":\"{word}\"}}")),
     )
+}
+
+/// Applies the per-address limit for `endpoint`; `Some` is the 429 page.
+pub fn throttled(app: &App, req: &Req, endpoint: &'static str) -> Option<Answer> {
+    let ip: std::net::IpAddr = req.client_ip.parse().ok()?;
+    let refused = app.throttle.check(ip).err()?;
+    Some(throttle_page(app, req, endpoint, refused))
+}
+
+/// Applies the per-address and per-account limits for a request naming
+/// `account` (a canonical login identifier); `Some` is the 429 page.
+pub fn throttled_account(
+    app: &App,
+    req: &Req,
+    endpoint: &'static str,
+    account: &str,
+) -> Option<Answer> {
+    let ip: std::net::IpAddr = req.client_ip.parse().ok()?;
+    let refused = app.throttle.check_account(ip, account).err()?;
+    Some(throttle_page(app, req, endpoint, refused))
+}
+
+fn throttle_page(
+    app: &App,
+    req: &Req,
+    endpoint: &'static str,
+    (limit, wait): (crate::throttle::Limit, std::time::Duration),
+) -> Answer {
+    crate::metrics::THROTTLED
+        .with_label_values(&[endpoint, limit.as_str()])
+        .inc();
+    crate::audit::event(
+        crate::audit::Event::Throttled,
+        &crate::audit::Who {
+            client_ip: Some(&req.client_ip),
+            ..Default::default()
+        },
+        &format!("{endpoint} {}", limit.as_str()),
+    );
+    let seconds = wait.as_secs().max(1);
+    crate::answers::error_page(app, req, 429).with_header("retry-after", seconds.to_string())
 }

@@ -179,7 +179,7 @@ macro_rules! now {
 fn passkeys_offered(app: &App, req: &Req) -> Option<Outcome> {
     flows::providers::passkeys_offered(app, req)
         .is_none()
-        .then(|| ("not_found", app.error_page(req, 404)))
+        .then(|| ("not_found", crate::answers::error_page(app, req, 404)))
 }
 
 fn ad_offered(app: &App, req: &Req) -> Option<Outcome> {
@@ -838,9 +838,12 @@ pub async fn dispatch(app: &Arc<App>, session: &mut Session, req: &Req, route: R
     }
     let Some((entry, segment)) = found else {
         return if known {
-            ("method_not_allowed", app.error_page(req, 405).closing())
+            (
+                "method_not_allowed",
+                crate::answers::error_page(app, req, 405).closing(),
+            )
         } else {
-            ("not_found", app.error_page(req, 404))
+            ("not_found", crate::answers::error_page(app, req, 404))
         };
     };
     if let Some(refusal) = entry.unless_offered.and_then(|check| check(app, req)) {

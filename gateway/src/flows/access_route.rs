@@ -37,7 +37,7 @@ fn page(
     confirm: Option<AccessRoute>,
     problems: Vec<String>,
 ) -> Answer {
-    let c = app.chrome(req);
+    let c = crate::answers::chrome(app, req);
     let t = c.t;
     let tenant = &live.view.tenant;
     let current = tenant.access_route;
@@ -65,7 +65,7 @@ fn page(
     }
     let html = render(&AccessRoutePage {
         c: &c,
-        csrf: &app.csrf(&live.id_hash),
+        csrf: &app.csrf.token(&live.id_hash),
         confirm: confirm.map(AccessRoute::as_str),
         line_only: current == AccessRoute::LineOnly,
         facts,
@@ -110,7 +110,12 @@ pub async fn confirm(app: &Arc<App>, req: &Req, live: Live, form: Form) -> Outco
     };
     let tenant = match app.store.set_access_route(&live.view.tenant.id, new).await {
         Ok(t) => t,
-        Err(_) => return ("store_unavailable", app.error_page(req, 503)),
+        Err(_) => {
+            return (
+                "store_unavailable",
+                crate::answers::error_page(app, req, 503),
+            )
+        }
     };
     app.sessions.forget_tenant(&tenant.id);
     crate::metrics::ACCOUNT_EVENTS
@@ -125,7 +130,8 @@ pub async fn confirm(app: &Arc<App>, req: &Req, live: Live, form: Form) -> Outco
     audit::event(crate::audit::Event::AccessRouteChanged, &who, new.as_str());
     (
         "access_route_changed",
-        app.message_page(
+        crate::answers::message_page(
+            app,
             req,
             200,
             t.access_route_done_title,

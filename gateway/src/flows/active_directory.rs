@@ -84,14 +84,14 @@ pub fn not_offered(app: &App, req: &Req, menu: bool) -> Outcome {
     };
     (
         "ad_not_offered",
-        app.message_page(req, 404, title, t.ad_not_offered, Some(back)),
+        crate::answers::message_page(app, req, 404, title, t.ad_not_offered, Some(back)),
     )
 }
 
 /// The connection-ID prompt (POSTs to [`paths::AD_FIND`]).
 fn prompt(app: &App, req: &Req, carry: &Carry, typed: &str, problem: bool) -> Answer {
     let (pre, cookie) = pre_session(app, req);
-    let c = app.chrome(req);
+    let c = crate::answers::chrome(app, req);
     let t = c.t;
     let html = render(&FormPage {
         c: &c,
@@ -104,7 +104,7 @@ fn prompt(app: &App, req: &Req, carry: &Carry, typed: &str, problem: bool) -> An
             Vec::new()
         },
         action: paths::AD_FIND,
-        csrf: &app.csrf(&pre_binding(&pre)),
+        csrf: &app.csrf.token(&pre_binding(&pre)),
         hidden: carry.hidden(),
         fields: vec![Field {
             label: t.ad_connection_id_label,
@@ -134,7 +134,7 @@ async fn confirm_page(
     ad: &OidcSettings,
 ) -> Answer {
     let (pre, cookie) = pre_session(app, req);
-    let c = app.chrome(req);
+    let c = crate::answers::chrome(app, req);
     let t = c.t;
     let mut hidden = carry.hidden();
     hidden.push(("connection_id", connection_id.to_string()));
@@ -155,7 +155,7 @@ async fn confirm_page(
         facts: vec![(t.ad_connection_id_label, connection_id.to_string())],
         problems: Vec::new(),
         action: paths::AD_START,
-        csrf: &app.csrf(&pre_binding(&pre)),
+        csrf: &app.csrf.token(&pre_binding(&pre)),
         hidden,
         fields: Vec::new(),
         select: None,
@@ -183,7 +183,12 @@ pub async fn show_start(app: &App, req: &Req) -> Outcome {
     }
     let found = match tenant_of(app, &typed).await {
         Ok(f) => f,
-        Err(_) => return ("store_unavailable", app.error_page(req, 503)),
+        Err(_) => {
+            return (
+                "store_unavailable",
+                crate::answers::error_page(app, req, 503),
+            )
+        }
     };
     match found.and_then(|(id, tenant)| settings(app, &tenant).map(|s| (id, s))) {
         Some((id, ad)) => ("ad_confirm", confirm_page(app, req, &carry, &id, &ad).await),
@@ -215,7 +220,10 @@ pub async fn find(app: &App, req: &Req, form: Form) -> Outcome {
             ("ad_found", Answer::redirect(&url))
         }
         Ok(None) => ("ad_unknown", prompt(app, req, &carry, typed, true)),
-        Err(_) => ("store_unavailable", app.error_page(req, 503)),
+        Err(_) => (
+            "store_unavailable",
+            crate::answers::error_page(app, req, 503),
+        ),
     }
 }
 
@@ -250,7 +258,7 @@ pub async fn start(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcome 
     if app.config.active_directory.is_none() {
         return not_offered(app, req, false);
     }
-    if let Some(answer) = app.throttled(req, "federation") {
+    if let Some(answer) = crate::refusals::throttled(app, req, "federation") {
         return ("throttled", answer);
     }
     let form = match read_post(app, session, req).await {
@@ -260,7 +268,12 @@ pub async fn start(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcome 
     let carry = Carry::read(form.get("purpose"), form.get("next"), form.get("ticket"));
     let found = match tenant_of(app, form.get("connection_id")).await {
         Ok(f) => f,
-        Err(_) => return ("store_unavailable", app.error_page(req, 503)),
+        Err(_) => {
+            return (
+                "store_unavailable",
+                crate::answers::error_page(app, req, 503),
+            )
+        }
     };
     let Some((connection_id, tenant)) = found else {
         return (
@@ -276,7 +289,7 @@ pub async fn start(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcome 
     };
     if form.get("purpose") == "method" {
         // The holder's own change (from the menu) can never be to AD.
-        return ("forbidden", app.error_page(req, 403));
+        return ("forbidden", crate::answers::error_page(app, req, 403));
     }
     let (purpose, browser) = match fed::purpose_of(app, req, &form).await {
         Ok(x) => x,
@@ -287,7 +300,8 @@ pub async fn start(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcome 
             let text = req.lang.texts();
             return (
                 "ad_other_tenant",
-                app.message_page(
+                crate::answers::message_page(
+                    app,
                     req,
                     403,
                     text.ad_confirm_title,
@@ -297,7 +311,12 @@ pub async fn start(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcome 
             );
         }
         Ok(_) => {}
-        Err(()) => return ("store_unavailable", app.error_page(req, 503)),
+        Err(()) => {
+            return (
+                "store_unavailable",
+                crate::answers::error_page(app, req, 503),
+            )
+        }
     }
     let redirect = redirect_uri(app, req.route, &connection_id);
     let started = match app.federation.start_oidc(&ad, &redirect, &[]).await {
@@ -335,7 +354,12 @@ pub async fn callback(app: &Arc<App>, req: &Req, path_id: &str) -> Outcome {
     let tenant = match app.store.find_tenant_by_connection(&connection_id).await {
         Ok(Some(t)) => t,
         Ok(None) => return fed::refuse(app, req, "unknown_connection", "ad"),
-        Err(_) => return ("store_unavailable", app.error_page(req, 503)),
+        Err(_) => {
+            return (
+                "store_unavailable",
+                crate::answers::error_page(app, req, 503),
+            )
+        }
     };
     let Some(ad) = settings(app, &tenant) else {
         return fed::refuse(app, req, "unknown_connection", "ad");

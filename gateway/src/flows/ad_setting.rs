@@ -44,7 +44,7 @@ fn page(
     typed: Option<(&str, &str)>,
     problems: Vec<String>,
 ) -> Answer {
-    let c = app.chrome(req);
+    let c = crate::answers::chrome(app, req);
     let t = c.t;
     let ad = live.view.tenant.ad.as_ref();
     let facts = vec![(
@@ -84,7 +84,7 @@ fn page(
         facts,
         problems,
         action: paths::MENU_AD,
-        csrf: &app.csrf(&live.id_hash),
+        csrf: &app.csrf.token(&live.id_hash),
         hidden: Vec::new(),
         fields: vec![
             text(t.ad_issuer_label, "issuer", issuer),
@@ -194,11 +194,19 @@ pub async fn submit(app: &Arc<App>, req: &Req, live: Live, form: Form) -> Outcom
                 break;
             }
             Err(StoreError::Stale) if tenant.ad.is_none() => continue,
-            Err(_) => return ("store_unavailable", app.error_page(req, 503)),
+            Err(_) => {
+                return (
+                    "store_unavailable",
+                    crate::answers::error_page(app, req, 503),
+                )
+            }
         }
     }
     let Some(updated) = saved else {
-        return ("store_unavailable", app.error_page(req, 503));
+        return (
+            "store_unavailable",
+            crate::answers::error_page(app, req, 503),
+        );
     };
     app.sessions.forget_tenant(&updated.id);
     let connection_id = updated
@@ -220,7 +228,8 @@ pub async fn submit(app: &Arc<App>, req: &Req, live: Live, form: Form) -> Outcom
         closed.as_deref(),
         &connection_id,
     );
-    app.send_mail_later("ad_connection", user.email.clone(), text);
+    app.mailer
+        .send_later("ad_connection", user.email.clone(), text);
     crate::metrics::ACCOUNT_EVENTS
         .with_label_values(&["ad_connection_saved"])
         .inc();
@@ -237,7 +246,8 @@ pub async fn submit(app: &Arc<App>, req: &Req, live: Live, form: Form) -> Outcom
     );
     (
         "ad_connection_saved",
-        app.message_page(
+        crate::answers::message_page(
+            app,
             req,
             200,
             t.ad_saved_title,

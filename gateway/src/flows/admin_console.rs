@@ -162,11 +162,16 @@ fn who<'a>(live: &'a Live, req: &'a Req) -> Who<'a> {
 pub async fn users(app: &App, req: &Req, live: Live) -> Outcome {
     let list = match app.store.list_users(Some(&live.view.tenant.id)).await {
         Ok(l) => l,
-        Err(_) => return ("store_unavailable", app.error_page(req, 503)),
+        Err(_) => {
+            return (
+                "store_unavailable",
+                crate::answers::error_page(app, req, 503),
+            )
+        }
     };
     let listing = Listing::from_req(req);
     let (shown, page, pages, total) = listing.apply(list);
-    let c = app.chrome(req);
+    let c = crate::answers::chrome(app, req);
     let t = c.t;
     let status_labels = [
         t.filter_all,
@@ -206,7 +211,7 @@ fn invite_form(
     f: Option<&Form>,
     problems: Vec<String>,
 ) -> Answer {
-    let c = app.chrome(req);
+    let c = crate::answers::chrome(app, req);
     let t = c.t;
     let value = |n: &str| f.map(|f| f.get(n).to_string()).unwrap_or_default();
     let role = value("role");
@@ -217,7 +222,7 @@ fn invite_form(
         facts: Vec::new(),
         problems,
         action: paths::CONSOLE_INVITE,
-        csrf: &app.csrf(&live.id_hash),
+        csrf: &app.csrf.token(&live.id_hash),
         hidden: Vec::new(),
         fields: vec![
             Field {
@@ -283,7 +288,8 @@ async fn mail_invitation(app: &Arc<App>, user: &User, token: &str) -> Result<(),
         Some(&inviter),
         &link,
     );
-    app.send_mail_later("invitation", user.email.clone(), text);
+    app.mailer
+        .send_later("invitation", user.email.clone(), text);
     Ok(())
 }
 
@@ -331,7 +337,10 @@ pub async fn submit_invite(app: &Arc<App>, req: &Req, live: Live, f: Form) -> Ou
     match app.store.create_invited_user(user.clone(), ticket).await {
         Ok(()) => {
             if mail_invitation(app, &user, &token).await.is_err() {
-                return ("store_unavailable", app.error_page(req, 503));
+                return (
+                    "store_unavailable",
+                    crate::answers::error_page(app, req, 503),
+                );
             }
             audit::event(
                 crate::audit::Event::UserInvited,
@@ -345,12 +354,17 @@ pub async fn submit_invite(app: &Arc<App>, req: &Req, live: Live, f: Form) -> Ou
             &who(&live, req),
             "address_in_use",
         ),
-        Err(_) => return ("store_unavailable", app.error_page(req, 503)),
+        Err(_) => {
+            return (
+                "store_unavailable",
+                crate::answers::error_page(app, req, 503),
+            )
+        }
     }
     let link = Some((paths::CONSOLE, t.to_user_list));
     (
         "user_invited",
-        app.message_page(req, 200, t.invited_title, t.invited_text, link),
+        crate::answers::message_page(app, req, 200, t.invited_title, t.invited_text, link),
     )
 }
 
@@ -377,13 +391,13 @@ async fn detail(
 ) -> Answer {
     let passkeys = match app.store.list_passkeys(&user.id).await {
         Ok(p) => p.len(),
-        Err(_) => return app.error_page(req, 503),
+        Err(_) => return crate::answers::error_page(app, req, 503),
     };
-    let c = app.chrome(req);
+    let c = crate::answers::chrome(app, req);
     let is_holder = user.role == Role::ContractHolder;
     let html = render(&AdminUserPage {
         c: &c,
-        csrf: &app.csrf(&live.id_hash),
+        csrf: &app.csrf.token(&live.id_hash),
         user: row(c.t, user),
         can_change_role: !is_holder && user.id != live.view.user.id,
         is_admin: user.role == Role::Admin,
@@ -405,7 +419,8 @@ async fn detail(
 
 fn done(app: &App, req: &Req, text: &'static str, back: &str) -> Answer {
     let t = req.lang.texts();
-    app.message_page(
+    crate::answers::message_page(
+        app,
         req,
         200,
         t.action_done_title,
@@ -437,13 +452,13 @@ fn confirm_page(
 ) -> Answer {
     let t = req.lang.texts();
     let page = ConfirmPage {
-        c: &app.chrome(req),
+        c: &crate::answers::chrome(app, req),
         title: c.title,
         text: c.text,
         facts: vec![(t.col_name, user.name.clone()), (t.email_label, c.address)],
         consequences: vec![c.consequence],
         action: &req.path,
-        csrf: &app.csrf(&live.id_hash),
+        csrf: &app.csrf.token(&live.id_hash),
         hidden: c.hidden,
         confirm_label: c.confirm_label,
         cancel_href: back,
@@ -463,8 +478,11 @@ fn may_manage(live: &Live, user: &User) -> bool {
 async fn console_user(app: &App, req: &Req, live: &Live, id: &str) -> Result<User, Outcome> {
     match target(app, live, id).await {
         Ok(Some(u)) => Ok(u),
-        Ok(None) => Err(("not_found", app.error_page(req, 404))),
-        Err(_) => Err(("store_unavailable", app.error_page(req, 503))),
+        Ok(None) => Err(("not_found", crate::answers::error_page(app, req, 404))),
+        Err(_) => Err((
+            "store_unavailable",
+            crate::answers::error_page(app, req, 503),
+        )),
     }
 }
 
@@ -486,7 +504,7 @@ pub async fn resend(app: &Arc<App>, req: &Req, live: Live, _form: Form, id: &str
         Err(o) => return o,
     };
     if user.status != UserStatus::Invited {
-        return ("forbidden", app.error_page(req, 403));
+        return ("forbidden", crate::answers::error_page(app, req, 403));
     }
     let t = req.lang.texts();
     let back = paths::CONSOLE_USER.with(&user.id);
@@ -495,7 +513,10 @@ pub async fn resend(app: &Arc<App>, req: &Req, live: Live, _form: Form, id: &str
     if app.store.replace_ticket(ticket).await.is_err()
         || mail_invitation(app, &user, &token).await.is_err()
     {
-        return ("store_unavailable", app.error_page(req, 503));
+        return (
+            "store_unavailable",
+            crate::answers::error_page(app, req, 503),
+        );
     }
     audit::event(
         crate::audit::Event::InvitationResent,
@@ -525,7 +546,10 @@ pub async fn unlock(app: &Arc<App>, req: &Req, live: Live, _form: Form, id: &str
             );
             ("user_unlocked", done(app, req, t.user_unlocked_text, &back))
         }
-        Err(_) => ("store_unavailable", app.error_page(req, 503)),
+        Err(_) => (
+            "store_unavailable",
+            crate::answers::error_page(app, req, 503),
+        ),
     }
 }
 
@@ -536,7 +560,7 @@ pub async fn change_link(app: &Arc<App>, req: &Req, live: Live, form: Form, id: 
         Err(o) => return o,
     };
     if user.role == Role::ContractHolder || user.status != UserStatus::Active {
-        return ("forbidden", app.error_page(req, 403));
+        return ("forbidden", crate::answers::error_page(app, req, 403));
     }
     let t = req.lang.texts();
     let back = paths::CONSOLE_USER.with(&user.id);
@@ -548,7 +572,10 @@ pub async fn change_link(app: &Arc<App>, req: &Req, live: Live, form: Form, id: 
             match check_new_address(app, &user, typed).await {
                 Ok(_) => {}
                 Err(AddressRefusal::Unavailable) => {
-                    return ("store_unavailable", app.error_page(req, 503))
+                    return (
+                        "store_unavailable",
+                        crate::answers::error_page(app, req, 503),
+                    )
                 }
                 Err(r) => {
                     let problems = vec![refusal_text(t, &r).to_string()];
@@ -583,7 +610,10 @@ pub async fn change_link(app: &Arc<App>, req: &Req, live: Live, form: Form, id: 
         let (token, ticket) =
             crate::tickets::issue(app.clock.now(), &user.id, TicketPurpose::MethodChange, None);
         if app.store.issue_change_link(ticket).await.is_err() {
-            return ("store_unavailable", app.error_page(req, 503));
+            return (
+                "store_unavailable",
+                crate::answers::error_page(app, req, 503),
+            );
         }
         let link = crate::tickets::link(
             &app.config.internet.public_url,
@@ -591,7 +621,8 @@ pub async fn change_link(app: &Arc<App>, req: &Req, live: Live, form: Form, id: 
             &token,
         );
         let text = sekisho_pages::mail::method_change(&app.config.service_name, &user.name, &link);
-        app.send_mail_later("method_change", user.email.clone(), text);
+        app.mailer
+            .send_later("method_change", user.email.clone(), text);
         audit::event(
             crate::audit::Event::MethodChangeLinkSent,
             &who(&live, req),
@@ -614,7 +645,10 @@ pub async fn change_link(app: &Arc<App>, req: &Req, live: Live, form: Form, id: 
                 done(app, req, t.change_link_sent_text, &back),
             )
         }
-        Err(AddressRefusal::Unavailable) => ("store_unavailable", app.error_page(req, 503)),
+        Err(AddressRefusal::Unavailable) => (
+            "store_unavailable",
+            crate::answers::error_page(app, req, 503),
+        ),
         Err(r) => (
             "email_refused",
             detail(
@@ -638,14 +672,14 @@ pub async fn role(app: &Arc<App>, req: &Req, live: Live, form: Form, id: &str) -
         Err(o) => return o,
     };
     if !may_manage(&live, &user) {
-        return ("forbidden", app.error_page(req, 403));
+        return ("forbidden", crate::answers::error_page(app, req, 403));
     }
     let t = req.lang.texts();
     let back = paths::CONSOLE_USER.with(&user.id);
     let role = match form.get("role") {
         "admin" => Role::Admin,
         "user" => Role::User,
-        _ => return ("bad_request", app.error_page(req, 400)),
+        _ => return ("bad_request", crate::answers::error_page(app, req, 400)),
     };
     match app.store.set_role(&user.id, role).await {
         Ok(changed) => {
@@ -658,7 +692,10 @@ pub async fn role(app: &Arc<App>, req: &Req, live: Live, form: Form, id: &str) -
             );
             ("role_changed", done(app, req, t.role_changed_text, &back))
         }
-        Err(_) => ("store_unavailable", app.error_page(req, 503)),
+        Err(_) => (
+            "store_unavailable",
+            crate::answers::error_page(app, req, 503),
+        ),
     }
 }
 
@@ -675,7 +712,7 @@ pub async fn reset_two_step(
         Err(o) => return o,
     };
     if user.two_step.is_none() {
-        return ("forbidden", app.error_page(req, 403));
+        return ("forbidden", crate::answers::error_page(app, req, 403));
     }
     let t = req.lang.texts();
     let back = paths::CONSOLE_USER.with(&user.id);
@@ -707,7 +744,10 @@ pub async fn reset_two_step(
                 done(app, req, t.reset_two_step_done_text, &back),
             )
         }
-        Err(_) => ("store_unavailable", app.error_page(req, 503)),
+        Err(_) => (
+            "store_unavailable",
+            crate::answers::error_page(app, req, 503),
+        ),
     }
 }
 
@@ -752,7 +792,10 @@ pub async fn revoke_passkeys(
                 done(app, req, t.revoke_passkeys_done_text, &back),
             )
         }
-        Err(_) => ("store_unavailable", app.error_page(req, 503)),
+        Err(_) => (
+            "store_unavailable",
+            crate::answers::error_page(app, req, 503),
+        ),
     }
 }
 
@@ -763,7 +806,7 @@ pub async fn remove(app: &Arc<App>, req: &Req, live: Live, form: Form, id: &str)
         Err(o) => return o,
     };
     if !may_manage(&live, &user) {
-        return ("forbidden", app.error_page(req, 403));
+        return ("forbidden", crate::answers::error_page(app, req, 403));
     }
     let t = req.lang.texts();
     let back = paths::CONSOLE_USER.with(&user.id);
@@ -795,7 +838,10 @@ pub async fn remove(app: &Arc<App>, req: &Req, live: Live, form: Form, id: &str)
                 done(app, req, t.user_removed_text, paths::CONSOLE),
             )
         }
-        Err(_) => ("store_unavailable", app.error_page(req, 503)),
+        Err(_) => (
+            "store_unavailable",
+            crate::answers::error_page(app, req, 503),
+        ),
     }
 }
 

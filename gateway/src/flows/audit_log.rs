@@ -21,7 +21,7 @@ pub async fn show(app: &App, req: &Req, live: Live) -> Outcome {
         None => None,
         Some(v) => match v.parse::<i64>() {
             Ok(n) if n > 0 => Some(n),
-            _ => return ("bad_request", app.error_page(req, 400)),
+            _ => return ("bad_request", crate::answers::error_page(app, req, 400)),
         },
     };
     let tenant = &live.view.tenant.id;
@@ -31,13 +31,18 @@ pub async fn show(app: &App, req: &Req, live: Live) -> Outcome {
         app.store.list_users(Some(tenant)),
     ) {
         Ok(found) => found,
-        Err(_) => return ("store_unavailable", app.error_page(req, 503)),
+        Err(_) => {
+            return (
+                "store_unavailable",
+                crate::answers::error_page(app, req, 503),
+            )
+        }
     };
     let emails: HashMap<&str, &str> = users
         .iter()
         .map(|u| (u.id.as_str(), u.email.as_str()))
         .collect();
-    let c = app.chrome(req);
+    let c = crate::answers::chrome(app, req);
     let t = c.t;
     let more = records.len() > PAGE_SIZE;
     let shown = &records[..records.len().min(PAGE_SIZE)];

@@ -68,7 +68,7 @@ pub async fn send_link(app: &Arc<App>, user: &User, typed: &str) -> Result<Strin
         &token,
     );
     let text = sekisho_pages::mail::email_change(&app.config.service_name, &user.name, &link);
-    app.send_mail_later("email_change", new.clone(), text);
+    app.mailer.send_later("email_change", new.clone(), text);
     Ok(new)
 }
 
@@ -89,7 +89,7 @@ fn request_form(
     typed: &str,
     problems: Vec<String>,
 ) -> Answer {
-    let c = app.chrome(req);
+    let c = crate::answers::chrome(app, req);
     let t = c.t;
     let field = |label, name| Field {
         label,
@@ -105,7 +105,7 @@ fn request_form(
         facts: vec![(t.email_label, live.view.user.email.clone())],
         problems,
         action: paths::MENU_EMAIL,
-        csrf: &app.csrf(&live.id_hash),
+        csrf: &app.csrf.token(&live.id_hash),
         hidden: Vec::new(),
         fields: vec![
             field(t.new_email_label, "email"),
@@ -160,10 +160,20 @@ pub async fn submit_request(app: &Arc<App>, req: &Req, live: Live, f: Form) -> O
             let link = Some((paths::MENU, t.back_to_menu));
             (
                 "email_change_sent",
-                app.message_page(req, 200, t.email_sent_title, t.email_sent_text, link),
+                crate::answers::message_page(
+                    app,
+                    req,
+                    200,
+                    t.email_sent_title,
+                    t.email_sent_text,
+                    link,
+                ),
             )
         }
-        Err(AddressRefusal::Unavailable) => ("store_unavailable", app.error_page(req, 503)),
+        Err(AddressRefusal::Unavailable) => (
+            "store_unavailable",
+            crate::answers::error_page(app, req, 503),
+        ),
         Err(r) => {
             audit::event(crate::audit::Event::EmailChangeRefused, &who, "");
             (
@@ -216,7 +226,7 @@ fn confirm_form(
     problems: Vec<String>,
 ) -> Answer {
     let (pre, cookie) = pre_session(app, req);
-    let c = app.chrome(req);
+    let c = crate::answers::chrome(app, req);
     let t = c.t;
     let password_user = user.method == LoginMethod::Password;
     let field = |label, name| Field {
@@ -240,7 +250,7 @@ fn confirm_form(
         ],
         problems,
         action: paths::EMAIL_CONFIRM,
-        csrf: &app.csrf(&pre_binding(&pre)),
+        csrf: &app.csrf.token(&pre_binding(&pre)),
         hidden: vec![("ticket", ticket.to_string())],
         fields: if password_user {
             vec![
@@ -269,7 +279,10 @@ pub async fn show_confirm(app: &App, req: &Req) -> Outcome {
             confirm_form(app, req, 200, &ticket, &record, &user, Vec::new()),
         ),
         Ok(None) => invalid(app, req),
-        Err(_) => ("store_unavailable", app.error_page(req, 503)),
+        Err(_) => (
+            "store_unavailable",
+            crate::answers::error_page(app, req, 503),
+        ),
     }
 }
 
@@ -278,7 +291,12 @@ pub async fn submit_confirm(app: &Arc<App>, req: &Req, f: Form) -> Outcome {
     let (record, user) = match pending(app, ticket).await {
         Ok(Some(found)) => found,
         Ok(None) => return invalid(app, req),
-        Err(_) => return ("store_unavailable", app.error_page(req, 503)),
+        Err(_) => {
+            return (
+                "store_unavailable",
+                crate::answers::error_page(app, req, 503),
+            )
+        }
     };
     let t = req.lang.texts();
     let password_hash = if user.method == LoginMethod::Password {
@@ -307,7 +325,7 @@ pub async fn submit_confirm(app: &Arc<App>, req: &Req, f: Form) -> Outcome {
             Err(HashError::Busy) => {
                 return (
                     "hash_busy",
-                    app.error_page(req, 503)
+                    crate::answers::error_page(app, req, 503)
                         .with_header("retry-after", "2".into()),
                 )
             }
@@ -337,7 +355,12 @@ pub async fn submit_confirm(app: &Arc<App>, req: &Req, f: Form) -> Outcome {
             )
         }
         Err(StoreError::TicketInvalid) | Err(StoreError::NotFound) => return invalid(app, req),
-        Err(_) => return ("store_unavailable", app.error_page(req, 503)),
+        Err(_) => {
+            return (
+                "store_unavailable",
+                crate::answers::error_page(app, req, 503),
+            )
+        }
     };
     forget_all(app, &ended);
     let who = Who {
@@ -358,10 +381,17 @@ pub async fn submit_confirm(app: &Arc<App>, req: &Req, f: Form) -> Outcome {
         &sekisho_pages::mail::format_jst(now),
         &format!("新しいメールアドレス: {}\nすべての端末からログアウトし、2段階認証の登録がリセットされました。", user.email),
     );
-    app.send_mail_later("email_changed_notice", old_email, notice);
+    app.mailer
+        .send_later("email_changed_notice", old_email, notice);
     let link = Some((paths::LOGIN, t.go_login));
-    let answer = app
-        .message_page(req, 200, t.email_changed_title, t.email_changed_text, link)
-        .with_cookie(app.cookies.clear(app.cookies.session));
+    let answer = crate::answers::message_page(
+        app,
+        req,
+        200,
+        t.email_changed_title,
+        t.email_changed_text,
+        link,
+    )
+    .with_cookie(app.cookies.clear(app.cookies.session));
     ("email_changed", answer)
 }

@@ -64,7 +64,7 @@ pub(super) struct Flow {
 }
 
 fn redirect_uri(app: &App, req: &Req) -> String {
-    format!("{}{CALLBACK}", app.public_url(req.route))
+    format!("{}{CALLBACK}", app.config.public_url(req.route))
 }
 
 pub(super) fn failed(
@@ -74,7 +74,8 @@ pub(super) fn failed(
     text: fn(&Texts) -> &'static str,
 ) -> Answer {
     let t = req.lang.texts();
-    app.message_page(
+    crate::answers::message_page(
+        app,
         req,
         status,
         t.federation_failed_title,
@@ -85,7 +86,7 @@ pub(super) fn failed(
 
 /// POST: a provider's button (login, the menu's login, or registration).
 pub async fn start(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcome {
-    if let Some(answer) = app.throttled(req, "federation") {
+    if let Some(answer) = crate::refusals::throttled(app, req, "federation") {
         return ("throttled", answer);
     }
     let form = match read_post(app, session, req).await {
@@ -95,7 +96,10 @@ pub async fn start(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcome 
     let Some(method) =
         LoginMethod::parse(form.get("provider")).filter(|m| app.federation.methods().contains(m))
     else {
-        return ("unknown_provider", app.error_page(req, 400));
+        return (
+            "unknown_provider",
+            crate::answers::error_page(app, req, 400),
+        );
     };
     let (purpose, browser) = match purpose_of(app, req, &form).await {
         Ok(x) => x,
@@ -131,7 +135,7 @@ pub(super) async fn purpose_of(
     form: &crate::web::Form,
 ) -> Result<(Purpose, String), Outcome> {
     let pre = req.cookies.pre();
-    let pre_csrf_ok = pre.is_some_and(|p| app.csrf_ok(&pre_binding(p), form.get("csrf")));
+    let pre_csrf_ok = pre.is_some_and(|p| app.csrf.accepts(&pre_binding(p), form.get("csrf")));
     let (purpose, browser) = match form.get("purpose") {
         "login" | "menu" if pre_csrf_ok => (
             Purpose::Login {
@@ -155,17 +159,24 @@ pub(super) async fn purpose_of(
                     },
                     pre.map(crypto::token_hash),
                 ),
-                Ok(None) => return Err(("ticket_invalid", app.error_page(req, 400))),
-                Err(_) => return Err(("store_unavailable", app.error_page(req, 503))),
+                Ok(None) => {
+                    return Err(("ticket_invalid", crate::answers::error_page(app, req, 400)))
+                }
+                Err(_) => {
+                    return Err((
+                        "store_unavailable",
+                        crate::answers::error_page(app, req, 503),
+                    ))
+                }
             }
         }
         "method" => {
             let live = super::require_session(app, req, Place::Page).await?;
-            if !app.csrf_ok(&live.id_hash, form.get("csrf")) {
-                return Err(("csrf_failed", app.error_page(req, 403)));
+            if !app.csrf.accepts(&live.id_hash, form.get("csrf")) {
+                return Err(("csrf_failed", crate::answers::error_page(app, req, 403)));
             }
             if !method_change::may(&live.view.user, &live.view.tenant) {
-                return Err(("forbidden", app.error_page(req, 403)));
+                return Err(("forbidden", crate::answers::error_page(app, req, 403)));
             }
             (
                 Purpose::Method {
@@ -176,13 +187,13 @@ pub(super) async fn purpose_of(
             )
         }
         "login" | "menu" | "register" | "method_link" => {
-            return Err(("csrf_failed", app.error_page(req, 403)))
+            return Err(("csrf_failed", crate::answers::error_page(app, req, 403)))
         }
-        _ => return Err(("bad_purpose", app.error_page(req, 400))),
+        _ => return Err(("bad_purpose", crate::answers::error_page(app, req, 400))),
     };
     match browser {
         Some(b) => Ok((purpose, b)),
-        None => Err(("csrf_failed", app.error_page(req, 403))),
+        None => Err(("csrf_failed", crate::answers::error_page(app, req, 403))),
     }
 }
 
@@ -205,7 +216,10 @@ pub(super) async fn keep_flow(
         staged: serde_json::to_string(&flow).ok(),
     };
     if app.store.put_ticket(record).await.is_err() {
-        return ("store_unavailable", app.error_page(req, 503));
+        return (
+            "store_unavailable",
+            crate::answers::error_page(app, req, 503),
+        );
     }
     ("federation_started", Answer::redirect(provider_url))
 }
@@ -272,7 +286,12 @@ pub(super) async fn returned_flow(app: &App, req: &Req) -> Result<(Flow, String)
     {
         Ok(Some(t)) => t.staged.and_then(|s| serde_json::from_str::<Flow>(&s).ok()),
         Ok(None) => None,
-        Err(_) => return Err(("store_unavailable", app.error_page(req, 503))),
+        Err(_) => {
+            return Err((
+                "store_unavailable",
+                crate::answers::error_page(app, req, 503),
+            ))
+        }
     };
     let Some(flow) = flow else {
         return Err(refuse(app, req, "unknown_state", "-"));
@@ -330,7 +349,8 @@ fn ticket_invalid(app: &App, req: &Req) -> Outcome {
     let t = req.lang.texts();
     (
         "ticket_invalid",
-        app.message_page(
+        crate::answers::message_page(
+            app,
             req,
             410,
             t.ticket_invalid_title,
@@ -367,15 +387,25 @@ async fn change_method(
 ) -> Outcome {
     let user = match app.store.get_user(user_id).await {
         Ok(Some(u)) => u,
-        Ok(None) => return ("ticket_invalid", app.error_page(req, 400)),
-        Err(_) => return ("store_unavailable", app.error_page(req, 503)),
+        Ok(None) => return ("ticket_invalid", crate::answers::error_page(app, req, 400)),
+        Err(_) => {
+            return (
+                "store_unavailable",
+                crate::answers::error_page(app, req, 503),
+            )
+        }
     };
     if scope.is_some_and(|t| t != user.tenant_id) {
         return other_tenant(app, req, method);
     }
     let tenant = match app.store.get_tenant(&user.tenant_id).await {
         Ok(Some(t)) => t,
-        _ => return ("store_unavailable", app.error_page(req, 503)),
+        _ => {
+            return (
+                "store_unavailable",
+                crate::answers::error_page(app, req, 503),
+            )
+        }
     };
     let new = method_change::NewMethod::Provider { method, identity };
     match method_change::apply(app, req, &user, &tenant, ticket_hash, new).await {
@@ -389,7 +419,7 @@ async fn change_method(
             let back = Some((paths::MENU, t.back_to_menu));
             (
                 "method_refused",
-                app.message_page(req, status, t.method_title, &text, back),
+                crate::answers::message_page(app, req, status, t.method_title, &text, back),
             )
         }
     }
@@ -418,7 +448,12 @@ async fn register(
             Ok(Some(u)) if u.tenant_id == tenant => {}
             Ok(Some(_)) => return other_tenant(app, req, method),
             Ok(None) => return ticket_invalid(app, req),
-            Err(_) => return ("store_unavailable", app.error_page(req, 503)),
+            Err(_) => {
+                return (
+                    "store_unavailable",
+                    crate::answers::error_page(app, req, 503),
+                )
+            }
         }
     }
     match app
@@ -441,7 +476,8 @@ async fn register(
             );
             (
                 "registered",
-                app.message_page(
+                crate::answers::message_page(
+                    app,
                     req,
                     200,
                     t.done_title,
@@ -458,7 +494,10 @@ async fn register(
             )
         }
         Err(StoreError::TicketInvalid) => ticket_invalid(app, req),
-        Err(_) => ("store_unavailable", app.error_page(req, 503)),
+        Err(_) => (
+            "store_unavailable",
+            crate::answers::error_page(app, req, 503),
+        ),
     }
 }
 
@@ -478,7 +517,12 @@ async fn login(
         .await
     {
         Ok(u) => u,
-        Err(_) => return ("store_unavailable", app.error_page(req, 503)),
+        Err(_) => {
+            return (
+                "store_unavailable",
+                crate::answers::error_page(app, req, 503),
+            )
+        }
     };
     // Bound to this provider as the user's current method, or nobody's;
     // through a tenant's Active Directory, one of that tenant's users.
@@ -492,7 +536,8 @@ async fn login(
         crate::metrics::count_federated(method.as_str(), "unbound");
         return (
             "federation_unbound",
-            app.message_page(
+            crate::answers::message_page(
+                app,
                 req,
                 403,
                 t.federation_unbound_title,

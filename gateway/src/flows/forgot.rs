@@ -19,10 +19,10 @@ use std::sync::Arc;
 
 fn form_page(app: &App, req: &Req, status: u16, email: &str, error: Option<&str>) -> Answer {
     let (pre, cookie) = pre_session(app, req);
-    let c = app.chrome(req);
+    let c = crate::answers::chrome(app, req);
     let html = render(&ForgotPage {
         c: &c,
-        csrf: &app.csrf(&pre_binding(&pre)),
+        csrf: &app.csrf.token(&pre_binding(&pre)),
         email,
         error,
     });
@@ -59,13 +59,13 @@ async fn read(
 ) -> Result<(Form, String), Outcome> {
     let form = read_post(app, session, req).await?;
     let named = canonical_identifier(form.get("email"));
-    if let Some(answer) = app.throttled_account(req, endpoint, &named) {
+    if let Some(answer) = crate::refusals::throttled_account(app, req, endpoint, &named) {
         return Err(("throttled", answer));
     }
     let csrf_ok = req
         .cookies
         .pre()
-        .is_some_and(|pre| app.csrf_ok(&pre_binding(pre), form.get("csrf")));
+        .is_some_and(|pre| app.csrf.accepts(&pre_binding(pre), form.get("csrf")));
     if !csrf_ok {
         return Err((
             "csrf_failed",
@@ -96,7 +96,12 @@ pub async fn submit(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcome
     };
     let user = match app.store.find_user_by_email(&email).await {
         Ok(u) => u.filter(|u| u.status == UserStatus::Active && u.method == LoginMethod::Password),
-        Err(_) => return ("store_unavailable", app.error_page(req, 503)),
+        Err(_) => {
+            return (
+                "store_unavailable",
+                crate::answers::error_page(app, req, 503),
+            )
+        }
     };
     let who = Who {
         user_id: user.as_ref().map(|u| u.id.as_str()),
@@ -108,7 +113,7 @@ pub async fn submit(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcome
         match issue(app, user, TicketPurpose::Reset).await {
             Ok(Some(link)) => {
                 let text = sekisho_pages::mail::reset(&app.config.service_name, &user.name, &link);
-                app.send_mail_later("reset", user.email.clone(), text);
+                app.mailer.send_later("reset", user.email.clone(), text);
                 crate::metrics::ACCOUNT_EVENTS
                     .with_label_values(&["reset_requested"])
                     .inc();
@@ -119,7 +124,12 @@ pub async fn submit(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcome
                 &who,
                 "within_mail_interval",
             ),
-            Err(()) => return ("store_unavailable", app.error_page(req, 503)),
+            Err(()) => {
+                return (
+                    "store_unavailable",
+                    crate::answers::error_page(app, req, 503),
+                )
+            }
         }
     } else {
         audit::event(
@@ -132,7 +142,7 @@ pub async fn submit(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcome
     let link = Some((paths::LOGIN, t.back_to_login));
     (
         "forgot_sent",
-        app.message_page(req, 200, t.forgot_sent_title, t.forgot_sent_text, link),
+        crate::answers::message_page(app, req, 200, t.forgot_sent_title, t.forgot_sent_text, link),
     )
 }
 
@@ -145,7 +155,12 @@ pub async fn resend_unlock(app: &Arc<App>, session: &mut Session, req: &Req) -> 
     };
     let user = match app.store.find_user_by_email(&email).await {
         Ok(u) => u.filter(|u| u.status == UserStatus::Active && u.locked),
-        Err(_) => return ("store_unavailable", app.error_page(req, 503)),
+        Err(_) => {
+            return (
+                "store_unavailable",
+                crate::answers::error_page(app, req, 503),
+            )
+        }
     };
     if let Some(user) = &user {
         let who = Who {
@@ -157,7 +172,7 @@ pub async fn resend_unlock(app: &Arc<App>, session: &mut Session, req: &Req) -> 
         match issue(app, user, TicketPurpose::Unlock).await {
             Ok(Some(link)) => {
                 let text = sekisho_pages::mail::unlock(&app.config.service_name, &user.name, &link);
-                app.send_mail_later("unlock", user.email.clone(), text);
+                app.mailer.send_later("unlock", user.email.clone(), text);
                 crate::metrics::ACCOUNT_EVENTS
                     .with_label_values(&["unlock_mail_resent"])
                     .inc();
@@ -168,13 +183,25 @@ pub async fn resend_unlock(app: &Arc<App>, session: &mut Session, req: &Req) -> 
                 &who,
                 "within_mail_interval",
             ),
-            Err(()) => return ("store_unavailable", app.error_page(req, 503)),
+            Err(()) => {
+                return (
+                    "store_unavailable",
+                    crate::answers::error_page(app, req, 503),
+                )
+            }
         }
     }
     let t = req.lang.texts();
     let link = Some((paths::LOGIN, t.back_to_login));
     (
         "unlock_resent",
-        app.message_page(req, 200, t.forgot_sent_title, t.unlock_resent_text, link),
+        crate::answers::message_page(
+            app,
+            req,
+            200,
+            t.forgot_sent_title,
+            t.unlock_resent_text,
+            link,
+        ),
     )
 }

@@ -21,7 +21,7 @@ pub async fn show_consent(app: &App, req: &Req, live: Live) -> Outcome {
     let Some(line) = live.view.session.line.as_deref().filter(|l| is_west(l)) else {
         return ("redirect", Answer::redirect("/"));
     };
-    let c = app.chrome(req);
+    let c = crate::answers::chrome(app, req);
     let t = c.t;
     let next = safe_return_path(&req.query_param("next").unwrap_or_else(|| "/".into()));
     let html = render(&sekisho_pages::FormPage {
@@ -31,7 +31,7 @@ pub async fn show_consent(app: &App, req: &Req, live: Live) -> Outcome {
         facts: vec![(t.lines_label, line.to_string())],
         problems: Vec::new(),
         action: paths::LINE_CONSENT,
-        csrf: &app.csrf(&live.id_hash),
+        csrf: &app.csrf.token(&live.id_hash),
         hidden: vec![("next", next)],
         fields: Vec::new(),
         select: Some(sekisho_pages::Select {
@@ -62,7 +62,8 @@ pub async fn submit_consent(app: &App, req: &Req, live: Live, form: Form) -> Out
     if form.get("notify") != "yes" {
         return (
             "line_consent_declined",
-            app.message_page(
+            crate::answers::message_page(
+                app,
                 req,
                 200,
                 t.line_consent_title,
@@ -73,7 +74,12 @@ pub async fn submit_consent(app: &App, req: &Req, live: Live, form: Form) -> Out
     }
     let tenant = match app.store.consent_line(&live.view.tenant.id, &line).await {
         Ok(t) => t,
-        Err(_) => return ("store_unavailable", app.error_page(req, 503)),
+        Err(_) => {
+            return (
+                "store_unavailable",
+                crate::answers::error_page(app, req, 503),
+            )
+        }
     };
     app.sessions.forget_tenant(&tenant.id);
     let who = Who {

@@ -25,11 +25,11 @@ fn page(
     notice: Option<&str>,
     problems: Vec<String>,
 ) -> Answer {
-    let c = app.chrome(req);
+    let c = crate::answers::chrome(app, req);
     let status = if problems.is_empty() { 200 } else { 400 };
     let html = render(&LineSettingsPage {
         c: &c,
-        csrf: &app.csrf(&live.id_hash),
+        csrf: &app.csrf.token(&live.id_hash),
         line_only: route == AccessRoute::LineOnly,
         lines,
         notice,
@@ -113,7 +113,7 @@ pub async fn submit(app: &App, req: &Req, live: Live, form: Form) -> Outcome {
             consequences.push(removed_text.as_str());
         }
         let page = ConfirmPage {
-            c: &app.chrome(req),
+            c: &crate::answers::chrome(app, req),
             title: t.lines_confirm_title,
             text: t.lines_confirm_text,
             facts: vec![
@@ -122,7 +122,7 @@ pub async fn submit(app: &App, req: &Req, live: Live, form: Form) -> Outcome {
             ],
             consequences,
             action: paths::CONSOLE_LINES,
-            csrf: &app.csrf(&live.id_hash),
+            csrf: &app.csrf.token(&live.id_hash),
             hidden: vec![
                 ("route", route.as_str().to_string()),
                 ("lines", lines.join("\n")),
@@ -139,7 +139,12 @@ pub async fn submit(app: &App, req: &Req, live: Live, form: Form) -> Outcome {
         .await
     {
         Ok(t) => t,
-        Err(_) => return ("store_unavailable", app.error_page(req, 503)),
+        Err(_) => {
+            return (
+                "store_unavailable",
+                crate::answers::error_page(app, req, 503),
+            )
+        }
     };
     // Removed lines end their closed-route sessions on the next request.
     app.sessions.forget_tenant(&tenant.id);

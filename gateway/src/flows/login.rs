@@ -31,7 +31,7 @@ pub async fn submit(
         Err(o) => return o,
     };
     let named = canonical_identifier(form.get("email"));
-    if let Some(answer) = app.throttled_account(req, "login", &named) {
+    if let Some(answer) = crate::refusals::throttled_account(app, req, "login", &named) {
         return ("throttled", answer);
     }
     let t = req.lang.texts();
@@ -48,7 +48,7 @@ pub async fn submit(
     let csrf_ok = req
         .cookies
         .pre()
-        .is_some_and(|pre| app.csrf_ok(&pre_binding(pre), form.get("csrf")));
+        .is_some_and(|pre| app.csrf.accepts(&pre_binding(pre), form.get("csrf")));
     if !csrf_ok {
         return (
             "csrf_failed",
@@ -84,11 +84,15 @@ pub async fn submit(
         Checked::Busy => {
             return (
                 "hash_busy",
-                app.error_page(req, 503)
-                    .with_header("retry-after", "2".into()),
+                crate::answers::error_page(app, req, 503).with_header("retry-after", "2".into()),
             )
         }
-        Checked::Unavailable => return ("store_unavailable", app.error_page(req, 503)),
+        Checked::Unavailable => {
+            return (
+                "store_unavailable",
+                crate::answers::error_page(app, req, 503),
+            )
+        }
     };
     let sign_in = SignIn {
         user: &user,

@@ -37,7 +37,7 @@ pub(super) struct View<'a> {
 
 pub(super) fn page(app: &App, req: &Req, kind: Kind, v: View<'_>) -> Answer {
     let (pre, cookie) = pre_session(app, req);
-    let c = app.chrome(req);
+    let c = crate::answers::chrome(app, req);
     let (title, intro) = match kind {
         Kind::Service => (c.t.login_title, None),
         Kind::Menu => (c.t.menu_login_title, Some(c.t.menu_login_intro)),
@@ -47,7 +47,7 @@ pub(super) fn page(app: &App, req: &Req, kind: Kind, v: View<'_>) -> Answer {
         title,
         intro,
         action: kind.action(),
-        csrf: &app.csrf(&pre_binding(&pre)),
+        csrf: &app.csrf.token(&pre_binding(&pre)),
         email: v.email,
         next: v.next,
         error: v.error,

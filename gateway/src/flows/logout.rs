@@ -19,10 +19,10 @@ pub async fn show(app: &App, req: &Req) -> Outcome {
         .flatten()
     {
         Some(live) => {
-            let c = app.chrome(req);
+            let c = crate::answers::chrome(app, req);
             let html = render(&LogoutPage {
                 c: &c,
-                csrf: &app.csrf(&live.id_hash),
+                csrf: &app.csrf.token(&live.id_hash),
             });
             ("logout_page", Answer::html(200, html))
         }
@@ -37,16 +37,24 @@ pub async fn submit(app: &App, session: &mut Session, req: &Req) -> Outcome {
     };
     let live = match req.session_here(&app.sessions, &app.clock).await {
         Ok(l) => l,
-        Err(_) => return ("store_unavailable", app.error_page(req, 503)),
+        Err(_) => {
+            return (
+                "store_unavailable",
+                crate::answers::error_page(app, req, 503),
+            )
+        }
     };
     let Some(live) = live else {
         return ("logout_without_session", Answer::redirect(paths::LOGIN));
     };
-    if !app.csrf_ok(&live.id_hash, form.get("csrf")) {
-        return ("csrf_failed", app.error_page(req, 403));
+    if !app.csrf.accepts(&live.id_hash, form.get("csrf")) {
+        return ("csrf_failed", crate::answers::error_page(app, req, 403));
     }
     if app.sessions.end(&live.id_hash).await.is_err() {
-        return ("store_unavailable", app.error_page(req, 503));
+        return (
+            "store_unavailable",
+            crate::answers::error_page(app, req, 503),
+        );
     }
     audit::event(
         crate::audit::Event::Logout,

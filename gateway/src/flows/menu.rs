@@ -15,7 +15,7 @@ use sekisho_policy::paths;
 
 pub async fn show(app: &App, req: &Req, live: Live) -> Outcome {
     let (user, tenant) = (&live.view.user, &live.view.tenant);
-    let c = app.chrome(req);
+    let c = crate::answers::chrome(app, req);
     let t = c.t;
     let ok = |item| allowed(item, user.role, tenant.plan, user.method);
     let mut change_items = Vec::new();
@@ -65,7 +65,12 @@ pub async fn show(app: &App, req: &Req, live: Live) -> Outcome {
 pub async fn sessions(app: &App, req: &Req, live: Live) -> Outcome {
     let records = match app.store.list_user_sessions(&live.view.user.id).await {
         Ok(r) => r,
-        Err(_) => return ("store_unavailable", app.error_page(req, 503)),
+        Err(_) => {
+            return (
+                "store_unavailable",
+                crate::answers::error_page(app, req, 503),
+            )
+        }
     };
     let rows = records
         .into_iter()
@@ -78,10 +83,10 @@ pub async fn sessions(app: &App, req: &Req, live: Live) -> Outcome {
             last_seen: sekisho_pages::mail::format_jst(s.last_seen),
         })
         .collect();
-    let c = app.chrome(req);
+    let c = crate::answers::chrome(app, req);
     let html = render(&SessionsPage {
         c: &c,
-        csrf: &app.csrf(&live.id_hash),
+        csrf: &app.csrf.token(&live.id_hash),
         rows,
     });
     ("sessions", Answer::html(200, html))
@@ -92,13 +97,21 @@ pub async fn end_session(app: &App, req: &Req, live: Live, form: Form) -> Outcom
     let target = form.get("session");
     let own = match app.store.list_user_sessions(&live.view.user.id).await {
         Ok(list) => list.iter().any(|s| s.id_hash == target),
-        Err(_) => return ("store_unavailable", app.error_page(req, 503)),
+        Err(_) => {
+            return (
+                "store_unavailable",
+                crate::answers::error_page(app, req, 503),
+            )
+        }
     };
     if !own {
-        return ("not_own_session", app.error_page(req, 403));
+        return ("not_own_session", crate::answers::error_page(app, req, 403));
     }
     if app.sessions.end(target).await.is_err() {
-        return ("store_unavailable", app.error_page(req, 503));
+        return (
+            "store_unavailable",
+            crate::answers::error_page(app, req, 503),
+        );
     }
     let who = Who {
         user_id: Some(&live.view.user.id),
@@ -121,7 +134,12 @@ pub async fn end_session(app: &App, req: &Req, live: Live, form: Form) -> Outcom
 pub async fn end_all(app: &App, req: &Req, live: Live, _: Form) -> Outcome {
     let ended = match app.store.delete_user_sessions(&live.view.user.id).await {
         Ok(e) => e,
-        Err(_) => return ("store_unavailable", app.error_page(req, 503)),
+        Err(_) => {
+            return (
+                "store_unavailable",
+                crate::answers::error_page(app, req, 503),
+            )
+        }
     };
     // "Log out everywhere" also forgets every remembered browser (S28).
     if app
@@ -130,7 +148,10 @@ pub async fn end_all(app: &App, req: &Req, live: Live, _: Form) -> Outcome {
         .await
         .is_err()
     {
-        return ("store_unavailable", app.error_page(req, 503));
+        return (
+            "store_unavailable",
+            crate::answers::error_page(app, req, 503),
+        );
     }
     forget_all(app, &ended);
     let who = Who {

@@ -38,7 +38,7 @@ fn form(
     problems: Vec<String>,
 ) -> Answer {
     let plan = tenant.plan;
-    let c = app.chrome(req);
+    let c = crate::answers::chrome(app, req);
     let t = c.t;
     let by_link = matches!(via, Via::Link { .. });
     let (action, csrf, hidden, cookie, purpose) = match via {
@@ -47,7 +47,7 @@ fn form(
             let (pre, cookie) = pre_session(app, req);
             (
                 paths::METHOD_LINK,
-                app.csrf(&pre_binding(&pre)),
+                app.csrf.token(&pre_binding(&pre)),
                 vec![("ticket", ticket.to_string())],
                 cookie,
                 "method_link",
@@ -221,13 +221,15 @@ pub async fn apply(
             method_label(&sekisho_pages::JA, changed.method)
         ),
     );
-    app.send_mail_later("method_changed_notice", changed.email.clone(), notice);
+    app.mailer
+        .send_later("method_changed_notice", changed.email.clone(), notice);
     Ok(changed)
 }
 
 pub fn done(app: &App, req: &Req) -> Answer {
     let t = req.lang.texts();
-    app.message_page(
+    crate::answers::message_page(
+        app,
         req,
         200,
         t.method_changed_title,
@@ -246,7 +248,7 @@ pub fn may(user: &User, tenant: &Tenant) -> bool {
 pub async fn show_menu(app: &App, req: &Req, live: Live) -> Outcome {
     {
         let via = Via::Menu {
-            csrf: app.csrf(&live.id_hash),
+            csrf: app.csrf.token(&live.id_hash),
         };
         (
             "method_page",
@@ -281,7 +283,7 @@ pub async fn submit_menu(app: &Arc<App>, req: &Req, live: Live, f: Form) -> Outc
         Ok(_) => ("method_changed", done(app, req)),
         Err((status, problems)) => {
             let via = Via::Menu {
-                csrf: app.csrf(&live.id_hash),
+                csrf: app.csrf.token(&live.id_hash),
             };
             (
                 "method_refused",
@@ -336,7 +338,10 @@ pub async fn show_link(app: &App, req: &Req) -> Outcome {
             ),
         ),
         Ok(None) => invalid(app, req),
-        Err(_) => ("store_unavailable", app.error_page(req, 503)),
+        Err(_) => (
+            "store_unavailable",
+            crate::answers::error_page(app, req, 503),
+        ),
     }
 }
 
@@ -345,7 +350,12 @@ pub async fn submit_link(app: &Arc<App>, req: &Req, f: Form) -> Outcome {
     let (record, user, tenant) = match pending(app, ticket).await {
         Ok(Some(found)) => found,
         Ok(None) => return invalid(app, req),
-        Err(_) => return ("store_unavailable", app.error_page(req, 503)),
+        Err(_) => {
+            return (
+                "store_unavailable",
+                crate::answers::error_page(app, req, 503),
+            )
+        }
     };
     match apply(
         app,

@@ -79,14 +79,14 @@ pub fn link_unusable(app: &App, req: &Req, purpose: TicketPurpose) -> Outcome {
     }
     (
         "ticket_invalid",
-        app.page_with_ways(req, 400, t.ticket_invalid_title, text, ways),
+        crate::answers::page_with_ways(app, req, 400, t.ticket_invalid_title, text, ways),
     )
 }
 
 /// The checks every state-changing request passes first: it comes from our
 /// own pages (S34), and its form is a form of bounded size.
 pub async fn read_post(app: &App, session: &mut Session, req: &Req) -> Result<Form, Outcome> {
-    let own = [app.public_url(req.route)];
+    let own = [app.config.public_url(req.route)];
     if is_cross_site(req.sec_fetch_site.as_deref(), req.origin.as_deref(), &own) {
         crate::audit::event(
             crate::audit::Event::CrossSiteRefused,
@@ -96,14 +96,26 @@ pub async fn read_post(app: &App, session: &mut Session, req: &Req) -> Result<Fo
             },
             &req.path,
         );
-        return Err(("cross_site", app.error_page(req, 403).closing()));
+        return Err((
+            "cross_site",
+            crate::answers::error_page(app, req, 403).closing(),
+        ));
     }
     let limits = &app.config.limits;
     match read_form(session, limits.form_body_bytes, limits.form_body_timeout).await {
         Ok(form) => Ok(form),
-        Err(FormError::TooLarge) => Err(("too_large", app.error_page(req, 413).closing())),
-        Err(FormError::NotAForm) => Err(("not_a_form", app.error_page(req, 400).closing())),
-        Err(FormError::Incomplete) => Err(("incomplete_body", app.error_page(req, 400).closing())),
+        Err(FormError::TooLarge) => Err((
+            "too_large",
+            crate::answers::error_page(app, req, 413).closing(),
+        )),
+        Err(FormError::NotAForm) => Err((
+            "not_a_form",
+            crate::answers::error_page(app, req, 400).closing(),
+        )),
+        Err(FormError::Incomplete) => Err((
+            "incomplete_body",
+            crate::answers::error_page(app, req, 400).closing(),
+        )),
     }
 }
 
@@ -111,10 +123,12 @@ pub async fn read_post(app: &App, session: &mut Session, req: &Req) -> Result<Fo
 /// the page's place (its entry in the route table); else the answer that
 /// refuses.
 pub async fn require_session(app: &App, req: &Req, place: Place) -> Result<Live, Outcome> {
-    let live = req
-        .session(&app.sessions, &app.clock)
-        .await
-        .map_err(|_| ("store_unavailable", app.error_page(req, 503)))?;
+    let live = req.session(&app.sessions, &app.clock).await.map_err(|_| {
+        (
+            "store_unavailable",
+            crate::answers::error_page(app, req, 503),
+        )
+    })?;
     let verdict = gate(
         &req.arrival(place),
         live.as_ref().map(standing).as_ref(),
@@ -136,8 +150,8 @@ pub async fn read_session_post(
 ) -> Result<(Live, Form), Outcome> {
     let live = require_session(app, req, place).await?;
     let form = read_post(app, session, req).await?;
-    if !app.csrf_ok(&live.id_hash, form.get("csrf")) {
-        return Err(("csrf_failed", app.error_page(req, 403)));
+    if !app.csrf.accepts(&live.id_hash, form.get("csrf")) {
+        return Err(("csrf_failed", crate::answers::error_page(app, req, 403)));
     }
     Ok((live, form))
 }
@@ -149,9 +163,9 @@ pub async fn read_link_post(app: &App, session: &mut Session, req: &Req) -> Resu
     let ok = req
         .cookies
         .pre()
-        .is_some_and(|pre| app.csrf_ok(&pre_binding(pre), form.get("csrf")));
+        .is_some_and(|pre| app.csrf.accepts(&pre_binding(pre), form.get("csrf")));
     if !ok {
-        return Err(("csrf_failed", app.error_page(req, 403)));
+        return Err(("csrf_failed", crate::answers::error_page(app, req, 403)));
     }
     Ok(form)
 }

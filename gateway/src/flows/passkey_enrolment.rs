@@ -70,7 +70,7 @@ pub async fn options(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcom
 /// keeps it, the notice is mailed and the session starts.
 pub async fn submit(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcome {
     let Some(rp) = super::providers::passkeys_offered(app, req) else {
-        return ("not_found", app.error_page(req, 404));
+        return ("not_found", crate::answers::error_page(app, req, 404));
     };
     let (p, form) = match enrolling(app, session, req).await {
         Ok(x) => x,

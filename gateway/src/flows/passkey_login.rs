@@ -26,7 +26,7 @@ pub async fn options(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcom
     let Some(rp) = offered(app, req) else {
         return json_refusal(404, "passkeys_off");
     };
-    if let Some(answer) = app.throttled(req, "passkey") {
+    if let Some(answer) = crate::refusals::throttled(app, req, "passkey") {
         return ("throttled", answer);
     }
     let form = match read_post(app, session, req).await {
@@ -36,7 +36,7 @@ pub async fn options(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcom
     let Some(binding) = req.cookies.pre().map(pre_binding) else {
         return json_refusal(403, "csrf_failed");
     };
-    if !app.csrf_ok(&binding, form.get("csrf")) {
+    if !app.csrf.accepts(&binding, form.get("csrf")) {
         return json_refusal(403, "csrf_failed");
     }
     let Ok((options, state)) = rp.start_login() else {
@@ -65,9 +65,9 @@ pub async fn options(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcom
 /// the session, or shows the login page again with one message.
 pub async fn submit(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcome {
     let Some(rp) = offered(app, req) else {
-        return ("not_found", app.error_page(req, 404));
+        return ("not_found", crate::answers::error_page(app, req, 404));
     };
-    if let Some(answer) = app.throttled(req, "passkey") {
+    if let Some(answer) = crate::refusals::throttled(app, req, "passkey") {
         return ("throttled", answer);
     }
     let form = match read_post(app, session, req).await {
@@ -85,7 +85,7 @@ pub async fn submit(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcome
     let Some(binding) = req.cookies.pre().map(pre_binding) else {
         return super::login_page::again(app, req, kind, &next, t.form_expired, 403);
     };
-    if !app.csrf_ok(&binding, form.get("csrf")) {
+    if !app.csrf.accepts(&binding, form.get("csrf")) {
         return super::login_page::again(app, req, kind, &next, t.form_expired, 403);
     }
     let who = Who {
@@ -127,7 +127,12 @@ pub async fn submit(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcome
         .await
     {
         Ok((_, state)) => state,
-        Err(Refusal::Store) => return ("store_unavailable", app.error_page(req, 503)),
+        Err(Refusal::Store) => {
+            return (
+                "store_unavailable",
+                crate::answers::error_page(app, req, 503),
+            )
+        }
         Err(r) => {
             refused(&r, None);
             return super::login_page::again(app, req, kind, &next, t.passkey_login_failed, 200);
@@ -138,7 +143,12 @@ pub async fn submit(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcome
         .await
     {
         Ok(r) => r,
-        Err((Refusal::Store, _)) => return ("store_unavailable", app.error_page(req, 503)),
+        Err((Refusal::Store, _)) => {
+            return (
+                "store_unavailable",
+                crate::answers::error_page(app, req, 503),
+            )
+        }
         Err((r, record)) => {
             refused(&r, record.as_ref().map(|p| p.user_id.as_str()));
             return super::login_page::again(app, req, kind, &next, t.passkey_login_failed, 200);
@@ -150,7 +160,12 @@ pub async fn submit(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcome
             refused(&Refusal::UnknownCredential, Some(&record.user_id));
             return super::login_page::again(app, req, kind, &next, t.passkey_login_failed, 200);
         }
-        Err(_) => return ("store_unavailable", app.error_page(req, 503)),
+        Err(_) => {
+            return (
+                "store_unavailable",
+                crate::answers::error_page(app, req, 503),
+            )
+        }
     };
     let sign_in = SignIn {
         user: &user,

@@ -51,7 +51,12 @@ async fn list_page(
 ) -> Outcome {
     let passkeys = match app.store.list_passkeys(&live.view.user.id).await {
         Ok(p) => p,
-        Err(_) => return ("store_unavailable", app.error_page(req, 503)),
+        Err(_) => {
+            return (
+                "store_unavailable",
+                crate::answers::error_page(app, req, 503),
+            )
+        }
     };
     let when = sekisho_pages::mail::format_jst;
     let rows = passkeys
@@ -64,10 +69,10 @@ async fn list_page(
             synced: p.backup_state,
         })
         .collect();
-    let c = app.chrome(req);
+    let c = crate::answers::chrome(app, req);
     let html = render(&PasskeysPage {
         c: &c,
-        csrf: &app.csrf(&live.id_hash),
+        csrf: &app.csrf.token(&live.id_hash),
         rows,
         notice,
         problem,
@@ -130,7 +135,7 @@ pub async fn options(app: &Arc<App>, req: &Req, live: Live, _: Form) -> Outcome 
 /// POST: the new credential, checked against its challenge and kept.
 pub async fn add(app: &Arc<App>, req: &Req, live: Live, form: Form) -> Outcome {
     let Some(rp) = offered(app, req) else {
-        return ("not_found", app.error_page(req, 404));
+        return ("not_found", crate::answers::error_page(app, req, 404));
     };
     let t = req.lang.texts();
     if !fresh(app, &live) {
@@ -162,7 +167,12 @@ pub async fn add(app: &Arc<App>, req: &Req, live: Live, form: Form) -> Outcome {
             failed(&Refusal::ChallengeGone);
             return list_page(app, req, &live, 400, None, Some(t.passkey_register_failed)).await;
         }
-        Err(_) => return ("store_unavailable", app.error_page(req, 503)),
+        Err(_) => {
+            return (
+                "store_unavailable",
+                crate::answers::error_page(app, req, 503),
+            )
+        }
     };
     let record =
         match rp.finish_registration(user, form.get("credential"), &state, name, app.clock.now()) {
@@ -175,7 +185,12 @@ pub async fn add(app: &Arc<App>, req: &Req, live: Live, form: Form) -> Outcome {
         };
     let count = match app.store.list_passkeys(&user.id).await {
         Ok(p) => p.len(),
-        Err(_) => return ("store_unavailable", app.error_page(req, 503)),
+        Err(_) => {
+            return (
+                "store_unavailable",
+                crate::answers::error_page(app, req, 503),
+            )
+        }
     };
     if count >= MAX_PER_USER {
         return list_page(app, req, &live, 409, None, Some(t.passkey_too_many)).await;
@@ -186,7 +201,12 @@ pub async fn add(app: &Arc<App>, req: &Req, live: Live, form: Form) -> Outcome {
         Err(StoreError::IdentityTaken) => {
             return list_page(app, req, &live, 409, None, Some(t.passkey_already)).await
         }
-        Err(_) => return ("store_unavailable", app.error_page(req, 503)),
+        Err(_) => {
+            return (
+                "store_unavailable",
+                crate::answers::error_page(app, req, 503),
+            )
+        }
     }
     crate::metrics::PASSKEYS
         .with_label_values(&["register", "succeeded"])
@@ -223,7 +243,12 @@ pub async fn rename(app: &Arc<App>, req: &Req, live: Live, form: Form) -> Outcom
     {
         Ok(true) => {}
         Ok(false) => return list_page(app, req, &live, 404, None, Some(t.passkey_not_found)).await,
-        Err(_) => return ("store_unavailable", app.error_page(req, 503)),
+        Err(_) => {
+            return (
+                "store_unavailable",
+                crate::answers::error_page(app, req, 503),
+            )
+        }
     }
     audit::event(Event::PasskeyRenamed, &who(&live, req), "");
     (
@@ -246,7 +271,12 @@ pub async fn remove(app: &Arc<App>, req: &Req, live: Live, form: Form) -> Outcom
     {
         Ok(Some(p)) => p,
         Ok(None) => return list_page(app, req, &live, 404, None, Some(t.passkey_not_found)).await,
-        Err(_) => return ("store_unavailable", app.error_page(req, 503)),
+        Err(_) => {
+            return (
+                "store_unavailable",
+                crate::answers::error_page(app, req, 503),
+            )
+        }
     };
     audit::event(Event::PasskeyRemoved, &who(&live, req), "");
     notify(
@@ -274,5 +304,6 @@ pub(super) fn notify(app: &Arc<App>, user: &crate::store::User, what: &str, deta
         &sekisho_pages::mail::format_jst(app.clock.now()),
         detail,
     );
-    app.send_mail_later("passkey_notice", user.email.clone(), text);
+    app.mailer
+        .send_later("passkey_notice", user.email.clone(), text);
 }

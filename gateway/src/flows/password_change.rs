@@ -17,7 +17,7 @@ use sekisho_policy::paths;
 use std::sync::Arc;
 
 fn form(app: &App, req: &Req, live: &Live, status: u16, problems: Vec<String>) -> Answer {
-    let c = app.chrome(req);
+    let c = crate::answers::chrome(app, req);
     let t = c.t;
     let field = |label, name, autocomplete| Field {
         label,
@@ -33,7 +33,7 @@ fn form(app: &App, req: &Req, live: &Live, status: u16, problems: Vec<String>) -
         facts: vec![(t.email_label, live.view.user.email.clone())],
         problems,
         action: paths::MENU_PASSWORD,
-        csrf: &app.csrf(&live.id_hash),
+        csrf: &app.csrf.token(&live.id_hash),
         hidden: Vec::new(),
         fields: vec![
             field(
@@ -110,19 +110,22 @@ pub async fn submit(app: &Arc<App>, req: &Req, route: Route, live: Live, f: Form
         Checked::Busy => {
             return (
                 "hash_busy",
-                app.error_page(req, 503)
-                    .with_header("retry-after", "2".into()),
+                crate::answers::error_page(app, req, 503).with_header("retry-after", "2".into()),
             )
         }
-        Checked::Unavailable => return ("store_unavailable", app.error_page(req, 503)),
+        Checked::Unavailable => {
+            return (
+                "store_unavailable",
+                crate::answers::error_page(app, req, 503),
+            )
+        }
     }
     let hash = match app.hasher.hash(new_password).await {
         Ok(h) => h,
         Err(HashError::Busy) => {
             return (
                 "hash_busy",
-                app.error_page(req, 503)
-                    .with_header("retry-after", "2".into()),
+                crate::answers::error_page(app, req, 503).with_header("retry-after", "2".into()),
             )
         }
     };
@@ -132,7 +135,12 @@ pub async fn submit(app: &Arc<App>, req: &Req, route: Route, live: Live, f: Form
         .await
     {
         Ok(e) => e,
-        Err(_) => return ("store_unavailable", app.error_page(req, 503)),
+        Err(_) => {
+            return (
+                "store_unavailable",
+                crate::answers::error_page(app, req, 503),
+            )
+        }
     };
     forget_all(app, &ended);
     audit::event(
@@ -148,11 +156,13 @@ pub async fn submit(app: &Arc<App>, req: &Req, route: Route, live: Live, f: Form
         &when,
         "他の端末からはログアウトしました。",
     );
-    app.send_mail_later("password_changed_notice", user.email.clone(), notice);
+    app.mailer
+        .send_later("password_changed_notice", user.email.clone(), notice);
     let link = Some((paths::MENU, t.back_to_menu));
     (
         "password_changed",
-        app.message_page(
+        crate::answers::message_page(
+            app,
             req,
             200,
             t.password_changed_title,

@@ -159,5 +159,5 @@ pub(super) async fn lock(app: &Arc<App>, user: &User, who: &Who<'_>) {
         &token,
     );
     let text = sekisho_pages::mail::unlock(&app.config.service_name, &user.name, &link);
-    app.send_mail_later("unlock", user.email.clone(), text);
+    app.mailer.send_later("unlock", user.email.clone(), text);
 }

@@ -67,7 +67,7 @@ pub fn settings(app: &App, tenant: &Tenant) -> Option<OidcSettings> {
 pub fn redirect_uri(app: &App, route: sekisho_policy::model::Route, connection_id: &str) -> String {
     format!(
         "{}/.sekisho/ad/{connection_id}/callback",
-        app.public_url(route)
+        app.config.public_url(route)
     )
 }
 

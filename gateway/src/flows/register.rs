@@ -57,7 +57,7 @@ fn form_page(
     tenant: Option<&crate::store::Tenant>,
 ) -> Answer {
     let (pre, cookie) = pre_session(app, req);
-    let c = app.chrome(req);
+    let c = crate::answers::chrome(app, req);
     // "Active Directoryアカウントで登録" once the holder set AD up (§1-5).
     let ad = tenant
         .filter(|t| super::providers::settings(app, t).is_some())
@@ -68,7 +68,7 @@ fn form_page(
         });
     let html = render(&RegisterPage {
         c: &c,
-        csrf: &app.csrf(&pre_binding(&pre)),
+        csrf: &app.csrf.token(&pre_binding(&pre)),
         ticket,
         email: &user.email,
         problems,
@@ -89,7 +89,10 @@ pub async fn show(app: &App, req: &Req) -> Outcome {
             )
         }
         Ok(None) => invalid(app, req),
-        Err(_) => ("store_unavailable", app.error_page(req, 503)),
+        Err(_) => (
+            "store_unavailable",
+            crate::answers::error_page(app, req, 503),
+        ),
     }
 }
 
@@ -98,7 +101,12 @@ pub async fn submit(app: &App, req: &Req, form: Form) -> Outcome {
     let (record, user) = match invitation(app, ticket).await {
         Ok(Some(found)) => found,
         Ok(None) => return invalid(app, req),
-        Err(_) => return ("store_unavailable", app.error_page(req, 503)),
+        Err(_) => {
+            return (
+                "store_unavailable",
+                crate::answers::error_page(app, req, 503),
+            )
+        }
     };
     let who = Who {
         user_id: Some(&user.id),
@@ -123,11 +131,14 @@ pub async fn submit(app: &App, req: &Req, form: Form) -> Outcome {
                 let link = Some((login.as_str(), t.ok_button));
                 (
                     "registered",
-                    app.message_page(req, 200, t.done_title, t.done_text, link),
+                    crate::answers::message_page(app, req, 200, t.done_title, t.done_text, link),
                 )
             }
             Err(StoreError::TicketInvalid) | Err(StoreError::NotFound) => invalid(app, req),
-            Err(_) => ("store_unavailable", app.error_page(req, 503)),
+            Err(_) => (
+                "store_unavailable",
+                crate::answers::error_page(app, req, 503),
+            ),
         },
         _ => {
             let t = req.lang.texts();
@@ -160,7 +171,7 @@ pub async fn submit(app: &App, req: &Req, form: Form) -> Outcome {
                 Err(HashError::Busy) => {
                     return (
                         "hash_busy",
-                        app.error_page(req, 503)
+                        crate::answers::error_page(app, req, 503)
                             .with_header("retry-after", "2".into()),
                     )
                 }
@@ -172,13 +183,18 @@ pub async fn submit(app: &App, req: &Req, form: Form) -> Outcome {
             {
                 Ok(()) => {}
                 Err(StoreError::TicketInvalid) => return invalid(app, req),
-                Err(_) => return ("store_unavailable", app.error_page(req, 503)),
+                Err(_) => {
+                    return (
+                        "store_unavailable",
+                        crate::answers::error_page(app, req, 503),
+                    )
+                }
             }
             let (pre, cookie) = pre_session(app, req);
-            let c = app.chrome(req);
+            let c = crate::answers::chrome(app, req);
             let html = render(&RegisterConfirmPage {
                 c: &c,
-                csrf: &app.csrf(&pre_binding(&pre)),
+                csrf: &app.csrf.token(&pre_binding(&pre)),
                 ticket,
                 email: &user.email,
                 method_label: t.confirm_method_password,

@@ -36,10 +36,10 @@ async fn live(app: &App, ticket: &str) -> Result<bool, StoreError> {
 
 fn form_page(app: &App, req: &Req, status: u16, ticket: &str, problems: Vec<String>) -> Answer {
     let (pre, cookie) = pre_session(app, req);
-    let c = app.chrome(req);
+    let c = crate::answers::chrome(app, req);
     let html = render(&ResetPage {
         c: &c,
-        csrf: &app.csrf(&pre_binding(&pre)),
+        csrf: &app.csrf.token(&pre_binding(&pre)),
         ticket,
         problems,
     });
@@ -51,7 +51,10 @@ pub async fn show(app: &App, req: &Req) -> Outcome {
     match live(app, &ticket).await {
         Ok(true) => ("reset_page", form_page(app, req, 200, &ticket, Vec::new())),
         Ok(false) => invalid(app, req),
-        Err(_) => ("store_unavailable", app.error_page(req, 503)),
+        Err(_) => (
+            "store_unavailable",
+            crate::answers::error_page(app, req, 503),
+        ),
     }
 }
 
@@ -60,7 +63,12 @@ pub async fn submit(app: &Arc<App>, req: &Req, form: Form) -> Outcome {
     match live(app, ticket).await {
         Ok(true) => {}
         Ok(false) => return invalid(app, req),
-        Err(_) => return ("store_unavailable", app.error_page(req, 503)),
+        Err(_) => {
+            return (
+                "store_unavailable",
+                crate::answers::error_page(app, req, 503),
+            )
+        }
     }
     let t = req.lang.texts();
     let password = match check_new_password(form.get("password"), form.get("password_confirm")) {
@@ -77,8 +85,7 @@ pub async fn submit(app: &Arc<App>, req: &Req, form: Form) -> Outcome {
         Err(HashError::Busy) => {
             return (
                 "hash_busy",
-                app.error_page(req, 503)
-                    .with_header("retry-after", "2".into()),
+                crate::answers::error_page(app, req, 503).with_header("retry-after", "2".into()),
             )
         }
     };
@@ -90,7 +97,12 @@ pub async fn submit(app: &Arc<App>, req: &Req, form: Form) -> Outcome {
     {
         Ok(done) => done,
         Err(StoreError::TicketInvalid) | Err(StoreError::NotFound) => return invalid(app, req),
-        Err(_) => return ("store_unavailable", app.error_page(req, 503)),
+        Err(_) => {
+            return (
+                "store_unavailable",
+                crate::answers::error_page(app, req, 503),
+            )
+        }
     };
     for id_hash in &ended {
         app.sessions.forget(id_hash);
@@ -122,11 +134,12 @@ pub async fn submit(app: &Arc<App>, req: &Req, form: Form) -> Outcome {
         &sekisho_pages::mail::format_jst(now),
         &passkeys,
     );
-    app.send_mail_later("reset_notice", user.email.clone(), notice);
+    app.mailer
+        .send_later("reset_notice", user.email.clone(), notice);
     let link = Some((paths::LOGIN, t.ok_button));
     // Whatever session this browser had is gone with the others.
-    let answer = app
-        .message_page(req, 200, t.reset_done_title, t.reset_done_text, link)
-        .with_cookie(app.cookies.clear(app.cookies.session));
+    let answer =
+        crate::answers::message_page(app, req, 200, t.reset_done_title, t.reset_done_text, link)
+            .with_cookie(app.cookies.clear(app.cookies.session));
     ("password_reset", answer)
 }

@@ -69,7 +69,7 @@ impl Switch {
         status: u16,
         problems: Vec<String>,
     ) -> Answer {
-        let c = app.chrome(req);
+        let c = crate::answers::chrome(app, req);
         let t = c.t;
         let on = self.current(&live.view.tenant);
         let (yes, no) = (self.on_off)(t);
@@ -80,7 +80,7 @@ impl Switch {
             facts: vec![(t.setting_current, self.label(t, on).to_string())],
             problems,
             action: self.path,
-            csrf: &app.csrf(&live.id_hash),
+            csrf: &app.csrf.token(&live.id_hash),
             hidden: Vec::new(),
             fields: Vec::new(),
             select: Some(Select {
@@ -106,7 +106,7 @@ impl Switch {
         new: bool,
         problems: Vec<String>,
     ) -> Answer {
-        let c = app.chrome(req);
+        let c = crate::answers::chrome(app, req);
         let t = c.t;
         let on = self.current(&live.view.tenant);
         let mut intro = vec![t.setting_confirm_intro];
@@ -121,7 +121,7 @@ impl Switch {
             ],
             problems,
             action: self.confirm_path,
-            csrf: &app.csrf(&live.id_hash),
+            csrf: &app.csrf.token(&live.id_hash),
             hidden: vec![("enabled", if new { "on" } else { "off" }.to_string())],
             fields: Vec::new(),
             select: None,
@@ -193,7 +193,12 @@ impl Switch {
         };
         let tenant = match saved {
             Ok(t) => t,
-            Err(_) => return ("store_unavailable", app.error_page(req, 503)),
+            Err(_) => {
+                return (
+                    "store_unavailable",
+                    crate::answers::error_page(app, req, 503),
+                )
+            }
         };
         let who = Who {
             user_id: Some(&live.view.user.id),
@@ -224,7 +229,8 @@ impl Switch {
         let t = req.lang.texts();
         (
             outcome,
-            app.message_page(
+            crate::answers::message_page(
+                app,
                 req,
                 200,
                 t.setting_done_title,

@@ -268,7 +268,7 @@ fn way_on(app: &App, req: &Req, sign_in: &SignIn<'_>) -> Outcome {
     let said = |title, text| {
         (
             "two_step_passed",
-            app.message_page(req, 200, title, text, Some((next, t.go_login))),
+            crate::answers::message_page(app, req, 200, title, text, Some((next, t.go_login))),
         )
     };
     match sign_in.proof {
@@ -294,7 +294,12 @@ async fn login_verdict(
 ) -> Result<Verdict, Outcome> {
     let tenant = match app.store.get_tenant(&user.tenant_id).await {
         Ok(Some(t)) => t,
-        _ => return Err(("store_unavailable", app.error_page(req, 503))),
+        _ => {
+            return Err((
+                "store_unavailable",
+                crate::answers::error_page(app, req, 503),
+            ))
+        }
     };
     let mut standing = sekisho_policy::gate::Standing {
         route: req.route,
@@ -345,6 +350,9 @@ async fn start_session(
         .await
     {
         Ok(c) => Ok(app.cookies.set(app.cookies.session, &c)),
-        Err(_) => Err(("store_unavailable", app.error_page(req, 503))),
+        Err(_) => Err((
+            "store_unavailable",
+            crate::answers::error_page(app, req, 503),
+        )),
     }
 }

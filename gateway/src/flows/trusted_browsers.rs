@@ -16,7 +16,12 @@ use sekisho_policy::paths;
 pub async fn show(app: &App, req: &Req, live: Live) -> Outcome {
     let list = match app.store.list_trusted_browsers(&live.view.user.id).await {
         Ok(l) => l,
-        Err(_) => return ("store_unavailable", app.error_page(req, 503)),
+        Err(_) => {
+            return (
+                "store_unavailable",
+                crate::answers::error_page(app, req, 503),
+            )
+        }
     };
     let this = req
         .cookies
@@ -34,10 +39,10 @@ pub async fn show(app: &App, req: &Req, live: Live) -> Outcome {
             last_seen: format_jst(b.last_used),
         })
         .collect();
-    let c = app.chrome(req);
+    let c = crate::answers::chrome(app, req);
     let html = render(&TrustedBrowsersPage {
         c: &c,
-        csrf: &app.csrf(&live.id_hash),
+        csrf: &app.csrf.token(&live.id_hash),
         rows,
     });
     ("trusted_browsers", Answer::html(200, html))
@@ -57,8 +62,13 @@ pub async fn revoke(app: &App, req: &Req, live: Live, form: Form) -> Outcome {
     };
     match result {
         Ok(true) => {}
-        Ok(false) => return ("not_own_browser", app.error_page(req, 404)),
-        Err(_) => return ("store_unavailable", app.error_page(req, 503)),
+        Ok(false) => return ("not_own_browser", crate::answers::error_page(app, req, 404)),
+        Err(_) => {
+            return (
+                "store_unavailable",
+                crate::answers::error_page(app, req, 503),
+            )
+        }
     }
     let who = Who {
         user_id: Some(user_id),

@@ -182,8 +182,8 @@ pub(super) async fn read_pending_post(
 ) -> Result<(Pending, Form), Outcome> {
     let form = read_post(app, session, req).await?;
     let p = load(app, req).await?;
-    if !app.csrf_ok(&p.binding(), form.get("csrf")) {
-        return Err(("csrf_failed", app.error_page(req, 403)));
+    if !app.csrf.accepts(&p.binding(), form.get("csrf")) {
+        return Err(("csrf_failed", crate::answers::error_page(app, req, 403)));
     }
     Ok((p, form))
 }
@@ -213,7 +213,7 @@ pub(super) struct View<'a> {
 }
 
 pub(super) fn page(app: &App, p: &Pending, c: &Chrome, v: View<'_>) -> Answer {
-    let csrf = app.csrf(&p.binding());
+    let csrf = app.csrf.token(&p.binding());
     let t = c.t;
     let days = app.config.two_step.trust.as_secs() / 86_400;
     let remember_label = format!("{}{days}{}", t.remember_before, t.remember_after);
@@ -298,7 +298,7 @@ fn code_form<'a>(
 
 /// SMS set-up, first screen: the phone number.
 fn sms_setup_page(app: &App, req: &Req, p: &Pending, phone: &str, problem: Option<&str>) -> Answer {
-    let c = app.chrome(req);
+    let c = crate::answers::chrome(app, req);
     let t = c.t;
     let v = View {
         status: if problem.is_some() { 400 } else { 200 },
@@ -331,7 +331,7 @@ fn sms_code_page(
     notice: Option<&str>,
     problem: Option<&str>,
 ) -> Answer {
-    let c = app.chrome(req);
+    let c = crate::answers::chrome(app, req);
     let t = c.t;
     let setting_up = p.stage() == Stage::SetUp;
     let phone = p.rec.sms.as_ref().map(|s| mask_phone(&s.phone));
@@ -368,7 +368,7 @@ const SMS_CODE: &str = paths::TWO_STEP_SMS;
 
 /// At a later login with SMS registered, before a code was sent.
 fn sms_send_page(app: &App, req: &Req, p: &Pending, problem: Option<&str>) -> Answer {
-    let c = app.chrome(req);
+    let c = crate::answers::chrome(app, req);
     let t = c.t;
     let phone = p
         .user
@@ -400,7 +400,7 @@ fn setup_secret(app: &App, p: &Pending) -> Vec<u8> {
 }
 
 fn totp_setup_page(app: &App, req: &Req, p: &Pending, problem: Option<&str>) -> Answer {
-    let c = app.chrome(req);
+    let c = crate::answers::chrome(app, req);
     let t = c.t;
     let secret = setup_secret(app, p);
     let qr = crate::totp::setup_qr(&secret, &p.user.email, &app.config.service_name);
@@ -429,7 +429,7 @@ fn totp_setup_page(app: &App, req: &Req, p: &Pending, problem: Option<&str>) -> 
 }
 
 fn totp_verify_page(app: &App, req: &Req, p: &Pending, problem: Option<&str>) -> Answer {
-    let c = app.chrome(req);
+    let c = crate::answers::chrome(app, req);
     let t = c.t;
     let v = View {
         status: if problem.is_some() { 400 } else { 200 },
@@ -450,7 +450,7 @@ fn totp_verify_page(app: &App, req: &Req, p: &Pending, problem: Option<&str>) ->
 /// Under the tenant's requirement: the user's passkey, the recovery code
 /// where there is one, and what to do without either.
 fn passkey_only_page(app: &App, req: &Req, p: &Pending, problem: Option<&str>) -> Answer {
-    let c = app.chrome(req);
+    let c = crate::answers::chrome(app, req);
     let t = c.t;
     let links = if p.may_use_recovery_code() {
         vec![(RECOVERY, t.use_recovery_link)]
@@ -477,7 +477,7 @@ pub(super) fn enrol_page(
     status: u16,
     problem: Option<&str>,
 ) -> Answer {
-    let c = app.chrome(req);
+    let c = crate::answers::chrome(app, req);
     let t = c.t;
     let v = View {
         status,
@@ -491,7 +491,7 @@ pub(super) fn enrol_page(
 }
 
 fn recovery_entry_page(app: &App, req: &Req, p: &Pending, problem: Option<&str>) -> Answer {
-    let c = app.chrome(req);
+    let c = crate::answers::chrome(app, req);
     let t = c.t;
     let v = View {
         status: if problem.is_some() { 400 } else { 200 },
@@ -518,7 +518,7 @@ fn recovery_entry_page(app: &App, req: &Req, p: &Pending, problem: Option<&str>)
 
 /// The recovery code, shown until the user ticks "saved" (manual §1-1 ③).
 fn recovery_show_page(app: &App, req: &Req, p: &Pending, problem: Option<&str>) -> Answer {
-    let c = app.chrome(req);
+    let c = crate::answers::chrome(app, req);
     let t = c.t;
     let code = p
         .rec
@@ -664,7 +664,7 @@ fn sms_number(
 /// one. A new code voids the previous one (S25); sends are spaced and
 /// capped per user, and throttled per address.
 pub async fn send_sms(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcome {
-    if let Some(answer) = app.throttled(req, "sms") {
+    if let Some(answer) = crate::refusals::throttled(app, req, "sms") {
         return ("throttled", answer);
     }
     let (mut p, form) = match read_pending_post(app, session, req).await {
@@ -924,7 +924,7 @@ fn recovery_hash(app: &App, user_id: &str, code: &str) -> String {
 /// POST: a recovery code instead of the second step. It signs in once and
 /// resets the registration, in one store step (S27).
 pub async fn submit_recovery(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcome {
-    if let Some(answer) = app.throttled(req, "recovery") {
+    if let Some(answer) = crate::refusals::throttled(app, req, "recovery") {
         return ("throttled", answer);
     }
     let (p, form) = match read_pending_post(app, session, req).await {
@@ -979,7 +979,8 @@ pub async fn submit_recovery(app: &Arc<App>, session: &mut Session, req: &Req) -
         &sekisho_pages::mail::format_jst(now),
         "リカバリーコードでログインしたため、2段階認証の登録をリセットしました。次回ログイン時に、2段階認証を再登録してください。",
     );
-    app.send_mail_later("two_step_notice", p.user.email.clone(), text);
+    app.mailer
+        .send_later("two_step_notice", p.user.email.clone(), text);
     complete(app, req, rec, &p.user, false, Done::Recovered).await
 }
 
@@ -1073,7 +1074,8 @@ async fn finish_setup(
         &sekisho_pages::mail::format_jst(app.clock.now()),
         &format!("認証方法: {detail}"),
     );
-    app.send_mail_later("two_step_notice", p.user.email.clone(), text);
+    app.mailer
+        .send_later("two_step_notice", p.user.email.clone(), text);
     ("two_step_set_up", recovery_show_page(app, req, &p, None))
 }
 

@@ -18,7 +18,10 @@ use sekisho_policy::paths;
 const TRUST_MAC: &str = "sekisho-trust";
 
 pub(super) fn store_down(app: &App, req: &Req) -> Outcome {
-    ("store_unavailable", app.error_page(req, 503))
+    (
+        "store_unavailable",
+        crate::answers::error_page(app, req, 503),
+    )
 }
 
 pub(super) fn event(name: &'static str) {

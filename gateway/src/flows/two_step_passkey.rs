@@ -112,7 +112,7 @@ pub async fn submit_passkey(app: &Arc<App>, session: &mut Session, req: &Req) ->
 
 /// The step's page again, with the passkey's refusal on top.
 fn passkey_failed_page(app: &App, req: &Req, p: &Pending, t: &sekisho_pages::Texts) -> Answer {
-    let c = app.chrome(req);
+    let c = crate::answers::chrome(app, req);
     let v = View {
         status: 400,
         problems: vec![t.passkey_step_failed.to_string()],

@@ -32,16 +32,19 @@ pub async fn show(app: &App, req: &Req) -> Outcome {
     {
         Ok(Some(_)) => {
             let (pre, cookie) = pre_session(app, req);
-            let c = app.chrome(req);
+            let c = crate::answers::chrome(app, req);
             let html = render(&UnlockPage {
                 c: &c,
-                csrf: &app.csrf(&pre_binding(&pre)),
+                csrf: &app.csrf.token(&pre_binding(&pre)),
                 ticket: &ticket,
             });
             ("unlock_page", maybe_cookie(Answer::html(200, html), cookie))
         }
         Ok(None) => invalid(app, req),
-        Err(_) => ("store_unavailable", app.error_page(req, 503)),
+        Err(_) => (
+            "store_unavailable",
+            crate::answers::error_page(app, req, 503),
+        ),
     }
 }
 
@@ -72,6 +75,9 @@ pub async fn submit(app: &App, req: &Req, form: Form) -> Outcome {
             )
         }
         Err(StoreError::TicketInvalid) | Err(StoreError::NotFound) => invalid(app, req),
-        Err(_) => ("store_unavailable", app.error_page(req, 503)),
+        Err(_) => (
+            "store_unavailable",
+            crate::answers::error_page(app, req, 503),
+        ),
     }
 }
