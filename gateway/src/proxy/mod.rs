@@ -5,8 +5,7 @@
 //! refusal the verdict names.
 
 use crate::flows::Outcome;
-use crate::request::{standing, RequestView, UpstreamCookie};
-use crate::sessions::Live;
+use crate::request::{standing, RequestView};
 use crate::state::App;
 use crate::web::write_answer;
 use async_trait::async_trait;
@@ -17,20 +16,20 @@ use pingora::proxy::{FailToProxy, ProxyHttp, Session};
 use prometheus::IntCounter;
 use sekisho_config::ProxySteps;
 use sekisho_policy::gate::{gate, Place, Verdict};
-use sekisho_policy::headers::{is_forwarding_header, is_reserved_header};
 use sekisho_policy::model::Route;
-use sekisho_policy::request::{target_form, TargetForm};
 use std::sync::Arc;
 use std::time::Instant;
 use tracing::Instrument;
 
-/// The gateway's own path prefix.
-pub const PREFIX: &str = sekisho_policy::paths::PREFIX;
+mod context;
+mod edge;
+mod observe;
+mod upstream;
 
-/// Whether `path` is one of the gateway's own.
-pub fn is_gateway_path(path: &str) -> bool {
-    path.starts_with(PREFIX) || path == PREFIX.trim_end_matches('/')
-}
+pub use context::{Ctx, Forward};
+use edge::{early_refusal, own_host};
+pub use edge::{is_gateway_path, PREFIX};
+use upstream::{rewrite_upstream_header, UpstreamIdentity, TRACEPARENT};
 
 /// One listener's proxy (internet or closed), sharing the app.
 pub struct Gateway {
@@ -66,336 +65,6 @@ impl Gateway {
         }
     }
 }
-
-impl Gateway {
-    /// This request's id: a trusted proxy's `X-Request-Id` when it sent a
-    /// sane one, else this process's prefix and sequence number.
-    fn request_id(&self, session: &Session, sequence: u64, from_trusted: bool) -> String {
-        if from_trusted {
-            if let Some(v) = session.req_header().headers.get(X_REQUEST_ID) {
-                if acceptable_request_id(v.as_bytes()) {
-                    if let Ok(s) = v.to_str() {
-                        return s.to_string();
-                    }
-                }
-            }
-        }
-        format!("{:08x}{:08x}", *REQUEST_ID_PREFIX, sequence as u32)
-    }
-
-    /// Whether the connection comes from a trusted proxy
-    /// (`throttle.trusted_proxies`), whose `X-Request-Id` and
-    /// `traceparent` are believed.
-    fn is_trusted_hop(&self, session: &Session) -> bool {
-        let trusted = &self.app.config.throttle.trusted_proxies;
-        !trusted.is_empty()
-            && session
-                .client_addr()
-                .and_then(|a| a.as_inet())
-                .is_some_and(|a| trusted.iter().any(|n| n.contains(&a.ip())))
-    }
-
-    /// One access-log line: never a query, cookie, ticket or code.
-    fn access_line(
-        &self,
-        session: &Session,
-        ctx: &Ctx,
-        outcome: &str,
-        status: u16,
-        elapsed: std::time::Duration,
-    ) {
-        let req = session.req_header();
-        let view = ctx.forward.as_ref().map(|f| &f.live.view);
-        let client = ctx.forward.as_ref().map_or_else(
-            || {
-                session
-                    .client_addr()
-                    .and_then(|a| a.as_inet())
-                    .map(|a| a.ip().to_string())
-                    .unwrap_or_default()
-            },
-            |f| f.client_ip.clone(),
-        );
-        tracing::info!(
-            target: "access",
-            request_id = %ctx.request_id,
-            route = self.route.as_str(),
-            method = %req.method,
-            path = req.uri.path(),
-            status,
-            duration_ms = elapsed.as_secs_f64() * 1000.0,
-            upstream_ms = ctx.upstream_started.map(|u| u.elapsed().as_secs_f64() * 1000.0),
-            bytes = session.body_bytes_sent(),
-            kind = ctx.kind,
-            outcome,
-            user = view.map(|v| v.user.id.as_str()),
-            tenant = view.map(|v| v.tenant.id.as_str()),
-            client = %client,
-            trace_id = crate::traces::trace_id(&ctx.span),
-        );
-    }
-}
-
-/// This process's half of every request id: random at start, so ids from
-/// several gateways do not meet.
-static REQUEST_ID_PREFIX: std::sync::LazyLock<u32> = std::sync::LazyLock::new(|| {
-    let b = crate::crypto::random_bytes(4);
-    u32::from_be_bytes([b[0], b[1], b[2], b[3]])
-});
-
-/// A request id a trusted proxy sent: short, and of letters, digits and
-/// `-_.:` only, so it is safe in logs and headers.
-fn acceptable_request_id(v: &[u8]) -> bool {
-    !v.is_empty()
-        && v.len() <= 64
-        && v.iter()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(b))
-}
-
-/// What a request that passed the gate takes to the upstream phases.
-pub struct Forward {
-    live: Live,
-    client_ip: String,
-    cookie: UpstreamCookie,
-}
-
-/// Per-request state between phases.
-pub struct Ctx {
-    kind: &'static str,
-    outcome: &'static str,
-    forward: Option<Forward>,
-    upstream_started: Option<Instant>,
-    started: Instant,
-    /// Sent upstream as `X-Request-Id`, shown on error pages, and in the
-    /// access log: one request followed through all three.
-    request_id: String,
-    sequence: u64,
-    /// The request's span (`Span::none()` without `[traces]`).
-    span: tracing::Span,
-    /// A trusted hop's well-formed `traceparent`.
-    traceparent: Option<http::HeaderValue>,
-}
-
-/// Refuses ambiguous message framing before anything else looks at the
-/// request (S40): both Content-Length and Transfer-Encoding, differing or
-/// malformed lengths, any transfer coding but a lone `chunked`.
-fn framing_is_ambiguous(session: &Session) -> bool {
-    let req = session.req_header();
-    // Pingora drops Content-Length when Transfer-Encoding is present (RFC
-    // 9112 §6.3) before any filter runs; the raw header still shows both.
-    if req.headers.contains_key(header::TRANSFER_ENCODING) {
-        if let Some(h1) = session.as_http1() {
-            let raw = h1.get_headers_raw_bytes();
-            let has_length = raw.split(|b| *b == b'\n').any(|line| {
-                line.len() >= 15 && line[..15].eq_ignore_ascii_case(b"content-length:")
-            });
-            if has_length {
-                return true;
-            }
-        }
-    }
-    let lengths: Vec<&[u8]> = req
-        .headers
-        .get_all(header::CONTENT_LENGTH)
-        .iter()
-        .map(|v| v.as_bytes())
-        .collect();
-    let codings: Vec<&[u8]> = req
-        .headers
-        .get_all(header::TRANSFER_ENCODING)
-        .iter()
-        .map(|v| v.as_bytes())
-        .collect();
-    if !lengths.is_empty() && !codings.is_empty() {
-        return true;
-    }
-    if lengths
-        .iter()
-        .any(|l| l.is_empty() || !l.iter().all(u8::is_ascii_digit))
-        || lengths.windows(2).any(|w| w[0] != w[1])
-    {
-        return true;
-    }
-    if codings.len() > 1 {
-        return true;
-    }
-    codings.first().is_some_and(|c| {
-        !String::from_utf8_lossy(c)
-            .trim()
-            .eq_ignore_ascii_case("chunked")
-    })
-}
-
-/// A request refused before it is read any further: ambiguous framing
-/// (S40), the other route's hostname (421: the route follows the
-/// listener), or a target that is neither origin-form nor absolute-form
-/// for this listener's own host (S48).
-fn early_refusal(app: &App, route: Route, session: &Session) -> Option<(&'static str, u16)> {
-    if framing_is_ambiguous(session) {
-        return Some(("bad_framing", 400));
-    }
-    if misdirected(app, route, session) {
-        return Some(("misdirected", 421));
-    }
-    match target_form(session.req_header().raw_path()) {
-        TargetForm::Origin => None,
-        TargetForm::Absolute { authority }
-            if authority.eq_ignore_ascii_case(own_host(app, route)) =>
-        {
-            None
-        }
-        _ => Some(("bad_target", 400)),
-    }
-}
-
-/// This listener's public host (and port), as clients name it.
-fn own_host(app: &App, route: Route) -> &str {
-    let url = app.config.public_url(route);
-    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
-    rest.split('/').next().unwrap_or(rest)
-}
-
-/// A request for the other route's hostname.
-fn misdirected(app: &App, route: Route, session: &Session) -> bool {
-    let other = match (route, &app.config.closed) {
-        (Route::Internet, None) => return false,
-        (Route::Internet, Some(_)) => Route::Closed,
-        (Route::Closed, _) => Route::Internet,
-    };
-    let req = session.req_header();
-    let host = req
-        .headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .or_else(|| req.uri.authority().map(|a| a.as_str()));
-    host.is_some_and(|h| h.trim().eq_ignore_ascii_case(own_host(app, other)))
-}
-
-/// Who a forwarded request is, as the upstream is told.
-struct UpstreamIdentity<'a> {
-    client_ip: &'a str,
-    proto: &'static str,
-    /// The host the client asked for (its `Host`, else the public URL's).
-    host: Option<http::HeaderValue>,
-    headers: &'a [(http::HeaderName, http::HeaderValue)],
-    assertion: Option<http::HeaderValue>,
-    request_id: &'a str,
-    /// The request span's, or a trusted hop's (see [`crate::traces`]).
-    traceparent: Option<http::HeaderValue>,
-}
-
-/// Rewrites the upstream request header in one pass over a header map of
-/// our own: every client-sent identity header (S38) and forwarding header
-/// (S47) removed, in every spelling; the `Cookie` field without the
-/// gateway's cookies, as the view decided; an absolute-form target made
-/// origin-form; then the gateway's own `X-Forwarded-For`, `-Proto`,
-/// `-Host` and `Forwarded` (RFC 7239), the identity headers and the
-/// assertion.
-///
-/// Pingora's per-header `insert_header` re-parses each name and grows two
-/// maps (values and original case): about 1,400 instructions a header,
-/// the largest part of the gateway's own cost per request (callgrind,
-/// `loadtest/analysis.md`). Names go upstream in lower case, which HTTP
-/// allows (RFC 9110 §5.1).
-fn rewrite_upstream_header(
-    upstream: &mut RequestHeader,
-    line_header: Option<&str>,
-    cookie: &UpstreamCookie,
-    identity: Option<UpstreamIdentity<'_>>,
-) -> Result<()> {
-    let old = std::mem::replace(upstream, RequestHeader::build("GET", b"/", Some(0))?);
-    // An origin-form target kept as it was received (non-UTF-8) goes on.
-    let raw = old.raw_path();
-    let from_uri = old.uri.path_and_query().map(|p| p.as_str().as_bytes());
-    let raw_target = (raw.first() == Some(&b'/') && from_uri != Some(raw)).then(|| raw.to_vec());
-    let mut parts: http::request::Parts = old.into();
-    if parts.uri.scheme().is_some() {
-        // Absolute-form for this host (S48): the upstream gets origin-form.
-        parts.uri = parts
-            .uri
-            .path_and_query()
-            .cloned()
-            .map_or_else(|| http::Uri::from_static("/"), http::Uri::from);
-    }
-    let headers = &mut parts.headers;
-    headers.reserve(13);
-    let reserved: Vec<http::HeaderName> = headers
-        .keys()
-        .filter(|n| {
-            is_reserved_header(n.as_str(), line_header)
-                || is_forwarding_header(n.as_str())
-                || *n == TRACEPARENT
-        })
-        .cloned()
-        .collect();
-    for name in reserved {
-        headers.remove(&name);
-    }
-    match cookie {
-        UpstreamCookie::Keep => {}
-        UpstreamCookie::Remove => {
-            headers.remove(header::COOKIE);
-        }
-        UpstreamCookie::Replace(rest) => {
-            let value =
-                http::HeaderValue::from_str(rest).or_err(ErrorType::InvalidHTTPHeader, "cookie")?;
-            headers.insert(header::COOKIE, value);
-        }
-    }
-    if let Some(id) = identity {
-        let client_ip = http::HeaderValue::from_str(id.client_ip)
-            .or_err(ErrorType::InvalidHTTPHeader, "client address")?;
-        headers.insert(X_FORWARDED_FOR, client_ip);
-        headers.insert(X_FORWARDED_PROTO, http::HeaderValue::from_static(id.proto));
-        let host_text = id.host.as_ref().and_then(|h| h.to_str().ok()).unwrap_or("");
-        let forwarded = forwarded_value(id.client_ip, id.proto, host_text);
-        if let Some(host) = id.host {
-            headers.insert(X_FORWARDED_HOST, host);
-        }
-        if let Ok(forwarded) = http::HeaderValue::from_str(&forwarded) {
-            headers.insert(http::header::FORWARDED, forwarded);
-        }
-        // Every client-sent X-Auth-* is gone (above): appending is inserting.
-        for (name, value) in id.headers {
-            headers.append(name.clone(), value.clone());
-        }
-        if let Some(token) = id.assertion {
-            headers.append(X_AUTH_ASSERTION, token);
-        }
-        if let Ok(rid) = http::HeaderValue::from_str(id.request_id) {
-            headers.insert(X_REQUEST_ID, rid);
-        }
-        if let Some(tp) = id.traceparent {
-            headers.insert(TRACEPARENT, tp);
-        }
-    }
-    let mut fresh = RequestHeader::from(parts);
-    if let Some(raw) = raw_target {
-        fresh.set_raw_path(&raw)?;
-    }
-    *upstream = fresh;
-    Ok(())
-}
-
-/// An RFC 7239 `Forwarded` element: `for` quoted and bracketed for IPv6,
-/// `host` quoted (it may carry a port).
-fn forwarded_value(client_ip: &str, proto: &str, host: &str) -> String {
-    let host: String = host.chars().filter(|c| *c != '"' && *c != '\\').collect();
-    if client_ip == "-" {
-        format!("for=unknown;proto={proto};host=\"{host}\"")
-    } else if client_ip.contains(':') {
-        format!("for=\"[{client_ip}]\";proto={proto};host=\"{host}\"")
-    } else {
-        format!("for={client_ip};proto={proto};host=\"{host}\"")
-    }
-}
-
-const X_FORWARDED_FOR: http::HeaderName = http::HeaderName::from_static("x-forwarded-for");
-const X_FORWARDED_HOST: http::HeaderName = http::HeaderName::from_static("x-forwarded-host");
-const X_FORWARDED_PROTO: http::HeaderName = http::HeaderName::from_static("x-forwarded-proto");
-const X_AUTH_ASSERTION: http::HeaderName = http::HeaderName::from_static("x-auth-assertion");
-const X_REQUEST_ID: http::HeaderName = http::HeaderName::from_static("x-request-id");
-const TRACEPARENT: http::HeaderName = http::HeaderName::from_static("traceparent");
 
 impl Gateway {
     /// The gate's verdict on a proxied request, and what follows from it:
@@ -477,8 +146,8 @@ impl ProxyHttp for Gateway {
     async fn request_filter(&self, session: &mut Session, ctx: &mut Ctx) -> Result<bool> {
         let app = &self.app;
         self.requests_here.inc();
-        let trusted = self.is_trusted_hop(session);
-        ctx.request_id = self.request_id(session, ctx.sequence, trusted);
+        let trusted = edge::is_trusted_hop(&self.app.config.throttle.trusted_proxies, session);
+        ctx.request_id = edge::request_id(session, ctx.sequence, trusted);
         if trusted {
             ctx.traceparent = session
                 .req_header()
@@ -688,7 +357,7 @@ impl ProxyHttp for Gateway {
         }
         if let Some(every) = self.app.config.logging.access_log_every {
             if ctx.sequence.is_multiple_of(every) {
-                self.access_line(session, ctx, outcome, status, elapsed);
+                observe::access_line(self.route, session, ctx, outcome, status, elapsed);
             }
         }
         if let Some(started) = ctx.upstream_started {
