@@ -4,6 +4,7 @@
 //! Below both `proxy` and `flows`, so neither reaches into the other for a
 //! refusal.
 
+use crate::answers;
 use crate::request::Req;
 use crate::state::App;
 use crate::web::Answer;
@@ -39,7 +40,7 @@ pub fn refusal(app: &App, req: &Req, place: Place, verdict: Verdict) -> Outcome 
         }
         Verdict::Unauthorized { clear_cookie } => (
             "unauthenticated",
-            clear(crate::answers::error_page(app, req, 401), clear_cookie),
+            clear(answers::error_page(app, req, 401), clear_cookie),
         ),
         Verdict::PlanEnded(state) => ("trial_ended", trial_ended(app, req, state)),
         Verdict::Route(access) => {
@@ -47,10 +48,10 @@ pub fn refusal(app: &App, req: &Req, place: Place, verdict: Verdict) -> Outcome 
             let navigation = place != Place::Upstream || req.navigation;
             refuse(app, navigation, req, access)
         }
-        Verdict::Forbidden => ("forbidden", crate::answers::error_page(app, req, 403)),
+        Verdict::Forbidden => ("forbidden", answers::error_page(app, req, 403)),
         // Not refusals: callers act on these themselves.
         Verdict::Pass | Verdict::SecondStep | Verdict::PasskeyRequired { .. } => {
-            ("error", crate::answers::error_page(app, req, 500))
+            ("error", answers::error_page(app, req, 500))
         }
     }
 }
@@ -63,12 +64,12 @@ pub fn trial_ended(app: &App, req: &Req, state: PlanState) -> Answer {
     } else {
         t.trial_ended_text
     };
-    crate::answers::message_page(app, req, 403, t.trial_ended_title, text, None)
+    answers::message_page(app, req, 403, t.trial_ended_title, text, None)
 }
 
 /// The line-authentication error page, with the manual's two checks.
 pub fn line_error_page(app: &App, req: &Req) -> Answer {
-    let c = crate::answers::chrome(app, req);
+    let c = answers::chrome(app, req);
     let t = c.t;
     Answer::html(
         403,
@@ -86,7 +87,7 @@ pub fn line_error_page(app: &App, req: &Req) -> Answer {
 /// The page for a line-only tenant's user on the internet route.
 pub fn line_only_page(app: &App, req: &Req) -> Answer {
     let t = req.lang.texts();
-    crate::answers::message_page(
+    answers::message_page(
         app,
         req,
         403,
@@ -140,14 +141,11 @@ pub fn refuse(app: &App, navigation: bool, req: &Req, access: Access) -> Outcome
                     )),
                 )
             } else {
-                (
-                    "line_consent_needed",
-                    crate::answers::error_page(app, req, 403),
-                )
+                ("line_consent_needed", answers::error_page(app, req, 403))
             }
         }
-        Access::OtherRoute => ("unauthenticated", crate::answers::error_page(app, req, 401)),
-        Access::Allowed => ("error", crate::answers::error_page(app, req, 500)),
+        Access::OtherRoute => ("unauthenticated", answers::error_page(app, req, 401)),
+        Access::Allowed => ("error", answers::error_page(app, req, 500)),
     }
 }
 
@@ -197,5 +195,5 @@ fn throttle_page(
         &format!("{endpoint} {}", limit.as_str()),
     );
     let seconds = wait.as_secs().max(1);
-    crate::answers::error_page(app, req, 429).with_header("retry-after", seconds.to_string())
+    answers::error_page(app, req, 429).with_header("retry-after", seconds.to_string())
 }

@@ -8,6 +8,7 @@
 //! or reads the form itself (anchor: Authelia's `internal/server/handlers.go`,
 //! each route registered once, wrapped in its guard).
 
+use crate::answers;
 use crate::flows::{self, Outcome};
 use crate::request::Req;
 use crate::sessions::Live;
@@ -179,7 +180,7 @@ macro_rules! now {
 fn passkeys_offered(app: &App, req: &Req) -> Option<Outcome> {
     flows::providers::passkeys_offered(app, req)
         .is_none()
-        .then(|| ("not_found", crate::answers::error_page(app, req, 404)))
+        .then(|| ("not_found", answers::error_page(app, req, 404)))
 }
 
 fn ad_offered(app: &App, req: &Req) -> Option<Outcome> {

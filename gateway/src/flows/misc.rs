@@ -1,6 +1,7 @@
 //! Small gateway endpoints: keys, health, the stylesheet, the language switch.
 
 use super::Outcome;
+use crate::answers;
 use crate::request::Req;
 use crate::state::App;
 use crate::web::Answer;
@@ -49,7 +50,7 @@ pub fn brand_asset(app: &App, req: &Req, which: &str) -> Outcome {
         _ => b.favicon.as_ref(),
     };
     let Some(asset) = asset else {
-        return ("not_found", crate::answers::error_page(app, req, 404));
+        return ("not_found", answers::error_page(app, req, 404));
     };
     let mut a = Answer::html(200, String::new());
     a.body = Bytes::from(asset.bytes.clone());
@@ -62,7 +63,7 @@ pub fn brand_asset(app: &App, req: &Req, which: &str) -> Outcome {
 /// (a file, so the pages' CSP keeps style-src to 'self').
 pub fn brand_stylesheet(app: &App, req: &Req) -> Outcome {
     let Some(colour) = &app.config.branding.primary_colour else {
-        return ("not_found", crate::answers::error_page(app, req, 404));
+        return ("not_found", answers::error_page(app, req, 404));
     };
     let mut a = Answer::html(200, String::new());
     a.body = Bytes::from(format!(":root {{ --accent: {colour}; }}\n"));

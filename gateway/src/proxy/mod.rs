@@ -4,6 +4,7 @@
 //! identity headers removed, the gateway's added), or answered with the
 //! refusal the verdict names.
 
+use crate::answers;
 use crate::flows::Outcome;
 use crate::request::{standing, RequestView};
 use crate::state::App;
@@ -80,7 +81,7 @@ impl Gateway {
         let live = match view.session(&app.sessions, &app.clock).await {
             Ok(live) => live,
             Err(_) => {
-                let page = crate::answers::error_page(app, &req(), 503).closing();
+                let page = answers::error_page(app, &req(), 503).closing();
                 return Err(("store_unavailable", page));
             }
         };
@@ -167,7 +168,7 @@ impl ProxyHttp for Gateway {
                 RequestView::read(session, &app.cookies, &app.config, self.route).to_req();
             req.request_id = ctx.request_id.clone();
             req.after_post = crate::routes::landing(&req.path);
-            let page = crate::answers::error_page(app, &req, status).closing();
+            let page = answers::error_page(app, &req, status).closing();
             return self.answer(session, ctx, (outcome, page)).await;
         }
         let view = RequestView::read(session, &app.cookies, &app.config, self.route);
@@ -300,7 +301,7 @@ impl ProxyHttp for Gateway {
                     .to_req();
             req.request_id = ctx.request_id.clone();
             req.after_post = crate::routes::landing(&req.path);
-            let page = crate::answers::error_page(&self.app, &req, code).closing();
+            let page = answers::error_page(&self.app, &req, code).closing();
             if let Err(err) =
                 write_answer(session, page, self.app.hsts, &self.app.federation.csp(&[])).await
             {

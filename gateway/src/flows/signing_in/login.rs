@@ -1,0 +1,101 @@
+//! Password login (PRODUCT §3.1, §3.7) and the account menu's own login
+//! (認証・契約情報変更ログイン, §3.9): one generic failure for every reason
+//! (S01), the lock message at the threshold, the trial's end honoured, a
+//! fresh session id on success (S29), and only a same-origin return path
+//! (S35).
+
+use crate::answers;
+use crate::audit::Who;
+use crate::flows::login_page::{page, Kind, View};
+use crate::flows::password_check::{self, Checked};
+use crate::flows::sign_in::{Proof, SignIn};
+use crate::flows::{pre_binding, read_post, Outcome};
+use crate::request::Req;
+use crate::state::App;
+use pingora::proxy::Session;
+use sekisho_policy::email::canonical_identifier;
+use sekisho_policy::model::Route;
+use sekisho_policy::return_path::safe_return_path;
+use std::sync::Arc;
+
+/// POST: counts the attempt and checks the password; the sign-in's tail
+/// (the gate, the second step, the session) is `sign_in::finish`'s.
+pub async fn submit(
+    app: &Arc<App>,
+    session: &mut Session,
+    req: &Req,
+    route: Route,
+    kind: Kind,
+) -> Outcome {
+    let form = match read_post(app, session, req).await {
+        Ok(f) => f,
+        Err(o) => return o,
+    };
+    let named = canonical_identifier(form.get("email"));
+    if let Some(answer) = crate::refusals::throttled_account(app, req, "login", &named) {
+        return ("throttled", answer);
+    }
+    let t = req.lang.texts();
+    let next = safe_return_path(form.get("next"));
+    let typed_email = form.get("email");
+    let view = |status, error, locked| View {
+        status,
+        email: typed_email,
+        next: &next,
+        error: Some(error),
+        notice: None,
+        locked,
+    };
+    let csrf_ok = req
+        .cookies
+        .pre()
+        .is_some_and(|pre| app.csrf.accepts(&pre_binding(pre), form.get("csrf")));
+    if !csrf_ok {
+        return (
+            "csrf_failed",
+            page(app, req, kind, view(403, t.form_expired, false)),
+        );
+    }
+    let who = Who {
+        client_ip: Some(&req.client_ip),
+        route: Some(route),
+        ..Default::default()
+    };
+    let user = match password_check::check(
+        app,
+        &canonical_identifier(typed_email),
+        form.get("password"),
+        &who,
+    )
+    .await
+    {
+        Checked::Valid(user) => *user,
+        Checked::Invalid => {
+            return (
+                "login_failed",
+                page(app, req, kind, view(200, t.login_failed, false)),
+            )
+        }
+        Checked::Locked => {
+            return (
+                "login_locked",
+                page(app, req, kind, view(200, t.locked, true)),
+            )
+        }
+        Checked::Busy => {
+            return (
+                "hash_busy",
+                answers::error_page(app, req, 503).with_header("retry-after", "2".into()),
+            )
+        }
+        Checked::Unavailable => return ("store_unavailable", answers::error_page(app, req, 503)),
+    };
+    let sign_in = SignIn {
+        user: &user,
+        proof: Proof::Password,
+        route,
+        menu: kind == Kind::Menu,
+        next: &next,
+    };
+    crate::flows::sign_in::finish(app, req, sign_in).await
+}
