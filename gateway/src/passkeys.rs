@@ -9,7 +9,9 @@
 //! not rise is `CredentialPossibleCompromise`, which the flows audit.
 
 use crate::crypto;
-use crate::store::{PasskeyRecord, PasskeyUse, SharedStore, StoreError, TicketRecord, User};
+use crate::store::{
+    PasskeyRecord, PasskeyStore, PasskeyUse, StoreError, TicketRecord, TicketStore, User,
+};
 use sekisho_policy::model::Route;
 use sekisho_policy::ticket::TicketPurpose;
 use sekisho_policy::UnixTime;
@@ -235,7 +237,7 @@ impl RelyingParty {
     /// accepts the assertion. Records the use (counter, flags, time).
     pub async fn finish_login(
         &self,
-        store: &SharedStore,
+        store: &(impl PasskeyStore + TicketStore + ?Sized),
         now: UnixTime,
         credential_json: &str,
         state: DiscoverableAuthentication,
@@ -268,7 +270,7 @@ impl RelyingParty {
     /// Checks a passkey as the second step of `user_id`'s login.
     pub async fn finish_second_step(
         &self,
-        store: &SharedStore,
+        store: &(impl PasskeyStore + TicketStore + ?Sized),
         now: UnixTime,
         user_id: &str,
         credential_json: &str,
@@ -295,7 +297,7 @@ impl RelyingParty {
 
     async fn record_use(
         &self,
-        store: &SharedStore,
+        store: &(impl PasskeyStore + TicketStore + ?Sized),
         now: UnixTime,
         mut record: PasskeyRecord,
         mut passkey: Passkey,
@@ -326,7 +328,7 @@ impl RelyingParty {
     /// `binding`; the id the page sends back with its answer.
     pub async fn keep<S: Serialize>(
         &self,
-        store: &SharedStore,
+        store: &(impl PasskeyStore + TicketStore + ?Sized),
         now: UnixTime,
         ceremony: Ceremony,
         binding: &str,
@@ -356,7 +358,7 @@ impl RelyingParty {
     /// this browser only. The user it was made for, and its state.
     pub async fn take<S: DeserializeOwned>(
         &self,
-        store: &SharedStore,
+        store: &(impl PasskeyStore + TicketStore + ?Sized),
         now: UnixTime,
         ceremony: Ceremony,
         id: &str,

@@ -86,7 +86,7 @@ fn read_key(path: &std::path::Path) -> anyhow::Result<[u8; 32]> {
 /// A seed that changed meanwhile (reset, re-registered) is left to its
 /// new owner.
 pub async fn seal_clear_seeds(
-    store: &crate::store::SharedStore,
+    store: &(impl crate::store::AccountStore + crate::store::TwoStepStore + ?Sized),
     seed_key: &[u8; 32],
 ) -> crate::store::StoreResult<usize> {
     let mut sealed = 0;

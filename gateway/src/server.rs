@@ -184,7 +184,7 @@ impl BackgroundService for Purge {
         // `Federation::form_origins`).
         self.app.federation.warm_up().await;
         // Seeds an earlier version or an import kept in clear (S50).
-        match crate::seeds::seal_clear_seeds(&self.app.store, &self.app.seed_key).await {
+        match crate::seeds::seal_clear_seeds(&*self.app.store, &self.app.seed_key).await {
             Ok(n) if n > 0 => {
                 tracing::info!(sealed = n, "sealed authenticator seeds kept in clear")
             }

@@ -111,7 +111,7 @@ pub async fn options(app: &Arc<App>, req: &Req, live: Live, _: Form) -> Outcome 
     };
     match rp
         .keep(
-            &app.store,
+            &*app.store,
             app.clock.now(),
             Ceremony::Register,
             &binding(&live),
@@ -150,7 +150,7 @@ pub async fn add(app: &Arc<App>, req: &Req, live: Live, form: Form) -> Outcome {
     };
     let state: PasskeyRegistration = match rp
         .take(
-            &app.store,
+            &*app.store,
             app.clock.now(),
             Ceremony::Register,
             form.get("challenge"),

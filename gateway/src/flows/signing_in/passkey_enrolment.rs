@@ -50,7 +50,7 @@ pub async fn options(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcom
     };
     match rp
         .keep(
-            &app.store,
+            &*app.store,
             app.clock.now(),
             Ceremony::Register,
             &p.binding(),
@@ -96,7 +96,7 @@ pub async fn submit(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcome
     };
     let state: PasskeyRegistration = match rp
         .take(
-            &app.store,
+            &*app.store,
             app.clock.now(),
             Ceremony::Register,
             form.get("challenge"),

@@ -46,7 +46,7 @@ pub async fn options(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcom
     };
     match rp
         .keep(
-            &app.store,
+            &*app.store,
             app.clock.now(),
             Ceremony::Login,
             &binding,
@@ -121,7 +121,7 @@ pub async fn submit(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcome
     };
     let state: DiscoverableAuthentication = match rp
         .take(
-            &app.store,
+            &*app.store,
             app.clock.now(),
             Ceremony::Login,
             form.get("challenge"),
@@ -137,7 +137,7 @@ pub async fn submit(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcome
         }
     };
     let record = match rp
-        .finish_login(&app.store, app.clock.now(), form.get("credential"), state)
+        .finish_login(&*app.store, app.clock.now(), form.get("credential"), state)
         .await
     {
         Ok(r) => r,

@@ -29,7 +29,7 @@ pub async fn passkey_options(app: &Arc<App>, session: &mut Session, req: &Req) -
     };
     match rp
         .keep(
-            &app.store,
+            &*app.store,
             app.clock.now(),
             crate::passkeys::Ceremony::SecondStep,
             &p.binding(),
@@ -72,7 +72,7 @@ pub async fn submit_passkey(app: &Arc<App>, session: &mut Session, req: &Req) ->
     };
     let state: webauthn_rs::prelude::PasskeyAuthentication = match rp
         .take(
-            &app.store,
+            &*app.store,
             app.clock.now(),
             Ceremony::SecondStep,
             form.get("challenge"),
@@ -89,7 +89,7 @@ pub async fn submit_passkey(app: &Arc<App>, session: &mut Session, req: &Req) ->
     };
     match rp
         .finish_second_step(
-            &app.store,
+            &*app.store,
             app.clock.now(),
             &p.user.id,
             form.get("credential"),
