@@ -1,12 +1,25 @@
 //! This machine as the tests use it: free loopback ports, the workspace's
 //! folder, a throw-away TLS certificate.
 
+use std::collections::HashSet;
 use std::net::{SocketAddr, TcpListener};
+use std::sync::{LazyLock, Mutex};
 
-/// A free TCP port on `ip` (bound once and released).
+/// Every port this process has handed out: the system may give a port
+/// just released to the next bind, and a gateway refuses two listeners on
+/// one address, so a port is never handed out twice.
+static HANDED_OUT: LazyLock<Mutex<HashSet<u16>>> = LazyLock::new(Default::default);
+
+/// A free TCP port on `ip` (bound once and released), never one this
+/// process handed out before.
 pub fn free_port(ip: &str) -> u16 {
-    let l = TcpListener::bind((ip, 0)).expect("binding a loopback port");
-    l.local_addr().unwrap().port()
+    loop {
+        let l = TcpListener::bind((ip, 0)).expect("binding a loopback port");
+        let port = l.local_addr().unwrap().port();
+        if HANDED_OUT.lock().unwrap().insert(port) {
+            return port;
+        }
+    }
 }
 
 /// A free loopback address `ip:port`.
