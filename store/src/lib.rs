@@ -17,6 +17,25 @@
 #[macro_use]
 mod observed;
 
+/// Implements every part of the store for `$backend`: each domain step
+/// through its `$step!` adapter, each own method through its `<Part>Own`
+/// impl. A backend names this once.
+macro_rules! forward_all_parts {
+    ($backend:ty, $step:ident) => {
+        crate::accounts::forward_account_store!($backend, $step);
+        crate::tenants::forward_tenant_store!($backend, $step);
+        crate::sessions::forward_session_store!($backend, $step);
+        crate::tickets::forward_ticket_store!($backend, $step);
+        crate::two_step::forward_two_step_store!($backend, $step);
+        crate::passkeys::forward_passkey_store!($backend, $step);
+        crate::counters::forward_counter_store!($backend, $step);
+        crate::secrets::forward_secret_store!($backend, $step);
+        crate::audit::forward_audit_store!($backend, $step);
+        crate::maintenance::forward_maintenance_store!($backend, $step);
+    };
+}
+pub(crate) use forward_all_parts;
+
 mod accounts;
 mod audit;
 #[cfg(any(test, feature = "conformance"))]

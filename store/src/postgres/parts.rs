@@ -12,16 +12,7 @@ macro_rules! step {
     }};
 }
 
-crate::accounts::forward_account_store!(PostgresStore, step);
-crate::tenants::forward_tenant_store!(PostgresStore, step);
-crate::sessions::forward_session_store!(PostgresStore, step);
-crate::tickets::forward_ticket_store!(PostgresStore, step);
-crate::two_step::forward_two_step_store!(PostgresStore, step);
-crate::passkeys::forward_passkey_store!(PostgresStore, step);
-crate::counters::forward_counter_store!(PostgresStore, step);
-crate::secrets::forward_secret_store!(PostgresStore, step);
-crate::audit::forward_audit_store!(PostgresStore, step);
-crate::maintenance::forward_maintenance_store!(PostgresStore, step);
+crate::forward_all_parts!(PostgresStore, step);
 
 #[async_trait]
 impl AccountOwn for PostgresStore {

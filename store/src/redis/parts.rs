@@ -14,16 +14,7 @@ macro_rules! step {
     }};
 }
 
-crate::accounts::forward_account_store!(RedisStore, step);
-crate::tenants::forward_tenant_store!(RedisStore, step);
-crate::sessions::forward_session_store!(RedisStore, step);
-crate::tickets::forward_ticket_store!(RedisStore, step);
-crate::two_step::forward_two_step_store!(RedisStore, step);
-crate::passkeys::forward_passkey_store!(RedisStore, step);
-crate::counters::forward_counter_store!(RedisStore, step);
-crate::secrets::forward_secret_store!(RedisStore, step);
-crate::audit::forward_audit_store!(RedisStore, step);
-crate::maintenance::forward_maintenance_store!(RedisStore, step);
+crate::forward_all_parts!(RedisStore, step);
 
 #[async_trait]
 impl AccountOwn for RedisStore {

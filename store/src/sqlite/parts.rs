@@ -13,16 +13,7 @@ macro_rules! step {
     }};
 }
 
-crate::accounts::forward_account_store!(SqliteStore, step);
-crate::tenants::forward_tenant_store!(SqliteStore, step);
-crate::sessions::forward_session_store!(SqliteStore, step);
-crate::tickets::forward_ticket_store!(SqliteStore, step);
-crate::two_step::forward_two_step_store!(SqliteStore, step);
-crate::passkeys::forward_passkey_store!(SqliteStore, step);
-crate::counters::forward_counter_store!(SqliteStore, step);
-crate::secrets::forward_secret_store!(SqliteStore, step);
-crate::audit::forward_audit_store!(SqliteStore, step);
-crate::maintenance::forward_maintenance_store!(SqliteStore, step);
+crate::forward_all_parts!(SqliteStore, step);
 
 #[async_trait]
 impl AccountOwn for SqliteStore {
