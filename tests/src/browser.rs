@@ -101,14 +101,24 @@ pub async fn click_when_ready(b: &Browser, css: &str) {
         match wait_for(b, css).await.click().await {
             Ok(()) => return,
             Err(fantoccini::error::CmdError::Standard(e))
-                if e.error == fantoccini::error::ErrorStatus::StaleElementReference
-                    && Instant::now() < deadline =>
+                if is_stale(&e) && Instant::now() < deadline =>
             {
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
             Err(e) => panic!("clicking {css}: {e}"),
         }
     }
+}
+
+/// Whether chromedriver's error says the element found is no longer in
+/// the page. Chromium says so in two ways: the standard stale reference,
+/// and, when the node went between chromedriver's own steps, an "unknown
+/// error" from its inspector ("Node with given id does not belong to the
+/// document").
+fn is_stale(e: &fantoccini::error::WebDriver) -> bool {
+    e.error == fantoccini::error::ErrorStatus::StaleElementReference
+        || (e.error == fantoccini::error::ErrorStatus::UnknownError
+            && e.message.contains("does not belong to the document"))
 }
 
 /// Clicks the element `css` of the current page.
@@ -148,11 +158,7 @@ pub async fn log_in(b: &Browser, base: &str, email: &str) {
 /// once, beyond it).
 pub async fn log_out(b: &Browser, base: &str) {
     b.goto(&format!("{base}/.sekisho/logout")).await.unwrap();
-    wait_for(b, "form button[type=submit]")
-        .await
-        .click()
-        .await
-        .unwrap();
+    click_when_ready(b, "form button[type=submit]").await;
     let deadline = Instant::now() + Duration::from_secs(15);
     while path(b).await == paths::LOGOUT && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(50)).await;
