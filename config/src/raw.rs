@@ -412,8 +412,13 @@ pub struct RawLimits {
     /// Open connections one client address may hold (nginx `limit_conn`);
     /// the trusted proxies are exempt.
     pub connections_per_address: usize,
-    /// Open connections in all (nginx `worker_connections`).
-    pub connections_total: usize,
+    /// Open connections in all (nginx `worker_connections`). Unset, as
+    /// many as the process's open-file limit allows (two descriptors each,
+    /// beside a reserve), up to 20,000.
+    pub connections_total: Option<usize>,
+    /// A TLS handshake must finish within this from accept (nginx
+    /// `ssl_handshake_timeout`).
+    pub tls_handshake_timeout_ms: u64,
 }
 
 impl Default for RawLimits {
@@ -427,7 +432,8 @@ impl Default for RawLimits {
             keepalive_timeout_ms: 60000,
             header_bytes: 32768,
             connections_per_address: 2048,
-            connections_total: 20000,
+            connections_total: None,
+            tls_handshake_timeout_ms: 10000,
         }
     }
 }

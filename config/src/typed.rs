@@ -269,7 +269,10 @@ pub struct Limits {
     pub keepalive_timeout: Duration,
     pub header_bytes: usize,
     pub connections_per_address: usize,
-    pub connections_total: usize,
+    /// Unset: as many as the open-file limit allows (the gateway decides
+    /// at start, `descriptors`).
+    pub connections_total: Option<usize>,
+    pub tls_handshake_timeout: Duration,
 }
 
 #[derive(Debug, Clone, Copy)]

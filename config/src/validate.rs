@@ -295,6 +295,7 @@ generate_seed_key = true
             "limits.header_bytes",
             "limits.connections_per_address",
             "limits.connections_total",
+            "limits.tls_handshake_timeout_ms",
             "lock.threshold",
             "lock.mail_interval_seconds",
             "throttle.per_ip_per_minute",

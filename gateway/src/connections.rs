@@ -19,14 +19,16 @@
 //! remain; the proxy's per-request state is freed (PERFORMANCE P8).
 //!
 //! The connection caps are checked twice. Pingora's `ConnectionFilter`
-//! ([`AcceptFilter`]) refuses at accept, before TLS, from the counts. The
-//! exact count is taken when the connection is handed over ([`Tally::admit`]),
-//! and released when it ends.
+//! ([`AcceptFilter`]) refuses at accept from the counts. The exact count is
+//! taken as Pingora hands the accepted connection over ([`Tally::admit`]),
+//! before any TLS, and released when it ends. On a TLS listener the
+//! handshake follows, under `limits.tls_handshake_timeout_ms` (S54).
 
 use async_trait::async_trait;
 use bytes::BytesMut;
 use ipnet::IpNet;
 use pingora::apps::{HttpServerApp, ServerApp};
+use pingora::listeners::tls::Acceptor;
 use pingora::listeners::ConnectionFilter;
 use pingora::protocols::http::ServerSession;
 use pingora::protocols::{Stream, ALPN};
@@ -48,13 +50,17 @@ pub struct ConnectionLimits {
     pub body_read_timeout: Duration,
     pub per_address: usize,
     pub total: usize,
+    /// From accept to a finished TLS handshake, on the TLS listeners.
+    pub tls_handshake_timeout: Duration,
     /// The trusted proxies: every client behind them shares their address,
     /// so they count towards the total only.
     pub exempt: Vec<IpNet>,
 }
 
 impl ConnectionLimits {
-    pub fn from_config(cfg: &sekisho_config::Config) -> Self {
+    /// The limits of `[limits]`, with `total` the cap the process's file
+    /// descriptors allow ([`crate::descriptors::connections_total`]).
+    pub fn from_config(cfg: &sekisho_config::Config, total: usize) -> Self {
         let l = &cfg.limits;
         ConnectionLimits {
             header_timeout: l.header_timeout,
@@ -62,7 +68,8 @@ impl ConnectionLimits {
             header_bytes: l.header_bytes,
             body_read_timeout: l.client_read_timeout,
             per_address: l.connections_per_address,
-            total: l.connections_total,
+            total,
+            tls_handshake_timeout: l.tls_handshake_timeout,
             exempt: cfg.throttle.trusted_proxies.clone(),
         }
     }
@@ -75,6 +82,8 @@ pub enum Refusal {
     Total,
     HeaderTimeout,
     HeaderTooLarge,
+    TlsHandshakeTimeout,
+    TlsHandshakeFailed,
 }
 
 /// Registers the refusals' series up front.
@@ -85,11 +94,13 @@ pub fn register_metrics() {
 }
 
 impl Refusal {
-    pub const ALL: [Refusal; 4] = [
+    pub const ALL: [Refusal; 6] = [
         Refusal::PerAddress,
         Refusal::Total,
         Refusal::HeaderTimeout,
         Refusal::HeaderTooLarge,
+        Refusal::TlsHandshakeTimeout,
+        Refusal::TlsHandshakeFailed,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -98,6 +109,8 @@ impl Refusal {
             Refusal::Total => "total",
             Refusal::HeaderTimeout => "header_timeout",
             Refusal::HeaderTooLarge => "header_too_large",
+            Refusal::TlsHandshakeTimeout => "tls_handshake_timeout",
+            Refusal::TlsHandshakeFailed => "tls_handshake_failed",
         }
     }
 
@@ -228,17 +241,22 @@ impl ConnectionFilter for AcceptFilter {
     }
 }
 
-/// A listener's proxy behind the connection limits.
+/// A listener's proxy behind the connection limits, and its TLS when the
+/// listener has some: Pingora's listener accepts plain TCP, so that the
+/// handshake happens here, with a place taken and under its own deadline
+/// (S54, [`crate::tls`]).
 pub struct GuardedHttp<A> {
     proxy: Arc<A>,
     tally: Arc<Tally>,
+    tls: Option<Acceptor>,
 }
 
 impl<A> GuardedHttp<A> {
-    pub fn new(proxy: A, tally: Arc<Tally>) -> Self {
+    pub fn new(proxy: A, tally: Arc<Tally>, tls: Option<Acceptor>) -> Self {
         GuardedHttp {
             proxy: Arc::new(proxy),
             tally,
+            tls,
         }
     }
 }
@@ -398,6 +416,8 @@ where
         let peer = stream
             .get_socket_digest()
             .and_then(|d| d.peer_addr().and_then(|a| a.as_inet()).map(|a| a.ip()));
+        // The place is taken at accept, before TLS: a handshake left
+        // unfinished holds it until its deadline, never beyond the caps.
         let _slot = match self.tally.admit(peer) {
             Ok(slot) => slot,
             Err(why) => {
@@ -405,12 +425,26 @@ where
                 return None;
             }
         };
+        let limits = &self.tally.limits;
+        if let Some(acceptor) = &self.tls {
+            stream =
+                match crate::tls::handshake(acceptor, stream, limits.tls_handshake_timeout).await {
+                    Ok(tls) => tls,
+                    Err(crate::tls::Unshaken::TimedOut) => {
+                        Refusal::TlsHandshakeTimeout.count();
+                        return None;
+                    }
+                    Err(crate::tls::Unshaken::Failed) => {
+                        Refusal::TlsHandshakeFailed.count();
+                        return None;
+                    }
+                };
+        }
         // HTTP/2 (negotiated by ALPN on TLS) multiplexes its own requests:
         // Pingora's path, with its idle timeout.
         if matches!(stream.selected_alpn_proto(), Some(ALPN::H2)) {
             return self.proxy.process_new(stream, shutdown).await;
         }
-        let limits = &self.tally.limits;
         let mut first_request = true;
         loop {
             let head = match read_head(&mut stream, first_request, limits, shutdown).await {
@@ -506,6 +540,7 @@ mod tests {
             body_read_timeout: Duration::from_secs(1),
             per_address,
             total,
+            tls_handshake_timeout: Duration::from_secs(1),
             exempt: vec!["127.0.0.2/32".parse().unwrap()],
         }
     }

@@ -51,6 +51,19 @@ pub fn check(cfg: &Config) -> Vec<Problem> {
             format!("cannot read {}: {e}", key.display()),
         ),
     }
+    let mut listeners = vec![("internet.tls", &cfg.internet)];
+    listeners.extend(cfg.closed.as_ref().map(|c| ("closed.tls", &c.listener)));
+    for (key, listener) in listeners {
+        if let Some(tls) = &listener.tls {
+            if let Err(e) = crate::tls::acceptor(&tls.cert_file, &tls.key_file) {
+                say(key, e);
+            }
+        }
+    }
+    let nofile = crate::descriptors::hard_limit();
+    if let Err(e) = crate::descriptors::connections_total(cfg.limits.connections_total, nofile) {
+        say("limits.connections_total", e);
+    }
     let seed = &cfg.seed_key;
     if seed.key.is_none() && seed.generate_if_missing {
         if let Some(problem) = missing_folder(&seed.file) {

@@ -9,7 +9,6 @@ use crate::upgrade::{Launch, ReloadOnHangup};
 use async_trait::async_trait;
 use http::Response;
 use pingora::apps::http_app::ServeHttp;
-use pingora::listeners::tls::TlsSettings;
 use pingora::listeners::ListenerConfig;
 use pingora::protocols::http::ServerSession;
 use pingora::protocols::l4::stream::{L4BufferSettings, DEFAULT_L4_WRITE_BUFFER_SIZE};
@@ -66,12 +65,22 @@ pub fn init_logging(cfg: &sekisho_config::Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Serves the Prometheus text format.
+/// Serves the Prometheus text format, and `/healthz`.
 struct MetricsApp;
 
 #[async_trait]
 impl ServeHttp for MetricsApp {
-    async fn response(&self, _session: &mut ServerSession) -> Response<Vec<u8>> {
+    async fn response(&self, session: &mut ServerSession) -> Response<Vec<u8>> {
+        // A liveness check that answers while the public listeners are at
+        // their caps: descriptors are kept for this listener (S54).
+        if session.req_header().uri.path() == "/healthz" {
+            return Response::builder()
+                .status(200)
+                .header("content-type", "text/plain; charset=utf-8")
+                .header("content-length", "3")
+                .body(b"ok\n".to_vec())
+                .expect("static response parts");
+        }
         let body = crate::metrics::render();
         Response::builder()
             .status(200)
@@ -228,9 +237,20 @@ fn proxy_service(
 ) -> anyhow::Result<Service<GuardedHttp<HttpProxy<Gateway>>>> {
     let cfg = &app.config;
     let proxy = pingora::proxy::http_proxy(&server.configuration, Gateway::new(app.clone(), route));
+    // The handshake is the guard's (S54): Pingora's listener stays plain TCP.
+    let tls = match &listener.tls {
+        Some(tls) => {
+            crate::metrics::note_certificate(key, &tls.cert_file);
+            Some(
+                crate::tls::acceptor(&tls.cert_file, &tls.key_file)
+                    .map_err(|e| crate::error::InputError::error(format!("{key}.tls: {e}")))?,
+            )
+        }
+        None => None,
+    };
     let mut svc = Service::new(
         format!("sekisho {}", route.as_str()),
-        GuardedHttp::new(proxy, tally.clone()),
+        GuardedHttp::new(proxy, tally.clone(), tls),
     );
     svc.set_connection_filter(Arc::new(AcceptFilter(tally.clone())));
     // A small read buffer per connection: Pingora's 64 KiB default makes
@@ -239,16 +259,7 @@ fn proxy_service(
         cfg.limits.client_read_buffer_bytes,
         DEFAULT_L4_WRITE_BUFFER_SIZE,
     );
-    let mut endpoint = ListenerConfig::tcp(listener.listen.to_string()).l4_buffer(buffers);
-    if let Some(tls) = &listener.tls {
-        let settings = TlsSettings::intermediate(
-            &tls.cert_file.to_string_lossy(),
-            &tls.key_file.to_string_lossy(),
-        )
-        .map_err(|e| crate::error::InputError::error(format!("{key}.tls: {e}")))?;
-        crate::metrics::note_certificate(key, &tls.cert_file);
-        endpoint = endpoint.tls(settings);
-    }
+    let endpoint = ListenerConfig::tcp(listener.listen.to_string()).l4_buffer(buffers);
     svc.add_listener(endpoint);
     Ok(svc)
 }
@@ -277,6 +288,13 @@ pub fn run(config: Config, launch: Launch) -> anyhow::Result<()> {
         can_listen(&config)?;
         None
     };
+    // As many descriptors as the process may have, and a cap that leaves
+    // a reserve of them (S54).
+    let nofile = crate::descriptors::raise_to_hard_limit();
+    let connections_total =
+        crate::descriptors::connections_total(config.limits.connections_total, nofile)
+            .map_err(|e| anyhow::anyhow!("limits.connections_total: {e}"))?;
+    tracing::info!(nofile, connections_total, "file descriptors");
     crate::metrics::register_all();
     crate::metrics::register_pages(&crate::routes::pages());
     crate::connections::register_metrics();
@@ -304,7 +322,7 @@ pub fn run(config: Config, launch: Launch) -> anyhow::Result<()> {
     }
     server.bootstrap();
 
-    let tally = Tally::new(ConnectionLimits::from_config(cfg));
+    let tally = Tally::new(ConnectionLimits::from_config(cfg, connections_total));
     let internet = proxy_service(
         &server,
         &app,

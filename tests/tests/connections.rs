@@ -1,9 +1,10 @@
 //! Attacks on the connection layer, against the real binary and bounded in
 //! time: slowloris headers (S42), huge headers (S43), kept-alive
-//! connections held quiet or mid-header (S45), and the connection caps
-//! (S46). Each drill checks that the attack's connections close by their
-//! deadline, that memory stays within the header cap times the
-//! connections, and that a normal client keeps working meanwhile.
+//! connections held quiet or mid-header (S45), the connection caps (S46),
+//! and unfinished TLS handshakes (S54). Each drill checks that the attack's
+//! connections close by their deadline, that memory stays within the header
+//! cap times the connections, and that a normal client keeps working
+//! meanwhile.
 
 use sekisho_tests::{connect_from, read_until_closed, Env};
 use std::time::{Duration, Instant};
@@ -302,4 +303,103 @@ async fn s46_past_the_total_cap_new_connections_are_refused_until_one_ends() {
     assert!(served(addr, "127.0.0.6").await);
     assert!(refusals(&metrics(&env).await, "total") >= 1);
     drop(held);
+}
+
+/// Whether a TLS client from `from` is served the login page.
+async fn served_over_tls(base: &str, from: &str) -> bool {
+    let client = reqwest::Client::builder()
+        .danger_accept_invalid_certs(true)
+        .local_address(from.parse::<std::net::IpAddr>().unwrap())
+        .timeout(Duration::from_secs(3))
+        .build()
+        .unwrap();
+    let page = client
+        .get(format!("{base}{}", sekisho_policy::paths::LOGIN))
+        .send()
+        .await;
+    matches!(page, Ok(r) if r.status() == 200)
+}
+
+/// Opens `n` connections from `from` that start a TLS handshake and never
+/// finish it: half a ClientHello, or (`silent`) nothing at all.
+async fn hold_handshakes(
+    addr: std::net::SocketAddr,
+    from: &str,
+    n: usize,
+    silent: bool,
+) -> Vec<tokio::net::TcpStream> {
+    let mut held = Vec::new();
+    for _ in 0..n {
+        let mut s = connect_from(addr, from).await.unwrap();
+        if !silent {
+            // A handshake record's header announcing 512 bytes, and 6 of them.
+            s.write_all(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03")
+                .await
+                .unwrap();
+        }
+        held.push(s);
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    held
+}
+
+/// S54: a connection counts from accept, before its TLS handshake, so
+/// unfinished handshakes meet the per-address and total caps like any
+/// other connection, end by `tls_handshake_timeout_ms`, raise no error
+/// line, and leave the metrics listener and its health check answering.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn s54_unfinished_tls_handshakes_count_from_accept_and_end_by_their_deadline() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = sekisho_tests::test_certificate(dir.path());
+    let env = Env::start_with(|mut o| {
+        o.tls = Some((cert, key));
+        o.extra = "[limits]\nheader_timeout_ms = 30000\nconnections_per_address = 10\n\
+                   connections_total = 20\ntls_handshake_timeout_ms = 1500\n"
+            .into();
+        o
+    })
+    .await;
+    let (addr, base) = (env.gw.addr, env.gw.base.clone());
+    let mut held = hold_handshakes(addr, "127.0.0.3", 10, false).await;
+    assert!(
+        !served_over_tls(&base, "127.0.0.3").await,
+        "an 11th connection from one address shook hands"
+    );
+    assert!(
+        served_over_tls(&base, "127.0.0.4").await,
+        "another address was refused"
+    );
+    held.extend(hold_handshakes(addr, "127.0.0.5", 10, true).await);
+    assert!(
+        !served_over_tls(&base, "127.0.0.4").await,
+        "a 21st connection shook hands"
+    );
+    // The internal listener answers all the while.
+    let health = reqwest::get(format!("http://{}/healthz", env.gw.metrics_addr))
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    assert!(metrics(&env).await.contains("sekisho_connections_open"));
+
+    // Each held connection is closed by the gateway at its deadline.
+    let started = Instant::now();
+    for mut s in held {
+        let (_, closed) = read_until_closed(&mut s, Duration::from_secs(5)).await;
+        assert!(closed, "a handshake outlived its deadline");
+    }
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert!(served_over_tls(&base, "127.0.0.3").await);
+    assert!(served_over_tls(&base, "127.0.0.4").await);
+    let after = metrics(&env).await;
+    assert!(refusals(&after, "tls_handshake_timeout") >= 20, "{after}");
+    assert!(refusals(&after, "per_address") >= 1);
+    assert!(refusals(&after, "total") >= 1);
+    let errors: Vec<String> = env
+        .gw
+        .logs()
+        .lines()
+        .filter(|l| l.contains("\"level\":\"ERROR\""))
+        .map(str::to_string)
+        .collect();
+    assert!(errors.is_empty(), "error lines a client raised: {errors:?}");
 }

@@ -878,6 +878,24 @@ async fn s48_request_targets_that_are_not_origin_form_are_refused() {
 
 /// Runs `sekisho run` on `config` and waits (bounded) for it to end.
 fn run_to_exit(config: &str) -> (Option<i32>, String) {
+    run_to_exit_under(config, None)
+}
+
+/// The gateway's binary, under an open-file limit (soft and hard) when
+/// `nofile` is given.
+fn sekisho_command(nofile: Option<u64>) -> std::process::Command {
+    match nofile {
+        None => std::process::Command::new(sekisho_tests::gateway::binary()),
+        Some(n) => {
+            let mut c = std::process::Command::new("bash");
+            c.args(["-c", &format!("ulimit -n {n} && exec \"$@\""), "bash"])
+                .arg(sekisho_tests::gateway::binary());
+            c
+        }
+    }
+}
+
+fn run_to_exit_under(config: &str, nofile: Option<u64>) -> (Option<i32>, String) {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("sekisho.toml");
     std::fs::write(
@@ -885,7 +903,7 @@ fn run_to_exit(config: &str) -> (Option<i32>, String) {
         config.replace("@DIR@", &dir.path().display().to_string()),
     )
     .unwrap();
-    let mut child = std::process::Command::new(sekisho_tests::gateway::binary())
+    let mut child = sekisho_command(nofile)
         .args(["run", "--config"])
         .arg(&file)
         .stdout(std::process::Stdio::null())
@@ -986,6 +1004,14 @@ fn s49_colliding_listeners_and_out_of_range_numbers_are_refused_by_key() {
 /// `sekisho check-config` on `config` (with @DIR@ a fresh folder, which
 /// `prepare` may fill first): its exit code and what it said.
 fn check_config(config: &str, prepare: impl FnOnce(&std::path::Path)) -> (Option<i32>, String) {
+    check_config_under(config, prepare, None)
+}
+
+fn check_config_under(
+    config: &str,
+    prepare: impl FnOnce(&std::path::Path),
+    nofile: Option<u64>,
+) -> (Option<i32>, String) {
     let dir = tempfile::tempdir().unwrap();
     prepare(dir.path());
     let file = dir.path().join("sekisho.toml");
@@ -994,7 +1020,7 @@ fn check_config(config: &str, prepare: impl FnOnce(&std::path::Path)) -> (Option
         config.replace("@DIR@", &dir.path().display().to_string()),
     )
     .unwrap();
-    let out = std::process::Command::new(sekisho_tests::gateway::binary())
+    let out = sekisho_command(nofile)
         .arg("check-config")
         .arg(&file)
         .output()
@@ -1045,6 +1071,65 @@ fn s49_check_config_and_run_open_the_key_and_the_store_the_same_way() {
     let (code, err) = run_to_exit(&nested);
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("store.path"), "{err}");
+}
+
+/// A connection cap the process's open files cannot hold refuses
+/// `check-config` and `run` by its key; unset, the cap is what fits.
+#[test]
+fn s54_a_connection_cap_over_the_open_file_limit_refuses_the_start() {
+    let free = format!("127.0.0.1:{}", sekisho_tests::free_port("127.0.0.1"));
+    // 2,048 descriptors: 512 kept, two per connection, so 768 fit.
+    let too_many = config_on(&free, "[limits]\nconnections_total = 769\n");
+    let (code, said) = check_config_under(&too_many, |_| {}, Some(2048));
+    assert_eq!(code, Some(2), "{said}");
+    assert!(
+        said.contains("limits.connections_total") && said.contains("lower it to 768"),
+        "{said}"
+    );
+    let (code, err) = run_to_exit_under(&too_many, Some(2048));
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("limits.connections_total"), "{err}");
+    let fits = config_on(&free, "[limits]\nconnections_total = 768\n");
+    assert_eq!(check_config_under(&fits, |_| {}, Some(2048)).0, Some(0));
+    assert_eq!(
+        check_config_under(&config_on(&free, ""), |_| {}, Some(2048)).0,
+        Some(0),
+        "an unset cap is what fits"
+    );
+}
+
+/// `check-config` opens the listeners' certificates and keys, and refuses
+/// a key that is not the certificate's.
+#[test]
+fn s54_check_config_refuses_a_key_that_does_not_match_its_certificate() {
+    let free = format!("127.0.0.1:{}", sekisho_tests::free_port("127.0.0.1"));
+    let one = tempfile::tempdir().unwrap();
+    let other = tempfile::tempdir().unwrap();
+    let (cert, key) = sekisho_tests::test_certificate(one.path());
+    let (_, other_key) = sekisho_tests::test_certificate(other.path());
+    let with = |key: &std::path::Path| {
+        config_on(
+            &free,
+            &format!(
+                "[internet.tls]\ncert_file = \"{}\"\nkey_file = \"{}\"\n",
+                cert.display(),
+                key.display()
+            ),
+        )
+    };
+    assert_eq!(check_config(&with(&key), |_| {}).0, Some(0));
+    let (code, said) = check_config(&with(&other_key), |_| {});
+    assert_eq!(code, Some(2), "{said}");
+    assert!(
+        said.contains("internet.tls") && said.contains("does not go with"),
+        "{said}"
+    );
+    let (code, said) = check_config(&with(&cert), |_| {});
+    assert_eq!(code, Some(2), "{said}");
+    assert!(
+        said.contains("internet.tls") && said.contains("private key"),
+        "{said}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -209,13 +209,19 @@ pub(crate) fn limits(c: &mut Checker, raw: &RawConfig) -> Limits {
             1_000_000,
             "connections",
         ) as usize,
-        connections_total: c.within(
-            "limits.connections_total",
-            l.connections_total as u64,
-            1,
-            1_000_000,
-            "connections",
-        ) as usize,
+        connections_total: l.connections_total.map(|n| {
+            c.within(
+                "limits.connections_total",
+                n as u64,
+                1,
+                1_000_000,
+                "connections",
+            ) as usize
+        }),
+        tls_handshake_timeout: c.timeout_ms(
+            "limits.tls_handshake_timeout_ms",
+            l.tls_handshake_timeout_ms,
+        ),
     }
 }
 
