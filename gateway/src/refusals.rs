@@ -177,6 +177,14 @@ pub fn throttled_account(
     Some(throttle_page(app, req, endpoint, refused))
 }
 
+/// [`throttled_account`] for a login that passed the CSRF check and
+/// carried a password: the only attempts the login limits count (S56).
+pub fn throttled_login(app: &App, req: &Req, account: &str) -> Option<Answer> {
+    let ip: std::net::IpAddr = req.client_ip.parse().ok()?;
+    let refused = app.throttle.check_login(ip, account).err()?;
+    Some(throttle_page(app, req, "login", refused))
+}
+
 fn throttle_page(
     app: &App,
     req: &Req,

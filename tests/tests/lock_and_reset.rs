@@ -355,6 +355,89 @@ async fn s15_password_spraying_meets_the_per_address_limit_first() {
     );
 }
 
+/// S56: bare POSTs naming a victim (no cookie, token or password) charge
+/// nothing, and wrong passwords from other addresses that empty the
+/// account's allowance never hold back the victim's right password from
+/// an address that has not failed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s56_no_one_can_throttle_a_victim_from_elsewhere() {
+    let env = Env::start_with(|o| GatewayOptions {
+        throttle: "[throttle]\nper_ip_per_minute = 1000\nper_address_account_per_minute = 5\n\
+                   per_account_per_minute = 8\n"
+            .into(),
+        // The lock is not what this tests: out of reach.
+        extra: "[lock]\nthreshold = 1000\n".into(),
+        ..o
+    })
+    .await;
+    let victim = "victim@example.jp";
+    let link = env.invite_holder(victim);
+    assert_eq!(
+        env.client().register(&link, GOOD_PASSWORD).await.status,
+        200
+    );
+    let from = |last: u8| {
+        Client::from_address(
+            &env.gw.base,
+            Some(format!("127.0.0.{last}").parse().unwrap()),
+        )
+    };
+
+    // Twenty bare POSTs from four addresses: refused as forms, not counted.
+    for last in 3..7 {
+        let mut bare = from(last);
+        for _ in 0..5 {
+            let r = bare.post(paths::LOGIN, &[("email", victim)]).await;
+            assert_eq!(r.status, 403, "a bare POST");
+        }
+    }
+    assert_eq!(from(20).login(victim, GOOD_PASSWORD).await.status, 303);
+    let throttled = |metrics: &str, limit: &str| -> u64 {
+        let series = format!("sekisho_throttled_total{{endpoint=\"login\",limit=\"{limit}\"}} ");
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(&series))
+            .map_or(0, |v| v.trim().parse().unwrap())
+    };
+    let metrics = env.gw.metrics().await;
+    for limit in ["address", "address_account", "account"] {
+        assert_eq!(
+            throttled(&metrics, limit),
+            0,
+            "a bare POST was counted ({limit})"
+        );
+    }
+
+    // Four addresses guess until the account's allowance is gone.
+    let mut refused = 0;
+    for last in 3..7 {
+        let mut attacker = from(last);
+        let csrf = attacker.get(paths::LOGIN).await.csrf();
+        for _ in 0..5 {
+            let r = attacker
+                .post(
+                    paths::LOGIN,
+                    &[
+                        ("csrf", &csrf),
+                        ("email", victim),
+                        ("password", "Wrong-Password-9"),
+                    ],
+                )
+                .await;
+            if r.status == 429 {
+                refused += 1;
+            }
+        }
+    }
+    assert!(
+        refused >= 8,
+        "the guessing addresses were held back {refused} times"
+    );
+    assert!(throttled(&env.gw.metrics().await, "account") >= 1);
+    // The victim, from an address that has not failed, signs in.
+    assert_eq!(from(21).login(victim, GOOD_PASSWORD).await.status, 303);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s03_forgot_and_resend_answers_are_identical() {
     let env = Env::start().await;

@@ -31,10 +31,6 @@ pub async fn submit(
         Ok(f) => f,
         Err(o) => return o,
     };
-    let named = canonical_identifier(form.get("email"));
-    if let Some(answer) = crate::refusals::throttled_account(app, req, "login", &named) {
-        return ("throttled", answer);
-    }
     let t = req.lang.texts();
     let next = safe_return_path(form.get("next"));
     let typed_email = form.get("email");
@@ -61,14 +57,27 @@ pub async fn submit(
         route: Some(route),
         ..Default::default()
     };
-    let user = match password_check::check(
-        app,
-        &canonical_identifier(typed_email),
-        form.get("password"),
-        &who,
-    )
-    .await
-    {
+    let identifier = canonical_identifier(typed_email);
+    let password = form.get("password");
+    // Only a real attempt meets the limits and marks its address (S56):
+    // past the CSRF check, with an address and a password.
+    let attempt = (!identifier.is_empty() && !password.is_empty())
+        .then(|| req.client_ip.parse::<std::net::IpAddr>().ok())
+        .flatten();
+    if attempt.is_some() {
+        if let Some(answer) = crate::refusals::throttled_login(app, req, &identifier) {
+            return ("throttled", answer);
+        }
+    }
+    let checked = password_check::check(app, &identifier, password, &who).await;
+    if let Some(ip) = attempt {
+        match &checked {
+            Checked::Valid(_) => app.throttle.note_login_success(ip, &identifier),
+            Checked::Invalid | Checked::Locked => app.throttle.note_login_failure(ip, &identifier),
+            Checked::Busy | Checked::Unavailable => {}
+        }
+    }
+    let user = match checked {
         Checked::Valid(user) => *user,
         Checked::Invalid => {
             return (
