@@ -18,6 +18,18 @@ pub fn canonical_identifier(input: &str) -> String {
     normalized.trim().to_lowercase()
 }
 
+/// A typed login identifier in canonical form, or `None` when it can be no
+/// one's: empty, longer than an address may be, or holding a control
+/// character (a NUL among them, which PostgreSQL refuses). It never
+/// reaches the store then, on any backend (S57).
+pub fn login_identifier(input: &str) -> Option<String> {
+    let canonical = canonical_identifier(input);
+    let plausible = !canonical.is_empty()
+        && canonical.len() <= MAX_EMAIL_LEN
+        && !canonical.chars().any(char::is_control);
+    plausible.then_some(canonical)
+}
+
 /// Why an address was refused where a real address is required
 /// (registration, invitation, email change).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,6 +71,20 @@ pub fn validate_email(input: &str) -> Result<String, EmailProblem> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn s57_a_login_identifier_with_a_control_character_or_too_long_is_no_ones() {
+        assert_eq!(
+            login_identifier(" Taro@Example.jp "),
+            Some("taro@example.jp".into())
+        );
+        assert_eq!(login_identifier(""), None);
+        assert_eq!(login_identifier("ta\0ro@example.jp"), None);
+        assert_eq!(login_identifier("taro@exa\u{7}mple.jp"), None);
+        assert_eq!(login_identifier("taro\r\n@example.jp"), None);
+        let long = format!("{}@example.jp", "a".repeat(MAX_EMAIL_LEN));
+        assert_eq!(login_identifier(&long), None);
+    }
 
     #[test]
     fn s10_variants_share_one_identifier() {

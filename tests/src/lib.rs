@@ -12,6 +12,7 @@
 
 pub mod browser;
 pub mod client;
+pub mod drills;
 pub mod fake_facebook;
 pub mod fake_idp;
 pub mod gateway;

@@ -228,3 +228,13 @@ async fn admin_migrate_brings_the_schema_up_to_date() {
     assert!(said.contains("migrated from version 0 to 1"), "{said}");
     assert!(admin(&["tenants"]).status.success());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s57_identifiers_no_one_can_have_stop_before_postgres() {
+    let postgres = tokio::task::spawn_blocking(PostgresServer::start)
+        .await
+        .unwrap();
+    let url = postgres.url();
+    let env = Env::start_with(|o: GatewayOptions| o.postgres(&url, 2000, 1000)).await;
+    sekisho_tests::drills::s57_identifiers_no_one_can_have_stop_before_the_store(&env).await;
+}

@@ -368,3 +368,11 @@ async fn sentinel_failover_moves_the_gateway_to_the_new_primary() {
     assert_eq!(fresh.login(email, GOOD_PASSWORD).await.status, 303);
     assert!(replica.cli(&["DBSIZE"]).trim().parse::<u64>().unwrap() > 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s57_identifiers_no_one_can_have_stop_before_redis() {
+    let redis = RedisServer::start();
+    let url = redis.url();
+    let env = Env::start_with(|o: GatewayOptions| o.redis(&url, 2000, 1000)).await;
+    sekisho_tests::drills::s57_identifiers_no_one_can_have_stop_before_the_store(&env).await;
+}

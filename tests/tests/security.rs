@@ -1177,3 +1177,9 @@ async fn s52_a_client_raises_no_error_line_and_no_query_is_logged() {
         errors.join("\n")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s57_identifiers_no_one_can_have_stop_before_the_embedded_store() {
+    let env = Env::start().await;
+    sekisho_tests::drills::s57_identifiers_no_one_can_have_stop_before_the_store(&env).await;
+}

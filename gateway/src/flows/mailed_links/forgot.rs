@@ -12,7 +12,7 @@ use crate::store::User;
 use crate::web::{Answer, Form};
 use pingora::proxy::Session;
 use sekisho_pages::{render, ForgotPage};
-use sekisho_policy::email::canonical_identifier;
+use sekisho_policy::email::{canonical_identifier, login_identifier};
 use sekisho_policy::model::{LoginMethod, UserStatus};
 use sekisho_policy::paths;
 use sekisho_policy::ticket::TicketPurpose;
@@ -51,7 +51,9 @@ async fn issue(app: &App, user: &User, purpose: TicketPurpose) -> Result<Option<
     }
 }
 
-/// The checks both requests share: limit, same-site, CSRF, an address.
+/// The checks both requests share: same-site, CSRF, an address that can
+/// be someone's, then the limits. Only a request past CSRF is charged, so
+/// bare POSTs naming someone cannot hold back their own request (S56).
 async fn read(
     app: &App,
     session: &mut Session,
@@ -59,10 +61,6 @@ async fn read(
     endpoint: &'static str,
 ) -> Result<(Form, String), Outcome> {
     let form = read_post(app, session, req).await?;
-    let named = canonical_identifier(form.get("email"));
-    if let Some(answer) = crate::refusals::throttled_account(app, req, endpoint, &named) {
-        return Err(("throttled", answer));
-    }
     let csrf_ok = req
         .cookies
         .pre()
@@ -79,12 +77,22 @@ async fn read(
             ),
         ));
     }
-    let email = canonical_identifier(form.get("email"));
-    if email.is_empty() {
+    let typed = form.get("email");
+    if canonical_identifier(typed).is_empty() {
         return Err((
             "email_missing",
             form_page(app, req, 422, "", Some(req.lang.texts().email_missing)),
         ));
+    }
+    // An address that can be no one's never reaches the store (S57).
+    let Some(email) = login_identifier(typed) else {
+        return Err((
+            "email_malformed",
+            form_page(app, req, 422, "", Some(req.lang.texts().email_malformed)),
+        ));
+    };
+    if let Some(answer) = crate::refusals::throttled_account(app, req, endpoint, &email) {
+        return Err(("throttled", answer));
     }
     Ok((form, email))
 }

@@ -13,7 +13,7 @@ use crate::flows::{pre_binding, read_post, Outcome};
 use crate::request::Req;
 use crate::state::App;
 use pingora::proxy::Session;
-use sekisho_policy::email::canonical_identifier;
+use sekisho_policy::email::login_identifier;
 use sekisho_policy::model::Route;
 use sekisho_policy::return_path::safe_return_path;
 use std::sync::Arc;
@@ -57,7 +57,8 @@ pub async fn submit(
         route: Some(route),
         ..Default::default()
     };
-    let identifier = canonical_identifier(typed_email);
+    // Empty when it can be no one's (S57): refused below without the store.
+    let identifier = login_identifier(typed_email).unwrap_or_default();
     let password = form.get("password");
     // Only a real attempt meets the limits and marks its address (S56):
     // past the CSRF check, with an address and a password.

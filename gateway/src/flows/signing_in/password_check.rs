@@ -42,6 +42,11 @@ pub async fn check(app: &Arc<App>, identifier: &str, password: &str, who: &Who<'
         failed(None, "empty");
         return Checked::Invalid;
     }
+    // No one's identifier goes no further than here, on any backend (S57).
+    if sekisho_policy::email::login_identifier(identifier).as_deref() != Some(identifier) {
+        failed(None, "malformed identifier");
+        return Checked::Invalid;
+    }
     // Count first, check after: no race can try more than the threshold.
     let rule = app.attempts.password_rule();
     let attempt = match app
