@@ -119,8 +119,12 @@ impl Admin {
         let holder = User {
             id: crate::crypto::random_id(),
             tenant_id: tenant.id.clone(),
+            name: match holder_name.trim() {
+                // No name given: the address stands in (a passkey needs one).
+                "" => email.clone(),
+                name => name.to_string(),
+            },
             email,
-            name: holder_name.trim().to_string(),
             role: Role::ContractHolder,
             status: UserStatus::Invited,
             method: LoginMethod::Password,

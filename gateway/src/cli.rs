@@ -118,6 +118,8 @@ enum AdminCommand {
         plan: PlanArg,
         #[arg(long, value_name = "EMAIL")]
         holder_email: String,
+        /// The holder's name, as mail and the console show it (default:
+        /// the address).
         #[arg(long, value_name = "NAME", default_value = "")]
         holder_name: String,
         /// Two-step verification for the tenant's password users (the

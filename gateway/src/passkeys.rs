@@ -34,6 +34,16 @@ pub struct RelyingParty {
     handle_key: [u8; 32],
 }
 
+/// The name an authenticator shows beside the passkey: the user's name,
+/// or their address when they have none (webauthn-rs refuses an empty
+/// one, which left such a user unable to register a passkey at all).
+fn display_name(user: &User) -> &str {
+    match user.name.trim() {
+        "" => &user.email,
+        name => name,
+    }
+}
+
 /// What a challenge was made for; one is never accepted for another.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -168,7 +178,7 @@ impl RelyingParty {
             .start_passkey_registration(
                 self.user_handle(&user.id),
                 &user.email,
-                &user.name,
+                display_name(user),
                 Some(exclude),
             )
             .map_err(|e| e.to_string())?;
@@ -404,4 +414,17 @@ fn flags_of(passkey: &Passkey) -> (bool, bool) {
 /// for `navigator.credentials`.
 pub fn challenge_json<T: Serialize>(id: &str, options: &T) -> String {
     serde_json::json!({ "challenge": id, "options": options }).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_user_without_a_name_is_shown_by_their_address() {
+        let mut user = sekisho_store::conformance::user("u1", "t1", "taro@example.jp");
+        assert_eq!(display_name(&user), "name of u1");
+        user.name = "  ".into();
+        assert_eq!(display_name(&user), "taro@example.jp");
+    }
 }

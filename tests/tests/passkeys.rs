@@ -857,3 +857,38 @@ async fn s53_the_requirement_falls_back_where_passkeys_are_off() {
     assert_eq!(r.status, 303, "{}", r.body);
     assert_eq!(r.location(), "/", "signed in as without the requirement");
 }
+
+/// A holder made by `create-tenant` without `--holder-name` has the
+/// address for a name, and can register a passkey (webauthn-rs refuses an
+/// empty display name: such holders could never register one before).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s53_a_holder_made_without_a_name_registers_a_passkey() {
+    let env = on_localhost().await;
+    let email = "noname@example.jp";
+    let out = env.gw.admin(&[
+        "create-tenant",
+        "--plan",
+        "basic",
+        "--holder-email",
+        email,
+        "--two-step",
+        "off",
+    ]);
+    assert!(out.status.success());
+    let link = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("registration link:")
+                .map(|s| s.trim().to_string())
+        })
+        .expect("a registration link");
+    let mut holder = env.client();
+    assert_eq!(holder.register(&link, GOOD_PASSWORD).await.status, 200);
+    assert_eq!(holder.login(email, GOOD_PASSWORD).await.status, 303);
+    let csrf = holder.get(paths::MENU_PASSKEYS).await.csrf();
+    let r = holder
+        .post(paths::MENU_PASSKEYS_OPTIONS, &[("csrf", &csrf)])
+        .await;
+    let v = registration_options(&r);
+    assert_eq!(v["options"]["publicKey"]["user"]["displayName"], email);
+}
