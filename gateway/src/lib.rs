@@ -19,6 +19,7 @@ pub mod descriptors;
 pub mod error;
 pub mod federation;
 pub mod flows;
+pub mod handover;
 pub mod hashing;
 pub mod line;
 pub mod mail;

@@ -60,6 +60,9 @@ pub fn check(cfg: &Config) -> Vec<Problem> {
             }
         }
     }
+    if let Some(problem) = crate::handover::folder_problem(&cfg.server.upgrade_socket) {
+        say("server.upgrade_socket", problem);
+    }
     let nofile = crate::descriptors::hard_limit();
     if let Err(e) = crate::descriptors::connections_total(cfg.limits.connections_total, nofile) {
         say("limits.connections_total", e);

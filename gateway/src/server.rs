@@ -276,6 +276,16 @@ fn can_listen(cfg: &Config) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// As many descriptors as the process may have, and the connection cap
+/// that leaves a reserve of them (S54).
+fn connection_cap(config: &Config) -> anyhow::Result<usize> {
+    let nofile = crate::descriptors::raise_to_hard_limit();
+    let total = crate::descriptors::connections_total(config.limits.connections_total, nofile)
+        .map_err(|e| anyhow::anyhow!("limits.connections_total: {e}"))?;
+    tracing::info!(nofile, connections_total = total, "file descriptors");
+    Ok(total)
+}
+
 /// Builds everything and serves until SIGTERM/SIGINT, or until a
 /// successor takes over (SIGQUIT, see [`crate::upgrade`]). Never returns
 /// on success.
@@ -288,13 +298,7 @@ pub fn run(config: Config, launch: Launch) -> anyhow::Result<()> {
         can_listen(&config)?;
         None
     };
-    // As many descriptors as the process may have, and a cap that leaves
-    // a reserve of them (S54).
-    let nofile = crate::descriptors::raise_to_hard_limit();
-    let connections_total =
-        crate::descriptors::connections_total(config.limits.connections_total, nofile)
-            .map_err(|e| anyhow::anyhow!("limits.connections_total: {e}"))?;
-    tracing::info!(nofile, connections_total, "file descriptors");
+    let connections_total = connection_cap(&config)?;
     crate::metrics::register_all();
     crate::metrics::register_pages(&crate::routes::pages());
     crate::connections::register_metrics();
@@ -315,10 +319,15 @@ pub fn run(config: Config, launch: Launch) -> anyhow::Result<()> {
     };
     let mut server = Server::new_with_opt_and_conf(Some(opt), conf);
     // Everything that can refuse has been built: only now is the running
-    // gateway asked to let go. `bootstrap` then receives its sockets (and
-    // ends the process if none come within five seconds).
+    // gateway asked to let go. Its sockets come to this process's own
+    // private receiver first and are checked (S55, `handover`); then
+    // `bootstrap` takes them from there.
     if let Some(pid) = predecessor {
+        let socket = &cfg.server.upgrade_socket;
+        let receiver = crate::handover::listen(socket)?;
         crate::upgrade::ask_to_hand_over(pid)?;
+        let checked = receiver.receive(pid, &cfg.listeners())?;
+        crate::handover::pass_to_pingora(checked, socket);
     }
     server.bootstrap();
 

@@ -218,7 +218,7 @@ impl Gateway {
              [assertion]\nsigning_key_file = \"{key}\"\ngenerate_if_missing = true\n\
              {two_step}\
              [metrics]\nlisten = \"{metrics_addr}\"\n\
-             [server]\nthreads = 2\ngrace_period_seconds = {grace}\ngraceful_shutdown_timeout_seconds = 1\nupgrade_socket = \"upgrade.sock\"\npid_file = \"data/sekisho.pid\"\n\
+             [server]\nthreads = 2\ngrace_period_seconds = {grace}\ngraceful_shutdown_timeout_seconds = 1\nupgrade_socket = \"run/upgrade.sock\"\npid_file = \"data/sekisho.pid\"\n\
              [logging]\nformat = \"json\"\nlevel = \"info\"\naccess_log = true\n\
              [development]\ninsecure_http_cookies = {insecure}\nclock_offset_file = \"clock-offset\"\n{extra}",
             up = opts.upstream,
