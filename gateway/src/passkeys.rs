@@ -28,6 +28,10 @@ const USER_HANDLE: &str = "sekisho-webauthn-user";
 pub struct RelyingParty {
     webauthn: Webauthn,
     pub rp_id: String,
+    /// Each route's origin: a ceremony answers for the route it began on
+    /// (S59), though webauthn-rs accepts either.
+    internet_origin: Url,
+    closed_origin: Option<Url>,
     /// Whether the closed route's host lies under the RP ID.
     closed_offered: bool,
     challenge_lifetime: Duration,
@@ -56,10 +60,21 @@ pub enum Ceremony {
     Register,
 }
 
+/// Who a challenge is for: a ceremony, on a route, in a browser (the
+/// pre-session, pending login or session it is bound to).
+#[derive(Debug, Clone, Copy)]
+pub struct Asked<'a> {
+    pub ceremony: Ceremony,
+    pub route: Route,
+    pub binding: &'a str,
+}
+
 /// A challenge as the store keeps it.
 #[derive(Serialize, Deserialize)]
 struct Kept<S> {
     ceremony: Ceremony,
+    /// The route the ceremony began on; its answer must come on it too.
+    route: Route,
     /// Whose browser asked: the pre-session, pending login or session.
     binding: String,
     state: S,
@@ -76,6 +91,8 @@ pub enum Refusal {
     UnknownCredential,
     /// The authenticator's user handle is not the passkey's user.
     NotThisUser,
+    /// Signed for the other route's origin (S59).
+    OtherOrigin,
     /// The signature counter did not rise: a cloned authenticator.
     Cloned,
     /// webauthn-rs refused it: origin, RP ID, user verification or
@@ -92,6 +109,7 @@ impl Refusal {
             Refusal::Malformed => "malformed credential",
             Refusal::UnknownCredential => "unknown credential",
             Refusal::NotThisUser => "not this user",
+            Refusal::OtherOrigin => "origin of another route",
             Refusal::Cloned => "signature counter went backwards",
             Refusal::Invalid(_) => "signature, origin or user verification",
             Refusal::Store => "store unavailable",
@@ -141,10 +159,31 @@ impl RelyingParty {
         Ok(RelyingParty {
             webauthn,
             rp_id,
+            internet_origin: origin,
+            closed_origin: closed_url.filter(|_| closed_offered),
             closed_offered,
             challenge_lifetime: config.passkeys.challenge_lifetime,
             handle_key,
         })
+    }
+
+    /// Refuses an answer whose client data names another origin than
+    /// `route`'s (S59).
+    fn check_origin(&self, route: Route, client_data_json: &[u8]) -> Result<(), Refusal> {
+        let expected = match route {
+            Route::Internet => Some(&self.internet_origin),
+            Route::Closed => self.closed_origin.as_ref(),
+        };
+        let said: serde_json::Value =
+            serde_json::from_slice(client_data_json).map_err(|_| Refusal::Malformed)?;
+        let origin = said["origin"]
+            .as_str()
+            .and_then(|o| Url::parse(o).ok())
+            .ok_or(Refusal::Malformed)?;
+        match expected {
+            Some(e) if e.origin() == origin.origin() => Ok(()),
+            _ => Err(Refusal::OtherOrigin),
+        }
     }
 
     /// Whether passkeys are offered on `route`.
@@ -193,6 +232,7 @@ impl RelyingParty {
     /// Checks a new credential against its challenge; the record to keep.
     pub fn finish_registration(
         &self,
+        route: Route,
         user: &User,
         credential_json: &str,
         state: &PasskeyRegistration,
@@ -201,6 +241,7 @@ impl RelyingParty {
     ) -> Result<PasskeyRecord, Refusal> {
         let reg: RegisterPublicKeyCredential =
             serde_json::from_str(credential_json).map_err(|_| Refusal::Malformed)?;
+        self.check_origin(route, &reg.response.client_data_json)?;
         let passkey = self
             .webauthn
             .finish_passkey_registration(&reg, state)
@@ -249,11 +290,14 @@ impl RelyingParty {
         &self,
         store: &(impl PasskeyStore + TicketStore + ?Sized),
         now: UnixTime,
+        route: Route,
         credential_json: &str,
         state: DiscoverableAuthentication,
     ) -> Result<PasskeyRecord, (Refusal, Option<PasskeyRecord>)> {
         let cred: PublicKeyCredential =
             serde_json::from_str(credential_json).map_err(|_| (Refusal::Malformed, None))?;
+        self.check_origin(route, &cred.response.client_data_json)
+            .map_err(|r| (r, None))?;
         let (handle, id) = self
             .webauthn
             .identify_discoverable_authentication(&cred)
@@ -277,17 +321,22 @@ impl RelyingParty {
         self.record_use(store, now, record, passkey, &result).await
     }
 
-    /// Checks a passkey as the second step of `user_id`'s login.
+    /// Checks a passkey as the second step of `user_id`'s login: the
+    /// passkey is theirs, and so is the authenticator's user handle when
+    /// it sends one (WebAuthn L2 §7.2 step 6, S59).
     pub async fn finish_second_step(
         &self,
         store: &(impl PasskeyStore + TicketStore + ?Sized),
         now: UnixTime,
+        route: Route,
         user_id: &str,
         credential_json: &str,
         state: &PasskeyAuthentication,
     ) -> Result<PasskeyRecord, (Refusal, Option<PasskeyRecord>)> {
         let cred: PublicKeyCredential =
             serde_json::from_str(credential_json).map_err(|_| (Refusal::Malformed, None))?;
+        self.check_origin(route, &cred.response.client_data_json)
+            .map_err(|r| (r, None))?;
         let id = credential_id_text(&CredentialID::from(cred.get_credential_id().to_vec()));
         let record = match store.find_passkey(&id).await {
             Ok(Some(r)) if r.user_id == user_id => r,
@@ -295,6 +344,12 @@ impl RelyingParty {
             Ok(None) => return Err((Refusal::UnknownCredential, None)),
             Err(_) => return Err((Refusal::Store, None)),
         };
+        if !handle_is_theirs(
+            cred.response.user_handle.as_deref(),
+            self.user_handle(user_id),
+        ) {
+            return Err((Refusal::NotThisUser, Some(record)));
+        }
         let Ok(passkey) = serde_json::from_str::<Passkey>(&record.credential) else {
             return Err((Refusal::Malformed, Some(record)));
         };
@@ -340,15 +395,15 @@ impl RelyingParty {
         &self,
         store: &(impl PasskeyStore + TicketStore + ?Sized),
         now: UnixTime,
-        ceremony: Ceremony,
-        binding: &str,
+        asked: Asked<'_>,
         user_id: &str,
         state: &S,
     ) -> Result<String, StoreError> {
         let id = crypto::random_token();
         let kept = Kept {
-            ceremony,
-            binding: binding.to_string(),
+            ceremony: asked.ceremony,
+            route: asked.route,
+            binding: asked.binding.to_string(),
             state,
         };
         store
@@ -364,15 +419,14 @@ impl RelyingParty {
         Ok(id)
     }
 
-    /// Takes a kept challenge: once, while live, for this ceremony and
-    /// this browser only. The user it was made for, and its state.
+    /// Takes a kept challenge: once, while live, for this ceremony, this
+    /// route and this browser only. The user it was made for, and its state.
     pub async fn take<S: DeserializeOwned>(
         &self,
         store: &(impl PasskeyStore + TicketStore + ?Sized),
         now: UnixTime,
-        ceremony: Ceremony,
+        asked: Asked<'_>,
         id: &str,
-        binding: &str,
     ) -> Result<(String, S), Refusal> {
         if !crypto::looks_like_token(id) {
             return Err(Refusal::ChallengeGone);
@@ -387,11 +441,21 @@ impl RelyingParty {
             .as_deref()
             .and_then(|s| serde_json::from_str(s).ok())
             .ok_or(Refusal::ChallengeGone)?;
-        if kept.ceremony != ceremony || !crypto::same(&kept.binding, binding) {
+        if kept.ceremony != asked.ceremony
+            || kept.route != asked.route
+            || !crypto::same(&kept.binding, asked.binding)
+        {
             return Err(Refusal::ChallengeGone);
         }
         Ok((ticket.user_id, kept.state))
     }
+}
+
+/// Whether the user handle an authenticator sent, if it sent one, is the
+/// handle of the user already identified (WebAuthn L2 §7.2 step 6). An
+/// authenticator may leave it out for a non-discoverable credential.
+fn handle_is_theirs(sent: Option<&[u8]>, theirs: Uuid) -> bool {
+    sent.is_none_or(|sent| sent == theirs.as_bytes())
 }
 
 /// A credential id as the store keys it: base64url without padding.
@@ -419,6 +483,96 @@ pub fn challenge_json<T: Serialize>(id: &str, options: &T) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
+
+    /// Passkeys on id.example.jp, its closed route on line.id.example.jp.
+    fn relying_party() -> RelyingParty {
+        let text = r#"
+[internet]
+listen = "127.0.0.1:8080"
+public_url = "https://id.example.jp"
+[closed]
+listen = "127.0.0.1:8081"
+public_url = "https://line.id.example.jp"
+trusted_edges = ["127.0.0.2/32"]
+[upstream]
+address = "127.0.0.1:9000"
+[mail]
+from = "noreply@example.jp"
+transport = "outbox"
+[assertion]
+signing_key_file = "key.pem"
+generate_if_missing = true
+[two_step]
+seed_key_file = "seed.key"
+generate_seed_key = true
+"#;
+        let config = sekisho_config::from_toml_str(text, Path::new("/tmp")).unwrap();
+        RelyingParty::from_config(&config, &[7u8; 32]).unwrap()
+    }
+
+    fn client_data(origin: &str) -> Vec<u8> {
+        serde_json::json!({ "type": "webauthn.get", "challenge": "x", "origin": origin })
+            .to_string()
+            .into_bytes()
+    }
+
+    #[test]
+    fn s59_an_answer_counts_only_for_the_route_it_began_on() {
+        let rp = relying_party();
+        let internet = client_data("https://id.example.jp");
+        let closed = client_data("https://line.id.example.jp");
+        assert_eq!(rp.check_origin(Route::Internet, &internet), Ok(()));
+        assert_eq!(rp.check_origin(Route::Closed, &closed), Ok(()));
+        assert_eq!(
+            rp.check_origin(Route::Internet, &closed),
+            Err(Refusal::OtherOrigin)
+        );
+        assert_eq!(
+            rp.check_origin(Route::Closed, &internet),
+            Err(Refusal::OtherOrigin)
+        );
+        assert_eq!(
+            rp.check_origin(Route::Internet, b"not json"),
+            Err(Refusal::Malformed)
+        );
+    }
+
+    #[tokio::test]
+    async fn s59_a_challenge_is_taken_only_on_its_own_route() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::store::sqlite::SqliteStore::open(
+            &dir.path().join("s.sqlite3"),
+            Duration::from_secs(2),
+        )
+        .unwrap();
+        let rp = relying_party();
+        let asked = |route| Asked {
+            ceremony: Ceremony::Login,
+            route,
+            binding: "browser",
+        };
+        let keep = |route| rp.keep(&store, 1_000, asked(route), "", &1u8);
+        let id = keep(Route::Internet).await.unwrap();
+        let taken: Result<(String, u8), _> =
+            rp.take(&store, 1_001, asked(Route::Closed), &id).await;
+        assert_eq!(taken.unwrap_err(), Refusal::ChallengeGone);
+        let id = keep(Route::Internet).await.unwrap();
+        let taken: Result<(String, u8), _> =
+            rp.take(&store, 1_001, asked(Route::Internet), &id).await;
+        assert_eq!(taken.unwrap().1, 1);
+    }
+
+    #[test]
+    fn s59_the_second_step_checks_the_user_handle_sent() {
+        let rp = relying_party();
+        let theirs = rp.user_handle("u1");
+        let someone_else = rp.user_handle("u2");
+        assert!(handle_is_theirs(None, theirs));
+        assert!(handle_is_theirs(Some(theirs.as_bytes()), theirs));
+        assert!(!handle_is_theirs(Some(someone_else.as_bytes()), theirs));
+        assert!(!handle_is_theirs(Some(b"short"), theirs));
+    }
 
     #[test]
     fn a_user_without_a_name_is_shown_by_their_address() {

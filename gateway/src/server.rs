@@ -31,14 +31,19 @@ pub fn init_logging(cfg: &sekisho_config::Config) -> anyhow::Result<()> {
     use tracing_subscriber::util::SubscriberInitExt as _;
     use tracing_subscriber::{EnvFilter, Layer as _};
     let logging = &cfg.logging;
-    // The trace layer's spans are not the logs'.
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new(&logging.level))
-        .add_directive(
-            format!("{}=off", crate::traces::TARGET)
+    // The trace layer's spans are not the logs'. webauthn-rs logs at
+    // error level what a client's authenticator sends (a zero counter, a
+    // backup flag): a client may never raise an error line (S52), and
+    // each refusal is audited with its reason instead.
+    let mut filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&logging.level));
+    for quiet in [crate::traces::TARGET, "webauthn_rs", "webauthn_rs_core"] {
+        filter = filter.add_directive(
+            format!("{quiet}=off")
                 .parse()
                 .expect("a static directive"),
         );
+    }
     // No colour codes in a file or a pipe (journald, a log shipper).
     let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let fmt = tracing_subscriber::fmt::layer()

@@ -285,6 +285,15 @@ async fn s53_a_passkey_registers_signs_in_serves_as_second_step_and_is_removed()
     assert_eq!(path(&b).await, paths::PASSKEY_LOGIN);
     let audit = audit_with(&env, "unknown credential").await;
     assert!(audit.contains("unknown credential"), "{audit}");
+    // Nothing the authenticator sent raised an error line (S52).
+    let errors: Vec<String> = env
+        .gw
+        .logs()
+        .lines()
+        .filter(|l| l.contains("\"level\":\"ERROR\""))
+        .map(str::to_string)
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
     b.close().await.unwrap();
 }
 

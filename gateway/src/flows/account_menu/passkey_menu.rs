@@ -113,8 +113,11 @@ pub async fn options(app: &Arc<App>, req: &Req, live: Live, _: Form) -> Outcome 
         .keep(
             &*app.store,
             app.clock.now(),
-            Ceremony::Register,
-            &binding(&live),
+            crate::passkeys::Asked {
+                ceremony: Ceremony::Register,
+                route: req.route,
+                binding: &binding(&live),
+            },
             &live.view.user.id,
             &state,
         )
@@ -152,9 +155,12 @@ pub async fn add(app: &Arc<App>, req: &Req, live: Live, form: Form) -> Outcome {
         .take(
             &*app.store,
             app.clock.now(),
-            Ceremony::Register,
+            crate::passkeys::Asked {
+                ceremony: Ceremony::Register,
+                route: req.route,
+                binding: &binding(&live),
+            },
             form.get("challenge"),
-            &binding(&live),
         )
         .await
     {
@@ -165,15 +171,20 @@ pub async fn add(app: &Arc<App>, req: &Req, live: Live, form: Form) -> Outcome {
         }
         Err(_) => return ("store_unavailable", answers::error_page(app, req, 503)),
     };
-    let record =
-        match rp.finish_registration(user, form.get("credential"), &state, name, app.clock.now()) {
-            Ok(r) => r,
-            Err(r) => {
-                failed(&r);
-                return list_page(app, req, &live, 400, None, Some(t.passkey_register_failed))
-                    .await;
-            }
-        };
+    let record = match rp.finish_registration(
+        req.route,
+        user,
+        form.get("credential"),
+        &state,
+        name,
+        app.clock.now(),
+    ) {
+        Ok(r) => r,
+        Err(r) => {
+            failed(&r);
+            return list_page(app, req, &live, 400, None, Some(t.passkey_register_failed)).await;
+        }
+    };
     let count = match app.store.list_passkeys(&user.id).await {
         Ok(p) => p.len(),
         Err(_) => return ("store_unavailable", answers::error_page(app, req, 503)),

@@ -52,8 +52,11 @@ pub async fn options(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcom
         .keep(
             &*app.store,
             app.clock.now(),
-            Ceremony::Register,
-            &p.binding(),
+            crate::passkeys::Asked {
+                ceremony: Ceremony::Register,
+                route: req.route,
+                binding: &p.binding(),
+            },
             &p.user.id,
             &state,
         )
@@ -98,9 +101,12 @@ pub async fn submit(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcome
         .take(
             &*app.store,
             app.clock.now(),
-            Ceremony::Register,
+            crate::passkeys::Asked {
+                ceremony: Ceremony::Register,
+                route: req.route,
+                binding: &p.binding(),
+            },
             form.get("challenge"),
-            &p.binding(),
         )
         .await
     {
@@ -112,6 +118,7 @@ pub async fn submit(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcome
         }
     };
     let record = match rp.finish_registration(
+        req.route,
         &p.user,
         form.get("credential"),
         &state,

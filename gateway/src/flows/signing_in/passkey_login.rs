@@ -48,8 +48,11 @@ pub async fn options(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcom
         .keep(
             &*app.store,
             app.clock.now(),
-            Ceremony::Login,
-            &binding,
+            crate::passkeys::Asked {
+                ceremony: Ceremony::Login,
+                route: req.route,
+                binding: &binding,
+            },
             "",
             &state,
         )
@@ -123,9 +126,12 @@ pub async fn submit(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcome
         .take(
             &*app.store,
             app.clock.now(),
-            Ceremony::Login,
+            crate::passkeys::Asked {
+                ceremony: Ceremony::Login,
+                route: req.route,
+                binding: &binding,
+            },
             form.get("challenge"),
-            &binding,
         )
         .await
     {
@@ -137,7 +143,13 @@ pub async fn submit(app: &Arc<App>, session: &mut Session, req: &Req) -> Outcome
         }
     };
     let record = match rp
-        .finish_login(&*app.store, app.clock.now(), form.get("credential"), state)
+        .finish_login(
+            &*app.store,
+            app.clock.now(),
+            req.route,
+            form.get("credential"),
+            state,
+        )
         .await
     {
         Ok(r) => r,

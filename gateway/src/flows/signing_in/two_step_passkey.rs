@@ -31,8 +31,11 @@ pub async fn passkey_options(app: &Arc<App>, session: &mut Session, req: &Req) -
         .keep(
             &*app.store,
             app.clock.now(),
-            crate::passkeys::Ceremony::SecondStep,
-            &p.binding(),
+            crate::passkeys::Asked {
+                ceremony: crate::passkeys::Ceremony::SecondStep,
+                route: req.route,
+                binding: &p.binding(),
+            },
             &p.user.id,
             &state,
         )
@@ -74,9 +77,12 @@ pub async fn submit_passkey(app: &Arc<App>, session: &mut Session, req: &Req) ->
         .take(
             &*app.store,
             app.clock.now(),
-            Ceremony::SecondStep,
+            crate::passkeys::Asked {
+                ceremony: Ceremony::SecondStep,
+                route: req.route,
+                binding: &p.binding(),
+            },
             form.get("challenge"),
-            &p.binding(),
         )
         .await
     {
@@ -91,6 +97,7 @@ pub async fn submit_passkey(app: &Arc<App>, session: &mut Session, req: &Req) ->
         .finish_second_step(
             &*app.store,
             app.clock.now(),
+            req.route,
             &p.user.id,
             form.get("credential"),
             &state,
