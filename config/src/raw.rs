@@ -419,6 +419,12 @@ pub struct RawLimits {
     /// A TLS handshake must finish within this from accept (nginx
     /// `ssl_handshake_timeout`).
     pub tls_handshake_timeout_ms: u64,
+    /// A proxied request body must arrive within this from the request's
+    /// start, extended by a second for each `body_min_bytes_per_second`
+    /// bytes received (Apache `mod_reqtimeout`'s `body=…,MinRate=…`): a
+    /// trickle ends, a large upload at a sane rate never does.
+    pub body_timeout_ms: u64,
+    pub body_min_bytes_per_second: u64,
 }
 
 impl Default for RawLimits {
@@ -434,6 +440,8 @@ impl Default for RawLimits {
             connections_per_address: 2048,
             connections_total: None,
             tls_handshake_timeout_ms: 10000,
+            body_timeout_ms: 60000,
+            body_min_bytes_per_second: 1024,
         }
     }
 }

@@ -273,6 +273,9 @@ pub struct Limits {
     /// at start, `descriptors`).
     pub connections_total: Option<usize>,
     pub tls_handshake_timeout: Duration,
+    /// A proxied body's total time, before the extension its bytes earn.
+    pub body_timeout: Duration,
+    pub body_min_bytes_per_second: u64,
 }
 
 #[derive(Debug, Clone, Copy)]

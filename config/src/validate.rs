@@ -296,6 +296,8 @@ generate_seed_key = true
             "limits.connections_per_address",
             "limits.connections_total",
             "limits.tls_handshake_timeout_ms",
+            "limits.body_timeout_ms",
+            "limits.body_min_bytes_per_second",
             "lock.threshold",
             "lock.mail_interval_seconds",
             "throttle.per_ip_per_minute",

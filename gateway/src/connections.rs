@@ -84,6 +84,8 @@ pub enum Refusal {
     HeaderTooLarge,
     TlsHandshakeTimeout,
     TlsHandshakeFailed,
+    /// A proxied body past its total deadline (S61).
+    BodyTimeout,
 }
 
 /// Registers the refusals' series up front.
@@ -94,13 +96,14 @@ pub fn register_metrics() {
 }
 
 impl Refusal {
-    pub const ALL: [Refusal; 6] = [
+    pub const ALL: [Refusal; 7] = [
         Refusal::PerAddress,
         Refusal::Total,
         Refusal::HeaderTimeout,
         Refusal::HeaderTooLarge,
         Refusal::TlsHandshakeTimeout,
         Refusal::TlsHandshakeFailed,
+        Refusal::BodyTimeout,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -111,10 +114,11 @@ impl Refusal {
             Refusal::HeaderTooLarge => "header_too_large",
             Refusal::TlsHandshakeTimeout => "tls_handshake_timeout",
             Refusal::TlsHandshakeFailed => "tls_handshake_failed",
+            Refusal::BodyTimeout => "body_timeout",
         }
     }
 
-    fn count(self) {
+    pub(crate) fn count(self) {
         crate::metrics::CONNECTION_REFUSALS
             .with_label_values(&[self.as_str()])
             .inc();

@@ -38,11 +38,7 @@ pub fn init_logging(cfg: &sekisho_config::Config) -> anyhow::Result<()> {
     let mut filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&logging.level));
     for quiet in [crate::traces::TARGET, "webauthn_rs", "webauthn_rs_core"] {
-        filter = filter.add_directive(
-            format!("{quiet}=off")
-                .parse()
-                .expect("a static directive"),
-        );
+        filter = filter.add_directive(format!("{quiet}=off").parse().expect("a static directive"));
     }
     // No colour codes in a file or a pipe (journald, a log shipper).
     let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());

@@ -403,3 +403,56 @@ async fn s54_unfinished_tls_handshakes_count_from_accept_and_end_by_their_deadli
         .collect();
     assert!(errors.is_empty(), "error lines a client raised: {errors:?}");
 }
+
+/// S61: a signed-in upload trickled a byte at a time, each byte inside the
+/// per-read timeout, ends by the body's total deadline with 408; an upload
+/// at a sane rate earns the time it needs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn s61_a_trickled_body_ends_by_its_total_deadline() {
+    let env = env_with(
+        "client_read_timeout_ms = 1000\nbody_timeout_ms = 1500\nbody_min_bytes_per_second = 100000\n",
+    )
+    .await;
+    let c = env.logged_in_holder("uploader@example.jp").await;
+    let cookie = format!("sekisho={}", c.cookies.get("sekisho").unwrap());
+
+    let mut s = tokio::net::TcpStream::connect(env.gw.addr).await.unwrap();
+    let head = format!(
+        "PUT /files/slow.bin HTTP/1.1\r\nHost: x\r\nCookie: {cookie}\r\nContent-Length: 1000\r\n\r\n"
+    );
+    s.write_all(head.as_bytes()).await.unwrap();
+    let started = Instant::now();
+    let (mut read, mut write) = s.into_split();
+    // One byte every 300 ms: each read well inside its 1 s.
+    let trickle = tokio::spawn(async move {
+        for _ in 0..100 {
+            if write.write_all(b"x").await.is_err() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+    });
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(10), read.read_to_end(&mut answer)).await;
+    trickle.abort();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer:.200}");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "ended after {:?}",
+        started.elapsed()
+    );
+    assert!(refusals(&metrics(&env).await, "body_timeout") >= 1);
+
+    // 1 MB at once: its bytes earn it time far beyond the 1.5 s.
+    let mut s = tokio::net::TcpStream::connect(env.gw.addr).await.unwrap();
+    let body = vec![b'y'; 1_000_000];
+    let head = format!(
+        "PUT /files/fast.bin HTTP/1.1\r\nHost: x\r\nCookie: {cookie}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    s.write_all(head.as_bytes()).await.unwrap();
+    s.write_all(&body).await.unwrap();
+    let (answer, _) = read_until_closed(&mut s, Duration::from_secs(10)).await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer:.200}");
+}

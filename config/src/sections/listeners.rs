@@ -222,6 +222,14 @@ pub(crate) fn limits(c: &mut Checker, raw: &RawConfig) -> Limits {
             "limits.tls_handshake_timeout_ms",
             l.tls_handshake_timeout_ms,
         ),
+        body_timeout: c.timeout_ms("limits.body_timeout_ms", l.body_timeout_ms),
+        body_min_bytes_per_second: c.within(
+            "limits.body_min_bytes_per_second",
+            l.body_min_bytes_per_second,
+            1,
+            1 << 30,
+            "bytes a second",
+        ),
     }
 }
 

@@ -18,6 +18,9 @@ pub struct Ctx {
     pub(super) forward: Option<Forward>,
     pub(super) upstream_started: Option<Instant>,
     pub(super) started: Instant,
+    /// Proxied body bytes received so far (each earns the body's deadline
+    /// more time, S61).
+    pub(super) body_bytes: u64,
     /// Sent upstream as `X-Request-Id`, shown on error pages, and in the
     /// access log: one request followed through all three.
     pub(super) request_id: String,

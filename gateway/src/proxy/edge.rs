@@ -9,6 +9,20 @@ use pingora::proxy::Session;
 use sekisho_policy::model::Route;
 use sekisho_policy::request::{target_form, TargetForm};
 
+/// When a proxied body that began with its request at `started` and has
+/// brought `received` bytes must be done (S61): `limits.body_timeout_ms`,
+/// plus a second for each `body_min_bytes_per_second` bytes.
+pub(super) fn body_deadline(
+    started: std::time::Instant,
+    received: u64,
+    limits: &sekisho_config::Limits,
+) -> std::time::Instant {
+    let earned = std::time::Duration::from_secs_f64(
+        received as f64 / limits.body_min_bytes_per_second.max(1) as f64,
+    );
+    started + limits.body_timeout + earned
+}
+
 /// The gateway's own path prefix.
 pub const PREFIX: &str = sekisho_policy::paths::PREFIX;
 

@@ -133,6 +133,7 @@ impl ProxyHttp for Gateway {
             forward: None,
             upstream_started: None,
             started: Instant::now(),
+            body_bytes: 0,
             request_id: String::new(),
             sequence: SEQUENCE.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             span: tracing::Span::none(),
@@ -265,6 +266,38 @@ impl ProxyHttp for Gateway {
     /// times out. Those are no operator's error (S52): `fail_to_proxy` says
     /// them at debug, and `logging` counts them. The upstream's and the
     /// gateway's own failures keep their line.
+    /// Runs for each piece of a proxied request body as it arrives (the
+    /// gateway's own forms are read by their flows, under
+    /// `form_body_timeout_ms`). Each read already has its own timeout;
+    /// this keeps the whole body within its deadline too (S61), and makes
+    /// the next read wait no longer than the deadline leaves. `Err`: the
+    /// request ends with 408.
+    async fn request_body_filter(
+        &self,
+        session: &mut Session,
+        body: &mut Option<bytes::Bytes>,
+        end_of_stream: bool,
+        ctx: &mut Ctx,
+    ) -> Result<()> {
+        ctx.body_bytes += body.as_ref().map_or(0, |b| b.len() as u64);
+        if end_of_stream {
+            return Ok(());
+        }
+        let limits = &self.app.config.limits;
+        let deadline = edge::body_deadline(ctx.started, ctx.body_bytes, limits);
+        let now = Instant::now();
+        if now >= deadline {
+            crate::connections::Refusal::BodyTimeout.count();
+            return Err(Error::explain(
+                ErrorType::HTTPStatus(408),
+                "the request body outlived its deadline",
+            )
+            .into_down());
+        }
+        session.set_read_timeout(Some((deadline - now).min(limits.client_read_timeout)));
+        Ok(())
+    }
+
     fn suppress_error_log(&self, _session: &Session, _ctx: &Ctx, error: &Error) -> bool {
         *error.esource() == ErrorSource::Downstream
     }
@@ -284,12 +317,21 @@ impl ProxyHttp for Gateway {
                 "the client ended or broke the request"
             );
         }
+        // The last read was cut to what the body's deadline left (S61).
+        if *e.etype() == ErrorType::ReadTimedout
+            && Instant::now()
+                >= edge::body_deadline(ctx.started, ctx.body_bytes, &self.app.config.limits)
+        {
+            crate::connections::Refusal::BodyTimeout.count();
+        }
         let code = match e.etype() {
             ErrorType::HTTPStatus(code) => *code,
             _ => match e.esource() {
                 ErrorSource::Upstream => 502,
                 ErrorSource::Downstream => match e.etype() {
                     ErrorType::WriteError | ErrorType::ReadError | ErrorType::ConnectionClosed => 0,
+                    // A body read past its wait or its deadline (S61).
+                    ErrorType::ReadTimedout => 408,
                     _ => 400,
                 },
                 ErrorSource::Internal | ErrorSource::Unset => 500,
