@@ -78,7 +78,7 @@ impl Attempts {
     /// this never touches.
     pub async fn forget_quiet(&self, now: UnixTime) -> StoreResult<u64> {
         self.counters
-            .forget_quiet_failures(self.password, now)
+            .forget_quiet_failures(self.password, now, crate::store::FAILURES_KEPT)
             .await
     }
 }

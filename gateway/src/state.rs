@@ -75,8 +75,16 @@ fn brand(b: &sekisho_config::Branding, ja: bool) -> std::sync::Arc<sekisho_pages
     })
 }
 
-/// Opens the configured store.
+/// Opens the configured store. Its failure counters are keyed under a
+/// key from the seed key, kept outside the store (S58): set first, so
+/// every part of the process keys alike.
 pub fn open_store(config: &Config) -> anyhow::Result<SharedStore> {
+    let seed_key = crate::seeds::load_key(&config.seed_key)?;
+    crate::store::set_counter_key(crate::crypto::keyed_bytes(
+        &seed_key,
+        "failure-counters",
+        &[],
+    ));
     match &config.store.backend {
         StoreBackend::Embedded { path } => Ok(Arc::new(
             SqliteStore::open(path, config.store.timeout)

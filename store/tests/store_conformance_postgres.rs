@@ -146,7 +146,10 @@ async fn fifty_attempts_across_two_pools_count_exactly() {
     );
     let kept = server.psql(
         "sekisho",
-        "SELECT count FROM failures WHERE identifier = 'race@example.jp'",
+        &format!(
+            "SELECT count FROM failures WHERE identifier = '{}'",
+            sekisho_store::counter_key("race@example.jp")
+        ),
     );
     assert_eq!(kept.trim(), "10");
 }

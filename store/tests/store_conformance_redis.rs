@@ -163,7 +163,13 @@ async fn s51_a_run_short_of_the_threshold_carries_a_ttl_and_a_lock_none() {
         .await
         .unwrap();
     let ttl: i64 = server
-        .cli(&["TTL", "sekisho:f:sprayed@example.jp"])
+        .cli(&[
+            "TTL",
+            &format!(
+                "sekisho:f:{}",
+                sekisho_store::counter_key("sprayed@example.jp")
+            ),
+        ])
         .trim()
         .parse()
         .unwrap();
@@ -174,10 +180,20 @@ async fn s51_a_run_short_of_the_threshold_carries_a_ttl_and_a_lock_none() {
             .await
             .unwrap();
     }
-    let ttl = server.cli(&["TTL", "sekisho:f:locked@example.jp"]);
+    let ttl = server.cli(&[
+        "TTL",
+        &format!(
+            "sekisho:f:{}",
+            sekisho_store::counter_key("locked@example.jp")
+        ),
+    ]);
     assert_eq!(ttl.trim(), "-1", "a lock has no TTL");
     // A plain counter an earlier version wrote is taken over.
-    server.cli(&["SET", "sekisho:f:old@example.jp", "2"]);
+    server.cli(&[
+        "SET",
+        &format!("sekisho:f:{}", sekisho_store::counter_key("old@example.jp")),
+        "2",
+    ]);
     assert_eq!(
         store
             .admit_attempt("old@example.jp", rule, 1_000)

@@ -704,6 +704,36 @@ fn failure_rows(env: &Env) -> i64 {
         .unwrap()
 }
 
+/// S58: the failure counters of guessed addresses hold keyed hashes, never
+/// the addresses (the cap, oldest first, is each backend's conformance
+/// test).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s58_failure_counters_hold_no_address() {
+    let env = Env::start().await;
+    let mut c = env.client();
+    for i in 0..20 {
+        c.login(&format!("guessed{i}@example.jp"), WRONG).await;
+    }
+    let db = rusqlite::Connection::open_with_flags(
+        env.gw.data_dir().join("data/sekisho.sqlite3"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .unwrap();
+    let keys: Vec<String> = db
+        .prepare("SELECT identifier FROM failures")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(keys.len(), 20);
+    assert!(
+        keys.iter()
+            .all(|k| k.len() == 64 && k.chars().all(|c| c.is_ascii_hexdigit())),
+        "{keys:?}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s51_a_spray_of_unknown_identifiers_leaves_the_store_bounded_after_the_purge() {
     let mut env = Env::start().await;

@@ -47,15 +47,17 @@ pub async fn quiet_runs_are_forgotten_and_locks_kept(store: SharedStore) {
     // is each backend's: the embedded one deletes them here, Redis by
     // their TTL; each has its own test of that.)
     store
-        .forget_quiet_failures(RULE, later + sekisho_policy::DAY)
+        .forget_quiet_failures(RULE, later + sekisho_policy::DAY, FAILURES_KEPT)
         .await
         .unwrap();
     let left = store.export().await.unwrap().failures;
+    let target = counter_key("target@example.jp");
     assert!(
-        left.iter()
-            .any(|(id, n)| id == "target@example.jp" && *n == 10),
+        left.iter().any(|(id, n)| *id == target && *n == 10),
         "{left:?}"
     );
+    // Keyed hashes only: no address in the store (S58).
+    assert!(left.iter().all(|(id, _)| !id.contains('@')), "{left:?}");
     assert_eq!(
         store
             .admit_attempt("target@example.jp", RULE, later + 30 * sekisho_policy::DAY)
@@ -63,6 +65,38 @@ pub async fn quiet_runs_are_forgotten_and_locks_kept(store: SharedStore) {
             .unwrap(),
         Admission::Locked
     );
+}
+
+/// S58: past `kept` runs, the purge removes the oldest first, locks too:
+/// a spray of guessed addresses cannot grow the store.
+pub async fn s58_failure_runs_are_keyed_and_capped_oldest_first(store: SharedStore) {
+    for i in 0..6 {
+        let id = format!("guess{i}@example.jp");
+        // Each driven to the threshold, so no expiry removes it.
+        for _ in 0..RULE.threshold {
+            store.admit_attempt(&id, RULE, NOW + i).await.unwrap();
+        }
+    }
+    store
+        .forget_quiet_failures(RULE, NOW + 10, 2)
+        .await
+        .unwrap();
+    let left: Vec<String> = store
+        .export()
+        .await
+        .unwrap()
+        .failures
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    let mut newest = vec![
+        counter_key("guess4@example.jp"),
+        counter_key("guess5@example.jp"),
+    ];
+    let mut left = left;
+    left.sort();
+    newest.sort();
+    assert_eq!(left, newest);
 }
 
 pub async fn attempts_are_admitted_up_to_the_threshold(store: SharedStore) {

@@ -47,6 +47,7 @@ macro_rules! store_conformance_tests {
             method_change_by_link_or_menu,
             two_step_registration_waits_for_its_generation,
             quiet_runs_are_forgotten_and_locks_kept,
+            s58_failure_runs_are_keyed_and_capped_oldest_first,
             the_console_changes_roles_and_resets_two_step,
             totp_steps_are_accepted_once_and_in_order,
             a_totp_seed_is_replaced_only_from_what_it_is,

@@ -934,7 +934,8 @@ impl records::Records for PgRecords<'_, '_> {
         Ok(ended)
     }
     async fn clear_failures(&mut self, identifier: &str) -> StoreResult<()> {
-        self.execute("DELETE FROM failures WHERE identifier = $1", &[&identifier])
+        let key = crate::counter_key(identifier);
+        self.execute("DELETE FROM failures WHERE identifier = $1", &[&key])
             .await?;
         Ok(())
     }

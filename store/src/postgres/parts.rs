@@ -269,6 +269,7 @@ impl CounterOwn for PostgresStore {
         rule: AttemptRule,
         now: UnixTime,
     ) -> StoreResult<Admission> {
+        let identifier = crate::counter_key(identifier);
         self.timed(async {
             let mut conn = self.client().await?;
             let tx = conn.transaction().await.map_err(pg_unavailable)?;
@@ -306,18 +307,34 @@ impl CounterOwn for PostgresStore {
         .await
     }
 
-    async fn forget_quiet_failures(&self, rule: AttemptRule, now: UnixTime) -> StoreResult<u64> {
+    async fn forget_quiet_failures(
+        &self,
+        rule: AttemptRule,
+        now: UnixTime,
+        kept: u64,
+    ) -> StoreResult<u64> {
         let quiet_since = now.saturating_sub(rule.forget_after);
         let threshold = i32::try_from(rule.threshold).unwrap_or(i32::MAX);
-        self.run(
-            "DELETE FROM failures WHERE updated_at <= $1 AND count < $2",
-            &[&quiet_since, &threshold],
-        )
-        .await
+        let quiet = self
+            .run(
+                "DELETE FROM failures WHERE updated_at <= $1 AND count < $2",
+                &[&quiet_since, &threshold],
+            )
+            .await?;
+        let kept = i64::try_from(kept).unwrap_or(i64::MAX);
+        let oldest = self
+            .run(
+                "DELETE FROM failures WHERE identifier IN \
+                 (SELECT identifier FROM failures ORDER BY updated_at DESC OFFSET $1)",
+                &[&kept],
+            )
+            .await?;
+        Ok(quiet + oldest)
     }
 
     async fn clear_failures(&self, identifier: &str) -> StoreResult<()> {
-        self.run("DELETE FROM failures WHERE identifier = $1", &[&identifier])
+        let key = crate::counter_key(identifier);
+        self.run("DELETE FROM failures WHERE identifier = $1", &[&key])
             .await
             .map(|_| ())
     }

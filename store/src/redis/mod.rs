@@ -35,9 +35,11 @@ use serde::Serialize;
 use std::time::Duration;
 
 mod connection;
+mod scripts;
 use connection::{
     ask_sentinels_blocking, at_address, client_for, node_for, unavailable, Node, Pooled,
 };
+use scripts::*;
 
 /// The layout of the keys; checked at start.
 pub const SCHEMA_VERSION: i64 = 1;
@@ -107,6 +109,7 @@ pub struct RedisStore {
     view: ::redis::Script,
     count_event: ::redis::Script,
     admit_attempt: ::redis::Script,
+    pub(crate) trim_failures: ::redis::Script,
 }
 
 /// The audit events Redis keeps per tenant, newest first.
@@ -126,67 +129,6 @@ fn ttl(expires_at: UnixTime, from: UnixTime) -> Option<i64> {
     let life = expires_at.saturating_sub(from);
     (life < TTL_MAX).then(|| life.max(1) + TTL_GRACE)
 }
-
-/// One session, its user and the user's tenant in one round trip.
-const VIEW_SCRIPT: &str = r#"
-local s = redis.call('GET', KEYS[1])
-if not s then return false end
-local uid = cjson.decode(s)['user_id']
-local u = redis.call('GET', ARGV[1] .. 'u:' .. uid)
-if not u then return false end
-local tid = cjson.decode(u)['tenant_id']
-local t = redis.call('GET', ARGV[1] .. 't:' .. tid)
-if not t then return false end
-return {s, u, t}
-"#;
-
-/// The embedded store's fixed window: it starts at the first event and
-/// lasts `window` seconds of the gateway's clock.
-/// One password attempt for an identifier (S11, S51): the run and its last
-/// time in one hash, counted atomically; a run short of the threshold
-/// expires after the quiet period by its TTL, one that reached it stays.
-/// A plain counter from an earlier version is taken over as the run.
-/// Returns the attempt's number, or -1 when locked (nothing counted).
-const ADMIT_ATTEMPT_SCRIPT: &str = r#"
-local threshold, forget, now = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local count, last = 0, now
-if redis.call('TYPE', KEYS[1]).ok == 'string' then
-  count = tonumber(redis.call('GET', KEYS[1])) or 0
-  redis.call('DEL', KEYS[1])
-else
-  local v = redis.call('HMGET', KEYS[1], 'count', 'at')
-  count, last = tonumber(v[1]) or 0, tonumber(v[2]) or now
-end
-if count < threshold and now - last >= forget then count = 0 end
-if count >= threshold then
-  redis.call('HSET', KEYS[1], 'count', count, 'at', last)
-  redis.call('PERSIST', KEYS[1])
-  return -1
-end
-count = count + 1
-redis.call('HSET', KEYS[1], 'count', count, 'at', now)
-if count < threshold then
-  redis.call('EXPIRE', KEYS[1], forget)
-else
-  redis.call('PERSIST', KEYS[1])
-end
-return count
-"#;
-
-const COUNT_EVENT_SCRIPT: &str = r#"
-local now, win = tonumber(ARGV[1]), tonumber(ARGV[2])
-local v = redis.call('HMGET', KEYS[1], 'count', 'end')
-local count, wend = tonumber(v[1]), tonumber(v[2])
-if (not count) or wend <= now then
-  count = 1
-  wend = now + win
-else
-  count = count + 1
-end
-redis.call('HSET', KEYS[1], 'count', count, 'end', wend)
-redis.call('EXPIRE', KEYS[1], win + 300)
-return count
-"#;
 
 /// One optimistic transaction: watched reads, then queued writes.
 struct Tx {
@@ -282,6 +224,11 @@ impl Tx {
 
     fn sadd(&mut self, key: &str, member: &str) {
         self.writes.sadd(key, member).ignore();
+        self.queued += 1;
+    }
+
+    fn zrem(&mut self, key: &str, member: &str) {
+        self.writes.zrem(key, member).ignore();
         self.queued += 1;
     }
 
@@ -523,8 +470,10 @@ impl Tx {
     }
 
     fn clear_failures(&mut self, identifier: &str) {
-        let k = self.k("f", identifier);
+        let k = self.k("f", &crate::counter_key(identifier));
+        let index = self.k("fi", "all");
         self.del(&k);
+        self.zrem(&index, &k);
     }
 
     fn put_pending(&mut self, p: &PendingLogin) -> StoreResult<()> {
@@ -850,6 +799,7 @@ impl RedisStore {
             view: ::redis::Script::new(VIEW_SCRIPT),
             count_event: ::redis::Script::new(COUNT_EVENT_SCRIPT),
             admit_attempt: ::redis::Script::new(ADMIT_ATTEMPT_SCRIPT),
+            trim_failures: ::redis::Script::new(TRIM_FAILURES_SCRIPT),
         })
     }
 

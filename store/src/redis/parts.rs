@@ -276,12 +276,14 @@ impl CounterOwn for RedisStore {
     ) -> StoreResult<Admission> {
         // One script: racing attempts each get their own number, none lost
         // (S11). Numbers past the threshold are refused unchecked.
-        let key = self.k("f", identifier);
+        let key = self.k("f", &crate::counter_key(identifier));
+        let index = self.k("fi", "all");
         let script = &self.admit_attempt;
         let n: i64 = self
             .run(|mut c| async move {
                 script
                     .key(key)
+                    .key(index)
                     .arg(rule.threshold)
                     .arg(rule.forget_after.max(1))
                     .arg(now)
@@ -295,14 +297,50 @@ impl CounterOwn for RedisStore {
         })
     }
 
-    async fn forget_quiet_failures(&self, _rule: AttemptRule, _now: UnixTime) -> StoreResult<u64> {
-        // Each run short of the threshold carries its own TTL.
-        Ok(0)
+    async fn forget_quiet_failures(
+        &self,
+        _rule: AttemptRule,
+        _now: UnixTime,
+        kept: u64,
+    ) -> StoreResult<u64> {
+        // Each run short of the threshold carries its own TTL; what is left
+        // is the cap, oldest first, a batch at a time.
+        let index = self.k("fi", "all");
+        let script = &self.trim_failures;
+        let mut removed = 0u64;
+        loop {
+            let index = index.clone();
+            let (gone, _dropped, done): (u64, u64, u8) = self
+                .run(|mut c| async move {
+                    script
+                        .key(index)
+                        .arg(kept)
+                        .arg(1000)
+                        .invoke_async(&mut c)
+                        .await
+                })
+                .await?;
+            removed += gone;
+            if done == 1 {
+                return Ok(removed);
+            }
+        }
     }
 
     async fn clear_failures(&self, identifier: &str) -> StoreResult<()> {
-        let key = self.k("f", identifier);
-        self.run(|mut c| async move { c.del(key).await }).await
+        let key = self.k("f", &crate::counter_key(identifier));
+        let index = self.k("fi", "all");
+        self.run(|mut c| async move {
+            ::redis::pipe()
+                .atomic()
+                .del(&key)
+                .ignore()
+                .zrem(&index, &key)
+                .ignore()
+                .query_async::<()>(&mut c)
+                .await
+        })
+        .await
     }
 
     async fn count_event(&self, key: &str, window: i64, now: UnixTime) -> StoreResult<u32> {
@@ -545,12 +583,21 @@ impl MaintenanceOwn for RedisStore {
         let imported_at = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs() as i64);
+        // The dump's failure keys are keyed hashes already (S58).
+        let index = self.k("fi", "all");
         for (identifier, count) in &dump.failures {
             let key = self.k("f", identifier);
             let count = *count;
+            let index = index.clone();
             let (): () = self
                 .run(|mut c| async move {
-                    c.hset_multiple(&key, &[("count", count as i64), ("at", imported_at)])
+                    ::redis::pipe()
+                        .atomic()
+                        .hset_multiple(&key, &[("count", count as i64), ("at", imported_at)])
+                        .ignore()
+                        .zadd(&index, &key, imported_at)
+                        .ignore()
+                        .query_async(&mut c)
                         .await
                 })
                 .await?;

@@ -323,8 +323,11 @@ fn load_live_ticket(
 }
 
 fn clear_failures_of(conn: &Connection, identifier: &str) -> StoreResult<()> {
-    conn.execute("DELETE FROM failures WHERE identifier = ?1", [identifier])
-        .map_err(unavailable)?;
+    conn.execute(
+        "DELETE FROM failures WHERE identifier = ?1",
+        [crate::counter_key(identifier)],
+    )
+    .map_err(unavailable)?;
     Ok(())
 }
 

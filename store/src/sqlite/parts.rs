@@ -294,7 +294,7 @@ impl CounterOwn for SqliteStore {
         rule: AttemptRule,
         now: UnixTime,
     ) -> StoreResult<Admission> {
-        let identifier = identifier.to_string();
+        let identifier = crate::counter_key(identifier);
         self.run(move |c| {
             let tx = begin(c)?;
             let (count, last): (u32, i64) = tx
@@ -321,15 +321,28 @@ impl CounterOwn for SqliteStore {
         .await
     }
 
-    async fn forget_quiet_failures(&self, rule: AttemptRule, now: UnixTime) -> StoreResult<u64> {
+    async fn forget_quiet_failures(
+        &self,
+        rule: AttemptRule,
+        now: UnixTime,
+        kept: u64,
+    ) -> StoreResult<u64> {
         let quiet_since = now.saturating_sub(rule.forget_after);
         self.run(move |c| {
-            c.execute(
-                "DELETE FROM failures WHERE updated_at <= ?1 AND count < ?2",
-                params![quiet_since, rule.threshold],
-            )
-            .map(|n| n as u64)
-            .map_err(unavailable)
+            let quiet = c
+                .execute(
+                    "DELETE FROM failures WHERE updated_at <= ?1 AND count < ?2",
+                    params![quiet_since, rule.threshold],
+                )
+                .map_err(unavailable)?;
+            let oldest = c
+                .execute(
+                    "DELETE FROM failures WHERE identifier IN \
+                     (SELECT identifier FROM failures ORDER BY updated_at DESC LIMIT -1 OFFSET ?1)",
+                    params![kept as i64],
+                )
+                .map_err(unavailable)?;
+            Ok((quiet + oldest) as u64)
         })
         .await
     }
