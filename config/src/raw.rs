@@ -29,6 +29,8 @@ pub struct RawConfig {
     #[serde(default)]
     pub limits: RawLimits,
     #[serde(default)]
+    pub http2: RawHttp2,
+    #[serde(default)]
     pub lock: RawLock,
     #[serde(default)]
     pub throttle: RawThrottle,
@@ -382,6 +384,45 @@ pub struct RawBrandLink {
 pub struct RawMetrics {
     #[serde(default)]
     pub listen: Option<String>,
+}
+
+/// HTTP/2 on the TLS listeners (S60): offered by ALPN, with the limits the
+/// rapid-reset and CONTINUATION attacks taught. Pingora's bounded defaults,
+/// stated here.
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RawHttp2 {
+    /// Offer h2 beside http/1.1 (nginx `http2 on`).
+    pub enabled: bool,
+    /// Streams open at once on one connection (nginx
+    /// `http2_max_concurrent_streams`).
+    pub max_concurrent_streams: u32,
+    /// Largest decoded header list of a request, CONTINUATION frames
+    /// included (nginx `large_client_header_buffers`).
+    pub max_header_list_bytes: u32,
+    /// Streams a client may reset before the gateway has taken them up;
+    /// past it the connection ends with GOAWAY (rapid reset,
+    /// CVE-2023-44487).
+    pub max_pending_reset_streams: usize,
+    /// Streams the gateway may have to reset for a client's protocol
+    /// errors before the connection ends.
+    pub max_error_reset_streams: usize,
+    /// A connection with no stream open for this long is closed (nginx
+    /// `keepalive_timeout` on HTTP/2).
+    pub idle_timeout_ms: u64,
+}
+
+impl Default for RawHttp2 {
+    fn default() -> Self {
+        RawHttp2 {
+            enabled: true,
+            max_concurrent_streams: 100,
+            max_header_list_bytes: 65536,
+            max_pending_reset_streams: 20,
+            max_error_reset_streams: 1024,
+            idle_timeout_ms: 60000,
+        }
+    }
 }
 
 /// Limits on clients: the gateway's own forms, and every connection (each

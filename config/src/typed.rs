@@ -53,6 +53,7 @@ pub struct Config {
     pub assertion: Assertion,
     pub metrics_listen: Option<SocketAddr>,
     pub limits: Limits,
+    pub http2: Http2,
     pub lock: Lock,
     pub throttle: Throttle,
     pub two_step: TwoStep,
@@ -276,6 +277,17 @@ pub struct Limits {
     /// A proxied body's total time, before the extension its bytes earn.
     pub body_timeout: Duration,
     pub body_min_bytes_per_second: u64,
+}
+
+/// HTTP/2 on the TLS listeners (`[http2]`, S60).
+#[derive(Debug, Clone, Copy)]
+pub struct Http2 {
+    pub enabled: bool,
+    pub max_concurrent_streams: u32,
+    pub max_header_list_bytes: u32,
+    pub max_pending_reset_streams: usize,
+    pub max_error_reset_streams: usize,
+    pub idle_timeout: Duration,
 }
 
 #[derive(Debug, Clone, Copy)]

@@ -185,6 +185,7 @@ fn build(c: &mut Checker, raw: RawConfig) -> Config {
         .and_then(|l| c.listen("metrics.listen", l));
 
     let limits = limits(c, &raw);
+    let http2 = http2(c, &raw);
     let lock = lock(c, &raw);
     let throttle = throttle(c, &raw);
     let two_step = two_step(c, &raw.two_step);
@@ -217,6 +218,7 @@ fn build(c: &mut Checker, raw: RawConfig) -> Config {
         assertion,
         metrics_listen,
         limits,
+        http2,
         lock,
         throttle,
         two_step,
@@ -298,6 +300,11 @@ generate_seed_key = true
             "limits.tls_handshake_timeout_ms",
             "limits.body_timeout_ms",
             "limits.body_min_bytes_per_second",
+            "http2.max_concurrent_streams",
+            "http2.max_header_list_bytes",
+            "http2.max_pending_reset_streams",
+            "http2.max_error_reset_streams",
+            "http2.idle_timeout_ms",
             "lock.threshold",
             "lock.mail_interval_seconds",
             "throttle.per_ip_per_minute",

@@ -407,6 +407,75 @@ async fn refuse(mut stream: Stream, why: Refusal) {
     let _ = timeout(linger, drain).await;
 }
 
+/// HTTP/2 connections still waiting for their first request's header, by
+/// the address of their socket digest (which all of a connection's
+/// streams share): the proxy says when one arrives.
+static AWAITING_FIRST_REQUEST: std::sync::LazyLock<
+    Mutex<HashMap<usize, Arc<tokio::sync::Notify>>>,
+> = std::sync::LazyLock::new(|| Mutex::new(HashMap::new()));
+
+fn awaiting() -> std::sync::MutexGuard<'static, HashMap<usize, Arc<tokio::sync::Notify>>> {
+    AWAITING_FIRST_REQUEST
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The key of the connection a stream or session belongs to.
+fn connection_key(digest: &Arc<pingora::protocols::SocketDigest>) -> usize {
+    Arc::as_ptr(digest) as usize
+}
+
+/// Tells an HTTP/2 connection's guard that a request's header has arrived
+/// (called by the proxy for each HTTP/2 request; a map lookup).
+pub fn request_arrived(session: &ServerSession) {
+    let Some(digest) = session.digest().and_then(|d| d.socket_digest.as_ref()) else {
+        return;
+    };
+    if let Some(arrived) = awaiting().remove(&connection_key(digest)) {
+        arrived.notify_one();
+    }
+}
+
+/// A connection's place in [`AWAITING_FIRST_REQUEST`], given up when it
+/// ends.
+struct Awaiting(usize);
+
+impl Drop for Awaiting {
+    fn drop(&mut self) {
+        awaiting().remove(&self.0);
+    }
+}
+
+impl<A> GuardedHttp<A>
+where
+    A: HttpServerApp + ServerApp + Send + Sync + 'static,
+{
+    /// Serves an HTTP/2 connection through Pingora. Its first request's
+    /// header must arrive within `header_timeout`, from the handshake's
+    /// end (the TLS handshake had its own deadline), as on HTTP/1.
+    async fn serve_h2(&self, stream: Stream, shutdown: &ShutdownWatch) -> Option<Stream> {
+        let Some(key) = stream.get_socket_digest().map(|d| connection_key(&d)) else {
+            return self.proxy.process_new(stream, shutdown).await;
+        };
+        let arrived = Arc::new(tokio::sync::Notify::new());
+        awaiting().insert(key, arrived.clone());
+        let waiting = Awaiting(key);
+        let served = self.proxy.process_new(stream, shutdown);
+        tokio::pin!(served);
+        tokio::select! {
+            biased;
+            done = &mut served => return done,
+            _ = arrived.notified() => {}
+            _ = tokio::time::sleep(self.tally.limits.header_timeout) => {
+                Refusal::HeaderTimeout.count();
+                return None;
+            }
+        }
+        drop(waiting);
+        served.await
+    }
+}
+
 #[async_trait]
 impl<A> ServerApp for GuardedHttp<A>
 where
@@ -445,9 +514,10 @@ where
                 };
         }
         // HTTP/2 (negotiated by ALPN on TLS) multiplexes its own requests:
-        // Pingora's path, with its idle timeout.
+        // Pingora's path, with its limits and idle timeout (S60), and the
+        // header deadline for the first request.
         if matches!(stream.selected_alpn_proto(), Some(ALPN::H2)) {
-            return self.proxy.process_new(stream, shutdown).await;
+            return self.serve_h2(stream, shutdown).await;
         }
         let mut first_request = true;
         loop {

@@ -55,7 +55,7 @@ pub fn check(cfg: &Config) -> Vec<Problem> {
     listeners.extend(cfg.closed.as_ref().map(|c| ("closed.tls", &c.listener)));
     for (key, listener) in listeners {
         if let Some(tls) = &listener.tls {
-            if let Err(e) = crate::tls::acceptor(&tls.cert_file, &tls.key_file) {
+            if let Err(e) = crate::tls::acceptor(&tls.cert_file, &tls.key_file, false) {
                 say(key, e);
             }
         }

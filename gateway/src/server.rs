@@ -37,7 +37,14 @@ pub fn init_logging(cfg: &sekisho_config::Config) -> anyhow::Result<()> {
     // each refusal is audited with its reason instead.
     let mut filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&logging.level));
-    for quiet in [crate::traces::TARGET, "webauthn_rs", "webauthn_rs_core"] {
+    // Pingora logs a failed HTTP/2 handshake, a client's doing, at error
+    // level too (it is that module's only line).
+    for quiet in [
+        crate::traces::TARGET,
+        "webauthn_rs",
+        "webauthn_rs_core",
+        "pingora_core::apps",
+    ] {
         filter = filter.add_directive(format!("{quiet}=off").parse().expect("a static directive"));
     }
     // No colour codes in a file or a pipe (journald, a log shipper).
@@ -237,13 +244,17 @@ fn proxy_service(
     key: &str,
 ) -> anyhow::Result<Service<GuardedHttp<HttpProxy<Gateway>>>> {
     let cfg = &app.config;
-    let proxy = pingora::proxy::http_proxy(&server.configuration, Gateway::new(app.clone(), route));
+    let mut proxy =
+        pingora::proxy::http_proxy(&server.configuration, Gateway::new(app.clone(), route));
+    let (h2, options) = http2_settings(&cfg.http2);
+    proxy.h2_options = Some(h2);
+    proxy.server_options = Some(options);
     // The handshake is the guard's (S54): Pingora's listener stays plain TCP.
     let tls = match &listener.tls {
         Some(tls) => {
             crate::metrics::note_certificate(key, &tls.cert_file);
             Some(
-                crate::tls::acceptor(&tls.cert_file, &tls.key_file)
+                crate::tls::acceptor(&tls.cert_file, &tls.key_file, cfg.http2.enabled)
                     .map_err(|e| crate::error::InputError::error(format!("{key}.tls: {e}")))?,
             )
         }
@@ -263,6 +274,26 @@ fn proxy_service(
     let endpoint = ListenerConfig::tcp(listener.listen.to_string()).l4_buffer(buffers);
     svc.add_listener(endpoint);
     Ok(svc)
+}
+
+/// HTTP/2's limits for Pingora (S60): the streams and header list it
+/// bounds by default, stated; the resets a client may cause before its
+/// connection ends (rapid reset, CVE-2023-44487; CONTINUATION floods end
+/// at the header list's size); the idle timeout.
+fn http2_settings(
+    h: &sekisho_config::Http2,
+) -> (
+    pingora::protocols::http::v2::server::H2Options,
+    pingora::apps::HttpServerOptions,
+) {
+    let mut h2 = pingora::protocols::http::v2::server::H2Options::new();
+    h2.max_concurrent_streams(h.max_concurrent_streams)
+        .max_header_list_size(h.max_header_list_bytes)
+        .max_pending_accept_reset_streams(h.max_pending_reset_streams)
+        .max_local_error_reset_streams(Some(h.max_error_reset_streams));
+    let mut options = pingora::apps::HttpServerOptions::default();
+    options.h2_idle_timeout = Some(h.idle_timeout);
+    (h2, options)
 }
 
 /// Binds every listener once and lets go, before anything starts (S49):

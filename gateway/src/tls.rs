@@ -16,8 +16,9 @@ use std::sync::Arc;
 
 /// The TLS 1.2 and 1.3 acceptor for a certificate chain and its key, or
 /// what is wrong with them: unreadable, not PEM, no certificate, no key,
-/// or a key that does not match the certificate.
-pub fn acceptor(cert_file: &Path, key_file: &Path) -> Result<Acceptor, String> {
+/// or a key that does not match the certificate. ALPN offers h2 first when
+/// `http2` (S60), then http/1.1.
+pub fn acceptor(cert_file: &Path, key_file: &Path, http2: bool) -> Result<Acceptor, String> {
     pingora::tls::install_default_crypto_provider();
     let certs = read_pem(cert_file, "certificate")?;
     let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&certs)
@@ -40,7 +41,11 @@ pub fn acceptor(cert_file: &Path, key_file: &Path) -> Result<Acceptor, String> {
                     cert_file.display()
                 )
             })?;
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    config.alpn_protocols = if http2 {
+        vec![b"h2".to_vec(), b"http/1.1".to_vec()]
+    } else {
+        vec![b"http/1.1".to_vec()]
+    };
     Ok(Acceptor::from_server_config(Arc::new(config)))
 }
 

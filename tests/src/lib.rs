@@ -16,6 +16,7 @@ pub mod drills;
 pub mod fake_facebook;
 pub mod fake_idp;
 pub mod gateway;
+pub mod http2;
 pub mod local;
 pub mod oidc;
 pub mod otlp;

@@ -233,6 +233,43 @@ pub(crate) fn limits(c: &mut Checker, raw: &RawConfig) -> Limits {
     }
 }
 
+/// HTTP/2 on the TLS listeners ([http2]).
+pub(crate) fn http2(c: &mut Checker, raw: &RawConfig) -> Http2 {
+    let h = &raw.http2;
+    Http2 {
+        enabled: h.enabled,
+        max_concurrent_streams: c.within(
+            "http2.max_concurrent_streams",
+            h.max_concurrent_streams as u64,
+            1,
+            10_000,
+            "streams",
+        ) as u32,
+        max_header_list_bytes: c.within(
+            "http2.max_header_list_bytes",
+            h.max_header_list_bytes as u64,
+            1024,
+            1024 * 1024,
+            "bytes",
+        ) as u32,
+        max_pending_reset_streams: c.within(
+            "http2.max_pending_reset_streams",
+            h.max_pending_reset_streams as u64,
+            1,
+            10_000,
+            "streams",
+        ) as usize,
+        max_error_reset_streams: c.within(
+            "http2.max_error_reset_streams",
+            h.max_error_reset_streams as u64,
+            1,
+            100_000,
+            "streams",
+        ) as usize,
+        idle_timeout: c.timeout_ms("http2.idle_timeout_ms", h.idle_timeout_ms),
+    }
+}
+
 /// The process ([server]).
 pub(crate) fn server(c: &mut Checker, raw: &RawConfig) -> Server {
     let cores = available_cores();

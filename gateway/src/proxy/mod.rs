@@ -148,6 +148,10 @@ impl ProxyHttp for Gateway {
     async fn request_filter(&self, session: &mut Session, ctx: &mut Ctx) -> Result<bool> {
         let app = &self.app;
         self.requests_here.inc();
+        if session.is_http2() {
+            // Its connection's first-request deadline is met (S60).
+            crate::connections::request_arrived(session);
+        }
         let trusted = edge::is_trusted_hop(&self.app.config.throttle.trusted_proxies, session);
         ctx.request_id = edge::request_id(session, ctx.sequence, trusted);
         if trusted {
