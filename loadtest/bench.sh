@@ -19,6 +19,8 @@
 #   ab_N_STEP        the ablation: Sekisho on the embedded store running only the first N steps
 #                    of the proxied path (development.proxy_steps)  127.0.0.1:8443-8446 (metrics 9468-9471)
 #   p12_* / abp_*    the same, pinned: wrk, nginx, Redis and PostgreSQL on core 0, the proxies on core 1 (P12)
+#   p17_*            over TLS, one certificate: pingora-bare (127.0.0.1:6189) and Sekisho on the embedded
+#                    store (127.0.0.1:8448, metrics 9473), HTTP/1.1 by wrk and HTTP/2 by h2load (P17)
 #
 # Usage: loadtest/bench.sh [rounds] [seconds]     (defaults: 3 rounds, 8 s per run)
 # Env:   SESSIONS=1000 (gateway sessions rotated)  LLNG_SESSIONS=100  OUT=bench-results/DATE
@@ -34,7 +36,7 @@ mkdir -p "$OUT"; M="$OUT/measurements.jsonl"; : > "$M"
 
 # --- prerequisites (idempotent)
 need=()
-for c in nginx:nginx-light wrk:wrk jq:jq curl:curl ss:iproute2 llng-fastcgi-server:lemonldap-ng-fastcgi-server redis-server:redis-server redis-cli:redis-tools; do
+for c in nginx:nginx-light wrk:wrk h2load:nghttp2-client openssl:openssl jq:jq curl:curl ss:iproute2 llng-fastcgi-server:lemonldap-ng-fastcgi-server redis-server:redis-server redis-cli:redis-tools; do
   command -v "${c%%:*}" >/dev/null 2>&1 || need+=("${c#*:}")
 done
 [ -f /var/lib/lemonldap-ng/conf/lmConf-1.json ] || need+=(lemonldap-ng)
@@ -48,7 +50,7 @@ echo "bench: building (release)"
 ( cd "$ROOT" && cargo build --release -q -p sekisho -p sekisho-loadtest ) || { echo "bench: build failed"; exit 1; }
 BIN="$ROOT/target/release"; LT="$BIN/sekisho-loadtest"
 
-busy=$(ss -Hltn 2>/dev/null | awk '{print $4}' | grep -E '^127\.0\.0\.1:(9000|9100|9101|9103|9104|9105|6188|9201|9202|8440|8441|8442|8443|8444|8445|8446|8447|9300|9310|9320|9465|9467|9468|9469|9470|9471|9472)$')
+busy=$(ss -Hltn 2>/dev/null | awk '{print $4}' | grep -E '^127\.0\.0\.1:(9000|9100|9101|9103|9104|9105|6188|9201|9202|8440|8441|8442|8443|8444|8445|8446|8447|8448|6189|9300|9310|9320|9465|9467|9468|9469|9470|9471|9472|9473)$')
 [ -z "$busy" ] || { echo "bench: ports already in use: $busy"; exit 1; }
 ulimit -n 200000 2>/dev/null || ulimit -n 65536 2>/dev/null || true
 
@@ -141,6 +143,13 @@ backend = \"postgres\"
 [store.postgres]
 url = \"postgres://127.0.0.1:9320/sekisho\"
 tls = \"off\"" > "$W/gwp/main.toml"
+# P17: the same gateway over TLS (h2 and http/1.1 by ALPN), on the main
+# gateway's store, and pingora-bare with the same certificate.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=localhost \
+  -addext subjectAltName=DNS:localhost,IP:127.0.0.1 -keyout "$W/tls.key" -out "$W/tls.pem" 2>/dev/null \
+  || { echo "bench: openssl could not make a certificate"; exit 1; }
+gw_config 127.0.0.1:8448 127.0.0.1:9473 127.0.0.1:9000 | sed 's#^public_url = "http://#public_url = "https://#' > "$W/gw/tls.toml"
+printf '[internet.tls]\ncert_file = "%s"\nkey_file = "%s"\n' "$W/tls.pem" "$W/tls.key" >> "$W/gw/tls.toml"
 # The ablation: the same gateway with only the first steps of the proxied
 # path (session look-up; + header stripping; + identity headers; + the
 # assertion); the full gateway above adds the metrics.
@@ -175,6 +184,7 @@ trap 'exit 130' INT TERM
 start() { local l=$1; shift; setsid "$@" >"$W/logs/$l.out" 2>&1 </dev/null & GRP[$l]=$!; }
 for c in up auth proxy; do start $c nginx -p "$W" -e "$W/logs/$c.start.err" -c "$W/$c.conf"; done
 start pingora "$BIN/pingora-bare" 127.0.0.1:6188 127.0.0.1:9000 2
+start pingora_tls "$BIN/pingora-bare" 127.0.0.1:6189 127.0.0.1:9000 2 "$W/tls.pem" "$W/tls.key"
 LLNG_DEFAULTCONFFILE=$W/llng/lemonldap-ng.ini LLNG_DEFAULTLOGGER=Lemonldap::NG::Common::Logger::Std \
   start fcgi llng-fastcgi-server --foreground "${FCGI_USER[@]}" -n 7 -s "$W/llng/run/llng.sock" -p "$W/llng/run/llng.pid"
 start llngnginx nginx -p "$W" -e "$W/logs/llng.start.err" -c "$W/llng.conf"
@@ -196,10 +206,11 @@ done
 [ "$n" = 15 ] || { echo "bench: servers did not start"; tail -n 5 "$W"/logs/*; exit 1; }
 # The ablation's gateways share the main gateway's store and key, now made.
 for i in 0 1 2 3; do start "ab$i" "$BIN/sekisho" run --config "$W/gw/ab$i.toml"; done
+start gateway_tls "$BIN/sekisho" run --config "$W/gw/tls.toml"
 for _ in $(seq 1 80); do
-  n=$(ss -Hltn | awk '{print $4}' | grep -cE '^127\.0\.0\.1:(8443|8444|8445|8446)$'); [ "$n" = 4 ] && break; sleep 0.25
+  n=$(ss -Hltn | awk '{print $4}' | grep -cE '^127\.0\.0\.1:(8443|8444|8445|8446|8448|6189)$'); [ "$n" = 6 ] && break; sleep 0.25
 done
-[ "$n" = 4 ] || { echo "bench: the ablation's gateways did not start"; tail -n 5 "$W"/logs/ab*; exit 1; }
+[ "$n" = 6 ] || { echo "bench: the ablation's or the TLS gateways did not start"; tail -n 5 "$W"/logs/ab* "$W"/logs/*tls*; exit 1; }
 
 # --- sessions: the gateway's through its own admin command and pages; LL::NG's through its portal
 echo "bench: creating $NSESS gateway sessions"
@@ -292,6 +303,33 @@ for r in $(seq 1 "$ROUNDS"); do
   wrk_run i_gateway_redis "$r" -s "$HERE/peer/rotate.lua" http://127.0.0.1:8442/1k.html "$W/gwr/load/cookies.txt" 127.0.0.1:8442 sekisho
   gw_run j_gateway_postgres "$r" 8447 "$W/gwp/load/cookies.txt"
   for i in 0 1 2 3; do gw_run "ab_$((i + 1))_${AB_STEPS[$i]}" "$r" $((8443 + i)) "$W/gw/load/cookies.txt"; done
+done
+
+# --- over TLS (P17): the authenticated GET on HTTP/1.1 (wrk, rotating
+# sessions) and on HTTP/2 (h2load, 50 connections of 10 streams; h2load
+# sends one header set, so one session), against pingora-bare over TLS.
+h2_run() { # label round url [h2load args]
+  local label=$1 round=$2 url=$3; shift 3
+  timeout $((SECS+15)) h2load -t2 -c50 -m10 -D "$SECS" --warm-up-time=1 "$@" "$url" > "$W/h2.txt" 2>&1
+  awk -v l="$label" -v r="$round" '
+    /^finished in/ { for (i = 1; i <= NF; i++) if ($(i+1) ~ /^req\/s/) { rps = $i; gsub(/,/, "", rps) } }
+    /^requests:/ { done = $6; failed = $10 + $12 + $14 }
+    /^status codes:/ { ok = $3 }
+    /^time for request:/ { max = $5; mean = $6 }
+    function ms(x) { if (x ~ /us$/) return x / 1000; if (x ~ /ms$/) return x + 0; if (x ~ /s$/) return x * 1000; return x + 0 }
+    END { printf "{\"kind\":\"wrk\",\"label\":\"%s\",\"round\":%d,\"rps\":%f,\"p50_ms\":%f,\"p99_ms\":%f,\"errors\":%d}\n", l, r, rps + 0, ms(mean), ms(max), failed + done - ok }' "$W/h2.txt" | tee -a "$M"
+}
+cookie1="sekisho=$(head -1 "$W/gw/load/cookies.txt")"
+code=$(curl --max-time 5 -sk --http2 -o /dev/null -w '%{http_code} %{http_version}' -H "Cookie: $cookie1" https://127.0.0.1:8448/1k.html)
+[ "$code" = "200 2" ] || { echo "bench: the TLS gateway answered $code over h2"; exit 1; }
+warm https://127.0.0.1:6189/1k.html
+warm -s "$HERE/peer/rotate.lua" https://127.0.0.1:8448/1k.html "$W/gw/load/cookies.txt" 127.0.0.1:8448 sekisho
+for r in $(seq 1 "$ROUNDS"); do
+  echo "bench: TLS round $r of $ROUNDS"
+  wrk_run p17_pingora_bare_tls_h1 "$r" https://127.0.0.1:6189/1k.html
+  wrk_run p17_gateway_tls_h1 "$r" -s "$HERE/peer/rotate.lua" https://127.0.0.1:8448/1k.html "$W/gw/load/cookies.txt" 127.0.0.1:8448 sekisho
+  h2_run p17_pingora_bare_tls_h2 "$r" https://127.0.0.1:6189/1k.html
+  h2_run p17_gateway_tls_h2 "$r" https://127.0.0.1:8448/1k.html -H "cookie: $cookie1"
 done
 
 # --- pinned (P12): wrk, nginx and Redis on core 0; pingora-bare and the

@@ -165,6 +165,7 @@ pub fn build(records: &[Record]) -> Report {
     memory_budgets(&m, &mut budgets);
     error_budget(&m, &mut budgets);
     throughput_budgets(&m, &mut budgets);
+    tls_budgets(&m, &mut budgets);
     store_budgets(&m, &mut budgets);
     budgets.sort_by_key(|b| b.id.trim_start_matches('P').parse::<u32>().unwrap_or(99));
     Report {
@@ -343,6 +344,41 @@ fn error_budget(m: &Measured, budgets: &mut Vec<Budget>) {
         pass: Some(errors == 0),
         detail: String::new(),
     });
+}
+
+/// P17: the authenticated GET over TLS, on HTTP/1.1 and on HTTP/2.
+fn tls_budgets(m: &Measured, budgets: &mut Vec<Budget>) {
+    let rps = |k: &str| m.rps(k);
+    for (protocol, what, tool) in [
+        (
+            "h1",
+            "authenticated GET over TLS, HTTP/1.1",
+            "wrk, rotating sessions",
+        ),
+        (
+            "h2",
+            "authenticated GET over TLS, HTTP/2",
+            "h2load, 50 × 10 streams",
+        ),
+    ] {
+        let (gateway, bare) = (
+            format!("p17_gateway_tls_{protocol}"),
+            format!("p17_pingora_bare_tls_{protocol}"),
+        );
+        budgets.push(ratio(
+            "P17",
+            what,
+            "≥ 0.90 × pingora-bare over TLS",
+            rps(&gateway),
+            rps(&bare),
+            |r| r >= 0.90,
+            format!(
+                "{:.0} vs {:.0} req/s ({tool}, medians)",
+                rps(&gateway),
+                rps(&bare)
+            ),
+        ));
+    }
 }
 
 /// P11, P2, P12 and P14: the other stores and baselines.

@@ -1,7 +1,9 @@
 //! The "pingora-bare" baseline: a minimal Pingora pass-through with the same
 //! Pingora version, features and thread count as the gateway, and nothing
-//! else. Usage: pingora-bare LISTEN UPSTREAM [THREADS]
-//! (e.g. `pingora-bare 127.0.0.1:6188 127.0.0.1:9000 2`).
+//! else. Usage: pingora-bare LISTEN UPSTREAM [THREADS [CERT KEY]]
+//! (e.g. `pingora-bare 127.0.0.1:6188 127.0.0.1:9000 2`). With a
+//! certificate and key it listens over TLS, offering h2 and http/1.1 by
+//! ALPN as the gateway does (P17).
 
 use async_trait::async_trait;
 use pingora::prelude::*;
@@ -44,7 +46,15 @@ fn main() {
     let mut server = Server::new_with_opt_and_conf(None, conf);
     server.bootstrap();
     let mut proxy = http_proxy_service(&server.configuration, Pass { upstream });
-    proxy.add_tcp(listen);
+    match (args.get(4), args.get(5)) {
+        (Some(cert), Some(key)) => {
+            let mut tls = pingora::listeners::tls::TlsSettings::intermediate(cert, key)
+                .expect("TLS settings");
+            tls.enable_h2();
+            proxy.add_tls_with_settings(listen, None, tls);
+        }
+        _ => proxy.add_tcp(listen),
+    }
     server.add_service(proxy);
     server.run_forever();
 }
