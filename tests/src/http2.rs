@@ -18,6 +18,22 @@ pub async fn h2_raw(
     from: &str,
     cert: &Path,
 ) -> std::io::Result<TlsStream<tokio::net::TcpStream>> {
+    let tls = tls_connect(addr, from, cert, b"h2").await?;
+    let alpn = tls.get_ref().1.alpn_protocol().map(<[u8]>::to_vec);
+    if alpn.as_deref() != Some(b"h2") {
+        return Err(std::io::Error::other(format!("ALPN gave {alpn:?}, not h2")));
+    }
+    Ok(tls)
+}
+
+/// A TLS connection to `addr` from `from`, asking for `alpn`, trusting
+/// exactly the test certificate `cert`.
+pub async fn tls_connect(
+    addr: SocketAddr,
+    from: &str,
+    cert: &Path,
+    alpn: &[u8],
+) -> std::io::Result<TlsStream<tokio::net::TcpStream>> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let expected = CertificateDer::pem_file_iter(cert)
         .expect("the test certificate")
@@ -28,16 +44,11 @@ pub async fn h2_raw(
         .dangerous()
         .with_custom_certificate_verifier(Arc::new(ThisCertificate(expected.into_owned())))
         .with_no_client_auth();
-    config.alpn_protocols = vec![b"h2".to_vec()];
+    config.alpn_protocols = vec![alpn.to_vec()];
     let tcp = crate::connect_from(addr, from).await?;
-    let tls = tokio_rustls::TlsConnector::from(Arc::new(config))
+    tokio_rustls::TlsConnector::from(Arc::new(config))
         .connect(ServerName::IpAddress(addr.ip().into()), tcp)
-        .await?;
-    let alpn = tls.get_ref().1.alpn_protocol().map(<[u8]>::to_vec);
-    if alpn.as_deref() != Some(b"h2") {
-        return Err(std::io::Error::other(format!("ALPN gave {alpn:?}, not h2")));
-    }
-    Ok(tls)
+        .await
 }
 
 /// An `h2` client on a fresh connection; the connection runs in a task.

@@ -262,10 +262,39 @@ pub async fn connect_from(addr: SocketAddr, from: &str) -> std::io::Result<tokio
     socket.connect(addr).await
 }
 
+/// Any connection a drill reads and writes: plain TCP or TLS.
+pub trait Connection: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> Connection for T {}
+
+/// How a connection drill reaches the gateway: plain TCP, or TLS (HTTP/1.1
+/// by ALPN) trusting the gateway's test certificate. The drills of S42–S46
+/// run both ways.
+#[derive(Debug, Clone)]
+pub enum Transport {
+    Plain,
+    Tls(std::sync::Arc<std::path::PathBuf>),
+}
+
+impl Transport {
+    /// A connection to `addr` from the loopback address `from`.
+    pub async fn connect(
+        &self,
+        addr: SocketAddr,
+        from: &str,
+    ) -> std::io::Result<Box<dyn Connection>> {
+        match self {
+            Transport::Plain => Ok(Box::new(connect_from(addr, from).await?)),
+            Transport::Tls(cert) => Ok(Box::new(
+                http2::tls_connect(addr, from, cert, b"http/1.1").await?,
+            )),
+        }
+    }
+}
+
 /// Reads what arrives on `s` until it closes or `wait` passes: the bytes,
 /// and whether the connection was closed.
 pub async fn read_until_closed(
-    s: &mut tokio::net::TcpStream,
+    s: &mut (impl tokio::io::AsyncRead + Unpin + ?Sized),
     wait: std::time::Duration,
 ) -> (String, bool) {
     use tokio::io::AsyncReadExt;

@@ -6,7 +6,7 @@
 //! cap times the connections, and that a normal client keeps working
 //! meanwhile.
 
-use sekisho_tests::{connect_from, read_until_closed, Env};
+use sekisho_tests::{connect_from, read_until_closed, Connection, Env, Transport};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -20,9 +20,68 @@ async fn env_with(limits: &str) -> Env {
     .await
 }
 
+/// A drill's gateway and how to reach it: plain, or over TLS with a test
+/// certificate (kept in `_dir`).
+struct Drill {
+    env: Env,
+    t: Transport,
+    _dir: Option<tempfile::TempDir>,
+}
+
+async fn drill(limits: &str, tls: bool) -> Drill {
+    if !tls {
+        let env = env_with(limits).await;
+        return Drill {
+            env,
+            t: Transport::Plain,
+            _dir: None,
+        };
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = sekisho_tests::test_certificate(dir.path());
+    let limits = format!("[limits]\n{limits}");
+    let env = Env::start_with(|mut o| {
+        o.extra = limits;
+        o.tls = Some((cert.clone(), key));
+        o
+    })
+    .await;
+    Drill {
+        env,
+        t: Transport::Tls(std::sync::Arc::new(cert)),
+        _dir: Some(dir),
+    }
+}
+
+/// The session cookie of `c` as a Cookie header value (its name has the
+/// `__Host-` prefix over TLS).
+fn session_cookie(c: &sekisho_tests::Client) -> String {
+    let (name, value) = c
+        .cookies
+        .iter()
+        .find(|(name, _)| name.ends_with("sekisho"))
+        .expect("a session cookie");
+    format!("{name}={value}")
+}
+
+/// Each drill runs twice: on plain HTTP, and over TLS.
+macro_rules! plain_and_tls {
+    ($plain:ident, $tls:ident, $drill:ident) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+        async fn $plain() {
+            $drill(false).await
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+        async fn $tls() {
+            $drill(true).await
+        }
+    };
+}
+
 /// A complete request on `s`, and its whole answer (the demo upstream and
 /// the gateway's pages always frame with Content-Length).
-async fn request(s: &mut tokio::net::TcpStream, path: &str, cookie: &str) -> String {
+async fn request(s: &mut (impl Connection + ?Sized), path: &str, cookie: &str) -> String {
     let req = format!("GET {path} HTTP/1.1\r\nHost: x\r\nCookie: {cookie}\r\n\r\n");
     s.write_all(req.as_bytes()).await.unwrap();
     let mut out = Vec::new();
@@ -51,19 +110,25 @@ async fn request(s: &mut tokio::net::TcpStream, path: &str, cookie: &str) -> Str
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn s42_a_slowloris_header_is_closed_by_its_total_deadline() {
-    let env = env_with("header_timeout_ms = 1500\n").await;
+plain_and_tls!(
+    s42_a_slowloris_header_is_closed_by_its_total_deadline,
+    s42_a_slowloris_header_over_tls_is_closed_by_its_total_deadline,
+    slowloris
+);
+
+async fn slowloris(tls: bool) {
+    let Drill { env, t, _dir } = drill("header_timeout_ms = 1500\n", tls).await;
     let addr = env.gw.addr;
     // 100 connections, each trickling a header a byte every 200 ms: every
     // read is quick, so only a total deadline can end them.
     let attackers: Vec<_> = (0..100)
         .map(|_| {
+            let t = t.clone();
             tokio::spawn(async move {
                 let started = Instant::now();
-                let mut s = connect_from(addr, "127.0.0.3").await.unwrap();
+                let mut s = t.connect(addr, "127.0.0.3").await.unwrap();
                 s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n").await.unwrap();
-                let (mut read, mut write) = s.into_split();
+                let (mut read, mut write) = tokio::io::split(s);
                 let trickle = tokio::spawn(async move {
                     for b in b"X-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
                         .iter()
@@ -90,9 +155,11 @@ async fn s42_a_slowloris_header_is_closed_by_its_total_deadline() {
         })
         .collect();
     // One that sends nothing at all is closed by the same deadline.
+    let quiet_t = t.clone();
     let quiet = tokio::spawn(async move {
+        let t = quiet_t;
         let started = Instant::now();
-        let mut s = connect_from(addr, "127.0.0.4").await.unwrap();
+        let mut s = t.connect(addr, "127.0.0.4").await.unwrap();
         let (answer, closed) = read_until_closed(&mut s, Duration::from_secs(6)).await;
         (closed, started.elapsed(), answer)
     });
@@ -115,17 +182,23 @@ async fn s42_a_slowloris_header_is_closed_by_its_total_deadline() {
     assert!(answer.is_empty(), "{answer:.80}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn s43_a_header_over_the_cap_is_answered_431_with_flat_memory() {
-    let env = env_with("header_bytes = 16384\n").await;
+plain_and_tls!(
+    s43_a_header_over_the_cap_is_answered_431_with_flat_memory,
+    s43_a_header_over_the_cap_over_tls_is_answered_431_with_flat_memory,
+    huge_headers
+);
+
+async fn huge_headers(tls: bool) {
+    let Drill { env, t, _dir } = drill("header_bytes = 16384\n", tls).await;
     let addr = env.gw.addr;
     let before = env.gw.rss_kib();
     // 200 connections each sending a 1,000,000-byte header.
     let floods: Vec<_> = (0..200)
         .map(|_| {
+            let t = t.clone();
             tokio::spawn(async move {
-                let s = connect_from(addr, "127.0.0.3").await.unwrap();
-                let (mut read, mut write) = s.into_split();
+                let s = t.connect(addr, "127.0.0.3").await.unwrap();
+                let (mut read, mut write) = tokio::io::split(s);
                 let flood = tokio::spawn(async move {
                     let _ = write.write_all(b"GET / HTTP/1.1\r\nX-Big: ").await;
                     let _ = write.write_all(&vec![b'a'; 1_000_000]).await;
@@ -152,7 +225,7 @@ async fn s43_a_header_over_the_cap_is_answered_431_with_flat_memory() {
     );
     // Just under the cap is still a request.
     let cookie = "x=1";
-    let mut s = connect_from(addr, "127.0.0.1").await.unwrap();
+    let mut s = t.connect(addr, "127.0.0.1").await.unwrap();
     let mut req = format!("GET /.sekisho/login HTTP/1.1\r\nHost: x\r\nCookie: {cookie}\r\nX-Pad: ");
     req.push_str(&"p".repeat(12 * 1024));
     req.push_str("\r\n\r\n");
@@ -161,15 +234,24 @@ async fn s43_a_header_over_the_cap_is_answered_431_with_flat_memory() {
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer:.80}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn s45_a_reused_connection_that_goes_quiet_or_stops_mid_header_is_closed() {
-    let env = env_with("header_timeout_ms = 2000\nkeepalive_timeout_ms = 1000\n").await;
+plain_and_tls!(
+    s45_a_reused_connection_that_goes_quiet_or_stops_mid_header_is_closed,
+    s45_a_reused_tls_connection_that_goes_quiet_or_stops_mid_header_is_closed,
+    quiet_keepalive
+);
+
+async fn quiet_keepalive(tls: bool) {
+    let Drill { env, t, _dir } = drill(
+        "header_timeout_ms = 2000\nkeepalive_timeout_ms = 1000\n",
+        tls,
+    )
+    .await;
     let addr = env.gw.addr;
     let mut c = env.logged_in_holder("keepalive@example.jp").await;
-    let cookie = format!("sekisho={}", c.cookies.get("sekisho").unwrap());
+    let cookie = session_cookie(&c);
 
     // Quiet after one request: closed by the keep-alive timeout.
-    let mut s = connect_from(addr, "127.0.0.3").await.unwrap();
+    let mut s = t.connect(addr, "127.0.0.3").await.unwrap();
     assert!(request(&mut s, "/files", &cookie)
         .await
         .starts_with("HTTP/1.1 200"));
@@ -188,8 +270,9 @@ async fn s45_a_reused_connection_that_goes_quiet_or_stops_mid_header_is_closed()
     let holders: Vec<_> = (0..200)
         .map(|_| {
             let cookie = cookie.clone();
+            let t = t.clone();
             tokio::spawn(async move {
-                let mut s = connect_from(addr, "127.0.0.3").await.unwrap();
+                let mut s = t.connect(addr, "127.0.0.3").await.unwrap();
                 assert!(request(&mut s, "/files", &cookie)
                     .await
                     .starts_with("HTTP/1.1 200"));
@@ -221,8 +304,10 @@ async fn s45_a_reused_connection_that_goes_quiet_or_stops_mid_header_is_closed()
 
 /// Whether a new connection from `from` is served (true) or closed at
 /// accept with no answer (false).
-async fn served(addr: std::net::SocketAddr, from: &str) -> bool {
-    let mut s = connect_from(addr, from).await.unwrap();
+async fn served(t: &Transport, addr: std::net::SocketAddr, from: &str) -> bool {
+    let Ok(mut s) = t.connect(addr, from).await else {
+        return false;
+    };
     let _ = s
         .write_all(b"GET /.sekisho/login HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         .await;
@@ -232,10 +317,15 @@ async fn served(addr: std::net::SocketAddr, from: &str) -> bool {
 
 /// Opens `n` connections from `from` that stay open (a header never sent
 /// within the test's 30 s deadline).
-async fn hold(addr: std::net::SocketAddr, from: &str, n: usize) -> Vec<tokio::net::TcpStream> {
+async fn hold(
+    t: &Transport,
+    addr: std::net::SocketAddr,
+    from: &str,
+    n: usize,
+) -> Vec<Box<dyn Connection>> {
     let mut held = Vec::new();
     for _ in 0..n {
-        held.push(connect_from(addr, from).await.unwrap());
+        held.push(t.connect(addr, from).await.unwrap());
     }
     // Let the gateway take them all before the next one comes.
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -259,9 +349,18 @@ async fn metrics(env: &Env) -> String {
         .unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn s46_past_the_per_address_cap_new_connections_are_refused_and_others_work() {
-    let env = env_with("header_timeout_ms = 30000\nconnections_per_address = 10\n").await;
+plain_and_tls!(
+    s46_past_the_per_address_cap_new_connections_are_refused_and_others_work,
+    s46_past_the_per_address_cap_tls_connections_are_refused_and_others_work,
+    per_address_cap
+);
+
+async fn per_address_cap(tls: bool) {
+    let Drill { env, t, _dir } = drill(
+        "header_timeout_ms = 30000\nconnections_per_address = 10\n",
+        tls,
+    )
+    .await;
     let addr = env.gw.addr;
     let start = metrics(&env).await;
     assert_eq!(
@@ -269,13 +368,13 @@ async fn s46_past_the_per_address_cap_new_connections_are_refused_and_others_wor
         0,
         "present at 0 from the start"
     );
-    let mut held = hold(addr, "127.0.0.3", 10).await;
+    let mut held = hold(&t, addr, "127.0.0.3", 10).await;
     assert!(
-        !served(addr, "127.0.0.3").await,
+        !served(&t, addr, "127.0.0.3").await,
         "the 11th connection was served"
     );
     assert!(
-        served(addr, "127.0.0.4").await,
+        served(&t, addr, "127.0.0.4").await,
         "another address was refused"
     );
     let mut c = env.logged_in_holder("neighbour@example.jp").await;
@@ -283,24 +382,30 @@ async fn s46_past_the_per_address_cap_new_connections_are_refused_and_others_wor
     // A place given back is a place again.
     held.pop();
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(served(addr, "127.0.0.3").await);
+    assert!(served(&t, addr, "127.0.0.3").await);
     assert!(refusals(&metrics(&env).await, "per_address") >= 1);
     drop(held);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn s46_past_the_total_cap_new_connections_are_refused_until_one_ends() {
-    let env = env_with("header_timeout_ms = 30000\nconnections_total = 15\n").await;
+plain_and_tls!(
+    s46_past_the_total_cap_new_connections_are_refused_until_one_ends,
+    s46_past_the_total_cap_tls_connections_are_refused_until_one_ends,
+    total_cap
+);
+
+async fn total_cap(tls: bool) {
+    let Drill { env, t, _dir } =
+        drill("header_timeout_ms = 30000\nconnections_total = 15\n", tls).await;
     let addr = env.gw.addr;
-    let mut held = hold(addr, "127.0.0.3", 8).await;
-    held.extend(hold(addr, "127.0.0.4", 7).await);
+    let mut held = hold(&t, addr, "127.0.0.3", 8).await;
+    held.extend(hold(&t, addr, "127.0.0.4", 7).await);
     assert!(
-        !served(addr, "127.0.0.6").await,
+        !served(&t, addr, "127.0.0.6").await,
         "the 16th connection was served"
     );
     held.truncate(14);
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(served(addr, "127.0.0.6").await);
+    assert!(served(&t, addr, "127.0.0.6").await);
     assert!(refusals(&metrics(&env).await, "total") >= 1);
     drop(held);
 }
@@ -404,25 +509,31 @@ async fn s54_unfinished_tls_handshakes_count_from_accept_and_end_by_their_deadli
     assert!(errors.is_empty(), "error lines a client raised: {errors:?}");
 }
 
-/// S61: a signed-in upload trickled a byte at a time, each byte inside the
-/// per-read timeout, ends by the body's total deadline with 408; an upload
-/// at a sane rate earns the time it needs.
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn s61_a_trickled_body_ends_by_its_total_deadline() {
-    let env = env_with(
+// S61: a signed-in upload trickled a byte at a time, each byte inside the
+// per-read timeout, ends by the body's total deadline with 408; an upload
+// at a sane rate earns the time it needs.
+plain_and_tls!(
+    s61_a_trickled_body_ends_by_its_total_deadline,
+    s61_a_trickled_body_over_tls_ends_by_its_total_deadline,
+    trickled_body
+);
+
+async fn trickled_body(tls: bool) {
+    let Drill { env, t, _dir } = drill(
         "client_read_timeout_ms = 1000\nbody_timeout_ms = 1500\nbody_min_bytes_per_second = 100000\n",
+        tls,
     )
     .await;
     let c = env.logged_in_holder("uploader@example.jp").await;
-    let cookie = format!("sekisho={}", c.cookies.get("sekisho").unwrap());
+    let cookie = session_cookie(&c);
 
-    let mut s = tokio::net::TcpStream::connect(env.gw.addr).await.unwrap();
+    let mut s = t.connect(env.gw.addr, "127.0.0.1").await.unwrap();
     let head = format!(
         "PUT /files/slow.bin HTTP/1.1\r\nHost: x\r\nCookie: {cookie}\r\nContent-Length: 1000\r\n\r\n"
     );
     s.write_all(head.as_bytes()).await.unwrap();
     let started = Instant::now();
-    let (mut read, mut write) = s.into_split();
+    let (mut read, mut write) = tokio::io::split(s);
     // One byte every 300 ms: each read well inside its 1 s.
     let trickle = tokio::spawn(async move {
         for _ in 0..100 {
@@ -445,7 +556,7 @@ async fn s61_a_trickled_body_ends_by_its_total_deadline() {
     assert!(refusals(&metrics(&env).await, "body_timeout") >= 1);
 
     // 1 MB at once: its bytes earn it time far beyond the 1.5 s.
-    let mut s = tokio::net::TcpStream::connect(env.gw.addr).await.unwrap();
+    let mut s = t.connect(env.gw.addr, "127.0.0.1").await.unwrap();
     let body = vec![b'y'; 1_000_000];
     let head = format!(
         "PUT /files/fast.bin HTTP/1.1\r\nHost: x\r\nCookie: {cookie}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",

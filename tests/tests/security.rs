@@ -1182,4 +1182,13 @@ async fn s52_a_client_raises_no_error_line_and_no_query_is_logged() {
 async fn s57_identifiers_no_one_can_have_stop_before_the_embedded_store() {
     let env = Env::start().await;
     sekisho_tests::drills::s57_identifiers_no_one_can_have_stop_before_the_store(&env).await;
+    // The same over TLS.
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = sekisho_tests::test_certificate(dir.path());
+    let env = Env::start_with(|o| GatewayOptions {
+        tls: Some((cert, key)),
+        ..o
+    })
+    .await;
+    sekisho_tests::drills::s57_identifiers_no_one_can_have_stop_before_the_store(&env).await;
 }
