@@ -24,8 +24,10 @@ struct Tally {
 /// Runs until `stop` (or a bound): half the requests proxied with the
 /// session, half the gateway's own login page, on kept-alive connections.
 async fn load(base: String, cookie: String, stop: Arc<AtomicBool>, tally: Arc<Tally>) {
+    // The TLS drill's certificate is the test's own.
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
+        .danger_accept_invalid_certs(true)
         .build()
         .unwrap();
     let started = Instant::now();
@@ -213,4 +215,69 @@ async fn run_upgrade_with_no_running_gateway_is_refused() {
             && said.contains(&format!("no running gateway with id {pid}")),
         "{said}"
     );
+}
+
+/// Certificates are read again on a reload (SIGHUP, `systemctl reload`):
+/// new connections get the new certificate, and a load loop over TLS
+/// across the reload loses no request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_reload_reads_the_certificates_again_and_fails_no_request() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = sekisho_tests::test_certificate(dir.path());
+    let mut env = Env::start_with(|mut o| {
+        o.grace_period_seconds = 2;
+        sekisho_tests::GatewayOptions {
+            tls: Some((cert.clone(), key.clone())),
+            ..o
+        }
+    })
+    .await;
+    let c = env.logged_in_holder("tls-reload@example.jp").await;
+    let cookie: Vec<String> = c.cookies.iter().map(|(n, v)| format!("{n}={v}")).collect();
+    let cookie = cookie.join("; ");
+    let stop = Arc::new(AtomicBool::new(false));
+    let tally = Arc::new(Tally::default());
+    let workers: Vec<_> = (0..WORKERS)
+        .map(|_| {
+            tokio::spawn(load(
+                env.gw.base.clone(),
+                cookie.clone(),
+                stop.clone(),
+                tally.clone(),
+            ))
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    // A new certificate and key in place of the old, then a reload.
+    let other = tempfile::tempdir().unwrap();
+    let (new_cert, new_key) = sekisho_tests::test_certificate(other.path());
+    let before = std::fs::read(&cert).unwrap();
+    std::fs::copy(&new_cert, &cert).unwrap();
+    std::fs::copy(&new_key, &key).unwrap();
+    assert_ne!(std::fs::read(&cert).unwrap(), before);
+    let served_before = tally.ok.load(Ordering::Relaxed);
+    env.gw = off_the_runtime(env.gw, Gateway::reload_with_hangup).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    stop.store(true, Ordering::Relaxed);
+    for w in workers {
+        w.await.unwrap();
+    }
+    let failures = tally.failures.lock().unwrap().clone();
+    assert!(failures.is_empty(), "{failures:?}");
+    assert!(
+        tally.ok.load(Ordering::Relaxed) > served_before,
+        "load ran across the reload"
+    );
+
+    // The client trusts exactly the file's certificate: now the new one.
+    let mut after = sekisho_tests::http2::tls_connect(env.gw.addr, "127.0.0.4", &cert, b"http/1.1")
+        .await
+        .expect("the new certificate served");
+    let get = format!("GET {} HTTP/1.1\r\nHost: x\r\n\r\n", paths::HEALTHZ);
+    after.write_all(get.as_bytes()).await.unwrap();
+    let mut buf = [0u8; 4096];
+    let n = after.read(&mut buf).await.unwrap();
+    assert!(buf[..n].starts_with(b"HTTP/1.1 200"));
 }
