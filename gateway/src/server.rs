@@ -315,6 +315,14 @@ fn connection_cap(config: &Config) -> anyhow::Result<usize> {
     let total = crate::descriptors::connections_total(config.limits.connections_total, nofile)
         .map_err(|e| anyhow::anyhow!("limits.connections_total: {e}"))?;
     tracing::info!(nofile, connections_total = total, "file descriptors");
+    if !crate::descriptors::room_for_full_load(total, nofile) {
+        tracing::warn!(
+            nofile,
+            connections_total = total,
+            "the open-file limit is short of twice limits.connections_total: at full load, \
+             proxied requests could run out of upstream connections (raise LimitNOFILE)"
+        );
+    }
     Ok(total)
 }
 

@@ -1078,18 +1078,18 @@ fn s49_check_config_and_run_open_the_key_and_the_store_the_same_way() {
 #[test]
 fn s54_a_connection_cap_over_the_open_file_limit_refuses_the_start() {
     let free = format!("127.0.0.1:{}", sekisho_tests::free_port("127.0.0.1"));
-    // 2,048 descriptors: 512 kept, two per connection, so 768 fit.
-    let too_many = config_on(&free, "[limits]\nconnections_total = 769\n");
+    // 2,048 descriptors, 1,024 kept: 1,024 connections fit.
+    let too_many = config_on(&free, "[limits]\nconnections_total = 1025\n");
     let (code, said) = check_config_under(&too_many, |_| {}, Some(2048));
     assert_eq!(code, Some(2), "{said}");
     assert!(
-        said.contains("limits.connections_total") && said.contains("lower it to 768"),
+        said.contains("limits.connections_total") && said.contains("lower it to 1024"),
         "{said}"
     );
     let (code, err) = run_to_exit_under(&too_many, Some(2048));
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("limits.connections_total"), "{err}");
-    let fits = config_on(&free, "[limits]\nconnections_total = 768\n");
+    let fits = config_on(&free, "[limits]\nconnections_total = 1024\n");
     assert_eq!(check_config_under(&fits, |_| {}, Some(2048)).0, Some(0));
     assert_eq!(
         check_config_under(&config_on(&free, ""), |_| {}, Some(2048)).0,
