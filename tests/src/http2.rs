@@ -3,11 +3,8 @@
 //! [`h2_client`] speaks through the `h2` crate; [`h2_raw`] hands back the
 //! TLS stream for hand-written frames (what no well-behaved client sends).
 
-use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, ServerName};
 use std::net::SocketAddr;
 use std::path::Path;
-use std::sync::Arc;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_rustls::client::TlsStream;
 
@@ -18,37 +15,12 @@ pub async fn h2_raw(
     from: &str,
     cert: &Path,
 ) -> std::io::Result<TlsStream<tokio::net::TcpStream>> {
-    let tls = tls_connect(addr, from, cert, b"h2").await?;
+    let tls = crate::net::tls_connect(addr, from, cert, b"h2").await?;
     let alpn = tls.get_ref().1.alpn_protocol().map(<[u8]>::to_vec);
     if alpn.as_deref() != Some(b"h2") {
         return Err(std::io::Error::other(format!("ALPN gave {alpn:?}, not h2")));
     }
     Ok(tls)
-}
-
-/// A TLS connection to `addr` from `from`, asking for `alpn`, trusting
-/// exactly the test certificate `cert`.
-pub async fn tls_connect(
-    addr: SocketAddr,
-    from: &str,
-    cert: &Path,
-    alpn: &[u8],
-) -> std::io::Result<TlsStream<tokio::net::TcpStream>> {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let expected = CertificateDer::pem_file_iter(cert)
-        .expect("the test certificate")
-        .next()
-        .expect("a certificate")
-        .expect("a PEM certificate");
-    let mut config = rustls::ClientConfig::builder()
-        .dangerous()
-        .with_custom_certificate_verifier(Arc::new(ThisCertificate(expected.into_owned())))
-        .with_no_client_auth();
-    config.alpn_protocols = vec![alpn.to_vec()];
-    let tcp = crate::connect_from(addr, from).await?;
-    tokio_rustls::TlsConnector::from(Arc::new(config))
-        .connect(ServerName::IpAddress(addr.ip().into()), tcp)
-        .await
 }
 
 /// An `h2` client on a fresh connection; the connection runs in a task.
@@ -91,62 +63,6 @@ pub async fn h2_get(
         text.extend_from_slice(&chunk);
     }
     (status, String::from_utf8_lossy(&text).into_owned())
-}
-
-/// Trusts exactly the test certificate (self-signed, so no chain to a
-/// root), and checks the handshake's signatures with it.
-#[derive(Debug)]
-struct ThisCertificate(CertificateDer<'static>);
-
-impl rustls::client::danger::ServerCertVerifier for ThisCertificate {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp: &[u8],
-        _now: rustls_pki_types::UnixTime,
-    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
-        if end_entity.as_ref() == self.0.as_ref() {
-            Ok(rustls::client::danger::ServerCertVerified::assertion())
-        } else {
-            Err(rustls::Error::General("not the test certificate".into()))
-        }
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &rustls::DigitallySignedStruct,
-    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &rustls::crypto::ring::default_provider().signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &rustls::DigitallySignedStruct,
-    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &rustls::crypto::ring::default_provider().signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-        rustls::crypto::ring::default_provider()
-            .signature_verification_algorithms
-            .supported_schemes()
-    }
 }
 
 /// One HTTP/2 frame: its 9-byte header and payload.

@@ -18,6 +18,7 @@ pub mod fake_idp;
 pub mod gateway;
 pub mod http2;
 pub mod local;
+pub mod net;
 pub mod oidc;
 pub mod otlp;
 pub mod postgres;
@@ -31,6 +32,7 @@ pub mod upstream;
 pub use client::{Client, Resp};
 pub use gateway::{Gateway, GatewayOptions};
 pub use local::{free_addr, free_port, test_certificate, workspace_dir};
+pub use net::{connect_from, read_until_closed, Connection, Transport};
 
 use sekisho_policy::paths;
 pub use sms::{Sms, SmsProvider};
@@ -252,63 +254,6 @@ pub async fn set_access_route(c: &mut Client, route: &str) -> String {
         .await;
     assert!(done.body.contains("アクセス経路設定完了"), "{}", done.body);
     confirm.body
-}
-
-/// A connection to `addr` from the loopback address `from` (e.g.
-/// 127.0.0.3), so a test can play several clients.
-pub async fn connect_from(addr: SocketAddr, from: &str) -> std::io::Result<tokio::net::TcpStream> {
-    let socket = tokio::net::TcpSocket::new_v4()?;
-    socket.bind(SocketAddr::new(from.parse().expect("an address"), 0))?;
-    socket.connect(addr).await
-}
-
-/// Any connection a drill reads and writes: plain TCP or TLS.
-pub trait Connection: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
-impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> Connection for T {}
-
-/// How a connection drill reaches the gateway: plain TCP, or TLS (HTTP/1.1
-/// by ALPN) trusting the gateway's test certificate. The drills of S42–S46
-/// run both ways.
-#[derive(Debug, Clone)]
-pub enum Transport {
-    Plain,
-    Tls(std::sync::Arc<std::path::PathBuf>),
-}
-
-impl Transport {
-    /// A connection to `addr` from the loopback address `from`.
-    pub async fn connect(
-        &self,
-        addr: SocketAddr,
-        from: &str,
-    ) -> std::io::Result<Box<dyn Connection>> {
-        match self {
-            Transport::Plain => Ok(Box::new(connect_from(addr, from).await?)),
-            Transport::Tls(cert) => Ok(Box::new(
-                http2::tls_connect(addr, from, cert, b"http/1.1").await?,
-            )),
-        }
-    }
-}
-
-/// Reads what arrives on `s` until it closes or `wait` passes: the bytes,
-/// and whether the connection was closed.
-pub async fn read_until_closed(
-    s: &mut (impl tokio::io::AsyncRead + Unpin + ?Sized),
-    wait: std::time::Duration,
-) -> (String, bool) {
-    use tokio::io::AsyncReadExt;
-    let mut out = Vec::new();
-    let mut buf = [0u8; 8192];
-    let deadline = tokio::time::Instant::now() + wait;
-    let closed = loop {
-        match tokio::time::timeout_at(deadline, s.read(&mut buf)).await {
-            Ok(Ok(0)) | Ok(Err(_)) => break true,
-            Err(_) => break false,
-            Ok(Ok(n)) => out.extend_from_slice(&buf[..n]),
-        }
-    };
-    (String::from_utf8_lossy(&out).into_owned(), closed)
 }
 
 /// Sends raw bytes on a new connection and returns what came back within

@@ -272,7 +272,7 @@ async fn a_reload_reads_the_certificates_again_and_fails_no_request() {
     );
 
     // The client trusts exactly the file's certificate: now the new one.
-    let mut after = sekisho_tests::http2::tls_connect(env.gw.addr, "127.0.0.4", &cert, b"http/1.1")
+    let mut after = sekisho_tests::net::tls_connect(env.gw.addr, "127.0.0.4", &cert, b"http/1.1")
         .await
         .expect("the new certificate served");
     let get = format!("GET {} HTTP/1.1\r\nHost: x\r\n\r\n", paths::HEALTHZ);
