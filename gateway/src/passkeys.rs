@@ -167,12 +167,13 @@ impl RelyingParty {
         })
     }
 
-    /// Refuses an answer whose client data names another origin than
-    /// `route`'s (S59).
+    /// Refuses an answer whose client data names the other route's origin
+    /// (S59). An origin of neither route is webauthn-rs's to refuse, with
+    /// the rest of its checks.
     fn check_origin(&self, route: Route, client_data_json: &[u8]) -> Result<(), Refusal> {
-        let expected = match route {
-            Route::Internet => Some(&self.internet_origin),
-            Route::Closed => self.closed_origin.as_ref(),
+        let other = match route {
+            Route::Internet => self.closed_origin.as_ref(),
+            Route::Closed => Some(&self.internet_origin),
         };
         let said: serde_json::Value =
             serde_json::from_slice(client_data_json).map_err(|_| Refusal::Malformed)?;
@@ -180,9 +181,9 @@ impl RelyingParty {
             .as_str()
             .and_then(|o| Url::parse(o).ok())
             .ok_or(Refusal::Malformed)?;
-        match expected {
-            Some(e) if e.origin() == origin.origin() => Ok(()),
-            _ => Err(Refusal::OtherOrigin),
+        match other {
+            Some(o) if o.origin() == origin.origin() => Err(Refusal::OtherOrigin),
+            _ => Ok(()),
         }
     }
 
@@ -536,6 +537,9 @@ generate_seed_key = true
             rp.check_origin(Route::Internet, b"not json"),
             Err(Refusal::Malformed)
         );
+        // Neither route's: left to webauthn-rs, which refuses it.
+        let elsewhere = client_data("https://id.example.jp.evil.test");
+        assert_eq!(rp.check_origin(Route::Internet, &elsewhere), Ok(()));
     }
 
     #[tokio::test]

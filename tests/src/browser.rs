@@ -94,18 +94,16 @@ pub async fn wait_for(b: &Browser, css: &str) -> fantoccini::elements::Element {
 
 /// Waits for `css` and clicks it. When the page's script replaced the
 /// element between finding and clicking it (a stale reference), it is
-/// found again, within the same 15 s.
+/// found again: up to 50 times, each find with its own 15 s, so a page
+/// slow to show the element still leaves room to retry.
 pub async fn click_when_ready(b: &Browser, css: &str) {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
+    for attempt in 1..=50 {
         match wait_for(b, css).await.click().await {
             Ok(()) => return,
-            Err(fantoccini::error::CmdError::Standard(e))
-                if is_stale(&e) && Instant::now() < deadline =>
-            {
-                tokio::time::sleep(Duration::from_millis(50)).await;
+            Err(fantoccini::error::CmdError::Standard(e)) if is_stale(&e) && attempt < 50 => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
             }
-            Err(e) => panic!("clicking {css}: {e}"),
+            Err(e) => panic!("clicking {css} (attempt {attempt}): {e}"),
         }
     }
 }
