@@ -673,6 +673,28 @@ mod tests {
     }
 
     #[test]
+    fn p17_compares_each_protocol_over_tls_with_its_own_baseline() {
+        let records = vec![
+            wrk("p17_pingora_bare_tls_h1", 1, 10000.0),
+            wrk("p17_gateway_tls_h1", 1, 9500.0),
+            wrk("p17_pingora_bare_tls_h2", 1, 20000.0),
+            wrk("p17_gateway_tls_h2", 1, 12000.0),
+        ];
+        let r = build(&records);
+        let p17: Vec<_> = r.budgets.iter().filter(|b| b.id == "P17").collect();
+        assert_eq!(p17.len(), 2);
+        assert_eq!(
+            (p17[0].measured.as_str(), p17[0].pass),
+            ("0.95×", Some(true))
+        );
+        assert_eq!(
+            (p17[1].measured.as_str(), p17[1].pass),
+            ("0.60×", Some(false))
+        );
+        assert!(p17[1].what.contains("HTTP/2"), "{}", p17[1].what);
+    }
+
+    #[test]
     fn budgets_from_medians() {
         let mut rec = Recorder::default();
         rec.ok(Duration::from_millis(3));
