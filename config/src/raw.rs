@@ -22,6 +22,12 @@ pub struct RawConfig {
     pub session: RawSession,
     #[serde(default)]
     pub password_hashing: RawHashing,
+    /// New passwords checked against the operator's breach list.
+    #[serde(default)]
+    pub password: RawPassword,
+    /// The mail sent on a sign-in from a browser the account has not used.
+    #[serde(default)]
+    pub new_device: RawNewDevice,
     pub mail: RawMail,
     pub assertion: RawAssertion,
     #[serde(default)]
@@ -719,6 +725,34 @@ impl Default for RawServer {
             graceful_shutdown_timeout_seconds: 5,
             upgrade_socket: d_upgrade_socket(),
             pid_file: None,
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPassword {
+    /// The filter `sekisho admin breached-import` writes; absent: no list.
+    #[serde(default)]
+    pub breached_filter_file: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawNewDevice {
+    /// Browsers remembered per user; the oldest is forgotten past this.
+    #[serde(default = "d_20")]
+    pub browsers_kept: u64,
+}
+
+fn d_20() -> u64 {
+    20
+}
+
+impl Default for RawNewDevice {
+    fn default() -> Self {
+        RawNewDevice {
+            browsers_kept: d_20(),
         }
     }
 }

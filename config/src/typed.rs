@@ -49,6 +49,8 @@ pub struct Config {
     pub store: Store,
     pub session: Session,
     pub hashing: Hashing,
+    pub password: Password,
+    pub new_device: NewDevice,
     pub mail: Mail,
     pub assertion: Assertion,
     pub metrics_listen: Option<SocketAddr>,
@@ -204,6 +206,18 @@ pub struct Hashing {
     pub pool_threads: usize,
     pub queue_capacity: usize,
     pub max_wait: Duration,
+}
+
+/// New passwords against the operator's breach list ([password]).
+#[derive(Debug, Clone, Default)]
+pub struct Password {
+    pub breached_filter_file: Option<PathBuf>,
+}
+
+/// The new-browser mail and its 「心当たりがない場合」 link ([new_device]).
+#[derive(Debug, Clone, Copy)]
+pub struct NewDevice {
+    pub browsers_kept: usize,
 }
 
 #[derive(Debug, Clone)]

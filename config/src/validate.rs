@@ -176,6 +176,8 @@ fn build(c: &mut Checker, raw: RawConfig) -> Config {
     let store = store(c, &raw);
     let session = session(c, &raw);
     let hashing = hashing(c, &raw);
+    let password = password(c, &raw);
+    let new_device = new_device(c, &raw);
     let mail = mail(c, &raw);
     let assertion = assertion(c, &raw);
     let metrics_listen = raw
@@ -214,6 +216,8 @@ fn build(c: &mut Checker, raw: RawConfig) -> Config {
         store,
         session,
         hashing,
+        password,
+        new_device,
         mail,
         assertion,
         metrics_listen,

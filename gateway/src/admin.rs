@@ -115,6 +115,7 @@ impl Admin {
             line_consents: Vec::new(),
             ad: None,
             passkeys_required: false,
+            new_device_mail: true,
         };
         let holder = User {
             id: crate::crypto::random_id(),
@@ -136,6 +137,9 @@ impl Admin {
             last_totp_step: None,
             last_login_at: None,
             identity: None,
+            breached_password: None,
+            known_browsers: Vec::new(),
+            locked_down: false,
         };
         let (link, ticket) = self.invitation_ticket(&holder.id);
         match self

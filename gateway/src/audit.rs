@@ -93,6 +93,7 @@ events! {
     LoggedOutEverywhere = "logged_out_everywhere", Login;
     SessionEndedByUser = "session_ended_by_user", Login;
     AccountLocked = "account_locked", Lock;
+    AccountLockedDown = "account_locked_down", Lock;
     AccountUnlocked = "account_unlocked", Lock;
     UnlockMailResent = "unlock_mail_resent", Lock;
     TwoStepAsked = "two_step_asked", TwoStep;
@@ -116,6 +117,8 @@ events! {
     PasswordChanged = "password_changed", Account;
     PasswordReset = "password_reset", Account;
     PasswordRuleRefused = "password_rule_refused", Account;
+    PasswordBreached = "password_breached", Account;
+    NewBrowserMailed = "new_browser_mailed", Account;
     ResetRequested = "reset_requested", Account;
     EmailChangeRequested = "email_change_requested", Account;
     EmailChangeRefused = "email_change_refused", Account;
@@ -134,6 +137,7 @@ events! {
     PlanChanged = "plan_changed", Settings;
     TwoStepSettingChanged = "two_step_setting_changed", Settings;
     PasskeyPolicyChanged = "passkey_policy_changed", Settings;
+    NewDeviceMailChanged = "new_device_mail_changed", Settings;
     AccessRouteChanged = "access_route_changed", Settings;
     LineSettingsChanged = "line_settings_changed", Settings;
     LineConsentGiven = "line_consent_given", Settings;

@@ -203,6 +203,17 @@ enum AdminCommand {
     /// Remove what has ended now (sessions, links, pending logins, quiet
     /// runs of wrong passwords), as every gateway does every ten minutes.
     Purge,
+    /// Turn a downloaded breach list ("SHA1-HEX:COUNT" lines, as Have I
+    /// Been Pwned's) into the filter `password.breached_filter_file` names,
+    /// streaming, in bounded memory. The old filter is replaced only when
+    /// the new one is whole; reload the gateways to use it.
+    BreachedImport {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// Where to write the filter (default: `password.breached_filter_file`).
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
     /// Bring the PostgreSQL schema up to date, under the same advisory
     /// lock gateways take at start (needed before starting gateways with
     /// `migrations = "by-command"`). The embedded store and Redis keep
@@ -316,6 +327,9 @@ pub fn main() -> ExitCode {
             Err(e) => fail(e),
         },
         Command::Demo { config: file } => {
+            if let Err(code) = demo_breach_filter(&file) {
+                return code;
+            }
             let config = match load_config(&file) {
                 Ok(c) => c,
                 Err(code) => return code,
@@ -335,6 +349,10 @@ pub fn main() -> ExitCode {
                 Err(e) => fail(e),
             }
         }
+        Command::Admin {
+            config,
+            command: AdminCommand::BreachedImport { file, output },
+        } => breached_import(&config, &file, output),
         Command::Admin { config, command } => {
             let config = match load_config(&config) {
                 Ok(c) => c,
@@ -394,6 +412,79 @@ async fn admin(config: sekisho_config::Config, command: AdminCommand) -> anyhow:
         crate::audit::deliver_queued(queue, sinks, &admin.clock).await;
     }
     done
+}
+
+/// `sekisho admin breached-import`: no store, and no preflight (the filter
+/// it writes may not exist yet, which the preflight would refuse).
+fn breached_import(config: &Path, list: &Path, output: Option<PathBuf>) -> ExitCode {
+    let output = match output {
+        Some(o) => o,
+        None => match sekisho_config::load(config) {
+            Ok(c) => match c.password.breached_filter_file {
+                Some(f) => f,
+                None => {
+                    eprintln!(
+                        "give --output, or set password.breached_filter_file in {}",
+                        config.display()
+                    );
+                    return ExitCode::from(2);
+                }
+            },
+            Err(errors) => {
+                eprintln!("{}: configuration problems:", config.display());
+                for e in &errors.0 {
+                    eprintln!("  {e}");
+                }
+                return ExitCode::from(2);
+            }
+        },
+    };
+    let started = std::time::Instant::now();
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {percent}% ({eta} left)")
+            .expect("a fixed template")
+            .progress_chars("=> "),
+    );
+    let mut on_progress = |p: sekisho_breached::Progress| match p {
+        sekisho_breached::Progress::Reading { bytes, of } => {
+            bar.set_message("reading");
+            bar.set_length(of);
+            bar.set_position(bytes);
+        }
+        sekisho_breached::Progress::Building { shards, of } => {
+            bar.set_message("building");
+            bar.set_length(of as u64);
+            bar.set_position(shards as u64);
+        }
+    };
+    match sekisho_breached::import(list, &output, &mut on_progress) {
+        Ok(report) => {
+            bar.finish_and_clear();
+            let seconds = started.elapsed().as_secs_f64();
+            println!(
+                "{}: {} entries from {} lines in {} shards, {} bytes ({:.2} bytes an entry), {:.1} s ({:.0} lines/s)",
+                output.display(),
+                report.entries,
+                report.lines,
+                report.shards,
+                report.bytes,
+                report.bytes as f64 / report.entries as f64,
+                seconds,
+                report.lines as f64 / seconds.max(1e-9),
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            bar.abandon();
+            eprintln!("error: {e}");
+            match e {
+                sekisho_breached::ImportError::BadLine { .. }
+                | sekisho_breached::ImportError::Empty => ExitCode::from(2),
+                _ => ExitCode::from(1),
+            }
+        }
+    }
 }
 
 /// `sekisho admin migrate`: before the store is opened, since a gateway
@@ -497,7 +588,7 @@ async fn run_admin(admin: &Admin, command: AdminCommand) -> anyhow::Result<()> {
             println!("tenant {}: access route {}", t.id, t.access_route.as_str());
         }
         // Handled by `admin` before the store is opened.
-        AdminCommand::Migrate => {}
+        AdminCommand::Migrate | AdminCommand::BreachedImport { .. } => {}
         AdminCommand::Purge => {
             let removed = purge(&admin.store, &admin.config, admin.clock.now()).await?;
             println!("removed {removed} ended records");
@@ -609,6 +700,38 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         .open(path)?;
     f.write_all(bytes)?;
     f.sync_all()
+}
+
+/// The demo's breach filter, made from `demo-breached-passwords.txt` beside
+/// its configuration when the filter the configuration names is missing.
+fn demo_breach_filter(config: &Path) -> Result<(), ExitCode> {
+    let Ok(parsed) = sekisho_config::load(config) else {
+        return Ok(()); // load_config says what is wrong
+    };
+    let Some(filter) = parsed.password.breached_filter_file else {
+        return Ok(());
+    };
+    let list = config
+        .parent()
+        .unwrap_or(Path::new("."))
+        .join("demo-breached-passwords.txt");
+    if filter.exists() || !list.exists() {
+        return Ok(());
+    }
+    match sekisho_breached::import(&list, &filter, &mut |_| {}) {
+        Ok(report) => {
+            println!(
+                "demo breach list: {} entries in {}",
+                report.entries,
+                filter.display()
+            );
+            Ok(())
+        }
+        Err(e) => {
+            eprintln!("{}: {e}", list.display());
+            Err(ExitCode::from(2))
+        }
+    }
 }
 
 /// The line registered to the demo tenant.

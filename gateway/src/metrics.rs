@@ -405,6 +405,8 @@ fn start_at_zero() {
         "unlock_admin",
         "reset_requested",
         "reset_completed",
+        "new_browser_mailed",
+        "lockdown",
     ] {
         ACCOUNT_EVENTS.with_label_values(&[event]);
     }

@@ -67,6 +67,11 @@ pub fn check(cfg: &Config) -> Vec<Problem> {
     if let Err(e) = crate::descriptors::connections_total(cfg.limits.connections_total, nofile) {
         say("limits.connections_total", e);
     }
+    if let Some(file) = &cfg.password.breached_filter_file {
+        if let Err(e) = sekisho_breached::BreachedList::open(file) {
+            say("password.breached_filter_file", e.to_string());
+        }
+    }
     let seed = &cfg.seed_key;
     if seed.key.is_none() && seed.generate_if_missing {
         if let Some(problem) = missing_folder(&seed.file) {

@@ -62,6 +62,7 @@ pub struct OurCookies<'a> {
     pub lang: Slot<'a>,
     pub pending: Slot<'a>,
     pub trust: Slot<'a>,
+    pub device: Slot<'a>,
 }
 
 /// What becomes of the `Cookie` field on the way up.
@@ -106,6 +107,8 @@ fn scan_cookies<'a>(
                 &mut ours.pending
             } else if name == names.trust {
                 &mut ours.trust
+            } else if name == names.device {
+                &mut ours.device
             } else {
                 others.push(pair);
                 continue;
@@ -229,6 +232,7 @@ impl<'a> RequestView<'a> {
                 pre: OwnedSlot::of(c.pre),
                 pending: OwnedSlot::of(c.pending),
                 trust: OwnedSlot::of(c.trust),
+                device: OwnedSlot::of(c.device),
             },
             lang: Lang::negotiate(c.lang.value(), header_str(h, "accept-language")),
             client_ip: self.client_ip.clone(),
@@ -342,6 +346,7 @@ pub struct Cookies {
     pre: OwnedSlot,
     pending: OwnedSlot,
     trust: OwnedSlot,
+    device: OwnedSlot,
 }
 
 impl Cookies {
@@ -358,6 +363,10 @@ impl Cookies {
     /// "Remember this browser".
     pub fn trust(&self) -> Option<&str> {
         self.trust.borrow().value()
+    }
+    /// The browser's id among its users' known browsers.
+    pub fn device(&self) -> Option<&str> {
+        self.device.borrow().value()
     }
 }
 

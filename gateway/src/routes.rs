@@ -428,6 +428,17 @@ pub static ROUTES: LazyLock<Vec<Entry>> = LazyLock::new(|| {
             LinkForm(|c, f| reply!(unlock::submit(c.app, c.req, f))),
         )
         .lands(paths::LOGIN),
+        get(
+            paths::NOT_ME,
+            "not_me",
+            Open(|c| reply!(not_me::show(c.app, c.req))),
+        ),
+        post(
+            paths::NOT_ME,
+            "not_me",
+            LinkForm(|c, f| reply!(not_me::submit(c.app, c.req, f))),
+        )
+        .lands(paths::LOGIN),
         post(
             paths::UNLOCK_RESEND,
             "unlock",
@@ -542,6 +553,28 @@ pub static ROUTES: LazyLock<Vec<Entry>> = LazyLock::new(|| {
             "two_step_setting",
             SignedForm(menu(Item::TwoStep), |c, l, f| {
                 reply!(two_step_setting::confirm(c.app, c.req, l, f))
+            }),
+        )
+        .lands(paths::MENU),
+        get(
+            paths::MENU_NEW_DEVICE_MAIL,
+            "new_device_mail",
+            Signed(menu(Item::NewDeviceMail), |c, l| {
+                reply!(new_device_mail::show(c.app, c.req, l))
+            }),
+        ),
+        post(
+            paths::MENU_NEW_DEVICE_MAIL,
+            "new_device_mail",
+            SignedForm(menu(Item::NewDeviceMail), |c, l, f| {
+                reply!(new_device_mail::submit(c.app, c.req, l, f))
+            }),
+        ),
+        post(
+            paths::MENU_NEW_DEVICE_MAIL_CONFIRM,
+            "new_device_mail",
+            SignedForm(menu(Item::NewDeviceMail), |c, l, f| {
+                reply!(new_device_mail::confirm(c.app, c.req, l, f))
             }),
         )
         .lands(paths::MENU),

@@ -46,6 +46,8 @@ pub struct App {
     /// The passkeys' relying party; `None` where they are off (see
     /// `passkeys::RelyingParty::from_config`).
     pub passkeys: Option<crate::passkeys::RelyingParty>,
+    /// The operator's breach list, mapped (S64); `None` when not configured.
+    pub breached: Option<Arc<sekisho_breached::BreachedList>>,
 }
 
 /// The branding of `b` as pages in one language show it.
@@ -102,6 +104,38 @@ pub fn open_store(config: &Config) -> anyhow::Result<SharedStore> {
 }
 
 impl App {
+    /// Checks a new password (the rule, and the breach list when there is
+    /// one): every path that sets a password asks here (S04, S64).
+    pub async fn check_new_password(
+        &self,
+        password: &str,
+        confirmation: &str,
+    ) -> Result<String, Vec<sekisho_policy::password::PasswordProblem>> {
+        let typed = password.to_string();
+        let normalized = sekisho_policy::password::normalize(password);
+        let listed = self.breached_among(vec![typed, normalized]).await;
+        sekisho_policy::password::check_new_password_with(password, confirmation, |p| {
+            listed.iter().any(|l| l == p)
+        })
+    }
+
+    /// Those of `passwords` on the operator's breach list. The look-up
+    /// reads the mapped file, which may wait on the disk, so it runs on
+    /// the blocking pool, never on the event loop.
+    pub async fn breached_among(&self, passwords: Vec<String>) -> Vec<String> {
+        let Some(list) = self.breached.clone() else {
+            return Vec::new();
+        };
+        tokio::task::spawn_blocking(move || {
+            passwords
+                .into_iter()
+                .filter(|p| !p.is_empty() && list.contains_password(p))
+                .collect()
+        })
+        .await
+        .unwrap_or_default()
+    }
+
     /// Builds the application. Runs its few async start-up steps on a
     /// short-lived runtime of its own, before Pingora starts its runtimes.
     pub fn build(config: Config) -> anyhow::Result<App> {
@@ -153,7 +187,16 @@ impl App {
         let hsts = config.internet.public_url.starts_with("https://");
 
         let throttle = crate::throttle::Throttle::new(&config.throttle);
+        let breached = match &config.password.breached_filter_file {
+            Some(file) => {
+                let list = sekisho_breached::BreachedList::open(file)?;
+                tracing::info!(target: "sekisho", entries = list.entries(), file = %file.display(), "breach list loaded");
+                Some(Arc::new(list))
+            }
+            None => None,
+        };
         Ok(App {
+            breached,
             store,
             clock,
             hasher,

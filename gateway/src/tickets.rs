@@ -34,6 +34,7 @@ pub fn path(purpose: TicketPurpose) -> &'static str {
         TicketPurpose::Reset => paths::RESET,
         TicketPurpose::EmailChange => paths::EMAIL_CONFIRM,
         TicketPurpose::MethodChange => paths::METHOD_LINK,
+        TicketPurpose::NotMe => paths::NOT_ME,
         // Never mailed: the provider returns to the callback with `state`.
         TicketPurpose::Federation => paths::FEDERATION_CALLBACK,
         // Never mailed: a page's script answers the challenge.

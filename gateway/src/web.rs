@@ -19,6 +19,8 @@ pub struct CookieNames {
     pub pending: &'static str,
     /// "Remember this browser" (S28).
     pub trust: &'static str,
+    /// The browser, as its users' known browsers list it (S63).
+    pub device: &'static str,
     pub secure: bool,
 }
 
@@ -31,6 +33,7 @@ impl CookieNames {
                 lang: "sekisho-lang",
                 pending: "sekisho-2fa",
                 trust: "sekisho-trust",
+                device: "sekisho-device",
                 secure: false,
             }
         } else {
@@ -40,6 +43,7 @@ impl CookieNames {
                 lang: "__Host-sekisho-lang",
                 pending: "__Host-sekisho-2fa",
                 trust: "__Host-sekisho-trust",
+                device: "__Host-sekisho-device",
                 secure: true,
             }
         }

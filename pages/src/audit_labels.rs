@@ -22,6 +22,22 @@ pub fn event_label(lang: &str, event: &str) -> String {
         "session_ended_by_user" => ("端末のログインを終了", "Ended a signed-in browser"),
         "account_locked" => ("アカウントロック", "Account locked"),
         "account_unlocked" => ("ロック解除", "Account unlocked"),
+        "account_locked_down" => (
+            "心当たりのないログインの報告によりロック",
+            "Locked after a report of a sign-in that was not the user",
+        ),
+        "new_browser_mailed" => (
+            "新しいブラウザからのログインを通知",
+            "New-browser sign-in mailed",
+        ),
+        "password_breached" => (
+            "流出したパスワードでログイン (変更を依頼)",
+            "Signed in with a breached password (asked to change it)",
+        ),
+        "new_device_mail_changed" => (
+            "新しいブラウザからのログイン通知設定を変更",
+            "New-browser sign-in mail setting changed",
+        ),
         "unlock_mail_resent" => ("ロック解除メール再送", "Unlock mail sent again"),
         "two_step_asked" => ("2段階認証を要求", "Second step asked"),
         "two_step_set_up" => ("2段階認証を設定", "Second step set up"),

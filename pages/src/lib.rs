@@ -297,6 +297,9 @@ pub struct FormPage<'a> {
 #[template(path = "menu.html")]
 pub struct MenuPage<'a> {
     pub c: &'a Chrome,
+    /// The user's password is on the operator's breach list (S64): the
+    /// menu asks for a new one first.
+    pub password_breached: bool,
     pub change_items: Vec<(&'a str, &'a str)>,
     pub settings_items: Vec<(&'a str, &'a str)>,
     pub other_items: Vec<(&'a str, &'a str)>,
@@ -611,6 +614,7 @@ pub fn password_problems(t: &'static Texts, problems: &[PasswordProblem]) -> Vec
                 )
             }
             PasswordProblem::Common => t.problem_common.to_string(),
+            PasswordProblem::Breached => t.problem_breached.to_string(),
             PasswordProblem::Mismatch => t.problem_mismatch.to_string(),
         })
         .collect()

@@ -226,6 +226,119 @@ pub fn sign_in_changed_notice(
     }
 }
 
+/// What the new-browser mail says about a sign-in (S63).
+#[derive(Debug, Clone)]
+pub struct SignInSeen<'a> {
+    /// When, as [`format_jst`] writes it.
+    pub when: &'a str,
+    /// Browser and OS, e.g. "Chrome / Windows 10".
+    pub browser: &'a str,
+    pub address: &'a str,
+    /// The route: true for the closed network (回線認証).
+    pub closed: bool,
+    /// The way in, in Japanese and in English (e.g. パスワード, password).
+    pub way_in: (&'a str, &'a str),
+}
+
+/// 新しいブラウザからのログイン (S63): sent when an account signs in from a
+/// browser it has not used, with the one-time 「心当たりがない場合」 link.
+/// Japanese first, then English.
+pub fn new_browser(service: &str, name: &str, seen: &SignInSeen<'_>, not_me_url: &str) -> MailText {
+    let (route_ja, route_en) = if seen.closed {
+        ("閉域網 (回線認証)", "closed network (line authentication)")
+    } else {
+        ("インターネット", "internet")
+    };
+    MailText {
+        subject: format!("【{service}】新しいブラウザからのログインのお知らせ"),
+        body: format!(
+            "{}\
+             お使いのアカウントに、これまでご利用のないブラウザからログインがありました。\n\n\
+             ■日時: {when}\n\
+             ■ブラウザ: {browser}\n\
+             ■IPアドレス: {address}\n\
+             ■接続経路: {route_ja}\n\
+             ■ログイン方法: {way_ja}\n\n\
+             ご本人によるログインであれば、このメールへの対応は不要です。\n\n\
+             ■心当たりがない場合\n\
+             下記URLを開き、表示された画面のボタンを押してください。アカウントをロックし、\
+             すべての端末からログアウトします。ロックはパスワードの再設定で解除できます。\n\n\
+             {not_me_url}\n\n\
+             (このURLは一度だけ、14日間有効です。)\n\n\
+             ---- English ----\n\
+             Your account was signed in to from a browser it has not used before.\n\
+             When: {when}\n\
+             Browser: {browser}\n\
+             IP address: {address}\n\
+             Route: {route_en}\n\
+             Signed in with: {way_en}\n\n\
+             If this was you, there is nothing to do.\n\
+             If it was not, open the link above and press the button on its page: your account \
+             is locked and every browser signed out. Setting a new password lifts the lock.\n\n\
+             {}",
+            greeting(service, name),
+            footer(service),
+            when = seen.when,
+            browser = seen.browser,
+            address = seen.address,
+            way_ja = seen.way_in.0,
+            way_en = seen.way_in.1,
+        ),
+    }
+}
+
+/// アカウントのロック (S63): to the user after their 「心当たりがない場合」,
+/// with the reset link that lifts it (`None` for a user who signs in with
+/// a provider, whose lock the contract holder or operator lifts).
+pub fn locked_down(service: &str, name: &str, when: &str, reset_url: Option<&str>) -> MailText {
+    let (way_ja, way_en) = match reset_url {
+        Some(url) => (
+            format!("下記URLから新しいパスワードを設定すると、ロックが解除されます。\n\n■パスワード再設定用URL\n\n{url}\n"),
+            "Set a new password at the link above to lift the lock.".to_string(),
+        ),
+        None => (
+            "ロックの解除は、ご契約者様または管理者にご連絡ください。\nあわせて、ログインに使っているアカウント (Google など) のパスワードを変更してください。\n".to_string(),
+            "Ask your contract holder or administrator to lift the lock, and change the password of the account you sign in with (Google and so on).".to_string(),
+        ),
+    };
+    MailText {
+        subject: format!("【{service}】アカウントをロックしました"),
+        body: format!(
+            "{}\
+             {when}、「心当たりがない場合」の操作により、アカウントをロックしました。\n\
+             すべての端末からログアウトし、記憶したブラウザ、パスキー、送信済みのURLはすべて無効になりました。\n\
+             {way_ja}\n\
+             ---- English ----\n\
+             Your account was locked at your request: every browser is signed out, and remembered \
+             browsers, passkeys and links already mailed no longer work.\n\
+             {way_en}\n\n\
+             {}",
+            greeting(service, name),
+            footer(service)
+        ),
+    }
+}
+
+/// To the contract holder when one of the tenant's users locked their
+/// account with 「心当たりがない場合」 (S63).
+pub fn locked_down_holder(service: &str, holder: &str, user_email: &str, when: &str) -> MailText {
+    MailText {
+        subject: format!("【{service}】利用者がアカウントをロックしました"),
+        body: format!(
+            "{}\
+             {when}、{user_email} 様が、心当たりのないログインがあったとしてアカウントをロックしました。\n\
+             ご本人がパスワードを再設定するまで、このアカウントではログインできません。\n\
+             不審な操作がないか、管理画面の監査ログをご確認ください。\n\n\
+             ---- English ----\n\
+             {user_email} locked their account, reporting a sign-in they did not make. It stays \
+             locked until they set a new password. Please check the audit log in the console.\n\n\
+             {}",
+            greeting(service, holder),
+            footer(service)
+        ),
+    }
+}
+
 /// The SMS that carries a two-step code. Short: one SMS segment of
 /// Japanese text holds 70 characters.
 pub fn sms_code(service: &str, code: &str, minutes: u64) -> String {

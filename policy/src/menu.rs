@@ -24,10 +24,12 @@ pub enum MenuItem {
     Passkeys,
     /// パスキー設定: the holder's requirement of passkeys for the tenant.
     PasskeyPolicy,
+    /// 新しいブラウザからのログイン通知: the holder's switch of the mail.
+    NewDeviceMail,
 }
 
 impl MenuItem {
-    pub const ALL: [MenuItem; 8] = [
+    pub const ALL: [MenuItem; 9] = [
         MenuItem::LoginMethod,
         MenuItem::EmailChange,
         MenuItem::PasswordChange,
@@ -36,6 +38,7 @@ impl MenuItem {
         MenuItem::ActiveDirectory,
         MenuItem::Passkeys,
         MenuItem::PasskeyPolicy,
+        MenuItem::NewDeviceMail,
     ];
 }
 
@@ -45,7 +48,7 @@ impl MenuItem {
 /// |---|---|---|---|---|
 /// | login method, email change | ✓ | – | – | – |
 /// | password change, passkeys (password users) | ✓ | ✓ | ✓ | ✓ |
-/// | access route, two-step, Active Directory, passkey setting | ✓ | – | ✓ | – |
+/// | access route, two-step, Active Directory, passkey setting, new-browser mail | ✓ | – | ✓ | – |
 pub fn allowed(item: MenuItem, role: Role, plan: Plan, method: LoginMethod) -> bool {
     let holder = role == Role::ContractHolder;
     match item {
@@ -55,7 +58,8 @@ pub fn allowed(item: MenuItem, role: Role, plan: Plan, method: LoginMethod) -> b
         MenuItem::AccessRoute
         | MenuItem::TwoStep
         | MenuItem::ActiveDirectory
-        | MenuItem::PasskeyPolicy => holder,
+        | MenuItem::PasskeyPolicy
+        | MenuItem::NewDeviceMail => holder,
     }
 }
 
@@ -122,7 +126,7 @@ mod tests {
             (LoginMethod | EmailChange, Basic) => holder,
             (LoginMethod | EmailChange, Trial) => false,
             (PasswordChange | Passkeys, _) => method == Password,
-            (AccessRoute | TwoStep | ActiveDirectory | PasskeyPolicy, _) => holder,
+            (AccessRoute | TwoStep | ActiveDirectory | PasskeyPolicy | NewDeviceMail, _) => holder,
         }
     }
 

@@ -39,6 +39,8 @@ pub enum PasswordProblem {
     /// On the common-password list, or a list word with digits and symbols
     /// stuck on the end.
     Common,
+    /// On the operator's breach list (S64): known to attackers.
+    Breached,
     /// Password and confirmation differ.
     Mismatch,
 }
@@ -111,6 +113,18 @@ pub fn check_new_password(
     password: &str,
     confirmation: &str,
 ) -> Result<String, Vec<PasswordProblem>> {
+    check_new_password_with(password, confirmation, |_| false)
+}
+
+/// [`check_new_password`] with the operator's breach list: `breached` says
+/// whether a password is on it. It is asked about the password as typed and
+/// as normalised (the list hashes what people typed elsewhere), and only
+/// when the rule's other checks found the password acceptable in length.
+pub fn check_new_password_with(
+    password: &str,
+    confirmation: &str,
+    breached: impl Fn(&str) -> bool,
+) -> Result<String, Vec<PasswordProblem>> {
     let normalized = normalize(password);
     if normalized.is_empty() {
         return Err(vec![PasswordProblem::Empty]);
@@ -141,6 +155,8 @@ pub fn check_new_password(
     }
     if length <= MAX_CHARS && is_common(&normalized) {
         problems.push(PasswordProblem::Common);
+    } else if length <= MAX_CHARS && (breached(password) || breached(&normalized)) {
+        problems.push(PasswordProblem::Breached);
     }
     if normalize(confirmation) != normalized {
         problems.push(PasswordProblem::Mismatch);
@@ -164,6 +180,23 @@ mod tests {
 
     fn ok(p: &str) -> bool {
         check_new_password(p, p).is_ok()
+    }
+
+    #[test]
+    fn s64_a_listed_password_is_refused_with_its_own_problem() {
+        let listed = |p: &str| p == "Kx7#mpq2z";
+        assert_eq!(
+            check_new_password_with("Kx7#mpq2z", "Kx7#mpq2z", listed).unwrap_err(),
+            vec![PasswordProblem::Breached]
+        );
+        assert!(check_new_password_with("Kx7#mpq2y", "Kx7#mpq2y", listed).is_ok());
+        // The list is asked about the typed form too: full-width digits
+        // normalise to ASCII, but the list may hold either.
+        let typed = |p: &str| p == "Kx7#mpq２z";
+        assert_eq!(
+            check_new_password_with("Kx7#mpq２z", "Kx7#mpq２z", typed).unwrap_err(),
+            vec![PasswordProblem::Breached]
+        );
     }
 
     #[test]

@@ -45,6 +45,8 @@ pub const EMAIL_CONFIRM: &str = "/.sekisho/email/confirm";
 pub const METHOD_LINK: &str = "/.sekisho/method";
 
 // The account menu (認証・契約情報変更メニュー).
+/// The new-browser mail's 「心当たりがない場合」 link (S63).
+pub const NOT_ME: &str = "/.sekisho/not-me";
 pub const MENU: &str = "/.sekisho/menu";
 pub const MENU_LOGIN: &str = "/.sekisho/menu/login";
 pub const MENU_PASSWORD: &str = "/.sekisho/menu/password";
@@ -57,6 +59,8 @@ pub const MENU_TWO_STEP: &str = "/.sekisho/menu/two-step";
 pub const MENU_TWO_STEP_CONFIRM: &str = "/.sekisho/menu/two-step/confirm";
 pub const MENU_PASSKEY_POLICY: &str = "/.sekisho/menu/passkey-policy";
 pub const MENU_PASSKEY_POLICY_CONFIRM: &str = "/.sekisho/menu/passkey-policy/confirm";
+pub const MENU_NEW_DEVICE_MAIL: &str = "/.sekisho/menu/new-device-mail";
+pub const MENU_NEW_DEVICE_MAIL_CONFIRM: &str = "/.sekisho/menu/new-device-mail/confirm";
 pub const MENU_PASSKEYS: &str = "/.sekisho/menu/passkeys";
 pub const MENU_PASSKEYS_OPTIONS: &str = "/.sekisho/menu/passkeys/options";
 pub const MENU_PASSKEYS_ADD: &str = "/.sekisho/menu/passkeys/add";

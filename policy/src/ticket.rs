@@ -20,6 +20,8 @@ pub enum TicketPurpose {
     Federation,
     /// A passkey ceremony in progress: its WebAuthn challenge (minutes).
     Passkey,
+    /// The new-browser mail's 「心当たりがない場合」 (S63).
+    NotMe,
 }
 
 impl TicketPurpose {
@@ -32,6 +34,7 @@ impl TicketPurpose {
             TicketPurpose::MethodChange => "method_change",
             TicketPurpose::Federation => "federation",
             TicketPurpose::Passkey => "passkey",
+            TicketPurpose::NotMe => "not_me",
         }
     }
     pub fn parse(s: &str) -> Option<TicketPurpose> {
@@ -43,6 +46,7 @@ impl TicketPurpose {
             "method_change" => Some(TicketPurpose::MethodChange),
             "federation" => Some(TicketPurpose::Federation),
             "passkey" => Some(TicketPurpose::Passkey),
+            "not_me" => Some(TicketPurpose::NotMe),
             _ => None,
         }
     }
@@ -89,6 +93,7 @@ mod tests {
             TicketPurpose::Reset,
             TicketPurpose::EmailChange,
             TicketPurpose::MethodChange,
+            TicketPurpose::NotMe,
         ] {
             assert_eq!(TicketPurpose::parse(p.as_str()), Some(p));
         }

@@ -39,6 +39,47 @@ pub struct User {
     /// The provider account a federated user signs in with (S37).
     #[serde(default)]
     pub identity: Option<FederatedIdentity>,
+    /// The password hash a login found on the operator's breach list
+    /// (S64): while it is still the user's hash, the user is asked to
+    /// change it. Any new password ends the notice by itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub breached_password: Option<String>,
+    /// Browsers the user has signed in from (S63), newest last, at most
+    /// `new_device.browsers_kept`: a sign-in from another is mailed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub known_browsers: Vec<KnownBrowser>,
+    /// Locked by its user's 「心当たりがない場合」 (S63): only a password
+    /// reset (or the operator) lifts it, never the unlock link.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub locked_down: bool,
+}
+
+impl User {
+    /// True while the user's password is the one a login found breached.
+    pub fn password_breached(&self) -> bool {
+        self.breached_password.is_some() && self.breached_password == self.password_hash
+    }
+}
+
+/// A browser a user has signed in from: the hash of its device cookie.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KnownBrowser {
+    pub id_hash: String,
+    pub first_seen: UnixTime,
+    pub last_seen: UnixTime,
+}
+
+/// What a sign-in's browser was to its user (see
+/// [`AccountStore::note_browser`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BrowserSeen {
+    /// Signed in from before.
+    Known,
+    /// The account's first browser ever (its registration's, or the first
+    /// after an upgrade): nothing to compare with, so nothing is mailed.
+    First,
+    /// Another browser: the "this wasn't me" ticket was kept, to be mailed.
+    New,
 }
 
 /// A provider account: issuer and subject, the only pair that identifies
@@ -76,6 +117,30 @@ store_part! {
             async fn lock_user(&self, user_id: &str, unlock: TicketRecord) -> StoreResult<()>;
             /// Uses a live unlock ticket and unlocks its user (flag and counter).
             async fn unlock_with_ticket(&self, hash: &str, now: UnixTime) -> StoreResult<User>;
+            /// Marks the user's password breached while `password_hash` is
+            /// still theirs (S64).
+            async fn mark_password_breached(&self, user_id: &str, password_hash: &str) -> StoreResult<()>;
+            /// Notes the browser a sign-in came from (S63): remembered, the
+            /// oldest past `kept` forgotten, and for a new one the "this
+            /// wasn't me" ticket kept, in one step.
+            async fn note_browser(
+                &self,
+                user_id: &str,
+                browser: KnownBrowser,
+                kept: u32,
+                not_me: TicketRecord,
+            ) -> StoreResult<BrowserSeen>;
+            /// Uses a live "this wasn't me" ticket and locks its user down
+            /// (S63): locked until a reset, every session, remembered
+            /// browser, known browser, pending login and mailed link ended,
+            /// and `reset` kept as the one live link. Returns the user and
+            /// the ended sessions.
+            async fn lock_down(
+                &self,
+                ticket_hash: &str,
+                reset: TicketRecord,
+                now: UnixTime,
+            ) -> StoreResult<(User, Vec<String>)>;
             /// Changes a user's role (the console); `NotFound` when there is none.
             async fn set_role(&self, user_id: &str, role: Role) -> StoreResult<User>;
             /// Unlocks a user without a ticket (the admin command).

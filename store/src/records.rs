@@ -10,9 +10,9 @@
 //! expiry).
 
 use super::{
-    code_counter, AdConnection, FederatedIdentity, MethodChange, PasskeyRecord, PendingLogin,
-    SessionRecord, StoreError, StoreResult, Tenant, TicketRecord, TrustedBrowser,
-    TwoStepRegistration, User,
+    code_counter, AdConnection, BrowserSeen, FederatedIdentity, KnownBrowser, MethodChange,
+    PasskeyRecord, PendingLogin, SessionRecord, StoreError, StoreResult, Tenant, TicketRecord,
+    TrustedBrowser, TwoStepRegistration, User,
 };
 use sekisho_policy::line::AccessRoute;
 use sekisho_policy::model::{LoginMethod, Plan, Role, UserStatus};
@@ -135,9 +135,11 @@ async fn ticket_and_user(
     Ok((ticket, user))
 }
 
-/// Unlocks and saves `user`: its failure counters and unlock links go.
+/// Unlocks and saves `user`: its failure counters and unlock links go, and
+/// a lockdown ends (only a reset or the operator come here for one).
 async fn unlock(r: &mut impl Records, mut user: User) -> StoreResult<User> {
     user.locked = false;
+    user.locked_down = false;
     r.save_user(&user).await?;
     r.clear_failures(&user.email).await?;
     r.clear_failures(&code_counter(&user.id)).await?;
@@ -197,7 +199,84 @@ pub(crate) async fn unlock_with_ticket(
     now: UnixTime,
 ) -> StoreResult<User> {
     let (_, user) = ticket_and_user(r, hash, TicketPurpose::Unlock, now).await?;
+    if user.locked_down {
+        return Err(StoreError::TicketInvalid);
+    }
     unlock(r, user).await
+}
+
+pub(crate) async fn mark_password_breached(
+    r: &mut impl Records,
+    user_id: &str,
+    password_hash: &str,
+) -> StoreResult<()> {
+    let user = user_or(r, user_id, StoreError::NotFound).await?;
+    if user.password_hash.as_deref() == Some(password_hash) && !user.password_breached() {
+        edit_user(r, user_id, |u| {
+            u.breached_password = Some(password_hash.to_string())
+        })
+        .await?;
+    }
+    Ok(())
+}
+
+pub(crate) async fn note_browser(
+    r: &mut impl Records,
+    user_id: &str,
+    browser: &KnownBrowser,
+    kept: u32,
+    not_me: &TicketRecord,
+) -> StoreResult<BrowserSeen> {
+    let mut user = user_or(r, user_id, StoreError::NotFound).await?;
+    let seen = if let Some(known) = user
+        .known_browsers
+        .iter_mut()
+        .find(|b| crate::same(&b.id_hash, &browser.id_hash))
+    {
+        known.last_seen = browser.last_seen;
+        BrowserSeen::Known
+    } else if user.known_browsers.is_empty() {
+        user.known_browsers.push(browser.clone());
+        BrowserSeen::First
+    } else {
+        user.known_browsers.push(browser.clone());
+        r.put_ticket(not_me).await?;
+        BrowserSeen::New
+    };
+    // Newest last: the one seen longest ago goes first.
+    user.known_browsers.sort_by_key(|b| b.last_seen);
+    let excess = user
+        .known_browsers
+        .len()
+        .saturating_sub(kept.max(1) as usize);
+    user.known_browsers.drain(..excess);
+    r.save_user(&user).await?;
+    Ok(seen)
+}
+
+pub(crate) async fn lock_down(
+    r: &mut impl Records,
+    ticket_hash: &str,
+    reset: &TicketRecord,
+    now: UnixTime,
+) -> StoreResult<(User, Vec<String>)> {
+    let (ticket, mut user) = ticket_and_user(r, ticket_hash, TicketPurpose::NotMe, now).await?;
+    r.drop_ticket(&ticket).await?;
+    user.locked = true;
+    user.locked_down = true;
+    user.known_browsers.clear();
+    r.drop_trusted_browsers_of(&user.id).await?;
+    r.drop_pendings_of(&user.id).await?;
+    // A passkey registered by whoever was signed in would outlive the
+    // reset: every passkey goes, and the user registers theirs again.
+    r.drop_passkeys_of(&user.id).await?;
+    r.drop_tickets_of(&user.id).await?;
+    r.save_user(&user).await?;
+    if user.method == LoginMethod::Password {
+        r.put_ticket(reset).await?;
+    }
+    let ended = r.delete_sessions_of(&user.id, None).await?;
+    Ok((user, ended))
 }
 
 pub(crate) async fn unlock_user(r: &mut impl Records, user_id: &str) -> StoreResult<User> {
@@ -261,6 +340,14 @@ pub(crate) async fn set_two_step_enabled(
     enabled: bool,
 ) -> StoreResult<Tenant> {
     edit_tenant(r, tenant_id, |t| t.two_step_enabled = enabled).await
+}
+
+pub(crate) async fn set_new_device_mail(
+    r: &mut impl Records,
+    tenant_id: &str,
+    on: bool,
+) -> StoreResult<Tenant> {
+    edit_tenant(r, tenant_id, |t| t.new_device_mail = on).await
 }
 
 pub(crate) async fn set_passkeys_required(

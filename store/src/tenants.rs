@@ -34,6 +34,9 @@ pub struct Tenant {
     /// register one at their next login). Off by default.
     #[serde(default)]
     pub passkeys_required: bool,
+    /// 新しいブラウザからのログイン通知 (S63): on by default.
+    #[serde(default = "yes")]
+    pub new_device_mail: bool,
 }
 
 /// A tenant's ADFS, reached over OpenID Connect. The client secret is
@@ -111,6 +114,8 @@ store_part! {
             async fn set_two_step_enabled(&self, tenant_id: &str, enabled: bool) -> StoreResult<Tenant>;
             /// Switches the tenant's requirement of passkeys (パスキー設定).
             async fn set_passkeys_required(&self, tenant_id: &str, required: bool) -> StoreResult<Tenant>;
+            /// Switches the tenant's new-browser mail (新しいブラウザからのログイン通知).
+            async fn set_new_device_mail(&self, tenant_id: &str, on: bool) -> StoreResult<Tenant>;
         }
         own {
             async fn get_tenant(&self, id: &str) -> StoreResult<Option<Tenant>>;

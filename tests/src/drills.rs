@@ -33,3 +33,259 @@ pub async fn s57_identifiers_no_one_can_have_stop_before_the_store(env: &Env) {
         .collect();
     assert!(faults.is_empty(), "counted as store faults: {faults:?}");
 }
+
+const NEW_BROWSER_SUBJECT: &str = "新しいブラウザからのログインのお知らせ";
+const BREACHED_PROBLEM: &str = "このパスワードは過去に他のサービスから流出したパスワードの一覧に含まれているため使用できません。";
+
+/// Posts a new password on a mailed reset link's page.
+async fn reset_to(c: &mut crate::Client, link: &str, password: &str) -> crate::Resp {
+    let page = c.get(link).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let ticket = link.split("ticket=").nth(1).unwrap();
+    let csrf = page.csrf();
+    c.post(
+        paths::RESET,
+        &[
+            ("csrf", &csrf),
+            ("ticket", ticket),
+            ("password", password),
+            ("password_confirm", password),
+        ],
+    )
+    .await
+}
+
+/// Mails to `to` whose subject has `subject`.
+fn mails_to(env: &Env, to: &str, subject: &str) -> Vec<crate::Mail> {
+    env.smtp
+        .mails()
+        .into_iter()
+        .filter(|m| m.rcpt_tos.iter().any(|r| r == to) && m.subject.contains(subject))
+        .collect()
+}
+
+/// S63: a sign-in from a browser the account has not used mails the user
+/// (not the registration's first, not a known browser); opening the
+/// mail's link changes nothing; its button locks the account down: every
+/// session ends, pending links are void, the right password is refused
+/// (the unlock mail cannot lift it), the holder is told, the audit log
+/// keeps it, and the link works once. A new password lifts it.
+pub async fn s63_a_new_browser_is_mailed_and_not_me_locks_the_account_down(env: &Env) {
+    let holder_email = "holder63@example.jp";
+    let email = "staff63@example.jp";
+    let mut holder = env.logged_in_holder(holder_email).await;
+    let mut first = env.invited_user(&mut holder, "Staff", email, "user").await;
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(
+        mails_to(env, email, NEW_BROWSER_SUBJECT).is_empty(),
+        "the account's first browser is no news"
+    );
+    // The same browser again: still no news.
+    assert_eq!(first.login(email, crate::GOOD_PASSWORD).await.status, 303);
+    let mut second = env.client();
+    assert_eq!(second.login(email, crate::GOOD_PASSWORD).await.status, 303);
+    let mail = env.smtp.wait_for(email, NEW_BROWSER_SUBJECT);
+    for said in [
+        "127.0.0.1",
+        "インターネット",
+        "パスワード",
+        "---- English ----",
+    ] {
+        assert!(mail.body.contains(said), "{said}: {}", mail.body);
+    }
+    assert!(!mail.body.contains(crate::GOOD_PASSWORD));
+    let link = mail
+        .link("/.sekisho/not-me?ticket=")
+        .expect("the not-me link");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert_eq!(mails_to(env, email, NEW_BROWSER_SUBJECT).len(), 1);
+
+    // A reset link asked for before: the lockdown voids it.
+    let csrf = second.get(paths::LOGIN).await.csrf();
+    second
+        .post(paths::FORGOT, &[("csrf", &csrf), ("email", email)])
+        .await;
+    let old_reset = env
+        .smtp
+        .wait_for(email, "パスワードリセット")
+        .link("/.sekisho/reset?ticket=")
+        .unwrap();
+
+    // A mail scanner fetches the link: nothing happens.
+    let mut scanner = env.client();
+    let page = scanner.get(&link).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("アカウントをロックする"));
+    assert_eq!(first.get("/files/s63").await.status, 200);
+
+    // The user presses the button.
+    let mut reporter = env.client();
+    let page = reporter.get(&link).await;
+    let ticket = link.split("ticket=").nth(1).unwrap();
+    let r = reporter
+        .post(
+            paths::NOT_ME,
+            &[
+                ("csrf", &page.csrf()),
+                ("ticket", ticket),
+                ("confirmed", "yes"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains("アカウントをロックしました"), "{}", r.body);
+    for c in [&mut first, &mut second] {
+        assert_ne!(c.get("/files/s63").await.status, 200, "every session ended");
+    }
+    assert_eq!(
+        reporter.get(&old_reset).await.status,
+        400,
+        "pending links are void"
+    );
+    let r = env.client().login(email, crate::GOOD_PASSWORD).await;
+    assert_eq!(r.status, 200);
+    assert!(
+        r.body.contains("「心当たりがない場合」の操作によりロック"),
+        "{}",
+        r.body
+    );
+    let again = reporter
+        .post(
+            paths::NOT_ME,
+            &[
+                ("csrf", &page.csrf()),
+                ("ticket", ticket),
+                ("confirmed", "yes"),
+            ],
+        )
+        .await;
+    assert_eq!(again.status, 400, "the link works once");
+
+    let told = env
+        .smtp
+        .wait_for(holder_email, "利用者がアカウントをロックしました");
+    assert!(told.body.contains(email));
+    let locked = env.smtp.wait_for(email, "アカウントをロックしました");
+    let reset = locked
+        .link("/.sekisho/reset?ticket=")
+        .expect("the reset link");
+    let events = holder.get(paths::CONSOLE_EVENTS).await;
+    assert!(
+        events
+            .body
+            .contains("心当たりのないログインの報告によりロック"),
+        "{}",
+        events.body
+    );
+
+    // A new password lifts the lockdown.
+    let mut back = env.client();
+    let r = reset_to(&mut back, &reset, "Momiji-Leaves-77").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(back.login(email, "Momiji-Leaves-77").await.status, 303);
+}
+
+/// S64: with the operator's breach list loaded, a listed password is
+/// refused at registration, password change and reset, with its own
+/// message. When a newer list (imported, then reloaded) holds a password
+/// already in use, its login is let in and asked to change it, and the
+/// menu says so until it is changed.
+pub async fn s64_listed_passwords_are_refused_and_a_listed_login_is_asked_to_change(
+    env: &mut Env,
+    dir: &std::path::Path,
+) {
+    use crate::breached::{filter_of, LISTED_PASSWORD};
+    let holder_email = "holder64@example.jp";
+    let email = "staff64@example.jp";
+    let mut holder = env.logged_in_holder(holder_email).await;
+
+    // Registration.
+    let link = env.invite(&mut holder, "Staff", email, "user").await;
+    let mut c = env.client();
+    let page = c.get(&link).await;
+    let ticket = link.split("ticket=").nth(1).unwrap();
+    let r = c
+        .post(
+            paths::REGISTER,
+            &[
+                ("csrf", &page.csrf()),
+                ("ticket", ticket),
+                ("step", "check"),
+                ("password", LISTED_PASSWORD),
+                ("password_confirm", LISTED_PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert!(r.body.contains(BREACHED_PROBLEM), "{}", r.body);
+    assert_eq!(c.register(&link, crate::GOOD_PASSWORD).await.status, 200);
+    assert_eq!(c.login(email, crate::GOOD_PASSWORD).await.status, 303);
+
+    // Password change.
+    let page = c.get(paths::MENU_PASSWORD).await;
+    let r = c
+        .post(
+            paths::MENU_PASSWORD,
+            &[
+                ("csrf", &page.csrf()),
+                ("current_password", crate::GOOD_PASSWORD),
+                ("password", LISTED_PASSWORD),
+                ("password_confirm", LISTED_PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert!(r.body.contains(BREACHED_PROBLEM));
+
+    // Reset.
+    let csrf = c.get(paths::LOGIN).await.csrf();
+    c.post(paths::FORGOT, &[("csrf", &csrf), ("email", email)])
+        .await;
+    let reset = env
+        .smtp
+        .wait_for(email, "パスワードリセット")
+        .link("/.sekisho/reset?ticket=")
+        .unwrap();
+    let r = reset_to(&mut env.client(), &reset, LISTED_PASSWORD).await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert!(r.body.contains(BREACHED_PROBLEM));
+
+    // A newer list holds the password in use; the gateways reload.
+    filter_of(dir, &[LISTED_PASSWORD, crate::GOOD_PASSWORD]);
+    env.gw.reload_with_hangup();
+    let mut listed = env.client();
+    let r = listed
+        .login_to(email, crate::GOOD_PASSWORD, "/files/after")
+        .await;
+    assert_eq!(r.status, 200, "let in, and asked first: {}", r.body);
+    assert!(
+        r.body.contains("パスワードの変更をお願いします"),
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains(paths::MENU_PASSWORD) && r.body.contains("/files/after"));
+    assert_eq!(listed.get("/files/after").await.status, 200, "signed in");
+    let menu = listed.get(paths::MENU).await;
+    assert!(menu.body.contains("パスワードの変更をお願いします"));
+    let page = listed.get(paths::MENU_PASSWORD).await;
+    let r = listed
+        .post(
+            paths::MENU_PASSWORD,
+            &[
+                ("csrf", &page.csrf()),
+                ("current_password", crate::GOOD_PASSWORD),
+                ("password", "Momiji-Leaves-77"),
+                ("password_confirm", "Momiji-Leaves-77"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let menu = listed.get(paths::MENU).await;
+    assert!(!menu.body.contains("パスワードの変更をお願いします"));
+    let events = holder.get(paths::CONSOLE_EVENTS).await;
+    assert!(
+        events.body.contains("流出したパスワードでログイン"),
+        "{}",
+        events.body
+    );
+}

@@ -145,6 +145,15 @@ impl GatewayOptions {
         self.closed = true;
         self
     }
+    /// Checks new passwords against the breach filter at `file` (S64).
+    pub fn breached_filter(mut self, file: &Path) -> Self {
+        self.extra.push_str(&format!(
+            "\n[password]\nbreached_filter_file = {:?}\n",
+            file.display().to_string()
+        ));
+        self
+    }
+
     pub fn two_step(mut self) -> Self {
         self.two_step = true;
         self

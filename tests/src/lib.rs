@@ -10,6 +10,7 @@
 //! Every server is started by the test and killed by its process id when
 //! the value drops.
 
+pub mod breached;
 pub mod browser;
 pub mod client;
 pub mod drills;

@@ -37,6 +37,11 @@ async fn the_demo_seeds_a_tenant_and_shows_the_identity() {
         dir.path().join("demo-logo.svg"),
     )
     .unwrap();
+    std::fs::copy(
+        sekisho_tests::workspace_dir().join("config/demo-breached-passwords.txt"),
+        dir.path().join("demo-breached-passwords.txt"),
+    )
+    .unwrap();
     let path = dir.path().join("demo.toml");
     std::fs::write(&path, config).unwrap();
     let bin = tokio::task::spawn_blocking(sekisho_tests::gateway::binary)
@@ -54,8 +59,14 @@ async fn the_demo_seeds_a_tenant_and_shows_the_identity() {
     let stdout = child.stdout.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     let (code_tx, codes) = std::sync::mpsc::channel();
+    let (notice_tx, notices) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if line.contains("新しいブラウザからのログインのお知らせ")
+                || line.contains("demo breach list")
+            {
+                let _ = notice_tx.send(line.clone());
+            }
             if let Some((_, rest)) = line.split_once("認証コード: ") {
                 let _ = code_tx.send(rest.trim().to_string());
             }
@@ -76,7 +87,24 @@ async fn the_demo_seeds_a_tenant_and_shows_the_identity() {
         }
         std::thread::sleep(Duration::from_millis(100));
     }
+    let said = notices.recv_timeout(Duration::from_secs(10)).unwrap();
+    assert!(said.contains("demo breach list: 4 entries"), "{said}");
     let mut c = Client::new(&base);
+    // A password on the demo's breach list is refused (S64).
+    let page = c.get(&link).await;
+    let listed = c
+        .post(
+            paths::REGISTER,
+            &[
+                ("csrf", &page.csrf()),
+                ("ticket", link.split("ticket=").nth(1).unwrap()),
+                ("step", "check"),
+                ("password", "Kyoto-Temple-2019"),
+                ("password_confirm", "Kyoto-Temple-2019"),
+            ],
+        )
+        .await;
+    assert_eq!(listed.status, 422, "{}", listed.body);
     assert_eq!(c.register(&link, GOOD_PASSWORD).await.status, 200);
     let r = c.login("holder@demo.example.jp", GOOD_PASSWORD).await;
     assert_eq!(r.location(), paths::TWO_STEP, "{}", r.body);
@@ -127,6 +155,12 @@ async fn the_demo_seeds_a_tenant_and_shows_the_identity() {
     assert_eq!(r.location(), "/", "{}", r.body);
     let page = office.get("/files/demo").await;
     assert!(page.body.contains("CAF1234567890"), "{}", page.body);
+    // The office's browser is new to the account: its mail is printed.
+    let said = notices.recv_timeout(Duration::from_secs(10)).unwrap();
+    assert!(
+        said.contains("新しいブラウザからのログインのお知らせ"),
+        "{said}"
+    );
     let _ = child.kill();
     let _ = child.wait();
 }

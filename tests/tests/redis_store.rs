@@ -376,3 +376,29 @@ async fn s57_identifiers_no_one_can_have_stop_before_redis() {
     let env = Env::start_with(|o: GatewayOptions| o.redis(&url, 2000, 1000)).await;
     sekisho_tests::drills::s57_identifiers_no_one_can_have_stop_before_the_store(&env).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s63_a_new_browser_is_mailed_and_not_me_locks_the_account_down_on_redis() {
+    let redis = RedisServer::start();
+    let url = redis.url();
+    let env = Env::start_with(|o: GatewayOptions| o.redis(&url, 2000, 1000)).await;
+    sekisho_tests::drills::s63_a_new_browser_is_mailed_and_not_me_locks_the_account_down(&env)
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s64_listed_passwords_are_refused_on_redis() {
+    let redis = RedisServer::start();
+    let url = redis.url();
+    let dir = tempfile::tempdir().unwrap();
+    let filter =
+        sekisho_tests::breached::filter_of(dir.path(), &[sekisho_tests::breached::LISTED_PASSWORD]);
+    let mut env =
+        Env::start_with(|o: GatewayOptions| o.redis(&url, 2000, 1000).breached_filter(&filter))
+            .await;
+    sekisho_tests::drills::s64_listed_passwords_are_refused_and_a_listed_login_is_asked_to_change(
+        &mut env,
+        dir.path(),
+    )
+    .await;
+}

@@ -1192,3 +1192,87 @@ async fn s57_identifiers_no_one_can_have_stop_before_the_embedded_store() {
     .await;
     sekisho_tests::drills::s57_identifiers_no_one_can_have_stop_before_the_store(&env).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s63_a_new_browser_is_mailed_and_not_me_locks_the_account_down_on_the_embedded_store() {
+    let env = Env::start().await;
+    sekisho_tests::drills::s63_a_new_browser_is_mailed_and_not_me_locks_the_account_down(&env)
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s63_the_holder_can_turn_the_new_browser_mail_off() {
+    let env = Env::start().await;
+    let email = "holder63off@example.jp";
+    let mut holder = env.logged_in_holder(email).await;
+    let page = holder.get(paths::MENU).await;
+    assert!(
+        page.body.contains("新しいブラウザからのログイン通知"),
+        "{}",
+        page.body
+    );
+    let choice = holder.get(paths::MENU_NEW_DEVICE_MAIL).await;
+    assert_eq!(choice.status, 200);
+    let confirm = holder
+        .post(
+            paths::MENU_NEW_DEVICE_MAIL,
+            &[("csrf", &choice.csrf()), ("enabled", "off")],
+        )
+        .await;
+    assert_eq!(confirm.status, 200, "{}", confirm.body);
+    let done = holder
+        .post(
+            paths::MENU_NEW_DEVICE_MAIL_CONFIRM,
+            &[
+                ("csrf", &confirm.csrf()),
+                ("enabled", "off"),
+                ("understood", "yes"),
+            ],
+        )
+        .await;
+    assert!(done.status == 200 || done.status == 303, "{}", done.body);
+    let mut elsewhere = env.client();
+    assert_eq!(elsewhere.login(email, GOOD_PASSWORD).await.status, 303);
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert!(
+        env.smtp
+            .mails()
+            .iter()
+            .all(|m| !m.subject.contains("新しいブラウザからのログイン")),
+        "no mail while off"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s64_listed_passwords_are_refused_on_the_embedded_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let filter =
+        sekisho_tests::breached::filter_of(dir.path(), &[sekisho_tests::breached::LISTED_PASSWORD]);
+    let mut env = Env::start_with(|o| o.breached_filter(&filter)).await;
+    sekisho_tests::drills::s64_listed_passwords_are_refused_and_a_listed_login_is_asked_to_change(
+        &mut env,
+        dir.path(),
+    )
+    .await;
+}
+
+#[test]
+fn s64_a_missing_or_damaged_filter_stops_the_start_with_its_key() {
+    let free = format!("127.0.0.1:{}", sekisho_tests::free_port("127.0.0.1"));
+    let config = config_on(
+        &free,
+        "[password]\nbreached_filter_file = \"@DIR@/breached.filter\"\n",
+    );
+    let (code, said) = check_config(&config, |_| {});
+    assert_eq!(code, Some(2), "missing: {said}");
+    assert!(said.contains("password.breached_filter_file"), "{said}");
+    let (code, said) = check_config(&config, |d| {
+        std::fs::write(d.join("breached.filter"), b"SKBRCH01 not really").unwrap()
+    });
+    assert_eq!(code, Some(2), "damaged: {said}");
+    assert!(said.contains("not a breach filter"), "{said}");
+    let (code, said) = check_config(&config, |d| {
+        sekisho_tests::breached::filter_of(d, &["Kyoto-Temple-2019"]);
+    });
+    assert_eq!(code, Some(0), "a filter made by the import: {said}");
+}

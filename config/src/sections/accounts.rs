@@ -37,6 +37,32 @@ pub(crate) fn session(c: &mut Checker, raw: &RawConfig) -> Session {
     }
 }
 
+/// The breach list ([password]). Whether the file opens is checked at
+/// start, where it is read (`preflight`).
+pub(crate) fn password(c: &mut Checker, raw: &RawConfig) -> Password {
+    Password {
+        breached_filter_file: c.optional_path(
+            "password.breached_filter_file",
+            raw.password.breached_filter_file.as_deref(),
+        ),
+    }
+}
+
+/// The new-browser mail ([new_device]).
+pub(crate) fn new_device(c: &mut Checker, raw: &RawConfig) -> NewDevice {
+    let n = &raw.new_device;
+    let kept = c.within(
+        "new_device.browsers_kept",
+        n.browsers_kept,
+        1,
+        200,
+        "browsers",
+    );
+    NewDevice {
+        browsers_kept: kept as usize,
+    }
+}
+
 /// The argon2id pool ([password_hashing]).
 pub(crate) fn hashing(c: &mut Checker, raw: &RawConfig) -> Hashing {
     let h = &raw.password_hashing;

@@ -34,6 +34,10 @@ pub fn link_unusable(app: &App, req: &Req, purpose: TicketPurpose) -> Outcome {
             vec![(paths::MENU_EMAIL, t.way_new_email_change), login],
         ),
         TicketPurpose::MethodChange => (t.method_change_invalid_text, vec![login]),
+        TicketPurpose::NotMe => (
+            t.not_me_invalid_text,
+            vec![(paths::FORGOT, t.to_forgot), login],
+        ),
         TicketPurpose::Invitation | TicketPurpose::Federation | TicketPurpose::Passkey => {
             (t.ticket_invalid_text, vec![login])
         }

@@ -550,3 +550,176 @@ pub async fn method_change_by_link_or_menu(store: SharedStore) {
         StoreError::NotFound
     );
 }
+
+fn browser(id_hash: &str, at: UnixTime) -> KnownBrowser {
+    KnownBrowser {
+        id_hash: id_hash.into(),
+        first_seen: at,
+        last_seen: at,
+    }
+}
+
+/// S63: a sign-in's browser is noted on its user; the first is no news, a
+/// known one is no news, another keeps the "this wasn't me" ticket; the
+/// oldest is forgotten past the cap.
+pub async fn s63_browsers_are_noted_and_the_oldest_forgotten(store: SharedStore) {
+    active(&*store, "1").await;
+    let not_me = |h: &str| ticket(h, TicketPurpose::NotMe, "u1", NOW + 14 * DAY);
+    let seen = store
+        .note_browser("u1", browser("b-a", NOW), 2, not_me("nm0"))
+        .await
+        .unwrap();
+    assert_eq!(seen, BrowserSeen::First);
+    let none = store.peek_ticket("nm0", TicketPurpose::NotMe, NOW).await;
+    assert!(none.unwrap().is_none(), "the first browser mails nothing");
+    let seen = store
+        .note_browser("u1", browser("b-a", NOW + 5), 2, not_me("nm1"))
+        .await
+        .unwrap();
+    assert_eq!(seen, BrowserSeen::Known);
+    for (i, id) in ["b-b", "b-c"].into_iter().enumerate() {
+        let h = format!("nm-{id}");
+        let at = NOW + 10 + i as UnixTime;
+        let seen = store
+            .note_browser("u1", browser(id, at), 2, not_me(&h))
+            .await
+            .unwrap();
+        assert_eq!(seen, BrowserSeen::New);
+        let kept = store.peek_ticket(&h, TicketPurpose::NotMe, NOW).await;
+        assert!(kept.unwrap().is_some(), "a new browser keeps its ticket");
+    }
+    let user = store.get_user("u1").await.unwrap().unwrap();
+    let ids: Vec<_> = user
+        .known_browsers
+        .iter()
+        .map(|b| b.id_hash.as_str())
+        .collect();
+    assert_eq!(ids, ["b-b", "b-c"], "the one seen longest ago is forgotten");
+    assert_eq!(
+        store
+            .note_browser("ghost", browser("b-a", NOW), 2, not_me("nm9"))
+            .await
+            .unwrap_err(),
+        StoreError::NotFound
+    );
+}
+
+/// S63: "this wasn't me" locks the account down in one step: sessions,
+/// remembered and known browsers, passkeys, pending logins and every
+/// mailed link end; the new reset link is the one left; the unlock link
+/// cannot lift it, the reset can; the ticket works once.
+pub async fn s63_a_lockdown_ends_everything_until_a_reset(store: SharedStore) {
+    active(&*store, "1").await;
+    for s in ["s1", "s2"] {
+        store.create_session(session(s, "u1", "t1")).await.unwrap();
+    }
+    store
+        .add_trusted_browser(trusted("tb1", "u1", 0))
+        .await
+        .unwrap();
+    store.put_pending(pending("p1", "u1")).await.unwrap();
+    store.add_passkey(passkey("pk1", "u1", NOW)).await.unwrap();
+    store
+        .note_browser(
+            "u1",
+            browser("b-a", NOW),
+            5,
+            ticket("x", TicketPurpose::NotMe, "u1", NOW),
+        )
+        .await
+        .unwrap();
+    store
+        .note_browser(
+            "u1",
+            browser("b-b", NOW),
+            5,
+            ticket("nm", TicketPurpose::NotMe, "u1", NOW + DAY),
+        )
+        .await
+        .unwrap();
+    store
+        .replace_ticket(ticket("old-reset", TicketPurpose::Reset, "u1", NOW + DAY))
+        .await
+        .unwrap();
+    store
+        .replace_ticket(ticket("email", TicketPurpose::EmailChange, "u1", NOW + DAY))
+        .await
+        .unwrap();
+    let reset = ticket("new-reset", TicketPurpose::Reset, "u1", NOW + DAY);
+    assert_eq!(
+        store
+            .lock_down("email", reset.clone(), NOW)
+            .await
+            .unwrap_err(),
+        StoreError::TicketInvalid,
+        "only a not-me ticket"
+    );
+    let (user, mut ended) = store.lock_down("nm", reset.clone(), NOW).await.unwrap();
+    ended.sort();
+    assert_eq!(ended, ["s1", "s2"]);
+    assert!(user.locked && user.locked_down && user.known_browsers.is_empty());
+    assert_eq!(store.get_user("u1").await.unwrap().unwrap(), user);
+    assert!(store.session_view("s1").await.unwrap().is_none());
+    assert!(store.list_passkeys("u1").await.unwrap().is_empty());
+    assert!(store.list_trusted_browsers("u1").await.unwrap().is_empty());
+    for (hash, purpose) in [
+        ("old-reset", TicketPurpose::Reset),
+        ("email", TicketPurpose::EmailChange),
+        ("nm", TicketPurpose::NotMe),
+    ] {
+        let left = store.peek_ticket(hash, purpose, NOW).await.unwrap();
+        assert!(left.is_none(), "{hash} is void");
+    }
+    assert_eq!(
+        store.lock_down("nm", reset, NOW).await.unwrap_err(),
+        StoreError::TicketInvalid,
+        "single use"
+    );
+    store
+        .lock_user("u1", ticket("unl", TicketPurpose::Unlock, "u1", NOW + DAY))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.unlock_with_ticket("unl", NOW).await.unwrap_err(),
+        StoreError::TicketInvalid,
+        "the unlock link does not lift a lockdown"
+    );
+    let (user, _) = store
+        .complete_reset("new-reset", "new-hash", NOW)
+        .await
+        .unwrap();
+    assert!(!user.locked && !user.locked_down);
+}
+
+/// S64: a breached mark holds while its password is the user's, and any
+/// new password ends it.
+pub async fn s64_a_breached_mark_lasts_while_its_password_does(store: SharedStore) {
+    active(&*store, "1").await;
+    store
+        .mark_password_breached("u1", "other-hash")
+        .await
+        .unwrap();
+    assert!(!store
+        .get_user("u1")
+        .await
+        .unwrap()
+        .unwrap()
+        .password_breached());
+    store.mark_password_breached("u1", "hash-0").await.unwrap();
+    assert!(store
+        .get_user("u1")
+        .await
+        .unwrap()
+        .unwrap()
+        .password_breached());
+    store.change_password("u1", "hash-1", None).await.unwrap();
+    let user = store.get_user("u1").await.unwrap().unwrap();
+    assert!(!user.password_breached(), "a new password ends the mark");
+    assert_eq!(
+        store
+            .mark_password_breached("ghost", "h")
+            .await
+            .unwrap_err(),
+        StoreError::NotFound
+    );
+}

@@ -27,6 +27,7 @@ pub fn tenant(id: &str) -> Tenant {
         line_consents: Vec::new(),
         ad: None,
         passkeys_required: false,
+        new_device_mail: true,
     }
 }
 
@@ -47,6 +48,9 @@ pub fn user(id: &str, tenant_id: &str, email: &str) -> User {
         last_totp_step: None,
         last_login_at: None,
         identity: None,
+        breached_password: None,
+        known_browsers: Vec::new(),
+        locked_down: false,
     }
 }
 
@@ -226,6 +230,18 @@ pub async fn populate(store: &dyn Store) {
         .unwrap();
     store.put_pending(pending("p1", "u1")).await.unwrap();
     store.add_passkey(passkey("pk1", "u1", NOW)).await.unwrap();
+    // What S63 and S64 keep on the user and the tenant travels too.
+    for b in ["known-a", "known-b"] {
+        let browser = KnownBrowser {
+            id_hash: b.into(),
+            first_seen: NOW,
+            last_seen: NOW,
+        };
+        let not_me = ticket("nm1", TicketPurpose::NotMe, "u1", NOW + DAY);
+        store.note_browser("u1", browser, 20, not_me).await.unwrap();
+    }
+    store.mark_password_breached("u1", "hash-0").await.unwrap();
+    store.set_new_device_mail("t2", false).await.unwrap();
 }
 
 /// Exports `from`, imports into the empty `to`, and checks that `to` now

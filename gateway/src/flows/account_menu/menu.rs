@@ -41,6 +41,9 @@ pub async fn show(app: &App, req: &Req, live: Live) -> Outcome {
     {
         settings_items.push((paths::MENU_PASSKEY_POLICY, t.item_passkey_policy));
     }
+    if ok(MenuItem::NewDeviceMail) {
+        settings_items.push((paths::MENU_NEW_DEVICE_MAIL, t.item_new_device_mail));
+    }
     // Only where the operator offers Active Directory (no dead links).
     if ok(MenuItem::ActiveDirectory) && app.config.active_directory.is_some() {
         settings_items.push((paths::MENU_AD, t.item_ad));
@@ -57,6 +60,7 @@ pub async fn show(app: &App, req: &Req, live: Live) -> Outcome {
     }
     let html = render(&MenuPage {
         c: &c,
+        password_breached: user.password_breached(),
         change_items,
         settings_items,
         other_items,

@@ -4,6 +4,7 @@ pub(crate) mod access_route;
 pub(crate) mod ad_setting;
 pub(crate) mod line_consent;
 pub(crate) mod menu;
+pub(crate) mod new_device_mail;
 pub(crate) mod passkey_menu;
 pub(crate) mod passkey_policy;
 pub(crate) mod password_change;

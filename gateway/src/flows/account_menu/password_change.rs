@@ -69,10 +69,10 @@ pub async fn show(app: &App, req: &Req, live: Live) -> Outcome {
 
 pub async fn submit(app: &Arc<App>, req: &Req, route: Route, live: Live, f: Form) -> Outcome {
     let t = req.lang.texts();
-    let new_password = match sekisho_policy::password::check_new_password(
-        f.get("password"),
-        f.get("password_confirm"),
-    ) {
+    let new_password = match app
+        .check_new_password(f.get("password"), f.get("password_confirm"))
+        .await
+    {
         Ok(p) => p,
         Err(problems) => {
             return (
@@ -102,7 +102,7 @@ pub async fn submit(app: &Arc<App>, req: &Req, route: Route, live: Live, f: Form
                 ),
             )
         }
-        Checked::Locked => {
+        Checked::Locked | Checked::LockedDown => {
             return (
                 "locked",
                 form(app, req, &live, 422, vec![t.locked.to_string()]),
@@ -134,6 +134,9 @@ pub async fn submit(app: &Arc<App>, req: &Req, route: Route, live: Live, f: Form
         Err(_) => return ("store_unavailable", answers::error_page(app, req, 503)),
     };
     forget_all(app, &ended);
+    // This session's cached view holds the old password's standing (the
+    // breach notice, S64): read afresh on the next page.
+    app.sessions.forget(&live.id_hash);
     audit::event(
         crate::audit::Event::PasswordChanged,
         &who,

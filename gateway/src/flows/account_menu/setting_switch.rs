@@ -21,6 +21,7 @@ use std::sync::Arc;
 pub enum Field {
     TwoStep,
     PasskeysRequired,
+    NewDeviceMail,
 }
 
 /// One on/off setting of the tenant.
@@ -49,6 +50,7 @@ impl Switch {
         match self.field {
             Field::TwoStep => tenant.two_step_enabled,
             Field::PasskeysRequired => tenant.passkeys_required,
+            Field::NewDeviceMail => tenant.new_device_mail,
         }
     }
 
@@ -191,6 +193,7 @@ impl Switch {
         let saved = match self.field {
             Field::TwoStep => app.store.set_two_step_enabled(id, new).await,
             Field::PasskeysRequired => app.store.set_passkeys_required(id, new).await,
+            Field::NewDeviceMail => app.store.set_new_device_mail(id, new).await,
         };
         let tenant = match saved {
             Ok(t) => t,

@@ -328,6 +328,9 @@ pub async fn submit_invite(app: &Arc<App>, req: &Req, live: Live, f: Form) -> Ou
         last_totp_step: None,
         last_login_at: None,
         identity: None,
+        breached_password: None,
+        known_browsers: Vec::new(),
+        locked_down: false,
     };
     let (token, ticket) = crate::tickets::issue(now, &user.id, TicketPurpose::Invitation, None);
     match app.store.create_invited_user(user.clone(), ticket).await {

@@ -285,10 +285,10 @@ pub async fn submit_confirm(app: &Arc<App>, req: &Req, f: Form) -> Outcome {
     };
     let t = req.lang.texts();
     let password_hash = if user.method == LoginMethod::Password {
-        let password = match sekisho_policy::password::check_new_password(
-            f.get("password"),
-            f.get("password_confirm"),
-        ) {
+        let password = match app
+            .check_new_password(f.get("password"), f.get("password_confirm"))
+            .await
+        {
             Ok(p) => p,
             Err(problems) => {
                 return (

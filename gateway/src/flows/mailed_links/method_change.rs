@@ -166,7 +166,9 @@ pub async fn apply(
         .map_err(|r| (403, vec![refusal(t, r)]))?;
     let (password_hash, identity) = match new {
         NewMethod::Password { password, confirm } => {
-            let password = sekisho_policy::password::check_new_password(password, confirm)
+            let password = app
+                .check_new_password(password, confirm)
+                .await
                 .map_err(|p| (422, password_problems(t, &p)))?;
             let hash = app
                 .hasher

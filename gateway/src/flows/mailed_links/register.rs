@@ -15,7 +15,6 @@ use crate::web::Answer;
 use crate::web::Form;
 use sekisho_pages::{password_problems, render, RegisterConfirmPage, RegisterPage};
 use sekisho_policy::model::UserStatus;
-use sekisho_policy::password::check_new_password;
 use sekisho_policy::paths;
 use sekisho_policy::ticket::{looks_like_ticket, TicketPurpose};
 
@@ -133,30 +132,32 @@ pub async fn submit(app: &App, req: &Req, form: Form) -> Outcome {
         },
         _ => {
             let t = req.lang.texts();
-            let password =
-                match check_new_password(form.get("password"), form.get("password_confirm")) {
-                    Ok(p) => p,
-                    Err(problems) => {
-                        audit::event(
-                            crate::audit::Event::PasswordRuleRefused,
-                            &who,
-                            "registration",
-                        );
-                        let tenant = app.store.get_tenant(&user.tenant_id).await.ok().flatten();
-                        return (
-                            "password_refused",
-                            form_page(
-                                app,
-                                req,
-                                422,
-                                ticket,
-                                &user,
-                                password_problems(t, &problems),
-                                tenant.as_ref(),
-                            ),
-                        );
-                    }
-                };
+            let password = match app
+                .check_new_password(form.get("password"), form.get("password_confirm"))
+                .await
+            {
+                Ok(p) => p,
+                Err(problems) => {
+                    audit::event(
+                        crate::audit::Event::PasswordRuleRefused,
+                        &who,
+                        "registration",
+                    );
+                    let tenant = app.store.get_tenant(&user.tenant_id).await.ok().flatten();
+                    return (
+                        "password_refused",
+                        form_page(
+                            app,
+                            req,
+                            422,
+                            ticket,
+                            &user,
+                            password_problems(t, &problems),
+                            tenant.as_ref(),
+                        ),
+                    );
+                }
+            };
             let hash = match app.hasher.hash(password).await {
                 Ok(h) => h,
                 Err(HashError::Busy) => {

@@ -13,7 +13,6 @@ use crate::store::StoreError;
 use crate::web::Answer;
 use crate::web::Form;
 use sekisho_pages::{password_problems, render, ResetPage};
-use sekisho_policy::password::check_new_password;
 use sekisho_policy::paths;
 use sekisho_policy::ticket::{looks_like_ticket, TicketPurpose};
 use std::sync::Arc;
@@ -64,7 +63,10 @@ pub async fn submit(app: &Arc<App>, req: &Req, form: Form) -> Outcome {
         Err(_) => return ("store_unavailable", answers::error_page(app, req, 503)),
     }
     let t = req.lang.texts();
-    let password = match check_new_password(form.get("password"), form.get("password_confirm")) {
+    let password = match app
+        .check_new_password(form.get("password"), form.get("password_confirm"))
+        .await
+    {
         Ok(p) => p,
         Err(problems) => {
             return (

@@ -74,7 +74,9 @@ pub async fn submit(
     if let Some(ip) = attempt {
         match &checked {
             Checked::Valid(_) => app.throttle.note_login_success(ip, &identifier),
-            Checked::Invalid | Checked::Locked => app.throttle.note_login_failure(ip, &identifier),
+            Checked::Invalid | Checked::Locked | Checked::LockedDown => {
+                app.throttle.note_login_failure(ip, &identifier)
+            }
             Checked::Busy | Checked::Unavailable => {}
         }
     }
@@ -90,6 +92,12 @@ pub async fn submit(
             return (
                 "login_locked",
                 page(app, req, kind, view(200, t.locked, true)),
+            )
+        }
+        Checked::LockedDown => {
+            return (
+                "login_locked_down",
+                page(app, req, kind, view(200, t.locked_down_login, false)),
             )
         }
         Checked::Busy => {

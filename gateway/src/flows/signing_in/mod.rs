@@ -5,6 +5,7 @@ pub(crate) mod federation;
 pub(crate) mod login;
 pub(crate) mod login_page;
 pub(crate) mod logout;
+pub(crate) mod new_browser;
 pub(crate) mod passkey_enrolment;
 pub(crate) mod passkey_login;
 pub(crate) mod password_check;

@@ -21,6 +21,9 @@ pub enum Checked {
     Invalid,
     /// Locked, before or by this very attempt.
     Locked,
+    /// The right password of an account its user locked down (S63): only
+    /// someone who knows the password learns it, and is sent to the reset.
+    LockedDown,
     /// The hashing pool is saturated.
     Busy,
     /// The store did not answer.
@@ -107,6 +110,10 @@ pub async fn check(app: &Arc<App>, identifier: &str, password: &str, who: &Who<'
     if let (Some(user), true) = (eligible, matched) {
         // Locked by too many wrong two-step codes (S24): only someone who
         // knows the password learns it.
+        if user.locked_down {
+            audit::event(crate::audit::Event::LoginRefusedLocked, who, "locked down");
+            return Checked::LockedDown;
+        }
         if user.locked {
             audit::event(
                 crate::audit::Event::LoginRefusedLocked,
@@ -118,7 +125,9 @@ pub async fn check(app: &Arc<App>, identifier: &str, password: &str, who: &Who<'
         if app.attempts.password_passed(identifier).await.is_err() {
             return Checked::Unavailable;
         }
-        return Checked::Valid(Box::new(user.clone()));
+        let mut user = user.clone();
+        note_if_breached(app, &mut user, password, who).await;
+        return Checked::Valid(Box::new(user));
     }
     let reason = match &user {
         None => "unknown_identifier",
@@ -141,6 +150,39 @@ pub async fn check(app: &Arc<App>, identifier: &str, password: &str, who: &Who<'
         lock(app, u, &w).await;
     }
     Checked::Locked
+}
+
+/// A right password on the operator's breach list (S64): the user is let
+/// in, and marked, so that the sign-in and the menu ask for a new one.
+async fn note_if_breached(app: &Arc<App>, user: &mut User, password: &str, who: &Who<'_>) {
+    if user.password_breached() || app.breached.is_none() {
+        return;
+    }
+    let candidates = vec![password.to_string(), normalize(password)];
+    if app.breached_among(candidates).await.is_empty() {
+        return;
+    }
+    let Some(hash) = user.password_hash.clone() else {
+        return;
+    };
+    if app
+        .store
+        .mark_password_breached(&user.id, &hash)
+        .await
+        .is_ok()
+    {
+        user.breached_password = Some(hash);
+        let w = Who {
+            user_id: Some(&user.id),
+            tenant_id: Some(&user.tenant_id),
+            ..who.clone()
+        };
+        audit::event(
+            crate::audit::Event::PasswordBreached,
+            &w,
+            "asked to change it",
+        );
+    }
 }
 
 /// Locks the user, issues the unblock ticket and mails the link (once: only

@@ -93,6 +93,27 @@ impl Proof {
         }
     }
 
+    /// The way in as the new-browser mail says it, in Japanese and English.
+    fn way_in(self) -> (&'static str, &'static str) {
+        use LoginMethod::*;
+        match self {
+            Proof::Password => ("パスワード", "password"),
+            Proof::Passkey => ("パスキー", "passkey"),
+            Proof::SecondStep(_) => (
+                "パスワードと2段階認証",
+                "password and two-step verification",
+            ),
+            Proof::Provider(method) => match method {
+                Google => ("Google", "Google"),
+                Facebook => ("Facebook", "Facebook"),
+                Microsoft => ("Microsoft", "Microsoft"),
+                Daccount => ("dアカウント", "d ACCOUNT"),
+                Ad => ("Active Directory", "Active Directory"),
+                Password => ("パスワード", "password"),
+            },
+        }
+    }
+
     /// The way in's own counter, beside `sekisho_logins_total`.
     fn count_success(self) {
         match self {
@@ -158,7 +179,12 @@ pub async fn finish(app: &Arc<App>, req: &Req, sign_in: SignIn<'_>) -> Outcome {
                 &sign_in.detail(),
             );
             let t = req.lang.texts();
-            return login_page::again(app, req, sign_in.kind(), sign_in.next, t.locked, 200);
+            let text = if sign_in.user.locked_down {
+                t.locked_down_login
+            } else {
+                t.locked
+            };
+            return login_page::again(app, req, sign_in.kind(), sign_in.next, text, 200);
         }
         let place = Place::Login {
             account_menu: sign_in.menu,
@@ -236,6 +262,12 @@ async fn start(
     };
     let mut cookies = vec![session_cookie];
     cookies.extend(renewed_trust);
+    let arrival = crate::flows::new_browser::Arrival {
+        user: sign_in.user,
+        route: sign_in.route,
+        way_in: sign_in.proof.way_in(),
+    };
+    cookies.push(crate::flows::new_browser::note(app, req, arrival).await);
     if let Proof::SecondStep(step) = sign_in.proof {
         cookies.push(app.cookies.clear(app.cookies.pending));
         if step.remember {
@@ -262,10 +294,28 @@ async fn start(
 }
 
 /// Where a started session goes: straight on, or after a second step that
-/// set something up, through a page that says so.
+/// set something up, through a page that says so. A password on the breach
+/// list (S64) is let in and asked to change it first, with a way on.
 fn way_on(app: &App, req: &Req, sign_in: &SignIn<'_>) -> Outcome {
     let t = req.lang.texts();
     let next = sign_in.next;
+    if sign_in.user.password_breached() {
+        let ways = vec![
+            (sekisho_policy::paths::MENU_PASSWORD, t.item_password_change),
+            (next, t.breached_notice_later),
+        ];
+        return (
+            "password_breached",
+            answers::page_with_ways(
+                app,
+                req,
+                200,
+                t.breached_notice_title,
+                t.breached_notice_text,
+                ways,
+            ),
+        );
+    }
     let said = |title, text| {
         (
             "two_step_passed",
