@@ -387,6 +387,13 @@ value hash_rate "$("$BIN/sekisho" hash-rate --config "$W/gw/main.toml" --seconds
 # user once, so 40 users sign in at most 40 times per 30 s).
 "$LT" run --scenario login --base http://127.0.0.1:8440 --users "$W/gw/load/users-2fa.txt" --concurrency 4 --max-requests 40 --seconds 35 --label login_two_step --record "$M" > /dev/null
 
+# The breach list (S64, no budget): import speed, filter bytes per entry,
+# check time, on a generated list of two million entries.
+"$LT" breached --lines 2000000 --checks 1000000 > "$W/breached.json"
+for k in import_lines_per_second bytes_per_entry check_ns; do
+  value "breached_$k" "$(jq ".$k" "$W/breached.json")"
+done
+
 # --- browsing alone, then during a login flood (P5)
 "$LT" run --scenario browse --base http://127.0.0.1:8440 --cookies "$W/gw/load/cookies.txt" --concurrency 50 --seconds "$SECS" --label p5_browse_idle --record "$M" > /dev/null
 "$LT" run --scenario mixed --base http://127.0.0.1:8440 --cookies "$W/gw/load/cookies.txt" --users "$W/gw/load/users.txt" \

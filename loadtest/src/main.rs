@@ -10,6 +10,7 @@
 //! sekisho-loadtest sink   --addr HOST:PORT
 //! ```
 
+mod breached;
 mod http;
 mod pacing;
 mod passkey;
@@ -74,6 +75,14 @@ enum Command {
     Sink {
         #[arg(long)]
         addr: std::net::SocketAddr,
+    },
+    /// The breach list's figures (S64): import speed, filter bytes per
+    /// entry and check time on a generated list; prints JSON.
+    Breached {
+        #[arg(long, default_value_t = 2_000_000)]
+        lines: u64,
+        #[arg(long, default_value_t = 1_000_000)]
+        checks: u64,
     },
     /// Record a single measured number as a measurement line.
     Value {
@@ -384,6 +393,11 @@ async fn main() -> anyhow::Result<()> {
             println!("{{\"established\": {established}, \"answered\": {answered}}}");
         }
         Command::Sink { addr } => sink::serve(addr).await?,
+        Command::Breached { lines, checks } => {
+            let figures =
+                tokio::task::spawn_blocking(move || breached::measure(lines, checks)).await??;
+            println!("{}", serde_json::to_string(&figures)?);
+        }
         Command::Value {
             label,
             value,
