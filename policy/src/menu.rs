@@ -147,7 +147,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(cells, 8 * 3 * 2 * 6);
+        assert_eq!(cells, MenuItem::ALL.len() * 3 * 2 * 6);
     }
 
     #[test]
