@@ -83,8 +83,24 @@ impl Admin {
     }
 
     async fn mail_invitation(&self, user: &User, link: &str) {
-        let text =
-            sekisho_pages::mail::invitation(&self.config.service_name, &user.name, None, link);
+        // A user the holder invited hears it in the user's wording, with
+        // the holder named; only the holder is told of their contract.
+        let inviter = if user.role == Role::ContractHolder {
+            None
+        } else {
+            self.store
+                .list_users(Some(&user.tenant_id))
+                .await
+                .ok()
+                .and_then(|users| users.into_iter().find(|u| u.role == Role::ContractHolder))
+                .map(|holder| holder.email)
+        };
+        let text = sekisho_pages::mail::invitation(
+            &self.config.service_name,
+            &user.name,
+            inviter.as_deref(),
+            link,
+        );
         // A failed send is reported by the mailer; the link is printed too,
         // so the operator can pass it on.
         let _ = self.mailer.send("invitation", &user.email, &text).await;

@@ -6,6 +6,7 @@ pub use crate::error::InputError;
 use crate::upgrade::Launch;
 use clap::{Parser, Subcommand, ValueEnum};
 use sekisho_policy::model::Plan;
+use sekisho_policy::ticket::TicketPurpose;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -335,6 +336,10 @@ pub fn main() -> ExitCode {
                 Err(code) => return code,
             };
             if let Err(e) = crate::server::init_logging(&config) {
+                return fail(e);
+            }
+            // Every listener first: a demo that cannot serve touches nothing.
+            if let Err(e) = crate::server::can_listen(&config) {
                 return fail(e);
             }
             if let Err(e) = runtime().block_on(seed_demo(&config)) {
@@ -737,8 +742,56 @@ fn demo_breach_filter(config: &Path) -> Result<(), ExitCode> {
 /// The line registered to the demo tenant.
 const DEMO_LINE: &str = "CAF1234567890";
 
-/// Seeds the demo: a tenant with its holder the first time; afterwards a
-/// fresh link for anyone who has not registered yet.
+/// The demo's contract holder.
+const DEMO_HOLDER: &str = "holder@demo.example.jp";
+
+/// Where the demo keeps the holder's registration link between starts:
+/// beside the embedded store, readable by its owner only.
+fn demo_link_file(config: &sekisho_config::Config) -> Option<PathBuf> {
+    match &config.store.backend {
+        sekisho_config::StoreBackend::Embedded { path } => {
+            Some(path.parent()?.join("demo-holder-link.txt"))
+        }
+        _ => None,
+    }
+}
+
+fn keep_demo_link(config: &sekisho_config::Config, link: &str) {
+    if let Some(file) = demo_link_file(config) {
+        use std::os::unix::fs::OpenOptionsExt;
+        let written = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&file)
+            .and_then(|mut f| std::io::Write::write_all(&mut f, link.as_bytes()));
+        if let Err(e) = written {
+            eprintln!("{}: {e}", file.display());
+        }
+    }
+}
+
+/// The holder's link printed at an earlier start, while it still works.
+async fn kept_demo_link(admin: &Admin, config: &sekisho_config::Config) -> Option<String> {
+    let link = std::fs::read_to_string(demo_link_file(config)?).ok()?;
+    let token = link.trim().split("ticket=").nth(1)?;
+    let hash = crate::crypto::token_hash(token);
+    let now = admin.clock.now();
+    match admin
+        .store
+        .peek_ticket(&hash, TicketPurpose::Invitation, now)
+        .await
+    {
+        Ok(Some(_)) => Some(link.trim().to_string()),
+        _ => None,
+    }
+}
+
+/// Seeds the demo: a tenant with its holder the first time. Afterwards it
+/// changes nothing it need not: the holder's link from the first start is
+/// printed again while it works (a new one only once it has expired), and
+/// no one else is mailed or has a link voided.
 async fn seed_demo(config: &sekisho_config::Config) -> anyhow::Result<()> {
     let admin = Admin::open(config.clone())?;
     let users = admin.users(None).await?;
@@ -746,7 +799,7 @@ async fn seed_demo(config: &sekisho_config::Config) -> anyhow::Result<()> {
     println!("\n════ Sekisho demo ════════════════════════════════════════");
     if users.is_empty() {
         let created = admin
-            .create_tenant(Plan::Basic, "holder@demo.example.jp", "デモ 契約者", true)
+            .create_tenant(Plan::Basic, DEMO_HOLDER, "デモ 契約者", true)
             .await?;
         // One East line, so the closed route can be tried at once.
         admin
@@ -758,25 +811,42 @@ async fn seed_demo(config: &sekisho_config::Config) -> anyhow::Result<()> {
             )
             .await
             .map_err(|e| anyhow::anyhow!("store: {e}"))?;
-        println!("A tenant was created with its contract holder holder@demo.example.jp.");
+        keep_demo_link(config, &created.registration_link);
+        println!("A tenant was created with its contract holder {DEMO_HOLDER}.");
         println!(
             "Register the holder's password here:\n\n    {}\n",
             created.registration_link
         );
     } else {
-        for u in users
+        let holder = users.iter().find(|u| {
+            u.email == DEMO_HOLDER && u.status == sekisho_policy::model::UserStatus::Invited
+        });
+        if let Some(holder) = holder {
+            let link = match kept_demo_link(&admin, config).await {
+                Some(link) => link,
+                None => {
+                    let link = admin.reinvite(holder).await?;
+                    keep_demo_link(config, &link);
+                    link
+                }
+            };
+            println!("{DEMO_HOLDER} has not registered yet; the link:\n\n    {link}\n");
+        }
+        let invited = users
             .iter()
             .filter(|u| u.status == sekisho_policy::model::UserStatus::Invited)
-        {
-            let link = admin.reinvite(u).await?;
+            .filter(|u| u.email != DEMO_HOLDER)
+            .count();
+        if invited > 0 {
             println!(
-                "{} has not registered yet; a new link:\n\n    {link}\n",
-                u.email
+                "{invited} invited users have not registered yet; their links are in their \
+                 invitation mail (the console's 再送 sends a new one)."
             );
         }
         for u in users
             .iter()
             .filter(|u| u.status == sekisho_policy::model::UserStatus::Active)
+            .take(10)
         {
             println!(
                 "Registered: {} ({}) — log in at {base}/.sekisho/login",

@@ -132,6 +132,10 @@ impl BackgroundService for Changes {
     async fn start(&self, mut shutdown: ShutdownWatch) {
         use tokio::sync::broadcast::error::RecvError;
         let Some(mut notices) = self.app.store.changes() else {
+            // A store without notices (the embedded one): nothing to
+            // follow, but the service lives as long as the process, so
+            // that a normal start logs no service ending.
+            let _ = shutdown.changed().await;
             return;
         };
         let follow = self.app.store.follow_changes();
@@ -300,7 +304,7 @@ fn http2_settings(
 /// Pingora binds inside its service threads, where a failure panics that
 /// thread and leaves the process running without the listener. An address
 /// in use or not ours ends the start with its key named instead.
-fn can_listen(cfg: &Config) -> anyhow::Result<()> {
+pub(crate) fn can_listen(cfg: &Config) -> anyhow::Result<()> {
     for (key, addr) in cfg.listeners() {
         std::net::TcpListener::bind(addr)
             .map_err(|e| anyhow::anyhow!("{key}: cannot listen on {addr}: {e}"))?;

@@ -848,6 +848,20 @@ async fn operator_commands_list_tenants_resend_reset_route_and_remove_with_audit
     let (code, out, _) = run(&["resend-invitation", "jiro@example.jp"]);
     assert_eq!(code, Some(0));
     assert!(out.contains("/.sekisho/register?ticket="), "{out}");
+    // The user's wording, with the holder named (not the holder's own).
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let resent = env
+        .smtp
+        .mails()
+        .into_iter()
+        .filter(|m| m.rcpt_tos.iter().any(|r| r == "jiro@example.jp"))
+        .last()
+        .unwrap();
+    assert!(
+        resent.body.contains("operator@example.jpより") && !resent.body.contains("ご契約者として"),
+        "{}",
+        resent.body
+    );
     let (code, _, err) = run(&["resend-invitation", "saburo@example.jp"]);
     assert_eq!(code, Some(2), "a registered user gets no invitation: {err}");
     assert!(err.contains("EMAIL"), "{err}");

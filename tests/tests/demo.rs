@@ -10,8 +10,16 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_demo_seeds_a_tenant_and_shows_the_identity() {
+/// The demo's folder: `config/demo.toml` on free ports, with what
+/// `scripts/demo.sh` writes beside it.
+struct DemoFolder {
+    dir: tempfile::TempDir,
+    path: std::path::PathBuf,
+    gw: std::net::SocketAddr,
+    closed: std::net::SocketAddr,
+}
+
+fn demo_folder() -> DemoFolder {
     let dir = tempfile::tempdir().unwrap();
     let (gw, up, metrics, closed) = (
         free_addr("127.0.0.1"),
@@ -44,6 +52,22 @@ async fn the_demo_seeds_a_tenant_and_shows_the_identity() {
     .unwrap();
     let path = dir.path().join("demo.toml");
     std::fs::write(&path, config).unwrap();
+    DemoFolder {
+        dir,
+        path,
+        gw,
+        closed,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_seeds_a_tenant_and_shows_the_identity() {
+    let DemoFolder {
+        dir: _dir,
+        path,
+        gw,
+        closed,
+    } = demo_folder();
     let bin = tokio::task::spawn_blocking(sekisho_tests::gateway::binary)
         .await
         .unwrap();
@@ -163,4 +187,94 @@ async fn the_demo_seeds_a_tenant_and_shows_the_identity() {
     );
     let _ = child.kill();
     let _ = child.wait();
+}
+
+/// Runs `sekisho demo` on `folder` until it prints the holder's link (or
+/// exits), returning its output so far and whether it is still running.
+fn start_demo(folder: &DemoFolder) -> (std::process::Child, String) {
+    let mut child = Command::new(sekisho_tests::gateway::binary())
+        .args(["demo", "--config"])
+        .arg(&folder.path)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let mut said = String::new();
+    while let Ok(line) = rx.recv_timeout(Duration::from_secs(60)) {
+        said.push_str(&line);
+        said.push('\n');
+        if line.contains("Stop with Ctrl-C") {
+            break;
+        }
+    }
+    (child, said)
+}
+
+fn outbox_mails(folder: &DemoFolder) -> usize {
+    std::fs::read_dir(folder.dir.path().join("demo-data/outbox"))
+        .map(|d| d.count())
+        .unwrap_or(0)
+}
+
+/// Issue 32 (8): a second demo with its port taken touches nothing, and a
+/// second demo that starts prints the same holder link without mailing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_demo_voids_no_link_and_sends_no_mail() {
+    let folder = tokio::task::spawn_blocking(|| {
+        sekisho_tests::gateway::binary();
+        demo_folder()
+    })
+    .await
+    .unwrap();
+    let (mut first, said) = start_demo(&folder);
+    let link = said
+        .lines()
+        .find(|l| l.contains("/.sekisho/register?ticket="))
+        .map(|l| l.trim().to_string())
+        .expect("the holder's link");
+    let _ = first.kill();
+    let _ = first.wait();
+    let mails = outbox_mails(&folder);
+    assert_eq!(mails, 1, "the holder's invitation");
+
+    // The port taken: the demo refuses before the store is touched.
+    let taken = std::net::TcpListener::bind(folder.gw).unwrap();
+    let out = Command::new(sekisho_tests::gateway::binary())
+        .args(["demo", "--config"])
+        .arg(&folder.path)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("internet.listen"), "{err}");
+    assert_eq!(outbox_mails(&folder), mails, "no mail sent");
+    drop(taken);
+
+    // A normal second start: the same link, still working; no mail.
+    let (mut second, said) = start_demo(&folder);
+    assert!(said.contains(&link), "the same link again: {said}");
+    let mut c = Client::new(&format!("http://{}", folder.gw));
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(folder.gw).is_ok() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(c.get(&link).await.status, 200, "the link works");
+    assert_eq!(outbox_mails(&folder), mails, "no mail sent");
+    let _ = second.kill();
+    let _ = second.wait();
+    let mut logs = String::new();
+    std::io::Read::read_to_string(&mut second.stderr.take().unwrap(), &mut logs).unwrap();
+    assert!(
+        !logs.contains("exited"),
+        "a normal start ends no service: {logs}"
+    );
 }
