@@ -854,8 +854,7 @@ async fn operator_commands_list_tenants_resend_reset_route_and_remove_with_audit
         .smtp
         .mails()
         .into_iter()
-        .filter(|m| m.rcpt_tos.iter().any(|r| r == "jiro@example.jp"))
-        .last()
+        .rfind(|m| m.rcpt_tos.iter().any(|r| r == "jiro@example.jp"))
         .unwrap();
     assert!(
         resent.body.contains("operator@example.jpより") && !resent.body.contains("ご契約者として"),
