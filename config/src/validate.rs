@@ -11,10 +11,15 @@ use crate::typed::*;
 use std::path::Path;
 
 pub fn from_toml_str(text: &str, base: &Path) -> Result<Config, ConfigErrors> {
-    let raw = parse_raw(text)?;
+    // Unknown keys and wrong types are set aside and the rest is checked
+    // in the same pass, so one run names every problem of every kind.
+    let (raw, set_aside) = read_raw(text)?;
+    let Some(raw) = raw else {
+        return Err(ConfigErrors(set_aside));
+    };
     let mut c = Checker {
         base,
-        errors: Vec::new(),
+        errors: set_aside,
     };
     let config = build(&mut c, raw);
     colliding_listeners(&mut c, &config.listeners());
@@ -33,6 +38,16 @@ pub fn check_syntax(text: &str) -> Result<(), ConfigErrors> {
 
 /// The file as written: TOML, every key known, every value of its type.
 fn parse_raw(text: &str) -> Result<RawConfig, ConfigErrors> {
+    match read_raw(text)? {
+        (Some(raw), errors) if errors.is_empty() => Ok(raw),
+        (_, errors) => Err(ConfigErrors(errors)),
+    }
+}
+
+/// The file read with every unknown key and wrong type set aside: what is
+/// left (none when a required key was among them), and each set-aside key
+/// as a problem.
+fn read_raw(text: &str) -> Result<(Option<RawConfig>, Vec<ConfigError>), ConfigErrors> {
     let mut table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
         ConfigErrors(vec![ConfigError {
             key: "(syntax)".into(),
@@ -47,8 +62,7 @@ fn parse_raw(text: &str) -> Result<RawConfig, ConfigErrors> {
     loop {
         let value = toml::Value::Table(table.clone());
         let e = match serde_path_to_error::deserialize::<_, RawConfig>(value) {
-            Ok(raw) if errors.is_empty() => return Ok(raw),
-            Ok(_) => return Err(ConfigErrors(errors)),
+            Ok(raw) => return Ok((Some(raw), errors)),
             Err(e) => e,
         };
         let segments: Vec<serde_path_to_error::Segment> = e.path().iter().cloned().collect();
@@ -61,7 +75,7 @@ fn parse_raw(text: &str) -> Result<RawConfig, ConfigErrors> {
         if message.starts_with("missing field")
             && set_aside.iter().any(|k| missing_is(&key, &message, k))
         {
-            return Err(ConfigErrors(errors));
+            return Ok((None, errors));
         }
         let message = match unknown_key(&message) {
             Some((name, known)) => unknown_key_message(name, &known),
@@ -72,7 +86,7 @@ fn parse_raw(text: &str) -> Result<RawConfig, ConfigErrors> {
             message,
         });
         if !remove_key(&mut table, &segments) {
-            return Err(ConfigErrors(errors));
+            return Ok((None, errors));
         }
         set_aside.push(key);
     }
@@ -589,9 +603,13 @@ generate_seed_key = true
         let missing = format!(
             "{MINIMAL}[federation.active_directory]\nsecret_key_file = \"/nonexistent\"\nallow_http = true\n"
         );
+        // The unknown key and the missing file, in one pass (issue 32, 9).
         assert_eq!(
             keys(&missing),
-            vec!["federation.active_directory.allow_http"]
+            vec![
+                "federation.active_directory.allow_http",
+                "federation.active_directory.secret_key_file"
+            ]
         );
     }
 

@@ -48,6 +48,43 @@ pub struct Admin {
     pub clock: Clock,
 }
 
+/// A name people can be shown by: not empty, at most 100 characters, no
+/// control characters (the console's invitation and `admin invite`).
+pub fn usable_name(name: &str) -> bool {
+    !name.is_empty() && name.chars().count() <= 100 && !name.chars().any(char::is_control)
+}
+
+/// A new user of `tenant_id`, invited: a password user until they choose
+/// otherwise, with nothing set up yet.
+pub fn invited_user(
+    tenant_id: &str,
+    email: String,
+    name: String,
+    role: Role,
+    now: sekisho_policy::UnixTime,
+) -> User {
+    User {
+        id: crate::crypto::random_id(),
+        tenant_id: tenant_id.to_string(),
+        email,
+        name,
+        role,
+        status: UserStatus::Invited,
+        method: LoginMethod::Password,
+        password_hash: None,
+        created_at: now,
+        locked: false,
+        two_step: None,
+        two_step_generation: 0,
+        last_totp_step: None,
+        last_login_at: None,
+        identity: None,
+        breached_password: None,
+        known_browsers: Vec::new(),
+        locked_down: false,
+    }
+}
+
 /// What `create-tenant` made.
 #[derive(Debug)]
 pub struct CreatedTenant {
@@ -186,6 +223,56 @@ impl Admin {
             user_id: holder.id,
             registration_link: link,
         })
+    }
+
+    /// Invites a user to a tenant, as the console's ユーザー招待 does: the
+    /// invitation is mailed (naming the holder) and its link returned.
+    pub async fn invite(
+        &self,
+        tenant_id: &str,
+        email: &str,
+        name: &str,
+        role: Role,
+    ) -> anyhow::Result<(User, String)> {
+        let email = sekisho_policy::email::validate_email(email).map_err(|p| {
+            InputError::error(format!(
+                "--email: '{email}' is not a usable mail address ({p:?})"
+            ))
+        })?;
+        let name = name.trim().to_string();
+        if !usable_name(&name) {
+            return Err(InputError::error(
+                "--name: give a name of 1 to 100 characters, without control characters",
+            ));
+        }
+        let tenant = self
+            .store
+            .get_tenant(tenant_id)
+            .await
+            .map_err(|e| anyhow::anyhow!("store: {e}"))?
+            .ok_or_else(|| InputError::error(format!("--tenant: no tenant '{tenant_id}'")))?;
+        let user = invited_user(&tenant.id, email, name, role, self.clock.now());
+        let (link, ticket) = self.invitation_ticket(&user.id);
+        match self.store.create_invited_user(user.clone(), ticket).await {
+            Ok(()) => {}
+            Err(StoreError::EmailTaken) => {
+                return Err(InputError::error(
+                    "--email: that address already belongs to a user",
+                ))
+            }
+            Err(e) => anyhow::bail!("store: {e}"),
+        }
+        crate::audit::event(
+            crate::audit::Event::UserInvited,
+            &crate::audit::Who {
+                user_id: Some(&user.id),
+                tenant_id: Some(&tenant.id),
+                ..Default::default()
+            },
+            &format!("user={} role={} by the operator", user.id, role.as_str()),
+        );
+        self.mail_invitation(&user, &link).await;
+        Ok((user, link))
     }
 
     /// Issues a fresh invitation to a user still in status invited (the old

@@ -35,8 +35,17 @@ enum Command {
     },
     /// Check a configuration file and print every problem, key by key.
     CheckConfig {
-        #[arg(value_name = "FILE", env = "SEKISHO_CONFIG")]
-        file: PathBuf,
+        /// The file (or `--config FILE`, or `$SEKISHO_CONFIG`).
+        #[arg(value_name = "FILE")]
+        file: Option<PathBuf>,
+        #[arg(
+            long,
+            short,
+            value_name = "FILE",
+            env = "SEKISHO_CONFIG",
+            conflicts_with = "file"
+        )]
+        config: Option<PathBuf>,
         /// Only the file itself: TOML, known keys, types (for CI, where the
         /// keys and addresses it names do not exist).
         #[arg(long)]
@@ -70,7 +79,7 @@ enum Command {
     /// Measure argon2id hashes per second with the configured parameters on
     /// the configured pool size (the hash-bound benchmark baseline).
     HashRate {
-        #[arg(long, short, value_name = "FILE")]
+        #[arg(long, short, value_name = "FILE", env = "SEKISHO_CONFIG")]
         config: PathBuf,
         #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=120))]
         seconds: u64,
@@ -101,6 +110,14 @@ impl Switch {
     fn on(self) -> bool {
         matches!(self, Switch::On)
     }
+}
+
+/// The roles an invitation gives (the contract holder is made with the
+/// tenant).
+#[derive(Clone, Copy, ValueEnum)]
+enum InviteRole {
+    User,
+    Admin,
 }
 
 /// パスキー設定's two values.
@@ -159,10 +176,27 @@ enum AdminCommand {
     },
     /// List the tenants: id, plan, two-step, access route, users.
     Tenants,
+    /// Invite a user to a tenant, as the contract holder's ユーザー招待 does:
+    /// the invitation is mailed, naming the holder, and its link printed.
+    Invite {
+        #[arg(long, value_name = "TENANT_ID")]
+        tenant: String,
+        #[arg(long, value_name = "EMAIL")]
+        email: String,
+        /// The name mail and the console show.
+        #[arg(long, value_name = "NAME")]
+        name: String,
+        #[arg(long, value_enum, default_value = "user")]
+        role: InviteRole,
+    },
     /// Remove a user (not a contract holder): their sessions end at once.
+    /// Asks first on a terminal; elsewhere give --yes.
     RemoveUser {
         #[arg(value_name = "EMAIL")]
         email: String,
+        /// Do it without asking.
+        #[arg(long)]
+        yes: bool,
     },
     /// Mail a user who has not registered yet a new invitation (the older
     /// link stops working).
@@ -171,10 +205,14 @@ enum AdminCommand {
         email: String,
     },
     /// Reset a user's two-step verification: they set it up again at their
-    /// next login, and their remembered browsers are forgotten.
+    /// next login, and their remembered browsers are forgotten. Asks first
+    /// on a terminal; elsewhere give --yes.
     ResetTwoStep {
         #[arg(value_name = "EMAIL")]
         email: String,
+        /// Do it without asking.
+        #[arg(long)]
+        yes: bool,
     },
     /// Set a tenant's access route (as the holder's アクセス経路設定 does).
     SetAccessRoute {
@@ -261,6 +299,21 @@ fn fail(e: anyhow::Error) -> ExitCode {
     }
 }
 
+/// `check-config`: the whole check (as `run` makes it), or with
+/// `--syntax-only` the file alone.
+fn check_config(file: &Path, syntax_only: bool) -> ExitCode {
+    if syntax_only {
+        return check_syntax_only(file);
+    }
+    match load_config(file) {
+        Ok(_) => {
+            println!("{}: ok", file.display());
+            ExitCode::SUCCESS
+        }
+        Err(code) => code,
+    }
+}
+
 /// `check-config --syntax-only`: the file's keys and types, nothing read
 /// beyond it.
 fn check_syntax_only(file: &Path) -> ExitCode {
@@ -311,15 +364,15 @@ pub fn main() -> ExitCode {
         }
         Command::CheckConfig {
             file,
-            syntax_only: true,
-        } => check_syntax_only(&file),
-        Command::CheckConfig { file, .. } => match load_config(&file) {
-            Ok(_) => {
-                println!("{}: ok", file.display());
-                ExitCode::SUCCESS
-            }
-            Err(code) => code,
-        },
+            config,
+            syntax_only,
+        } => {
+            let Some(file) = file.or(config) else {
+                eprintln!("check-config: give the file: check-config FILE, --config FILE or SEKISHO_CONFIG");
+                return ExitCode::from(2);
+            };
+            check_config(&file, syntax_only)
+        }
         Command::Keygen { file } => match crate::assertion::generate_key_file(&file) {
             Ok(()) => {
                 println!("wrote {}", file.display());
@@ -492,6 +545,29 @@ fn breached_import(config: &Path, list: &Path, output: Option<PathBuf>) -> ExitC
     }
 }
 
+/// A destructive command goes on when `--yes` was given, or when the
+/// operator answers y on a terminal; elsewhere it stops (exit 2) and says
+/// how to go on.
+fn confirmed(yes: bool, question: &str) -> anyhow::Result<()> {
+    use std::io::IsTerminal;
+    if yes {
+        return Ok(());
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(InputError::error(
+            "this command changes what cannot be undone: add --yes to confirm",
+        ));
+    }
+    eprint!("{question} [y/N] ");
+    let mut answer = String::new();
+    std::io::stdin().read_line(&mut answer)?;
+    if matches!(answer.trim(), "y" | "Y" | "yes") {
+        Ok(())
+    } else {
+        Err(InputError::error("not confirmed: nothing changed"))
+    }
+}
+
 /// `sekisho admin migrate`: before the store is opened, since a gateway
 /// with `migrations = "by-command"` refuses to open an older schema.
 async fn migrate(config: &sekisho_config::Config) -> anyhow::Result<()> {
@@ -569,7 +645,22 @@ async fn run_admin(admin: &Admin, command: AdminCommand) -> anyhow::Result<()> {
         AdminCommand::Export { file } => export(admin, &file).await?,
         AdminCommand::Import { file } => import(admin, &file).await?,
         AdminCommand::Tenants => list_tenants(admin).await?,
-        AdminCommand::RemoveUser { email } => {
+        AdminCommand::Invite {
+            tenant,
+            email,
+            name,
+            role,
+        } => {
+            let role = match role {
+                InviteRole::User => sekisho_policy::model::Role::User,
+                InviteRole::Admin => sekisho_policy::model::Role::Admin,
+            };
+            let (user, link) = admin.invite(&tenant, &email, &name, role).await?;
+            println!("invited: {} ({}), {}", user.email, user.id, role.as_str());
+            println!("registration link (also mailed):\n\n    {link}\n");
+        }
+        AdminCommand::RemoveUser { email, yes } => {
+            confirmed(yes, &format!("Remove {email} and end their sessions?"))?;
             let (user, ended) = admin.remove_user(&email).await?;
             println!(
                 "removed: {} ({}), {ended} sessions ended",
@@ -580,7 +671,8 @@ async fn run_admin(admin: &Admin, command: AdminCommand) -> anyhow::Result<()> {
             let link = admin.resend_invitation(&email).await?;
             println!("invitation sent again; registration link: {link}");
         }
-        AdminCommand::ResetTwoStep { email } => {
+        AdminCommand::ResetTwoStep { email, yes } => {
+            confirmed(yes, &format!("Reset two-step verification of {email}?"))?;
             let user = admin.reset_two_step(&email).await?;
             println!("two-step verification reset: {} ({})", user.email, user.id);
         }

@@ -865,7 +865,11 @@ async fn operator_commands_list_tenants_resend_reset_route_and_remove_with_audit
     assert_eq!(code, Some(2), "a registered user gets no invitation: {err}");
     assert!(err.contains("EMAIL"), "{err}");
 
-    let (code, out, _) = run(&["reset-two-step", "saburo@example.jp"]);
+    // A destructive command off a terminal wants --yes (issue 32, 9).
+    let (code, _, err) = run(&["reset-two-step", "saburo@example.jp"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("--yes"), "{err}");
+    let (code, out, _) = run(&["reset-two-step", "saburo@example.jp", "--yes"]);
     assert_eq!(code, Some(0), "{out}");
     let (code, out, _) = run(&["set-access-route", &tenant, "line-only"]);
     assert_eq!(code, Some(0));
@@ -875,9 +879,11 @@ async fn operator_commands_list_tenants_resend_reset_route_and_remove_with_audit
     let (code, _, _) = run(&["set-access-route", &tenant, "line-and-internet"]);
     assert_eq!(code, Some(0));
 
-    let (code, _, err) = run(&["remove-user", "operator@example.jp"]);
+    let (code, _, err) = run(&["remove-user", "operator@example.jp", "--yes"]);
     assert_eq!(code, Some(2), "the contract holder stays: {err}");
-    let (code, out, err) = run(&["remove-user", "saburo@example.jp"]);
+    let (code, _, err) = run(&["remove-user", "saburo@example.jp"]);
+    assert_eq!(code, Some(2), "asked for --yes: {err}");
+    let (code, out, err) = run(&["remove-user", "saburo@example.jp", "--yes"]);
     assert_eq!(code, Some(0));
     assert!(out.contains("removed"), "{out}");
     assert!(err.contains("user_removed"), "audited: {err}");
@@ -888,4 +894,74 @@ async fn operator_commands_list_tenants_resend_reset_route_and_remove_with_audit
     );
     let users = String::from_utf8_lossy(&env.gw.admin(&["users"]).stdout).to_string();
     assert!(!users.contains("saburo@example.jp"), "{users}");
+
+    // An operator invites as the holder would: the user's wording, the
+    // holder named, the link printed and mailed; refusals say which flag.
+    let (code, out, err) = run(&[
+        "invite",
+        "--tenant",
+        &tenant,
+        "--email",
+        "shiro@example.jp",
+        "--name",
+        "四郎",
+        "--role",
+        "admin",
+    ]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("/.sekisho/register?ticket="), "{out}");
+    assert!(err.contains("user_invited"), "audited in the log: {err}");
+    let mail = env.smtp.wait_for("shiro@example.jp", "利用者登録のご案内");
+    assert!(
+        mail.body.contains("operator@example.jpより"),
+        "{}",
+        mail.body
+    );
+    let link = out
+        .split_whitespace()
+        .find(|w| w.contains("ticket="))
+        .unwrap();
+    let mut shiro = env.client();
+    assert_eq!(shiro.register(link, GOOD_PASSWORD).await.status, 200);
+    for (args, flag) in [
+        (
+            vec![
+                "--tenant",
+                &tenant,
+                "--email",
+                "shiro@example.jp",
+                "--name",
+                "x",
+            ],
+            "--email",
+        ),
+        (
+            vec![
+                "--tenant",
+                "nope",
+                "--email",
+                "goro@example.jp",
+                "--name",
+                "x",
+            ],
+            "--tenant",
+        ),
+        (
+            vec![
+                "--tenant",
+                &tenant,
+                "--email",
+                "goro@example.jp",
+                "--name",
+                " ",
+            ],
+            "--name",
+        ),
+    ] {
+        let mut full = vec!["invite"];
+        full.extend(args);
+        let (code, _, err) = run(&full);
+        assert_eq!(code, Some(2), "{err}");
+        assert!(err.contains(flag), "{flag}: {err}");
+    }
 }

@@ -1276,3 +1276,48 @@ fn s64_a_missing_or_damaged_filter_stops_the_start_with_its_key() {
     });
     assert_eq!(code, Some(0), "a filter made by the import: {said}");
 }
+
+/// Issue 32 (9): `check-config` takes its file as `FILE`, `--config FILE`
+/// or `SEKISHO_CONFIG`, says how when none is given, and names unknown
+/// keys and wrong values in one pass.
+#[test]
+fn check_config_takes_its_file_every_way_and_says_everything_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let free = format!("127.0.0.1:{}", sekisho_tests::free_port("127.0.0.1"));
+    let good = config_on(&free, "").replace("@DIR@", &dir.path().display().to_string());
+    let file = dir.path().join("sekisho.toml");
+    std::fs::write(&file, &good).unwrap();
+    let check = |args: &[&str], env: Option<&std::path::Path>| {
+        let mut c = sekisho_command(None);
+        c.arg("check-config")
+            .args(args)
+            .env_remove("SEKISHO_CONFIG");
+        if let Some(e) = env {
+            c.env("SEKISHO_CONFIG", e);
+        }
+        let out = c.output().unwrap();
+        let said = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        (out.status.code(), said)
+    };
+    let path = file.display().to_string();
+    assert_eq!(check(&[&path], None).0, Some(0));
+    assert_eq!(check(&["--config", &path], None).0, Some(0));
+    assert_eq!(check(&[], Some(&file)).0, Some(0));
+    let (code, said) = check(&[], None);
+    assert_eq!(code, Some(2), "{said}");
+    assert!(said.contains("--config FILE"), "{said}");
+    // An unknown key and a wrong value, named together.
+    let bad = good.replace(
+        "[development]",
+        "[session]\nidle_minute = 5\nidle_minutes = 0\n[development]",
+    );
+    std::fs::write(&file, bad).unwrap();
+    let (code, said) = check(&[&path], None);
+    assert_eq!(code, Some(2), "{said}");
+    assert!(
+        said.contains("session.idle_minute: unknown key")
+            && said.contains("session.idle_minutes: "),
+        "{said}"
+    );
+}

@@ -16,7 +16,7 @@ use sekisho_pages::{
     render, AdminUserPage, AdminUsersPage, ConfirmPage, Field, FormPage, Select, Texts, UserRow,
 };
 use sekisho_policy::email::{canonical_identifier, validate_email};
-use sekisho_policy::model::{LoginMethod, Role, UserStatus};
+use sekisho_policy::model::{Role, UserStatus};
 use sekisho_policy::paths;
 use sekisho_policy::ticket::TicketPurpose;
 use std::sync::Arc;
@@ -293,7 +293,7 @@ pub async fn submit_invite(app: &Arc<App>, req: &Req, live: Live, f: Form) -> Ou
     let t = req.lang.texts();
     let name = f.get("name").trim().to_string();
     let mut problems = Vec::new();
-    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+    if !crate::admin::usable_name(&name) {
         problems.push(t.name_invalid.to_string());
     }
     let email = validate_email(f.get("email"));
@@ -312,26 +312,7 @@ pub async fn submit_invite(app: &Arc<App>, req: &Req, live: Live, f: Form) -> Ou
         );
     };
     let now = app.clock.now();
-    let user = User {
-        id: crate::crypto::random_id(),
-        tenant_id: live.view.tenant.id.clone(),
-        email,
-        name,
-        role,
-        status: UserStatus::Invited,
-        method: LoginMethod::Password,
-        password_hash: None,
-        created_at: now,
-        locked: false,
-        two_step: None,
-        two_step_generation: 0,
-        last_totp_step: None,
-        last_login_at: None,
-        identity: None,
-        breached_password: None,
-        known_browsers: Vec::new(),
-        locked_down: false,
-    };
+    let user = crate::admin::invited_user(&live.view.tenant.id, email, name, role, now);
     let (token, ticket) = crate::tickets::issue(now, &user.id, TicketPurpose::Invitation, None);
     match app.store.create_invited_user(user.clone(), ticket).await {
         Ok(()) => {
