@@ -4,11 +4,12 @@
 # built-in demo upstream, the closed-network route on 127.0.0.4:8090, and
 # a local OpenID provider on 127.0.0.1:8082 behind the "Google" button, and
 # an ADFS-like provider at http://127.0.0.1:8083/adfs for Active Directory.
-# Stop with Ctrl-C; run again to continue.
+# Stop with Ctrl-C; run again to continue. Set SEKISHO_BIN to run a built
+# binary (e.g. target/release/sekisho) instead of `cargo run`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-./scripts/setup.sh
+./scripts/setup.sh --demo
 mkdir -p demo-data
 printf 'demo-provider-secret' > demo-data/provider-client-secret
 # The key that seals each tenant's ADFS client secret in the store.
@@ -31,4 +32,10 @@ provider=$!
 adfs=$!
 trap 'kill "$provider" "$adfs" 2>/dev/null || true' EXIT
 
-cargo run -p sekisho --bin sekisho -- demo --config config/demo.toml
+# SEKISHO_BIN: a built binary (e.g. target/release/sekisho) instead of
+# building with Cargo.
+if [ -n "${SEKISHO_BIN:-}" ]; then
+  "$SEKISHO_BIN" demo --config config/demo.toml
+else
+  cargo run -p sekisho --bin sekisho -- demo --config config/demo.toml
+fi
