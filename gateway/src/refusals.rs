@@ -71,13 +71,19 @@ pub fn trial_ended(app: &App, req: &Req, state: PlanState) -> Answer {
 pub fn line_error_page(app: &App, req: &Req) -> Answer {
     let c = answers::chrome(app, req);
     let t = c.t;
+    // The line this request came from, as the carrier's edge gave it: what
+    // the holder compares with the registered numbers.
+    let seen = match req.line.as_deref() {
+        Some(line) => format!("{}{line}", t.line_seen_label),
+        None => t.line_not_seen.to_string(),
+    };
     Answer::html(
         403,
         render(&MessagePage {
             c: &c,
             title: t.line_error_title,
             text: t.line_error_text,
-            checks: vec![t.line_check_settings, t.line_check_number],
+            checks: vec![t.line_check_settings, t.line_check_number, &seen],
             links: vec![(paths::LOGIN, t.back_to_login)],
             reference: None,
         }),
@@ -177,20 +183,33 @@ pub fn throttled_account(
     Some(throttle_page(app, req, endpoint, refused))
 }
 
-/// [`throttled_account`] for a login that passed the CSRF check and
-/// carried a password: the only attempts the login limits count (S56).
-pub fn throttled_login(app: &App, req: &Req, account: &str) -> Option<Answer> {
+/// The login limits for a login that passed the CSRF check and carried a
+/// password: the only attempts they count (S56). `Some` is the wait in
+/// whole seconds, counted and audited; the login page says it and sends
+/// it as `Retry-After`, from the one figure.
+pub fn login_wait(req: &Req, app: &App, account: &str) -> Option<u64> {
     let ip: std::net::IpAddr = req.client_ip.parse().ok()?;
     let refused = app.throttle.check_login(ip, account).err()?;
-    Some(throttle_page(app, req, "login", refused))
+    Some(note_throttled(req, "login", refused))
 }
 
 fn throttle_page(
     app: &App,
     req: &Req,
     endpoint: &'static str,
-    (limit, wait): (crate::throttle::Limit, std::time::Duration),
+    refused: (crate::throttle::Limit, std::time::Duration),
 ) -> Answer {
+    let seconds = note_throttled(req, endpoint, refused);
+    answers::error_page(app, req, 429).with_header("retry-after", seconds.to_string())
+}
+
+/// Counts and audits a throttled request; the wait in whole seconds,
+/// rounded up (never 0).
+fn note_throttled(
+    req: &Req,
+    endpoint: &'static str,
+    (limit, wait): (crate::throttle::Limit, std::time::Duration),
+) -> u64 {
     crate::metrics::THROTTLED
         .with_label_values(&[endpoint, limit.as_str()])
         .inc();
@@ -202,6 +221,5 @@ fn throttle_page(
         },
         &format!("{endpoint} {}", limit.as_str()),
     );
-    let seconds = wait.as_secs().max(1);
-    answers::error_page(app, req, 429).with_header("retry-after", seconds.to_string())
+    wait.as_secs_f64().ceil().max(1.0) as u64
 }

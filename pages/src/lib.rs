@@ -297,6 +297,9 @@ pub struct FormPage<'a> {
 #[template(path = "menu.html")]
 pub struct MenuPage<'a> {
     pub c: &'a Chrome,
+    /// Who is signed in, and in which contract.
+    pub who: &'a str,
+    pub tenant_id: &'a str,
     /// The user's password is on the operator's breach list (S64): the
     /// menu asks for a new one first.
     pub password_breached: bool,
@@ -352,6 +355,11 @@ pub struct CodeForm<'a> {
 #[template(path = "two_step.html")]
 pub struct TwoStepPage<'a> {
     pub c: &'a Chrome,
+    /// Whose login this is: every step after the password says so, with
+    /// a way to start again as someone else.
+    pub who: &'a str,
+    /// The login can still be left (not once its recovery code is shown).
+    pub can_switch: bool,
     pub title: &'a str,
     pub intro: Vec<&'a str>,
     pub notice: Option<&'a str>,

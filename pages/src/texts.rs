@@ -241,6 +241,18 @@ texts! {
     remember_label: "このブラウザを一定期間、記憶する", "Remember this browser for a period";
     remember_before: "このブラウザを", "Remember this browser for ";
     remember_after: "日間記憶する (その間、このブラウザでは2段階認証を省略します)", " days (no second step on it meanwhile)";
+    signing_in_as_before: "", "Signing in as ";
+    signing_in_as_after: " でログイン中", "";
+    switch_account: "別のアカウントでログイン", "Sign in with another account";
+    signed_in_as_before: "", "Signed in as ";
+    signed_in_as_after: " でログインしています", "";
+    contract_id_label: "契約ID", "Contract ID";
+    login_wait_before: "ログインの試行が続いたため、一時的に受け付けを停止しています。あと約", "There have been many attempts, so logins are paused for a moment. Please wait about ";
+    login_wait_after: "秒お待ちください。", " seconds and try again.";
+    sms_wait_before: "認証コードを送信したばかりです。届いたコードを入力するか、あと約", "A code was sent a moment ago. Enter it, or wait about ";
+    sms_wait_after: "秒待ってから再送信してください。", " seconds before sending another.";
+    line_seen_label: "確認された回線番号: ", "The line number seen: ";
+    line_not_seen: "回線番号を確認できませんでした。閉域網からアクセスしているかご確認ください。", "No line number was seen: check that you are connecting through the closed network.";
     cancel_login_button: "ログインをやめる", "Cancel this login";
     two_step_cancelled: "ログインを中止しました。", "The login was cancelled.";
     open_in_app: "認証アプリで開く", "Open in the authenticator app";

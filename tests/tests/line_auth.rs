@@ -222,6 +222,20 @@ async fn unregistered_or_missing_line_gets_the_manuals_checks() {
         let r = c.login(email, GOOD_PASSWORD).await;
         assert_eq!(r.status, 403, "{line:?}");
         assert!(r.body.contains(LINE_ERROR));
+        // The page says which line was seen, or that none was (issue 32, 3).
+        match line {
+            Some("CAF9999999999") => assert!(
+                r.body.contains("確認された回線番号: CAF9999999999"),
+                "{}",
+                r.body
+            ),
+            None => assert!(
+                r.body.contains("回線番号を確認できませんでした"),
+                "{}",
+                r.body
+            ),
+            _ => {}
+        }
         assert!(
             r.body.contains("「回線認証設定」が完了しているか"),
             "{}",

@@ -60,6 +60,8 @@ pub async fn show(app: &App, req: &Req, live: Live) -> Outcome {
     }
     let html = render(&MenuPage {
         c: &c,
+        who: &user.email,
+        tenant_id: &tenant.id,
         password_breached: user.password_breached(),
         change_items,
         settings_items,

@@ -66,8 +66,14 @@ pub async fn submit(
         .then(|| req.client_ip.parse::<std::net::IpAddr>().ok())
         .flatten();
     if attempt.is_some() {
-        if let Some(answer) = crate::refusals::throttled_login(app, req, &identifier) {
-            return ("throttled", answer);
+        if let Some(seconds) = crate::refusals::login_wait(req, app, &identifier) {
+            // The same page, the address kept, the wait said (issue 32).
+            let wait = format!("{}{seconds}{}", t.login_wait_before, t.login_wait_after);
+            let answer = page(app, req, kind, view(429, &wait, false));
+            return (
+                "throttled",
+                answer.with_header("retry-after", seconds.to_string()),
+            );
         }
     }
     let checked = password_check::check(app, &identifier, password, &who).await;

@@ -227,6 +227,8 @@ pub(super) fn page(app: &App, p: &Pending, c: &Chrome, v: View<'_>) -> Answer {
     let passkey_step = !p.passkeys.is_empty() && v.recovery_code.is_none();
     let html = render(&TwoStepPage {
         c,
+        who: &p.user.email,
+        can_switch: v.recovery_code.is_none(),
         title: v.title.unwrap_or(c.t.two_step_title),
         intro: v.intro,
         notice: v.notice,
@@ -705,7 +707,18 @@ pub async fn send_sms(app: &Arc<App>, session: &mut Session, req: &Req) -> Outco
         Err(_) => return store_down(app, req),
     };
     if recent {
-        return ("sms_too_soon", resend_page(&p, t.sms_too_soon));
+        // The seconds left, from the code's own sending time when there is
+        // one; the field for that code stays on the page.
+        let left = p
+            .rec
+            .sms
+            .as_ref()
+            .map(|s| (s.sent_at + spacing - now).max(1));
+        let said = match left {
+            Some(left) => format!("{}{left}{}", t.sms_wait_before, t.sms_wait_after),
+            None => t.sms_too_soon.to_string(),
+        };
+        return ("sms_too_soon", resend_page(&p, &said));
     }
     let hourly = match app
         .store

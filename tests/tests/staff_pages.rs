@@ -1,0 +1,138 @@
+//! Issue 32's browser stories: what office staff see in Chromium, each
+//! failing on the main before it.
+//!
+//! * Every step after the password says whose login it is, with a way to
+//!   start again as someone else; the account menu says who is signed in,
+//!   in which contract, with ログアウト.
+//! * A throttled login stays on the login page with the address kept and
+//!   the wait in seconds, the figure of `Retry-After`.
+
+use fantoccini::Locator;
+use sekisho_policy::paths;
+use sekisho_tests::browser::{browser, click, log_in, path, type_into, wait_for, Driver};
+use sekisho_tests::two_step::totp_code;
+use sekisho_tests::{Env, GatewayOptions, GOOD_PASSWORD};
+use std::time::{Duration, Instant};
+
+async fn wait_for_path(b: &fantoccini::Client, want: &str) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while path(b).await != want && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(path(b).await, want);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_step_after_the_password_says_who_is_signing_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = sekisho_tests::test_certificate(dir.path());
+    let env = Env::start_with(|o: GatewayOptions| GatewayOptions {
+        tls: Some((cert, key)),
+        ..o.two_step()
+    })
+    .await;
+    let email = "taro@example.co.jp";
+    let link = env.invite_holder(email);
+    assert_eq!(
+        env.client().register(&link, GOOD_PASSWORD).await.status,
+        200
+    );
+    let driver = Driver::start();
+    let b = browser(&driver, &dir.path().join("profile")).await;
+    let base = env.gw.base.clone();
+
+    // The second step names the account, and offers another.
+    log_in(&b, &base, email).await;
+    let who = wait_for(&b, ".who").await.text().await.unwrap();
+    assert!(who.contains("taro@example.co.jp でログイン中"), "{who}");
+    assert!(who.contains("別のアカウントでログイン"), "{who}");
+    click(&b, ".who button").await;
+    wait_for_path(&b, paths::LOGIN).await;
+
+    // Again, through the app's set-up: each of its pages says so too.
+    log_in(&b, &base, email).await;
+    let secret = wait_for(&b, "#totp-secret").await.text().await.unwrap();
+    assert!(b.find(Locator::Css(".who")).await.is_ok());
+    type_into(
+        &b,
+        "#code",
+        &totp_code(&secret.replace(' ', ""), env.gw.now()),
+    )
+    .await;
+    click(&b, "form button[type=submit]").await;
+    wait_for(&b, "#recovery-code").await;
+    let who = b
+        .find(Locator::Css(".who"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(who.contains("taro@example.co.jp でログイン中"), "{who}");
+    assert!(
+        !who.contains("別のアカウントでログイン"),
+        "the login is done once the recovery code shows: {who}"
+    );
+    click(&b, "input[name=saved]").await;
+    click(&b, "form button[type=submit]").await;
+    wait_for(&b, "a.button").await;
+
+    // The account menu: who, which contract, and the way out.
+    b.goto(&format!("{base}{}", paths::MENU)).await.unwrap();
+    let who = wait_for(&b, ".who").await.text().await.unwrap();
+    assert!(
+        who.contains("taro@example.co.jp でログインしています"),
+        "{who}"
+    );
+    assert!(who.contains("契約ID"), "{who}");
+    click(&b, ".who a.button").await;
+    wait_for_path(&b, paths::LOGOUT).await;
+    b.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_throttled_login_keeps_the_page_the_address_and_says_the_wait() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = sekisho_tests::test_certificate(dir.path());
+    // The shipped limits: 5 tries a minute per address and account.
+    let env = Env::start_with(|o: GatewayOptions| GatewayOptions {
+        tls: Some((cert, key)),
+        throttle: "[throttle]\n".into(),
+        ..o
+    })
+    .await;
+    let email = "hanako@example.co.jp";
+    let link = env.invite_holder(email);
+    assert_eq!(
+        env.client().register(&link, GOOD_PASSWORD).await.status,
+        200
+    );
+    let driver = Driver::start();
+    let b = browser(&driver, &dir.path().join("profile")).await;
+    let base = env.gw.base.clone();
+    for _ in 0..6 {
+        b.goto(&format!("{base}{}", paths::LOGIN)).await.unwrap();
+        wait_for(&b, "#email").await.send_keys(email).await.unwrap();
+        type_into(&b, "#password", "Wrong-Password-9").await;
+        click(&b, "form[action='/.sekisho/login'] button[type=submit]").await;
+        wait_for(&b, "p.error").await;
+    }
+    let error = wait_for(&b, "p.error").await.text().await.unwrap();
+    assert!(
+        error.contains("あと約") && error.contains("秒お待ちください"),
+        "{error}"
+    );
+    let kept = b
+        .find(Locator::Css("#email"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap();
+    assert_eq!(kept.as_deref(), Some(email), "the address stays");
+    assert!(
+        b.find(Locator::Css("#password")).await.is_ok(),
+        "the form stays"
+    );
+    b.close().await.unwrap();
+}
