@@ -217,6 +217,9 @@ pub struct RegisterConfirmPage<'a> {
     pub csrf: &'a str,
     pub ticket: &'a str,
     pub email: &'a str,
+    /// The address's label: 管理者メールアドレス for the contract holder and
+    /// administrators, メールアドレス for everyone else.
+    pub email_label: &'a str,
     pub method_label: &'a str,
 }
 

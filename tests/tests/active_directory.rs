@@ -71,6 +71,12 @@ async fn set_up_ad(s: &Setup, holder: &mut Client, email: &str, issuer: &str) ->
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert!(r.body.contains("Active Directory設定完了"), "{}", r.body);
+    // Its way on says where it goes (issue 32, 3), not the page's own name.
+    assert!(
+        r.body.contains("認証・契約情報変更メニューへ戻る"),
+        "{}",
+        r.body
+    );
     let mail = s.env.smtp.wait_for(
         email,
         "【おまかせクラウドストレージ】Active Directoryアカウントのログイン用URL・接続ID通知",

@@ -150,6 +150,16 @@ async fn browser_registers_and_logs_in_through_a_providers_pages() {
     wait_for(&b, "a.button").await;
     let page = b.source().await.unwrap();
     assert!(page.contains("申込完了"), "{page}");
+    // The manual's one completion: its text says 「OK」, and so does the
+    // button (issue 32, 3).
+    let button = b
+        .find(Locator::Css("a.button"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(button.trim(), "OK", "{page}");
 
     // Login: the provider's button on the login page; the provider
     // remembers the person, so its pages may be shorter this time.

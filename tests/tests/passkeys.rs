@@ -208,6 +208,16 @@ async fn s53_a_passkey_registers_signs_in_serves_as_second_step_and_is_removed()
     let passkey_at = page.find("data-passkey=\"step\"").unwrap();
     let code_at = page.find("name=\"code\"").unwrap();
     assert!(passkey_at < code_at, "the passkey comes first");
+    // The other way's sentences sit under または, not above the passkey
+    // (issue 32, 3).
+    let or_at = page.find("data-passkey-or").unwrap();
+    let app_sentence = page
+        .find("Authenticatorに表示されている")
+        .expect("the app's sentence");
+    assert!(
+        app_sentence > or_at,
+        "the app's sentence comes after または: {page}"
+    );
     assert_eq!(path(&b).await, paths::TWO_STEP);
     add_authenticator_credential(&b, &authenticator, key.clone()).await;
     press_passkey_button(&b, "step").await;

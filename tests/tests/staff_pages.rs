@@ -136,3 +136,41 @@ async fn a_throttled_login_keeps_the_page_the_address_and_says_the_wait() {
     );
     b.close().await.unwrap();
 }
+
+/// Issue 32 (3): 申込確認 calls an invited user's address メールアドレス;
+/// 管理者メールアドレス is for the contract holder and administrators.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_registration_confirmation_labels_the_address_by_role() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = sekisho_tests::test_certificate(dir.path());
+    let env = Env::start_with(|o: GatewayOptions| GatewayOptions {
+        tls: Some((cert, key)),
+        ..o
+    })
+    .await;
+    let mut holder = env.logged_in_holder("owner@example.co.jp").await;
+    let user_link = env
+        .invite(&mut holder, "一般 花子", "ippan@example.co.jp", "user")
+        .await;
+    let admin_link = env
+        .invite(&mut holder, "管理 太郎", "kanri@example.co.jp", "admin")
+        .await;
+    let driver = Driver::start();
+    let b = browser(&driver, &dir.path().join("profile")).await;
+    for (link, label) in [
+        (user_link, "メールアドレス"),
+        (admin_link, "管理者メールアドレス"),
+    ] {
+        b.goto(&link).await.unwrap();
+        type_into(&b, "#password", GOOD_PASSWORD).await;
+        type_into(&b, "#password_confirm", GOOD_PASSWORD).await;
+        click(&b, "form button[type=submit]").await;
+        let dt = wait_for(&b, "dl dt:nth-of-type(2)")
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert_eq!(dt.trim(), label);
+    }
+    b.close().await.unwrap();
+}

@@ -245,7 +245,7 @@ pub async fn submit(app: &Arc<App>, req: &Req, live: Live, form: Form) -> Outcom
             200,
             t.ad_saved_title,
             &text,
-            Some((paths::MENU_AD, t.ad_setting_title)),
+            Some((paths::MENU, t.back_to_menu)),
         ),
     )
 }

@@ -183,6 +183,11 @@ pub async fn submit(app: &App, req: &Req, form: Form) -> Outcome {
                 csrf: &app.csrf.token(&pre_binding(&pre)),
                 ticket,
                 email: &user.email,
+                email_label: if user.role == sekisho_policy::model::Role::User {
+                    t.email_label
+                } else {
+                    t.confirm_email_label
+                },
                 method_label: t.confirm_method_password,
             });
             (

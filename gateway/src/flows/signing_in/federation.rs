@@ -450,7 +450,8 @@ async fn register(
                     200,
                     t.done_title,
                     t.done_text,
-                    Some((&paths::login_with_notice("registered"), t.go_login)),
+                    // The manual's one completion, on every registration path.
+                    Some((&paths::login_with_notice("registered"), t.ok_button)),
                 ),
             )
         }
