@@ -87,6 +87,11 @@ impl CookieNames {
 pub struct Form(Vec<(String, String)>);
 
 impl Form {
+    /// Whether the form carried the field at all (even empty).
+    pub fn has(&self, name: &str) -> bool {
+        self.0.iter().any(|(k, _)| k == name)
+    }
+
     pub fn get(&self, name: &str) -> &str {
         self.0
             .iter()

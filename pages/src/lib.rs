@@ -273,6 +273,9 @@ pub struct ExtraForm<'a> {
 #[derive(Template)]
 #[template(path = "form.html")]
 pub struct FormPage<'a> {
+    /// The one field the problems are about, marked invalid and focused;
+    /// `None`: the problems concern the form, every field is marked.
+    pub invalid: Option<&'a str>,
     pub c: &'a Chrome,
     pub title: &'a str,
     pub intro: Vec<&'a str>,

@@ -174,3 +174,121 @@ async fn the_registration_confirmation_labels_the_address_by_role() {
     }
     b.close().await.unwrap();
 }
+
+/// The focused element's id.
+async fn focused(b: &fantoccini::Client) -> String {
+    let el = b.active_element().await.unwrap();
+    el.attr("id").await.unwrap().unwrap_or_default()
+}
+
+/// Issue 32 (4): what was typed stays (never a password), the field that
+/// was wrong says so (`aria-invalid`, `aria-describedby`) and has the
+/// focus, and the forgotten-password page opens clean from the login page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn errors_sit_at_their_field_and_what_was_typed_stays() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = sekisho_tests::test_certificate(dir.path());
+    let env = Env::start_with(|o: GatewayOptions| GatewayOptions {
+        tls: Some((cert, key)),
+        ..o
+    })
+    .await;
+    let email = "jiro@example.co.jp";
+    let link = env.invite_holder(email);
+    assert_eq!(
+        env.client().register(&link, GOOD_PASSWORD).await.status,
+        200
+    );
+    let driver = Driver::start();
+    let b = browser(&driver, &dir.path().join("profile")).await;
+    let base = env.gw.base.clone();
+
+    // The login page's forgotten-password button with nothing typed.
+    b.goto(&format!("{base}{}", paths::LOGIN)).await.unwrap();
+    click(&b, "button[formaction='/.sekisho/forgot']").await;
+    wait_for_path(&b, paths::FORGOT).await;
+    wait_for(&b, "#email").await;
+    assert!(b.find(Locator::Css("p.error")).await.is_err(), "no error");
+
+    // A failed login: the address stays, the password field is marked and
+    // focused, and is empty.
+    b.goto(&format!("{base}{}", paths::LOGIN)).await.unwrap();
+    wait_for(&b, "#email").await.send_keys(email).await.unwrap();
+    type_into(&b, "#password", "Wrong-Password-9").await;
+    click(&b, "form[action='/.sekisho/login'] button[type=submit]").await;
+    wait_for(&b, "p.error").await;
+    let password = b.find(Locator::Css("#password")).await.unwrap();
+    assert_eq!(
+        password.attr("aria-invalid").await.unwrap().as_deref(),
+        Some("true")
+    );
+    assert_eq!(
+        password.attr("aria-describedby").await.unwrap().as_deref(),
+        Some("login-error")
+    );
+    assert_eq!(password.prop("value").await.unwrap().as_deref(), Some(""));
+    assert_eq!(focused(&b).await, "password");
+    let kept = b
+        .find(Locator::Css("#email"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap();
+    assert_eq!(kept.as_deref(), Some(email));
+
+    // A wrong current password: that field alone is marked and focused.
+    log_in(&b, &base, email).await;
+    wait_for_path(&b, "/").await;
+    b.goto(&format!("{base}{}", paths::MENU_PASSWORD))
+        .await
+        .unwrap();
+    type_into(&b, "#current_password", "Wrong-Password-9").await;
+    type_into(&b, "#password", "Momiji-Leaves-77").await;
+    type_into(&b, "#password_confirm", "Momiji-Leaves-77").await;
+    click(&b, "form button[type=submit]").await;
+    wait_for(&b, "#problems").await;
+    let current = b.find(Locator::Css("#current_password")).await.unwrap();
+    assert_eq!(
+        current.attr("aria-invalid").await.unwrap().as_deref(),
+        Some("true")
+    );
+    let new = b.find(Locator::Css("#password")).await.unwrap();
+    assert_eq!(new.attr("aria-invalid").await.unwrap(), None);
+    assert_eq!(focused(&b).await, "current_password");
+    b.close().await.unwrap();
+}
+
+/// Issue 32 (5): the logout confirmation has a way back, which keeps the
+/// session.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_logout_confirmation_has_a_way_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = sekisho_tests::test_certificate(dir.path());
+    let env = Env::start_with(|o: GatewayOptions| GatewayOptions {
+        tls: Some((cert, key)),
+        ..o
+    })
+    .await;
+    let email = "saburo@example.co.jp";
+    let link = env.invite_holder(email);
+    assert_eq!(
+        env.client().register(&link, GOOD_PASSWORD).await.status,
+        200
+    );
+    let driver = Driver::start();
+    let b = browser(&driver, &dir.path().join("profile")).await;
+    let base = env.gw.base.clone();
+    log_in(&b, &base, email).await;
+    wait_for_path(&b, "/").await;
+    b.goto(&format!("{base}{}", paths::LOGOUT)).await.unwrap();
+    let back = wait_for(&b, ".actions a.button.secondary").await;
+    assert_eq!(back.text().await.unwrap().trim(), "キャンセル");
+    back.click().await.unwrap();
+    wait_for_path(&b, "/").await;
+    assert!(
+        b.source().await.unwrap().contains("upstream ok"),
+        "still signed in"
+    );
+    b.close().await.unwrap();
+}

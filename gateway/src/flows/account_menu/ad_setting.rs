@@ -79,6 +79,7 @@ fn page(
         intro.push(t.ad_secret_keep_note);
     }
     let html = render(&FormPage {
+        invalid: None,
         c: &c,
         title: t.ad_setting_title,
         intro,

@@ -26,6 +26,7 @@ pub async fn show_consent(app: &App, req: &Req, live: Live) -> Outcome {
     let t = c.t;
     let next = safe_return_path(&req.query_param("next").unwrap_or_else(|| "/".into()));
     let html = render(&sekisho_pages::FormPage {
+        invalid: None,
         c: &c,
         title: t.line_consent_title,
         intro: vec![t.line_consent_intro],

@@ -17,7 +17,15 @@ use sekisho_policy::model::Route;
 use sekisho_policy::paths;
 use std::sync::Arc;
 
-fn form(app: &App, req: &Req, live: &Live, status: u16, problems: Vec<String>) -> Answer {
+/// The form; `problems` about the field named `invalid`, or the new
+/// password when `None`. A password is never written back into a page.
+fn form(
+    app: &App,
+    req: &Req,
+    live: &Live,
+    status: u16,
+    (problems, invalid): (Vec<String>, Option<&str>),
+) -> Answer {
     let c = answers::chrome(app, req);
     let t = c.t;
     let field = |label, name, autocomplete| Field {
@@ -28,6 +36,7 @@ fn form(app: &App, req: &Req, live: &Live, status: u16, problems: Vec<String>) -
         autocomplete,
     };
     let html = render(&FormPage {
+        invalid: invalid.or((!problems.is_empty()).then_some("password")),
         c: &c,
         title: t.item_password_change,
         intro: vec![t.password_change_intro],
@@ -63,7 +72,7 @@ fn form(app: &App, req: &Req, live: &Live, status: u16, problems: Vec<String>) -
 pub async fn show(app: &App, req: &Req, live: Live) -> Outcome {
     (
         "password_change_page",
-        form(app, req, &live, 200, Vec::new()),
+        form(app, req, &live, 200, (Vec::new(), None)),
     )
 }
 
@@ -77,7 +86,13 @@ pub async fn submit(app: &Arc<App>, req: &Req, route: Route, live: Live, f: Form
         Err(problems) => {
             return (
                 "password_refused",
-                form(app, req, &live, 422, password_problems(t, &problems)),
+                form(
+                    app,
+                    req,
+                    &live,
+                    422,
+                    (password_problems(t, &problems), None),
+                ),
             )
         }
     };
@@ -98,14 +113,23 @@ pub async fn submit(app: &Arc<App>, req: &Req, route: Route, live: Live, f: Form
                     req,
                     &live,
                     422,
-                    vec![t.wrong_current_password.to_string()],
+                    (
+                        vec![t.wrong_current_password.to_string()],
+                        Some("current_password"),
+                    ),
                 ),
             )
         }
         Checked::Locked | Checked::LockedDown => {
             return (
                 "locked",
-                form(app, req, &live, 422, vec![t.locked.to_string()]),
+                form(
+                    app,
+                    req,
+                    &live,
+                    422,
+                    (vec![t.locked.to_string()], Some("current_password")),
+                ),
             )
         }
         Checked::Busy => {

@@ -77,6 +77,7 @@ impl Switch {
         let on = self.current(&live.view.tenant);
         let (yes, no) = (self.on_off)(t);
         let html = render(&FormPage {
+            invalid: None,
             c: &c,
             title: (self.title)(t),
             intro: (self.intro)(t, &live.view.tenant),
@@ -115,6 +116,7 @@ impl Switch {
         let mut intro = vec![t.setting_confirm_intro];
         intro.extend((self.confirm_notes)(t));
         let html = render(&FormPage {
+            invalid: None,
             c: &c,
             title: t.setting_confirm_title,
             intro,

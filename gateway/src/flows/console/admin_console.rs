@@ -212,6 +212,7 @@ fn invite_form(
     let value = |n: &str| f.map(|f| f.get(n).to_string()).unwrap_or_default();
     let role = value("role");
     let html = render(&FormPage {
+        invalid: None,
         c: &c,
         title: t.invite_title,
         intro: vec![t.invite_intro],

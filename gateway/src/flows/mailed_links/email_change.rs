@@ -100,6 +100,7 @@ fn request_form(
         autocomplete: "email",
     };
     let html = render(&FormPage {
+        invalid: None,
         c: &c,
         title: t.item_email_change,
         intro: vec![t.email_change_intro],
@@ -230,6 +231,7 @@ fn confirm_form(
         autocomplete: "new-password",
     };
     let html = render(&FormPage {
+        invalid: None,
         c: &c,
         title: t.email_confirm_title,
         intro: vec![if password_user {

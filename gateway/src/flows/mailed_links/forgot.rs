@@ -79,16 +79,23 @@ async fn read(
     }
     let typed = form.get("email");
     if canonical_identifier(typed).is_empty() {
+        // The login page's パスワードを忘れた方はこちら with no address typed
+        // (its form carries `next`): the page opens to be filled in, not
+        // on an error.
+        if form.has("next") {
+            return Err(("forgot_page", form_page(app, req, 200, "", None)));
+        }
         return Err((
             "email_missing",
             form_page(app, req, 422, "", Some(req.lang.texts().email_missing)),
         ));
     }
-    // An address that can be no one's never reaches the store (S57).
+    // An address that can be no one's never reaches the store (S57); what
+    // was typed stays in the field.
     let Some(email) = login_identifier(typed) else {
         return Err((
             "email_malformed",
-            form_page(app, req, 422, "", Some(req.lang.texts().email_malformed)),
+            form_page(app, req, 422, typed, Some(req.lang.texts().email_malformed)),
         ));
     };
     if let Some(answer) = crate::refusals::throttled_account(app, req, endpoint, &email) {

@@ -99,6 +99,7 @@ fn form(
         autocomplete: "new-password",
     };
     let html = render(&FormPage {
+        invalid: None,
         c: &c,
         title: t.method_title,
         intro: vec![t.method_intro, t.method_notes],

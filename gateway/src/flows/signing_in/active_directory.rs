@@ -95,6 +95,7 @@ fn prompt(app: &App, req: &Req, carry: &Carry, typed: &str, problem: bool) -> An
     let c = answers::chrome(app, req);
     let t = c.t;
     let html = render(&FormPage {
+        invalid: None,
         c: &c,
         title: t.ad_login_title,
         intro: vec![t.ad_prompt_intro],
@@ -150,6 +151,7 @@ async fn confirm_page(
         intro.push(t.federation_logout_advice);
     }
     let html = render(&FormPage {
+        invalid: None,
         c: &c,
         title,
         intro,
