@@ -292,3 +292,29 @@ async fn the_logout_confirmation_has_a_way_back() {
     );
     b.close().await.unwrap();
 }
+
+/// Issue 32 (5): on a phone the login button spans the form, and the
+/// other ways in sit together under または.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_phone_the_login_button_has_the_weight() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = Env::start().await;
+    let driver = Driver::start();
+    let b = browser(&driver, &dir.path().join("profile")).await;
+    b.set_window_size(390, 844).await.unwrap();
+    b.goto(&format!("{}{}", env.gw.base, paths::LOGIN))
+        .await
+        .unwrap();
+    let button = wait_for(&b, "button.main-action").await;
+    let (_, _, button_width, _) = button.rectangle().await.unwrap();
+    let form = b
+        .find(Locator::Css("form[action='/.sekisho/login']"))
+        .await
+        .unwrap();
+    let (_, _, form_width, _) = form.rectangle().await.unwrap();
+    assert!(
+        (form_width - button_width).abs() < 2.0,
+        "full width on a phone: {button_width} of {form_width}"
+    );
+    b.close().await.unwrap();
+}

@@ -136,6 +136,12 @@ async fn sms_set_up_then_verify_at_the_next_login() {
     password_step(&mut c, email, GOOD_PASSWORD).await;
     let page = c.get(paths::TWO_STEP).await;
     assert!(page.body.contains("***-****-5678"), "{}", page.body);
+    // 送信 is the page's main action, not a quiet one (issue 32, 5).
+    assert!(
+        page.body.contains("<button type=\"submit\">送信</button>"),
+        "{}",
+        page.body
+    );
     let sent = c
         .post(paths::TWO_STEP_SMS_SEND, &[("csrf", &page.csrf())])
         .await;
