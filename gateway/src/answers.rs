@@ -27,9 +27,25 @@ pub fn chrome(app: &App, req: &Req) -> Chrome {
 /// The error page for `status`, in the request's language, with the
 /// ways back and a reference that the log line below carries too.
 pub fn error_page(app: &App, req: &Req, status: u16) -> Answer {
+    let words = error_texts(req.lang.texts(), status);
+    error_page_saying(app, req, status, words)
+}
+
+/// The 403 of a form sent from another site (S34): not a lack of
+/// permission, and said so.
+pub fn cross_site_page(app: &App, req: &Req) -> Answer {
+    let t = req.lang.texts();
+    error_page_saying(
+        app,
+        req,
+        403,
+        (t.error_cross_site_title, t.error_cross_site_text),
+    )
+}
+
+fn error_page_saying(app: &App, req: &Req, status: u16, (title, text): (&str, &str)) -> Answer {
     let c = chrome(app, req);
     let t = c.t;
-    let (title, text) = error_texts(t, status);
     // The request's id, which the access log and the upstream carry
     // too; a reference of its own when there is none.
     let reference = if req.request_id.is_empty() {

@@ -600,6 +600,15 @@ pub fn error_texts(t: &'static Texts, status: u16) -> (&'static str, &'static st
 }
 
 /// Says each password problem in words.
+/// A time as a page in `lang` shows it (Japan's time either way, which
+/// the storage service and its users keep).
+pub fn format_time(unix: i64, lang: Lang) -> String {
+    match lang {
+        Lang::Ja => mail::format_jst(unix),
+        Lang::En => mail::format_jst_en(unix),
+    }
+}
+
 pub fn password_problems(t: &'static Texts, problems: &[PasswordProblem]) -> Vec<String> {
     problems
         .iter()
@@ -636,6 +645,34 @@ pub fn password_problems(t: &'static Texts, problems: &[PasswordProblem]) -> Vec
 
 #[cfg(test)]
 mod tests {
+
+    /// Issue 32 (7): one spelling each. The manual pictures the checkbox
+    /// 「リカバリコードを保存しました」, which keeps its own.
+    #[test]
+    fn one_spelling_each() {
+        for text in JA.all() {
+            assert!(
+                !text.contains("ユーザ") || !text.replace("ユーザー", "").contains("ユーザ"),
+                "{text}"
+            );
+            assert!(
+                !text.contains("リカバリコード") || text.contains("リカバリコードを保存しました"),
+                "{text}"
+            );
+            assert!(
+                !text.contains("6桁のパスワード") && !text.contains("6文字"),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn english_pages_write_english_times() {
+        // 2026-11-25 06:04 UTC is 15:04 in Japan.
+        let at = 1_795_586_640;
+        assert_eq!(format_time(at, Lang::En), "2026-11-25 15:04 JST");
+        assert!(format_time(at, Lang::Ja).starts_with("2026年11月25日 15時04分"));
+    }
     use super::*;
 
     fn chrome(lang: Lang) -> Chrome {

@@ -347,6 +347,18 @@ pub fn sms_code(service: &str, code: &str, minutes: u64) -> String {
 
 /// A Unix time as Japan Standard Time, `2026年11月25日 15時04分`.
 pub fn format_jst(unix: i64) -> String {
+    let (year, month, day, hour, minute) = jst_parts(unix);
+    format!("{year}年{month}月{day}日 {hour:02}時{minute:02}分 (日本時間)")
+}
+
+/// The same time as an English page writes it: `2026-11-25 15:04 JST`.
+pub fn format_jst_en(unix: i64) -> String {
+    let (year, month, day, hour, minute) = jst_parts(unix);
+    format!("{year}-{month:02}-{day:02} {hour:02}:{minute:02} JST")
+}
+
+/// Year, month, day, hour and minute of a Unix time in Japan.
+fn jst_parts(unix: i64) -> (i64, i64, i64, i64, i64) {
     let t = unix + 9 * 3600;
     let days = t.div_euclid(86_400);
     let secs = t.rem_euclid(86_400);
@@ -360,11 +372,7 @@ pub fn format_jst(unix: i64) -> String {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + if month <= 2 { 1 } else { 0 };
-    format!(
-        "{year}年{month}月{day}日 {:02}時{:02}分 (日本時間)",
-        secs / 3600,
-        secs % 3600 / 60
-    )
+    (year, month, day, secs / 3600, secs % 3600 / 60)
 }
 
 #[cfg(test)]

@@ -10,6 +10,12 @@ macro_rules! texts {
         pub static JA: Texts = Texts { $($field: $ja,)* };
         /// English.
         pub static EN: Texts = Texts { $($field: $en,)* };
+        impl Texts {
+            /// Every string, for checks that span them all.
+            pub fn all(&self) -> Vec<&'static str> {
+                vec![$(self.$field,)*]
+            }
+        }
     };
 }
 
@@ -80,7 +86,7 @@ texts! {
     locked_down_login: "このアカウントは「心当たりがない場合」の操作によりロックされています。メールでお送りしたURL、または「パスワードを忘れた方はこちら」からパスワードを再設定してください。", "This account was locked after a report of a sign-in that was not its user. Set a new password with the link we mailed, or through \"Forgot your password?\".";
     item_new_device_mail: "新しいブラウザからのログイン通知", "New-browser sign-in mail";
     new_device_mail_title: "新しいブラウザからのログイン通知設定", "New-browser sign-in mail";
-    new_device_mail_intro: "「通知する」にすると、契約内のユーザがこれまで使っていないブラウザからログインしたとき、本人にメールでお知らせします。メールには、心当たりのない場合にアカウントをロックするためのURLが記載されます。", "When on, a user of your contract who signs in from a browser they have not used before is told by mail, with a link to lock their account if it was not them.";
+    new_device_mail_intro: "「通知する」にすると、契約内のユーザーがこれまで使っていないブラウザからログインしたとき、本人にメールでお知らせします。メールには、心当たりのない場合にアカウントをロックするためのURLが記載されます。", "When on, a user of your contract who signs in from a browser they have not used before is told by mail, with a link to lock their account if it was not them.";
     new_device_mail_warning: "※「通知しない」にすると、第三者による不正なログインに本人が気付きにくくなります。", "When off, users are less likely to notice a sign-in by someone else.";
     new_device_mail_on: "通知する", "On";
     new_device_mail_off: "通知しない", "Off";
@@ -94,7 +100,9 @@ texts! {
     error_401_title: "ログインが必要です", "Login required";
     error_401_text: "このページを表示するにはログインしてください。", "Please log in to see this page.";
     error_403_title: "この操作は許可されていません", "Not allowed";
-    error_403_text: "この画面を表示する権限がないか、別のサイトから送信されたため受け付けられませんでした。", "You may not open this page, or the request came from another site and was refused.";
+    error_403_text: "この画面を表示する権限がありません。ご不明点は契約者様または管理者にお問い合わせください。", "You do not have permission to open this page. Ask your contract holder or administrator if you need it.";
+    error_cross_site_title: "別のサイトからの送信は受け付けられません", "Sent from another site";
+    error_cross_site_text: "この操作は別のサイトから送信されたため受け付けられませんでした。お手数ですが、この画面を開き直してから操作してください。", "This request came from another site, so it was refused. Please open the page again and retry from there.";
     error_404_title: "ページが見つかりません", "Page not found";
     error_404_text: "お探しのページは存在しません。", "There is no page at this address.";
     error_405_title: "この操作はできません", "Method not allowed";
@@ -197,7 +205,7 @@ texts! {
     col_detail: "詳細", "Details";
     role_contract_holder: "契約者", "Contract holder";
     role_admin: "管理者", "Administrator";
-    role_user: "ユーザ", "User";
+    role_user: "ユーザー", "User";
     status_invited: "登録待ち", "Invited";
     status_active: "利用中", "Active";
     status_locked: "ロック中", "Locked";
@@ -229,15 +237,15 @@ texts! {
     back_to_login: "ログイン画面へ", "To the login page";
     back_to_top: "トップへ戻る", "Back to the start";
     two_step_title: "2段階認証", "Two-step verification";
-    two_step_setup_sms_intro: "SMSが受信できる携帯電話、スマートフォンの電話番号を入力し「>」をクリックしてください。入力された電話番号宛に、ショートメッセージで6文字の認証コードが送信されます。", "Enter the number of a mobile phone that can receive SMS and click \u{201c}>\u{201d}. A 6-character code will be sent to it by text message.";
-    two_step_setup_totp_intro: "Google Authenticator、またはMicrosoft Authenticatorを起動し、QRコードを読み込みます。表示された6桁のパスワードを入力し「>」をクリックしてください。", "Open Google Authenticator or Microsoft Authenticator and scan the QR code. Enter the 6-digit password it shows and click \u{201c}>\u{201d}.";
+    two_step_setup_sms_intro: "SMSが受信できる携帯電話、スマートフォンの電話番号を入力し「>」をクリックしてください。入力された電話番号宛に、ショートメッセージで6桁の認証コードが送信されます。", "Enter the number of a mobile phone that can receive SMS and click \u{201c}>\u{201d}. A 6-character code will be sent to it by text message.";
+    two_step_setup_totp_intro: "Google Authenticator、またはMicrosoft Authenticatorを起動し、QRコードを読み込みます。表示された6桁の認証コードを入力し「>」をクリックしてください。", "Open Google Authenticator or Microsoft Authenticator and scan the QR code. Enter the 6-digit code it shows and click \u{201c}>\u{201d}.";
     two_step_secret_label: "QRコードを読み込めない場合は、次のキーを手入力してください", "If you cannot scan the QR code, enter this key by hand";
     two_step_switch_to_totp: "QRコードでの認証はこちら", "Use an authenticator app (QR code) instead";
     two_step_switch_to_sms: "SMS (ショートメッセージ) での認証はこちら", "Use SMS (text message) instead";
     two_step_sms_recommended: "Authenticatorをご利用ではない方は、SMS (ショートメッセージ) のご利用を推奨します。", "If you do not use an authenticator app, SMS (text message) is recommended.";
     phone_label: "電話番号", "Phone number";
     code_label: "認証コード", "Code";
-    totp_code_label: "6桁のパスワード", "6-digit password";
+    totp_code_label: "6桁の認証コード", "6-digit code";
     remember_label: "このブラウザを一定期間、記憶する", "Remember this browser for a period";
     remember_before: "このブラウザを", "Remember this browser for ";
     remember_after: "日間記憶する (その間、このブラウザでは2段階認証を省略します)", " days (no second step on it meanwhile)";
@@ -264,11 +272,11 @@ texts! {
     next_name: "次へ", "Next";
     send_code_name: "認証コードを送信", "Send the code";
     resend_button: "認証コードを再送信", "Send the code again";
-    two_step_sms_sent: "認証コードを送信しました。ショートメッセージに送られてきた6文字を入力してください。", "The code has been sent. Enter the 6 characters from the text message.";
-    two_step_sms_code_intro: "ショートメッセージに送られてきた6文字を入力し、「>」をクリックしてください。", "Enter the 6 characters from the text message and click \u{201c}>\u{201d}.";
+    two_step_sms_sent: "認証コードを送信しました。ショートメッセージに送られてきた6桁の認証コードを入力してください。", "The code has been sent. Enter the 6 characters from the text message.";
+    two_step_sms_code_intro: "ショートメッセージに送られてきた6桁の認証コードを入力し、「>」をクリックしてください。", "Enter the 6 characters from the text message and click \u{201c}>\u{201d}.";
     two_step_sms_note: "SMSを受信できなかった場合、国際SMSや海外事業者からのSMSを受信拒否する設定や、特定の番号のみ許可する設定がされていないかご確認のうえ、再度お試しください。", "If no text message arrives, check that the phone does not refuse international SMS or SMS from overseas senders and does not accept only certain numbers, then try again.";
     two_step_verify_sms_intro: "登録済みの電話番号に認証コードを送信します。", "A code will be sent to your registered phone number.";
-    two_step_verify_totp_intro: "Authenticatorに表示されている6桁のパスワードを入力し、「>」をクリックしてください。", "Enter the 6-digit password shown in your authenticator app and click \u{201c}>\u{201d}.";
+    two_step_verify_totp_intro: "Authenticatorに表示されている6桁の認証コードを入力し、「>」をクリックしてください。", "Enter the 6-digit code shown in your authenticator app and click \u{201c}>\u{201d}.";
     registered_phone_label: "送信先", "Sent to";
     phone_change_link: "電話番号を入力し直す", "Enter a different number";
     use_recovery_link: "リカバリーコードを使用", "Use a recovery code";
@@ -286,7 +294,7 @@ texts! {
     recovery_used_title: "リカバリーコードでログインしました", "Logged in with a recovery code";
     recovery_used_text: "2段階認証の登録をリセットしました。次回ログイン時に、2段階認証を再登録してください。", "Your two-step registration has been reset. Set it up again at your next login.";
     two_step_code_wrong: "認証コードが正しくないか、有効期限が切れています。", "The code is incorrect or has expired.";
-    two_step_code_used: "この6桁のパスワードはすでに使用されました。次のパスワードが表示されるまでお待ちください。", "This password has already been used. Wait for the next one to appear.";
+    two_step_code_used: "この6桁の認証コードはすでに使用されました。次のパスワードが表示されるまでお待ちください。", "This password has already been used. Wait for the next one to appear.";
     recovery_wrong: "リカバリーコードが正しくありません。", "The recovery code is incorrect.";
     phone_empty: "電話番号を入力してください。", "Enter a phone number.";
     phone_malformed: "電話番号の形式が正しくありません。090-1234-5678 または +81 90 1234 5678 の形式で入力してください。", "This is not a phone number. Write it like 090-1234-5678 or +81 90 1234 5678.";
@@ -297,7 +305,7 @@ texts! {
     sms_unavailable: "SMSによる2段階認証は現在ご利用いただけません。リカバリーコードを使用するか、管理者にお問い合わせください。", "Two-step verification by SMS is not available now. Use your recovery code or contact your administrator.";
     two_step_expired: "ログインの有効期限が切れました。もう一度ログインしてください。", "Your login has expired. Please log in again.";
     two_step_setting_title: "2段階認証設定", "Two-step verification setting";
-    two_step_setting_intro: "ログイン方法に「メールアドレス・パスワード」を設定している契約内のすべてのユーザに適用されます。", "This applies to every user of your contract who logs in with an email address and password.";
+    two_step_setting_intro: "ログイン方法に「メールアドレス・パスワード」を設定している契約内のすべてのユーザーに適用されます。", "This applies to every user of your contract who logs in with an email address and password.";
     two_step_setting_warning: "2段階認証を無効にする場合、第三者による不正ログインのリスクが高まります。2段階認証を無効にする設定の前に、社内の情報セキュリティ責任者等にご相談のうえ、設定してください。", "Turning two-step verification off raises the risk of someone else logging in. Consult your information security officer before turning it off.";
     two_step_line_only_note: "※アクセス経路設定を「回線認証のみ」を選択されている場合、2段階認証の設定は自動的に無効となります。", "If the access route is set to line authentication only, two-step verification is turned off automatically.";
     two_step_enable: "2段階認証を有効にする", "Turn two-step verification on";
@@ -319,10 +327,10 @@ texts! {
     item_trusted_browsers: "記憶しているブラウザ", "Remembered browsers";
     item_passkeys: "パスキー", "Passkeys";
     revoke_passkeys_heading: "パスキーの無効化", "Revoke passkeys";
-    revoke_passkeys_intro: "端末の紛失などのときに、このユーザのパスキーをすべて無効にします。ユーザはパスワードでログインし、パスキーを登録し直せます。", "For a lost device, say: every passkey of this user stops working. They sign in with their password and can register passkeys again.";
+    revoke_passkeys_intro: "端末の紛失などのときに、このユーザーのパスキーをすべて無効にします。ユーザーはパスワードでログインし、パスキーを登録し直せます。", "For a lost device, say: every passkey of this user stops working. They sign in with their password and can register passkeys again.";
     revoke_passkeys_button: "パスキーをすべて無効にする", "Revoke all passkeys";
     revoke_passkeys_confirm_title: "パスキーの無効化の確認", "Confirm revoking passkeys";
-    revoke_passkeys_confirm_text: "次のユーザのパスキーをすべて無効にします。", "Every passkey of this user will be revoked:";
+    revoke_passkeys_confirm_text: "次のユーザーのパスキーをすべて無効にします。", "Every passkey of this user will be revoked:";
     revoke_passkeys_confirm_consequence: "無効にしたパスキーではログインできなくなります。元に戻すことはできません。", "Revoked passkeys can no longer sign in. This cannot be undone.";
     revoke_passkeys_done_text: "パスキーをすべて無効にしました。", "Every passkey of the user has been revoked.";
     passkeys_title: "パスキー", "Passkeys";
@@ -352,12 +360,12 @@ texts! {
     passkey_cancelled: "パスキーの操作が取り消されました。", "The passkey prompt was closed.";
     item_passkey_policy: "パスキー設定", "Passkey setting";
     passkey_policy_title: "パスキー設定", "Passkey setting";
-    passkey_policy_intro: "「必須」にすると、ログイン方法に「メールアドレス・パスワード」を設定している契約内のすべてのユーザは、パスワードでログインするたびにパスキーでの本人確認が必要になります。「パスキーでログイン」を使えば、パスワードも2段階認証も不要です。", "When required, every user of your contract who logs in with an email address and password must confirm each password login with a passkey. Signing in with \u{201c}Sign in with a passkey\u{201d} needs neither the password nor the second step.";
-    passkey_policy_enrol_note: "パスキーを登録していないユーザは、次回ログイン時に（2段階認証が有効な場合はそのあとで）パスキーを登録します。ログイン中のユーザには、次回のログインから適用されます。", "Users without a passkey register one at their next login (after two-step verification, where it is on). Users signed in now are asked from their next login.";
-    passkey_policy_warning: "※パスキーに対応していない端末やブラウザからは、リカバリーコードを使う場合を除き、パスワードでログインできなくなります。パスキーを使えなくなったユーザは、管理コンソールでパスキーを無効にすると、次回ログイン時に登録し直せます。", "Devices and browsers without passkey support can no longer log in with a password, except with a recovery code. For a user who lost their passkeys, revoke them in the admin console: they register a new one at their next login.";
+    passkey_policy_intro: "「必須」にすると、ログイン方法に「メールアドレス・パスワード」を設定している契約内のすべてのユーザーは、パスワードでログインするたびにパスキーでの本人確認が必要になります。「パスキーでログイン」を使えば、パスワードも2段階認証も不要です。", "When required, every user of your contract who logs in with an email address and password must confirm each password login with a passkey. Signing in with \u{201c}Sign in with a passkey\u{201d} needs neither the password nor the second step.";
+    passkey_policy_enrol_note: "パスキーを登録していないユーザーは、次回ログイン時に（2段階認証が有効な場合はそのあとで）パスキーを登録します。ログイン中のユーザーには、次回のログインから適用されます。", "Users without a passkey register one at their next login (after two-step verification, where it is on). Users signed in now are asked from their next login.";
+    passkey_policy_warning: "※パスキーに対応していない端末やブラウザからは、リカバリーコードを使う場合を除き、パスワードでログインできなくなります。パスキーを使えなくなったユーザーは、管理コンソールでパスキーを無効にすると、次回ログイン時に登録し直せます。", "Devices and browsers without passkey support can no longer log in with a password, except with a recovery code. For a user who lost their passkeys, revoke them in the admin console: they register a new one at their next login.";
     passkey_policy_line_only: "アクセス経路設定が「回線認証のみ」のため、回線認証が本人確認となり、パスキーは求められません。", "The access route is line authentication only: the line confirms the user, and no passkey is asked for.";
     passkey_policy_required: "必須", "Required";
-    passkey_policy_done: "パスキー設定を変更しました。ログイン中のユーザには、次回のログインから適用されます。", "The passkey setting has been changed. Users signed in now are asked from their next login.";
+    passkey_policy_done: "パスキー設定を変更しました。ログイン中のユーザーには、次回のログインから適用されます。", "The passkey setting has been changed. Users signed in now are asked from their next login.";
     passkey_policy_optional: "任意", "Optional";
     passkey_required_intro: "この契約では、パスキーでの本人確認が必須です。登録済みのパスキーで確認してください。", "Your contract requires a passkey. Confirm it is you with one of your passkeys.";
     passkey_required_lost: "パスキーを使えない場合は、リカバリーコードを入力するか、管理者にパスキーの無効化を依頼してください。無効化のあと、次回ログイン時にパスキーを登録し直せます。", "If you cannot use your passkeys, use your recovery code, or ask your administrator to revoke them: you then register a new one at your next login.";
@@ -461,7 +469,7 @@ texts! {
     ad_confirm_title: "接続ID確認", "Confirm the connection ID";
     ad_confirm_intro: "接続IDは、ログインの際に必要となりますので、メモを取り安全な場所に保管してください。契約者から周知された接続IDとなっているかご確認のうえ、「確認」をクリックしてください。", "You will need the connection ID to log in: note it down and keep it safe. Check that it is the one your contract holder gave you, then click Confirm.";
     ad_confirm_button: "確認", "Confirm";
-    ad_sign_in_hint: "Active Directoryの認証画面が表示された場合は、ADのアカウント ([ADのユーザ名]@[ADのドメイン]) とパスワードを入力してサインインしてください。ADのドメインが不明の場合は、契約者にご確認ください。", "If the Active Directory sign-in page appears, sign in with your AD account ([user name]@[AD domain]) and password. Ask your contract holder if you do not know the domain.";
+    ad_sign_in_hint: "Active Directoryの認証画面が表示された場合は、ADのアカウント ([ADのユーザー名]@[ADのドメイン]) とパスワードを入力してサインインしてください。ADのドメインが不明の場合は、契約者にご確認ください。", "If the Active Directory sign-in page appears, sign in with your AD account ([user name]@[AD domain]) and password. Ask your contract holder if you do not know the domain.";
     ad_wrong_tenant_text: "この接続IDのActive Directoryは、このアカウントのご契約のものではありません。契約者から通知された接続IDをご確認ください。", "This connection ID's Active Directory does not belong to this account's contract. Check the connection ID your contract holder gave you.";
     way_menu: "メニューへ", "To the menu";
     way_service: "サービスへ戻る", "Back to the service";

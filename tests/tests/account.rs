@@ -558,6 +558,13 @@ async fn log_out_one_browser_or_everywhere() {
     let page = a.get(paths::MENU_SESSIONS).await;
     assert!(page.body.contains("Browser-B/1.0") && page.body.contains("127.0.0.1"));
     assert!(page.body.contains("(この端末)"));
+    // In English, English times (issue 32, 7).
+    let mut english = env.client();
+    english.extra.push(("accept-language".into(), "en".into()));
+    assert_eq!(english.login(email, GOOD_PASSWORD).await.status, 303);
+    let listed = english.get(paths::MENU_SESSIONS).await;
+    assert!(listed.body.contains(" JST"), "{}", listed.body);
+    assert!(!listed.body.contains("日本時間"), "{}", listed.body);
     // End B's session from A.
     let rows: Vec<&str> = page
         .body

@@ -483,11 +483,15 @@ async fn s34_csrf_token_and_same_site_checks() {
     assert_eq!(login_with_token(&mut c, &foreign).await.status, 403);
 
     c.extra = vec![("sec-fetch-site".into(), "cross-site".into())];
-    assert_eq!(
-        login_with_token(&mut c, &good).await.status,
-        403,
-        "cross-site fetch metadata"
+    let r = login_with_token(&mut c, &good).await;
+    assert_eq!(r.status, 403, "cross-site fetch metadata");
+    // Its own words, not a lack of permission (issue 32, 7).
+    assert!(
+        r.body.contains("別のサイトからの送信は受け付けられません"),
+        "{}",
+        r.body
     );
+    assert!(!r.body.contains("権限がありません"), "{}", r.body);
     c.extra = vec![("origin".into(), "https://evil.test".into())];
     assert_eq!(
         login_with_token(&mut c, &good).await.status,

@@ -89,7 +89,7 @@ async fn app_set_up_then_verify_then_remembered_browser_skips() {
     let mut other = env.client();
     password_step(&mut other, email, GOOD_PASSWORD).await;
     let page = other.get(paths::TWO_STEP).await;
-    assert!(page.body.contains("6桁のパスワード"), "{}", page.body);
+    assert!(page.body.contains("6桁の認証コード"), "{}", page.body);
     assert!(page.body.contains("リカバリーコードを使用"));
     env.gw.now();
     let r = verify_app(

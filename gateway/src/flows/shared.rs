@@ -65,7 +65,7 @@ pub async fn read_post(app: &App, session: &mut Session, req: &Req) -> Result<Fo
             },
             &req.path,
         );
-        return Err(("cross_site", answers::error_page(app, req, 403).closing()));
+        return Err(("cross_site", answers::cross_site_page(app, req).closing()));
     }
     let limits = &app.config.limits;
     match read_form(session, limits.form_body_bytes, limits.form_body_timeout).await {

@@ -83,7 +83,7 @@ pub async fn sessions(app: &App, req: &Req, live: Live) -> Outcome {
             browser: crate::web::readable_agent(&s.user_agent, req.lang),
             agent: s.user_agent,
             address: s.client_ip,
-            last_seen: sekisho_pages::mail::format_jst(s.last_seen),
+            last_seen: sekisho_pages::format_time(s.last_seen, req.lang),
         })
         .collect();
     let c = answers::chrome(app, req);

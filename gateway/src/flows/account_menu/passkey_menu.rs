@@ -54,7 +54,7 @@ async fn list_page(
         Ok(p) => p,
         Err(_) => return ("store_unavailable", answers::error_page(app, req, 503)),
     };
-    let when = sekisho_pages::mail::format_jst;
+    let when = |at| sekisho_pages::format_time(at, req.lang);
     let rows = passkeys
         .iter()
         .map(|p| PasskeyRow {

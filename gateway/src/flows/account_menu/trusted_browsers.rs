@@ -10,7 +10,7 @@ use crate::sessions::Live;
 use crate::state::App;
 use crate::web::Answer;
 use crate::web::Form;
-use sekisho_pages::mail::format_jst;
+use sekisho_pages::format_time;
 use sekisho_pages::{render, SessionRow, TrustedBrowsersPage};
 use sekisho_policy::paths;
 
@@ -31,8 +31,8 @@ pub async fn show(app: &App, req: &Req, live: Live) -> Outcome {
             handle: b.id,
             browser: crate::web::readable_agent(&b.user_agent, req.lang),
             agent: b.user_agent,
-            address: format_jst(b.created_at),
-            last_seen: format_jst(b.last_used),
+            address: format_time(b.created_at, req.lang),
+            last_seen: format_time(b.last_used, req.lang),
         })
         .collect();
     let c = answers::chrome(app, req);

@@ -48,7 +48,14 @@ fn row(t: &'static Texts, u: &User) -> UserRow {
         },
         last_login: u.last_login_at.map_or_else(
             || t.never_logged_in.to_string(),
-            sekisho_pages::mail::format_jst,
+            |at| {
+                let lang = if std::ptr::eq(t, &sekisho_pages::EN) {
+                    sekisho_pages::Lang::En
+                } else {
+                    sekisho_pages::Lang::Ja
+                };
+                sekisho_pages::format_time(at, lang)
+            },
         ),
         locked: u.locked,
     }

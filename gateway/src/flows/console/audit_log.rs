@@ -45,7 +45,7 @@ pub async fn show(app: &App, req: &Req, live: Live) -> Outcome {
     let rows = shown
         .iter()
         .map(|r| AuditRow {
-            time: sekisho_pages::mail::format_jst(r.at),
+            time: sekisho_pages::format_time(r.at, req.lang),
             event: event_label(t.lang_code, &r.event),
             user: match r.user_id.as_deref() {
                 None => "-".to_string(),
