@@ -91,3 +91,148 @@ pub fn event_label(lang: &str, event: &str) -> String {
     };
     if lang == "ja" { ja } else { en }.to_string()
 }
+
+/// An event's detail as the console shows it in `lang`: a `user=ID` named
+/// by `name_of` (name and address; or "removed"), `role=`, `by=` and
+/// counts in words, and in Japanese the recorded words translated. What
+/// is not known is shown as recorded (an address, a browser, a line).
+pub fn detail_text(lang: &str, detail: &str, name_of: &dyn Fn(&str) -> Option<String>) -> String {
+    let ja = lang == "ja";
+    let words: Vec<String> = detail
+        .split(' ')
+        .map(|token| match token.split_once('=') {
+            Some(("user", id)) => {
+                let who = name_of(id).unwrap_or_else(|| {
+                    if ja {
+                        "削除済みのユーザー"
+                    } else {
+                        "a removed user"
+                    }
+                    .to_string()
+                });
+                if ja {
+                    format!("対象: {who}")
+                } else {
+                    format!("user: {who}")
+                }
+            }
+            Some(("role", role)) => {
+                let role = match (role, ja) {
+                    ("admin", true) => "管理者",
+                    ("user", true) => "一般",
+                    ("contract_holder", true) => "契約者",
+                    (r, _) => r,
+                };
+                if ja {
+                    format!("権限: {role}")
+                } else {
+                    format!("role: {role}")
+                }
+            }
+            Some(("by", "console")) => if ja {
+                "管理コンソールから"
+            } else {
+                "from the console"
+            }
+            .to_string(),
+            Some(("count", n)) => {
+                if ja {
+                    format!("件数: {n}")
+                } else {
+                    format!("count: {n}")
+                }
+            }
+            Some(("other_sessions_ended", n)) => {
+                if ja {
+                    format!("他の端末{n}件をログアウト")
+                } else {
+                    format!("{n} other sessions ended")
+                }
+            }
+            _ => token.to_string(),
+        })
+        .collect();
+    let text = words.join(" ");
+    if !ja {
+        return text;
+    }
+    // Longest first, so that a phrase wins over the words inside it.
+    const PHRASES: &[(&str, &str)] = &[
+        ("not mailed: off for the tenant", "通知オフのため送信せず"),
+        ("password + two-step", "パスワード+2段階認証"),
+        ("passkey registered", "パスキー登録"),
+        ("malformed identifier", "形式が正しくないID"),
+        ("unknown_identifier", "未登録のID"),
+        ("at login (required)", "ログイン時 (必須)"),
+        ("asked to change it", "変更を依頼"),
+        ("sessions ended", "件の端末をログアウト"),
+        ("wrong_password", "パスワード誤り"),
+        ("recovery code", "リカバリーコード"),
+        ("two-step codes", "認証コードの誤り"),
+        (", account menu", "、認証・契約情報変更メニュー"),
+        ("other_method", "別のログイン方法の利用者"),
+        ("other_tenant", "他の契約"),
+        ("locked down", "「心当たりがない場合」によるロック中"),
+        ("not_active", "未登録の利用者"),
+        ("by_holder", "契約者による"),
+        ("password", "パスワード"),
+        ("passkey", "パスキー"),
+        ("set-up", "設定"),
+        ("no line", "回線番号なし"),
+        ("mailed", "メール送信"),
+    ];
+    const WHOLE: &[(&str, &str)] = &[
+        ("empty", "未入力"),
+        ("link", "メールのURLから"),
+        ("on", "オン"),
+        ("off", "オフ"),
+        ("required", "必須"),
+        ("optional", "任意"),
+        ("totp", "認証アプリ"),
+        ("sms", "SMS"),
+    ];
+    if let Some((_, ja)) = WHOLE.iter().find(|(en, _)| *en == text) {
+        return ja.to_string();
+    }
+    let mut out = text;
+    for (en, ja) in PHRASES {
+        out = out.replace(en, ja);
+    }
+    out.replace("(totp)", "(認証アプリ)")
+        .replace("(sms)", "(SMS)")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::detail_text;
+
+    #[test]
+    fn details_read_in_words_with_the_user_named() {
+        let names = |id: &str| (id == "u1").then(|| "花子 (hanako@example.jp)".to_string());
+        assert_eq!(
+            detail_text("ja", "user=u1 role=admin", &names),
+            "対象: 花子 (hanako@example.jp) 権限: 管理者"
+        );
+        assert_eq!(
+            detail_text("ja", "user=u9 by=console", &names),
+            "対象: 削除済みのユーザー 管理コンソールから"
+        );
+        assert_eq!(
+            detail_text("ja", "password + two-step (totp), account menu", &names),
+            "パスワード+2段階認証 (認証アプリ)、認証・契約情報変更メニュー"
+        );
+        assert_eq!(
+            detail_text("ja", "wrong_password", &names),
+            "パスワード誤り"
+        );
+        assert_eq!(detail_text("ja", "on", &names), "オン");
+        assert_eq!(
+            detail_text("en", "user=u1 role=admin", &names),
+            "user: 花子 (hanako@example.jp) role: admin"
+        );
+        assert_eq!(
+            detail_text("ja", "Chrome（Windows）", &names),
+            "Chrome（Windows）"
+        );
+    }
+}

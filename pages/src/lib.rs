@@ -478,10 +478,26 @@ pub struct AuditRow {
 pub struct AdminEventsPage<'a> {
     pub c: &'a Chrome,
     pub rows: Vec<AuditRow>,
+    pub filters: AuditFilters,
     pub keep_days: u64,
-    /// The next (older) page, and the way back to the newest.
+    /// The next (older) page, and the way back to the newest (the
+    /// filters kept).
     pub older_href: Option<String>,
-    pub newest_href: Option<&'static str>,
+    pub newest_href: Option<String>,
+}
+
+/// The 監査ログ's filters as asked.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilters {
+    /// Part of a user's name or address.
+    pub user: String,
+    /// (event name, label, selected), by label.
+    pub events: Vec<(String, String, bool)>,
+    /// JST days, YYYY-MM-DD.
+    pub from: String,
+    pub to: String,
+    /// (page size, selected).
+    pub sizes: Vec<(String, bool)>,
 }
 
 #[derive(Template)]

@@ -513,6 +513,11 @@ texts! {
     audit_kept_before: "記録は", "Events are kept for ";
     audit_kept_after: "日間保存されます。", " days.";
     audit_empty: "まだ記録はありません。", "Nothing has been recorded yet.";
+    audit_filter_user: "ユーザー (名前またはメールアドレス)", "User (name or address)";
+    audit_filter_all: "すべて", "All";
+    audit_filter_from: "開始日", "From";
+    audit_filter_to: "終了日", "To";
+    audit_filter_per: "表示件数", "Per page";
     audit_col_time: "日時", "Time";
     audit_col_event: "内容", "Event";
     audit_col_user: "ユーザー", "User";

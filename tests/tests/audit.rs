@@ -99,7 +99,7 @@ async fn events_reach_their_sink_and_the_tenants_console_paged() {
     assert!(first.body.contains("監査ログ"));
     assert!(first.body.contains("記録は30日間保存されます。"));
     assert_eq!(
-        first.body.matches("ロック中のためログイン拒否").count(),
+        first.body.matches("ロック中のためログイン拒否</td>").count(),
         50,
         "a full page: {}",
         first.body
@@ -116,11 +116,11 @@ async fn events_reach_their_sink_and_the_tenants_console_paged() {
         .get(&format!("/.sekisho/admin/events?before={older}"))
         .await;
     assert_eq!(second.status, 200);
-    assert!(second.body.contains("アカウントロック"));
-    assert!(second.body.contains("ログイン失敗"));
-    assert_eq!(second.body.matches("招待メール再送").count(), 3);
-    assert!(second.body.contains("ユーザー招待"));
-    assert!(second.body.contains("ログイン成功"));
+    assert!(second.body.contains("アカウントロック</td>"));
+    assert!(second.body.contains("ログイン失敗</td>"));
+    assert_eq!(second.body.matches("招待メール再送</td>").count(), 3);
+    assert!(second.body.contains("ユーザー招待</td>"));
+    assert!(second.body.contains("ログイン成功</td>"));
     assert!(second.body.contains("最新の記録へ"));
     assert!(
         !second.body.contains("?before="),
@@ -143,7 +143,7 @@ async fn events_reach_their_sink_and_the_tenants_console_paged() {
     let mut other = env.logged_in_holder("audit-other@example.jp").await;
     let theirs = other.get(paths::CONSOLE_EVENTS).await;
     assert_eq!(theirs.status, 200);
-    assert!(!theirs.body.contains("ロック中のためログイン拒否"));
+    assert!(!theirs.body.contains("ロック中のためログイン拒否</td>"));
     assert!(!theirs.body.contains("audit-user@example.jp"));
 
     // Every event is counted as delivered: nothing dropped.

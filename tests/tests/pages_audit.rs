@@ -119,6 +119,8 @@ async fn every_page_fits_a_phone_and_passes_axe() {
         paths::CONSOLE_INVITE.into(),
         paths::CONSOLE_LINES.into(),
         paths::CONSOLE_EVENTS.into(),
+        format!("{}?event=user_invited&per=100", paths::CONSOLE_EVENTS),
+        paths::MENU_NEW_DEVICE_MAIL.into(),
         format!("/.sekisho/admin/users/{user_id}"),
         paths::LOGOUT.into(),
         "/.sekisho/nowhere".into(),
@@ -127,6 +129,87 @@ async fn every_page_fits_a_phone_and_passes_axe() {
     }
     b.close().await.unwrap();
     assert!(found.is_empty(), "{}", found.join("\n"));
+}
+
+/// Issue 32 (6): the console of an office of 500 fits a phone and a
+/// desktop and passes axe; the audit log names users (never an id), reads
+/// in Japanese, filters by user and event, and keeps one line per time and
+/// header at 1280 px.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_of_an_office_of_500() {
+    let axe = axe();
+    let env = Env::start().await;
+    let base = env.gw.base.clone();
+    let mut holder = env.logged_in_holder("office@example.jp").await;
+    let page = holder.get(paths::CONSOLE_INVITE).await;
+    let csrf = page.csrf();
+    for i in 0..500 {
+        let r = holder
+            .post(
+                paths::CONSOLE_INVITE,
+                &[
+                    ("csrf", &csrf),
+                    ("name", &format!("社員 {i:03}")),
+                    ("email", &format!("member-{i:03}@example.jp")),
+                    ("role", "user"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+    let driver = Driver::start();
+    let dir = tempfile::tempdir().unwrap();
+    let b = browser(&driver, &dir.path().join("office")).await;
+    log_in(&b, &base, "office@example.jp").await;
+    let mut found = Vec::new();
+    for page in [
+        paths::CONSOLE.to_string(),
+        format!("{}?per=200", paths::CONSOLE_EVENTS),
+    ] {
+        audit(&b, &axe, &format!("{base}{page}"), &mut found).await;
+    }
+    assert!(found.is_empty(), "{}", found.join("\n"));
+
+    // One user's events: named, in Japanese, never an id.
+    b.set_window_size(1280, 900).await.unwrap();
+    b.goto(&format!(
+        "{base}{}?user=member-123%40example.jp&event=user_invited",
+        paths::CONSOLE_EVENTS
+    ))
+    .await
+    .unwrap();
+    wait_for(&b, "table.events").await;
+    let rows: Vec<String> = {
+        let mut texts = Vec::new();
+        for row in b
+            .find_all(Locator::Css("table.events tbody tr"))
+            .await
+            .unwrap()
+        {
+            texts.push(row.text().await.unwrap());
+        }
+        texts
+    };
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert!(rows[0].contains("ユーザー招待"), "{rows:?}");
+    assert!(
+        rows[0].contains("対象: 社員 123 (member-123@example.jp)"),
+        "{rows:?}"
+    );
+    assert!(rows[0].contains("権限: 一般"), "{rows:?}");
+    // At 1280 px a header or a time takes one line.
+    let tallest = b
+        .execute(
+            "return Math.max(...[...document.querySelectorAll('table.events th, table.events td.nowrap')]
+               .map(e => e.getBoundingClientRect().height));",
+            vec![],
+        )
+        .await
+        .unwrap()
+        .as_f64()
+        .unwrap();
+    assert!(tallest < 40.0, "a header or time wraps: {tallest} px");
+    b.close().await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
