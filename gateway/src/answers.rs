@@ -76,6 +76,7 @@ fn error_page_saying(app: &App, req: &Req, status: u16, (title, text): (&str, &s
     Answer::html(
         status,
         render(&MessagePage {
+            who: None,
             c: &c,
             title,
             text,
@@ -111,6 +112,7 @@ pub fn page_with_ways(
     Answer::html(
         status,
         render(&MessagePage {
+            who: None,
             c: &c,
             title,
             text,

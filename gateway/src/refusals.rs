@@ -69,6 +69,12 @@ pub fn trial_ended(app: &App, req: &Req, state: PlanState) -> Answer {
 
 /// The line-authentication error page, with the manual's two checks.
 pub fn line_error_page(app: &App, req: &Req) -> Answer {
+    line_error_page_for(app, req, None)
+}
+
+/// The line error, for a sign-in under way as `who` (whose password was
+/// right): the page says whose it is, with the way to another account.
+pub fn line_error_page_for(app: &App, req: &Req, who: Option<&str>) -> Answer {
     let c = answers::chrome(app, req);
     let t = c.t;
     // The line this request came from, as the carrier's edge gave it: what
@@ -80,6 +86,7 @@ pub fn line_error_page(app: &App, req: &Req) -> Answer {
     Answer::html(
         403,
         render(&MessagePage {
+            who,
             c: &c,
             title: t.line_error_title,
             text: t.line_error_text,

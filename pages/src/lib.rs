@@ -529,6 +529,9 @@ pub struct AdminUserPage<'a> {
 #[template(path = "message.html")]
 pub struct MessagePage<'a> {
     pub c: &'a Chrome,
+    /// Whose sign-in this page is about, when one was under way (the line
+    /// error after the password).
+    pub who: Option<&'a str>,
     pub title: &'a str,
     pub text: &'a str,
     /// Points to check, shown as a list under the text.

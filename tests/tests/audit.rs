@@ -99,7 +99,10 @@ async fn events_reach_their_sink_and_the_tenants_console_paged() {
     assert!(first.body.contains("監査ログ"));
     assert!(first.body.contains("記録は30日間保存されます。"));
     assert_eq!(
-        first.body.matches("ロック中のためログイン拒否</td>").count(),
+        first
+            .body
+            .matches("ロック中のためログイン拒否</td>")
+            .count(),
         50,
         "a full page: {}",
         first.body

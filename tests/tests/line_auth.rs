@@ -222,7 +222,14 @@ async fn unregistered_or_missing_line_gets_the_manuals_checks() {
         let r = c.login(email, GOOD_PASSWORD).await;
         assert_eq!(r.status, 403, "{line:?}");
         assert!(r.body.contains(LINE_ERROR));
-        // The page says which line was seen, or that none was (issue 32, 3).
+        // Whose sign-in it is (issue 32, 1), and which line was seen, or
+        // that none was (issue 32, 3).
+        assert!(
+            r.body
+                .contains(&format!("<strong>{email}</strong> でログイン中")),
+            "{}",
+            r.body
+        );
         match line {
             Some("CAF9999999999") => assert!(
                 r.body.contains("確認された回線番号: CAF9999999999"),

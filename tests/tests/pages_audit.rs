@@ -127,6 +127,14 @@ async fn every_page_fits_a_phone_and_passes_axe() {
     ] {
         audit(&b, &axe, &format!("{base}{page}"), &mut found).await;
     }
+    // The browser was new to the account: the mail's 「心当たりがない場合」
+    // page (a GET changes nothing, so auditing it is harmless).
+    let not_me = env
+        .smtp
+        .wait_for("audit@example.jp", "新しいブラウザからのログイン")
+        .link("/.sekisho/not-me?ticket=")
+        .expect("the not-me link");
+    audit(&b, &axe, &not_me, &mut found).await;
     b.close().await.unwrap();
     assert!(found.is_empty(), "{}", found.join("\n"));
 }

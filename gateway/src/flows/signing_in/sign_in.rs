@@ -15,6 +15,7 @@ use crate::state::App;
 use crate::store::User;
 use crate::web::Answer;
 use sekisho_policy::gate::{self, Place, Verdict};
+use sekisho_policy::line::Access;
 use sekisho_policy::model::{LoginMethod, Route};
 use std::sync::Arc;
 
@@ -209,6 +210,15 @@ pub async fn finish(app: &Arc<App>, req: &Req, sign_in: SignIn<'_>) -> Outcome {
             },
             Verdict::PasskeyRequired { second_step } => {
                 return two_step::begin_required(app, req, opening(&sign_in), second_step).await;
+            }
+            // The line error names whose sign-in it is (the password was
+            // right), with the way to another account.
+            Verdict::Route(access @ (Access::LineMissing | Access::LineUnregistered)) => {
+                refused_audit(req, &sign_in, Verdict::Route(access));
+                crate::refusals::count(access);
+                let who = Some(sign_in.user.email.as_str());
+                let page = crate::refusals::line_error_page_for(app, req, who);
+                return ("line_auth_failed", page);
             }
             refused => {
                 refused_audit(req, &sign_in, refused);
