@@ -548,6 +548,16 @@ async fn s25_resend_is_spaced() {
     let r = send(&mut c, "").await;
     assert_eq!(r.status, 400);
     assert!(r.body.contains("送信したばかり"), "{}", r.body);
+    // The seconds left, and the field for the code already sent (issue 32, 2).
+    let left: u64 = r
+        .body
+        .split("あと約")
+        .nth(1)
+        .and_then(|rest| rest.split("秒").next())
+        .and_then(|n| n.parse().ok())
+        .expect("the seconds left");
+    assert!((1..=30).contains(&left), "{left}");
+    assert!(r.body.contains("name=\"code\""), "{}", r.body);
     assert_eq!(sms.messages().len(), 1);
 }
 
