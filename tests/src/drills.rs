@@ -55,6 +55,17 @@ async fn reset_to(c: &mut crate::Client, link: &str, password: &str) -> crate::R
     .await
 }
 
+/// Presses アカウントをロックする on the not-me `page` of `ticket`.
+async fn confirm_not_me(c: &mut crate::Client, page: &crate::Resp, ticket: &str) -> crate::Resp {
+    let csrf = page.csrf();
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("ticket", ticket),
+        ("confirmed", "yes"),
+    ];
+    c.post(paths::NOT_ME, &form).await
+}
+
 /// Mails to `to` whose subject has `subject`.
 fn mails_to(env: &Env, to: &str, subject: &str) -> Vec<crate::Mail> {
     env.smtp
@@ -122,16 +133,7 @@ pub async fn s63_a_new_browser_is_mailed_and_not_me_locks_the_account_down(env: 
     let mut reporter = env.client();
     let page = reporter.get(&link).await;
     let ticket = link.split("ticket=").nth(1).unwrap();
-    let r = reporter
-        .post(
-            paths::NOT_ME,
-            &[
-                ("csrf", &page.csrf()),
-                ("ticket", ticket),
-                ("confirmed", "yes"),
-            ],
-        )
-        .await;
+    let r = confirm_not_me(&mut reporter, &page, ticket).await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert!(r.body.contains("アカウントをロックしました"), "{}", r.body);
     for c in [&mut first, &mut second] {
@@ -149,16 +151,7 @@ pub async fn s63_a_new_browser_is_mailed_and_not_me_locks_the_account_down(env: 
         "{}",
         r.body
     );
-    let again = reporter
-        .post(
-            paths::NOT_ME,
-            &[
-                ("csrf", &page.csrf()),
-                ("ticket", ticket),
-                ("confirmed", "yes"),
-            ],
-        )
-        .await;
+    let again = confirm_not_me(&mut reporter, &page, ticket).await;
     assert_eq!(again.status, 400, "the link works once");
 
     let told = env

@@ -14,6 +14,43 @@ use sekisho_tests::two_step::totp_code;
 use sekisho_tests::{Env, GatewayOptions, GOOD_PASSWORD};
 use std::time::{Duration, Instant};
 
+/// A story's setting: a gateway over TLS (production cookies), its holder
+/// `email` registered, and a headless Chromium with a fresh profile.
+struct Story {
+    dir: tempfile::TempDir,
+    env: Env,
+    driver: Driver,
+    b: fantoccini::Client,
+    base: String,
+}
+
+async fn story(email: &str, adjust: impl FnOnce(GatewayOptions) -> GatewayOptions) -> Story {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = sekisho_tests::test_certificate(dir.path());
+    let env = Env::start_with(|o: GatewayOptions| {
+        adjust(GatewayOptions {
+            tls: Some((cert, key)),
+            ..o
+        })
+    })
+    .await;
+    let link = env.invite_holder(email);
+    assert_eq!(
+        env.client().register(&link, GOOD_PASSWORD).await.status,
+        200
+    );
+    let driver = Driver::start();
+    let b = browser(&driver, &dir.path().join("profile")).await;
+    let base = env.gw.base.clone();
+    Story {
+        dir,
+        env,
+        driver,
+        b,
+        base,
+    }
+}
+
 async fn wait_for_path(b: &fantoccini::Client, want: &str) {
     let deadline = Instant::now() + Duration::from_secs(15);
     while path(b).await != want && Instant::now() < deadline {
@@ -24,22 +61,14 @@ async fn wait_for_path(b: &fantoccini::Client, want: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_step_after_the_password_says_who_is_signing_in() {
-    let dir = tempfile::tempdir().unwrap();
-    let (cert, key) = sekisho_tests::test_certificate(dir.path());
-    let env = Env::start_with(|o: GatewayOptions| GatewayOptions {
-        tls: Some((cert, key)),
-        ..o.two_step()
-    })
-    .await;
     let email = "taro@example.co.jp";
-    let link = env.invite_holder(email);
-    assert_eq!(
-        env.client().register(&link, GOOD_PASSWORD).await.status,
-        200
-    );
-    let driver = Driver::start();
-    let b = browser(&driver, &dir.path().join("profile")).await;
-    let base = env.gw.base.clone();
+    let Story {
+        dir: _dir,
+        env,
+        driver: _driver,
+        b,
+        base,
+    } = story(email, |o| o.two_step()).await;
 
     // The second step names the account, and offers another.
     log_in(&b, &base, email).await;
@@ -186,22 +215,14 @@ async fn focused(b: &fantoccini::Client) -> String {
 /// focus, and the forgotten-password page opens clean from the login page.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn errors_sit_at_their_field_and_what_was_typed_stays() {
-    let dir = tempfile::tempdir().unwrap();
-    let (cert, key) = sekisho_tests::test_certificate(dir.path());
-    let env = Env::start_with(|o: GatewayOptions| GatewayOptions {
-        tls: Some((cert, key)),
-        ..o
-    })
-    .await;
     let email = "jiro@example.co.jp";
-    let link = env.invite_holder(email);
-    assert_eq!(
-        env.client().register(&link, GOOD_PASSWORD).await.status,
-        200
-    );
-    let driver = Driver::start();
-    let b = browser(&driver, &dir.path().join("profile")).await;
-    let base = env.gw.base.clone();
+    let Story {
+        dir: _dir,
+        env: _env,
+        driver: _driver,
+        b,
+        base,
+    } = story(email, |o| o).await;
 
     // The login page's forgotten-password button with nothing typed.
     b.goto(&format!("{base}{}", paths::LOGIN)).await.unwrap();
@@ -263,22 +284,14 @@ async fn errors_sit_at_their_field_and_what_was_typed_stays() {
 /// session.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_logout_confirmation_has_a_way_back() {
-    let dir = tempfile::tempdir().unwrap();
-    let (cert, key) = sekisho_tests::test_certificate(dir.path());
-    let env = Env::start_with(|o: GatewayOptions| GatewayOptions {
-        tls: Some((cert, key)),
-        ..o
-    })
-    .await;
     let email = "saburo@example.co.jp";
-    let link = env.invite_holder(email);
-    assert_eq!(
-        env.client().register(&link, GOOD_PASSWORD).await.status,
-        200
-    );
-    let driver = Driver::start();
-    let b = browser(&driver, &dir.path().join("profile")).await;
-    let base = env.gw.base.clone();
+    let Story {
+        dir: _dir,
+        env: _env,
+        driver: _driver,
+        b,
+        base,
+    } = story(email, |o| o).await;
     log_in(&b, &base, email).await;
     wait_for_path(&b, "/").await;
     b.goto(&format!("{base}{}", paths::LOGOUT)).await.unwrap();
