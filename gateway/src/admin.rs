@@ -85,6 +85,26 @@ pub fn invited_user(
     }
 }
 
+/// Why a new user was not made, by the flag that named the address.
+fn user_not_created(e: StoreError, flag: &str) -> anyhow::Error {
+    match e {
+        StoreError::EmailTaken => {
+            InputError::error(format!("{flag}: that address already belongs to a user"))
+        }
+        e => anyhow::anyhow!("store: {e}"),
+    }
+}
+
+/// An operator's change to `user` (and so to their tenant), audited.
+fn audit_operator(event: crate::audit::Event, user: &User, detail: &str) {
+    let who = crate::audit::Who {
+        user_id: Some(&user.id),
+        tenant_id: Some(&user.tenant_id),
+        ..Default::default()
+    };
+    crate::audit::event(event, &who, detail);
+}
+
 /// What `create-tenant` made.
 #[derive(Debug)]
 pub struct CreatedTenant {
@@ -201,22 +221,9 @@ impl Admin {
             .await
         {
             Ok(()) => {}
-            Err(StoreError::EmailTaken) => {
-                return Err(InputError::error(
-                    "--holder-email: that address already belongs to a user",
-                ))
-            }
-            Err(e) => anyhow::bail!("store: {e}"),
+            Err(e) => return Err(user_not_created(e, "--holder-email")),
         }
-        crate::audit::event(
-            crate::audit::Event::TenantCreated,
-            &crate::audit::Who {
-                user_id: Some(&holder.id),
-                tenant_id: Some(&tenant.id),
-                ..Default::default()
-            },
-            plan.as_str(),
-        );
+        audit_operator(crate::audit::Event::TenantCreated, &holder, plan.as_str());
         self.mail_invitation(&holder, &link).await;
         Ok(CreatedTenant {
             tenant_id: tenant.id,
@@ -253,23 +260,13 @@ impl Admin {
             .ok_or_else(|| InputError::error(format!("--tenant: no tenant '{tenant_id}'")))?;
         let user = invited_user(&tenant.id, email, name, role, self.clock.now());
         let (link, ticket) = self.invitation_ticket(&user.id);
-        match self.store.create_invited_user(user.clone(), ticket).await {
-            Ok(()) => {}
-            Err(StoreError::EmailTaken) => {
-                return Err(InputError::error(
-                    "--email: that address already belongs to a user",
-                ))
-            }
-            Err(e) => anyhow::bail!("store: {e}"),
+        if let Err(e) = self.store.create_invited_user(user.clone(), ticket).await {
+            return Err(user_not_created(e, "--email"));
         }
-        crate::audit::event(
+        audit_operator(
             crate::audit::Event::UserInvited,
-            &crate::audit::Who {
-                user_id: Some(&user.id),
-                tenant_id: Some(&tenant.id),
-                ..Default::default()
-            },
-            &format!("user={} role={} by the operator", user.id, role.as_str()),
+            &user,
+            &format!("user={} role={} by=operator", user.id, role.as_str()),
         );
         self.mail_invitation(&user, &link).await;
         Ok((user, link))

@@ -135,6 +135,12 @@ pub fn detail_text(lang: &str, detail: &str, name_of: &dyn Fn(&str) -> Option<St
                 "from the console"
             }
             .to_string(),
+            Some(("by", "operator")) => if ja {
+                "運用者のコマンドから"
+            } else {
+                "by the operator's command"
+            }
+            .to_string(),
             Some(("count", n)) => {
                 if ja {
                     format!("件数: {n}")
