@@ -303,6 +303,21 @@ impl Sessions {
         replacing: Option<&str>,
         now: UnixTime,
     ) -> Result<String, StoreError> {
+        self.start_noting(new, replacing, now, None)
+            .await
+            .map(|(cookie, _)| cookie)
+    }
+
+    /// [`Self::start`] for a sign-in whose browser is noted on its user in
+    /// the same transaction (S63): what the browser was to the user, when
+    /// a note was given.
+    pub async fn start_noting(
+        &self,
+        new: NewSession<'_>,
+        replacing: Option<&str>,
+        now: UnixTime,
+        note: Option<crate::store::BrowserNote>,
+    ) -> Result<(String, Option<crate::store::BrowserSeen>), StoreError> {
         let cookie = crypto::random_token();
         let record = SessionRecord {
             id_hash: crypto::token_hash(&cookie),
@@ -320,19 +335,24 @@ impl Sessions {
         let old_hash = replacing
             .filter(|c| crypto::looks_like_token(c))
             .map(crypto::token_hash);
-        let result = match &old_hash {
-            Some(old) => {
-                self.forget(old);
-                self.store.rotate_session(old, record).await
-            }
-            None => self.store.create_session(record).await,
+        if let Some(old) = &old_hash {
+            self.forget(old);
+        }
+        let result = match (note, &old_hash) {
+            (Some(note), _) => self
+                .store
+                .start_session_noting(record, old_hash.as_deref(), note)
+                .await
+                .map(Some),
+            (None, Some(old)) => self.store.rotate_session(old, record).await.map(|_| None),
+            (None, None) => self.store.create_session(record).await.map(|_| None),
         };
-        result.inspect_err(|_| {
+        let seen = result.inspect_err(|_| {
             crate::metrics::STORE_ERRORS
                 .with_label_values(&["create_session"])
                 .inc()
         })?;
-        Ok(cookie)
+        Ok((cookie, seen))
     }
 
     /// Ends the session with this id hash.

@@ -69,6 +69,16 @@ pub struct KnownBrowser {
     pub last_seen: UnixTime,
 }
 
+/// A sign-in's browser to note (see [`AccountStore::note_browser`]): the
+/// browser, how many a user keeps, and the "this wasn't me" ticket kept
+/// only when the browser is new.
+#[derive(Debug, Clone)]
+pub struct BrowserNote {
+    pub browser: KnownBrowser,
+    pub kept: u32,
+    pub not_me: TicketRecord,
+}
+
 /// What a sign-in's browser was to its user (see
 /// [`AccountStore::note_browser`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

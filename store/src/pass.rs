@@ -6,8 +6,8 @@
 //! value. The forwarding `store_part!` generates uses nothing else.
 
 use crate::{
-    AdConnection, FederatedIdentity, KnownBrowser, MethodChange, PasskeyRecord, SessionRecord,
-    Tenant, TicketRecord, TwoStepRegistration, User,
+    AdConnection, BrowserNote, FederatedIdentity, KnownBrowser, MethodChange, PasskeyRecord,
+    SessionRecord, Tenant, TicketRecord, TwoStepRegistration, User,
 };
 use sekisho_policy::line::AccessRoute;
 use sekisho_policy::model::{LoginMethod, Plan, Role};
@@ -109,6 +109,7 @@ kept_as_they_are!(
     Role,
     TicketPurpose,
     AdConnection,
+    BrowserNote,
     FederatedIdentity,
     KnownBrowser,
     MethodChange,
@@ -132,6 +133,7 @@ passed_by_value!(
 );
 passed_by_reference!(
     AdConnection,
+    BrowserNote,
     FederatedIdentity,
     KnownBrowser,
     MethodChange,

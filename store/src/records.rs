@@ -10,9 +10,9 @@
 //! expiry).
 
 use super::{
-    code_counter, AdConnection, BrowserSeen, FederatedIdentity, KnownBrowser, MethodChange,
-    PasskeyRecord, PendingLogin, SessionRecord, StoreError, StoreResult, Tenant, TicketRecord,
-    TrustedBrowser, TwoStepRegistration, User,
+    code_counter, AdConnection, BrowserNote, BrowserSeen, FederatedIdentity, KnownBrowser,
+    MethodChange, PasskeyRecord, PendingLogin, SessionRecord, StoreError, StoreResult, Tenant,
+    TicketRecord, TrustedBrowser, TwoStepRegistration, User,
 };
 use sekisho_policy::line::AccessRoute;
 use sekisho_policy::model::{LoginMethod, Plan, Role, UserStatus};
@@ -820,6 +820,19 @@ pub(crate) async fn create_session(
 ) -> StoreResult<()> {
     r.insert_session(session).await?;
     r.note_login(session).await
+}
+
+pub(crate) async fn start_session_noting(
+    r: &mut impl Records,
+    session: &SessionRecord,
+    replacing: Option<&str>,
+    note: &BrowserNote,
+) -> StoreResult<BrowserSeen> {
+    if let Some(old) = replacing {
+        r.drop_session(old).await?;
+    }
+    create_session(r, session).await?;
+    note_browser(r, &session.user_id, &note.browser, note.kept, &note.not_me).await
 }
 
 /// A session's new id (S29): the old one ends as the new one starts.

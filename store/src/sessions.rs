@@ -1,7 +1,7 @@
 //! Sessions, and the change notices that keep every gateway's session
 //! cache true.
 
-use crate::{StoreResult, Tenant, User};
+use crate::{BrowserNote, BrowserSeen, StoreResult, Tenant, User};
 use async_trait::async_trait;
 use sekisho_policy::model::{LoginMethod, Route};
 use sekisho_policy::UnixTime;
@@ -89,6 +89,15 @@ store_part! {
             /// SECURITY S29): the old id no longer exists afterwards.
             async fn rotate_session(&self, old_hash: &str, new: SessionRecord) -> StoreResult<()>;
             async fn delete_session(&self, id_hash: &str) -> StoreResult<()>;
+            /// A sign-in's session (replacing `replacing`, S29) and its
+            /// browser noted on the user (S63), in one transaction: a
+            /// sign-in costs one commit, not two.
+            async fn start_session_noting(
+                &self,
+                session: SessionRecord,
+                replacing: Option<&str>,
+                note: BrowserNote,
+            ) -> StoreResult<BrowserSeen>;
         }
         own {
             /// The user's live sessions, newest first.

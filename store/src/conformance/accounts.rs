@@ -723,3 +723,51 @@ pub async fn s64_a_breached_mark_lasts_while_its_password_does(store: SharedStor
         StoreError::NotFound
     );
 }
+
+/// S63: a sign-in's session and its browser's note are one step, so a
+/// sign-in costs one commit; a note that cannot be kept leaves no session.
+pub async fn s63_a_sign_in_starts_its_session_and_notes_its_browser_at_once(store: SharedStore) {
+    active(&*store, "1").await;
+    store
+        .create_session(session("old", "u1", "t1"))
+        .await
+        .unwrap();
+    let note = |id: &str, user: &str| BrowserNote {
+        browser: browser(id, NOW),
+        kept: 5,
+        not_me: ticket(&format!("nm-{id}"), TicketPurpose::NotMe, user, NOW + DAY),
+    };
+    let seen = store
+        .start_session_noting(session("new", "u1", "t1"), Some("old"), note("b-a", "u1"))
+        .await
+        .unwrap();
+    assert_eq!(seen, BrowserSeen::First);
+    assert!(
+        store.session_view("old").await.unwrap().is_none(),
+        "replaced"
+    );
+    assert!(store.session_view("new").await.unwrap().is_some());
+    let user = store.get_user("u1").await.unwrap().unwrap();
+    assert_eq!(user.known_browsers.len(), 1);
+    assert_eq!(user.last_login_at, Some(NOW), "the login is noted too");
+    let seen = store
+        .start_session_noting(session("third", "u1", "t1"), None, note("b-b", "u1"))
+        .await
+        .unwrap();
+    assert_eq!(seen, BrowserSeen::New);
+    assert_eq!(
+        store
+            .start_session_noting(
+                session("ghost-s", "ghost", "t1"),
+                None,
+                note("b-c", "ghost")
+            )
+            .await
+            .unwrap_err(),
+        StoreError::NotFound
+    );
+    assert!(
+        store.list_user_sessions("ghost").await.unwrap().is_empty(),
+        "nothing half-written"
+    );
+}

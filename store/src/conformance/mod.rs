@@ -39,6 +39,7 @@ macro_rules! store_conformance_tests {
             lock_and_unlock_by_ticket,
             s63_browsers_are_noted_and_the_oldest_forgotten,
             s63_a_lockdown_ends_everything_until_a_reset,
+            s63_a_sign_in_starts_its_session_and_notes_its_browser_at_once,
             s64_a_breached_mark_lasts_while_its_password_does,
             security_mail_is_issued_once_per_window,
             reset_sets_password_unlocks_and_ends_sessions,

@@ -4,13 +4,14 @@
 //! by which route and way in, with a one-time 「心当たりがない場合」 link
 //! (`flows::not_me`). The account's first browser is not "new" (there is
 //! nothing to compare it with), so a registration's first sign-in sends
-//! nothing. The tenant's holder can turn the mail off (設定 → 新しいブラウザ
+//! nothing. The note is kept in the session's own transaction: a sign-in
+//! costs one commit. The tenant's holder can turn the mail off (設定 → 新しいブラウザ
 //! からのログイン通知); the browsers are noted either way.
 
 use crate::audit::{self, Event, Who};
 use crate::request::Req;
 use crate::state::App;
-use crate::store::{BrowserSeen, KnownBrowser, User};
+use crate::store::{BrowserNote, BrowserSeen, KnownBrowser, User};
 use sekisho_pages::mail::{format_jst, SignInSeen};
 use sekisho_policy::model::Route;
 use sekisho_policy::ticket::{looks_like_ticket, TicketPurpose};
@@ -27,10 +28,20 @@ pub struct Arrival<'a> {
     pub way_in: (&'static str, &'static str),
 }
 
-/// Notes the browser of a sign-in that has started its session, mails the
-/// user when it is new to them, and returns the device cookie (renewed).
-/// A store that does not answer costs the mail, never the sign-in.
-pub async fn note(app: &Arc<App>, req: &Req, arrival: Arrival<'_>) -> String {
+/// A sign-in's browser, ready to be noted with its session.
+pub struct Noting {
+    /// The renewed device cookie (`Set-Cookie`).
+    pub cookie: String,
+    /// For the store's step, in the session's transaction.
+    pub note: BrowserNote,
+    link_token: String,
+    when: String,
+    browser_name: String,
+}
+
+/// The device cookie (the browser's own, or a new one) and the note the
+/// session's transaction keeps (S63).
+pub fn prepare(app: &App, req: &Req, user: &User) -> Noting {
     let token = match req.cookies.device() {
         Some(t) if looks_like_ticket(t) => t.to_string(),
         _ => crate::crypto::random_token(),
@@ -39,7 +50,6 @@ pub async fn note(app: &Arc<App>, req: &Req, arrival: Arrival<'_>) -> String {
         .cookies
         .set_lasting(app.cookies.device, &token, DEVICE_COOKIE_SECONDS);
     let now = app.clock.now();
-    let user = arrival.user;
     let browser_name = crate::web::readable_agent(&req.user_agent, sekisho_pages::Lang::Ja);
     let when = format_jst(now);
     let (link_token, not_me) = crate::tickets::issue(
@@ -48,26 +58,38 @@ pub async fn note(app: &Arc<App>, req: &Req, arrival: Arrival<'_>) -> String {
         TicketPurpose::NotMe,
         Some(format!("{when}\n{browser_name}\n{}", req.client_ip)),
     );
-    let browser = KnownBrowser {
-        id_hash: crate::crypto::token_hash(&token),
-        first_seen: now,
-        last_seen: now,
+    let note = BrowserNote {
+        browser: KnownBrowser {
+            id_hash: crate::crypto::token_hash(&token),
+            first_seen: now,
+            last_seen: now,
+        },
+        kept: app.config.new_device.browsers_kept as u32,
+        not_me,
     };
-    let kept = app.config.new_device.browsers_kept as u32;
-    let seen = match app
-        .store
-        .note_browser(&user.id, browser, kept, not_me)
-        .await
-    {
-        Ok(seen) => seen,
-        Err(e) => {
-            tracing::warn!(target: "sekisho", error = %e, "new browser: not noted");
-            return cookie;
-        }
-    };
-    if seen != BrowserSeen::New {
-        return cookie;
+    Noting {
+        cookie,
+        note,
+        link_token,
+        when,
+        browser_name,
     }
+}
+
+/// After the session started with the note: a browser new to the account
+/// mails its user (unless the tenant turned the mail off), with the
+/// one-time 「心当たりがない場合」 link.
+pub async fn mail_if_new(
+    app: &Arc<App>,
+    req: &Req,
+    arrival: Arrival<'_>,
+    noting: Noting,
+    seen: BrowserSeen,
+) {
+    if seen != BrowserSeen::New {
+        return;
+    }
+    let user = arrival.user;
     let mail_on = match app.store.get_tenant(&user.tenant_id).await {
         Ok(Some(tenant)) => tenant.new_device_mail,
         _ => true,
@@ -84,16 +106,16 @@ pub async fn note(app: &Arc<App>, req: &Req, arrival: Arrival<'_>) -> String {
             &who,
             "not mailed: off for the tenant",
         );
-        return cookie;
+        return;
     }
     let link = crate::tickets::link(
         &app.config.internet.public_url,
         TicketPurpose::NotMe,
-        &link_token,
+        &noting.link_token,
     );
     let seen = SignInSeen {
-        when: &when,
-        browser: &browser_name,
+        when: &noting.when,
+        browser: &noting.browser_name,
         address: &req.client_ip,
         closed: arrival.route == Route::Closed,
         way_in: arrival.way_in,
@@ -104,6 +126,5 @@ pub async fn note(app: &Arc<App>, req: &Req, arrival: Arrival<'_>) -> String {
     crate::metrics::ACCOUNT_EVENTS
         .with_label_values(&["new_browser_mailed"])
         .inc();
-    audit::event(Event::NewBrowserMailed, &who, &browser_name);
-    cookie
+    audit::event(Event::NewBrowserMailed, &who, &noting.browser_name);
 }

@@ -266,18 +266,21 @@ async fn start(
     renewed_trust: Option<String>,
 ) -> Outcome {
     let method = sign_in.proof.method();
-    let session_cookie = match start_session(app, req, sign_in.user, sign_in.route, method).await {
-        Ok(c) => c,
-        Err(o) => return o,
-    };
-    let mut cookies = vec![session_cookie];
+    let noting = crate::flows::new_browser::prepare(app, req, sign_in.user);
+    let note = noting.note.clone();
+    let (session_cookie, seen) =
+        match start_session(app, req, sign_in.user, (sign_in.route, method), note).await {
+            Ok(started) => started,
+            Err(o) => return o,
+        };
+    let mut cookies = vec![session_cookie, noting.cookie.clone()];
     cookies.extend(renewed_trust);
     let arrival = crate::flows::new_browser::Arrival {
         user: sign_in.user,
         route: sign_in.route,
         way_in: sign_in.proof.way_in(),
     };
-    cookies.push(crate::flows::new_browser::note(app, req, arrival).await);
+    crate::flows::new_browser::mail_if_new(app, req, arrival, noting, seen).await;
     if let Proof::SecondStep(step) = sign_in.proof {
         cookies.push(app.cookies.clear(app.cookies.pending));
         if step.remember {
@@ -377,15 +380,16 @@ async fn login_verdict(
 }
 
 /// Starts the session of a login (after its second step, when one was
-/// asked): a new id replacing any the browser had (S29). Returns the
-/// session cookie's `Set-Cookie` value.
+/// asked): a new id replacing any the browser had (S29), and the browser
+/// noted on the user in the same transaction (S63). Returns the session
+/// cookie's `Set-Cookie` value and what the browser was to the user.
 async fn start_session(
     app: &App,
     req: &Req,
     user: &crate::store::User,
-    route: Route,
-    method: sekisho_policy::model::LoginMethod,
-) -> Result<String, Outcome> {
+    (route, method): (Route, sekisho_policy::model::LoginMethod),
+    note: crate::store::BrowserNote,
+) -> Result<(String, crate::store::BrowserSeen), Outcome> {
     let new = crate::sessions::NewSession {
         user,
         route,
@@ -403,10 +407,13 @@ async fn start_session(
         .inc();
     match app
         .sessions
-        .start(new, req.cookies.session(), app.clock.now())
+        .start_noting(new, req.cookies.session(), app.clock.now(), Some(note))
         .await
     {
-        Ok(c) => Ok(app.cookies.set(app.cookies.session, &c)),
+        Ok((c, seen)) => Ok((
+            app.cookies.set(app.cookies.session, &c),
+            seen.unwrap_or(crate::store::BrowserSeen::Known),
+        )),
         Err(_) => Err(("store_unavailable", answers::error_page(app, req, 503))),
     }
 }
