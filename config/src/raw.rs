@@ -28,6 +28,9 @@ pub struct RawConfig {
     /// The mail sent on a sign-in from a browser the account has not used.
     #[serde(default)]
     pub new_device: RawNewDevice,
+    /// Device-bound sessions (DBSC).
+    #[serde(default)]
+    pub device_binding: RawDeviceBinding,
     pub mail: RawMail,
     pub assertion: RawAssertion,
     #[serde(default)]
@@ -753,6 +756,43 @@ impl Default for RawNewDevice {
     fn default() -> Self {
         RawNewDevice {
             browsers_kept: d_20(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDeviceBinding {
+    /// Ask DBSC browsers to bind each new session to a key of theirs.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// Life of the bound cookie: how often a browser proves its key.
+    #[serde(default = "d_600")]
+    pub cookie_seconds: u64,
+    /// Life of a registration or refresh challenge.
+    #[serde(default = "d_300")]
+    pub challenge_seconds: u64,
+    /// After a binding, how long requests without the bound cookie count.
+    #[serde(default = "d_60")]
+    pub grace_seconds: u64,
+    /// Where binding is required, how long a session may wait for its
+    /// browser to register.
+    #[serde(default = "d_60")]
+    pub registration_window_seconds: u64,
+}
+
+fn d_60() -> u64 {
+    60
+}
+
+impl Default for RawDeviceBinding {
+    fn default() -> Self {
+        RawDeviceBinding {
+            enabled: yes(),
+            cookie_seconds: d_600(),
+            challenge_seconds: d_300(),
+            grace_seconds: d_60(),
+            registration_window_seconds: d_60(),
         }
     }
 }

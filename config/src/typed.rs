@@ -51,6 +51,7 @@ pub struct Config {
     pub hashing: Hashing,
     pub password: Password,
     pub new_device: NewDevice,
+    pub device_binding: DeviceBinding,
     pub mail: Mail,
     pub assertion: Assertion,
     pub metrics_listen: Option<SocketAddr>,
@@ -218,6 +219,14 @@ pub struct Password {
 #[derive(Debug, Clone, Copy)]
 pub struct NewDevice {
     pub browsers_kept: usize,
+}
+
+/// Device-bound sessions, DBSC ([device_binding]).
+#[derive(Debug, Clone, Copy)]
+pub struct DeviceBinding {
+    /// Whether sign-ins ask DBSC browsers to register a key.
+    pub enabled: bool,
+    pub limits: sekisho_policy::binding::BindingLimits,
 }
 
 #[derive(Debug, Clone)]

@@ -192,6 +192,7 @@ fn build(c: &mut Checker, raw: RawConfig) -> Config {
     let hashing = hashing(c, &raw);
     let password = password(c, &raw);
     let new_device = new_device(c, &raw);
+    let device_binding = device_binding(c, &raw);
     let mail = mail(c, &raw);
     let assertion = assertion(c, &raw);
     let metrics_listen = raw
@@ -232,6 +233,7 @@ fn build(c: &mut Checker, raw: RawConfig) -> Config {
         hashing,
         password,
         new_device,
+        device_binding,
         mail,
         assertion,
         metrics_listen,

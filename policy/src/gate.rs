@@ -8,6 +8,7 @@
 //! user's), and acts on the [`Verdict`]. Nothing here reads a header, a
 //! cookie or the store.
 
+use crate::binding::BindingCheck;
 use crate::line::{access, login_access, Access, AccessRoute};
 use crate::menu::{allowed, can_administer, MenuItem};
 use crate::model::{LoginMethod, Plan, Role, Route};
@@ -92,6 +93,9 @@ pub struct Standing<'a> {
     pub role: Role,
     pub method: LoginMethod,
     pub tenant: TenantStanding<'a>,
+    /// What the session's device binding says of this request (S62),
+    /// decided by [`crate::binding::check`]; `Pass` at a login.
+    pub binding: BindingCheck,
 }
 
 /// The one answer to "may this pass?".
@@ -110,6 +114,12 @@ pub enum Verdict {
     Route(Access),
     /// Signed in, but this role, plan or method may not use the place.
     Forbidden,
+    /// A bound session without a fresh bound cookie (S62): a navigation
+    /// goes through the refresh, anything else gets a 401.
+    BindingRefresh,
+    /// The tenant requires bound sessions of this role, and this browser
+    /// bound none within the registration window (S62).
+    BindingRequired,
     /// A password login that must pass the second step first (unless the
     /// browser is remembered, which the caller checks in the store).
     SecondStep,
@@ -139,6 +149,11 @@ pub fn gate(arrival: &Arrival<'_>, standing: Option<&Standing<'_>>, now: UnixTim
     let Some(s) = here else {
         return without_session(arrival, standing.is_none());
     };
+    match s.binding {
+        BindingCheck::Pass => {}
+        BindingCheck::Refresh => return Verdict::BindingRefresh,
+        BindingCheck::Unsupported => return Verdict::BindingRequired,
+    }
     let tenant = &s.tenant;
     let state = plan_state(tenant.plan, tenant.started_at, now);
     if state != PlanState::Active {
@@ -260,6 +275,7 @@ mod tests {
         registered: bool,
         two_step: bool,
         passkeys_required: bool,
+        binding: BindingCheck,
     }
 
     fn user() -> Session {
@@ -275,6 +291,7 @@ mod tests {
             registered: true,
             two_step: true,
             passkeys_required: false,
+            binding: BindingCheck::Pass,
         }
     }
 
@@ -319,6 +336,7 @@ mod tests {
                     two_step_enabled: s.two_step,
                     passkeys_required: s.passkeys_required,
                 },
+                binding: s.binding,
             });
             gate(
                 &Arrival {
@@ -816,6 +834,33 @@ mod tests {
         assert_eq!(
             on(Place::Upstream).session(required).verdict(),
             Verdict::Pass
+        );
+    }
+
+    #[test]
+    fn s62_a_bound_session_without_its_bound_cookie_opens_nothing() {
+        let stale = |s: &mut Session| s.binding = BindingCheck::Refresh;
+        for place in [
+            Place::Upstream,
+            Place::Console,
+            Place::Menu(None),
+            Place::Page,
+        ] {
+            assert_eq!(
+                on(place).session(stale).verdict(),
+                Verdict::BindingRefresh,
+                "{place:?}"
+            );
+        }
+        // Before the plan: a copied cookie learns nothing of the tenant.
+        let ended = |s: &mut Session| {
+            s.binding = BindingCheck::Unsupported;
+            s.plan = Plan::Trial;
+            s.started_days_ago = 31;
+        };
+        assert_eq!(
+            on(Place::Upstream).session(ended).verdict(),
+            Verdict::BindingRequired
         );
     }
 }

@@ -3,6 +3,7 @@
 //! gateway, the pages and the tests share one definition of it.
 
 pub mod ad;
+pub mod binding;
 pub mod client_ip;
 pub mod email;
 pub mod gate;

@@ -26,10 +26,13 @@ pub enum MenuItem {
     PasskeyPolicy,
     /// 新しいブラウザからのログイン通知: the holder's switch of the mail.
     NewDeviceMail,
+    /// 端末に結び付けたセッション: the holder's requirement of device-bound
+    /// sessions (DBSC) for administrators.
+    DeviceBinding,
 }
 
 impl MenuItem {
-    pub const ALL: [MenuItem; 9] = [
+    pub const ALL: [MenuItem; 10] = [
         MenuItem::LoginMethod,
         MenuItem::EmailChange,
         MenuItem::PasswordChange,
@@ -39,6 +42,7 @@ impl MenuItem {
         MenuItem::Passkeys,
         MenuItem::PasskeyPolicy,
         MenuItem::NewDeviceMail,
+        MenuItem::DeviceBinding,
     ];
 }
 
@@ -48,7 +52,7 @@ impl MenuItem {
 /// |---|---|---|---|---|
 /// | login method, email change | ✓ | – | – | – |
 /// | password change, passkeys (password users) | ✓ | ✓ | ✓ | ✓ |
-/// | access route, two-step, Active Directory, passkey setting, new-browser mail | ✓ | – | ✓ | – |
+/// | access route, two-step, Active Directory, passkey setting, new-browser mail, device binding | ✓ | – | ✓ | – |
 pub fn allowed(item: MenuItem, role: Role, plan: Plan, method: LoginMethod) -> bool {
     let holder = role == Role::ContractHolder;
     match item {
@@ -59,7 +63,8 @@ pub fn allowed(item: MenuItem, role: Role, plan: Plan, method: LoginMethod) -> b
         | MenuItem::TwoStep
         | MenuItem::ActiveDirectory
         | MenuItem::PasskeyPolicy
-        | MenuItem::NewDeviceMail => holder,
+        | MenuItem::NewDeviceMail
+        | MenuItem::DeviceBinding => holder,
     }
 }
 
@@ -126,7 +131,11 @@ mod tests {
             (LoginMethod | EmailChange, Basic) => holder,
             (LoginMethod | EmailChange, Trial) => false,
             (PasswordChange | Passkeys, _) => method == Password,
-            (AccessRoute | TwoStep | ActiveDirectory | PasskeyPolicy | NewDeviceMail, _) => holder,
+            (
+                AccessRoute | TwoStep | ActiveDirectory | PasskeyPolicy | NewDeviceMail
+                | DeviceBinding,
+                _,
+            ) => holder,
         }
     }
 

@@ -44,6 +44,12 @@ pub const UNLOCK_RESEND: &str = "/.sekisho/unlock/resend";
 pub const EMAIL_CONFIRM: &str = "/.sekisho/email/confirm";
 pub const METHOD_LINK: &str = "/.sekisho/method";
 
+/// Device-bound sessions (DBSC, S62): the browser's registration of its
+/// key, and the refresh of the bound cookie (POST by the browser; a GET
+/// is a navigation sent through it).
+pub const DBSC_REGISTER: &str = "/.sekisho/dbsc/register";
+pub const DBSC_REFRESH: &str = "/.sekisho/dbsc/refresh";
+
 // The account menu (認証・契約情報変更メニュー).
 /// The new-browser mail's 「心当たりがない場合」 link (S63).
 pub const NOT_ME: &str = "/.sekisho/not-me";
@@ -61,6 +67,8 @@ pub const MENU_PASSKEY_POLICY: &str = "/.sekisho/menu/passkey-policy";
 pub const MENU_PASSKEY_POLICY_CONFIRM: &str = "/.sekisho/menu/passkey-policy/confirm";
 pub const MENU_NEW_DEVICE_MAIL: &str = "/.sekisho/menu/new-device-mail";
 pub const MENU_NEW_DEVICE_MAIL_CONFIRM: &str = "/.sekisho/menu/new-device-mail/confirm";
+pub const MENU_DEVICE_BINDING: &str = "/.sekisho/menu/device-binding";
+pub const MENU_DEVICE_BINDING_CONFIRM: &str = "/.sekisho/menu/device-binding/confirm";
 pub const MENU_PASSKEYS: &str = "/.sekisho/menu/passkeys";
 pub const MENU_PASSKEYS_OPTIONS: &str = "/.sekisho/menu/passkeys/options";
 pub const MENU_PASSKEYS_ADD: &str = "/.sekisho/menu/passkeys/add";
@@ -105,6 +113,8 @@ const fn user_action(suffix: &'static str) -> Pattern {
 pub const JWKS: &str = "/.sekisho/jwks.json";
 pub const HEALTHZ: &str = "/.sekisho/healthz";
 pub const READYZ: &str = "/.sekisho/readyz";
+/// Where every static file of the pages lives.
+pub const STATIC_PREFIX: &str = "/.sekisho/static/";
 pub const STYLESHEET: &str = "/.sekisho/static/sekisho.css";
 pub const BRAND_STYLESHEET: &str = "/.sekisho/static/brand.css";
 pub const LOGO: &str = "/.sekisho/static/logo";

@@ -7,7 +7,7 @@
 
 use crate::{
     AdConnection, BrowserNote, FederatedIdentity, KnownBrowser, MethodChange, PasskeyRecord,
-    SessionRecord, Tenant, TicketRecord, TwoStepRegistration, User,
+    SessionBinding, SessionRecord, Tenant, TicketRecord, TwoStepRegistration, User,
 };
 use sekisho_policy::line::AccessRoute;
 use sekisho_policy::model::{LoginMethod, Plan, Role};
@@ -114,6 +114,7 @@ kept_as_they_are!(
     KnownBrowser,
     MethodChange,
     PasskeyRecord,
+    SessionBinding,
     SessionRecord,
     Tenant,
     TicketRecord,
@@ -138,6 +139,7 @@ passed_by_reference!(
     KnownBrowser,
     MethodChange,
     PasskeyRecord,
+    SessionBinding,
     SessionRecord,
     Tenant,
     TicketRecord,

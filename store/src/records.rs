@@ -11,8 +11,8 @@
 
 use super::{
     code_counter, AdConnection, BrowserNote, BrowserSeen, FederatedIdentity, KnownBrowser,
-    MethodChange, PasskeyRecord, PendingLogin, SessionRecord, StoreError, StoreResult, Tenant,
-    TicketRecord, TrustedBrowser, TwoStepRegistration, User,
+    MethodChange, PasskeyRecord, PendingLogin, SessionBinding, SessionRecord, StoreError,
+    StoreResult, Tenant, TicketRecord, TrustedBrowser, TwoStepRegistration, User,
 };
 use sekisho_policy::line::AccessRoute;
 use sekisho_policy::model::{LoginMethod, Plan, Role, UserStatus};
@@ -45,6 +45,11 @@ pub(crate) trait Records {
     async fn delete_tickets_of(&mut self, user_id: &str, purpose: TicketPurpose)
         -> StoreResult<()>;
     async fn insert_session(&mut self, session: &SessionRecord) -> StoreResult<()>;
+    /// A session, expired or not (the caller checks its times).
+    async fn session(&mut self, id_hash: &str) -> StoreResult<Option<SessionRecord>>;
+    /// Saves a session read in this transaction, changed; its expiry
+    /// stays (and tells the other gateways).
+    async fn save_session(&mut self, session: &SessionRecord) -> StoreResult<()>;
     /// Ends one session (and tells the other gateways).
     async fn drop_session(&mut self, id_hash: &str) -> StoreResult<()>;
     /// Notes a login on its user (the console's last login).
@@ -340,6 +345,14 @@ pub(crate) async fn set_two_step_enabled(
     enabled: bool,
 ) -> StoreResult<Tenant> {
     edit_tenant(r, tenant_id, |t| t.two_step_enabled = enabled).await
+}
+
+pub(crate) async fn set_binding_required(
+    r: &mut impl Records,
+    tenant_id: &str,
+    on: bool,
+) -> StoreResult<Tenant> {
+    edit_tenant(r, tenant_id, |t| t.binding_required = on).await
 }
 
 pub(crate) async fn set_new_device_mail(
@@ -847,6 +860,44 @@ pub(crate) async fn rotate_session(
 
 pub(crate) async fn delete_session(r: &mut impl Records, id_hash: &str) -> StoreResult<()> {
     r.drop_session(id_hash).await
+}
+
+/// A session's binding to its browser's key, made once (S62).
+pub(crate) async fn bind_session(
+    r: &mut impl Records,
+    id_hash: &str,
+    binding: &SessionBinding,
+) -> StoreResult<bool> {
+    let Some(mut session) = r.session(id_hash).await? else {
+        return Ok(false);
+    };
+    if session.binding.is_some() {
+        return Ok(false);
+    }
+    session.binding = Some(binding.clone());
+    r.save_session(&session).await?;
+    Ok(true)
+}
+
+/// A refresh's use of its challenge: the count moves on only from the
+/// count the challenge was issued at (S62).
+pub(crate) async fn advance_binding(
+    r: &mut impl Records,
+    id_hash: &str,
+    binding_id: &str,
+    refreshes: u64,
+) -> StoreResult<bool> {
+    let Some(mut session) = r.session(id_hash).await? else {
+        return Ok(false);
+    };
+    match &mut session.binding {
+        Some(b) if b.id == binding_id && b.refreshes == refreshes => {
+            b.refreshes += 1;
+        }
+        _ => return Ok(false),
+    }
+    r.save_session(&session).await?;
+    Ok(true)
 }
 
 /// A tenant's ADFS connection: its 接続ID is fixed once issued (`Stale`

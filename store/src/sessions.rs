@@ -27,6 +27,27 @@ pub struct SessionRecord {
     /// The line the session logged in from (closed route only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub line: Option<String>,
+    /// The browser's key this session is bound to (DBSC, S62).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub binding: Option<SessionBinding>,
+}
+
+/// A session's binding to a browser's key (DBSC, S62): set once, by the
+/// browser's registration; ended with the session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionBinding {
+    /// The identifier the browser names the bound session by
+    /// (`Sec-Secure-Session-Id`): random, never the cookie's hash.
+    pub id: String,
+    /// The browser's P-256 public key, as its JWK's `x` and `y`
+    /// (base64url).
+    pub x: String,
+    pub y: String,
+    pub bound_at: UnixTime,
+    /// Refreshes so far. A refresh challenge names the count it was issued
+    /// at, and a refresh moves the count on, so each challenge is used
+    /// once (on every gateway sharing the store).
+    pub refreshes: u64,
 }
 
 /// A session with what a request needs to decide: its user and tenant,
@@ -98,6 +119,19 @@ store_part! {
                 replacing: Option<&str>,
                 note: BrowserNote,
             ) -> StoreResult<BrowserSeen>;
+            /// Binds a live, unbound session to a browser's key (S62);
+            /// `false` when the session is gone or bound already: a
+            /// registration counts once.
+            async fn bind_session(&self, id_hash: &str, binding: SessionBinding) -> StoreResult<bool>;
+            /// Moves a bound session's refresh count on from `refreshes`;
+            /// `false` when the session, its binding or the count is not
+            /// that one any more (the challenge was used, S62).
+            async fn advance_binding(
+                &self,
+                id_hash: &str,
+                binding_id: &str,
+                refreshes: u64,
+            ) -> StoreResult<bool>;
         }
         own {
             /// The user's live sessions, newest first.

@@ -37,6 +37,10 @@ pub struct Tenant {
     /// 新しいブラウザからのログイン通知 (S63): on by default.
     #[serde(default = "yes")]
     pub new_device_mail: bool,
+    /// 端末に結び付けたセッション: administrators' sessions must be bound
+    /// to their browser's key (DBSC, S62). Off by default.
+    #[serde(default)]
+    pub binding_required: bool,
 }
 
 /// A tenant's ADFS, reached over OpenID Connect. The client secret is
@@ -116,6 +120,8 @@ store_part! {
             async fn set_passkeys_required(&self, tenant_id: &str, required: bool) -> StoreResult<Tenant>;
             /// Switches the tenant's new-browser mail (新しいブラウザからのログイン通知).
             async fn set_new_device_mail(&self, tenant_id: &str, on: bool) -> StoreResult<Tenant>;
+            /// Sets whether administrators' sessions must be device-bound (S62).
+            async fn set_binding_required(&self, tenant_id: &str, on: bool) -> StoreResult<Tenant>;
         }
         own {
             async fn get_tenant(&self, id: &str) -> StoreResult<Option<Tenant>>;

@@ -63,6 +63,29 @@ pub(crate) fn new_device(c: &mut Checker, raw: &RawConfig) -> NewDevice {
     }
 }
 
+/// Device-bound sessions ([device_binding]).
+pub(crate) fn device_binding(c: &mut Checker, raw: &RawConfig) -> DeviceBinding {
+    let d = &raw.device_binding;
+    let mut seconds = |key: &str, value: u64, min: u64, max: u64| {
+        c.within(&format!("device_binding.{key}"), value, min, max, "seconds") as i64
+    };
+    let limits = sekisho_policy::binding::BindingLimits {
+        cookie_seconds: seconds("cookie_seconds", d.cookie_seconds, 30, 86_400),
+        challenge_seconds: seconds("challenge_seconds", d.challenge_seconds, 10, 3_600),
+        grace_seconds: seconds("grace_seconds", d.grace_seconds, 0, 600),
+        registration_window_seconds: seconds(
+            "registration_window_seconds",
+            d.registration_window_seconds,
+            5,
+            3_600,
+        ),
+    };
+    DeviceBinding {
+        enabled: d.enabled,
+        limits,
+    }
+}
+
 /// The argon2id pool ([password_hashing]).
 pub(crate) fn hashing(c: &mut Checker, raw: &RawConfig) -> Hashing {
     let h = &raw.password_hashing;

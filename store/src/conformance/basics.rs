@@ -231,6 +231,47 @@ pub async fn concurrent_registrations_succeed_once(store: SharedStore) {
     assert_eq!(ok, 1);
 }
 
+/// S62: a session is bound once, its binding is read with its view, and
+/// each refresh count is used once, however many refreshes race for it.
+pub async fn s62_a_binding_is_made_once_and_each_refresh_counts_once(store: SharedStore) {
+    seed(&*store, "1").await;
+    store
+        .create_session(session("s1", "u1", "t1"))
+        .await
+        .unwrap();
+    assert!(store.bind_session("s1", binding("dbsc-a")).await.unwrap());
+    assert!(
+        !store.bind_session("s1", binding("dbsc-b")).await.unwrap(),
+        "a second registration is refused"
+    );
+    assert!(!store.bind_session("gone", binding("dbsc-c")).await.unwrap());
+    let view = store.session_view("s1").await.unwrap().unwrap();
+    assert_eq!(view.session.binding, Some(binding("dbsc-a")));
+    assert!(
+        !store.advance_binding("s1", "dbsc-b", 0).await.unwrap(),
+        "another binding's id"
+    );
+    let mut tasks = Vec::new();
+    for _ in 0..12 {
+        let s = store.clone();
+        tasks.push(tokio::spawn(async move {
+            s.advance_binding("s1", "dbsc-a", 0).await.unwrap()
+        }));
+    }
+    let mut advanced = 0;
+    for t in tasks {
+        advanced += u32::from(t.await.unwrap());
+    }
+    assert_eq!(advanced, 1, "parallel refreshes of one challenge: one wins");
+    assert!(!store.advance_binding("s1", "dbsc-a", 0).await.unwrap());
+    assert!(store.advance_binding("s1", "dbsc-a", 1).await.unwrap());
+    let view = store.session_view("s1").await.unwrap().unwrap();
+    assert_eq!(view.session.binding.unwrap().refreshes, 2);
+    // The binding ends with its session.
+    store.delete_session("s1").await.unwrap();
+    assert!(!store.advance_binding("s1", "dbsc-a", 2).await.unwrap());
+}
+
 pub async fn sessions_live_rotate_and_end(store: SharedStore) {
     seed(&*store, "1").await;
     seed(&*store, "2").await;

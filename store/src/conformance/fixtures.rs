@@ -28,6 +28,7 @@ pub fn tenant(id: &str) -> Tenant {
         ad: None,
         passkeys_required: false,
         new_device_mail: true,
+        binding_required: false,
     }
 }
 
@@ -83,6 +84,18 @@ pub fn session(hash: &str, user_id: &str, tenant_id: &str) -> SessionRecord {
         client_ip: "127.0.0.1".into(),
         user_agent: "test".into(),
         line: None,
+        binding: None,
+    }
+}
+
+/// A binding to a browser's key, as a DBSC registration makes it (S62).
+pub fn binding(id: &str) -> SessionBinding {
+    SessionBinding {
+        id: id.into(),
+        x: "x-of-the-key".into(),
+        y: "y-of-the-key".into(),
+        bound_at: NOW,
+        refreshes: 0,
     }
 }
 
@@ -242,6 +255,9 @@ pub async fn populate(store: &dyn Store) {
     }
     store.mark_password_breached("u1", "hash-0").await.unwrap();
     store.set_new_device_mail("t2", false).await.unwrap();
+    // And a session's device binding, and the tenant's requirement (S62).
+    assert!(store.bind_session("s1", binding("dbsc-1")).await.unwrap());
+    store.set_binding_required("t1", true).await.unwrap();
 }
 
 /// Exports `from`, imports into the empty `to`, and checks that `to` now

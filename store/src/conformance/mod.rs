@@ -32,6 +32,7 @@ macro_rules! store_conformance_tests {
             expired_registration_is_refused,
             concurrent_registrations_succeed_once,
             sessions_live_rotate_and_end,
+            s62_a_binding_is_made_once_and_each_refresh_counts_once,
             secrets_are_created_once,
             expired_records_are_purged,
             attempts_are_admitted_up_to_the_threshold,

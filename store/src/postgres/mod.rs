@@ -878,6 +878,19 @@ impl records::Records for PgRecords<'_, '_> {
         .await?;
         Ok(())
     }
+    async fn session(&mut self, id_hash: &str) -> StoreResult<Option<SessionRecord>> {
+        self.load("SELECT data FROM sessions WHERE id_hash = $1", &[&id_hash])
+            .await
+    }
+    async fn save_session(&mut self, s: &SessionRecord) -> StoreResult<()> {
+        self.execute(
+            "UPDATE sessions SET data = $2 WHERE id_hash = $1",
+            &[&s.id_hash, &Json(s)],
+        )
+        .await?;
+        self.announce(Change::Session(s.id_hash.clone()));
+        Ok(())
+    }
     async fn drop_session(&mut self, id_hash: &str) -> StoreResult<()> {
         self.execute("DELETE FROM sessions WHERE id_hash = $1", &[&id_hash])
             .await?;

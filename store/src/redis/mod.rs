@@ -539,6 +539,24 @@ impl records::Records for Tx {
     async fn insert_session(&mut self, session: &SessionRecord) -> StoreResult<()> {
         self.put_session(session)
     }
+    async fn session(&mut self, id_hash: &str) -> StoreResult<Option<SessionRecord>> {
+        let k = self.k("s", id_hash);
+        let found: Option<SessionRecord> = self.get(&k).await?;
+        Ok(found.map(|s| SessionRecord {
+            id_hash: id_hash.to_string(),
+            ..s
+        }))
+    }
+    async fn save_session(&mut self, session: &SessionRecord) -> StoreResult<()> {
+        let k = self.k("s", &session.id_hash);
+        let stored = SessionRecord {
+            id_hash: String::new(),
+            ..session.clone()
+        };
+        self.replace(&k, &stored)?;
+        self.announce(Change::Session(session.id_hash.clone()));
+        Ok(())
+    }
     async fn drop_session(&mut self, id_hash: &str) -> StoreResult<()> {
         let k = self.k("s", id_hash);
         if let Some(s) = self.get::<SessionRecord>(&k).await? {

@@ -457,6 +457,22 @@ impl records::Records for SqliteRecords<'_> {
     async fn insert_session(&mut self, session: &SessionRecord) -> StoreResult<()> {
         insert_session(self.0, session)
     }
+    async fn session(&mut self, id_hash: &str) -> StoreResult<Option<SessionRecord>> {
+        load_one(
+            self.0,
+            "SELECT data FROM sessions WHERE id_hash = ?1",
+            id_hash,
+        )
+    }
+    async fn save_session(&mut self, session: &SessionRecord) -> StoreResult<()> {
+        self.0
+            .execute(
+                "UPDATE sessions SET data = ?2 WHERE id_hash = ?1",
+                params![session.id_hash, to_json(session)?],
+            )
+            .map_err(unavailable)?;
+        Ok(())
+    }
     async fn drop_session(&mut self, id_hash: &str) -> StoreResult<()> {
         self.0
             .execute("DELETE FROM sessions WHERE id_hash = ?1", [id_hash])
