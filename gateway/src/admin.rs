@@ -189,6 +189,7 @@ impl Admin {
             ad: None,
             passkeys_required: false,
             new_device_mail: true,
+            binding_required: false,
         };
         let holder = User {
             id: crate::crypto::random_id(),

@@ -92,6 +92,8 @@ events! {
     Logout = "logout", Login;
     LoggedOutEverywhere = "logged_out_everywhere", Login;
     SessionEndedByUser = "session_ended_by_user", Login;
+    DeviceBound = "device_bound", Login;
+    DeviceBindingRefused = "device_binding_refused", Login;
     AccountLocked = "account_locked", Lock;
     AccountLockedDown = "account_locked_down", Lock;
     AccountUnlocked = "account_unlocked", Lock;
@@ -138,6 +140,7 @@ events! {
     TwoStepSettingChanged = "two_step_setting_changed", Settings;
     PasskeyPolicyChanged = "passkey_policy_changed", Settings;
     NewDeviceMailChanged = "new_device_mail_changed", Settings;
+    DeviceBindingRequiredChanged = "device_binding_required_changed", Settings;
     AccessRouteChanged = "access_route_changed", Settings;
     LineSettingsChanged = "line_settings_changed", Settings;
     LineConsentGiven = "line_consent_given", Settings;

@@ -14,6 +14,7 @@ pub mod cli;
 pub mod clock;
 pub mod connections;
 pub mod crypto;
+pub mod dbsc;
 pub mod demo_upstream;
 pub mod descriptors;
 pub mod error;

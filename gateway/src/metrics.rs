@@ -40,6 +40,17 @@ pub static PASSKEYS: LazyLock<IntCounterVec> = LazyLock::new(|| {
     .unwrap()
 });
 
+/// Device-bound sessions (DBSC, S62) by what became of a registration or
+/// refresh (`bound`, `refreshed`, `asked_again`, `ended`, `refused`).
+pub static DEVICE_BINDING: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    register_int_counter_vec!(
+        "sekisho_device_binding_total",
+        "Device-bound session registrations and refreshes by result",
+        &["result"]
+    )
+    .unwrap()
+});
+
 /// SMS by kind and outcome (`sent`, `failed`).
 pub static SMS: LazyLock<IntCounterVec> = LazyLock::new(|| {
     register_int_counter_vec!(

@@ -49,6 +49,27 @@ pub fn refusal(app: &App, req: &Req, place: Place, verdict: Verdict) -> Outcome 
             refuse(app, navigation, req, access)
         }
         Verdict::Forbidden => ("forbidden", answers::error_page(app, req, 403)),
+        // A navigation goes through the refresh: a DBSC browser proves its
+        // key on the way and comes back; anyone else is asked to sign in.
+        Verdict::BindingRefresh if place != Place::Upstream || req.navigation => {
+            let next: String = form_urlencoded::byte_serialize(req.here().as_bytes()).collect();
+            let answer = Answer::redirect(&format!("{}?next={next}", paths::DBSC_REFRESH));
+            ("binding_refresh", answer)
+        }
+        Verdict::BindingRefresh => ("binding_refresh", answers::error_page(app, req, 401)),
+        Verdict::BindingRequired if place != Place::Upstream || req.navigation => {
+            let t = req.lang.texts();
+            let page = answers::message_page(
+                app,
+                req,
+                403,
+                t.binding_required_title,
+                t.binding_required_text,
+                Some((paths::LOGOUT, t.logout_title)),
+            );
+            ("binding_required", page)
+        }
+        Verdict::BindingRequired => ("binding_required", answers::error_page(app, req, 401)),
         // Not refusals: callers act on these themselves.
         Verdict::Pass | Verdict::SecondStep | Verdict::PasskeyRequired { .. } => {
             ("error", answers::error_page(app, req, 500))

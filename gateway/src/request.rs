@@ -17,6 +17,7 @@ use http::header;
 use pingora::http::RequestHeader;
 use pingora::proxy::Session;
 use sekisho_pages::Lang;
+use sekisho_policy::binding::BindingCheck;
 use sekisho_policy::gate::{counts_here, Arrival, Place, Standing, TenantStanding};
 use sekisho_policy::model::Route;
 use sekisho_policy::request::is_browser_navigation;
@@ -63,6 +64,7 @@ pub struct OurCookies<'a> {
     pub pending: Slot<'a>,
     pub trust: Slot<'a>,
     pub device: Slot<'a>,
+    pub bound: Slot<'a>,
 }
 
 /// What becomes of the `Cookie` field on the way up.
@@ -109,6 +111,8 @@ fn scan_cookies<'a>(
                 &mut ours.trust
             } else if name == names.device {
                 &mut ours.device
+            } else if name == names.bound {
+                &mut ours.bound
             } else {
                 others.push(pair);
                 continue;
@@ -233,6 +237,7 @@ impl<'a> RequestView<'a> {
                 pending: OwnedSlot::of(c.pending),
                 trust: OwnedSlot::of(c.trust),
                 device: OwnedSlot::of(c.device),
+                bound: OwnedSlot::of(c.bound),
             },
             lang: Lang::negotiate(c.lang.value(), header_str(h, "accept-language")),
             client_ip: self.client_ip.clone(),
@@ -285,8 +290,9 @@ async fn resolve(
     }
 }
 
-/// Where a live session stands, for the gate.
-pub fn standing(live: &Live) -> Standing<'_> {
+/// Where a live session stands, for the gate; `binding` is what its
+/// device binding says of this request (`Dbsc::check`).
+pub fn standing(live: &Live, binding: BindingCheck) -> Standing<'_> {
     let (user, tenant, s) = (&live.view.user, &live.view.tenant, &live.view.session);
     Standing {
         route: s.route,
@@ -296,6 +302,7 @@ pub fn standing(live: &Live) -> Standing<'_> {
         // since this session began).
         method: user.method,
         tenant: tenant_standing(tenant),
+        binding,
     }
 }
 
@@ -347,6 +354,7 @@ pub struct Cookies {
     pending: OwnedSlot,
     trust: OwnedSlot,
     device: OwnedSlot,
+    bound: OwnedSlot,
 }
 
 impl Cookies {
@@ -367,6 +375,10 @@ impl Cookies {
     /// The browser's id among its users' known browsers.
     pub fn device(&self) -> Option<&str> {
         self.device.borrow().value()
+    }
+    /// A device-bound session's bound cookie (S62).
+    pub fn bound(&self) -> Option<&str> {
+        self.bound.borrow().value()
     }
 }
 

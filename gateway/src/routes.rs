@@ -305,6 +305,23 @@ pub static ROUTES: LazyLock<Vec<Entry>> = LazyLock::new(|| {
                 reply!(line_consent::submit_consent(c.app, c.req, l, f))
             }),
         ),
+        // Device-bound sessions (DBSC, S62): called by the browser itself.
+        post(
+            paths::DBSC_REGISTER,
+            "device_binding",
+            Open(|c| reply!(device_binding::register(c.app, c.session, c.req))),
+        )
+        .lands(paths::LOGIN),
+        post(
+            paths::DBSC_REFRESH,
+            "device_binding",
+            Open(|c| reply!(device_binding::refresh(c.app, c.session, c.req))),
+        ),
+        get(
+            paths::DBSC_REFRESH,
+            "device_binding",
+            Open(|c| reply!(device_binding::through(c.app, c.req))),
+        ),
         // The second step of a login.
         get(
             paths::TWO_STEP,
@@ -553,6 +570,28 @@ pub static ROUTES: LazyLock<Vec<Entry>> = LazyLock::new(|| {
             "two_step_setting",
             SignedForm(menu(Item::TwoStep), |c, l, f| {
                 reply!(two_step_setting::confirm(c.app, c.req, l, f))
+            }),
+        )
+        .lands(paths::MENU),
+        get(
+            paths::MENU_DEVICE_BINDING,
+            "device_binding",
+            Signed(menu(Item::DeviceBinding), |c, l| {
+                reply!(device_binding_setting::show(c.app, c.req, l))
+            }),
+        ),
+        post(
+            paths::MENU_DEVICE_BINDING,
+            "device_binding",
+            SignedForm(menu(Item::DeviceBinding), |c, l, f| {
+                reply!(device_binding_setting::submit(c.app, c.req, l, f))
+            }),
+        ),
+        post(
+            paths::MENU_DEVICE_BINDING_CONFIRM,
+            "device_binding",
+            SignedForm(menu(Item::DeviceBinding), |c, l, f| {
+                reply!(device_binding_setting::confirm(c.app, c.req, l, f))
             }),
         )
         .lands(paths::MENU),

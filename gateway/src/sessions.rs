@@ -331,6 +331,7 @@ impl Sessions {
             client_ip: new.client_ip.to_string(),
             user_agent: new.user_agent.to_string(),
             line: new.line.map(str::to_string),
+            binding: None,
         };
         let old_hash = replacing
             .filter(|c| crypto::looks_like_token(c))

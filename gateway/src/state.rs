@@ -46,6 +46,9 @@ pub struct App {
     /// The passkeys' relying party; `None` where they are off (see
     /// `passkeys::RelyingParty::from_config`).
     pub passkeys: Option<crate::passkeys::RelyingParty>,
+    /// Device-bound sessions (DBSC, S62): the shared key of their
+    /// challenges and bound cookies, and `[device_binding]`.
+    pub dbsc: crate::dbsc::Dbsc,
     /// The operator's breach list, mapped (S64); `None` when not configured.
     pub breached: Option<Arc<sekisho_breached::BreachedList>>,
 }
@@ -150,6 +153,9 @@ impl App {
         let two_step_key = rt
             .block_on(store.secret("two-step", crate::crypto::random_bytes(32)))
             .map_err(|e| anyhow::anyhow!("store: {e}"))?;
+        let binding_key = rt
+            .block_on(store.secret("device-binding", crate::crypto::random_bytes(32)))
+            .map_err(|e| anyhow::anyhow!("store: {e}"))?;
         drop(rt);
         let seed_key = crate::seeds::load_key(&config.seed_key)?;
         let passkeys = match crate::passkeys::RelyingParty::from_config(&config, &seed_key) {
@@ -195,7 +201,9 @@ impl App {
             }
             None => None,
         };
+        let dbsc = crate::dbsc::Dbsc::new(binding_key, &config);
         Ok(App {
+            dbsc,
             breached,
             store,
             clock,

@@ -21,6 +21,8 @@ pub struct CookieNames {
     pub trust: &'static str,
     /// The browser, as its users' known browsers list it (S63).
     pub device: &'static str,
+    /// A device-bound session's short-lived proof of its key (S62).
+    pub bound: &'static str,
     pub secure: bool,
 }
 
@@ -34,6 +36,7 @@ impl CookieNames {
                 pending: "sekisho-2fa",
                 trust: "sekisho-trust",
                 device: "sekisho-device",
+                bound: "sekisho-bound",
                 secure: false,
             }
         } else {
@@ -44,6 +47,7 @@ impl CookieNames {
                 pending: "__Host-sekisho-2fa",
                 trust: "__Host-sekisho-trust",
                 device: "__Host-sekisho-device",
+                bound: "__Host-sekisho-bound",
                 secure: true,
             }
         }

@@ -34,6 +34,12 @@ pub fn event_label(lang: &str, event: &str) -> String {
             "流出したパスワードでログイン (変更を依頼)",
             "Signed in with a breached password (asked to change it)",
         ),
+        "device_bound" => ("セッションを端末に結び付け", "Session bound to its device"),
+        "device_binding_refused" => ("端末の確認を拒否", "Device proof refused"),
+        "device_binding_required_changed" => (
+            "端末に結び付けたセッションの設定を変更",
+            "Device-bound session setting changed",
+        ),
         "new_device_mail_changed" => (
             "新しいブラウザからのログイン通知設定を変更",
             "New-browser sign-in mail setting changed",

@@ -151,6 +151,12 @@ impl Client {
         self.send(r).await
     }
 
+    /// A POST without a body, as a browser's DBSC requests are sent.
+    pub async fn post_empty(&mut self, path: &str) -> Resp {
+        let r = self.http.post(self.url(path)).header("content-length", "0");
+        self.send(r).await
+    }
+
     /// Registers from an invitation link with `password` (both steps).
     pub async fn register(&mut self, link: &str, password: &str) -> Resp {
         let page = self.get(link).await;

@@ -282,3 +282,246 @@ pub async fn s64_listed_passwords_are_refused_and_a_listed_login_is_asked_to_cha
         events.body
     );
 }
+
+/// S62: a browser with DBSC binds its session at sign-in; from then on the
+/// session cookie alone opens nothing once the bound cookie it came with
+/// has expired, and only the key renews that cookie. Registration and
+/// refresh challenges are used once and expire; a refresh signed by
+/// another key is refused; parallel refreshes of one challenge end with
+/// both browsers' requests answered; requests sent before the first bound
+/// cookie pass (#248). The holder can require binding of administrators,
+/// whose browsers without DBSC are then refused after the registration
+/// window (#223); users are not affected, nor browsers without DBSC.
+pub async fn s62_a_stolen_session_cookie_opens_nothing_without_its_key(env: &mut Env) {
+    use crate::dbsc::{challenge, registration, SoftDbsc};
+    let holder_email = "holder62@example.jp";
+    let mut holder = env.logged_in_holder(holder_email).await;
+    let email = "admin62@example.jp";
+    let mut plain = env.invited_user(&mut holder, "Admin", email, "admin").await;
+
+    // The admin signs in again from a DBSC browser.
+    let mut owner = env.client();
+    let sign_in = owner.login(email, crate::GOOD_PASSWORD).await;
+    assert_eq!(sign_in.status, 303, "{}", sign_in.body);
+    let key = SoftDbsc::new();
+    let registered = key.register(&mut owner, &sign_in).await;
+    assert_eq!(registered.status, 200, "{}", registered.body);
+    let instructions: serde_json::Value = serde_json::from_str(&registered.body).unwrap();
+    let id = instructions["session_identifier"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(instructions["refresh_url"], paths::DBSC_REFRESH);
+    let bound_name = instructions["credentials"][0]["name"].as_str().unwrap();
+    assert!(
+        owner.cookies.contains_key(bound_name),
+        "the first bound cookie"
+    );
+    assert!(
+        challenge(&registered).is_some(),
+        "a challenge for next time"
+    );
+    let session_name = owner
+        .cookies
+        .keys()
+        .find(|k| k.as_str() == "sekisho" || k.as_str() == "__Host-sekisho")
+        .unwrap()
+        .clone();
+
+    // The registration counts once, and only for its own session.
+    assert_eq!(key.register(&mut owner, &sign_in).await.status, 400);
+    let mut other = env.client();
+    other.login(email, crate::GOOD_PASSWORD).await;
+    assert_eq!(
+        key.register(&mut other, &sign_in).await.status,
+        400,
+        "another session's registration challenge"
+    );
+
+    // A copy of the session cookie, as an infostealer takes it.
+    let mut thief = env.client();
+    thief
+        .cookies
+        .insert(session_name.clone(), owner.cookies[&session_name].clone());
+    // Requests already on their way before the first bound cookie (#248).
+    assert_eq!(thief.get("/files/s62").await.status, 200);
+    env.gw.advance_clock(61);
+    assert_eq!(
+        owner.get("/files/s62").await.status,
+        200,
+        "the key's holder"
+    );
+    let api = thief.get("/files/s62").await;
+    assert_eq!(api.status, 401, "the cookie alone: {}", api.body);
+    let page = thief.navigate("/files/s62?x=1").await;
+    assert_eq!(page.status, 303);
+    assert!(
+        page.location()
+            .starts_with(&format!("{}?next=", paths::DBSC_REFRESH)),
+        "{}",
+        page.location()
+    );
+    let through = thief.navigate(page.location()).await;
+    assert_eq!(through.status, 401);
+    assert!(through.body.contains("ログインを確認できませんでした"));
+    assert_eq!(thief.get(paths::MENU).await.status, 303, "nor the menu");
+    // The thief tries the refresh: asked for a proof, and its own key is
+    // not the session's.
+    let asked = key
+        .post_proof(&mut thief, paths::DBSC_REFRESH, Some(&id), None)
+        .await;
+    assert_eq!(asked.status, 403);
+    let foreign = SoftDbsc::new().proof(&challenge(&asked).unwrap(), false);
+    let r = key
+        .post_proof(&mut thief, paths::DBSC_REFRESH, Some(&id), Some(&foreign))
+        .await;
+    assert_eq!(r.status, 401, "a refresh signed by another key");
+    assert_eq!(thief.get("/files/s62").await.status, 401);
+
+    // The bound cookie expires; the owner's browser refreshes it. The
+    // challenge it kept from the registration has expired too (300 s).
+    env.gw.advance_clock(600);
+    assert_eq!(owner.get("/files/s62").await.status, 401);
+    let stale = challenge(&registered).unwrap();
+    let r = key
+        .post_proof(
+            &mut owner,
+            paths::DBSC_REFRESH,
+            Some(&id),
+            Some(&key.proof(&stale, false)),
+        )
+        .await;
+    assert_eq!(r.status, 403, "an expired challenge is asked again");
+    let fresh = challenge(&r).unwrap();
+    let proof = key.proof(&fresh, false);
+    let r = key
+        .post_proof(&mut owner, paths::DBSC_REFRESH, Some(&id), Some(&proof))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(owner.get("/files/s62").await.status, 200);
+    // The same proof again (a replay): asked for a new one.
+    let mut replayer = env.client();
+    replayer.cookies = owner.cookies.clone();
+    replayer.cookies.remove(bound_name);
+    let r = key
+        .post_proof(&mut replayer, paths::DBSC_REFRESH, Some(&id), Some(&proof))
+        .await;
+    assert_eq!(r.status, 403, "a used challenge");
+    assert!(!replayer.cookies.contains_key(bound_name));
+
+    // Two refreshes at once with one challenge (two tabs, two gateways):
+    // one wins, the other is asked again and then succeeds.
+    let shared = challenge(&r).unwrap();
+    let proof = key.proof(&shared, false);
+    let mut tab_a = env.client();
+    let mut tab_b = env.client();
+    for tab in [&mut tab_a, &mut tab_b] {
+        tab.cookies
+            .insert(session_name.clone(), owner.cookies[&session_name].clone());
+    }
+    let (a, b) = tokio::join!(
+        key.post_proof(&mut tab_a, paths::DBSC_REFRESH, Some(&id), Some(&proof)),
+        key.post_proof(&mut tab_b, paths::DBSC_REFRESH, Some(&id), Some(&proof)),
+    );
+    let mut statuses = [a.status, b.status];
+    statuses.sort();
+    assert_eq!(statuses, [200, 403], "{} / {}", a.body, b.body);
+    let (loser, loser_answer) = if a.status == 403 {
+        (&mut tab_a, a)
+    } else {
+        (&mut tab_b, b)
+    };
+    let again = key.proof(&challenge(&loser_answer).unwrap(), false);
+    let r = key
+        .post_proof(loser, paths::DBSC_REFRESH, Some(&id), Some(&again))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(loser.get("/files/s62").await.status, 200);
+    // A full refresh as the browser runs it (ask, then answer).
+    env.gw.advance_clock(601);
+    assert_eq!(owner.get("/files/s62").await.status, 401);
+    assert_eq!(key.refresh(&mut owner, &id).await.status, 200);
+    assert_eq!(owner.get("/files/s62").await.status, 200);
+
+    // A browser without DBSC never registered: it goes on as before.
+    assert_eq!(plain.get("/files/s62").await.status, 200);
+
+    // The holder requires binding of administrators, from a bound
+    // session only: an unbound one would shut its own holder out.
+    let choose = |page: &crate::Resp| page.csrf();
+    let page = holder.get(paths::MENU_DEVICE_BINDING).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("端末に結び付けたセッション"));
+    let r = holder
+        .post(
+            paths::MENU_DEVICE_BINDING,
+            &[("csrf", &choose(&page)), ("enabled", "on")],
+        )
+        .await;
+    assert_eq!(r.status, 409, "{}", r.body);
+    assert!(r.body.contains("端末に結び付いていないため"), "{}", r.body);
+    let mut holder_bound = env.client();
+    let r = holder_bound.login(holder_email, crate::GOOD_PASSWORD).await;
+    let holder_key = SoftDbsc::new();
+    assert_eq!(holder_key.register(&mut holder_bound, &r).await.status, 200);
+    let page = holder_bound.get(paths::MENU_DEVICE_BINDING).await;
+    let r = holder_bound
+        .post(
+            paths::MENU_DEVICE_BINDING,
+            &[("csrf", &choose(&page)), ("enabled", "on")],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = holder_bound
+        .post(
+            paths::MENU_DEVICE_BINDING_CONFIRM,
+            &[
+                ("csrf", &r.csrf()),
+                ("enabled", "on"),
+                ("understood", "yes"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains("設定を変更しました"), "{}", r.body);
+    // Unbound administrators are refused; a new sign-in has its window.
+    let refused = plain.navigate("/files/s62").await;
+    assert_eq!(refused.status, 403);
+    assert!(refused
+        .body
+        .contains("このブラウザではログインを続けられません"));
+    assert_eq!(plain.get("/files/s62").await.status, 401);
+    assert_eq!(holder.get("/files/s62").await.status, 401, "the holder too");
+    let mut fresh_plain = env.client();
+    let r = fresh_plain.login(email, crate::GOOD_PASSWORD).await;
+    assert!(registration(&r).is_some());
+    assert_eq!(fresh_plain.get("/files/s62").await.status, 200, "#223");
+    // Bound administrators go on.
+    assert_eq!(owner.get("/files/s62").await.status, 200);
+    env.gw.advance_clock(61);
+    assert_eq!(fresh_plain.get("/files/s62").await.status, 401);
+    let events = holder_bound.get(paths::CONSOLE_EVENTS).await;
+    assert_eq!(events.status, 200, "{}", events.body);
+    for said in [
+        "セッションを端末に結び付け",
+        "端末の確認を拒否",
+        "端末に結び付けたセッションの設定を変更",
+    ] {
+        assert!(events.body.contains(said), "{said}");
+    }
+    // A plain user is not asked.
+    let mut user = env
+        .invited_user(&mut holder_bound, "User", "user62@example.jp", "user")
+        .await;
+    env.gw.advance_clock(61);
+    assert_eq!(user.get("/files/s62").await.status, 200);
+
+    // The session ends: its bound session is told to end.
+    let csrf = owner.get(paths::LOGOUT).await.csrf();
+    owner.post(paths::LOGOUT, &[("csrf", &csrf)]).await;
+    let r = key
+        .post_proof(&mut owner, paths::DBSC_REFRESH, Some(&id), None)
+        .await;
+    assert_eq!(r.status, 200);
+    assert!(r.body.contains("\"continue\":false"), "{}", r.body);
+}

@@ -13,6 +13,7 @@
 pub mod breached;
 pub mod browser;
 pub mod client;
+pub mod dbsc;
 pub mod drills;
 pub mod fake_facebook;
 pub mod fake_idp;

@@ -286,7 +286,11 @@ async fn the_passkey_pages_fit_a_phone_and_pass_axe() {
     let b = browser(&driver, &dir.path().join("profile")).await;
     log_in(&b, &base, email).await;
     let mut found = Vec::new();
-    for page in [paths::MENU_PASSKEYS, paths::MENU_PASSKEY_POLICY] {
+    for page in [
+        paths::MENU_PASSKEYS,
+        paths::MENU_PASSKEY_POLICY,
+        paths::MENU_DEVICE_BINDING,
+    ] {
         audit(&b, &axe, &format!("{base}{page}"), &mut found).await;
     }
     let out = env.gw.admin(&["tenants"]);

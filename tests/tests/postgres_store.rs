@@ -240,6 +240,17 @@ async fn s57_identifiers_no_one_can_have_stop_before_postgres() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s62_a_stolen_session_cookie_opens_nothing_without_its_key_on_postgres() {
+    let postgres = tokio::task::spawn_blocking(PostgresServer::start)
+        .await
+        .unwrap();
+    let url = postgres.url();
+    let mut env = Env::start_with(|o: GatewayOptions| o.postgres(&url, 2000, 1000)).await;
+    sekisho_tests::drills::s62_a_stolen_session_cookie_opens_nothing_without_its_key(&mut env)
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s63_a_new_browser_is_mailed_and_not_me_locks_the_account_down_on_postgres() {
     let postgres = tokio::task::spawn_blocking(PostgresServer::start)
         .await

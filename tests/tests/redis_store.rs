@@ -378,6 +378,56 @@ async fn s57_identifiers_no_one_can_have_stop_before_redis() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s62_a_stolen_session_cookie_opens_nothing_without_its_key_on_redis() {
+    let redis = RedisServer::start();
+    let url = redis.url();
+    let mut env = Env::start_with(|o: GatewayOptions| o.redis(&url, 2000, 1000)).await;
+    sekisho_tests::drills::s62_a_stolen_session_cookie_opens_nothing_without_its_key(&mut env)
+        .await;
+}
+
+/// S62 across gateways: B has the session cached unbound when A binds
+/// it; the binding reaches B at once (pushed), so the copied cookie is
+/// refused there too, and a refresh through B serves a browser bound on A.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s62_a_binding_made_on_one_gateway_holds_on_the_other() {
+    let mut p = two_gateways(2000, LONG_CACHE_MS, false).await;
+    let email = "bound@example.jp";
+    p.env.logged_in_holder(email).await;
+    let mut a = p.env.client();
+    let sign_in = a.login(email, GOOD_PASSWORD).await;
+    let mut thief = on_b(&p, &a);
+    assert_eq!(
+        thief.get("/files/b").await.status,
+        200,
+        "cached unbound on B"
+    );
+    let key = sekisho_tests::dbsc::SoftDbsc::new();
+    let r = key.register(&mut a, &sign_in).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let id: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+    let id = id["session_identifier"].as_str().unwrap().to_string();
+    p.env.gw.advance_clock(61);
+    p.b.advance_clock(61);
+    assert_eq!(
+        becomes(&mut thief, "/files/b", 401).await,
+        401,
+        "pushed to B"
+    );
+    let mut owner_on_b = on_b(&p, &a);
+    assert_eq!(
+        owner_on_b.get("/files/b").await.status,
+        200,
+        "its bound cookie"
+    );
+    p.env.gw.advance_clock(600);
+    p.b.advance_clock(600);
+    assert_eq!(owner_on_b.get("/files/b").await.status, 401);
+    assert_eq!(key.refresh(&mut owner_on_b, &id).await.status, 200);
+    assert_eq!(owner_on_b.get("/files/b").await.status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s63_a_new_browser_is_mailed_and_not_me_locks_the_account_down_on_redis() {
     let redis = RedisServer::start();
     let url = redis.url();

@@ -1205,6 +1205,40 @@ async fn s63_a_new_browser_is_mailed_and_not_me_locks_the_account_down_on_the_em
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s62_a_stolen_session_cookie_opens_nothing_without_its_key_on_the_embedded_store() {
+    let mut env = Env::start().await;
+    sekisho_tests::drills::s62_a_stolen_session_cookie_opens_nothing_without_its_key(&mut env)
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s62_a_gateway_with_binding_off_offers_none() {
+    let env = Env::start_with(|mut o| {
+        o.extra.push_str("[device_binding]\nenabled = false\n");
+        o
+    })
+    .await;
+    let mut c = env.logged_in_holder("holder62off@example.jp").await;
+    let r = c
+        .login("holder62off@example.jp", sekisho_tests::GOOD_PASSWORD)
+        .await;
+    assert_eq!(r.status, 303);
+    assert!(r.header("secure-session-registration").is_none());
+    let key = sekisho_tests::dbsc::SoftDbsc::new();
+    let r = key
+        .post_proof(
+            &mut c,
+            paths::DBSC_REGISTER,
+            None,
+            Some(&key.proof("x", true)),
+        )
+        .await;
+    assert_eq!(r.status, 404);
+    let menu = c.get(paths::MENU).await;
+    assert!(!menu.body.contains(paths::MENU_DEVICE_BINDING));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s63_the_holder_can_turn_the_new_browser_mail_off() {
     let env = Env::start().await;
     let email = "holder63off@example.jp";

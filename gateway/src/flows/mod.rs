@@ -13,8 +13,9 @@ pub(crate) mod signing_in;
 
 pub use crate::refusals::{refusal, Outcome};
 pub(crate) use account_menu::{
-    access_route, ad_setting, line_consent, menu, new_device_mail, passkey_menu, passkey_policy,
-    password_change, setting_switch, trusted_browsers, two_step_setting,
+    access_route, ad_setting, device_binding_setting, line_consent, menu, new_device_mail,
+    passkey_menu, passkey_policy, password_change, setting_switch, trusted_browsers,
+    two_step_setting,
 };
 pub(crate) use console::{admin_console, audit_log, line_settings};
 pub(crate) use mailed_links::{
@@ -22,6 +23,7 @@ pub(crate) use mailed_links::{
 };
 pub use shared::*;
 pub(crate) use signing_in::{
-    active_directory, federation, login, login_page, logout, new_browser, passkey_enrolment,
-    passkey_login, password_check, sign_in, two_step, two_step_entry, two_step_passkey,
+    active_directory, device_binding, federation, login, login_page, logout, new_browser,
+    passkey_enrolment, passkey_login, password_check, sign_in, two_step, two_step_entry,
+    two_step_passkey,
 };

@@ -91,11 +91,12 @@ pub async fn require_session(app: &App, req: &Req, place: Place) -> Result<Live,
         .session(&app.sessions, &app.clock)
         .await
         .map_err(|_| ("store_unavailable", answers::error_page(app, req, 503)))?;
-    let verdict = gate(
-        &req.arrival(place),
-        live.as_ref().map(standing).as_ref(),
-        app.clock.now(),
-    );
+    let now = app.clock.now();
+    let bound = req.cookies.bound();
+    let standing = live
+        .as_ref()
+        .map(|l| standing(l, app.dbsc.check(l, bound, now)));
+    let verdict = gate(&req.arrival(place), standing.as_ref(), now);
     match (verdict, live) {
         (Verdict::Pass, Some(live)) => Ok(live),
         (verdict, _) => Err(refusal(app, req, place, verdict)),

@@ -85,12 +85,12 @@ impl Gateway {
                 return Err(("store_unavailable", page));
             }
         };
-        let standing = live.as_ref().map(standing);
-        let verdict = gate(
-            &view.arrival(Place::Upstream),
-            standing.as_ref(),
-            app.clock.now(),
-        );
+        let now = app.clock.now();
+        let bound = view.cookies.bound.value();
+        let standing = live
+            .as_ref()
+            .map(|l| standing(l, app.dbsc.check(l, bound, now)));
+        let verdict = gate(&view.arrival(Place::Upstream), standing.as_ref(), now);
         match (verdict, live) {
             (Verdict::Pass, Some(live)) => Ok(Forward {
                 live,

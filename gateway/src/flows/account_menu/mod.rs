@@ -2,6 +2,7 @@
 
 pub(crate) mod access_route;
 pub(crate) mod ad_setting;
+pub(crate) mod device_binding_setting;
 pub(crate) mod line_consent;
 pub(crate) mod menu;
 pub(crate) mod new_device_mail;

@@ -22,6 +22,7 @@ pub enum Field {
     TwoStep,
     PasskeysRequired,
     NewDeviceMail,
+    BindingRequired,
 }
 
 /// One on/off setting of the tenant.
@@ -51,6 +52,7 @@ impl Switch {
             Field::TwoStep => tenant.two_step_enabled,
             Field::PasskeysRequired => tenant.passkeys_required,
             Field::NewDeviceMail => tenant.new_device_mail,
+            Field::BindingRequired => tenant.binding_required,
         }
     }
 
@@ -148,6 +150,15 @@ impl Switch {
         )
     }
 
+    /// The choice page again, saying why the change was not made (a
+    /// setting's own precondition, checked by its flow).
+    pub fn refused(&self, app: &App, req: &Req, live: &Live, problem: &str) -> Outcome {
+        (
+            "setting_refused",
+            self.choice_page(app, req, live, 409, vec![problem.to_string()]),
+        )
+    }
+
     /// POST of the choice: on to the confirmation page.
     pub async fn submit(&self, app: &Arc<App>, req: &Req, live: Live, form: Form) -> Outcome {
         let t = req.lang.texts();
@@ -168,8 +179,7 @@ impl Switch {
     }
 
     /// POST of the confirmation: once the box is ticked, the change is
-    /// saved and audited, and the session's cached view of the tenant is
-    /// dropped; else the page that says what is missing.
+    /// saved and audited, and the cached views of the tenant are dropped; else the page that says what is missing.
     pub async fn confirm(
         &self,
         app: &Arc<App>,
@@ -196,6 +206,7 @@ impl Switch {
             Field::TwoStep => app.store.set_two_step_enabled(id, new).await,
             Field::PasskeysRequired => app.store.set_passkeys_required(id, new).await,
             Field::NewDeviceMail => app.store.set_new_device_mail(id, new).await,
+            Field::BindingRequired => app.store.set_binding_required(id, new).await,
         };
         let tenant = match saved {
             Ok(t) => t,
@@ -223,10 +234,11 @@ fn parse_choice(v: &str) -> Option<bool> {
 }
 
 impl Switch {
-    /// After a change: the session's cached view of the tenant is dropped,
-    /// and the holder is told it is done.
+    /// After a change: the cached views of the tenant's sessions are
+    /// dropped (a requirement such as device binding applies to open
+    /// sessions at once), and the holder is told it is done.
     fn changed(&self, app: &App, req: &Req, live: &Live, outcome: &'static str) -> Outcome {
-        app.sessions.forget(&live.id_hash);
+        app.sessions.forget_tenant(&live.view.tenant.id);
         let t = req.lang.texts();
         (
             outcome,

@@ -1,6 +1,7 @@
 //! Signing in: the ways in, the second step, and the one tail they share.
 
 pub(crate) mod active_directory;
+pub(crate) mod device_binding;
 pub(crate) mod federation;
 pub(crate) mod login;
 pub(crate) mod login_page;

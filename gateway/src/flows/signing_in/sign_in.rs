@@ -268,11 +268,12 @@ async fn start(
     let method = sign_in.proof.method();
     let noting = crate::flows::new_browser::prepare(app, req, sign_in.user);
     let note = noting.note.clone();
-    let (session_cookie, seen) =
+    let (session_value, seen) =
         match start_session(app, req, sign_in.user, (sign_in.route, method), note).await {
             Ok(started) => started,
             Err(o) => return o,
         };
+    let session_cookie = app.cookies.set(app.cookies.session, &session_value);
     let mut cookies = vec![session_cookie, noting.cookie.clone()];
     cookies.extend(renewed_trust);
     let arrival = crate::flows::new_browser::Arrival {
@@ -299,7 +300,11 @@ async fn start(
         .inc();
     sign_in.proof.count_success();
     audit::event(Event::LoginSucceeded, &sign_in.who(req), &sign_in.detail());
-    let (outcome, answer) = way_on(app, req, sign_in);
+    let (outcome, mut answer) = way_on(app, req, sign_in);
+    // A DBSC browser binds the new session to a key of its own (S62).
+    if let Some(offer) = crate::flows::device_binding::offer(app, &session_value) {
+        answer = answer.with_header("secure-session-registration", offer);
+    }
     (
         outcome,
         cookies.into_iter().fold(answer, Answer::with_cookie),
@@ -366,6 +371,8 @@ async fn login_verdict(
         role: user.role,
         method,
         tenant: crate::request::tenant_standing(&tenant),
+        // A login starts a session; its binding comes after.
+        binding: sekisho_policy::binding::BindingCheck::Pass,
     };
     // The requirement holds only where this gateway offers passkeys: a
     // gateway without them (an address for its public URL) falls back to
@@ -382,7 +389,7 @@ async fn login_verdict(
 /// Starts the session of a login (after its second step, when one was
 /// asked): a new id replacing any the browser had (S29), and the browser
 /// noted on the user in the same transaction (S63). Returns the session
-/// cookie's `Set-Cookie` value and what the browser was to the user.
+/// cookie's value and what the browser was to the user.
 async fn start_session(
     app: &App,
     req: &Req,
@@ -410,10 +417,7 @@ async fn start_session(
         .start_noting(new, req.cookies.session(), app.clock.now(), Some(note))
         .await
     {
-        Ok((c, seen)) => Ok((
-            app.cookies.set(app.cookies.session, &c),
-            seen.unwrap_or(crate::store::BrowserSeen::Known),
-        )),
+        Ok((c, seen)) => Ok((c, seen.unwrap_or(crate::store::BrowserSeen::Known))),
         Err(_) => Err(("store_unavailable", answers::error_page(app, req, 503))),
     }
 }
