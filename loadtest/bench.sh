@@ -128,6 +128,9 @@ grace_period_seconds = 0
 graceful_shutdown_timeout_seconds = 1
 [logging]
 level = "warn"
+[device_binding]
+# The bound sessions of the S62 stage keep their cookie for the whole run.
+cookie_seconds = 86400
 [development]
 insecure_http_cookies = true
 C
@@ -244,6 +247,15 @@ for i in 0 1 2 3; do
   [ "$code" = 200 ] || { echo "bench: ablation gateway ${AB_STEPS[$i]} answered $code"; exit 1; }
 done
 
+# --- device-bound sessions (S62, no budget): 200 sessions signed in and
+# bound by a software DBSC key; their refresh rate and the gateway's CPU
+# per refresh; their cookies (session and bound) for the bound GET below.
+gpid=$(pgrep -f "sekisho run --config $W/gw/main.toml" | head -1)
+"$LT" dbsc --base http://127.0.0.1:8440 --users "$W/gw/load/users.txt" --sessions 200 --seconds "$SECS" \
+  --concurrency 8 --pid "$gpid" --cookies-out "$W/gw/load/bound-cookies.txt" > "$W/dbsc.json" \
+  || { echo "bench: the DBSC stage failed"; exit 1; }
+for k in refreshes_per_second refreshes_per_cpu_second errors; do value "dbsc_$k" "$(jq ".$k" "$W/dbsc.json")"; done
+
 # --- store bytes per session in Redis (P7): MEMORY USAGE of each session
 # record, and of the user's session index per session it holds.
 rc() { redis-cli -p 9310 "$@"; }
@@ -300,6 +312,7 @@ for r in $(seq 1 "$ROUNDS"); do
     reqs=$(awk '/requests in/ {print $1}' "$W/w.txt")
     value p6_upstream_connections $(( after - before - 1 )); value p6_requests "${reqs:-0}"
   fi
+  gw_run g_gateway_bound "$r" 8440 "$W/gw/load/bound-cookies.txt"
   wrk_run i_gateway_redis "$r" -s "$HERE/peer/rotate.lua" http://127.0.0.1:8442/1k.html "$W/gwr/load/cookies.txt" 127.0.0.1:8442 sekisho
   gw_run j_gateway_postgres "$r" 8447 "$W/gwp/load/cookies.txt"
   for i in 0 1 2 3; do gw_run "ab_$((i + 1))_${AB_STEPS[$i]}" "$r" $((8443 + i)) "$W/gw/load/cookies.txt"; done

@@ -11,6 +11,7 @@
 //! ```
 
 mod breached;
+mod dbsc;
 mod http;
 mod pacing;
 mod passkey;
@@ -83,6 +84,28 @@ enum Command {
         lines: u64,
         #[arg(long, default_value_t = 1_000_000)]
         checks: u64,
+    },
+    /// Device-bound sessions (S62): binds sessions with a software DBSC
+    /// key, writes their cookies for wrk, and measures the refresh rate
+    /// and the gateway's CPU per refresh; prints JSON.
+    Dbsc {
+        #[arg(long)]
+        base: String,
+        /// Users to sign in ("email password" lines, as `setup` writes).
+        #[arg(long)]
+        users: PathBuf,
+        #[arg(long, default_value_t = 200)]
+        sessions: usize,
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
+        /// The gateway's process, for its CPU seconds.
+        #[arg(long)]
+        pid: Option<u32>,
+        /// Where the bound sessions' cookies go (for wrk's rotate.lua).
+        #[arg(long)]
+        cookies_out: PathBuf,
     },
     /// Record a single measured number as a measurement line.
     Value {
@@ -396,6 +419,26 @@ async fn main() -> anyhow::Result<()> {
         Command::Breached { lines, checks } => {
             let figures =
                 tokio::task::spawn_blocking(move || breached::measure(lines, checks)).await??;
+            println!("{}", serde_json::to_string(&figures)?);
+        }
+        Command::Dbsc {
+            base,
+            users,
+            sessions,
+            seconds,
+            concurrency,
+            pid,
+            cookies_out,
+        } => {
+            let figures = dbsc::measure(
+                &base,
+                &users,
+                sessions,
+                (seconds, concurrency),
+                pid,
+                &cookies_out,
+            )
+            .await?;
             println!("{}", serde_json::to_string(&figures)?);
         }
         Command::Value {

@@ -168,6 +168,7 @@ pub fn build(records: &[Record]) -> Report {
     tls_budgets(&m, &mut budgets);
     store_budgets(&m, &mut budgets);
     breach_list_line(&m, &mut budgets);
+    device_binding_line(&m, &mut budgets);
     budgets.sort_by_key(|b| b.id.trim_start_matches('P').parse::<u32>().unwrap_or(99));
     Report {
         notes: m.notes,
@@ -499,6 +500,33 @@ fn breach_list_line(m: &Measured, budgets: &mut Vec<Budget>) {
             "2,000,000 generated entries imported at {:.0} lines/s; {:.0} ns a check (SHA-1 and look-up)",
             m.val("breached_import_lines_per_second"),
             m.val("breached_check_ns")
+        ),
+    });
+}
+
+/// Beside the budgets, with none of its own (S62): the refresh rate of
+/// device-bound sessions per gateway core, and a bound request's
+/// throughput beside P1's unbound one.
+fn device_binding_line(m: &Measured, budgets: &mut Vec<Budget>) {
+    let per_cpu = m.val("dbsc_refreshes_per_cpu_second");
+    let (bound, unbound) = (m.rps("g_gateway_bound"), m.rps("g_gateway"));
+    budgets.push(Budget {
+        id: "S62",
+        what: "device-bound sessions: refreshes per gateway core, a bound GET beside P1 (no budget)",
+        budget: "—",
+        measured: if per_cpu.is_finite() {
+            format!("{per_cpu:.0} refreshes per CPU-second")
+        } else {
+            "not measured".into()
+        },
+        pass: None,
+        detail: format!(
+            "{:.0} refreshes/s from 8 clients over 200 bound sessions ({:.0} errors); a bound GET {:.0} req/s vs {:.0} unbound ({:.2}×, wrk, medians)",
+            m.val("dbsc_refreshes_per_second"),
+            m.val("dbsc_errors"),
+            bound,
+            unbound,
+            bound / unbound
         ),
     });
 }

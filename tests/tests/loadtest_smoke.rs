@@ -225,6 +225,53 @@ async fn every_scenario_runs_clean_against_a_gateway() {
     .unwrap();
     assert_eq!(idle[0]["established"], 50);
     assert_eq!(idle[0]["answered"], 50);
+
+    // Device-bound sessions (S62): bound, refreshed without an error, and
+    // their cookies open the service.
+    let (base, gw_pid) = (env.gw.base.clone(), env.gw.pid().to_string());
+    let (u, bound) = (format!("{out}/users.txt"), format!("{out}/bound.txt"));
+    let t = tool.clone();
+    let b = bound.clone();
+    let figures = tokio::task::spawn_blocking(move || {
+        run(
+            &t,
+            &[
+                "dbsc",
+                "--base",
+                &base,
+                "--users",
+                &u,
+                "--sessions",
+                "6",
+                "--seconds",
+                "1",
+                "--concurrency",
+                "2",
+                "--pid",
+                &gw_pid,
+                "--cookies-out",
+                &b,
+            ],
+        )
+    })
+    .await
+    .unwrap();
+    assert!(
+        figures[0]["refreshes"].as_u64().unwrap() > 0,
+        "{}",
+        figures[0]
+    );
+    assert_eq!(figures[0]["errors"], 0, "{}", figures[0]);
+    assert!(figures[0]["refreshes_per_cpu_second"].as_f64().unwrap() > 0.0);
+    let line = std::fs::read_to_string(&bound).unwrap();
+    let line = line.lines().next().unwrap();
+    let r = reqwest::Client::new()
+        .get(env.gw.url("/files/bound"))
+        .header("cookie", format!("sekisho={line}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
