@@ -154,8 +154,14 @@ pub struct RawStore {
     pub path: String,
     #[serde(default = "d_2000")]
     pub timeout_ms: u64,
-    #[serde(default = "d_1000")]
-    pub cache_ttl_ms: u64,
+    /// The old name of `cache_max_age_ms`, from when the cache guessed:
+    /// still read (at most 10000), and used when given.
+    #[serde(default)]
+    pub cache_ttl_ms: Option<u64>,
+    /// The session cache's safety bound: the longest any cached view is
+    /// used, whatever notices arrive (each change is told as it happens).
+    #[serde(default = "d_60000")]
+    pub cache_max_age_ms: u64,
     /// With `backend = "redis"`.
     #[serde(default)]
     pub redis: Option<RawRedis>,
@@ -248,7 +254,8 @@ impl Default for RawStore {
             backend: default_backend(),
             path: default_store_path(),
             timeout_ms: 2000,
-            cache_ttl_ms: 1000,
+            cache_ttl_ms: None,
+            cache_max_age_ms: d_60000(),
             redis: None,
             postgres: None,
         }
@@ -936,9 +943,6 @@ fn d_30000() -> u64 {
 }
 fn d_2000() -> u64 {
     2000
-}
-fn d_1000() -> u64 {
-    1000
 }
 fn d_10000() -> u64 {
     10000

@@ -187,10 +187,9 @@ pub struct Store {
     pub backend: StoreBackend,
     /// Longest a store call may take before the request fails closed.
     pub timeout: Duration,
-    /// How long a session read from the store is trusted in this process
-    /// without asking again; bounds how late a change made by another
-    /// process (an admin command) is seen.
-    pub cache_ttl: Duration,
+    /// How long a cached session view may be used at most (the safety
+    /// bound; changes are told as they happen). Zero: no cache.
+    pub cache_max_age: Duration,
 }
 
 #[derive(Debug, Clone, Copy)]

@@ -299,6 +299,7 @@ generate_seed_key = true
             "upstream.idle_timeout_ms",
             "store.timeout_ms",
             "store.cache_ttl_ms",
+            "store.cache_max_age_ms",
             "store.redis.pool_size",
             "session.idle_minutes",
             "session.absolute_hours",

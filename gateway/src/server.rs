@@ -120,9 +120,10 @@ impl BackgroundService for TouchFlush {
     }
 }
 
-/// Applies the store's change notices to the session cache: the other
-/// gateways' logouts, revocations, locks, removals and tenant changes
-/// (Redis). Nothing to do on the embedded store.
+/// Applies the store's change notices to the session cache: every
+/// process's logouts, revocations, locks, removals and tenant changes
+/// (pushed by Redis and PostgreSQL, read from the embedded store's change
+/// log).
 struct Changes {
     app: Arc<App>,
 }
@@ -132,9 +133,9 @@ impl BackgroundService for Changes {
     async fn start(&self, mut shutdown: ShutdownWatch) {
         use tokio::sync::broadcast::error::RecvError;
         let Some(mut notices) = self.app.store.changes() else {
-            // A store without notices (the embedded one): nothing to
-            // follow, but the service lives as long as the process, so
-            // that a normal start logs no service ending.
+            // A store without notices: nothing to follow, but the service
+            // lives as long as the process, so that a normal start logs no
+            // service ending.
             let _ = shutdown.changed().await;
             return;
         };

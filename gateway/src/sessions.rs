@@ -1,13 +1,15 @@
 //! Sessions: a 256-bit random id in a cookie, the record in the store under
-//! the id's hash, and a short-lived local cache so that browsing does at most
-//! one store read per session per `store.cache_ttl`.
+//! the id's hash, and a local cache of each session's view that is told of
+//! changes instead of guessing.
 //!
 //! Revocation bound: a change made through this process (logout, rotation,
-//! revoking a user's sessions) removes the cached entry at once. On Redis,
-//! every change is also pushed to the other gateways (`ChangeNotices::changes`),
-//! which drop the entry as the notice arrives. A change the store cannot
-//! push (an admin command on the embedded store) is seen within
-//! `store.cache_ttl` (default 1 s), which also bounds a lost notice.
+//! revoking a user's sessions) removes the cached entry at once. Every
+//! store also tells every gateway of each change to a session, user or
+//! tenant (`ChangeNotices::changes`): Redis and PostgreSQL push them, the
+//! embedded store's change log is read every 250 ms (so an admin command's
+//! change is seen within that). A view is used at most
+//! `store.cache_max_age_ms` (default 60 s) whatever happens, which bounds a
+//! lost notice; a lost channel drops every view at once.
 
 use crate::assertion::{Claims, Signer};
 use crate::crypto;
@@ -92,8 +94,8 @@ impl Identity {
 /// each id hash's own fraction. Sessions first seen together (a
 /// benchmark's warm-up, an office at 9:00) would otherwise all expire in
 /// the same instant and reach the store in one burst, a periodic stall on
-/// the proxy's core. Never later than `store.cache_ttl`, so the revocation
-/// bound stands.
+/// the proxy's core. Never later than `store.cache_max_age_ms`, so the
+/// safety bound stands.
 struct SpreadExpiry {
     ttl: std::time::Duration,
 }
@@ -174,7 +176,7 @@ pub struct NewSession<'a> {
 
 impl Sessions {
     pub fn new(store: Arc<dyn SessionStore>, cfg: &sekisho_config::Config) -> Sessions {
-        let ttl = cfg.store.cache_ttl;
+        let ttl = cfg.store.cache_max_age;
         let lifetime = cfg.assertion.lifetime;
         Sessions {
             store,

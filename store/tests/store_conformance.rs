@@ -60,3 +60,43 @@ fn a_file_from_a_newer_schema_is_refused() {
         .expect("refused");
     assert!(err.to_string().contains("schema version 99"), "{err}");
 }
+
+/// The embedded store tells of changes (the session cache's notices): a
+/// change made by another process on the same file (here, a second store
+/// on it, as an admin command opens) reaches the first one's readers
+/// through the change log, and the first's own changes too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn embedded_changes_are_told_across_processes() {
+    use sekisho_store::{Change, ChangeNotices, SessionStore, Store, TenantStore};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.sqlite3");
+    let gateway = Arc::new(SqliteStore::open(&path, Duration::from_secs(5)).unwrap());
+    let admin = SqliteStore::open(&path, Duration::from_secs(5)).unwrap();
+    let mut notices = gateway.changes().expect("the embedded store tells");
+    let follower = gateway.clone();
+    let follow = tokio::spawn(async move { follower.follow_changes().await });
+    sekisho_store::conformance::seed(&admin, "1").await;
+    admin
+        .create_session(sekisho_store::conformance::session("s1", "u1", "t1"))
+        .await
+        .unwrap();
+    // Let the follower take its starting point, then change things.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let ended = (&admin as &dyn Store)
+        .delete_user_sessions("u1")
+        .await
+        .unwrap();
+    assert_eq!(ended, vec!["s1".to_string()]);
+    admin.set_two_step_enabled("t1", true).await.unwrap();
+    let mut seen = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while seen.len() < 2 {
+        match tokio::time::timeout_at(deadline, notices.recv()).await {
+            Ok(Ok(change)) => seen.push(change),
+            other => panic!("no notice: {other:?}, seen {seen:?}"),
+        }
+    }
+    assert!(seen.contains(&Change::Session("s1".into())), "{seen:?}");
+    assert!(seen.contains(&Change::Tenant("t1".into())), "{seen:?}");
+    follow.abort();
+}

@@ -1359,3 +1359,35 @@ fn check_config_takes_its_file_every_way_and_says_everything_at_once() {
         "{said}"
     );
 }
+
+/// The session cache is told, not guessing (P16's promise on the embedded
+/// store): with views cached for up to a minute, an admin command's
+/// removal in another process reaches the gateway through the file's
+/// change log and the open session is refused on its next request, well
+/// inside the cache's bound.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_commands_change_reaches_the_embedded_gateways_cache_at_once() {
+    let env = Env::start().await;
+    let holder = "told-holder@example.jp";
+    let mut admin = env.logged_in_holder(holder).await;
+    let email = "told@example.jp";
+    let mut user = env.invited_user(&mut admin, "Told", email, "user").await;
+    assert_eq!(user.get("/files/told").await.status, 200, "cached now");
+    let out = env.gw.admin(&["remove-user", email, "--yes"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let removed = std::time::Instant::now();
+    let mut status = 200;
+    while removed.elapsed() < std::time::Duration::from_secs(10) {
+        status = user.get("/files/told").await.status;
+        if status == 401 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(status, 401, "refused long before the cache's 60 s bound");
+    assert_eq!(admin.get("/files/told").await.status, 200, "others go on");
+}

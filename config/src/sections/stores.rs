@@ -54,14 +54,25 @@ pub(crate) fn store(c: &mut Checker, raw: &RawConfig) -> Store {
     Store {
         backend,
         timeout: c.timeout_ms("store.timeout_ms", raw.store.timeout_ms),
-        cache_ttl: {
-            if raw.store.cache_ttl_ms > 10_000 {
-                c.err(
-                    "store.cache_ttl_ms",
-                    "at most 10000: it bounds how late a revocation made elsewhere is seen",
-                );
+        cache_max_age: match raw.store.cache_ttl_ms {
+            Some(old) => {
+                if old > 10_000 {
+                    c.err(
+                        "store.cache_ttl_ms",
+                        "at most 10000 (the old name of cache_max_age_ms, which allows more)",
+                    );
+                }
+                Duration::from_millis(old)
             }
-            Duration::from_millis(raw.store.cache_ttl_ms)
+            None => {
+                if raw.store.cache_max_age_ms > 600_000 {
+                    c.err(
+                        "store.cache_max_age_ms",
+                        "at most 600000: it bounds how long a lost change notice can go unseen",
+                    );
+                }
+                Duration::from_millis(raw.store.cache_max_age_ms)
+            }
         },
     }
 }

@@ -75,6 +75,8 @@ CREATE TABLE IF NOT EXISTS audit (
     expires_at INTEGER NOT NULL, data TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS audit_by_tenant ON audit(tenant_id, seq);
 CREATE INDEX IF NOT EXISTS audit_by_expiry ON audit(expires_at);
+CREATE TABLE IF NOT EXISTS changes (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, change TEXT NOT NULL, at INTEGER NOT NULL);
 CREATE UNIQUE INDEX IF NOT EXISTS tenants_by_connection ON tenants(
     json_extract(data, '$.ad.connection_id'))
     WHERE json_extract(data, '$.ad.connection_id') IS NOT NULL;
@@ -84,6 +86,21 @@ CREATE UNIQUE INDEX IF NOT EXISTS tenants_by_connection ON tenants(
 pub struct SqliteStore {
     pool: r2d2::Pool<SqliteConnectionManager>,
     timeout: Duration,
+    /// The change log's entries, read back by [`ChangeNotices::follow_changes`]
+    /// for this process's session cache.
+    changes: tokio::sync::broadcast::Sender<Change>,
+}
+
+/// Notes a change the session caches must see, in the writing step's own
+/// transaction: every process on the file (a gateway, its successor, an
+/// admin command) writes here, and each gateway reads what is new.
+fn announce(conn: &Connection, change: &Change) -> StoreResult<()> {
+    conn.execute(
+        "INSERT INTO changes (change, at) VALUES (?1, CAST(strftime('%s', 'now') AS INTEGER))",
+        [change.encode()],
+    )
+    .map_err(unavailable)?;
+    Ok(())
 }
 
 fn unavailable(e: impl std::fmt::Display) -> StoreError {
@@ -168,7 +185,11 @@ impl SqliteStore {
             }
         }
         drop(conn);
-        Ok(SqliteStore { pool, timeout })
+        Ok(SqliteStore {
+            pool,
+            timeout,
+            changes: tokio::sync::broadcast::channel(4096).0,
+        })
     }
 
     /// Runs `f` on a pooled connection on the blocking pool, under the store
@@ -285,7 +306,7 @@ fn save_user(conn: &Connection, user: &User) -> StoreResult<()> {
     if n == 0 {
         return Err(StoreError::NotFound);
     }
-    Ok(())
+    announce(conn, &Change::User(user.id.clone()))
 }
 
 fn load_user(conn: &Connection, id: &str) -> StoreResult<Option<User>> {
@@ -352,7 +373,11 @@ fn delete_sessions_of(
     let rows = stmt
         .query_map(params![user_id, keep], |r| r.get::<_, String>(0))
         .map_err(unavailable)?;
-    rows.collect::<Result<Vec<_>, _>>().map_err(unavailable)
+    let ended = rows.collect::<Result<Vec<_>, _>>().map_err(unavailable)?;
+    for h in &ended {
+        announce(conn, &Change::Session(h.clone()))?;
+    }
+    Ok(ended)
 }
 
 fn insert_passkey(conn: &Connection, p: &PasskeyRecord) -> StoreResult<()> {
@@ -406,7 +431,7 @@ impl records::Records for SqliteRecords<'_> {
         if n == 0 {
             return Err(StoreError::NotFound);
         }
-        Ok(())
+        announce(self.0, &Change::Tenant(tenant.id.clone()))
     }
     async fn ticket(&mut self, hash: &str) -> StoreResult<Option<TicketRecord>> {
         let data: Option<String> = self
@@ -471,13 +496,13 @@ impl records::Records for SqliteRecords<'_> {
                 params![session.id_hash, to_json(session)?],
             )
             .map_err(unavailable)?;
-        Ok(())
+        announce(self.0, &Change::Session(session.id_hash.clone()))
     }
     async fn drop_session(&mut self, id_hash: &str) -> StoreResult<()> {
         self.0
             .execute("DELETE FROM sessions WHERE id_hash = ?1", [id_hash])
             .map_err(unavailable)?;
-        Ok(())
+        announce(self.0, &Change::Session(id_hash.to_string()))
     }
     async fn note_login(&mut self, session: &SessionRecord) -> StoreResult<()> {
         note_login(self.0, session)
@@ -589,7 +614,7 @@ impl records::Records for SqliteRecords<'_> {
         self.0
             .execute("DELETE FROM users WHERE id = ?1", [&user.id])
             .map_err(unavailable)?;
-        Ok(())
+        announce(self.0, &Change::User(user.id.clone()))
     }
     async fn drop_tickets_of(&mut self, user_id: &str) -> StoreResult<()> {
         self.0

@@ -173,7 +173,86 @@ impl SessionOwn for SqliteStore {
     }
 }
 
-impl ChangeNotices for SqliteStore {}
+/// How often the change log is read: the bound on how late a change made
+/// by another process on the file (an admin command) reaches this one.
+const CHANGE_POLL: Duration = Duration::from_millis(250);
+
+/// How long the change log keeps an entry: every reader has long read it.
+const CHANGE_KEEP_SECONDS: i64 = 300;
+
+#[async_trait]
+impl ChangeNotices for SqliteStore {
+    fn changes(&self) -> Option<tokio::sync::broadcast::Receiver<Change>> {
+        Some(self.changes.subscribe())
+    }
+
+    /// Reads the change log every [`CHANGE_POLL`] and sends what is new; a
+    /// read that fails sends `Everything` (notices may be missed), and old
+    /// entries are pruned now and then.
+    async fn follow_changes(&self) {
+        let mut last: Option<i64> = None;
+        let mut polls: u64 = 0;
+        loop {
+            let after = last;
+            let read = self
+                .run(move |c| {
+                    let Some(after) = after else {
+                        let max: i64 = c
+                            .query_row("SELECT COALESCE(MAX(seq), 0) FROM changes", [], |r| {
+                                r.get(0)
+                            })
+                            .map_err(unavailable)?;
+                        return Ok((max, Vec::new()));
+                    };
+                    let mut stmt = c
+                        .prepare_cached(
+                            "SELECT seq, change FROM changes WHERE seq > ?1 ORDER BY seq LIMIT 4096",
+                        )
+                        .map_err(unavailable)?;
+                    let rows = stmt
+                        .query_map([after], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))
+                        .map_err(unavailable)?
+                        .collect::<Result<Vec<_>, _>>()
+                        .map_err(unavailable)?;
+                    let max = rows.last().map_or(after, |(seq, _)| *seq);
+                    Ok((max, rows))
+                })
+                .await;
+            match read {
+                Ok((max, rows)) => {
+                    if last.is_some() && rows.len() == 4096 {
+                        // More than one poll can carry: drop every view.
+                        let _ = self.changes.send(Change::Everything);
+                    } else {
+                        for (_, text) in rows {
+                            if let Some(change) = Change::decode(&text) {
+                                let _ = self.changes.send(change);
+                            }
+                        }
+                    }
+                    last = Some(max);
+                }
+                Err(_) if last.is_some() => {
+                    let _ = self.changes.send(Change::Everything);
+                }
+                Err(_) => {}
+            }
+            polls += 1;
+            if polls.is_multiple_of(240) {
+                let _ = self
+                    .run(|c| {
+                        c.execute(
+                            "DELETE FROM changes WHERE at < CAST(strftime('%s', 'now') AS INTEGER) - ?1",
+                            [CHANGE_KEEP_SECONDS],
+                        )
+                        .map_err(unavailable)
+                    })
+                    .await;
+            }
+            tokio::time::sleep(CHANGE_POLL).await;
+        }
+    }
+}
 
 #[async_trait]
 impl TicketOwn for SqliteStore {
