@@ -119,7 +119,10 @@ async fn a_request_is_followed_from_its_access_line_to_its_trace() {
     let kids = children_of(&spans, login);
     assert!(
         kids.iter().any(
-            |k| k.name == "store" && k.attribute("db.operation.name") == Some("create_session")
+            // A sign-in starts its session and notes its browser in one
+            // step (S63).
+            |k| k.name == "store"
+                && k.attribute("db.operation.name") == Some("start_session_noting")
         ),
         "{kids:#?}"
     );
