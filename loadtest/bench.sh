@@ -434,6 +434,24 @@ transfer() { # label scenario path
 value p9_rss_growth_upload_mib "$(transfer p9_upload_1gib upload /upload)"
 value p9_rss_growth_download_mib "$(transfer p9_download_1gib download "/big?bytes=1073741824")"
 
+# --- revocation (P16): sessions ended by an admin command (another
+# process) until each gateway refuses them; last, since it ends the
+# sessions of the users it samples.
+for b in "embedded 8440 gw" "redis 8442 gwr" "postgres 8447 gwp"; do
+  set -- $b
+  "$LT" revocation --base "http://127.0.0.1:$2" --users "$W/$3/load/users.txt" --samples 5 \
+    --sekisho "$BIN/sekisho" --config "$W/$3/main.toml" > "$W/revocation-$1.json" \
+    || { echo "bench: the revocation stage failed on $1"; exit 1; }
+  for k in median_ms max_ms missed; do value "p16_${1}_$k" "$(jq ".$k" "$W/revocation-$1.json")"; done
+done
+
+# --- instructions per request (P15): callgrind, so noise cannot move it
+"$HERE/instructions.sh" 2000 "$BIN" "$BIN" > "$W/instructions.json" 2>"$W/logs/instructions.err" \
+  || { echo "bench: the instruction count failed"; tail -n 5 "$W/logs/instructions.err"; exit 1; }
+for k in gateway_ir_per_request gateway_access_log_ir_per_request pingora_bare_ir_per_request; do
+  value "p15_$k" "$(jq ".$k" "$W/instructions.json")"
+done
+
 # --- report
 "$LT" report --in "$M" --out "$OUT" --analysis "$HERE/analysis.md" > /dev/null
 echo; cat "$OUT/report.md"; echo; echo "bench: report in $OUT/report.md (JSON: $OUT/report.json)"

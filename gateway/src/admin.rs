@@ -468,6 +468,23 @@ impl Admin {
         Ok((user, ended.len()))
     }
 
+    /// Ends every session of a user (the account stays); returns them and
+    /// how many sessions ended. Every gateway is told (P16).
+    pub async fn end_sessions(&self, email: &str) -> anyhow::Result<(User, usize)> {
+        let user = self.user_by_email(email).await?;
+        let ended = self
+            .store
+            .delete_user_sessions(&user.id)
+            .await
+            .map_err(|e| anyhow::anyhow!("store: {e}"))?;
+        self.audit(
+            crate::audit::Event::LoggedOutEverywhere,
+            &user,
+            &format!("by=operator sessions_ended={}", ended.len()),
+        );
+        Ok((user, ended.len()))
+    }
+
     /// Mails a new invitation to a user who has not registered yet.
     pub async fn resend_invitation(&self, email: &str) -> anyhow::Result<String> {
         let user = self.user_by_email(email).await?;

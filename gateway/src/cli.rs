@@ -198,6 +198,16 @@ enum AdminCommand {
         #[arg(long)]
         yes: bool,
     },
+    /// End every session of a user (a stolen laptop, a leaver whose account
+    /// stays): every gateway refuses them at once; the user can sign in
+    /// again. Asks first on a terminal; elsewhere give --yes.
+    EndSessions {
+        #[arg(value_name = "EMAIL")]
+        email: String,
+        /// Do it without asking.
+        #[arg(long)]
+        yes: bool,
+    },
     /// Mail a user who has not registered yet a new invitation (the older
     /// link stops working).
     ResendInvitation {
@@ -666,6 +676,11 @@ async fn run_admin(admin: &Admin, command: AdminCommand) -> anyhow::Result<()> {
                 "removed: {} ({}), {ended} sessions ended",
                 user.email, user.id
             );
+        }
+        AdminCommand::EndSessions { email, yes } => {
+            confirmed(yes, &format!("End every session of {email}?"))?;
+            let (user, ended) = admin.end_sessions(&email).await?;
+            println!("{ended} sessions ended: {} ({})", user.email, user.id);
         }
         AdminCommand::ResendInvitation { email } => {
             let link = admin.resend_invitation(&email).await?;

@@ -6,7 +6,7 @@
 //! revoking a user's sessions) removes the cached entry at once. Every
 //! store also tells every gateway of each change to a session, user or
 //! tenant (`ChangeNotices::changes`): Redis and PostgreSQL push them, the
-//! embedded store's change log is read every 250 ms (so an admin command's
+//! embedded store's change log is read every 100 ms (so an admin command's
 //! change is seen within that). A view is used at most
 //! `store.cache_max_age_ms` (default 60 s) whatever happens, which bounds a
 //! lost notice; a lost channel drops every view at once.

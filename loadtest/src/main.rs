@@ -16,6 +16,7 @@ mod http;
 mod pacing;
 mod passkey;
 mod report;
+mod revocation;
 mod scenarios;
 mod setup;
 mod sink;
@@ -106,6 +107,21 @@ enum Command {
         /// Where the bound sessions' cookies go (for wrk's rotate.lua).
         #[arg(long)]
         cookies_out: PathBuf,
+    },
+    /// Revocation time (P16): sessions signed in and cached, ended by
+    /// `sekisho admin end-sessions` in another process, timed until the
+    /// gateway refuses them; prints JSON. Ends those users' sessions.
+    Revocation {
+        #[arg(long)]
+        base: String,
+        #[arg(long)]
+        users: PathBuf,
+        #[arg(long, default_value_t = 5)]
+        samples: usize,
+        #[arg(long)]
+        sekisho: PathBuf,
+        #[arg(long)]
+        config: PathBuf,
     },
     /// Record a single measured number as a measurement line.
     Value {
@@ -439,6 +455,16 @@ async fn main() -> anyhow::Result<()> {
                 &cookies_out,
             )
             .await?;
+            println!("{}", serde_json::to_string(&figures)?);
+        }
+        Command::Revocation {
+            base,
+            users,
+            samples,
+            sekisho,
+            config,
+        } => {
+            let figures = revocation::measure(&base, &users, samples, &sekisho, &config).await?;
             println!("{}", serde_json::to_string(&figures)?);
         }
         Command::Value {

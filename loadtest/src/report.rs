@@ -169,6 +169,7 @@ pub fn build(records: &[Record]) -> Report {
     store_budgets(&m, &mut budgets);
     breach_list_line(&m, &mut budgets);
     device_binding_line(&m, &mut budgets);
+    instruction_and_revocation_budgets(&m, &mut budgets);
     budgets.sort_by_key(|b| b.id.trim_start_matches('P').parse::<u32>().unwrap_or(99));
     Report {
         notes: m.notes,
@@ -502,6 +503,54 @@ fn breach_list_line(m: &Measured, budgets: &mut Vec<Budget>) {
             m.val("breached_check_ns")
         ),
     });
+}
+
+/// P15 (instructions per request, counted by callgrind) and P16 (the
+/// time from an admin command's revocation to refusal, per backend).
+fn instruction_and_revocation_budgets(m: &Measured, budgets: &mut Vec<Budget>) {
+    let (gw, logged, bare) = (
+        m.val("p15_gateway_ir_per_request"),
+        m.val("p15_gateway_access_log_ir_per_request"),
+        m.val("p15_pingora_bare_ir_per_request"),
+    );
+    budgets.push(ratio(
+        "P15",
+        "user-space instructions per authenticated GET, 1,000 sessions cached, access log off",
+        "≤ 1.15 × pingora-bare's",
+        gw,
+        bare,
+        |r| r <= 1.15,
+        format!(
+            "{gw:.0} vs {bare:.0} instructions a request (callgrind, 2,000 requests); access log on: {logged:.0} ({:.2}×)",
+            logged / bare
+        ),
+    ));
+    for (backend, limit) in [("embedded", 250.0), ("redis", 100.0), ("postgres", 100.0)] {
+        let (median, max, missed) = (
+            m.val(&format!("p16_{backend}_median_ms")),
+            m.val(&format!("p16_{backend}_max_ms")),
+            m.val(&format!("p16_{backend}_missed")),
+        );
+        let measured = max.is_finite() && missed.is_finite();
+        budgets.push(Budget {
+            id: "P16",
+            what: match backend {
+                "embedded" => "revocation by an admin command until refusal, embedded store",
+                "redis" => "revocation by an admin command until refusal, Redis",
+                _ => "revocation by an admin command until refusal, PostgreSQL",
+            },
+            budget: if limit > 200.0 { "≤ 250 ms" } else { "≤ 100 ms" },
+            measured: if measured {
+                format!("{max:.0} ms")
+            } else {
+                "not measured".into()
+            },
+            pass: measured.then_some(max <= limit && missed == 0.0),
+            detail: format!(
+                "the longest of 5 (median {median:.0} ms, {missed:.0} never refused); `sekisho admin end-sessions` in another process"
+            ),
+        });
+    }
 }
 
 /// Beside the budgets, with none of its own (S62): the refresh rate of

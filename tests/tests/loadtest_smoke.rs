@@ -272,6 +272,37 @@ async fn every_scenario_runs_clean_against_a_gateway() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
+
+    // Revocation (P16): a session ended by an admin command is refused,
+    // timed; last, since it ends that user's sessions.
+    let (base, u) = (env.gw.base.clone(), format!("{out}/users.txt"));
+    let (t, sekisho, config) = (
+        tool.clone(),
+        binary(),
+        env.gw.config_path.to_str().unwrap().to_string(),
+    );
+    let figures = tokio::task::spawn_blocking(move || {
+        run(
+            &t,
+            &[
+                "revocation",
+                "--base",
+                &base,
+                "--users",
+                &u,
+                "--samples",
+                "1",
+                "--sekisho",
+                sekisho.to_str().unwrap(),
+                "--config",
+                &config,
+            ],
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(figures[0]["samples"], 1, "{}", figures[0]);
+    assert_eq!(figures[0]["missed"], 0, "{}", figures[0]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

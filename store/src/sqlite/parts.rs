@@ -175,7 +175,7 @@ impl SessionOwn for SqliteStore {
 
 /// How often the change log is read: the bound on how late a change made
 /// by another process on the file (an admin command) reaches this one.
-const CHANGE_POLL: Duration = Duration::from_millis(250);
+const CHANGE_POLL: Duration = Duration::from_millis(100);
 
 /// How long the change log keeps an entry: every reader has long read it.
 const CHANGE_KEEP_SECONDS: i64 = 300;
