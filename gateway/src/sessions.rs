@@ -18,6 +18,7 @@ use moka::sync::Cache;
 use sekisho_policy::model::{LoginMethod, Route, UserStatus};
 use sekisho_policy::session::{session_expiry, should_touch, SessionLimits};
 use sekisho_policy::UnixTime;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 /// Who a request is, as sent upstream in headers and the assertion.
@@ -151,10 +152,21 @@ struct CachedAssertion {
     exp: UnixTime,
 }
 
+/// One store read of a session view, shared by every request that missed
+/// the cache for it while the read was under way.
+type Flight = Arc<tokio::sync::OnceCell<Result<Option<Arc<Cached>>, StoreError>>>;
+
 pub struct Sessions {
     store: Arc<dyn SessionStore>,
     limits: SessionLimits,
     views: Option<Cache<String, Arc<Cached>>>,
+    /// Reads under way, by id hash: a burst of requests of one session
+    /// that all miss (an office at 9:00, a page's many assets) costs one
+    /// store read, not one each.
+    flights: std::sync::Mutex<std::collections::HashMap<String, Flight>>,
+    /// Moves on at every invalidation: a read that was under way when a
+    /// change was told may hold the old state, so it is not cached.
+    generation: std::sync::atomic::AtomicU64,
     /// Last-seen times waiting to be written, flushed in one store step.
     touches: std::sync::Mutex<std::collections::HashMap<String, UnixTime>>,
     assertions: Cache<String, Arc<CachedAssertion>>,
@@ -193,6 +205,8 @@ impl Sessions {
                     .build()
             }),
             touches: std::sync::Mutex::new(std::collections::HashMap::new()),
+            flights: std::sync::Mutex::new(std::collections::HashMap::new()),
+            generation: std::sync::atomic::AtomicU64::new(0),
             assertions: Cache::builder()
                 .max_capacity(200_000)
                 .time_to_live(lifetime)
@@ -217,25 +231,10 @@ impl Sessions {
                 crate::metrics::SESSION_CACHE_HIT.inc();
                 c
             }
-            None => match self.store.session_view(&id_hash).await {
-                Ok(Some(v)) => {
-                    let c = Arc::new(Cached {
-                        identity: Arc::new(Identity::of(&v)),
-                        view: Arc::new(v),
-                    });
-                    if let Some(cache) = &self.views {
-                        crate::metrics::SESSION_CACHE_MISS.inc();
-                        cache.insert(id_hash.clone(), c.clone());
-                    }
-                    c
-                }
+            None => match self.read_view(&id_hash).await {
+                Ok(Some(c)) => c,
                 Ok(None) => return Ok(None),
-                Err(e) => {
-                    crate::metrics::STORE_ERRORS
-                        .with_label_values(&["session_view"])
-                        .inc();
-                    return Err(e);
-                }
+                Err(e) => return Err(e),
             },
         };
         let s = &cached.view.session;
@@ -260,6 +259,66 @@ impl Sessions {
             view: cached.view.clone(),
             identity: cached.identity.clone(),
         }))
+    }
+
+    /// After a change: reads under way (of `id_hash`, or all) are not
+    /// cached, and requests after this point start a read of their own.
+    fn invalidated(&self, id_hash: Option<&str>) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        if let Ok(mut flights) = self.flights.lock() {
+            match id_hash {
+                Some(h) => {
+                    flights.remove(h);
+                }
+                None => flights.clear(),
+            }
+        }
+    }
+
+    /// A cache miss: the store's view, read once for every request that
+    /// missed it meanwhile, and cached.
+    async fn read_view(&self, id_hash: &str) -> Result<Option<Arc<Cached>>, StoreError> {
+        let flight = match self.flights.lock() {
+            Ok(mut flights) => flights.entry(id_hash.to_string()).or_default().clone(),
+            Err(_) => Flight::default(),
+        };
+        let result = flight
+            .get_or_init(|| async {
+                let before = self.generation.load(Ordering::Acquire);
+                match self.store.session_view(id_hash).await {
+                    Ok(Some(v)) => {
+                        let c = Arc::new(Cached {
+                            identity: Arc::new(Identity::of(&v)),
+                            view: Arc::new(v),
+                        });
+                        if let Some(cache) = &self.views {
+                            crate::metrics::SESSION_CACHE_MISS.inc();
+                            if self.generation.load(Ordering::Acquire) == before {
+                                cache.insert(id_hash.to_string(), c.clone());
+                            }
+                        }
+                        Ok(Some(c))
+                    }
+                    Ok(None) => Ok(None),
+                    Err(e) => {
+                        crate::metrics::STORE_ERRORS
+                            .with_label_values(&["session_view"])
+                            .inc();
+                        Err(e)
+                    }
+                }
+            })
+            .await
+            .clone();
+        if let Ok(mut flights) = self.flights.lock() {
+            if flights
+                .get(id_hash)
+                .is_some_and(|f| Arc::ptr_eq(f, &flight))
+            {
+                flights.remove(id_hash);
+            }
+        }
+        result
     }
 
     /// Moves last-seen forward: in the cache at once; in the store with the
@@ -369,6 +428,7 @@ impl Sessions {
     /// settings (access route, lines, two-step) made in this process: open
     /// sessions see it on their next request.
     pub fn forget_tenant(&self, tenant_id: &str) {
+        self.invalidated(None);
         if let Some(c) = &self.views {
             let tenant_id = tenant_id.to_string();
             let _ = c.invalidate_entries_if(move |_, v| v.view.tenant.id == tenant_id);
@@ -377,6 +437,7 @@ impl Sessions {
 
     /// Drops every cached session of a user (changed or removed elsewhere).
     pub fn forget_user(&self, user_id: &str) {
+        self.invalidated(None);
         if let Some(c) = &self.views {
             let user_id = user_id.to_string();
             let _ = c.invalidate_entries_if(move |_, v| v.view.user.id == user_id);
@@ -392,6 +453,7 @@ impl Sessions {
             Change::User(u) => self.forget_user(u),
             Change::Tenant(t) => self.forget_tenant(t),
             Change::Everything => {
+                self.invalidated(None);
                 if let Some(c) = &self.views {
                     c.invalidate_all();
                 }
@@ -400,6 +462,7 @@ impl Sessions {
     }
 
     pub fn forget(&self, id_hash: &str) {
+        self.invalidated(Some(id_hash));
         if let Some(c) = &self.views {
             c.invalidate(id_hash);
         }

@@ -1,7 +1,7 @@
 //! Why a store call failed, for every part and backend.
 
 /// Why a store call failed.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum StoreError {
     /// The store could not answer (down, slow, I/O): the caller fails closed.
     #[error("store unavailable: {0}")]
