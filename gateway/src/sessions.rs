@@ -286,7 +286,18 @@ impl Sessions {
             .get_or_init(|| async {
                 let before = self.generation.load(Ordering::Acquire);
                 match self.store.session_view(id_hash).await {
-                    Ok(Some(v)) => {
+                    Ok(Some(mut v)) => {
+                        // A last-seen time not yet flushed to the store is
+                        // still this session's: a view read again after a
+                        // change notice must not lose it (the idle timeout).
+                        if let Some(seen) = self
+                            .touches
+                            .lock()
+                            .ok()
+                            .and_then(|t| t.get(id_hash).copied())
+                        {
+                            v.session.last_seen = v.session.last_seen.max(seen);
+                        }
                         let c = Arc::new(Cached {
                             identity: Arc::new(Identity::of(&v)),
                             view: Arc::new(v),
