@@ -88,33 +88,9 @@ async fn sign_in_and_bind(
     email: &str,
     password: &str,
 ) -> anyhow::Result<Bound> {
-    let resp = client
-        .request(http::request(
-            "GET",
-            &format!("{base}{}", paths::LOGIN),
-            None,
-            None,
-            http::empty(),
-        ))
-        .await?;
-    let pre = http::set_cookie(&resp, "sekisho-pre")
-        .ok_or_else(|| anyhow::anyhow!("no pre-session cookie"))?;
-    let (_, page) = http::read_body(resp, 64 * 1024).await?;
-    let csrf = http::hidden(&page, "csrf").ok_or_else(|| anyhow::anyhow!("no csrf"))?;
-    let resp = client
-        .request(http::request(
-            "POST",
-            &format!("{base}{}", paths::LOGIN),
-            None,
-            Some(&format!("sekisho-pre={pre}")),
-            http::form(&[("csrf", &csrf), ("email", email), ("password", password)]),
-        ))
-        .await?;
-    let session = http::set_cookie(&resp, "sekisho")
-        .ok_or_else(|| anyhow::anyhow!("login answered {} without a session", resp.status()))?;
-    let offer = header(&resp, "secure-session-registration")
+    let (session, offer) = crate::setup::sign_in(client, base, email, password).await?;
+    let offer = offer
         .ok_or_else(|| anyhow::anyhow!("no Secure-Session-Registration (device_binding off?)"))?;
-    http::read_body(resp, 0).await?;
     let challenge = quoted(&offer, "challenge=\"")
         .ok_or_else(|| anyhow::anyhow!("no challenge in {offer}"))?
         .to_string();

@@ -5,7 +5,6 @@
 //! is told through its change log, Redis and PostgreSQL by their notices.
 
 use crate::http::{self, HttpClient};
-use sekisho_policy::paths;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -34,39 +33,6 @@ async fn status(client: &HttpClient, base: &str, session: &str) -> anyhow::Resul
     Ok(code)
 }
 
-async fn sign_in(
-    client: &HttpClient,
-    base: &str,
-    email: &str,
-    password: &str,
-) -> anyhow::Result<String> {
-    let resp = client
-        .request(http::request(
-            "GET",
-            &format!("{base}{}", paths::LOGIN),
-            None,
-            None,
-            http::empty(),
-        ))
-        .await?;
-    let pre =
-        http::set_cookie(&resp, "sekisho-pre").ok_or_else(|| anyhow::anyhow!("no pre-session"))?;
-    let (_, page) = http::read_body(resp, 64 * 1024).await?;
-    let csrf = http::hidden(&page, "csrf").ok_or_else(|| anyhow::anyhow!("no csrf"))?;
-    let resp = client
-        .request(http::request(
-            "POST",
-            &format!("{base}{}", paths::LOGIN),
-            None,
-            Some(&format!("sekisho-pre={pre}")),
-            http::form(&[("csrf", &csrf), ("email", email), ("password", password)]),
-        ))
-        .await?;
-    let session = http::set_cookie(&resp, "sekisho");
-    http::read_body(resp, 0).await?;
-    session.ok_or_else(|| anyhow::anyhow!("no session for {email}"))
-}
-
 /// `samples` users of `users` ("email password" lines, from the end of the
 /// file) each sign in, are cached, and have their sessions ended by
 /// `sekisho admin --config CONFIG end-sessions EMAIL --yes`.
@@ -87,7 +53,7 @@ pub async fn measure(
     let mut times = Vec::new();
     let mut missed = 0;
     for (email, password) in users.iter().rev().take(samples) {
-        let session = sign_in(&client, base, email, password).await?;
+        let (session, _) = crate::setup::sign_in(&client, base, email, password).await?;
         anyhow::ensure!(
             status(&client, base, &session).await? == 200,
             "not signed in"

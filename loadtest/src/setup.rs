@@ -243,6 +243,8 @@ struct LoginAnswer {
     session: Option<String>,
     /// The pending login's cookie, when a second step is asked.
     pending: Option<String>,
+    /// The DBSC offer (`Secure-Session-Registration`) the sign-in made.
+    registration: Option<String>,
 }
 
 /// Opens the login page and posts the credentials.
@@ -250,6 +252,30 @@ async fn post_login(
     client: &HttpClient,
     base: &str,
     email: &str,
+    cookie_name: &str,
+) -> anyhow::Result<LoginAnswer> {
+    post_login_with(client, base, (email, PASSWORD), cookie_name).await
+}
+
+/// Signs `email` in with `password` (cookies named `sekisho`, as the bench
+/// runs gateways): the session cookie's value, and the DBSC offer.
+pub async fn sign_in(
+    client: &HttpClient,
+    base: &str,
+    email: &str,
+    password: &str,
+) -> anyhow::Result<(String, Option<String>)> {
+    let a = post_login_with(client, base, (email, password), "sekisho").await?;
+    let session = a
+        .session
+        .ok_or_else(|| anyhow::anyhow!("login answered {} without a session", a.status))?;
+    Ok((session, a.registration))
+}
+
+async fn post_login_with(
+    client: &HttpClient,
+    base: &str,
+    (email, password): (&str, &str),
     cookie_name: &str,
 ) -> anyhow::Result<LoginAnswer> {
     let resp = client
@@ -267,7 +293,7 @@ async fn post_login(
     let (_, page) = http::read_body(resp, 64 * 1024).await?;
     let csrf =
         http::hidden(&page, "csrf").ok_or_else(|| anyhow::anyhow!("no csrf on the login page"))?;
-    let body = http::form(&[("csrf", &csrf), ("email", email), ("password", PASSWORD)]);
+    let body = http::form(&[("csrf", &csrf), ("email", email), ("password", password)]);
     let resp = client
         .request(http::request(
             "POST",
@@ -282,6 +308,11 @@ async fn post_login(
         status: resp.status().as_u16(),
         session: http::set_cookie(&resp, cookie_name),
         pending: http::set_cookie(&resp, &format!("{cookie_name}-2fa")),
+        registration: resp
+            .headers()
+            .get("secure-session-registration")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string),
     };
     http::read_body(resp, 0).await?;
     Ok(answer)
