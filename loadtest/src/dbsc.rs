@@ -183,11 +183,7 @@ pub async fn measure(
     gateway_pid: Option<u32>,
     cookies_out: &Path,
 ) -> anyhow::Result<Figures> {
-    let users: Vec<(String, String)> = std::fs::read_to_string(users)?
-        .lines()
-        .filter_map(|l| l.split_once(' '))
-        .map(|(e, p)| (e.to_string(), p.to_string()))
-        .collect();
+    let users = crate::setup::read_users(users)?;
     anyhow::ensure!(!users.is_empty(), "no users");
     let client = http::client(concurrency.max(8));
     let mut bound = Vec::with_capacity(sessions);

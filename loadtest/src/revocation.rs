@@ -43,11 +43,7 @@ pub async fn measure(
     sekisho: &Path,
     config: &Path,
 ) -> anyhow::Result<Figures> {
-    let users: Vec<(String, String)> = std::fs::read_to_string(users)?
-        .lines()
-        .filter_map(|l| l.split_once(' '))
-        .map(|(e, p)| (e.to_string(), p.to_string()))
-        .collect();
+    let users = crate::setup::read_users(users)?;
     anyhow::ensure!(users.len() >= samples, "fewer users than samples");
     let client = http::client(4);
     let mut times = Vec::new();

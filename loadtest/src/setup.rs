@@ -257,6 +257,15 @@ async fn post_login(
     post_login_with(client, base, (email, PASSWORD), cookie_name).await
 }
 
+/// The users `setup` wrote (users.txt: "email password" lines).
+pub fn read_users(path: &Path) -> anyhow::Result<Vec<(String, String)>> {
+    Ok(std::fs::read_to_string(path)?
+        .lines()
+        .filter_map(|l| l.split_once(' '))
+        .map(|(e, p)| (e.to_string(), p.to_string()))
+        .collect())
+}
+
 /// Signs `email` in with `password` (cookies named `sekisho`, as the bench
 /// runs gateways): the session cookie's value, and the DBSC offer.
 pub async fn sign_in(
