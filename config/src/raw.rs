@@ -31,6 +31,9 @@ pub struct RawConfig {
     /// Device-bound sessions (DBSC).
     #[serde(default)]
     pub device_binding: RawDeviceBinding,
+    /// SCIM provisioning from each tenant's directory.
+    #[serde(default)]
+    pub scim: RawScim,
     pub mail: RawMail,
     pub assertion: RawAssertion,
     #[serde(default)]
@@ -800,6 +803,34 @@ impl Default for RawDeviceBinding {
             challenge_seconds: d_300(),
             grace_seconds: d_60(),
             registration_window_seconds: d_60(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawScim {
+    /// Offer SCIM 2.0 to tenants on the basic plan.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// Requests a minute one token may make (its burst is the same).
+    #[serde(default = "d_600")]
+    pub requests_per_minute: u64,
+    /// The largest request body read.
+    #[serde(default = "d_65536")]
+    pub body_bytes: u64,
+}
+
+fn d_65536() -> u64 {
+    65_536
+}
+
+impl Default for RawScim {
+    fn default() -> Self {
+        RawScim {
+            enabled: yes(),
+            requests_per_minute: d_600(),
+            body_bytes: d_65536(),
         }
     }
 }

@@ -52,6 +52,7 @@ pub struct Config {
     pub password: Password,
     pub new_device: NewDevice,
     pub device_binding: DeviceBinding,
+    pub scim: Scim,
     pub mail: Mail,
     pub assertion: Assertion,
     pub metrics_listen: Option<SocketAddr>,
@@ -226,6 +227,14 @@ pub struct DeviceBinding {
     /// Whether sign-ins ask DBSC browsers to register a key.
     pub enabled: bool,
     pub limits: sekisho_policy::binding::BindingLimits,
+}
+
+/// SCIM provisioning ([scim], S66).
+#[derive(Debug, Clone, Copy)]
+pub struct Scim {
+    pub enabled: bool,
+    pub requests_per_minute: u32,
+    pub body_bytes: usize,
 }
 
 #[derive(Debug, Clone)]

@@ -193,6 +193,7 @@ fn build(c: &mut Checker, raw: RawConfig) -> Config {
     let password = password(c, &raw);
     let new_device = new_device(c, &raw);
     let device_binding = device_binding(c, &raw);
+    let scim = scim(c, &raw);
     let mail = mail(c, &raw);
     let assertion = assertion(c, &raw);
     let metrics_listen = raw
@@ -234,6 +235,7 @@ fn build(c: &mut Checker, raw: RawConfig) -> Config {
         password,
         new_device,
         device_binding,
+        scim,
         mail,
         assertion,
         metrics_listen,

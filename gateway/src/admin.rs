@@ -82,6 +82,7 @@ pub fn invited_user(
         breached_password: None,
         known_browsers: Vec::new(),
         locked_down: false,
+        provisioning: None,
     }
 }
 
@@ -103,6 +104,18 @@ fn audit_operator(event: crate::audit::Event, user: &User, detail: &str) {
         ..Default::default()
     };
     crate::audit::event(event, &who, detail);
+}
+
+/// What `admin scim-token` does to the named token.
+#[derive(Debug, Clone)]
+pub enum ScimTokenAction {
+    /// A new token, allowed from `networks` (CIDR list; empty: any).
+    Create {
+        networks: String,
+    },
+    /// A new secret under the same name and networks.
+    Rotate,
+    Revoke,
 }
 
 /// What `create-tenant` made.
@@ -190,6 +203,7 @@ impl Admin {
             passkeys_required: false,
             new_device_mail: true,
             binding_required: false,
+            scim_tokens: Vec::new(),
         };
         let holder = User {
             id: crate::crypto::random_id(),
@@ -214,6 +228,7 @@ impl Admin {
             breached_password: None,
             known_browsers: Vec::new(),
             locked_down: false,
+            provisioning: None,
         };
         let (link, ticket) = self.invitation_ticket(&holder.id);
         match self
@@ -483,6 +498,77 @@ impl Admin {
             &format!("by=operator sessions_ended={}", ended.len()),
         );
         Ok((user, ended.len()))
+    }
+
+    /// The tenant's SCIM tokens (S65), by name.
+    pub async fn scim_tokens(&self, tenant_id: &str) -> anyhow::Result<Tenant> {
+        self.store
+            .get_tenant(tenant_id)
+            .await
+            .map_err(|e| anyhow::anyhow!("store: {e}"))?
+            .ok_or_else(|| InputError::error(format!("--tenant: no tenant '{tenant_id}'")))
+    }
+
+    /// Makes, rotates or revokes a tenant's SCIM token, as 設定 → SCIM
+    /// does; returns the token to show once (none for a revocation).
+    pub async fn scim_token(
+        &self,
+        tenant_id: &str,
+        name: &str,
+        action: ScimTokenAction,
+    ) -> anyhow::Result<Option<String>> {
+        use crate::store::{ScimTokenChange, StoreError};
+        let tenant = self.scim_tokens(tenant_id).await?;
+        if !crate::scim::usable_token_name(name) {
+            return Err(InputError::error("--name: 1 to 64 printable characters"));
+        }
+        let existing = tenant.scim_tokens.iter().find(|t| t.name == name);
+        let now = self.clock.now();
+        let (shown, change, event) = match (action, existing) {
+            (ScimTokenAction::Create { networks }, None) => {
+                let networks = crate::scim::parse_networks(&networks).map_err(|bad| {
+                    InputError::error(format!("--networks: '{bad}' is not a network"))
+                })?;
+                let (shown, kept) = crate::scim::issue(&tenant.id, name, networks, now);
+                let event = crate::audit::Event::ScimTokenCreated;
+                (Some(shown), ScimTokenChange::Add(kept), event)
+            }
+            (ScimTokenAction::Create { .. }, Some(_)) => {
+                return Err(InputError::error(format!(
+                    "--name: the tenant has a token named '{name}' (rotate or revoke it)"
+                )))
+            }
+            (_, None) => {
+                return Err(InputError::error(format!(
+                    "--name: no token named '{name}'"
+                )))
+            }
+            (ScimTokenAction::Rotate, Some(old)) => {
+                let (shown, kept) = crate::scim::issue(&tenant.id, name, Vec::new(), now);
+                let id = old.id.clone();
+                let change = ScimTokenChange::Rotate { id, token: kept };
+                (Some(shown), change, crate::audit::Event::ScimTokenRotated)
+            }
+            (ScimTokenAction::Revoke, Some(old)) => {
+                let change = ScimTokenChange::Revoke { id: old.id.clone() };
+                (None, change, crate::audit::Event::ScimTokenRevoked)
+            }
+        };
+        match self.store.change_scim_tokens(&tenant.id, change).await {
+            Ok(_) => {}
+            Err(StoreError::Stale | StoreError::NotFound) => {
+                return Err(InputError::error(format!(
+                    "--name: the token '{name}' changed meanwhile; list the tokens again"
+                )))
+            }
+            Err(e) => return Err(anyhow::anyhow!("store: {e}")),
+        }
+        let who = crate::audit::Who {
+            tenant_id: Some(&tenant.id),
+            ..Default::default()
+        };
+        crate::audit::event(event, &who, &format!("token={name:?} (admin command)"));
+        Ok(shown)
     }
 
     /// Mails a new invitation to a user who has not registered yet.

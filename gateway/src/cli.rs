@@ -128,6 +128,41 @@ enum Requirement {
 }
 
 #[derive(Subcommand)]
+enum ScimTokenCommand {
+    /// Make a token; it is printed once and kept only as a hash.
+    Create {
+        #[arg(long, value_name = "TENANT_ID")]
+        tenant: String,
+        #[arg(long, value_name = "NAME")]
+        name: String,
+        /// Client networks allowed to use it (CIDR, comma-separated).
+        #[arg(long, value_name = "CIDRS", default_value = "")]
+        networks: String,
+    },
+    /// List a tenant's tokens: name, created, networks.
+    List {
+        #[arg(long, value_name = "TENANT_ID")]
+        tenant: String,
+    },
+    /// Give a token a new secret; the old one stops at once.
+    Rotate {
+        #[arg(long, value_name = "TENANT_ID")]
+        tenant: String,
+        #[arg(long, value_name = "NAME")]
+        name: String,
+    },
+    /// Revoke a token. Asks first on a terminal; elsewhere give --yes.
+    Revoke {
+        #[arg(long, value_name = "TENANT_ID")]
+        tenant: String,
+        #[arg(long, value_name = "NAME")]
+        name: String,
+        #[arg(long)]
+        yes: bool,
+    },
+}
+
+#[derive(Subcommand)]
 enum AdminCommand {
     /// Create a tenant and its contract holder, and mail the holder's
     /// registration invitation (the link is printed too).
@@ -207,6 +242,12 @@ enum AdminCommand {
         /// Do it without asking.
         #[arg(long)]
         yes: bool,
+    },
+    /// Make, list, rotate or revoke a tenant's SCIM tokens (as the contract
+    /// holder's 設定 → SCIM does). A new token is printed once.
+    ScimToken {
+        #[command(subcommand)]
+        action: ScimTokenCommand,
     },
     /// Mail a user who has not registered yet a new invitation (the older
     /// link stops working).
@@ -682,6 +723,7 @@ async fn run_admin(admin: &Admin, command: AdminCommand) -> anyhow::Result<()> {
             let (user, ended) = admin.end_sessions(&email).await?;
             println!("{ended} sessions ended: {} ({})", user.email, user.id);
         }
+        AdminCommand::ScimToken { action } => scim_token(admin, action).await?,
         AdminCommand::ResendInvitation { email } => {
             let link = admin.resend_invitation(&email).await?;
             println!("invitation sent again; registration link: {link}");
@@ -706,6 +748,49 @@ async fn run_admin(admin: &Admin, command: AdminCommand) -> anyhow::Result<()> {
             println!("removed {removed} ended records");
         }
         AdminCommand::Users { tenant } => list_users(admin, tenant.as_deref()).await?,
+    }
+    Ok(())
+}
+
+/// `admin scim-token …`.
+async fn scim_token(admin: &Admin, action: ScimTokenCommand) -> anyhow::Result<()> {
+    use crate::admin::ScimTokenAction as A;
+    let (tenant, name, action) = match action {
+        ScimTokenCommand::List { tenant } => {
+            let t = admin.scim_tokens(&tenant).await?;
+            if t.scim_tokens.is_empty() {
+                println!("tenant {}: no SCIM token", t.id);
+            }
+            for k in &t.scim_tokens {
+                let nets = if k.networks.is_empty() {
+                    "any network".to_string()
+                } else {
+                    k.networks.join(",")
+                };
+                let created = sekisho_policy::scim::datetime(k.created_at);
+                println!("{}\tcreated {created}\t{nets}", k.name);
+            }
+            return Ok(());
+        }
+        ScimTokenCommand::Create {
+            tenant,
+            name,
+            networks,
+        } => (tenant, name, A::Create { networks }),
+        ScimTokenCommand::Rotate { tenant, name } => (tenant, name, A::Rotate),
+        ScimTokenCommand::Revoke { tenant, name, yes } => {
+            confirmed(yes, &format!("Revoke the SCIM token '{name}'?"))?;
+            (tenant, name, A::Revoke)
+        }
+    };
+    match admin.scim_token(&tenant, &name, action).await? {
+        Some(token) => {
+            let base = admin.config.internet.public_url.trim_end_matches('/');
+            println!("SCIM token '{name}' (shown once; keep it in your directory only):\n");
+            println!("    {token}\n");
+            println!("tenant URL: {base}{}", sekisho_policy::paths::SCIM);
+        }
+        None => println!("SCIM token '{name}' revoked"),
     }
     Ok(())
 }

@@ -31,6 +31,7 @@ pub mod proxy;
 pub mod refusals;
 pub mod request;
 pub mod routes;
+pub mod scim;
 pub mod seeds;
 pub mod server;
 pub mod sessions;

@@ -52,6 +52,10 @@ pub enum Guard {
     /// A form posted from a page a mailed link opened: same-site, bounded,
     /// with the pre-session CSRF token; no session needed.
     LinkForm(for<'a> fn(Call<'a>, Form) -> Reply<'a>),
+    /// A tenant's directory (SCIM, S65): a bearer token of the tenant, from
+    /// a network the token allows, within its rate; on the internet route.
+    /// No cookie or session counts here.
+    Scim(for<'a> fn(Call<'a>, crate::scim::ScimClient) -> Reply<'a>),
 }
 
 /// The methods an entry answers.
@@ -74,11 +78,13 @@ impl Method {
     }
 }
 
-/// A fixed path, or a pattern with one segment of its own.
+/// A fixed path, a pattern with one segment of its own, or every path
+/// below a prefix (a service with its own resources: SCIM).
 #[derive(Clone, Copy, Debug)]
 pub enum At {
     Path(&'static str),
     Pattern(Pattern),
+    Under(&'static str),
 }
 
 impl At {
@@ -86,6 +92,7 @@ impl At {
         match self {
             At::Path(p) => (*p == path).then_some(""),
             At::Pattern(p) => p.segment(path),
+            At::Under(prefix) => path.strip_prefix(prefix),
         }
     }
 }
@@ -181,6 +188,10 @@ fn passkeys_offered(app: &App, req: &Req) -> Option<Outcome> {
     flows::providers::passkeys_offered(app, req)
         .is_none()
         .then(|| ("not_found", answers::error_page(app, req, 404)))
+}
+
+fn scim_offered(app: &App, req: &Req) -> Option<Outcome> {
+    (!app.scim.enabled).then(|| ("not_found", answers::error_page(app, req, 404)))
 }
 
 fn ad_offered(app: &App, req: &Req) -> Option<Outcome> {
@@ -595,6 +606,58 @@ pub static ROUTES: LazyLock<Vec<Entry>> = LazyLock::new(|| {
             }),
         )
         .lands(paths::MENU),
+        // 設定 → SCIM (S65): the holder's tokens for the directory.
+        get(
+            paths::MENU_SCIM,
+            "scim_setting",
+            Signed(menu(Item::Scim), |c, l| {
+                reply!(scim_tokens::show(c.app, c.req, l))
+            }),
+        )
+        .offered_when(scim_offered),
+        post(
+            paths::MENU_SCIM_CREATE,
+            "scim_setting",
+            SignedForm(menu(Item::Scim), |c, l, f| {
+                reply!(scim_tokens::create(c.app, c.req, l, f))
+            }),
+        )
+        .lands(paths::MENU_SCIM)
+        .offered_when(scim_offered),
+        post(
+            paths::MENU_SCIM_ROTATE,
+            "scim_setting",
+            SignedForm(menu(Item::Scim), |c, l, f| {
+                reply!(scim_tokens::change(c.app, c.req, l, f, true))
+            }),
+        )
+        .lands(paths::MENU_SCIM)
+        .offered_when(scim_offered),
+        post(
+            paths::MENU_SCIM_REVOKE,
+            "scim_setting",
+            SignedForm(menu(Item::Scim), |c, l, f| {
+                reply!(scim_tokens::change(c.app, c.req, l, f, false))
+            }),
+        )
+        .lands(paths::MENU_SCIM)
+        .offered_when(scim_offered),
+        // The SCIM 2.0 service: the directory's own requests (S65, S66).
+        entry(
+            At::Under(paths::SCIM),
+            Method::Any,
+            "scim",
+            Scim(|c, client| {
+                let rest = c.segment;
+                let call = scim_api::ScimCall {
+                    app: c.app,
+                    session: c.session,
+                    req: c.req,
+                    client,
+                };
+                reply!(scim_api::serve(call, rest))
+            }),
+        ),
         get(
             paths::MENU_NEW_DEVICE_MAIL,
             "new_device_mail",
@@ -894,6 +957,56 @@ fn landing_after_post(path: &str) -> &str {
     landing(path).unwrap_or(path)
 }
 
+/// The SCIM guard: offered by the operator, on the internet route, with a
+/// token the tenant keeps. A refusal is an error document and, but for a
+/// missing token (a directory's first probe), an audit line.
+async fn admit_scim(
+    app: &Arc<App>,
+    session: &Session,
+    req: &Req,
+    route: Route,
+) -> Result<crate::scim::ScimClient, Outcome> {
+    use crate::scim::{error, refusal, Refusal};
+    if !app.scim.enabled || route != Route::Internet {
+        return Err(("not_found", error(404, None, "SCIM is not offered here")));
+    }
+    let authorization = session
+        .req_header()
+        .headers
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    match app
+        .scim
+        .admit(&*app.store, authorization, &req.client_ip)
+        .await
+    {
+        Ok(client) => Ok(client),
+        Err(r) => {
+            let words = match &r {
+                Refusal::Unauthorized => "token",
+                Refusal::Forbidden(_) => "forbidden",
+                Refusal::TooMany(_) => "rate",
+                Refusal::Unavailable => "store",
+            };
+            if authorization.is_some() && r != Refusal::Unavailable {
+                let who = crate::audit::Who {
+                    user_id: None,
+                    tenant_id: None,
+                    route: Some(route),
+                    client_ip: Some(&req.client_ip),
+                };
+                crate::audit::event(crate::audit::Event::ScimRefused, &who, words);
+            }
+            let word = if r == Refusal::Unavailable {
+                "store_unavailable"
+            } else {
+                "scim_refused"
+            };
+            Err((word, refusal(&r)))
+        }
+    }
+}
+
 /// Runs a gateway request through its entry: the page's offer, the guard,
 /// then the handler. A path with entries for other methods only is 405; a
 /// path with none is 404.
@@ -945,6 +1058,10 @@ pub async fn dispatch(app: &Arc<App>, session: &mut Session, req: &Req, route: R
             Ok(form) => handler(call(session), form).await,
             Err(refused) => refused,
         },
+        Guard::Scim(handler) => match admit_scim(app, session, req, route).await {
+            Ok(client) => handler(call(session), client).await,
+            Err(refused) => refused,
+        },
     }
 }
 
@@ -964,6 +1081,11 @@ mod tests {
                         p.segment(x).is_some()
                     }
                     (At::Pattern(p), At::Pattern(q)) => p == q,
+                    (At::Under(u), At::Path(x)) | (At::Path(x), At::Under(u)) => x.starts_with(u),
+                    (At::Under(u), At::Pattern(p)) | (At::Pattern(p), At::Under(u)) => {
+                        p.prefix.starts_with(u) || u.starts_with(p.prefix)
+                    }
+                    (At::Under(u), At::Under(v)) => u.starts_with(v) || v.starts_with(u),
                 };
                 assert!(!(same_method && overlap), "{:?} and {:?}", a.at, b.at);
             }

@@ -220,7 +220,10 @@ impl BackgroundService for Purge {
         loop {
             tokio::select! {
                 _ = shutdown.changed() => return,
-                _ = minute.tick() => self.app.throttle.forget_idle(),
+                _ = minute.tick() => {
+                    self.app.throttle.forget_idle();
+                    self.app.scim.forget_idle();
+                }
                 _ = tick.tick() => {
                     match crate::admin::purge(&self.app.store, &self.app.config, self.app.clock.now()).await {
                         Ok(n) if n > 0 => tracing::info!(removed = n, "purged expired records"),

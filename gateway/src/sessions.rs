@@ -245,7 +245,9 @@ impl Sessions {
         }
         // A lock guards the login, not sessions already open: otherwise ten
         // wrong passwords from anyone would log the owner out everywhere.
-        if cached.view.user.status != UserStatus::Active {
+        // A user the directory deactivated has no session, even one that
+        // raced the deactivation (S65).
+        if cached.view.user.status != UserStatus::Active || !cached.view.user.active() {
             self.forget(&id_hash);
             return Ok(None);
         }

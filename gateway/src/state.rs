@@ -49,6 +49,8 @@ pub struct App {
     /// Device-bound sessions (DBSC, S62): the shared key of their
     /// challenges and bound cookies, and `[device_binding]`.
     pub dbsc: crate::dbsc::Dbsc,
+    /// SCIM's door: tokens' rate and bodies' size (S65, S66).
+    pub scim: crate::scim::Scim,
     /// The operator's breach list, mapped (S64); `None` when not configured.
     pub breached: Option<Arc<sekisho_breached::BreachedList>>,
 }
@@ -202,8 +204,10 @@ impl App {
             None => None,
         };
         let dbsc = crate::dbsc::Dbsc::new(binding_key, &config);
+        let scim = crate::scim::Scim::new(&config.scim);
         Ok(App {
             dbsc,
+            scim,
             breached,
             store,
             clock,

@@ -116,6 +116,20 @@ pub enum FormError {
     Incomplete,
 }
 
+/// Whether the request's body is of one of `types` (parameters aside).
+pub fn content_type_is(session: &Session, types: &[&str]) -> bool {
+    session
+        .req_header()
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            let v = v.split(';').next().unwrap_or("").trim();
+            types.iter().any(|t| v.eq_ignore_ascii_case(t))
+        })
+        .unwrap_or(false)
+}
+
 /// Reads a urlencoded form of at most `limit` bytes within `deadline`,
 /// answering `Expect: 100-continue`. Never reads past the limit.
 pub async fn read_form(
@@ -123,29 +137,44 @@ pub async fn read_form(
     limit: usize,
     deadline: Duration,
 ) -> Result<Form, FormError> {
-    let headers = &session.req_header().headers;
-    let is_form = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| {
-            v.split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-        })
-        .unwrap_or(false);
-    let declared: Option<usize> = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse().ok());
-    if declared.is_some_and(|n| n > limit) {
+    if declared_over(session, limit) {
         return Err(FormError::TooLarge);
     }
-    if !is_form {
+    if !content_type_is(session, &["application/x-www-form-urlencoded"]) {
         return Err(FormError::NotAForm);
     }
-    let expects_continue = headers
+    let body = read_bounded(session, limit, deadline).await?;
+    Ok(Form(
+        form_urlencoded::parse(&body)
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect(),
+    ))
+}
+
+/// True when the request declares a body over `limit`.
+fn declared_over(session: &Session, limit: usize) -> bool {
+    session
+        .req_header()
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .is_some_and(|n| n > limit)
+}
+
+/// Reads a body of at most `limit` bytes within `deadline`, whatever its
+/// type, answering `Expect: 100-continue`. Never reads past the limit.
+pub async fn read_bounded(
+    session: &mut Session,
+    limit: usize,
+    deadline: Duration,
+) -> Result<Vec<u8>, FormError> {
+    if declared_over(session, limit) {
+        return Err(FormError::TooLarge);
+    }
+    let expects_continue = session
+        .req_header()
+        .headers
         .get(header::EXPECT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.eq_ignore_ascii_case("100-continue"));
@@ -167,14 +196,9 @@ pub async fn read_form(
             }
         }
     };
-    let body = tokio::time::timeout(deadline, read)
+    tokio::time::timeout(deadline, read)
         .await
-        .map_err(|_| FormError::Incomplete)??;
-    Ok(Form(
-        form_urlencoded::parse(&body)
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
-            .collect(),
-    ))
+        .map_err(|_| FormError::Incomplete)?
 }
 
 /// An answer the gateway writes itself.

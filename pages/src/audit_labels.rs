@@ -35,6 +35,30 @@ pub fn event_label(lang: &str, event: &str) -> String {
             "Signed in with a breached password (asked to change it)",
         ),
         "device_bound" => ("セッションを端末に結び付け", "Session bound to its device"),
+        "scim_user_created" => (
+            "ディレクトリからユーザーを作成",
+            "User created by the directory",
+        ),
+        "scim_user_changed" => (
+            "ディレクトリがユーザーを変更",
+            "User changed by the directory",
+        ),
+        "scim_user_deactivated" => (
+            "ディレクトリがユーザーを無効化",
+            "User deactivated by the directory",
+        ),
+        "scim_user_removed" => (
+            "ディレクトリがユーザーを削除",
+            "User removed by the directory",
+        ),
+        "scim_refused" => ("SCIMの要求を拒否", "SCIM request refused"),
+        "login_refused_deactivated" => (
+            "無効化されたアカウントのログインを拒否",
+            "Sign-in of a deactivated account refused",
+        ),
+        "scim_token_created" => ("SCIMトークンを発行", "SCIM token created"),
+        "scim_token_rotated" => ("SCIMトークンを再発行", "SCIM token rotated"),
+        "scim_token_revoked" => ("SCIMトークンを失効", "SCIM token revoked"),
         "device_binding_refused" => ("端末の確認を拒否", "Device proof refused"),
         "device_binding_required_changed" => (
             "端末に結び付けたセッションの設定を変更",

@@ -314,6 +314,33 @@ pub struct MenuPage<'a> {
     pub other_items: Vec<(&'a str, &'a str)>,
 }
 
+/// 設定 → SCIM: the tenant's tokens, the one just made (shown once), and
+/// the form for another.
+#[derive(Template)]
+#[template(path = "scim.html")]
+pub struct ScimPage<'a> {
+    pub c: &'a Chrome,
+    pub csrf: &'a str,
+    /// The URL a directory is given (its "Tenant URL").
+    pub base_url: String,
+    pub rows: Vec<ScimTokenRow>,
+    /// A token just made or rotated: shown this once.
+    pub shown: Option<String>,
+    pub problems: Vec<String>,
+    pub typed_name: String,
+    pub typed_networks: String,
+}
+
+/// One SCIM token as the page lists it.
+#[derive(Debug, Clone)]
+pub struct ScimTokenRow {
+    pub id: String,
+    pub name: String,
+    pub created: String,
+    /// The allowed networks, or 「制限なし」.
+    pub networks: String,
+}
+
 /// One signed-in browser.
 #[derive(Debug, Clone)]
 pub struct SessionRow {
@@ -506,6 +533,9 @@ pub struct AdminUserPage<'a> {
     pub c: &'a Chrome,
     pub csrf: &'a str,
     pub user: UserRow,
+    /// The tenant's directory owns the user (SCIM): name, address, role
+    /// and removal are its, and the page says so.
+    pub provisioned: bool,
     /// The role can change: not the contract holder, not oneself.
     pub can_change_role: bool,
     /// The user is an administrator now (which radio is checked).

@@ -18,6 +18,7 @@ pub mod paths;
 pub mod plan;
 pub mod request;
 pub mod return_path;
+pub mod scim;
 pub mod session;
 pub mod ticket;
 pub mod two_step;

@@ -29,10 +29,12 @@ pub enum MenuItem {
     /// 端末に結び付けたセッション: the holder's requirement of device-bound
     /// sessions (DBSC) for administrators.
     DeviceBinding,
+    /// 設定 → SCIM: the directory's tokens (basic plan).
+    Scim,
 }
 
 impl MenuItem {
-    pub const ALL: [MenuItem; 10] = [
+    pub const ALL: [MenuItem; 11] = [
         MenuItem::LoginMethod,
         MenuItem::EmailChange,
         MenuItem::PasswordChange,
@@ -43,6 +45,7 @@ impl MenuItem {
         MenuItem::PasskeyPolicy,
         MenuItem::NewDeviceMail,
         MenuItem::DeviceBinding,
+        MenuItem::Scim,
     ];
 }
 
@@ -56,7 +59,9 @@ impl MenuItem {
 pub fn allowed(item: MenuItem, role: Role, plan: Plan, method: LoginMethod) -> bool {
     let holder = role == Role::ContractHolder;
     match item {
-        MenuItem::LoginMethod | MenuItem::EmailChange => holder && plan == Plan::Basic,
+        MenuItem::LoginMethod | MenuItem::EmailChange | MenuItem::Scim => {
+            holder && plan == Plan::Basic
+        }
         MenuItem::PasswordChange => method == LoginMethod::Password,
         MenuItem::Passkeys => crate::passkey::may_hold_passkeys(method),
         MenuItem::AccessRoute
@@ -128,8 +133,8 @@ mod tests {
     fn expected(item: MenuItem, role: Role, plan: Plan, method: M) -> bool {
         let holder = role == ContractHolder;
         match (item, plan) {
-            (LoginMethod | EmailChange, Basic) => holder,
-            (LoginMethod | EmailChange, Trial) => false,
+            (LoginMethod | EmailChange | Scim, Basic) => holder,
+            (LoginMethod | EmailChange | Scim, Trial) => false,
             (PasswordChange | Passkeys, _) => method == Password,
             (
                 AccessRoute | TwoStep | ActiveDirectory | PasskeyPolicy | NewDeviceMail

@@ -77,6 +77,14 @@ pub const MENU_PASSKEYS_REMOVE: &str = "/.sekisho/menu/passkeys/remove";
 pub const MENU_AD: &str = "/.sekisho/menu/ad";
 pub const MENU_ACCESS_ROUTE: &str = "/.sekisho/menu/access-route";
 pub const MENU_ACCESS_ROUTE_CONFIRM: &str = "/.sekisho/menu/access-route/confirm";
+/// 設定 → SCIM: the holder's tokens for the directory (S65).
+pub const MENU_SCIM: &str = "/.sekisho/menu/scim";
+pub const MENU_SCIM_CREATE: &str = "/.sekisho/menu/scim/create";
+pub const MENU_SCIM_ROTATE: &str = "/.sekisho/menu/scim/rotate";
+pub const MENU_SCIM_REVOKE: &str = "/.sekisho/menu/scim/revoke";
+/// The SCIM 2.0 service (RFC 7644): every resource below it; the tenant
+/// is the bearer token's.
+pub const SCIM: &str = "/.sekisho/scim/v2/";
 pub const MENU_BROWSERS: &str = "/.sekisho/menu/browsers";
 pub const MENU_BROWSERS_REVOKE: &str = "/.sekisho/menu/browsers/revoke";
 

@@ -52,13 +52,60 @@ pub struct User {
     /// reset (or the operator) lifts it, never the unlock link.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub locked_down: bool,
+    /// What the tenant's directory says of this user, once SCIM created or
+    /// changed them (S65): the directory then owns their name, address,
+    /// role and whether they may sign in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provisioning: Option<Provisioning>,
 }
 
 impl User {
+    /// False while the tenant's directory has deactivated the user
+    /// (`active: false` over SCIM): no sign-in, no session (S65).
+    pub fn active(&self) -> bool {
+        self.provisioning.as_ref().is_none_or(|p| p.active)
+    }
+
     /// True while the user's password is the one a login found breached.
     pub fn password_breached(&self) -> bool {
         self.breached_password.is_some() && self.breached_password == self.password_hash
     }
+}
+
+/// A user as the tenant's directory knows them (SCIM, RFC 7643 §4.1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Provisioning {
+    /// The directory's own id for the user (`externalId`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    /// `userName`: often a UPN that differs from the mail address.
+    pub user_name: String,
+    pub active: bool,
+    /// The name of the token whose client last changed the user.
+    pub by: String,
+    /// The parts of the name and the address's label as the directory sent
+    /// them, so that it reads back what it wrote (RFC 7644 §3.5.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub given_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub family_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_primary: Option<bool>,
+}
+
+/// What a directory sets on a user (see [`AccountStore::apply_directory`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirectoryChange {
+    pub name: String,
+    /// The login ID, canonical; a change ends the user's sessions.
+    pub email: String,
+    /// `None` leaves the role as it is.
+    pub role: Option<Role>,
+    pub provisioning: Provisioning,
 }
 
 /// A browser a user has signed in from: the hash of its device cookie.
@@ -167,6 +214,16 @@ store_part! {
             /// Creates an invited user with their invitation ticket.
             /// `EmailTaken` leaves nothing behind.
             async fn create_invited_user(&self, user: User, invitation: TicketRecord) -> StoreResult<()>;
+            /// Sets what the tenant's directory owns of a user (SCIM, S65): name,
+            /// address, role, and whether they may sign in. A deactivation or a
+            /// new address ends every session and pending login in the same
+            /// step. `NotFound` for a contract holder, whom no directory
+            /// changes; `EmailTaken` when the address is someone else's.
+            async fn apply_directory(
+                &self,
+                user_id: &str,
+                change: DirectoryChange,
+            ) -> StoreResult<(User, Vec<String>)>;
             /// Removes a user with everything of theirs; returns the ended sessions.
             async fn remove_user(&self, user_id: &str) -> StoreResult<Vec<String>>;
             /// Sets a new password hash and ends every session of the user but

@@ -6,8 +6,9 @@
 //! value. The forwarding `store_part!` generates uses nothing else.
 
 use crate::{
-    AdConnection, BrowserNote, FederatedIdentity, KnownBrowser, MethodChange, PasskeyRecord,
-    SessionBinding, SessionRecord, Tenant, TicketRecord, TwoStepRegistration, User,
+    AdConnection, BrowserNote, DirectoryChange, FederatedIdentity, KnownBrowser, MethodChange,
+    PasskeyRecord, ScimTokenChange, SessionBinding, SessionRecord, Tenant, TicketRecord,
+    TwoStepRegistration, User,
 };
 use sekisho_policy::line::AccessRoute;
 use sekisho_policy::model::{LoginMethod, Plan, Role};
@@ -110,10 +111,12 @@ kept_as_they_are!(
     TicketPurpose,
     AdConnection,
     BrowserNote,
+    DirectoryChange,
     FederatedIdentity,
     KnownBrowser,
     MethodChange,
     PasskeyRecord,
+    ScimTokenChange,
     SessionBinding,
     SessionRecord,
     Tenant,
@@ -135,10 +138,12 @@ passed_by_value!(
 passed_by_reference!(
     AdConnection,
     BrowserNote,
+    DirectoryChange,
     FederatedIdentity,
     KnownBrowser,
     MethodChange,
     PasskeyRecord,
+    ScimTokenChange,
     SessionBinding,
     SessionRecord,
     Tenant,

@@ -10,9 +10,10 @@
 //! expiry).
 
 use super::{
-    code_counter, AdConnection, BrowserNote, BrowserSeen, FederatedIdentity, KnownBrowser,
-    MethodChange, PasskeyRecord, PendingLogin, SessionBinding, SessionRecord, StoreError,
-    StoreResult, Tenant, TicketRecord, TrustedBrowser, TwoStepRegistration, User,
+    code_counter, AdConnection, BrowserNote, BrowserSeen, DirectoryChange, FederatedIdentity,
+    KnownBrowser, MethodChange, PasskeyRecord, PendingLogin, ScimTokenChange, SessionBinding,
+    SessionRecord, StoreError, StoreResult, Tenant, TicketRecord, TrustedBrowser,
+    TwoStepRegistration, User,
 };
 use sekisho_policy::line::AccessRoute;
 use sekisho_policy::model::{LoginMethod, Plan, Role, UserStatus};
@@ -322,6 +323,71 @@ pub(crate) async fn change_password(
 
 pub(crate) async fn set_role(r: &mut impl Records, user_id: &str, role: Role) -> StoreResult<User> {
     edit_user(r, user_id, |u| u.role = role).await
+}
+
+pub(crate) async fn apply_directory(
+    r: &mut impl Records,
+    user_id: &str,
+    change: &DirectoryChange,
+) -> StoreResult<(User, Vec<String>)> {
+    let mut user = user_or(r, user_id, StoreError::NotFound).await?;
+    if user.role == Role::ContractHolder {
+        return Err(StoreError::NotFound);
+    }
+    let old_email = std::mem::replace(&mut user.email, change.email.clone());
+    let moved = old_email != user.email;
+    user.name = change.name.clone();
+    if let Some(role) = change.role {
+        user.role = role;
+    }
+    user.provisioning = Some(change.provisioning.clone());
+    r.save_user(&user).await?;
+    let mut ended = Vec::new();
+    if moved || !change.provisioning.active {
+        ended = r.delete_sessions_of(&user.id, None).await?;
+        r.drop_pendings_of(&user.id).await?;
+    }
+    if moved {
+        r.clear_failures(&old_email).await?;
+    }
+    Ok((user, ended))
+}
+
+pub(crate) async fn change_scim_tokens(
+    r: &mut impl Records,
+    tenant_id: &str,
+    change: &ScimTokenChange,
+) -> StoreResult<Tenant> {
+    let mut tenant = r.tenant(tenant_id).await?.ok_or(StoreError::NotFound)?;
+    let tokens = &mut tenant.scim_tokens;
+    match change {
+        ScimTokenChange::Add(token) => {
+            if tokens.iter().any(|t| t.name == token.name) {
+                return Err(StoreError::Stale);
+            }
+            tokens.push(token.clone());
+        }
+        ScimTokenChange::Rotate { id, token } => {
+            let old = tokens
+                .iter_mut()
+                .find(|t| &t.id == id)
+                .ok_or(StoreError::NotFound)?;
+            *old = crate::ScimToken {
+                name: old.name.clone(),
+                networks: old.networks.clone(),
+                ..token.clone()
+            };
+        }
+        ScimTokenChange::Revoke { id } => {
+            let before = tokens.len();
+            tokens.retain(|t| &t.id != id);
+            if tokens.len() == before {
+                return Err(StoreError::NotFound);
+            }
+        }
+    }
+    r.save_tenant(&tenant).await?;
+    Ok(tenant)
 }
 
 pub(crate) async fn reset_two_step(r: &mut impl Records, user_id: &str) -> StoreResult<User> {

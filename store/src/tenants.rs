@@ -41,6 +41,40 @@ pub struct Tenant {
     /// to their browser's key (DBSC, S62). Off by default.
     #[serde(default)]
     pub binding_required: bool,
+    /// The tokens the tenant's directory provisions users with (SCIM, S65),
+    /// kept only as hashes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scim_tokens: Vec<ScimToken>,
+}
+
+/// A SCIM client's token: named, kept as the SHA-256 of its secret (the
+/// secret is 256 random bits, so a slow hash would add nothing).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScimToken {
+    /// 128 bits, hex; written into the token so a request finds its entry.
+    pub id: String,
+    pub name: String,
+    pub hash: String,
+    pub created_at: UnixTime,
+    /// The client networks allowed to use it (CIDR); empty allows any.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub networks: Vec<String>,
+}
+
+/// A change to a tenant's SCIM tokens (see [`TenantStore::change_scim_tokens`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScimTokenChange {
+    /// A new token; `Stale` when its name is taken.
+    Add(ScimToken),
+    /// The token `id` replaced by a new secret, under the same name and
+    /// networks: the old secret stops at once.
+    Rotate {
+        id: String,
+        token: ScimToken,
+    },
+    Revoke {
+        id: String,
+    },
 }
 
 /// A tenant's ADFS, reached over OpenID Connect. The client secret is
@@ -120,6 +154,13 @@ store_part! {
             async fn set_passkeys_required(&self, tenant_id: &str, required: bool) -> StoreResult<Tenant>;
             /// Switches the tenant's new-browser mail (新しいブラウザからのログイン通知).
             async fn set_new_device_mail(&self, tenant_id: &str, on: bool) -> StoreResult<Tenant>;
+            /// Adds, rotates or revokes one of the tenant's SCIM tokens (S65);
+            /// `NotFound` for an unknown token id.
+            async fn change_scim_tokens(
+                &self,
+                tenant_id: &str,
+                change: ScimTokenChange,
+            ) -> StoreResult<Tenant>;
             /// Sets whether administrators' sessions must be device-bound (S62).
             async fn set_binding_required(&self, tenant_id: &str, on: bool) -> StoreResult<Tenant>;
         }

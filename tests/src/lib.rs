@@ -25,6 +25,7 @@ pub mod oidc;
 pub mod otlp;
 pub mod postgres;
 pub mod redis;
+pub mod scim;
 pub mod serve;
 pub mod sms;
 pub mod smtp;

@@ -86,6 +86,24 @@ pub(crate) fn device_binding(c: &mut Checker, raw: &RawConfig) -> DeviceBinding 
     }
 }
 
+/// SCIM provisioning ([scim]): a token's rate and a request's size (S66).
+pub(crate) fn scim(c: &mut Checker, raw: &RawConfig) -> Scim {
+    let s = &raw.scim;
+    let rate = c.within(
+        "scim.requests_per_minute",
+        s.requests_per_minute,
+        1,
+        60_000,
+        "requests",
+    );
+    let body = c.within("scim.body_bytes", s.body_bytes, 1_024, 1_048_576, "bytes");
+    Scim {
+        enabled: s.enabled,
+        requests_per_minute: rate as u32,
+        body_bytes: body as usize,
+    }
+}
+
 /// The argon2id pool ([password_hashing]).
 pub(crate) fn hashing(c: &mut Checker, raw: &RawConfig) -> Hashing {
     let h = &raw.password_hashing;

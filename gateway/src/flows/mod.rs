@@ -8,6 +8,7 @@ pub(crate) mod console;
 pub(crate) mod mailed_links;
 pub(crate) mod misc;
 pub(crate) mod providers;
+pub(crate) mod provisioning;
 mod shared;
 pub(crate) mod signing_in;
 
@@ -21,6 +22,7 @@ pub(crate) use console::{admin_console, audit_log, line_settings};
 pub(crate) use mailed_links::{
     email_change, forgot, method_change, not_me, register, reset, unlock,
 };
+pub(crate) use provisioning::{scim_api, scim_discovery, scim_groups, scim_tokens, scim_users};
 pub use shared::*;
 pub(crate) use signing_in::{
     active_directory, device_binding, federation, login, login_page, logout, new_browser,

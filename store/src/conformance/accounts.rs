@@ -771,3 +771,164 @@ pub async fn s63_a_sign_in_starts_its_session_and_notes_its_browser_at_once(stor
         "nothing half-written"
     );
 }
+
+/// S65: a directory's change is one step: a deactivation or a new address
+/// ends the user's sessions with it; the contract holder is out of reach;
+/// an address that is someone's is refused and nothing changes.
+pub async fn s65_a_directory_sets_its_users_and_never_the_holder(store: SharedStore) {
+    seed(&*store, "1").await;
+    let mut staff = user("u5", "t1", "staff5@example.jp");
+    staff.role = Role::User;
+    let inv = ticket("inv5", TicketPurpose::Invitation, "u5", NOW + DAY);
+    store.create_invited_user(staff, inv).await.unwrap();
+    store
+        .create_session(session("s5", "u5", "t1"))
+        .await
+        .unwrap();
+    store
+        .create_session(session("s1", "u1", "t1"))
+        .await
+        .unwrap();
+
+    let (u, ended) = store
+        .apply_directory("u5", directory("staff5@example.jp", true))
+        .await
+        .unwrap();
+    assert!(ended.is_empty(), "a change of name and role keeps sessions");
+    assert_eq!(u.role, Role::Admin);
+    assert_eq!(u.name, "佐藤 花子");
+    assert!(u.active());
+    assert!(store.session_view("s5").await.unwrap().is_some());
+
+    assert_eq!(
+        store
+            .apply_directory("u5", directory("holder1@example.jp", true))
+            .await
+            .unwrap_err(),
+        StoreError::EmailTaken
+    );
+    assert_eq!(
+        store.get_user("u5").await.unwrap().unwrap().email,
+        "staff5@example.jp",
+        "a refused change leaves the user as they were"
+    );
+
+    let (u, ended) = store
+        .apply_directory("u5", directory("staff5@example.jp", false))
+        .await
+        .unwrap();
+    assert!(!u.active());
+    assert_eq!(ended, vec!["s5".to_string()]);
+    assert!(store.session_view("s5").await.unwrap().is_none());
+    let kept = store.get_user("u5").await.unwrap().unwrap();
+    assert_eq!(
+        kept.provisioning.unwrap().user_name,
+        "hanako@corp.example.onmicrosoft.com"
+    );
+
+    store
+        .create_session(session("s6", "u5", "t1"))
+        .await
+        .unwrap();
+    let (u, ended) = store
+        .apply_directory("u5", directory("moved5@example.jp", true))
+        .await
+        .unwrap();
+    assert_eq!(u.email, "moved5@example.jp");
+    assert_eq!(
+        ended,
+        vec!["s6".to_string()],
+        "a new login ID ends sessions"
+    );
+    assert_eq!(
+        store
+            .find_user_by_email("moved5@example.jp")
+            .await
+            .unwrap()
+            .map(|u| u.id),
+        Some("u5".to_string())
+    );
+    assert!(store
+        .find_user_by_email("staff5@example.jp")
+        .await
+        .unwrap()
+        .is_none());
+
+    assert_eq!(
+        store
+            .apply_directory("u1", directory("holder1@example.jp", false))
+            .await
+            .unwrap_err(),
+        StoreError::NotFound,
+        "no directory changes the contract holder"
+    );
+    assert!(store.session_view("s1").await.unwrap().is_some());
+    assert!(store
+        .get_user("u1")
+        .await
+        .unwrap()
+        .unwrap()
+        .provisioning
+        .is_none());
+}
+
+/// S65: a tenant's SCIM tokens: names are unique, a rotation keeps the name
+/// and networks under a new hash, a revocation removes the token.
+pub async fn s65_scim_tokens_are_added_rotated_and_revoked(store: SharedStore) {
+    seed(&*store, "1").await;
+    seed(&*store, "2").await;
+    let t = store
+        .change_scim_tokens("t1", ScimTokenChange::Add(scim_token("k1", "entra")))
+        .await
+        .unwrap();
+    assert_eq!(t.scim_tokens.len(), 1);
+    assert_eq!(
+        store
+            .change_scim_tokens("t1", ScimTokenChange::Add(scim_token("k2", "entra")))
+            .await
+            .unwrap_err(),
+        StoreError::Stale,
+        "a name is one token's"
+    );
+    store
+        .change_scim_tokens("t1", ScimTokenChange::Add(scim_token("k2", "okta")))
+        .await
+        .unwrap();
+    let mut fresh = scim_token("k3", "ignored");
+    fresh.networks.clear();
+    let t = store
+        .change_scim_tokens(
+            "t1",
+            ScimTokenChange::Rotate {
+                id: "k1".into(),
+                token: fresh,
+            },
+        )
+        .await
+        .unwrap();
+    let rotated = t.scim_tokens.iter().find(|k| k.id == "k3").unwrap();
+    assert_eq!(rotated.name, "entra");
+    assert_eq!(rotated.networks, vec!["127.0.0.0/8".to_string()]);
+    assert_eq!(rotated.hash, "hash-k3");
+    assert!(!t.scim_tokens.iter().any(|k| k.id == "k1"));
+    let revoke = |id: &str| ScimTokenChange::Revoke { id: id.into() };
+    assert_eq!(
+        store
+            .change_scim_tokens("t2", revoke("k2"))
+            .await
+            .unwrap_err(),
+        StoreError::NotFound,
+        "another tenant's token is out of reach"
+    );
+    let t = store.change_scim_tokens("t1", revoke("k2")).await.unwrap();
+    assert_eq!(t.scim_tokens.len(), 1);
+    let kept = store.get_tenant("t1").await.unwrap().unwrap();
+    assert_eq!(kept.scim_tokens, t.scim_tokens);
+    assert!(store
+        .get_tenant("t2")
+        .await
+        .unwrap()
+        .unwrap()
+        .scim_tokens
+        .is_empty());
+}

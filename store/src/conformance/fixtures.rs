@@ -29,6 +29,7 @@ pub fn tenant(id: &str) -> Tenant {
         passkeys_required: false,
         new_device_mail: true,
         binding_required: false,
+        scim_tokens: Vec::new(),
     }
 }
 
@@ -52,6 +53,7 @@ pub fn user(id: &str, tenant_id: &str, email: &str) -> User {
         breached_password: None,
         known_browsers: Vec::new(),
         locked_down: false,
+        provisioning: None,
     }
 }
 
@@ -258,6 +260,50 @@ pub async fn populate(store: &dyn Store) {
     // And a session's device binding, and the tenant's requirement (S62).
     assert!(store.bind_session("s1", binding("dbsc-1")).await.unwrap());
     store.set_binding_required("t1", true).await.unwrap();
+    // And SCIM's tokens and a provisioned user (S65).
+    store
+        .change_scim_tokens("t1", ScimTokenChange::Add(scim_token("k1", "entra")))
+        .await
+        .unwrap();
+    let mut invited = user("u9", "t1", "staff9@example.jp");
+    invited.role = sekisho_policy::model::Role::User;
+    let ticket9 = ticket("inv9", TicketPurpose::Invitation, "u9", NOW + DAY);
+    store.create_invited_user(invited, ticket9).await.unwrap();
+    store
+        .apply_directory("u9", directory("staff9@example.jp", false))
+        .await
+        .unwrap();
+}
+
+/// A SCIM token named `name`.
+pub fn scim_token(id: &str, name: &str) -> ScimToken {
+    ScimToken {
+        id: id.into(),
+        name: name.into(),
+        hash: format!("hash-{id}"),
+        created_at: NOW,
+        networks: vec!["127.0.0.0/8".into()],
+    }
+}
+
+/// What a directory says of a staff member at `email`.
+pub fn directory(email: &str, active: bool) -> DirectoryChange {
+    DirectoryChange {
+        name: "佐藤 花子".into(),
+        email: email.into(),
+        role: Some(sekisho_policy::model::Role::Admin),
+        provisioning: Provisioning {
+            external_id: Some("ext-9".into()),
+            user_name: "hanako@corp.example.onmicrosoft.com".into(),
+            active,
+            by: "entra".into(),
+            given_name: Some("花子".into()),
+            family_name: Some("佐藤".into()),
+            display_name: None,
+            email_type: Some("work".into()),
+            email_primary: Some(true),
+        },
+    }
 }
 
 /// Exports `from`, imports into the empty `to`, and checks that `to` now

@@ -46,6 +46,8 @@ macro_rules! store_conformance_tests {
             reset_sets_password_unlocks_and_ends_sessions,
             invited_users_join_a_tenant_once,
             removing_a_user_removes_everything_of_theirs,
+            s65_a_directory_sets_its_users_and_never_the_holder,
+            s65_scim_tokens_are_added_rotated_and_revoked,
             password_change_keeps_only_the_changing_session,
             change_links_void_each_other,
             email_change_to_a_taken_address_is_refused,

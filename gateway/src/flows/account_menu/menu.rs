@@ -47,6 +47,9 @@ pub async fn show(app: &App, req: &Req, live: Live) -> Outcome {
     if ok(MenuItem::DeviceBinding) && app.dbsc.enabled {
         settings_items.push((paths::MENU_DEVICE_BINDING, t.item_device_binding));
     }
+    if ok(MenuItem::Scim) && app.scim.enabled {
+        settings_items.push((paths::MENU_SCIM, t.item_scim));
+    }
     // Only where the operator offers Active Directory (no dead links).
     if ok(MenuItem::ActiveDirectory) && app.config.active_directory.is_some() {
         settings_items.push((paths::MENU_AD, t.item_ad));

@@ -36,6 +36,7 @@ fn row(t: &'static Texts, u: &User) -> UserRow {
         email: u.email.clone(),
         role: role_label(t, u.role),
         status: match (u.status, u.locked) {
+            _ if !u.active() => t.user_deactivated,
             (UserStatus::Invited, _) => t.status_invited,
             (UserStatus::Active, true) => t.status_locked,
             (UserStatus::Active, false) => t.status_active,
@@ -279,7 +280,11 @@ async fn holder_email(app: &App, tenant_id: &str) -> Result<String, StoreError> 
         .unwrap_or_default())
 }
 
-async fn mail_invitation(app: &Arc<App>, user: &User, token: &str) -> Result<(), StoreError> {
+pub(crate) async fn mail_invitation(
+    app: &Arc<App>,
+    user: &User,
+    token: &str,
+) -> Result<(), StoreError> {
     let inviter = holder_email(app, &user.tenant_id).await?;
     let link = crate::tickets::link(
         &app.config.internet.public_url,
@@ -375,17 +380,19 @@ async fn detail(
     };
     let c = answers::chrome(app, req);
     let is_holder = user.role == Role::ContractHolder;
+    let owned = user.provisioning.is_some();
     let html = render(&AdminUserPage {
         c: &c,
         csrf: &app.csrf.token(&live.id_hash),
         user: row(c.t, user),
-        can_change_role: !is_holder && user.id != live.view.user.id,
+        provisioned: owned,
+        can_change_role: !is_holder && !owned && user.id != live.view.user.id,
         is_admin: user.role == Role::Admin,
         can_reset_two_step: user.two_step.is_some(),
         invited: user.status == UserStatus::Invited,
         locked: user.locked,
-        can_send_change_link: !is_holder && user.status == UserStatus::Active,
-        can_remove: !is_holder && user.id != live.view.user.id,
+        can_send_change_link: !is_holder && !owned && user.status == UserStatus::Active,
+        can_remove: !is_holder && !owned && user.id != live.view.user.id,
         passkeys,
         problems,
         new_email: if typed.is_empty() {
@@ -445,6 +452,25 @@ fn confirm_page(
         danger: c.danger,
     };
     Answer::html(200, render(&page))
+}
+
+/// What the tenant's directory owns of a provisioned user (S65): name,
+/// address, role, and the account itself. The console says so instead of
+/// changing them (409), so the directory and the console never disagree.
+fn directory_owned(app: &App, req: &Req, user: &User) -> Option<Outcome> {
+    user.provisioning.is_some().then(|| {
+        let t = req.lang.texts();
+        let back = paths::CONSOLE_USER.with(&user.id);
+        let page = answers::message_page(
+            app,
+            req,
+            409,
+            t.user_provisioned,
+            t.user_provisioned_note,
+            Some((&back, t.to_user_list)),
+        );
+        ("directory_owned", page)
+    })
 }
 
 /// Whether the signed-in administrator may change another user's role or
@@ -532,6 +558,9 @@ pub async fn change_link(app: &Arc<App>, req: &Req, live: Live, form: Form, id: 
     };
     if user.role == Role::ContractHolder || user.status != UserStatus::Active {
         return ("forbidden", answers::error_page(app, req, 403));
+    }
+    if let Some(refused) = directory_owned(app, req, &user) {
+        return refused;
     }
     let t = req.lang.texts();
     let back = paths::CONSOLE_USER.with(&user.id);
@@ -637,6 +666,9 @@ pub async fn role(app: &Arc<App>, req: &Req, live: Live, form: Form, id: &str) -
     };
     if !may_manage(&live, &user) {
         return ("forbidden", answers::error_page(app, req, 403));
+    }
+    if let Some(refused) = directory_owned(app, req, &user) {
+        return refused;
     }
     let t = req.lang.texts();
     let back = paths::CONSOLE_USER.with(&user.id);
@@ -762,6 +794,9 @@ pub async fn remove(app: &Arc<App>, req: &Req, live: Live, form: Form, id: &str)
     };
     if !may_manage(&live, &user) {
         return ("forbidden", answers::error_page(app, req, 403));
+    }
+    if let Some(refused) = directory_owned(app, req, &user) {
+        return refused;
     }
     let t = req.lang.texts();
     let back = paths::CONSOLE_USER.with(&user.id);

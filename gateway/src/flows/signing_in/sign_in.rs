@@ -172,6 +172,17 @@ impl SignIn<'_> {
 /// Finishes a login that identified its user: every way in ends here.
 pub async fn finish(app: &Arc<App>, req: &Req, sign_in: SignIn<'_>) -> Outcome {
     let mut renewed_trust = None;
+    // Deactivated by the tenant's directory (S65): no way in at all.
+    if !sign_in.user.active() {
+        audit::event(
+            Event::LoginRefusedDeactivated,
+            &sign_in.who(req),
+            &sign_in.detail(),
+        );
+        let t = req.lang.texts();
+        let text = t.login_deactivated;
+        return login_page::again(app, req, sign_in.kind(), sign_in.next, text, 200);
+    }
     if let Some(proof) = sign_in.proof.at_gate() {
         if sign_in.user.locked {
             audit::event(
