@@ -74,6 +74,15 @@ if ! python3 -c 'import aiosmtpd' >/dev/null 2>&1; then
     || python3 -m pip install -q --break-system-packages aiosmtpd
 fi
 
+# scim2-tester, the python-scim project's RFC 7643/7644 checker, which the
+# SCIM suite runs against a gateway (pinned).
+scim_tester=('scim2-tester==0.5.2' 'scim2-client[httpx2]==0.13.2')
+if ! python3 -c 'import httpx2, importlib.metadata as m; assert m.version("scim2-tester") == "0.5.2"' >/dev/null 2>&1; then
+  echo "setup: installing scim2-tester"
+  python3 -m pip install -q "${scim_tester[@]}" 2>/dev/null \
+    || python3 -m pip install -q --break-system-packages "${scim_tester[@]}"
+fi
+
 # axe-core, the accessibility engine the browser suite runs on every page
 # (pinned by package-lock.json).
 axe_dir="$root/tests/peers/axe"

@@ -121,7 +121,7 @@ fn user_schema(call: &ScimCall<'_>) -> Value {
         true,
         "readWrite",
         vec![
-            text("value"),
+            attribute("value", "string", true, "readWrite", "none"),
             text("type"),
             attribute("primary", "boolean", false, "readWrite", "none"),
         ],
