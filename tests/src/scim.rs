@@ -403,3 +403,34 @@ pub async fn user_id_in_console(env: &Env, admin: &mut Client, email: &str) -> (
     let (id, page) = env.user_page(admin, email).await;
     (id, page.body)
 }
+
+/// S65: a deactivation made through one gateway refuses the user's open
+/// session on another at once (the store's change notice, not a cache's
+/// age), and the other refuses their sign-in too. `b_base` is the second
+/// gateway's, sharing `env`'s store.
+pub async fn s65_a_deactivation_holds_on_another_gateway(env: &Env, b_base: &str) {
+    let (tenant_id, _) = tenant(env, "holder65x@example.jp").await;
+    let dir = Directory::new(&env.gw.base, &token(env, &tenant_id, "Entra ID", ""));
+    let (id, a) = provisioned(env, &dir, "leaver@corp.onmicrosoft.com", "leaver@corp.example").await;
+    let mut on_b = Client::new(b_base);
+    on_b.cookies = a.cookies.clone();
+    assert_eq!(on_b.get("/files/x").await.status, 200, "cached on B");
+    let off = json!([{"op": "Replace", "path": "active", "value": "False"}]);
+    assert_eq!(dir.patch(&format!("Users/{id}"), off).await.status, 200);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+    let mut status = 0;
+    while std::time::Instant::now() < deadline {
+        status = on_b.get("/files/y").await.status;
+        if status == 401 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(status, 401, "refused on B within three seconds");
+    let mut fresh = Client::new(b_base);
+    let r = fresh.login("leaver@corp.example", GOOD_PASSWORD).await;
+    assert!(r.body.contains("このアカウントは管理者により無効にされています。"));
+    // The same service through B sees the same user.
+    let via_b = Directory::new(b_base, &dir.token);
+    assert_eq!(via_b.get(&format!("Users/{id}")).await.body["active"], json!(false));
+}

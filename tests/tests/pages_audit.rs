@@ -104,6 +104,14 @@ async fn every_page_fits_a_phone_and_passes_axe() {
     ] {
         audit(&b, &axe, &format!("{base}{page}"), &mut found).await;
     }
+    // A SCIM token, so that 設定 → SCIM lists one.
+    let tenants = env.gw.admin(&["tenants"]);
+    let tenant_id = String::from_utf8_lossy(&tenants.stdout)
+        .lines()
+        .find_map(|l| l.split_whitespace().next().filter(|w| w.len() == 32))
+        .expect("the tenant's id")
+        .to_string();
+    sekisho_tests::scim::token(&env, &tenant_id, "Entra ID", "192.0.2.0/24, 10.0.0.0/8");
     // Signed in as the contract holder: the menu, its pages and the console.
     log_in(&b, &base, "audit@example.jp").await;
     for page in [
@@ -121,6 +129,7 @@ async fn every_page_fits_a_phone_and_passes_axe() {
         paths::CONSOLE_EVENTS.into(),
         format!("{}?event=user_invited&per=100", paths::CONSOLE_EVENTS),
         paths::MENU_NEW_DEVICE_MAIL.into(),
+        paths::MENU_SCIM.into(),
         format!("/.sekisho/admin/users/{user_id}"),
         paths::LOGOUT.into(),
         "/.sekisho/nowhere".into(),

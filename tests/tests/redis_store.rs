@@ -452,3 +452,17 @@ async fn s64_listed_passwords_are_refused_on_redis() {
     )
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s65_a_directory_provisions_and_deprovisions_its_users_on_redis() {
+    let redis = RedisServer::start();
+    let url = redis.url();
+    let env = Env::start_with(|o: GatewayOptions| o.redis(&url, 2000, 1000)).await;
+    sekisho_tests::scim::s65_a_directory_provisions_and_deprovisions_its_users(&env).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s65_a_deactivation_on_one_gateway_refuses_on_the_other_on_redis() {
+    let p = two_gateways(2000, LONG_CACHE_MS, false).await;
+    sekisho_tests::scim::s65_a_deactivation_holds_on_another_gateway(&p.env, &p.b.base).await;
+}

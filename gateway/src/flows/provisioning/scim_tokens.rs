@@ -107,7 +107,10 @@ pub async fn create(app: &Arc<App>, req: &Req, mut live: Live, form: Form) -> Ou
     let (token, kept) = issue(&tenant_id, &name, networks, app.clock.now());
     let change = ScimTokenChange::Add(kept.clone());
     match app.store.change_scim_tokens(&tenant_id, change).await {
-        Ok(tenant) => live.view = with_tenant(&live, tenant),
+        Ok(tenant) => {
+            app.sessions.forget_tenant(&tenant_id);
+            live.view = with_tenant(&live, tenant)
+        }
         Err(StoreError::Stale) => {
             let shown = refused(vec![t.scim_name_taken.to_string()]);
             return ("scim_token_refused", page(app, req, &live, 409, shown));
@@ -207,7 +210,10 @@ pub async fn change(
         )
     };
     match app.store.change_scim_tokens(&tenant_id, change).await {
-        Ok(tenant) => live.view = with_tenant(&live, tenant),
+        Ok(tenant) => {
+            app.sessions.forget_tenant(&tenant_id);
+            live.view = with_tenant(&live, tenant)
+        }
         Err(StoreError::NotFound) => {
             let shown = Shown {
                 problems: vec![t.scim_token_unknown.to_string()],
