@@ -655,7 +655,7 @@ pub static ROUTES: LazyLock<Vec<Entry>> = LazyLock::new(|| {
                     req: c.req,
                     client,
                 };
-                reply!(scim_api::serve(call, rest))
+                reply!(scim_service::serve(call, rest))
             }),
         ),
         get(

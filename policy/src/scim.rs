@@ -31,6 +31,16 @@ pub struct Equality {
     pub value: FilterValue,
 }
 
+impl Equality {
+    /// `attribute eq "value"`.
+    pub fn text(attribute: &str, value: &str) -> Equality {
+        Equality {
+            attribute: attribute.to_string(),
+            value: FilterValue::Text(value.to_string()),
+        }
+    }
+}
+
 /// Why a filter or path was not read (the `detail` of `invalidFilter` or
 /// `invalidPath`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -320,10 +330,7 @@ mod tests {
     use super::*;
 
     fn eq(attribute: &str, value: &str) -> Equality {
-        Equality {
-            attribute: attribute.into(),
-            value: FilterValue::Text(value.into()),
-        }
+        Equality::text(attribute, value)
     }
 
     #[test]

@@ -411,7 +411,13 @@ pub async fn user_id_in_console(env: &Env, admin: &mut Client, email: &str) -> (
 pub async fn s65_a_deactivation_holds_on_another_gateway(env: &Env, b_base: &str) {
     let (tenant_id, _) = tenant(env, "holder65x@example.jp").await;
     let dir = Directory::new(&env.gw.base, &token(env, &tenant_id, "Entra ID", ""));
-    let (id, a) = provisioned(env, &dir, "leaver@corp.onmicrosoft.com", "leaver@corp.example").await;
+    let (id, a) = provisioned(
+        env,
+        &dir,
+        "leaver@corp.onmicrosoft.com",
+        "leaver@corp.example",
+    )
+    .await;
     let mut on_b = Client::new(b_base);
     on_b.cookies = a.cookies.clone();
     assert_eq!(on_b.get("/files/x").await.status, 200, "cached on B");
@@ -429,8 +435,13 @@ pub async fn s65_a_deactivation_holds_on_another_gateway(env: &Env, b_base: &str
     assert_eq!(status, 401, "refused on B within three seconds");
     let mut fresh = Client::new(b_base);
     let r = fresh.login("leaver@corp.example", GOOD_PASSWORD).await;
-    assert!(r.body.contains("このアカウントは管理者により無効にされています。"));
+    assert!(r
+        .body
+        .contains("このアカウントは管理者により無効にされています。"));
     // The same service through B sees the same user.
     let via_b = Directory::new(b_base, &dir.token);
-    assert_eq!(via_b.get(&format!("Users/{id}")).await.body["active"], json!(false));
+    assert_eq!(
+        via_b.get(&format!("Users/{id}")).await.body["active"],
+        json!(false)
+    );
 }

@@ -144,7 +144,14 @@ async fn s66_bad_input_is_refused_with_error_documents_and_tokens_are_bounded() 
     assert_eq!(none.status, 401);
     assert!(none.location.unwrap().starts_with("Bearer"));
     assert_eq!(none.body["schemas"][0], scim::ERROR);
-    let basic = raw(&base, "GET", "Users", &[("authorization", "Basic YTpi")], None).await;
+    let basic = raw(
+        &base,
+        "GET",
+        "Users",
+        &[("authorization", "Basic YTpi")],
+        None,
+    )
+    .await;
     assert_eq!(basic.status, 401);
     let wrong = format!("{}x", &token[..token.len() - 1]);
     let forged = Directory::new(&base, &wrong);
@@ -162,12 +169,19 @@ async fn s66_bad_input_is_refused_with_error_documents_and_tokens_are_bounded() 
     ] {
         let q: String = form_urlencoded::byte_serialize(filter.as_bytes()).collect();
         let r = dir.get(&format!("Users?filter={q}")).await;
-        assert_eq!((r.status, r.scim_type()), (400, "invalidFilter"), "{filter}");
+        assert_eq!(
+            (r.status, r.scim_type()),
+            (400, "invalidFilter"),
+            "{filter}"
+        );
     }
     let r = dir.get("Users?startIndex=abc").await;
     assert_eq!((r.status, r.scim_type()), (400, "invalidValue"));
     let page = dir.get("Users?startIndex=0&count=-3").await;
-    assert_eq!((page.status, &page.body["itemsPerPage"]), (200, &serde_json::json!(0)));
+    assert_eq!(
+        (page.status, &page.body["itemsPerPage"]),
+        (200, &serde_json::json!(0))
+    );
 
     // Bodies.
     let user = scim::entra_user("a@corp.onmicrosoft.com", "a66@corp.example", "a");
@@ -177,7 +191,10 @@ async fn s66_bad_input_is_refused_with_error_documents_and_tokens_are_bounded() 
     assert_eq!((r.status, r.scim_type()), (400, "invalidValue"));
     let mut bad_mail = user.clone();
     bad_mail["emails"][0]["value"] = serde_json::json!("not an address");
-    assert_eq!(dir.post("Users", bad_mail).await.scim_type(), "invalidValue");
+    assert_eq!(
+        dir.post("Users", bad_mail).await.scim_type(),
+        "invalidValue"
+    );
     let auth = format!("Bearer {token}");
     let scim_json = ("content-type", "application/scim+json");
     let h = [("authorization", auth.as_str()), scim_json];
@@ -185,7 +202,10 @@ async fn s66_bad_input_is_refused_with_error_documents_and_tokens_are_bounded() 
     assert_eq!((r.status, r.scim_type()), (400, "invalidSyntax"));
     let r = raw(&base, "POST", "Users", &h, Some("[1,2]".into())).await;
     assert_eq!((r.status, r.scim_type()), (400, "invalidSyntax"));
-    let text = [("authorization", auth.as_str()), ("content-type", "text/plain")];
+    let text = [
+        ("authorization", auth.as_str()),
+        ("content-type", "text/plain"),
+    ];
     let r = raw(&base, "POST", "Users", &text, Some(user.to_string())).await;
     assert_eq!(r.status, 415);
     let mut big = user.clone();
@@ -198,31 +218,61 @@ async fn s66_bad_input_is_refused_with_error_documents_and_tokens_are_bounded() 
     let id = created.body["id"].as_str().unwrap().to_string();
     let at = format!("Users/{id}");
     let bad_ops = [
-        (serde_json::json!([{"op": "move", "path": "active"}]), "invalidValue"),
+        (
+            serde_json::json!([{"op": "move", "path": "active"}]),
+            "invalidValue",
+        ),
         (serde_json::json!([{"op": "remove"}]), "noTarget"),
-        (serde_json::json!([{"op": "add", "path": "shoeSize", "value": 1}]), "invalidValue"),
-        (serde_json::json!([{"op": "add", "path": "emails[type eq \"work\"", "value": "x"}]), "invalidPath"),
-        (serde_json::json!([{"op": "remove", "path": "userName"}]), "mutability"),
-        (serde_json::json!([{"op": "replace", "path": "active", "value": "perhaps"}]), "invalidValue"),
+        (
+            serde_json::json!([{"op": "add", "path": "shoeSize", "value": 1}]),
+            "invalidValue",
+        ),
+        (
+            serde_json::json!([{"op": "add", "path": "emails[type eq \"work\"", "value": "x"}]),
+            "invalidPath",
+        ),
+        (
+            serde_json::json!([{"op": "remove", "path": "userName"}]),
+            "mutability",
+        ),
+        (
+            serde_json::json!([{"op": "replace", "path": "active", "value": "perhaps"}]),
+            "invalidValue",
+        ),
     ];
     for (ops, kind) in bad_ops {
         let r = dir.patch(&at, ops.clone()).await;
         assert_eq!((r.status, r.scim_type()), (400, kind), "{ops}");
     }
-    let r = dir.send("PATCH", &at, Some(serde_json::json!({"Operations": []}))).await;
+    let r = dir
+        .send("PATCH", &at, Some(serde_json::json!({"Operations": []})))
+        .await;
     assert_eq!((r.status, r.scim_type()), (400, "invalidSyntax"));
     assert_eq!(dir.get("Users/no-such-user").await.status, 404);
     assert_eq!(dir.get("Nothing").await.status, 404);
     assert_eq!(dir.send("DELETE", "Groups/admins", None).await.status, 403);
     let rename = serde_json::json!([{"op": "replace", "path": "displayName", "value": "x"}]);
-    assert_eq!(dir.patch("Groups/admins", rename).await.scim_type(), "mutability");
-    let stranger = serde_json::json!([{"op": "add", "path": "members", "value": [{"value": "nobody"}]}]);
-    assert_eq!(dir.patch("Groups/admins", stranger).await.scim_type(), "invalidValue");
+    assert_eq!(
+        dir.patch("Groups/admins", rename).await.scim_type(),
+        "mutability"
+    );
+    let stranger =
+        serde_json::json!([{"op": "add", "path": "members", "value": [{"value": "nobody"}]}]);
+    assert_eq!(
+        dir.patch("Groups/admins", stranger).await.scim_type(),
+        "invalidValue"
+    );
 
     // A token only from its networks.
-    let fenced = Directory::new(&base, &scim::token(&env, &tenant_id, "fenced", "10.0.0.0/8"));
+    let fenced = Directory::new(
+        &base,
+        &scim::token(&env, &tenant_id, "fenced", "10.0.0.0/8"),
+    );
     assert_eq!(fenced.get("Users").await.status, 403);
-    let open = Directory::new(&base, &scim::token(&env, &tenant_id, "local", "127.0.0.0/8"));
+    let open = Directory::new(
+        &base,
+        &scim::token(&env, &tenant_id, "local", "127.0.0.0/8"),
+    );
     assert_eq!(open.get("Users").await.status, 200);
 
     // A token's rate: 60 a minute, then 429 with the wait.
@@ -235,11 +285,25 @@ async fn s66_bad_input_is_refused_with_error_documents_and_tokens_are_bounded() 
     let h: Vec<(&str, &str)> = h.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let limited = raw(&base, "GET", "Users", &h, None).await;
     assert_eq!(limited.status, 429);
-    assert!(limited.location.unwrap().parse::<u64>().unwrap() >= 1, "Retry-After");
-    assert_eq!(dir.get("Users").await.status, 200, "other tokens keep their own rate");
+    assert!(
+        limited.location.unwrap().parse::<u64>().unwrap() >= 1,
+        "Retry-After"
+    );
+    assert_eq!(
+        dir.get("Users").await.status,
+        200,
+        "other tokens keep their own rate"
+    );
 
     // Rotated and revoked by the operator: the old secret stops at once.
-    let out = env.gw.admin(&["scim-token", "rotate", "--tenant", &tenant_id, "--name", "entra"]);
+    let out = env.gw.admin(&[
+        "scim-token",
+        "rotate",
+        "--tenant",
+        &tenant_id,
+        "--name",
+        "entra",
+    ]);
     assert!(out.status.success());
     let rotated = String::from_utf8_lossy(&out.stdout)
         .lines()
@@ -251,14 +315,34 @@ async fn s66_bad_input_is_refused_with_error_documents_and_tokens_are_bounded() 
     let dir = Directory::new(&base, &rotated);
     assert_eq!(dir.get("Users").await.status, 200);
     let out = env.gw.admin(&[
-        "scim-token", "revoke", "--tenant", &tenant_id, "--name", "entra", "--yes",
+        "scim-token",
+        "revoke",
+        "--tenant",
+        &tenant_id,
+        "--name",
+        "entra",
+        "--yes",
     ]);
     assert!(out.status.success());
     assert_eq!(dir.get("Users").await.status, 401);
-    let listed = env.gw.admin(&["scim-token", "list", "--tenant", &tenant_id]);
+    let listed = env
+        .gw
+        .admin(&["scim-token", "list", "--tenant", &tenant_id]);
     let listed = String::from_utf8_lossy(&listed.stdout);
-    assert!(listed.contains("fenced") && !listed.contains("entra"), "{listed}");
-    let bad = env.gw.admin(&["scim-token", "create", "--tenant", &tenant_id, "--name", "x", "--networks", "10.0.0.0/33"]);
+    assert!(
+        listed.contains("fenced") && !listed.contains("entra"),
+        "{listed}"
+    );
+    let bad = env.gw.admin(&[
+        "scim-token",
+        "create",
+        "--tenant",
+        &tenant_id,
+        "--name",
+        "x",
+        "--networks",
+        "10.0.0.0/33",
+    ]);
     assert_eq!(bad.status.code(), Some(2), "a clear refusal");
 
     // A trial tenant's token opens nothing: SCIM is a basic-plan setting.
@@ -294,7 +378,10 @@ async fn s66_bad_input_is_refused_with_error_documents_and_tokens_are_bounded() 
     assert!(out.status.success());
     let text = std::fs::read_to_string(&dump).unwrap();
     let secret = rotated.rsplit('.').next().unwrap();
-    assert!(!text.contains(secret) && !text.contains(&open.token), "only hashes are kept");
+    assert!(
+        !text.contains(secret) && !text.contains(&open.token),
+        "only hashes are kept"
+    );
 }
 
 /// The token in a page that shows one.
@@ -318,73 +405,150 @@ async fn s65_the_holder_makes_rotates_and_revokes_tokens_in_the_menu() {
     assert!(menu.body.contains(paths::MENU_SCIM), "offered in the menu");
     let page = holder.get(paths::MENU_SCIM).await;
     assert_eq!(page.status, 200);
-    assert!(page.body.contains(&format!("{}{}", env.gw.base, paths::SCIM)), "the tenant URL");
+    assert!(
+        page.body
+            .contains(&format!("{}{}", env.gw.base, paths::SCIM)),
+        "the tenant URL"
+    );
     assert_eq!(page.header("cache-control"), Some("no-store"));
     let csrf = page.csrf();
 
     // Refused with the reason, keeping what was typed.
     let r = holder
-        .post(paths::MENU_SCIM_CREATE, &[("csrf", &csrf), ("name", ""), ("networks", "")])
+        .post(
+            paths::MENU_SCIM_CREATE,
+            &[("csrf", &csrf), ("name", ""), ("networks", "")],
+        )
         .await;
     assert_eq!(r.status, 422);
     assert!(r.body.contains("名前を1〜64文字で入力してください。"));
     let r = holder
-        .post(paths::MENU_SCIM_CREATE, &[("csrf", &csrf), ("name", "Entra"), ("networks", "10.0.0.0/99")])
+        .post(
+            paths::MENU_SCIM_CREATE,
+            &[
+                ("csrf", &csrf),
+                ("name", "Entra"),
+                ("networks", "10.0.0.0/99"),
+            ],
+        )
         .await;
     assert_eq!(r.status, 422);
     assert!(r.body.contains("10.0.0.0/99"));
 
     // Made: shown once, working at once.
     let r = holder
-        .post(paths::MENU_SCIM_CREATE, &[("csrf", &csrf), ("name", "Entra"), ("networks", "127.0.0.1")])
+        .post(
+            paths::MENU_SCIM_CREATE,
+            &[
+                ("csrf", &csrf),
+                ("name", "Entra"),
+                ("networks", "127.0.0.1"),
+            ],
+        )
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
     let first = shown_token(&r.body);
-    assert_eq!(Directory::new(&env.gw.base, &first).get("Users").await.status, 200);
+    assert_eq!(
+        Directory::new(&env.gw.base, &first)
+            .get("Users")
+            .await
+            .status,
+        200
+    );
     let again = holder.get(paths::MENU_SCIM).await;
-    assert!(!again.body.contains(&first) && again.body.contains("Entra"), "listed, never shown again");
+    assert!(
+        !again.body.contains(&first) && again.body.contains("Entra"),
+        "listed, never shown again"
+    );
     assert!(again.body.contains("127.0.0.1"), "its network");
     let r = holder
-        .post(paths::MENU_SCIM_CREATE, &[("csrf", &csrf), ("name", "Entra"), ("networks", "")])
+        .post(
+            paths::MENU_SCIM_CREATE,
+            &[("csrf", &csrf), ("name", "Entra"), ("networks", "")],
+        )
         .await;
     assert_eq!(r.status, 409, "a name is one token's");
 
     // Rotated through the confirmation page: the old secret stops.
     let id = sekisho_tests::client::hidden(&again.body, "token").unwrap();
-    let confirm = holder.post(paths::MENU_SCIM_ROTATE, &[("csrf", &csrf), ("token", &id)]).await;
+    let confirm = holder
+        .post(paths::MENU_SCIM_ROTATE, &[("csrf", &csrf), ("token", &id)])
+        .await;
     assert_eq!(confirm.status, 200);
     assert!(confirm.body.contains("トークンを再発行しますか?"));
-    assert_eq!(Directory::new(&env.gw.base, &first).get("Users").await.status, 200, "not yet");
+    assert_eq!(
+        Directory::new(&env.gw.base, &first)
+            .get("Users")
+            .await
+            .status,
+        200,
+        "not yet"
+    );
     let r = holder
-        .post(paths::MENU_SCIM_ROTATE, &[("csrf", &csrf), ("token", &id), ("confirmed", "yes")])
+        .post(
+            paths::MENU_SCIM_ROTATE,
+            &[("csrf", &csrf), ("token", &id), ("confirmed", "yes")],
+        )
         .await;
     assert_eq!(r.status, 200);
     let second = shown_token(&r.body);
     assert_ne!(first, second);
-    assert_eq!(Directory::new(&env.gw.base, &first).get("Users").await.status, 401);
-    assert_eq!(Directory::new(&env.gw.base, &second).get("Users").await.status, 200);
+    assert_eq!(
+        Directory::new(&env.gw.base, &first)
+            .get("Users")
+            .await
+            .status,
+        401
+    );
+    assert_eq!(
+        Directory::new(&env.gw.base, &second)
+            .get("Users")
+            .await
+            .status,
+        200
+    );
 
     // Revoked the same way.
     let listed = holder.get(paths::MENU_SCIM).await;
     let id = sekisho_tests::client::hidden(&listed.body, "token").unwrap();
     let r = holder
-        .post(paths::MENU_SCIM_REVOKE, &[("csrf", &csrf), ("token", &id), ("confirmed", "yes")])
+        .post(
+            paths::MENU_SCIM_REVOKE,
+            &[("csrf", &csrf), ("token", &id), ("confirmed", "yes")],
+        )
         .await;
     assert_eq!(r.status, 200);
-    assert_eq!(Directory::new(&env.gw.base, &second).get("Users").await.status, 401);
+    assert_eq!(
+        Directory::new(&env.gw.base, &second)
+            .get("Users")
+            .await
+            .status,
+        401
+    );
     let r = holder
-        .post(paths::MENU_SCIM_REVOKE, &[("csrf", &csrf), ("token", &id), ("confirmed", "yes")])
+        .post(
+            paths::MENU_SCIM_REVOKE,
+            &[("csrf", &csrf), ("token", &id), ("confirmed", "yes")],
+        )
         .await;
     assert_eq!(r.status, 404, "gone already");
     let events = holder.get(paths::CONSOLE_EVENTS).await;
-    for label in ["SCIMトークンを発行", "SCIMトークンを再発行", "SCIMトークンを失効"] {
+    for label in [
+        "SCIMトークンを発行",
+        "SCIMトークンを再発行",
+        "SCIMトークンを失効",
+    ] {
         assert!(events.body.contains(label), "{label}");
     }
 
     // An administrator has no such page; nor has a trial's holder.
-    let mut admin = env.invited_user(&mut holder, "管理 太郎", "admin-menu@example.jp", "admin").await;
+    let mut admin = env
+        .invited_user(&mut holder, "管理 太郎", "admin-menu@example.jp", "admin")
+        .await;
     assert_ne!(admin.get(paths::MENU_SCIM).await.status, 200);
-    let mut trial = env.logged_in_holder_on("trial", "trial-menu@example.jp").await;
+    let mut trial = env
+        .logged_in_holder_on("trial", "trial-menu@example.jp")
+        .await;
     assert!(!trial.get(paths::MENU).await.body.contains(paths::MENU_SCIM));
     assert_ne!(trial.get(paths::MENU_SCIM).await.status, 200);
 }

@@ -22,7 +22,7 @@ pub(crate) use console::{admin_console, audit_log, line_settings};
 pub(crate) use mailed_links::{
     email_change, forgot, method_change, not_me, register, reset, unlock,
 };
-pub(crate) use provisioning::{scim_api, scim_discovery, scim_groups, scim_tokens, scim_users};
+pub(crate) use provisioning::{scim_api, scim_service, scim_tokens};
 pub use shared::*;
 pub(crate) use signing_in::{
     active_directory, device_binding, federation, login, login_page, logout, new_browser,

@@ -4,5 +4,6 @@
 pub(crate) mod scim_api;
 pub(crate) mod scim_discovery;
 pub(crate) mod scim_groups;
+pub(crate) mod scim_service;
 pub(crate) mod scim_tokens;
 pub(crate) mod scim_users;

@@ -1,15 +1,16 @@
-//! The SCIM 2.0 service (RFC 7644) below `paths::SCIM`: one entry of the
-//! route table, whose guard (`Guard::Scim`) has admitted the directory's
-//! token; here each resource path and method goes to its handler. What
-//! every resource shares lives here too: listing with a filter and pages,
-//! the `attributes` / `excludedAttributes` projection, the audit line.
+//! What every SCIM resource shares (RFC 7644): the admitted call, listing
+//! with a filter and pages, the `attributes` / `excludedAttributes`
+//! projection, error documents and the audit line. The routing of the
+//! service's paths is `scim_service`.
 
 use crate::audit::{self, Event, Who};
-use crate::flows::{scim_discovery, scim_groups, scim_users, Outcome};
+use crate::flows::Outcome;
 use crate::request::Req;
 use crate::scim::{self, ScimClient, LIST_SCHEMA};
 use crate::state::App;
+use crate::store::User;
 use pingora::proxy::Session;
+use sekisho_policy::model::Role;
 use sekisho_policy::model::Route;
 use sekisho_policy::scim::{parse_filter, Equality, FilterValue};
 use serde_json::{json, Map, Value};
@@ -50,51 +51,34 @@ impl ScimCall<'_> {
     }
 }
 
-/// Runs a request the guard admitted: `rest` is the path below
-/// `paths::SCIM` (`Users/…`, `Groups`, `Schemas`, …).
-pub async fn serve(mut call: ScimCall<'_>, rest: &str) -> Outcome {
-    let method = call.req.method.clone();
-    let (kind, id) = match rest.split_once('/') {
-        Some((kind, id)) => (kind, Some(id)),
-        None => (rest, None),
+/// The tenant's users a directory may see: all but the contract holder.
+pub async fn users(call: &ScimCall<'_>) -> Result<Vec<User>, Outcome> {
+    let mut all = call
+        .app
+        .store
+        .list_users(Some(&call.client.tenant.id))
+        .await
+        .map_err(|_| unavailable())?;
+    all.retain(|u| u.role != Role::ContractHolder);
+    all.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+    Ok(all)
+}
+
+/// A list of resources made from the tenant's users by `each`: the
+/// filter read first, then the users, then one page of what matches.
+pub async fn list_of(
+    call: &ScimCall<'_>,
+    query: Query,
+    filterable: &[&str],
+    each: impl FnOnce(&ScimCall<'_>, &[User]) -> Vec<Value>,
+) -> Outcome {
+    let filter = match query.filter(filterable) {
+        Ok(f) => f,
+        Err(o) => return o,
     };
-    let m = method.as_str();
-    match (kind, id, m) {
-        ("ServiceProviderConfig", None, "GET") => scim_discovery::config(&call),
-        ("ResourceTypes", _, "GET") => scim_discovery::resource_types(&call, id),
-        ("Schemas", _, "GET") => scim_discovery::schemas(&call, id),
-        ("Users", None, "GET") => scim_users::list(&call, Query::from_url(call.req)).await,
-        ("Users", Some(".search"), "POST") => match call.body().await {
-            Ok(body) => scim_users::list(&call, Query::from_body(&body)).await,
-            Err(o) => o,
-        },
-        ("Users", None, "POST") => scim_users::create(&mut call).await,
-        ("Users", Some(id), "GET") => scim_users::get(&call, id).await,
-        ("Users", Some(id), "PUT") => scim_users::replace(&mut call, id).await,
-        ("Users", Some(id), "PATCH") => scim_users::patch(&mut call, id).await,
-        ("Users", Some(id), "DELETE") => scim_users::delete(&call, id).await,
-        ("Groups", None, "GET") => scim_groups::list(&call, Query::from_url(call.req)).await,
-        ("Groups", Some(".search"), "POST") => match call.body().await {
-            Ok(body) => scim_groups::list(&call, Query::from_body(&body)).await,
-            Err(o) => o,
-        },
-        ("Groups", Some(id), "GET") => scim_groups::get(&call, id).await,
-        ("Groups", Some(id), "PATCH") => scim_groups::patch(&mut call, id).await,
-        ("Groups", Some(id), "PUT") => scim_groups::replace(&mut call, id).await,
-        ("Groups", _, "POST" | "DELETE") => refused(
-            403,
-            None,
-            "the groups are the tenant's roles (管理者, 一般): they are not created or deleted",
-        ),
-        ("", None, "POST") | (".search", None, "POST") => refused(
-            501,
-            None,
-            "searching several resource types at once is not supported",
-        ),
-        ("Users" | "Groups" | "ResourceTypes" | "Schemas" | "ServiceProviderConfig", _, _) => {
-            refused(405, None, "this method is not supported here")
-        }
-        _ => refused(404, None, "no such resource"),
+    match users(call).await {
+        Ok(all) => query.answer(each(call, &all), &filter),
+        Err(o) => o,
     }
 }
 
@@ -124,7 +108,7 @@ pub struct Query {
 }
 
 impl Query {
-    fn from_url(req: &Req) -> Query {
+    pub fn from_url(req: &Req) -> Query {
         Query {
             filter: req.query_param("filter"),
             start_index: req.query_param("startIndex"),
@@ -134,7 +118,7 @@ impl Query {
         }
     }
 
-    fn from_body(body: &Value) -> Query {
+    pub fn from_body(body: &Value) -> Query {
         let text = |k: &str| match field(body, k) {
             Some(Value::String(s)) => Some(s.clone()),
             Some(Value::Number(n)) => Some(n.to_string()),
@@ -301,10 +285,7 @@ mod tests {
     use super::*;
 
     fn eq(attribute: &str, value: &str) -> Equality {
-        Equality {
-            attribute: attribute.into(),
-            value: FilterValue::Text(value.into()),
-        }
+        Equality::text(attribute, value)
     }
 
     #[test]

@@ -3,8 +3,7 @@
 //! user to 管理者 makes them an administrator; removing them makes them
 //! 一般 again. The contract holder is in neither: no directory changes them.
 
-use super::scim_api::{field, refused, unavailable, Query, ScimCall};
-use super::scim_users::users;
+use super::scim_api::{field, list_of, refused, unavailable, users, Query, ScimCall};
 use crate::audit::Event;
 use crate::flows::Outcome;
 use crate::scim::{document, PATCH_SCHEMA};
@@ -62,19 +61,13 @@ fn resource(call: &ScimCall<'_>, id: &str, members: &[User]) -> Value {
 
 /// GET `Groups` and POST `Groups/.search`.
 pub async fn list(call: &ScimCall<'_>, query: Query) -> Outcome {
-    let filter = match query.filter(FILTERABLE) {
-        Ok(f) => f,
-        Err(o) => return o,
+    let each = |call: &ScimCall<'_>, all: &[User]| {
+        GROUPS
+            .iter()
+            .map(|(id, _, _)| resource(call, id, all))
+            .collect()
     };
-    let all = match users(call).await {
-        Ok(u) => u,
-        Err(o) => return o,
-    };
-    let groups = GROUPS
-        .iter()
-        .map(|(id, _, _)| resource(call, id, &all))
-        .collect();
-    query.answer(groups, &filter)
+    list_of(call, query, FILTERABLE, each).await
 }
 
 /// GET `Groups/{id}`.

@@ -10,7 +10,7 @@
 //! store's change notices), and refuses sign-in. The contract holder is
 //! never shown to, changed by or removed by a directory.
 
-use super::scim_api::{field, refused, unavailable, Query, ScimCall};
+use super::scim_api::{field, list_of, refused, unavailable, users, Query, ScimCall};
 use crate::audit::Event;
 use crate::flows::{forget_all, Outcome};
 use crate::scim::{document, PATCH_SCHEMA};
@@ -443,19 +443,6 @@ pub fn resource(call: &ScimCall<'_>, user: &User) -> Value {
     r
 }
 
-/// The tenant's users a directory may see: all but the contract holder.
-pub async fn users(call: &ScimCall<'_>) -> Result<Vec<User>, Outcome> {
-    let mut all = call
-        .app
-        .store
-        .list_users(Some(&call.client.tenant.id))
-        .await
-        .map_err(|_| unavailable())?;
-    all.retain(|u| u.role != Role::ContractHolder);
-    all.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
-    Ok(all)
-}
-
 /// One of them, by id; anyone else (another tenant's, the holder) is 404.
 async fn user(call: &ScimCall<'_>, id: &str) -> Result<User, Outcome> {
     let found = match call.app.store.get_user(id).await {
@@ -469,16 +456,8 @@ async fn user(call: &ScimCall<'_>, id: &str) -> Result<User, Outcome> {
 
 /// GET `Users` and POST `Users/.search`.
 pub async fn list(call: &ScimCall<'_>, query: Query) -> Outcome {
-    let filter = match query.filter(FILTERABLE) {
-        Ok(f) => f,
-        Err(o) => return o,
-    };
-    let all = match users(call).await {
-        Ok(u) => u,
-        Err(o) => return o,
-    };
-    let resources = all.iter().map(|u| resource(call, u)).collect();
-    query.answer(resources, &filter)
+    let each = |call: &ScimCall<'_>, all: &[User]| all.iter().map(|u| resource(call, u)).collect();
+    list_of(call, query, FILTERABLE, each).await
 }
 
 /// GET `Users/{id}`.
@@ -569,35 +548,32 @@ pub async fn create(call: &mut ScimCall<'_>) -> Outcome {
     )
 }
 
+/// The user a PUT or PATCH names, and its body.
+async fn user_and_body(call: &mut ScimCall<'_>, id: &str) -> Result<(User, Value), Outcome> {
+    let old = user(call, id).await?;
+    Ok((old, call.body().await?))
+}
+
 /// PUT `Users/{id}`: the whole user replaced.
 pub async fn replace(call: &mut ScimCall<'_>, id: &str) -> Outcome {
-    let old = match user(call, id).await {
-        Ok(u) => u,
-        Err(o) => return o,
-    };
-    let body = match call.body().await {
-        Ok(b) => b,
-        Err(o) => return o,
-    };
-    match Draft::from_body(&body) {
-        Ok(draft) => apply(call, old, draft).await,
+    let draft = user_and_body(call, id)
+        .await
+        .and_then(|(old, body)| Ok((Draft::from_body(&body)?, old)));
+    match draft {
+        Ok((draft, old)) => apply(call, old, draft).await,
         Err(o) => o,
     }
 }
 
 /// PATCH `Users/{id}`.
 pub async fn patch(call: &mut ScimCall<'_>, id: &str) -> Outcome {
-    let old = match user(call, id).await {
-        Ok(u) => u,
-        Err(o) => return o,
-    };
-    let body = match call.body().await {
-        Ok(b) => b,
-        Err(o) => return o,
-    };
-    let mut draft = Draft::of(&old);
-    match draft.patch(&body) {
-        Ok(()) => apply(call, old, draft).await,
+    let draft = user_and_body(call, id).await.and_then(|(old, body)| {
+        let mut draft = Draft::of(&old);
+        draft.patch(&body)?;
+        Ok((draft, old))
+    });
+    match draft {
+        Ok((draft, old)) => apply(call, old, draft).await,
         Err(o) => o,
     }
 }
