@@ -14,6 +14,8 @@
 #                     release build of this tree, built first)
 #   loadtest-bin-dir  where sekisho-loadtest is (default: bin-dir)
 # Prints one JSON line: instructions per request of each, and the ratio.
+# With KEEP=DIR, the callgrind dumps are copied there, for
+# `callgrind_annotate --inclusive=yes DIR/gateway.*`.
 set -u
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 N=${1:-2000}
@@ -104,6 +106,7 @@ count() { # label port cookies command...: instructions per request
   python3 "$W/client.py" "$port" "$N" "$cookies" || { echo "$label: requests failed" >&2; return 1; }
   callgrind_control -d "$pid" > /dev/null 2>&1
   kill "$pid"; wait "$pid" 2>/dev/null
+  [ -n "${KEEP:-}" ] && mkdir -p "$KEEP" && cp "$W/$label".*.1 "$KEEP/" 2>/dev/null
   # The dump holds what ran between the zeroing and it: the N requests.
   awk '/^totals:/ { s += $2 } END { printf "%.0f", s / '"$N"' }' "$W/$label".*.1
 }

@@ -32,13 +32,22 @@ pub fn reference() -> String {
 
 /// A random id for records (users, tenants): 128 bits, hex.
 pub fn random_id() -> String {
-    hex::encode(random_bytes(16))
+    hex_text(&random_bytes(16))
+}
+
+/// Lower-case hex, by table: `hex::encode` goes a `char` at a time, which
+/// on the proxied path (a session's digest, the request id) cost about
+/// 2,000 instructions a request where this costs about 100 (P15).
+pub fn hex_text(bytes: &[u8]) -> String {
+    let mut text = vec![0u8; bytes.len() * 2];
+    hex::encode_to_slice(bytes, &mut text).expect("the buffer is twice the input");
+    String::from_utf8(text).expect("hex digits are ASCII")
 }
 
 /// The stored form of a token: SHA-256, hex. A copy of the store therefore
 /// holds no usable session id or mailed link.
 pub fn token_hash(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
+    hex_text(&Sha256::digest(token.as_bytes()))
 }
 
 /// True when `token` has the shape of a token this gateway issues; anything
@@ -82,7 +91,7 @@ pub fn csrf_valid(key: &[u8], binding: &str, submitted: &str) -> bool {
 /// separating uses: how short codes (SMS, recovery) are stored, since a
 /// plain hash of six digits is reversed by trying them all.
 pub fn keyed_hash(key: &[u8], purpose: &str, parts: &[&str]) -> String {
-    hex::encode(keyed_bytes(key, purpose, parts))
+    hex_text(&keyed_bytes(key, purpose, parts))
 }
 
 /// The raw HMAC-SHA256 behind [`keyed_hash`].
@@ -191,6 +200,13 @@ pub fn open_secret(key: &[u8; 32], context: &str, sealed: &str) -> Option<String
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hex_by_table_is_the_hex_crate_s() {
+        let bytes: Vec<u8> = (0..=255).collect();
+        assert_eq!(hex_text(&bytes), hex::encode(&bytes));
+        assert_eq!(hex_text(&[]), "");
+    }
 
     #[test]
     fn tokens_are_256_bit_and_distinct() {

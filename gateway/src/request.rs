@@ -264,7 +264,7 @@ fn client_ip(session: &Session, trusted: &[ipnet::IpNet]) -> String {
         return "-".to_string();
     };
     if trusted.is_empty() {
-        return peer.to_string();
+        return ip_text(peer);
     }
     let hops: Vec<&str> = session
         .req_header()
@@ -273,7 +273,29 @@ fn client_ip(session: &Session, trusted: &[ipnet::IpNet]) -> String {
         .iter()
         .filter_map(|v| v.to_str().ok())
         .collect();
-    sekisho_policy::client_ip::client_ip(peer, &hops, trusted).to_string()
+    ip_text(sekisho_policy::client_ip::client_ip(peer, &hops, trusted))
+}
+
+/// An address as text; an IPv4 one without `fmt` (about 1,300
+/// instructions a request through `Display`, P15).
+fn ip_text(ip: std::net::IpAddr) -> String {
+    let std::net::IpAddr::V4(v4) = ip else {
+        return ip.to_string();
+    };
+    let mut text = String::with_capacity(15);
+    for (i, octet) in v4.octets().into_iter().enumerate() {
+        if i > 0 {
+            text.push('.');
+        }
+        if octet >= 100 {
+            text.push(char::from(b'0' + octet / 100));
+        }
+        if octet >= 10 {
+            text.push(char::from(b'0' + octet / 10 % 10));
+        }
+        text.push(char::from(b'0' + octet % 10));
+    }
+    text
 }
 
 /// Resolves a session cookie: the one place a cookie becomes a session.
@@ -466,6 +488,22 @@ impl Req {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn addresses_read_as_display_writes_them() {
+        for ip in [
+            "0.0.0.0",
+            "1.2.3.4",
+            "10.0.99.100",
+            "127.0.0.1",
+            "255.255.255.255",
+            "::1",
+            "2001:db8::7",
+        ] {
+            let ip: std::net::IpAddr = ip.parse().unwrap();
+            assert_eq!(ip_text(ip), ip.to_string());
+        }
+    }
 
     fn header(cookies: &[&str]) -> RequestHeader {
         let mut h = RequestHeader::build("GET", b"/x", None).unwrap();

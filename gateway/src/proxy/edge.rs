@@ -142,7 +142,10 @@ pub(super) fn request_id(session: &Session, sequence: u64, from_trusted: bool) -
             }
         }
     }
-    format!("{:08x}{:08x}", *REQUEST_ID_PREFIX, sequence as u32)
+    let mut id = [0u8; 8];
+    id[..4].copy_from_slice(&REQUEST_ID_PREFIX.to_be_bytes());
+    id[4..].copy_from_slice(&(sequence as u32).to_be_bytes());
+    crate::crypto::hex_text(&id)
 }
 
 /// Whether the connection comes from a trusted proxy

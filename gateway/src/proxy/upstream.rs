@@ -57,7 +57,10 @@ pub(super) fn rewrite_upstream_header(
     cookie: &UpstreamCookie,
     identity: Option<UpstreamIdentity<'_>>,
 ) -> Result<()> {
-    let old = std::mem::replace(upstream, RequestHeader::build("GET", b"/", Some(0))?);
+    // An empty header to stand in while the old one is taken apart (no
+    // case map and no target to parse, unlike `RequestHeader::build`).
+    let empty = RequestHeader::from(http::Request::new(()).into_parts().0);
+    let old = std::mem::replace(upstream, empty);
     // An origin-form target kept as it was received (non-UTF-8) goes on.
     let raw = old.raw_path();
     let from_uri = old.uri.path_and_query().map(|p| p.as_str().as_bytes());
@@ -134,12 +137,48 @@ pub(super) fn rewrite_upstream_header(
 /// An RFC 7239 `Forwarded` element: `for` quoted and bracketed for IPv6,
 /// `host` quoted (it may carry a port).
 pub(super) fn forwarded_value(client_ip: &str, proto: &str, host: &str) -> String {
-    let host: String = host.chars().filter(|c| *c != '"' && *c != '\\').collect();
-    if client_ip == "-" {
-        format!("for=unknown;proto={proto};host=\"{host}\"")
-    } else if client_ip.contains(':') {
-        format!("for=\"[{client_ip}]\";proto={proto};host=\"{host}\"")
-    } else {
-        format!("for={client_ip};proto={proto};host=\"{host}\"")
+    // Pushed piece by piece: `format!` and a `char` filter cost about
+    // 1,500 instructions a request here (P15).
+    let mut v = String::with_capacity(32 + client_ip.len() + host.len());
+    match client_ip {
+        "-" => v.push_str("for=unknown"),
+        ip if ip.contains(':') => {
+            v.push_str("for=\"[");
+            v.push_str(ip);
+            v.push_str("]\"");
+        }
+        ip => {
+            v.push_str("for=");
+            v.push_str(ip);
+        }
+    }
+    v.push_str(";proto=");
+    v.push_str(proto);
+    v.push_str(";host=\"");
+    for part in host.split(['"', '\\']) {
+        v.push_str(part);
+    }
+    v.push('"');
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forwarded_elements_quote_what_rfc_7239_asks() {
+        assert_eq!(
+            forwarded_value("192.0.2.7", "https", "files.example.jp"),
+            "for=192.0.2.7;proto=https;host=\"files.example.jp\""
+        );
+        assert_eq!(
+            forwarded_value("2001:db8::1", "http", "h:8080"),
+            "for=\"[2001:db8::1]\";proto=http;host=\"h:8080\""
+        );
+        assert_eq!(
+            forwarded_value("-", "http", "a\"b\\c"),
+            "for=unknown;proto=http;host=\"abc\""
+        );
     }
 }
