@@ -230,6 +230,27 @@ pub fn project(resource: Value, attributes: Option<&str>, excluded: Option<&str>
     Value::Object(kept)
 }
 
+/// A PATCH request's operations (RFC 7644 §3.5.2): the body must name
+/// the PatchOp schema and carry `Operations`, or it is `invalidSyntax`.
+pub fn patch_operations(body: &Value) -> Result<&Vec<Value>, Outcome> {
+    let named = field(body, "schemas")
+        .and_then(Value::as_array)
+        .is_some_and(|s| {
+            s.iter()
+                .any(|u| u.as_str() == Some(crate::scim::PATCH_SCHEMA))
+        });
+    field(body, "Operations")
+        .and_then(Value::as_array)
+        .filter(|_| named)
+        .ok_or_else(|| {
+            refused(
+                400,
+                Some("invalidSyntax"),
+                "a PATCH names the PatchOp schema and carries Operations",
+            )
+        })
+}
+
 /// A member of an object by its name in any case (SCIM's attribute
 /// names are case-insensitive, RFC 7643 §2.1).
 pub fn field<'v>(object: &'v Value, name: &str) -> Option<&'v Value> {

@@ -3,10 +3,12 @@
 //! user to 管理者 makes them an administrator; removing them makes them
 //! 一般 again. The contract holder is in neither: no directory changes them.
 
-use super::scim_api::{field, list_of, refused, unavailable, users, Query, ScimCall};
+use super::scim_api::{
+    field, list_of, patch_operations, refused, unavailable, users, Query, ScimCall,
+};
 use crate::audit::Event;
 use crate::flows::Outcome;
-use crate::scim::{document, PATCH_SCHEMA};
+use crate::scim::document;
 use crate::store::{StoreError, User};
 use sekisho_policy::model::Role;
 use sekisho_policy::scim::{datetime, parse_patch_path, FilterValue, GROUP_SCHEMA};
@@ -121,19 +123,7 @@ struct Moves {
 /// Reads a PATCH of a group: members added, removed (by value list or a
 /// `members[value eq "…"]` path) or replaced; a display name only as it is.
 fn read_patch(body: &Value, display: &str) -> Result<Moves, Outcome> {
-    let named = field(body, "schemas")
-        .and_then(Value::as_array)
-        .is_some_and(|s| s.iter().any(|u| u.as_str() == Some(PATCH_SCHEMA)));
-    let Some(ops) = field(body, "Operations")
-        .and_then(Value::as_array)
-        .filter(|_| named)
-    else {
-        return Err(refused(
-            400,
-            Some("invalidSyntax"),
-            "a PATCH names the PatchOp schema and carries Operations",
-        ));
-    };
+    let ops = patch_operations(body)?;
     let mut moves = Moves::default();
     for op in ops {
         let kind = field(op, "op")
@@ -311,6 +301,7 @@ async fn apply(call: &ScimCall<'_>, id: &str, moves: Moves) -> Outcome {
 mod tests {
     use super::super::scim_users::group_of;
     use super::*;
+    use crate::scim::PATCH_SCHEMA;
 
     fn group_id(role: Role) -> &'static str {
         group_of(role).0

@@ -106,11 +106,8 @@ pub async fn create(app: &Arc<App>, req: &Req, mut live: Live, form: Form) -> Ou
     let tenant_id = live.view.tenant.id.clone();
     let (token, kept) = issue(&tenant_id, &name, networks, app.clock.now());
     let change = ScimTokenChange::Add(kept.clone());
-    match app.store.change_scim_tokens(&tenant_id, change).await {
-        Ok(tenant) => {
-            app.sessions.forget_tenant(&tenant_id);
-            live.view = with_tenant(&live, tenant)
-        }
+    match save(app, &mut live, change).await {
+        Ok(()) => {}
         Err(StoreError::Stale) => {
             let shown = refused(vec![t.scim_name_taken.to_string()]);
             return ("scim_token_refused", page(app, req, &live, 409, shown));
@@ -129,11 +126,18 @@ pub async fn create(app: &Arc<App>, req: &Req, mut live: Live, form: Form) -> Ou
     ("scim_token_created", page(app, req, &live, 200, shown))
 }
 
-/// The session's view with the tenant as it now is.
-fn with_tenant(live: &Live, tenant: crate::store::Tenant) -> Arc<crate::store::SessionView> {
+/// Saves a change of the tenant's tokens; the tenant's cached sessions
+/// read it again, and this page shows the tenant as it now is.
+async fn save(app: &App, live: &mut Live, change: ScimTokenChange) -> Result<(), StoreError> {
+    let tenant = app
+        .store
+        .change_scim_tokens(&live.view.tenant.id, change)
+        .await?;
+    app.sessions.forget_tenant(&tenant.id);
     let mut view = (*live.view).clone();
     view.tenant = tenant;
-    Arc::new(view)
+    live.view = Arc::new(view);
+    Ok(())
 }
 
 /// The confirmation page of a rotation or revocation.
@@ -209,11 +213,8 @@ pub async fn change(
             Event::ScimTokenRevoked,
         )
     };
-    match app.store.change_scim_tokens(&tenant_id, change).await {
-        Ok(tenant) => {
-            app.sessions.forget_tenant(&tenant_id);
-            live.view = with_tenant(&live, tenant)
-        }
+    match save(app, &mut live, change).await {
+        Ok(()) => {}
         Err(StoreError::NotFound) => {
             let shown = Shown {
                 problems: vec![t.scim_token_unknown.to_string()],

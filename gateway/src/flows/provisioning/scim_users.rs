@@ -10,10 +10,12 @@
 //! store's change notices), and refuses sign-in. The contract holder is
 //! never shown to, changed by or removed by a directory.
 
-use super::scim_api::{field, list_of, refused, unavailable, users, Query, ScimCall};
+use super::scim_api::{
+    field, list_of, patch_operations, refused, unavailable, users, Query, ScimCall,
+};
 use crate::audit::Event;
 use crate::flows::{forget_all, Outcome};
-use crate::scim::{document, PATCH_SCHEMA};
+use crate::scim::document;
 use crate::store::{DirectoryChange, Provisioning, StoreError, User};
 use sekisho_policy::email::validate_email;
 use sekisho_policy::model::Role;
@@ -221,17 +223,7 @@ impl Draft {
     /// with Entra ID's spellings: `Replace`, `"False"`, a value filter in
     /// the path.
     fn patch(&mut self, body: &Value) -> Result<(), Outcome> {
-        let named = field(body, "schemas")
-            .and_then(Value::as_array)
-            .is_some_and(|s| s.iter().any(|u| u.as_str() == Some(PATCH_SCHEMA)));
-        let ops = field(body, "Operations").and_then(Value::as_array);
-        let (true, Some(ops)) = (named, ops) else {
-            return Err(refused(
-                400,
-                Some("invalidSyntax"),
-                "a PATCH names the PatchOp schema and carries Operations",
-            ));
-        };
+        let ops = patch_operations(body)?;
         for op in ops {
             let kind = field(op, "op").and_then(Value::as_str).unwrap_or("");
             let raw_path = field(op, "path").and_then(Value::as_str);
@@ -631,6 +623,7 @@ pub async fn delete(call: &ScimCall<'_>, id: &str) -> Outcome {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scim::PATCH_SCHEMA;
 
     fn draft() -> Draft {
         Draft::from_body(&json!({
