@@ -44,4 +44,5 @@ pub mod tls;
 pub mod totp;
 pub mod traces;
 pub mod upgrade;
+pub mod view_cache;
 pub mod web;

@@ -135,9 +135,12 @@ fn scan_cookies<'a>(
     (ours, upstream)
 }
 
-fn header_str<'a>(req: &'a RequestHeader, name: &str) -> Option<&'a str> {
+fn header_str(req: &RequestHeader, name: impl http::header::AsHeaderName) -> Option<&str> {
     req.headers.get(name).and_then(|v| v.to_str().ok())
 }
+
+/// Named once: a look-up by `&str` parses the name at every request.
+const SEC_FETCH_MODE: http::HeaderName = http::HeaderName::from_static("sec-fetch-mode");
 
 /// The request as read once, borrowing its header.
 pub struct RequestView<'a> {
@@ -178,8 +181,8 @@ impl<'a> RequestView<'a> {
             line,
             navigation: is_browser_navigation(
                 header.method.as_str(),
-                header_str(header, "sec-fetch-mode"),
-                header_str(header, header::ACCEPT.as_str()),
+                header_str(header, &SEC_FETCH_MODE),
+                header_str(header, header::ACCEPT),
             ),
         }
     }

@@ -14,6 +14,7 @@
 use crate::assertion::{Claims, Signer};
 use crate::crypto;
 use crate::store::{SessionRecord, SessionStore, SessionView, StoreError, User};
+use crate::view_cache::ViewCache;
 use moka::sync::Cache;
 use sekisho_policy::model::{LoginMethod, Route, UserStatus};
 use sekisho_policy::session::{session_expiry, should_touch, SessionLimits};
@@ -91,47 +92,6 @@ impl Identity {
     }
 }
 
-/// Spreads the cached views' expiry over the second half of the TTL, by
-/// each id hash's own fraction. Sessions first seen together (a
-/// benchmark's warm-up, an office at 9:00) would otherwise all expire in
-/// the same instant and reach the store in one burst, a periodic stall on
-/// the proxy's core. Never later than `store.cache_max_age_ms`, so the
-/// safety bound stands.
-struct SpreadExpiry {
-    ttl: std::time::Duration,
-}
-
-impl SpreadExpiry {
-    fn of(&self, id_hash: &str) -> std::time::Duration {
-        let fraction = id_hash
-            .get(..4)
-            .and_then(|h| u16::from_str_radix(h, 16).ok())
-            .map_or(1.0, |n| f64::from(n) / f64::from(u16::MAX));
-        self.ttl.mul_f64(0.5 + 0.5 * fraction)
-    }
-}
-
-impl moka::Expiry<String, Arc<Cached>> for SpreadExpiry {
-    fn expire_after_create(
-        &self,
-        key: &String,
-        _: &Arc<Cached>,
-        _: std::time::Instant,
-    ) -> Option<std::time::Duration> {
-        Some(self.of(key))
-    }
-
-    fn expire_after_update(
-        &self,
-        key: &String,
-        _: &Arc<Cached>,
-        _: std::time::Instant,
-        _: Option<std::time::Duration>,
-    ) -> Option<std::time::Duration> {
-        Some(self.of(key))
-    }
-}
-
 /// A session view as cached: the store's answer, the identity made of it,
 /// and the assertion signed for that identity.
 struct Cached {
@@ -149,7 +109,8 @@ type AssertionSlot = std::sync::Mutex<Option<(http::HeaderValue, UnixTime)>>;
 /// A live session as a request sees it.
 #[derive(Debug, Clone)]
 pub struct Live {
-    pub id_hash: String,
+    /// The SHA-256 the store files the session under (hex).
+    pub id_hash: Arc<str>,
     pub view: Arc<SessionView>,
     pub identity: Arc<Identity>,
     assertion: Arc<AssertionSlot>,
@@ -168,7 +129,7 @@ type Flight = Arc<tokio::sync::OnceCell<Result<Option<Arc<Cached>>, StoreError>>
 pub struct Sessions {
     store: Arc<dyn SessionStore>,
     limits: SessionLimits,
-    views: Option<Cache<String, Arc<Cached>>>,
+    views: Option<ViewCache<Arc<Cached>>>,
     /// Reads under way, by id hash: a burst of requests of one session
     /// that all miss (an office at 9:00, a page's many assets) costs one
     /// store read, not one each.
@@ -205,14 +166,7 @@ impl Sessions {
                 idle_seconds: cfg.session.idle.as_secs() as i64,
                 absolute_seconds: cfg.session.absolute.as_secs() as i64,
             },
-            views: (!ttl.is_zero()).then(|| {
-                Cache::builder()
-                    .max_capacity(200_000)
-                    .time_to_live(ttl)
-                    .expire_after(SpreadExpiry { ttl })
-                    .support_invalidation_closures()
-                    .build()
-            }),
+            views: (!ttl.is_zero()).then(|| ViewCache::new(200_000, ttl)),
             touches: std::sync::Mutex::new(std::collections::HashMap::new()),
             flights: std::sync::Mutex::new(std::collections::HashMap::new()),
             generation: std::sync::atomic::AtomicU64::new(0),
@@ -234,17 +188,27 @@ impl Sessions {
         if !crypto::looks_like_token(cookie) {
             return Ok(None);
         }
-        let id_hash = crypto::token_hash(cookie);
-        let cached = match self.views.as_ref().and_then(|c| c.get(&id_hash)) {
-            Some(c) => {
+        // A cached view is found by the cookie's tag: no SHA-256 for it.
+        let at = std::time::Instant::now();
+        let tag = self.views.as_ref().map(|c| c.tag(cookie));
+        let hit = self
+            .views
+            .as_ref()
+            .zip(tag)
+            .and_then(|(c, tag)| c.get(tag, at));
+        let (cached, id_hash) = match hit {
+            Some(found) => {
                 crate::metrics::SESSION_CACHE_HIT.inc();
-                c
+                found
             }
-            None => match self.read_view(&id_hash).await {
-                Ok(Some(c)) => c,
-                Ok(None) => return Ok(None),
-                Err(e) => return Err(e),
-            },
+            None => {
+                let id_hash: Arc<str> = Arc::from(crypto::token_hash(cookie));
+                match self.read_view(&id_hash, tag).await {
+                    Ok(Some(c)) => (c, id_hash),
+                    Ok(None) => return Ok(None),
+                    Err(e) => return Err(e),
+                }
+            }
         };
         let s = &cached.view.session;
         if session_expiry(self.limits, s.created_at, s.last_seen, now).is_some() {
@@ -261,7 +225,7 @@ impl Sessions {
             return Ok(None);
         }
         let cached = if should_touch(s.last_seen, now) {
-            self.touch(&id_hash, &cached, now)
+            self.touch(&id_hash, tag, &cached, now)
         } else {
             cached
         };
@@ -289,7 +253,11 @@ impl Sessions {
 
     /// A cache miss: the store's view, read once for every request that
     /// missed it meanwhile, and cached.
-    async fn read_view(&self, id_hash: &str) -> Result<Option<Arc<Cached>>, StoreError> {
+    async fn read_view(
+        &self,
+        id_hash: &str,
+        tag: Option<crate::view_cache::Tag>,
+    ) -> Result<Option<Arc<Cached>>, StoreError> {
         let flight = match self.flights.lock() {
             Ok(mut flights) => flights.entry(id_hash.to_string()).or_default().clone(),
             Err(_) => Flight::default(),
@@ -315,11 +283,15 @@ impl Sessions {
                             view: Arc::new(v),
                             assertion: Arc::default(),
                         });
-                        if let Some(cache) = &self.views {
+                        if let Some((cache, tag)) = self.views.as_ref().zip(tag) {
                             crate::metrics::SESSION_CACHE_MISS.inc();
-                            if self.generation.load(Ordering::Acquire) == before {
-                                cache.insert(id_hash.to_string(), c.clone());
-                            }
+                            cache.insert_if(
+                                tag,
+                                id_hash,
+                                c.clone(),
+                                std::time::Instant::now(),
+                                || self.generation.load(Ordering::Acquire) == before,
+                            );
                         }
                         Ok(Some(c))
                     }
@@ -347,7 +319,13 @@ impl Sessions {
 
     /// Moves last-seen forward: in the cache at once; in the store with the
     /// next flush (a lost flush only shortens the idle window a little).
-    fn touch(&self, id_hash: &str, cached: &Arc<Cached>, now: UnixTime) -> Arc<Cached> {
+    fn touch(
+        &self,
+        id_hash: &str,
+        tag: Option<crate::view_cache::Tag>,
+        cached: &Arc<Cached>,
+        now: UnixTime,
+    ) -> Arc<Cached> {
         let mut view = (*cached.view).clone();
         view.session.last_seen = now;
         let fresh = Arc::new(Cached {
@@ -355,8 +333,8 @@ impl Sessions {
             identity: cached.identity.clone(),
             assertion: cached.assertion.clone(),
         });
-        if let Some(c) = &self.views {
-            c.insert(id_hash.to_string(), fresh.clone());
+        if let Some((c, tag)) = self.views.as_ref().zip(tag) {
+            c.replace(tag, fresh.clone());
         }
         if let Ok(mut pending) = self.touches.lock() {
             pending.insert(id_hash.to_string(), now);
@@ -367,7 +345,8 @@ impl Sessions {
     /// Writes the waiting last-seen times (called every few seconds).
     pub async fn flush_touches(&self) {
         if let Some(cache) = &self.views {
-            crate::metrics::SESSIONS_CACHED.set(cache.entry_count() as i64);
+            cache.sweep(std::time::Instant::now());
+            crate::metrics::SESSIONS_CACHED.set(cache.len() as i64);
         }
         let batch: Vec<(String, UnixTime)> = match self.touches.lock() {
             Ok(mut pending) => pending.drain().collect(),
@@ -455,8 +434,7 @@ impl Sessions {
     pub fn forget_tenant(&self, tenant_id: &str) {
         self.invalidated(None);
         if let Some(c) = &self.views {
-            let tenant_id = tenant_id.to_string();
-            let _ = c.invalidate_entries_if(move |_, v| v.view.tenant.id == tenant_id);
+            c.retain(|v| v.view.tenant.id != tenant_id);
         }
     }
 
@@ -464,8 +442,7 @@ impl Sessions {
     pub fn forget_user(&self, user_id: &str) {
         self.invalidated(None);
         if let Some(c) = &self.views {
-            let user_id = user_id.to_string();
-            let _ = c.invalidate_entries_if(move |_, v| v.view.user.id == user_id);
+            c.retain(|v| v.view.user.id != user_id);
         }
     }
 
@@ -480,7 +457,7 @@ impl Sessions {
             Change::Everything => {
                 self.invalidated(None);
                 if let Some(c) = &self.views {
-                    c.invalidate_all();
+                    c.clear();
                 }
             }
         }
@@ -489,7 +466,7 @@ impl Sessions {
     pub fn forget(&self, id_hash: &str) {
         self.invalidated(Some(id_hash));
         if let Some(c) = &self.views {
-            c.invalidate(id_hash);
+            c.remove_session(id_hash);
         }
         if let Ok(mut pending) = self.touches.lock() {
             pending.remove(id_hash);
@@ -509,7 +486,7 @@ impl Sessions {
         // slot: the assertion kept by session still serves while its
         // identity is the same, so a refresh of many views signs nothing
         // (P3). Without a view cache this is the only place it is kept.
-        if let Some(c) = self.assertions.get(&live.id_hash) {
+        if let Some(c) = self.assertions.get(&*live.id_hash) {
             if (Arc::ptr_eq(&c.identity, &live.identity) || c.identity == live.identity)
                 && c.exp - now > 60
             {
@@ -540,7 +517,7 @@ impl Sessions {
             *slot = Some((token.clone(), claims.exp));
         }
         self.assertions.insert(
-            live.id_hash.clone(),
+            live.id_hash.to_string(),
             Arc::new(CachedAssertion {
                 identity: live.identity.clone(),
                 token: token.clone(),
@@ -548,22 +525,5 @@ impl Sessions {
             }),
         );
         token
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cached_views_expire_spread_within_the_ttl() {
-        let e = SpreadExpiry {
-            ttl: std::time::Duration::from_millis(1000),
-        };
-        let ms = |h: &str| e.of(h).as_millis();
-        assert_eq!(ms("0000abcd"), 500);
-        assert_eq!(ms("ffff0000"), 1000);
-        assert!((740..=760).contains(&ms("7fff0000")));
-        assert_eq!(ms("zz"), 1000, "an odd key keeps the full TTL");
     }
 }

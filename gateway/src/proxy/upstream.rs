@@ -75,19 +75,20 @@ pub(super) fn rewrite_upstream_header(
             .map_or_else(|| http::Uri::from_static("/"), http::Uri::from);
     }
     let headers = &mut parts.headers;
-    headers.reserve(13);
-    let reserved: Vec<http::HeaderName> = headers
-        .keys()
-        .filter(|n| {
-            is_reserved_header(n.as_str(), line_header)
-                || is_forwarding_header(n.as_str())
-                || *n == TRACEPARENT
-        })
-        .cloned()
-        .collect();
-    for name in reserved {
-        headers.remove(&name);
+    let must_go = |n: &http::HeaderName| {
+        is_reserved_header(n.as_str(), line_header)
+            || is_forwarding_header(n.as_str())
+            || *n == TRACEPARENT
+    };
+    // Nearly every request carries none of them: no list is made then.
+    if headers.keys().any(must_go) {
+        let reserved: Vec<http::HeaderName> =
+            headers.keys().filter(|n| must_go(n)).cloned().collect();
+        for name in reserved {
+            headers.remove(&name);
+        }
     }
+    headers.reserve(13);
     match cookie {
         UpstreamCookie::Keep => {}
         UpstreamCookie::Remove => {

@@ -84,7 +84,7 @@ pub async fn sessions(app: &App, req: &Req, live: Live) -> Outcome {
     let rows = records
         .into_iter()
         .map(|s| SessionRow {
-            current: s.id_hash == live.id_hash,
+            current: *s.id_hash == *live.id_hash,
             handle: s.id_hash,
             browser: crate::web::readable_agent(&s.user_agent, req.lang),
             agent: s.user_agent,
@@ -121,7 +121,7 @@ pub async fn end_session(app: &App, req: &Req, live: Live, form: Form) -> Outcom
         route: None,
     };
     audit::event(crate::audit::Event::SessionEndedByUser, &who, "");
-    if target == live.id_hash {
+    if target == &*live.id_hash {
         return (
             "logged_out",
             Answer::redirect(&paths::login_with_notice("logged_out"))
