@@ -82,9 +82,19 @@ CREATE UNIQUE INDEX IF NOT EXISTS tenants_by_connection ON tenants(
     WHERE json_extract(data, '$.ad.connection_id') IS NOT NULL;
 ";
 
+/// Connections to the database file, and calls running at once.
+const POOL_CONNECTIONS: u32 = 8;
+
 /// The embedded store.
 pub struct SqliteStore {
     pool: r2d2::Pool<SqliteConnectionManager>,
+    /// One permit per pooled connection: a call waits here, on the event
+    /// loop's side, until a connection is free. Without it a burst of
+    /// cache misses (every session at once, after an idle minute) started
+    /// one blocking-pool thread each, hundreds of them waiting on the pool
+    /// in `r2d2`: a thread storm that stalled both cores for 30 to 50 ms
+    /// (P3's tail).
+    permits: Arc<tokio::sync::Semaphore>,
     timeout: Duration,
     /// The change log's entries, read back by [`ChangeNotices::follow_changes`]
     /// for this process's session cache.
@@ -153,7 +163,7 @@ impl SqliteStore {
             )
         });
         let pool = r2d2::Pool::builder()
-            .max_size(8)
+            .max_size(POOL_CONNECTIONS)
             .min_idle(Some(1))
             .connection_timeout(timeout)
             .build(manager)
@@ -187,6 +197,7 @@ impl SqliteStore {
         drop(conn);
         Ok(SqliteStore {
             pool,
+            permits: Arc::new(tokio::sync::Semaphore::new(POOL_CONNECTIONS as usize)),
             timeout,
             changes: tokio::sync::broadcast::channel(4096).0,
         })
@@ -201,14 +212,22 @@ impl SqliteStore {
         F: FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
     {
         let pool = self.pool.clone();
-        let task = tokio::task::spawn_blocking(move || {
-            let mut conn = pool.get().map_err(unavailable)?;
-            f(&mut conn)
-        });
-        match tokio::time::timeout(self.timeout, task).await {
+        let permits = self.permits.clone();
+        let call = async move {
+            // Held until the statement is done, even by a caller that gave
+            // up waiting: a timed-out call's thread still has its connection.
+            let permit = permits.acquire_owned().await.map_err(unavailable)?;
+            tokio::task::spawn_blocking(move || {
+                let _permit = permit;
+                let mut conn = pool.get().map_err(unavailable)?;
+                f(&mut conn)
+            })
+            .await
+            .map_err(unavailable)?
+        };
+        match tokio::time::timeout(self.timeout, call).await {
             Err(_) => Err(StoreError::Unavailable("timed out".into())),
-            Ok(Err(join)) => Err(unavailable(join)),
-            Ok(Ok(result)) => result,
+            Ok(result) => result,
         }
     }
 }
