@@ -272,10 +272,17 @@ async fn quiet_keepalive(tls: bool) {
             let cookie = cookie.clone();
             let t = t.clone();
             tokio::spawn(async move {
+                // Two hundred upstream connections opened at once on a
+                // loaded CI machine: a 502 (the upstream's connect deadline)
+                // is tried once more on a new connection; this drill is
+                // about the client's header deadline, not the upstream.
                 let mut s = t.connect(addr, "127.0.0.3").await.unwrap();
-                assert!(request(&mut s, "/files", &cookie)
-                    .await
-                    .starts_with("HTTP/1.1 200"));
+                let mut first = request(&mut s, "/files", &cookie).await;
+                if first.starts_with("HTTP/1.1 502") {
+                    s = t.connect(addr, "127.0.0.3").await.unwrap();
+                    first = request(&mut s, "/files", &cookie).await;
+                }
+                assert!(first.starts_with("HTTP/1.1 200"), "{first:.300}");
                 let mut part = b"GET /files HTTP/1.1\r\nHost: x\r\nX-Fill: ".to_vec();
                 part.extend(std::iter::repeat_n(b'f', 30 * 1024));
                 s.write_all(&part).await.unwrap();
