@@ -2,8 +2,9 @@
 # How much memory a connection flood leaves behind once it is over: the
 # release gateway's resident memory at rest, with 10,000 idle keep-alive
 # connections (each made one request), and 2, 15 and 60 s after they
-# closed; with mimalloc's defaults and with the purge options an operator
-# can set in the unit's environment. Bounded: one flood per setting.
+# closed; with mimalloc's own defaults (set explicitly: otherwise the
+# gateway starts itself again with its own, main.rs), with the purge delay
+# alone, and with the gateway's settings. Bounded: one flood per setting.
 #
 # Usage: loadtest/flood-memory.sh [connections]     (default 10000)
 set -u
@@ -60,6 +61,6 @@ flood() { # label [env assignments...]
     "$label" "$(jq .established "$W/idle.json")" "$rest" "$held" "$after2" "$after15" "$after60"
   kill "$gw"; wait "$gw" 2>/dev/null
 }
-flood defaults
-flood purge_delay_0 MIMALLOC_PURGE_DELAY=0
+flood defaults MIMALLOC_PURGE_DELAY=10 MIMALLOC_ARENA_EAGER_COMMIT=2
+flood purge_delay_0 MIMALLOC_PURGE_DELAY=0 MIMALLOC_ARENA_EAGER_COMMIT=2
 flood purge_delay_0_no_eager_commit MIMALLOC_PURGE_DELAY=0 MIMALLOC_ARENA_EAGER_COMMIT=0

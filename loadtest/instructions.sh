@@ -97,8 +97,9 @@ sys.exit(1 if bad else 0)
 P
 count() { # label port cookies command...: instructions per request
   local label=$1 port=$2 cookies=$3; shift 3
-  # The allocator's options of the shipped unit file, for both proxies
-  # alike (they change no instruction count of the request path).
+  # The allocator's options the gateway would otherwise start itself
+  # again with (main.rs), for both proxies alike: under valgrind the
+  # process must not exec.
   MIMALLOC_PURGE_DELAY=0 MIMALLOC_ARENA_EAGER_COMMIT=0 \
     valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$W/$label.%p" "$@" > "$W/logs/$label.log" 2>&1 & local pid=$!; pids+=("$pid")
   up "$port" 1k.html || { echo "$label did not start under valgrind" >&2; return 1; }

@@ -93,3 +93,31 @@ async fn every_series_the_rules_and_the_dashboard_name_is_exported() {
     // The build's version and commit are there from the start.
     assert!(metrics.contains("sekisho_build_info{commit="), "{metrics}");
 }
+
+/// The allocator's settings the unit file sets hold whoever starts the
+/// gateway (P8): a process started without them starts itself again in
+/// place with them (`gateway/src/main.rs`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_gateway_runs_with_the_allocators_purge_settings_whoever_starts_it() {
+    let env = Env::start().await;
+    let environ = std::fs::read(format!("/proc/{}/environ", env.gw.pid()))
+        .expect("the serving process's environment");
+    let vars: Vec<String> = environ
+        .split(|b| *b == 0)
+        .map(|v| String::from_utf8_lossy(v).into_owned())
+        .collect();
+    for (name, default) in [
+        ("MIMALLOC_PURGE_DELAY", "0"),
+        ("MIMALLOC_ARENA_EAGER_COMMIT", "0"),
+    ] {
+        // The harness passes the test's own environment on: a value set
+        // there is the operator's, and is kept.
+        let expected = std::env::var(name).unwrap_or_else(|_| default.to_string());
+        assert!(
+            vars.contains(&format!("{name}={expected}")),
+            "{name}={expected} in {vars:?}"
+        );
+    }
+    let health = reqwest::get(env.gw.url("/.sekisho/healthz")).await.unwrap();
+    assert_eq!(health.status(), 200, "the process that execs itself serves");
+}
