@@ -163,6 +163,9 @@ pub struct LoginPage<'a> {
     /// Passkeys are offered here: the button (shown by the script where
     /// the browser has WebAuthn) and autofill in the email field.
     pub passkey: bool,
+    /// The email field's passkey autofill starts by itself (off on a page
+    /// that answers a refused way in).
+    pub passkey_autofill: bool,
 }
 
 /// Asks for the address a reset link should go to.
@@ -765,6 +768,7 @@ mod tests {
             ad_href: Some("/.sekisho/ad/start?purpose=login&next=%2Ffiles".into()),
             ad_label: "Active Directoryアカウントでログイン".into(),
             passkey: true,
+            passkey_autofill: true,
         });
         assert!(html.contains("<label for=\"email\">メールアドレス</label>"));
         // Passkeys: autofill in the email field, and a button the script

@@ -126,7 +126,11 @@
           request.mediation = "conditional";
           request.signal = waiting.signal;
         }
-        return navigator.credentials.get(request).then(function (cred) { if (cred) { answer(c.challenge, cred); } });
+        var asked = navigator.credentials.get(request);
+        // Said on the form, so a page's tests know the autofill request is
+        // waiting before they hand the browser a key.
+        if (conditional) { form.setAttribute("data-passkey-autofill", "waiting"); }
+        return asked.then(function (cred) { if (cred) { answer(c.challenge, cred); } });
       });
     }
     form.querySelector("[data-passkey-start]").addEventListener("click", function () {
@@ -134,8 +138,10 @@
       if (error) { error.hidden = true; }
       ask(false).catch(failed);
     });
-    // The login page's email field offers the user's passkeys as autofill.
-    if (kind === "login" && PublicKeyCredential.isConditionalMediationAvailable) {
+    // The login page's email field offers the user's passkeys as autofill,
+    // except on a page answering a refused way in.
+    if (kind === "login" && form.getAttribute("data-passkey-autofill") !== "off" &&
+        PublicKeyCredential.isConditionalMediationAvailable) {
       PublicKeyCredential.isConditionalMediationAvailable().then(function (yes) {
         if (yes) { ask(true).catch(failed); }
       });

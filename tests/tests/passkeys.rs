@@ -60,6 +60,9 @@ async fn wait_refused(b: &Browser) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     wait_text(b, "パスキーでログインできませんでした").await;
+    // The refused key is not offered again by itself: autofill waits for
+    // the user here (an authenticator that answers at once would loop).
+    wait_for(b, "form[data-passkey=login][data-passkey-autofill=off]").await;
 }
 
 /// The audit file once it holds `needle`: events reach the sink through a
@@ -82,6 +85,14 @@ async fn take_key(b: &Browser, authenticator: &str) -> serde_json::Value {
     let key = authenticator_credentials(b, authenticator).await[0].clone();
     clear_authenticator_credentials(b, authenticator).await;
     key
+}
+
+/// Waits until the login page's autofill request is pending. Chromium's
+/// virtual authenticator answers an autofill request by itself when it
+/// holds a key as the request starts, so a key meant for the button is put
+/// back only once the page's request is already waiting without one.
+async fn wait_autofill_pending(b: &Browser) {
+    wait_for(b, "form[data-passkey=login][data-passkey-autofill=waiting]").await;
 }
 
 /// The passkey button of the page, once the script has shown it.
@@ -195,6 +206,7 @@ async fn s53_a_passkey_registers_signs_in_serves_as_second_step_and_is_removed()
         Some("username webauthn"),
         "the email field offers passkeys as autofill"
     );
+    wait_autofill_pending(&b).await;
     add_authenticator_credential(&b, &authenticator, key.clone()).await;
     press_passkey_button(&b, "login").await;
     wait_text(&b, "upstream ok").await;
@@ -242,6 +254,7 @@ async fn s53_a_passkey_registers_signs_in_serves_as_second_step_and_is_removed()
     clone["signCount"] = 0.into();
     clear_authenticator_credentials(&b, &authenticator).await;
     log_out(&b, &base).await;
+    wait_autofill_pending(&b).await;
     add_authenticator_credential(&b, &authenticator, clone).await;
     press_passkey_button(&b, "login").await;
     wait_refused(&b).await;

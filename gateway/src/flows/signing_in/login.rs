@@ -41,6 +41,7 @@ pub async fn submit(
         error: Some(error),
         notice: None,
         locked,
+        passkey_autofill: true,
     };
     let csrf_ok = req
         .cookies

@@ -34,6 +34,11 @@ pub(super) struct View<'a> {
     pub(super) error: Option<&'a str>,
     pub(super) notice: Option<&'a str>,
     pub(super) locked: bool,
+    /// Whether the email field's passkey autofill starts by itself. Off
+    /// on a page that answers a way in already refused (`again`): an
+    /// authenticator or password manager that answers autofill at once
+    /// would send the refused key again, page after page.
+    pub(super) passkey_autofill: bool,
 }
 
 pub(super) fn page(app: &App, req: &Req, kind: Kind, v: View<'_>) -> Answer {
@@ -69,6 +74,7 @@ pub(super) fn page(app: &App, req: &Req, kind: Kind, v: View<'_>) -> Answer {
             false,
         ),
         passkey: crate::flows::providers::passkeys_offered(app, req).is_some(),
+        passkey_autofill: v.passkey_autofill,
     });
     maybe_cookie(Answer::html(v.status, html), cookie)
 }
@@ -83,6 +89,7 @@ pub fn again(app: &App, req: &Req, kind: Kind, next: &str, error: &str, status: 
         error: Some(error),
         notice: None,
         locked: false,
+        passkey_autofill: false,
     };
     ("login_failed", page(app, req, kind, v))
 }
@@ -112,6 +119,7 @@ pub fn show(app: &App, req: &Req, kind: Kind) -> Outcome {
         error: None,
         notice,
         locked: false,
+        passkey_autofill: true,
     };
     ("login_page", page(app, req, kind, v))
 }
