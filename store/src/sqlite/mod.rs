@@ -3,13 +3,15 @@
 //! SQLite rather than a pure-Rust key-value file because several processes
 //! may open it at once — the gateway and `sekisho admin` commands run beside
 //! each other — and because its transactions make every trait method atomic
-//! without hand-written locking. Calls run on tokio's blocking pool under a
-//! timeout, never on the proxy's event loop.
+//! without hand-written locking. Reads run on tokio's blocking pool, writes
+//! on the store's one writer thread ([`writer`], which commits the writes
+//! that arrive together at once), both under a timeout, never on the
+//! proxy's event loop.
 
 use super::*;
 use async_trait::async_trait;
 use r2d2_sqlite::SqliteConnectionManager;
-use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use rusqlite::{params, Connection, OptionalExtension};
 use sekisho_policy::line::AccessRoute;
 use sekisho_policy::lock::Admission;
 use sekisho_policy::model::{LoginMethod, Plan, Role};
@@ -20,20 +22,15 @@ use serde::Serialize;
 use std::path::Path;
 use std::time::Duration;
 
-/// Runs `$step` (an expression using `$r`, the [`SqliteRecords`]) in one
-/// `BEGIN IMMEDIATE` transaction on the blocking pool, committed when it
-/// succeeds. Captured values must be owned (the closure is `move`).
+/// Runs `$step` (an expression using `$r`, the [`SqliteRecords`]) as one
+/// write of the store's writer: all of it kept when it succeeds, none of it
+/// when it fails. Captured values must be owned (the closure is `move`).
 macro_rules! in_transaction {
     ($store:expr, |$r:ident| $step:expr) => {
         $store
-            .run(move |c| {
-                let tx = begin(c)?;
-                let value = {
-                    let $r = &mut SqliteRecords(&tx);
-                    finish_now($step)?
-                };
-                tx.commit().map_err(unavailable)?;
-                Ok(value)
+            .write(move |c| {
+                let $r = &mut SqliteRecords(c);
+                finish_now($step)
             })
             .await
     };
@@ -87,7 +84,10 @@ const POOL_CONNECTIONS: u32 = 8;
 
 /// The embedded store.
 pub struct SqliteStore {
+    /// Connections for reads.
     pool: r2d2::Pool<SqliteConnectionManager>,
+    /// The one connection that writes, on its own thread.
+    writer: writer::Writer,
     /// One permit per pooled connection: a call waits here, on the event
     /// loop's side, until a connection is free. Without it a burst of
     /// cache misses (every session at once, after an idle minute) started
@@ -155,13 +155,7 @@ impl SqliteStore {
                 )));
             }
         }
-        let busy = timeout;
-        let manager = SqliteConnectionManager::file(path).with_init(move |c| {
-            c.busy_timeout(busy)?;
-            c.execute_batch(
-                "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
-            )
-        });
+        let manager = SqliteConnectionManager::file(path).with_init(move |c| set_up(c, timeout));
         let pool = r2d2::Pool::builder()
             .max_size(POOL_CONNECTIONS)
             .min_idle(Some(1))
@@ -195,8 +189,12 @@ impl SqliteStore {
             }
         }
         drop(conn);
+        let writing = Connection::open(path)
+            .and_then(|c| set_up(&c, timeout).map(|()| c))
+            .map_err(|e| unavailable(format!("cannot open {}: {e}", path.display())))?;
         Ok(SqliteStore {
             pool,
+            writer: writer::Writer::start(writing)?,
             permits: Arc::new(tokio::sync::Semaphore::new(POOL_CONNECTIONS as usize)),
             timeout,
             changes: tokio::sync::broadcast::channel(4096).0,
@@ -232,11 +230,28 @@ impl SqliteStore {
     }
 }
 
-/// Starts a write transaction that takes the lock at once, so a
-/// read-then-write step cannot interleave with another writer.
-fn begin(c: &mut Connection) -> StoreResult<rusqlite::Transaction<'_>> {
-    c.transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(unavailable)
+impl SqliteStore {
+    /// Runs `f` as one write of the store's writer (one savepoint of its
+    /// next commit), under the store timeout. A timed-out call is reported
+    /// at once; its write may still be committed.
+    async fn write<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+    {
+        match tokio::time::timeout(self.timeout, self.writer.write(f)).await {
+            Err(_) => Err(StoreError::Unavailable("timed out".into())),
+            Ok(result) => result,
+        }
+    }
+}
+
+/// Every connection's settings: WAL (readers never wait for the writer),
+/// a full `fsync` at each commit, and the store timeout for the lock that
+/// another process (an admin command) may hold.
+fn set_up(c: &Connection, busy: Duration) -> rusqlite::Result<()> {
+    c.busy_timeout(busy)?;
+    c.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;")
 }
 
 /// Every row's JSON `data` column, as records.
@@ -711,3 +726,4 @@ fn note_login(conn: &Connection, s: &SessionRecord) -> StoreResult<()> {
 }
 
 mod parts;
+mod writer;

@@ -148,27 +148,24 @@ impl SessionOwn for SqliteStore {
         if touches.is_empty() {
             return Ok(());
         }
-        self.run(move |c| {
-            let tx = begin(c)?;
-            {
-                let mut stmt = tx
-                    .prepare(
-                        "UPDATE sessions SET data = json_set(data, '$.last_seen', ?2) WHERE id_hash = ?1 \
-                         AND json_extract(data, '$.last_seen') < ?2",
-                    )
-                    .map_err(unavailable)?;
-                for (id_hash, last_seen) in &touches {
-                    stmt.execute(params![id_hash, last_seen]).map_err(unavailable)?;
-                }
+        self.write(move |c| {
+            let mut stmt = c
+                .prepare_cached(
+                    "UPDATE sessions SET data = json_set(data, '$.last_seen', ?2) WHERE id_hash = ?1 \
+                     AND json_extract(data, '$.last_seen') < ?2",
+                )
+                .map_err(unavailable)?;
+            for (id_hash, last_seen) in &touches {
+                stmt.execute(params![id_hash, last_seen]).map_err(unavailable)?;
             }
-            tx.commit().map_err(unavailable)
+            Ok(())
         })
         .await
     }
 
     async fn delete_user_sessions(&self, user_id: &str) -> StoreResult<Vec<String>> {
         let user_id = user_id.to_string();
-        self.run(move |c| delete_sessions_of(c, &user_id, None))
+        self.write(move |c| delete_sessions_of(c, &user_id, None))
             .await
     }
 }
@@ -240,7 +237,7 @@ impl ChangeNotices for SqliteStore {
             polls += 1;
             if polls.is_multiple_of(240) {
                 let _ = self
-                    .run(|c| {
+                    .write(|c| {
                         c.execute(
                             "DELETE FROM changes WHERE at < CAST(strftime('%s', 'now') AS INTEGER) - ?1",
                             [CHANGE_KEEP_SECONDS],
@@ -272,14 +269,14 @@ impl TicketOwn for SqliteStore {
     }
 
     async fn put_ticket(&self, ticket: TicketRecord) -> StoreResult<()> {
-        self.run(move |c| insert_ticket(c, &ticket)).await
+        self.write(move |c| insert_ticket(c, &ticket)).await
     }
 }
 
 #[async_trait]
 impl TwoStepOwn for SqliteStore {
     async fn put_pending(&self, pending: PendingLogin) -> StoreResult<()> {
-        self.run(move |c| save_pending(c, &pending)).await
+        self.write(move |c| save_pending(c, &pending)).await
     }
 
     async fn get_pending(&self, id_hash: &str, now: UnixTime) -> StoreResult<Option<PendingLogin>> {
@@ -288,7 +285,7 @@ impl TwoStepOwn for SqliteStore {
     }
 
     async fn add_trusted_browser(&self, b: TrustedBrowser) -> StoreResult<()> {
-        self.run(move |c| {
+        self.write(move |c| {
             c.execute(
                 "INSERT INTO trusted (id_hash, user_id, id, last_used, data) VALUES (?1, ?2, ?3, ?4, ?5)",
                 params![b.id_hash, b.user_id, b.id, b.last_used, to_json(&b)?],
@@ -312,7 +309,7 @@ impl TwoStepOwn for SqliteStore {
 
     async fn revoke_trusted_browser(&self, user_id: &str, id: &str) -> StoreResult<bool> {
         let (user_id, id) = (user_id.to_string(), id.to_string());
-        self.run(move |c| {
+        self.write(move |c| {
             let n = c
                 .execute(
                     "DELETE FROM trusted WHERE user_id = ?1 AND id = ?2",
@@ -374,9 +371,8 @@ impl CounterOwn for SqliteStore {
         now: UnixTime,
     ) -> StoreResult<Admission> {
         let identifier = crate::counter_key(identifier);
-        self.run(move |c| {
-            let tx = begin(c)?;
-            let (count, last): (u32, i64) = tx
+        self.write(move |c| {
+            let (count, last): (u32, i64) = c
                 .query_row(
                     "SELECT count, updated_at FROM failures WHERE identifier = ?1",
                     [&identifier],
@@ -387,13 +383,12 @@ impl CounterOwn for SqliteStore {
                 .unwrap_or((0, now));
             let admission = rule.admit(count, last, now);
             if let Admission::Checked(n) = admission {
-                tx.execute(
+                c.execute(
                     "INSERT INTO failures (identifier, count, updated_at) VALUES (?1, ?2, ?3) \
                      ON CONFLICT(identifier) DO UPDATE SET count = ?2, updated_at = ?3",
                     params![identifier, n, now],
                 )
                 .map_err(unavailable)?;
-                tx.commit().map_err(unavailable)?;
             }
             Ok(admission)
         })
@@ -407,7 +402,7 @@ impl CounterOwn for SqliteStore {
         kept: u64,
     ) -> StoreResult<u64> {
         let quiet_since = now.saturating_sub(rule.forget_after);
-        self.run(move |c| {
+        self.write(move |c| {
             let quiet = c
                 .execute(
                     "DELETE FROM failures WHERE updated_at <= ?1 AND count < ?2",
@@ -428,12 +423,12 @@ impl CounterOwn for SqliteStore {
 
     async fn clear_failures(&self, identifier: &str) -> StoreResult<()> {
         let identifier = identifier.to_string();
-        self.run(move |c| clear_failures_of(c, &identifier)).await
+        self.write(move |c| clear_failures_of(c, &identifier)).await
     }
 
     async fn count_event(&self, key: &str, window: i64, now: UnixTime) -> StoreResult<u32> {
         let key = key.to_string();
-        self.run(move |c| {
+        self.write(move |c| {
             c.query_row(
                 "INSERT INTO events (key, count, window_end) VALUES (?1, 1, ?2 + ?3) \
                  ON CONFLICT(key) DO UPDATE SET \
@@ -453,7 +448,7 @@ impl CounterOwn for SqliteStore {
 impl SecretOwn for SqliteStore {
     async fn secret(&self, name: &str, fresh: Vec<u8>) -> StoreResult<Vec<u8>> {
         let name = format!("secret:{name}");
-        self.run(move |c| {
+        self.write(move |c| {
             c.execute(
                 "INSERT OR IGNORE INTO meta (name, value) VALUES (?1, ?2)",
                 params![name, fresh],
@@ -475,7 +470,7 @@ impl AuditOwn for SqliteStore {
             return Ok(());
         };
         let data = to_json(&record)?;
-        self.run(move |c| {
+        self.write(move |c| {
             c.execute(
                 "INSERT INTO audit (tenant_id, expires_at, data) VALUES (?1, ?2, ?3)",
                 params![tenant, record.expires_at, data],
@@ -530,7 +525,7 @@ impl MaintenanceOwn for SqliteStore {
         // Trusted browsers go once no window could still hold them: a
         // year, the longest trust the configuration accepts.
         let trust_horizon = now - 366 * sekisho_policy::DAY;
-        self.run(move |c| {
+        self.write(move |c| {
             let mut n = 0;
             for (sql, at) in [
                 ("DELETE FROM sessions WHERE expires_at <= ?1", now),
@@ -603,8 +598,7 @@ impl MaintenanceOwn for SqliteStore {
     }
 
     async fn import(&self, dump: Dump) -> StoreResult<()> {
-        self.run(move |c| {
-            let tx = begin(c)?;
+        self.write(move |tx| {
             let held: i64 = tx
                 .query_row(
                     "SELECT (SELECT COUNT(*) FROM tenants) + (SELECT COUNT(*) FROM users)",
@@ -631,16 +625,16 @@ impl MaintenanceOwn for SqliteStore {
                 .map_err(unavailable)?;
             }
             for u in &dump.users {
-                insert_user(&tx, u)?;
+                insert_user(tx, u)?;
             }
             for s in &dump.sessions {
-                insert_session(&tx, s)?;
+                insert_session(tx, s)?;
             }
             for t in &dump.tickets {
-                insert_ticket(&tx, t)?;
+                insert_ticket(tx, t)?;
             }
             for p in &dump.pending {
-                save_pending(&tx, p)?;
+                save_pending(tx, p)?;
             }
             for b in &dump.trusted {
                 tx.execute(
@@ -650,7 +644,7 @@ impl MaintenanceOwn for SqliteStore {
                 .map_err(unavailable)?;
             }
             for p in &dump.passkeys {
-                insert_passkey(&tx, p)?;
+                insert_passkey(tx, p)?;
             }
             for (identifier, count) in &dump.failures {
                 tx.execute(
@@ -661,7 +655,7 @@ impl MaintenanceOwn for SqliteStore {
                 )
                 .map_err(unavailable)?;
             }
-            tx.commit().map_err(unavailable)
+            Ok(())
         })
         .await
     }
