@@ -356,6 +356,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
             .iter()
             .filter_map(|l| passkey::SoftPasskey::parse(l))
             .collect(),
+        browsers: Default::default(),
     });
     let load = Load {
         concurrency,

@@ -30,6 +30,36 @@ pub struct Target {
     pub cookies: Vec<String>,
     pub users: Vec<crate::two_step::User>,
     pub passkeys: Vec<crate::passkey::SoftPasskey>,
+    /// Each user's browser (its device cookie), kept across logins.
+    pub browsers: Browsers,
+}
+
+/// Each user's browser, as people sign in from the same one day after day:
+/// the gateway's long-lived device cookie, kept per user from the user's
+/// first login on. Only that first login is from a new browser (and gets
+/// the user S63's mail), as in use; without it every login of the run
+/// would mail its user.
+#[derive(Default)]
+pub struct Browsers(std::sync::Mutex<std::collections::HashMap<String, String>>);
+
+impl Browsers {
+    /// `cookie` with the user's device cookie added, once the user has one.
+    fn with_device(&self, t: &Target, who: &str, cookie: &str) -> String {
+        let known = self.0.lock().ok().and_then(|m| m.get(who).cloned());
+        match known {
+            Some(device) => format!("{cookie}; {}-device={device}", t.cookie_name),
+            None => cookie.to_string(),
+        }
+    }
+
+    /// Keeps the device cookie a sign-in's answer set (renewed each time).
+    fn keep(&self, t: &Target, who: &str, resp: &hyper::Response<hyper::body::Incoming>) {
+        if let Some(device) = http::set_cookie(resp, &format!("{}-device", t.cookie_name)) {
+            if let Ok(mut m) = self.0.lock() {
+                m.insert(who.to_string(), device);
+            }
+        }
+    }
 }
 
 /// How hard and for how long.
@@ -108,7 +138,9 @@ async fn login_once(client: &HttpClient, t: &Target, n: usize, rec: &mut Recorde
             ("password", password),
             ("next", &t.path),
         ]);
-        let cookie = format!("{pre_name}={pre}");
+        let cookie = t
+            .browsers
+            .with_device(t, email, &format!("{pre_name}={pre}"));
         let resp = client
             .request(
                 http::request(
@@ -122,6 +154,7 @@ async fn login_once(client: &HttpClient, t: &Target, n: usize, rec: &mut Recorde
             )
             .await
             .map_err(|_| "connect_or_io")?;
+        t.browsers.keep(t, email, &resp);
         let code = resp.status().as_u16();
         let session = http::set_cookie(&resp, &t.cookie_name);
         let pending = http::set_cookie(&resp, &format!("{}-2fa", t.cookie_name));
@@ -227,10 +260,11 @@ async fn passkey_login_once(client: &HttpClient, t: &Target, n: usize, rec: &mut
         ) else {
             return Err("odd_challenge");
         };
+        let signing_in = t.browsers.with_device(t, &passkey.email, &cookie);
         let resp = call(
             "POST",
             paths::PASSKEY_LOGIN,
-            Some(&cookie),
+            Some(&signing_in),
             http::form(&[
                 ("csrf", &csrf),
                 ("challenge", id),
@@ -241,6 +275,7 @@ async fn passkey_login_once(client: &HttpClient, t: &Target, n: usize, rec: &mut
         .await
         .map_err(|_| "connect_or_io")?;
         let session = http::set_cookie(&resp, &t.cookie_name);
+        t.browsers.keep(t, &passkey.email, &resp);
         http::read_body(resp, 0).await.map_err(|_| "body")?;
         let session = session.ok_or("passkey_refused")?;
         after_login(client, t, &session).await
