@@ -26,7 +26,7 @@ impl AccountOwn for SqliteStore {
         let email = email.to_string();
         self.run(move |c| {
             let data: Option<String> = c
-                .query_row("SELECT data FROM users WHERE email = ?1", [email], |r| {
+                .row_cached("SELECT data FROM users WHERE email = ?1", [email], |r| {
                     r.get(0)
                 })
                 .optional()
@@ -55,7 +55,7 @@ impl AccountOwn for SqliteStore {
         let (issuer, subject) = (issuer.to_string(), subject.to_string());
         self.run(move |c| {
             let data: Option<String> = c
-                .query_row(
+                .row_cached(
                     "SELECT data FROM users WHERE json_extract(data, '$.identity.issuer') = ?1 \
                      AND json_extract(data, '$.identity.subject') = ?2",
                     params![issuer, subject],
@@ -90,7 +90,7 @@ impl TenantOwn for SqliteStore {
         let connection_id = connection_id.to_string();
         self.run(move |c| {
             let data: Option<String> = c
-                .query_row(
+                .row_cached(
                     "SELECT data FROM tenants WHERE json_extract(data, '$.ad.connection_id') = ?1",
                     [&connection_id],
                     |r| r.get(0),
@@ -195,7 +195,7 @@ impl ChangeNotices for SqliteStore {
                 .run(move |c| {
                     let Some(after) = after else {
                         let max: i64 = c
-                            .query_row("SELECT COALESCE(MAX(seq), 0) FROM changes", [], |r| {
+                            .row_cached("SELECT COALESCE(MAX(seq), 0) FROM changes", [], |r| {
                                 r.get(0)
                             })
                             .map_err(unavailable)?;
@@ -238,7 +238,7 @@ impl ChangeNotices for SqliteStore {
             if polls.is_multiple_of(240) {
                 let _ = self
                     .write(|c| {
-                        c.execute(
+                        c.run_cached(
                             "DELETE FROM changes WHERE at < CAST(strftime('%s', 'now') AS INTEGER) - ?1",
                             [CHANGE_KEEP_SECONDS],
                         )
@@ -286,7 +286,7 @@ impl TwoStepOwn for SqliteStore {
 
     async fn add_trusted_browser(&self, b: TrustedBrowser) -> StoreResult<()> {
         self.write(move |c| {
-            c.execute(
+            c.run_cached(
                 "INSERT INTO trusted (id_hash, user_id, id, last_used, data) VALUES (?1, ?2, ?3, ?4, ?5)",
                 params![b.id_hash, b.user_id, b.id, b.last_used, to_json(&b)?],
             )
@@ -311,7 +311,7 @@ impl TwoStepOwn for SqliteStore {
         let (user_id, id) = (user_id.to_string(), id.to_string());
         self.write(move |c| {
             let n = c
-                .execute(
+                .run_cached(
                     "DELETE FROM trusted WHERE user_id = ?1 AND id = ?2",
                     params![user_id, id],
                 )
@@ -373,7 +373,7 @@ impl CounterOwn for SqliteStore {
         let identifier = crate::counter_key(identifier);
         self.write(move |c| {
             let (count, last): (u32, i64) = c
-                .query_row(
+                .row_cached(
                     "SELECT count, updated_at FROM failures WHERE identifier = ?1",
                     [&identifier],
                     |r| Ok((r.get(0)?, r.get(1)?)),
@@ -383,7 +383,7 @@ impl CounterOwn for SqliteStore {
                 .unwrap_or((0, now));
             let admission = rule.admit(count, last, now);
             if let Admission::Checked(n) = admission {
-                c.execute(
+                c.run_cached(
                     "INSERT INTO failures (identifier, count, updated_at) VALUES (?1, ?2, ?3) \
                      ON CONFLICT(identifier) DO UPDATE SET count = ?2, updated_at = ?3",
                     params![identifier, n, now],
@@ -404,13 +404,13 @@ impl CounterOwn for SqliteStore {
         let quiet_since = now.saturating_sub(rule.forget_after);
         self.write(move |c| {
             let quiet = c
-                .execute(
+                .run_cached(
                     "DELETE FROM failures WHERE updated_at <= ?1 AND count < ?2",
                     params![quiet_since, rule.threshold],
                 )
                 .map_err(unavailable)?;
             let oldest = c
-                .execute(
+                .run_cached(
                     "DELETE FROM failures WHERE identifier IN \
                      (SELECT identifier FROM failures ORDER BY updated_at DESC LIMIT -1 OFFSET ?1)",
                     params![kept as i64],
@@ -429,7 +429,7 @@ impl CounterOwn for SqliteStore {
     async fn count_event(&self, key: &str, window: i64, now: UnixTime) -> StoreResult<u32> {
         let key = key.to_string();
         self.write(move |c| {
-            c.query_row(
+            c.row_cached(
                 "INSERT INTO events (key, count, window_end) VALUES (?1, 1, ?2 + ?3) \
                  ON CONFLICT(key) DO UPDATE SET \
                    count = CASE WHEN window_end <= ?2 THEN 1 ELSE count + 1 END, \
@@ -449,12 +449,12 @@ impl SecretOwn for SqliteStore {
     async fn secret(&self, name: &str, fresh: Vec<u8>) -> StoreResult<Vec<u8>> {
         let name = format!("secret:{name}");
         self.write(move |c| {
-            c.execute(
+            c.run_cached(
                 "INSERT OR IGNORE INTO meta (name, value) VALUES (?1, ?2)",
                 params![name, fresh],
             )
             .map_err(unavailable)?;
-            c.query_row("SELECT value FROM meta WHERE name = ?1", [name], |r| {
+            c.row_cached("SELECT value FROM meta WHERE name = ?1", [name], |r| {
                 r.get(0)
             })
             .map_err(unavailable)
@@ -471,7 +471,7 @@ impl AuditOwn for SqliteStore {
         };
         let data = to_json(&record)?;
         self.write(move |c| {
-            c.execute(
+            c.run_cached(
                 "INSERT INTO audit (tenant_id, expires_at, data) VALUES (?1, ?2, ?3)",
                 params![tenant, record.expires_at, data],
             )
@@ -517,8 +517,11 @@ impl AuditOwn for SqliteStore {
 #[async_trait]
 impl MaintenanceOwn for SqliteStore {
     async fn ping(&self) -> StoreResult<()> {
-        self.run(|c| c.query_row("SELECT 1", [], |_| Ok(())).map_err(unavailable))
-            .await
+        self.run(|c| {
+            c.row_cached("SELECT 1", [], |_| Ok(()))
+                .map_err(unavailable)
+        })
+        .await
     }
 
     async fn purge_expired(&self, now: UnixTime) -> StoreResult<u64> {
@@ -535,7 +538,7 @@ impl MaintenanceOwn for SqliteStore {
                 ("DELETE FROM audit WHERE expires_at <= ?1", now),
                 ("DELETE FROM trusted WHERE last_used <= ?1", trust_horizon),
             ] {
-                n += c.execute(sql, [at]).map_err(unavailable)?;
+                n += c.run_cached(sql, [at]).map_err(unavailable)?;
             }
             Ok(n as u64)
         })
@@ -600,7 +603,7 @@ impl MaintenanceOwn for SqliteStore {
     async fn import(&self, dump: Dump) -> StoreResult<()> {
         self.write(move |tx| {
             let held: i64 = tx
-                .query_row(
+                .row_cached(
                     "SELECT (SELECT COUNT(*) FROM tenants) + (SELECT COUNT(*) FROM users)",
                     [],
                     |r| r.get(0),
@@ -611,14 +614,14 @@ impl MaintenanceOwn for SqliteStore {
             }
             for (name, value) in &dump.secrets {
                 let bytes = hex::decode(value).map_err(unavailable)?;
-                tx.execute(
+                tx.run_cached(
                     "INSERT OR REPLACE INTO meta (name, value) VALUES (?1, ?2)",
                     params![format!("secret:{name}"), bytes],
                 )
                 .map_err(unavailable)?;
             }
             for t in &dump.tenants {
-                tx.execute(
+                tx.run_cached(
                     "INSERT INTO tenants (id, data) VALUES (?1, ?2)",
                     params![t.id, to_json(t)?],
                 )
@@ -637,7 +640,7 @@ impl MaintenanceOwn for SqliteStore {
                 save_pending(tx, p)?;
             }
             for b in &dump.trusted {
-                tx.execute(
+                tx.run_cached(
                     "INSERT INTO trusted (id_hash, user_id, id, last_used, data) VALUES (?1, ?2, ?3, ?4, ?5)",
                     params![b.id_hash, b.user_id, b.id, b.last_used, to_json(b)?],
                 )
@@ -647,7 +650,7 @@ impl MaintenanceOwn for SqliteStore {
                 insert_passkey(tx, p)?;
             }
             for (identifier, count) in &dump.failures {
-                tx.execute(
+                tx.run_cached(
                     // Runs start again from the import (the dump keeps
                     // counts only).
                     "INSERT INTO failures (identifier, count, updated_at) VALUES (?1, ?2, unixepoch())",

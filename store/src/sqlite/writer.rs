@@ -134,19 +134,19 @@ fn write_until_closed(
 /// own, and commits. An error of the transaction itself (the lock, the
 /// disk) fails every write of the batch, and nothing of it is kept.
 fn commit_together(conn: &Connection, batch: &mut [Box<dyn QueuedWrite>]) -> StoreResult<()> {
+    // Prepared once: these run a few times for every write.
+    let run = |sql: &str| conn.prepare_cached(sql).and_then(|mut s| s.execute([]));
     // Other processes on the file (admin commands) wait their turn under
     // the connection's busy timeout.
-    conn.execute_batch("BEGIN IMMEDIATE").map_err(unavailable)?;
+    run("BEGIN IMMEDIATE").map_err(unavailable)?;
     let ran = batch.iter_mut().try_for_each(|write| {
-        conn.execute_batch("SAVEPOINT one_write")?;
-        let end = if write.run(conn) {
-            "RELEASE one_write"
-        } else {
-            "ROLLBACK TO one_write; RELEASE one_write"
-        };
-        conn.execute_batch(end)
+        run("SAVEPOINT one_write")?;
+        if !write.run(conn) {
+            run("ROLLBACK TO one_write")?;
+        }
+        run("RELEASE one_write").map(drop)
     });
-    let committed = ran.and_then(|()| conn.execute_batch("COMMIT"));
+    let committed = ran.and_then(|()| run("COMMIT").map(drop));
     committed.map_err(|e| {
         let _ = conn.execute_batch("ROLLBACK");
         StoreError::Unavailable(e.to_string())
