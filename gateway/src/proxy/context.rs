@@ -9,6 +9,8 @@ pub struct Forward {
     pub(super) live: Live,
     pub(super) client_ip: String,
     pub(super) cookie: UpstreamCookie,
+    /// The gate's time (Unix seconds), for the assertion it signs.
+    pub(super) now: sekisho_policy::UnixTime,
 }
 
 /// Per-request state between phases.

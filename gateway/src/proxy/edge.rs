@@ -36,9 +36,14 @@ pub fn is_gateway_path(path: &str) -> bool {
 /// malformed lengths, any transfer coding but a lone `chunked`.
 pub(super) fn framing_is_ambiguous(session: &Session) -> bool {
     let req = session.req_header();
+    let chunked = req.headers.contains_key(header::TRANSFER_ENCODING);
+    // Most requests (every GET) carry neither: nothing to compare.
+    if !chunked && !req.headers.contains_key(header::CONTENT_LENGTH) {
+        return false;
+    }
     // Pingora drops Content-Length when Transfer-Encoding is present (RFC
     // 9112 §6.3) before any filter runs; the raw header still shows both.
-    if req.headers.contains_key(header::TRANSFER_ENCODING) {
+    if chunked {
         if let Some(h1) = session.as_http1() {
             let raw = h1.get_headers_raw_bytes();
             let has_length = raw.split(|b| *b == b'\n').any(|line| {

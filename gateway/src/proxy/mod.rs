@@ -96,6 +96,7 @@ impl Gateway {
                 live,
                 client_ip: view.client_ip,
                 cookie: view.upstream_cookie,
+                now,
             }),
             (verdict, _) => {
                 let (outcome, answer) =
@@ -233,7 +234,7 @@ impl ProxyHttp for Gateway {
         let line_header = app.config.closed.as_ref().map(|c| c.line_header.as_str());
         let token = (self.steps >= ProxySteps::Assertion).then(|| {
             app.sessions
-                .assertion(&forward.live, &app.signer, app.clock.now())
+                .assertion(&forward.live, &app.signer, forward.now)
         });
         let identity = (self.steps >= ProxySteps::Identity).then(|| UpstreamIdentity {
             client_ip: &forward.client_ip,
@@ -387,7 +388,9 @@ impl ProxyHttp for Gateway {
         let status = session.response_written().map_or(0, |r| r.status.as_u16());
         let kind = usize::from(ctx.kind != "proxy");
         let class = usize::from(status / 100).clamp(1, 5) - 1;
-        let elapsed = ctx.started.elapsed();
+        // One reading of the clock for both durations.
+        let ended = Instant::now();
+        let elapsed = ended.saturating_duration_since(ctx.started);
         if !ctx.span.is_none() {
             ctx.span.record("http.response.status_code", status);
             ctx.span.record("sekisho.kind", ctx.kind);
@@ -408,7 +411,7 @@ impl ProxyHttp for Gateway {
             }
         }
         if let Some(started) = ctx.upstream_started {
-            let seconds = started.elapsed().as_secs_f64();
+            let seconds = ended.saturating_duration_since(started).as_secs_f64();
             match session.response_written().map(|r| r.status.as_u16()) {
                 Some(s) if s < 400 => crate::metrics::UPSTREAM_OK.observe(seconds),
                 Some(s) if s < 500 => crate::metrics::UPSTREAM_SECONDS
