@@ -4,6 +4,7 @@
 use crate::free_addr;
 use fantoccini::{Client as Browser, ClientBuilder, Locator};
 use sekisho_policy::paths;
+use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -16,8 +17,11 @@ pub struct Driver {
 impl Driver {
     pub fn start() -> Driver {
         let addr = free_addr("127.0.0.1");
+        // A process group of its own: the browsers it starts go with it,
+        // even when a test fails before closing its session.
         let child = Command::new("chromedriver")
             .arg(format!("--port={}", addr.port()))
+            .process_group(0)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -36,6 +40,12 @@ impl Driver {
 
 impl Drop for Driver {
     fn drop(&mut self) {
+        // The whole group, by its id (the driver's): chromedriver and the
+        // Chromium processes it started.
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.child.id())])
+            .stderr(Stdio::null())
+            .status();
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
