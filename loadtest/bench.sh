@@ -221,9 +221,11 @@ echo "bench: creating $NSESS gateway sessions"
   --users 20 --sessions "$NSESS" --two-step-users 40 --passkey-users 20 --passkey-origin http://localhost:8440 \
   --out "$W/gw/load" || { echo "bench: gateway setup failed"; exit 1; }
 "$LT" setup --base http://127.0.0.1:8442 --sekisho "$BIN/sekisho" --config "$W/gwr/main.toml" \
-  --users 20 --sessions "$NSESS" --two-step-users 0 --out "$W/gwr/load" || { echo "bench: Redis gateway setup failed"; exit 1; }
+  --users 20 --sessions "$NSESS" --two-step-users 0 --passkey-users 20 --passkey-origin http://localhost:8442 \
+  --out "$W/gwr/load" || { echo "bench: Redis gateway setup failed"; exit 1; }
 "$LT" setup --base http://127.0.0.1:8447 --sekisho "$BIN/sekisho" --config "$W/gwp/main.toml" \
-  --users 20 --sessions "$NSESS" --two-step-users 0 --out "$W/gwp/load" || { echo "bench: PostgreSQL gateway setup failed"; exit 1; }
+  --users 20 --sessions "$NSESS" --two-step-users 0 --passkey-users 20 --passkey-origin http://localhost:8447 \
+  --out "$W/gwp/load" || { echo "bench: PostgreSQL gateway setup failed"; exit 1; }
 R=(--max-time 10 -s --resolve auth.example.com:9201:127.0.0.1)
 llng_login() {
   local tok; tok=$(curl "${R[@]}" http://auth.example.com:9201/ | sed -n 's/.*name="token" value="\([^"]*\)".*/\1/p')
@@ -402,6 +404,9 @@ value hash_rate "$("$BIN/sekisho" hash-rate --config "$W/gw/main.toml" --seconds
 "$LT" run --scenario login --base http://127.0.0.1:8440 --users "$W/gw/load/users.txt" --concurrency 8 --seconds "$SECS" --label p4_login --record "$M" > /dev/null
 # Passkey logins (P13): no argon2, so the rate is the store's and the pages'.
 "$LT" run --scenario passkey-login --base http://127.0.0.1:8440 --passkeys "$W/gw/load/passkeys.txt" --concurrency 16 --seconds "$SECS" --label p13_passkey_login --record "$M" > /dev/null
+# The same on the Redis and PostgreSQL gateways (reported beside P13).
+"$LT" run --scenario passkey-login --base http://127.0.0.1:8442 --passkeys "$W/gwr/load/passkeys.txt" --concurrency 16 --seconds "$SECS" --label p13_passkey_login_redis --record "$M" > /dev/null
+"$LT" run --scenario passkey-login --base http://127.0.0.1:8447 --passkeys "$W/gwp/load/passkeys.txt" --concurrency 16 --seconds "$SECS" --label p13_passkey_login_postgres --record "$M" > /dev/null
 # Logins through the authenticator step (no budget: a TOTP step serves a
 # user once, so 40 users sign in at most 40 times per 30 s).
 "$LT" run --scenario login --base http://127.0.0.1:8440 --users "$W/gw/load/users-2fa.txt" --concurrency 4 --max-requests 40 --seconds 35 --label login_two_step --record "$M" > /dev/null

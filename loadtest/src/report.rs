@@ -240,7 +240,26 @@ fn latency_and_login_budgets(m: &Measured, budgets: &mut Vec<Budget>) {
         passkey,
         login,
         |r| r >= 50.0,
-        format!("{passkey:.1} passkey logins/s vs {login:.1} password logins/s"),
+        {
+            let on = |label: &str| {
+                scen(label).map_or_else(
+                    || "not run".to_string(),
+                    |s| {
+                        format!(
+                            "{:.1}/s ({:.1}×)",
+                            s.throughput_rps,
+                            s.throughput_rps / login
+                        )
+                    },
+                )
+            };
+            format!(
+                "{passkey:.1} passkey logins/s vs {login:.1} password logins/s (embedded store); \
+                 Redis {}, PostgreSQL {}",
+                on("p13_passkey_login_redis"),
+                on("p13_passkey_login_postgres"),
+            )
+        },
     ));
     let (idle, mixed) = (scen("p5_browse_idle"), scen("p5_browse_during_login_flood"));
     let (ip99, mp99) = (
