@@ -100,3 +100,27 @@ async fn embedded_changes_are_told_across_processes() {
     assert!(seen.contains(&Change::Tenant("t1".into())), "{seen:?}");
     follow.abort();
 }
+
+/// Two processes opening a new file at once (a gateway and its successor,
+/// or two gateways of the benchmark on one file) both get the store: the
+/// schema's version is written by one of them and read by both.
+#[test]
+fn a_new_file_opened_by_several_at_once_opens_for_all() {
+    for _ in 0..10 {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.sqlite3");
+        let start = Arc::new(std::sync::Barrier::new(4));
+        let opening: Vec<_> = (0..4)
+            .map(|_| {
+                let (path, start) = (path.clone(), start.clone());
+                std::thread::spawn(move || {
+                    start.wait();
+                    SqliteStore::open(&path, Duration::from_secs(5)).map(drop)
+                })
+            })
+            .collect();
+        for o in opening {
+            assert_eq!(o.join().unwrap(), Ok(()));
+        }
+    }
+}

@@ -164,29 +164,26 @@ impl SqliteStore {
             .map_err(|e| unavailable(format!("cannot open {}: {e}", path.display())))?;
         let conn = pool.get().map_err(unavailable)?;
         conn.execute_batch(SCHEMA).map_err(unavailable)?;
-        let version: Option<i64> = conn
+        // A new file gets this version; two processes opening a new file
+        // at once (a gateway and its successor) both try, and one is
+        // ignored. Then the file's version is what it is.
+        conn.run_cached(
+            "INSERT OR IGNORE INTO meta (name, value) VALUES ('schema_version', ?1)",
+            params![SCHEMA_VERSION],
+        )
+        .map_err(unavailable)?;
+        let version: i64 = conn
             .row_cached(
                 "SELECT CAST(value AS INTEGER) FROM meta WHERE name = 'schema_version'",
                 [],
                 |r| r.get(0),
             )
-            .optional()
             .map_err(unavailable)?;
-        match version {
-            None => {
-                conn.run_cached(
-                    "INSERT INTO meta (name, value) VALUES ('schema_version', ?1)",
-                    params![SCHEMA_VERSION],
-                )
-                .map_err(unavailable)?;
-            }
-            Some(v) if v == SCHEMA_VERSION => {}
-            Some(v) => {
-                return Err(unavailable(format!(
-                    "{} has schema version {v}; this gateway understands {SCHEMA_VERSION}",
-                    path.display()
-                )))
-            }
+        if version != SCHEMA_VERSION {
+            return Err(unavailable(format!(
+                "{} has schema version {version}; this gateway understands {SCHEMA_VERSION}",
+                path.display()
+            )));
         }
         drop(conn);
         let writing = Connection::open(path)
