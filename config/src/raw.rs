@@ -450,10 +450,11 @@ impl Default for RawHttp2 {
 #[serde(default, deny_unknown_fields)]
 pub struct RawLimits {
     pub form_body_bytes: usize,
-    /// Per-connection read buffer of the listeners (Pingora's default is
-    /// 64 KiB, which 10,000 idle keep-alive connections turn into 640 MiB;
-    /// 1 KiB still takes a typical request in one read, and bodies are read
-    /// past it).
+    /// Per-connection read buffer of the listeners. None by default: the
+    /// connection guard reads each request's header into a buffer of its
+    /// own, bodies are read past any buffer, and a buffer would stay with
+    /// every idle keep-alive connection (Pingora's default of 64 KiB turns
+    /// 10,000 of them into 640 MiB; even 1 KiB is 10 MiB, P8).
     pub client_read_buffer_bytes: usize,
     pub form_body_timeout_ms: u64,
     /// Longest wait for each read of a request body (nginx
@@ -491,7 +492,7 @@ impl Default for RawLimits {
     fn default() -> Self {
         RawLimits {
             form_body_bytes: 16384,
-            client_read_buffer_bytes: 1024,
+            client_read_buffer_bytes: 0,
             form_body_timeout_ms: 10000,
             client_read_timeout_ms: 10000,
             header_timeout_ms: 10000,

@@ -408,6 +408,26 @@ generate_seed_key = true
         }
     }
 
+    /// No read buffer by default (each idle connection holds none, P8); a
+    /// buffer, when set, between 1 KiB and 1 MiB.
+    #[test]
+    fn the_client_read_buffer_is_none_or_between_1_kib_and_1_mib() {
+        let config = load(MINIMAL).unwrap();
+        assert_eq!(config.limits.client_read_buffer_bytes, 0);
+        for ok in [0, 1024, 65536, 1048576] {
+            let text = format!("{MINIMAL}[limits]\nclient_read_buffer_bytes = {ok}\n");
+            assert_eq!(load(&text).unwrap().limits.client_read_buffer_bytes, ok);
+        }
+        for refused in [1, 1023, 1048577] {
+            let text = format!("{MINIMAL}[limits]\nclient_read_buffer_bytes = {refused}\n");
+            assert_eq!(
+                keys(&text),
+                ["limits.client_read_buffer_bytes"],
+                "{refused}"
+            );
+        }
+    }
+
     #[test]
     fn s49_colliding_listeners_are_refused_by_key() {
         let text = MINIMAL.to_string() + "[metrics]\nlisten = \"127.0.0.1:8080\"\n";

@@ -273,8 +273,10 @@ fn proxy_service(
         GuardedHttp::new(proxy, tally.clone(), tls),
     );
     svc.set_connection_filter(Arc::new(AcceptFilter(tally.clone())));
-    // A small read buffer per connection: Pingora's 64 KiB default makes
-    // 10,000 idle keep-alive connections cost 640 MiB (PERFORMANCE P8).
+    // No read buffer per connection by default (`limits.client_read_buffer_bytes`):
+    // Pingora's 64 KiB default makes 10,000 idle keep-alive connections
+    // cost 640 MiB (PERFORMANCE P8), and the guard reads each header into
+    // a buffer of its own.
     let buffers = L4BufferSettings::new(
         cfg.limits.client_read_buffer_bytes,
         DEFAULT_L4_WRITE_BUFFER_SIZE,

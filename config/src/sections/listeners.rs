@@ -180,10 +180,12 @@ pub(crate) fn limits(c: &mut Checker, raw: &RawConfig) -> Limits {
     if l.form_body_bytes < 1024 || l.form_body_bytes > 1024 * 1024 {
         c.err("limits.form_body_bytes", "must be between 1024 and 1048576");
     }
-    if l.client_read_buffer_bytes < 1024 || l.client_read_buffer_bytes > 1024 * 1024 {
+    if l.client_read_buffer_bytes != 0
+        && (l.client_read_buffer_bytes < 1024 || l.client_read_buffer_bytes > 1024 * 1024)
+    {
         c.err(
             "limits.client_read_buffer_bytes",
-            "must be between 1024 and 1048576",
+            "must be 0 (no buffer) or between 1024 and 1048576",
         );
     }
 
