@@ -30,6 +30,7 @@ use ipnet::IpNet;
 use pingora::apps::{HttpServerApp, ServerApp};
 use pingora::listeners::tls::Acceptor;
 use pingora::listeners::ConnectionFilter;
+use pingora::prelude::fast_timeout::fast_timeout;
 use pingora::protocols::http::ServerSession;
 use pingora::protocols::{Stream, ALPN};
 use pingora::server::ShutdownWatch;
@@ -38,8 +39,8 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::time::{timeout, timeout_at, Instant};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::time::{timeout, Instant};
 
 /// What one connection may take, from `[limits]`.
 #[derive(Debug, Clone)]
@@ -305,6 +306,11 @@ const LAST_CALL: Duration = Duration::from_millis(500);
 /// Reads one request's header under the limits. On the connection's first
 /// request the deadline runs from its start; on a reused one the client
 /// has `keepalive_timeout` to begin and then `header_timeout` to finish.
+///
+/// The waits use Pingora's timers (a 10 ms wheel armed by a thread of its
+/// own), not tokio's: a tokio timer earlier than the runtime's next wake
+/// writes to the I/O driver's eventfd to wake it, one `write` and one more
+/// `epoll_wait` for every kept-alive request (`loadtest/analysis.md`).
 async fn read_head(
     stream: &mut Stream,
     first_request: bool,
@@ -317,12 +323,11 @@ async fn read_head(
     } else {
         limits.keepalive_timeout
     };
-    // One byte first, so an idle connection holds no header buffer.
-    let mut first = [0u8; 1];
+    let cap = limits.header_bytes;
     let mut stopping = shutdown.clone();
     let arrived = tokio::select! {
         biased;
-        read = timeout(quiet_limit, stream.read(&mut first)) => Some(read),
+        read = fast_timeout(quiet_limit, first_bytes(stream, cap + 1)) => Some(read),
         _ = stopping.wait_for(|stop| *stop), if !first_request => None,
     };
     // Draining (an upgrade or SIGTERM): a request already on its way is
@@ -331,25 +336,22 @@ async fn read_head(
     // fail.
     let arrived = match arrived {
         Some(read) => read,
-        None => timeout(LAST_CALL, stream.read(&mut first)).await,
+        None => fast_timeout(LAST_CALL, first_bytes(stream, cap + 1)).await,
     };
-    match arrived {
-        Ok(Ok(1)) => {}
+    let mut buf = match arrived {
+        Ok(Ok(Some(buf))) => buf,
         Ok(_) => return Head::Closed,
         Err(_) if first_request => {
             Refusal::HeaderTimeout.count();
             return Head::Closed;
         }
         Err(_) => return Head::Closed,
-    }
+    };
     let deadline = if first_request {
         started + limits.header_timeout
     } else {
         Instant::now() + limits.header_timeout
     };
-    let cap = limits.header_bytes;
-    let mut buf = BytesMut::with_capacity(4096.min(cap + 1));
-    buf.extend_from_slice(&first);
     let mut scanned = 0;
     loop {
         if head_is_complete(&buf, &mut scanned) {
@@ -360,15 +362,49 @@ async fn read_head(
             return Head::Refused(Refusal::HeaderTooLarge);
         }
         if buf.capacity() == buf.len() {
-            buf.reserve(4096.min(room));
+            buf.reserve(FIRST_READ.min(room));
         }
         let mut limited = (&mut *stream).take(room as u64);
-        match timeout_at(deadline, limited.read_buf(&mut buf)).await {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match fast_timeout(left, limited.read_buf(&mut buf)).await {
             Ok(Ok(0)) | Ok(Err(_)) => return Head::Closed,
             Ok(Ok(_)) => {}
             Err(_) => return Head::Refused(Refusal::HeaderTimeout),
         }
     }
+}
+
+/// The most a header's first read takes, and how much more room each
+/// further read of an unfinished header is given.
+const FIRST_READ: usize = 4096;
+
+/// Waits for a request's first bytes and reads what has come, up to
+/// `limit` bytes, in one read: `None` when the client closed.
+///
+/// The read's buffer is on the stack of each poll, never in the future:
+/// an idle kept-alive connection waiting here holds no buffer (P8), and
+/// the header is still read with one `recv`, not one for its first byte
+/// and another for the rest.
+async fn first_bytes(stream: &mut Stream, limit: usize) -> std::io::Result<Option<BytesMut>> {
+    std::future::poll_fn(|cx| {
+        let mut space = [std::mem::MaybeUninit::<u8>::uninit(); FIRST_READ];
+        let wanted = limit.clamp(1, FIRST_READ);
+        let mut read = tokio::io::ReadBuf::uninit(&mut space[..wanted]);
+        match std::pin::Pin::new(&mut *stream).poll_read(cx, &mut read) {
+            std::task::Poll::Pending => std::task::Poll::Pending,
+            std::task::Poll::Ready(Err(e)) => std::task::Poll::Ready(Err(e)),
+            std::task::Poll::Ready(Ok(())) if read.filled().is_empty() => {
+                std::task::Poll::Ready(Ok(None))
+            }
+            // As large as what came, a small allocation: a 4 KiB one each
+            // request made the allocator take and give back whole pages
+            // (a page fault or more a request with the purge at once).
+            std::task::Poll::Ready(Ok(())) => {
+                std::task::Poll::Ready(Ok(Some(BytesMut::from(read.filled()))))
+            }
+        }
+    })
+    .await
 }
 
 /// Answers a refused header and closes. The write side is shut first and
