@@ -435,10 +435,10 @@ fn throughput_budgets(m: &Measured, budgets: &mut Vec<Budget>) {
     budgets.push(ratio(
         "P2",
         "authenticated GET throughput with the Redis store, 1,000+ rotating sessions",
-        "≥ 0.80 × pingora-bare",
+        "≥ 0.85 × pingora-bare",
         rps("i_gateway_redis"),
         rps("d_pingora_bare"),
-        |r| r >= 0.80,
+        |r| r >= 0.85,
         format!(
             "{:.0} vs {:.0} req/s (wrk, medians)",
             rps("i_gateway_redis"),
@@ -463,10 +463,10 @@ fn throughput_budgets(m: &Measured, budgets: &mut Vec<Budget>) {
     budgets.push(ratio(
         "P14",
         "authenticated GET throughput with the PostgreSQL store, 1,000+ rotating sessions",
-        "≥ 0.80 × pingora-bare",
+        "≥ 0.85 × pingora-bare",
         rps("j_gateway_postgres"),
         rps("d_pingora_bare"),
-        |r| r >= 0.80,
+        |r| r >= 0.85,
         format!(
             "{:.0} vs {:.0} req/s (wrk, medians)",
             rps("j_gateway_postgres"),
@@ -877,8 +877,9 @@ mod tests {
             p13.measured
         );
         let p2 = r.budgets.iter().find(|b| b.id == "P2").unwrap();
+        // PERFORMANCE.md asks 0.85 of the Redis and PostgreSQL stores.
         assert_eq!(p2.measured, "0.80×");
-        assert_eq!(p2.pass, Some(true));
+        assert_eq!(p2.pass, Some(false));
         let p7 = r.budgets.iter().find(|b| b.id == "P7").unwrap();
         assert_eq!((p7.measured.as_str(), p7.pass), ("400 B", Some(true)));
         let p14 = r.budgets.iter().find(|b| b.id == "P14").unwrap();
