@@ -2,9 +2,11 @@
 # How much memory a connection flood leaves behind once it is over: the
 # release gateway's resident memory at rest, with 10,000 idle keep-alive
 # connections (each made one request), and 2, 15 and 60 s after they
-# closed; with mimalloc's own defaults (set explicitly: otherwise the
-# gateway starts itself again with its own, main.rs), with the purge delay
-# alone, and with the gateway's settings. Bounded: one flood per setting.
+# closed; with a 10 ms purge delay and eager arenas (mimalloc 2's
+# defaults; mimalloc 3, the one built here, delays purges by 1,000 ms),
+# with the purge at once alone, and with the gateway's settings (each set
+# explicitly: otherwise the gateway starts itself again with its own,
+# main.rs). Bounded: one flood per setting.
 #
 # Usage: loadtest/flood-memory.sh [connections]     (default 10000)
 set -u
@@ -61,6 +63,6 @@ flood() { # label [env assignments...]
     "$label" "$(jq .established "$W/idle.json")" "$rest" "$held" "$after2" "$after15" "$after60"
   kill "$gw"; wait "$gw" 2>/dev/null
 }
-flood defaults MIMALLOC_PURGE_DELAY=10 MIMALLOC_ARENA_EAGER_COMMIT=2
+flood purge_delay_10 MIMALLOC_PURGE_DELAY=10 MIMALLOC_ARENA_EAGER_COMMIT=2
 flood purge_delay_0 MIMALLOC_PURGE_DELAY=0 MIMALLOC_ARENA_EAGER_COMMIT=2
 flood purge_delay_0_no_eager_commit MIMALLOC_PURGE_DELAY=0 MIMALLOC_ARENA_EAGER_COMMIT=0
