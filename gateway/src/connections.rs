@@ -386,22 +386,18 @@ const FIRST_READ: usize = 4096;
 /// the header is still read with one `recv`, not one for its first byte
 /// and another for the rest.
 async fn first_bytes(stream: &mut Stream, limit: usize) -> std::io::Result<Option<BytesMut>> {
+    use std::task::Poll;
     std::future::poll_fn(|cx| {
         let mut space = [std::mem::MaybeUninit::<u8>::uninit(); FIRST_READ];
         let wanted = limit.clamp(1, FIRST_READ);
         let mut read = tokio::io::ReadBuf::uninit(&mut space[..wanted]);
         match std::pin::Pin::new(&mut *stream).poll_read(cx, &mut read) {
-            std::task::Poll::Pending => std::task::Poll::Pending,
-            std::task::Poll::Ready(Err(e)) => std::task::Poll::Ready(Err(e)),
-            std::task::Poll::Ready(Ok(())) if read.filled().is_empty() => {
-                std::task::Poll::Ready(Ok(None))
-            }
-            // As large as what came, a small allocation: a 4 KiB one each
-            // request made the allocator take and give back whole pages
-            // (a page fault or more a request with the purge at once).
-            std::task::Poll::Ready(Ok(())) => {
-                std::task::Poll::Ready(Ok(Some(BytesMut::from(read.filled()))))
-            }
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Ready(Ok(())) if read.filled().is_empty() => Poll::Ready(Ok(None)),
+            // As large as what came: an unfinished header's next reads
+            // grow it (`read_head`).
+            Poll::Ready(Ok(())) => Poll::Ready(Ok(Some(BytesMut::from(read.filled())))),
         }
     })
     .await
